@@ -1,0 +1,24 @@
+//! Shared building blocks of every weft node.
+//!
+//! - [`ids`]: typed identifiers (`ChannelId`, `TxId`, `BlockNum`, `MspId`).
+//! - [`crypto`]: hashing, the [`crypto::Signer`] trait, ECDSA P-256 (low-S) and Ed25519.
+//! - [`msp`]: Fabric MSP folders, identities, validation and principal matching.
+//! - [`policy`]: the signature-policy language, evaluation, implicit-meta policies and ACLs.
+//! - [`tx`]: txids, proposals, proposal responses, endorsed transactions and envelopes.
+//! - [`block`]: block header and data hashes, block signatures.
+//! - [`config`]: a typed view (bundle) of a channel's configuration.
+//!
+//! Wire types come from `weft-protos`; this crate turns wire bytes into
+//! "unpacked" types once, at the edge, keeping the original signed bytes so that
+//! signatures are always checked over what was signed, never over a re-encoding.
+
+pub mod block;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod ids;
+pub mod msp;
+pub mod policy;
+pub mod tx;
+
+pub use error::CommonError;

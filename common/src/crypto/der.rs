@@ -1,0 +1,158 @@
+//! The DER form of ECDSA signatures and Fabric's low-S rule.
+//!
+//! An ECDSA signature `(r, s)` is as valid as `(r, n - s)`. To make signatures
+//! non-malleable Fabric accepts only the form with `s <= n/2` ("low-S").
+
+/// The order n of the P-256 group, big-endian.
+const P256_N: [u8; 32] = [
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+];
+
+/// n/2 of P-256, big-endian (floor).
+const P256_HALF_N: [u8; 32] = [
+    0x7f, 0xff, 0xff, 0xff, 0x80, 0x00, 0x00, 0x00, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
+];
+
+/// Parses `SEQUENCE { INTEGER r, INTEGER s }` into 32-byte big-endian r and s.
+fn parse(sig: &[u8]) -> Option<([u8; 32], [u8; 32])> {
+    let (tag, body, rest) = tlv(sig)?;
+    if tag != 0x30 || !rest.is_empty() {
+        return None;
+    }
+    let (tag_r, r, rest) = tlv(body)?;
+    let (tag_s, s, rest) = tlv(rest)?;
+    if tag_r != 0x02 || tag_s != 0x02 || !rest.is_empty() {
+        return None;
+    }
+    Some((to_fixed(r)?, to_fixed(s)?))
+}
+
+/// One DER TLV with a short or one/two-byte long length.
+fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&len0, rest) = rest.split_first()?;
+    let (len, rest) = match len0 {
+        0..=0x7f => (len0 as usize, rest),
+        0x81 => {
+            let (&l, rest) = rest.split_first()?;
+            (l as usize, rest)
+        }
+        0x82 => {
+            if rest.len() < 2 {
+                return None;
+            }
+            ((rest[0] as usize) << 8 | rest[1] as usize, &rest[2..])
+        }
+        _ => return None,
+    };
+    if rest.len() < len {
+        return None;
+    }
+    Some((tag, &rest[..len], &rest[len..]))
+}
+
+/// A positive DER INTEGER body as 32 big-endian bytes.
+fn to_fixed(int: &[u8]) -> Option<[u8; 32]> {
+    if int.is_empty() || int[0] & 0x80 != 0 {
+        return None; // empty or negative
+    }
+    let trimmed = match int.iter().position(|&b| b != 0) {
+        Some(i) => &int[i..],
+        None => &[][..],
+    };
+    if trimmed.len() > 32 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    out[32 - trimmed.len()..].copy_from_slice(trimmed);
+    Some(out)
+}
+
+fn encode_int(v: &[u8; 32], out: &mut Vec<u8>) {
+    let start = v.iter().position(|&b| b != 0).unwrap_or(31);
+    let body = &v[start..];
+    let pad = body[0] & 0x80 != 0;
+    out.push(0x02);
+    out.push((body.len() + usize::from(pad)) as u8);
+    if pad {
+        out.push(0);
+    }
+    out.extend_from_slice(body);
+}
+
+fn encode(r: &[u8; 32], s: &[u8; 32]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(72);
+    encode_int(r, &mut body);
+    encode_int(s, &mut body);
+    let mut out = Vec::with_capacity(body.len() + 2);
+    out.push(0x30);
+    out.push(body.len() as u8);
+    out.extend_from_slice(&body);
+    out
+}
+
+/// `a - b` for 256-bit big-endian numbers with `a >= b`.
+fn sub(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    let mut borrow = 0i16;
+    for i in (0..32).rev() {
+        let mut d = a[i] as i16 - b[i] as i16 - borrow;
+        borrow = if d < 0 {
+            d += 256;
+            1
+        } else {
+            0
+        };
+        out[i] = d as u8;
+    }
+    out
+}
+
+/// Whether a DER P-256 signature is well-formed and low-S. Malformed input is `false`.
+pub fn is_low_s(sig: &[u8]) -> bool {
+    parse(sig).is_some_and(|(_, s)| s <= P256_HALF_N)
+}
+
+/// Returns the low-S form of a DER P-256 signature (unchanged if already low-S).
+/// `None` if the bytes are not a DER ECDSA signature.
+pub fn normalize_low_s(sig: &[u8]) -> Option<Vec<u8>> {
+    let (r, s) = parse(sig)?;
+    if s <= P256_HALF_N {
+        return Some(encode(&r, &s));
+    }
+    Some(encode(&r, &sub(&P256_N, &s)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flips_high_s_and_keeps_low_s() {
+        let mut high = P256_HALF_N;
+        high[31] += 1; // n/2 + 1 is high
+        let r = [7u8; 32];
+        let sig = encode(&r, &high);
+        assert!(!is_low_s(&sig));
+        let low = normalize_low_s(&sig).unwrap();
+        assert!(is_low_s(&low));
+        let (r2, s2) = parse(&low).unwrap();
+        assert_eq!(r2, r);
+        assert_eq!(s2, sub(&P256_N, &high));
+        assert_eq!(normalize_low_s(&low).unwrap(), low, "low-S is a fixed point");
+    }
+
+    #[test]
+    fn half_n_itself_is_low() {
+        assert!(is_low_s(&encode(&[1u8; 32], &P256_HALF_N)));
+    }
+
+    #[test]
+    fn rejects_garbage() {
+        assert!(!is_low_s(b"not a signature"));
+        assert!(normalize_low_s(&[0x30, 0x03, 0x02, 0x01]).is_none());
+        assert!(normalize_low_s(&[]).is_none());
+    }
+}

@@ -1,0 +1,92 @@
+//! The error type of `weft-common`.
+
+use crate::ids::MspId;
+
+/// Everything that can go wrong in the shared building blocks. Validation
+/// outcomes of transactions are not errors: they are `TxValidationCode`s.
+#[derive(Debug, thiserror::Error)]
+pub enum CommonError {
+    /// Bytes that should hold a protobuf message do not.
+    #[error("malformed {what}: {source}")]
+    Decode {
+        /// Which message was being decoded.
+        what: &'static str,
+        /// The protobuf error.
+        source: prost::DecodeError,
+    },
+    /// A message is well-formed protobuf but its content is not acceptable.
+    #[error("invalid {what}: {reason}")]
+    Invalid {
+        /// Which message or field.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A channel name breaks Fabric's naming rules.
+    #[error("invalid channel name {0:?}: use lowercase letters, digits, '.' and '-', starting with a letter, under 250 characters")]
+    InvalidChannelId(String),
+    /// A key or certificate could not be read.
+    #[error("{what} at {path}: {reason}")]
+    Load {
+        /// What was being loaded.
+        what: &'static str,
+        /// Where.
+        path: String,
+        /// Why it failed, and what to do about it.
+        reason: String,
+    },
+    /// A PEM or DER key could not be used.
+    #[error("unusable key: {0}")]
+    Key(String),
+    /// Signing failed.
+    #[error("signing failed: {0}")]
+    Sign(String),
+    /// A signature did not verify.
+    #[error("signature verification failed: {0}")]
+    BadSignature(String),
+    /// An identity was refused by its MSP.
+    #[error("identity of {msp} refused: {reason}")]
+    Identity {
+        /// The MSP the identity claims.
+        msp: MspId,
+        /// Why it was refused.
+        reason: crate::msp::IdentityError,
+    },
+    /// No MSP of this id is known on the channel.
+    #[error("unknown MSP {0:?}: it is not an organisation of this channel")]
+    UnknownMsp(MspId),
+    /// A policy text could not be parsed.
+    #[error("policy {text:?}: {reason}")]
+    PolicyParse {
+        /// The policy text.
+        text: String,
+        /// What is wrong at which position.
+        reason: String,
+    },
+    /// A policy was not satisfied.
+    #[error("policy {path} not satisfied: {reason}")]
+    PolicyNotSatisfied {
+        /// The policy's path or text.
+        path: String,
+        /// Which signers counted and which were refused.
+        reason: String,
+    },
+    /// A policy path names no policy.
+    #[error("no policy at {0}")]
+    UnknownPolicy(String),
+    /// A channel config is missing something or is inconsistent.
+    #[error("channel config: {0}")]
+    Config(String),
+}
+
+impl CommonError {
+    /// Shorthand for [`CommonError::Invalid`].
+    pub fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid { what, reason: reason.into() }
+    }
+}
+
+/// Decodes a protobuf message, naming it in the error.
+pub fn decode<M: prost::Message + Default>(what: &'static str, bytes: &[u8]) -> Result<M, CommonError> {
+    M::decode(bytes).map_err(|source| CommonError::Decode { what, source })
+}

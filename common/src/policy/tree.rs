@@ -1,0 +1,205 @@
+//! A channel's policies, addressed by path (`/Channel/Application/Writers`).
+
+use std::collections::BTreeMap;
+
+use weft_protos::common::{policy::PolicyType, ConfigGroup, ImplicitMetaPolicy};
+
+use super::signature::SignaturePolicy;
+use super::signed_data::Signers;
+use crate::error::decode;
+use crate::msp::MspManager;
+use crate::CommonError;
+
+/// How many child groups an implicit-meta policy needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImplicitMetaRule {
+    /// At least one.
+    Any,
+    /// Every one.
+    All,
+    /// More than half.
+    Majority,
+}
+
+impl ImplicitMetaRule {
+    /// The threshold for `n` sub-policies, as Fabric computes it (0 when there are none).
+    pub fn threshold(self, n: usize) -> usize {
+        if n == 0 {
+            return 0;
+        }
+        match self {
+            ImplicitMetaRule::Any => 1,
+            ImplicitMetaRule::All => n,
+            ImplicitMetaRule::Majority => n / 2 + 1,
+        }
+    }
+
+    /// The upper-case name (`ANY`, `ALL`, `MAJORITY`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImplicitMetaRule::Any => "ANY",
+            ImplicitMetaRule::All => "ALL",
+            ImplicitMetaRule::Majority => "MAJORITY",
+        }
+    }
+}
+
+/// A policy of the tree.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PolicyDef {
+    /// A signature policy.
+    Signature(SignaturePolicy),
+    /// `rule` of the child groups' `sub_policy`.
+    ImplicitMeta {
+        /// ANY, ALL or MAJORITY.
+        rule: ImplicitMetaRule,
+        /// The policy name looked up in each child group.
+        sub_policy: String,
+    },
+    /// A policy type weft does not evaluate (it never passes).
+    Unsupported(i32),
+}
+
+impl PolicyDef {
+    /// Decodes a `common.Policy`.
+    pub fn from_proto(p: &weft_protos::common::Policy) -> Result<Self, CommonError> {
+        Ok(match PolicyType::try_from(p.r#type) {
+            Ok(PolicyType::Signature) => PolicyDef::Signature(SignaturePolicy::decode(&p.value)?),
+            Ok(PolicyType::ImplicitMeta) => {
+                let m: ImplicitMetaPolicy = decode("implicit meta policy", &p.value)?;
+                let rule = match m.rule {
+                    0 => ImplicitMetaRule::Any,
+                    1 => ImplicitMetaRule::All,
+                    2 => ImplicitMetaRule::Majority,
+                    other => return Err(CommonError::invalid("implicit meta policy", format!("unknown rule {other}"))),
+                };
+                PolicyDef::ImplicitMeta { rule, sub_policy: m.sub_policy }
+            }
+            _ => PolicyDef::Unsupported(p.r#type),
+        })
+    }
+
+    /// Parses `ANY Readers` / `MAJORITY Admins` (configtx.yaml's ImplicitMeta rule text).
+    pub fn parse_implicit_meta(text: &str) -> Result<Self, CommonError> {
+        let mut parts = text.split_whitespace();
+        let (Some(rule), Some(sub), None) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(CommonError::PolicyParse {
+                text: text.into(),
+                reason: "an ImplicitMeta rule is '<ANY|ALL|MAJORITY> <SubPolicy>'".into(),
+            });
+        };
+        let rule = match rule.to_ascii_uppercase().as_str() {
+            "ANY" => ImplicitMetaRule::Any,
+            "ALL" => ImplicitMetaRule::All,
+            "MAJORITY" => ImplicitMetaRule::Majority,
+            other => {
+                return Err(CommonError::PolicyParse {
+                    text: text.into(),
+                    reason: format!("unknown rule '{other}': use ANY, ALL or MAJORITY"),
+                })
+            }
+        };
+        Ok(PolicyDef::ImplicitMeta { rule, sub_policy: sub.to_string() })
+    }
+}
+
+/// A group of the tree: its policies and child groups.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyTree {
+    name: String,
+    policies: BTreeMap<String, PolicyDef>,
+    groups: BTreeMap<String, PolicyTree>,
+}
+
+impl PolicyTree {
+    /// Builds the tree from a channel's root config group (named `Channel`).
+    pub fn from_channel_group(group: &ConfigGroup) -> Result<Self, CommonError> {
+        Self::from_group("Channel", group)
+    }
+
+    fn from_group(name: &str, group: &ConfigGroup) -> Result<Self, CommonError> {
+        let mut policies = BTreeMap::new();
+        for (pname, cp) in &group.policies {
+            let def = match &cp.policy {
+                Some(p) => PolicyDef::from_proto(p).map_err(|e| CommonError::Config(format!("policy {name}/{pname}: {e}")))?,
+                None => PolicyDef::Unsupported(0),
+            };
+            policies.insert(pname.clone(), def);
+        }
+        let mut groups = BTreeMap::new();
+        for (gname, g) in &group.groups {
+            groups.insert(gname.clone(), Self::from_group(gname, g)?);
+        }
+        Ok(Self { name: name.to_string(), policies, groups })
+    }
+
+    fn locate<'p>(&self, path: &'p str) -> Option<(&PolicyTree, &'p str)> {
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let (policy, groups) = parts.split_last()?;
+        let mut node = self;
+        let mut groups = groups.iter();
+        if path.starts_with('/') && groups.next() != Some(&node.name.as_str()) {
+            return None;
+        }
+        for g in groups {
+            node = node.groups.get(*g)?;
+        }
+        Some((node, policy))
+    }
+
+    /// The policy at `path` (absolute `/Channel/...`, or relative to this group).
+    pub fn get(&self, path: &str) -> Option<&PolicyDef> {
+        let (node, name) = self.locate(path)?;
+        node.policies.get(name)
+    }
+
+    /// The child group of this name.
+    pub fn group(&self, name: &str) -> Option<&PolicyTree> {
+        self.groups.get(name)
+    }
+
+    /// Evaluates the policy at `path` against verified signers. The error says
+    /// which policy failed and why, down to the sub-policies of implicit-meta ones.
+    pub fn evaluate(&self, path: &str, signers: &Signers, msps: &MspManager) -> Result<(), CommonError> {
+        let (node, name) = self.locate(path).ok_or_else(|| CommonError::UnknownPolicy(path.to_string()))?;
+        node.evaluate_local(name, signers, msps)
+            .map_err(|reason| CommonError::PolicyNotSatisfied { path: path.to_string(), reason })
+    }
+
+    fn evaluate_local(&self, name: &str, signers: &Signers, msps: &MspManager) -> Result<(), String> {
+        match self.policies.get(name) {
+            None => Err(format!("group {} has no policy {name}", self.name)),
+            Some(PolicyDef::Unsupported(t)) => Err(format!("policy type {t} is not supported")),
+            Some(PolicyDef::Signature(p)) => {
+                if p.evaluate(&signers.valid, msps) {
+                    Ok(())
+                } else {
+                    Err(format!("{p} requires more than {}", signers.describe()))
+                }
+            }
+            Some(PolicyDef::ImplicitMeta { rule, sub_policy }) => {
+                let threshold = rule.threshold(self.groups.len());
+                let mut satisfied = Vec::new();
+                let mut failed = Vec::new();
+                for (gname, g) in &self.groups {
+                    match g.evaluate_local(sub_policy, signers, msps) {
+                        Ok(()) => satisfied.push(gname.clone()),
+                        Err(e) => failed.push(format!("{gname}: {e}")),
+                    }
+                }
+                if satisfied.len() >= threshold {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{} {sub_policy} needs {threshold} of {} groups, {} satisfied {:?}; {}",
+                        rule.as_str(),
+                        self.groups.len(),
+                        satisfied.len(),
+                        satisfied,
+                        failed.join("; ")
+                    ))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! Transactions: ids, proposals, endorsements and envelopes.
+//!
+//! Building follows Fabric's client flow (proposal → endorsements → signed
+//! envelope); unpacking turns wire bytes into [`UnpackedEnvelope`] /
+//! [`EndorserTransaction`] once, keeping the exact bytes every signature covers.
+//! A transaction that cannot be unpacked is not an error but a verdict:
+//! [`Invalid`] carries the `TxValidationCode` Fabric would assign.
+
+mod build;
+mod envelope;
+mod invalid;
+mod proposal;
+mod txid;
+
+pub use build::{assemble_transaction, create_proposal_response, ProposalBuilder, SignedProposalBundle};
+pub use envelope::{EndorserTransaction, NsRwSet, UnpackedAction, UnpackedEnvelope};
+pub use invalid::Invalid;
+pub use proposal::{proposal_hash, UnpackedProposal};
+pub use txid::compute_txid;
+pub use weft_protos::protos::TxValidationCode;
