@@ -3,6 +3,7 @@
 //! - [`ids`]: typed identifiers (`ChannelId`, `TxId`, `BlockNum`, `MspId`).
 //! - [`crypto`]: hashing, the [`crypto::Signer`] trait, ECDSA P-256 (low-S) and Ed25519.
 //! - [`msp`]: Fabric MSP folders, identities, validation and principal matching.
+//! - [`pki`]: issuing certificates and CRLs (cryptogen, the CA, tests).
 //! - [`policy`]: the signature-policy language, evaluation, implicit-meta policies and ACLs.
 //! - [`tx`]: txids, proposals, proposal responses, endorsed transactions and envelopes.
 //! - [`block`]: block header and data hashes, block signatures.
@@ -18,6 +19,7 @@ pub mod crypto;
 pub mod error;
 pub mod ids;
 pub mod msp;
+pub mod pki;
 pub mod policy;
 pub mod tx;
 

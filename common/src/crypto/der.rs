@@ -125,6 +125,16 @@ pub fn normalize_low_s(sig: &[u8]) -> Option<Vec<u8>> {
     Some(encode(&r, &sub(&P256_N, &s)))
 }
 
+/// Helpers for tests elsewhere in the crate.
+#[cfg(test)]
+pub(crate) mod test_support {
+    /// `(r, s)` → `(r, n - s)`.
+    pub fn negate_s(sig: &[u8]) -> Option<Vec<u8>> {
+        let (r, s) = super::parse(sig)?;
+        Some(super::encode(&r, &super::sub(&super::P256_N, &s)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

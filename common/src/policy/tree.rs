@@ -161,7 +161,10 @@ impl PolicyTree {
     /// Evaluates the policy at `path` against verified signers. The error says
     /// which policy failed and why, down to the sub-policies of implicit-meta ones.
     pub fn evaluate(&self, path: &str, signers: &Signers, msps: &MspManager) -> Result<(), CommonError> {
-        let (node, name) = self.locate(path).ok_or_else(|| CommonError::UnknownPolicy(path.to_string()))?;
+        let (node, name) = self
+            .locate(path)
+            .filter(|(node, name)| node.policies.contains_key(*name))
+            .ok_or_else(|| CommonError::UnknownPolicy(path.to_string()))?;
         node.evaluate_local(name, signers, msps)
             .map_err(|reason| CommonError::PolicyNotSatisfied { path: path.to_string(), reason })
     }
