@@ -37,6 +37,8 @@ fn main() {
         .build_client(true)
         .build_server(true)
         .build_transport(true)
+        // Deterministic encoding: maps iterate in key order.
+        .btree_map(".")
         .compile_fds(fds)
         .unwrap_or_else(|e| panic!("generating Rust code from protos: {e}"));
 }

@@ -1,7 +1,7 @@
 //! Building proposals, proposal responses and transactions, as Fabric's clients
 //! and endorsers do.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 use prost::Message;
 use weft_protos::common::{ChannelHeader, Envelope, Header, HeaderType, Payload, SignatureHeader};
@@ -24,7 +24,7 @@ pub struct ProposalBuilder {
     channel: ChannelId,
     chaincode: String,
     args: Vec<Vec<u8>>,
-    transient: HashMap<String, Vec<u8>>,
+    transient: BTreeMap<String, Vec<u8>>,
     nonce: Option<Vec<u8>>,
     timestamp: Option<prost_types::Timestamp>,
     is_init: bool,
@@ -48,7 +48,7 @@ impl ProposalBuilder {
             channel,
             chaincode: chaincode.into(),
             args: Vec::new(),
-            transient: HashMap::new(),
+            transient: BTreeMap::new(),
             nonce: None,
             timestamp: None,
             is_init: false,

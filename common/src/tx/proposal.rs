@@ -115,7 +115,7 @@ impl UnpackedProposal {
     }
 
     /// Transient data (never recorded on the ledger).
-    pub fn transient(&self) -> &std::collections::HashMap<String, Vec<u8>> {
+    pub fn transient(&self) -> &std::collections::BTreeMap<String, Vec<u8>> {
         &self.payload.transient_map
     }
 
