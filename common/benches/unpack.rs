@@ -1,13 +1,17 @@
 //! Unpacking a real Fabric endorser transaction (envelope → headers → action →
 //! read/write set), as the validator does for every transaction of a block.
+#![allow(missing_docs)] // criterion's macros generate undocumented functions
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use prost::Message;
 use weft_common::tx::UnpackedEnvelope;
 use weft_protos::common::Block;
 
 fn unpack(c: &mut Criterion) {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/fixtures/fabric-3.0-chain/block-3.pb");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/fixtures/fabric-3.0-chain/block-3.pb"
+    );
     let block = Block::decode(std::fs::read(path).expect("fixture block").as_slice()).unwrap();
     let envs = block.data.unwrap().data;
     let mut group = c.benchmark_group("unpack");

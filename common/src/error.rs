@@ -23,7 +23,9 @@ pub enum CommonError {
         reason: String,
     },
     /// A channel name breaks Fabric's naming rules.
-    #[error("invalid channel name {0:?}: use lowercase letters, digits, '.' and '-', starting with a letter, under 250 characters")]
+    #[error(
+        "invalid channel name {0:?}: use lowercase letters, digits, '.' and '-', starting with a letter, under 250 characters"
+    )]
     InvalidChannelId(String),
     /// A key or certificate could not be read.
     #[error("{what} at {path}: {reason}")]
@@ -82,11 +84,17 @@ pub enum CommonError {
 impl CommonError {
     /// Shorthand for [`CommonError::Invalid`].
     pub fn invalid(what: &'static str, reason: impl Into<String>) -> Self {
-        Self::Invalid { what, reason: reason.into() }
+        Self::Invalid {
+            what,
+            reason: reason.into(),
+        }
     }
 }
 
 /// Decodes a protobuf message, naming it in the error.
-pub fn decode<M: prost::Message + Default>(what: &'static str, bytes: &[u8]) -> Result<M, CommonError> {
+pub fn decode<M: prost::Message + Default>(
+    what: &'static str,
+    bytes: &[u8],
+) -> Result<M, CommonError> {
     M::decode(bytes).map_err(|source| CommonError::Decode { what, source })
 }

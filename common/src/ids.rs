@@ -71,7 +71,9 @@ impl ChannelId {
         let ok = !raw.is_empty()
             && raw.len() < 250
             && raw.starts_with(|c: char| c.is_ascii_lowercase())
-            && raw.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-');
         if ok {
             Ok(Self(raw.to_string()))
         } else {
@@ -81,7 +83,9 @@ impl ChannelId {
 }
 
 /// A block number (height - 1 of the block's chain position).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct BlockNum(pub u64);
 

@@ -6,14 +6,14 @@
 //! CA certificates with `keyCertSign`/`cRLSign`, leaf certificates not CAs.
 
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose, RevokedCertParams, SanType,
-    SerialNumber, SignatureAlgorithm,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DistinguishedName,
+    DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyIdMethod, KeyPair, KeyUsagePurpose,
+    RevokedCertParams, SanType, SerialNumber, SignatureAlgorithm,
 };
 use time::OffsetDateTime;
 
-use crate::crypto::{random_bytes, sha256};
 use crate::CommonError;
+use crate::crypto::{random_bytes, sha256};
 
 /// Which kind of key to generate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -114,7 +114,10 @@ impl Validity {
     /// From now (minus five minutes of clock skew) for `days`.
     pub fn days_from_now(days: i64) -> Self {
         let now = OffsetDateTime::now_utc().unix_timestamp();
-        Self { not_before: now - 300, not_after: now + days * 86_400 }
+        Self {
+            not_before: now - 300,
+            not_after: now + days * 86_400,
+        }
     }
 }
 
@@ -134,7 +137,8 @@ fn err(e: rcgen::Error) -> CommonError {
 }
 
 fn time_of(unix: i64) -> Result<OffsetDateTime, CommonError> {
-    OffsetDateTime::from_unix_timestamp(unix).map_err(|e| CommonError::Key(format!("bad time {unix}: {e}")))
+    OffsetDateTime::from_unix_timestamp(unix)
+        .map_err(|e| CommonError::Key(format!("bad time {unix}: {e}")))
 }
 
 fn random_serial() -> Vec<u8> {
@@ -149,7 +153,11 @@ fn fabric_ski(key: &KeyPair) -> Vec<u8> {
     sha256(key.public_key_raw()).to_vec()
 }
 
-fn base_params(subject: &Subject, validity: Validity, key: &KeyPair) -> Result<(CertificateParams, Vec<u8>), CommonError> {
+fn base_params(
+    subject: &Subject,
+    validity: Validity,
+    key: &KeyPair,
+) -> Result<(CertificateParams, Vec<u8>), CommonError> {
     let mut params = CertificateParams::default();
     params.distinguished_name = subject.to_dn();
     params.not_before = time_of(validity.not_before)?;
@@ -182,26 +190,41 @@ fn ca_params(params: &mut CertificateParams) {
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,
     ];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth, ExtendedKeyUsagePurpose::ServerAuth];
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ClientAuth,
+        ExtendedKeyUsagePurpose::ServerAuth,
+    ];
 }
 
 impl CertAuthority {
     /// A new self-signed root CA.
-    pub fn new_root(subject: &Subject, key_type: KeyType, validity: Validity) -> Result<Self, CommonError> {
+    pub fn new_root(
+        subject: &Subject,
+        key_type: KeyType,
+        validity: Validity,
+    ) -> Result<Self, CommonError> {
         let key = KeyPair::generate_for(key_type.algorithm()).map_err(err)?;
         let (mut params, _) = base_params(subject, validity, &key)?;
         params.use_authority_key_identifier_extension = false;
         ca_params(&mut params);
         let cert = params.self_signed(&key).map_err(err)?;
         let key_pem = key.serialize_pem();
-        Ok(Self { cert_pem: cert.pem(), key_pem, issuer: Issuer::new(params, key) })
+        Ok(Self {
+            cert_pem: cert.pem(),
+            key_pem,
+            issuer: Issuer::new(params, key),
+        })
     }
 
     /// Loads a CA from its certificate and PKCS#8 key (PEM).
     pub fn from_pem(cert_pem: &str, key_pem: &str) -> Result<Self, CommonError> {
         let key = KeyPair::from_pem(key_pem).map_err(err)?;
         let issuer = Issuer::from_ca_cert_pem(cert_pem, key).map_err(err)?;
-        Ok(Self { cert_pem: cert_pem.to_string(), key_pem: key_pem.to_string(), issuer })
+        Ok(Self {
+            cert_pem: cert_pem.to_string(),
+            key_pem: key_pem.to_string(),
+            issuer,
+        })
     }
 
     /// The CA certificate (PEM).
@@ -215,13 +238,22 @@ impl CertAuthority {
     }
 
     /// Issues an intermediate CA under this one.
-    pub fn issue_intermediate(&self, subject: &Subject, key_type: KeyType, validity: Validity) -> Result<CertAuthority, CommonError> {
+    pub fn issue_intermediate(
+        &self,
+        subject: &Subject,
+        key_type: KeyType,
+        validity: Validity,
+    ) -> Result<CertAuthority, CommonError> {
         let key = KeyPair::generate_for(key_type.algorithm()).map_err(err)?;
         let (mut params, _) = base_params(subject, validity, &key)?;
         ca_params(&mut params);
         let cert = params.signed_by(&key, &self.issuer).map_err(err)?;
         let key_pem = key.serialize_pem();
-        Ok(CertAuthority { cert_pem: cert.pem(), key_pem, issuer: Issuer::new(params, key) })
+        Ok(CertAuthority {
+            cert_pem: cert.pem(),
+            key_pem,
+            issuer: Issuer::new(params, key),
+        })
     }
 
     /// Issues a leaf certificate with a new key. `sans` are DNS names or IP addresses.
@@ -239,8 +271,14 @@ impl CertAuthority {
         match usage {
             Usage::Signing => params.key_usages = vec![KeyUsagePurpose::DigitalSignature],
             Usage::Tls => {
-                params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-                params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+                params.key_usages = vec![
+                    KeyUsagePurpose::DigitalSignature,
+                    KeyUsagePurpose::KeyEncipherment,
+                ];
+                params.extended_key_usages = vec![
+                    ExtendedKeyUsagePurpose::ServerAuth,
+                    ExtendedKeyUsagePurpose::ClientAuth,
+                ];
             }
         }
         for san in sans {
@@ -251,11 +289,20 @@ impl CertAuthority {
             params.subject_alt_names.push(entry);
         }
         let cert = params.signed_by(&key, &self.issuer).map_err(err)?;
-        Ok(IssuedCert { cert_pem: cert.pem(), key_pem: key.serialize_pem(), serial })
+        Ok(IssuedCert {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+            serial,
+        })
     }
 
     /// A CRL revoking the given serial numbers, valid for `days`.
-    pub fn crl(&self, revoked_serials: &[Vec<u8>], crl_number: u64, days: i64) -> Result<String, CommonError> {
+    pub fn crl(
+        &self,
+        revoked_serials: &[Vec<u8>],
+        crl_number: u64,
+        days: i64,
+    ) -> Result<String, CommonError> {
         let now = OffsetDateTime::now_utc();
         let params = CertificateRevocationListParams {
             this_update: now - time::Duration::minutes(5),
@@ -273,6 +320,10 @@ impl CertAuthority {
                 .collect(),
             key_identifier_method: KeyIdMethod::Sha256,
         };
-        params.signed_by(&self.issuer).map_err(err)?.pem().map_err(err)
+        params
+            .signed_by(&self.issuer)
+            .map_err(err)?
+            .pem()
+            .map_err(err)
     }
 }

@@ -6,9 +6,11 @@
 use std::path::PathBuf;
 
 use prost::Message;
-use weft_common::block::{check_data_hash, check_link, header_hash, signature_set, transactions_filter};
+use weft_common::block::{
+    check_data_hash, check_link, header_hash, signature_set, transactions_filter,
+};
 use weft_common::config::ChannelConfig;
-use weft_common::policy::{verify_signers, PolicyDef};
+use weft_common::policy::{PolicyDef, verify_signers};
 use weft_common::tx::{TxValidationCode, UnpackedEnvelope};
 use weft_protos::common::{Block, HeaderType};
 use weft_protos::lifecycle::ApproveChaincodeDefinitionForMyOrgArgs;
@@ -42,7 +44,10 @@ fn hash_chain_and_data_hashes_verify() {
     }
     // The genesis block has no previous hash; block 1 names block 0's hash.
     assert!(chain[0].header.as_ref().unwrap().previous_hash.is_empty());
-    assert_eq!(chain[1].header.as_ref().unwrap().previous_hash, header_hash(chain[0].header.as_ref().unwrap()));
+    assert_eq!(
+        chain[1].header.as_ref().unwrap().previous_hash,
+        header_hash(chain[0].header.as_ref().unwrap())
+    );
 }
 
 #[test]
@@ -56,7 +61,10 @@ fn genesis_config_loads_into_the_bundle() {
     let app = cfg.application.as_ref().unwrap();
     let orgs: Vec<&str> = app.orgs.keys().map(|m| m.as_str()).collect();
     assert_eq!(orgs, ["Org1MSP", "Org2MSP"]);
-    assert_eq!(app.orgs[&"Org1MSP".into()].anchor_peers, vec![("127.0.0.1".to_string(), 7051)]);
+    assert_eq!(
+        app.orgs[&"Org1MSP".into()].anchor_peers,
+        vec![("127.0.0.1".to_string(), 7051)]
+    );
     assert_eq!(app.capabilities, ["V2_5"]);
     let ord = cfg.orderer.as_ref().unwrap();
     assert_eq!(ord.consensus_type, "etcdraft");
@@ -64,12 +72,24 @@ fn genesis_config_loads_into_the_bundle() {
     assert_eq!(ord.batch_timeout, std::time::Duration::from_millis(250));
     assert_eq!(ord.consenters.len(), 1);
     assert_eq!(ord.consenters[0].port, 7050);
-    assert_eq!(ord.raft_options.unwrap().tick_interval, std::time::Duration::from_millis(500));
+    assert_eq!(
+        ord.raft_options.unwrap().tick_interval,
+        std::time::Duration::from_millis(500)
+    );
     assert_eq!(cfg.orderer_endpoints(), ["127.0.0.1:7050"]);
     assert!(cfg.msps.get(&"OrdererMSP".into()).is_some());
-    assert!(matches!(cfg.policies.get("/Channel/Orderer/BlockValidation"), Some(PolicyDef::ImplicitMeta { .. })));
-    assert!(matches!(cfg.policies.get("/Channel/Application/Org1MSP/Endorsement"), Some(PolicyDef::Signature(_))));
-    assert_eq!(cfg.acl_policy("peer/Propose").as_deref(), Some("/Channel/Application/Writers"));
+    assert!(matches!(
+        cfg.policies.get("/Channel/Orderer/BlockValidation"),
+        Some(PolicyDef::ImplicitMeta { .. })
+    ));
+    assert!(matches!(
+        cfg.policies.get("/Channel/Application/Org1MSP/Endorsement"),
+        Some(PolicyDef::Signature(_))
+    ));
+    assert_eq!(
+        cfg.acl_policy("peer/Propose").as_deref(),
+        Some("/Channel/Application/Writers")
+    );
 }
 
 #[test]
@@ -79,7 +99,9 @@ fn orderer_signatures_satisfy_block_validation() {
     for b in &chain[1..] {
         let signers = verify_signers(&signature_set(b).unwrap(), &cfg.msps, NOW);
         assert!(signers.refused.is_empty(), "{:?}", signers.refused);
-        cfg.policies.evaluate("/Channel/Orderer/BlockValidation", &signers, &cfg.msps).unwrap();
+        cfg.policies
+            .evaluate("/Channel/Orderer/BlockValidation", &signers, &cfg.msps)
+            .unwrap();
     }
 }
 
@@ -91,7 +113,10 @@ fn a_tampered_block_signature_fails_block_validation() {
     block.header.as_mut().unwrap().number += 100; // the signature covers the header
     let signers = verify_signers(&signature_set(&block).unwrap(), &cfg.msps, NOW);
     assert_eq!(signers.valid.len(), 0);
-    let err = cfg.policies.evaluate("/Channel/Orderer/BlockValidation", &signers, &cfg.msps).unwrap_err();
+    let err = cfg
+        .policies
+        .evaluate("/Channel/Orderer/BlockValidation", &signers, &cfg.msps)
+        .unwrap_err();
     assert!(err.to_string().contains("BlockValidation"), "{err}");
 }
 
@@ -107,7 +132,12 @@ fn transactions_verify_as_fabric_validated_them() {
             assert_eq!(env.header_type(), HeaderType::EndorserTransaction as i32);
             env.check_txid().unwrap();
             let creator = verify_signers(&[env.creator_signed_data()], &cfg.msps, NOW);
-            assert_eq!(creator.valid.len(), 1, "creator signature of tx {i}: {:?}", creator.refused);
+            assert_eq!(
+                creator.valid.len(),
+                1,
+                "creator signature of tx {i}: {:?}",
+                creator.refused
+            );
             let tx = env.endorser_transaction().unwrap();
             let endorsers = verify_signers(&tx.action.endorsement_signed_data(), &cfg.msps, NOW);
             assert!(endorsers.refused.is_empty(), "{:?}", endorsers.refused);
@@ -117,13 +147,31 @@ fn transactions_verify_as_fabric_validated_them() {
                 // An approval is endorsed by the approving org's own peer only.
                 assert_eq!(endorsers.valid.len(), 1);
                 let org = endorsers.valid[0].identity.msp_id().clone();
-                cfg.policies.evaluate(&format!("/Channel/Application/{org}/Endorsement"), &endorsers, &cfg.msps).unwrap();
+                cfg.policies
+                    .evaluate(
+                        &format!("/Channel/Application/{org}/Endorsement"),
+                        &endorsers,
+                        &cfg.msps,
+                    )
+                    .unwrap();
             } else {
                 // The commit and `asset` use MAJORITY Endorsement: both orgs' peers.
-                cfg.policies.evaluate("/Channel/Application/Endorsement", &endorsers, &cfg.msps).unwrap();
-                let only_one = weft_common::policy::Signers { valid: endorsers.valid[..1].to_vec(), refused: vec![] };
-                let err = cfg.policies.evaluate("/Channel/Application/Endorsement", &only_one, &cfg.msps).unwrap_err();
-                assert!(err.to_string().contains("MAJORITY Endorsement needs 2 of 2 groups, 1 satisfied"), "{err}");
+                cfg.policies
+                    .evaluate("/Channel/Application/Endorsement", &endorsers, &cfg.msps)
+                    .unwrap();
+                let only_one = weft_common::policy::Signers {
+                    valid: endorsers.valid[..1].to_vec(),
+                    refused: vec![],
+                };
+                let err = cfg
+                    .policies
+                    .evaluate("/Channel/Application/Endorsement", &only_one, &cfg.msps)
+                    .unwrap_err();
+                assert!(
+                    err.to_string()
+                        .contains("MAJORITY Endorsement needs 2 of 2 groups, 1 satisfied"),
+                    "{err}"
+                );
             }
             // Fabric recorded these as VALID (the peer's filter may be absent from orderer blocks).
             if let Some(code) = filter.get(i) {
@@ -132,7 +180,11 @@ fn transactions_verify_as_fabric_validated_them() {
             endorser_txs += 1;
         }
     }
-    assert_eq!(endorser_txs, 2 + 1 + 4 * 5, "every endorser transaction of blocks 1-6 was checked");
+    assert_eq!(
+        endorser_txs,
+        2 + 1 + 4 * 5,
+        "every endorser transaction of blocks 1-6 was checked"
+    );
 }
 
 #[test]
@@ -140,27 +192,55 @@ fn read_write_sets_and_lifecycle_arguments_decode() {
     let chain = load_chain();
     // Block 1: ApproveChaincodeDefinitionForMyOrg by each org for `asset` 1.0, sequence 1.
     for env_bytes in &chain[1].data.as_ref().unwrap().data {
-        let tx = UnpackedEnvelope::from_bytes(env_bytes).unwrap().endorser_transaction().unwrap();
+        let tx = UnpackedEnvelope::from_bytes(env_bytes)
+            .unwrap()
+            .endorser_transaction()
+            .unwrap();
         assert_eq!(tx.chaincode, "_lifecycle");
-        let cpp = ChaincodeProposalPayload::decode(tx.action.chaincode_proposal_payload.as_slice()).unwrap();
+        let cpp = ChaincodeProposalPayload::decode(tx.action.chaincode_proposal_payload.as_slice())
+            .unwrap();
         let spec = ChaincodeInvocationSpec::decode(cpp.input.as_slice()).unwrap();
         let args = &spec.chaincode_spec.unwrap().input.unwrap().args;
         assert_eq!(args[0], b"ApproveChaincodeDefinitionForMyOrg");
         let approve = ApproveChaincodeDefinitionForMyOrgArgs::decode(args[1].as_slice()).unwrap();
-        assert_eq!((approve.name.as_str(), approve.version.as_str(), approve.sequence), ("asset", "1.0", 1));
-        assert!(tx.action.rwset.iter().any(|ns| ns.namespace == "_lifecycle"));
+        assert_eq!(
+            (
+                approve.name.as_str(),
+                approve.version.as_str(),
+                approve.sequence
+            ),
+            ("asset", "1.0", 1)
+        );
+        assert!(
+            tx.action
+                .rwset
+                .iter()
+                .any(|ns| ns.namespace == "_lifecycle")
+        );
     }
     // Blocks 3-6: CreateAsset writes one key in `asset` after reading it as absent.
     for b in &chain[3..] {
         for env_bytes in &b.data.as_ref().unwrap().data {
-            let tx = UnpackedEnvelope::from_bytes(env_bytes).unwrap().endorser_transaction().unwrap();
+            let tx = UnpackedEnvelope::from_bytes(env_bytes)
+                .unwrap()
+                .endorser_transaction()
+                .unwrap();
             assert_eq!(tx.chaincode, "asset");
-            let ns = tx.action.rwset.iter().find(|ns| ns.namespace == "asset").unwrap();
+            let ns = tx
+                .action
+                .rwset
+                .iter()
+                .find(|ns| ns.namespace == "asset")
+                .unwrap();
             assert_eq!(ns.kv.reads.len(), 1);
-            assert!(ns.kv.reads[0].version.is_none(), "the key did not exist before");
+            assert!(
+                ns.kv.reads[0].version.is_none(),
+                "the key did not exist before"
+            );
             assert_eq!(ns.kv.writes.len(), 1);
             assert_eq!(ns.kv.writes[0].key, ns.kv.reads[0].key);
-            let asset: serde_json_value::Value = serde_json_value::from_slice(&ns.kv.writes[0].value);
+            let asset: serde_json_value::Value =
+                serde_json_value::from_slice(&ns.kv.writes[0].value);
             assert_eq!(asset.id(), ns.kv.writes[0].key);
         }
     }
@@ -178,20 +258,36 @@ fn flipped_bytes_are_caught_with_the_matching_code() {
     let last = bad_sig.signature.len() - 5;
     bad_sig.signature[last] ^= 1;
     let unpacked = UnpackedEnvelope::from_envelope(&bad_sig).unwrap();
-    assert!(verify_signers(&[unpacked.creator_signed_data()], &cfg.msps, NOW).valid.is_empty());
+    assert!(
+        verify_signers(&[unpacked.creator_signed_data()], &cfg.msps, NOW)
+            .valid
+            .is_empty()
+    );
 
     // A flipped txid: BAD_PROPOSAL_TXID.
     let mut payload = weft_protos::common::Payload::decode(env.payload.as_slice()).unwrap();
     let mut header = payload.header.clone().unwrap();
-    let mut ch = weft_protos::common::ChannelHeader::decode(header.channel_header.as_slice()).unwrap();
-    ch.tx_id.replace_range(0..1, if ch.tx_id.starts_with('0') { "1" } else { "0" });
+    let mut ch =
+        weft_protos::common::ChannelHeader::decode(header.channel_header.as_slice()).unwrap();
+    ch.tx_id
+        .replace_range(0..1, if ch.tx_id.starts_with('0') { "1" } else { "0" });
     header.channel_header = ch.encode_to_vec();
     payload.header = Some(header);
-    let bad_txid = weft_protos::common::Envelope { payload: payload.encode_to_vec(), signature: env.signature.clone() };
+    let bad_txid = weft_protos::common::Envelope {
+        payload: payload.encode_to_vec(),
+        signature: env.signature.clone(),
+    };
     let unpacked = UnpackedEnvelope::from_envelope(&bad_txid).unwrap();
-    assert_eq!(unpacked.check_txid().unwrap_err().code, TxValidationCode::BadProposalTxid);
+    assert_eq!(
+        unpacked.check_txid().unwrap_err().code,
+        TxValidationCode::BadProposalTxid
+    );
     // ... and the creator's signature no longer covers the payload either.
-    assert!(verify_signers(&[unpacked.creator_signed_data()], &cfg.msps, NOW).valid.is_empty());
+    assert!(
+        verify_signers(&[unpacked.creator_signed_data()], &cfg.msps, NOW)
+            .valid
+            .is_empty()
+    );
 }
 
 /// Just enough JSON for the asset check, without a serde dependency in this test.

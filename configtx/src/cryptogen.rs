@@ -110,7 +110,10 @@ pub fn load_config(path: &Path) -> Result<CryptoConfig, ConfigtxError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigtxError::io(path, e))?;
     serde_yaml_ng::from_str(&text).map_err(|e| ConfigtxError::Config {
         file: path.display().to_string(),
-        field: e.location().map(|l| format!("line {}", l.line())).unwrap_or_else(|| "(document)".into()),
+        field: e
+            .location()
+            .map(|l| format!("line {}", l.line()))
+            .unwrap_or_else(|| "(document)".into()),
         reason: e.to_string(),
     })
 }
@@ -153,20 +156,32 @@ fn write(path: &Path, contents: &[u8]) -> Result<(), ConfigtxError> {
     }
     std::fs::write(path, contents).map_err(|e| ConfigtxError::io(path, e))?;
     #[cfg(unix)]
-    if path.file_name().is_some_and(|n| n.to_string_lossy().ends_with("_sk") || n.to_string_lossy().ends_with(".key")) {
+    if path.file_name().is_some_and(|n| {
+        n.to_string_lossy().ends_with("_sk") || n.to_string_lossy().ends_with(".key")
+    }) {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| ConfigtxError::io(path, e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| ConfigtxError::io(path, e))?;
     }
     Ok(())
 }
 
 /// Writes the verifying part of an MSP folder (cacerts, tlscacerts, config.yaml, admincerts).
 fn write_verifying_msp(dir: &Path, cas: &OrgCas) -> Result<(), ConfigtxError> {
-    write(&dir.join("cacerts").join(cas.ca_file()), cas.ca.cert_pem().as_bytes())?;
-    write(&dir.join("tlscacerts").join(cas.tlsca_file()), cas.tlsca.cert_pem().as_bytes())?;
+    write(
+        &dir.join("cacerts").join(cas.ca_file()),
+        cas.ca.cert_pem().as_bytes(),
+    )?;
+    write(
+        &dir.join("tlscacerts").join(cas.tlsca_file()),
+        cas.tlsca.cert_pem().as_bytes(),
+    )?;
     std::fs::create_dir_all(dir.join("admincerts")).map_err(|e| ConfigtxError::io(dir, e))?;
     if cas.node_ous {
-        write(&dir.join("config.yaml"), NODE_OU_CONFIG.replace("{ca}", &cas.ca_file()).as_bytes())?;
+        write(
+            &dir.join("config.yaml"),
+            NODE_OU_CONFIG.replace("{ca}", &cas.ca_file()).as_bytes(),
+        )?;
     }
     Ok(())
 }
@@ -187,26 +202,46 @@ fn write_identity(
     if cas.node_ous {
         subject = subject.with_ou(ou);
     }
-    let signing = cas.ca.issue(&subject, &[], Usage::Signing, key_type, validity)?;
+    let signing = cas
+        .ca
+        .issue(&subject, &[], Usage::Signing, key_type, validity)?;
     let msp = dir.join("msp");
     write_verifying_msp(&msp, cas)?;
-    write(&msp.join("signcerts").join(format!("{cn}-cert.pem")), signing.cert_pem.as_bytes())?;
-    write(&msp.join("keystore").join("priv_sk"), signing.key_pem.as_bytes())?;
+    write(
+        &msp.join("signcerts").join(format!("{cn}-cert.pem")),
+        signing.cert_pem.as_bytes(),
+    )?;
+    write(
+        &msp.join("keystore").join("priv_sk"),
+        signing.key_pem.as_bytes(),
+    )?;
 
     let mut tls_sans = vec![cn.to_string()];
-    if let Some((host, _)) = cn.split_once('.') {
-        if !cn.contains('@') {
-            tls_sans.push(host.to_string());
-        }
+    if let Some((host, _)) = cn.split_once('.')
+        && !cn.contains('@')
+    {
+        tls_sans.push(host.to_string());
     }
     tls_sans.extend(sans.iter().cloned());
     tls_sans.dedup();
     let tls_sans: Vec<String> = tls_sans.into_iter().filter(|s| !s.contains('@')).collect();
-    let tls = cas.tlsca.issue(&Subject::fabric_style(&cas.domain, cn), &tls_sans, Usage::Tls, key_type, validity)?;
+    let tls = cas.tlsca.issue(
+        &Subject::fabric_style(&cas.domain, cn),
+        &tls_sans,
+        Usage::Tls,
+        key_type,
+        validity,
+    )?;
     let tls_dir = dir.join("tls");
     write(&tls_dir.join("ca.crt"), cas.tlsca.cert_pem().as_bytes())?;
-    write(&tls_dir.join(format!("{tls_role}.crt")), tls.cert_pem.as_bytes())?;
-    write(&tls_dir.join(format!("{tls_role}.key")), tls.key_pem.as_bytes())?;
+    write(
+        &tls_dir.join(format!("{tls_role}.crt")),
+        tls.cert_pem.as_bytes(),
+    )?;
+    write(
+        &tls_dir.join(format!("{tls_role}.key")),
+        tls.key_pem.as_bytes(),
+    )?;
     Ok(())
 }
 
@@ -226,31 +261,89 @@ fn ca_subject(org: &OrgSpec, cn: String) -> Subject {
     s
 }
 
-fn generate_org(org: &OrgSpec, root: &Path, orderer: bool, key_type: KeyType) -> Result<PathBuf, ConfigtxError> {
+fn generate_org(
+    org: &OrgSpec,
+    root: &Path,
+    orderer: bool,
+    key_type: KeyType,
+) -> Result<PathBuf, ConfigtxError> {
     if org.domain.is_empty() {
-        return Err(ConfigtxError::Usage(format!("organisation {:?} has no Domain; every org needs one", org.name)));
+        return Err(ConfigtxError::Usage(format!(
+            "organisation {:?} has no Domain; every org needs one",
+            org.name
+        )));
     }
-    let base = root.join(if orderer { "ordererOrganizations" } else { "peerOrganizations" }).join(&org.domain);
+    let base = root
+        .join(if orderer {
+            "ordererOrganizations"
+        } else {
+            "peerOrganizations"
+        })
+        .join(&org.domain);
     let validity = Validity::days_from_now(3650);
-    let ca = CertAuthority::new_root(&ca_subject(org, format!("ca.{}", org.domain)), key_type, validity)?;
-    let tlsca = CertAuthority::new_root(&ca_subject(org, format!("tlsca.{}", org.domain)), key_type, validity)?;
-    let cas = OrgCas { domain: org.domain.clone(), ca, tlsca, node_ous: org.enable_node_ous };
-    write(&base.join("ca").join(cas.ca_file()), cas.ca.cert_pem().as_bytes())?;
-    write(&base.join("ca").join("priv_sk"), cas.ca.key_pem().as_bytes())?;
-    write(&base.join("tlsca").join(cas.tlsca_file()), cas.tlsca.cert_pem().as_bytes())?;
-    write(&base.join("tlsca").join("priv_sk"), cas.tlsca.key_pem().as_bytes())?;
+    let ca = CertAuthority::new_root(
+        &ca_subject(org, format!("ca.{}", org.domain)),
+        key_type,
+        validity,
+    )?;
+    let tlsca = CertAuthority::new_root(
+        &ca_subject(org, format!("tlsca.{}", org.domain)),
+        key_type,
+        validity,
+    )?;
+    let cas = OrgCas {
+        domain: org.domain.clone(),
+        ca,
+        tlsca,
+        node_ous: org.enable_node_ous,
+    };
+    write(
+        &base.join("ca").join(cas.ca_file()),
+        cas.ca.cert_pem().as_bytes(),
+    )?;
+    write(
+        &base.join("ca").join("priv_sk"),
+        cas.ca.key_pem().as_bytes(),
+    )?;
+    write(
+        &base.join("tlsca").join(cas.tlsca_file()),
+        cas.tlsca.cert_pem().as_bytes(),
+    )?;
+    write(
+        &base.join("tlsca").join("priv_sk"),
+        cas.tlsca.key_pem().as_bytes(),
+    )?;
     write_verifying_msp(&base.join("msp"), &cas)?;
 
     let mut nodes: Vec<NodeSpec> = org.specs.clone();
     if let Some(t) = &org.template {
         for i in t.start..t.start + t.count {
-            nodes.push(NodeSpec { hostname: format!("peer{i}"), sans: t.sans.clone(), ..Default::default() });
+            nodes.push(NodeSpec {
+                hostname: format!("peer{i}"),
+                sans: t.sans.clone(),
+                ..Default::default()
+            });
         }
     }
-    let (node_dir, node_ou) = if orderer { ("orderers", "orderer") } else { ("peers", "peer") };
+    let (node_dir, node_ou) = if orderer {
+        ("orderers", "orderer")
+    } else {
+        ("peers", "peer")
+    };
     for n in &nodes {
-        let cn = n.common_name.clone().unwrap_or_else(|| format!("{}.{}", n.hostname, org.domain));
-        write_identity(&base.join(node_dir).join(&cn), &cn, node_ou, &n.sans, "server", &cas, key_type)?;
+        let cn = n
+            .common_name
+            .clone()
+            .unwrap_or_else(|| format!("{}.{}", n.hostname, org.domain));
+        write_identity(
+            &base.join(node_dir).join(&cn),
+            &cn,
+            node_ou,
+            &n.sans,
+            "server",
+            &cas,
+            key_type,
+        )?;
     }
     let mut users = vec![("Admin".to_string(), "admin")];
     if let Some(u) = &org.users {
@@ -258,19 +351,40 @@ fn generate_org(org: &OrgSpec, root: &Path, orderer: bool, key_type: KeyType) ->
     }
     for (name, ou) in users {
         let cn = format!("{name}@{}", org.domain);
-        write_identity(&base.join("users").join(&cn), &cn, ou, &[], "client", &cas, key_type)?;
+        write_identity(
+            &base.join("users").join(&cn),
+            &cn,
+            ou,
+            &[],
+            "client",
+            &cas,
+            key_type,
+        )?;
     }
     // Without NodeOUs, admins are recognised by admincerts, as in Fabric.
     if !org.enable_node_ous {
-        let admin_cert = base.join("users").join(format!("Admin@{}", org.domain)).join("msp/signcerts").join(format!("Admin@{}-cert.pem", org.domain));
+        let admin_cert = base
+            .join("users")
+            .join(format!("Admin@{}", org.domain))
+            .join("msp/signcerts")
+            .join(format!("Admin@{}-cert.pem", org.domain));
         let pem = std::fs::read(&admin_cert).map_err(|e| ConfigtxError::io(&admin_cert, e))?;
-        write(&base.join("msp/admincerts").join(format!("Admin@{}-cert.pem", org.domain)), &pem)?;
+        write(
+            &base
+                .join("msp/admincerts")
+                .join(format!("Admin@{}-cert.pem", org.domain)),
+            &pem,
+        )?;
     }
     Ok(base)
 }
 
 /// Generates every organisation of `config` under `output`; returns the org folders.
-pub fn generate(config: &CryptoConfig, output: &Path, key_type: KeyType) -> Result<Vec<PathBuf>, ConfigtxError> {
+pub fn generate(
+    config: &CryptoConfig,
+    output: &Path,
+    key_type: KeyType,
+) -> Result<Vec<PathBuf>, ConfigtxError> {
     let mut out = Vec::new();
     for org in &config.orderer_orgs {
         out.push(generate_org(org, output, true, key_type)?);

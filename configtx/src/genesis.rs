@@ -8,32 +8,40 @@ use weft_common::block::new_block;
 use weft_common::config::{keys, parse_go_duration};
 use weft_common::crypto::random_bytes;
 use weft_common::ids::{ChannelId, MspId};
-use weft_common::msp::{folder, Msp};
-use weft_common::policy::{parse_signature_policy, PolicyDef};
+use weft_common::msp::{Msp, folder};
+use weft_common::policy::{PolicyDef, parse_signature_policy};
 use weft_common::tx::compute_txid;
 use weft_protos::common::{
-    policy::PolicyType, BlockDataHashingStructure, Block, BlockMetadataIndex, Capabilities, Capability, ChannelHeader,
-    Config, ConfigEnvelope, ConfigGroup, ConfigPolicy, ConfigValue, Consortium, Envelope, HashingAlgorithm, Header,
-    HeaderType, ImplicitMetaPolicy, LastConfig, Metadata, OrdererAddresses, OrdererBlockMetadata, Payload, Policy,
-    SignatureHeader,
+    Block, BlockDataHashingStructure, BlockMetadataIndex, Capabilities, Capability, ChannelHeader,
+    Config, ConfigEnvelope, ConfigGroup, ConfigPolicy, ConfigValue, Consortium, Envelope,
+    HashingAlgorithm, Header, HeaderType, ImplicitMetaPolicy, LastConfig, Metadata,
+    OrdererAddresses, OrdererBlockMetadata, Payload, Policy, SignatureHeader, policy::PolicyType,
 };
 use weft_protos::etcdraft::{ConfigMetadata, Consenter, Options};
 use weft_protos::msp::MspConfig;
 use weft_protos::orderer::{BatchSize, BatchTimeout, ChannelRestrictions, ConsensusType};
 use weft_protos::protos::{AcLs, AnchorPeer, AnchorPeers, ApiResource};
 
-use crate::profile::{ConfigtxFile, Organization, PolicySpec, Profile};
 use crate::ConfigtxError;
+use crate::profile::{ConfigtxFile, Organization, PolicySpec, Profile};
 
 const ADMINS: &str = "Admins";
 
 fn value(msg: impl Message) -> ConfigValue {
-    ConfigValue { version: 0, value: msg.encode_to_vec(), mod_policy: ADMINS.into() }
+    ConfigValue {
+        version: 0,
+        value: msg.encode_to_vec(),
+        mod_policy: ADMINS.into(),
+    }
 }
 
 fn capabilities(caps: &BTreeMap<String, bool>) -> ConfigValue {
     value(Capabilities {
-        capabilities: caps.iter().filter(|(_, on)| **on).map(|(k, _)| (k.clone(), Capability {})).collect(),
+        capabilities: caps
+            .iter()
+            .filter(|(_, on)| **on)
+            .map(|(k, _)| (k.clone(), Capability {}))
+            .collect(),
     })
 }
 
@@ -52,85 +60,176 @@ fn policies(
         let policy = match spec.kind.as_str() {
             "Signature" => Policy {
                 r#type: PolicyType::Signature as i32,
-                value: parse_signature_policy(&spec.rule).map_err(|e| err(e.to_string()))?.encode(),
+                value: parse_signature_policy(&spec.rule)
+                    .map_err(|e| err(e.to_string()))?
+                    .encode(),
             },
-            "ImplicitMeta" => match PolicyDef::parse_implicit_meta(&spec.rule).map_err(|e| err(e.to_string()))? {
-                PolicyDef::ImplicitMeta { rule, sub_policy } => Policy {
-                    r#type: PolicyType::ImplicitMeta as i32,
-                    value: ImplicitMetaPolicy { sub_policy, rule: rule as i32 }.encode_to_vec(),
-                },
-                _ => unreachable!("parse_implicit_meta returns ImplicitMeta"),
-            },
-            other => return Err(err(format!("policy type {other:?} is not supported: use Signature or ImplicitMeta"))),
+            "ImplicitMeta" => {
+                match PolicyDef::parse_implicit_meta(&spec.rule).map_err(|e| err(e.to_string()))? {
+                    PolicyDef::ImplicitMeta { rule, sub_policy } => Policy {
+                        r#type: PolicyType::ImplicitMeta as i32,
+                        value: ImplicitMetaPolicy {
+                            sub_policy,
+                            rule: rule as i32,
+                        }
+                        .encode_to_vec(),
+                    },
+                    _ => unreachable!("parse_implicit_meta returns ImplicitMeta"),
+                }
+            }
+            other => {
+                return Err(err(format!(
+                    "policy type {other:?} is not supported: use Signature or ImplicitMeta"
+                )));
+            }
         };
-        out.insert(name.clone(), ConfigPolicy { version: 0, policy: Some(policy), mod_policy: ADMINS.into() });
+        out.insert(
+            name.clone(),
+            ConfigPolicy {
+                version: 0,
+                policy: Some(policy),
+                mod_policy: ADMINS.into(),
+            },
+        );
     }
     Ok(out)
 }
 
-fn org_group(file: &ConfigtxFile, section: &str, org: &Organization, orderer: bool) -> Result<ConfigGroup, ConfigtxError> {
+fn org_group(
+    file: &ConfigtxFile,
+    section: &str,
+    org: &Organization,
+    orderer: bool,
+) -> Result<ConfigGroup, ConfigtxError> {
     let msp_dir = file.resolve(&org.msp_dir);
-    let msp = folder::load(&msp_dir, &MspId::new(org.id.clone())).map_err(|e| ConfigtxError::Config {
-        file: file.path.display().to_string(),
-        field: format!("{section}.Organizations.{}.MSPDir", org.name),
-        reason: e.to_string(),
-    })?;
+    let msp =
+        folder::load(&msp_dir, &MspId::new(org.id.clone())).map_err(|e| ConfigtxError::Config {
+            file: file.path.display().to_string(),
+            field: format!("{section}.Organizations.{}.MSPDir", org.name),
+            reason: e.to_string(),
+        })?;
     // Fail early on an MSP that nodes would refuse.
     Msp::from_config(&msp.config)?;
     let mut values = BTreeMap::new();
-    values.insert(keys::MSP.to_string(), value(MspConfig { r#type: 0, config: msp.config.encode_to_vec() }));
+    values.insert(
+        keys::MSP.to_string(),
+        value(MspConfig {
+            r#type: 0,
+            config: msp.config.encode_to_vec(),
+        }),
+    );
     if orderer && !org.orderer_endpoints.is_empty() {
-        values.insert(keys::ENDPOINTS.to_string(), value(OrdererAddresses { addresses: org.orderer_endpoints.clone() }));
+        values.insert(
+            keys::ENDPOINTS.to_string(),
+            value(OrdererAddresses {
+                addresses: org.orderer_endpoints.clone(),
+            }),
+        );
     }
     if !orderer && !org.anchor_peers.is_empty() {
-        let anchors = org.anchor_peers.iter().map(|a| AnchorPeer { host: a.host.clone(), port: a.port.into() }).collect();
-        values.insert(keys::ANCHOR_PEERS.to_string(), value(AnchorPeers { anchor_peers: anchors }));
+        let anchors = org
+            .anchor_peers
+            .iter()
+            .map(|a| AnchorPeer {
+                host: a.host.clone(),
+                port: a.port.into(),
+            })
+            .collect();
+        values.insert(
+            keys::ANCHOR_PEERS.to_string(),
+            value(AnchorPeers {
+                anchor_peers: anchors,
+            }),
+        );
     }
     Ok(ConfigGroup {
         version: 0,
         groups: BTreeMap::new(),
         values,
-        policies: policies(file, &format!("{section}.Organizations.{}", org.name), &org.policies)?,
+        policies: policies(
+            file,
+            &format!("{section}.Organizations.{}", org.name),
+            &org.policies,
+        )?,
         mod_policy: ADMINS.into(),
     })
 }
 
 /// The channel config tree of `profile`.
-pub fn channel_group(file: &ConfigtxFile, profile_name: &str, profile: &Profile) -> Result<ConfigGroup, ConfigtxError> {
+pub fn channel_group(
+    file: &ConfigtxFile,
+    profile_name: &str,
+    profile: &Profile,
+) -> Result<ConfigGroup, ConfigtxError> {
     let section = format!("Profiles.{profile_name}");
     let cfg_err = |field: &str, reason: String| ConfigtxError::Config {
         file: file.path.display().to_string(),
         field: format!("{section}.{field}"),
         reason,
     };
-    let mut root = ConfigGroup { mod_policy: ADMINS.into(), ..Default::default() };
-    root.values.insert(keys::HASHING_ALGORITHM.into(), value(HashingAlgorithm { name: "SHA256".into() }));
+    let mut root = ConfigGroup {
+        mod_policy: ADMINS.into(),
+        ..Default::default()
+    };
+    root.values.insert(
+        keys::HASHING_ALGORITHM.into(),
+        value(HashingAlgorithm {
+            name: "SHA256".into(),
+        }),
+    );
     root.values.insert(
         keys::BLOCK_DATA_HASHING_STRUCTURE.into(),
         value(BlockDataHashingStructure { width: u32::MAX }),
     );
-    root.values.insert(keys::CAPABILITIES.into(), capabilities(&profile.capabilities));
+    root.values.insert(
+        keys::CAPABILITIES.into(),
+        capabilities(&profile.capabilities),
+    );
     if let Some(c) = &profile.consortium {
-        root.values.insert(keys::CONSORTIUM.into(), value(Consortium { name: c.clone() }));
+        root.values.insert(
+            keys::CONSORTIUM.into(),
+            value(Consortium { name: c.clone() }),
+        );
     }
     root.policies = policies(file, &section, &profile.policies)?;
 
     if let Some(ord) = &profile.orderer {
         let osection = format!("{section}.Orderer");
         if ord.orderer_type != "etcdraft" {
-            return Err(cfg_err("Orderer.OrdererType", format!("{:?} is not supported: weft orders with etcdraft", ord.orderer_type)));
+            return Err(cfg_err(
+                "Orderer.OrdererType",
+                format!(
+                    "{:?} is not supported: weft orders with etcdraft",
+                    ord.orderer_type
+                ),
+            ));
         }
-        let raft = ord.etcd_raft.as_ref().ok_or_else(|| cfg_err("Orderer.EtcdRaft", "etcdraft needs an EtcdRaft section with Consenters".into()))?;
+        let raft = ord.etcd_raft.as_ref().ok_or_else(|| {
+            cfg_err(
+                "Orderer.EtcdRaft",
+                "etcdraft needs an EtcdRaft section with Consenters".into(),
+            )
+        })?;
         if raft.consenters.is_empty() {
-            return Err(cfg_err("Orderer.EtcdRaft.Consenters", "at least one consenter is needed".into()));
+            return Err(cfg_err(
+                "Orderer.EtcdRaft.Consenters",
+                "at least one consenter is needed".into(),
+            ));
         }
-        parse_go_duration(&ord.batch_timeout).map_err(|e| cfg_err("Orderer.BatchTimeout", e.to_string()))?;
-        parse_go_duration(&raft.options.tick_interval).map_err(|e| cfg_err("Orderer.EtcdRaft.Options.TickInterval", e.to_string()))?;
+        parse_go_duration(&ord.batch_timeout)
+            .map_err(|e| cfg_err("Orderer.BatchTimeout", e.to_string()))?;
+        parse_go_duration(&raft.options.tick_interval)
+            .map_err(|e| cfg_err("Orderer.EtcdRaft.Options.TickInterval", e.to_string()))?;
         let mut consenters = Vec::new();
         for (i, c) in raft.consenters.iter().enumerate() {
             let read = |p: &std::path::Path, what: &str| {
                 let path = file.resolve(p);
-                std::fs::read(&path).map_err(|e| cfg_err(&format!("Orderer.EtcdRaft.Consenters[{i}].{what}"), format!("{}: {e}", path.display())))
+                std::fs::read(&path).map_err(|e| {
+                    cfg_err(
+                        &format!("Orderer.EtcdRaft.Consenters[{i}].{what}"),
+                        format!("{}: {e}", path.display()),
+                    )
+                })
             };
             consenters.push(Consenter {
                 host: c.host.clone(),
@@ -152,12 +251,22 @@ pub fn channel_group(file: &ConfigtxFile, profile_name: &str, profile: &Profile)
         };
         let bs = &ord.batch_size;
         if bs.max_message_count == 0 || bs.preferred_max_bytes.0 > bs.absolute_max_bytes.0 {
-            return Err(cfg_err("Orderer.BatchSize", "MaxMessageCount must be > 0 and PreferredMaxBytes <= AbsoluteMaxBytes".into()));
+            return Err(cfg_err(
+                "Orderer.BatchSize",
+                "MaxMessageCount must be > 0 and PreferredMaxBytes <= AbsoluteMaxBytes".into(),
+            ));
         }
-        let mut group = ConfigGroup { mod_policy: ADMINS.into(), ..Default::default() };
+        let mut group = ConfigGroup {
+            mod_policy: ADMINS.into(),
+            ..Default::default()
+        };
         group.values.insert(
             keys::CONSENSUS_TYPE.into(),
-            value(ConsensusType { r#type: "etcdraft".into(), metadata: metadata.encode_to_vec(), state: 0 }),
+            value(ConsensusType {
+                r#type: "etcdraft".into(),
+                metadata: metadata.encode_to_vec(),
+                state: 0,
+            }),
         );
         group.values.insert(
             keys::BATCH_SIZE.into(),
@@ -167,15 +276,29 @@ pub fn channel_group(file: &ConfigtxFile, profile_name: &str, profile: &Profile)
                 preferred_max_bytes: bs.preferred_max_bytes.0,
             }),
         );
-        group.values.insert(keys::BATCH_TIMEOUT.into(), value(BatchTimeout { timeout: ord.batch_timeout.clone() }));
-        group.values.insert(keys::CHANNEL_RESTRICTIONS.into(), value(ChannelRestrictions { max_count: 0 }));
-        group.values.insert(keys::CAPABILITIES.into(), capabilities(&ord.capabilities));
+        group.values.insert(
+            keys::BATCH_TIMEOUT.into(),
+            value(BatchTimeout {
+                timeout: ord.batch_timeout.clone(),
+            }),
+        );
+        group.values.insert(
+            keys::CHANNEL_RESTRICTIONS.into(),
+            value(ChannelRestrictions { max_count: 0 }),
+        );
+        group
+            .values
+            .insert(keys::CAPABILITIES.into(), capabilities(&ord.capabilities));
         group.policies = policies(file, &osection, &ord.policies)?;
         for org in ord.organizations.iter().flatten() {
-            group.groups.insert(org.name.clone(), org_group(file, &osection, org, true)?);
+            group
+                .groups
+                .insert(org.name.clone(), org_group(file, &osection, org, true)?);
         }
         if !ord.addresses.is_empty() {
-            let mut v = value(OrdererAddresses { addresses: ord.addresses.clone() });
+            let mut v = value(OrdererAddresses {
+                addresses: ord.addresses.clone(),
+            });
             v.mod_policy = "/Channel/Orderer/Admins".into();
             root.values.insert(keys::ORDERER_ADDRESSES.into(), v);
         }
@@ -184,15 +307,33 @@ pub fn channel_group(file: &ConfigtxFile, profile_name: &str, profile: &Profile)
 
     if let Some(app) = &profile.application {
         let asection = format!("{section}.Application");
-        let mut group = ConfigGroup { mod_policy: ADMINS.into(), ..Default::default() };
-        group.values.insert(keys::CAPABILITIES.into(), capabilities(&app.capabilities));
+        let mut group = ConfigGroup {
+            mod_policy: ADMINS.into(),
+            ..Default::default()
+        };
+        group
+            .values
+            .insert(keys::CAPABILITIES.into(), capabilities(&app.capabilities));
         if !app.acls.is_empty() {
-            let acls = app.acls.iter().map(|(k, v)| (k.clone(), ApiResource { policy_ref: v.clone() })).collect();
+            let acls = app
+                .acls
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        ApiResource {
+                            policy_ref: v.clone(),
+                        },
+                    )
+                })
+                .collect();
             group.values.insert(keys::ACLS.into(), value(AcLs { acls }));
         }
         group.policies = policies(file, &asection, &app.policies)?;
         for org in app.organizations.iter().flatten() {
-            group.groups.insert(org.name.clone(), org_group(file, &asection, org, false)?);
+            group
+                .groups
+                .insert(org.name.clone(), org_group(file, &asection, org, false)?);
         }
         root.groups.insert(keys::APPLICATION.into(), group);
     }
@@ -200,15 +341,28 @@ pub fn channel_group(file: &ConfigtxFile, profile_name: &str, profile: &Profile)
 }
 
 /// The genesis block of `channel` from `profile` in `file`.
-pub fn genesis_block(file: &ConfigtxFile, profile_name: &str, channel: &ChannelId) -> Result<Block, ConfigtxError> {
+pub fn genesis_block(
+    file: &ConfigtxFile,
+    profile_name: &str,
+    channel: &ChannelId,
+) -> Result<Block, ConfigtxError> {
     let profile = file.profile(profile_name)?;
-    let config = Config { sequence: 0, channel_group: Some(channel_group(file, profile_name, profile)?) };
+    let config = Config {
+        sequence: 0,
+        channel_group: Some(channel_group(file, profile_name, profile)?),
+    };
     let nonce = random_bytes(24);
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0);
     let channel_header = ChannelHeader {
         r#type: HeaderType::Config as i32,
         version: 1,
-        timestamp: Some(prost_types::Timestamp { seconds: now, nanos: 0 }),
+        timestamp: Some(prost_types::Timestamp {
+            seconds: now,
+            nanos: 0,
+        }),
         channel_id: channel.to_string(),
         tx_id: compute_txid(&nonce, &[]).to_string(),
         epoch: 0,
@@ -218,16 +372,35 @@ pub fn genesis_block(file: &ConfigtxFile, profile_name: &str, channel: &ChannelI
     let payload = Payload {
         header: Some(Header {
             channel_header: channel_header.encode_to_vec(),
-            signature_header: SignatureHeader { creator: Vec::new(), nonce }.encode_to_vec(),
+            signature_header: SignatureHeader {
+                creator: Vec::new(),
+                nonce,
+            }
+            .encode_to_vec(),
         }),
-        data: ConfigEnvelope { config: Some(config), last_update: None }.encode_to_vec(),
+        data: ConfigEnvelope {
+            config: Some(config),
+            last_update: None,
+        }
+        .encode_to_vec(),
     };
-    let envelope = Envelope { payload: payload.encode_to_vec(), signature: Vec::new() };
+    let envelope = Envelope {
+        payload: payload.encode_to_vec(),
+        signature: Vec::new(),
+    };
     let mut block = new_block(0, Vec::new(), vec![envelope.encode_to_vec()]);
     let md = Metadata {
-        value: OrdererBlockMetadata { last_config: Some(LastConfig { index: 0 }), consenter_metadata: Vec::new() }.encode_to_vec(),
+        value: OrdererBlockMetadata {
+            last_config: Some(LastConfig { index: 0 }),
+            consenter_metadata: Vec::new(),
+        }
+        .encode_to_vec(),
         signatures: Vec::new(),
     };
-    block.metadata.as_mut().expect("new_block sets metadata").metadata[BlockMetadataIndex::Signatures as usize] = md.encode_to_vec();
+    block
+        .metadata
+        .as_mut()
+        .expect("new_block sets metadata")
+        .metadata[BlockMetadataIndex::Signatures as usize] = md.encode_to_vec();
     Ok(block)
 }

@@ -44,6 +44,9 @@ pub enum ConfigtxError {
 impl ConfigtxError {
     /// An I/O error on `path`.
     pub fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
-        Self::Io { path: path.display().to_string(), reason: e.to_string() }
+        Self::Io {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }
     }
 }

@@ -9,10 +9,14 @@ use weft_common::ids::ChannelId;
 use weft_common::pki::KeyType;
 use weft_configtx::profile::ConfigtxFile;
 use weft_configtx::protolator::{Protolator, TOP_LEVEL_TYPES};
-use weft_configtx::{cryptogen, genesis, ConfigtxError};
+use weft_configtx::{ConfigtxError, cryptogen, genesis};
 
 #[derive(Parser)]
-#[command(name = "weft-configtx", version, about = "Generate crypto material and channel genesis blocks, and inspect Fabric protobufs.\n\nOutput works with Fabric's own tools: MSP folders in Fabric's layout, genesis blocks in Fabric's format.")]
+#[command(
+    name = "weft-configtx",
+    version,
+    about = "Generate crypto material and channel genesis blocks, and inspect Fabric protobufs.\n\nOutput works with Fabric's own tools: MSP folders in Fabric's layout, genesis blocks in Fabric's format."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -87,7 +91,14 @@ enum KeyTypeArg {
 
 fn run(cli: Cli) -> Result<(), ConfigtxError> {
     match cli.command {
-        Command::Crypto { command: CryptoCommand::Generate { config, output, key_type } } => {
+        Command::Crypto {
+            command:
+                CryptoCommand::Generate {
+                    config,
+                    output,
+                    key_type,
+                },
+        } => {
             let cfg = cryptogen::load_config(&config)?;
             let key_type = match key_type {
                 KeyTypeArg::Ecdsa => KeyType::EcdsaP256,
@@ -97,11 +108,17 @@ fn run(cli: Cli) -> Result<(), ConfigtxError> {
                 println!("{}", org.display());
             }
         }
-        Command::Genesis { config, profile, channel, output } => {
+        Command::Genesis {
+            config,
+            profile,
+            channel,
+            output,
+        } => {
             let channel = ChannelId::parse(&channel)?;
             let file = ConfigtxFile::load(&config)?;
             let block = genesis::genesis_block(&file, &profile, &channel)?;
-            std::fs::write(&output, block.encode_to_vec()).map_err(|e| ConfigtxError::io(&output, e))?;
+            std::fs::write(&output, block.encode_to_vec())
+                .map_err(|e| ConfigtxError::io(&output, e))?;
             tracing::info!(channel = %channel, profile, output = %output.display(), "wrote genesis block");
         }
         Command::Inspect { file, type_name } => {
@@ -112,13 +129,26 @@ fn run(cli: Cli) -> Result<(), ConfigtxError> {
                 None => TOP_LEVEL_TYPES
                     .iter()
                     .find_map(|t| p.decode(t, &bytes).ok().filter(|j| looks_populated(t, j)))
-                    .ok_or_else(|| ConfigtxError::Decode(format!("{}: not a block, envelope or other known message; pass --type", file.display())))?,
+                    .ok_or_else(|| {
+                        ConfigtxError::Decode(format!(
+                            "{}: not a block, envelope or other known message; pass --type",
+                            file.display()
+                        ))
+                    })?,
             };
-            println!("{}", serde_json::to_string_pretty(&json).expect("JSON values serialise"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).expect("JSON values serialise")
+            );
         }
-        Command::Encode { file, type_name, output } => {
+        Command::Encode {
+            file,
+            type_name,
+            output,
+        } => {
             let text = std::fs::read(&file).map_err(|e| ConfigtxError::io(&file, e))?;
-            let json: serde_json::Value = serde_json::from_slice(&text).map_err(|e| ConfigtxError::Decode(format!("{}: {e}", file.display())))?;
+            let json: serde_json::Value = serde_json::from_slice(&text)
+                .map_err(|e| ConfigtxError::Decode(format!("{}: {e}", file.display())))?;
             let bytes = Protolator::new().encode(&type_name, &json)?;
             std::fs::write(&output, bytes).map_err(|e| ConfigtxError::io(&output, e))?;
         }
@@ -139,7 +169,9 @@ fn looks_populated(type_name: &str, json: &serde_json::Value) -> bool {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
     match run(Cli::parse()) {

@@ -165,15 +165,24 @@ impl<'de> Deserialize<'de> for ByteSize {
             Raw::Text(t) => {
                 let t = t.trim();
                 let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-                let n: u64 = t[..split].trim().parse().map_err(serde::de::Error::custom)?;
+                let n: u64 = t[..split]
+                    .trim()
+                    .parse()
+                    .map_err(serde::de::Error::custom)?;
                 let mult = match t[split..].trim().to_ascii_uppercase().as_str() {
                     "" | "B" => 1,
                     "KB" => 1024,
                     "MB" => 1024 * 1024,
                     "GB" => 1024 * 1024 * 1024,
-                    other => return Err(serde::de::Error::custom(format!("unknown size unit {other:?}: use KB, MB or GB"))),
+                    other => {
+                        return Err(serde::de::Error::custom(format!(
+                            "unknown size unit {other:?}: use KB, MB or GB"
+                        )));
+                    }
                 };
-                u32::try_from(n * mult).map(ByteSize).map_err(|_| serde::de::Error::custom(format!("{t} is larger than 4 GB")))
+                u32::try_from(n * mult)
+                    .map(ByteSize)
+                    .map_err(|_| serde::de::Error::custom(format!("{t} is larger than 4 GB")))
             }
         }
     }
@@ -275,15 +284,30 @@ impl ConfigtxFile {
     pub fn load(path: &Path) -> Result<Self, ConfigtxError> {
         let text = std::fs::read_to_string(path).map_err(|e| ConfigtxError::io(path, e))?;
         let file = path.display().to_string();
-        let mut value: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).map_err(|e| ConfigtxError::Config {
+        let mut value: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&text).map_err(|e| ConfigtxError::Config {
+                file: file.clone(),
+                field: e
+                    .location()
+                    .map(|l| format!("line {}", l.line()))
+                    .unwrap_or_default(),
+                reason: e.to_string(),
+            })?;
+        value.apply_merge().map_err(|e| ConfigtxError::Config {
             file: file.clone(),
-            field: e.location().map(|l| format!("line {}", l.line())).unwrap_or_default(),
+            field: "<<".into(),
             reason: e.to_string(),
         })?;
-        value.apply_merge().map_err(|e| ConfigtxError::Config { file: file.clone(), field: "<<".into(), reason: e.to_string() })?;
-        let content: ConfigtxYaml = serde_yaml_ng::from_value(value)
-            .map_err(|e| ConfigtxError::Config { file, field: "(document)".into(), reason: e.to_string() })?;
-        Ok(Self { path: path.to_path_buf(), content })
+        let content: ConfigtxYaml =
+            serde_yaml_ng::from_value(value).map_err(|e| ConfigtxError::Config {
+                file,
+                field: "(document)".into(),
+                reason: e.to_string(),
+            })?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            content,
+        })
     }
 
     /// Resolves a path from the file relative to its directory.
@@ -298,14 +322,18 @@ impl ConfigtxFile {
     /// The named profile, checked against its consortium.
     pub fn profile(&self, name: &str) -> Result<&Profile, ConfigtxError> {
         let file = self.path.display().to_string();
-        let profile = self.content.profiles.get(name).ok_or_else(|| ConfigtxError::Config {
-            file: file.clone(),
-            field: format!("Profiles.{name}"),
-            reason: format!(
-                "no such profile; the file defines {:?}",
-                self.content.profiles.keys().collect::<Vec<_>>()
-            ),
-        })?;
+        let profile = self
+            .content
+            .profiles
+            .get(name)
+            .ok_or_else(|| ConfigtxError::Config {
+                file: file.clone(),
+                field: format!("Profiles.{name}"),
+                reason: format!(
+                    "no such profile; the file defines {:?}",
+                    self.content.profiles.keys().collect::<Vec<_>>()
+                ),
+            })?;
         if let (Some(cname), Some(app)) = (&profile.consortium, &profile.application) {
             let consortium = self.content.consortiums.get(cname).ok_or_else(|| ConfigtxError::Config {
                 file: file.clone(),

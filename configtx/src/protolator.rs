@@ -12,7 +12,10 @@
 
 use base64::Engine;
 use prost::Message;
-use prost_reflect::{DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value};
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor,
+    ReflectMessage, Value,
+};
 use serde_json::{Map, Value as Json};
 
 use crate::ConfigtxError;
@@ -98,13 +101,18 @@ impl Siblings for DynamicMessage {
         }
     }
     fn string(&self, name: &str) -> Option<String> {
-        self.get_field_by_name(name).and_then(|v| v.as_str().map(str::to_string))
+        self.get_field_by_name(name)
+            .and_then(|v| v.as_str().map(str::to_string))
     }
     fn payload_header_type(&self, p: &Protolator) -> Option<i64> {
         let header = self.get_field_by_name("header")?;
         let header = header.as_message()?;
         let ch = header.get_field_by_name("channel_header")?;
-        let ch = DynamicMessage::decode(p.message("common.ChannelHeader").ok()?, ch.as_bytes()?.as_ref()).ok()?;
+        let ch = DynamicMessage::decode(
+            p.message("common.ChannelHeader").ok()?,
+            ch.as_bytes()?.as_ref(),
+        )
+        .ok()?;
         ch.int("type")
     }
 }
@@ -128,25 +136,38 @@ impl Siblings for Map<String, Json> {
         self.get(name).and_then(Json::as_str).map(str::to_string)
     }
     fn payload_header_type(&self, _: &Protolator) -> Option<i64> {
-        self.get("header")?.get("channel_header")?.get("type")?.as_i64()
+        self.get("header")?
+            .get("channel_header")?
+            .get("type")?
+            .as_i64()
     }
 }
 
 impl Protolator {
     /// Loads weft's descriptor set.
     pub fn new() -> Self {
-        let pool = DescriptorPool::decode(weft_protos::FILE_DESCRIPTOR_SET).expect("weft's descriptor set is valid");
+        let pool = DescriptorPool::decode(weft_protos::FILE_DESCRIPTOR_SET)
+            .expect("weft's descriptor set is valid");
         Self { pool }
     }
 
     fn message(&self, name: &str) -> Result<MessageDescriptor, ConfigtxError> {
-        self.pool
-            .get_message_by_name(name)
-            .ok_or_else(|| ConfigtxError::Usage(format!("unknown message type {name}; known: {}", TOP_LEVEL_TYPES.join(", "))))
+        self.pool.get_message_by_name(name).ok_or_else(|| {
+            ConfigtxError::Usage(format!(
+                "unknown message type {name}; known: {}",
+                TOP_LEVEL_TYPES.join(", ")
+            ))
+        })
     }
 
     /// Which message an opaque bytes field holds, if any.
-    fn nested(&self, msg: &str, field: &str, siblings: &dyn Siblings, map_key: Option<&str>) -> Option<Nested> {
+    fn nested(
+        &self,
+        msg: &str,
+        field: &str,
+        siblings: &dyn Siblings,
+        map_key: Option<&str>,
+    ) -> Option<Nested> {
         Some(match (msg, field) {
             ("common.Envelope", "payload") => Nested::Message("common.Payload"),
             ("common.Payload", "data") => header_type_message(siblings.payload_header_type(self)?),
@@ -164,12 +185,14 @@ impl Protolator {
                 3 => Nested::Message("common.ImplicitMetaPolicy"),
                 _ => Nested::Raw,
             },
-            ("common.MSPPrincipal", "principal") => match siblings.int("principal_classification")? {
-                0 => Nested::Message("common.MSPRole"),
-                1 => Nested::Message("common.OrganizationUnit"),
-                2 => Nested::Message("msp.SerializedIdentity"),
-                _ => Nested::Raw,
-            },
+            ("common.MSPPrincipal", "principal") => {
+                match siblings.int("principal_classification")? {
+                    0 => Nested::Message("common.MSPRole"),
+                    1 => Nested::Message("common.OrganizationUnit"),
+                    2 => Nested::Message("msp.SerializedIdentity"),
+                    _ => Nested::Raw,
+                }
+            }
             ("msp.MSPConfig", "config") => match siblings.int("type")? {
                 0 => Nested::Message("msp.FabricMSPConfig"),
                 _ => Nested::Raw,
@@ -178,21 +201,37 @@ impl Protolator {
                 "etcdraft" => Nested::Message("etcdraft.ConfigMetadata"),
                 _ => Nested::Raw,
             },
-            ("common.ConfigUpdateEnvelope", "config_update") => Nested::Message("common.ConfigUpdate"),
-            ("common.ConfigSignature", "signature_header") => Nested::Message("common.SignatureHeader"),
+            ("common.ConfigUpdateEnvelope", "config_update") => {
+                Nested::Message("common.ConfigUpdate")
+            }
+            ("common.ConfigSignature", "signature_header") => {
+                Nested::Message("common.SignatureHeader")
+            }
             ("protos.TransactionAction", "header") => Nested::Message("common.SignatureHeader"),
-            ("protos.TransactionAction", "payload") => Nested::Message("protos.ChaincodeActionPayload"),
-            ("protos.ChaincodeActionPayload", "chaincode_proposal_payload") => Nested::Message("protos.ChaincodeProposalPayload"),
-            ("protos.ChaincodeEndorsedAction", "proposal_response_payload") => Nested::Message("protos.ProposalResponsePayload"),
-            ("protos.ChaincodeProposalPayload", "input") => Nested::Message("protos.ChaincodeInvocationSpec"),
-            ("protos.ProposalResponsePayload", "extension") => Nested::Message("protos.ChaincodeAction"),
+            ("protos.TransactionAction", "payload") => {
+                Nested::Message("protos.ChaincodeActionPayload")
+            }
+            ("protos.ChaincodeActionPayload", "chaincode_proposal_payload") => {
+                Nested::Message("protos.ChaincodeProposalPayload")
+            }
+            ("protos.ChaincodeEndorsedAction", "proposal_response_payload") => {
+                Nested::Message("protos.ProposalResponsePayload")
+            }
+            ("protos.ChaincodeProposalPayload", "input") => {
+                Nested::Message("protos.ChaincodeInvocationSpec")
+            }
+            ("protos.ProposalResponsePayload", "extension") => {
+                Nested::Message("protos.ChaincodeAction")
+            }
             ("protos.ChaincodeAction", "results") => Nested::Message("rwset.TxReadWriteSet"),
             ("protos.ChaincodeAction", "events") => Nested::Message("protos.ChaincodeEvent"),
             ("rwset.NsReadWriteSet", "rwset") => Nested::Message("kvrwset.KVRWSet"),
             ("protos.SignedProposal", "proposal_bytes") => Nested::Message("protos.Proposal"),
             ("protos.Proposal", "header") => Nested::Message("common.Header"),
             ("protos.Proposal", "payload") => Nested::Message("protos.ChaincodeProposalPayload"),
-            ("protos.ProposalResponse", "payload") => Nested::Message("protos.ProposalResponsePayload"),
+            ("protos.ProposalResponse", "payload") => {
+                Nested::Message("protos.ProposalResponsePayload")
+            }
             _ => return None,
         })
     }
@@ -200,8 +239,9 @@ impl Protolator {
     /// Decodes `bytes` as message `type_name` into Fabric-style JSON.
     pub fn decode(&self, type_name: &str, bytes: &[u8]) -> Result<Json, ConfigtxError> {
         let desc = self.message(type_name)?;
-        let msg = DynamicMessage::decode(desc, bytes)
-            .map_err(|e| ConfigtxError::Decode(format!("bytes are not a valid {type_name}: {e}")))?;
+        let msg = DynamicMessage::decode(desc, bytes).map_err(|e| {
+            ConfigtxError::Decode(format!("bytes are not a valid {type_name}: {e}"))
+        })?;
         self.msg_to_json(&msg)
     }
 
@@ -215,7 +255,10 @@ impl Protolator {
             if f.containing_oneof().is_some() && !msg.has_field(&f) {
                 continue;
             }
-            let unset_message = matches!(f.kind(), Kind::Message(_)) && !f.is_list() && !f.is_map() && !msg.has_field(&f);
+            let unset_message = matches!(f.kind(), Kind::Message(_))
+                && !f.is_list()
+                && !f.is_map()
+                && !msg.has_field(&f);
             if unset_message {
                 fields.push((f.name().to_string(), Json::Null));
                 continue;
@@ -227,13 +270,25 @@ impl Protolator {
                         .as_list()
                         .unwrap_or_default()
                         .iter()
-                        .map(|v| self.nested_to_json(inner, v.as_bytes().map(|b| b.as_ref()).unwrap_or_default()))
+                        .map(|v| {
+                            self.nested_to_json(
+                                inner,
+                                v.as_bytes().map(|b| b.as_ref()).unwrap_or_default(),
+                            )
+                        })
                         .collect::<Result<_, _>>()?,
                 ),
-                Some(Nested::Message(inner)) => self.nested_to_json(inner, value.as_bytes().map(|b| b.as_ref()).unwrap_or_default())?,
+                Some(Nested::Message(inner)) => self.nested_to_json(
+                    inner,
+                    value.as_bytes().map(|b| b.as_ref()).unwrap_or_default(),
+                )?,
                 // Opaque bytes Fabric would decode if it knew the type: empty shows as null.
-                Some(Nested::Raw) if !f.is_list() && value.as_bytes().is_some_and(|b| b.is_empty()) => Json::Null,
-                _ => self.value_to_json(msg, &f, &value)?,
+                Some(Nested::Raw)
+                    if !f.is_list() && value.as_bytes().is_some_and(|b| b.is_empty()) =>
+                {
+                    Json::Null
+                }
+                _ => self.value_to_json(&f, &value)?,
             };
             fields.push((f.name().to_string(), json));
         }
@@ -248,11 +303,14 @@ impl Protolator {
         self.decode(type_name, bytes)
     }
 
-    fn value_to_json(&self, parent: &DynamicMessage, f: &FieldDescriptor, v: &Value) -> Result<Json, ConfigtxError> {
+    fn value_to_json(&self, f: &FieldDescriptor, v: &Value) -> Result<Json, ConfigtxError> {
         Ok(match v {
-            Value::List(items) => {
-                Json::Array(items.iter().map(|i| self.value_to_json(parent, f, i)).collect::<Result<_, _>>()?)
-            }
+            Value::List(items) => Json::Array(
+                items
+                    .iter()
+                    .map(|i| self.value_to_json(f, i))
+                    .collect::<Result<_, _>>()?,
+            ),
             Value::Map(entries) => {
                 let value_field = match f.kind() {
                     Kind::Message(entry) => entry.map_entry_value_field(),
@@ -272,7 +330,7 @@ impl Protolator {
                         Value::Message(m) if m.descriptor().full_name() == "common.ConfigValue" => {
                             self.config_value_to_json(m, &key)?
                         }
-                        other => self.value_to_json(parent, &value_field, other)?,
+                        other => self.value_to_json(&value_field, other)?,
                     };
                     out.push((key, json));
                 }
@@ -306,7 +364,10 @@ impl Protolator {
             _ => unreachable!("messages become objects"),
         };
         if let Nested::Message(inner) = config_value_message(key) {
-            let bytes = m.get_field_by_name("value").and_then(|v| v.as_bytes().map(|b| b.to_vec())).unwrap_or_default();
+            let bytes = m
+                .get_field_by_name("value")
+                .and_then(|v| v.as_bytes().map(|b| b.to_vec()))
+                .unwrap_or_default();
             obj.insert("value".into(), self.nested_to_json(inner, &bytes)?);
         }
         Ok(Json::Object(obj))
@@ -315,15 +376,23 @@ impl Protolator {
     /// Encodes Fabric-style JSON back to message `type_name`.
     pub fn encode(&self, type_name: &str, json: &Json) -> Result<Vec<u8>, ConfigtxError> {
         let msg = self.json_to_msg(&self.message(type_name)?, json, type_name)?;
-        Ok(msg.encode_to_vec())
+        Ok(canonical(type_name, msg.encode_to_vec()))
     }
 
-    fn json_to_msg(&self, desc: &MessageDescriptor, json: &Json, path: &str) -> Result<DynamicMessage, ConfigtxError> {
+    fn json_to_msg(
+        &self,
+        desc: &MessageDescriptor,
+        json: &Json,
+        path: &str,
+    ) -> Result<DynamicMessage, ConfigtxError> {
         let mut msg = DynamicMessage::new(desc.clone());
         if desc.full_name() == "google.protobuf.Timestamp" {
-            let text = json.as_str().ok_or_else(|| bad_json(path, "a timestamp is an RFC 3339 string"))?;
-            let t = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                .map_err(|e| bad_json(path, &format!("timestamp {text:?}: {e}")))?;
+            let text = json
+                .as_str()
+                .ok_or_else(|| bad_json(path, "a timestamp is an RFC 3339 string"))?;
+            let t =
+                time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                    .map_err(|e| bad_json(path, &format!("timestamp {text:?}: {e}")))?;
             msg.set_field_by_name("seconds", Value::I64(t.unix_timestamp()));
             msg.set_field_by_name("nanos", Value::I32(t.nanosecond() as i32));
             return Ok(msg);
@@ -331,12 +400,17 @@ impl Protolator {
         let obj = match json {
             Json::Object(o) => o,
             Json::Null => return Ok(msg),
-            _ => return Err(bad_json(path, &format!("expected an object for {}", desc.full_name()))),
+            _ => {
+                return Err(bad_json(
+                    path,
+                    &format!("expected an object for {}", desc.full_name()),
+                ));
+            }
         };
         for (name, value) in obj {
-            let f = desc
-                .get_field_by_name(name)
-                .ok_or_else(|| bad_json(path, &format!("{} has no field {name:?}", desc.full_name())))?;
+            let f = desc.get_field_by_name(name).ok_or_else(|| {
+                bad_json(path, &format!("{} has no field {name:?}", desc.full_name()))
+            })?;
             let fpath = format!("{path}.{name}");
             if value.is_null() {
                 continue;
@@ -350,7 +424,9 @@ impl Protolator {
                         .map(|item| self.encode(inner, item).map(|b| Value::Bytes(b.into())))
                         .collect::<Result<_, _>>()?,
                 ),
-                Some(Nested::Message(inner)) => Value::Bytes(self.encode_nested(inner, value, &fpath)?.into()),
+                Some(Nested::Message(inner)) => {
+                    Value::Bytes(self.encode_nested(inner, value, &fpath)?.into())
+                }
                 _ => self.json_to_value(&f, value, &fpath)?,
             };
             msg.set_field(&f, v);
@@ -358,27 +434,48 @@ impl Protolator {
         Ok(msg)
     }
 
-    fn encode_nested(&self, type_name: &str, json: &Json, path: &str) -> Result<Vec<u8>, ConfigtxError> {
+    fn encode_nested(
+        &self,
+        type_name: &str,
+        json: &Json,
+        path: &str,
+    ) -> Result<Vec<u8>, ConfigtxError> {
         let desc = self.message(type_name)?;
-        Ok(self.json_to_msg(&desc, json, path)?.encode_to_vec())
+        Ok(canonical(
+            type_name,
+            self.json_to_msg(&desc, json, path)?.encode_to_vec(),
+        ))
     }
 
-    fn json_to_value(&self, f: &FieldDescriptor, json: &Json, path: &str) -> Result<Value, ConfigtxError> {
+    fn json_to_value(
+        &self,
+        f: &FieldDescriptor,
+        json: &Json,
+        path: &str,
+    ) -> Result<Value, ConfigtxError> {
         if f.is_map() {
             let entry = match f.kind() {
                 Kind::Message(m) => m,
                 _ => unreachable!("map fields are messages"),
             };
             let (kf, vf) = (entry.map_entry_key_field(), entry.map_entry_value_field());
-            let obj = json.as_object().ok_or_else(|| bad_json(path, "expected an object (map)"))?;
+            let obj = json
+                .as_object()
+                .ok_or_else(|| bad_json(path, "expected an object (map)"))?;
             let mut map = std::collections::HashMap::new();
             for (k, v) in obj {
                 let key = match kf.kind() {
                     Kind::String => MapKey::String(k.clone()),
                     Kind::Bool => MapKey::Bool(k == "true"),
-                    Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => MapKey::I32(k.parse().map_err(|_| bad_json(path, "bad map key"))?),
-                    Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => MapKey::I64(k.parse().map_err(|_| bad_json(path, "bad map key"))?),
-                    Kind::Uint32 | Kind::Fixed32 => MapKey::U32(k.parse().map_err(|_| bad_json(path, "bad map key"))?),
+                    Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
+                        MapKey::I32(k.parse().map_err(|_| bad_json(path, "bad map key"))?)
+                    }
+                    Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+                        MapKey::I64(k.parse().map_err(|_| bad_json(path, "bad map key"))?)
+                    }
+                    Kind::Uint32 | Kind::Fixed32 => {
+                        MapKey::U32(k.parse().map_err(|_| bad_json(path, "bad map key"))?)
+                    }
                     _ => MapKey::U64(k.parse().map_err(|_| bad_json(path, "bad map key"))?),
                 };
                 let kpath = format!("{path}.{k}");
@@ -393,19 +490,36 @@ impl Protolator {
             return Ok(Value::Map(map));
         }
         if f.is_list() {
-            let arr = json.as_array().ok_or_else(|| bad_json(path, "expected an array"))?;
-            return Ok(Value::List(arr.iter().map(|j| self.json_to_single(f, j, path)).collect::<Result<_, _>>()?));
+            let arr = json
+                .as_array()
+                .ok_or_else(|| bad_json(path, "expected an array"))?;
+            return Ok(Value::List(
+                arr.iter()
+                    .map(|j| self.json_to_single(f, j, path))
+                    .collect::<Result<_, _>>()?,
+            ));
         }
         self.json_to_single(f, json, path)
     }
 
-    fn json_to_config_value(&self, desc: &MessageDescriptor, json: &Json, key: &str, path: &str) -> Result<DynamicMessage, ConfigtxError> {
-        let mut obj = json.as_object().cloned().ok_or_else(|| bad_json(path, "expected a config value object"))?;
+    fn json_to_config_value(
+        &self,
+        desc: &MessageDescriptor,
+        json: &Json,
+        key: &str,
+        path: &str,
+    ) -> Result<DynamicMessage, ConfigtxError> {
+        let mut obj = json
+            .as_object()
+            .cloned()
+            .ok_or_else(|| bad_json(path, "expected a config value object"))?;
         let nested_value = obj.remove("value");
         let mut msg = self.json_to_msg(desc, &Json::Object(obj), path)?;
         if let Some(v) = nested_value.filter(|v| !v.is_null()) {
             let bytes = match config_value_message(key) {
-                Nested::Message(inner) => self.encode_nested(inner, &v, &format!("{path}.value"))?,
+                Nested::Message(inner) => {
+                    self.encode_nested(inner, &v, &format!("{path}.value"))?
+                }
                 Nested::Raw => decode_b64(&v, path)?,
             };
             msg.set_field_by_name("value", Value::Bytes(bytes.into()));
@@ -413,32 +527,70 @@ impl Protolator {
         Ok(msg)
     }
 
-    fn json_to_single(&self, f: &FieldDescriptor, json: &Json, path: &str) -> Result<Value, ConfigtxError> {
+    fn json_to_single(
+        &self,
+        f: &FieldDescriptor,
+        json: &Json,
+        path: &str,
+    ) -> Result<Value, ConfigtxError> {
         let num = |j: &Json| -> Result<i128, ConfigtxError> {
             match j {
-                Json::Number(n) => n.as_i64().map(i128::from).or(n.as_u64().map(i128::from)).ok_or_else(|| bad_json(path, "expected an integer")),
-                Json::String(s) => s.parse().map_err(|_| bad_json(path, &format!("expected an integer, got {s:?}"))),
+                Json::Number(n) => n
+                    .as_i64()
+                    .map(i128::from)
+                    .or(n.as_u64().map(i128::from))
+                    .ok_or_else(|| bad_json(path, "expected an integer")),
+                Json::String(s) => s
+                    .parse()
+                    .map_err(|_| bad_json(path, &format!("expected an integer, got {s:?}"))),
                 _ => Err(bad_json(path, "expected an integer")),
             }
         };
         let range = |v: i128, lo: i128, hi: i128| -> Result<i128, ConfigtxError> {
-            if v < lo || v > hi { Err(bad_json(path, &format!("{v} is out of range"))) } else { Ok(v) }
+            if v < lo || v > hi {
+                Err(bad_json(path, &format!("{v} is out of range")))
+            } else {
+                Ok(v)
+            }
         };
         Ok(match f.kind() {
             Kind::Message(m) => Value::Message(self.json_to_msg(&m, json, path)?),
-            Kind::Bool => Value::Bool(json.as_bool().ok_or_else(|| bad_json(path, "expected true or false"))?),
-            Kind::String => Value::String(json.as_str().ok_or_else(|| bad_json(path, "expected a string"))?.to_string()),
+            Kind::Bool => Value::Bool(
+                json.as_bool()
+                    .ok_or_else(|| bad_json(path, "expected true or false"))?,
+            ),
+            Kind::String => Value::String(
+                json.as_str()
+                    .ok_or_else(|| bad_json(path, "expected a string"))?
+                    .to_string(),
+            ),
             Kind::Bytes => Value::Bytes(decode_b64(json, path)?.into()),
-            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => Value::I32(range(num(json)?, i32::MIN.into(), i32::MAX.into())? as i32),
-            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => Value::I64(range(num(json)?, i64::MIN.into(), i64::MAX.into())? as i64),
-            Kind::Uint32 | Kind::Fixed32 => Value::U32(range(num(json)?, 0, u32::MAX.into())? as u32),
-            Kind::Uint64 | Kind::Fixed64 => Value::U64(range(num(json)?, 0, u64::MAX.into())? as u64),
-            Kind::Float => Value::F32(json.as_f64().ok_or_else(|| bad_json(path, "expected a number"))? as f32),
-            Kind::Double => Value::F64(json.as_f64().ok_or_else(|| bad_json(path, "expected a number"))?),
+            Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => {
+                Value::I32(range(num(json)?, i32::MIN.into(), i32::MAX.into())? as i32)
+            }
+            Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => {
+                Value::I64(range(num(json)?, i64::MIN.into(), i64::MAX.into())? as i64)
+            }
+            Kind::Uint32 | Kind::Fixed32 => {
+                Value::U32(range(num(json)?, 0, u32::MAX.into())? as u32)
+            }
+            Kind::Uint64 | Kind::Fixed64 => {
+                Value::U64(range(num(json)?, 0, u64::MAX.into())? as u64)
+            }
+            Kind::Float => Value::F32(
+                json.as_f64()
+                    .ok_or_else(|| bad_json(path, "expected a number"))? as f32,
+            ),
+            Kind::Double => Value::F64(
+                json.as_f64()
+                    .ok_or_else(|| bad_json(path, "expected a number"))?,
+            ),
             Kind::Enum(e) => match json {
                 Json::String(s) => Value::EnumNumber(
                     e.get_value_by_name(s)
-                        .ok_or_else(|| bad_json(path, &format!("{s:?} is not a value of {}", e.full_name())))?
+                        .ok_or_else(|| {
+                            bad_json(path, &format!("{s:?} is not a value of {}", e.full_name()))
+                        })?
                         .number(),
                 ),
                 other => Value::EnumNumber(num(other)? as i32),
@@ -447,9 +599,37 @@ impl Protolator {
     }
 }
 
+/// Re-encodes messages that hold protobuf maps (directly or in embedded
+/// messages) through weft's generated types, whose maps are ordered, so that
+/// encoding the same JSON always gives the same bytes. Reflection encodes maps
+/// in hash order.
+fn canonical(type_name: &str, bytes: Vec<u8>) -> Vec<u8> {
+    use weft_protos::{common, protos};
+    fn via<M: Message + Default>(bytes: Vec<u8>) -> Vec<u8> {
+        match M::decode(bytes.as_slice()) {
+            Ok(m) => m.encode_to_vec(),
+            Err(_) => bytes,
+        }
+    }
+    match type_name {
+        "common.Config" => via::<common::Config>(bytes),
+        "common.ConfigEnvelope" => via::<common::ConfigEnvelope>(bytes),
+        "common.ConfigUpdate" => via::<common::ConfigUpdate>(bytes),
+        "common.ConfigGroup" => via::<common::ConfigGroup>(bytes),
+        "common.Capabilities" => via::<common::Capabilities>(bytes),
+        "protos.ACLs" => via::<protos::AcLs>(bytes),
+        "protos.ChaincodeProposalPayload" => via::<protos::ChaincodeProposalPayload>(bytes),
+        "protos.ChaincodeInvocationSpec" => via::<protos::ChaincodeInvocationSpec>(bytes),
+        _ => bytes,
+    }
+}
+
 fn decode_b64(json: &Json, path: &str) -> Result<Vec<u8>, ConfigtxError> {
-    let s = json.as_str().ok_or_else(|| bad_json(path, "bytes are a base64 string"))?;
-    B64.decode(s).map_err(|e| bad_json(path, &format!("invalid base64: {e}")))
+    let s = json
+        .as_str()
+        .ok_or_else(|| bad_json(path, "bytes are a base64 string"))?;
+    B64.decode(s)
+        .map_err(|e| bad_json(path, &format!("invalid base64: {e}")))
 }
 
 fn bad_json(path: &str, reason: &str) -> ConfigtxError {
@@ -458,9 +638,16 @@ fn bad_json(path: &str, reason: &str) -> ConfigtxError {
 
 /// RFC 3339 in UTC with 0, 3, 6 or 9 fractional digits, as Go's JSON encoder writes timestamps.
 fn format_timestamp(msg: &DynamicMessage) -> String {
-    let secs = msg.get_field_by_name("seconds").and_then(|v| v.as_i64()).unwrap_or(0);
-    let nanos = msg.get_field_by_name("nanos").and_then(|v| v.as_i32()).unwrap_or(0);
-    let t = time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let secs = msg
+        .get_field_by_name("seconds")
+        .and_then(|v| v.as_i64())
+        .unwrap_or(0);
+    let nanos = msg
+        .get_field_by_name("nanos")
+        .and_then(|v| v.as_i32())
+        .unwrap_or(0);
+    let t =
+        time::OffsetDateTime::from_unix_timestamp(secs).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let base = format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
         t.year(),

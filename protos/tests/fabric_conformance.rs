@@ -26,7 +26,9 @@ struct FieldShape {
 }
 
 fn normalise_name(name: &str) -> String {
-    name.trim_end_matches('$').replace('_', "").to_ascii_lowercase()
+    name.trim_end_matches('$')
+        .replace('_', "")
+        .to_ascii_lowercase()
 }
 
 fn scalar_name(t: Type) -> &'static str {
@@ -66,12 +68,19 @@ fn collect_message(
     let full = format!("{prefix}.{}", msg.name());
     if msg.options.as_ref().is_some_and(|o| o.map_entry()) {
         let field = |n: i32| {
-            let f = msg.field.iter().find(|f| f.number() == n).expect("map entry field");
+            let f = msg
+                .field
+                .iter()
+                .find(|f| f.number() == n)
+                .expect("map entry field");
             FieldShape {
                 name: f.name().to_string(),
                 kind: scalar_name(f.r#type()).to_string(),
                 label: String::new(),
-                type_name: f.type_name.as_ref().map(|t| t.trim_start_matches('.').to_string()),
+                type_name: f
+                    .type_name
+                    .as_ref()
+                    .map(|t| t.trim_start_matches('.').to_string()),
             }
         };
         maps.insert(full, (field(1), field(2)));
@@ -81,12 +90,19 @@ fn collect_message(
         collect_message(&full, nested, maps, out);
     }
     for e in &msg.enum_type {
-        let values = e.value.iter().map(|v| (v.name().to_string(), v.number())).collect();
+        let values = e
+            .value
+            .iter()
+            .map(|v| (v.name().to_string(), v.number()))
+            .collect();
         out.enums.insert(format!("{full}.{}", e.name()), values);
     }
     let mut fields = BTreeMap::new();
     for f in &msg.field {
-        let type_name = f.type_name.as_ref().map(|t| t.trim_start_matches('.').to_string());
+        let type_name = f
+            .type_name
+            .as_ref()
+            .map(|t| t.trim_start_matches('.').to_string());
         let shape = match type_name.as_ref().and_then(|t| maps.get(t)) {
             Some((key, value)) => FieldShape {
                 name: normalise_name(f.name()),
@@ -111,14 +127,21 @@ fn collect_message(
 
 fn weft_schema() -> WeftSchema {
     let fds = FileDescriptorSet::decode(weft_protos::FILE_DESCRIPTOR_SET).expect("descriptor set");
-    let mut out = WeftSchema { messages: BTreeMap::new(), enums: BTreeMap::new() };
+    let mut out = WeftSchema {
+        messages: BTreeMap::new(),
+        enums: BTreeMap::new(),
+    };
     for file in &fds.file {
         let package = file.package().to_string();
         if package.starts_with("google.protobuf") {
             continue; // well-known types, not weft's definitions
         }
         for e in &file.enum_type {
-            let values = e.value.iter().map(|v| (v.name().to_string(), v.number())).collect();
+            let values = e
+                .value
+                .iter()
+                .map(|v| (v.name().to_string(), v.number()))
+                .collect();
             out.enums.insert(format!("{package}.{}", e.name()), values);
         }
         for msg in &file.message_type {
@@ -165,7 +188,11 @@ fn fabric_field(v: &Value) -> (i32, FieldShape) {
     let shape = if kind == "map" {
         FieldShape {
             name: normalise_name(&s("name").unwrap_or_default()),
-            kind: format!("map<{},{}>", s("key_type").unwrap(), s("value_type").unwrap()),
+            kind: format!(
+                "map<{},{}>",
+                s("key_type").unwrap(),
+                s("value_type").unwrap()
+            ),
             label: "repeated".into(),
             type_name: s("value_type_name").filter(|t| !t.is_empty()),
         }
@@ -192,11 +219,18 @@ fn every_weft_message_matches_fabric() {
             problems.push(format!("{name}: not a Fabric message"));
             continue;
         };
-        let fabric_fields: BTreeMap<i32, FieldShape> =
-            theirs["fields"].as_array().expect("fields").iter().map(fabric_field).collect();
+        let fabric_fields: BTreeMap<i32, FieldShape> = theirs["fields"]
+            .as_array()
+            .expect("fields")
+            .iter()
+            .map(fabric_field)
+            .collect();
         for (number, ours) in weft_fields {
             match fabric_fields.get(number) {
-                None => problems.push(format!("{name}: field {number} ({}) not in Fabric", ours.name)),
+                None => problems.push(format!(
+                    "{name}: field {number} ({}) not in Fabric",
+                    ours.name
+                )),
                 Some(f) if f != ours => problems.push(format!(
                     "{name}: field {number} differs: weft {ours:?}, Fabric {f:?}"
                 )),
@@ -205,7 +239,10 @@ fn every_weft_message_matches_fabric() {
         }
         for (number, f) in &fabric_fields {
             if !weft_fields.contains_key(number) {
-                problems.push(format!("{name}: Fabric field {number} ({}) missing in weft", f.name));
+                problems.push(format!(
+                    "{name}: Fabric field {number} ({}) missing in weft",
+                    f.name
+                ));
             }
         }
     }
@@ -232,7 +269,11 @@ fn every_weft_message_matches_fabric() {
         "weft defines only {} messages; the descriptor set looks incomplete",
         weft.messages.len()
     );
-    assert!(problems.is_empty(), "weft's protos differ from Fabric's:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "weft's protos differ from Fabric's:\n{}",
+        problems.join("\n")
+    );
 }
 
 /// The comparison itself must be able to fail: a field with a changed number or

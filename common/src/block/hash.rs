@@ -9,7 +9,10 @@ fn der_length(len: usize, out: &mut Vec<u8>) {
         out.push(len as u8);
     } else {
         let bytes = len.to_be_bytes();
-        let skip = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+        let skip = bytes
+            .iter()
+            .position(|&b| b != 0)
+            .unwrap_or(bytes.len() - 1);
         out.push(0x80 | (bytes.len() - skip) as u8);
         out.extend_from_slice(&bytes[skip..]);
     }
@@ -17,7 +20,10 @@ fn der_length(len: usize, out: &mut Vec<u8>) {
 
 fn der_uint(v: u64, out: &mut Vec<u8>) {
     let bytes = v.to_be_bytes();
-    let skip = bytes.iter().position(|&b| b != 0).unwrap_or(bytes.len() - 1);
+    let skip = bytes
+        .iter()
+        .position(|&b| b != 0)
+        .unwrap_or(bytes.len() - 1);
     let body = &bytes[skip..];
     let pad = body[0] & 0x80 != 0;
     out.push(0x02);
@@ -69,16 +75,36 @@ mod tests {
 
     #[test]
     fn header_der_matches_fabric_encoding() {
-        let h = BlockHeader { number: 0, previous_hash: vec![], data_hash: vec![0xab; 2] };
-        assert_eq!(header_bytes(&h), vec![0x30, 0x09, 0x02, 0x01, 0x00, 0x04, 0x00, 0x04, 0x02, 0xab, 0xab]);
+        let h = BlockHeader {
+            number: 0,
+            previous_hash: vec![],
+            data_hash: vec![0xab; 2],
+        };
+        assert_eq!(
+            header_bytes(&h),
+            vec![
+                0x30, 0x09, 0x02, 0x01, 0x00, 0x04, 0x00, 0x04, 0x02, 0xab, 0xab
+            ]
+        );
         // 128 needs a leading zero to stay positive.
-        let h = BlockHeader { number: 128, previous_hash: vec![], data_hash: vec![] };
-        assert_eq!(header_bytes(&h), vec![0x30, 0x08, 0x02, 0x02, 0x00, 0x80, 0x04, 0x00, 0x04, 0x00]);
+        let h = BlockHeader {
+            number: 128,
+            previous_hash: vec![],
+            data_hash: vec![],
+        };
+        assert_eq!(
+            header_bytes(&h),
+            vec![0x30, 0x08, 0x02, 0x02, 0x00, 0x80, 0x04, 0x00, 0x04, 0x00]
+        );
     }
 
     #[test]
     fn long_lengths_use_long_form() {
-        let h = BlockHeader { number: 1, previous_hash: vec![1; 200], data_hash: vec![] };
+        let h = BlockHeader {
+            number: 1,
+            previous_hash: vec![1; 200],
+            data_hash: vec![],
+        };
         let der = header_bytes(&h);
         assert_eq!(&der[..3], &[0x30, 0x81, 0xd0]);
         assert_eq!(&der[6..9], &[0x04, 0x81, 200]);

@@ -10,5 +10,6 @@ mod signatures;
 
 pub use hash::{data_hash, header_bytes, header_hash};
 pub use signatures::{
-    check_data_hash, check_link, last_config_index, new_block, sign_block, signature_set, transactions_filter,
+    check_data_hash, check_link, last_config_index, new_block, sign_block, signature_set,
+    transactions_filter,
 };

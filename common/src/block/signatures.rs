@@ -2,27 +2,33 @@
 
 use prost::Message;
 use weft_protos::common::{
-    Block, BlockData, BlockHeader, BlockMetadata, BlockMetadataIndex, LastConfig, Metadata, MetadataSignature,
-    OrdererBlockMetadata, SignatureHeader,
+    Block, BlockData, BlockHeader, BlockMetadata, BlockMetadataIndex, LastConfig, Metadata,
+    MetadataSignature, OrdererBlockMetadata, SignatureHeader,
 };
 
 use super::hash::{data_hash, header_bytes, header_hash};
+use crate::CommonError;
 use crate::crypto::random_bytes;
 use crate::error::decode;
 use crate::msp::SigningIdentity;
 use crate::policy::SignedData;
-use crate::CommonError;
 
 const METADATA_ENTRIES: usize = 5;
 
 /// A new, unsigned block with Fabric's five (empty) metadata entries.
 pub fn new_block(number: u64, previous_hash: Vec<u8>, data: Vec<Vec<u8>>) -> Block {
     let data = BlockData { data };
-    let header = BlockHeader { number, previous_hash, data_hash: data_hash(&data).to_vec() };
+    let header = BlockHeader {
+        number,
+        previous_hash,
+        data_hash: data_hash(&data).to_vec(),
+    };
     Block {
         header: Some(header),
         data: Some(data),
-        metadata: Some(BlockMetadata { metadata: vec![Vec::new(); METADATA_ENTRIES] }),
+        metadata: Some(BlockMetadata {
+            metadata: vec![Vec::new(); METADATA_ENTRIES],
+        }),
     }
 }
 
@@ -35,19 +41,36 @@ pub fn sign_block(
     consenter_metadata: Vec<u8>,
     signer: &SigningIdentity,
 ) -> Result<(), CommonError> {
-    let header = block.header.as_ref().ok_or_else(|| CommonError::invalid("block", "no header"))?;
-    let value = OrdererBlockMetadata { last_config: Some(LastConfig { index: last_config }), consenter_metadata }.encode_to_vec();
-    let signature_header = SignatureHeader { creator: signer.serialized().to_vec(), nonce: random_bytes(24) }.encode_to_vec();
+    let header = block
+        .header
+        .as_ref()
+        .ok_or_else(|| CommonError::invalid("block", "no header"))?;
+    let value = OrdererBlockMetadata {
+        last_config: Some(LastConfig { index: last_config }),
+        consenter_metadata,
+    }
+    .encode_to_vec();
+    let signature_header = SignatureHeader {
+        creator: signer.serialized().to_vec(),
+        nonce: random_bytes(24),
+    }
+    .encode_to_vec();
     let mut signed = value.clone();
     signed.extend_from_slice(&signature_header);
     signed.extend_from_slice(&header_bytes(header));
     let signature = signer.sign(&signed)?;
     let md = Metadata {
         value,
-        signatures: vec![MetadataSignature { signature_header, signature, identifier_header: Vec::new() }],
+        signatures: vec![MetadataSignature {
+            signature_header,
+            signature,
+            identifier_header: Vec::new(),
+        }],
     };
     let metadata = block.metadata.get_or_insert_with(Default::default);
-    metadata.metadata.resize(METADATA_ENTRIES.max(metadata.metadata.len()), Vec::new());
+    metadata
+        .metadata
+        .resize(METADATA_ENTRIES.max(metadata.metadata.len()), Vec::new());
     metadata.metadata[BlockMetadataIndex::Signatures as usize] = md.encode_to_vec();
     Ok(())
 }
@@ -63,7 +86,10 @@ fn signatures_metadata(block: &Block) -> Result<Metadata, CommonError> {
 
 /// The orderers' signatures of a block, as signed data for the `BlockValidation` policy.
 pub fn signature_set(block: &Block) -> Result<Vec<SignedData>, CommonError> {
-    let header = block.header.as_ref().ok_or_else(|| CommonError::invalid("block", "no header"))?;
+    let header = block
+        .header
+        .as_ref()
+        .ok_or_else(|| CommonError::invalid("block", "no header"))?;
     let md = signatures_metadata(block)?;
     let header_der = header_bytes(header);
     md.signatures
@@ -76,11 +102,16 @@ pub fn signature_set(block: &Block) -> Result<Vec<SignedData>, CommonError> {
                 ));
             }
             let sh: SignatureHeader = decode("block signature header", &s.signature_header)?;
-            let mut data = Vec::with_capacity(md.value.len() + s.signature_header.len() + header_der.len());
+            let mut data =
+                Vec::with_capacity(md.value.len() + s.signature_header.len() + header_der.len());
             data.extend_from_slice(&md.value);
             data.extend_from_slice(&s.signature_header);
             data.extend_from_slice(&header_der);
-            Ok(SignedData { identity: sh.creator, data, signature: s.signature.clone() })
+            Ok(SignedData {
+                identity: sh.creator,
+                data,
+                signature: s.signature.clone(),
+            })
         })
         .collect()
 }
@@ -94,10 +125,16 @@ pub fn last_config_index(block: &Block) -> Result<u64, CommonError> {
 
 /// Checks that the header's data hash matches the data.
 pub fn check_data_hash(block: &Block) -> Result<(), CommonError> {
-    let header = block.header.as_ref().ok_or_else(|| CommonError::invalid("block", "no header"))?;
+    let header = block
+        .header
+        .as_ref()
+        .ok_or_else(|| CommonError::invalid("block", "no header"))?;
     let data = block.data.clone().unwrap_or_default();
     if header.data_hash != data_hash(&data) {
-        return Err(CommonError::invalid("block", format!("block {}: data hash does not match its data", header.number)));
+        return Err(CommonError::invalid(
+            "block",
+            format!("block {}: data hash does not match its data", header.number),
+        ));
     }
     Ok(())
 }
@@ -108,12 +145,18 @@ pub fn check_link(prev: &Block, next: &Block) -> Result<(), CommonError> {
         return Err(CommonError::invalid("block", "missing header"));
     };
     if n.number != p.number + 1 {
-        return Err(CommonError::invalid("block", format!("block {} does not follow block {}", n.number, p.number)));
+        return Err(CommonError::invalid(
+            "block",
+            format!("block {} does not follow block {}", n.number, p.number),
+        ));
     }
     if n.previous_hash != header_hash(p) {
         return Err(CommonError::invalid(
             "block",
-            format!("block {}: previous hash does not match the hash of block {}", n.number, p.number),
+            format!(
+                "block {}: previous hash does not match the hash of block {}",
+                n.number, p.number
+            ),
         ));
     }
     Ok(())
@@ -124,6 +167,9 @@ pub fn transactions_filter(block: &Block) -> &[u8] {
     block
         .metadata
         .as_ref()
-        .and_then(|m| m.metadata.get(BlockMetadataIndex::TransactionsFilter as usize))
+        .and_then(|m| {
+            m.metadata
+                .get(BlockMetadataIndex::TransactionsFilter as usize)
+        })
         .map_or(&[], Vec::as_slice)
 }

@@ -4,22 +4,24 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use weft_protos::common::{
-    BlockDataHashingStructure, Capabilities, Config, ConfigEnvelope, ConfigGroup, Consortium, HashingAlgorithm,
-    HeaderType, OrdererAddresses,
+    BlockDataHashingStructure, Capabilities, Config, ConfigEnvelope, ConfigGroup, Consortium,
+    HashingAlgorithm, HeaderType, OrdererAddresses,
 };
 use weft_protos::etcdraft::ConfigMetadata;
 use weft_protos::msp::{FabricMspConfig, MspConfig};
-use weft_protos::orderer::{BatchSize as PBatchSize, BatchTimeout, ChannelRestrictions, ConsensusType};
+use weft_protos::orderer::{
+    BatchSize as PBatchSize, BatchTimeout, ChannelRestrictions, ConsensusType,
+};
 use weft_protos::protos::{AcLs as Acls, AnchorPeers};
 
 use super::duration::parse_go_duration;
 use super::keys;
+use crate::CommonError;
 use crate::error::decode;
 use crate::ids::{ChannelId, MspId};
 use crate::msp::{Msp, MspManager};
-use crate::policy::{acl, PolicyTree};
+use crate::policy::{PolicyTree, acl};
 use crate::tx::UnpackedEnvelope;
-use crate::CommonError;
 
 /// An application (peer) organisation.
 #[derive(Debug, Clone)]
@@ -143,7 +145,11 @@ pub struct ChannelConfig {
     pub policies: PolicyTree,
 }
 
-fn value<M: prost::Message + Default>(group: &ConfigGroup, key: &'static str, path: &str) -> Result<Option<M>, CommonError> {
+fn value<M: prost::Message + Default>(
+    group: &ConfigGroup,
+    key: &'static str,
+    path: &str,
+) -> Result<Option<M>, CommonError> {
     match group.values.get(key) {
         None => Ok(None),
         Some(v) => decode::<M>(key, &v.value)
@@ -166,23 +172,32 @@ fn org_msp(group: &ConfigGroup, path: &str) -> Result<FabricMspConfig, CommonErr
     let msp: MspConfig = value(group, keys::MSP, path)?
         .ok_or_else(|| CommonError::Config(format!("{path} has no MSP value")))?;
     if msp.r#type != 0 {
-        return Err(CommonError::Config(format!("{path}: MSP type {} is not supported (only X.509 MSPs)", msp.r#type)));
+        return Err(CommonError::Config(format!(
+            "{path}: MSP type {} is not supported (only X.509 MSPs)",
+            msp.r#type
+        )));
     }
-    decode::<FabricMspConfig>("Fabric MSP config", &msp.config).map_err(|e| CommonError::Config(format!("{path}/MSP: {e}")))
+    decode::<FabricMspConfig>("Fabric MSP config", &msp.config)
+        .map_err(|e| CommonError::Config(format!("{path}/MSP: {e}")))
 }
 
 impl ChannelConfig {
     /// Builds the bundle from a channel's config.
     pub fn from_config(channel_id: ChannelId, config: &Config) -> Result<Self, CommonError> {
-        let root = config.channel_group.as_ref().ok_or_else(|| CommonError::Config("config has no channel group".into()))?;
+        let root = config
+            .channel_group
+            .as_ref()
+            .ok_or_else(|| CommonError::Config("config has no channel group".into()))?;
         let path = "/Channel";
         let mut msp_configs: BTreeMap<MspId, FabricMspConfig> = BTreeMap::new();
         let mut add_msp = |cfg: FabricMspConfig, where_: &str| -> Result<MspId, CommonError> {
             let id = MspId::new(cfg.name.clone());
-            if let Some(existing) = msp_configs.get(&id) {
-                if existing != &cfg {
-                    return Err(CommonError::Config(format!("{where_}: MSP {id} is defined twice with different content")));
-                }
+            if let Some(existing) = msp_configs.get(&id)
+                && existing != &cfg
+            {
+                return Err(CommonError::Config(format!(
+                    "{where_}: MSP {id} is defined twice with different content"
+                )));
             }
             msp_configs.insert(id.clone(), cfg);
             Ok(id)
@@ -197,14 +212,30 @@ impl ChannelConfig {
                     let org_path = format!("{app_path}/{name}");
                     let msp_id = add_msp(org_msp(g, &org_path)?, &org_path)?;
                     let anchor_peers = value::<AnchorPeers>(g, keys::ANCHOR_PEERS, &org_path)?
-                        .map(|a| a.anchor_peers.into_iter().map(|p| (p.host, p.port as u16)).collect())
+                        .map(|a| {
+                            a.anchor_peers
+                                .into_iter()
+                                .map(|p| (p.host, p.port as u16))
+                                .collect()
+                        })
                         .unwrap_or_default();
-                    orgs.insert(msp_id.clone(), ApplicationOrg { name: name.clone(), msp_id, anchor_peers });
+                    orgs.insert(
+                        msp_id.clone(),
+                        ApplicationOrg {
+                            name: name.clone(),
+                            msp_id,
+                            anchor_peers,
+                        },
+                    );
                 }
                 let acls = value::<Acls>(app, keys::ACLS, &app_path)?
                     .map(|a| a.acls.into_iter().map(|(k, v)| (k, v.policy_ref)).collect())
                     .unwrap_or_default();
-                Some(ApplicationConfig { orgs, capabilities: capabilities(app, &app_path)?, acls })
+                Some(ApplicationConfig {
+                    orgs,
+                    capabilities: capabilities(app, &app_path)?,
+                    acls,
+                })
             }
         };
 
@@ -219,13 +250,24 @@ impl ChannelConfig {
                     let endpoints = value::<OrdererAddresses>(g, keys::ENDPOINTS, &org_path)?
                         .map(|a| a.addresses)
                         .unwrap_or_default();
-                    orgs.insert(msp_id.clone(), OrdererOrg { name: name.clone(), msp_id, endpoints });
+                    orgs.insert(
+                        msp_id.clone(),
+                        OrdererOrg {
+                            name: name.clone(),
+                            msp_id,
+                            endpoints,
+                        },
+                    );
                 }
-                let ct: ConsensusType = value(ord, keys::CONSENSUS_TYPE, &ord_path)?
-                    .ok_or_else(|| CommonError::Config(format!("{ord_path} has no ConsensusType")))?;
+                let ct: ConsensusType =
+                    value(ord, keys::CONSENSUS_TYPE, &ord_path)?.ok_or_else(|| {
+                        CommonError::Config(format!("{ord_path} has no ConsensusType"))
+                    })?;
                 let (consenters, raft_options) = if ct.r#type == "etcdraft" {
                     let md: ConfigMetadata = decode("etcdraft config metadata", &ct.metadata)
-                        .map_err(|e| CommonError::Config(format!("{ord_path}/ConsensusType: {e}")))?;
+                        .map_err(|e| {
+                            CommonError::Config(format!("{ord_path}/ConsensusType: {e}"))
+                        })?;
                     let consenters = md
                         .consenters
                         .into_iter()
@@ -248,16 +290,21 @@ impl ChannelConfig {
                             })
                         })
                         .transpose()
-                        .map_err(|e| CommonError::Config(format!("{ord_path}/ConsensusType options: {e}")))?;
+                        .map_err(|e| {
+                            CommonError::Config(format!("{ord_path}/ConsensusType options: {e}"))
+                        })?;
                     (consenters, options)
                 } else {
                     (Vec::new(), None)
                 };
                 let bs: PBatchSize = value(ord, keys::BATCH_SIZE, &ord_path)?
                     .ok_or_else(|| CommonError::Config(format!("{ord_path} has no BatchSize")))?;
-                let bt: BatchTimeout = value(ord, keys::BATCH_TIMEOUT, &ord_path)?
-                    .ok_or_else(|| CommonError::Config(format!("{ord_path} has no BatchTimeout")))?;
-                let restrictions: Option<ChannelRestrictions> = value(ord, keys::CHANNEL_RESTRICTIONS, &ord_path)?;
+                let bt: BatchTimeout =
+                    value(ord, keys::BATCH_TIMEOUT, &ord_path)?.ok_or_else(|| {
+                        CommonError::Config(format!("{ord_path} has no BatchTimeout"))
+                    })?;
+                let restrictions: Option<ChannelRestrictions> =
+                    value(ord, keys::CHANNEL_RESTRICTIONS, &ord_path)?;
                 Some(OrdererConfig {
                     consensus_type: ct.r#type,
                     maintenance: ct.state == 1,
@@ -268,8 +315,9 @@ impl ChannelConfig {
                         absolute_max_bytes: bs.absolute_max_bytes,
                         preferred_max_bytes: bs.preferred_max_bytes,
                     },
-                    batch_timeout: parse_go_duration(&bt.timeout)
-                        .map_err(|e| CommonError::Config(format!("{ord_path}/BatchTimeout: {e}")))?,
+                    batch_timeout: parse_go_duration(&bt.timeout).map_err(|e| {
+                        CommonError::Config(format!("{ord_path}/BatchTimeout: {e}"))
+                    })?,
                     max_channels: restrictions.map_or(0, |r| r.max_count),
                     orgs,
                     capabilities: capabilities(ord, &ord_path)?,
@@ -278,14 +326,23 @@ impl ChannelConfig {
         };
 
         let msps = MspManager::new(
-            msp_configs.values().map(Msp::from_config).collect::<Result<Vec<_>, _>>()?,
+            msp_configs
+                .values()
+                .map(Msp::from_config)
+                .collect::<Result<Vec<_>, _>>()?,
         );
         Ok(Self {
             channel_id,
             config: config.clone(),
-            hashing_algorithm: value::<HashingAlgorithm>(root, keys::HASHING_ALGORITHM, path)?.map(|h| h.name).unwrap_or_default(),
-            block_data_hashing_width: value::<BlockDataHashingStructure>(root, keys::BLOCK_DATA_HASHING_STRUCTURE, path)?
-                .map_or(0, |b| b.width),
+            hashing_algorithm: value::<HashingAlgorithm>(root, keys::HASHING_ALGORITHM, path)?
+                .map(|h| h.name)
+                .unwrap_or_default(),
+            block_data_hashing_width: value::<BlockDataHashingStructure>(
+                root,
+                keys::BLOCK_DATA_HASHING_STRUCTURE,
+                path,
+            )?
+            .map_or(0, |b| b.width),
             orderer_addresses: value::<OrdererAddresses>(root, keys::ORDERER_ADDRESSES, path)?
                 .map(|a| a.addresses)
                 .unwrap_or_default(),
@@ -300,16 +357,29 @@ impl ChannelConfig {
 
     /// Builds the bundle from a config block (its only envelope is a CONFIG transaction).
     pub fn from_block(block: &weft_protos::common::Block) -> Result<Self, CommonError> {
-        let data = block.data.as_ref().map(|d| d.data.as_slice()).unwrap_or_default();
+        let data = block
+            .data
+            .as_ref()
+            .map(|d| d.data.as_slice())
+            .unwrap_or_default();
         let [env_bytes] = data else {
-            return Err(CommonError::Config(format!("a config block holds exactly one envelope, this one {}", data.len())));
+            return Err(CommonError::Config(format!(
+                "a config block holds exactly one envelope, this one {}",
+                data.len()
+            )));
         };
-        let env = UnpackedEnvelope::from_bytes(env_bytes).map_err(|e| CommonError::Config(format!("config envelope: {e}")))?;
+        let env = UnpackedEnvelope::from_bytes(env_bytes)
+            .map_err(|e| CommonError::Config(format!("config envelope: {e}")))?;
         if env.header_type() != HeaderType::Config as i32 {
-            return Err(CommonError::Config(format!("block's envelope has type {}, not CONFIG", env.header_type())));
+            return Err(CommonError::Config(format!(
+                "block's envelope has type {}, not CONFIG",
+                env.header_type()
+            )));
         }
         let ce: ConfigEnvelope = decode("config envelope", &env.data)?;
-        let config = ce.config.ok_or_else(|| CommonError::Config("config envelope has no config".into()))?;
+        let config = ce
+            .config
+            .ok_or_else(|| CommonError::Config("config envelope has no config".into()))?;
         Self::from_config(ChannelId::parse(&env.channel_header.channel_id)?, &config)
     }
 
@@ -328,8 +398,12 @@ impl ChannelConfig {
 
     /// All orderer endpoints: per-org endpoints, else the channel-level addresses.
     pub fn orderer_endpoints(&self) -> Vec<String> {
-        let per_org: Vec<String> =
-            self.orderer.iter().flat_map(|o| o.orgs.values()).flat_map(|o| o.endpoints.iter().cloned()).collect();
+        let per_org: Vec<String> = self
+            .orderer
+            .iter()
+            .flat_map(|o| o.orgs.values())
+            .flat_map(|o| o.endpoints.iter().cloned())
+            .collect();
         if per_org.is_empty() {
             self.orderer_addresses.clone()
         } else {

@@ -6,7 +6,12 @@ use crate::CommonError;
 
 /// Parses a Go duration string (units `ns`, `us`/`µs`, `ms`, `s`, `m`, `h`; decimals allowed).
 pub fn parse_go_duration(text: &str) -> Result<Duration, CommonError> {
-    let err = |reason: &str| CommonError::invalid("duration", format!("{text:?}: {reason} (examples: 250ms, 2s, 1m30s)"));
+    let err = |reason: &str| {
+        CommonError::invalid(
+            "duration",
+            format!("{text:?}: {reason} (examples: 250ms, 2s, 1m30s)"),
+        )
+    };
     let s = text.trim();
     if s == "0" {
         return Ok(Duration::ZERO);
@@ -17,13 +22,17 @@ pub fn parse_go_duration(text: &str) -> Result<Duration, CommonError> {
     let mut total = 0f64;
     let mut rest = s;
     while !rest.is_empty() {
-        let num_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(|| err("missing unit"))?;
+        let num_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(|| err("missing unit"))?;
         if num_end == 0 {
             return Err(err("expected a number"));
         }
         let value: f64 = rest[..num_end].parse().map_err(|_| err("bad number"))?;
         rest = &rest[num_end..];
-        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let nanos_per = match &rest[..unit_end] {
             "ns" => 1.0,
             "us" | "µs" => 1e3,
@@ -45,11 +54,11 @@ pub fn format_go_duration(d: Duration) -> String {
     if nanos == 0 {
         return "0s".into();
     }
-    if nanos % 1_000_000_000 != 0 || nanos < 1_000_000_000 {
-        if nanos % 1_000_000 == 0 {
+    if !nanos.is_multiple_of(1_000_000_000) || nanos < 1_000_000_000 {
+        if nanos.is_multiple_of(1_000_000) {
             return format!("{}ms", nanos / 1_000_000);
         }
-        if nanos % 1_000 == 0 {
+        if nanos.is_multiple_of(1_000) {
             return format!("{}µs", nanos / 1_000);
         }
         return format!("{nanos}ns");
@@ -73,8 +82,19 @@ mod tests {
 
     #[test]
     fn parses_and_formats_go_durations() {
-        for (text, ms) in [("250ms", 250), ("2s", 2000), ("1m30s", 90_000), ("1.5s", 1500), ("1h", 3_600_000), ("0", 0)] {
-            assert_eq!(parse_go_duration(text).unwrap(), Duration::from_millis(ms), "{text}");
+        for (text, ms) in [
+            ("250ms", 250),
+            ("2s", 2000),
+            ("1m30s", 90_000),
+            ("1.5s", 1500),
+            ("1h", 3_600_000),
+            ("0", 0),
+        ] {
+            assert_eq!(
+                parse_go_duration(text).unwrap(),
+                Duration::from_millis(ms),
+                "{text}"
+            );
         }
         assert_eq!(format_go_duration(Duration::from_millis(250)), "250ms");
         assert_eq!(format_go_duration(Duration::from_secs(2)), "2s");

@@ -9,8 +9,8 @@ mod bundle;
 mod duration;
 
 pub use bundle::{
-    ApplicationConfig, ApplicationOrg, BatchSize, ChannelConfig, OrdererConfig, OrdererOrg, RaftConsenter,
-    RaftOptions,
+    ApplicationConfig, ApplicationOrg, BatchSize, ChannelConfig, OrdererConfig, OrdererOrg,
+    RaftConsenter, RaftOptions,
 };
 pub use duration::{format_go_duration, parse_go_duration};
 

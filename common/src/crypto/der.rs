@@ -151,7 +151,11 @@ mod tests {
         let (r2, s2) = parse(&low).unwrap();
         assert_eq!(r2, r);
         assert_eq!(s2, sub(&P256_N, &high));
-        assert_eq!(normalize_low_s(&low).unwrap(), low, "low-S is a fixed point");
+        assert_eq!(
+            normalize_low_s(&low).unwrap(),
+            low,
+            "low-S is a fixed point"
+        );
     }
 
     #[test]

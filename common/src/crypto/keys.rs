@@ -80,11 +80,15 @@ pub fn load_private_key_pem(pem_bytes: &[u8]) -> Result<PrivateKey, CommonError>
             } else if contains(head, &EC_P256_ALGORITHM) {
                 Ok(PrivateKey::EcdsaP256(der))
             } else {
-                Err(CommonError::Key("PKCS#8 key is neither P-256 ECDSA nor Ed25519".into()))
+                Err(CommonError::Key(
+                    "PKCS#8 key is neither P-256 ECDSA nor Ed25519".into(),
+                ))
             }
         }
         "EC PRIVATE KEY" => Ok(PrivateKey::EcdsaP256(sec1_to_pkcs8(block.contents()))),
-        other => Err(CommonError::Key(format!("PEM block {other:?} is not a private key"))),
+        other => Err(CommonError::Key(format!(
+            "PEM block {other:?} is not a private key"
+        ))),
     }
 }
 
@@ -96,19 +100,36 @@ pub fn load_signer_from_keystore(keystore: &Path) -> Result<Arc<dyn Signer>, Com
         reason,
     };
     let mut keys: Vec<_> = std::fs::read_dir(keystore)
-        .map_err(|e| load_err(format!("{e}; an MSP folder for a signing identity needs keystore/priv_sk")))?
+        .map_err(|e| {
+            load_err(format!(
+                "{e}; an MSP folder for a signing identity needs keystore/priv_sk"
+            ))
+        })?
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n == "priv_sk" || n.ends_with("_sk")))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n == "priv_sk" || n.ends_with("_sk"))
+        })
         .collect();
     keys.sort();
     let path = match keys.as_slice() {
         [one] => one,
         [] => return Err(load_err("no key file: expected priv_sk or <ski>_sk".into())),
-        many => return Err(load_err(format!("{} key files; keep exactly one", many.len()))),
+        many => {
+            return Err(load_err(format!(
+                "{} key files; keep exactly one",
+                many.len()
+            )));
+        }
     };
     let bytes = std::fs::read(path).map_err(|e| load_err(e.to_string()))?;
     load_private_key_pem(&bytes)
-        .map_err(|e| CommonError::Load { what: "private key", path: path.display().to_string(), reason: e.to_string() })?
+        .map_err(|e| CommonError::Load {
+            what: "private key",
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?
         .signer()
 }

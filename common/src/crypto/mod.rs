@@ -14,9 +14,9 @@ mod signer;
 mod verify;
 
 pub use der::{is_low_s, normalize_low_s};
-pub use keys::{load_private_key_pem, load_signer_from_keystore, PrivateKey};
+pub use keys::{PrivateKey, load_private_key_pem, load_signer_from_keystore};
 pub use signer::{EcdsaP256Signer, Ed25519Signer, Signer};
-pub use verify::{PublicKey, KeyAlgorithm};
+pub use verify::{KeyAlgorithm, PublicKey};
 
 /// SHA-256 of `data`.
 pub fn sha256(data: &[u8]) -> [u8; 32] {
@@ -41,7 +41,9 @@ pub fn sha256_concat(parts: &[&[u8]]) -> [u8; 32] {
 pub fn random_bytes(len: usize) -> Vec<u8> {
     use ring::rand::SecureRandom;
     let mut buf = vec![0u8; len];
-    ring::rand::SystemRandom::new().fill(&mut buf).expect("the system random source works");
+    ring::rand::SystemRandom::new()
+        .fill(&mut buf)
+        .expect("the system random source works");
     buf
 }
 
@@ -51,7 +53,9 @@ mod tests {
     use super::*;
 
     fn p256_pkcs8() -> Vec<u8> {
-        rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap().serialize_der()
+        rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .unwrap()
+            .serialize_der()
     }
 
     /// Re-encodes a low-S signature with s' = n - s: mathematically valid, but high-S.
@@ -77,7 +81,11 @@ mod tests {
         let sig = signer.sign(b"payload").unwrap();
         let high = to_high_s(&sig);
         assert!(!is_low_s(&high));
-        let err = signer.public_key().verify(b"payload", &high).unwrap_err().to_string();
+        let err = signer
+            .public_key()
+            .verify(b"payload", &high)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("low-S"), "{err}");
         // Normalising it back gives a signature that verifies.
         let back = normalize_low_s(&high).unwrap();
@@ -86,7 +94,9 @@ mod tests {
 
     #[test]
     fn ed25519_signs_the_raw_message() {
-        let der = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap().serialize_der();
+        let der = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519)
+            .unwrap()
+            .serialize_der();
         let signer = Ed25519Signer::from_pkcs8(&der).unwrap();
         let sig = signer.sign(b"hello").unwrap();
         assert_eq!(sig.len(), 64);
@@ -105,22 +115,36 @@ mod tests {
         assert!(matches!(key, PrivateKey::EcdsaP256(_)));
         let signer = key.signer().unwrap();
         assert_eq!(signer.public_key().bytes(), kp.public_key_raw());
-        let ed = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap().serialize_pem();
-        assert!(matches!(load_private_key_pem(ed.as_bytes()).unwrap(), PrivateKey::Ed25519(_)));
-        assert!(load_private_key_pem(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").is_err());
+        let ed = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519)
+            .unwrap()
+            .serialize_pem();
+        assert!(matches!(
+            load_private_key_pem(ed.as_bytes()).unwrap(),
+            PrivateKey::Ed25519(_)
+        ));
+        assert!(
+            load_private_key_pem(b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+                .is_err()
+        );
         assert!(load_private_key_pem(b"garbage").is_err());
     }
 
     #[test]
     fn keystore_needs_exactly_one_key() {
         let dir = tempfile::tempdir().unwrap();
-        let err = load_signer_from_keystore(dir.path()).err().unwrap().to_string();
+        let err = load_signer_from_keystore(dir.path())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("no key file"), "{err}");
         let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         std::fs::write(dir.path().join("priv_sk"), kp.serialize_pem()).unwrap();
         load_signer_from_keystore(dir.path()).unwrap();
         std::fs::write(dir.path().join("abc_sk"), kp.serialize_pem()).unwrap();
-        let err = load_signer_from_keystore(dir.path()).err().unwrap().to_string();
+        let err = load_signer_from_keystore(dir.path())
+            .err()
+            .unwrap()
+            .to_string();
         assert!(err.contains("keep exactly one"), "{err}");
     }
 }

@@ -1,6 +1,6 @@
 //! Signers: what can produce a signature for an identity.
 
-use ring::signature::{EcdsaKeyPair, Ed25519KeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
 
 use super::der::normalize_low_s;
 use super::verify::{KeyAlgorithm, PublicKey};
@@ -34,12 +34,19 @@ impl EcdsaP256Signer {
 
 impl Signer for EcdsaP256Signer {
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, CommonError> {
-        let sig = self.key.sign(&self.rng, message).map_err(|e| CommonError::Sign(e.to_string()))?;
-        normalize_low_s(sig.as_ref()).ok_or_else(|| CommonError::Sign("ring produced a non-DER signature".into()))
+        let sig = self
+            .key
+            .sign(&self.rng, message)
+            .map_err(|e| CommonError::Sign(e.to_string()))?;
+        normalize_low_s(sig.as_ref())
+            .ok_or_else(|| CommonError::Sign("ring produced a non-DER signature".into()))
     }
 
     fn public_key(&self) -> PublicKey {
-        PublicKey::new(KeyAlgorithm::EcdsaP256, self.key.public_key().as_ref().to_vec())
+        PublicKey::new(
+            KeyAlgorithm::EcdsaP256,
+            self.key.public_key().as_ref().to_vec(),
+        )
     }
 }
 
@@ -63,6 +70,9 @@ impl Signer for Ed25519Signer {
     }
 
     fn public_key(&self) -> PublicKey {
-        PublicKey::new(KeyAlgorithm::Ed25519, self.key.public_key().as_ref().to_vec())
+        PublicKey::new(
+            KeyAlgorithm::Ed25519,
+            self.key.public_key().as_ref().to_vec(),
+        )
     }
 }

@@ -1,6 +1,6 @@
 //! Public keys and signature verification.
 
-use ring::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_ASN1, ED25519};
+use ring::signature::{ECDSA_P256_SHA256_ASN1, ED25519, UnparsedPublicKey};
 
 use super::der::is_low_s;
 use crate::CommonError;
@@ -50,7 +50,9 @@ impl PublicKey {
                 }
                 UnparsedPublicKey::new(&ECDSA_P256_SHA256_ASN1, &self.bytes)
                     .verify(message, signature)
-                    .map_err(|_| CommonError::BadSignature("ECDSA P-256 signature does not match".into()))
+                    .map_err(|_| {
+                        CommonError::BadSignature("ECDSA P-256 signature does not match".into())
+                    })
             }
             KeyAlgorithm::Ed25519 => UnparsedPublicKey::new(&ED25519, &self.bytes)
                 .verify(message, signature)

@@ -3,8 +3,8 @@
 use x509_parser::extensions::ParsedExtension;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-use crate::crypto::{KeyAlgorithm, PublicKey};
 use crate::CommonError;
+use crate::crypto::{KeyAlgorithm, PublicKey};
 
 /// OID of id-ecPublicKey.
 const OID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
@@ -46,18 +46,28 @@ impl Certificate {
         let (rest, cert) = X509Certificate::from_der(der)
             .map_err(|e| CommonError::invalid("X.509 certificate", e.to_string()))?;
         if !rest.is_empty() {
-            return Err(CommonError::invalid("X.509 certificate", "trailing bytes after the certificate"));
+            return Err(CommonError::invalid(
+                "X.509 certificate",
+                "trailing bytes after the certificate",
+            ));
         }
         let spki = cert.public_key();
         let alg = spki.algorithm.algorithm.to_id_string();
         let public_key = match alg.as_str() {
-            OID_EC_PUBLIC_KEY => PublicKey::new(KeyAlgorithm::EcdsaP256, spki.subject_public_key.data.to_vec()),
-            OID_ED25519 => PublicKey::new(KeyAlgorithm::Ed25519, spki.subject_public_key.data.to_vec()),
+            OID_EC_PUBLIC_KEY => PublicKey::new(
+                KeyAlgorithm::EcdsaP256,
+                spki.subject_public_key.data.to_vec(),
+            ),
+            OID_ED25519 => {
+                PublicKey::new(KeyAlgorithm::Ed25519, spki.subject_public_key.data.to_vec())
+            }
             other => {
                 return Err(CommonError::invalid(
                     "X.509 certificate",
-                    format!("public key algorithm {other} is not supported (use ECDSA P-256 or Ed25519)"),
-                ))
+                    format!(
+                        "public key algorithm {other} is not supported (use ECDSA P-256 or Ed25519)"
+                    ),
+                ));
             }
         };
         let mut subject_key_id = None;
@@ -75,7 +85,12 @@ impl Certificate {
             der: der.to_vec(),
             subject_raw: cert.subject().as_raw().to_vec(),
             issuer_raw: cert.issuer().as_raw().to_vec(),
-            common_name: cert.subject().iter_common_name().next().and_then(|a| a.as_str().ok()).map(str::to_string),
+            common_name: cert
+                .subject()
+                .iter_common_name()
+                .next()
+                .and_then(|a| a.as_str().ok())
+                .map(str::to_string),
             organizational_units: cert
                 .subject()
                 .iter_organizational_unit()
@@ -94,7 +109,8 @@ impl Certificate {
 
     /// Parses the first `CERTIFICATE` block of a PEM document.
     pub fn from_pem(pem_bytes: &[u8]) -> Result<Self, CommonError> {
-        let blocks = pem::parse_many(pem_bytes).map_err(|e| CommonError::invalid("PEM certificate", e.to_string()))?;
+        let blocks = pem::parse_many(pem_bytes)
+            .map_err(|e| CommonError::invalid("PEM certificate", e.to_string()))?;
         let block = blocks
             .iter()
             .find(|b| b.tag() == "CERTIFICATE")
@@ -113,14 +129,15 @@ impl Certificate {
         if self.issuer_raw != issuer.subject_raw {
             return false;
         }
-        if let (Some(aki), Some(ski)) = (&self.authority_key_id, &issuer.subject_key_id) {
-            if aki != ski {
-                return false;
-            }
+        if let (Some(aki), Some(ski)) = (&self.authority_key_id, &issuer.subject_key_id)
+            && aki != ski
+        {
+            return false;
         }
-        let (Ok((_, child)), Ok((_, parent))) =
-            (X509Certificate::from_der(&self.der), X509Certificate::from_der(&issuer.der))
-        else {
+        let (Ok((_, child)), Ok((_, parent))) = (
+            X509Certificate::from_der(&self.der),
+            X509Certificate::from_der(&issuer.der),
+        ) else {
             return false;
         };
         child.verify_signature(Some(parent.public_key())).is_ok()
@@ -154,7 +171,10 @@ impl RevocationList {
             .map_err(|e| CommonError::invalid("certificate revocation list", e.to_string()))?;
         Ok(Self {
             issuer_raw: crl.issuer().as_raw().to_vec(),
-            revoked_serials: crl.iter_revoked_certificates().map(|r| r.raw_serial().to_vec()).collect(),
+            revoked_serials: crl
+                .iter_revoked_certificates()
+                .map(|r| r.raw_serial().to_vec())
+                .collect(),
             der: der.clone(),
         })
     }
@@ -164,7 +184,9 @@ impl RevocationList {
         if self.issuer_raw != issuer.subject_raw {
             return false;
         }
-        let Ok((_, crl)) = x509_parser::revocation_list::CertificateRevocationList::from_der(&self.der) else {
+        let Ok((_, crl)) =
+            x509_parser::revocation_list::CertificateRevocationList::from_der(&self.der)
+        else {
             return false;
         };
         let Ok((_, ca)) = X509Certificate::from_der(&issuer.der) else {

@@ -19,9 +19,9 @@ use serde::Deserialize;
 use weft_protos::msp::{FabricCryptoConfig, FabricMspConfig, FabricNodeOUs, FabricOuIdentifier};
 
 use super::identity::{Identity, SigningIdentity};
+use crate::CommonError;
 use crate::crypto::load_signer_from_keystore;
 use crate::ids::MspId;
-use crate::CommonError;
 
 /// An MSP folder's content: its verifying config and, when it has a key, the
 /// signing identity it holds.
@@ -67,7 +67,11 @@ struct OuYaml {
 }
 
 fn load_err(path: &Path, what: &'static str, reason: impl Into<String>) -> CommonError {
-    CommonError::Load { what, path: path.display().to_string(), reason: reason.into() }
+    CommonError::Load {
+        what,
+        path: path.display().to_string(),
+        reason: reason.into(),
+    }
 }
 
 /// Reads every regular file of `dir` (sorted by name); a missing folder is empty.
@@ -84,7 +88,11 @@ fn read_folder(dir: &Path) -> Result<Vec<(PathBuf, Vec<u8>)>, CommonError> {
     paths.sort();
     paths
         .into_iter()
-        .map(|p| std::fs::read(&p).map(|b| (p.clone(), b)).map_err(|e| load_err(&p, "MSP file", e.to_string())))
+        .map(|p| {
+            std::fs::read(&p)
+                .map(|b| (p.clone(), b))
+                .map_err(|e| load_err(&p, "MSP file", e.to_string()))
+        })
         .collect()
 }
 
@@ -93,8 +101,13 @@ fn read_certs(dir: &Path) -> Result<Vec<Vec<u8>>, CommonError> {
     read_folder(dir)?
         .into_iter()
         .map(|(path, bytes)| {
-            crate::msp::Certificate::from_pem(&bytes)
-                .map_err(|e| load_err(&path, "certificate", format!("{e}; expected a PEM certificate")))?;
+            crate::msp::Certificate::from_pem(&bytes).map_err(|e| {
+                load_err(
+                    &path,
+                    "certificate",
+                    format!("{e}; expected a PEM certificate"),
+                )
+            })?;
             Ok(bytes)
         })
         .collect()
@@ -105,18 +118,29 @@ fn ou_identifier(msp_dir: &Path, ou: &OuYaml) -> Result<FabricOuIdentifier, Comm
         Some(rel) if !rel.is_empty() => {
             let path = msp_dir.join(rel);
             std::fs::read(&path).map_err(|e| {
-                load_err(&path, "OU certificate named in config.yaml", format!("{e}; fix the Certificate path"))
+                load_err(
+                    &path,
+                    "OU certificate named in config.yaml",
+                    format!("{e}; fix the Certificate path"),
+                )
             })?
         }
         _ => Vec::new(),
     };
-    Ok(FabricOuIdentifier { certificate, organizational_unit_identifier: ou.ou.clone() })
+    Ok(FabricOuIdentifier {
+        certificate,
+        organizational_unit_identifier: ou.ou.clone(),
+    })
 }
 
 /// Loads the MSP folder at `dir` for MSP `msp_id`.
 pub fn load(dir: &Path, msp_id: &MspId) -> Result<MspFolder, CommonError> {
     if !dir.is_dir() {
-        return Err(load_err(dir, "MSP folder", "not a directory; point MSPDir at an MSP folder in Fabric's layout"));
+        return Err(load_err(
+            dir,
+            "MSP folder",
+            "not a directory; point MSPDir at an MSP folder in Fabric's layout",
+        ));
     }
     let root_certs = read_certs(&dir.join("cacerts"))?;
     if root_certs.is_empty() {
@@ -128,8 +152,10 @@ pub fn load(dir: &Path, msp_id: &MspId) -> Result<MspFolder, CommonError> {
     }
     let config_path = dir.join("config.yaml");
     let config_yaml: ConfigYaml = if config_path.exists() {
-        let text = std::fs::read_to_string(&config_path).map_err(|e| load_err(&config_path, "config.yaml", e.to_string()))?;
-        serde_yaml_ng::from_str(&text).map_err(|e| load_err(&config_path, "config.yaml", e.to_string()))?
+        let text = std::fs::read_to_string(&config_path)
+            .map_err(|e| load_err(&config_path, "config.yaml", e.to_string()))?;
+        serde_yaml_ng::from_str(&text)
+            .map_err(|e| load_err(&config_path, "config.yaml", e.to_string()))?
     } else {
         ConfigYaml::default()
     };
@@ -146,7 +172,10 @@ pub fn load(dir: &Path, msp_id: &MspId) -> Result<MspFolder, CommonError> {
         }
         None => None,
     };
-    let crls = read_folder(&dir.join("crls"))?.into_iter().map(|(_, b)| b).collect();
+    let crls = read_folder(&dir.join("crls"))?
+        .into_iter()
+        .map(|(_, b)| b)
+        .collect();
     let config = FabricMspConfig {
         name: msp_id.to_string(),
         root_certs,
@@ -180,10 +209,24 @@ pub fn load_signing_identity(dir: &Path, msp_id: &MspId) -> Result<SigningIdenti
     let signcerts = read_folder(&dir.join("signcerts"))?;
     let (cert_path, cert_pem) = match signcerts.as_slice() {
         [one] => one.clone(),
-        [] => return Err(load_err(&dir.join("signcerts"), "signcerts", "no certificate: a signing identity needs one")),
-        _ => return Err(load_err(&dir.join("signcerts"), "signcerts", "more than one certificate; keep exactly one")),
+        [] => {
+            return Err(load_err(
+                &dir.join("signcerts"),
+                "signcerts",
+                "no certificate: a signing identity needs one",
+            ));
+        }
+        _ => {
+            return Err(load_err(
+                &dir.join("signcerts"),
+                "signcerts",
+                "more than one certificate; keep exactly one",
+            ));
+        }
     };
-    let identity = Identity::new(msp_id.clone(), &cert_pem).map_err(|e| load_err(&cert_path, "signing certificate", e.to_string()))?;
+    let identity = Identity::new(msp_id.clone(), &cert_pem)
+        .map_err(|e| load_err(&cert_path, "signing certificate", e.to_string()))?;
     let signer = load_signer_from_keystore(&dir.join("keystore"))?;
-    SigningIdentity::new(identity, signer).map_err(|e| load_err(dir, "signing identity", e.to_string()))
+    SigningIdentity::new(identity, signer)
+        .map_err(|e| load_err(dir, "signing identity", e.to_string()))
 }

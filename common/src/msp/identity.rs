@@ -8,10 +8,10 @@ use weft_protos::msp::SerializedIdentity;
 
 use super::cert::Certificate;
 use super::organization::Role;
+use crate::CommonError;
 use crate::crypto::Signer;
 use crate::error::decode;
 use crate::ids::MspId;
-use crate::CommonError;
 
 /// A deserialized, not yet validated identity.
 #[derive(Clone)]
@@ -32,8 +32,16 @@ impl Identity {
     /// Builds an identity from an MSP id and a PEM certificate.
     pub fn new(msp_id: MspId, cert_pem: &[u8]) -> Result<Self, CommonError> {
         let cert = Certificate::from_pem(cert_pem)?;
-        let serialized = SerializedIdentity { mspid: msp_id.to_string(), id_bytes: cert_pem.to_vec() }.encode_to_vec();
-        Ok(Self { msp_id, cert: Arc::new(cert), serialized: serialized.into() })
+        let serialized = SerializedIdentity {
+            mspid: msp_id.to_string(),
+            id_bytes: cert_pem.to_vec(),
+        }
+        .encode_to_vec();
+        Ok(Self {
+            msp_id,
+            cert: Arc::new(cert),
+            serialized: serialized.into(),
+        })
     }
 
     /// Decodes `msp.SerializedIdentity` bytes (a transaction's creator, an endorser).
@@ -43,7 +51,11 @@ impl Identity {
             return Err(CommonError::invalid("serialized identity", "empty MSP id"));
         }
         let cert = Certificate::from_pem(&sid.id_bytes)?;
-        Ok(Self { msp_id: MspId::new(sid.mspid), cert: Arc::new(cert), serialized: bytes.into() })
+        Ok(Self {
+            msp_id: MspId::new(sid.mspid),
+            cert: Arc::new(cert),
+            serialized: bytes.into(),
+        })
     }
 
     /// The MSP this identity claims.
@@ -63,7 +75,9 @@ impl Identity {
 
     /// The certificate as PEM (the `id_bytes` of the serialized form).
     pub fn cert_pem(&self) -> Vec<u8> {
-        SerializedIdentity::decode(&*self.serialized).map(|s| s.id_bytes).unwrap_or_else(|_| self.cert.to_pem())
+        SerializedIdentity::decode(&*self.serialized)
+            .map(|s| s.id_bytes)
+            .unwrap_or_else(|_| self.cert.to_pem())
     }
 
     /// Verifies a signature made by this identity's key.
@@ -101,7 +115,11 @@ impl SigningIdentity {
             return Err(CommonError::Key(format!(
                 "the private key does not belong to the certificate of {} ({})",
                 identity.msp_id(),
-                identity.certificate().common_name.as_deref().unwrap_or("no CN")
+                identity
+                    .certificate()
+                    .common_name
+                    .as_deref()
+                    .unwrap_or("no CN")
             )));
         }
         Ok(Self { identity, signer })

@@ -8,9 +8,9 @@ use weft_protos::msp::{FabricMspConfig, FabricNodeOUs, FabricOuIdentifier};
 use super::cert::{Certificate, RevocationList};
 use super::identity::{Identity, ValidatedIdentity};
 use super::principal::{MspRole, Principal};
+use crate::CommonError;
 use crate::crypto::sha256;
 use crate::ids::MspId;
-use crate::CommonError;
 
 /// Why an MSP refused an identity. Each cause is distinct so that callers and
 /// users can tell an expired certificate from a revoked one or a foreign one.
@@ -52,7 +52,9 @@ pub enum IdentityError {
         serial: String,
     },
     /// NodeOUs are enabled and the certificate carries none of the role OUs.
-    #[error("identity has none of the NodeOU roles (client, peer, admin, orderer); its OUs are {ous:?}")]
+    #[error(
+        "identity has none of the NodeOU roles (client, peer, admin, orderer); its OUs are {ous:?}"
+    )]
     NoRole {
         /// The identity's OUs.
         ous: Vec<String>,
@@ -64,7 +66,9 @@ pub enum IdentityError {
         roles: Vec<String>,
     },
     /// A role OU is pinned to a CA that did not certify this identity.
-    #[error("OU {ou:?} is only valid for identities certified by a specific CA, and this one was not")]
+    #[error(
+        "OU {ou:?} is only valid for identities certified by a specific CA, and this one was not"
+    )]
     WrongCertifier {
         /// The OU.
         ou: String,
@@ -175,7 +179,10 @@ fn ou_identifier(id: &FabricOuIdentifier) -> Result<OuIdentifier, CommonError> {
     } else {
         Some(Certificate::from_pem(&id.certificate)?)
     };
-    Ok(OuIdentifier { ou: id.organizational_unit_identifier.clone(), certifier })
+    Ok(OuIdentifier {
+        ou: id.organizational_unit_identifier.clone(),
+        certifier,
+    })
 }
 
 impl Msp {
@@ -186,13 +193,18 @@ impl Msp {
         let id = MspId::new(config.name.clone());
         let ctx = |e: CommonError| CommonError::Config(format!("MSP {id}: {e}"));
         if config.name.is_empty() {
-            return Err(CommonError::Config("MSP config without a name (MSP id)".into()));
+            return Err(CommonError::Config(
+                "MSP config without a name (MSP id)".into(),
+            ));
         }
         if config.root_certs.is_empty() {
-            return Err(ctx(CommonError::Config("no root CA certificate (cacerts/ is empty)".into())));
+            return Err(ctx(CommonError::Config(
+                "no root CA certificate (cacerts/ is empty)".into(),
+            )));
         }
         let roots = parse_certs("root CA certificate", &config.root_certs).map_err(ctx)?;
-        let intermediates = parse_certs("intermediate CA certificate", &config.intermediate_certs).map_err(ctx)?;
+        let intermediates =
+            parse_certs("intermediate CA certificate", &config.intermediate_certs).map_err(ctx)?;
         let admins = parse_certs("admin certificate", &config.admins).map_err(ctx)?;
         for ca in roots.iter().chain(&intermediates) {
             if !ca.is_ca {
@@ -240,8 +252,15 @@ impl Msp {
             }
         }
         for crl in &msp.crls {
-            if !msp.roots.iter().chain(&msp.intermediates).any(|ca| crl.is_signed_by(ca)) {
-                return Err(ctx(CommonError::Config("a CRL is not signed by any CA of the MSP".into())));
+            if !msp
+                .roots
+                .iter()
+                .chain(&msp.intermediates)
+                .any(|ca| crl.is_signed_by(ca))
+            {
+                return Err(ctx(CommonError::Config(
+                    "a CRL is not signed by any CA of the MSP".into(),
+                )));
             }
         }
         Ok(msp)
@@ -286,7 +305,10 @@ impl Msp {
                 chain.push(root);
                 return Some(chain);
             }
-            let parent = self.intermediates.iter().find(|i| *i != current && current.is_issued_by(i))?;
+            let parent = self
+                .intermediates
+                .iter()
+                .find(|i| *i != current && current.is_issued_by(i))?;
             chain.push(parent);
             current = parent;
         }
@@ -294,9 +316,10 @@ impl Msp {
     }
 
     fn is_revoked(&self, cert: &Certificate) -> bool {
-        self.crls
-            .iter()
-            .any(|crl| crl.issuer_raw == cert.issuer_raw && crl.revoked_serials.iter().any(|s| s == &cert.serial))
+        self.crls.iter().any(|crl| {
+            crl.issuer_raw == cert.issuer_raw
+                && crl.revoked_serials.iter().any(|s| s == &cert.serial)
+        })
     }
 
     fn certified_by(chain: &[&Certificate], certifier: &Option<Certificate>) -> bool {
@@ -311,14 +334,20 @@ impl Msp {
         if cert.is_ca {
             return Err(IdentityError::CaCertificate);
         }
-        let chain = self.chain_to_root(cert).ok_or_else(|| IdentityError::UnknownIssuer {
-            issuer: x509_parser::prelude::FromDer::from_der(&cert.der)
-                .map(|(_, c): (_, x509_parser::prelude::X509Certificate)| c.issuer().to_string())
-                .unwrap_or_else(|_| "?".into()),
-        })?;
+        let chain = self
+            .chain_to_root(cert)
+            .ok_or_else(|| IdentityError::UnknownIssuer {
+                issuer: x509_parser::prelude::FromDer::from_der(&cert.der)
+                    .map(|(_, c): (_, x509_parser::prelude::X509Certificate)| {
+                        c.issuer().to_string()
+                    })
+                    .unwrap_or_else(|_| "?".into()),
+            })?;
         for c in std::iter::once(cert).chain(chain.iter().copied()) {
             if self.is_revoked(c) {
-                return Err(IdentityError::Revoked { serial: hex::encode(&c.serial) });
+                return Err(IdentityError::Revoked {
+                    serial: hex::encode(&c.serial),
+                });
             }
         }
         let mut certifiers = Vec::new();
@@ -357,30 +386,50 @@ impl Msp {
                 many => {
                     return Err(IdentityError::MultipleRoles {
                         roles: many.iter().map(|r| r.as_str().to_string()).collect(),
-                    })
+                    });
                 }
             }
         }
         let listed_admin = self.admins.iter().any(|a| a.der == cert.der);
-        Ok(ChainFacts { role, is_admin: listed_admin || role == Some(Role::Admin), certifiers_id })
+        Ok(ChainFacts {
+            role,
+            is_admin: listed_admin || role == Some(Role::Admin),
+            certifiers_id,
+        })
     }
 
     /// Validates `identity` at Unix time `now`: right MSP, not a CA, chains to a
     /// root CA, not revoked, within its validity period, and (with NodeOUs) has
     /// exactly one role.
-    pub fn validate(&self, identity: &Identity, now: i64) -> Result<ValidatedIdentity, IdentityError> {
+    pub fn validate(
+        &self,
+        identity: &Identity,
+        now: i64,
+    ) -> Result<ValidatedIdentity, IdentityError> {
         if identity.msp_id() != &self.id {
-            return Err(IdentityError::WrongMsp { claimed: identity.msp_id().clone(), msp: self.id.clone() });
+            return Err(IdentityError::WrongMsp {
+                claimed: identity.msp_id().clone(),
+                msp: self.id.clone(),
+            });
         }
         let cert = identity.certificate();
         if now < cert.not_before {
-            return Err(IdentityError::NotYetValid { not_before: cert.not_before });
+            return Err(IdentityError::NotYetValid {
+                not_before: cert.not_before,
+            });
         }
         if now > cert.not_after {
-            return Err(IdentityError::Expired { not_after: cert.not_after });
+            return Err(IdentityError::Expired {
+                not_after: cert.not_after,
+            });
         }
         let key = sha256(&cert.der);
-        let cached = self.cache.read().expect("MSP cache lock").get(&key).cloned();
+        let cached = self
+            .cache
+            .read()
+            .expect("MSP cache lock")
+            .get(&key)
+            .cloned();
         let facts = match cached {
             Some(f) => f,
             None => {
@@ -416,13 +465,20 @@ impl Msp {
                     MspRole::Orderer => self.node_ous.enabled && id.role == Some(Role::Orderer),
                 }
             }
-            Principal::OrganizationUnit { msp, ou, certifiers_id } => {
+            Principal::OrganizationUnit {
+                msp,
+                ou,
+                certifiers_id,
+            } => {
                 msp == &self.id
                     && id.identity.certificate().organizational_units.contains(ou)
                     && (certifiers_id.is_empty() || certifiers_id.as_slice() == id.certifiers_id)
             }
             Principal::Identity(bytes) => match Identity::from_serialized(bytes) {
-                Ok(p) => p.msp_id() == id.identity.msp_id() && p.certificate().der == id.identity.certificate().der,
+                Ok(p) => {
+                    p.msp_id() == id.identity.msp_id()
+                        && p.certificate().der == id.identity.certificate().der
+                }
                 Err(_) => false,
             },
             Principal::Anonymity { nominal } => *nominal,

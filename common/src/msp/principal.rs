@@ -3,11 +3,11 @@
 use std::fmt;
 
 use prost::Message;
-use weft_protos::common::{msp_principal::Classification, msp_role::MspRoleType, MspPrincipal};
+use weft_protos::common::{MspPrincipal, msp_principal::Classification, msp_role::MspRoleType};
 
+use crate::CommonError;
 use crate::error::decode;
 use crate::ids::MspId;
-use crate::CommonError;
 
 /// A role within an MSP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -102,20 +102,33 @@ pub enum Principal {
 impl Principal {
     /// Shorthand for a role principal.
     pub fn role(msp: impl Into<MspId>, role: MspRole) -> Self {
-        Principal::Role { msp: msp.into(), role }
+        Principal::Role {
+            msp: msp.into(),
+            role,
+        }
     }
 
     /// Decodes a wire principal.
     pub fn from_proto(p: &MspPrincipal) -> Result<Self, CommonError> {
-        use weft_protos::common::{CombinedPrincipal, MspIdentityAnonymity, MspRole as PMspRole, OrganizationUnit};
-        let class = Classification::try_from(p.principal_classification)
-            .map_err(|_| CommonError::invalid("MSP principal", format!("unknown classification {}", p.principal_classification)))?;
+        use weft_protos::common::{
+            CombinedPrincipal, MspIdentityAnonymity, MspRole as PMspRole, OrganizationUnit,
+        };
+        let class = Classification::try_from(p.principal_classification).map_err(|_| {
+            CommonError::invalid(
+                "MSP principal",
+                format!("unknown classification {}", p.principal_classification),
+            )
+        })?;
         Ok(match class {
             Classification::Role => {
                 let r: PMspRole = decode("MSP role principal", &p.principal)?;
-                let role = MspRoleType::try_from(r.role)
-                    .map_err(|_| CommonError::invalid("MSP role principal", format!("unknown role {}", r.role)))?;
-                Principal::Role { msp: MspId::new(r.msp_identifier), role: MspRole::from_proto(role) }
+                let role = MspRoleType::try_from(r.role).map_err(|_| {
+                    CommonError::invalid("MSP role principal", format!("unknown role {}", r.role))
+                })?;
+                Principal::Role {
+                    msp: MspId::new(r.msp_identifier),
+                    role: MspRole::from_proto(role),
+                }
             }
             Classification::OrganizationUnit => {
                 let ou: OrganizationUnit = decode("OU principal", &p.principal)?;
@@ -128,24 +141,41 @@ impl Principal {
             Classification::Identity => Principal::Identity(p.principal.clone()),
             Classification::Anonymity => {
                 let a: MspIdentityAnonymity = decode("anonymity principal", &p.principal)?;
-                Principal::Anonymity { nominal: a.anonymity_type == 0 }
+                Principal::Anonymity {
+                    nominal: a.anonymity_type == 0,
+                }
             }
             Classification::Combined => {
                 let c: CombinedPrincipal = decode("combined principal", &p.principal)?;
-                Principal::Combined(c.principals.iter().map(Principal::from_proto).collect::<Result<_, _>>()?)
+                Principal::Combined(
+                    c.principals
+                        .iter()
+                        .map(Principal::from_proto)
+                        .collect::<Result<_, _>>()?,
+                )
             }
         })
     }
 
     /// Encodes to the wire principal.
     pub fn to_proto(&self) -> MspPrincipal {
-        use weft_protos::common::{CombinedPrincipal, MspIdentityAnonymity, MspRole as PMspRole, OrganizationUnit};
+        use weft_protos::common::{
+            CombinedPrincipal, MspIdentityAnonymity, MspRole as PMspRole, OrganizationUnit,
+        };
         let (class, body) = match self {
             Principal::Role { msp, role } => (
                 Classification::Role,
-                PMspRole { msp_identifier: msp.to_string(), role: role.to_proto() as i32 }.encode_to_vec(),
+                PMspRole {
+                    msp_identifier: msp.to_string(),
+                    role: role.to_proto() as i32,
+                }
+                .encode_to_vec(),
             ),
-            Principal::OrganizationUnit { msp, ou, certifiers_id } => (
+            Principal::OrganizationUnit {
+                msp,
+                ou,
+                certifiers_id,
+            } => (
                 Classification::OrganizationUnit,
                 OrganizationUnit {
                     msp_identifier: msp.to_string(),
@@ -157,14 +187,23 @@ impl Principal {
             Principal::Identity(bytes) => (Classification::Identity, bytes.clone()),
             Principal::Anonymity { nominal } => (
                 Classification::Anonymity,
-                MspIdentityAnonymity { anonymity_type: if *nominal { 0 } else { 1 } }.encode_to_vec(),
+                MspIdentityAnonymity {
+                    anonymity_type: if *nominal { 0 } else { 1 },
+                }
+                .encode_to_vec(),
             ),
             Principal::Combined(ps) => (
                 Classification::Combined,
-                CombinedPrincipal { principals: ps.iter().map(Principal::to_proto).collect() }.encode_to_vec(),
+                CombinedPrincipal {
+                    principals: ps.iter().map(Principal::to_proto).collect(),
+                }
+                .encode_to_vec(),
             ),
         };
-        MspPrincipal { principal_classification: class as i32, principal: body }
+        MspPrincipal {
+            principal_classification: class as i32,
+            principal: body,
+        }
     }
 }
 
@@ -174,7 +213,11 @@ impl fmt::Display for Principal {
             Principal::Role { msp, role } => write!(f, "'{msp}.{}'", role.as_str()),
             Principal::OrganizationUnit { msp, ou, .. } => write!(f, "OU '{msp}.{ou}'"),
             Principal::Identity(_) => write!(f, "a specific identity"),
-            Principal::Anonymity { nominal } => write!(f, "{} identity", if *nominal { "nominal" } else { "anonymous" }),
+            Principal::Anonymity { nominal } => write!(
+                f,
+                "{} identity",
+                if *nominal { "nominal" } else { "anonymous" }
+            ),
             Principal::Combined(ps) => {
                 write!(f, "all of [")?;
                 for (i, p) in ps.iter().enumerate() {

@@ -6,14 +6,29 @@
 
 /// `(resource, default policy path)` for every resource Fabric defines.
 pub const DEFAULT_ACLS: &[(&str, &str)] = &[
-    ("_lifecycle/CheckCommitReadiness", "/Channel/Application/Writers"),
-    ("_lifecycle/CommitChaincodeDefinition", "/Channel/Application/Writers"),
-    ("_lifecycle/QueryChaincodeDefinition", "/Channel/Application/Writers"),
-    ("_lifecycle/QueryChaincodeDefinitions", "/Channel/Application/Writers"),
+    (
+        "_lifecycle/CheckCommitReadiness",
+        "/Channel/Application/Writers",
+    ),
+    (
+        "_lifecycle/CommitChaincodeDefinition",
+        "/Channel/Application/Writers",
+    ),
+    (
+        "_lifecycle/QueryChaincodeDefinition",
+        "/Channel/Application/Writers",
+    ),
+    (
+        "_lifecycle/QueryChaincodeDefinitions",
+        "/Channel/Application/Writers",
+    ),
     ("lscc/ChaincodeExists", "/Channel/Application/Readers"),
     ("lscc/GetDeploymentSpec", "/Channel/Application/Readers"),
     ("lscc/GetChaincodeData", "/Channel/Application/Readers"),
-    ("lscc/GetInstantiatedChaincodes", "/Channel/Application/Readers"),
+    (
+        "lscc/GetInstantiatedChaincodes",
+        "/Channel/Application/Readers",
+    ),
     ("qscc/GetChainInfo", "/Channel/Application/Readers"),
     ("qscc/GetBlockByNumber", "/Channel/Application/Readers"),
     ("qscc/GetBlockByHash", "/Channel/Application/Readers"),
@@ -29,5 +44,8 @@ pub const DEFAULT_ACLS: &[(&str, &str)] = &[
 
 /// The default policy path of a resource, if Fabric defines the resource.
 pub fn default_policy(resource: &str) -> Option<&'static str> {
-    DEFAULT_ACLS.iter().find(|(r, _)| *r == resource).map(|(_, p)| *p)
+    DEFAULT_ACLS
+        .iter()
+        .find(|(r, _)| *r == resource)
+        .map(|(_, p)| *p)
 }

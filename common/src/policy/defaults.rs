@@ -1,8 +1,11 @@
 //! Fabric's default channel policies (those of its sample `configtx.yaml`).
 
 /// Policies of the `Channel`, `Application` and `Orderer` groups: `(name, implicit-meta rule)`.
-pub const CHANNEL_POLICIES: &[(&str, &str)] =
-    &[("Readers", "ANY Readers"), ("Writers", "ANY Writers"), ("Admins", "MAJORITY Admins")];
+pub const CHANNEL_POLICIES: &[(&str, &str)] = &[
+    ("Readers", "ANY Readers"),
+    ("Writers", "ANY Writers"),
+    ("Admins", "MAJORITY Admins"),
+];
 
 /// Policies of the `Application` group.
 pub const APPLICATION_POLICIES: &[(&str, &str)] = &[

@@ -11,8 +11,8 @@
 //! identity list, in order of appearance, so the encoding matches Fabric's byte for byte.
 
 use super::signature::{Rule, SignaturePolicy};
-use crate::msp::{MspRole, Principal};
 use crate::CommonError;
+use crate::msp::{MspRole, Principal};
 
 struct Parser<'a> {
     text: &'a str,
@@ -22,12 +22,18 @@ struct Parser<'a> {
 
 impl<'a> Parser<'a> {
     fn err(&self, reason: impl Into<String>) -> CommonError {
-        CommonError::PolicyParse { text: self.text.to_string(), reason: format!("at offset {}: {}", self.pos, reason.into()) }
+        CommonError::PolicyParse {
+            text: self.text.to_string(),
+            reason: format!("at offset {}: {}", self.pos, reason.into()),
+        }
     }
 
     fn skip_ws(&mut self) {
         while self.text[self.pos..].starts_with(char::is_whitespace) {
-            self.pos += self.text[self.pos..].chars().next().map_or(1, char::len_utf8);
+            self.pos += self.text[self.pos..]
+                .chars()
+                .next()
+                .map_or(1, char::len_utf8);
         }
     }
 
@@ -69,7 +75,10 @@ impl<'a> Parser<'a> {
         let quote = self.peek().expect("caller checked");
         self.pos += 1;
         let start = self.pos;
-        let end = self.text[start..].find(quote).ok_or_else(|| self.err("unterminated principal"))? + start;
+        let end = self.text[start..]
+            .find(quote)
+            .ok_or_else(|| self.err("unterminated principal"))?
+            + start;
         let body = &self.text[start..end];
         self.pos = end + 1;
         let (msp, role) = body
@@ -79,7 +88,9 @@ impl<'a> Parser<'a> {
             return Err(self.err(format!("principal '{body}' has an empty MSP id")));
         }
         let role = MspRole::parse(role).ok_or_else(|| {
-            self.err(format!("unknown role '{role}' in '{body}': use member, admin, client, peer or orderer"))
+            self.err(format!(
+                "unknown role '{role}' in '{body}': use member, admin, client, peer or orderer"
+            ))
         })?;
         self.identities.push(Principal::role(msp, role));
         Ok(Rule::SignedBy(self.identities.len() - 1))
@@ -96,7 +107,9 @@ impl<'a> Parser<'a> {
         self.expect('(')?;
         let n = if threshold.is_some() {
             let digits = self.word();
-            let n: usize = digits.parse().map_err(|_| self.err(format!("OutOf needs a number first, got '{digits}'")))?;
+            let n: usize = digits
+                .parse()
+                .map_err(|_| self.err(format!("OutOf needs a number first, got '{digits}'")))?;
             self.expect(',')?;
             Some(n)
         } else {
@@ -115,7 +128,10 @@ impl<'a> Parser<'a> {
             _ => unreachable!("gate names are checked above"),
         };
         if n > rules.len() {
-            return Err(self.err(format!("OutOf({n}, ...) has only {} sub-policies", rules.len())));
+            return Err(self.err(format!(
+                "OutOf({n}, ...) has only {} sub-policies",
+                rules.len()
+            )));
         }
         Ok(Rule::NOutOf(n, rules))
     }
@@ -123,12 +139,19 @@ impl<'a> Parser<'a> {
 
 /// Parses a policy in Fabric's language.
 pub fn parse(text: &str) -> Result<SignaturePolicy, CommonError> {
-    let mut p = Parser { text, pos: 0, identities: Vec::new() };
+    let mut p = Parser {
+        text,
+        pos: 0,
+        identities: Vec::new(),
+    };
     let rule = p.policy(0)?;
     if p.peek().is_some() {
         return Err(p.err("unexpected text after the policy"));
     }
-    Ok(SignaturePolicy { rule, identities: p.identities })
+    Ok(SignaturePolicy {
+        rule,
+        identities: p.identities,
+    })
 }
 
 #[cfg(test)]
@@ -152,8 +175,14 @@ mod tests {
 
     #[test]
     fn gates_are_case_insensitive_and_quotes_either_kind() {
-        assert_eq!(parse("and(\"A.peer\", 'B.peer')").unwrap(), parse("AND('A.peer', 'B.peer')").unwrap());
-        assert_eq!(parse("outof(1, 'A.peer')").unwrap().rule, Rule::NOutOf(1, vec![Rule::SignedBy(0)]));
+        assert_eq!(
+            parse("and(\"A.peer\", 'B.peer')").unwrap(),
+            parse("AND('A.peer', 'B.peer')").unwrap()
+        );
+        assert_eq!(
+            parse("outof(1, 'A.peer')").unwrap().rule,
+            Rule::NOutOf(1, vec![Rule::SignedBy(0)])
+        );
     }
 
     #[test]

@@ -18,5 +18,5 @@ mod tree;
 
 pub use dsl::parse as parse_signature_policy;
 pub use signature::{Rule, SignaturePolicy};
-pub use signed_data::{verify_signers, SignedData, Signers};
+pub use signed_data::{SignedData, Signers, verify_signers};
 pub use tree::{ImplicitMetaRule, PolicyDef, PolicyTree};

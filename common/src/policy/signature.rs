@@ -3,11 +3,11 @@
 use std::fmt;
 
 use prost::Message;
-use weft_protos::common::{signature_policy, SignaturePolicy as PRule, SignaturePolicyEnvelope};
+use weft_protos::common::{SignaturePolicy as PRule, SignaturePolicyEnvelope, signature_policy};
 
+use crate::CommonError;
 use crate::error::decode;
 use crate::msp::{MspManager, Principal, ValidatedIdentity};
-use crate::CommonError;
 
 /// A rule over the envelope's principals.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -30,7 +30,11 @@ pub struct SignaturePolicy {
 impl SignaturePolicy {
     /// Decodes a `SignaturePolicyEnvelope`, checking every index is in range.
     pub fn from_proto(env: &SignaturePolicyEnvelope) -> Result<Self, CommonError> {
-        let identities = env.identities.iter().map(Principal::from_proto).collect::<Result<Vec<_>, _>>()?;
+        let identities = env
+            .identities
+            .iter()
+            .map(Principal::from_proto)
+            .collect::<Result<Vec<_>, _>>()?;
         let rule = env
             .rule
             .as_ref()
@@ -41,7 +45,10 @@ impl SignaturePolicy {
 
     /// Decodes marshalled `SignaturePolicyEnvelope` bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, CommonError> {
-        Self::from_proto(&decode::<SignaturePolicyEnvelope>("signature policy envelope", bytes)?)
+        Self::from_proto(&decode::<SignaturePolicyEnvelope>(
+            "signature policy envelope",
+            bytes,
+        )?)
     }
 
     /// Encodes as a `SignaturePolicyEnvelope` (version 0, as Fabric writes it).
@@ -67,7 +74,13 @@ impl SignaturePolicy {
         self.eval_rule(&self.rule, signers, msps, &mut used)
     }
 
-    fn eval_rule(&self, rule: &Rule, signers: &[ValidatedIdentity], msps: &MspManager, used: &mut [bool]) -> bool {
+    fn eval_rule(
+        &self,
+        rule: &Rule,
+        signers: &[ValidatedIdentity],
+        msps: &MspManager,
+        used: &mut [bool],
+    ) -> bool {
         match rule {
             Rule::SignedBy(i) => {
                 let principal = &self.identities[*i];
@@ -97,21 +110,38 @@ impl SignaturePolicy {
 
 fn rule_from_proto(r: &PRule, n_ids: usize, depth: usize) -> Result<Rule, CommonError> {
     if depth > 32 {
-        return Err(CommonError::invalid("signature policy", "rules nested deeper than 32 levels"));
+        return Err(CommonError::invalid(
+            "signature policy",
+            "rules nested deeper than 32 levels",
+        ));
     }
     match &r.r#type {
         Some(signature_policy::Type::SignedBy(i)) => {
-            let i = usize::try_from(*i).ok().filter(|i| *i < n_ids).ok_or_else(|| {
-                CommonError::invalid("signature policy", format!("SignedBy({i}) refers to no principal (there are {n_ids})"))
-            })?;
+            let i = usize::try_from(*i)
+                .ok()
+                .filter(|i| *i < n_ids)
+                .ok_or_else(|| {
+                    CommonError::invalid(
+                        "signature policy",
+                        format!("SignedBy({i}) refers to no principal (there are {n_ids})"),
+                    )
+                })?;
             Ok(Rule::SignedBy(i))
         }
         Some(signature_policy::Type::NOutOf(n)) => {
-            let rules = n.rules.iter().map(|r| rule_from_proto(r, n_ids, depth + 1)).collect::<Result<Vec<_>, _>>()?;
-            let count = usize::try_from(n.n).map_err(|_| CommonError::invalid("signature policy", "negative N in OutOf"))?;
+            let rules = n
+                .rules
+                .iter()
+                .map(|r| rule_from_proto(r, n_ids, depth + 1))
+                .collect::<Result<Vec<_>, _>>()?;
+            let count = usize::try_from(n.n)
+                .map_err(|_| CommonError::invalid("signature policy", "negative N in OutOf"))?;
             Ok(Rule::NOutOf(count, rules))
         }
-        None => Err(CommonError::invalid("signature policy", "rule with neither SignedBy nor NOutOf")),
+        None => Err(CommonError::invalid(
+            "signature policy",
+            "rule with neither SignedBy nor NOutOf",
+        )),
     }
 }
 

@@ -32,8 +32,16 @@ impl Signers {
             .valid
             .iter()
             .map(|v| {
-                let role = v.role.map(|r| format!(" {}", r.as_str())).unwrap_or_default();
-                let cn = v.identity.certificate().common_name.clone().unwrap_or_default();
+                let role = v
+                    .role
+                    .map(|r| format!(" {}", r.as_str()))
+                    .unwrap_or_default();
+                let cn = v
+                    .identity
+                    .certificate()
+                    .common_name
+                    .clone()
+                    .unwrap_or_default();
                 format!("{}{} ({})", v.identity.msp_id(), role, cn)
             })
             .collect();
@@ -63,7 +71,8 @@ pub fn verify_signers(signed: &[SignedData], msps: &MspManager, now: i64) -> Sig
             }
         };
         if let Err(e) = validated.identity.verify(&sd.data, &sd.signature) {
-            out.refused.push(format!("{}: {e}", validated.identity.msp_id()));
+            out.refused
+                .push(format!("{}: {e}", validated.identity.msp_id()));
             continue;
         }
         seen.insert(sd.identity.clone());

@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use weft_protos::common::{policy::PolicyType, ConfigGroup, ImplicitMetaPolicy};
+use weft_protos::common::{ConfigGroup, ImplicitMetaPolicy, policy::PolicyType};
 
 use super::signature::SignaturePolicy;
 use super::signed_data::Signers;
+use crate::CommonError;
 use crate::error::decode;
 use crate::msp::MspManager;
-use crate::CommonError;
 
 /// How many child groups an implicit-meta policy needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,9 +71,17 @@ impl PolicyDef {
                     0 => ImplicitMetaRule::Any,
                     1 => ImplicitMetaRule::All,
                     2 => ImplicitMetaRule::Majority,
-                    other => return Err(CommonError::invalid("implicit meta policy", format!("unknown rule {other}"))),
+                    other => {
+                        return Err(CommonError::invalid(
+                            "implicit meta policy",
+                            format!("unknown rule {other}"),
+                        ));
+                    }
                 };
-                PolicyDef::ImplicitMeta { rule, sub_policy: m.sub_policy }
+                PolicyDef::ImplicitMeta {
+                    rule,
+                    sub_policy: m.sub_policy,
+                }
             }
             _ => PolicyDef::Unsupported(p.r#type),
         })
@@ -96,10 +104,13 @@ impl PolicyDef {
                 return Err(CommonError::PolicyParse {
                     text: text.into(),
                     reason: format!("unknown rule '{other}': use ANY, ALL or MAJORITY"),
-                })
+                });
             }
         };
-        Ok(PolicyDef::ImplicitMeta { rule, sub_policy: sub.to_string() })
+        Ok(PolicyDef::ImplicitMeta {
+            rule,
+            sub_policy: sub.to_string(),
+        })
     }
 }
 
@@ -121,7 +132,8 @@ impl PolicyTree {
         let mut policies = BTreeMap::new();
         for (pname, cp) in &group.policies {
             let def = match &cp.policy {
-                Some(p) => PolicyDef::from_proto(p).map_err(|e| CommonError::Config(format!("policy {name}/{pname}: {e}")))?,
+                Some(p) => PolicyDef::from_proto(p)
+                    .map_err(|e| CommonError::Config(format!("policy {name}/{pname}: {e}")))?,
                 None => PolicyDef::Unsupported(0),
             };
             policies.insert(pname.clone(), def);
@@ -130,7 +142,11 @@ impl PolicyTree {
         for (gname, g) in &group.groups {
             groups.insert(gname.clone(), Self::from_group(gname, g)?);
         }
-        Ok(Self { name: name.to_string(), policies, groups })
+        Ok(Self {
+            name: name.to_string(),
+            policies,
+            groups,
+        })
     }
 
     fn locate<'p>(&self, path: &'p str) -> Option<(&PolicyTree, &'p str)> {
@@ -160,16 +176,29 @@ impl PolicyTree {
 
     /// Evaluates the policy at `path` against verified signers. The error says
     /// which policy failed and why, down to the sub-policies of implicit-meta ones.
-    pub fn evaluate(&self, path: &str, signers: &Signers, msps: &MspManager) -> Result<(), CommonError> {
+    pub fn evaluate(
+        &self,
+        path: &str,
+        signers: &Signers,
+        msps: &MspManager,
+    ) -> Result<(), CommonError> {
         let (node, name) = self
             .locate(path)
             .filter(|(node, name)| node.policies.contains_key(*name))
             .ok_or_else(|| CommonError::UnknownPolicy(path.to_string()))?;
         node.evaluate_local(name, signers, msps)
-            .map_err(|reason| CommonError::PolicyNotSatisfied { path: path.to_string(), reason })
+            .map_err(|reason| CommonError::PolicyNotSatisfied {
+                path: path.to_string(),
+                reason,
+            })
     }
 
-    fn evaluate_local(&self, name: &str, signers: &Signers, msps: &MspManager) -> Result<(), String> {
+    fn evaluate_local(
+        &self,
+        name: &str,
+        signers: &Signers,
+        msps: &MspManager,
+    ) -> Result<(), String> {
         match self.policies.get(name) {
             None => Err(format!("group {} has no policy {name}", self.name)),
             Some(PolicyDef::Unsupported(t)) => Err(format!("policy type {t} is not supported")),

@@ -6,17 +6,18 @@ use std::collections::BTreeMap;
 use prost::Message;
 use weft_protos::common::{ChannelHeader, Envelope, Header, HeaderType, Payload, SignatureHeader};
 use weft_protos::protos::{
-    chaincode_spec, ChaincodeAction, ChaincodeActionPayload, ChaincodeEndorsedAction, ChaincodeHeaderExtension,
-    ChaincodeId, ChaincodeInput, ChaincodeInvocationSpec, ChaincodeProposalPayload, ChaincodeSpec, Endorsement,
-    Proposal, ProposalResponse, ProposalResponsePayload, Response, SignedProposal, Transaction, TransactionAction,
+    ChaincodeAction, ChaincodeActionPayload, ChaincodeEndorsedAction, ChaincodeHeaderExtension,
+    ChaincodeId, ChaincodeInput, ChaincodeInvocationSpec, ChaincodeProposalPayload, ChaincodeSpec,
+    Endorsement, Proposal, ProposalResponse, ProposalResponsePayload, Response, SignedProposal,
+    Transaction, TransactionAction, chaincode_spec,
 };
 
 use super::proposal::UnpackedProposal;
 use super::txid::compute_txid;
+use crate::CommonError;
 use crate::crypto::random_bytes;
 use crate::ids::{ChannelId, TxId};
 use crate::msp::SigningIdentity;
-use crate::CommonError;
 
 /// Builds a chaincode invocation proposal.
 #[derive(Debug, Clone)]
@@ -56,8 +57,14 @@ impl ProposalBuilder {
     }
 
     /// Function name and string arguments (Fabric's `{"Args":[fn, ...]}`).
-    pub fn function<S: AsRef<[u8]>>(mut self, name: &str, args: impl IntoIterator<Item = S>) -> Self {
-        self.args = std::iter::once(name.as_bytes().to_vec()).chain(args.into_iter().map(|a| a.as_ref().to_vec())).collect();
+    pub fn function<S: AsRef<[u8]>>(
+        mut self,
+        name: &str,
+        args: impl IntoIterator<Item = S>,
+    ) -> Self {
+        self.args = std::iter::once(name.as_bytes().to_vec())
+            .chain(args.into_iter().map(|a| a.as_ref().to_vec()))
+            .collect();
         self
     }
 
@@ -95,8 +102,13 @@ impl ProposalBuilder {
     pub fn build(self, creator: &[u8]) -> (TxId, Proposal) {
         let nonce = self.nonce.unwrap_or_else(|| random_bytes(24));
         let tx_id = compute_txid(&nonce, creator);
-        let timestamp = self.timestamp.unwrap_or_else(|| prost_types::Timestamp::from(std::time::SystemTime::now()));
-        let chaincode_id = ChaincodeId { name: self.chaincode.clone(), ..Default::default() };
+        let timestamp = self
+            .timestamp
+            .unwrap_or_else(|| prost_types::Timestamp::from(std::time::SystemTime::now()));
+        let chaincode_id = ChaincodeId {
+            name: self.chaincode.clone(),
+            ..Default::default()
+        };
         let channel_header = ChannelHeader {
             r#type: HeaderType::EndorserTransaction as i32,
             version: 0,
@@ -104,21 +116,41 @@ impl ProposalBuilder {
             channel_id: self.channel.to_string(),
             tx_id: tx_id.to_string(),
             epoch: 0,
-            extension: ChaincodeHeaderExtension { chaincode_id: Some(chaincode_id.clone()) }.encode_to_vec(),
+            extension: ChaincodeHeaderExtension {
+                chaincode_id: Some(chaincode_id.clone()),
+            }
+            .encode_to_vec(),
             tls_cert_hash: Vec::new(),
         };
-        let signature_header = SignatureHeader { creator: creator.to_vec(), nonce };
+        let signature_header = SignatureHeader {
+            creator: creator.to_vec(),
+            nonce,
+        };
         let invocation = ChaincodeInvocationSpec {
             chaincode_spec: Some(ChaincodeSpec {
                 r#type: chaincode_spec::Type::Undefined as i32,
                 chaincode_id: Some(chaincode_id),
-                input: Some(ChaincodeInput { args: self.args, decorations: Default::default(), is_init: self.is_init }),
+                input: Some(ChaincodeInput {
+                    args: self.args,
+                    decorations: Default::default(),
+                    is_init: self.is_init,
+                }),
                 timeout: 0,
             }),
         };
-        let payload = ChaincodeProposalPayload { input: invocation.encode_to_vec(), transient_map: self.transient };
-        let header = Header { channel_header: channel_header.encode_to_vec(), signature_header: signature_header.encode_to_vec() };
-        let proposal = Proposal { header: header.encode_to_vec(), payload: payload.encode_to_vec(), extension: Vec::new() };
+        let payload = ChaincodeProposalPayload {
+            input: invocation.encode_to_vec(),
+            transient_map: self.transient,
+        };
+        let header = Header {
+            channel_header: channel_header.encode_to_vec(),
+            signature_header: signature_header.encode_to_vec(),
+        };
+        let proposal = Proposal {
+            header: header.encode_to_vec(),
+            payload: payload.encode_to_vec(),
+            extension: Vec::new(),
+        };
         (tx_id, proposal)
     }
 
@@ -127,9 +159,16 @@ impl ProposalBuilder {
         let (tx_id, proposal) = self.build(signer.serialized());
         let proposal_bytes = proposal.encode_to_vec();
         let signature = signer.sign(&proposal_bytes)?;
-        let signed = SignedProposal { proposal_bytes, signature };
+        let signed = SignedProposal {
+            proposal_bytes,
+            signature,
+        };
         let unpacked = UnpackedProposal::from_signed(&signed)?;
-        Ok(SignedProposalBundle { tx_id, signed, unpacked })
+        Ok(SignedProposalBundle {
+            tx_id,
+            signed,
+            unpacked,
+        })
     }
 }
 
@@ -143,9 +182,17 @@ pub fn create_proposal_response(
     chaincode_id: ChaincodeId,
     endorser: &SigningIdentity,
 ) -> Result<ProposalResponse, CommonError> {
-    let action = ChaincodeAction { results, events, response: Some(response.clone()), chaincode_id: Some(chaincode_id) };
-    let payload =
-        ProposalResponsePayload { proposal_hash: proposal.hash().to_vec(), extension: action.encode_to_vec() }.encode_to_vec();
+    let action = ChaincodeAction {
+        results,
+        events,
+        response: Some(response.clone()),
+        chaincode_id: Some(chaincode_id),
+    };
+    let payload = ProposalResponsePayload {
+        proposal_hash: proposal.hash().to_vec(),
+        extension: action.encode_to_vec(),
+    }
+    .encode_to_vec();
     let mut signed = payload.clone();
     signed.extend_from_slice(endorser.serialized());
     let signature = endorser.sign(&signed)?;
@@ -154,7 +201,10 @@ pub fn create_proposal_response(
         timestamp: None,
         response: Some(response),
         payload,
-        endorsement: Some(Endorsement { endorser: endorser.serialized().to_vec(), signature }),
+        endorsement: Some(Endorsement {
+            endorser: endorser.serialized().to_vec(),
+            signature,
+        }),
         interest: None,
     })
 }
@@ -168,24 +218,47 @@ pub fn assemble_transaction(
     creator: &SigningIdentity,
 ) -> Result<Envelope, CommonError> {
     if proposal.signature_header.creator != creator.serialized() {
-        return Err(CommonError::invalid("transaction", "the signer is not the proposal's creator"));
+        return Err(CommonError::invalid(
+            "transaction",
+            "the signer is not the proposal's creator",
+        ));
     }
-    let first = responses.first().ok_or_else(|| CommonError::invalid("transaction", "no endorsements"))?;
+    let first = responses
+        .first()
+        .ok_or_else(|| CommonError::invalid("transaction", "no endorsements"))?;
     let mut endorsements = Vec::with_capacity(responses.len());
     for (i, r) in responses.iter().enumerate() {
         let status = r.response.as_ref().map_or(0, |r| r.status);
         if !(200..400).contains(&status) {
-            let msg = r.response.as_ref().map(|r| r.message.clone()).unwrap_or_default();
-            return Err(CommonError::invalid("transaction", format!("endorsement {i} failed with status {status}: {msg}")));
+            let msg = r
+                .response
+                .as_ref()
+                .map(|r| r.message.clone())
+                .unwrap_or_default();
+            return Err(CommonError::invalid(
+                "transaction",
+                format!("endorsement {i} failed with status {status}: {msg}"),
+            ));
         }
         if r.payload != first.payload {
-            return Err(CommonError::invalid("transaction", format!("endorsement {i} has a different payload than endorsement 0")));
+            return Err(CommonError::invalid(
+                "transaction",
+                format!("endorsement {i} has a different payload than endorsement 0"),
+            ));
         }
-        endorsements.push(r.endorsement.clone().ok_or_else(|| CommonError::invalid("transaction", format!("response {i} carries no endorsement")))?);
+        endorsements.push(r.endorsement.clone().ok_or_else(|| {
+            CommonError::invalid(
+                "transaction",
+                format!("response {i} carries no endorsement"),
+            )
+        })?);
     }
     let action_payload = ChaincodeActionPayload {
         chaincode_proposal_payload: proposal.payload_for_tx(),
-        action: Some(ChaincodeEndorsedAction { proposal_response_payload: first.payload.clone(), endorsements }),
+        action: Some(ChaincodeEndorsedAction {
+            proposal_response_payload: first.payload.clone(),
+            endorsements,
+        }),
     };
     let tx = Transaction {
         actions: vec![TransactionAction {
@@ -193,7 +266,11 @@ pub fn assemble_transaction(
             payload: action_payload.encode_to_vec(),
         }],
     };
-    let payload = Payload { header: Some(proposal.header.clone()), data: tx.encode_to_vec() }.encode_to_vec();
+    let payload = Payload {
+        header: Some(proposal.header.clone()),
+        data: tx.encode_to_vec(),
+    }
+    .encode_to_vec();
     let signature = creator.sign(&payload)?;
     Ok(Envelope { payload, signature })
 }

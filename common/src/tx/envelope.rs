@@ -42,7 +42,8 @@ impl UnpackedEnvelope {
         if bytes.is_empty() {
             return Err(bad(Code::NilEnvelope, "empty envelope"));
         }
-        let env = Envelope::decode(bytes).map_err(|e| bad(Code::InvalidOtherReason, format!("malformed envelope: {e}")))?;
+        let env = Envelope::decode(bytes)
+            .map_err(|e| bad(Code::InvalidOtherReason, format!("malformed envelope: {e}")))?;
         Self::from_envelope(&env)
     }
 
@@ -52,26 +53,54 @@ impl UnpackedEnvelope {
         if env.payload.is_empty() {
             return Err(bad(Code::BadPayload, "envelope has no payload"));
         }
-        let payload = Payload::decode(env.payload.as_slice()).map_err(|e| bad(Code::BadPayload, format!("malformed payload: {e}")))?;
-        let header = payload.header.ok_or_else(|| bad(Code::BadCommonHeader, "payload has no header"))?;
-        let channel_header = ChannelHeader::decode(header.channel_header.as_slice())
-            .map_err(|e| bad(Code::BadChannelHeader, format!("malformed channel header: {e}")))?;
+        let payload = Payload::decode(env.payload.as_slice())
+            .map_err(|e| bad(Code::BadPayload, format!("malformed payload: {e}")))?;
+        let header = payload
+            .header
+            .ok_or_else(|| bad(Code::BadCommonHeader, "payload has no header"))?;
+        let channel_header =
+            ChannelHeader::decode(header.channel_header.as_slice()).map_err(|e| {
+                bad(
+                    Code::BadChannelHeader,
+                    format!("malformed channel header: {e}"),
+                )
+            })?;
         let signature_header = SignatureHeader::decode(header.signature_header.as_slice())
-            .map_err(|e| bad(Code::BadCommonHeader, format!("malformed signature header: {e}")))?;
-        let known = [HeaderType::EndorserTransaction, HeaderType::Config, HeaderType::ConfigUpdate, HeaderType::Message]
-            .iter()
-            .any(|t| *t as i32 == channel_header.r#type);
+            .map_err(|e| {
+                bad(
+                    Code::BadCommonHeader,
+                    format!("malformed signature header: {e}"),
+                )
+            })?;
+        let known = [
+            HeaderType::EndorserTransaction,
+            HeaderType::Config,
+            HeaderType::ConfigUpdate,
+            HeaderType::Message,
+        ]
+        .iter()
+        .any(|t| *t as i32 == channel_header.r#type);
         if !known {
-            return Err(bad(Code::UnknownTxType, format!("header type {} is not supported", channel_header.r#type)));
+            return Err(bad(
+                Code::UnknownTxType,
+                format!("header type {} is not supported", channel_header.r#type),
+            ));
         }
         if channel_header.epoch != 0 {
-            return Err(bad(Code::BadCommonHeader, format!("epoch is {}, must be 0", channel_header.epoch)));
+            return Err(bad(
+                Code::BadCommonHeader,
+                format!("epoch is {}, must be 0", channel_header.epoch),
+            ));
         }
         if signature_header.nonce.is_empty() {
             return Err(bad(Code::BadCommonHeader, "signature header has no nonce"));
         }
-        if signature_header.creator.is_empty() && channel_header.r#type != HeaderType::Config as i32 {
-            return Err(bad(Code::BadCommonHeader, "signature header has no creator"));
+        if signature_header.creator.is_empty() && channel_header.r#type != HeaderType::Config as i32
+        {
+            return Err(bad(
+                Code::BadCommonHeader,
+                "signature header has no creator",
+            ));
         }
         Ok(Self {
             payload_bytes: env.payload.clone(),
@@ -99,7 +128,13 @@ impl UnpackedEnvelope {
         if want.as_str() == self.channel_header.tx_id {
             Ok(())
         } else {
-            Err(bad(Code::BadProposalTxid, format!("txid {:?} is not SHA-256(nonce ‖ creator) = {want}", self.channel_header.tx_id)))
+            Err(bad(
+                Code::BadProposalTxid,
+                format!(
+                    "txid {:?} is not SHA-256(nonce ‖ creator) = {want}",
+                    self.channel_header.tx_id
+                ),
+            ))
         }
     }
 
@@ -119,45 +154,105 @@ impl UnpackedEnvelope {
             return Err(bad(Code::UnknownTxType, "not an endorser transaction"));
         }
         let ext = ChaincodeHeaderExtension::decode(self.channel_header.extension.as_slice())
-            .map_err(|e| bad(Code::BadHeaderExtension, format!("malformed chaincode header extension: {e}")))?;
+            .map_err(|e| {
+                bad(
+                    Code::BadHeaderExtension,
+                    format!("malformed chaincode header extension: {e}"),
+                )
+            })?;
         let chaincode = ext
             .chaincode_id
             .map(|c| c.name)
             .filter(|n| !n.is_empty())
-            .ok_or_else(|| bad(Code::BadHeaderExtension, "header extension names no chaincode"))?;
-        let tx = Transaction::decode(self.data.as_slice()).map_err(|e| bad(Code::BadPayload, format!("malformed transaction: {e}")))?;
+            .ok_or_else(|| {
+                bad(
+                    Code::BadHeaderExtension,
+                    "header extension names no chaincode",
+                )
+            })?;
+        let tx = Transaction::decode(self.data.as_slice())
+            .map_err(|e| bad(Code::BadPayload, format!("malformed transaction: {e}")))?;
         if tx.actions.len() != 1 {
-            return Err(bad(Code::BadPayload, format!("a transaction must have exactly one action, has {}", tx.actions.len())));
+            return Err(bad(
+                Code::BadPayload,
+                format!(
+                    "a transaction must have exactly one action, has {}",
+                    tx.actions.len()
+                ),
+            ));
         }
         let action = &tx.actions[0];
         let action_header = SignatureHeader::decode(action.header.as_slice())
             .map_err(|e| bad(Code::BadPayload, format!("malformed action header: {e}")))?;
         if action_header.nonce.is_empty() || action_header.creator.is_empty() {
-            return Err(bad(Code::BadPayload, "action header lacks nonce or creator"));
+            return Err(bad(
+                Code::BadPayload,
+                "action header lacks nonce or creator",
+            ));
         }
-        let cap = ChaincodeActionPayload::decode(action.payload.as_slice())
-            .map_err(|e| bad(Code::BadPayload, format!("malformed chaincode action payload: {e}")))?;
-        let endorsed = cap.action.ok_or_else(|| bad(Code::BadPayload, "chaincode action payload has no endorsed action"))?;
+        let cap = ChaincodeActionPayload::decode(action.payload.as_slice()).map_err(|e| {
+            bad(
+                Code::BadPayload,
+                format!("malformed chaincode action payload: {e}"),
+            )
+        })?;
+        let endorsed = cap.action.ok_or_else(|| {
+            bad(
+                Code::BadPayload,
+                "chaincode action payload has no endorsed action",
+            )
+        })?;
         let prp = ProposalResponsePayload::decode(endorsed.proposal_response_payload.as_slice())
-            .map_err(|e| bad(Code::BadPayload, format!("malformed proposal response payload: {e}")))?;
-        let original = Header { channel_header: self.header.channel_header.clone(), signature_header: action.header.clone() };
-        if proposal_hash(&original, &cap.chaincode_proposal_payload).as_slice() != prp.proposal_hash {
-            return Err(bad(Code::BadPayload, "proposal hash in the endorsed response does not match the transaction"));
+            .map_err(|e| {
+                bad(
+                    Code::BadPayload,
+                    format!("malformed proposal response payload: {e}"),
+                )
+            })?;
+        let original = Header {
+            channel_header: self.header.channel_header.clone(),
+            signature_header: action.header.clone(),
+        };
+        if proposal_hash(&original, &cap.chaincode_proposal_payload).as_slice() != prp.proposal_hash
+        {
+            return Err(bad(
+                Code::BadPayload,
+                "proposal hash in the endorsed response does not match the transaction",
+            ));
         }
-        let cc_action = ChaincodeAction::decode(prp.extension.as_slice())
-            .map_err(|e| bad(Code::BadResponsePayload, format!("malformed chaincode action: {e}")))?;
+        let cc_action = ChaincodeAction::decode(prp.extension.as_slice()).map_err(|e| {
+            bad(
+                Code::BadResponsePayload,
+                format!("malformed chaincode action: {e}"),
+            )
+        })?;
         let rwset = TxReadWriteSet::decode(cc_action.results.as_slice())
             .map_err(|e| bad(Code::BadRwset, format!("malformed read/write set: {e}")))?;
         let mut namespaces = Vec::with_capacity(rwset.ns_rwset.len());
         for ns in rwset.ns_rwset {
-            let kv = KvrwSet::decode(ns.rwset.as_slice())
-                .map_err(|e| bad(Code::BadRwset, format!("malformed KV read/write set of {}: {e}", ns.namespace)))?;
-            namespaces.push(NsRwSet { namespace: ns.namespace, kv, collections: ns.collection_hashed_rwset });
+            let kv = KvrwSet::decode(ns.rwset.as_slice()).map_err(|e| {
+                bad(
+                    Code::BadRwset,
+                    format!("malformed KV read/write set of {}: {e}", ns.namespace),
+                )
+            })?;
+            namespaces.push(NsRwSet {
+                namespace: ns.namespace,
+                kv,
+                collections: ns.collection_hashed_rwset,
+            });
         }
         let event = if cc_action.events.is_empty() {
             None
         } else {
-            Some(ChaincodeEvent::decode(cc_action.events.as_slice()).map_err(|e| bad(Code::BadResponsePayload, format!("malformed chaincode event: {e}")))?)
+            Some(
+                ChaincodeEvent::decode(cc_action.events.as_slice()).map_err(|e| {
+                    bad(
+                        Code::BadResponsePayload,
+                        format!("malformed chaincode event: {e}"),
+                    )
+                })?,
+            )
         };
         Ok(EndorserTransaction {
             chaincode,
@@ -210,10 +305,15 @@ impl UnpackedAction {
         self.endorsements
             .iter()
             .map(|e| {
-                let mut data = Vec::with_capacity(self.proposal_response_payload.len() + e.endorser.len());
+                let mut data =
+                    Vec::with_capacity(self.proposal_response_payload.len() + e.endorser.len());
                 data.extend_from_slice(&self.proposal_response_payload);
                 data.extend_from_slice(&e.endorser);
-                SignedData { identity: e.endorser.clone(), data, signature: e.signature.clone() }
+                SignedData {
+                    identity: e.endorser.clone(),
+                    data,
+                    signature: e.signature.clone(),
+                }
             })
             .collect()
     }

@@ -17,7 +17,10 @@ pub struct Invalid {
 impl Invalid {
     /// A verdict with a code and reason.
     pub fn new(code: TxValidationCode, reason: impl Into<String>) -> Self {
-        Self { code, reason: reason.into() }
+        Self {
+            code,
+            reason: reason.into(),
+        }
     }
 }
 

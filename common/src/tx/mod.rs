@@ -12,9 +12,11 @@ mod invalid;
 mod proposal;
 mod txid;
 
-pub use build::{assemble_transaction, create_proposal_response, ProposalBuilder, SignedProposalBundle};
+pub use build::{
+    ProposalBuilder, SignedProposalBundle, assemble_transaction, create_proposal_response,
+};
 pub use envelope::{EndorserTransaction, NsRwSet, UnpackedAction, UnpackedEnvelope};
 pub use invalid::Invalid;
-pub use proposal::{proposal_hash, UnpackedProposal};
+pub use proposal::{UnpackedProposal, proposal_hash};
 pub use txid::compute_txid;
 pub use weft_protos::protos::TxValidationCode;

@@ -3,15 +3,16 @@
 use prost::Message;
 use weft_protos::common::{ChannelHeader, Header, HeaderType, SignatureHeader};
 use weft_protos::protos::{
-    ChaincodeHeaderExtension, ChaincodeInvocationSpec, ChaincodeProposalPayload, Proposal, SignedProposal,
+    ChaincodeHeaderExtension, ChaincodeInvocationSpec, ChaincodeProposalPayload, Proposal,
+    SignedProposal,
 };
 
 use super::txid::compute_txid;
+use crate::CommonError;
 use crate::crypto::sha256_concat;
 use crate::error::decode;
 use crate::ids::{ChannelId, TxId};
 use crate::policy::SignedData;
-use crate::CommonError;
 
 /// A signed proposal decoded layer by layer, with the signed bytes kept.
 #[derive(Debug, Clone)]
@@ -43,27 +44,42 @@ impl UnpackedProposal {
         let proposal: Proposal = decode("proposal", &sp.proposal_bytes)?;
         let header: Header = decode("proposal header", &proposal.header)?;
         let channel_header: ChannelHeader = decode("channel header", &header.channel_header)?;
-        let signature_header: SignatureHeader = decode("signature header", &header.signature_header)?;
+        let signature_header: SignatureHeader =
+            decode("signature header", &header.signature_header)?;
         if channel_header.r#type != HeaderType::EndorserTransaction as i32 {
             return Err(CommonError::invalid(
                 "proposal",
-                format!("channel header type {} is not ENDORSER_TRANSACTION", channel_header.r#type),
+                format!(
+                    "channel header type {} is not ENDORSER_TRANSACTION",
+                    channel_header.r#type
+                ),
             ));
         }
         if signature_header.nonce.is_empty() {
-            return Err(CommonError::invalid("proposal", "signature header has no nonce"));
+            return Err(CommonError::invalid(
+                "proposal",
+                "signature header has no nonce",
+            ));
         }
         if signature_header.creator.is_empty() {
-            return Err(CommonError::invalid("proposal", "signature header has no creator"));
+            return Err(CommonError::invalid(
+                "proposal",
+                "signature header has no creator",
+            ));
         }
-        let ext: ChaincodeHeaderExtension = decode("chaincode header extension", &channel_header.extension)?;
+        let ext: ChaincodeHeaderExtension =
+            decode("chaincode header extension", &channel_header.extension)?;
         let chaincode_name = ext
             .chaincode_id
             .map(|c| c.name)
             .filter(|n| !n.is_empty())
-            .ok_or_else(|| CommonError::invalid("proposal", "channel header extension names no chaincode"))?;
-        let payload: ChaincodeProposalPayload = decode("chaincode proposal payload", &proposal.payload)?;
-        let invocation: ChaincodeInvocationSpec = decode("chaincode invocation spec", &payload.input)?;
+            .ok_or_else(|| {
+                CommonError::invalid("proposal", "channel header extension names no chaincode")
+            })?;
+        let payload: ChaincodeProposalPayload =
+            decode("chaincode proposal payload", &proposal.payload)?;
+        let invocation: ChaincodeInvocationSpec =
+            decode("chaincode invocation spec", &payload.input)?;
         Ok(Self {
             proposal_bytes: sp.proposal_bytes.clone(),
             signature: sp.signature.clone(),
@@ -95,7 +111,10 @@ impl UnpackedProposal {
         } else {
             Err(CommonError::invalid(
                 "proposal",
-                format!("txid {} is not SHA-256(nonce ‖ creator) = {want}", self.channel_header.tx_id),
+                format!(
+                    "txid {} is not SHA-256(nonce ‖ creator) = {want}",
+                    self.channel_header.tx_id
+                ),
             ))
         }
     }
@@ -111,7 +130,11 @@ impl UnpackedProposal {
 
     /// Function name and arguments (`Args[0]` is the function).
     pub fn args(&self) -> &[Vec<u8>] {
-        self.invocation.chaincode_spec.as_ref().and_then(|s| s.input.as_ref()).map_or(&[], |i| &i.args)
+        self.invocation
+            .chaincode_spec
+            .as_ref()
+            .and_then(|s| s.input.as_ref())
+            .map_or(&[], |i| &i.args)
     }
 
     /// Transient data (never recorded on the ledger).
@@ -121,7 +144,11 @@ impl UnpackedProposal {
 
     /// The proposal payload as it goes into a transaction: transient data removed.
     pub fn payload_for_tx(&self) -> Vec<u8> {
-        ChaincodeProposalPayload { input: self.payload.input.clone(), transient_map: Default::default() }.encode_to_vec()
+        ChaincodeProposalPayload {
+            input: self.payload.input.clone(),
+            transient_map: Default::default(),
+        }
+        .encode_to_vec()
     }
 
     /// Fabric's proposal hash, which endorsers sign and committers re-check.
@@ -133,5 +160,9 @@ impl UnpackedProposal {
 /// Fabric's proposal hash: SHA-256(channel header ‖ signature header ‖ proposal
 /// payload without transient data), over the header bytes as signed.
 pub fn proposal_hash(header: &Header, payload_for_tx: &[u8]) -> [u8; 32] {
-    sha256_concat(&[&header.channel_header, &header.signature_header, payload_for_tx])
+    sha256_concat(&[
+        &header.channel_header,
+        &header.signature_header,
+        payload_for_tx,
+    ])
 }
