@@ -181,6 +181,141 @@ fn org_msp(group: &ConfigGroup, path: &str) -> Result<FabricMspConfig, CommonErr
         .map_err(|e| CommonError::Config(format!("{path}/MSP: {e}")))
 }
 
+/// Collects every org's MSP config by id, refusing two different MSPs under one id.
+#[derive(Default)]
+struct MspConfigs(BTreeMap<MspId, FabricMspConfig>);
+
+impl MspConfigs {
+    fn add(&mut self, cfg: FabricMspConfig, where_: &str) -> Result<MspId, CommonError> {
+        let id = MspId::new(cfg.name.clone());
+        if let Some(existing) = self.0.get(&id)
+            && existing != &cfg
+        {
+            return Err(CommonError::Config(format!(
+                "{where_}: MSP {id} is defined twice with different content"
+            )));
+        }
+        self.0.insert(id.clone(), cfg);
+        Ok(id)
+    }
+}
+
+fn application_config(
+    app: &ConfigGroup,
+    msps: &mut MspConfigs,
+) -> Result<ApplicationConfig, CommonError> {
+    let app_path = format!("/Channel/{}", keys::APPLICATION);
+    let mut orgs = BTreeMap::new();
+    for (name, g) in &app.groups {
+        let org_path = format!("{app_path}/{name}");
+        let msp_id = msps.add(org_msp(g, &org_path)?, &org_path)?;
+        let anchor_peers = value::<AnchorPeers>(g, keys::ANCHOR_PEERS, &org_path)?
+            .map(|a| {
+                a.anchor_peers
+                    .into_iter()
+                    .map(|p| (p.host, p.port as u16))
+                    .collect()
+            })
+            .unwrap_or_default();
+        orgs.insert(
+            msp_id.clone(),
+            ApplicationOrg {
+                name: name.clone(),
+                msp_id,
+                anchor_peers,
+            },
+        );
+    }
+    let acls = value::<Acls>(app, keys::ACLS, &app_path)?
+        .map(|a| a.acls.into_iter().map(|(k, v)| (k, v.policy_ref)).collect())
+        .unwrap_or_default();
+    Ok(ApplicationConfig {
+        orgs,
+        capabilities: capabilities(app, &app_path)?,
+        acls,
+    })
+}
+
+fn raft_config(
+    ct: &ConsensusType,
+    ord_path: &str,
+) -> Result<(Vec<RaftConsenter>, Option<RaftOptions>), CommonError> {
+    if ct.r#type != "etcdraft" {
+        return Ok((Vec::new(), None));
+    }
+    let md: ConfigMetadata = decode("etcdraft config metadata", &ct.metadata)
+        .map_err(|e| CommonError::Config(format!("{ord_path}/ConsensusType: {e}")))?;
+    let consenters = md
+        .consenters
+        .into_iter()
+        .map(|c| RaftConsenter {
+            host: c.host,
+            port: c.port as u16,
+            client_tls_cert: c.client_tls_cert,
+            server_tls_cert: c.server_tls_cert,
+        })
+        .collect();
+    let options = md
+        .options
+        .map(|o| -> Result<RaftOptions, CommonError> {
+            Ok(RaftOptions {
+                tick_interval: parse_go_duration(&o.tick_interval)?,
+                election_tick: o.election_tick,
+                heartbeat_tick: o.heartbeat_tick,
+                max_inflight_blocks: o.max_inflight_blocks,
+                snapshot_interval_size: o.snapshot_interval_size,
+            })
+        })
+        .transpose()
+        .map_err(|e| CommonError::Config(format!("{ord_path}/ConsensusType options: {e}")))?;
+    Ok((consenters, options))
+}
+
+fn orderer_config(ord: &ConfigGroup, msps: &mut MspConfigs) -> Result<OrdererConfig, CommonError> {
+    let ord_path = format!("/Channel/{}", keys::ORDERER);
+    let mut orgs = BTreeMap::new();
+    for (name, g) in &ord.groups {
+        let org_path = format!("{ord_path}/{name}");
+        let msp_id = msps.add(org_msp(g, &org_path)?, &org_path)?;
+        let endpoints = value::<OrdererAddresses>(g, keys::ENDPOINTS, &org_path)?
+            .map(|a| a.addresses)
+            .unwrap_or_default();
+        orgs.insert(
+            msp_id.clone(),
+            OrdererOrg {
+                name: name.clone(),
+                msp_id,
+                endpoints,
+            },
+        );
+    }
+    let ct: ConsensusType = value(ord, keys::CONSENSUS_TYPE, &ord_path)?
+        .ok_or_else(|| CommonError::Config(format!("{ord_path} has no ConsensusType")))?;
+    let (consenters, raft_options) = raft_config(&ct, &ord_path)?;
+    let bs: PBatchSize = value(ord, keys::BATCH_SIZE, &ord_path)?
+        .ok_or_else(|| CommonError::Config(format!("{ord_path} has no BatchSize")))?;
+    let bt: BatchTimeout = value(ord, keys::BATCH_TIMEOUT, &ord_path)?
+        .ok_or_else(|| CommonError::Config(format!("{ord_path} has no BatchTimeout")))?;
+    let restrictions: Option<ChannelRestrictions> =
+        value(ord, keys::CHANNEL_RESTRICTIONS, &ord_path)?;
+    Ok(OrdererConfig {
+        consensus_type: ct.r#type,
+        maintenance: ct.state == 1,
+        consenters,
+        raft_options,
+        batch_size: BatchSize {
+            max_message_count: bs.max_message_count,
+            absolute_max_bytes: bs.absolute_max_bytes,
+            preferred_max_bytes: bs.preferred_max_bytes,
+        },
+        batch_timeout: parse_go_duration(&bt.timeout)
+            .map_err(|e| CommonError::Config(format!("{ord_path}/BatchTimeout: {e}")))?,
+        max_channels: restrictions.map_or(0, |r| r.max_count),
+        orgs,
+        capabilities: capabilities(ord, &ord_path)?,
+    })
+}
+
 impl ChannelConfig {
     /// Builds the bundle from a channel's config.
     pub fn from_config(channel_id: ChannelId, config: &Config) -> Result<Self, CommonError> {
@@ -189,144 +324,20 @@ impl ChannelConfig {
             .as_ref()
             .ok_or_else(|| CommonError::Config("config has no channel group".into()))?;
         let path = "/Channel";
-        let mut msp_configs: BTreeMap<MspId, FabricMspConfig> = BTreeMap::new();
-        let mut add_msp = |cfg: FabricMspConfig, where_: &str| -> Result<MspId, CommonError> {
-            let id = MspId::new(cfg.name.clone());
-            if let Some(existing) = msp_configs.get(&id)
-                && existing != &cfg
-            {
-                return Err(CommonError::Config(format!(
-                    "{where_}: MSP {id} is defined twice with different content"
-                )));
-            }
-            msp_configs.insert(id.clone(), cfg);
-            Ok(id)
-        };
-
-        let application = match root.groups.get(keys::APPLICATION) {
-            None => None,
-            Some(app) => {
-                let app_path = format!("{path}/{}", keys::APPLICATION);
-                let mut orgs = BTreeMap::new();
-                for (name, g) in &app.groups {
-                    let org_path = format!("{app_path}/{name}");
-                    let msp_id = add_msp(org_msp(g, &org_path)?, &org_path)?;
-                    let anchor_peers = value::<AnchorPeers>(g, keys::ANCHOR_PEERS, &org_path)?
-                        .map(|a| {
-                            a.anchor_peers
-                                .into_iter()
-                                .map(|p| (p.host, p.port as u16))
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    orgs.insert(
-                        msp_id.clone(),
-                        ApplicationOrg {
-                            name: name.clone(),
-                            msp_id,
-                            anchor_peers,
-                        },
-                    );
-                }
-                let acls = value::<Acls>(app, keys::ACLS, &app_path)?
-                    .map(|a| a.acls.into_iter().map(|(k, v)| (k, v.policy_ref)).collect())
-                    .unwrap_or_default();
-                Some(ApplicationConfig {
-                    orgs,
-                    capabilities: capabilities(app, &app_path)?,
-                    acls,
-                })
-            }
-        };
-
-        let orderer = match root.groups.get(keys::ORDERER) {
-            None => None,
-            Some(ord) => {
-                let ord_path = format!("{path}/{}", keys::ORDERER);
-                let mut orgs = BTreeMap::new();
-                for (name, g) in &ord.groups {
-                    let org_path = format!("{ord_path}/{name}");
-                    let msp_id = add_msp(org_msp(g, &org_path)?, &org_path)?;
-                    let endpoints = value::<OrdererAddresses>(g, keys::ENDPOINTS, &org_path)?
-                        .map(|a| a.addresses)
-                        .unwrap_or_default();
-                    orgs.insert(
-                        msp_id.clone(),
-                        OrdererOrg {
-                            name: name.clone(),
-                            msp_id,
-                            endpoints,
-                        },
-                    );
-                }
-                let ct: ConsensusType =
-                    value(ord, keys::CONSENSUS_TYPE, &ord_path)?.ok_or_else(|| {
-                        CommonError::Config(format!("{ord_path} has no ConsensusType"))
-                    })?;
-                let (consenters, raft_options) = if ct.r#type == "etcdraft" {
-                    let md: ConfigMetadata = decode("etcdraft config metadata", &ct.metadata)
-                        .map_err(|e| {
-                            CommonError::Config(format!("{ord_path}/ConsensusType: {e}"))
-                        })?;
-                    let consenters = md
-                        .consenters
-                        .into_iter()
-                        .map(|c| RaftConsenter {
-                            host: c.host,
-                            port: c.port as u16,
-                            client_tls_cert: c.client_tls_cert,
-                            server_tls_cert: c.server_tls_cert,
-                        })
-                        .collect();
-                    let options = md
-                        .options
-                        .map(|o| -> Result<RaftOptions, CommonError> {
-                            Ok(RaftOptions {
-                                tick_interval: parse_go_duration(&o.tick_interval)?,
-                                election_tick: o.election_tick,
-                                heartbeat_tick: o.heartbeat_tick,
-                                max_inflight_blocks: o.max_inflight_blocks,
-                                snapshot_interval_size: o.snapshot_interval_size,
-                            })
-                        })
-                        .transpose()
-                        .map_err(|e| {
-                            CommonError::Config(format!("{ord_path}/ConsensusType options: {e}"))
-                        })?;
-                    (consenters, options)
-                } else {
-                    (Vec::new(), None)
-                };
-                let bs: PBatchSize = value(ord, keys::BATCH_SIZE, &ord_path)?
-                    .ok_or_else(|| CommonError::Config(format!("{ord_path} has no BatchSize")))?;
-                let bt: BatchTimeout =
-                    value(ord, keys::BATCH_TIMEOUT, &ord_path)?.ok_or_else(|| {
-                        CommonError::Config(format!("{ord_path} has no BatchTimeout"))
-                    })?;
-                let restrictions: Option<ChannelRestrictions> =
-                    value(ord, keys::CHANNEL_RESTRICTIONS, &ord_path)?;
-                Some(OrdererConfig {
-                    consensus_type: ct.r#type,
-                    maintenance: ct.state == 1,
-                    consenters,
-                    raft_options,
-                    batch_size: BatchSize {
-                        max_message_count: bs.max_message_count,
-                        absolute_max_bytes: bs.absolute_max_bytes,
-                        preferred_max_bytes: bs.preferred_max_bytes,
-                    },
-                    batch_timeout: parse_go_duration(&bt.timeout).map_err(|e| {
-                        CommonError::Config(format!("{ord_path}/BatchTimeout: {e}"))
-                    })?,
-                    max_channels: restrictions.map_or(0, |r| r.max_count),
-                    orgs,
-                    capabilities: capabilities(ord, &ord_path)?,
-                })
-            }
-        };
-
+        let mut msp_configs = MspConfigs::default();
+        let application = root
+            .groups
+            .get(keys::APPLICATION)
+            .map(|g| application_config(g, &mut msp_configs))
+            .transpose()?;
+        let orderer = root
+            .groups
+            .get(keys::ORDERER)
+            .map(|g| orderer_config(g, &mut msp_configs))
+            .transpose()?;
         let msps = MspManager::new(
             msp_configs
+                .0
                 .values()
                 .map(Msp::from_config)
                 .collect::<Result<Vec<_>, _>>()?,
