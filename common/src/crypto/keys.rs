@@ -133,3 +133,36 @@ pub fn load_signer_from_keystore(keystore: &Path) -> Result<Arc<dyn Signer>, Com
         })?
         .signer()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Extracts the SEC1 `ECPrivateKey` that a PKCS#8 P-256 key wraps.
+    fn sec1_of(pkcs8: &[u8]) -> Vec<u8> {
+        let at = pkcs8
+            .windows(EC_P256_ALGORITHM.len())
+            .position(|w| w == EC_P256_ALGORITHM)
+            .unwrap();
+        let rest = &pkcs8[at + EC_P256_ALGORITHM.len()..];
+        assert_eq!(rest[0], 0x04, "OCTET STRING follows the algorithm");
+        let (len, body) = match rest[1] {
+            0x81 => (rest[2] as usize, &rest[3..]),
+            l => (l as usize, &rest[2..]),
+        };
+        body[..len].to_vec()
+    }
+
+    #[test]
+    fn sec1_ec_private_keys_load_like_pkcs8() {
+        let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let sec1 = sec1_of(&kp.serialize_der());
+        let pem = pem::encode(&pem::Pem::new("EC PRIVATE KEY", sec1));
+        let key = load_private_key_pem(pem.as_bytes()).unwrap();
+        assert!(matches!(key, PrivateKey::EcdsaP256(_)));
+        let signer = key.signer().unwrap();
+        assert_eq!(signer.public_key().bytes(), kp.public_key_raw());
+        let sig = signer.sign(b"m").unwrap();
+        signer.public_key().verify(b"m", &sig).unwrap();
+    }
+}
