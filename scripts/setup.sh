@@ -2,7 +2,9 @@
 # Installs what weft's build and tests need on a fresh Debian machine. Idempotent.
 #  - Node.js + npm (the protocol conformance test runs Fabric's official npm package)
 #  - the npm packages of protos/conformance (from its lock file)
-# Rust itself comes from rustup; RocksDB/wasm tooling will be added by the issues that need them.
+#  - RocksDB (Debian's librocksdb-dev, linked dynamically), libclang for its bindings, and protoc
+#    (raft-rs's protobuf build needs it)
+# Rust itself comes from rustup.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,8 +25,25 @@ need_pkg() {
   fi
 }
 
+need_file() {
+  # need_file <path> <debian package>
+  if [ ! -e "$1" ]; then need_pkg_force "$2"; fi
+}
+need_pkg_force() {
+  if [ "$apt_updated" = 0 ]; then
+    log "apt-get update"
+    as_root apt-get update -qq
+    apt_updated=1
+  fi
+  log "installing $1"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$1" >/dev/null
+}
+
 need_pkg node nodejs
 need_pkg npm npm
+need_pkg protoc protobuf-compiler
+need_file /usr/lib/x86_64-linux-gnu/librocksdb.so librocksdb-dev
+need_file /usr/lib/llvm-14/lib/libclang.so libclang-dev
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust with rustup (https://rustup.rs) first" >&2

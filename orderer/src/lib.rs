@@ -1,2 +1,13 @@
-//! The weft ordering service: Raft per channel (raft-rs), Broadcast and Deliver, block cutting,
-//! channel participation. **Not implemented yet** (issue: Orderer); this crate is empty on purpose.
+//! The weft ordering service.
+//!
+//! It orders and cuts blocks; it does not execute or validate transactions
+//! beyond admission checks. Built so far: the block cutter ([`cutter`]) and the
+//! Raft and block storage in RocksDB ([`storage`]). Still to come (issue:
+//! Orderer): the Raft driver, gRPC services, TLS, channel participation, the
+//! node and its binary.
+
+pub mod cutter;
+pub mod error;
+pub mod storage;
+
+pub use error::OrdererError;

@@ -1,0 +1,556 @@
+//! Per-channel storage in RocksDB: the Raft log, hard state and snapshot, and
+//! the channel's block store, in one database with column families.
+//!
+//! Every write that must be atomic is one `WriteBatch` with sync:
+//! - persisting a Raft `Ready` (snapshot, entries, hard state) — before any
+//!   message that depends on it is sent;
+//! - applying a committed entry (the block, the chain height and the applied
+//!   index together), so a restart never sees a block without its index or the reverse.
+//!
+//! Storage errors are fatal to the channel's Raft instance (as in raft-rs).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use prost011::Message as _;
+use raft::prelude::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
+use raft::{RaftState, StorageError};
+use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
+
+use crate::OrdererError;
+
+const CF_LOG: &str = "raft_log";
+const CF_STATE: &str = "raft_state";
+const CF_BLOCKS: &str = "blocks";
+const KEY_HARD_STATE: &[u8] = b"hard_state";
+const KEY_CONF_STATE: &[u8] = b"conf_state";
+const KEY_SNAPSHOT: &[u8] = b"snapshot";
+const KEY_APPLIED: &[u8] = b"applied_index";
+const KEY_HEIGHT: &[u8] = b"height";
+
+fn be(n: u64) -> [u8; 8] {
+    n.to_be_bytes()
+}
+
+fn from_be(b: &[u8]) -> Result<u64, OrdererError> {
+    let arr: [u8; 8] = b.try_into().map_err(|_| OrdererError::Corrupt {
+        what: "u64 key".into(),
+        reason: format!("{} bytes", b.len()),
+    })?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> OrdererError {
+    OrdererError::Corrupt {
+        what: what.into(),
+        reason: e.to_string(),
+    }
+}
+
+/// Index bounds of the log, cached so that raft's frequent queries stay in memory.
+#[derive(Debug, Clone, Copy, Default)]
+struct Bounds {
+    /// Index and term of the latest snapshot (0 when none).
+    snapshot_index: u64,
+    snapshot_term: u64,
+    /// Last entry index (== snapshot_index when the log is empty).
+    last_index: u64,
+}
+
+/// One channel's database.
+#[derive(Clone)]
+pub struct ChannelStore {
+    db: Arc<DB>,
+    bounds: Arc<Mutex<Bounds>>,
+}
+
+impl std::fmt::Debug for ChannelStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelStore")
+            .field("path", &self.db.path())
+            .finish()
+    }
+}
+
+fn sync_opts() -> WriteOptions {
+    let mut w = WriteOptions::default();
+    w.set_sync(true);
+    w
+}
+
+impl ChannelStore {
+    /// Opens (or creates) the store at `dir`.
+    pub fn open(dir: &Path) -> Result<Self, OrdererError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let cfs = [CF_LOG, CF_STATE, CF_BLOCKS]
+            .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
+        let store = Self {
+            db: Arc::new(db),
+            bounds: Arc::new(Mutex::new(Bounds::default())),
+        };
+        let snap = store.stored_snapshot()?;
+        let (si, st) = snap.metadata.as_ref().map_or((0, 0), |m| (m.index, m.term));
+        let last = store.last_log_index()?.unwrap_or(si).max(si);
+        *store.bounds.lock().expect("bounds lock") = Bounds {
+            snapshot_index: si,
+            snapshot_term: st,
+            last_index: last,
+        };
+        Ok(store)
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("column families are created at open")
+    }
+
+    fn get_msg<M: prost011::Message + Default>(
+        &self,
+        cf: &str,
+        key: &[u8],
+    ) -> Result<Option<M>, OrdererError> {
+        match self.db.get_cf(self.cf(cf), key)? {
+            None => Ok(None),
+            Some(b) => M::decode(b.as_slice())
+                .map(Some)
+                .map_err(|e| corrupt(&String::from_utf8_lossy(key), e)),
+        }
+    }
+
+    fn last_log_index(&self) -> Result<Option<u64>, OrdererError> {
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_LOG));
+        it.seek_to_last();
+        it.status()?;
+        it.key().map(from_be).transpose()
+    }
+
+    fn stored_snapshot(&self) -> Result<Snapshot, OrdererError> {
+        Ok(self
+            .get_msg::<Snapshot>(CF_STATE, KEY_SNAPSHOT)?
+            .unwrap_or_default())
+    }
+
+    /// The persisted hard state and conf state.
+    pub fn raft_state(&self) -> Result<RaftState, OrdererError> {
+        Ok(RaftState {
+            hard_state: self.get_msg(CF_STATE, KEY_HARD_STATE)?.unwrap_or_default(),
+            conf_state: self.get_msg(CF_STATE, KEY_CONF_STATE)?.unwrap_or_default(),
+        })
+    }
+
+    /// Whether anything was ever persisted (a restart rather than a first start).
+    pub fn is_initialized(&self) -> Result<bool, OrdererError> {
+        Ok(self.db.get_cf(self.cf(CF_STATE), KEY_CONF_STATE)?.is_some())
+    }
+
+    /// Sets the initial membership of a brand-new Raft group.
+    pub fn initialize(&self, voters: &[u64]) -> Result<(), OrdererError> {
+        let cs = ConfState {
+            voters: voters.to_vec(),
+            ..Default::default()
+        };
+        self.db.put_cf_opt(
+            self.cf(CF_STATE),
+            KEY_CONF_STATE,
+            cs.encode_to_vec(),
+            &sync_opts(),
+        )?;
+        Ok(())
+    }
+
+    /// Persists what a Raft `Ready` asks for, atomically: snapshot (replacing the
+    /// log up to its index), new entries (truncating any conflicting suffix) and the hard state.
+    pub fn persist(
+        &self,
+        snapshot: Option<&Snapshot>,
+        entries: &[Entry],
+        hard_state: Option<&HardState>,
+    ) -> Result<(), OrdererError> {
+        let mut batch = WriteBatch::default();
+        let mut bounds = *self.bounds.lock().expect("bounds lock");
+        if let Some(snap) = snapshot.filter(|s| s.metadata.is_some()) {
+            let md = snap.metadata.as_ref().expect("filtered");
+            batch.put_cf(self.cf(CF_STATE), KEY_SNAPSHOT, snap.encode_to_vec());
+            if let Some(cs) = &md.conf_state {
+                batch.put_cf(self.cf(CF_STATE), KEY_CONF_STATE, cs.encode_to_vec());
+            }
+            batch.delete_range_cf(self.cf(CF_LOG), be(0), be(md.index + 1));
+            bounds.snapshot_index = md.index;
+            bounds.snapshot_term = md.term;
+            bounds.last_index = bounds.last_index.max(md.index);
+        }
+        if let Some(first) = entries.first() {
+            // A new entry at index i replaces everything from i on.
+            if first.index <= bounds.last_index {
+                batch.delete_range_cf(self.cf(CF_LOG), be(first.index), be(bounds.last_index + 1));
+            }
+            for e in entries {
+                batch.put_cf(self.cf(CF_LOG), be(e.index), e.encode_to_vec());
+            }
+            bounds.last_index = entries.last().expect("non-empty").index;
+        }
+        if let Some(hs) = hard_state {
+            batch.put_cf(self.cf(CF_STATE), KEY_HARD_STATE, hs.encode_to_vec());
+        }
+        self.db.write_opt(batch, &sync_opts())?;
+        *self.bounds.lock().expect("bounds lock") = bounds;
+        Ok(())
+    }
+
+    /// Records a new commit index in the hard state.
+    pub fn set_commit(&self, commit: u64) -> Result<(), OrdererError> {
+        let mut hs: HardState = self.get_msg(CF_STATE, KEY_HARD_STATE)?.unwrap_or_default();
+        hs.commit = commit;
+        self.db.put_cf_opt(
+            self.cf(CF_STATE),
+            KEY_HARD_STATE,
+            hs.encode_to_vec(),
+            &sync_opts(),
+        )?;
+        Ok(())
+    }
+
+    /// Records a membership change that was applied.
+    pub fn set_conf_state(&self, cs: &ConfState) -> Result<(), OrdererError> {
+        self.db.put_cf_opt(
+            self.cf(CF_STATE),
+            KEY_CONF_STATE,
+            cs.encode_to_vec(),
+            &sync_opts(),
+        )?;
+        Ok(())
+    }
+
+    /// Applies a committed entry: writes `block` (if any) as the next block and
+    /// the entry's index as applied, in one atomic write.
+    pub fn apply(&self, index: u64, block: Option<(u64, &[u8])>) -> Result<(), OrdererError> {
+        let mut batch = WriteBatch::default();
+        if let Some((number, bytes)) = block {
+            let height = self.height()?;
+            if number != height {
+                return Err(OrdererError::Corrupt {
+                    what: "block store".into(),
+                    reason: format!("applying block {number} at height {height}"),
+                });
+            }
+            batch.put_cf(self.cf(CF_BLOCKS), be(number), bytes);
+            batch.put_cf(self.cf(CF_STATE), KEY_HEIGHT, be(number + 1));
+        }
+        batch.put_cf(self.cf(CF_STATE), KEY_APPLIED, be(index));
+        self.db.write_opt(batch, &sync_opts())?;
+        Ok(())
+    }
+
+    /// The last applied Raft index.
+    pub fn applied_index(&self) -> Result<u64, OrdererError> {
+        self.db
+            .get_cf(self.cf(CF_STATE), KEY_APPLIED)?
+            .map_or(Ok(0), |b| from_be(&b))
+    }
+
+    /// Number of blocks stored.
+    pub fn height(&self) -> Result<u64, OrdererError> {
+        self.db
+            .get_cf(self.cf(CF_STATE), KEY_HEIGHT)?
+            .map_or(Ok(0), |b| from_be(&b))
+    }
+
+    /// The stored bytes of block `number`.
+    pub fn block(&self, number: u64) -> Result<Option<Vec<u8>>, OrdererError> {
+        Ok(self.db.get_cf(self.cf(CF_BLOCKS), be(number))?)
+    }
+
+    /// Writes a block outside Raft (a genesis block, or blocks fetched during catch-up).
+    pub fn append_block(&self, number: u64, bytes: &[u8]) -> Result<(), OrdererError> {
+        self.apply(self.applied_index()?, Some((number, bytes)))
+    }
+
+    /// Takes a snapshot at `index` (already applied) holding `data`, and drops
+    /// the log up to it.
+    pub fn snapshot_at(&self, index: u64, data: Vec<u8>) -> Result<(), OrdererError> {
+        let term = raft::Storage::term(self, index)?;
+        let cs: ConfState = self.get_msg(CF_STATE, KEY_CONF_STATE)?.unwrap_or_default();
+        let snap = Snapshot {
+            data,
+            metadata: Some(SnapshotMetadata {
+                conf_state: Some(cs),
+                index,
+                term,
+            }),
+        };
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_STATE), KEY_SNAPSHOT, snap.encode_to_vec());
+        batch.delete_range_cf(self.cf(CF_LOG), be(0), be(index + 1));
+        self.db.write_opt(batch, &sync_opts())?;
+        let mut b = self.bounds.lock().expect("bounds lock");
+        b.snapshot_index = index;
+        b.snapshot_term = term;
+        b.last_index = b.last_index.max(index);
+        Ok(())
+    }
+
+    /// The latest snapshot.
+    pub fn snapshot(&self) -> Result<Snapshot, OrdererError> {
+        self.stored_snapshot()
+    }
+}
+
+fn storage_err(e: OrdererError) -> raft::Error {
+    raft::Error::Store(StorageError::Other(Box::new(e)))
+}
+
+impl raft::Storage for ChannelStore {
+    fn initial_state(&self) -> raft::Result<RaftState> {
+        self.raft_state().map_err(storage_err)
+    }
+
+    fn entries(
+        &self,
+        low: u64,
+        high: u64,
+        max_size: impl Into<Option<u64>>,
+        _ctx: raft::GetEntriesContext,
+    ) -> raft::Result<Vec<Entry>> {
+        let b = *self.bounds.lock().expect("bounds lock");
+        if low <= b.snapshot_index {
+            return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        if high > b.last_index + 1 {
+            return Err(raft::Error::Store(StorageError::Unavailable));
+        }
+        let max = max_size.into();
+        let mut out = Vec::with_capacity((high - low) as usize);
+        let mut size = 0u64;
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_LOG));
+        it.seek(be(low));
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let idx = from_be(k).map_err(storage_err)?;
+            if idx >= high {
+                break;
+            }
+            let e = Entry::decode(v).map_err(|e| storage_err(corrupt("raft log entry", e)))?;
+            size += e.encoded_len() as u64;
+            // Always return at least one entry, as raft requires.
+            if !out.is_empty() && max.is_some_and(|m| size > m) {
+                break;
+            }
+            out.push(e);
+            it.next();
+        }
+        it.status().map_err(|e| storage_err(e.into()))?;
+        if out.is_empty() || out[0].index != low {
+            return Err(raft::Error::Store(StorageError::Unavailable));
+        }
+        Ok(out)
+    }
+
+    fn term(&self, idx: u64) -> raft::Result<u64> {
+        let b = *self.bounds.lock().expect("bounds lock");
+        if idx == b.snapshot_index {
+            return Ok(b.snapshot_term);
+        }
+        if idx < b.snapshot_index {
+            return Err(raft::Error::Store(StorageError::Compacted));
+        }
+        if idx > b.last_index {
+            return Err(raft::Error::Store(StorageError::Unavailable));
+        }
+        let e: Entry = self
+            .get_msg(CF_LOG, &be(idx))
+            .map_err(storage_err)?
+            .ok_or(raft::Error::Store(StorageError::Unavailable))?;
+        Ok(e.term)
+    }
+
+    fn first_index(&self) -> raft::Result<u64> {
+        Ok(self.bounds.lock().expect("bounds lock").snapshot_index + 1)
+    }
+
+    fn last_index(&self) -> raft::Result<u64> {
+        Ok(self.bounds.lock().expect("bounds lock").last_index)
+    }
+
+    fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+        let snap = self.stored_snapshot().map_err(storage_err)?;
+        match &snap.metadata {
+            Some(md) if md.index >= request_index && md.index > 0 => Ok(snap),
+            _ => Err(raft::Error::Store(
+                StorageError::SnapshotTemporarilyUnavailable,
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use raft::Storage;
+
+    use super::*;
+
+    fn entry(index: u64, term: u64) -> Entry {
+        Entry {
+            index,
+            term,
+            data: vec![index as u8],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn entries_persist_truncate_and_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let s = ChannelStore::open(dir.path()).unwrap();
+            s.initialize(&[1, 2, 3]).unwrap();
+            let hs = HardState {
+                term: 1,
+                vote: 1,
+                commit: 0,
+            };
+            s.persist(None, &[entry(1, 1), entry(2, 1), entry(3, 1)], Some(&hs))
+                .unwrap();
+            assert_eq!((s.first_index().unwrap(), s.last_index().unwrap()), (1, 3));
+            // A new leader overwrites index 2 onwards.
+            s.persist(None, &[entry(2, 2)], None).unwrap();
+            assert_eq!(s.last_index().unwrap(), 2);
+            assert_eq!(s.term(2).unwrap(), 2);
+            assert!(matches!(
+                s.term(3),
+                Err(raft::Error::Store(StorageError::Unavailable))
+            ));
+        }
+        let s = ChannelStore::open(dir.path()).unwrap();
+        assert!(s.is_initialized().unwrap());
+        assert_eq!(s.last_index().unwrap(), 2);
+        let e = s
+            .entries(1, 3, None, raft::GetEntriesContext::empty(false))
+            .unwrap();
+        assert_eq!(
+            e.iter().map(|e| (e.index, e.term)).collect::<Vec<_>>(),
+            vec![(1, 1), (2, 2)]
+        );
+        let st = s.initial_state().unwrap();
+        assert_eq!(st.hard_state.vote, 1);
+        assert_eq!(st.conf_state.voters, vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn entries_respect_size_limits_but_return_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ChannelStore::open(dir.path()).unwrap();
+        s.persist(
+            None,
+            &(1..=5).map(|i| entry(i, 1)).collect::<Vec<_>>(),
+            None,
+        )
+        .unwrap();
+        let one = s
+            .entries(1, 6, Some(1), raft::GetEntriesContext::empty(false))
+            .unwrap();
+        assert_eq!(one.len(), 1);
+        let all = s
+            .entries(2, 6, None, raft::GetEntriesContext::empty(false))
+            .unwrap();
+        assert_eq!(all.len(), 4);
+        assert!(
+            s.entries(1, 7, None, raft::GetEntriesContext::empty(false))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn snapshots_compact_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ChannelStore::open(dir.path()).unwrap();
+        s.initialize(&[1]).unwrap();
+        s.persist(
+            None,
+            &(1..=10).map(|i| entry(i, 3)).collect::<Vec<_>>(),
+            None,
+        )
+        .unwrap();
+        for i in 1..=7 {
+            s.apply(i, None).unwrap();
+        }
+        s.snapshot_at(7, b"state".to_vec()).unwrap();
+        assert_eq!(s.first_index().unwrap(), 8);
+        assert_eq!(s.term(7).unwrap(), 3);
+        assert!(matches!(
+            s.term(6),
+            Err(raft::Error::Store(StorageError::Compacted))
+        ));
+        assert!(matches!(
+            s.entries(5, 9, None, raft::GetEntriesContext::empty(false)),
+            Err(raft::Error::Store(StorageError::Compacted))
+        ));
+        let snap = Storage::snapshot(&s, 0, 2).unwrap();
+        assert_eq!(snap.data, b"state");
+        assert_eq!(snap.metadata.unwrap().conf_state.unwrap().voters, vec![1]);
+        drop(s);
+        let s = ChannelStore::open(dir.path()).unwrap();
+        assert_eq!((s.first_index().unwrap(), s.last_index().unwrap()), (8, 10));
+    }
+
+    #[test]
+    fn blocks_and_applied_index_move_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ChannelStore::open(dir.path()).unwrap();
+        s.append_block(0, b"genesis").unwrap();
+        s.apply(5, Some((1, b"one"))).unwrap();
+        assert_eq!(s.height().unwrap(), 2);
+        assert_eq!(s.applied_index().unwrap(), 5);
+        assert_eq!(s.block(1).unwrap().unwrap(), b"one");
+        assert!(
+            s.apply(6, Some((5, b"gap"))).is_err(),
+            "blocks are written in order"
+        );
+        assert_eq!(
+            s.applied_index().unwrap(),
+            5,
+            "a refused write changes nothing"
+        );
+    }
+
+    #[test]
+    fn installing_a_snapshot_replaces_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = ChannelStore::open(dir.path()).unwrap();
+        s.persist(
+            None,
+            &(1..=3).map(|i| entry(i, 1)).collect::<Vec<_>>(),
+            None,
+        )
+        .unwrap();
+        let snap = Snapshot {
+            data: b"d".to_vec(),
+            metadata: Some(SnapshotMetadata {
+                conf_state: Some(ConfState {
+                    voters: vec![1, 2],
+                    ..Default::default()
+                }),
+                index: 20,
+                term: 4,
+            }),
+        };
+        s.persist(
+            Some(&snap),
+            &[],
+            Some(&HardState {
+                term: 4,
+                vote: 0,
+                commit: 20,
+            }),
+        )
+        .unwrap();
+        assert_eq!(
+            (s.first_index().unwrap(), s.last_index().unwrap()),
+            (21, 20)
+        );
+        assert_eq!(s.term(20).unwrap(), 4);
+        assert_eq!(s.raft_state().unwrap().conf_state.voters, vec![1, 2]);
+    }
+}
