@@ -8,6 +8,7 @@
 
 pub mod cutter;
 pub mod error;
+pub mod raft_driver;
 pub mod storage;
 
 pub use error::OrdererError;
