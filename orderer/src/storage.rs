@@ -22,6 +22,8 @@ use crate::OrdererError;
 const CF_LOG: &str = "raft_log";
 const CF_STATE: &str = "raft_state";
 const CF_BLOCKS: &str = "blocks";
+/// Committed blocks that arrived before the blocks they follow (during catch-up).
+const CF_STASH: &str = "stashed_blocks";
 const KEY_HARD_STATE: &[u8] = b"hard_state";
 const KEY_CONF_STATE: &[u8] = b"conf_state";
 const KEY_SNAPSHOT: &[u8] = b"snapshot";
@@ -84,7 +86,7 @@ impl ChannelStore {
         let mut opts = Options::default();
         opts.create_if_missing(true);
         opts.create_missing_column_families(true);
-        let cfs = [CF_LOG, CF_STATE, CF_BLOCKS]
+        let cfs = [CF_LOG, CF_STATE, CF_BLOCKS, CF_STASH]
             .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
         let store = Self {
@@ -290,6 +292,54 @@ impl ChannelStore {
         b.snapshot_index = index;
         b.snapshot_term = term;
         b.last_index = b.last_index.max(index);
+        Ok(())
+    }
+
+    /// Records a committed block that cannot be written yet because earlier
+    /// blocks are still being fetched, together with its entry's index as applied.
+    pub fn stash_block(&self, index: u64, number: u64, bytes: &[u8]) -> Result<(), OrdererError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_STASH), be(number), bytes);
+        batch.put_cf(self.cf(CF_STATE), KEY_APPLIED, be(index));
+        self.db.write_opt(batch, &sync_opts())?;
+        Ok(())
+    }
+
+    /// Moves stashed blocks that now follow the chain into the block store, in
+    /// order; returns them.
+    pub fn drain_stash(&self) -> Result<Vec<(u64, Vec<u8>)>, OrdererError> {
+        let mut out = Vec::new();
+        loop {
+            let height = self.height()?;
+            let Some(bytes) = self.db.get_cf(self.cf(CF_STASH), be(height))? else {
+                break;
+            };
+            let mut batch = WriteBatch::default();
+            batch.put_cf(self.cf(CF_BLOCKS), be(height), &bytes);
+            batch.put_cf(self.cf(CF_STATE), KEY_HEIGHT, be(height + 1));
+            batch.delete_cf(self.cf(CF_STASH), be(height));
+            self.db.write_opt(batch, &sync_opts())?;
+            out.push((height, bytes));
+        }
+        // Drop stale entries below the height (already written by catch-up).
+        let height = self.height()?;
+        self.db
+            .delete_range_cf_opt(self.cf(CF_STASH), be(0), be(height), &sync_opts())?;
+        Ok(out)
+    }
+
+    /// The highest stashed block number, if any.
+    pub fn highest_stashed(&self) -> Result<Option<u64>, OrdererError> {
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_STASH));
+        it.seek_to_last();
+        it.status()?;
+        it.key().map(from_be).transpose()
+    }
+
+    /// Marks a snapshot's index as applied (its state arrives by block transfer).
+    pub fn set_applied(&self, index: u64) -> Result<(), OrdererError> {
+        self.db
+            .put_cf_opt(self.cf(CF_STATE), KEY_APPLIED, be(index), &sync_opts())?;
         Ok(())
     }
 

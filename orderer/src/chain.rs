@@ -1,0 +1,542 @@
+//! One channel's ordering state machine: a Raft node, the block cutter, and
+//! the block store. Synchronous and free of sockets and timers: the async shell
+//! feeds it envelopes, Raft messages, ticks and the time, and takes out
+//! messages to send and events (blocks written, leadership changes).
+//!
+//! The leader cuts blocks and proposes each block's bytes as one Raft entry;
+//! every node writes a committed block to its store, signed with its own
+//! identity, so all nodes hold the same chain of headers and data.
+//!
+//! Exactly once: the leader remembers the hashes of envelopes in recent
+//! blocks, in blocks still in its log and in the pending batch, and drops a
+//! resubmitted duplicate. A new leader commits every entry in its log, so an
+//! envelope it holds is ordered even if the old leader died before the commit.
+
+use std::collections::{HashSet, VecDeque};
+use std::time::Instant;
+
+use prost::Message as _;
+use raft::prelude::{ConfChange, Entry, EntryType, HardState, Message, Snapshot};
+use raft::{RawNode, StateRole, Storage};
+use weft_common::block::{header_hash, new_block, sign_block};
+use weft_common::crypto::sha256;
+use weft_common::msp::SigningIdentity;
+use weft_protos::common::Block;
+use weft_protos::etcdraft::BlockMetadata as RaftBlockMetadata;
+
+use crate::OrdererError;
+use crate::cutter::{Batch, BatchLimits, BlockCutter};
+use crate::raft_driver::{ReadyEffects, handle_ready, raft_logger};
+use crate::storage::ChannelStore;
+
+/// How many recent envelope hashes the leader keeps for duplicate suppression.
+const DEDUP_WINDOW: usize = 200_000;
+
+/// Settings of one channel's chain on one node.
+#[derive(Debug, Clone)]
+pub struct ChainSettings {
+    /// This node's Raft id.
+    pub node_id: u64,
+    /// Raft ids of all consenters (used only when the store is new).
+    pub voters: Vec<u64>,
+    /// Ticks before an election.
+    pub election_tick: usize,
+    /// Ticks between heartbeats.
+    pub heartbeat_tick: usize,
+    /// Batch limits.
+    pub limits: BatchLimits,
+    /// Bytes of blocks between snapshots (0 = never).
+    pub snapshot_interval_bytes: u64,
+}
+
+/// Something that happened that the shell should act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainEvent {
+    /// A block was committed and written.
+    BlockWritten {
+        /// Its number.
+        number: u64,
+        /// SHA-256 of each envelope in it, in order.
+        envelopes: Vec<[u8; 32]>,
+    },
+    /// The leader changed (0 = none known).
+    LeaderChanged(u64),
+    /// A snapshot says the chain is longer than the store: fetch blocks up to `height`.
+    NeedBlocks {
+        /// The height to reach.
+        height: u64,
+    },
+}
+
+/// The result of offering an envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Offer {
+    /// Accepted by the leader (cut into a block or pending).
+    Accepted,
+    /// Already ordered or pending: not ordered again.
+    Duplicate,
+    /// This node is not the leader; forward to this one (0 = unknown).
+    NotLeader(u64),
+}
+
+/// One channel on one node.
+pub struct Chain {
+    node: RawNode<ChannelStore>,
+    store: ChannelStore,
+    signer: SigningIdentity,
+    cutter: BlockCutter,
+    settings: ChainSettings,
+    /// Number and header hash of the newest block created or written (the leader's base).
+    tip: (u64, Vec<u8>),
+    recent: HashSet<[u8; 32]>,
+    recent_order: VecDeque<[u8; 32]>,
+    leader: u64,
+    bytes_since_snapshot: u64,
+    outbox: Vec<Message>,
+    events: Vec<ChainEvent>,
+}
+
+impl std::fmt::Debug for Chain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Chain")
+            .field("node", &self.settings.node_id)
+            .field("leader", &self.leader)
+            .finish()
+    }
+}
+
+fn decode_block(bytes: &[u8]) -> Result<Block, OrdererError> {
+    Block::decode(bytes).map_err(|e| OrdererError::Corrupt {
+        what: "block in raft entry".into(),
+        reason: e.to_string(),
+    })
+}
+
+fn block_tip(block: &Block) -> (u64, Vec<u8>) {
+    let h = block.header.clone().unwrap_or_default();
+    (h.number, header_hash(&h).to_vec())
+}
+
+impl Chain {
+    /// Opens the chain on `store`. A new store must already hold the genesis block.
+    pub fn open(
+        store: ChannelStore,
+        signer: SigningIdentity,
+        settings: ChainSettings,
+    ) -> Result<Self, OrdererError> {
+        if !store.is_initialized()? {
+            store.initialize(&settings.voters)?;
+        }
+        let height = store.height()?;
+        let last = store
+            .block(
+                height
+                    .checked_sub(1)
+                    .ok_or_else(|| OrdererError::Storage("channel has no genesis block".into()))?,
+            )?
+            .ok_or_else(|| OrdererError::Corrupt {
+                what: "block store".into(),
+                reason: "missing last block".into(),
+            })?;
+        let tip = block_tip(&decode_block(&last)?);
+        let cfg = raft::Config {
+            id: settings.node_id,
+            election_tick: settings.election_tick,
+            heartbeat_tick: settings.heartbeat_tick,
+            applied: store.applied_index()?,
+            max_size_per_msg: 4 * 1024 * 1024,
+            max_inflight_msgs: 256,
+            check_quorum: true,
+            pre_vote: true,
+            ..Default::default()
+        };
+        cfg.validate()?;
+        let node = RawNode::new(&cfg, store.clone(), &raft_logger())?;
+        // After a crash during catch-up, ask for the missing blocks again.
+        let mut events = Vec::new();
+        let snapshot_height = {
+            let snap = store.snapshot()?;
+            if snap.data.is_empty() {
+                0
+            } else {
+                decode_block(&snap.data)?.header.map_or(0, |h| h.number + 1)
+            }
+        };
+        let wanted = snapshot_height.max(store.highest_stashed()?.map_or(0, |n| n + 1));
+        if wanted > height {
+            events.push(ChainEvent::NeedBlocks { height: wanted });
+        }
+        Ok(Self {
+            node,
+            store,
+            signer,
+            cutter: BlockCutter::new(settings.limits),
+            settings,
+            tip,
+            recent: HashSet::new(),
+            recent_order: VecDeque::new(),
+            leader: 0,
+            bytes_since_snapshot: 0,
+            outbox: Vec::new(),
+            events,
+        })
+    }
+
+    /// This node's Raft id.
+    pub fn id(&self) -> u64 {
+        self.settings.node_id
+    }
+
+    /// The current leader (0 = unknown).
+    pub fn leader(&self) -> u64 {
+        self.leader
+    }
+
+    /// Whether this node leads.
+    pub fn is_leader(&self) -> bool {
+        self.node.raft.state == StateRole::Leader
+    }
+
+    /// The store.
+    pub fn store(&self) -> &ChannelStore {
+        &self.store
+    }
+
+    /// Advances Raft's logical clock by one tick.
+    pub fn tick(&mut self) {
+        self.node.tick();
+    }
+
+    /// Starts an election now (tests, leadership transfer).
+    pub fn campaign(&mut self) -> Result<(), OrdererError> {
+        Ok(self.node.campaign()?)
+    }
+
+    /// Feeds a Raft message from another node.
+    pub fn step(&mut self, msg: Message) -> Result<(), OrdererError> {
+        match self.node.step(msg) {
+            Ok(()) | Err(raft::Error::StepPeerNotFound) | Err(raft::Error::StepLocalMsg) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn remember(&mut self, h: [u8; 32]) {
+        if self.recent.insert(h) {
+            self.recent_order.push_back(h);
+            while self.recent_order.len() > DEDUP_WINDOW {
+                if let Some(old) = self.recent_order.pop_front() {
+                    self.recent.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Offers a normal envelope for ordering.
+    pub fn order(&mut self, envelope: Vec<u8>, now: Instant) -> Result<Offer, OrdererError> {
+        if !self.is_leader() {
+            return Ok(Offer::NotLeader(self.leader));
+        }
+        let h = sha256(&envelope);
+        if self.recent.contains(&h) {
+            return Ok(Offer::Duplicate);
+        }
+        self.remember(h);
+        let batches = self.cutter.ordered(envelope, now);
+        self.propose_batches(batches)?;
+        Ok(Offer::Accepted)
+    }
+
+    /// When the pending batch times out.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.cutter.deadline()
+    }
+
+    /// Cuts the pending batch if its timeout has passed.
+    pub fn on_time(&mut self, now: Instant) -> Result<(), OrdererError> {
+        if let Some(batch) = self.cutter.tick(now) {
+            self.propose_batches(vec![batch])?;
+        }
+        Ok(())
+    }
+
+    fn propose_batches(&mut self, batches: Vec<Batch>) -> Result<(), OrdererError> {
+        for batch in batches {
+            let (number, prev) = self.tip.clone();
+            let block = new_block(number + 1, prev, batch);
+            self.tip = block_tip(&block);
+            self.node.propose(Vec::new(), block.encode_to_vec())?;
+        }
+        Ok(())
+    }
+
+    /// Proposes adding (`add = true`) or removing a voter.
+    pub fn propose_membership(&mut self, node_id: u64, add: bool) -> Result<(), OrdererError> {
+        let cc = ConfChange {
+            change_type: if add {
+                raft::prelude::ConfChangeType::AddNode
+            } else {
+                raft::prelude::ConfChangeType::RemoveNode
+            } as i32,
+            node_id,
+            ..Default::default()
+        };
+        Ok(self.node.propose_conf_change(Vec::new(), cc)?)
+    }
+
+    /// Processes every pending Ready; call after any input.
+    pub fn process(&mut self) -> Result<(), OrdererError> {
+        loop {
+            let mut fx = Effects {
+                store: &self.store,
+                signer: &self.signer,
+                settings: &self.settings,
+                outbox: &mut self.outbox,
+                events: &mut self.events,
+                conf_changes: Vec::new(),
+                written: Vec::new(),
+                bytes_since_snapshot: &mut self.bytes_since_snapshot,
+            };
+            let had = handle_ready(&mut self.node, &mut fx)?;
+            let (conf_changes, written) = (fx.conf_changes, fx.written);
+            for cc in conf_changes {
+                let cs = self.node.apply_conf_change(&cc)?;
+                self.store.set_conf_state(&cs)?;
+            }
+            for block in written {
+                for env in block.data.iter().flat_map(|d| d.data.iter()) {
+                    self.remember(sha256(env));
+                }
+                if !self.is_leader() {
+                    self.tip = block_tip(&block);
+                }
+            }
+            self.observe_leader()?;
+            if !had {
+                return Ok(());
+            }
+        }
+    }
+
+    fn observe_leader(&mut self) -> Result<(), OrdererError> {
+        let leader = self.node.raft.leader_id;
+        if leader == self.leader {
+            return Ok(());
+        }
+        let was_leader = self.leader == self.settings.node_id;
+        self.leader = leader;
+        self.events.push(ChainEvent::LeaderChanged(leader));
+        if was_leader {
+            // Pending envelopes were never proposed; their clients will resubmit.
+            self.cutter.cut();
+        }
+        if self.is_leader() {
+            self.rebase_on_log()?;
+        }
+        Ok(())
+    }
+
+    /// A new leader builds on the newest block in its log, committed or not,
+    /// and remembers the envelopes there as already ordered.
+    fn rebase_on_log(&mut self) -> Result<(), OrdererError> {
+        let applied = self.store.applied_index()?;
+        let last = self.store.last_index()?;
+        let height = self.store.height()?;
+        let stored = self
+            .store
+            .block(height - 1)?
+            .expect("height counts stored blocks");
+        self.tip = block_tip(&decode_block(&stored)?);
+        if last > applied {
+            let entries = self.store.entries(
+                applied + 1,
+                last + 1,
+                None,
+                raft::GetEntriesContext::empty(false),
+            )?;
+            for e in entries
+                .iter()
+                .filter(|e| e.entry_type == EntryType::EntryNormal as i32 && !e.data.is_empty())
+            {
+                let block = decode_block(&e.data)?;
+                for env in block.data.iter().flat_map(|d| d.data.iter()) {
+                    self.remember(sha256(env));
+                }
+                self.tip = block_tip(&block);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes blocks fetched from another orderer after a snapshot said this
+    /// node is behind. Each must follow the previous one (hash chain); a block
+    /// that does not is refused and nothing after it is written.
+    pub fn catch_up(&mut self, blocks: &[Vec<u8>]) -> Result<u64, OrdererError> {
+        let mut written = 0;
+        for bytes in blocks {
+            let block = decode_block(bytes)?;
+            let height = self.store.height()?;
+            let number = block.header.as_ref().map_or(u64::MAX, |h| h.number);
+            if number < height {
+                continue;
+            }
+            let prev = decode_block(
+                &self
+                    .store
+                    .block(height - 1)?
+                    .expect("height counts stored blocks"),
+            )?;
+            weft_common::block::check_link(&prev, &block)?;
+            weft_common::block::check_data_hash(&block)?;
+            self.store.append_block(number, bytes)?;
+            for env in block.data.iter().flat_map(|d| d.data.iter()) {
+                self.remember(sha256(env));
+            }
+            self.tip = block_tip(&block);
+            self.events.push(ChainEvent::BlockWritten {
+                number,
+                envelopes: block
+                    .data
+                    .iter()
+                    .flat_map(|d| d.data.iter())
+                    .map(|env| sha256(env))
+                    .collect(),
+            });
+            written += 1;
+        }
+        // Blocks committed while we were behind now follow the chain.
+        for (number, bytes) in self.store.drain_stash()? {
+            let mut block = decode_block(&bytes)?;
+            sign_block(&mut block, 0, Vec::new(), &self.signer)?;
+            for env in block.data.iter().flat_map(|d| d.data.iter()) {
+                self.remember(sha256(env));
+            }
+            self.tip = block_tip(&block);
+            self.events.push(ChainEvent::BlockWritten {
+                number,
+                envelopes: block
+                    .data
+                    .iter()
+                    .flat_map(|d| d.data.iter())
+                    .map(|env| sha256(env))
+                    .collect(),
+            });
+            written += 1;
+        }
+        Ok(written)
+    }
+
+    /// Messages to send to other nodes.
+    pub fn take_messages(&mut self) -> Vec<Message> {
+        std::mem::take(&mut self.outbox)
+    }
+
+    /// Events since the last call.
+    pub fn take_events(&mut self) -> Vec<ChainEvent> {
+        std::mem::take(&mut self.events)
+    }
+}
+
+/// The chain's side of a Ready: storage writes, block signing, events.
+struct Effects<'a> {
+    store: &'a ChannelStore,
+    signer: &'a SigningIdentity,
+    settings: &'a ChainSettings,
+    outbox: &'a mut Vec<Message>,
+    events: &'a mut Vec<ChainEvent>,
+    conf_changes: Vec<ConfChange>,
+    written: Vec<Block>,
+    bytes_since_snapshot: &'a mut u64,
+}
+
+impl ReadyEffects for Effects<'_> {
+    fn persist(
+        &mut self,
+        snapshot: Option<&Snapshot>,
+        entries: &[Entry],
+        hs: Option<&HardState>,
+    ) -> Result<(), OrdererError> {
+        self.store.persist(snapshot, entries, hs)
+    }
+
+    fn send(&mut self, messages: Vec<Message>) {
+        self.outbox.extend(messages);
+    }
+
+    fn restore(&mut self, snapshot: &Snapshot) -> Result<(), OrdererError> {
+        // Snapshot data is the last block at the snapshot's index.
+        let block = decode_block(&snapshot.data)?;
+        let height = block.header.as_ref().map_or(0, |h| h.number + 1);
+        if let Some(md) = &snapshot.metadata {
+            self.store.set_applied(md.index)?;
+        }
+        if height > self.store.height()? {
+            self.events.push(ChainEvent::NeedBlocks { height });
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, entries: Vec<Entry>) -> Result<(), OrdererError> {
+        for e in entries {
+            if e.entry_type == EntryType::EntryConfChange as i32 {
+                let cc = <ConfChange as prost011::Message>::decode(e.data.as_slice()).map_err(
+                    |err| OrdererError::Corrupt {
+                        what: "conf change".into(),
+                        reason: err.to_string(),
+                    },
+                )?;
+                self.conf_changes.push(cc);
+                self.store.apply(e.index, None)?;
+                continue;
+            }
+            if e.entry_type != EntryType::EntryNormal as i32 || e.data.is_empty() {
+                self.store.apply(e.index, None)?;
+                continue;
+            }
+            let mut block = decode_block(&e.data)?;
+            let number = block.header.as_ref().map_or(0, |h| h.number);
+            let height = self.store.height()?;
+            if number < height {
+                // Already written (a block fetched during catch-up, then replayed).
+                self.store.apply(e.index, None)?;
+                continue;
+            }
+            if number > height {
+                // Earlier blocks are still being fetched after a snapshot: keep this
+                // one durably until they arrive.
+                let bytes = block.encode_to_vec();
+                self.store.stash_block(e.index, number, &bytes)?;
+                self.events.push(ChainEvent::NeedBlocks { height: number });
+                continue;
+            }
+            let consenter_md = RaftBlockMetadata {
+                consenter_ids: self.settings.voters.clone(),
+                next_consenter_id: self.settings.voters.iter().max().copied().unwrap_or(0) + 1,
+                raft_index: e.index,
+            };
+            sign_block(&mut block, 0, consenter_md.encode_to_vec(), self.signer)?;
+            let bytes = block.encode_to_vec();
+            self.store.apply(e.index, Some((number, &bytes)))?;
+            *self.bytes_since_snapshot += bytes.len() as u64;
+            let interval = self.settings.snapshot_interval_bytes;
+            if interval > 0 && *self.bytes_since_snapshot >= interval {
+                self.store.snapshot_at(e.index, bytes.clone())?;
+                *self.bytes_since_snapshot = 0;
+            }
+            self.events.push(ChainEvent::BlockWritten {
+                number,
+                envelopes: block
+                    .data
+                    .iter()
+                    .flat_map(|d| d.data.iter())
+                    .map(|env| sha256(env))
+                    .collect(),
+            });
+            self.written.push(block);
+        }
+        Ok(())
+    }
+
+    fn commit_index(&mut self, commit: u64) -> Result<(), OrdererError> {
+        self.store.set_commit(commit)
+    }
+}

@@ -1,0 +1,403 @@
+//! A cluster of `Chain`s wired together in memory: real Raft, real RocksDB
+//! stores, real signing identities; messages are delivered by the harness,
+//! which can isolate and restart nodes.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use prost::Message as _;
+use weft_common::block::{check_data_hash, check_link, new_block};
+use weft_common::crypto::{Signer, load_private_key_pem, sha256};
+use weft_common::msp::{Identity, SigningIdentity};
+use weft_common::pki::{CertAuthority, KeyType, Subject, Usage, Validity};
+use weft_orderer::chain::{Chain, ChainEvent, ChainSettings, Offer};
+use weft_orderer::cutter::BatchLimits;
+use weft_orderer::storage::ChannelStore;
+use weft_protos::common::Block;
+
+struct Harness {
+    nodes: BTreeMap<u64, Chain>,
+    dirs: BTreeMap<u64, tempfile::TempDir>,
+    signers: BTreeMap<u64, SigningIdentity>,
+    isolated: HashSet<u64>,
+    queue: VecDeque<raft::prelude::Message>,
+    committed: HashMap<u64, Vec<[u8; 32]>>,
+    need_blocks: HashMap<u64, u64>,
+    settings: ChainSettings,
+    now: Instant,
+}
+
+fn orderer_identity(ca: &CertAuthority, n: u64) -> SigningIdentity {
+    let issued = ca
+        .issue(
+            &Subject::fabric_style("example.com", &format!("orderer{n}")).with_ou("orderer"),
+            &[],
+            Usage::Signing,
+            KeyType::EcdsaP256,
+            Validity::days_from_now(30),
+        )
+        .unwrap();
+    let signer: Arc<dyn Signer> = load_private_key_pem(issued.key_pem.as_bytes())
+        .unwrap()
+        .signer()
+        .unwrap();
+    SigningIdentity::new(
+        Identity::new("OrdererMSP".into(), issued.cert_pem.as_bytes()).unwrap(),
+        signer,
+    )
+    .unwrap()
+}
+
+impl Harness {
+    fn new(n: u64, limits: BatchLimits, snapshot_interval_bytes: u64) -> Self {
+        let ca = CertAuthority::new_root(
+            &Subject::fabric_style("example.com", "ca"),
+            KeyType::EcdsaP256,
+            Validity::days_from_now(30),
+        )
+        .unwrap();
+        let settings = ChainSettings {
+            node_id: 0,
+            voters: (1..=n).collect(),
+            election_tick: 10,
+            heartbeat_tick: 1,
+            limits,
+            snapshot_interval_bytes,
+        };
+        let genesis = new_block(0, vec![], vec![b"genesis config".to_vec()]).encode_to_vec();
+        let mut h = Harness {
+            nodes: BTreeMap::new(),
+            dirs: BTreeMap::new(),
+            signers: BTreeMap::new(),
+            isolated: HashSet::new(),
+            queue: VecDeque::new(),
+            committed: HashMap::new(),
+            need_blocks: HashMap::new(),
+            settings,
+            now: Instant::now(),
+        };
+        for id in 1..=n {
+            let dir = tempfile::tempdir().unwrap();
+            ChannelStore::open(dir.path())
+                .unwrap()
+                .append_block(0, &genesis)
+                .unwrap();
+            h.dirs.insert(id, dir);
+            h.signers.insert(id, orderer_identity(&ca, id));
+            h.start(id);
+        }
+        h
+    }
+
+    fn start(&mut self, id: u64) {
+        let store = ChannelStore::open(self.dirs[&id].path()).unwrap();
+        let settings = ChainSettings {
+            node_id: id,
+            ..self.settings.clone()
+        };
+        self.nodes.insert(
+            id,
+            Chain::open(store, self.signers[&id].clone(), settings).unwrap(),
+        );
+    }
+
+    fn stop(&mut self, id: u64) {
+        self.nodes.remove(&id); // drops the RocksDB handle, like a crash after the last sync write
+    }
+
+    /// Delivers messages and processes readies until quiet.
+    fn settle(&mut self) {
+        for _ in 0..200_000 {
+            for (id, chain) in self.nodes.iter_mut() {
+                chain.process().unwrap();
+                for m in chain.take_messages() {
+                    if !self.isolated.contains(id) {
+                        self.queue.push_back(m);
+                    }
+                }
+                for e in chain.take_events() {
+                    match e {
+                        ChainEvent::BlockWritten { envelopes, .. } => {
+                            self.committed.entry(*id).or_default().extend(envelopes)
+                        }
+                        ChainEvent::NeedBlocks { height } => {
+                            self.need_blocks.insert(*id, height);
+                        }
+                        ChainEvent::LeaderChanged(_) => {}
+                    }
+                }
+            }
+            match self.queue.pop_front() {
+                Some(m) if !self.isolated.contains(&m.to) => {
+                    if let Some(c) = self.nodes.get_mut(&m.to) {
+                        c.step(m).unwrap();
+                    }
+                }
+                Some(_) => {}
+                None => return,
+            }
+        }
+        panic!("cluster did not settle");
+    }
+
+    /// Ticks every node `n` times (advancing logical time), settling in between.
+    fn ticks(&mut self, n: usize) {
+        for _ in 0..n {
+            for c in self.nodes.values_mut() {
+                c.tick();
+            }
+            self.now += Duration::from_millis(50);
+            for c in self.nodes.values_mut() {
+                c.on_time(self.now).unwrap();
+            }
+            self.settle();
+        }
+    }
+
+    fn leader(&self) -> Option<u64> {
+        self.nodes
+            .iter()
+            .find(|(id, c)| c.is_leader() && !self.isolated.contains(id))
+            .map(|(id, _)| *id)
+    }
+
+    fn elect(&mut self) -> u64 {
+        for _ in 0..100 {
+            if let Some(l) = self.leader() {
+                return l;
+            }
+            self.ticks(1);
+        }
+        panic!("no leader elected");
+    }
+
+    fn offer(&mut self, to: u64, env: Vec<u8>) -> Offer {
+        let now = self.now;
+        self.nodes.get_mut(&to).unwrap().order(env, now).unwrap()
+    }
+
+    fn chain_of(&self, id: u64) -> Vec<Block> {
+        let store = self.nodes[&id].store();
+        (0..store.height().unwrap())
+            .map(|n| Block::decode(store.block(n).unwrap().unwrap().as_slice()).unwrap())
+            .collect()
+    }
+}
+
+fn env(i: usize) -> Vec<u8> {
+    format!("envelope-{i:06}-{}", "x".repeat(64)).into_bytes()
+}
+
+fn limits() -> BatchLimits {
+    BatchLimits {
+        max_message_count: 50,
+        preferred_max_bytes: 512 * 1024,
+        timeout: Duration::from_millis(200),
+    }
+}
+
+/// Headers and data are identical on every node, and the chain links.
+fn assert_identical_chains(h: &Harness, ids: &[u64]) {
+    let reference = h.chain_of(ids[0]);
+    for pair in reference.windows(2) {
+        check_link(&pair[0], &pair[1]).unwrap();
+        check_data_hash(&pair[1]).unwrap();
+    }
+    for id in &ids[1..] {
+        let other = h.chain_of(*id);
+        assert_eq!(other.len(), reference.len(), "node {id} height");
+        for (a, b) in reference.iter().zip(&other) {
+            assert_eq!(a.header, b.header);
+            assert_eq!(a.data, b.data);
+        }
+    }
+}
+
+fn envelopes_in(chain: &[Block]) -> Vec<Vec<u8>> {
+    chain[1..]
+        .iter()
+        .flat_map(|b| b.data.clone().unwrap().data)
+        .collect()
+}
+
+#[test]
+fn followers_redirect_and_all_nodes_build_the_same_chain() {
+    let mut h = Harness::new(3, limits(), 0);
+    let leader = h.elect();
+    let follower = (1..=3).find(|i| *i != leader).unwrap();
+    assert_eq!(h.offer(follower, env(0)), Offer::NotLeader(leader));
+    for i in 0..1000 {
+        assert_eq!(h.offer(leader, env(i)), Offer::Accepted);
+        if i % 100 == 0 {
+            h.settle();
+        }
+    }
+    assert_eq!(
+        h.offer(leader, env(999)),
+        Offer::Duplicate,
+        "a resubmission is not ordered twice"
+    );
+    h.ticks(10); // batch timeout cuts the rest
+    assert_identical_chains(&h, &[1, 2, 3]);
+    let envs = envelopes_in(&h.chain_of(1));
+    assert_eq!(
+        envs,
+        (0..1000).map(env).collect::<Vec<_>>(),
+        "every envelope once, in order"
+    );
+    assert!(
+        h.chain_of(1)[1..]
+            .iter()
+            .all(|b| b.data.as_ref().unwrap().data.len() <= 50),
+        "MaxMessageCount holds"
+    );
+}
+
+#[test]
+fn a_new_leader_takes_over_and_nothing_is_lost_or_duplicated() {
+    let mut h = Harness::new(3, limits(), 0);
+    let first = h.elect();
+    for i in 0..300 {
+        h.offer(first, env(i));
+    }
+    h.settle();
+    // Cut the leader off mid-stream: it keeps accepting, but nothing it does reaches the others.
+    h.isolated.insert(first);
+    for i in 300..400 {
+        h.offer(first, env(i));
+    }
+    h.ticks(40);
+    let second = h.elect();
+    assert_ne!(first, second);
+    // Clients resubmit everything they were not told was committed (here: all of 0..400)
+    // to the new leader; already ordered ones are dropped as duplicates.
+    let committed_on_second: HashSet<[u8; 32]> = h
+        .committed
+        .get(&second)
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    for i in 0..400 {
+        let offer = h.offer(second, env(i));
+        if committed_on_second.contains(&sha256(&env(i))) {
+            assert_eq!(
+                offer,
+                Offer::Duplicate,
+                "envelope {i} was committed already"
+            );
+        }
+    }
+    h.ticks(10);
+    // The old leader rejoins and follows.
+    h.isolated.clear();
+    h.ticks(30);
+    assert_identical_chains(&h, &[1, 2, 3]);
+    let mut envs = envelopes_in(&h.chain_of(second));
+    envs.sort();
+    let mut want: Vec<Vec<u8>> = (0..400).map(env).collect();
+    want.sort();
+    assert_eq!(envs, want, "each of the 400 envelopes exactly once");
+}
+
+#[test]
+fn a_stopped_node_restarts_from_disk_and_catches_up() {
+    let mut h = Harness::new(3, limits(), 0);
+    let leader = h.elect();
+    let victim = (1..=3).find(|i| *i != leader).unwrap();
+    for i in 0..100 {
+        h.offer(leader, env(i));
+    }
+    h.ticks(5);
+    let height_before = h.nodes[&victim].store().height().unwrap();
+    h.stop(victim);
+    for i in 100..250 {
+        h.offer(leader, env(i));
+    }
+    h.ticks(5);
+    h.start(victim);
+    assert_eq!(
+        h.nodes[&victim].store().height().unwrap(),
+        height_before,
+        "restarts at its own height"
+    );
+    h.ticks(20);
+    assert_identical_chains(&h, &[1, 2, 3]);
+    assert_eq!(envelopes_in(&h.chain_of(victim)).len(), 250);
+}
+
+#[test]
+fn a_lagging_node_catches_up_from_a_snapshot_plus_block_transfer() {
+    // Snapshot after every ~4 KiB of blocks, so the log is compacted while the node is away.
+    let mut h = Harness::new(
+        3,
+        BatchLimits {
+            max_message_count: 10,
+            ..limits()
+        },
+        4 * 1024,
+    );
+    let leader = h.elect();
+    let victim = (1..=3).find(|i| *i != leader).unwrap();
+    h.stop(victim);
+    for i in 0..300 {
+        h.offer(leader, env(i));
+        if i % 50 == 0 {
+            h.settle();
+        }
+    }
+    h.ticks(5);
+    h.start(victim);
+    // Run until the victim asks for blocks, then transfer them from the leader's store.
+    let mut asked = None;
+    for _ in 0..50 {
+        h.ticks(1);
+        if let Some(height) = h.need_blocks.remove(&victim) {
+            asked = Some(height);
+            break;
+        }
+    }
+    asked.expect("the lagging node was sent a snapshot and asked for blocks");
+    // More blocks commit while the node is still behind: it keeps them aside.
+    for i in 300..320 {
+        h.offer(leader, env(i));
+    }
+    h.ticks(10);
+    assert!(
+        h.nodes[&victim]
+            .store()
+            .highest_stashed()
+            .unwrap()
+            .is_some(),
+        "blocks past the gap were stashed"
+    );
+    // It crashes mid catch-up and restarts: it asks for the blocks again.
+    h.stop(victim);
+    h.start(victim);
+    h.settle();
+    let asked_again = h
+        .need_blocks
+        .remove(&victim)
+        .expect("asks again after a restart");
+    let from = h.nodes[&victim].store().height().unwrap();
+    assert!(asked_again > from);
+    let leader_height = h.nodes[&leader].store().height().unwrap();
+    let blocks: Vec<Vec<u8>> = (from..leader_height)
+        .map(|n| h.nodes[&leader].store().block(n).unwrap().unwrap())
+        .collect();
+    // A tampered block is refused, and nothing after it is written.
+    let mut bad = blocks.clone();
+    let mut b = Block::decode(bad[0].as_slice()).unwrap();
+    b.data.as_mut().unwrap().data[0] = b"forged".to_vec();
+    bad[0] = b.encode_to_vec();
+    assert!(h.nodes.get_mut(&victim).unwrap().catch_up(&bad).is_err());
+    assert_eq!(h.nodes[&victim].store().height().unwrap(), from);
+    h.nodes.get_mut(&victim).unwrap().catch_up(&blocks).unwrap();
+    for i in 320..330 {
+        h.offer(leader, env(i));
+    }
+    h.ticks(10);
+    assert_identical_chains(&h, &[1, 2, 3]);
+    assert_eq!(envelopes_in(&h.chain_of(victim)).len(), 330);
+}
