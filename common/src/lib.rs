@@ -8,6 +8,7 @@
 //! - [`tx`]: txids, proposals, proposal responses, endorsed transactions and envelopes.
 //! - [`block`]: block header and data hashes, block signatures.
 //! - [`config`]: a typed view (bundle) of a channel's configuration.
+//! - [`tls`]: rustls configs with mutual TLS and run-time client roots.
 //!
 //! Wire types come from `weft-protos`; this crate turns wire bytes into
 //! "unpacked" types once, at the edge, keeping the original signed bytes so that
@@ -21,6 +22,7 @@ pub mod ids;
 pub mod msp;
 pub mod pki;
 pub mod policy;
+pub mod tls;
 pub mod tx;
 
 pub use error::CommonError;

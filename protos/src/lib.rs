@@ -56,6 +56,14 @@ pub mod lifecycle {
     include!(concat!(env!("OUT_DIR"), "/lifecycle.rs"));
 }
 
+/// weft's own protocols (not Fabric's).
+pub mod weft {
+    /// Orderer-to-orderer traffic: Raft messages, forwarded envelopes, block transfer.
+    pub mod cluster {
+        include!(concat!(env!("OUT_DIR"), "/weft.cluster.rs"));
+    }
+}
+
 /// Google's well-known RPC types.
 pub mod google {
     /// The rich gRPC status model.

@@ -133,8 +133,8 @@ fn weft_schema() -> WeftSchema {
     };
     for file in &fds.file {
         let package = file.package().to_string();
-        if package.starts_with("google.protobuf") {
-            continue; // well-known types, not weft's definitions
+        if package.starts_with("google.protobuf") || package.starts_with("weft.") {
+            continue; // well-known types, and weft's own internal protocols
         }
         for e in &file.enum_type {
             let values = e

@@ -1,0 +1,314 @@
+//! TLS for every weft listener and client: rustls with the `ring` provider,
+//! mutual authentication, and ALPN `h2` for gRPC.
+//!
+//! Servers verify client certificates against roots that can change at run
+//! time ([`DynamicClientVerifier`]): an orderer or peer learns the TLS CAs of
+//! the organisations of each channel it joins.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use rustls::client::danger::HandshakeSignatureValid;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
+use rustls::server::WebPkiClientVerifier;
+use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
+use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+
+use crate::CommonError;
+
+/// A TLS certificate chain and its private key.
+#[derive(Clone)]
+pub struct TlsIdentity {
+    /// Certificate chain, leaf first (DER).
+    pub certs: Vec<CertificateDer<'static>>,
+    /// The key.
+    pub key: Arc<PrivateKeyDer<'static>>,
+    /// The leaf certificate as PEM (what channel configs list for consenters).
+    pub cert_pem: Vec<u8>,
+    /// The key as PEM.
+    pub key_pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for TlsIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "TlsIdentity({} certs)", self.certs.len())
+    }
+}
+
+fn tls_err(what: &'static str, path: &Path, reason: impl std::fmt::Display) -> CommonError {
+    CommonError::Load {
+        what,
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Parses PEM certificates.
+pub fn parse_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, CommonError> {
+    let certs = rustls_pemfile::certs(&mut &pem[..])
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CommonError::invalid("PEM certificates", e.to_string()))?;
+    if certs.is_empty() {
+        return Err(CommonError::invalid(
+            "PEM certificates",
+            "no CERTIFICATE block",
+        ));
+    }
+    Ok(certs)
+}
+
+impl TlsIdentity {
+    /// From PEM bytes.
+    pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, CommonError> {
+        let certs = parse_certs(cert_pem)?;
+        let key = rustls_pemfile::private_key(&mut &key_pem[..])
+            .map_err(|e| CommonError::Key(e.to_string()))?
+            .ok_or_else(|| CommonError::Key("no private key in PEM".into()))?;
+        Ok(Self {
+            certs,
+            key: Arc::new(key),
+            cert_pem: cert_pem.to_vec(),
+            key_pem: key_pem.to_vec(),
+        })
+    }
+
+    /// From a certificate file and a key file (e.g. `tls/server.crt`, `tls/server.key`).
+    pub fn load(cert: &Path, key: &Path) -> Result<Self, CommonError> {
+        let cert_pem = std::fs::read(cert).map_err(|e| tls_err("TLS certificate", cert, e))?;
+        let key_pem = std::fs::read(key).map_err(|e| tls_err("TLS key", key, e))?;
+        Self::from_pem(&cert_pem, &key_pem).map_err(|e| tls_err("TLS identity", cert, e))
+    }
+}
+
+/// The crypto provider weft uses everywhere (ring).
+pub fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn root_store(roots_pem: &[Vec<u8>]) -> Result<RootCertStore, CommonError> {
+    let mut store = RootCertStore::empty();
+    for pem in roots_pem {
+        for cert in parse_certs(pem)? {
+            store
+                .add(cert)
+                .map_err(|e| CommonError::invalid("TLS root certificate", e.to_string()))?;
+        }
+    }
+    Ok(store)
+}
+
+/// A client-certificate verifier whose trusted roots can be replaced while
+/// servers run. With no roots it refuses every client.
+#[derive(Debug)]
+pub struct DynamicClientVerifier {
+    provider: Arc<CryptoProvider>,
+    inner: RwLock<Option<Arc<dyn ClientCertVerifier>>>,
+}
+
+impl DynamicClientVerifier {
+    /// A verifier trusting `roots_pem`.
+    pub fn new(roots_pem: &[Vec<u8>]) -> Result<Arc<Self>, CommonError> {
+        let v = Arc::new(Self {
+            provider: provider(),
+            inner: RwLock::new(None),
+        });
+        v.set_roots(roots_pem)?;
+        Ok(v)
+    }
+
+    /// Replaces the trusted roots.
+    pub fn set_roots(&self, roots_pem: &[Vec<u8>]) -> Result<(), CommonError> {
+        let store = root_store(roots_pem)?;
+        let verifier = if store.is_empty() {
+            None
+        } else {
+            Some(
+                WebPkiClientVerifier::builder_with_provider(Arc::new(store), self.provider.clone())
+                    .build()
+                    .map_err(|e| CommonError::invalid("TLS client roots", e.to_string()))?,
+            )
+        };
+        *self.inner.write().expect("verifier lock") = verifier;
+        Ok(())
+    }
+}
+
+impl ClientCertVerifier for DynamicClientVerifier {
+    fn offer_client_auth(&self) -> bool {
+        true
+    }
+
+    fn client_auth_mandatory(&self) -> bool {
+        true
+    }
+
+    fn root_hint_subjects(&self) -> &[DistinguishedName] {
+        &[]
+    }
+
+    fn verify_client_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        now: UnixTime,
+    ) -> Result<ClientCertVerified, rustls::Error> {
+        match self.inner.read().expect("verifier lock").as_ref() {
+            Some(v) => v.verify_client_cert(end_entity, intermediates, now),
+            None => Err(rustls::Error::General(
+                "no trusted client CAs are configured yet".into(),
+            )),
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A server config requiring client certificates from `verifier`'s roots, offering `alpn`.
+pub fn server_config(
+    identity: &TlsIdentity,
+    verifier: Arc<DynamicClientVerifier>,
+    alpn: &[&[u8]],
+) -> Result<rustls::ServerConfig, CommonError> {
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CommonError::invalid("TLS server config", e.to_string()))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(identity.certs.clone(), identity.key.clone_key())
+        .map_err(|e| CommonError::invalid("TLS server certificate", e.to_string()))?;
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(cfg)
+}
+
+/// A client config trusting `roots_pem` and presenting `identity`.
+pub fn client_config(
+    identity: &TlsIdentity,
+    roots_pem: &[Vec<u8>],
+    alpn: &[&[u8]],
+) -> Result<rustls::ClientConfig, CommonError> {
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CommonError::invalid("TLS client config", e.to_string()))?
+        .with_root_certificates(root_store(roots_pem)?)
+        .with_client_auth_cert(identity.certs.clone(), identity.key.clone_key())
+        .map_err(|e| CommonError::invalid("TLS client certificate", e.to_string()))?;
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{CertAuthority, KeyType, Subject, Usage, Validity};
+
+    fn ca(name: &str) -> CertAuthority {
+        CertAuthority::new_root(
+            &Subject::fabric_style(name, &format!("tlsca.{name}")),
+            KeyType::EcdsaP256,
+            Validity::days_from_now(30),
+        )
+        .unwrap()
+    }
+
+    fn identity(ca: &CertAuthority, cn: &str) -> TlsIdentity {
+        let issued = ca
+            .issue(
+                &Subject::fabric_style("x", cn),
+                &["localhost".into(), "127.0.0.1".into()],
+                Usage::Tls,
+                KeyType::EcdsaP256,
+                Validity::days_from_now(30),
+            )
+            .unwrap();
+        TlsIdentity::from_pem(issued.cert_pem.as_bytes(), issued.key_pem.as_bytes()).unwrap()
+    }
+
+    /// Runs a handshake over in-memory buffers; returns whether both sides finished.
+    fn handshake(
+        server: rustls::ServerConfig,
+        client: rustls::ClientConfig,
+    ) -> Result<(), rustls::Error> {
+        let mut s = rustls::ServerConnection::new(Arc::new(server))?;
+        let mut c =
+            rustls::ClientConnection::new(Arc::new(client), "localhost".try_into().unwrap())?;
+        for _ in 0..20 {
+            let mut buf = Vec::new();
+            c.write_tls(&mut buf).unwrap();
+            s.read_tls(&mut buf.as_slice()).unwrap();
+            s.process_new_packets()?;
+            let mut buf = Vec::new();
+            s.write_tls(&mut buf).unwrap();
+            c.read_tls(&mut buf.as_slice()).unwrap();
+            c.process_new_packets()?;
+            if !s.is_handshaking() && !c.is_handshaking() {
+                return Ok(());
+            }
+        }
+        Err(rustls::Error::General("handshake did not finish".into()))
+    }
+
+    #[test]
+    fn mutual_tls_checks_client_roots_that_can_change() {
+        let (ca1, ca2) = (ca("org1"), ca("org2"));
+        let server_id = identity(&ca1, "orderer");
+        let verifier = DynamicClientVerifier::new(&[ca1.cert_pem().as_bytes().to_vec()]).unwrap();
+        let server = || server_config(&server_id, verifier.clone(), &[b"h2"]).unwrap();
+        let roots = vec![ca1.cert_pem().as_bytes().to_vec()];
+
+        let trusted = client_config(&identity(&ca1, "peer0"), &roots, &[b"h2"]).unwrap();
+        handshake(server(), trusted).unwrap();
+
+        let stranger = client_config(&identity(&ca2, "peer0.org2"), &roots, &[b"h2"]).unwrap();
+        assert!(
+            handshake(server(), stranger.clone()).is_err(),
+            "a client of an unknown CA is refused"
+        );
+
+        verifier
+            .set_roots(&[
+                ca1.cert_pem().as_bytes().to_vec(),
+                ca2.cert_pem().as_bytes().to_vec(),
+            ])
+            .unwrap();
+        handshake(server(), stranger).unwrap();
+
+        verifier.set_roots(&[]).unwrap();
+        let trusted = client_config(&identity(&ca1, "peer1"), &roots, &[b"h2"]).unwrap();
+        assert!(
+            handshake(server(), trusted).is_err(),
+            "no roots, no clients"
+        );
+    }
+}
