@@ -14,6 +14,9 @@ pub enum OrdererError {
         /// Why it does not decode.
         reason: String,
     },
+    /// The configuration is invalid.
+    #[error("config: {0}")]
+    Config(String),
     /// Raft refused an operation.
     #[error("raft: {0}")]
     Raft(#[from] raft::Error),

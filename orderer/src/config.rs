@@ -1,0 +1,290 @@
+//! The orderer's configuration: a YAML file (`orderer.yaml`) in Fabric's style,
+//! with environment overrides, validated into [`OrdererConfig`].
+//!
+//! ```yaml
+//! General:
+//!   ListenAddress: 0.0.0.0:7050      # Broadcast, Deliver and the cluster service
+//!   TLS: { Certificate: tls/server.crt, PrivateKey: tls/server.key, ClientRootCAs: [] }
+//! Admin:
+//!   ListenAddress: 127.0.0.1:7053    # channel participation API
+//!   TLS: { Certificate: tls/server.crt, PrivateKey: tls/server.key, ClientRootCAs: [tlsca.pem] }
+//! Operations:
+//!   ListenAddress: 127.0.0.1:8443    # /healthz, /metrics, /logspec
+//! MSP: { Dir: msp, ID: OrdererMSP }
+//! FileLedger: { Location: /var/weft/orderer }
+//! ```
+//!
+//! Any key can be overridden by an environment variable named after its path:
+//! `ORDERER_GENERAL_LISTENADDRESS=127.0.0.1:7050`. Relative paths are relative
+//! to the config file's directory. TLS is always on unless a listener says
+//! `TLS: { Enabled: false }` explicitly.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::OrdererError;
+
+/// TLS settings of one listener.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct TlsSection {
+    /// Defaults to true; plaintext only when set to false explicitly.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Server certificate (PEM).
+    #[serde(default)]
+    pub certificate: Option<PathBuf>,
+    /// Server key (PEM).
+    #[serde(default)]
+    pub private_key: Option<PathBuf>,
+    /// Extra client root CAs (channel orgs' TLS CAs are added automatically).
+    #[serde(default, rename = "ClientRootCAs")]
+    pub client_root_cas: Vec<PathBuf>,
+}
+
+/// A listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ListenerSection {
+    /// `host:port`.
+    pub listen_address: String,
+    /// TLS.
+    #[serde(default, rename = "TLS")]
+    pub tls: TlsSection,
+}
+
+/// The MSP section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct MspSection {
+    /// The MSP folder of this orderer's signing identity.
+    pub dir: PathBuf,
+    /// Its MSP id.
+    #[serde(rename = "ID")]
+    pub id: String,
+}
+
+/// The ledger section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct LedgerSection {
+    /// Data directory (one RocksDB per channel below it).
+    pub location: PathBuf,
+}
+
+/// The operations listener (plain HTTP, local by default).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct OperationsSection {
+    /// `host:port`.
+    pub listen_address: String,
+}
+
+/// The file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct OrdererYaml {
+    /// Broadcast/Deliver/cluster listener.
+    pub general: ListenerSection,
+    /// Channel participation listener.
+    pub admin: ListenerSection,
+    /// Operations listener.
+    #[serde(default = "default_operations")]
+    pub operations: OperationsSection,
+    /// Signing identity.
+    #[serde(rename = "MSP")]
+    pub msp: MspSection,
+    /// Storage.
+    pub file_ledger: LedgerSection,
+}
+
+fn default_operations() -> OperationsSection {
+    OperationsSection { listen_address: "127.0.0.1:8443".into() }
+}
+
+/// Validated TLS settings.
+#[derive(Debug, Clone)]
+pub enum ListenerTls {
+    /// Mutual TLS with this certificate and key, and these extra client roots.
+    Mutual {
+        /// Certificate path.
+        cert: PathBuf,
+        /// Key path.
+        key: PathBuf,
+        /// Extra client root CA files.
+        client_roots: Vec<PathBuf>,
+    },
+    /// Plaintext, because the config says so.
+    Plaintext,
+}
+
+/// A validated listener.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    /// Where to listen.
+    pub address: SocketAddr,
+    /// How.
+    pub tls: ListenerTls,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct OrdererConfig {
+    /// Broadcast, Deliver and the cluster service (Fabric's 7050).
+    pub general: Listener,
+    /// Channel participation (Fabric's 7053).
+    pub admin: Listener,
+    /// Operations (Fabric's 8443).
+    pub operations: SocketAddr,
+    /// MSP folder.
+    pub msp_dir: PathBuf,
+    /// MSP id.
+    pub msp_id: String,
+    /// Data directory.
+    pub data_dir: PathBuf,
+}
+
+fn cfg_err(field: &str, reason: impl std::fmt::Display) -> OrdererError {
+    OrdererError::Config(format!("{field}: {reason}"))
+}
+
+/// Applies `PREFIX_A_B=value` environment variables to the YAML tree: each
+/// segment names a key at that level, compared case-insensitively; a missing
+/// one-word key is added.
+pub fn apply_env_overrides(value: &mut serde_yaml_ng::Value, prefix: &str, vars: impl Iterator<Item = (String, String)>) {
+    for (name, v) in vars {
+        let Some(path) = name.strip_prefix(prefix).and_then(|p| p.strip_prefix('_')) else { continue };
+        let segments: Vec<&str> = path.split('_').collect();
+        set_path(value, &segments, &v);
+    }
+}
+
+fn set_path(node: &mut serde_yaml_ng::Value, segments: &[&str], raw: &str) {
+    let Some(map) = node.as_mapping_mut() else { return };
+    // Keys may themselves be several segments long (none in weft's config, but be generous).
+    for take in 1..=segments.len() {
+        let wanted = segments[..take].concat().to_ascii_uppercase();
+        let key = map.keys().find(|k| k.as_str().is_some_and(|s| s.to_ascii_uppercase() == wanted)).cloned();
+        if let Some(key) = key {
+            let child = map.get_mut(&key).expect("key exists");
+            if take == segments.len() {
+                *child = serde_yaml_ng::from_str(raw).unwrap_or(serde_yaml_ng::Value::String(raw.into()));
+            } else {
+                set_path(child, &segments[take..], raw);
+            }
+            return;
+        }
+    }
+    // A missing one-word leaf (e.g. `Enabled`) is added in the file's PascalCase.
+    if let [leaf] = segments {
+        let mut key = leaf.to_ascii_lowercase();
+        if let Some(first) = key.get_mut(..1) {
+            first.make_ascii_uppercase();
+        }
+        let v = serde_yaml_ng::from_str(raw).unwrap_or(serde_yaml_ng::Value::String(raw.into()));
+        map.insert(serde_yaml_ng::Value::String(key), v);
+    }
+}
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+}
+
+fn listener(base: &Path, name: &str, s: &ListenerSection) -> Result<Listener, OrdererError> {
+    let address = s
+        .listen_address
+        .parse()
+        .map_err(|e| cfg_err(&format!("{name}.ListenAddress"), format!("{:?}: {e} (use host:port, e.g. 0.0.0.0:7050)", s.listen_address)))?;
+    let tls = if s.tls.enabled == Some(false) {
+        ListenerTls::Plaintext
+    } else {
+        let cert = s.tls.certificate.as_ref().ok_or_else(|| cfg_err(&format!("{name}.TLS.Certificate"), "required unless TLS.Enabled is false"))?;
+        let key = s.tls.private_key.as_ref().ok_or_else(|| cfg_err(&format!("{name}.TLS.PrivateKey"), "required unless TLS.Enabled is false"))?;
+        ListenerTls::Mutual {
+            cert: resolve(base, cert),
+            key: resolve(base, key),
+            client_roots: s.tls.client_root_cas.iter().map(|p| resolve(base, p)).collect(),
+        }
+    };
+    Ok(Listener { address, tls })
+}
+
+impl OrdererConfig {
+    /// Parses YAML text (paths relative to `base`) with environment overrides.
+    pub fn parse(text: &str, base: &Path, env: impl Iterator<Item = (String, String)>) -> Result<Self, OrdererError> {
+        let mut value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| cfg_err("orderer.yaml", e))?;
+        apply_env_overrides(&mut value, "ORDERER", env);
+        let y: OrdererYaml = serde_yaml_ng::from_value(value).map_err(|e| cfg_err("orderer.yaml", e))?;
+        Ok(Self {
+            general: listener(base, "General", &y.general)?,
+            admin: listener(base, "Admin", &y.admin)?,
+            operations: y
+                .operations
+                .listen_address
+                .parse()
+                .map_err(|e| cfg_err("Operations.ListenAddress", e))?,
+            msp_dir: resolve(base, &y.msp.dir),
+            msp_id: y.msp.id,
+            data_dir: resolve(base, &y.file_ledger.location),
+        })
+    }
+
+    /// Loads a config file, applying `ORDERER_*` environment variables.
+    pub fn load(path: &Path) -> Result<Self, OrdererError> {
+        let text = std::fs::read_to_string(path).map_err(|e| cfg_err(&path.display().to_string(), e))?;
+        Self::parse(&text, path.parent().unwrap_or(Path::new(".")), std::env::vars())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const YAML: &str = "
+General:
+  ListenAddress: 0.0.0.0:7050
+  TLS: { Certificate: tls/server.crt, PrivateKey: tls/server.key }
+Admin:
+  ListenAddress: 127.0.0.1:7053
+  TLS: { Certificate: tls/server.crt, PrivateKey: tls/server.key, ClientRootCAs: [tlsca.pem] }
+MSP: { Dir: msp, ID: OrdererMSP }
+FileLedger: { Location: data }
+";
+
+    #[test]
+    fn parses_with_fabric_defaults_and_relative_paths() {
+        let c = OrdererConfig::parse(YAML, Path::new("/etc/weft"), std::iter::empty()).unwrap();
+        assert_eq!(c.general.address.port(), 7050);
+        assert_eq!(c.admin.address.port(), 7053);
+        assert_eq!(c.operations.port(), 8443);
+        assert_eq!(c.data_dir, PathBuf::from("/etc/weft/data"));
+        match &c.admin.tls {
+            ListenerTls::Mutual { client_roots, .. } => assert_eq!(client_roots, &[PathBuf::from("/etc/weft/tlsca.pem")]),
+            ListenerTls::Plaintext => panic!("TLS is on by default"),
+        }
+    }
+
+    #[test]
+    fn environment_overrides_any_key() {
+        let env = vec![
+            ("ORDERER_GENERAL_LISTENADDRESS".to_string(), "127.0.0.1:0".to_string()),
+            ("ORDERER_ADMIN_TLS_ENABLED".to_string(), "false".to_string()),
+            ("OTHER_VAR".to_string(), "x".to_string()),
+        ];
+        let c = OrdererConfig::parse(YAML, Path::new("/"), env.into_iter()).unwrap();
+        assert_eq!(c.general.address.to_string(), "127.0.0.1:0");
+        assert!(matches!(c.admin.tls, ListenerTls::Plaintext));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = OrdererConfig::parse(&YAML.replace("0.0.0.0:7050", "nowhere"), Path::new("/"), std::iter::empty()).unwrap_err();
+        assert!(err.to_string().contains("General.ListenAddress"), "{err}");
+        let err = OrdererConfig::parse(&YAML.replace("{ Certificate: tls/server.crt, PrivateKey: tls/server.key }", "{}"), Path::new("/"), std::iter::empty()).unwrap_err();
+        assert!(err.to_string().contains("General.TLS.Certificate"), "{err}");
+        let err = OrdererConfig::parse(&YAML.replace("FileLedger", "FileLedgr"), Path::new("/"), std::iter::empty()).unwrap_err();
+        assert!(err.to_string().contains("unknown field"), "{err}");
+    }
+}
