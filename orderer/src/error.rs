@@ -17,6 +17,12 @@ pub enum OrdererError {
     /// The configuration is invalid.
     #[error("config: {0}")]
     Config(String),
+    /// A channel's task has stopped.
+    #[error("channel {0} is stopped")]
+    Stopped(String),
+    /// The service cannot do it now; retrying may help.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
     /// Raft refused an operation.
     #[error("raft: {0}")]
     Raft(#[from] raft::Error),

@@ -16,6 +16,7 @@
 //! operations endpoint, the node and its binary.
 
 pub mod chain;
+pub mod channel;
 pub mod config;
 pub mod cutter;
 pub mod error;

@@ -1,0 +1,423 @@
+//! One channel on a running orderer: an async task that owns the channel's
+//! [`Chain`](crate::chain::Chain) and drives it with commands, Raft ticks and
+//! the batch deadline, plus the handle other parts of the node use.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use prost::Message as _;
+use prost011::Message as _;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::{sleep_until, Instant};
+use weft_common::config::ChannelConfig;
+use weft_common::ids::ChannelId;
+use weft_common::msp::SigningIdentity;
+use weft_common::tls::TlsIdentity;
+use weft_protos::common::Block;
+use weft_protos::weft::cluster::cluster_client::ClusterClient;
+use weft_protos::weft::cluster::{forward_response::Outcome, BlocksRequest, ForwardRequest, StepRequest};
+
+use crate::chain::{Chain, ChainEvent, ChainSettings, Offer};
+use crate::cutter::BatchLimits;
+use crate::storage::ChannelStore;
+use crate::OrdererError;
+
+/// A consenter of the channel as this node sees it.
+#[derive(Debug, Clone)]
+pub struct Consenter {
+    /// Raft id (position in the consenter list, from 1).
+    pub id: u64,
+    /// `host:port` of its cluster service.
+    pub endpoint: String,
+    /// Host name, for TLS server name checks.
+    pub host: String,
+    /// Its client TLS certificate (DER), which it must present when calling us.
+    pub client_cert_der: Vec<u8>,
+}
+
+/// Consenters from a channel config, and which one is this node (by its TLS certificate).
+pub fn consenters(cfg: &ChannelConfig, own_tls_cert_pem: &[u8]) -> Result<(Vec<Consenter>, Option<u64>), OrdererError> {
+    let ord = cfg.orderer.as_ref().ok_or_else(|| OrdererError::Config("channel config has no Orderer group".into()))?;
+    if ord.consensus_type != "etcdraft" {
+        return Err(OrdererError::Config(format!("consensus type {:?} is not supported (etcdraft only)", ord.consensus_type)));
+    }
+    let der = |pem: &[u8]| -> Result<Vec<u8>, OrdererError> {
+        Ok(weft_common::tls::parse_certs(pem)?.remove(0).to_vec())
+    };
+    let own = der(own_tls_cert_pem)?;
+    let mut out = Vec::new();
+    let mut me = None;
+    for (i, c) in ord.consenters.iter().enumerate() {
+        let id = i as u64 + 1;
+        if der(&c.server_tls_cert)? == own || der(&c.client_tls_cert)? == own {
+            me = Some(id);
+        }
+        out.push(Consenter {
+            id,
+            endpoint: format!("{}:{}", c.host, c.port),
+            host: c.host.clone(),
+            client_cert_der: der(&c.client_tls_cert)?,
+        });
+    }
+    Ok((out, me))
+}
+
+/// Every TLS root CA of every org in a channel config (PEM).
+pub fn tls_roots(cfg: &ChannelConfig) -> Vec<Vec<u8>> {
+    cfg.msps
+        .iter()
+        .flat_map(|(_, m)| m.tls_roots().iter().chain(m.tls_intermediates()).cloned().collect::<Vec<_>>())
+        .collect()
+}
+
+enum Command {
+    Step(Vec<raft::prelude::Message>),
+    Order(Vec<u8>, oneshot::Sender<Result<Offer, OrdererError>>),
+    CatchUp(Vec<Vec<u8>>),
+}
+
+type Waiters = Arc<Mutex<HashMap<[u8; 32], Vec<oneshot::Sender<u64>>>>>;
+
+/// The running channel.
+pub struct ChannelHandle {
+    /// The channel.
+    pub id: ChannelId,
+    /// Its current config.
+    pub config: watch::Receiver<Arc<ChannelConfig>>,
+    /// Number of blocks stored.
+    pub height: watch::Receiver<u64>,
+    /// Current leader (0 = none known).
+    pub leader: watch::Receiver<u64>,
+    /// This node's Raft id.
+    pub self_id: u64,
+    /// The consenters.
+    pub consenters: Vec<Consenter>,
+    store: ChannelStore,
+    commands: mpsc::Sender<Command>,
+    waiters: Waiters,
+    stop: watch::Sender<bool>,
+    clients: Arc<Clients>,
+}
+
+impl std::fmt::Debug for ChannelHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelHandle").field("id", &self.id).field("self_id", &self.self_id).finish()
+    }
+}
+
+/// gRPC clients to the other consenters, made lazily.
+struct Clients {
+    tls: Option<(TlsIdentity, Vec<Vec<u8>>)>,
+    by_id: Mutex<BTreeMap<u64, ClusterClient<tonic::transport::Channel>>>,
+    endpoints: BTreeMap<u64, (String, String)>,
+}
+
+impl Clients {
+    fn client(&self, id: u64) -> Option<ClusterClient<tonic::transport::Channel>> {
+        let mut by_id = self.by_id.lock().expect("clients lock");
+        if let Some(c) = by_id.get(&id) {
+            return Some(c.clone());
+        }
+        let (endpoint, host) = self.endpoints.get(&id)?;
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let mut ep = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
+            .ok()?
+            .connect_timeout(Duration::from_secs(3))
+            .tcp_nodelay(true);
+        if let Some((identity, roots)) = &self.tls {
+            let mut tls = tonic::transport::ClientTlsConfig::new()
+                .identity(tonic::transport::Identity::from_pem(&identity.cert_pem, &identity.key_pem))
+                .domain_name(host.clone());
+            for r in roots {
+                tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(r));
+            }
+            ep = ep.tls_config(tls).ok()?;
+        }
+        let client = ClusterClient::new(ep.connect_lazy()).max_decoding_message_size(256 * 1024 * 1024);
+        by_id.insert(id, client.clone());
+        Some(client)
+    }
+}
+
+/// What a channel needs to start.
+pub struct ChannelStart {
+    /// The channel's store (already holding at least the genesis block).
+    pub store: ChannelStore,
+    /// Its config as of the newest config block.
+    pub config: Arc<ChannelConfig>,
+    /// This node's signing identity.
+    pub signer: SigningIdentity,
+    /// This node's TLS identity and whether TLS is on.
+    pub tls: Option<TlsIdentity>,
+}
+
+fn batch_limits(cfg: &ChannelConfig) -> BatchLimits {
+    let ord = cfg.orderer.as_ref().expect("checked by consenters()");
+    BatchLimits {
+        max_message_count: ord.batch_size.max_message_count,
+        preferred_max_bytes: ord.batch_size.preferred_max_bytes,
+        timeout: ord.batch_timeout,
+    }
+}
+
+impl ChannelHandle {
+    /// Starts the channel's task. Fails if this node is not one of its consenters.
+    pub fn start(start: ChannelStart) -> Result<Arc<Self>, OrdererError> {
+        let cfg = start.config.clone();
+        let own_cert = start.tls.as_ref().map(|t| t.cert_pem.clone()).unwrap_or_default();
+        let (consenters, me) = consenters(&cfg, &own_cert)?;
+        let self_id = me.ok_or_else(|| {
+            OrdererError::Config(format!(
+                "this orderer's TLS certificate is not among the consenters of channel {}; it cannot follow the channel as a consenter",
+                cfg.channel_id
+            ))
+        })?;
+        let ord = cfg.orderer.as_ref().expect("checked");
+        let opts = ord.raft_options.unwrap_or(weft_common::config::RaftOptions {
+            tick_interval: Duration::from_millis(500),
+            election_tick: 10,
+            heartbeat_tick: 1,
+            max_inflight_blocks: 5,
+            snapshot_interval_size: 16 * 1024 * 1024,
+        });
+        let settings = ChainSettings {
+            node_id: self_id,
+            voters: consenters.iter().map(|c| c.id).collect(),
+            election_tick: opts.election_tick as usize,
+            heartbeat_tick: opts.heartbeat_tick as usize,
+            limits: batch_limits(&cfg),
+            snapshot_interval_bytes: opts.snapshot_interval_size as u64,
+        };
+        let chain = Chain::open(start.store.clone(), start.signer, settings)?;
+        let clients = Arc::new(Clients {
+            tls: start.tls.map(|t| (t, tls_roots(&cfg))),
+            by_id: Mutex::new(BTreeMap::new()),
+            endpoints: consenters.iter().filter(|c| c.id != self_id).map(|c| (c.id, (c.endpoint.clone(), c.host.clone()))).collect(),
+        });
+        let (commands, rx) = mpsc::channel(4096);
+        let (config_tx, config) = watch::channel(cfg.clone());
+        let (height_tx, height) = watch::channel(start.store.height()?);
+        let (leader_tx, leader) = watch::channel(0);
+        let (stop, stop_rx) = watch::channel(false);
+        let handle = Arc::new(Self {
+            id: cfg.channel_id.clone(),
+            config,
+            height,
+            leader,
+            self_id,
+            consenters,
+            store: start.store,
+            commands,
+            waiters: Arc::new(Mutex::new(HashMap::new())),
+            stop,
+            clients,
+        });
+        let actor = Actor {
+            chain,
+            rx,
+            stop: stop_rx,
+            tick: opts.tick_interval,
+            height_tx,
+            leader_tx,
+            _config_tx: config_tx,
+            handle: Arc::downgrade(&handle),
+        };
+        tokio::spawn(actor.run());
+        Ok(handle)
+    }
+
+    /// The store (blocks for Deliver).
+    pub fn store(&self) -> &ChannelStore {
+        &self.store
+    }
+
+    /// Feeds Raft messages received from another consenter.
+    pub async fn step(&self, messages: Vec<raft::prelude::Message>) -> Result<(), OrdererError> {
+        self.commands.send(Command::Step(messages)).await.map_err(|_| OrdererError::Stopped(self.id.to_string()))
+    }
+
+    /// Offers an envelope to this node's chain (leader: ordered; follower: refused).
+    pub async fn offer(&self, envelope: Vec<u8>) -> Result<Offer, OrdererError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.send(Command::Order(envelope, tx)).await.map_err(|_| OrdererError::Stopped(self.id.to_string()))?;
+        rx.await.map_err(|_| OrdererError::Stopped(self.id.to_string()))?
+    }
+
+    /// Orders an envelope and waits until it is in a committed block on this
+    /// node: offers it to the leader (here or forwarded), and re-offers after
+    /// a leader change or a timeout. Returns the block number.
+    pub async fn order_and_wait(&self, envelope: Vec<u8>, deadline: Duration) -> Result<u64, OrdererError> {
+        let hash = weft_common::crypto::sha256(&envelope);
+        let (tx, mut done) = oneshot::channel();
+        self.waiters.lock().expect("waiters lock").entry(hash).or_default().push(tx);
+        let give_up = Instant::now() + deadline;
+        let retry = {
+            let t = self.config.borrow().orderer.as_ref().map_or(Duration::from_secs(2), |o| o.batch_timeout);
+            (t * 4).max(Duration::from_millis(500))
+        };
+        loop {
+            let leader = *self.leader.borrow();
+            let offered = if leader == self.self_id || leader == 0 {
+                self.offer(envelope.clone()).await.map(|o| matches!(o, Offer::Accepted | Offer::Duplicate))
+            } else {
+                self.forward(leader, &envelope).await
+            };
+            if let Err(e) = &offered {
+                tracing::debug!(channel = %self.id, "offer failed, will retry: {e}");
+            }
+            let mut leader_rx = self.leader.clone();
+            let wait_until = (Instant::now() + retry).min(give_up);
+            tokio::select! {
+                r = &mut done => return r.map_err(|_| OrdererError::Stopped(self.id.to_string())),
+                _ = leader_rx.changed() => {}
+                _ = sleep_until(wait_until) => {}
+            }
+            if Instant::now() >= give_up {
+                self.waiters.lock().expect("waiters lock").remove(&hash);
+                return Err(OrdererError::Unavailable(format!(
+                    "channel {}: the envelope was not ordered within {deadline:?} (leader {})",
+                    self.id,
+                    *self.leader.borrow()
+                )));
+            }
+        }
+    }
+
+    async fn forward(&self, leader: u64, envelope: &[u8]) -> Result<bool, OrdererError> {
+        let mut client = self.clients.client(leader).ok_or_else(|| OrdererError::Unavailable(format!("no endpoint for consenter {leader}")))?;
+        let resp = client
+            .forward(ForwardRequest { channel: self.id.to_string(), envelope: envelope.to_vec() })
+            .await
+            .map_err(|s| OrdererError::Unavailable(format!("forwarding to consenter {leader}: {}", s.message())))?
+            .into_inner();
+        Ok(resp.outcome() != Outcome::NotLeader)
+    }
+
+    /// Stops the channel's task.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+
+    /// Whether a caller's TLS client certificate (DER) is a consenter's.
+    pub fn is_consenter_cert(&self, der: &[u8]) -> bool {
+        self.consenters.iter().any(|c| c.client_cert_der == der)
+    }
+}
+
+struct Actor {
+    chain: Chain,
+    rx: mpsc::Receiver<Command>,
+    stop: watch::Receiver<bool>,
+    tick: Duration,
+    height_tx: watch::Sender<u64>,
+    leader_tx: watch::Sender<u64>,
+    _config_tx: watch::Sender<Arc<ChannelConfig>>,
+    handle: std::sync::Weak<ChannelHandle>,
+}
+
+impl Actor {
+    async fn run(mut self) {
+        let mut ticker = tokio::time::interval(self.tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let deadline = self.chain.deadline().map(Instant::from_std);
+            tokio::select! {
+                biased;
+                _ = self.stop.changed() => break,
+                cmd = self.rx.recv() => match cmd {
+                    None => break,
+                    Some(Command::Step(msgs)) => {
+                        for m in msgs {
+                            if let Err(e) = self.chain.step(m) {
+                                tracing::warn!("raft step: {e}");
+                            }
+                        }
+                    }
+                    Some(Command::Order(env, reply)) => {
+                        let _ = reply.send(self.chain.order(env, std::time::Instant::now()));
+                    }
+                    Some(Command::CatchUp(blocks)) => {
+                        if let Err(e) = self.chain.catch_up(&blocks) {
+                            tracing::warn!("catch-up blocks refused: {e}");
+                        }
+                    }
+                },
+                _ = ticker.tick() => self.chain.tick(),
+                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    if let Err(e) = self.chain.on_time(std::time::Instant::now()) {
+                        tracing::error!("cutting a block: {e}");
+                    }
+                }
+            }
+            if let Err(e) = self.chain.process() {
+                tracing::error!("channel halted: {e}");
+                break;
+            }
+            let Some(handle) = self.handle.upgrade() else { break };
+            self.dispatch(&handle);
+        }
+    }
+
+    fn dispatch(&mut self, handle: &Arc<ChannelHandle>) {
+        let mut by_peer: BTreeMap<u64, Vec<Vec<u8>>> = BTreeMap::new();
+        for m in self.chain.take_messages() {
+            by_peer.entry(m.to).or_default().push(m.encode_to_vec());
+        }
+        for (to, messages) in by_peer {
+            let Some(mut client) = handle.clients.client(to) else { continue };
+            let channel = handle.id.to_string();
+            tokio::spawn(async move {
+                if let Err(s) = client.step(StepRequest { channel, messages }).await {
+                    tracing::debug!(to, "raft send failed: {}", s.message());
+                }
+            });
+        }
+        for event in self.chain.take_events() {
+            match event {
+                ChainEvent::BlockWritten { number, envelopes } => {
+                    let _ = self.height_tx.send(number + 1);
+                    let mut waiters = handle.waiters.lock().expect("waiters lock");
+                    for h in envelopes {
+                        for tx in waiters.remove(&h).unwrap_or_default() {
+                            let _ = tx.send(number);
+                        }
+                    }
+                }
+                ChainEvent::LeaderChanged(l) => {
+                    tracing::info!(channel = %handle.id, leader = l, "leader changed");
+                    let _ = self.leader_tx.send(l);
+                }
+                ChainEvent::NeedBlocks { height } => {
+                    let handle = handle.clone();
+                    tokio::spawn(async move { fetch_blocks(handle, height).await });
+                }
+            }
+        }
+    }
+}
+
+/// Pulls blocks from the other consenters until this node reaches `height`.
+async fn fetch_blocks(handle: Arc<ChannelHandle>, height: u64) {
+    for _attempt in 0..30 {
+        let from = handle.store.height().unwrap_or(0);
+        if from >= height {
+            return;
+        }
+        for c in handle.consenters.iter().filter(|c| c.id != handle.self_id) {
+            let Some(mut client) = handle.clients.client(c.id) else { continue };
+            let req = BlocksRequest { channel: handle.id.to_string(), from, to: height };
+            match client.pull_blocks(req).await {
+                Ok(resp) => {
+                    let blocks = resp.into_inner().blocks;
+                    if blocks.iter().all(|b| Block::decode(b.as_slice()).is_ok()) && !blocks.is_empty() {
+                        let _ = handle.commands.send(Command::CatchUp(blocks)).await;
+                        break;
+                    }
+                }
+                Err(s) => tracing::debug!(from = c.id, "pulling blocks: {}", s.message()),
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
