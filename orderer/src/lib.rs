@@ -15,12 +15,19 @@
 //! Deliver, cluster transport), TLS, channel participation, config updates,
 //! operations endpoint, the node and its binary.
 
+pub mod broadcast;
 pub mod chain;
 pub mod channel;
+pub mod cluster_service;
 pub mod config;
 pub mod cutter;
 pub mod error;
+pub mod net;
+pub mod node;
+pub mod operations;
+pub mod participation;
 pub mod raft_driver;
+pub mod registry;
 pub mod storage;
 
 pub use error::OrdererError;

@@ -274,3 +274,31 @@ pub fn assemble_transaction(
     let signature = creator.sign(&payload)?;
     Ok(Envelope { payload, signature })
 }
+
+/// A signed envelope of any header type (Broadcast payloads, Deliver's
+/// SeekInfo requests, config updates): fresh nonce and txid, the current time.
+pub fn signed_envelope(
+    kind: weft_protos::common::HeaderType,
+    channel: &ChannelId,
+    data: Vec<u8>,
+    signer: &SigningIdentity,
+) -> Result<Envelope, CommonError> {
+    let nonce = random_bytes(24);
+    let channel_header = ChannelHeader {
+        r#type: kind as i32,
+        version: 0,
+        timestamp: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
+        channel_id: channel.to_string(),
+        tx_id: compute_txid(&nonce, signer.serialized()).to_string(),
+        epoch: 0,
+        extension: Vec::new(),
+        tls_cert_hash: Vec::new(),
+    };
+    let header = Header {
+        channel_header: channel_header.encode_to_vec(),
+        signature_header: SignatureHeader { creator: signer.serialized().to_vec(), nonce }.encode_to_vec(),
+    };
+    let payload = Payload { header: Some(header), data }.encode_to_vec();
+    let signature = signer.sign(&payload)?;
+    Ok(Envelope { payload, signature })
+}

@@ -1,0 +1,295 @@
+//! The orderer node: built from a validated config and pre-bound listeners,
+//! returns a handle with its addresses and a `shutdown()`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use prost::Message as _;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use weft_common::config::ChannelConfig;
+use weft_common::ids::MspId;
+use weft_common::msp::{folder, SigningIdentity};
+use weft_common::tls::{DynamicClientVerifier, TlsIdentity};
+use weft_protos::common::Block;
+use weft_protos::orderer::atomic_broadcast_server::AtomicBroadcastServer;
+use weft_protos::weft::cluster::cluster_server::ClusterServer;
+
+use crate::broadcast::BroadcastService;
+use crate::channel::{tls_roots, ChannelHandle, ChannelStart};
+use crate::cluster_service::ClusterService;
+use crate::config::{ListenerTls, OrdererConfig};
+use crate::net::{no_certs, serve_http, tcp_incoming, tls_certs, tls_incoming};
+use crate::registry::Registry;
+use crate::storage::ChannelStore;
+use crate::OrdererError;
+
+/// Largest gRPC message accepted (AbsoluteMaxBytes is checked per channel).
+const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
+
+/// The node's three listeners, bound before start (tests bind `127.0.0.1:0`).
+#[derive(Debug)]
+pub struct Listeners {
+    /// Broadcast, Deliver, cluster.
+    pub general: TcpListener,
+    /// Channel participation.
+    pub admin: TcpListener,
+    /// Operations.
+    pub operations: TcpListener,
+}
+
+impl Listeners {
+    /// Binds the addresses of `config`.
+    pub async fn bind(config: &OrdererConfig) -> Result<Self, OrdererError> {
+        let bind = |a: SocketAddr| async move {
+            TcpListener::bind(a).await.map_err(|e| OrdererError::Config(format!("cannot listen on {a}: {e}")))
+        };
+        Ok(Self { general: bind(config.general.address).await?, admin: bind(config.admin.address).await?, operations: bind(config.operations).await? })
+    }
+}
+
+/// Why joining a channel failed.
+#[derive(Debug)]
+pub enum JoinError {
+    /// The channel is already served.
+    Exists(String),
+    /// The block is not acceptable.
+    Invalid(String),
+    /// Something broke on this node.
+    Internal(String),
+}
+
+/// What the node's services share.
+pub struct NodeCore {
+    /// Running channels.
+    pub registry: Arc<Registry>,
+    /// Whether the admin listener uses TLS.
+    pub admin_tls: bool,
+    data_dir: PathBuf,
+    signer: SigningIdentity,
+    tls: Option<TlsIdentity>,
+    general_verifier: Option<Arc<DynamicClientVerifier>>,
+    extra_client_roots: Vec<Vec<u8>>,
+}
+
+impl std::fmt::Debug for NodeCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeCore").field("data_dir", &self.data_dir).finish()
+    }
+}
+
+impl NodeCore {
+    fn chain_dir(&self, name: &str) -> PathBuf {
+        self.data_dir.join("chains").join(name)
+    }
+
+    fn refresh_client_roots(&self) {
+        if let Some(v) = &self.general_verifier {
+            let mut roots = self.extra_client_roots.clone();
+            for c in self.registry.list() {
+                roots.extend(tls_roots(&c.config.borrow()));
+            }
+            if let Err(e) = v.set_roots(&roots) {
+                tracing::error!("updating TLS client roots: {e}");
+            }
+        }
+    }
+
+    fn start_channel(&self, store: ChannelStore, config: ChannelConfig) -> Result<Arc<ChannelHandle>, OrdererError> {
+        ChannelHandle::start(ChannelStart { store, config: Arc::new(config), signer: self.signer.clone(), tls: self.tls.clone() })
+    }
+
+    /// Joins a channel from its genesis block; returns the channel name.
+    pub fn join_channel(&self, block_bytes: &[u8]) -> Result<String, JoinError> {
+        let block = Block::decode(block_bytes).map_err(|e| JoinError::Invalid(format!("not a block: {e}")))?;
+        let config = ChannelConfig::from_block(&block).map_err(|e| JoinError::Invalid(format!("not a config block: {e}")))?;
+        let name = config.channel_id.to_string();
+        if self.registry.get(&name).is_some() {
+            return Err(JoinError::Exists(name));
+        }
+        let number = block.header.as_ref().map_or(0, |h| h.number);
+        if number != 0 {
+            return Err(JoinError::Invalid(format!(
+                "block {number} is not a genesis block; this orderer joins channels from their genesis block"
+            )));
+        }
+        weft_common::block::check_data_hash(&block).map_err(|e| JoinError::Invalid(e.to_string()))?;
+        let dir = self.chain_dir(&name);
+        if dir.exists() {
+            return Err(JoinError::Exists(name));
+        }
+        let result = (|| {
+            let store = ChannelStore::open(&dir)?;
+            store.append_block(0, block_bytes)?;
+            self.start_channel(store, config)
+        })();
+        match result {
+            Ok(handle) => {
+                self.registry.insert(handle);
+                self.refresh_client_roots();
+                tracing::info!(channel = %name, "joined channel");
+                Ok(name)
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                match e {
+                    OrdererError::Config(msg) => Err(JoinError::Invalid(msg)),
+                    other => Err(JoinError::Internal(other.to_string())),
+                }
+            }
+        }
+    }
+
+    /// Stops serving a channel and deletes its data; false if unknown.
+    pub fn remove_channel(&self, name: &str) -> Result<bool, OrdererError> {
+        let Some(handle) = self.registry.remove(name) else { return Ok(false) };
+        handle.stop();
+        drop(handle);
+        std::fs::remove_dir_all(self.chain_dir(name)).map_err(|e| OrdererError::Storage(e.to_string()))?;
+        self.refresh_client_roots();
+        Ok(true)
+    }
+
+    /// Restarts every channel found in the data directory.
+    fn resume_channels(&self) -> Result<(), OrdererError> {
+        let chains = self.data_dir.join("chains");
+        let Ok(entries) = std::fs::read_dir(&chains) else { return Ok(()) };
+        for entry in entries.flatten() {
+            let store = ChannelStore::open(&entry.path())?;
+            let height = store.height()?;
+            if height == 0 {
+                continue;
+            }
+            let genesis = Block::decode(store.block(0)?.unwrap_or_default().as_slice())
+                .map_err(|e| OrdererError::Corrupt { what: "genesis block".into(), reason: e.to_string() })?;
+            let config = ChannelConfig::from_block(&genesis)?;
+            let handle = self.start_channel(store, config)?;
+            tracing::info!(channel = %handle.id, height, "resumed channel");
+            self.registry.insert(handle);
+        }
+        self.refresh_client_roots();
+        Ok(())
+    }
+}
+
+/// A running orderer.
+#[derive(Debug)]
+pub struct OrdererHandle {
+    /// Broadcast/Deliver/cluster address.
+    pub general_addr: SocketAddr,
+    /// Channel participation address.
+    pub admin_addr: SocketAddr,
+    /// Operations address.
+    pub operations_addr: SocketAddr,
+    /// Shared state (tests inspect channels through it).
+    pub core: Arc<NodeCore>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl OrdererHandle {
+    /// Stops every listener and channel and waits for the servers to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for c in self.core.registry.list() {
+            c.stop();
+        }
+        for t in self.tasks {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}
+
+fn read_roots(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, OrdererError> {
+    paths.iter().map(|p| std::fs::read(p).map_err(|e| OrdererError::Config(format!("client root CA {}: {e}", p.display())))).collect()
+}
+
+/// Starts an orderer.
+pub async fn start(config: OrdererConfig, listeners: Listeners) -> Result<OrdererHandle, OrdererError> {
+    let signer = folder::load_signing_identity(&config.msp_dir, &MspId::new(config.msp_id.clone()))?;
+    let (general_tls, extra_roots) = match &config.general.tls {
+        ListenerTls::Mutual { cert, key, client_roots } => (Some(TlsIdentity::load(cert, key)?), read_roots(client_roots)?),
+        ListenerTls::Plaintext => (None, Vec::new()),
+    };
+    let general_verifier = match &general_tls {
+        Some(_) => Some(DynamicClientVerifier::new(&extra_roots)?),
+        None => None,
+    };
+    let core = Arc::new(NodeCore {
+        registry: Arc::new(Registry::default()),
+        admin_tls: matches!(config.admin.tls, ListenerTls::Mutual { .. }),
+        data_dir: config.data_dir.clone(),
+        signer,
+        tls: general_tls.clone(),
+        general_verifier: general_verifier.clone(),
+        extra_client_roots: extra_roots,
+    });
+    core.resume_channels()?;
+
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let addrs = (
+        listeners.general.local_addr().map_err(|e| OrdererError::Config(e.to_string()))?,
+        listeners.admin.local_addr().map_err(|e| OrdererError::Config(e.to_string()))?,
+        listeners.operations.local_addr().map_err(|e| OrdererError::Config(e.to_string()))?,
+    );
+    let mut tasks = Vec::new();
+
+    // General listener: Broadcast, Deliver, cluster.
+    let router = tonic::transport::Server::builder()
+        .add_service(
+            AtomicBroadcastServer::new(BroadcastService::new(core.registry.clone()))
+                .max_decoding_message_size(MAX_GRPC_MESSAGE)
+                .max_encoding_message_size(MAX_GRPC_MESSAGE),
+        )
+        .add_service(
+            ClusterServer::new(ClusterService::new(core.registry.clone(), general_tls.is_some()))
+                .max_decoding_message_size(MAX_GRPC_MESSAGE)
+                .max_encoding_message_size(MAX_GRPC_MESSAGE),
+        );
+    match (&general_tls, general_verifier) {
+        (Some(id), Some(verifier)) => {
+            let tls = Arc::new(weft_common::tls::server_config(id, verifier, &[b"h2"])?);
+            let incoming = tls_incoming(listeners.general, tls, shutdown_rx.clone());
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = router.serve_with_incoming(incoming).await {
+                    tracing::error!("general listener: {e}");
+                }
+            }));
+        }
+        _ => {
+            let incoming = tcp_incoming(listeners.general, shutdown_rx.clone());
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = router.serve_with_incoming(incoming).await {
+                    tracing::error!("general listener: {e}");
+                }
+            }));
+        }
+    }
+
+    // Admin listener: channel participation.
+    let admin_router = crate::participation::router(core.clone());
+    match &config.admin.tls {
+        ListenerTls::Mutual { cert, key, client_roots } => {
+            let id = TlsIdentity::load(cert, key)?;
+            let verifier = DynamicClientVerifier::new(&read_roots(client_roots)?)?;
+            let tls = Arc::new(weft_common::tls::server_config(&id, verifier, &[b"h2", b"http/1.1"])?);
+            let incoming = tls_incoming(listeners.admin, tls, shutdown_rx.clone());
+            tasks.push(tokio::spawn(serve_http(admin_router, incoming, tls_certs)));
+        }
+        ListenerTls::Plaintext => {
+            let incoming = tcp_incoming(listeners.admin, shutdown_rx.clone());
+            tasks.push(tokio::spawn(serve_http(admin_router, incoming, no_certs)));
+        }
+    }
+
+    // Operations listener.
+    let ops = crate::operations::router(core.clone());
+    let incoming = tcp_incoming(listeners.operations, shutdown_rx.clone());
+    tasks.push(tokio::spawn(serve_http(ops, incoming, no_certs)));
+
+    tracing::info!(general = %addrs.0, admin = %addrs.1, operations = %addrs.2, "orderer started");
+    Ok(OrdererHandle { general_addr: addrs.0, admin_addr: addrs.1, operations_addr: addrs.2, core, shutdown, tasks })
+}

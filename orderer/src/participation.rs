@@ -1,0 +1,106 @@
+//! The channel participation API, compatible with Fabric's `osnadmin`:
+//! `/participation/v1/channels` — join (multipart `config-block`), list, get,
+//! remove. Served on the admin listener; callers must present a TLS client
+//! certificate from the admin client root CAs that carries the `admin` OU.
+
+use std::sync::Arc;
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Extension, Json, Router};
+use serde_json::json;
+
+use crate::net::ClientCerts;
+use crate::node::NodeCore;
+
+type ApiResult = Result<Response, (StatusCode, Json<serde_json::Value>)>;
+
+fn api_err(code: StatusCode, msg: impl Into<String>) -> (StatusCode, Json<serde_json::Value>) {
+    (code, Json(json!({ "error": msg.into() })))
+}
+
+fn channel_info(core: &NodeCore, name: &str) -> serde_json::Value {
+    let height = core.registry.get(name).map_or(0, |c| *c.height.borrow());
+    json!({
+        "name": name,
+        "url": format!("/participation/v1/channels/{name}"),
+        "consensusRelation": "consenter",
+        "status": "active",
+        "height": height,
+    })
+}
+
+fn authorize(core: &NodeCore, certs: &ClientCerts) -> Result<(), (StatusCode, Json<serde_json::Value>)> {
+    if !core.admin_tls {
+        return Ok(()); // plaintext admin listener: explicitly configured, trusted network
+    }
+    let leaf = certs.0.first().ok_or_else(|| api_err(StatusCode::UNAUTHORIZED, "a TLS client certificate is required"))?;
+    let cert = weft_common::msp::Certificate::from_der(leaf).map_err(|e| api_err(StatusCode::UNAUTHORIZED, e.to_string()))?;
+    if cert.organizational_units.iter().any(|ou| ou == "admin") {
+        Ok(())
+    } else {
+        Err(api_err(
+            StatusCode::FORBIDDEN,
+            format!(
+                "the client certificate ({}) is not an orderer admin's: channel participation needs the 'admin' OU",
+                cert.common_name.unwrap_or_default()
+            ),
+        ))
+    }
+}
+
+async fn list(State(core): State<Arc<NodeCore>>, Extension(certs): Extension<ClientCerts>) -> ApiResult {
+    authorize(&core, &certs)?;
+    let channels: Vec<_> = core
+        .registry
+        .list()
+        .iter()
+        .map(|c| json!({ "name": c.id.as_str(), "url": format!("/participation/v1/channels/{}", c.id) }))
+        .collect();
+    Ok(Json(json!({ "systemChannel": null, "channels": channels })).into_response())
+}
+
+async fn get_one(State(core): State<Arc<NodeCore>>, Extension(certs): Extension<ClientCerts>, Path(name): Path<String>) -> ApiResult {
+    authorize(&core, &certs)?;
+    if core.registry.get(&name).is_none() {
+        return Err(api_err(StatusCode::NOT_FOUND, format!("channel {name:?} does not exist")));
+    }
+    Ok(Json(channel_info(&core, &name)).into_response())
+}
+
+async fn join(State(core): State<Arc<NodeCore>>, Extension(certs): Extension<ClientCerts>, mut form: Multipart) -> ApiResult {
+    authorize(&core, &certs)?;
+    let mut block = None;
+    while let Some(field) = form.next_field().await.map_err(|e| api_err(StatusCode::BAD_REQUEST, format!("multipart: {e}")))? {
+        if field.name() == Some("config-block") {
+            block = Some(field.bytes().await.map_err(|e| api_err(StatusCode::BAD_REQUEST, e.to_string()))?);
+        }
+    }
+    let block = block.ok_or_else(|| api_err(StatusCode::BAD_REQUEST, "form field 'config-block' is missing"))?;
+    match core.join_channel(&block) {
+        Ok(name) => Ok((StatusCode::CREATED, Json(channel_info(&core, &name))).into_response()),
+        Err(crate::node::JoinError::Exists(name)) => Err(api_err(StatusCode::METHOD_NOT_ALLOWED, format!("channel {name} already exists"))),
+        Err(crate::node::JoinError::Invalid(msg)) => Err(api_err(StatusCode::BAD_REQUEST, msg)),
+        Err(crate::node::JoinError::Internal(msg)) => Err(api_err(StatusCode::INTERNAL_SERVER_ERROR, msg)),
+    }
+}
+
+async fn remove(State(core): State<Arc<NodeCore>>, Extension(certs): Extension<ClientCerts>, Path(name): Path<String>) -> ApiResult {
+    authorize(&core, &certs)?;
+    match core.remove_channel(&name) {
+        Ok(true) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Ok(false) => Err(api_err(StatusCode::NOT_FOUND, format!("channel {name:?} does not exist"))),
+        Err(e) => Err(api_err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
+/// The participation router.
+pub fn router(core: Arc<NodeCore>) -> Router {
+    Router::new()
+        .route("/participation/v1/channels", get(list).post(join))
+        .route("/participation/v1/channels/{name}", get(get_one).delete(remove))
+        .layer(axum::extract::DefaultBodyLimit::max(128 * 1024 * 1024))
+        .with_state(core)
+}
