@@ -231,13 +231,9 @@ fn write_identity(
     if cas.node_ous {
         tls_subject = tls_subject.with_ou(ou);
     }
-    let tls = cas.tlsca.issue(
-        &tls_subject,
-        &tls_sans,
-        Usage::Tls,
-        key_type,
-        validity,
-    )?;
+    let tls = cas
+        .tlsca
+        .issue(&tls_subject, &tls_sans, Usage::Tls, key_type, validity)?;
     let tls_dir = dir.join("tls");
     write(&tls_dir.join("ca.crt"), cas.tlsca.cert_pem().as_bytes())?;
     write(

@@ -14,13 +14,17 @@ use weft_common::tx::UnpackedEnvelope;
 use weft_protos::common::{Block, Envelope, HeaderType, Status as FabricStatus};
 use weft_protos::orderer::atomic_broadcast_server::AtomicBroadcast;
 use weft_protos::orderer::seek_info::SeekBehavior;
-use weft_protos::orderer::{deliver_response, seek_position, BroadcastResponse, DeliverResponse, SeekInfo};
+use weft_protos::orderer::{
+    BroadcastResponse, DeliverResponse, SeekInfo, deliver_response, seek_position,
+};
 
 use crate::channel::ChannelHandle;
 use crate::registry::Registry;
 
 /// How long a Broadcast waits for its envelope to be committed.
 const ORDER_DEADLINE: Duration = Duration::from_secs(30);
+/// Envelopes of one Broadcast stream being ordered at once.
+const MAX_IN_FLIGHT_PER_STREAM: usize = 4096;
 
 /// The AtomicBroadcast service.
 #[derive(Debug, Clone)]
@@ -36,39 +40,64 @@ impl BroadcastService {
 }
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn reply(status: FabricStatus, info: impl Into<String>) -> BroadcastResponse {
-    BroadcastResponse { status: status as i32, info: info.into() }
+    BroadcastResponse {
+        status: status as i32,
+        info: info.into(),
+    }
 }
 
 /// Admission checks of one envelope; the channel to order it on, or the refusal.
 fn admit(registry: &Registry, bytes: &[u8]) -> Result<Arc<ChannelHandle>, BroadcastResponse> {
-    let env = Envelope::decode(bytes).map_err(|e| reply(FabricStatus::BadRequest, format!("malformed envelope: {e}")))?;
-    let unpacked = UnpackedEnvelope::from_envelope(&env).map_err(|e| reply(FabricStatus::BadRequest, format!("bad envelope: {e}")))?;
+    let env = Envelope::decode(bytes)
+        .map_err(|e| reply(FabricStatus::BadRequest, format!("malformed envelope: {e}")))?;
+    let unpacked = UnpackedEnvelope::from_envelope(&env)
+        .map_err(|e| reply(FabricStatus::BadRequest, format!("bad envelope: {e}")))?;
     let channel_name = &unpacked.channel_header.channel_id;
-    let channel = registry
-        .get(channel_name)
-        .ok_or_else(|| reply(FabricStatus::NotFound, format!("channel {channel_name:?} does not exist on this orderer")))?;
+    let channel = registry.get(channel_name).ok_or_else(|| {
+        reply(
+            FabricStatus::NotFound,
+            format!("channel {channel_name:?} does not exist on this orderer"),
+        )
+    })?;
     let cfg = channel.config.borrow().clone();
-    let max = cfg.orderer.as_ref().map_or(u32::MAX, |o| o.batch_size.absolute_max_bytes) as usize;
+    let max = cfg
+        .orderer
+        .as_ref()
+        .map_or(u32::MAX, |o| o.batch_size.absolute_max_bytes) as usize;
     if bytes.len() > max {
         return Err(reply(
             FabricStatus::RequestEntityTooLarge,
-            format!("envelope of {} bytes exceeds the channel's AbsoluteMaxBytes of {max}", bytes.len()),
+            format!(
+                "envelope of {} bytes exceeds the channel's AbsoluteMaxBytes of {max}",
+                bytes.len()
+            ),
         ));
     }
     let kind = unpacked.header_type();
     if kind == HeaderType::ConfigUpdate as i32 {
-        return Err(reply(FabricStatus::NotImplemented, "config updates are not supported by this weft orderer yet"));
+        return Err(reply(
+            FabricStatus::NotImplemented,
+            "config updates are not supported by this weft orderer yet",
+        ));
     }
     if kind != HeaderType::EndorserTransaction as i32 && kind != HeaderType::Message as i32 {
-        return Err(reply(FabricStatus::BadRequest, format!("header type {kind} cannot be broadcast")));
+        return Err(reply(
+            FabricStatus::BadRequest,
+            format!("header type {kind} cannot be broadcast"),
+        ));
     }
     let signers = verify_signers(&[unpacked.creator_signed_data()], &cfg.msps, now());
     if signers.valid.is_empty() {
-        return Err(reply(FabricStatus::Forbidden, format!("creator refused: {}", signers.refused.join("; "))));
+        return Err(reply(
+            FabricStatus::Forbidden,
+            format!("creator refused: {}", signers.refused.join("; ")),
+        ));
     }
     cfg.policies
         .evaluate("/Channel/Writers", &signers, &cfg.msps)
@@ -83,68 +112,104 @@ impl AtomicBroadcast for BroadcastService {
     type BroadcastStream = ResponseStream<BroadcastResponse>;
     type DeliverStream = ResponseStream<DeliverResponse>;
 
-    async fn broadcast(&self, request: Request<Streaming<Envelope>>) -> Result<Response<Self::BroadcastStream>, Status> {
-        let mut incoming = request.into_inner();
+    async fn broadcast(
+        &self,
+        request: Request<Streaming<Envelope>>,
+    ) -> Result<Response<Self::BroadcastStream>, Status> {
+        let incoming = request.into_inner();
         let registry = self.registry.clone();
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(async move {
-            // One envelope at a time per stream, answered in order, as Fabric does.
-            while let Some(item) = incoming.next().await {
-                let env = match item {
-                    Ok(env) => env,
-                    Err(s) => {
-                        tracing::debug!("broadcast stream ended: {}", s.message());
-                        break;
+            // Envelopes of one stream are admitted and ordered concurrently, and
+            // answered in the order they came, each once it is committed.
+            let responses = incoming
+                .take_while(|item| futures::future::ready(item.is_ok()))
+                .map(move |item| {
+                    let registry = registry.clone();
+                    async move {
+                        let bytes = item.expect("errors end the stream above").encode_to_vec();
+                        match admit(&registry, &bytes) {
+                            Err(refusal) => refusal,
+                            Ok(channel) => {
+                                match channel.order_and_wait(bytes, ORDER_DEADLINE).await {
+                                    Ok(_block) => reply(FabricStatus::Success, ""),
+                                    Err(e) => {
+                                        reply(FabricStatus::ServiceUnavailable, e.to_string())
+                                    }
+                                }
+                            }
+                        }
                     }
-                };
-                let bytes = env.encode_to_vec();
-                let resp = match admit(&registry, &bytes) {
-                    Err(refusal) => refusal,
-                    Ok(channel) => match channel.order_and_wait(bytes, ORDER_DEADLINE).await {
-                        Ok(_block) => reply(FabricStatus::Success, ""),
-                        Err(e) => reply(FabricStatus::ServiceUnavailable, e.to_string()),
-                    },
-                };
+                })
+                .buffered(MAX_IN_FLIGHT_PER_STREAM);
+            let mut responses = std::pin::pin!(responses);
+            while let Some(resp) = responses.next().await {
                 if tx.send(Ok(resp)).await.is_err() {
                     break;
                 }
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 
-    async fn deliver(&self, request: Request<Streaming<Envelope>>) -> Result<Response<Self::DeliverStream>, Status> {
+    async fn deliver(
+        &self,
+        request: Request<Streaming<Envelope>>,
+    ) -> Result<Response<Self::DeliverStream>, Status> {
         let mut incoming = request.into_inner();
         let registry = self.registry.clone();
         let (tx, rx) = mpsc::channel(16);
         tokio::spawn(async move {
             while let Some(Ok(env)) = incoming.next().await {
                 let status = serve_seek(&registry, &env, &tx).await;
-                let msg = DeliverResponse { r#type: Some(deliver_response::Type::Status(status as i32)) };
+                let msg = DeliverResponse {
+                    r#type: Some(deliver_response::Type::Status(status as i32)),
+                };
                 if tx.send(Ok(msg)).await.is_err() {
                     break;
                 }
             }
         });
-        Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(
+            tokio_stream::wrappers::ReceiverStream::new(rx),
+        )))
     }
 }
 
 /// Serves one SeekInfo request; returns the final status.
-async fn serve_seek(registry: &Registry, env: &Envelope, tx: &mpsc::Sender<Result<DeliverResponse, Status>>) -> FabricStatus {
-    let Ok(unpacked) = UnpackedEnvelope::from_envelope(env) else { return FabricStatus::BadRequest };
+async fn serve_seek(
+    registry: &Registry,
+    env: &Envelope,
+    tx: &mpsc::Sender<Result<DeliverResponse, Status>>,
+) -> FabricStatus {
+    let Ok(unpacked) = UnpackedEnvelope::from_envelope(env) else {
+        return FabricStatus::BadRequest;
+    };
     if unpacked.header_type() != HeaderType::DeliverSeekInfo as i32 {
         return FabricStatus::BadRequest;
     }
-    let Some(channel) = registry.get(&unpacked.channel_header.channel_id) else { return FabricStatus::NotFound };
+    let Some(channel) = registry.get(&unpacked.channel_header.channel_id) else {
+        return FabricStatus::NotFound;
+    };
     let cfg = channel.config.borrow().clone();
     let signers = verify_signers(&[unpacked.creator_signed_data()], &cfg.msps, now());
-    if cfg.policies.evaluate("/Channel/Readers", &signers, &cfg.msps).is_err() {
+    if cfg
+        .policies
+        .evaluate("/Channel/Readers", &signers, &cfg.msps)
+        .is_err()
+    {
         return FabricStatus::Forbidden;
     }
-    let Ok(seek) = SeekInfo::decode(unpacked.data.as_slice()) else { return FabricStatus::BadRequest };
+    let Ok(seek) = SeekInfo::decode(unpacked.data.as_slice()) else {
+        return FabricStatus::BadRequest;
+    };
     let height = *channel.height.borrow();
-    let position = |p: &Option<weft_protos::orderer::SeekPosition>, default: u64| match p.as_ref().and_then(|p| p.r#type.as_ref()) {
+    let position = |p: &Option<weft_protos::orderer::SeekPosition>, default: u64| match p
+        .as_ref()
+        .and_then(|p| p.r#type.as_ref())
+    {
         Some(seek_position::Type::Oldest(_)) => 0,
         Some(seek_position::Type::Newest(_)) => height.saturating_sub(1),
         Some(seek_position::Type::Specified(s)) => s.number,
@@ -177,7 +242,9 @@ async fn serve_seek(registry: &Registry, env: &Envelope, tx: &mpsc::Sender<Resul
             },
             _ => return FabricStatus::InternalServerError,
         };
-        let msg = DeliverResponse { r#type: Some(deliver_response::Type::Block(block)) };
+        let msg = DeliverResponse {
+            r#type: Some(deliver_response::Type::Block(block)),
+        };
         if tx.send(Ok(msg)).await.is_err() {
             return FabricStatus::ServiceUnavailable;
         }

@@ -9,19 +9,21 @@ use std::time::Duration;
 use prost::Message as _;
 use prost011::Message as _;
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio::time::{sleep_until, Instant};
+use tokio::time::{Instant, sleep_until};
 use weft_common::config::ChannelConfig;
 use weft_common::ids::ChannelId;
 use weft_common::msp::SigningIdentity;
 use weft_common::tls::TlsIdentity;
 use weft_protos::common::Block;
 use weft_protos::weft::cluster::cluster_client::ClusterClient;
-use weft_protos::weft::cluster::{forward_response::Outcome, BlocksRequest, ForwardRequest, StepRequest};
+use weft_protos::weft::cluster::{
+    BlocksRequest, ForwardRequest, StepRequest, forward_response::Outcome,
+};
 
+use crate::OrdererError;
 use crate::chain::{Chain, ChainEvent, ChainSettings, Offer};
 use crate::cutter::BatchLimits;
 use crate::storage::ChannelStore;
-use crate::OrdererError;
 
 /// A consenter of the channel as this node sees it.
 #[derive(Debug, Clone)]
@@ -37,10 +39,19 @@ pub struct Consenter {
 }
 
 /// Consenters from a channel config, and which one is this node (by its TLS certificate).
-pub fn consenters(cfg: &ChannelConfig, own_tls_cert_pem: &[u8]) -> Result<(Vec<Consenter>, Option<u64>), OrdererError> {
-    let ord = cfg.orderer.as_ref().ok_or_else(|| OrdererError::Config("channel config has no Orderer group".into()))?;
+pub fn consenters(
+    cfg: &ChannelConfig,
+    own_tls_cert_pem: &[u8],
+) -> Result<(Vec<Consenter>, Option<u64>), OrdererError> {
+    let ord = cfg
+        .orderer
+        .as_ref()
+        .ok_or_else(|| OrdererError::Config("channel config has no Orderer group".into()))?;
     if ord.consensus_type != "etcdraft" {
-        return Err(OrdererError::Config(format!("consensus type {:?} is not supported (etcdraft only)", ord.consensus_type)));
+        return Err(OrdererError::Config(format!(
+            "consensus type {:?} is not supported (etcdraft only)",
+            ord.consensus_type
+        )));
     }
     let der = |pem: &[u8]| -> Result<Vec<u8>, OrdererError> {
         Ok(weft_common::tls::parse_certs(pem)?.remove(0).to_vec())
@@ -67,7 +78,13 @@ pub fn consenters(cfg: &ChannelConfig, own_tls_cert_pem: &[u8]) -> Result<(Vec<C
 pub fn tls_roots(cfg: &ChannelConfig) -> Vec<Vec<u8>> {
     cfg.msps
         .iter()
-        .flat_map(|(_, m)| m.tls_roots().iter().chain(m.tls_intermediates()).cloned().collect::<Vec<_>>())
+        .flat_map(|(_, m)| {
+            m.tls_roots()
+                .iter()
+                .chain(m.tls_intermediates())
+                .cloned()
+                .collect::<Vec<_>>()
+        })
         .collect()
 }
 
@@ -102,7 +119,10 @@ pub struct ChannelHandle {
 
 impl std::fmt::Debug for ChannelHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChannelHandle").field("id", &self.id).field("self_id", &self.self_id).finish()
+        f.debug_struct("ChannelHandle")
+            .field("id", &self.id)
+            .field("self_id", &self.self_id)
+            .finish()
     }
 }
 
@@ -127,14 +147,18 @@ impl Clients {
             .tcp_nodelay(true);
         if let Some((identity, roots)) = &self.tls {
             let mut tls = tonic::transport::ClientTlsConfig::new()
-                .identity(tonic::transport::Identity::from_pem(&identity.cert_pem, &identity.key_pem))
+                .identity(tonic::transport::Identity::from_pem(
+                    &identity.cert_pem,
+                    &identity.key_pem,
+                ))
                 .domain_name(host.clone());
             for r in roots {
                 tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(r));
             }
             ep = ep.tls_config(tls).ok()?;
         }
-        let client = ClusterClient::new(ep.connect_lazy()).max_decoding_message_size(256 * 1024 * 1024);
+        let client =
+            ClusterClient::new(ep.connect_lazy()).max_decoding_message_size(256 * 1024 * 1024);
         by_id.insert(id, client.clone());
         Some(client)
     }
@@ -165,7 +189,11 @@ impl ChannelHandle {
     /// Starts the channel's task. Fails if this node is not one of its consenters.
     pub fn start(start: ChannelStart) -> Result<Arc<Self>, OrdererError> {
         let cfg = start.config.clone();
-        let own_cert = start.tls.as_ref().map(|t| t.cert_pem.clone()).unwrap_or_default();
+        let own_cert = start
+            .tls
+            .as_ref()
+            .map(|t| t.cert_pem.clone())
+            .unwrap_or_default();
         let (consenters, me) = consenters(&cfg, &own_cert)?;
         let self_id = me.ok_or_else(|| {
             OrdererError::Config(format!(
@@ -174,13 +202,15 @@ impl ChannelHandle {
             ))
         })?;
         let ord = cfg.orderer.as_ref().expect("checked");
-        let opts = ord.raft_options.unwrap_or(weft_common::config::RaftOptions {
-            tick_interval: Duration::from_millis(500),
-            election_tick: 10,
-            heartbeat_tick: 1,
-            max_inflight_blocks: 5,
-            snapshot_interval_size: 16 * 1024 * 1024,
-        });
+        let opts = ord
+            .raft_options
+            .unwrap_or(weft_common::config::RaftOptions {
+                tick_interval: Duration::from_millis(500),
+                election_tick: 10,
+                heartbeat_tick: 1,
+                max_inflight_blocks: 5,
+                snapshot_interval_size: 16 * 1024 * 1024,
+            });
         let settings = ChainSettings {
             node_id: self_id,
             voters: consenters.iter().map(|c| c.id).collect(),
@@ -193,7 +223,11 @@ impl ChannelHandle {
         let clients = Arc::new(Clients {
             tls: start.tls.map(|t| (t, tls_roots(&cfg))),
             by_id: Mutex::new(BTreeMap::new()),
-            endpoints: consenters.iter().filter(|c| c.id != self_id).map(|c| (c.id, (c.endpoint.clone(), c.host.clone()))).collect(),
+            endpoints: consenters
+                .iter()
+                .filter(|c| c.id != self_id)
+                .map(|c| (c.id, (c.endpoint.clone(), c.host.clone())))
+                .collect(),
         });
         let (commands, rx) = mpsc::channel(4096);
         let (config_tx, config) = watch::channel(cfg.clone());
@@ -234,32 +268,55 @@ impl ChannelHandle {
 
     /// Feeds Raft messages received from another consenter.
     pub async fn step(&self, messages: Vec<raft::prelude::Message>) -> Result<(), OrdererError> {
-        self.commands.send(Command::Step(messages)).await.map_err(|_| OrdererError::Stopped(self.id.to_string()))
+        self.commands
+            .send(Command::Step(messages))
+            .await
+            .map_err(|_| OrdererError::Stopped(self.id.to_string()))
     }
 
     /// Offers an envelope to this node's chain (leader: ordered; follower: refused).
     pub async fn offer(&self, envelope: Vec<u8>) -> Result<Offer, OrdererError> {
         let (tx, rx) = oneshot::channel();
-        self.commands.send(Command::Order(envelope, tx)).await.map_err(|_| OrdererError::Stopped(self.id.to_string()))?;
-        rx.await.map_err(|_| OrdererError::Stopped(self.id.to_string()))?
+        self.commands
+            .send(Command::Order(envelope, tx))
+            .await
+            .map_err(|_| OrdererError::Stopped(self.id.to_string()))?;
+        rx.await
+            .map_err(|_| OrdererError::Stopped(self.id.to_string()))?
     }
 
     /// Orders an envelope and waits until it is in a committed block on this
     /// node: offers it to the leader (here or forwarded), and re-offers after
     /// a leader change or a timeout. Returns the block number.
-    pub async fn order_and_wait(&self, envelope: Vec<u8>, deadline: Duration) -> Result<u64, OrdererError> {
+    pub async fn order_and_wait(
+        &self,
+        envelope: Vec<u8>,
+        deadline: Duration,
+    ) -> Result<u64, OrdererError> {
         let hash = weft_common::crypto::sha256(&envelope);
         let (tx, mut done) = oneshot::channel();
-        self.waiters.lock().expect("waiters lock").entry(hash).or_default().push(tx);
+        self.waiters
+            .lock()
+            .expect("waiters lock")
+            .entry(hash)
+            .or_default()
+            .push(tx);
         let give_up = Instant::now() + deadline;
         let retry = {
-            let t = self.config.borrow().orderer.as_ref().map_or(Duration::from_secs(2), |o| o.batch_timeout);
+            let t = self
+                .config
+                .borrow()
+                .orderer
+                .as_ref()
+                .map_or(Duration::from_secs(2), |o| o.batch_timeout);
             (t * 4).max(Duration::from_millis(500))
         };
         loop {
             let leader = *self.leader.borrow();
             let offered = if leader == self.self_id || leader == 0 {
-                self.offer(envelope.clone()).await.map(|o| matches!(o, Offer::Accepted | Offer::Duplicate))
+                self.offer(envelope.clone())
+                    .await
+                    .map(|o| matches!(o, Offer::Accepted | Offer::Duplicate))
             } else {
                 self.forward(leader, &envelope).await
             };
@@ -285,11 +342,21 @@ impl ChannelHandle {
     }
 
     async fn forward(&self, leader: u64, envelope: &[u8]) -> Result<bool, OrdererError> {
-        let mut client = self.clients.client(leader).ok_or_else(|| OrdererError::Unavailable(format!("no endpoint for consenter {leader}")))?;
+        let mut client = self.clients.client(leader).ok_or_else(|| {
+            OrdererError::Unavailable(format!("no endpoint for consenter {leader}"))
+        })?;
         let resp = client
-            .forward(ForwardRequest { channel: self.id.to_string(), envelope: envelope.to_vec() })
+            .forward(ForwardRequest {
+                channel: self.id.to_string(),
+                envelope: envelope.to_vec(),
+            })
             .await
-            .map_err(|s| OrdererError::Unavailable(format!("forwarding to consenter {leader}: {}", s.message())))?
+            .map_err(|s| {
+                OrdererError::Unavailable(format!(
+                    "forwarding to consenter {leader}: {}",
+                    s.message()
+                ))
+            })?
             .into_inner();
         Ok(resp.outcome() != Outcome::NotLeader)
     }
@@ -354,7 +421,9 @@ impl Actor {
                 tracing::error!("channel halted: {e}");
                 break;
             }
-            let Some(handle) = self.handle.upgrade() else { break };
+            let Some(handle) = self.handle.upgrade() else {
+                break;
+            };
             self.dispatch(&handle);
         }
     }
@@ -365,7 +434,9 @@ impl Actor {
             by_peer.entry(m.to).or_default().push(m.encode_to_vec());
         }
         for (to, messages) in by_peer {
-            let Some(mut client) = handle.clients.client(to) else { continue };
+            let Some(mut client) = handle.clients.client(to) else {
+                continue;
+            };
             let channel = handle.id.to_string();
             tokio::spawn(async move {
                 if let Err(s) = client.step(StepRequest { channel, messages }).await {
@@ -405,12 +476,20 @@ async fn fetch_blocks(handle: Arc<ChannelHandle>, height: u64) {
             return;
         }
         for c in handle.consenters.iter().filter(|c| c.id != handle.self_id) {
-            let Some(mut client) = handle.clients.client(c.id) else { continue };
-            let req = BlocksRequest { channel: handle.id.to_string(), from, to: height };
+            let Some(mut client) = handle.clients.client(c.id) else {
+                continue;
+            };
+            let req = BlocksRequest {
+                channel: handle.id.to_string(),
+                from,
+                to: height,
+            };
             match client.pull_blocks(req).await {
                 Ok(resp) => {
                     let blocks = resp.into_inner().blocks;
-                    if blocks.iter().all(|b| Block::decode(b.as_slice()).is_ok()) && !blocks.is_empty() {
+                    if blocks.iter().all(|b| Block::decode(b.as_slice()).is_ok())
+                        && !blocks.is_empty()
+                    {
                         let _ = handle.commands.send(Command::CatchUp(blocks)).await;
                         break;
                     }

@@ -8,7 +8,9 @@ use prost011::Message as _;
 use tonic::{Request, Response, Status};
 use weft_protos::weft::cluster::cluster_server::Cluster;
 use weft_protos::weft::cluster::forward_response::Outcome;
-use weft_protos::weft::cluster::{BlocksRequest, BlocksResponse, ForwardRequest, ForwardResponse, StepRequest, StepResponse};
+use weft_protos::weft::cluster::{
+    BlocksRequest, BlocksResponse, ForwardRequest, ForwardResponse, StepRequest, StepResponse,
+};
 
 use crate::chain::Offer;
 use crate::channel::ChannelHandle;
@@ -31,12 +33,21 @@ impl ClusterService {
     }
 
     fn authorize<T>(&self, req: &Request<T>, channel: &str) -> Result<Arc<ChannelHandle>, Status> {
-        let handle = self.registry.get(channel).ok_or_else(|| Status::not_found(format!("channel {channel:?} is not served here")))?;
+        let handle = self
+            .registry
+            .get(channel)
+            .ok_or_else(|| Status::not_found(format!("channel {channel:?} is not served here")))?;
         if self.tls {
-            let certs = req.peer_certs().ok_or_else(|| Status::unauthenticated("no client TLS certificate"))?;
-            let leaf = certs.first().ok_or_else(|| Status::unauthenticated("no client TLS certificate"))?;
+            let certs = req
+                .peer_certs()
+                .ok_or_else(|| Status::unauthenticated("no client TLS certificate"))?;
+            let leaf = certs
+                .first()
+                .ok_or_else(|| Status::unauthenticated("no client TLS certificate"))?;
             if !handle.is_consenter_cert(leaf.as_ref()) {
-                return Err(Status::permission_denied(format!("the caller is not a consenter of channel {channel}")));
+                return Err(Status::permission_denied(format!(
+                    "the caller is not a consenter of channel {channel}"
+                )));
             }
         }
         Ok(handle)
@@ -49,31 +60,61 @@ impl Cluster for ClusterService {
         let handle = self.authorize(&request, &request.get_ref().channel)?;
         let mut msgs = Vec::new();
         for bytes in &request.get_ref().messages {
-            msgs.push(raft::prelude::Message::decode(bytes.as_slice()).map_err(|e| Status::invalid_argument(format!("raft message: {e}")))?);
+            msgs.push(
+                raft::prelude::Message::decode(bytes.as_slice())
+                    .map_err(|e| Status::invalid_argument(format!("raft message: {e}")))?,
+            );
         }
-        handle.step(msgs).await.map_err(|e| Status::unavailable(e.to_string()))?;
+        handle
+            .step(msgs)
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
         Ok(Response::new(StepResponse {}))
     }
 
-    async fn forward(&self, request: Request<ForwardRequest>) -> Result<Response<ForwardResponse>, Status> {
+    async fn forward(
+        &self,
+        request: Request<ForwardRequest>,
+    ) -> Result<Response<ForwardResponse>, Status> {
         let handle = self.authorize(&request, &request.get_ref().channel)?;
-        let offer = handle.offer(request.into_inner().envelope).await.map_err(|e| Status::unavailable(e.to_string()))?;
+        let offer = handle
+            .offer(request.into_inner().envelope)
+            .await
+            .map_err(|e| Status::unavailable(e.to_string()))?;
         let (outcome, leader) = match offer {
             Offer::Accepted => (Outcome::Accepted, handle.self_id),
             Offer::Duplicate => (Outcome::Duplicate, handle.self_id),
             Offer::NotLeader(l) => (Outcome::NotLeader, l),
         };
-        Ok(Response::new(ForwardResponse { outcome: outcome as i32, leader }))
+        Ok(Response::new(ForwardResponse {
+            outcome: outcome as i32,
+            leader,
+        }))
     }
 
-    async fn pull_blocks(&self, request: Request<BlocksRequest>) -> Result<Response<BlocksResponse>, Status> {
+    async fn pull_blocks(
+        &self,
+        request: Request<BlocksRequest>,
+    ) -> Result<Response<BlocksResponse>, Status> {
         let handle = self.authorize(&request, &request.get_ref().channel)?;
         let req = request.into_inner();
-        let height = handle.store().height().map_err(|e| Status::internal(e.to_string()))?;
-        let to = req.to.min(height).min(req.from.saturating_add(MAX_BLOCKS_PER_PULL));
+        let height = handle
+            .store()
+            .height()
+            .map_err(|e| Status::internal(e.to_string()))?;
+        let to = req
+            .to
+            .min(height)
+            .min(req.from.saturating_add(MAX_BLOCKS_PER_PULL));
         let mut blocks = Vec::new();
         for n in req.from..to {
-            blocks.push(handle.store().block(n).map_err(|e| Status::internal(e.to_string()))?.ok_or_else(|| Status::internal("missing block"))?);
+            blocks.push(
+                handle
+                    .store()
+                    .block(n)
+                    .map_err(|e| Status::internal(e.to_string()))?
+                    .ok_or_else(|| Status::internal("missing block"))?,
+            );
         }
         Ok(Response::new(BlocksResponse { blocks }))
     }

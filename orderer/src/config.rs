@@ -101,7 +101,9 @@ pub struct OrdererYaml {
 }
 
 fn default_operations() -> OperationsSection {
-    OperationsSection { listen_address: "127.0.0.1:8443".into() }
+    OperationsSection {
+        listen_address: "127.0.0.1:8443".into(),
+    }
 }
 
 /// Validated TLS settings.
@@ -153,24 +155,36 @@ fn cfg_err(field: &str, reason: impl std::fmt::Display) -> OrdererError {
 /// Applies `PREFIX_A_B=value` environment variables to the YAML tree: each
 /// segment names a key at that level, compared case-insensitively; a missing
 /// one-word key is added.
-pub fn apply_env_overrides(value: &mut serde_yaml_ng::Value, prefix: &str, vars: impl Iterator<Item = (String, String)>) {
+pub fn apply_env_overrides(
+    value: &mut serde_yaml_ng::Value,
+    prefix: &str,
+    vars: impl Iterator<Item = (String, String)>,
+) {
     for (name, v) in vars {
-        let Some(path) = name.strip_prefix(prefix).and_then(|p| p.strip_prefix('_')) else { continue };
+        let Some(path) = name.strip_prefix(prefix).and_then(|p| p.strip_prefix('_')) else {
+            continue;
+        };
         let segments: Vec<&str> = path.split('_').collect();
         set_path(value, &segments, &v);
     }
 }
 
 fn set_path(node: &mut serde_yaml_ng::Value, segments: &[&str], raw: &str) {
-    let Some(map) = node.as_mapping_mut() else { return };
+    let Some(map) = node.as_mapping_mut() else {
+        return;
+    };
     // Keys may themselves be several segments long (none in weft's config, but be generous).
     for take in 1..=segments.len() {
         let wanted = segments[..take].concat().to_ascii_uppercase();
-        let key = map.keys().find(|k| k.as_str().is_some_and(|s| s.to_ascii_uppercase() == wanted)).cloned();
+        let key = map
+            .keys()
+            .find(|k| k.as_str().is_some_and(|s| s.to_ascii_uppercase() == wanted))
+            .cloned();
         if let Some(key) = key {
             let child = map.get_mut(&key).expect("key exists");
             if take == segments.len() {
-                *child = serde_yaml_ng::from_str(raw).unwrap_or(serde_yaml_ng::Value::String(raw.into()));
+                *child = serde_yaml_ng::from_str(raw)
+                    .unwrap_or(serde_yaml_ng::Value::String(raw.into()));
             } else {
                 set_path(child, &segments[take..], raw);
             }
@@ -189,23 +203,47 @@ fn set_path(node: &mut serde_yaml_ng::Value, segments: &[&str], raw: &str) {
 }
 
 fn resolve(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() { p.to_path_buf() } else { base.join(p) }
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
 }
 
 fn listener(base: &Path, name: &str, s: &ListenerSection) -> Result<Listener, OrdererError> {
-    let address = s
-        .listen_address
-        .parse()
-        .map_err(|e| cfg_err(&format!("{name}.ListenAddress"), format!("{:?}: {e} (use host:port, e.g. 0.0.0.0:7050)", s.listen_address)))?;
+    let address = s.listen_address.parse().map_err(|e| {
+        cfg_err(
+            &format!("{name}.ListenAddress"),
+            format!(
+                "{:?}: {e} (use host:port, e.g. 0.0.0.0:7050)",
+                s.listen_address
+            ),
+        )
+    })?;
     let tls = if s.tls.enabled == Some(false) {
         ListenerTls::Plaintext
     } else {
-        let cert = s.tls.certificate.as_ref().ok_or_else(|| cfg_err(&format!("{name}.TLS.Certificate"), "required unless TLS.Enabled is false"))?;
-        let key = s.tls.private_key.as_ref().ok_or_else(|| cfg_err(&format!("{name}.TLS.PrivateKey"), "required unless TLS.Enabled is false"))?;
+        let cert = s.tls.certificate.as_ref().ok_or_else(|| {
+            cfg_err(
+                &format!("{name}.TLS.Certificate"),
+                "required unless TLS.Enabled is false",
+            )
+        })?;
+        let key = s.tls.private_key.as_ref().ok_or_else(|| {
+            cfg_err(
+                &format!("{name}.TLS.PrivateKey"),
+                "required unless TLS.Enabled is false",
+            )
+        })?;
         ListenerTls::Mutual {
             cert: resolve(base, cert),
             key: resolve(base, key),
-            client_roots: s.tls.client_root_cas.iter().map(|p| resolve(base, p)).collect(),
+            client_roots: s
+                .tls
+                .client_root_cas
+                .iter()
+                .map(|p| resolve(base, p))
+                .collect(),
         }
     };
     Ok(Listener { address, tls })
@@ -213,10 +251,16 @@ fn listener(base: &Path, name: &str, s: &ListenerSection) -> Result<Listener, Or
 
 impl OrdererConfig {
     /// Parses YAML text (paths relative to `base`) with environment overrides.
-    pub fn parse(text: &str, base: &Path, env: impl Iterator<Item = (String, String)>) -> Result<Self, OrdererError> {
-        let mut value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| cfg_err("orderer.yaml", e))?;
+    pub fn parse(
+        text: &str,
+        base: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, OrdererError> {
+        let mut value: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(text).map_err(|e| cfg_err("orderer.yaml", e))?;
         apply_env_overrides(&mut value, "ORDERER", env);
-        let y: OrdererYaml = serde_yaml_ng::from_value(value).map_err(|e| cfg_err("orderer.yaml", e))?;
+        let y: OrdererYaml =
+            serde_yaml_ng::from_value(value).map_err(|e| cfg_err("orderer.yaml", e))?;
         Ok(Self {
             general: listener(base, "General", &y.general)?,
             admin: listener(base, "Admin", &y.admin)?,
@@ -233,8 +277,13 @@ impl OrdererConfig {
 
     /// Loads a config file, applying `ORDERER_*` environment variables.
     pub fn load(path: &Path) -> Result<Self, OrdererError> {
-        let text = std::fs::read_to_string(path).map_err(|e| cfg_err(&path.display().to_string(), e))?;
-        Self::parse(&text, path.parent().unwrap_or(Path::new(".")), std::env::vars())
+        let text =
+            std::fs::read_to_string(path).map_err(|e| cfg_err(&path.display().to_string(), e))?;
+        Self::parse(
+            &text,
+            path.parent().unwrap_or(Path::new(".")),
+            std::env::vars(),
+        )
     }
 }
 
@@ -261,7 +310,9 @@ FileLedger: { Location: data }
         assert_eq!(c.operations.port(), 8443);
         assert_eq!(c.data_dir, PathBuf::from("/etc/weft/data"));
         match &c.admin.tls {
-            ListenerTls::Mutual { client_roots, .. } => assert_eq!(client_roots, &[PathBuf::from("/etc/weft/tlsca.pem")]),
+            ListenerTls::Mutual { client_roots, .. } => {
+                assert_eq!(client_roots, &[PathBuf::from("/etc/weft/tlsca.pem")])
+            }
             ListenerTls::Plaintext => panic!("TLS is on by default"),
         }
     }
@@ -269,7 +320,10 @@ FileLedger: { Location: data }
     #[test]
     fn environment_overrides_any_key() {
         let env = vec![
-            ("ORDERER_GENERAL_LISTENADDRESS".to_string(), "127.0.0.1:0".to_string()),
+            (
+                "ORDERER_GENERAL_LISTENADDRESS".to_string(),
+                "127.0.0.1:0".to_string(),
+            ),
             ("ORDERER_ADMIN_TLS_ENABLED".to_string(), "false".to_string()),
             ("OTHER_VAR".to_string(), "x".to_string()),
         ];
@@ -280,11 +334,29 @@ FileLedger: { Location: data }
 
     #[test]
     fn errors_name_the_field() {
-        let err = OrdererConfig::parse(&YAML.replace("0.0.0.0:7050", "nowhere"), Path::new("/"), std::iter::empty()).unwrap_err();
+        let err = OrdererConfig::parse(
+            &YAML.replace("0.0.0.0:7050", "nowhere"),
+            Path::new("/"),
+            std::iter::empty(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("General.ListenAddress"), "{err}");
-        let err = OrdererConfig::parse(&YAML.replace("{ Certificate: tls/server.crt, PrivateKey: tls/server.key }", "{}"), Path::new("/"), std::iter::empty()).unwrap_err();
+        let err = OrdererConfig::parse(
+            &YAML.replace(
+                "{ Certificate: tls/server.crt, PrivateKey: tls/server.key }",
+                "{}",
+            ),
+            Path::new("/"),
+            std::iter::empty(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("General.TLS.Certificate"), "{err}");
-        let err = OrdererConfig::parse(&YAML.replace("FileLedger", "FileLedgr"), Path::new("/"), std::iter::empty()).unwrap_err();
+        let err = OrdererConfig::parse(
+            &YAML.replace("FileLedger", "FileLedgr"),
+            Path::new("/"),
+            std::iter::empty(),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("unknown field"), "{err}");
     }
 }

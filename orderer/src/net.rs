@@ -8,8 +8,8 @@ use std::time::Duration;
 use futures::Stream;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
-use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
 
 /// Accepts TCP connections and yields those whose TLS handshake succeeds.
 pub fn tls_incoming(
@@ -49,7 +49,10 @@ pub fn tls_incoming(
 }
 
 /// Accepts plaintext TCP connections (only when the config disables TLS).
-pub fn tcp_incoming(listener: TcpListener, mut shutdown: watch::Receiver<bool>) -> impl Stream<Item = Result<TcpStream, std::io::Error>> {
+pub fn tcp_incoming(
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) -> impl Stream<Item = Result<TcpStream, std::io::Error>> {
     let (tx, rx) = mpsc::channel(128);
     tokio::spawn(async move {
         loop {
@@ -86,8 +89,12 @@ where
         let svc = router.clone().layer(axum::Extension(certs));
         tokio::spawn(async move {
             let svc = hyper_util::service::TowerToHyperService::new(svc);
-            let builder = hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            if let Err(e) = builder.serve_connection(hyper_util::rt::TokioIo::new(io), svc).await {
+            let builder =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            if let Err(e) = builder
+                .serve_connection(hyper_util::rt::TokioIo::new(io), svc)
+                .await
+            {
                 tracing::debug!("http connection: {e}");
             }
         });
@@ -96,7 +103,13 @@ where
 
 /// Client certificates of a TLS connection.
 pub fn tls_certs(io: &TlsStream<TcpStream>) -> ClientCerts {
-    ClientCerts(io.get_ref().1.peer_certificates().map(|c| c.iter().map(|c| c.to_vec()).collect()).unwrap_or_default())
+    ClientCerts(
+        io.get_ref()
+            .1
+            .peer_certificates()
+            .map(|c| c.iter().map(|c| c.to_vec()).collect())
+            .unwrap_or_default(),
+    )
 }
 
 /// No certificates on plaintext connections.

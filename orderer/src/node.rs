@@ -11,20 +11,20 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use weft_common::config::ChannelConfig;
 use weft_common::ids::MspId;
-use weft_common::msp::{folder, SigningIdentity};
+use weft_common::msp::{SigningIdentity, folder};
 use weft_common::tls::{DynamicClientVerifier, TlsIdentity};
 use weft_protos::common::Block;
 use weft_protos::orderer::atomic_broadcast_server::AtomicBroadcastServer;
 use weft_protos::weft::cluster::cluster_server::ClusterServer;
 
+use crate::OrdererError;
 use crate::broadcast::BroadcastService;
-use crate::channel::{tls_roots, ChannelHandle, ChannelStart};
+use crate::channel::{ChannelHandle, ChannelStart, tls_roots};
 use crate::cluster_service::ClusterService;
 use crate::config::{ListenerTls, OrdererConfig};
 use crate::net::{no_certs, serve_http, tcp_incoming, tls_certs, tls_incoming};
 use crate::registry::Registry;
 use crate::storage::ChannelStore;
-use crate::OrdererError;
 
 /// Largest gRPC message accepted (AbsoluteMaxBytes is checked per channel).
 const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
@@ -44,9 +44,15 @@ impl Listeners {
     /// Binds the addresses of `config`.
     pub async fn bind(config: &OrdererConfig) -> Result<Self, OrdererError> {
         let bind = |a: SocketAddr| async move {
-            TcpListener::bind(a).await.map_err(|e| OrdererError::Config(format!("cannot listen on {a}: {e}")))
+            TcpListener::bind(a)
+                .await
+                .map_err(|e| OrdererError::Config(format!("cannot listen on {a}: {e}")))
         };
-        Ok(Self { general: bind(config.general.address).await?, admin: bind(config.admin.address).await?, operations: bind(config.operations).await? })
+        Ok(Self {
+            general: bind(config.general.address).await?,
+            admin: bind(config.admin.address).await?,
+            operations: bind(config.operations).await?,
+        })
     }
 }
 
@@ -76,7 +82,9 @@ pub struct NodeCore {
 
 impl std::fmt::Debug for NodeCore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NodeCore").field("data_dir", &self.data_dir).finish()
+        f.debug_struct("NodeCore")
+            .field("data_dir", &self.data_dir)
+            .finish()
     }
 }
 
@@ -97,14 +105,25 @@ impl NodeCore {
         }
     }
 
-    fn start_channel(&self, store: ChannelStore, config: ChannelConfig) -> Result<Arc<ChannelHandle>, OrdererError> {
-        ChannelHandle::start(ChannelStart { store, config: Arc::new(config), signer: self.signer.clone(), tls: self.tls.clone() })
+    fn start_channel(
+        &self,
+        store: ChannelStore,
+        config: ChannelConfig,
+    ) -> Result<Arc<ChannelHandle>, OrdererError> {
+        ChannelHandle::start(ChannelStart {
+            store,
+            config: Arc::new(config),
+            signer: self.signer.clone(),
+            tls: self.tls.clone(),
+        })
     }
 
     /// Joins a channel from its genesis block; returns the channel name.
     pub fn join_channel(&self, block_bytes: &[u8]) -> Result<String, JoinError> {
-        let block = Block::decode(block_bytes).map_err(|e| JoinError::Invalid(format!("not a block: {e}")))?;
-        let config = ChannelConfig::from_block(&block).map_err(|e| JoinError::Invalid(format!("not a config block: {e}")))?;
+        let block = Block::decode(block_bytes)
+            .map_err(|e| JoinError::Invalid(format!("not a block: {e}")))?;
+        let config = ChannelConfig::from_block(&block)
+            .map_err(|e| JoinError::Invalid(format!("not a config block: {e}")))?;
         let name = config.channel_id.to_string();
         if self.registry.get(&name).is_some() {
             return Err(JoinError::Exists(name));
@@ -115,7 +134,8 @@ impl NodeCore {
                 "block {number} is not a genesis block; this orderer joins channels from their genesis block"
             )));
         }
-        weft_common::block::check_data_hash(&block).map_err(|e| JoinError::Invalid(e.to_string()))?;
+        weft_common::block::check_data_hash(&block)
+            .map_err(|e| JoinError::Invalid(e.to_string()))?;
         let dir = self.chain_dir(&name);
         if dir.exists() {
             return Err(JoinError::Exists(name));
@@ -144,10 +164,13 @@ impl NodeCore {
 
     /// Stops serving a channel and deletes its data; false if unknown.
     pub fn remove_channel(&self, name: &str) -> Result<bool, OrdererError> {
-        let Some(handle) = self.registry.remove(name) else { return Ok(false) };
+        let Some(handle) = self.registry.remove(name) else {
+            return Ok(false);
+        };
         handle.stop();
         drop(handle);
-        std::fs::remove_dir_all(self.chain_dir(name)).map_err(|e| OrdererError::Storage(e.to_string()))?;
+        std::fs::remove_dir_all(self.chain_dir(name))
+            .map_err(|e| OrdererError::Storage(e.to_string()))?;
         self.refresh_client_roots();
         Ok(true)
     }
@@ -155,15 +178,22 @@ impl NodeCore {
     /// Restarts every channel found in the data directory.
     fn resume_channels(&self) -> Result<(), OrdererError> {
         let chains = self.data_dir.join("chains");
-        let Ok(entries) = std::fs::read_dir(&chains) else { return Ok(()) };
+        let Ok(entries) = std::fs::read_dir(&chains) else {
+            return Ok(());
+        };
         for entry in entries.flatten() {
             let store = ChannelStore::open(&entry.path())?;
             let height = store.height()?;
             if height == 0 {
                 continue;
             }
-            let genesis = Block::decode(store.block(0)?.unwrap_or_default().as_slice())
-                .map_err(|e| OrdererError::Corrupt { what: "genesis block".into(), reason: e.to_string() })?;
+            let genesis =
+                Block::decode(store.block(0)?.unwrap_or_default().as_slice()).map_err(|e| {
+                    OrdererError::Corrupt {
+                        what: "genesis block".into(),
+                        reason: e.to_string(),
+                    }
+                })?;
             let config = ChannelConfig::from_block(&genesis)?;
             let handle = self.start_channel(store, config)?;
             tracing::info!(channel = %handle.id, height, "resumed channel");
@@ -204,14 +234,31 @@ impl OrdererHandle {
 }
 
 fn read_roots(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, OrdererError> {
-    paths.iter().map(|p| std::fs::read(p).map_err(|e| OrdererError::Config(format!("client root CA {}: {e}", p.display())))).collect()
+    paths
+        .iter()
+        .map(|p| {
+            std::fs::read(p)
+                .map_err(|e| OrdererError::Config(format!("client root CA {}: {e}", p.display())))
+        })
+        .collect()
 }
 
 /// Starts an orderer.
-pub async fn start(config: OrdererConfig, listeners: Listeners) -> Result<OrdererHandle, OrdererError> {
-    let signer = folder::load_signing_identity(&config.msp_dir, &MspId::new(config.msp_id.clone()))?;
+pub async fn start(
+    config: OrdererConfig,
+    listeners: Listeners,
+) -> Result<OrdererHandle, OrdererError> {
+    let signer =
+        folder::load_signing_identity(&config.msp_dir, &MspId::new(config.msp_id.clone()))?;
     let (general_tls, extra_roots) = match &config.general.tls {
-        ListenerTls::Mutual { cert, key, client_roots } => (Some(TlsIdentity::load(cert, key)?), read_roots(client_roots)?),
+        ListenerTls::Mutual {
+            cert,
+            key,
+            client_roots,
+        } => (
+            Some(TlsIdentity::load(cert, key)?),
+            read_roots(client_roots)?,
+        ),
         ListenerTls::Plaintext => (None, Vec::new()),
     };
     let general_verifier = match &general_tls {
@@ -231,9 +278,18 @@ pub async fn start(config: OrdererConfig, listeners: Listeners) -> Result<Ordere
 
     let (shutdown, shutdown_rx) = watch::channel(false);
     let addrs = (
-        listeners.general.local_addr().map_err(|e| OrdererError::Config(e.to_string()))?,
-        listeners.admin.local_addr().map_err(|e| OrdererError::Config(e.to_string()))?,
-        listeners.operations.local_addr().map_err(|e| OrdererError::Config(e.to_string()))?,
+        listeners
+            .general
+            .local_addr()
+            .map_err(|e| OrdererError::Config(e.to_string()))?,
+        listeners
+            .admin
+            .local_addr()
+            .map_err(|e| OrdererError::Config(e.to_string()))?,
+        listeners
+            .operations
+            .local_addr()
+            .map_err(|e| OrdererError::Config(e.to_string()))?,
     );
     let mut tasks = Vec::new();
 
@@ -245,9 +301,12 @@ pub async fn start(config: OrdererConfig, listeners: Listeners) -> Result<Ordere
                 .max_encoding_message_size(MAX_GRPC_MESSAGE),
         )
         .add_service(
-            ClusterServer::new(ClusterService::new(core.registry.clone(), general_tls.is_some()))
-                .max_decoding_message_size(MAX_GRPC_MESSAGE)
-                .max_encoding_message_size(MAX_GRPC_MESSAGE),
+            ClusterServer::new(ClusterService::new(
+                core.registry.clone(),
+                general_tls.is_some(),
+            ))
+            .max_decoding_message_size(MAX_GRPC_MESSAGE)
+            .max_encoding_message_size(MAX_GRPC_MESSAGE),
         );
     match (&general_tls, general_verifier) {
         (Some(id), Some(verifier)) => {
@@ -272,10 +331,18 @@ pub async fn start(config: OrdererConfig, listeners: Listeners) -> Result<Ordere
     // Admin listener: channel participation.
     let admin_router = crate::participation::router(core.clone());
     match &config.admin.tls {
-        ListenerTls::Mutual { cert, key, client_roots } => {
+        ListenerTls::Mutual {
+            cert,
+            key,
+            client_roots,
+        } => {
             let id = TlsIdentity::load(cert, key)?;
             let verifier = DynamicClientVerifier::new(&read_roots(client_roots)?)?;
-            let tls = Arc::new(weft_common::tls::server_config(&id, verifier, &[b"h2", b"http/1.1"])?);
+            let tls = Arc::new(weft_common::tls::server_config(
+                &id,
+                verifier,
+                &[b"h2", b"http/1.1"],
+            )?);
             let incoming = tls_incoming(listeners.admin, tls, shutdown_rx.clone());
             tasks.push(tokio::spawn(serve_http(admin_router, incoming, tls_certs)));
         }
@@ -291,5 +358,12 @@ pub async fn start(config: OrdererConfig, listeners: Listeners) -> Result<Ordere
     tasks.push(tokio::spawn(serve_http(ops, incoming, no_certs)));
 
     tracing::info!(general = %addrs.0, admin = %addrs.1, operations = %addrs.2, "orderer started");
-    Ok(OrdererHandle { general_addr: addrs.0, admin_addr: addrs.1, operations_addr: addrs.2, core, shutdown, tasks })
+    Ok(OrdererHandle {
+        general_addr: addrs.0,
+        admin_addr: addrs.1,
+        operations_addr: addrs.2,
+        core,
+        shutdown,
+        tasks,
+    })
 }

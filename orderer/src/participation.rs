@@ -32,12 +32,21 @@ fn channel_info(core: &NodeCore, name: &str) -> serde_json::Value {
     })
 }
 
-fn authorize(core: &NodeCore, certs: &ClientCerts) -> Result<(), (StatusCode, Json<serde_json::Value>)> {
+fn authorize(
+    core: &NodeCore,
+    certs: &ClientCerts,
+) -> Result<(), (StatusCode, Json<serde_json::Value>)> {
     if !core.admin_tls {
         return Ok(()); // plaintext admin listener: explicitly configured, trusted network
     }
-    let leaf = certs.0.first().ok_or_else(|| api_err(StatusCode::UNAUTHORIZED, "a TLS client certificate is required"))?;
-    let cert = weft_common::msp::Certificate::from_der(leaf).map_err(|e| api_err(StatusCode::UNAUTHORIZED, e.to_string()))?;
+    let leaf = certs.0.first().ok_or_else(|| {
+        api_err(
+            StatusCode::UNAUTHORIZED,
+            "a TLS client certificate is required",
+        )
+    })?;
+    let cert = weft_common::msp::Certificate::from_der(leaf)
+        .map_err(|e| api_err(StatusCode::UNAUTHORIZED, e.to_string()))?;
     if cert.organizational_units.iter().any(|ou| ou == "admin") {
         Ok(())
     } else {
@@ -51,7 +60,10 @@ fn authorize(core: &NodeCore, certs: &ClientCerts) -> Result<(), (StatusCode, Js
     }
 }
 
-async fn list(State(core): State<Arc<NodeCore>>, Extension(certs): Extension<ClientCerts>) -> ApiResult {
+async fn list(
+    State(core): State<Arc<NodeCore>>,
+    Extension(certs): Extension<ClientCerts>,
+) -> ApiResult {
     authorize(&core, &certs)?;
     let channels: Vec<_> = core
         .registry
@@ -62,36 +74,73 @@ async fn list(State(core): State<Arc<NodeCore>>, Extension(certs): Extension<Cli
     Ok(Json(json!({ "systemChannel": null, "channels": channels })).into_response())
 }
 
-async fn get_one(State(core): State<Arc<NodeCore>>, Extension(certs): Extension<ClientCerts>, Path(name): Path<String>) -> ApiResult {
+async fn get_one(
+    State(core): State<Arc<NodeCore>>,
+    Extension(certs): Extension<ClientCerts>,
+    Path(name): Path<String>,
+) -> ApiResult {
     authorize(&core, &certs)?;
     if core.registry.get(&name).is_none() {
-        return Err(api_err(StatusCode::NOT_FOUND, format!("channel {name:?} does not exist")));
+        return Err(api_err(
+            StatusCode::NOT_FOUND,
+            format!("channel {name:?} does not exist"),
+        ));
     }
     Ok(Json(channel_info(&core, &name)).into_response())
 }
 
-async fn join(State(core): State<Arc<NodeCore>>, Extension(certs): Extension<ClientCerts>, mut form: Multipart) -> ApiResult {
+async fn join(
+    State(core): State<Arc<NodeCore>>,
+    Extension(certs): Extension<ClientCerts>,
+    mut form: Multipart,
+) -> ApiResult {
     authorize(&core, &certs)?;
     let mut block = None;
-    while let Some(field) = form.next_field().await.map_err(|e| api_err(StatusCode::BAD_REQUEST, format!("multipart: {e}")))? {
+    while let Some(field) = form
+        .next_field()
+        .await
+        .map_err(|e| api_err(StatusCode::BAD_REQUEST, format!("multipart: {e}")))?
+    {
         if field.name() == Some("config-block") {
-            block = Some(field.bytes().await.map_err(|e| api_err(StatusCode::BAD_REQUEST, e.to_string()))?);
+            block = Some(
+                field
+                    .bytes()
+                    .await
+                    .map_err(|e| api_err(StatusCode::BAD_REQUEST, e.to_string()))?,
+            );
         }
     }
-    let block = block.ok_or_else(|| api_err(StatusCode::BAD_REQUEST, "form field 'config-block' is missing"))?;
+    let block = block.ok_or_else(|| {
+        api_err(
+            StatusCode::BAD_REQUEST,
+            "form field 'config-block' is missing",
+        )
+    })?;
     match core.join_channel(&block) {
         Ok(name) => Ok((StatusCode::CREATED, Json(channel_info(&core, &name))).into_response()),
-        Err(crate::node::JoinError::Exists(name)) => Err(api_err(StatusCode::METHOD_NOT_ALLOWED, format!("channel {name} already exists"))),
+        Err(crate::node::JoinError::Exists(name)) => Err(api_err(
+            StatusCode::METHOD_NOT_ALLOWED,
+            format!("channel {name} already exists"),
+        )),
         Err(crate::node::JoinError::Invalid(msg)) => Err(api_err(StatusCode::BAD_REQUEST, msg)),
-        Err(crate::node::JoinError::Internal(msg)) => Err(api_err(StatusCode::INTERNAL_SERVER_ERROR, msg)),
+        Err(crate::node::JoinError::Internal(msg)) => {
+            Err(api_err(StatusCode::INTERNAL_SERVER_ERROR, msg))
+        }
     }
 }
 
-async fn remove(State(core): State<Arc<NodeCore>>, Extension(certs): Extension<ClientCerts>, Path(name): Path<String>) -> ApiResult {
+async fn remove(
+    State(core): State<Arc<NodeCore>>,
+    Extension(certs): Extension<ClientCerts>,
+    Path(name): Path<String>,
+) -> ApiResult {
     authorize(&core, &certs)?;
     match core.remove_channel(&name) {
         Ok(true) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Ok(false) => Err(api_err(StatusCode::NOT_FOUND, format!("channel {name:?} does not exist"))),
+        Ok(false) => Err(api_err(
+            StatusCode::NOT_FOUND,
+            format!("channel {name:?} does not exist"),
+        )),
         Err(e) => Err(api_err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
     }
 }
@@ -100,7 +149,10 @@ async fn remove(State(core): State<Arc<NodeCore>>, Extension(certs): Extension<C
 pub fn router(core: Arc<NodeCore>) -> Router {
     Router::new()
         .route("/participation/v1/channels", get(list).post(join))
-        .route("/participation/v1/channels/{name}", get(get_one).delete(remove))
+        .route(
+            "/participation/v1/channels/{name}",
+            get(get_one).delete(remove),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(128 * 1024 * 1024))
         .with_state(core)
 }

@@ -16,12 +16,21 @@ pub struct Registry {
 impl Registry {
     /// The channel, if this orderer serves it.
     pub fn get(&self, id: &str) -> Option<Arc<ChannelHandle>> {
-        self.channels.read().expect("registry lock").get(&ChannelId::new(id)).cloned()
+        self.channels
+            .read()
+            .expect("registry lock")
+            .get(&ChannelId::new(id))
+            .cloned()
     }
 
     /// All channels.
     pub fn list(&self) -> Vec<Arc<ChannelHandle>> {
-        self.channels.read().expect("registry lock").values().cloned().collect()
+        self.channels
+            .read()
+            .expect("registry lock")
+            .values()
+            .cloned()
+            .collect()
     }
 
     /// Adds a channel; false if it already exists.
@@ -36,6 +45,9 @@ impl Registry {
 
     /// Removes a channel.
     pub fn remove(&self, id: &str) -> Option<Arc<ChannelHandle>> {
-        self.channels.write().expect("registry lock").remove(&ChannelId::new(id))
+        self.channels
+            .write()
+            .expect("registry lock")
+            .remove(&ChannelId::new(id))
     }
 }

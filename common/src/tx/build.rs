@@ -296,9 +296,17 @@ pub fn signed_envelope(
     };
     let header = Header {
         channel_header: channel_header.encode_to_vec(),
-        signature_header: SignatureHeader { creator: signer.serialized().to_vec(), nonce }.encode_to_vec(),
+        signature_header: SignatureHeader {
+            creator: signer.serialized().to_vec(),
+            nonce,
+        }
+        .encode_to_vec(),
     };
-    let payload = Payload { header: Some(header), data }.encode_to_vec();
+    let payload = Payload {
+        header: Some(header),
+        data,
+    }
+    .encode_to_vec();
     let signature = signer.sign(&payload)?;
     Ok(Envelope { payload, signature })
 }

@@ -77,6 +77,7 @@ impl UnpackedEnvelope {
             HeaderType::Config,
             HeaderType::ConfigUpdate,
             HeaderType::Message,
+            HeaderType::DeliverSeekInfo,
         ]
         .iter()
         .any(|t| *t as i32 == channel_header.r#type);

@@ -1,0 +1,55 @@
+//! `weft-orderer`: runs an ordering node.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use weft_orderer::config::OrdererConfig;
+use weft_orderer::node::{Listeners, start};
+
+#[derive(Parser)]
+#[command(
+    name = "weft-orderer",
+    version,
+    about = "The weft ordering service: Raft per channel, Broadcast and Deliver, channel participation.\n\nChannels are joined through the channel participation API (osnadmin-compatible) on the admin listener."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the orderer and serve until interrupted.
+    Start {
+        /// orderer.yaml (keys can be overridden with ORDERER_* environment variables).
+        #[arg(long, default_value = "orderer.yaml")]
+        config: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let Command::Start { config } = Cli::parse().command;
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let result = runtime.block_on(async move {
+        let config = OrdererConfig::load(&config)?;
+        let listeners = Listeners::bind(&config).await?;
+        let node = start(config, listeners).await?;
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        node.shutdown().await;
+        Ok::<(), weft_orderer::OrdererError>(())
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

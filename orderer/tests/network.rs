@@ -1,0 +1,527 @@
+//! Whole orderer nodes in-process on 127.0.0.1:0 ports: gRPC with mutual TLS,
+//! Raft between nodes, RocksDB, crypto and genesis made by weft-configtx.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::StreamExt;
+use prost::Message as _;
+use tokio::net::TcpListener;
+use weft_common::block::{check_data_hash, check_link};
+use weft_common::ids::{ChannelId, MspId};
+use weft_common::msp::{SigningIdentity, folder};
+use weft_common::pki::KeyType;
+use weft_common::tx::signed_envelope;
+use weft_configtx::profile::ConfigtxFile;
+use weft_orderer::config::{Listener, ListenerTls, OrdererConfig};
+use weft_orderer::node::{Listeners, OrdererHandle, start};
+use weft_protos::common::{Block, Envelope, HeaderType, Status};
+use weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
+use weft_protos::orderer::{
+    SeekInfo, SeekPosition, SeekSpecified, deliver_response, seek_info, seek_position,
+};
+
+const CHANNEL: &str = "testchannel";
+
+/// Waits for a condition, polling, up to `timeout`.
+async fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+struct Net {
+    dir: tempfile::TempDir,
+    nodes: Vec<Option<OrdererHandle>>,
+    general_ports: Vec<u16>,
+    genesis: Vec<u8>,
+}
+
+fn crypto_dir(dir: &Path) -> PathBuf {
+    dir.join("crypto")
+}
+
+fn orderer_dir(dir: &Path, i: usize) -> PathBuf {
+    crypto_dir(dir).join(format!(
+        "ordererOrganizations/example.com/orderers/orderer{i}.example.com"
+    ))
+}
+
+fn user_dir(dir: &Path) -> PathBuf {
+    crypto_dir(dir).join("peerOrganizations/org1.example.com/users/User1@org1.example.com")
+}
+
+fn configtx_yaml(ports: &[u16], batch: u32) -> String {
+    let consenters: String = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let tls = format!("crypto/ordererOrganizations/example.com/orderers/orderer{}.example.com/tls/server.crt", i + 1);
+            format!("          - {{ Host: 127.0.0.1, Port: {p}, ClientTLSCert: {tls}, ServerTLSCert: {tls} }}\n")
+        })
+        .collect();
+    format!(
+        r#"
+Organizations:
+  - &OrdererOrg
+    Name: OrdererOrg
+    ID: OrdererMSP
+    MSPDir: crypto/ordererOrganizations/example.com/msp
+    Policies:
+      Readers: {{ Type: Signature, Rule: "OR('OrdererMSP.member')" }}
+      Writers: {{ Type: Signature, Rule: "OR('OrdererMSP.member')" }}
+      Admins: {{ Type: Signature, Rule: "OR('OrdererMSP.admin')" }}
+  - &Org1
+    Name: Org1MSP
+    ID: Org1MSP
+    MSPDir: crypto/peerOrganizations/org1.example.com/msp
+    Policies:
+      Readers: {{ Type: Signature, Rule: "OR('Org1MSP.admin', 'Org1MSP.peer', 'Org1MSP.client')" }}
+      Writers: {{ Type: Signature, Rule: "OR('Org1MSP.admin', 'Org1MSP.client')" }}
+      Admins: {{ Type: Signature, Rule: "OR('Org1MSP.admin')" }}
+      Endorsement: {{ Type: Signature, Rule: "OR('Org1MSP.peer')" }}
+Profiles:
+  Test:
+    Policies:
+      Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
+      Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+      Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
+    Capabilities: {{ V3_0: true }}
+    Orderer:
+      OrdererType: etcdraft
+      EtcdRaft:
+        Consenters:
+{consenters}        Options: {{ TickInterval: 100ms, ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: 16 MB }}
+      BatchTimeout: 100ms
+      BatchSize: {{ MaxMessageCount: {batch}, AbsoluteMaxBytes: 1 MB, PreferredMaxBytes: 512 KB }}
+      Organizations: [*OrdererOrg]
+      Policies:
+        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
+        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
+        BlockValidation: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+      Capabilities: {{ V2_0: true }}
+    Application:
+      Organizations: [*Org1]
+      Policies:
+        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
+        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
+      Capabilities: {{ V2_5: true }}
+"#
+    )
+}
+
+const CRYPTO: &str = "
+OrdererOrgs:
+  - Name: Orderer
+    Domain: example.com
+    EnableNodeOUs: true
+    Specs:
+      - { Hostname: orderer1, SANS: [127.0.0.1] }
+      - { Hostname: orderer2, SANS: [127.0.0.1] }
+      - { Hostname: orderer3, SANS: [127.0.0.1] }
+PeerOrgs:
+  - Name: Org1
+    Domain: org1.example.com
+    EnableNodeOUs: true
+    Users: { Count: 1 }
+";
+
+impl Net {
+    async fn new(n: usize, batch: u32) -> (Self, Vec<Listeners>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("crypto-config.yaml"), CRYPTO).unwrap();
+        let cc =
+            weft_configtx::cryptogen::load_config(&dir.path().join("crypto-config.yaml")).unwrap();
+        weft_configtx::cryptogen::generate(&cc, &crypto_dir(dir.path()), KeyType::EcdsaP256)
+            .unwrap();
+        let mut listeners = Vec::new();
+        for _ in 0..n {
+            let bind = || async { TcpListener::bind("127.0.0.1:0").await.unwrap() };
+            listeners.push(Listeners {
+                general: bind().await,
+                admin: bind().await,
+                operations: bind().await,
+            });
+        }
+        let general_ports: Vec<u16> = listeners
+            .iter()
+            .map(|l| l.general.local_addr().unwrap().port())
+            .collect();
+        std::fs::write(
+            dir.path().join("configtx.yaml"),
+            configtx_yaml(&general_ports, batch),
+        )
+        .unwrap();
+        let file = ConfigtxFile::load(&dir.path().join("configtx.yaml")).unwrap();
+        let genesis = weft_configtx::genesis::genesis_block(
+            &file,
+            "Test",
+            &ChannelId::parse(CHANNEL).unwrap(),
+        )
+        .unwrap()
+        .encode_to_vec();
+        (
+            Net {
+                dir,
+                nodes: Vec::new(),
+                general_ports,
+                genesis,
+            },
+            listeners,
+        )
+    }
+
+    fn config(&self, i: usize) -> OrdererConfig {
+        let od = orderer_dir(self.dir.path(), i + 1);
+        let tls = ListenerTls::Mutual {
+            cert: od.join("tls/server.crt"),
+            key: od.join("tls/server.key"),
+            client_roots: vec![],
+        };
+        let admin_tls = ListenerTls::Mutual {
+            cert: od.join("tls/server.crt"),
+            key: od.join("tls/server.key"),
+            client_roots: vec![
+                crypto_dir(self.dir.path())
+                    .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem"),
+            ],
+        };
+        let unused = "127.0.0.1:0".parse().unwrap();
+        OrdererConfig {
+            general: Listener {
+                address: unused,
+                tls,
+            },
+            admin: Listener {
+                address: unused,
+                tls: admin_tls,
+            },
+            operations: unused,
+            msp_dir: od.join("msp"),
+            msp_id: "OrdererMSP".into(),
+            data_dir: self.dir.path().join(format!("data{i}")),
+        }
+    }
+
+    async fn start_all(&mut self, listeners: Vec<Listeners>) {
+        for (i, l) in listeners.into_iter().enumerate() {
+            let node = start(self.config(i), l).await.unwrap();
+            self.nodes.push(Some(node));
+        }
+    }
+
+    fn node(&self, i: usize) -> &OrdererHandle {
+        self.nodes[i].as_ref().expect("node is running")
+    }
+
+    async fn leader(&self) -> usize {
+        let mut found = None;
+        wait_for("a leader", Duration::from_secs(20), || {
+            found = self.nodes.iter().enumerate().find_map(|(i, n)| {
+                let c = n.as_ref()?.core.registry.get(CHANNEL)?;
+                (*c.leader.borrow() == c.self_id).then_some(i)
+            });
+            found.is_some()
+        })
+        .await;
+        found.unwrap()
+    }
+
+    async fn client(&self, i: usize) -> AtomicBroadcastClient<tonic::transport::Channel> {
+        let user = user_dir(self.dir.path());
+        let ca = std::fs::read(
+            crypto_dir(self.dir.path())
+                .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem"),
+        )
+        .unwrap();
+        let tls = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(ca))
+            .identity(tonic::transport::Identity::from_pem(
+                std::fs::read(user.join("tls/client.crt")).unwrap(),
+                std::fs::read(user.join("tls/client.key")).unwrap(),
+            ))
+            .domain_name("127.0.0.1");
+        let ch = tonic::transport::Endpoint::from_shared(format!(
+            "https://127.0.0.1:{}",
+            self.node(i).general_addr.port()
+        ))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+        AtomicBroadcastClient::new(ch).max_decoding_message_size(64 * 1024 * 1024)
+    }
+
+    fn user(&self) -> SigningIdentity {
+        folder::load_signing_identity(
+            &user_dir(self.dir.path()).join("msp"),
+            &MspId::new("Org1MSP"),
+        )
+        .unwrap()
+    }
+}
+
+fn envelope(user: &SigningIdentity, channel: &str, i: usize, size: usize) -> Envelope {
+    let mut data = format!("payload-{i:06}-").into_bytes();
+    data.resize(size.max(data.len()), b'x');
+    signed_envelope(HeaderType::Message, &ChannelId::new(channel), data, user).unwrap()
+}
+
+/// Sends envelopes on one Broadcast stream and returns the statuses in order.
+async fn broadcast(
+    client: &mut AtomicBroadcastClient<tonic::transport::Channel>,
+    envs: Vec<Envelope>,
+) -> Vec<(i32, String)> {
+    let n = envs.len();
+    let mut responses = client
+        .broadcast(futures::stream::iter(envs))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let r = responses
+            .next()
+            .await
+            .expect("a response per envelope")
+            .unwrap();
+        out.push((r.status, r.info));
+    }
+    out
+}
+
+/// Delivers blocks `from..=to` (FAIL_IF_NOT_READY) from node `i`.
+async fn deliver(net: &Net, i: usize, from: u64, to: u64) -> (Vec<Block>, i32) {
+    let seek = SeekInfo {
+        start: Some(SeekPosition {
+            r#type: Some(seek_position::Type::Specified(SeekSpecified {
+                number: from,
+            })),
+        }),
+        stop: Some(SeekPosition {
+            r#type: Some(seek_position::Type::Specified(SeekSpecified { number: to })),
+        }),
+        behavior: seek_info::SeekBehavior::FailIfNotReady as i32,
+        ..Default::default()
+    };
+    let env = signed_envelope(
+        HeaderType::DeliverSeekInfo,
+        &ChannelId::new(CHANNEL),
+        seek.encode_to_vec(),
+        &net.user(),
+    )
+    .unwrap();
+    let mut client = net.client(i).await;
+    let mut stream = client
+        .deliver(futures::stream::iter(vec![env]))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut blocks = Vec::new();
+    loop {
+        match stream.next().await.unwrap().unwrap().r#type.unwrap() {
+            deliver_response::Type::Block(b) => blocks.push(b),
+            deliver_response::Type::Status(s) => return (blocks, s),
+        }
+    }
+}
+
+async fn height(net: &Net, i: usize) -> u64 {
+    *net.node(i)
+        .core
+        .registry
+        .get(CHANNEL)
+        .unwrap()
+        .height
+        .borrow()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_consenters_order_10000_envelopes_into_identical_chains() {
+    let (mut net, listeners) = Net::new(3, 500).await;
+    net.start_all(listeners).await;
+    for i in 0..3 {
+        net.node(i).core.join_channel(&net.genesis).unwrap();
+    }
+    net.leader().await;
+    let user = net.user();
+    // 10,000 envelopes of ~1 KB, on one stream to each of the three nodes at once.
+    let mut tasks = Vec::new();
+    for node in 0..3 {
+        let envs: Vec<Envelope> = (0..10_000)
+            .filter(|i| i % 3 == node)
+            .map(|i| envelope(&user, CHANNEL, i, 1000))
+            .collect();
+        let mut client = net.client(node).await;
+        tasks.push(tokio::spawn(
+            async move { broadcast(&mut client, envs).await },
+        ));
+    }
+    for t in tasks {
+        for (status, info) in t.await.unwrap() {
+            assert_eq!(status, Status::Success as i32, "{info}");
+        }
+    }
+    // Every node ends at the same height with the same headers and data.
+    let h = height(&net, 0).await;
+    for i in 1..3 {
+        let n = &net;
+        wait_for("followers to catch up", Duration::from_secs(20), || {
+            *n.node(i)
+                .core
+                .registry
+                .get(CHANNEL)
+                .unwrap()
+                .height
+                .borrow()
+                >= h
+        })
+        .await;
+    }
+    let mut chains = Vec::new();
+    for i in 0..3 {
+        let (blocks, status) = deliver(&net, i, 0, h - 1).await;
+        assert_eq!(status, Status::Success as i32);
+        chains.push(blocks);
+    }
+    for pair in chains[0].windows(2) {
+        check_link(&pair[0], &pair[1]).unwrap();
+        check_data_hash(&pair[1]).unwrap();
+    }
+    for other in &chains[1..] {
+        assert_eq!(other.len(), chains[0].len());
+        for (a, b) in chains[0].iter().zip(other) {
+            assert_eq!(a.header, b.header);
+            assert_eq!(a.data, b.data);
+        }
+    }
+    let mut payloads: Vec<Vec<u8>> = chains[0][1..]
+        .iter()
+        .flat_map(|b| b.data.clone().unwrap().data)
+        .collect();
+    assert_eq!(payloads.len(), 10_000, "each envelope exactly once");
+    payloads.sort();
+    payloads.dedup();
+    assert_eq!(payloads.len(), 10_000);
+    assert!(
+        chains[0][1..]
+            .iter()
+            .all(|b| b.data.as_ref().unwrap().data.len() <= 500)
+    );
+    for n in net.nodes.into_iter().flatten() {
+        n.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_status_and_the_node_keeps_serving() {
+    let (mut net, listeners) = Net::new(1, 10).await;
+    net.start_all(listeners).await;
+    net.node(0).core.join_channel(&net.genesis).unwrap();
+    net.leader().await;
+    let user = net.user();
+    let mut client = net.client(0).await;
+
+    let malformed = Envelope {
+        payload: vec![0xff, 0xff, 0x01],
+        signature: vec![],
+    };
+    let wrong_channel = envelope(&user, "nosuchchannel", 1, 10);
+    let mut bad_sig = envelope(&user, CHANNEL, 2, 10);
+    let last = bad_sig.signature.len() - 3;
+    bad_sig.signature[last] ^= 0x55;
+    let unsigned = Envelope {
+        signature: vec![],
+        ..envelope(&user, CHANNEL, 3, 10)
+    };
+    // An identity from a CA the channel does not know.
+    let stranger_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        stranger_dir.path().join("c.yaml"),
+        CRYPTO.replace("org1.example.com", "org9.example.com"),
+    )
+    .unwrap();
+    let cc = weft_configtx::cryptogen::load_config(&stranger_dir.path().join("c.yaml")).unwrap();
+    weft_configtx::cryptogen::generate(&cc, stranger_dir.path(), KeyType::EcdsaP256).unwrap();
+    let stranger = folder::load_signing_identity(
+        &stranger_dir
+            .path()
+            .join("peerOrganizations/org9.example.com/users/User1@org9.example.com/msp"),
+        &MspId::new("Org1MSP"),
+    )
+    .unwrap();
+    let unknown_creator = envelope(&stranger, CHANNEL, 4, 10);
+    let oversized = envelope(&user, CHANNEL, 5, 1100 * 1024);
+    let good = envelope(&user, CHANNEL, 6, 10);
+
+    let results = broadcast(
+        &mut client,
+        vec![
+            malformed,
+            wrong_channel,
+            bad_sig,
+            unsigned,
+            unknown_creator,
+            oversized,
+            good,
+        ],
+    )
+    .await;
+    let expect = [
+        (Status::BadRequest, "malformed"),
+        (Status::NotFound, "nosuchchannel"),
+        (Status::Forbidden, "signature"),
+        (Status::Forbidden, "signature"),
+        (Status::Forbidden, "not issued by any CA"),
+        (Status::RequestEntityTooLarge, "AbsoluteMaxBytes"),
+        (Status::Success, ""),
+    ];
+    for (i, ((status, info), (want, text))) in results.iter().zip(expect).enumerate() {
+        assert_eq!(*status, want as i32, "envelope {i}: {info}");
+        assert!(
+            info.contains(text),
+            "envelope {i}: {info:?} should mention {text:?}"
+        );
+    }
+    // Deliver refuses a reader it does not know.
+    let seek = SeekInfo {
+        start: None,
+        stop: None,
+        ..Default::default()
+    };
+    let env = signed_envelope(
+        HeaderType::DeliverSeekInfo,
+        &ChannelId::new(CHANNEL),
+        seek.encode_to_vec(),
+        &stranger,
+    )
+    .unwrap();
+    let mut stream = client
+        .deliver(futures::stream::iter(vec![env]))
+        .await
+        .unwrap()
+        .into_inner();
+    match stream.next().await.unwrap().unwrap().r#type.unwrap() {
+        deliver_response::Type::Status(s) => assert_eq!(s, Status::Forbidden as i32),
+        other => panic!("expected FORBIDDEN, got {other:?}"),
+    }
+    // Asking for a block that does not exist yet with FAIL_IF_NOT_READY.
+    let (blocks, status) = deliver(&net, 0, 0, 1000).await;
+    assert_eq!(status, Status::NotFound as i32);
+    assert!(!blocks.is_empty(), "existing blocks were sent first");
+    // Still serving.
+    let results = broadcast(&mut client, vec![envelope(&user, CHANNEL, 7, 10)]).await;
+    assert_eq!(results[0].0, Status::Success as i32);
+    for n in net.nodes.into_iter().flatten() {
+        n.shutdown().await;
+    }
+}
