@@ -114,6 +114,7 @@ pub struct ChannelHandle {
     commands: mpsc::Sender<Command>,
     waiters: Waiters,
     stop: watch::Sender<bool>,
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     clients: Arc<Clients>,
 }
 
@@ -245,6 +246,7 @@ impl ChannelHandle {
             commands,
             waiters: Arc::new(Mutex::new(HashMap::new())),
             stop,
+            task: Mutex::new(None),
             clients,
         });
         let actor = Actor {
@@ -257,7 +259,7 @@ impl ChannelHandle {
             _config_tx: config_tx,
             handle: Arc::downgrade(&handle),
         };
-        tokio::spawn(actor.run());
+        *handle.task.lock().expect("task lock") = Some(tokio::spawn(actor.run()));
         Ok(handle)
     }
 
@@ -364,6 +366,15 @@ impl ChannelHandle {
     /// Stops the channel's task.
     pub fn stop(&self) {
         let _ = self.stop.send(true);
+    }
+
+    /// Stops the channel's task and waits until it has ended (its store is closed).
+    pub async fn stop_and_wait(&self) {
+        self.stop();
+        let task = self.task.lock().expect("task lock").take();
+        if let Some(t) = task {
+            let _ = t.await;
+        }
     }
 
     /// Whether a caller's TLS client certificate (DER) is a consenter's.

@@ -76,18 +76,33 @@ pub fn tcp_incoming(
 pub struct ClientCerts(pub Vec<Vec<u8>>);
 
 /// Serves an axum router on a stream of connections, attaching each
-/// connection's client certificates to its requests.
-pub async fn serve_http<S, IO>(router: axum::Router, incoming: S, certs_of: fn(&IO) -> ClientCerts)
-where
+/// connection's client certificates to its requests. On shutdown, open
+/// connections are closed too.
+pub async fn serve_http<S, IO>(
+    router: axum::Router,
+    incoming: S,
+    certs_of: fn(&IO) -> ClientCerts,
+    mut shutdown: watch::Receiver<bool>,
+) where
     S: Stream<Item = Result<IO, std::io::Error>> + Send + 'static,
     IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     use futures::StreamExt;
     let mut incoming = std::pin::pin!(incoming);
-    while let Some(Ok(io)) = incoming.next().await {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let io = tokio::select! {
+            _ = shutdown.changed() => break,
+            next = incoming.next() => match next {
+                Some(Ok(io)) => io,
+                Some(Err(_)) => continue,
+                None => break,
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
+        };
         let certs = certs_of(&io);
         let svc = router.clone().layer(axum::Extension(certs));
-        tokio::spawn(async move {
+        connections.spawn(async move {
             let svc = hyper_util::service::TowerToHyperService::new(svc);
             let builder =
                 hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
@@ -99,6 +114,7 @@ where
             }
         });
     }
+    connections.shutdown().await;
 }
 
 /// Client certificates of a TLS connection.

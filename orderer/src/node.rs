@@ -163,11 +163,11 @@ impl NodeCore {
     }
 
     /// Stops serving a channel and deletes its data; false if unknown.
-    pub fn remove_channel(&self, name: &str) -> Result<bool, OrdererError> {
+    pub async fn remove_channel(&self, name: &str) -> Result<bool, OrdererError> {
         let Some(handle) = self.registry.remove(name) else {
             return Ok(false);
         };
-        handle.stop();
+        handle.stop_and_wait().await;
         drop(handle);
         std::fs::remove_dir_all(self.chain_dir(name))
             .map_err(|e| OrdererError::Storage(e.to_string()))?;
@@ -220,15 +220,42 @@ pub struct OrdererHandle {
 }
 
 impl OrdererHandle {
-    /// Stops every listener and channel and waits for the servers to end.
+    /// Stops every listener and channel, and waits until the channels'
+    /// databases are closed (so a new node can open the same data directory).
     pub async fn shutdown(self) {
+        // Servers stop accepting and close their connections (gRPC: GOAWAY);
+        // channels stop, which ends long-lived Deliver and Broadcast streams.
         let _ = self.shutdown.send(true);
-        for c in self.core.registry.list() {
-            c.stop();
+        let channels = self.core.registry.drain();
+        for c in &channels {
+            c.stop_and_wait().await;
         }
-        for t in self.tasks {
-            t.abort();
-            let _ = t.await;
+        for mut t in self.tasks {
+            if tokio::time::timeout(std::time::Duration::from_secs(5), &mut t)
+                .await
+                .is_err()
+            {
+                t.abort();
+                let _ = t.await;
+            }
+        }
+        let stores: Vec<ChannelStore> = channels.iter().map(|c| c.store().clone()).collect();
+        drop(channels);
+        // Requests still in flight hold the channel briefly; they end once its task has.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !stores.iter().all(ChannelStore::is_last_handle)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// Resolves when the node is told to shut down.
+async fn shutdown_signal(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
         }
     }
 }
@@ -312,16 +339,18 @@ pub async fn start(
         (Some(id), Some(verifier)) => {
             let tls = Arc::new(weft_common::tls::server_config(id, verifier, &[b"h2"])?);
             let incoming = tls_incoming(listeners.general, tls, shutdown_rx.clone());
+            let signal = shutdown_signal(shutdown_rx.clone());
             tasks.push(tokio::spawn(async move {
-                if let Err(e) = router.serve_with_incoming(incoming).await {
+                if let Err(e) = router.serve_with_incoming_shutdown(incoming, signal).await {
                     tracing::error!("general listener: {e}");
                 }
             }));
         }
         _ => {
             let incoming = tcp_incoming(listeners.general, shutdown_rx.clone());
+            let signal = shutdown_signal(shutdown_rx.clone());
             tasks.push(tokio::spawn(async move {
-                if let Err(e) = router.serve_with_incoming(incoming).await {
+                if let Err(e) = router.serve_with_incoming_shutdown(incoming, signal).await {
                     tracing::error!("general listener: {e}");
                 }
             }));
@@ -344,18 +373,33 @@ pub async fn start(
                 &[b"h2", b"http/1.1"],
             )?);
             let incoming = tls_incoming(listeners.admin, tls, shutdown_rx.clone());
-            tasks.push(tokio::spawn(serve_http(admin_router, incoming, tls_certs)));
+            tasks.push(tokio::spawn(serve_http(
+                admin_router,
+                incoming,
+                tls_certs,
+                shutdown_rx.clone(),
+            )));
         }
         ListenerTls::Plaintext => {
             let incoming = tcp_incoming(listeners.admin, shutdown_rx.clone());
-            tasks.push(tokio::spawn(serve_http(admin_router, incoming, no_certs)));
+            tasks.push(tokio::spawn(serve_http(
+                admin_router,
+                incoming,
+                no_certs,
+                shutdown_rx.clone(),
+            )));
         }
     }
 
     // Operations listener.
     let ops = crate::operations::router(core.clone());
     let incoming = tcp_incoming(listeners.operations, shutdown_rx.clone());
-    tasks.push(tokio::spawn(serve_http(ops, incoming, no_certs)));
+    tasks.push(tokio::spawn(serve_http(
+        ops,
+        incoming,
+        no_certs,
+        shutdown_rx.clone(),
+    )));
 
     tracing::info!(general = %addrs.0, admin = %addrs.1, operations = %addrs.2, "orderer started");
     Ok(OrdererHandle {

@@ -135,7 +135,7 @@ async fn remove(
     Path(name): Path<String>,
 ) -> ApiResult {
     authorize(&core, &certs)?;
-    match core.remove_channel(&name) {
+    match core.remove_channel(&name).await {
         Ok(true) => Ok(StatusCode::NO_CONTENT.into_response()),
         Ok(false) => Err(api_err(
             StatusCode::NOT_FOUND,

@@ -43,6 +43,13 @@ impl Registry {
         true
     }
 
+    /// Removes every channel.
+    pub fn drain(&self) -> Vec<Arc<ChannelHandle>> {
+        std::mem::take(&mut *self.channels.write().expect("registry lock"))
+            .into_values()
+            .collect()
+    }
+
     /// Removes a channel.
     pub fn remove(&self, id: &str) -> Option<Arc<ChannelHandle>> {
         self.channels

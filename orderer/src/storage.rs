@@ -343,6 +343,11 @@ impl ChannelStore {
         Ok(())
     }
 
+    /// Whether this is the last open handle on the database.
+    pub fn is_last_handle(&self) -> bool {
+        Arc::strong_count(&self.db) == 1
+    }
+
     /// The latest snapshot.
     pub fn snapshot(&self) -> Result<Snapshot, OrdererError> {
         self.stored_snapshot()

@@ -525,3 +525,92 @@ async fn bad_input_gets_a_clear_status_and_the_node_keeps_serving() {
         n.shutdown().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_dies_mid_stream_and_a_restarted_node_catches_up() {
+    let (mut net, listeners) = Net::new(3, 100).await;
+    net.start_all(listeners).await;
+    for i in 0..3 {
+        net.node(i).core.join_channel(&net.genesis).unwrap();
+    }
+    let leader = net.leader().await;
+    let follower = (0..3).find(|i| *i != leader).unwrap();
+    let user = net.user();
+    let total = 3000;
+
+    let mut client = net.client(follower).await;
+    let (tx, rx) = tokio::sync::mpsc::channel(total);
+    let mut responses = client
+        .broadcast(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    for i in 0..1000 {
+        tx.send(envelope(&user, CHANNEL, i, 200)).await.unwrap();
+    }
+    let mut acked = Vec::new();
+    while acked.len() < 500 {
+        let r = responses.next().await.unwrap().unwrap();
+        assert_eq!(r.status, Status::Success as i32, "{}", r.info);
+        acked.push(acked.len());
+    }
+    // Kill the leader while envelopes are in flight.
+    net.nodes[leader].take().unwrap().shutdown().await;
+    for i in 1000..total {
+        tx.send(envelope(&user, CHANNEL, i, 200)).await.unwrap();
+    }
+    while acked.len() < total {
+        let r = responses.next().await.unwrap().unwrap();
+        assert_eq!(
+            r.status,
+            Status::Success as i32,
+            "envelope {}: {}",
+            acked.len(),
+            r.info
+        );
+        acked.push(acked.len());
+    }
+    // Every acknowledged envelope is in the surviving nodes' chain exactly once.
+    let h = height(&net, follower).await;
+    let (blocks, status) = deliver(&net, follower, 0, h - 1).await;
+    assert_eq!(status, Status::Success as i32);
+    let mut payloads: Vec<Vec<u8>> = blocks[1..]
+        .iter()
+        .flat_map(|b| b.data.clone().unwrap().data)
+        .collect();
+    assert_eq!(payloads.len(), total, "no envelope lost or duplicated");
+    payloads.sort();
+    payloads.dedup();
+    assert_eq!(payloads.len(), total);
+
+    // The old leader restarts from its data directory, on its consenter port, and catches up.
+    let port = net.general_ports[leader];
+    let bind = |p: u16| async move { TcpListener::bind(("127.0.0.1", p)).await.unwrap() };
+    let listeners = Listeners {
+        general: bind(port).await,
+        admin: bind(0).await,
+        operations: bind(0).await,
+    };
+    net.nodes[leader] = Some(start(net.config(leader), listeners).await.unwrap());
+    let n = &net;
+    wait_for(
+        "the restarted node to catch up",
+        Duration::from_secs(30),
+        || {
+            n.node(leader)
+                .core
+                .registry
+                .get(CHANNEL)
+                .is_some_and(|c| *c.height.borrow() >= h)
+        },
+    )
+    .await;
+    let (restarted, _) = deliver(&net, leader, 0, h - 1).await;
+    for (a, b) in blocks.iter().zip(&restarted) {
+        assert_eq!(a.header, b.header);
+        assert_eq!(a.data, b.data);
+    }
+    for n in net.nodes.into_iter().flatten() {
+        n.shutdown().await;
+    }
+}
