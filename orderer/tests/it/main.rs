@@ -1,0 +1,6 @@
+//! The orderer's integration tests, in one binary.
+
+mod chain_cluster;
+mod network;
+mod participation;
+mod support;

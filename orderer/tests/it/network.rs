@@ -1,0 +1,289 @@
+//! Whole orderer nodes in-process on 127.0.0.1:0 ports: gRPC with mutual TLS,
+//! Raft between nodes, RocksDB, crypto and genesis made by weft-configtx.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use prost::Message as _;
+use tokio::net::TcpListener;
+use weft_common::block::{check_data_hash, check_link};
+use weft_common::ids::ChannelId;
+use weft_common::ids::MspId;
+use weft_common::msp::folder;
+use weft_common::pki::KeyType;
+use weft_common::tx::signed_envelope;
+use weft_orderer::node::{Listeners, start};
+use weft_protos::common::{Envelope, HeaderType, Status};
+use weft_protos::orderer::{SeekInfo, deliver_response};
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_consenters_order_10000_envelopes_into_identical_chains() {
+    let (mut net, listeners) = Net::new(3, 500).await;
+    net.start_all(listeners).await;
+    for i in 0..3 {
+        net.node(i).core.join_channel(&net.genesis).unwrap();
+    }
+    net.leader().await;
+    let user = net.user();
+    // 10,000 envelopes of ~1 KB, on one stream to each of the three nodes at once.
+    let mut tasks = Vec::new();
+    for node in 0..3 {
+        let envs: Vec<Envelope> = (0..10_000)
+            .filter(|i| i % 3 == node)
+            .map(|i| envelope(&user, CHANNEL, i, 1000))
+            .collect();
+        let mut client = net.client(node).await;
+        tasks.push(tokio::spawn(
+            async move { broadcast(&mut client, envs).await },
+        ));
+    }
+    for t in tasks {
+        for (status, info) in t.await.unwrap() {
+            assert_eq!(status, Status::Success as i32, "{info}");
+        }
+    }
+    // Every node ends at the same height with the same headers and data.
+    let h = height(&net, 0).await;
+    for i in 1..3 {
+        let n = &net;
+        wait_for("followers to catch up", Duration::from_secs(20), || {
+            *n.node(i)
+                .core
+                .registry
+                .get(CHANNEL)
+                .unwrap()
+                .height
+                .borrow()
+                >= h
+        })
+        .await;
+    }
+    let mut chains = Vec::new();
+    for i in 0..3 {
+        let (blocks, status) = deliver(&net, i, 0, h - 1).await;
+        assert_eq!(status, Status::Success as i32);
+        chains.push(blocks);
+    }
+    for pair in chains[0].windows(2) {
+        check_link(&pair[0], &pair[1]).unwrap();
+        check_data_hash(&pair[1]).unwrap();
+    }
+    for other in &chains[1..] {
+        assert_eq!(other.len(), chains[0].len());
+        for (a, b) in chains[0].iter().zip(other) {
+            assert_eq!(a.header, b.header);
+            assert_eq!(a.data, b.data);
+        }
+    }
+    let mut payloads: Vec<Vec<u8>> = chains[0][1..]
+        .iter()
+        .flat_map(|b| b.data.clone().unwrap().data)
+        .collect();
+    assert_eq!(payloads.len(), 10_000, "each envelope exactly once");
+    payloads.sort();
+    payloads.dedup();
+    assert_eq!(payloads.len(), 10_000);
+    assert!(
+        chains[0][1..]
+            .iter()
+            .all(|b| b.data.as_ref().unwrap().data.len() <= 500)
+    );
+    for n in net.nodes.into_iter().flatten() {
+        n.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_a_clear_status_and_the_node_keeps_serving() {
+    let (mut net, listeners) = Net::new(1, 10).await;
+    net.start_all(listeners).await;
+    net.node(0).core.join_channel(&net.genesis).unwrap();
+    net.leader().await;
+    let user = net.user();
+    let mut client = net.client(0).await;
+
+    let malformed = Envelope {
+        payload: vec![0xff, 0xff, 0x01],
+        signature: vec![],
+    };
+    let wrong_channel = envelope(&user, "nosuchchannel", 1, 10);
+    let mut bad_sig = envelope(&user, CHANNEL, 2, 10);
+    let last = bad_sig.signature.len() - 3;
+    bad_sig.signature[last] ^= 0x55;
+    let unsigned = Envelope {
+        signature: vec![],
+        ..envelope(&user, CHANNEL, 3, 10)
+    };
+    // An identity from a CA the channel does not know.
+    let stranger_dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        stranger_dir.path().join("c.yaml"),
+        CRYPTO.replace("org1.example.com", "org9.example.com"),
+    )
+    .unwrap();
+    let cc = weft_configtx::cryptogen::load_config(&stranger_dir.path().join("c.yaml")).unwrap();
+    weft_configtx::cryptogen::generate(&cc, stranger_dir.path(), KeyType::EcdsaP256).unwrap();
+    let stranger = folder::load_signing_identity(
+        &stranger_dir
+            .path()
+            .join("peerOrganizations/org9.example.com/users/User1@org9.example.com/msp"),
+        &MspId::new("Org1MSP"),
+    )
+    .unwrap();
+    let unknown_creator = envelope(&stranger, CHANNEL, 4, 10);
+    let oversized = envelope(&user, CHANNEL, 5, 1100 * 1024);
+    let good = envelope(&user, CHANNEL, 6, 10);
+
+    let results = broadcast(
+        &mut client,
+        vec![
+            malformed,
+            wrong_channel,
+            bad_sig,
+            unsigned,
+            unknown_creator,
+            oversized,
+            good,
+        ],
+    )
+    .await;
+    let expect = [
+        (Status::BadRequest, "malformed"),
+        (Status::NotFound, "nosuchchannel"),
+        (Status::Forbidden, "signature"),
+        (Status::Forbidden, "signature"),
+        (Status::Forbidden, "not issued by any CA"),
+        (Status::RequestEntityTooLarge, "AbsoluteMaxBytes"),
+        (Status::Success, ""),
+    ];
+    for (i, ((status, info), (want, text))) in results.iter().zip(expect).enumerate() {
+        assert_eq!(*status, want as i32, "envelope {i}: {info}");
+        assert!(
+            info.contains(text),
+            "envelope {i}: {info:?} should mention {text:?}"
+        );
+    }
+    // Deliver refuses a reader it does not know.
+    let seek = SeekInfo {
+        start: None,
+        stop: None,
+        ..Default::default()
+    };
+    let env = signed_envelope(
+        HeaderType::DeliverSeekInfo,
+        &ChannelId::new(CHANNEL),
+        seek.encode_to_vec(),
+        &stranger,
+    )
+    .unwrap();
+    let mut stream = client
+        .deliver(futures::stream::iter(vec![env]))
+        .await
+        .unwrap()
+        .into_inner();
+    match stream.next().await.unwrap().unwrap().r#type.unwrap() {
+        deliver_response::Type::Status(s) => assert_eq!(s, Status::Forbidden as i32),
+        other => panic!("expected FORBIDDEN, got {other:?}"),
+    }
+    // Asking for a block that does not exist yet with FAIL_IF_NOT_READY.
+    let (blocks, status) = deliver(&net, 0, 0, 1000).await;
+    assert_eq!(status, Status::NotFound as i32);
+    assert!(!blocks.is_empty(), "existing blocks were sent first");
+    // Still serving.
+    let results = broadcast(&mut client, vec![envelope(&user, CHANNEL, 7, 10)]).await;
+    assert_eq!(results[0].0, Status::Success as i32);
+    for n in net.nodes.into_iter().flatten() {
+        n.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_dies_mid_stream_and_a_restarted_node_catches_up() {
+    let (mut net, listeners) = Net::new(3, 100).await;
+    net.start_all(listeners).await;
+    for i in 0..3 {
+        net.node(i).core.join_channel(&net.genesis).unwrap();
+    }
+    let leader = net.leader().await;
+    let follower = (0..3).find(|i| *i != leader).unwrap();
+    let user = net.user();
+    let total = 3000;
+
+    let mut client = net.client(follower).await;
+    let (tx, rx) = tokio::sync::mpsc::channel(total);
+    let mut responses = client
+        .broadcast(tokio_stream::wrappers::ReceiverStream::new(rx))
+        .await
+        .unwrap()
+        .into_inner();
+    for i in 0..1000 {
+        tx.send(envelope(&user, CHANNEL, i, 200)).await.unwrap();
+    }
+    let mut acked = Vec::new();
+    while acked.len() < 500 {
+        let r = responses.next().await.unwrap().unwrap();
+        assert_eq!(r.status, Status::Success as i32, "{}", r.info);
+        acked.push(acked.len());
+    }
+    // Kill the leader while envelopes are in flight.
+    net.nodes[leader].take().unwrap().shutdown().await;
+    for i in 1000..total {
+        tx.send(envelope(&user, CHANNEL, i, 200)).await.unwrap();
+    }
+    while acked.len() < total {
+        let r = responses.next().await.unwrap().unwrap();
+        assert_eq!(
+            r.status,
+            Status::Success as i32,
+            "envelope {}: {}",
+            acked.len(),
+            r.info
+        );
+        acked.push(acked.len());
+    }
+    // Every acknowledged envelope is in the surviving nodes' chain exactly once.
+    let h = height(&net, follower).await;
+    let (blocks, status) = deliver(&net, follower, 0, h - 1).await;
+    assert_eq!(status, Status::Success as i32);
+    let mut payloads: Vec<Vec<u8>> = blocks[1..]
+        .iter()
+        .flat_map(|b| b.data.clone().unwrap().data)
+        .collect();
+    assert_eq!(payloads.len(), total, "no envelope lost or duplicated");
+    payloads.sort();
+    payloads.dedup();
+    assert_eq!(payloads.len(), total);
+
+    // The old leader restarts from its data directory, on its consenter port, and catches up.
+    let port = net.general_ports[leader];
+    let bind = |p: u16| async move { TcpListener::bind(("127.0.0.1", p)).await.unwrap() };
+    let listeners = Listeners {
+        general: bind(port).await,
+        admin: bind(0).await,
+        operations: bind(0).await,
+    };
+    net.nodes[leader] = Some(start(net.config(leader), listeners).await.unwrap());
+    let n = &net;
+    wait_for(
+        "the restarted node to catch up",
+        Duration::from_secs(30),
+        || {
+            n.node(leader)
+                .core
+                .registry
+                .get(CHANNEL)
+                .is_some_and(|c| *c.height.borrow() >= h)
+        },
+    )
+    .await;
+    let (restarted, _) = deliver(&net, leader, 0, h - 1).await;
+    for (a, b) in blocks.iter().zip(&restarted) {
+        assert_eq!(a.header, b.header);
+        assert_eq!(a.data, b.data);
+    }
+    for n in net.nodes.into_iter().flatten() {
+        n.shutdown().await;
+    }
+}

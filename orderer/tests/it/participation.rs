@@ -1,0 +1,143 @@
+//! The channel participation API (osnadmin-compatible) over mutual TLS.
+
+use crate::support::*;
+
+fn client(net: &Net, who: &str) -> reqwest::Client {
+    let crypto = net
+        .dir
+        .path()
+        .join("crypto/ordererOrganizations/example.com");
+    let ca = std::fs::read(crypto.join("tlsca/tlsca.example.com-cert.pem")).unwrap();
+    let dir = match who {
+        "admin" => crypto.join("users/Admin@example.com/tls"),
+        _ => crypto.join("orderers/orderer1.example.com/tls"),
+    };
+    let (cert, key) = if who == "admin" {
+        ("client.crt", "client.key")
+    } else {
+        ("server.crt", "server.key")
+    };
+    let mut pem = std::fs::read(dir.join(cert)).unwrap();
+    pem.extend(std::fs::read(dir.join(key)).unwrap());
+    reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .identity(reqwest::Identity::from_pem(&pem).unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_list_get_remove_with_admin_only_access() {
+    let (mut net, listeners) = Net::new(1, 10).await;
+    net.start_all(listeners).await;
+    let base = format!(
+        "https://127.0.0.1:{}/participation/v1/channels",
+        net.node(0).admin_addr.port()
+    );
+    let admin = client(&net, "admin");
+
+    let list: serde_json::Value = admin.get(&base).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["channels"], serde_json::json!([]));
+
+    // Join with the genesis block, as `osnadmin channel join --config-block` does.
+    let form = reqwest::multipart::Form::new().part(
+        "config-block",
+        reqwest::multipart::Part::bytes(net.genesis.clone()).file_name("genesis.block"),
+    );
+    let resp = admin.post(&base).multipart(form).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let info: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(info["name"], CHANNEL);
+    assert_eq!(info["consensusRelation"], "consenter");
+
+    let again = reqwest::multipart::Form::new().part(
+        "config-block",
+        reqwest::multipart::Part::bytes(net.genesis.clone()),
+    );
+    assert_eq!(
+        admin
+            .post(&base)
+            .multipart(again)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        405,
+        "already joined"
+    );
+    let garbage = reqwest::multipart::Form::new().part(
+        "config-block",
+        reqwest::multipart::Part::bytes(vec![1, 2, 3]),
+    );
+    let resp = admin.post(&base).multipart(garbage).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("not a block"));
+    let no_block = reqwest::multipart::Form::new().text("other", "x");
+    assert_eq!(
+        admin
+            .post(&base)
+            .multipart(no_block)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+
+    let list: serde_json::Value = admin.get(&base).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["channels"][0]["name"], CHANNEL);
+    let one: serde_json::Value = admin
+        .get(format!("{base}/{CHANNEL}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["status"], "active");
+    assert_eq!(
+        admin
+            .get(format!("{base}/nosuch"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // A non-admin identity of the orderer org is refused and nothing changes.
+    let orderer = client(&net, "orderer");
+    let resp = orderer
+        .delete(format!("{base}/{CHANNEL}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    assert!(resp.text().await.unwrap().contains("admin"));
+    assert!(net.node(0).core.registry.get(CHANNEL).is_some());
+
+    // The admin removes the channel.
+    assert_eq!(
+        admin
+            .delete(format!("{base}/{CHANNEL}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
+    assert!(net.node(0).core.registry.get(CHANNEL).is_none());
+    assert_eq!(
+        admin
+            .get(format!("{base}/{CHANNEL}"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    for n in net.nodes.into_iter().flatten() {
+        n.shutdown().await;
+    }
+}

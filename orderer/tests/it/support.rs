@@ -1,0 +1,345 @@
+//! Shared harness: orderer nodes in-process with crypto and genesis from weft-configtx.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures::StreamExt;
+use prost::Message as _;
+use tokio::net::TcpListener;
+use weft_common::ids::{ChannelId, MspId};
+use weft_common::msp::{SigningIdentity, folder};
+use weft_common::pki::KeyType;
+use weft_common::tx::signed_envelope;
+use weft_configtx::profile::ConfigtxFile;
+use weft_orderer::config::{Listener, ListenerTls, OrdererConfig};
+use weft_orderer::node::{Listeners, OrdererHandle, start};
+use weft_protos::common::{Block, Envelope, HeaderType};
+use weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
+use weft_protos::orderer::{
+    SeekInfo, SeekPosition, SeekSpecified, deliver_response, seek_info, seek_position,
+};
+
+pub const CHANNEL: &str = "testchannel";
+
+/// Waits for a condition, polling, up to `timeout`.
+pub async fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+pub struct Net {
+    pub dir: tempfile::TempDir,
+    pub nodes: Vec<Option<OrdererHandle>>,
+    pub general_ports: Vec<u16>,
+    pub genesis: Vec<u8>,
+}
+
+pub fn crypto_dir(dir: &Path) -> PathBuf {
+    dir.join("crypto")
+}
+
+pub fn orderer_dir(dir: &Path, i: usize) -> PathBuf {
+    crypto_dir(dir).join(format!(
+        "ordererOrganizations/example.com/orderers/orderer{i}.example.com"
+    ))
+}
+
+pub fn user_dir(dir: &Path) -> PathBuf {
+    crypto_dir(dir).join("peerOrganizations/org1.example.com/users/User1@org1.example.com")
+}
+
+pub fn configtx_yaml(ports: &[u16], batch: u32) -> String {
+    let consenters: String = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let tls = format!("crypto/ordererOrganizations/example.com/orderers/orderer{}.example.com/tls/server.crt", i + 1);
+            format!("          - {{ Host: 127.0.0.1, Port: {p}, ClientTLSCert: {tls}, ServerTLSCert: {tls} }}\n")
+        })
+        .collect();
+    format!(
+        r#"
+Organizations:
+  - &OrdererOrg
+    Name: OrdererOrg
+    ID: OrdererMSP
+    MSPDir: crypto/ordererOrganizations/example.com/msp
+    Policies:
+      Readers: {{ Type: Signature, Rule: "OR('OrdererMSP.member')" }}
+      Writers: {{ Type: Signature, Rule: "OR('OrdererMSP.member')" }}
+      Admins: {{ Type: Signature, Rule: "OR('OrdererMSP.admin')" }}
+  - &Org1
+    Name: Org1MSP
+    ID: Org1MSP
+    MSPDir: crypto/peerOrganizations/org1.example.com/msp
+    Policies:
+      Readers: {{ Type: Signature, Rule: "OR('Org1MSP.admin', 'Org1MSP.peer', 'Org1MSP.client')" }}
+      Writers: {{ Type: Signature, Rule: "OR('Org1MSP.admin', 'Org1MSP.client')" }}
+      Admins: {{ Type: Signature, Rule: "OR('Org1MSP.admin')" }}
+      Endorsement: {{ Type: Signature, Rule: "OR('Org1MSP.peer')" }}
+Profiles:
+  Test:
+    Policies:
+      Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
+      Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+      Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
+    Capabilities: {{ V3_0: true }}
+    Orderer:
+      OrdererType: etcdraft
+      EtcdRaft:
+        Consenters:
+{consenters}        Options: {{ TickInterval: 100ms, ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: 16 MB }}
+      BatchTimeout: 100ms
+      BatchSize: {{ MaxMessageCount: {batch}, AbsoluteMaxBytes: 1 MB, PreferredMaxBytes: 512 KB }}
+      Organizations: [*OrdererOrg]
+      Policies:
+        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
+        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
+        BlockValidation: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+      Capabilities: {{ V2_0: true }}
+    Application:
+      Organizations: [*Org1]
+      Policies:
+        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
+        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
+      Capabilities: {{ V2_5: true }}
+"#
+    )
+}
+
+pub const CRYPTO: &str = "
+OrdererOrgs:
+  - Name: Orderer
+    Domain: example.com
+    EnableNodeOUs: true
+    Specs:
+      - { Hostname: orderer1, SANS: [127.0.0.1] }
+      - { Hostname: orderer2, SANS: [127.0.0.1] }
+      - { Hostname: orderer3, SANS: [127.0.0.1] }
+PeerOrgs:
+  - Name: Org1
+    Domain: org1.example.com
+    EnableNodeOUs: true
+    Users: { Count: 1 }
+";
+
+impl Net {
+    pub async fn new(n: usize, batch: u32) -> (Self, Vec<Listeners>) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("crypto-config.yaml"), CRYPTO).unwrap();
+        let cc =
+            weft_configtx::cryptogen::load_config(&dir.path().join("crypto-config.yaml")).unwrap();
+        weft_configtx::cryptogen::generate(&cc, &crypto_dir(dir.path()), KeyType::EcdsaP256)
+            .unwrap();
+        let mut listeners = Vec::new();
+        for _ in 0..n {
+            let bind = || async { TcpListener::bind("127.0.0.1:0").await.unwrap() };
+            listeners.push(Listeners {
+                general: bind().await,
+                admin: bind().await,
+                operations: bind().await,
+            });
+        }
+        let general_ports: Vec<u16> = listeners
+            .iter()
+            .map(|l| l.general.local_addr().unwrap().port())
+            .collect();
+        std::fs::write(
+            dir.path().join("configtx.yaml"),
+            configtx_yaml(&general_ports, batch),
+        )
+        .unwrap();
+        let file = ConfigtxFile::load(&dir.path().join("configtx.yaml")).unwrap();
+        let genesis = weft_configtx::genesis::genesis_block(
+            &file,
+            "Test",
+            &ChannelId::parse(CHANNEL).unwrap(),
+        )
+        .unwrap()
+        .encode_to_vec();
+        (
+            Net {
+                dir,
+                nodes: Vec::new(),
+                general_ports,
+                genesis,
+            },
+            listeners,
+        )
+    }
+
+    pub fn config(&self, i: usize) -> OrdererConfig {
+        let od = orderer_dir(self.dir.path(), i + 1);
+        let tls = ListenerTls::Mutual {
+            cert: od.join("tls/server.crt"),
+            key: od.join("tls/server.key"),
+            client_roots: vec![],
+        };
+        let admin_tls = ListenerTls::Mutual {
+            cert: od.join("tls/server.crt"),
+            key: od.join("tls/server.key"),
+            client_roots: vec![
+                crypto_dir(self.dir.path())
+                    .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem"),
+            ],
+        };
+        let unused = "127.0.0.1:0".parse().unwrap();
+        OrdererConfig {
+            general: Listener {
+                address: unused,
+                tls,
+            },
+            admin: Listener {
+                address: unused,
+                tls: admin_tls,
+            },
+            operations: unused,
+            msp_dir: od.join("msp"),
+            msp_id: "OrdererMSP".into(),
+            data_dir: self.dir.path().join(format!("data{i}")),
+        }
+    }
+
+    pub async fn start_all(&mut self, listeners: Vec<Listeners>) {
+        for (i, l) in listeners.into_iter().enumerate() {
+            let node = start(self.config(i), l).await.unwrap();
+            self.nodes.push(Some(node));
+        }
+    }
+
+    pub fn node(&self, i: usize) -> &OrdererHandle {
+        self.nodes[i].as_ref().expect("node is running")
+    }
+
+    pub async fn leader(&self) -> usize {
+        let mut found = None;
+        wait_for("a leader", Duration::from_secs(20), || {
+            found = self.nodes.iter().enumerate().find_map(|(i, n)| {
+                let c = n.as_ref()?.core.registry.get(CHANNEL)?;
+                (*c.leader.borrow() == c.self_id).then_some(i)
+            });
+            found.is_some()
+        })
+        .await;
+        found.unwrap()
+    }
+
+    pub async fn client(&self, i: usize) -> AtomicBroadcastClient<tonic::transport::Channel> {
+        let user = user_dir(self.dir.path());
+        let ca = std::fs::read(
+            crypto_dir(self.dir.path())
+                .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem"),
+        )
+        .unwrap();
+        let tls = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(ca))
+            .identity(tonic::transport::Identity::from_pem(
+                std::fs::read(user.join("tls/client.crt")).unwrap(),
+                std::fs::read(user.join("tls/client.key")).unwrap(),
+            ))
+            .domain_name("127.0.0.1");
+        let ch = tonic::transport::Endpoint::from_shared(format!(
+            "https://127.0.0.1:{}",
+            self.node(i).general_addr.port()
+        ))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+        AtomicBroadcastClient::new(ch).max_decoding_message_size(64 * 1024 * 1024)
+    }
+
+    pub fn user(&self) -> SigningIdentity {
+        folder::load_signing_identity(
+            &user_dir(self.dir.path()).join("msp"),
+            &MspId::new("Org1MSP"),
+        )
+        .unwrap()
+    }
+}
+
+pub fn envelope(user: &SigningIdentity, channel: &str, i: usize, size: usize) -> Envelope {
+    let mut data = format!("payload-{i:06}-").into_bytes();
+    data.resize(size.max(data.len()), b'x');
+    signed_envelope(HeaderType::Message, &ChannelId::new(channel), data, user).unwrap()
+}
+
+/// Sends envelopes on one Broadcast stream and returns the statuses in order.
+pub async fn broadcast(
+    client: &mut AtomicBroadcastClient<tonic::transport::Channel>,
+    envs: Vec<Envelope>,
+) -> Vec<(i32, String)> {
+    let n = envs.len();
+    let mut responses = client
+        .broadcast(futures::stream::iter(envs))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut out = Vec::with_capacity(n);
+    while out.len() < n {
+        let r = responses
+            .next()
+            .await
+            .expect("a response per envelope")
+            .unwrap();
+        out.push((r.status, r.info));
+    }
+    out
+}
+
+/// Delivers blocks `from..=to` (FAIL_IF_NOT_READY) from node `i`.
+pub async fn deliver(net: &Net, i: usize, from: u64, to: u64) -> (Vec<Block>, i32) {
+    let seek = SeekInfo {
+        start: Some(SeekPosition {
+            r#type: Some(seek_position::Type::Specified(SeekSpecified {
+                number: from,
+            })),
+        }),
+        stop: Some(SeekPosition {
+            r#type: Some(seek_position::Type::Specified(SeekSpecified { number: to })),
+        }),
+        behavior: seek_info::SeekBehavior::FailIfNotReady as i32,
+        ..Default::default()
+    };
+    let env = signed_envelope(
+        HeaderType::DeliverSeekInfo,
+        &ChannelId::new(CHANNEL),
+        seek.encode_to_vec(),
+        &net.user(),
+    )
+    .unwrap();
+    let mut client = net.client(i).await;
+    let mut stream = client
+        .deliver(futures::stream::iter(vec![env]))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut blocks = Vec::new();
+    loop {
+        match stream.next().await.unwrap().unwrap().r#type.unwrap() {
+            deliver_response::Type::Block(b) => blocks.push(b),
+            deliver_response::Type::Status(s) => return (blocks, s),
+        }
+    }
+}
+
+pub async fn height(net: &Net, i: usize) -> u64 {
+    *net.node(i)
+        .core
+        .registry
+        .get(CHANNEL)
+        .unwrap()
+        .height
+        .borrow()
+}
