@@ -30,12 +30,13 @@ const MAX_IN_FLIGHT_PER_STREAM: usize = 4096;
 #[derive(Debug, Clone)]
 pub struct BroadcastService {
     registry: Arc<Registry>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl BroadcastService {
     /// A service over the node's channels.
-    pub fn new(registry: Arc<Registry>) -> Self {
-        Self { registry }
+    pub fn new(registry: Arc<Registry>, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        Self { registry, metrics }
     }
 }
 
@@ -118,6 +119,7 @@ impl AtomicBroadcast for BroadcastService {
     ) -> Result<Response<Self::BroadcastStream>, Status> {
         let incoming = request.into_inner();
         let registry = self.registry.clone();
+        let metrics = self.metrics.clone();
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(async move {
             // Envelopes of one stream are admitted and ordered concurrently, and
@@ -126,13 +128,23 @@ impl AtomicBroadcast for BroadcastService {
                 .take_while(|item| futures::future::ready(item.is_ok()))
                 .map(move |item| {
                     let registry = registry.clone();
+                    let metrics = metrics.clone();
                     async move {
+                        let started = std::time::Instant::now();
                         let bytes = item.expect("errors end the stream above").encode_to_vec();
                         match admit(&registry, &bytes) {
-                            Err(refusal) => refusal,
+                            Err(refusal) => {
+                                metrics
+                                    .broadcast_refused
+                                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                refusal
+                            }
                             Ok(channel) => {
                                 match channel.order_and_wait(bytes, ORDER_DEADLINE).await {
-                                    Ok(_block) => reply(FabricStatus::Success, ""),
+                                    Ok(_block) => {
+                                        metrics.broadcast_latency.observe(started.elapsed());
+                                        reply(FabricStatus::Success, "")
+                                    }
                                     Err(e) => {
                                         reply(FabricStatus::ServiceUnavailable, e.to_string())
                                     }

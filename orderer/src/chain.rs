@@ -192,6 +192,11 @@ impl Chain {
         self.leader
     }
 
+    /// The current Raft term.
+    pub fn term(&self) -> u64 {
+        self.node.raft.term
+    }
+
     /// Whether this node leads.
     pub fn is_leader(&self) -> bool {
         self.node.raft.state == StateRole::Leader

@@ -175,6 +175,8 @@ pub struct ChannelStart {
     pub signer: SigningIdentity,
     /// This node's TLS identity and whether TLS is on.
     pub tls: Option<TlsIdentity>,
+    /// Where to count blocks and leader changes.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 fn batch_limits(cfg: &ChannelConfig) -> BatchLimits {
@@ -257,6 +259,7 @@ impl ChannelHandle {
             height_tx,
             leader_tx,
             _config_tx: config_tx,
+            metrics: start.metrics,
             handle: Arc::downgrade(&handle),
         };
         *handle.task.lock().expect("task lock") = Some(tokio::spawn(actor.run()));
@@ -391,6 +394,7 @@ struct Actor {
     height_tx: watch::Sender<u64>,
     leader_tx: watch::Sender<u64>,
     _config_tx: watch::Sender<Arc<ChannelConfig>>,
+    metrics: Arc<crate::metrics::Metrics>,
     handle: std::sync::Weak<ChannelHandle>,
 }
 
@@ -458,6 +462,8 @@ impl Actor {
         for event in self.chain.take_events() {
             match event {
                 ChainEvent::BlockWritten { number, envelopes } => {
+                    self.metrics
+                        .block_written(handle.id.as_str(), envelopes.len());
                     let _ = self.height_tx.send(number + 1);
                     let mut waiters = handle.waiters.lock().expect("waiters lock");
                     for h in envelopes {
@@ -468,6 +474,11 @@ impl Actor {
                 }
                 ChainEvent::LeaderChanged(l) => {
                     tracing::info!(channel = %handle.id, leader = l, "leader changed");
+                    self.metrics.leader_changed(
+                        handle.id.as_str(),
+                        self.chain.term(),
+                        l == handle.self_id,
+                    );
                     let _ = self.leader_tx.send(l);
                 }
                 ChainEvent::NeedBlocks { height } => {

@@ -78,6 +78,10 @@ pub struct NodeCore {
     tls: Option<TlsIdentity>,
     general_verifier: Option<Arc<DynamicClientVerifier>>,
     extra_client_roots: Vec<Vec<u8>>,
+    /// Metrics shown on `/metrics`.
+    pub metrics: Arc<crate::metrics::Metrics>,
+    /// The log filter control behind `/logspec`, if the process provides one.
+    pub log_control: Option<Arc<dyn crate::operations::LogControl>>,
 }
 
 impl std::fmt::Debug for NodeCore {
@@ -115,6 +119,7 @@ impl NodeCore {
             config: Arc::new(config),
             signer: self.signer.clone(),
             tls: self.tls.clone(),
+            metrics: self.metrics.clone(),
         })
     }
 
@@ -275,6 +280,15 @@ pub async fn start(
     config: OrdererConfig,
     listeners: Listeners,
 ) -> Result<OrdererHandle, OrdererError> {
+    start_with(config, listeners, None).await
+}
+
+/// Starts an orderer whose `/logspec` changes the process's log filter through `log_control`.
+pub async fn start_with(
+    config: OrdererConfig,
+    listeners: Listeners,
+    log_control: Option<Arc<dyn crate::operations::LogControl>>,
+) -> Result<OrdererHandle, OrdererError> {
     let signer =
         folder::load_signing_identity(&config.msp_dir, &MspId::new(config.msp_id.clone()))?;
     let (general_tls, extra_roots) = match &config.general.tls {
@@ -300,6 +314,8 @@ pub async fn start(
         tls: general_tls.clone(),
         general_verifier: general_verifier.clone(),
         extra_client_roots: extra_roots,
+        metrics: Arc::new(crate::metrics::Metrics::default()),
+        log_control,
     });
     core.resume_channels()?;
 
@@ -323,9 +339,12 @@ pub async fn start(
     // General listener: Broadcast, Deliver, cluster.
     let router = tonic::transport::Server::builder()
         .add_service(
-            AtomicBroadcastServer::new(BroadcastService::new(core.registry.clone()))
-                .max_decoding_message_size(MAX_GRPC_MESSAGE)
-                .max_encoding_message_size(MAX_GRPC_MESSAGE),
+            AtomicBroadcastServer::new(BroadcastService::new(
+                core.registry.clone(),
+                core.metrics.clone(),
+            ))
+            .max_decoding_message_size(MAX_GRPC_MESSAGE)
+            .max_encoding_message_size(MAX_GRPC_MESSAGE),
         )
         .add_service(
             ClusterServer::new(ClusterService::new(

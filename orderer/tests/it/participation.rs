@@ -141,3 +141,116 @@ async fn join_list_get_remove_with_admin_only_access() {
         n.shutdown().await;
     }
 }
+
+struct TestLogs(std::sync::Mutex<String>);
+
+impl weft_orderer::operations::LogControl for TestLogs {
+    fn get(&self) -> String {
+        self.0.lock().unwrap().clone()
+    }
+    fn set(&self, spec: &str) -> Result<(), String> {
+        tracing_subscriber::EnvFilter::try_new(spec).map_err(|e| e.to_string())?;
+        *self.0.lock().unwrap() = spec.to_string();
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_endpoint_reports_health_metrics_and_logspec() {
+    let (mut net, mut listeners) = Net::new(1, 10).await;
+    let logs: std::sync::Arc<dyn weft_orderer::operations::LogControl> =
+        std::sync::Arc::new(TestLogs(std::sync::Mutex::new("info".into())));
+    let node = weft_orderer::node::start_with(net.config(0), listeners.remove(0), Some(logs))
+        .await
+        .unwrap();
+    net.nodes.push(Some(node));
+    net.node(0).core.join_channel(&net.genesis).unwrap();
+    net.leader().await;
+    let user = net.user();
+    let mut client = net.client(0).await;
+    let results = broadcast(
+        &mut client,
+        vec![
+            envelope(&user, CHANNEL, 1, 10),
+            envelope(&user, "nope", 2, 10),
+        ],
+    )
+    .await;
+    assert_eq!(results[0].0, weft_protos::common::Status::Success as i32);
+
+    let ops = format!("http://127.0.0.1:{}", net.node(0).operations_addr.port());
+    let http = reqwest::Client::new();
+    let health: serde_json::Value = http
+        .get(format!("{ops}/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "OK");
+    let metrics = http
+        .get(format!("{ops}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "weft_orderer_blocks_cut_total{{channel=\"{CHANNEL}\"}} 1"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("weft_orderer_broadcast_latency_seconds_count 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("weft_orderer_broadcast_refused_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "weft_orderer_raft_is_leader{{channel=\"{CHANNEL}\"}} 1"
+        )),
+        "{metrics}"
+    );
+
+    let spec: serde_json::Value = http
+        .get(format!("{ops}/logspec"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(spec["spec"], "info");
+    let put = http
+        .put(format!("{ops}/logspec"))
+        .json(&serde_json::json!({"spec": "debug,raft=info"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 204);
+    let spec: serde_json::Value = http
+        .get(format!("{ops}/logspec"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(spec["spec"], "debug,raft=info");
+    let bad = http
+        .put(format!("{ops}/logspec"))
+        .json(&serde_json::json!({"spec": "=[=="}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    for n in net.nodes.into_iter().flatten() {
+        n.shutdown().await;
+    }
+}
