@@ -50,6 +50,14 @@ impl Histogram {
     }
 }
 
+/// A metric family read from per-channel counters: name, type, help, getter.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&ChannelCounters) -> u64,
+);
+
 /// Per-channel counters.
 #[derive(Debug, Default)]
 struct ChannelCounters {
@@ -92,7 +100,7 @@ impl Metrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let c = self.channels.lock().expect("metrics lock");
-        let families: [(&str, &str, &str, fn(&ChannelCounters) -> u64); 5] = [
+        let families: [Family; 5] = [
             (
                 "weft_orderer_blocks_cut_total",
                 "counter",
