@@ -55,7 +55,7 @@ pub fn user_dir(dir: &Path) -> PathBuf {
     crypto_dir(dir).join("peerOrganizations/org1.example.com/users/User1@org1.example.com")
 }
 
-pub fn configtx_yaml(ports: &[u16], batch: u32) -> String {
+pub fn configtx_yaml(ports: &[u16], batch: u32, timeout: &str) -> String {
     let consenters: String = ports
         .iter()
         .enumerate()
@@ -96,7 +96,7 @@ Profiles:
       EtcdRaft:
         Consenters:
 {consenters}        Options: {{ TickInterval: 100ms, ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: 16 MB }}
-      BatchTimeout: 100ms
+      BatchTimeout: {timeout}
       BatchSize: {{ MaxMessageCount: {batch}, AbsoluteMaxBytes: 1 MB, PreferredMaxBytes: 512 KB }}
       Organizations: [*OrdererOrg]
       Policies:
@@ -134,6 +134,10 @@ PeerOrgs:
 
 impl Net {
     pub async fn new(n: usize, batch: u32) -> (Self, Vec<Listeners>) {
+        Self::with_batch_timeout(n, batch, "100ms").await
+    }
+
+    pub async fn with_batch_timeout(n: usize, batch: u32, timeout: &str) -> (Self, Vec<Listeners>) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("crypto-config.yaml"), CRYPTO).unwrap();
         let cc =
@@ -155,7 +159,7 @@ impl Net {
             .collect();
         std::fs::write(
             dir.path().join("configtx.yaml"),
-            configtx_yaml(&general_ports, batch),
+            configtx_yaml(&general_ports, batch, timeout),
         )
         .unwrap();
         let file = ConfigtxFile::load(&dir.path().join("configtx.yaml")).unwrap();
