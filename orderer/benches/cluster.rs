@@ -15,11 +15,17 @@ use support::*;
 use weft_protos::common::{Envelope, Status};
 
 fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(run());
 }
 
@@ -34,7 +40,9 @@ async fn run() {
     net.leader().await;
     let user = net.user();
     eprintln!("signing {total} envelopes of 1 KB...");
-    let envs: Vec<Envelope> = (0..total).map(|i| envelope(&user, CHANNEL, i, 1024)).collect();
+    let envs: Vec<Envelope> = (0..total)
+        .map(|i| envelope(&user, CHANNEL, i, 1024))
+        .collect();
 
     // Each stream goes to one of the three nodes; latency is measured per envelope
     // from the moment it is handed to the stream to its SUCCESS response.
@@ -47,7 +55,11 @@ async fn run() {
         tasks.push(tokio::spawn(async move {
             let (tx, rx) = tokio::sync::mpsc::channel(chunk.len().max(1));
             let mut sent_at = Vec::with_capacity(chunk.len());
-            let mut responses = client.broadcast(tokio_stream::wrappers::ReceiverStream::new(rx)).await.unwrap().into_inner();
+            let mut responses = client
+                .broadcast(tokio_stream::wrappers::ReceiverStream::new(rx))
+                .await
+                .unwrap()
+                .into_inner();
             for e in chunk {
                 sent_at.push(Instant::now());
                 tx.send(e).await.unwrap();

@@ -7,6 +7,7 @@
 
 mod bundle;
 mod duration;
+pub mod update;
 
 pub use bundle::{
     ApplicationConfig, ApplicationOrg, BatchSize, ChannelConfig, OrdererConfig, OrdererOrg,

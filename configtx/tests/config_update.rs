@@ -1,0 +1,316 @@
+//! Config updates end to end on the sample network: compute an update from two
+//! configs, sign it as admins, validate and apply it as orderers and peers do.
+
+use std::path::PathBuf;
+
+use prost::Message;
+use weft_common::config::ChannelConfig;
+use weft_common::config::update::{apply_update, compute_update, sign_config_update};
+use weft_common::ids::{ChannelId, MspId};
+use weft_common::msp::{SigningIdentity, folder};
+use weft_common::pki::{CertAuthority, KeyType};
+use weft_configtx::profile::ConfigtxFile;
+use weft_protos::common::{Config, ConfigUpdateEnvelope, ConfigValue};
+use weft_protos::msp::{FabricMspConfig, MspConfig};
+use weft_protos::orderer::BatchSize;
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+struct Sample {
+    dir: tempfile::TempDir,
+    config: ChannelConfig,
+}
+
+impl Sample {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples");
+        for f in ["crypto-config.yaml", "configtx.yaml"] {
+            std::fs::copy(samples.join(f), dir.path().join(f)).unwrap();
+        }
+        let mut cc =
+            weft_configtx::cryptogen::load_config(&dir.path().join("crypto-config.yaml")).unwrap();
+        cc.peer_orgs.push(weft_configtx::cryptogen::OrgSpec {
+            name: "Org3".into(),
+            domain: "org3.example.com".into(),
+            enable_node_ous: true,
+            ca: None,
+            specs: vec![],
+            template: None,
+            users: None,
+        });
+        weft_configtx::cryptogen::generate(
+            &cc,
+            &dir.path().join("crypto-config"),
+            KeyType::EcdsaP256,
+        )
+        .unwrap();
+        let file = ConfigtxFile::load(&dir.path().join("configtx.yaml")).unwrap();
+        let block = weft_configtx::genesis::genesis_block(
+            &file,
+            "TwoOrgsApplicationGenesis",
+            &ChannelId::parse("mychannel").unwrap(),
+        )
+        .unwrap();
+        Self {
+            config: ChannelConfig::from_block(&block).unwrap(),
+            dir,
+        }
+    }
+
+    fn org(&self, domain: &str) -> PathBuf {
+        let kind = if domain == "example.com" {
+            "ordererOrganizations"
+        } else {
+            "peerOrganizations"
+        };
+        self.dir
+            .path()
+            .join("crypto-config")
+            .join(kind)
+            .join(domain)
+    }
+
+    fn admin(&self, domain: &str, msp: &str) -> SigningIdentity {
+        folder::load_signing_identity(
+            &self.org(domain).join(format!("users/Admin@{domain}/msp")),
+            &MspId::new(msp),
+        )
+        .unwrap()
+    }
+
+    fn user(&self, domain: &str, msp: &str) -> SigningIdentity {
+        folder::load_signing_identity(
+            &self.org(domain).join(format!("users/User1@{domain}/msp")),
+            &MspId::new(msp),
+        )
+        .unwrap()
+    }
+}
+
+fn envelope(
+    current: &Config,
+    updated: &Config,
+    signers: &[&SigningIdentity],
+) -> ConfigUpdateEnvelope {
+    let update = compute_update(&ChannelId::new("mychannel"), current, updated)
+        .unwrap()
+        .encode_to_vec();
+    let signatures = signers
+        .iter()
+        .map(|s| sign_config_update(&update, s).unwrap())
+        .collect();
+    ConfigUpdateEnvelope {
+        config_update: update,
+        signatures,
+    }
+}
+
+fn group<'a>(c: &'a mut Config, path: &[&str]) -> &'a mut weft_protos::common::ConfigGroup {
+    let mut g = c.channel_group.as_mut().unwrap();
+    for p in path {
+        g = g.groups.get_mut(*p).unwrap();
+    }
+    g
+}
+
+#[test]
+fn batch_size_change_needs_the_orderer_admins() {
+    let s = Sample::new();
+    let mut updated = s.config.config.clone();
+    let ord = group(&mut updated, &["Orderer"]);
+    let mut bs = BatchSize::decode(ord.values["BatchSize"].value.as_slice()).unwrap();
+    bs.max_message_count = 20;
+    ord.values.get_mut("BatchSize").unwrap().value = bs.encode_to_vec();
+
+    let org1_admin = s.admin("org1.example.com", "Org1MSP");
+    let err = apply_update(
+        &s.config,
+        &envelope(&s.config.config, &updated, &[&org1_admin]),
+        now(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("value /Channel/Orderer/BatchSize") && err.contains("/Channel/Orderer/Admins"),
+        "{err}"
+    );
+
+    let orderer_admin = s.admin("example.com", "OrdererMSP");
+    let new = apply_update(
+        &s.config,
+        &envelope(&s.config.config, &updated, &[&orderer_admin]),
+        now(),
+    )
+    .unwrap();
+    assert_eq!(new.sequence, 1);
+    let bundle = ChannelConfig::from_config(s.config.channel_id.clone(), &new).unwrap();
+    assert_eq!(bundle.orderer.unwrap().batch_size.max_message_count, 20);
+    assert_eq!(
+        group(&mut new.clone(), &["Orderer"]).values["BatchSize"].version,
+        1
+    );
+
+    // The same update again is stale: its read set no longer matches.
+    let next = ChannelConfig::from_config(s.config.channel_id.clone(), &new).unwrap();
+    let mut again = updated.clone();
+    let ord = group(&mut again, &["Orderer"]);
+    bs.max_message_count = 30;
+    ord.values.get_mut("BatchSize").unwrap().value = bs.encode_to_vec();
+    let err = apply_update(
+        &next,
+        &envelope(&s.config.config, &again, &[&orderer_admin]),
+        now(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("version"), "{err}");
+}
+
+#[test]
+fn adding_an_org_needs_a_majority_of_application_admins() {
+    let s = Sample::new();
+    let org3 = folder::load(
+        &s.org("org3.example.com").join("msp"),
+        &MspId::new("Org3MSP"),
+    )
+    .unwrap();
+    let mut updated = s.config.config.clone();
+    let app = group(&mut updated, &["Application"]);
+    let mut org3_group = app.groups["Org1MSP"].clone();
+    org3_group.values.insert(
+        "MSP".into(),
+        ConfigValue {
+            version: 0,
+            mod_policy: "Admins".into(),
+            value: MspConfig {
+                r#type: 0,
+                config: org3.config.encode_to_vec(),
+            }
+            .encode_to_vec(),
+        },
+    );
+    org3_group.values.remove("AnchorPeers");
+    for (_, p) in org3_group.policies.iter_mut() {
+        let text = weft_common::policy::SignaturePolicy::decode(&p.policy.as_ref().unwrap().value)
+            .unwrap()
+            .to_string()
+            .replace("Org1MSP", "Org3MSP");
+        p.policy.as_mut().unwrap().value = weft_common::policy::parse_signature_policy(&text)
+            .unwrap()
+            .encode();
+    }
+    app.groups.insert("Org3MSP".into(), org3_group);
+
+    let org1 = s.admin("org1.example.com", "Org1MSP");
+    let org2 = s.admin("org2.example.com", "Org2MSP");
+    let err = apply_update(
+        &s.config,
+        &envelope(&s.config.config, &updated, &[&org1]),
+        now(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("group /Channel/Application") && err.contains("MAJORITY Admins needs 2 of 2"),
+        "{err}"
+    );
+    let new = apply_update(
+        &s.config,
+        &envelope(&s.config.config, &updated, &[&org1, &org2]),
+        now(),
+    )
+    .unwrap();
+    let bundle = ChannelConfig::from_config(s.config.channel_id.clone(), &new).unwrap();
+    assert!(
+        bundle
+            .application
+            .unwrap()
+            .orgs
+            .contains_key(&MspId::new("Org3MSP"))
+    );
+    assert!(bundle.msps.get(&MspId::new("Org3MSP")).is_some());
+}
+
+#[test]
+fn a_crl_added_by_the_org_admin_revokes_its_user() {
+    let s = Sample::new();
+    let user = s.user("org1.example.com", "Org1MSP");
+    assert!(s.config.msps.validate(user.serialized(), now()).is_ok());
+
+    // Org1's CA revokes User1 and the org admin puts the CRL into the channel's MSP.
+    let ca_dir = s.org("org1.example.com").join("ca");
+    let ca = CertAuthority::from_pem(
+        &std::fs::read_to_string(ca_dir.join("ca.org1.example.com-cert.pem")).unwrap(),
+        &std::fs::read_to_string(ca_dir.join("priv_sk")).unwrap(),
+    )
+    .unwrap();
+    let crl = ca
+        .crl(&[user.identity.certificate().serial.clone()], 1, 30)
+        .unwrap();
+    let mut updated = s.config.config.clone();
+    let org1 = group(&mut updated, &["Application", "Org1MSP"]);
+    let msp_value = org1.values.get_mut("MSP").unwrap();
+    let mut msp = MspConfig::decode(msp_value.value.as_slice()).unwrap();
+    let mut fabric = FabricMspConfig::decode(msp.config.as_slice()).unwrap();
+    fabric.revocation_list.push(crl.into_bytes());
+    msp.config = fabric.encode_to_vec();
+    msp_value.value = msp.encode_to_vec();
+
+    let org2 = s.admin("org2.example.com", "Org2MSP");
+    let err = apply_update(
+        &s.config,
+        &envelope(&s.config.config, &updated, &[&org2]),
+        now(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("/Channel/Application/Org1MSP/Admins"),
+        "another org's admin cannot change Org1's MSP: {err}"
+    );
+    let new = apply_update(
+        &s.config,
+        &envelope(
+            &s.config.config,
+            &updated,
+            &[&s.admin("org1.example.com", "Org1MSP")],
+        ),
+        now(),
+    )
+    .unwrap();
+    let bundle = ChannelConfig::from_config(s.config.channel_id.clone(), &new).unwrap();
+    let err = bundle
+        .msps
+        .validate(user.serialized(), now())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("revoked"), "{err}");
+}
+
+#[test]
+fn malformed_and_foreign_updates_are_refused() {
+    let s = Sample::new();
+    let admin = s.admin("example.com", "OrdererMSP");
+    let garbage = ConfigUpdateEnvelope {
+        config_update: vec![0xff, 0x01],
+        signatures: vec![],
+    };
+    assert!(apply_update(&s.config, &garbage, now()).is_err());
+    let mut updated = s.config.config.clone();
+    group(&mut updated, &["Orderer"]).mod_policy = "Writers".into();
+    let mut env = envelope(&s.config.config, &updated, &[&admin]);
+    let mut update =
+        weft_protos::common::ConfigUpdate::decode(env.config_update.as_slice()).unwrap();
+    update.channel_id = "otherchannel".into();
+    env.config_update = update.encode_to_vec();
+    let err = apply_update(&s.config, &env, now())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("otherchannel"), "{err}");
+}
