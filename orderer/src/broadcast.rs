@@ -9,9 +9,13 @@ use futures::{Stream, StreamExt};
 use prost::Message as _;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
+use weft_common::config::update::apply_update;
+use weft_common::msp::SigningIdentity;
 use weft_common::policy::verify_signers;
-use weft_common::tx::UnpackedEnvelope;
-use weft_protos::common::{Block, Envelope, HeaderType, Status as FabricStatus};
+use weft_common::tx::{UnpackedEnvelope, signed_envelope};
+use weft_protos::common::{
+    Block, ConfigEnvelope, ConfigUpdateEnvelope, Envelope, HeaderType, Status as FabricStatus,
+};
 use weft_protos::orderer::atomic_broadcast_server::AtomicBroadcast;
 use weft_protos::orderer::seek_info::SeekBehavior;
 use weft_protos::orderer::{
@@ -31,12 +35,21 @@ const MAX_IN_FLIGHT_PER_STREAM: usize = 4096;
 pub struct BroadcastService {
     registry: Arc<Registry>,
     metrics: Arc<crate::metrics::Metrics>,
+    signer: weft_common::msp::SigningIdentity,
 }
 
 impl BroadcastService {
     /// A service over the node's channels.
-    pub fn new(registry: Arc<Registry>, metrics: Arc<crate::metrics::Metrics>) -> Self {
-        Self { registry, metrics }
+    pub fn new(
+        registry: Arc<Registry>,
+        metrics: Arc<crate::metrics::Metrics>,
+        signer: weft_common::msp::SigningIdentity,
+    ) -> Self {
+        Self {
+            registry,
+            metrics,
+            signer,
+        }
     }
 }
 
@@ -54,7 +67,11 @@ fn reply(status: FabricStatus, info: impl Into<String>) -> BroadcastResponse {
 }
 
 /// Admission checks of one envelope; the channel to order it on, or the refusal.
-fn admit(registry: &Registry, bytes: &[u8]) -> Result<Arc<ChannelHandle>, BroadcastResponse> {
+fn admit(
+    registry: &Registry,
+    signer: &SigningIdentity,
+    bytes: &[u8],
+) -> Result<Admitted, BroadcastResponse> {
     let env = Envelope::decode(bytes)
         .map_err(|e| reply(FabricStatus::BadRequest, format!("malformed envelope: {e}")))?;
     let unpacked = UnpackedEnvelope::from_envelope(&env)
@@ -81,13 +98,11 @@ fn admit(registry: &Registry, bytes: &[u8]) -> Result<Arc<ChannelHandle>, Broadc
         ));
     }
     let kind = unpacked.header_type();
-    if kind == HeaderType::ConfigUpdate as i32 {
-        return Err(reply(
-            FabricStatus::NotImplemented,
-            "config updates are not supported by this weft orderer yet",
-        ));
-    }
-    if kind != HeaderType::EndorserTransaction as i32 && kind != HeaderType::Message as i32 {
+    let is_config = kind == HeaderType::ConfigUpdate as i32;
+    if !is_config
+        && kind != HeaderType::EndorserTransaction as i32
+        && kind != HeaderType::Message as i32
+    {
         return Err(reply(
             FabricStatus::BadRequest,
             format!("header type {kind} cannot be broadcast"),
@@ -103,7 +118,39 @@ fn admit(registry: &Registry, bytes: &[u8]) -> Result<Arc<ChannelHandle>, Broadc
     cfg.policies
         .evaluate("/Channel/Writers", &signers, &cfg.msps)
         .map_err(|e| reply(FabricStatus::Forbidden, e.to_string()))?;
-    Ok(channel)
+    if !is_config {
+        return Ok(Admitted::Normal(channel));
+    }
+    // A config update: validate it against the current config and wrap the
+    // resulting config in a CONFIG envelope signed by this orderer.
+    let update = ConfigUpdateEnvelope::decode(unpacked.data.as_slice()).map_err(|e| {
+        reply(
+            FabricStatus::BadRequest,
+            format!("malformed config update envelope: {e}"),
+        )
+    })?;
+    let new_config = apply_update(&cfg, &update, now()).map_err(|e| {
+        reply(
+            FabricStatus::BadRequest,
+            format!("config update refused: {e}"),
+        )
+    })?;
+    let data = ConfigEnvelope {
+        config: Some(new_config),
+        last_update: Some(env),
+    }
+    .encode_to_vec();
+    let config_env = signed_envelope(HeaderType::Config, &cfg.channel_id, data, signer)
+        .map_err(|e| reply(FabricStatus::InternalServerError, e.to_string()))?;
+    Ok(Admitted::Config(channel, config_env.encode_to_vec()))
+}
+
+/// What admission let through.
+enum Admitted {
+    /// A normal envelope, ordered as received.
+    Normal(Arc<ChannelHandle>),
+    /// A config update, turned into this CONFIG envelope.
+    Config(Arc<ChannelHandle>, Vec<u8>),
 }
 
 type ResponseStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
@@ -120,6 +167,7 @@ impl AtomicBroadcast for BroadcastService {
         let incoming = request.into_inner();
         let registry = self.registry.clone();
         let metrics = self.metrics.clone();
+        let signer = self.signer.clone();
         let (tx, rx) = mpsc::channel(64);
         tokio::spawn(async move {
             // Envelopes of one stream are admitted and ordered concurrently, and
@@ -129,27 +177,34 @@ impl AtomicBroadcast for BroadcastService {
                 .map(move |item| {
                     let registry = registry.clone();
                     let metrics = metrics.clone();
+                    let signer = signer.clone();
                     async move {
                         let started = std::time::Instant::now();
                         let bytes = item.expect("errors end the stream above").encode_to_vec();
-                        match admit(&registry, &bytes) {
+                        let admitted = admit(&registry, &signer, &bytes);
+                        let ordered = match admitted {
                             Err(refusal) => {
                                 metrics
                                     .broadcast_refused
                                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                refusal
+                                return refusal;
                             }
-                            Ok(channel) => {
-                                match channel.order_and_wait(bytes, ORDER_DEADLINE).await {
-                                    Ok(_block) => {
-                                        metrics.broadcast_latency.observe(started.elapsed());
-                                        reply(FabricStatus::Success, "")
-                                    }
-                                    Err(e) => {
-                                        reply(FabricStatus::ServiceUnavailable, e.to_string())
-                                    }
-                                }
+                            Ok(Admitted::Normal(channel)) => {
+                                channel.order_and_wait(bytes, ORDER_DEADLINE).await
                             }
+                            Ok(Admitted::Config(channel, env)) => {
+                                channel.order_config_and_wait(env, ORDER_DEADLINE).await
+                            }
+                        };
+                        match ordered {
+                            Ok(_block) => {
+                                metrics.broadcast_latency.observe(started.elapsed());
+                                reply(FabricStatus::Success, "")
+                            }
+                            Err(crate::OrdererError::Config(msg)) => {
+                                reply(FabricStatus::BadRequest, msg)
+                            }
+                            Err(e) => reply(FabricStatus::ServiceUnavailable, e.to_string()),
                         }
                     }
                 })

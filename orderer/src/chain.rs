@@ -58,6 +58,8 @@ pub enum ChainEvent {
         number: u64,
         /// SHA-256 of each envelope in it, in order.
         envelopes: Vec<[u8; 32]>,
+        /// Whether it is a config block (the channel's config changed).
+        config: bool,
     },
     /// The leader changed (0 = none known).
     LeaderChanged(u64),
@@ -91,6 +93,7 @@ pub struct Chain {
     recent: HashSet<[u8; 32]>,
     recent_order: VecDeque<[u8; 32]>,
     leader: u64,
+    last_config: u64,
     bytes_since_snapshot: u64,
     outbox: Vec<Message>,
     events: Vec<ChainEvent>,
@@ -110,6 +113,20 @@ fn decode_block(bytes: &[u8]) -> Result<Block, OrdererError> {
         what: "block in raft entry".into(),
         reason: e.to_string(),
     })
+}
+
+/// Whether a block holds a single CONFIG transaction.
+pub fn is_config_block(block: &Block) -> bool {
+    let data = block
+        .data
+        .as_ref()
+        .map(|d| d.data.as_slice())
+        .unwrap_or_default();
+    match data {
+        [only] => weft_common::tx::UnpackedEnvelope::from_bytes(only)
+            .is_ok_and(|e| e.header_type() == weft_protos::common::HeaderType::Config as i32),
+        _ => false,
+    }
 }
 
 fn block_tip(block: &Block) -> (u64, Vec<u8>) {
@@ -138,7 +155,13 @@ impl Chain {
                 what: "block store".into(),
                 reason: "missing last block".into(),
             })?;
-        let tip = block_tip(&decode_block(&last)?);
+        let last_block = decode_block(&last)?;
+        let tip = block_tip(&last_block);
+        let last_config = if height == 1 {
+            0
+        } else {
+            weft_common::block::last_config_index(&last_block).unwrap_or(0)
+        };
         let cfg = raft::Config {
             id: settings.node_id,
             election_tick: settings.election_tick,
@@ -176,6 +199,7 @@ impl Chain {
             recent: HashSet::new(),
             recent_order: VecDeque::new(),
             leader: 0,
+            last_config,
             bytes_since_snapshot: 0,
             outbox: Vec::new(),
             events,
@@ -234,6 +258,38 @@ impl Chain {
                 }
             }
         }
+    }
+
+    /// Offers a CONFIG envelope (already validated against the current config):
+    /// it is cut alone into its own block.
+    pub fn order_config(&mut self, envelope: Vec<u8>) -> Result<Offer, OrdererError> {
+        if !self.is_leader() {
+            return Ok(Offer::NotLeader(self.leader));
+        }
+        let h = sha256(&envelope);
+        if self.recent.contains(&h) {
+            return Ok(Offer::Duplicate);
+        }
+        self.remember(h);
+        let batches = self.cutter.ordered_config(envelope);
+        self.propose_batches(batches)?;
+        Ok(Offer::Accepted)
+    }
+
+    /// Whether this envelope was already ordered or is pending here.
+    pub fn knows(&self, envelope: &[u8]) -> bool {
+        self.recent.contains(&sha256(envelope))
+    }
+
+    /// Replaces the batch limits (after a config change).
+    pub fn set_limits(&mut self, limits: BatchLimits) {
+        self.cutter.set_limits(limits);
+        self.settings.limits = limits;
+    }
+
+    /// The number of the newest config block.
+    pub fn last_config(&self) -> u64 {
+        self.last_config
     }
 
     /// Offers a normal envelope for ordering.
@@ -299,6 +355,7 @@ impl Chain {
                 events: &mut self.events,
                 conf_changes: Vec::new(),
                 written: Vec::new(),
+                last_config: &mut self.last_config,
                 bytes_since_snapshot: &mut self.bytes_since_snapshot,
             };
             let had = handle_ready(&mut self.node, &mut fx)?;
@@ -393,6 +450,10 @@ impl Chain {
             weft_common::block::check_link(&prev, &block)?;
             weft_common::block::check_data_hash(&block)?;
             self.store.append_block(number, bytes)?;
+            let config = is_config_block(&block);
+            if config {
+                self.last_config = number;
+            }
             for env in block.data.iter().flat_map(|d| d.data.iter()) {
                 self.remember(sha256(env));
             }
@@ -405,13 +466,18 @@ impl Chain {
                     .flat_map(|d| d.data.iter())
                     .map(|env| sha256(env))
                     .collect(),
+                config,
             });
             written += 1;
         }
         // Blocks committed while we were behind now follow the chain.
         for (number, bytes) in self.store.drain_stash()? {
             let mut block = decode_block(&bytes)?;
-            sign_block(&mut block, 0, Vec::new(), &self.signer)?;
+            let config = is_config_block(&block);
+            if config {
+                self.last_config = number;
+            }
+            sign_block(&mut block, self.last_config, Vec::new(), &self.signer)?;
             for env in block.data.iter().flat_map(|d| d.data.iter()) {
                 self.remember(sha256(env));
             }
@@ -424,6 +490,7 @@ impl Chain {
                     .flat_map(|d| d.data.iter())
                     .map(|env| sha256(env))
                     .collect(),
+                config,
             });
             written += 1;
         }
@@ -450,6 +517,7 @@ struct Effects<'a> {
     events: &'a mut Vec<ChainEvent>,
     conf_changes: Vec<ConfChange>,
     written: Vec<Block>,
+    last_config: &'a mut u64,
     bytes_since_snapshot: &'a mut u64,
 }
 
@@ -518,7 +586,16 @@ impl ReadyEffects for Effects<'_> {
                 next_consenter_id: self.settings.voters.iter().max().copied().unwrap_or(0) + 1,
                 raft_index: e.index,
             };
-            sign_block(&mut block, 0, consenter_md.encode_to_vec(), self.signer)?;
+            let config = is_config_block(&block);
+            if config {
+                *self.last_config = number;
+            }
+            sign_block(
+                &mut block,
+                *self.last_config,
+                consenter_md.encode_to_vec(),
+                self.signer,
+            )?;
             let bytes = block.encode_to_vec();
             self.store.apply(e.index, Some((number, &bytes)))?;
             *self.bytes_since_snapshot += bytes.len() as u64;
@@ -535,6 +612,7 @@ impl ReadyEffects for Effects<'_> {
                     .flat_map(|d| d.data.iter())
                     .map(|env| sha256(env))
                     .collect(),
+                config,
             });
             self.written.push(block);
         }

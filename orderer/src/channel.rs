@@ -90,6 +90,7 @@ pub fn tls_roots(cfg: &ChannelConfig) -> Vec<Vec<u8>> {
 
 enum Command {
     Step(Vec<raft::prelude::Message>),
+    OrderConfig(Vec<u8>, oneshot::Sender<Result<Offer, OrdererError>>),
     Order(Vec<u8>, oneshot::Sender<Result<Offer, OrdererError>>),
     CatchUp(Vec<Vec<u8>>),
 }
@@ -177,6 +178,8 @@ pub struct ChannelStart {
     pub tls: Option<TlsIdentity>,
     /// Where to count blocks and leader changes.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Called after a config block is committed (the node refreshes its TLS roots).
+    pub on_config: Arc<dyn Fn() + Send + Sync>,
 }
 
 fn batch_limits(cfg: &ChannelConfig) -> BatchLimits {
@@ -258,7 +261,9 @@ impl ChannelHandle {
             tick: opts.tick_interval,
             height_tx,
             leader_tx,
-            _config_tx: config_tx,
+            config_tx,
+            config_in_flight: None,
+            on_config: start.on_config,
             metrics: start.metrics,
             handle: Arc::downgrade(&handle),
         };
@@ -281,13 +286,22 @@ impl ChannelHandle {
 
     /// Offers an envelope to this node's chain (leader: ordered; follower: refused).
     pub async fn offer(&self, envelope: Vec<u8>) -> Result<Offer, OrdererError> {
+        self.command(|tx| Command::Order(envelope, tx)).await
+    }
+
+    /// Offers a CONFIG envelope to this node's chain.
+    pub async fn offer_config(&self, envelope: Vec<u8>) -> Result<Offer, OrdererError> {
+        self.command(|tx| Command::OrderConfig(envelope, tx)).await
+    }
+
+    async fn command(
+        &self,
+        make: impl FnOnce(oneshot::Sender<Result<Offer, OrdererError>>) -> Command,
+    ) -> Result<Offer, OrdererError> {
+        let stopped = || OrdererError::Stopped(self.id.to_string());
         let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(Command::Order(envelope, tx))
-            .await
-            .map_err(|_| OrdererError::Stopped(self.id.to_string()))?;
-        rx.await
-            .map_err(|_| OrdererError::Stopped(self.id.to_string()))?
+        self.commands.send(make(tx)).await.map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 
     /// Orders an envelope and waits until it is in a committed block on this
@@ -296,6 +310,24 @@ impl ChannelHandle {
     pub async fn order_and_wait(
         &self,
         envelope: Vec<u8>,
+        deadline: Duration,
+    ) -> Result<u64, OrdererError> {
+        self.submit_and_wait(envelope, false, deadline).await
+    }
+
+    /// Like [`Self::order_and_wait`], for a CONFIG envelope (cut alone).
+    pub async fn order_config_and_wait(
+        &self,
+        envelope: Vec<u8>,
+        deadline: Duration,
+    ) -> Result<u64, OrdererError> {
+        self.submit_and_wait(envelope, true, deadline).await
+    }
+
+    async fn submit_and_wait(
+        &self,
+        envelope: Vec<u8>,
+        config: bool,
         deadline: Duration,
     ) -> Result<u64, OrdererError> {
         let hash = weft_common::crypto::sha256(&envelope);
@@ -319,14 +351,23 @@ impl ChannelHandle {
         loop {
             let leader = *self.leader.borrow();
             let offered = if leader == self.self_id || leader == 0 {
-                self.offer(envelope.clone())
-                    .await
-                    .map(|o| matches!(o, Offer::Accepted | Offer::Duplicate))
+                let offer = if config {
+                    self.offer_config(envelope.clone()).await
+                } else {
+                    self.offer(envelope.clone()).await
+                };
+                offer.map(|o| matches!(o, Offer::Accepted | Offer::Duplicate))
             } else {
-                self.forward(leader, &envelope).await
+                self.forward(leader, &envelope, config).await
             };
-            if let Err(e) = &offered {
-                tracing::debug!(channel = %self.id, "offer failed, will retry: {e}");
+            match offered {
+                // A config the leader refuses as stale does not become valid by retrying.
+                Err(OrdererError::Config(msg)) => {
+                    self.waiters.lock().expect("waiters lock").remove(&hash);
+                    return Err(OrdererError::Config(msg));
+                }
+                Err(e) => tracing::debug!(channel = %self.id, "offer failed, will retry: {e}"),
+                Ok(_) => {}
             }
             let mut leader_rx = self.leader.clone();
             let wait_until = (Instant::now() + retry).min(give_up);
@@ -346,21 +387,29 @@ impl ChannelHandle {
         }
     }
 
-    async fn forward(&self, leader: u64, envelope: &[u8]) -> Result<bool, OrdererError> {
+    async fn forward(
+        &self,
+        leader: u64,
+        envelope: &[u8],
+        config: bool,
+    ) -> Result<bool, OrdererError> {
         let mut client = self.clients.client(leader).ok_or_else(|| {
             OrdererError::Unavailable(format!("no endpoint for consenter {leader}"))
         })?;
+        let req = ForwardRequest {
+            channel: self.id.to_string(),
+            envelope: envelope.to_vec(),
+            config,
+        };
         let resp = client
-            .forward(ForwardRequest {
-                channel: self.id.to_string(),
-                envelope: envelope.to_vec(),
-            })
+            .forward(req)
             .await
-            .map_err(|s| {
-                OrdererError::Unavailable(format!(
+            .map_err(|s| match s.code() {
+                tonic::Code::FailedPrecondition => OrdererError::Config(s.message().to_string()),
+                _ => OrdererError::Unavailable(format!(
                     "forwarding to consenter {leader}: {}",
                     s.message()
-                ))
+                )),
             })?
             .into_inner();
         Ok(resp.outcome() != Outcome::NotLeader)
@@ -393,12 +442,66 @@ struct Actor {
     tick: Duration,
     height_tx: watch::Sender<u64>,
     leader_tx: watch::Sender<u64>,
-    _config_tx: watch::Sender<Arc<ChannelConfig>>,
+    config_tx: watch::Sender<Arc<ChannelConfig>>,
+    /// Sequence of a config proposed by this leader and not yet committed.
+    config_in_flight: Option<u64>,
+    on_config: Arc<dyn Fn() + Send + Sync>,
     metrics: Arc<crate::metrics::Metrics>,
     handle: std::sync::Weak<ChannelHandle>,
 }
 
 impl Actor {
+    /// Checks a CONFIG envelope is the next config (and none is in flight) before ordering it.
+    fn order_config(&mut self, env: Vec<u8>) -> Result<Offer, OrdererError> {
+        if !self.chain.is_leader() {
+            return Ok(Offer::NotLeader(self.chain.leader()));
+        }
+        if self.chain.knows(&env) {
+            return Ok(Offer::Duplicate); // a resubmission of the config in flight
+        }
+        let bad = |e: String| OrdererError::Config(e);
+        let unpacked =
+            weft_common::tx::UnpackedEnvelope::from_bytes(&env).map_err(|e| bad(e.to_string()))?;
+        let ce = weft_protos::common::ConfigEnvelope::decode(unpacked.data.as_slice())
+            .map_err(|e| bad(e.to_string()))?;
+        let sequence = ce.config.map_or(0, |c| c.sequence);
+        let current = self.config_tx.borrow().sequence();
+        if self.config_in_flight.is_some() || sequence != current + 1 {
+            return Err(bad(format!(
+                "the channel config changed while this update was validated (now at sequence {current}); recompute the update and resubmit"
+            )));
+        }
+        let offer = self.chain.order_config(env)?;
+        if offer == Offer::Accepted {
+            self.config_in_flight = Some(sequence);
+        }
+        Ok(offer)
+    }
+
+    /// A config block was written: adopt its config.
+    fn config_committed(&mut self, handle: &Arc<ChannelHandle>, number: u64) {
+        let loaded = handle
+            .store
+            .block(number)
+            .ok()
+            .flatten()
+            .and_then(|b| Block::decode(b.as_slice()).ok())
+            .ok_or_else(|| "config block missing from the store".to_string())
+            .and_then(|b| ChannelConfig::from_block(&b).map_err(|e| e.to_string()));
+        match loaded {
+            Ok(cfg) => {
+                tracing::info!(channel = %handle.id, block = number, sequence = cfg.sequence(), "channel config updated");
+                self.chain.set_limits(batch_limits(&cfg));
+                let _ = self.config_tx.send(Arc::new(cfg));
+                (self.on_config)();
+            }
+            Err(e) => {
+                tracing::error!(channel = %handle.id, block = number, "cannot load committed config: {e}")
+            }
+        }
+        self.config_in_flight = None;
+    }
+
     async fn run(mut self) {
         let mut ticker = tokio::time::interval(self.tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -415,6 +518,9 @@ impl Actor {
                                 tracing::warn!("raft step: {e}");
                             }
                         }
+                    }
+                    Some(Command::OrderConfig(env, reply)) => {
+                        let _ = reply.send(self.order_config(env));
                     }
                     Some(Command::Order(env, reply)) => {
                         let _ = reply.send(self.chain.order(env, std::time::Instant::now()));
@@ -461,7 +567,14 @@ impl Actor {
         }
         for event in self.chain.take_events() {
             match event {
-                ChainEvent::BlockWritten { number, envelopes } => {
+                ChainEvent::BlockWritten {
+                    number,
+                    envelopes,
+                    config,
+                } => {
+                    if config {
+                        self.config_committed(handle, number);
+                    }
                     self.metrics
                         .block_written(handle.id.as_str(), envelopes.len());
                     let _ = self.height_tx.send(number + 1);

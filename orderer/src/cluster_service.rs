@@ -77,10 +77,16 @@ impl Cluster for ClusterService {
         request: Request<ForwardRequest>,
     ) -> Result<Response<ForwardResponse>, Status> {
         let handle = self.authorize(&request, &request.get_ref().channel)?;
-        let offer = handle
-            .offer(request.into_inner().envelope)
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
+        let req = request.into_inner();
+        let offer = if req.config {
+            handle.offer_config(req.envelope).await
+        } else {
+            handle.offer(req.envelope).await
+        };
+        let offer = offer.map_err(|e| match e {
+            crate::OrdererError::Config(msg) => Status::failed_precondition(msg),
+            other => Status::unavailable(other.to_string()),
+        })?;
         let (outcome, leader) = match offer {
             Offer::Accepted => (Outcome::Accepted, handle.self_id),
             Offer::Duplicate => (Outcome::Duplicate, handle.self_id),

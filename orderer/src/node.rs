@@ -110,21 +110,27 @@ impl NodeCore {
     }
 
     fn start_channel(
-        &self,
+        self: &Arc<Self>,
         store: ChannelStore,
         config: ChannelConfig,
     ) -> Result<Arc<ChannelHandle>, OrdererError> {
+        let weak = Arc::downgrade(self);
         ChannelHandle::start(ChannelStart {
             store,
             config: Arc::new(config),
             signer: self.signer.clone(),
             tls: self.tls.clone(),
             metrics: self.metrics.clone(),
+            on_config: Arc::new(move || {
+                if let Some(core) = weak.upgrade() {
+                    core.refresh_client_roots();
+                }
+            }),
         })
     }
 
     /// Joins a channel from its genesis block; returns the channel name.
-    pub fn join_channel(&self, block_bytes: &[u8]) -> Result<String, JoinError> {
+    pub fn join_channel(self: &Arc<Self>, block_bytes: &[u8]) -> Result<String, JoinError> {
         let block = Block::decode(block_bytes)
             .map_err(|e| JoinError::Invalid(format!("not a block: {e}")))?;
         let config = ChannelConfig::from_block(&block)
@@ -181,7 +187,7 @@ impl NodeCore {
     }
 
     /// Restarts every channel found in the data directory.
-    fn resume_channels(&self) -> Result<(), OrdererError> {
+    fn resume_channels(self: &Arc<Self>) -> Result<(), OrdererError> {
         let chains = self.data_dir.join("chains");
         let Ok(entries) = std::fs::read_dir(&chains) else {
             return Ok(());
@@ -192,14 +198,7 @@ impl NodeCore {
             if height == 0 {
                 continue;
             }
-            let genesis =
-                Block::decode(store.block(0)?.unwrap_or_default().as_slice()).map_err(|e| {
-                    OrdererError::Corrupt {
-                        what: "genesis block".into(),
-                        reason: e.to_string(),
-                    }
-                })?;
-            let config = ChannelConfig::from_block(&genesis)?;
+            let config = newest_config(&store, height)?;
             let handle = self.start_channel(store, config)?;
             tracing::info!(channel = %handle.id, height, "resumed channel");
             self.registry.insert(handle);
@@ -207,6 +206,27 @@ impl NodeCore {
         self.refresh_client_roots();
         Ok(())
     }
+}
+
+/// The channel config as of the newest config block (named by the last block's metadata).
+fn newest_config(store: &ChannelStore, height: u64) -> Result<ChannelConfig, OrdererError> {
+    let decode = |n: u64| -> Result<Block, OrdererError> {
+        let bytes = store.block(n)?.ok_or_else(|| OrdererError::Corrupt {
+            what: format!("block {n}"),
+            reason: "missing".into(),
+        })?;
+        Block::decode(bytes.as_slice()).map_err(|e| OrdererError::Corrupt {
+            what: format!("block {n}"),
+            reason: e.to_string(),
+        })
+    };
+    let last = decode(height - 1)?;
+    let index = if height == 1 {
+        0
+    } else {
+        weft_common::block::last_config_index(&last)?
+    };
+    Ok(ChannelConfig::from_block(&decode(index)?)?)
 }
 
 /// A running orderer.
@@ -342,6 +362,7 @@ pub async fn start_with(
             AtomicBroadcastServer::new(BroadcastService::new(
                 core.registry.clone(),
                 core.metrics.clone(),
+                core.signer.clone(),
             ))
             .max_decoding_message_size(MAX_GRPC_MESSAGE)
             .max_encoding_message_size(MAX_GRPC_MESSAGE),

@@ -287,3 +287,144 @@ async fn the_leader_dies_mid_stream_and_a_restarted_node_catches_up() {
         n.shutdown().await;
     }
 }
+
+fn config_update_envelope(
+    current: &weft_protos::common::Config,
+    max_message_count: u32,
+    admins: &[&weft_common::msp::SigningIdentity],
+    submitter: &weft_common::msp::SigningIdentity,
+) -> Envelope {
+    use weft_common::config::update::{compute_update, sign_config_update};
+    let mut updated = current.clone();
+    let ord = updated
+        .channel_group
+        .as_mut()
+        .unwrap()
+        .groups
+        .get_mut("Orderer")
+        .unwrap();
+    let value = ord.values.get_mut("BatchSize").unwrap();
+    let mut bs = weft_protos::orderer::BatchSize::decode(value.value.as_slice()).unwrap();
+    bs.max_message_count = max_message_count;
+    value.value = bs.encode_to_vec();
+    let update = compute_update(&ChannelId::new(CHANNEL), current, &updated)
+        .unwrap()
+        .encode_to_vec();
+    let signatures = admins
+        .iter()
+        .map(|a| sign_config_update(&update, a).unwrap())
+        .collect();
+    let cue = weft_protos::common::ConfigUpdateEnvelope {
+        config_update: update,
+        signatures,
+    };
+    signed_envelope(
+        HeaderType::ConfigUpdate,
+        &ChannelId::new(CHANNEL),
+        cue.encode_to_vec(),
+        submitter,
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_updates_are_validated_ordered_alone_and_adopted_by_every_node() {
+    let (mut net, listeners) = Net::new(3, 10).await;
+    net.start_all(listeners).await;
+    for i in 0..3 {
+        net.node(i).core.join_channel(&net.genesis).unwrap();
+    }
+    net.leader().await;
+    let crypto = net.dir.path().join("crypto");
+    let orderer_admin = folder::load_signing_identity(
+        &crypto.join("ordererOrganizations/example.com/users/Admin@example.com/msp"),
+        &MspId::new("OrdererMSP"),
+    )
+    .unwrap();
+    let org1_admin = folder::load_signing_identity(
+        &crypto.join("peerOrganizations/org1.example.com/users/Admin@org1.example.com/msp"),
+        &MspId::new("Org1MSP"),
+    )
+    .unwrap();
+    let original = net
+        .node(0)
+        .core
+        .registry
+        .get(CHANNEL)
+        .unwrap()
+        .config
+        .borrow()
+        .config
+        .clone();
+    let mut client = net.client(1).await;
+
+    // Signed only by an application admin: the orderer group's Admins policy is not met.
+    let wrong = config_update_envelope(&original, 42, &[&org1_admin], &org1_admin);
+    let r = broadcast(&mut client, vec![wrong]).await;
+    assert_eq!(r[0].0, Status::BadRequest as i32);
+    assert!(r[0].1.contains("/Channel/Orderer/Admins"), "{}", r[0].1);
+
+    // Signed by the orderer admin: ordered into its own config block and adopted everywhere.
+    let good = config_update_envelope(&original, 42, &[&orderer_admin], &orderer_admin);
+    let r = broadcast(&mut client, vec![good]).await;
+    assert_eq!(r[0].0, Status::Success as i32, "{}", r[0].1);
+    for i in 0..3 {
+        let n = &net;
+        wait_for(
+            "every node to adopt the new config",
+            Duration::from_secs(20),
+            || {
+                let c = n.node(i).core.registry.get(CHANNEL).unwrap();
+                let cfg = c.config.borrow();
+                cfg.sequence() == 1
+                    && cfg.orderer.as_ref().unwrap().batch_size.max_message_count == 42
+            },
+        )
+        .await;
+    }
+    let h = height(&net, 1).await;
+    let (blocks, _) = deliver(&net, 1, 0, h - 1).await;
+    let config_block = blocks.last().unwrap();
+    assert_eq!(
+        config_block.data.as_ref().unwrap().data.len(),
+        1,
+        "a config block holds only the config"
+    );
+    let cfg = weft_common::config::ChannelConfig::from_block(config_block).unwrap();
+    assert_eq!(cfg.sequence(), 1);
+
+    // A later normal block names the config block as its last config.
+    let user = net.user();
+    assert_eq!(
+        broadcast(&mut client, vec![envelope(&user, CHANNEL, 1, 10)]).await[0].0,
+        Status::Success as i32
+    );
+    let h2 = height(&net, 1).await;
+    let (later, _) = deliver(&net, 1, h2 - 1, h2 - 1).await;
+    assert_eq!(
+        weft_common::block::last_config_index(&later[0]).unwrap(),
+        h - 1
+    );
+
+    // The same update again is stale.
+    let stale = config_update_envelope(&original, 43, &[&orderer_admin], &orderer_admin);
+    let r = broadcast(&mut client, vec![stale]).await;
+    assert_eq!(r[0].0, Status::BadRequest as i32);
+    assert!(r[0].1.contains("version"), "{}", r[0].1);
+
+    // A restarted node comes back with the updated config.
+    let port = net.general_ports[2];
+    net.nodes[2].take().unwrap().shutdown().await;
+    let bind = |p: u16| async move { TcpListener::bind(("127.0.0.1", p)).await.unwrap() };
+    let listeners = Listeners {
+        general: bind(port).await,
+        admin: bind(0).await,
+        operations: bind(0).await,
+    };
+    net.nodes[2] = Some(start(net.config(2), listeners).await.unwrap());
+    let c = net.node(2).core.registry.get(CHANNEL).unwrap();
+    assert_eq!(c.config.borrow().sequence(), 1);
+    for n in net.nodes.into_iter().flatten() {
+        n.shutdown().await;
+    }
+}
