@@ -35,7 +35,7 @@ async fn run() {
     let (mut net, listeners) = Net::with_batch_timeout(3, 500, "250ms").await;
     net.start_all(listeners).await;
     for i in 0..3 {
-        net.node(i).core.join_channel(&net.genesis).unwrap();
+        net.node(i).core.join_channel(&net.genesis).await.unwrap();
     }
     net.leader().await;
     let user = net.user();

@@ -22,10 +22,10 @@ use weft_common::block::{header_hash, new_block, sign_block};
 use weft_common::crypto::sha256;
 use weft_common::msp::SigningIdentity;
 use weft_protos::common::Block;
-use weft_protos::etcdraft::BlockMetadata as RaftBlockMetadata;
 
 use crate::OrdererError;
 use crate::cutter::{Batch, BatchLimits, BlockCutter};
+use crate::membership::{Change, Membership, consenter_certs};
 use crate::raft_driver::{ReadyEffects, handle_ready, raft_logger};
 use crate::storage::ChannelStore;
 
@@ -37,8 +37,11 @@ const DEDUP_WINDOW: usize = 200_000;
 pub struct ChainSettings {
     /// This node's Raft id.
     pub node_id: u64,
-    /// Raft ids of all consenters (used only when the store is new).
-    pub voters: Vec<u64>,
+    /// Consenters by Raft id, as of the newest block.
+    pub membership: Membership,
+    /// This node joins an existing Raft group (it starts with no voters and
+    /// waits for the leader) rather than founding it at genesis.
+    pub joining: bool,
     /// Ticks before an election.
     pub election_tick: usize,
     /// Ticks between heartbeats.
@@ -63,6 +66,8 @@ pub enum ChainEvent {
     },
     /// The leader changed (0 = none known).
     LeaderChanged(u64),
+    /// A config block changed the consenters.
+    MembershipChanged(Vec<Change>),
     /// A snapshot says the chain is longer than the store: fetch blocks up to `height`.
     NeedBlocks {
         /// The height to reach.
@@ -129,6 +134,17 @@ pub fn is_config_block(block: &Block) -> bool {
     }
 }
 
+/// Updates the membership from a config block's consenters; returns the changes.
+fn adopt_membership(
+    membership: &mut Membership,
+    block: &Block,
+) -> Result<Vec<Change>, OrdererError> {
+    let cfg = weft_common::config::ChannelConfig::from_block(block)?;
+    let (updated, changes) = membership.update(consenter_certs(&cfg)?);
+    *membership = updated;
+    Ok(changes)
+}
+
 fn block_tip(block: &Block) -> (u64, Vec<u8>) {
     let h = block.header.clone().unwrap_or_default();
     (h.number, header_hash(&h).to_vec())
@@ -142,7 +158,12 @@ impl Chain {
         settings: ChainSettings,
     ) -> Result<Self, OrdererError> {
         if !store.is_initialized()? {
-            store.initialize(&settings.voters)?;
+            let voters = if settings.joining {
+                Vec::new()
+            } else {
+                settings.membership.ids.clone()
+            };
+            store.initialize(&voters)?;
         }
         let height = store.height()?;
         let last = store
@@ -287,6 +308,51 @@ impl Chain {
         self.settings.limits = limits;
     }
 
+    /// Consenters by Raft id.
+    pub fn membership(&self) -> &Membership {
+        &self.settings.membership
+    }
+
+    /// Whether the cluster can take the consenter list becoming `new_certs`:
+    /// one consenter added or removed at a time, and after a removal the
+    /// consenters this leader hears from must still form a quorum.
+    pub fn check_membership_change(&self, new_certs: Vec<Vec<u8>>) -> Result<(), String> {
+        if new_certs.is_empty() {
+            return Err("a channel needs at least one consenter".into());
+        }
+        let (updated, changes) = self.settings.membership.update(new_certs);
+        if changes.len() > 1 {
+            return Err(format!(
+                "add or remove one consenter at a time (this update makes {} changes)",
+                changes.len()
+            ));
+        }
+        if let [Change::Remove(_)] = changes.as_slice() {
+            let me = self.settings.node_id;
+            let active = updated
+                .ids
+                .iter()
+                .filter(|id| {
+                    **id == me
+                        || self
+                            .node
+                            .raft
+                            .prs()
+                            .get(**id)
+                            .is_some_and(|p| p.recent_active)
+                })
+                .count();
+            let quorum = updated.ids.len() / 2 + 1;
+            if active < quorum {
+                return Err(format!(
+                    "removing this consenter would lose quorum: {active} of the remaining {} consenters are reachable, {quorum} are needed",
+                    updated.ids.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// The number of the newest config block.
     pub fn last_config(&self) -> u64 {
         self.last_config
@@ -350,16 +416,26 @@ impl Chain {
             let mut fx = Effects {
                 store: &self.store,
                 signer: &self.signer,
-                settings: &self.settings,
+                snapshot_interval_bytes: self.settings.snapshot_interval_bytes,
                 outbox: &mut self.outbox,
                 events: &mut self.events,
                 conf_changes: Vec::new(),
                 written: Vec::new(),
                 last_config: &mut self.last_config,
+                membership: &mut self.settings.membership,
+                changes: Vec::new(),
                 bytes_since_snapshot: &mut self.bytes_since_snapshot,
             };
             let had = handle_ready(&mut self.node, &mut fx)?;
-            let (conf_changes, written) = (fx.conf_changes, fx.written);
+            let (conf_changes, written, changes) = (fx.conf_changes, fx.written, fx.changes);
+            if self.is_leader() {
+                for change in changes {
+                    match change {
+                        Change::Add(id) => self.propose_membership(id, true)?,
+                        Change::Remove(id) => self.propose_membership(id, false)?,
+                    }
+                }
+            }
             for cc in conf_changes {
                 let cs = self.node.apply_conf_change(&cc)?;
                 self.store.set_conf_state(&cs)?;
@@ -453,6 +529,10 @@ impl Chain {
             let config = is_config_block(&block);
             if config {
                 self.last_config = number;
+                let changes = adopt_membership(&mut self.settings.membership, &block)?;
+                if !changes.is_empty() {
+                    self.events.push(ChainEvent::MembershipChanged(changes));
+                }
             }
             for env in block.data.iter().flat_map(|d| d.data.iter()) {
                 self.remember(sha256(env));
@@ -512,12 +592,14 @@ impl Chain {
 struct Effects<'a> {
     store: &'a ChannelStore,
     signer: &'a SigningIdentity,
-    settings: &'a ChainSettings,
+    snapshot_interval_bytes: u64,
     outbox: &'a mut Vec<Message>,
     events: &'a mut Vec<ChainEvent>,
     conf_changes: Vec<ConfChange>,
     written: Vec<Block>,
     last_config: &'a mut u64,
+    membership: &'a mut Membership,
+    changes: Vec<Change>,
     bytes_since_snapshot: &'a mut u64,
 }
 
@@ -581,15 +663,17 @@ impl ReadyEffects for Effects<'_> {
                 self.events.push(ChainEvent::NeedBlocks { height: number });
                 continue;
             }
-            let consenter_md = RaftBlockMetadata {
-                consenter_ids: self.settings.voters.clone(),
-                next_consenter_id: self.settings.voters.iter().max().copied().unwrap_or(0) + 1,
-                raft_index: e.index,
-            };
             let config = is_config_block(&block);
             if config {
                 *self.last_config = number;
+                let changes = adopt_membership(self.membership, &block)?;
+                if !changes.is_empty() {
+                    self.events
+                        .push(ChainEvent::MembershipChanged(changes.clone()));
+                    self.changes.extend(changes);
+                }
             }
+            let consenter_md = self.membership.block_metadata(e.index);
             sign_block(
                 &mut block,
                 *self.last_config,
@@ -599,7 +683,7 @@ impl ReadyEffects for Effects<'_> {
             let bytes = block.encode_to_vec();
             self.store.apply(e.index, Some((number, &bytes)))?;
             *self.bytes_since_snapshot += bytes.len() as u64;
-            let interval = self.settings.snapshot_interval_bytes;
+            let interval = self.snapshot_interval_bytes;
             if interval > 0 && *self.bytes_since_snapshot >= interval {
                 self.store.snapshot_at(e.index, bytes.clone())?;
                 *self.bytes_since_snapshot = 0;

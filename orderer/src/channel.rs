@@ -23,12 +23,13 @@ use weft_protos::weft::cluster::{
 use crate::OrdererError;
 use crate::chain::{Chain, ChainEvent, ChainSettings, Offer};
 use crate::cutter::BatchLimits;
+use crate::membership::{Membership, consenter_certs};
 use crate::storage::ChannelStore;
 
 /// A consenter of the channel as this node sees it.
 #[derive(Debug, Clone)]
 pub struct Consenter {
-    /// Raft id (position in the consenter list, from 1).
+    /// Raft id.
     pub id: u64,
     /// `host:port` of its cluster service.
     pub endpoint: String,
@@ -41,8 +42,8 @@ pub struct Consenter {
 /// Consenters from a channel config, and which one is this node (by its TLS certificate).
 pub fn consenters(
     cfg: &ChannelConfig,
-    own_tls_cert_pem: &[u8],
-) -> Result<(Vec<Consenter>, Option<u64>), OrdererError> {
+    membership: &Membership,
+) -> Result<Vec<Consenter>, OrdererError> {
     let ord = cfg
         .orderer
         .as_ref()
@@ -53,25 +54,37 @@ pub fn consenters(
             ord.consensus_type
         )));
     }
-    let der = |pem: &[u8]| -> Result<Vec<u8>, OrdererError> {
-        Ok(weft_common::tls::parse_certs(pem)?.remove(0).to_vec())
-    };
-    let own = der(own_tls_cert_pem)?;
-    let mut out = Vec::new();
-    let mut me = None;
-    for (i, c) in ord.consenters.iter().enumerate() {
-        let id = i as u64 + 1;
-        if der(&c.server_tls_cert)? == own || der(&c.client_tls_cert)? == own {
-            me = Some(id);
-        }
-        out.push(Consenter {
-            id,
-            endpoint: format!("{}:{}", c.host, c.port),
-            host: c.host.clone(),
-            client_cert_der: der(&c.client_tls_cert)?,
-        });
-    }
-    Ok((out, me))
+    ord.consenters
+        .iter()
+        .zip(&membership.ids)
+        .map(|(c, id)| {
+            Ok(Consenter {
+                id: *id,
+                endpoint: format!("{}:{}", c.host, c.port),
+                host: c.host.clone(),
+                client_cert_der: weft_common::tls::parse_certs(&c.client_tls_cert)?
+                    .remove(0)
+                    .to_vec(),
+            })
+        })
+        .collect()
+}
+
+/// The consenter membership as of the store's newest block (genesis ids when none is recorded).
+pub fn stored_membership(
+    store: &ChannelStore,
+    cfg: &ChannelConfig,
+) -> Result<Membership, OrdererError> {
+    let certs = consenter_certs(cfg)?;
+    let height = store.height()?;
+    let last = store
+        .block(height.saturating_sub(1))?
+        .and_then(|b| Block::decode(b.as_slice()).ok())
+        .ok_or_else(|| OrdererError::Corrupt {
+            what: "block store".into(),
+            reason: "no blocks".into(),
+        })?;
+    Ok(Membership::from_block(&last, &certs).unwrap_or_else(|| Membership::genesis(certs)))
 }
 
 /// Every TLS root CA of every org in a channel config (PEM).
@@ -109,8 +122,8 @@ pub struct ChannelHandle {
     pub leader: watch::Receiver<u64>,
     /// This node's Raft id.
     pub self_id: u64,
-    /// The consenters.
-    pub consenters: Vec<Consenter>,
+    /// The consenters (changes with config blocks).
+    pub consenters: std::sync::RwLock<Vec<Consenter>>,
     store: ChannelStore,
     commands: mpsc::Sender<Command>,
     waiters: Waiters,
@@ -132,16 +145,35 @@ impl std::fmt::Debug for ChannelHandle {
 struct Clients {
     tls: Option<(TlsIdentity, Vec<Vec<u8>>)>,
     by_id: Mutex<BTreeMap<u64, ClusterClient<tonic::transport::Channel>>>,
-    endpoints: BTreeMap<u64, (String, String)>,
+    endpoints: Mutex<BTreeMap<u64, (String, String)>>,
 }
 
 impl Clients {
+    /// Replaces the endpoints (after a membership change); drops clients of removed consenters.
+    fn set_consenters(&self, consenters: &[Consenter], self_id: u64) {
+        let endpoints: BTreeMap<u64, (String, String)> = consenters
+            .iter()
+            .filter(|c| c.id != self_id)
+            .map(|c| (c.id, (c.endpoint.clone(), c.host.clone())))
+            .collect();
+        self.by_id
+            .lock()
+            .expect("clients lock")
+            .retain(|id, _| endpoints.contains_key(id));
+        *self.endpoints.lock().expect("endpoints lock") = endpoints;
+    }
+
     fn client(&self, id: u64) -> Option<ClusterClient<tonic::transport::Channel>> {
         let mut by_id = self.by_id.lock().expect("clients lock");
         if let Some(c) = by_id.get(&id) {
             return Some(c.clone());
         }
-        let (endpoint, host) = self.endpoints.get(&id)?;
+        let (endpoint, host) = self
+            .endpoints
+            .lock()
+            .expect("endpoints lock")
+            .get(&id)?
+            .clone();
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         let mut ep = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
             .ok()?
@@ -178,6 +210,8 @@ pub struct ChannelStart {
     pub tls: Option<TlsIdentity>,
     /// Where to count blocks and leader changes.
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Whether this node joins an existing Raft group (added by a config update).
+    pub joining: bool,
     /// Called after a config block is committed (the node refreshes its TLS roots).
     pub on_config: Arc<dyn Fn() + Send + Sync>,
 }
@@ -195,19 +229,21 @@ impl ChannelHandle {
     /// Starts the channel's task. Fails if this node is not one of its consenters.
     pub fn start(start: ChannelStart) -> Result<Arc<Self>, OrdererError> {
         let cfg = start.config.clone();
-        let own_cert = start
-            .tls
-            .as_ref()
-            .map(|t| t.cert_pem.clone())
-            .unwrap_or_default();
-        let (consenters, me) = consenters(&cfg, &own_cert)?;
-        let self_id = me.ok_or_else(|| {
+        let own_cert = match &start.tls {
+            Some(t) => weft_common::tls::parse_certs(&t.cert_pem)?
+                .remove(0)
+                .to_vec(),
+            None => Vec::new(),
+        };
+        let membership = stored_membership(&start.store, &cfg)?;
+        let consenters = consenters(&cfg, &membership)?;
+        let self_id = membership.id_of(&own_cert).ok_or_else(|| {
             OrdererError::Config(format!(
                 "this orderer's TLS certificate is not among the consenters of channel {}; it cannot follow the channel as a consenter",
                 cfg.channel_id
             ))
         })?;
-        let ord = cfg.orderer.as_ref().expect("checked");
+        let ord = cfg.orderer.as_ref().expect("checked by consenters()");
         let opts = ord
             .raft_options
             .unwrap_or(weft_common::config::RaftOptions {
@@ -219,7 +255,8 @@ impl ChannelHandle {
             });
         let settings = ChainSettings {
             node_id: self_id,
-            voters: consenters.iter().map(|c| c.id).collect(),
+            membership,
+            joining: start.joining,
             election_tick: opts.election_tick as usize,
             heartbeat_tick: opts.heartbeat_tick as usize,
             limits: batch_limits(&cfg),
@@ -229,12 +266,9 @@ impl ChannelHandle {
         let clients = Arc::new(Clients {
             tls: start.tls.map(|t| (t, tls_roots(&cfg))),
             by_id: Mutex::new(BTreeMap::new()),
-            endpoints: consenters
-                .iter()
-                .filter(|c| c.id != self_id)
-                .map(|c| (c.id, (c.endpoint.clone(), c.host.clone())))
-                .collect(),
+            endpoints: Mutex::new(BTreeMap::new()),
         });
+        clients.set_consenters(&consenters, self_id);
         let (commands, rx) = mpsc::channel(4096);
         let (config_tx, config) = watch::channel(cfg.clone());
         let (height_tx, height) = watch::channel(start.store.height()?);
@@ -246,7 +280,7 @@ impl ChannelHandle {
             height,
             leader,
             self_id,
-            consenters,
+            consenters: std::sync::RwLock::new(consenters),
             store: start.store,
             commands,
             waiters: Arc::new(Mutex::new(HashMap::new())),
@@ -264,6 +298,7 @@ impl ChannelHandle {
             config_tx,
             config_in_flight: None,
             on_config: start.on_config,
+            evicted: false,
             metrics: start.metrics,
             handle: Arc::downgrade(&handle),
         };
@@ -431,7 +466,11 @@ impl ChannelHandle {
 
     /// Whether a caller's TLS client certificate (DER) is a consenter's.
     pub fn is_consenter_cert(&self, der: &[u8]) -> bool {
-        self.consenters.iter().any(|c| c.client_cert_der == der)
+        self.consenters
+            .read()
+            .expect("consenters lock")
+            .iter()
+            .any(|c| c.client_cert_der == der)
     }
 }
 
@@ -446,6 +485,8 @@ struct Actor {
     /// Sequence of a config proposed by this leader and not yet committed.
     config_in_flight: Option<u64>,
     on_config: Arc<dyn Fn() + Send + Sync>,
+    /// Set once this node is removed from the consenters.
+    evicted: bool,
     metrics: Arc<crate::metrics::Metrics>,
     handle: std::sync::Weak<ChannelHandle>,
 }
@@ -464,13 +505,24 @@ impl Actor {
             weft_common::tx::UnpackedEnvelope::from_bytes(&env).map_err(|e| bad(e.to_string()))?;
         let ce = weft_protos::common::ConfigEnvelope::decode(unpacked.data.as_slice())
             .map_err(|e| bad(e.to_string()))?;
-        let sequence = ce.config.map_or(0, |c| c.sequence);
+        let ce_config = ce.config;
+        let sequence = ce_config.as_ref().map_or(0, |c| c.sequence);
         let current = self.config_tx.borrow().sequence();
         if self.config_in_flight.is_some() || sequence != current + 1 {
             return Err(bad(format!(
                 "the channel config changed while this update was validated (now at sequence {current}); recompute the update and resubmit"
             )));
         }
+        let new_cfg = ChannelConfig::from_config(
+            self.config_tx.borrow().channel_id.clone(),
+            ce_config
+                .as_ref()
+                .ok_or_else(|| bad("the CONFIG envelope holds no config".into()))?,
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        self.chain
+            .check_membership_change(consenter_certs(&new_cfg)?)
+            .map_err(bad)?;
         let offer = self.chain.order_config(env)?;
         if offer == Offer::Accepted {
             self.config_in_flight = Some(sequence);
@@ -492,6 +544,15 @@ impl Actor {
             Ok(cfg) => {
                 tracing::info!(channel = %handle.id, block = number, sequence = cfg.sequence(), "channel config updated");
                 self.chain.set_limits(batch_limits(&cfg));
+                match consenters(&cfg, self.chain.membership()) {
+                    Ok(list) => {
+                        handle.clients.set_consenters(&list, handle.self_id);
+                        *handle.consenters.write().expect("consenters lock") = list;
+                    }
+                    Err(e) => {
+                        tracing::error!(channel = %handle.id, "consenters of the new config: {e}")
+                    }
+                }
                 let _ = self.config_tx.send(Arc::new(cfg));
                 (self.on_config)();
             }
@@ -546,6 +607,9 @@ impl Actor {
                 break;
             };
             self.dispatch(&handle);
+            if self.evicted {
+                break;
+            }
         }
     }
 
@@ -585,6 +649,13 @@ impl Actor {
                         }
                     }
                 }
+                ChainEvent::MembershipChanged(changes) => {
+                    tracing::info!(channel = %handle.id, ?changes, "consenters changed");
+                    if changes.contains(&crate::membership::Change::Remove(handle.self_id)) {
+                        tracing::warn!(channel = %handle.id, "this orderer was removed from the channel's consenters; it stops following the channel");
+                        self.evicted = true;
+                    }
+                }
                 ChainEvent::LeaderChanged(l) => {
                     tracing::info!(channel = %handle.id, leader = l, "leader changed");
                     self.metrics.leader_changed(
@@ -603,6 +674,95 @@ impl Actor {
     }
 }
 
+/// Pulls blocks `0..=last` of a channel from the consenters of `cfg` (for a
+/// node joining with a config block). The blocks are checked backwards from
+/// `trusted`, the block the administrator gave: each block's hash is the next
+/// one's previous hash and its data matches its data hash.
+pub async fn pull_chain(
+    cfg: &ChannelConfig,
+    tls: Option<&TlsIdentity>,
+    trusted: &Block,
+) -> Result<Vec<Vec<u8>>, OrdererError> {
+    let last = trusted.header.as_ref().map_or(0, |h| h.number);
+    let membership = Membership::genesis(consenter_certs(cfg)?);
+    let list = consenters(cfg, &membership)?;
+    let own = tls
+        .map(|t| weft_common::tls::parse_certs(&t.cert_pem).map(|mut c| c.remove(0).to_vec()))
+        .transpose()?;
+    let clients = Clients {
+        tls: tls.map(|t| (t.clone(), tls_roots(cfg))),
+        by_id: Mutex::new(BTreeMap::new()),
+        endpoints: Mutex::new(BTreeMap::new()),
+    };
+    let self_id = own.and_then(|o| membership.id_of(&o)).unwrap_or(0);
+    clients.set_consenters(&list, self_id);
+    let mut failures = Vec::new();
+    for c in list.iter().filter(|c| c.id != self_id) {
+        let Some(mut client) = clients.client(c.id) else {
+            continue;
+        };
+        let mut blocks: Vec<Vec<u8>> = Vec::new();
+        let fetched = loop {
+            let from = blocks.len() as u64;
+            if from > last {
+                break Ok(());
+            }
+            let req = BlocksRequest {
+                channel: cfg.channel_id.to_string(),
+                from,
+                to: last + 1,
+            };
+            match client.pull_blocks(req).await {
+                Ok(r) if !r.get_ref().blocks.is_empty() => blocks.extend(r.into_inner().blocks),
+                Ok(_) => break Err(format!("{} has no block {from}", c.endpoint)),
+                Err(s) => break Err(format!("{}: {}", c.endpoint, s.message())),
+            }
+        };
+        if let Err(e) = fetched {
+            failures.push(e);
+            continue;
+        }
+        blocks.truncate(last as usize + 1);
+        match verify_backwards(&blocks, trusted) {
+            Ok(()) => return Ok(blocks),
+            Err(e) => failures.push(format!("{}: {e}", c.endpoint)),
+        }
+    }
+    Err(OrdererError::Unavailable(format!(
+        "could not fetch channel {} up to block {last} from any consenter: {}",
+        cfg.channel_id,
+        failures.join("; ")
+    )))
+}
+
+fn verify_backwards(blocks: &[Vec<u8>], trusted: &Block) -> Result<(), OrdererError> {
+    let decoded = blocks
+        .iter()
+        .map(|b| {
+            Block::decode(b.as_slice()).map_err(|e| OrdererError::Corrupt {
+                what: "pulled block".into(),
+                reason: e.to_string(),
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let last = decoded.last().ok_or_else(|| OrdererError::Corrupt {
+        what: "pulled chain".into(),
+        reason: "empty".into(),
+    })?;
+    if last.header != trusted.header {
+        return Err(OrdererError::Corrupt {
+            what: "pulled chain".into(),
+            reason: "its last block is not the join block".into(),
+        });
+    }
+    weft_common::block::check_data_hash(&decoded[0])?;
+    for pair in decoded.windows(2) {
+        weft_common::block::check_link(&pair[0], &pair[1])?;
+        weft_common::block::check_data_hash(&pair[1])?;
+    }
+    Ok(())
+}
+
 /// Pulls blocks from the other consenters until this node reaches `height`.
 async fn fetch_blocks(handle: Arc<ChannelHandle>, height: u64) {
     for _attempt in 0..30 {
@@ -610,7 +770,15 @@ async fn fetch_blocks(handle: Arc<ChannelHandle>, height: u64) {
         if from >= height {
             return;
         }
-        for c in handle.consenters.iter().filter(|c| c.id != handle.self_id) {
+        let others: Vec<Consenter> = handle
+            .consenters
+            .read()
+            .expect("consenters lock")
+            .iter()
+            .filter(|c| c.id != handle.self_id)
+            .cloned()
+            .collect();
+        for c in &others {
             let Some(mut client) = handle.clients.client(c.id) else {
                 continue;
             };

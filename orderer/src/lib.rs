@@ -22,6 +22,7 @@ pub mod cluster_service;
 pub mod config;
 pub mod cutter;
 pub mod error;
+pub mod membership;
 pub mod metrics;
 pub mod net;
 pub mod node;

@@ -113,6 +113,7 @@ impl NodeCore {
         self: &Arc<Self>,
         store: ChannelStore,
         config: ChannelConfig,
+        joining: bool,
     ) -> Result<Arc<ChannelHandle>, OrdererError> {
         let weak = Arc::downgrade(self);
         ChannelHandle::start(ChannelStart {
@@ -121,6 +122,7 @@ impl NodeCore {
             signer: self.signer.clone(),
             tls: self.tls.clone(),
             metrics: self.metrics.clone(),
+            joining,
             on_config: Arc::new(move || {
                 if let Some(core) = weak.upgrade() {
                     core.refresh_client_roots();
@@ -130,7 +132,7 @@ impl NodeCore {
     }
 
     /// Joins a channel from its genesis block; returns the channel name.
-    pub fn join_channel(self: &Arc<Self>, block_bytes: &[u8]) -> Result<String, JoinError> {
+    pub async fn join_channel(self: &Arc<Self>, block_bytes: &[u8]) -> Result<String, JoinError> {
         let block = Block::decode(block_bytes)
             .map_err(|e| JoinError::Invalid(format!("not a block: {e}")))?;
         let config = ChannelConfig::from_block(&block)
@@ -139,28 +141,37 @@ impl NodeCore {
         if self.registry.get(&name).is_some() {
             return Err(JoinError::Exists(name));
         }
-        let number = block.header.as_ref().map_or(0, |h| h.number);
-        if number != 0 {
-            return Err(JoinError::Invalid(format!(
-                "block {number} is not a genesis block; this orderer joins channels from their genesis block"
-            )));
-        }
         weft_common::block::check_data_hash(&block)
             .map_err(|e| JoinError::Invalid(e.to_string()))?;
+        let number = block.header.as_ref().map_or(0, |h| h.number);
         let dir = self.chain_dir(&name);
         if dir.exists() {
             return Err(JoinError::Exists(name));
         }
+        // A later config block: this orderer was added to a running channel and
+        // fetches the chain up to that block from the other consenters first.
+        let earlier = if number == 0 {
+            Vec::new()
+        } else {
+            let mut pulled = crate::channel::pull_chain(&config, self.tls.as_ref(), &block)
+                .await
+                .map_err(|e| JoinError::Internal(e.to_string()))?;
+            pulled.pop(); // the join block itself, written below as given
+            pulled
+        };
         let result = (|| {
             let store = ChannelStore::open(&dir)?;
-            store.append_block(0, block_bytes)?;
-            self.start_channel(store, config)
+            for (n, b) in earlier.iter().enumerate() {
+                store.append_block(n as u64, b)?;
+            }
+            store.append_block(number, block_bytes)?;
+            self.start_channel(store, config, number > 0)
         })();
         match result {
             Ok(handle) => {
                 self.registry.insert(handle);
                 self.refresh_client_roots();
-                tracing::info!(channel = %name, "joined channel");
+                tracing::info!(channel = %name, from_block = number, "joined channel");
                 Ok(name)
             }
             Err(e) => {
@@ -199,7 +210,7 @@ impl NodeCore {
                 continue;
             }
             let config = newest_config(&store, height)?;
-            let handle = self.start_channel(store, config)?;
+            let handle = self.start_channel(store, config, false)?;
             tracing::info!(channel = %handle.id, height, "resumed channel");
             self.registry.insert(handle);
         }

@@ -116,7 +116,7 @@ async fn join(
             "form field 'config-block' is missing",
         )
     })?;
-    match core.join_channel(&block) {
+    match core.join_channel(&block).await {
         Ok(name) => Ok((StatusCode::CREATED, Json(channel_info(&core, &name))).into_response()),
         Err(crate::node::JoinError::Exists(name)) => Err(api_err(
             StatusCode::METHOD_NOT_ALLOWED,

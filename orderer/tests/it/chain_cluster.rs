@@ -59,7 +59,10 @@ impl Harness {
         .unwrap();
         let settings = ChainSettings {
             node_id: 0,
-            voters: (1..=n).collect(),
+            membership: weft_orderer::membership::Membership::genesis(
+                (1..=n).map(|i| vec![i as u8]).collect(),
+            ),
+            joining: false,
             election_tick: 10,
             heartbeat_tick: 1,
             limits,
@@ -124,7 +127,7 @@ impl Harness {
                         ChainEvent::NeedBlocks { height } => {
                             self.need_blocks.insert(*id, height);
                         }
-                        ChainEvent::LeaderChanged(_) => {}
+                        ChainEvent::LeaderChanged(_) | ChainEvent::MembershipChanged(_) => {}
                     }
                 }
             }

@@ -23,7 +23,7 @@ async fn three_consenters_order_10000_envelopes_into_identical_chains() {
     let (mut net, listeners) = Net::new(3, 500).await;
     net.start_all(listeners).await;
     for i in 0..3 {
-        net.node(i).core.join_channel(&net.genesis).unwrap();
+        net.node(i).core.join_channel(&net.genesis).await.unwrap();
     }
     net.leader().await;
     let user = net.user();
@@ -99,7 +99,7 @@ async fn three_consenters_order_10000_envelopes_into_identical_chains() {
 async fn bad_input_gets_a_clear_status_and_the_node_keeps_serving() {
     let (mut net, listeners) = Net::new(1, 10).await;
     net.start_all(listeners).await;
-    net.node(0).core.join_channel(&net.genesis).unwrap();
+    net.node(0).core.join_channel(&net.genesis).await.unwrap();
     net.leader().await;
     let user = net.user();
     let mut client = net.client(0).await;
@@ -204,7 +204,7 @@ async fn the_leader_dies_mid_stream_and_a_restarted_node_catches_up() {
     let (mut net, listeners) = Net::new(3, 100).await;
     net.start_all(listeners).await;
     for i in 0..3 {
-        net.node(i).core.join_channel(&net.genesis).unwrap();
+        net.node(i).core.join_channel(&net.genesis).await.unwrap();
     }
     let leader = net.leader().await;
     let follower = (0..3).find(|i| *i != leader).unwrap();
@@ -332,7 +332,7 @@ async fn config_updates_are_validated_ordered_alone_and_adopted_by_every_node() 
     let (mut net, listeners) = Net::new(3, 10).await;
     net.start_all(listeners).await;
     for i in 0..3 {
-        net.node(i).core.join_channel(&net.genesis).unwrap();
+        net.node(i).core.join_channel(&net.genesis).await.unwrap();
     }
     net.leader().await;
     let crypto = net.dir.path().join("crypto");

@@ -164,7 +164,7 @@ async fn operations_endpoint_reports_health_metrics_and_logspec() {
         .await
         .unwrap();
     net.nodes.push(Some(node));
-    net.node(0).core.join_channel(&net.genesis).unwrap();
+    net.node(0).core.join_channel(&net.genesis).await.unwrap();
     net.leader().await;
     let user = net.user();
     let mut client = net.client(0).await;
