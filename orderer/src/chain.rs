@@ -313,6 +313,29 @@ impl Chain {
         &self.settings.membership
     }
 
+    /// Consenters this node hears from: every voter the leader saw recently
+    /// (itself included); 0 when not leader.
+    pub fn reachable_voters(&self) -> usize {
+        if !self.is_leader() {
+            return 0;
+        }
+        let me = self.settings.node_id;
+        self.settings
+            .membership
+            .ids
+            .iter()
+            .filter(|id| {
+                **id == me
+                    || self
+                        .node
+                        .raft
+                        .prs()
+                        .get(**id)
+                        .is_some_and(|p| p.recent_active)
+            })
+            .count()
+    }
+
     /// Whether the cluster can take the consenter list becoming `new_certs`:
     /// one consenter added or removed at a time, and after a removal the
     /// consenters this leader hears from must still form a quorum.

@@ -103,6 +103,7 @@ pub fn tls_roots(cfg: &ChannelConfig) -> Vec<Vec<u8>> {
 
 enum Command {
     Step(Vec<raft::prelude::Message>),
+    Reachable(oneshot::Sender<usize>),
     OrderConfig(Vec<u8>, oneshot::Sender<Result<Offer, OrdererError>>),
     Order(Vec<u8>, oneshot::Sender<Result<Offer, OrdererError>>),
     CatchUp(Vec<Vec<u8>>),
@@ -322,6 +323,15 @@ impl ChannelHandle {
     /// Offers an envelope to this node's chain (leader: ordered; follower: refused).
     pub async fn offer(&self, envelope: Vec<u8>) -> Result<Offer, OrdererError> {
         self.command(|tx| Command::Order(envelope, tx)).await
+    }
+
+    /// How many consenters this node, if leader, currently hears from (0 if not leader).
+    pub async fn reachable_consenters(&self) -> usize {
+        let (tx, rx) = oneshot::channel();
+        if self.commands.send(Command::Reachable(tx)).await.is_err() {
+            return 0;
+        }
+        rx.await.unwrap_or(0)
     }
 
     /// Offers a CONFIG envelope to this node's chain.
@@ -579,6 +589,9 @@ impl Actor {
                                 tracing::warn!("raft step: {e}");
                             }
                         }
+                    }
+                    Some(Command::Reachable(reply)) => {
+                        let _ = reply.send(self.chain.reachable_voters());
                     }
                     Some(Command::OrderConfig(env, reply)) => {
                         let _ = reply.send(self.order_config(env));

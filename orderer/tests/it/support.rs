@@ -55,7 +55,7 @@ pub fn user_dir(dir: &Path) -> PathBuf {
     crypto_dir(dir).join("peerOrganizations/org1.example.com/users/User1@org1.example.com")
 }
 
-pub fn configtx_yaml(ports: &[u16], batch: u32, timeout: &str) -> String {
+pub fn configtx_yaml(ports: &[u16], batch: u32, timeout: &str, snapshot: &str) -> String {
     let consenters: String = ports
         .iter()
         .enumerate()
@@ -95,7 +95,7 @@ Profiles:
       OrdererType: etcdraft
       EtcdRaft:
         Consenters:
-{consenters}        Options: {{ TickInterval: 100ms, ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: 16 MB }}
+{consenters}        Options: {{ TickInterval: 100ms, ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: {snapshot} }}
       BatchTimeout: {timeout}
       BatchSize: {{ MaxMessageCount: {batch}, AbsoluteMaxBytes: 1 MB, PreferredMaxBytes: 512 KB }}
       Organizations: [*OrdererOrg]
@@ -125,6 +125,7 @@ OrdererOrgs:
       - { Hostname: orderer1, SANS: [127.0.0.1] }
       - { Hostname: orderer2, SANS: [127.0.0.1] }
       - { Hostname: orderer3, SANS: [127.0.0.1] }
+      - { Hostname: orderer4, SANS: [127.0.0.1] }
 PeerOrgs:
   - Name: Org1
     Domain: org1.example.com
@@ -138,6 +139,17 @@ impl Net {
     }
 
     pub async fn with_batch_timeout(n: usize, batch: u32, timeout: &str) -> (Self, Vec<Listeners>) {
+        Self::build(n, n, batch, timeout, "16 MB").await
+    }
+
+    /// `n` nodes' listeners, of which the first `consenters` are in the genesis block.
+    pub async fn build(
+        n: usize,
+        consenters: usize,
+        batch: u32,
+        timeout: &str,
+        snapshot: &str,
+    ) -> (Self, Vec<Listeners>) {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("crypto-config.yaml"), CRYPTO).unwrap();
         let cc =
@@ -159,7 +171,7 @@ impl Net {
             .collect();
         std::fs::write(
             dir.path().join("configtx.yaml"),
-            configtx_yaml(&general_ports, batch, timeout),
+            configtx_yaml(&general_ports[..consenters], batch, timeout, snapshot),
         )
         .unwrap();
         let file = ConfigtxFile::load(&dir.path().join("configtx.yaml")).unwrap();
