@@ -188,7 +188,7 @@ impl Chain {
             election_tick: settings.election_tick,
             heartbeat_tick: settings.heartbeat_tick,
             applied: store.applied_index()?,
-            max_size_per_msg: 4 * 1024 * 1024,
+            max_size_per_msg: 1024 * 1024,
             max_inflight_msgs: 256,
             check_quorum: true,
             pre_vote: true,
@@ -313,6 +313,11 @@ impl Chain {
         &self.settings.membership
     }
 
+    /// Tells Raft a message to `id` could not be sent.
+    pub fn report_unreachable(&mut self, id: u64) {
+        self.node.report_unreachable(id);
+    }
+
     /// Consenters this node hears from: every voter the leader saw recently
     /// (itself included); 0 when not leader.
     pub fn reachable_voters(&self) -> usize {
@@ -410,11 +415,20 @@ impl Chain {
     }
 
     fn propose_batches(&mut self, batches: Vec<Batch>) -> Result<(), OrdererError> {
-        for batch in batches {
+        let mut batches = batches.into_iter();
+        while let Some(batch) = batches.next() {
             let (number, prev) = self.tip.clone();
             let block = new_block(number + 1, prev, batch);
+            if let Err(e) = self.node.propose(Vec::new(), block.encode_to_vec()) {
+                // Not proposed: its envelopes (and those of later batches) were not
+                // ordered, so a resubmission must not be taken for a duplicate.
+                let later: Vec<Vec<u8>> = batches.flatten().collect();
+                for env in block.data.iter().flat_map(|d| d.data.iter()).chain(later.iter()) {
+                    self.recent.remove(&sha256(env));
+                }
+                return Err(e.into());
+            }
             self.tip = block_tip(&block);
-            self.node.propose(Vec::new(), block.encode_to_vec())?;
         }
         Ok(())
     }

@@ -103,6 +103,7 @@ pub fn tls_roots(cfg: &ChannelConfig) -> Vec<Vec<u8>> {
 
 enum Command {
     Step(Vec<raft::prelude::Message>),
+    Unreachable(u64),
     Reachable(oneshot::Sender<usize>),
     OrderConfig(Vec<u8>, oneshot::Sender<Result<Offer, OrdererError>>),
     Order(Vec<u8>, oneshot::Sender<Result<Offer, OrdererError>>),
@@ -590,6 +591,7 @@ impl Actor {
                             }
                         }
                     }
+                    Some(Command::Unreachable(id)) => self.chain.report_unreachable(id),
                     Some(Command::Reachable(reply)) => {
                         let _ = reply.send(self.chain.reachable_voters());
                     }
@@ -636,9 +638,12 @@ impl Actor {
                 continue;
             };
             let channel = handle.id.to_string();
+            let commands = handle.commands.clone();
             tokio::spawn(async move {
                 if let Err(s) = client.step(StepRequest { channel, messages }).await {
                     tracing::debug!(to, "raft send failed: {}", s.message());
+                    // Raft falls back to probing the peer instead of streaming to it.
+                    let _ = commands.try_send(Command::Unreachable(to));
                 }
             });
         }
