@@ -423,7 +423,12 @@ impl Chain {
                 // Not proposed: its envelopes (and those of later batches) were not
                 // ordered, so a resubmission must not be taken for a duplicate.
                 let later: Vec<Vec<u8>> = batches.flatten().collect();
-                for env in block.data.iter().flat_map(|d| d.data.iter()).chain(later.iter()) {
+                for env in block
+                    .data
+                    .iter()
+                    .flat_map(|d| d.data.iter())
+                    .chain(later.iter())
+                {
                     self.recent.remove(&sha256(env));
                 }
                 return Err(e.into());
@@ -465,14 +470,7 @@ impl Chain {
             };
             let had = handle_ready(&mut self.node, &mut fx)?;
             let (conf_changes, written, changes) = (fx.conf_changes, fx.written, fx.changes);
-            if self.is_leader() {
-                for change in changes {
-                    match change {
-                        Change::Add(id) => self.propose_membership(id, true)?,
-                        Change::Remove(id) => self.propose_membership(id, false)?,
-                    }
-                }
-            }
+            let _ = changes; // the leader reconciles Raft's voters with the membership below
             for cc in conf_changes {
                 let cs = self.node.apply_conf_change(&cc)?;
                 self.store.set_conf_state(&cs)?;
@@ -486,10 +484,40 @@ impl Chain {
                 }
             }
             self.observe_leader()?;
+            self.reconcile_voters()?;
             if !had {
                 return Ok(());
             }
         }
+    }
+
+    /// The leader brings Raft's voters in line with the consenter membership,
+    /// one conf change at a time. Doing it from state rather than from events
+    /// means a leader elected mid-change still finishes it.
+    fn reconcile_voters(&mut self) -> Result<(), OrdererError> {
+        if !self.is_leader() || self.node.raft.has_pending_conf() {
+            return Ok(());
+        }
+        let voters: std::collections::BTreeSet<u64> =
+            self.node.raft.prs().conf().voters().ids().iter().collect();
+        let wanted: std::collections::BTreeSet<u64> =
+            self.settings.membership.ids.iter().copied().collect();
+        let change = match (
+            wanted.difference(&voters).next(),
+            voters.difference(&wanted).next(),
+        ) {
+            (Some(add), _) => Some((*add, true)),
+            (None, Some(remove)) => Some((*remove, false)),
+            (None, None) => None,
+        };
+        if let Some((id, add)) = change {
+            match self.propose_membership(id, add) {
+                Ok(()) => tracing::info!(node = id, add, "proposed raft membership change"),
+                Err(OrdererError::Raft(raft::Error::ProposalDropped)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     fn observe_leader(&mut self) -> Result<(), OrdererError> {
