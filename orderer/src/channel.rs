@@ -112,6 +112,10 @@ enum Command {
 
 type Waiters = Arc<Mutex<HashMap<[u8; 32], Vec<oneshot::Sender<u64>>>>>;
 
+/// After the leader accepted an envelope, re-offer it only this long after
+/// (leader changes re-offer at once).
+const ACCEPTED_SAFETY_RETRY: Duration = Duration::from_secs(10);
+
 /// The running channel.
 pub struct ChannelHandle {
     /// The channel.
@@ -132,6 +136,7 @@ pub struct ChannelHandle {
     stop: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     clients: Arc<Clients>,
+    forwarder: mpsc::Sender<ForwardJob>,
 }
 
 impl std::fmt::Debug for ChannelHandle {
@@ -272,6 +277,12 @@ impl ChannelHandle {
         });
         clients.set_consenters(&consenters, self_id);
         let (commands, rx) = mpsc::channel(4096);
+        let (forwarder, forward_rx) = mpsc::channel(16 * 1024);
+        tokio::spawn(run_forwarder(
+            cfg.channel_id.to_string(),
+            clients.clone(),
+            forward_rx,
+        ));
         let (config_tx, config) = watch::channel(cfg.clone());
         let (height_tx, height) = watch::channel(start.store.height()?);
         let (leader_tx, leader) = watch::channel(0);
@@ -288,7 +299,8 @@ impl ChannelHandle {
             waiters: Arc::new(Mutex::new(HashMap::new())),
             stop,
             task: Mutex::new(None),
-            clients,
+            clients: clients.clone(),
+            forwarder,
         });
         let actor = Actor {
             chain,
@@ -385,15 +397,7 @@ impl ChannelHandle {
             .or_default()
             .push(tx);
         let give_up = Instant::now() + deadline;
-        let retry = {
-            let t = self
-                .config
-                .borrow()
-                .orderer
-                .as_ref()
-                .map_or(Duration::from_secs(2), |o| o.batch_timeout);
-            (t * 4).max(Duration::from_millis(500))
-        };
+        let mut backoff = Duration::from_millis(50);
         loop {
             let leader = *self.leader.borrow();
             let offered = if leader == self.self_id || leader == 0 {
@@ -406,17 +410,28 @@ impl ChannelHandle {
             } else {
                 self.forward(leader, &envelope, config).await
             };
-            match offered {
+            // Once the leader has the envelope only a leader change can lose it, so
+            // wait for the commit, a leader change, or (as a safety net) a long time.
+            // A refused or failed offer is retried soon, backing off.
+            let retry_in = match offered {
+                Ok(true) => ACCEPTED_SAFETY_RETRY,
+                Ok(false) => Duration::from_millis(100),
                 // A config the leader refuses as stale does not become valid by retrying.
                 Err(OrdererError::Config(msg)) => {
                     self.waiters.lock().expect("waiters lock").remove(&hash);
                     return Err(OrdererError::Config(msg));
                 }
-                Err(e) => tracing::debug!(channel = %self.id, "offer failed, will retry: {e}"),
-                Ok(_) => {}
-            }
+                Err(e) => {
+                    tracing::debug!(channel = %self.id, "offer failed, will retry: {e}");
+                    backoff = (backoff * 2).min(Duration::from_secs(1));
+                    backoff
+                }
+            };
+            // A clone keeps the handle's "seen" version; mark the current leader as
+            // seen so only a change from now on wakes us.
             let mut leader_rx = self.leader.clone();
-            let wait_until = (Instant::now() + retry).min(give_up);
+            leader_rx.borrow_and_update();
+            let wait_until = (Instant::now() + retry_in).min(give_up);
             tokio::select! {
                 r = &mut done => return r.map_err(|_| OrdererError::Stopped(self.id.to_string())),
                 _ = leader_rx.changed() => {}
@@ -439,26 +454,19 @@ impl ChannelHandle {
         envelope: &[u8],
         config: bool,
     ) -> Result<bool, OrdererError> {
-        let mut client = self.clients.client(leader).ok_or_else(|| {
-            OrdererError::Unavailable(format!("no endpoint for consenter {leader}"))
-        })?;
-        let req = ForwardRequest {
-            channel: self.id.to_string(),
+        let (reply, rx) = oneshot::channel();
+        let job = ForwardJob {
+            leader,
             envelope: envelope.to_vec(),
             config,
+            reply,
         };
-        let resp = client
-            .forward(req)
+        self.forwarder
+            .send(job)
             .await
-            .map_err(|s| match s.code() {
-                tonic::Code::FailedPrecondition => OrdererError::Config(s.message().to_string()),
-                _ => OrdererError::Unavailable(format!(
-                    "forwarding to consenter {leader}: {}",
-                    s.message()
-                )),
-            })?
-            .into_inner();
-        Ok(resp.outcome() != Outcome::NotLeader)
+            .map_err(|_| OrdererError::Stopped(self.id.to_string()))?;
+        rx.await
+            .map_err(|_| OrdererError::Stopped(self.id.to_string()))?
     }
 
     /// Stops the channel's task.
@@ -687,6 +695,98 @@ impl Actor {
                     let handle = handle.clone();
                     tokio::spawn(async move { fetch_blocks(handle, height).await });
                 }
+            }
+        }
+    }
+}
+
+/// One envelope a follower forwards to the leader.
+struct ForwardJob {
+    leader: u64,
+    envelope: Vec<u8>,
+    config: bool,
+    reply: oneshot::Sender<Result<bool, OrdererError>>,
+}
+
+/// Most envelopes in one forward RPC.
+const MAX_FORWARD_BATCH: usize = 1000;
+
+/// Sends forwarded envelopes to the leader in batches: whatever is queued when
+/// an RPC can go (up to [`MAX_FORWARD_BATCH`]) travels in one request.
+async fn run_forwarder(channel: String, clients: Arc<Clients>, mut rx: mpsc::Receiver<ForwardJob>) {
+    while let Some(first) = rx.recv().await {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_FORWARD_BATCH {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        let mut groups: BTreeMap<(u64, bool), Vec<ForwardJob>> = BTreeMap::new();
+        for j in jobs {
+            groups.entry((j.leader, j.config)).or_default().push(j);
+        }
+        for ((leader, config), group) in groups {
+            let clients = clients.clone();
+            let channel = channel.clone();
+            tokio::spawn(
+                async move { forward_group(&clients, channel, leader, config, group).await },
+            );
+        }
+    }
+}
+
+async fn forward_group(
+    clients: &Clients,
+    channel: String,
+    leader: u64,
+    config: bool,
+    group: Vec<ForwardJob>,
+) {
+    let Some(mut client) = clients.client(leader) else {
+        for j in group {
+            let _ = j.reply.send(Err(OrdererError::Unavailable(format!(
+                "no endpoint for consenter {leader}"
+            ))));
+        }
+        return;
+    };
+    let (envelopes, replies): (Vec<Vec<u8>>, Vec<_>) =
+        group.into_iter().map(|j| (j.envelope, j.reply)).unzip();
+    let n = envelopes.len();
+    match client
+        .forward(ForwardRequest {
+            channel,
+            envelopes,
+            config,
+        })
+        .await
+    {
+        Ok(resp) => {
+            let outcomes = resp.into_inner().outcomes;
+            for (i, reply) in replies.into_iter().enumerate() {
+                let r = match outcomes.get(i) {
+                    Some(o) => Ok(*o != Outcome::NotLeader as i32),
+                    None => Err(OrdererError::Unavailable(format!(
+                        "consenter {leader} answered {} of {n} envelopes",
+                        outcomes.len()
+                    ))),
+                };
+                let _ = reply.send(r);
+            }
+        }
+        Err(s) => {
+            for reply in replies {
+                let e = match s.code() {
+                    tonic::Code::FailedPrecondition => {
+                        OrdererError::Config(s.message().to_string())
+                    }
+                    _ => OrdererError::Unavailable(format!(
+                        "forwarding to consenter {leader}: {}",
+                        s.message()
+                    )),
+                };
+                let _ = reply.send(Err(e));
             }
         }
     }

@@ -78,23 +78,27 @@ impl Cluster for ClusterService {
     ) -> Result<Response<ForwardResponse>, Status> {
         let handle = self.authorize(&request, &request.get_ref().channel)?;
         let req = request.into_inner();
-        let offer = if req.config {
-            handle.offer_config(req.envelope).await
-        } else {
-            handle.offer(req.envelope).await
-        };
-        let offer = offer.map_err(|e| match e {
-            crate::OrdererError::Config(msg) => Status::failed_precondition(msg),
-            other => Status::unavailable(other.to_string()),
-        })?;
-        let (outcome, leader) = match offer {
-            Offer::Accepted => (Outcome::Accepted, handle.self_id),
-            Offer::Duplicate => (Outcome::Duplicate, handle.self_id),
-            Offer::NotLeader(l) => (Outcome::NotLeader, l),
-        };
+        let mut outcomes = Vec::with_capacity(req.envelopes.len());
+        for envelope in req.envelopes {
+            let offer = if req.config {
+                handle.offer_config(envelope).await
+            } else {
+                handle.offer(envelope).await
+            };
+            let outcome = match offer {
+                Ok(Offer::Accepted) => Outcome::Accepted,
+                Ok(Offer::Duplicate) => Outcome::Duplicate,
+                Ok(Offer::NotLeader(_)) => Outcome::NotLeader,
+                Err(crate::OrdererError::Config(msg)) => {
+                    return Err(Status::failed_precondition(msg));
+                }
+                Err(other) => return Err(Status::unavailable(other.to_string())),
+            };
+            outcomes.push(outcome as i32);
+        }
         Ok(Response::new(ForwardResponse {
-            outcome: outcome as i32,
-            leader,
+            outcomes,
+            leader: *handle.leader.borrow(),
         }))
     }
 
