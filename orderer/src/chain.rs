@@ -313,6 +313,29 @@ impl Chain {
         &self.settings.membership
     }
 
+    /// Takes a snapshot at the applied index (data: the newest block).
+    fn snapshot_now(&mut self) -> Result<(), OrdererError> {
+        let applied = self.store.applied_index()?;
+        let height = self.store.height()?;
+        if applied == 0 || height == 0 {
+            return Ok(());
+        }
+        if let Some(last) = self.store.block(height - 1)? {
+            self.store.snapshot_at(applied, last)?;
+            self.bytes_since_snapshot = 0;
+        }
+        Ok(())
+    }
+
+    /// Offers many normal envelopes at once (one round trip for a batch).
+    pub fn order_many(
+        &mut self,
+        envelopes: Vec<Vec<u8>>,
+        now: Instant,
+    ) -> Result<Vec<Offer>, OrdererError> {
+        envelopes.into_iter().map(|e| self.order(e, now)).collect()
+    }
+
     /// Tells Raft a message to `id` could not be sent.
     pub fn report_unreachable(&mut self, id: u64) {
         self.node.report_unreachable(id);
@@ -471,9 +494,15 @@ impl Chain {
             let had = handle_ready(&mut self.node, &mut fx)?;
             let (conf_changes, written, changes) = (fx.conf_changes, fx.written, fx.changes);
             let _ = changes; // the leader reconciles Raft's voters with the membership below
+            let membership_changed = !conf_changes.is_empty();
             for cc in conf_changes {
                 let cs = self.node.apply_conf_change(&cc)?;
                 self.store.set_conf_state(&cs)?;
+            }
+            if membership_changed && self.settings.snapshot_interval_bytes > 0 {
+                // raft-rs refuses a snapshot whose voters do not include the
+                // receiver, so a node just added must be sent one taken now.
+                self.snapshot_now()?;
             }
             for block in written {
                 for env in block.data.iter().flat_map(|d| d.data.iter()) {

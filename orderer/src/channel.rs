@@ -107,6 +107,10 @@ enum Command {
     Reachable(oneshot::Sender<usize>),
     OrderConfig(Vec<u8>, oneshot::Sender<Result<Offer, OrdererError>>),
     Order(Vec<u8>, oneshot::Sender<Result<Offer, OrdererError>>),
+    OrderMany(
+        Vec<Vec<u8>>,
+        oneshot::Sender<Result<Vec<Offer>, OrdererError>>,
+    ),
     CatchUp(Vec<Vec<u8>>),
 }
 
@@ -136,7 +140,7 @@ pub struct ChannelHandle {
     stop: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     clients: Arc<Clients>,
-    forwarder: mpsc::Sender<ForwardJob>,
+    submitter: mpsc::Sender<SubmitJob>,
 }
 
 impl std::fmt::Debug for ChannelHandle {
@@ -277,12 +281,7 @@ impl ChannelHandle {
         });
         clients.set_consenters(&consenters, self_id);
         let (commands, rx) = mpsc::channel(4096);
-        let (forwarder, forward_rx) = mpsc::channel(16 * 1024);
-        tokio::spawn(run_forwarder(
-            cfg.channel_id.to_string(),
-            clients.clone(),
-            forward_rx,
-        ));
+        let (submitter, submit_rx) = mpsc::channel(16 * 1024);
         let (config_tx, config) = watch::channel(cfg.clone());
         let (height_tx, height) = watch::channel(start.store.height()?);
         let (leader_tx, leader) = watch::channel(0);
@@ -300,8 +299,16 @@ impl ChannelHandle {
             stop,
             task: Mutex::new(None),
             clients: clients.clone(),
-            forwarder,
+            submitter,
         });
+        tokio::spawn(run_submitter(
+            handle.id.to_string(),
+            handle.self_id,
+            handle.leader.clone(),
+            handle.commands.clone(),
+            handle.clients.clone(),
+            submit_rx,
+        ));
         let actor = Actor {
             chain,
             rx,
@@ -314,6 +321,7 @@ impl ChannelHandle {
             on_config: start.on_config,
             evicted: false,
             metrics: start.metrics,
+            runtime: tokio::runtime::Handle::current(),
             handle: Arc::downgrade(&handle),
         };
         *handle.task.lock().expect("task lock") = Some(tokio::spawn(actor.run()));
@@ -345,6 +353,17 @@ impl ChannelHandle {
             return 0;
         }
         rx.await.unwrap_or(0)
+    }
+
+    /// Offers many envelopes to this node's chain in one round trip.
+    pub async fn offer_many(&self, envelopes: Vec<Vec<u8>>) -> Result<Vec<Offer>, OrdererError> {
+        let stopped = || OrdererError::Stopped(self.id.to_string());
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(Command::OrderMany(envelopes, tx))
+            .await
+            .map_err(|_| stopped())?;
+        rx.await.map_err(|_| stopped())?
     }
 
     /// Offers a CONFIG envelope to this node's chain.
@@ -399,17 +418,7 @@ impl ChannelHandle {
         let give_up = Instant::now() + deadline;
         let mut backoff = Duration::from_millis(50);
         loop {
-            let leader = *self.leader.borrow();
-            let offered = if leader == self.self_id || leader == 0 {
-                let offer = if config {
-                    self.offer_config(envelope.clone()).await
-                } else {
-                    self.offer(envelope.clone()).await
-                };
-                offer.map(|o| matches!(o, Offer::Accepted | Offer::Duplicate))
-            } else {
-                self.forward(leader, &envelope, config).await
-            };
+            let offered = self.submit(&envelope, config).await;
             // Once the leader has the envelope only a leader change can lose it, so
             // wait for the commit, a leader change, or (as a safety net) a long time.
             // A refused or failed offer is retried soon, backing off.
@@ -448,20 +457,16 @@ impl ChannelHandle {
         }
     }
 
-    async fn forward(
-        &self,
-        leader: u64,
-        envelope: &[u8],
-        config: bool,
-    ) -> Result<bool, OrdererError> {
+    /// Hands an envelope to the channel's submitter, which offers it to the
+    /// leader in a batch (here, or forwarded). True once the leader has it.
+    async fn submit(&self, envelope: &[u8], config: bool) -> Result<bool, OrdererError> {
         let (reply, rx) = oneshot::channel();
-        let job = ForwardJob {
-            leader,
+        let job = SubmitJob {
             envelope: envelope.to_vec(),
             config,
             reply,
         };
-        self.forwarder
+        self.submitter
             .send(job)
             .await
             .map_err(|_| OrdererError::Stopped(self.id.to_string()))?;
@@ -507,6 +512,8 @@ struct Actor {
     /// Set once this node is removed from the consenters.
     evicted: bool,
     metrics: Arc<crate::metrics::Metrics>,
+    /// The node's shared runtime, where network sends run.
+    runtime: tokio::runtime::Handle,
     handle: std::sync::Weak<ChannelHandle>,
 }
 
@@ -600,6 +607,9 @@ impl Actor {
                         }
                     }
                     Some(Command::Unreachable(id)) => self.chain.report_unreachable(id),
+                    Some(Command::OrderMany(envs, reply)) => {
+                        let _ = reply.send(self.chain.order_many(envs, std::time::Instant::now()));
+                    }
                     Some(Command::Reachable(reply)) => {
                         let _ = reply.send(self.chain.reachable_voters());
                     }
@@ -647,7 +657,7 @@ impl Actor {
             };
             let channel = handle.id.to_string();
             let commands = handle.commands.clone();
-            tokio::spawn(async move {
+            self.runtime.spawn(async move {
                 if let Err(s) = client.step(StepRequest { channel, messages }).await {
                     tracing::debug!(to, "raft send failed: {}", s.message());
                     // Raft falls back to probing the peer instead of streaming to it.
@@ -693,45 +703,113 @@ impl Actor {
                 }
                 ChainEvent::NeedBlocks { height } => {
                     let handle = handle.clone();
-                    tokio::spawn(async move { fetch_blocks(handle, height).await });
+                    self.runtime
+                        .spawn(async move { fetch_blocks(handle, height).await });
                 }
             }
         }
     }
 }
 
-/// One envelope a follower forwards to the leader.
-struct ForwardJob {
-    leader: u64,
+/// One envelope to offer to the leader.
+struct SubmitJob {
     envelope: Vec<u8>,
     config: bool,
     reply: oneshot::Sender<Result<bool, OrdererError>>,
 }
 
-/// Most envelopes in one forward RPC.
-const MAX_FORWARD_BATCH: usize = 1000;
+/// Most envelopes in one offer batch (one actor command or one forward RPC).
+const MAX_SUBMIT_BATCH: usize = 1000;
 
-/// Sends forwarded envelopes to the leader in batches: whatever is queued when
-/// an RPC can go (up to [`MAX_FORWARD_BATCH`]) travels in one request.
-async fn run_forwarder(channel: String, clients: Arc<Clients>, mut rx: mpsc::Receiver<ForwardJob>) {
+/// Offers envelopes to the leader in batches: whatever is queued when a batch
+/// can go (up to [`MAX_SUBMIT_BATCH`]) travels together, to this node's actor
+/// when it leads, or in one forward RPC to the leader otherwise.
+async fn run_submitter(
+    channel: String,
+    self_id: u64,
+    leader: watch::Receiver<u64>,
+    commands: mpsc::Sender<Command>,
+    clients: Arc<Clients>,
+    mut rx: mpsc::Receiver<SubmitJob>,
+) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
-        while jobs.len() < MAX_FORWARD_BATCH {
+        while jobs.len() < MAX_SUBMIT_BATCH {
             match rx.try_recv() {
                 Ok(j) => jobs.push(j),
                 Err(_) => break,
             }
         }
-        let mut groups: BTreeMap<(u64, bool), Vec<ForwardJob>> = BTreeMap::new();
-        for j in jobs {
-            groups.entry((j.leader, j.config)).or_default().push(j);
+        let leader = *leader.borrow();
+        let (configs, normal): (Vec<SubmitJob>, Vec<SubmitJob>) =
+            jobs.into_iter().partition(|j| j.config);
+        if leader == self_id || leader == 0 {
+            if !normal.is_empty() {
+                let (envelopes, replies): (Vec<Vec<u8>>, Vec<_>) =
+                    normal.into_iter().map(|j| (j.envelope, j.reply)).unzip();
+                let (tx, rx) = oneshot::channel();
+                let result = match commands.send(Command::OrderMany(envelopes, tx)).await {
+                    Ok(()) => rx
+                        .await
+                        .unwrap_or_else(|_| Err(OrdererError::Stopped(channel.clone()))),
+                    Err(_) => Err(OrdererError::Stopped(channel.clone())),
+                };
+                answer(
+                    replies,
+                    result.map(|offers| {
+                        offers
+                            .into_iter()
+                            .map(|o| !matches!(o, Offer::NotLeader(_)))
+                            .collect()
+                    }),
+                );
+            }
+            for job in configs {
+                let (tx, rx) = oneshot::channel();
+                let result = match commands.send(Command::OrderConfig(job.envelope, tx)).await {
+                    Ok(()) => rx
+                        .await
+                        .unwrap_or_else(|_| Err(OrdererError::Stopped(channel.clone()))),
+                    Err(_) => Err(OrdererError::Stopped(channel.clone())),
+                };
+                let _ = job
+                    .reply
+                    .send(result.map(|o| !matches!(o, Offer::NotLeader(_))));
+            }
+        } else {
+            for (config, group) in [(false, normal), (true, configs)] {
+                if group.is_empty() {
+                    continue;
+                }
+                let clients = clients.clone();
+                let channel = channel.clone();
+                tokio::spawn(async move {
+                    forward_group(&clients, channel, leader, config, group).await
+                });
+            }
         }
-        for ((leader, config), group) in groups {
-            let clients = clients.clone();
-            let channel = channel.clone();
-            tokio::spawn(
-                async move { forward_group(&clients, channel, leader, config, group).await },
-            );
+    }
+}
+
+/// Sends each job its part of a batch result.
+fn answer(
+    replies: Vec<oneshot::Sender<Result<bool, OrdererError>>>,
+    result: Result<Vec<bool>, OrdererError>,
+) {
+    match result {
+        Ok(outcomes) => {
+            for (reply, ok) in replies.into_iter().zip(outcomes) {
+                let _ = reply.send(Ok(ok));
+            }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(match &e {
+                    OrdererError::Config(_) => OrdererError::Config(msg.clone()),
+                    _ => OrdererError::Unavailable(msg.clone()),
+                }));
+            }
         }
     }
 }
@@ -741,7 +819,7 @@ async fn forward_group(
     channel: String,
     leader: u64,
     config: bool,
-    group: Vec<ForwardJob>,
+    group: Vec<SubmitJob>,
 ) {
     let Some(mut client) = clients.client(leader) else {
         for j in group {

@@ -78,24 +78,27 @@ impl Cluster for ClusterService {
     ) -> Result<Response<ForwardResponse>, Status> {
         let handle = self.authorize(&request, &request.get_ref().channel)?;
         let req = request.into_inner();
-        let mut outcomes = Vec::with_capacity(req.envelopes.len());
-        for envelope in req.envelopes {
-            let offer = if req.config {
-                handle.offer_config(envelope).await
-            } else {
-                handle.offer(envelope).await
-            };
-            let outcome = match offer {
-                Ok(Offer::Accepted) => Outcome::Accepted,
-                Ok(Offer::Duplicate) => Outcome::Duplicate,
-                Ok(Offer::NotLeader(_)) => Outcome::NotLeader,
-                Err(crate::OrdererError::Config(msg)) => {
-                    return Err(Status::failed_precondition(msg));
-                }
-                Err(other) => return Err(Status::unavailable(other.to_string())),
-            };
-            outcomes.push(outcome as i32);
-        }
+        let offers = if req.config {
+            let mut offers = Vec::with_capacity(req.envelopes.len());
+            for envelope in req.envelopes {
+                offers.push(handle.offer_config(envelope).await);
+            }
+            offers.into_iter().collect::<Result<Vec<_>, _>>()
+        } else {
+            handle.offer_many(req.envelopes).await
+        };
+        let offers = offers.map_err(|e| match e {
+            crate::OrdererError::Config(msg) => Status::failed_precondition(msg),
+            other => Status::unavailable(other.to_string()),
+        })?;
+        let outcomes = offers
+            .into_iter()
+            .map(|o| match o {
+                Offer::Accepted => Outcome::Accepted as i32,
+                Offer::Duplicate => Outcome::Duplicate as i32,
+                Offer::NotLeader(_) => Outcome::NotLeader as i32,
+            })
+            .collect();
         Ok(Response::new(ForwardResponse {
             outcomes,
             leader: *handle.leader.borrow(),

@@ -1,11 +1,15 @@
 //! Per-channel storage in RocksDB: the Raft log, hard state and snapshot, and
 //! the channel's block store, in one database with column families.
 //!
-//! Every write that must be atomic is one `WriteBatch` with sync:
-//! - persisting a Raft `Ready` (snapshot, entries, hard state) — before any
-//!   message that depends on it is sent;
-//! - applying a committed entry (the block, the chain height and the applied
-//!   index together), so a restart never sees a block without its index or the reverse.
+//! Every write that must be atomic is one `WriteBatch`:
+//! - persisting a Raft `Ready` (snapshot, entries, hard state) is synced before
+//!   any message that depends on it is sent;
+//! - applying a committed entry writes the block, the chain height and the
+//!   applied index together, so a restart never sees a block without its index
+//!   or the reverse. These writes are not synced: the entry they come from is
+//!   already durable in the Raft log, so after a crash both roll back together
+//!   and the entry is applied again (the WAL is sequential, so the next synced
+//!   write — a persist or a snapshot — makes them durable too).
 //!
 //! Storage errors are fatal to the channel's Raft instance (as in raft-rs).
 
@@ -203,7 +207,8 @@ impl ChannelStore {
         Ok(())
     }
 
-    /// Records a new commit index in the hard state.
+    /// Records a new commit index in the hard state. Not synced: Raft can learn
+    /// the commit index again from the leader after a crash.
     pub fn set_commit(&self, commit: u64) -> Result<(), OrdererError> {
         let mut hs: HardState = self.get_msg(CF_STATE, KEY_HARD_STATE)?.unwrap_or_default();
         hs.commit = commit;
@@ -211,7 +216,7 @@ impl ChannelStore {
             self.cf(CF_STATE),
             KEY_HARD_STATE,
             hs.encode_to_vec(),
-            &sync_opts(),
+            &WriteOptions::default(),
         )?;
         Ok(())
     }
@@ -243,7 +248,7 @@ impl ChannelStore {
             batch.put_cf(self.cf(CF_STATE), KEY_HEIGHT, be(number + 1));
         }
         batch.put_cf(self.cf(CF_STATE), KEY_APPLIED, be(index));
-        self.db.write_opt(batch, &sync_opts())?;
+        self.db.write(batch)?;
         Ok(())
     }
 
