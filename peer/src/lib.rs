@@ -1,3 +1,10 @@
-//! The weft peer: ledger in RocksDB, validation and commit, endorsement, WASM chaincode runtime,
-//! Gateway. **Not implemented yet** (issues: Peer ledger, Peer endorsement/Gateway, WASM chaincode);
-//! this crate is empty on purpose.
+//! The weft peer.
+//!
+//! Built so far: the WASM chaincode runtime ([`chaincode`]). Still to come
+//! (issues: Peer ledger; Peer endorsement, Gateway): the ledger, validation and
+//! commit, endorsement, the Gateway and the node itself.
+
+pub mod chaincode;
+pub mod error;
+
+pub use error::PeerError;

@@ -88,8 +88,19 @@ pub mod imports {
 
     /// Every import the host provides; a module importing anything else is refused.
     pub const ALL: &[&str] = &[
-        GET_STATE, PUT_STATE, DEL_STATE, RANGE_OPEN, HISTORY_OPEN, ITER_NEXT, ITER_CLOSE, TX_INFO,
-        GET_TRANSIENT, SET_EVENT, INVOKE_CHAINCODE, LOG, READ_RESULT,
+        GET_STATE,
+        PUT_STATE,
+        DEL_STATE,
+        RANGE_OPEN,
+        HISTORY_OPEN,
+        ITER_NEXT,
+        ITER_CLOSE,
+        TX_INFO,
+        GET_TRANSIENT,
+        SET_EVENT,
+        INVOKE_CHAINCODE,
+        LOG,
+        READ_RESULT,
     ];
 }
 
@@ -274,12 +285,20 @@ pub struct Response {
 impl Response {
     /// A 200 response with a payload.
     pub fn ok(payload: Vec<u8>) -> Self {
-        Self { status: 200, message: String::new(), payload }
+        Self {
+            status: 200,
+            message: String::new(),
+            payload,
+        }
     }
 
     /// A 500 response with a message.
     pub fn error(message: impl Into<String>) -> Self {
-        Self { status: 500, message: message.into(), payload: Vec::new() }
+        Self {
+            status: 500,
+            message: message.into(),
+            payload: Vec::new(),
+        }
     }
 
     /// Encodes: status, message, payload.
@@ -297,7 +316,11 @@ impl Response {
         let status = r.u32()?;
         let message = String::from_utf8(r.bytes()?.to_vec()).ok()?;
         let payload = r.bytes()?.to_vec();
-        r.done().then_some(Self { status, message, payload })
+        r.done().then_some(Self {
+            status,
+            message,
+            payload,
+        })
     }
 }
 
@@ -350,12 +373,20 @@ pub fn decode_history(b: &[u8]) -> Option<KeyModification> {
     }
     let mut secs = [0u8; 8];
     secs.copy_from_slice(&r.0[..8]);
-    Some(KeyModification { tx_id, value, timestamp_seconds: i64::from_le_bytes(secs), is_delete: r.0[8] == 1 })
+    Some(KeyModification {
+        tx_id,
+        value,
+        timestamp_seconds: i64::from_le_bytes(secs),
+        is_delete: r.0[8] == 1,
+    })
 }
 
 /// Encodes `invoke_chaincode`'s argument list (same as an [`Invocation`]).
 pub fn encode_args(args: &[Vec<u8>]) -> Vec<u8> {
-    Invocation { args: args.to_vec() }.encode()
+    Invocation {
+        args: args.to_vec(),
+    }
+    .encode()
 }
 
 #[cfg(test)]
@@ -367,18 +398,35 @@ mod tests {
 
     #[test]
     fn encodings_round_trip_and_reject_garbage() {
-        let inv = Invocation { args: vec![b"CreateAsset".to_vec(), b"a1".to_vec(), vec![]] };
+        let inv = Invocation {
+            args: vec![b"CreateAsset".to_vec(), b"a1".to_vec(), vec![]],
+        };
         assert_eq!(Invocation::decode(&inv.encode()), Some(inv));
         assert_eq!(Invocation::decode(&[5, 0, 0, 0, 1]), None);
-        let r = Response { status: 404, message: "no such asset".into(), payload: vec![1, 2] };
+        let r = Response {
+            status: 404,
+            message: "no such asset".into(),
+            payload: vec![1, 2],
+        };
         assert_eq!(Response::decode(&r.encode()), Some(r.clone()));
         let mut trailing = r.encode();
         trailing.push(0);
         assert_eq!(Response::decode(&trailing), None);
-        assert_eq!(decode_kv(&encode_kv("k", b"v")), Some(("k".into(), b"v".to_vec())));
-        let m = KeyModification { tx_id: "t".into(), value: vec![9], timestamp_seconds: -5, is_delete: true };
+        assert_eq!(
+            decode_kv(&encode_kv("k", b"v")),
+            Some(("k".into(), b"v".to_vec()))
+        );
+        let m = KeyModification {
+            tx_id: "t".into(),
+            value: vec![9],
+            timestamp_seconds: -5,
+            is_delete: true,
+        };
         assert_eq!(decode_history(&encode_history(&m)), Some(m));
         assert_eq!(unpack(pack(0xdead_beef, 42)), (0xdead_beef, 42));
-        assert_eq!(ErrorCode::from_return(ErrorCode::Done.as_return()), Some(ErrorCode::Done));
+        assert_eq!(
+            ErrorCode::from_return(ErrorCode::Done.as_return()),
+            Some(ErrorCode::Done)
+        );
     }
 }

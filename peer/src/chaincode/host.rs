@@ -1,0 +1,524 @@
+//! The host functions: the weft ABI as seen from the peer. Each charges fuel
+//! for its work before doing it, validates every pointer the guest passes, and
+//! reaches state only through the [`TxSimulator`], in the invoked chaincode's
+//! own namespace.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+use wasmtime::{Caller, Engine, Extern, Linker, ResourceLimiter};
+use weft_chaincode_abi::{
+    ErrorCode, HOST_MODULE, Invocation, Response, TxInfo, encode_history, encode_kv,
+    imports as abi, log_level,
+};
+
+use super::runtime::{ChaincodeResolver, ChaincodeRuntime, InvocationContext};
+use super::simulator::TxSimulator;
+
+/// Fuel charged for any host call.
+const CALL_COST: u64 = 1_000;
+/// Fuel charged per byte moved across the boundary or through the ledger.
+const BYTE_COST: u64 = 1;
+/// Fuel charged per item a range or history query returns.
+const ITEM_COST: u64 = 500;
+/// Deepest chain of chaincode-to-chaincode calls.
+const MAX_CALL_DEPTH: u32 = 8;
+/// Most iterators open at once in one invocation.
+const MAX_ITERATORS: usize = 64;
+
+/// The memory limiter of one store.
+pub struct Limits {
+    max_memory: usize,
+    /// Set when the guest tried to grow past the limit.
+    pub exceeded: bool,
+}
+
+impl ResourceLimiter for Limits {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max_memory {
+            self.exceeded = true;
+            return Err(wasmtime::Error::msg(format!(
+                "memory limit of {} bytes exceeded",
+                self.max_memory
+            )));
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 100_000)
+    }
+}
+
+/// Per-invocation host state.
+pub struct HostState {
+    ctx: InvocationContext,
+    sim: Option<Box<dyn TxSimulator>>,
+    runtime: Option<Arc<ChaincodeRuntime>>,
+    resolver: Option<Arc<dyn ChaincodeResolver>>,
+    depth: u32,
+    result: Vec<u8>,
+    iterators: HashMap<i32, VecDeque<Vec<u8>>>,
+    next_iterator: i32,
+    event: Option<(String, Vec<u8>)>,
+    /// The store's memory limiter.
+    pub limits: Limits,
+}
+
+/// A simulator for stores that never touch state (the ABI-version probe).
+struct NoState;
+
+impl TxSimulator for NoState {
+    fn get_state(&mut self, _: &str, _: &str) -> Result<Option<Vec<u8>>, crate::PeerError> {
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
+    }
+    fn put_state(&mut self, _: &str, _: &str, _: Vec<u8>) -> Result<(), crate::PeerError> {
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
+    }
+    fn del_state(&mut self, _: &str, _: &str) -> Result<(), crate::PeerError> {
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
+    }
+    fn get_range(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, crate::PeerError> {
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
+    }
+    fn history(
+        &mut self,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<weft_chaincode_abi::KeyModification>, crate::PeerError> {
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
+    }
+    fn rwset(&self) -> weft_protos::rwset::TxReadWriteSet {
+        Default::default()
+    }
+}
+
+impl HostState {
+    pub(super) fn new(
+        ctx: InvocationContext,
+        sim: Box<dyn TxSimulator>,
+        runtime: Option<Arc<ChaincodeRuntime>>,
+        resolver: Option<Arc<dyn ChaincodeResolver>>,
+        depth: u32,
+        max_memory: usize,
+    ) -> Self {
+        Self {
+            ctx,
+            sim: Some(sim),
+            runtime,
+            resolver,
+            depth,
+            result: Vec::new(),
+            iterators: HashMap::new(),
+            next_iterator: 1,
+            event: None,
+            limits: Limits {
+                max_memory,
+                exceeded: false,
+            },
+        }
+    }
+
+    pub(super) fn probe(max_memory: usize) -> Self {
+        Self::new(
+            InvocationContext::default(),
+            Box::new(NoState),
+            None,
+            None,
+            0,
+            max_memory,
+        )
+    }
+
+    /// The simulator back (for a failed set-up).
+    pub(super) fn take_simulator(mut self) -> Box<dyn TxSimulator> {
+        self.sim.take().unwrap_or_else(|| Box::new(NoState))
+    }
+
+    /// The simulator and the event after the invocation.
+    pub(super) fn finish(mut self) -> (Box<dyn TxSimulator>, Option<(String, Vec<u8>)>) {
+        (
+            self.sim.take().unwrap_or_else(|| Box::new(NoState)),
+            self.event.take(),
+        )
+    }
+}
+
+type Ctx<'a> = Caller<'a, HostState>;
+
+fn charge(caller: &mut Ctx<'_>, cost: u64) -> wasmtime::Result<()> {
+    let fuel = caller.get_fuel()?;
+    if fuel < cost {
+        caller.set_fuel(0)?;
+        return Err(wasmtime::Trap::OutOfFuel.into());
+    }
+    caller.set_fuel(fuel - cost)?;
+    Ok(())
+}
+
+fn read_bytes(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> Result<Vec<u8>, i64> {
+    let Some(Extern::Memory(mem)) = caller.get_export("memory") else {
+        return Err(ErrorCode::Internal.as_return());
+    };
+    let (ptr, len) = (ptr as u32 as usize, len as u32 as usize);
+    let data = mem.data(&*caller);
+    match ptr.checked_add(len) {
+        Some(end) if end <= data.len() => Ok(data[ptr..end].to_vec()),
+        _ => Err(ErrorCode::InvalidArgument.as_return()),
+    }
+}
+
+fn read_str(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> Result<String, i64> {
+    String::from_utf8(read_bytes(caller, ptr, len)?)
+        .map_err(|_| ErrorCode::InvalidArgument.as_return())
+}
+
+/// Puts bytes in the result buffer; returns their length.
+fn set_result(caller: &mut Ctx<'_>, bytes: Vec<u8>) -> wasmtime::Result<i64> {
+    charge(caller, bytes.len() as u64 * BYTE_COST)?;
+    let len = bytes.len() as i64;
+    caller.data_mut().result = bytes;
+    Ok(len)
+}
+
+fn sim<'a>(caller: &'a mut Ctx<'_>) -> (&'a mut dyn TxSimulator, String) {
+    let data = caller.data_mut();
+    let ns = data.ctx.chaincode.clone();
+    (
+        data.sim
+            .as_deref_mut()
+            .expect("the simulator is present during an invocation"),
+        ns,
+    )
+}
+
+macro_rules! try_code {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(code) => return Ok(code),
+        }
+    };
+}
+
+/// The linker with every host function of the ABI.
+pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
+    let mut l = Linker::new(engine);
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::GET_STATE,
+        |mut c: Ctx<'_>, kp: i32, kl: i32| -> wasmtime::Result<i64> {
+            charge(&mut c, CALL_COST + kl.max(0) as u64 * BYTE_COST)?;
+            let key = try_code!(read_str(&mut c, kp, kl));
+            let (s, ns) = sim(&mut c);
+            match s.get_state(&ns, &key) {
+                Ok(Some(v)) => set_result(&mut c, v),
+                Ok(None) => Ok(ErrorCode::NotFound.as_return()),
+                Err(e) => {
+                    tracing::warn!("get_state: {e}");
+                    Ok(ErrorCode::Internal.as_return())
+                }
+            }
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::PUT_STATE,
+        |mut c: Ctx<'_>, kp: i32, kl: i32, vp: i32, vl: i32| -> wasmtime::Result<i32> {
+            charge(
+                &mut c,
+                CALL_COST + (kl.max(0) + vl.max(0)) as u64 * BYTE_COST,
+            )?;
+            let key = match read_str(&mut c, kp, kl) {
+                Ok(k) if !k.is_empty() => k,
+                _ => return Ok(ErrorCode::InvalidArgument.as_return() as i32),
+            };
+            let value = match read_bytes(&mut c, vp, vl) {
+                Ok(v) => v,
+                Err(code) => return Ok(code as i32),
+            };
+            let (s, ns) = sim(&mut c);
+            Ok(match s.put_state(&ns, &key, value) {
+                Ok(()) => 0,
+                Err(_) => ErrorCode::Internal.as_return() as i32,
+            })
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::DEL_STATE,
+        |mut c: Ctx<'_>, kp: i32, kl: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, CALL_COST + kl.max(0) as u64 * BYTE_COST)?;
+            let key = match read_str(&mut c, kp, kl) {
+                Ok(k) if !k.is_empty() => k,
+                _ => return Ok(ErrorCode::InvalidArgument.as_return() as i32),
+            };
+            let (s, ns) = sim(&mut c);
+            Ok(match s.del_state(&ns, &key) {
+                Ok(()) => 0,
+                Err(_) => ErrorCode::Internal.as_return() as i32,
+            })
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::RANGE_OPEN,
+        |mut c: Ctx<'_>, sp: i32, sl: i32, ep: i32, el: i32| -> wasmtime::Result<i64> {
+            charge(&mut c, CALL_COST)?;
+            let start = try_code!(read_str(&mut c, sp, sl));
+            let end = try_code!(read_str(&mut c, ep, el));
+            let (s, ns) = sim(&mut c);
+            let items = match s.get_range(&ns, &start, &end) {
+                Ok(items) => items,
+                Err(_) => return Ok(ErrorCode::Internal.as_return()),
+            };
+            let cost: u64 = items
+                .iter()
+                .map(|(k, v)| ITEM_COST + (k.len() + v.len()) as u64 * BYTE_COST)
+                .sum();
+            charge(&mut c, cost)?;
+            open_iterator(&mut c, items.iter().map(|(k, v)| encode_kv(k, v)).collect())
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::HISTORY_OPEN,
+        |mut c: Ctx<'_>, kp: i32, kl: i32| -> wasmtime::Result<i64> {
+            charge(&mut c, CALL_COST)?;
+            if !c.data().ctx.read_only {
+                // History is not part of a read set; it would make validation depend on it.
+                return Ok(ErrorCode::Forbidden.as_return());
+            }
+            let key = try_code!(read_str(&mut c, kp, kl));
+            let (s, ns) = sim(&mut c);
+            let items = match s.history(&ns, &key) {
+                Ok(items) => items,
+                Err(_) => return Ok(ErrorCode::Internal.as_return()),
+            };
+            charge(
+                &mut c,
+                items
+                    .iter()
+                    .map(|m| ITEM_COST + m.value.len() as u64 * BYTE_COST)
+                    .sum(),
+            )?;
+            open_iterator(&mut c, items.iter().map(encode_history).collect())
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::ITER_NEXT,
+        |mut c: Ctx<'_>, id: i32| -> wasmtime::Result<i64> {
+            charge(&mut c, CALL_COST)?;
+            let next = match c.data_mut().iterators.get_mut(&id) {
+                None => return Ok(ErrorCode::NoSuchIterator.as_return()),
+                Some(items) => items.pop_front(),
+            };
+            match next {
+                Some(item) => set_result(&mut c, item),
+                None => Ok(ErrorCode::Done.as_return()),
+            }
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::ITER_CLOSE,
+        |mut c: Ctx<'_>, id: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, CALL_COST)?;
+            Ok(if c.data_mut().iterators.remove(&id).is_some() {
+                0
+            } else {
+                ErrorCode::NoSuchIterator.as_return() as i32
+            })
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::TX_INFO,
+        |mut c: Ctx<'_>, kind: i32| -> wasmtime::Result<i64> {
+            charge(&mut c, CALL_COST)?;
+            let ctx = &c.data().ctx;
+            let bytes = match TxInfo::from_i32(kind) {
+                Some(TxInfo::TxId) => ctx.tx_id.as_bytes().to_vec(),
+                Some(TxInfo::ChannelId) => ctx.channel_id.as_bytes().to_vec(),
+                Some(TxInfo::Timestamp) => {
+                    let mut b = ctx.timestamp.0.to_le_bytes().to_vec();
+                    b.extend_from_slice(&ctx.timestamp.1.to_le_bytes());
+                    b
+                }
+                Some(TxInfo::CreatorMspId) => ctx.creator_msp_id.as_bytes().to_vec(),
+                Some(TxInfo::CreatorCert) => ctx.creator_cert.clone(),
+                Some(TxInfo::ReadOnly) => vec![u8::from(ctx.read_only)],
+                None => return Ok(ErrorCode::InvalidArgument.as_return()),
+            };
+            set_result(&mut c, bytes)
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::GET_TRANSIENT,
+        |mut c: Ctx<'_>, kp: i32, kl: i32| -> wasmtime::Result<i64> {
+            charge(&mut c, CALL_COST)?;
+            let key = try_code!(read_str(&mut c, kp, kl));
+            match c.data().ctx.transient.get(&key).cloned() {
+                Some(v) => set_result(&mut c, v),
+                None => Ok(ErrorCode::NotFound.as_return()),
+            }
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::SET_EVENT,
+        |mut c: Ctx<'_>, np: i32, nl: i32, pp: i32, pl: i32| -> wasmtime::Result<i32> {
+            charge(
+                &mut c,
+                CALL_COST + (nl.max(0) + pl.max(0)) as u64 * BYTE_COST,
+            )?;
+            let name = match read_str(&mut c, np, nl) {
+                Ok(n) if !n.is_empty() => n,
+                _ => return Ok(ErrorCode::InvalidArgument.as_return() as i32),
+            };
+            let payload = match read_bytes(&mut c, pp, pl) {
+                Ok(p) => p,
+                Err(code) => return Ok(code as i32),
+            };
+            c.data_mut().event = Some((name, payload));
+            Ok(0)
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::INVOKE_CHAINCODE,
+        |mut c: Ctx<'_>, np: i32, nl: i32, ap: i32, al: i32| -> wasmtime::Result<i64> {
+            charge(&mut c, CALL_COST * 10)?;
+            let name = try_code!(read_str(&mut c, np, nl));
+            let args = try_code!(read_bytes(&mut c, ap, al));
+            let Some(inv) = Invocation::decode(&args) else {
+                return Ok(ErrorCode::InvalidArgument.as_return());
+            };
+            let depth = c.data().depth;
+            if depth + 1 >= MAX_CALL_DEPTH {
+                let r = Response::error(format!(
+                    "chaincode calls nested deeper than {MAX_CALL_DEPTH}"
+                ));
+                return set_result(&mut c, r.encode());
+            }
+            let (Some(runtime), Some(resolver)) =
+                (c.data().runtime.clone(), c.data().resolver.clone())
+            else {
+                return Ok(ErrorCode::NotFound.as_return());
+            };
+            let Some(target) = resolver.resolve(&name) else {
+                return Ok(ErrorCode::NotFound.as_return());
+            };
+            let mut ctx = c.data().ctx.clone();
+            ctx.chaincode = name;
+            ctx.args = inv.args;
+            let sim = c
+                .data_mut()
+                .sim
+                .take()
+                .expect("the simulator is present during an invocation");
+            let (outcome, sim) =
+                runtime.invoke_at_depth(&target, ctx, sim, Some(resolver), depth + 1);
+            c.data_mut().sim = Some(sim);
+            let response = match outcome {
+                Ok(o) => {
+                    charge(&mut c, o.fuel_used)?;
+                    o.response
+                }
+                Err(e) => Response::error(e.to_string()),
+            };
+            set_result(&mut c, response.encode())
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::LOG,
+        |mut c: Ctx<'_>, level: i32, mp: i32, ml: i32| -> wasmtime::Result<()> {
+            charge(&mut c, CALL_COST + ml.max(0) as u64 * BYTE_COST)?;
+            let Ok(msg) = read_bytes(&mut c, mp, ml) else {
+                return Ok(());
+            };
+            let msg = String::from_utf8_lossy(&msg);
+            let cc = c.data().ctx.chaincode.clone();
+            match level {
+                log_level::ERROR => tracing::error!(target: "chaincode", chaincode = %cc, "{msg}"),
+                log_level::WARN => tracing::warn!(target: "chaincode", chaincode = %cc, "{msg}"),
+                log_level::INFO => tracing::info!(target: "chaincode", chaincode = %cc, "{msg}"),
+                _ => tracing::debug!(target: "chaincode", chaincode = %cc, "{msg}"),
+            }
+            Ok(())
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::READ_RESULT,
+        |mut c: Ctx<'_>, ptr: i32, len: i32| -> wasmtime::Result<i32> {
+            charge(&mut c, CALL_COST)?;
+            let result = std::mem::take(&mut c.data_mut().result);
+            if (len as u32 as usize) < result.len() {
+                c.data_mut().result = result;
+                return Ok(ErrorCode::BufferTooSmall.as_return() as i32);
+            }
+            let Some(Extern::Memory(mem)) = c.get_export("memory") else {
+                return Ok(ErrorCode::Internal.as_return() as i32);
+            };
+            if mem.write(&mut c, ptr as u32 as usize, &result).is_err() {
+                return Ok(ErrorCode::InvalidArgument.as_return() as i32);
+            }
+            Ok(result.len() as i32)
+        },
+    )?;
+
+    Ok(l)
+}
+
+fn open_iterator(c: &mut Ctx<'_>, items: Vec<Vec<u8>>) -> wasmtime::Result<i64> {
+    let data = c.data_mut();
+    if data.iterators.len() >= MAX_ITERATORS {
+        return Ok(ErrorCode::Forbidden.as_return());
+    }
+    let id = data.next_iterator;
+    data.next_iterator += 1;
+    data.iterators.insert(id, items.into());
+    Ok(id as i64)
+}

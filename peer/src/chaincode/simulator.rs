@@ -1,0 +1,300 @@
+//! Transaction simulation: what a chaincode reads and writes, recorded as a
+//! Fabric read/write set.
+//!
+//! Fabric's rules, followed here: reads see committed state (not the
+//! transaction's own earlier writes) and record the version they saw once per
+//! key; writes and deletes keep the last value per key; a range query records
+//! its bounds and every key/version it returned, for the committer's phantom
+//! check. Namespaces isolate chaincodes: each call names the namespace.
+
+use std::collections::{BTreeMap, HashMap};
+
+use prost::Message;
+use weft_chaincode_abi::KeyModification;
+use weft_protos::kvrwset::{
+    KvRead, KvWrite, KvrwSet, QueryReads, RangeQueryInfo, Version, range_query_info,
+};
+use weft_protos::rwset::{NsReadWriteSet, TxReadWriteSet, tx_read_write_set};
+
+use crate::PeerError;
+
+/// What the host functions need from the ledger during one simulation.
+pub trait TxSimulator: Send {
+    /// Committed value of `key` in `ns` (recording the read and its version).
+    fn get_state(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, PeerError>;
+    /// Records a write.
+    fn put_state(&mut self, ns: &str, key: &str, value: Vec<u8>) -> Result<(), PeerError>;
+    /// Records a delete.
+    fn del_state(&mut self, ns: &str, key: &str) -> Result<(), PeerError>;
+    /// Committed keys in `[start, end)` (empty `end`: to the end), recording the range query.
+    fn get_range(
+        &mut self,
+        ns: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, PeerError>;
+    /// Past values of a key, newest first.
+    fn history(&mut self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError>;
+    /// The read/write set recorded so far.
+    fn rwset(&self) -> TxReadWriteSet;
+}
+
+/// A committed value with the height of the transaction that wrote it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionedValue {
+    /// The bytes.
+    pub value: Vec<u8>,
+    /// Block number of the writing transaction.
+    pub block: u64,
+    /// Its position in the block.
+    pub tx: u64,
+}
+
+/// An in-memory ledger: committed state by namespace and key, and key history.
+/// For tests and for unit-testing chaincode outside a peer.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryLedger {
+    state: BTreeMap<String, BTreeMap<String, VersionedValue>>,
+    history: HashMap<(String, String), Vec<KeyModification>>,
+}
+
+impl MemoryLedger {
+    /// Commits a write directly (seeding state).
+    pub fn put(&mut self, ns: &str, key: &str, value: &[u8], block: u64, tx: u64) {
+        self.state.entry(ns.to_string()).or_default().insert(
+            key.to_string(),
+            VersionedValue {
+                value: value.to_vec(),
+                block,
+                tx,
+            },
+        );
+        self.history
+            .entry((ns.to_string(), key.to_string()))
+            .or_default()
+            .insert(
+                0,
+                KeyModification {
+                    tx_id: format!("{block}:{tx}"),
+                    value: value.to_vec(),
+                    timestamp_seconds: 0,
+                    is_delete: false,
+                },
+            );
+    }
+
+    /// Applies a simulated transaction's writes at height (block, tx).
+    pub fn commit(&mut self, rwset: &TxReadWriteSet, block: u64, tx: u64) {
+        for ns in &rwset.ns_rwset {
+            let Ok(kv) = KvrwSet::decode(ns.rwset.as_slice()) else {
+                continue;
+            };
+            for w in kv.writes {
+                if w.is_delete {
+                    if let Some(m) = self.state.get_mut(&ns.namespace) {
+                        m.remove(&w.key);
+                    }
+                } else {
+                    self.put(&ns.namespace, &w.key, &w.value, block, tx);
+                }
+            }
+        }
+    }
+
+    /// A committed value.
+    pub fn get(&self, ns: &str, key: &str) -> Option<&VersionedValue> {
+        self.state.get(ns)?.get(key)
+    }
+
+    /// A simulator over this ledger.
+    pub fn simulator(&self) -> MemorySimulator {
+        MemorySimulator {
+            ledger: self.clone(),
+            reads: BTreeMap::new(),
+            writes: BTreeMap::new(),
+            ranges: BTreeMap::new(),
+        }
+    }
+}
+
+/// Simulates one transaction over a [`MemoryLedger`] snapshot.
+#[derive(Debug, Clone)]
+pub struct MemorySimulator {
+    ledger: MemoryLedger,
+    reads: BTreeMap<String, BTreeMap<String, Option<Version>>>,
+    writes: BTreeMap<String, BTreeMap<String, Option<Vec<u8>>>>,
+    ranges: BTreeMap<String, Vec<RangeQueryInfo>>,
+}
+
+fn version(v: &VersionedValue) -> Version {
+    Version {
+        block_num: v.block,
+        tx_num: v.tx,
+    }
+}
+
+impl TxSimulator for MemorySimulator {
+    fn get_state(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, PeerError> {
+        let current = self.ledger.get(ns, key).cloned();
+        self.reads
+            .entry(ns.to_string())
+            .or_default()
+            .entry(key.to_string())
+            .or_insert_with(|| current.as_ref().map(version));
+        Ok(current.map(|v| v.value))
+    }
+
+    fn put_state(&mut self, ns: &str, key: &str, value: Vec<u8>) -> Result<(), PeerError> {
+        self.writes
+            .entry(ns.to_string())
+            .or_default()
+            .insert(key.to_string(), Some(value));
+        Ok(())
+    }
+
+    fn del_state(&mut self, ns: &str, key: &str) -> Result<(), PeerError> {
+        self.writes
+            .entry(ns.to_string())
+            .or_default()
+            .insert(key.to_string(), None);
+        Ok(())
+    }
+
+    fn get_range(
+        &mut self,
+        ns: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
+        let items: Vec<(String, VersionedValue)> = self
+            .ledger
+            .state
+            .get(ns)
+            .map(|m| {
+                m.range(start.to_string()..)
+                    .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let raw = QueryReads {
+            kv_reads: items
+                .iter()
+                .map(|(k, v)| KvRead {
+                    key: k.clone(),
+                    version: Some(version(v)),
+                })
+                .collect(),
+        };
+        self.ranges
+            .entry(ns.to_string())
+            .or_default()
+            .push(RangeQueryInfo {
+                start_key: start.to_string(),
+                end_key: end.to_string(),
+                itr_exhausted: true,
+                reads_info: Some(range_query_info::ReadsInfo::RawReads(raw)),
+            });
+        Ok(items.into_iter().map(|(k, v)| (k, v.value)).collect())
+    }
+
+    fn history(&mut self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError> {
+        Ok(self
+            .ledger
+            .history
+            .get(&(ns.to_string(), key.to_string()))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    fn rwset(&self) -> TxReadWriteSet {
+        let mut namespaces: Vec<&String> = self
+            .reads
+            .keys()
+            .chain(self.writes.keys())
+            .chain(self.ranges.keys())
+            .collect();
+        namespaces.sort();
+        namespaces.dedup();
+        let ns_rwset = namespaces
+            .into_iter()
+            .map(|ns| {
+                let kv = KvrwSet {
+                    reads: self
+                        .reads
+                        .get(ns)
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, v)| KvRead {
+                                    key: k.clone(),
+                                    version: *v,
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    range_queries_info: self.ranges.get(ns).cloned().unwrap_or_default(),
+                    writes: self
+                        .writes
+                        .get(ns)
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, v)| KvWrite {
+                                    key: k.clone(),
+                                    is_delete: v.is_none(),
+                                    value: v.clone().unwrap_or_default(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    metadata_writes: Vec::new(),
+                };
+                NsReadWriteSet {
+                    namespace: ns.clone(),
+                    rwset: kv.encode_to_vec(),
+                    collection_hashed_rwset: Vec::new(),
+                }
+            })
+            .collect();
+        TxReadWriteSet {
+            data_model: tx_read_write_set::DataModel::Kv as i32,
+            ns_rwset,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_reads_writes_and_ranges_like_fabric() {
+        let mut ledger = MemoryLedger::default();
+        ledger.put("cc", "a", b"1", 3, 0);
+        ledger.put("cc", "b", b"2", 4, 1);
+        ledger.put("other", "a", b"x", 1, 0);
+        let mut sim = ledger.simulator();
+        assert_eq!(sim.get_state("cc", "a").unwrap(), Some(b"1".to_vec()));
+        sim.put_state("cc", "a", b"9".to_vec()).unwrap();
+        // No read-your-writes: still the committed value, and the read version stays.
+        assert_eq!(sim.get_state("cc", "a").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(sim.get_state("cc", "zz").unwrap(), None);
+        sim.del_state("cc", "b").unwrap();
+        let range = sim.get_range("cc", "a", "c").unwrap();
+        assert_eq!(range.len(), 2);
+        let rw = sim.rwset();
+        assert_eq!(rw.ns_rwset.len(), 1, "only namespaces touched appear");
+        let kv = KvrwSet::decode(rw.ns_rwset[0].rwset.as_slice()).unwrap();
+        assert_eq!(
+            kv.reads
+                .iter()
+                .map(|r| (r.key.as_str(), r.version.map(|v| v.block_num)))
+                .collect::<Vec<_>>(),
+            vec![("a", Some(3)), ("zz", None)]
+        );
+        assert_eq!(kv.writes.len(), 2);
+        assert!(kv.writes.iter().any(|w| w.key == "b" && w.is_delete));
+        assert_eq!(kv.range_queries_info[0].start_key, "a");
+        // Namespaces are separate.
+        assert_eq!(ledger.simulator().get_state("other", "b").unwrap(), None);
+    }
+}

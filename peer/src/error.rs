@@ -1,0 +1,23 @@
+//! The error type of `weft-peer`.
+
+/// Everything that can go wrong in the peer.
+#[derive(Debug, thiserror::Error)]
+pub enum PeerError {
+    /// A chaincode module was refused at install.
+    #[error("chaincode refused: {0}")]
+    InvalidChaincode(String),
+    /// An invocation failed; the proposal fails, the peer goes on.
+    #[error("chaincode {chaincode} failed: {reason}")]
+    Invocation {
+        /// The chaincode.
+        chaincode: String,
+        /// What happened (out of fuel, memory limit, trap, bad response, ...).
+        reason: String,
+    },
+    /// The ledger behind a simulation failed.
+    #[error("ledger: {0}")]
+    Ledger(String),
+    /// The runtime could not be set up.
+    #[error("chaincode runtime: {0}")]
+    Runtime(String),
+}
