@@ -26,6 +26,9 @@ const MAX_CALL_DEPTH: u32 = 8;
 /// Most iterators open at once in one invocation.
 const MAX_ITERATORS: usize = 64;
 
+/// An event a chaincode set: (name, payload).
+pub type Event = (String, Vec<u8>);
+
 /// The memory limiter of one store.
 pub struct Limits {
     max_memory: usize,
@@ -70,7 +73,7 @@ pub struct HostState {
     result: Vec<u8>,
     iterators: HashMap<i32, VecDeque<Vec<u8>>>,
     next_iterator: i32,
-    event: Option<(String, Vec<u8>)>,
+    event: Option<Event>,
     /// The store's memory limiter.
     pub limits: Limits,
 }
@@ -161,7 +164,7 @@ impl HostState {
     }
 
     /// The simulator and the event after the invocation.
-    pub(super) fn finish(mut self) -> (Box<dyn TxSimulator>, Option<(String, Vec<u8>)>) {
+    pub(super) fn finish(mut self) -> (Box<dyn TxSimulator>, Option<Event>) {
         (
             self.sim.take().unwrap_or_else(|| Box::new(NoState)),
             self.event.take(),
