@@ -1,2 +1,45 @@
-//! The SDK and host ABI for chaincode written in Rust and run as WASM in the peer.
-//! **Not implemented yet** (issue: WASM chaincode); this crate is empty on purpose.
+//! Write weft chaincode in Rust.
+//!
+//! A contract is a type with an `impl` block marked [`contract`]; its methods
+//! marked [`transaction`] are called by name (Fabric's `Contract:Function`
+//! form routes to a named contract), with arguments decoded from strings or
+//! JSON and results encoded back ([`codec`]). Each transaction gets a
+//! [`Context`]: state, ranges, composite keys, history, transaction facts, the
+//! client's identity, transient data, events, and calls to other chaincodes.
+//!
+//! ```ignore
+//! use weft_chaincode_sdk::{contract, Context, ContractError};
+//!
+//! #[derive(Default)]
+//! pub struct Counter;
+//!
+//! #[contract]
+//! impl Counter {
+//!     #[transaction]
+//!     pub fn add(&self, ctx: &mut Context, key: String, n: u64) -> Result<u64, ContractError> {
+//!         let now: u64 = ctx.get_json(&key)?.unwrap_or(0) + n;
+//!         ctx.put_json(&key, &now)?;
+//!         Ok(now)
+//!     }
+//! }
+//!
+//! weft_chaincode_sdk::register!(Counter);
+//! ```
+//! Build to WASM and package with `weft-peer lifecycle chaincode package --build`;
+//! unit-test natively with [`mock::MockStub`].
+
+pub mod codec;
+mod context;
+mod error;
+pub mod guest;
+mod ledger;
+pub mod mock;
+mod router;
+
+pub use context::{ClientIdentity, Context, COMPOSITE_KEY_NAMESPACE};
+pub use error::ContractError;
+pub use ledger::{Ledger, LedgerError};
+pub use router::{Contract, Router, TransactionInfo, METADATA_FUNCTION};
+pub use weft_chaincode_abi as abi;
+pub use weft_chaincode_abi::{KeyModification, Response};
+pub use weft_chaincode_macros::{contract, transaction};

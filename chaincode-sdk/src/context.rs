@@ -1,0 +1,238 @@
+//! The transaction context: what a transaction can do with the ledger.
+
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use weft_chaincode_abi::{log_level, KeyModification, Response, TxInfo};
+
+use crate::{ContractError, Ledger, LedgerError};
+
+/// Composite keys start with this character (Fabric's `minUnicodeRuneValue`),
+/// so they never collide with simple keys.
+pub const COMPOSITE_KEY_NAMESPACE: char = '\u{0}';
+/// The largest code point: the end of a partial-composite-key range.
+const MAX_UNICODE_RUNE: char = '\u{10FFFF}';
+
+/// The context of one transaction.
+pub struct Context<'a> {
+    ledger: &'a mut dyn Ledger,
+}
+
+impl<'a> Context<'a> {
+    /// A context over a ledger (the host, or a mock).
+    pub fn new(ledger: &'a mut dyn Ledger) -> Self {
+        Self { ledger }
+    }
+
+    /// A key's committed value.
+    pub fn get_state(&mut self, key: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.ledger.get_state(key)
+    }
+
+    /// Writes a key (visible to other transactions once committed).
+    pub fn put_state(&mut self, key: &str, value: &[u8]) -> Result<(), LedgerError> {
+        self.ledger.put_state(key, value)
+    }
+
+    /// Deletes a key.
+    pub fn del_state(&mut self, key: &str) -> Result<(), LedgerError> {
+        self.ledger.del_state(key)
+    }
+
+    /// A key's value parsed from JSON.
+    pub fn get_json<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, ContractError> {
+        match self.get_state(key)? {
+            None => Ok(None),
+            Some(b) => Ok(Some(serde_json::from_slice(&b).map_err(|e| ContractError::new(format!("value of {key:?} is not the expected JSON: {e}")))?)),
+        }
+    }
+
+    /// Writes a value as JSON.
+    pub fn put_json<T: Serialize>(&mut self, key: &str, value: &T) -> Result<(), ContractError> {
+        Ok(self.put_state(key, &serde_json::to_vec(value)?)?)
+    }
+
+    /// Keys in `[start, end)` with their values (empty `end`: to the end).
+    pub fn get_state_by_range(&mut self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
+        self.ledger.get_range(start, end)
+    }
+
+    /// Fabric's composite key: `\0type\0attr1\0attr2\0`.
+    pub fn create_composite_key(&self, object_type: &str, attributes: &[&str]) -> Result<String, ContractError> {
+        let bad = |s: &str| s.contains(COMPOSITE_KEY_NAMESPACE) || s.contains(MAX_UNICODE_RUNE);
+        if object_type.is_empty() || bad(object_type) || attributes.iter().any(|a| bad(a)) {
+            return Err(ContractError::with_status(400, "composite key parts must be non-empty and must not contain U+0000 or U+10FFFF"));
+        }
+        let mut key = String::new();
+        key.push(COMPOSITE_KEY_NAMESPACE);
+        for part in std::iter::once(&object_type).chain(attributes.iter()) {
+            key.push_str(part);
+            key.push(COMPOSITE_KEY_NAMESPACE);
+        }
+        Ok(key)
+    }
+
+    /// The type and attributes of a composite key.
+    pub fn split_composite_key(&self, key: &str) -> Option<(String, Vec<String>)> {
+        let rest = key.strip_prefix(COMPOSITE_KEY_NAMESPACE)?.strip_suffix(COMPOSITE_KEY_NAMESPACE)?;
+        let mut parts = rest.split(COMPOSITE_KEY_NAMESPACE).map(str::to_string);
+        let t = parts.next()?;
+        Some((t, parts.collect()))
+    }
+
+    /// Entries whose composite key starts with `type` and the given leading attributes.
+    pub fn get_state_by_partial_composite_key(&mut self, object_type: &str, attributes: &[&str]) -> Result<Vec<(String, Vec<u8>)>, ContractError> {
+        let start = self.create_composite_key(object_type, attributes)?;
+        let mut end = start.clone();
+        end.push(MAX_UNICODE_RUNE);
+        Ok(self.get_state_by_range(&start, &end)?)
+    }
+
+    /// A key's past values, newest first (in evaluations).
+    pub fn get_history_for_key(&mut self, key: &str) -> Result<Vec<KeyModification>, LedgerError> {
+        self.ledger.get_history(key)
+    }
+
+    fn info_string(&mut self, kind: TxInfo) -> Result<String, LedgerError> {
+        let b = self.ledger.tx_info(kind)?;
+        Ok(String::from_utf8_lossy(&b).into_owned())
+    }
+
+    /// The transaction id.
+    pub fn tx_id(&mut self) -> Result<String, LedgerError> {
+        self.info_string(TxInfo::TxId)
+    }
+
+    /// The channel.
+    pub fn channel_id(&mut self) -> Result<String, LedgerError> {
+        self.info_string(TxInfo::ChannelId)
+    }
+
+    /// The proposal's timestamp: (seconds, nanos). The only clock a chaincode has.
+    pub fn timestamp(&mut self) -> Result<(i64, i32), LedgerError> {
+        let b = self.ledger.tx_info(TxInfo::Timestamp)?;
+        if b.len() != 12 {
+            return Ok((0, 0));
+        }
+        let mut s = [0u8; 8];
+        s.copy_from_slice(&b[..8]);
+        let mut n = [0u8; 4];
+        n.copy_from_slice(&b[8..]);
+        Ok((i64::from_le_bytes(s), i32::from_le_bytes(n)))
+    }
+
+    /// Whether this is an evaluation (no writes will be committed).
+    pub fn is_read_only(&mut self) -> Result<bool, LedgerError> {
+        Ok(self.ledger.tx_info(TxInfo::ReadOnly)? == [1])
+    }
+
+    /// Who submitted the transaction.
+    pub fn client_identity(&mut self) -> Result<ClientIdentity, ContractError> {
+        let msp_id = self.info_string(TxInfo::CreatorMspId)?;
+        let cert = self.ledger.tx_info(TxInfo::CreatorCert)?;
+        ClientIdentity::from_pem(msp_id, &cert)
+    }
+
+    /// Transient (private, unrecorded) input.
+    pub fn get_transient(&mut self, key: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.ledger.get_transient(key)
+    }
+
+    /// Sets the transaction's chaincode event (one per transaction; the last wins).
+    pub fn set_event(&mut self, name: &str, payload: &[u8]) -> Result<(), LedgerError> {
+        self.ledger.set_event(name, payload)
+    }
+
+    /// Calls another chaincode on the channel.
+    pub fn invoke_chaincode(&mut self, name: &str, args: &[Vec<u8>]) -> Result<Response, LedgerError> {
+        self.ledger.invoke_chaincode(name, args)
+    }
+
+    /// Logs at info level (shown in the peer's log, attributed to this chaincode).
+    pub fn log_info(&mut self, message: &str) {
+        self.ledger.log(log_level::INFO, message);
+    }
+
+    /// Logs at debug level.
+    pub fn log_debug(&mut self, message: &str) {
+        self.ledger.log(log_level::DEBUG, message);
+    }
+}
+
+/// The submitting client's identity, as Fabric's `cid` package presents it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIdentity {
+    /// MSP id.
+    pub msp_id: String,
+    /// `x509::<subject>::<issuer>`, with names in Go's order and format.
+    pub id: String,
+    /// Attributes from Fabric CA's attribute extension (OID 1.2.3.4.5.6.7.8.1).
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// Fabric CA's attribute extension.
+const ATTRS_OID: &str = "1.2.3.4.5.6.7.8.1";
+
+fn go_name(name: &x509_parser::x509::X509Name<'_>) -> String {
+    let short = |oid: &str| match oid {
+        "2.5.4.3" => "CN",
+        "2.5.4.11" => "OU",
+        "2.5.4.10" => "O",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.6" => "C",
+        "2.5.4.5" => "SERIALNUMBER",
+        "2.5.4.9" => "STREET",
+        "2.5.4.17" => "POSTALCODE",
+        _ => "",
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for rdn in name.iter() {
+        for attr in rdn.iter() {
+            let oid = attr.attr_type().to_id_string();
+            let key = short(&oid);
+            let value = attr.as_str().unwrap_or("");
+            parts.push(if key.is_empty() { format!("{oid}={value}") } else { format!("{key}={value}") });
+        }
+    }
+    parts.reverse();
+    parts.join(",")
+}
+
+impl ClientIdentity {
+    /// From the creator's MSP id and PEM certificate.
+    pub fn from_pem(msp_id: String, pem: &[u8]) -> Result<Self, ContractError> {
+        let bad = |e: String| ContractError::new(format!("creator certificate: {e}"));
+        let (_, p) = x509_parser::pem::parse_x509_pem(pem).map_err(|e| bad(e.to_string()))?;
+        let cert = p.parse_x509().map_err(|e| bad(e.to_string()))?;
+        let id = format!("x509::{}::{}", go_name(cert.subject()), go_name(cert.issuer()));
+        let mut attributes = BTreeMap::new();
+        for ext in cert.extensions() {
+            if ext.oid.to_id_string() == ATTRS_OID {
+                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(ext.value) {
+                    if let Some(map) = v.get("attrs").and_then(|a| a.as_object()) {
+                        for (k, v) in map {
+                            attributes.insert(k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Self { msp_id, id, attributes })
+    }
+
+    /// An attribute's value.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes.get(name).map(String::as_str)
+    }
+
+    /// Fails unless the attribute has this value.
+    pub fn assert_attribute(&self, name: &str, value: &str) -> Result<(), ContractError> {
+        match self.attribute(name) {
+            Some(v) if v == value => Ok(()),
+            Some(v) => Err(ContractError::with_status(403, format!("attribute {name} is {v:?}, not {value:?}"))),
+            None => Err(ContractError::with_status(403, format!("the client has no attribute {name}"))),
+        }
+    }
+}

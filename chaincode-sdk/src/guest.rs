@@ -1,0 +1,205 @@
+//! The WASM side: host bindings for the [`crate::Ledger`] trait, and the
+//! exports `register!` generates. Only compiled for `wasm32`.
+
+/// Registers a chaincode's contracts (the first is the default) and, when
+/// compiling to WASM, generates the exports the peer calls. Natively it adds a
+/// `router()` function for tests with [`crate::mock::MockStub`].
+#[macro_export]
+macro_rules! register {
+    ($($contract:ty),+ $(,)?) => {
+        /// The chaincode's router (its contracts, the first is the default).
+        pub fn router() -> $crate::Router {
+            $crate::Router::new(vec![$(Box::new(<$contract as ::core::default::Default>::default())),+])
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn weft_abi_version() -> i32 {
+            $crate::abi::ABI_VERSION
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn weft_alloc(len: i32) -> i32 {
+            $crate::guest::alloc(len)
+        }
+
+        #[cfg(target_arch = "wasm32")]
+        #[unsafe(no_mangle)]
+        pub extern "C" fn weft_invoke(ptr: i32, len: i32) -> i64 {
+            $crate::guest::invoke(ptr, len, &router())
+        }
+    };
+}
+
+#[cfg(target_arch = "wasm32")]
+pub use wasm::{alloc, invoke};
+
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+mod wasm {
+    use weft_chaincode_abi::{decode_history, decode_kv, ErrorCode, Invocation, KeyModification, Response, TxInfo};
+
+    use crate::{Ledger, LedgerError, Router};
+
+    #[link(wasm_import_module = "weft")]
+    unsafe extern "C" {
+        fn get_state(kp: *const u8, kl: usize) -> i64;
+        fn put_state(kp: *const u8, kl: usize, vp: *const u8, vl: usize) -> i32;
+        fn del_state(kp: *const u8, kl: usize) -> i32;
+        fn range_open(sp: *const u8, sl: usize, ep: *const u8, el: usize) -> i64;
+        fn history_open(kp: *const u8, kl: usize) -> i64;
+        fn iter_next(id: i32) -> i64;
+        fn iter_close(id: i32) -> i32;
+        fn tx_info(kind: i32) -> i64;
+        fn get_transient(kp: *const u8, kl: usize) -> i64;
+        fn set_event(np: *const u8, nl: usize, pp: *const u8, pl: usize) -> i32;
+        fn invoke_chaincode(np: *const u8, nl: usize, ap: *const u8, al: usize) -> i64;
+        fn log(level: i32, mp: *const u8, ml: usize);
+        fn read_result(ptr: *mut u8, len: usize) -> i32;
+    }
+
+    /// A buffer the host writes the input into; leaked, since each invocation
+    /// runs in a fresh instance.
+    pub fn alloc(len: i32) -> i32 {
+        let mut v = Vec::<u8>::with_capacity(len.max(0) as usize);
+        let p = v.as_mut_ptr();
+        core::mem::forget(v);
+        p as i32
+    }
+
+    fn err(code: i64, call: &'static str) -> LedgerError {
+        LedgerError { code: ErrorCode::from_return(code).unwrap_or(ErrorCode::Internal), call }
+    }
+
+    /// Copies the host's result buffer of `len` bytes.
+    fn take_result(len: i64) -> Vec<u8> {
+        let mut buf = vec![0u8; len as usize];
+        // SAFETY: buf is a valid writable buffer of `len` bytes.
+        unsafe { read_result(buf.as_mut_ptr(), buf.len()) };
+        buf
+    }
+
+    /// Interprets a bytes-returning host call: value, not-found, or error.
+    fn bytes_or_none(r: i64, call: &'static str) -> Result<Option<Vec<u8>>, LedgerError> {
+        if r >= 0 {
+            Ok(Some(take_result(r)))
+        } else if r == ErrorCode::NotFound.as_return() {
+            Ok(None)
+        } else {
+            Err(err(r, call))
+        }
+    }
+
+    fn drain(id: i64, call: &'static str) -> Result<Vec<Vec<u8>>, LedgerError> {
+        if id < 0 {
+            return Err(err(id, call));
+        }
+        let mut items = Vec::new();
+        loop {
+            // SAFETY: a plain host call with an integer.
+            let r = unsafe { iter_next(id as i32) };
+            if r == ErrorCode::Done.as_return() {
+                break;
+            }
+            if r < 0 {
+                return Err(err(r, "iter_next"));
+            }
+            items.push(take_result(r));
+        }
+        // SAFETY: a plain host call with an integer.
+        unsafe { iter_close(id as i32) };
+        Ok(items)
+    }
+
+    /// The ledger of the running invocation, through host calls.
+    struct Host;
+
+    impl Ledger for Host {
+        fn get_state(&mut self, key: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+            // SAFETY: pointers and lengths of live slices.
+            bytes_or_none(unsafe { get_state(key.as_ptr(), key.len()) }, "get_state")
+        }
+
+        fn put_state(&mut self, key: &str, value: &[u8]) -> Result<(), LedgerError> {
+            // SAFETY: pointers and lengths of live slices.
+            let r = unsafe { put_state(key.as_ptr(), key.len(), value.as_ptr(), value.len()) };
+            if r < 0 { Err(err(r as i64, "put_state")) } else { Ok(()) }
+        }
+
+        fn del_state(&mut self, key: &str) -> Result<(), LedgerError> {
+            // SAFETY: pointer and length of a live slice.
+            let r = unsafe { del_state(key.as_ptr(), key.len()) };
+            if r < 0 { Err(err(r as i64, "del_state")) } else { Ok(()) }
+        }
+
+        fn get_range(&mut self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
+            // SAFETY: pointers and lengths of live slices.
+            let id = unsafe { range_open(start.as_ptr(), start.len(), end.as_ptr(), end.len()) };
+            drain(id, "range_open")?
+                .iter()
+                .map(|b| decode_kv(b).ok_or(LedgerError { code: ErrorCode::Internal, call: "iter_next" }))
+                .collect()
+        }
+
+        fn get_history(&mut self, key: &str) -> Result<Vec<KeyModification>, LedgerError> {
+            // SAFETY: pointer and length of a live slice.
+            let id = unsafe { history_open(key.as_ptr(), key.len()) };
+            drain(id, "history_open")?
+                .iter()
+                .map(|b| decode_history(b).ok_or(LedgerError { code: ErrorCode::Internal, call: "iter_next" }))
+                .collect()
+        }
+
+        fn tx_info(&mut self, kind: TxInfo) -> Result<Vec<u8>, LedgerError> {
+            // SAFETY: a plain host call with an integer.
+            let r = unsafe { tx_info(kind as i32) };
+            if r < 0 { Err(err(r, "tx_info")) } else { Ok(take_result(r)) }
+        }
+
+        fn get_transient(&mut self, key: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+            // SAFETY: pointer and length of a live slice.
+            bytes_or_none(unsafe { get_transient(key.as_ptr(), key.len()) }, "get_transient")
+        }
+
+        fn set_event(&mut self, name: &str, payload: &[u8]) -> Result<(), LedgerError> {
+            // SAFETY: pointers and lengths of live slices.
+            let r = unsafe { set_event(name.as_ptr(), name.len(), payload.as_ptr(), payload.len()) };
+            if r < 0 { Err(err(r as i64, "set_event")) } else { Ok(()) }
+        }
+
+        fn invoke_chaincode(&mut self, name: &str, args: &[Vec<u8>]) -> Result<Response, LedgerError> {
+            let encoded = weft_chaincode_abi::encode_args(args);
+            // SAFETY: pointers and lengths of live slices.
+            let r = unsafe { invoke_chaincode(name.as_ptr(), name.len(), encoded.as_ptr(), encoded.len()) };
+            if r < 0 {
+                return Err(err(r, "invoke_chaincode"));
+            }
+            Response::decode(&take_result(r)).ok_or(LedgerError { code: ErrorCode::Internal, call: "invoke_chaincode" })
+        }
+
+        fn log(&mut self, level: i32, message: &str) {
+            // SAFETY: pointer and length of a live slice.
+            unsafe { log(level, message.as_ptr(), message.len()) }
+        }
+    }
+
+    /// Runs one invocation; returns the packed pointer/length of the response.
+    pub fn invoke(ptr: i32, len: i32, router: &Router) -> i64 {
+        std::panic::set_hook(Box::new(|info| {
+            let msg = format!("chaincode panicked: {info}");
+            // SAFETY: pointer and length of a live string.
+            unsafe { log(weft_chaincode_abi::log_level::ERROR, msg.as_ptr(), msg.len()) }
+        }));
+        // SAFETY: the host wrote `len` bytes at `ptr`, a buffer from `alloc`.
+        let input = unsafe { core::slice::from_raw_parts(ptr as *const u8, len.max(0) as usize) };
+        let response = match Invocation::decode(input) {
+            Some(inv) => router.handle(&mut Host, &inv.args),
+            None => Response { status: 400, message: "malformed invocation".into(), payload: Vec::new() },
+        };
+        let out = response.encode().into_boxed_slice();
+        let (p, l) = (out.as_ptr() as u32, out.len() as u32);
+        core::mem::forget(out);
+        weft_chaincode_abi::pack(p, l)
+    }
+}

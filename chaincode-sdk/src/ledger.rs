@@ -1,0 +1,56 @@
+//! What a contract can ask of the peer: the ABI's host functions, as a trait
+//! so that the WASM host bindings and [`crate::mock::MockStub`] are interchangeable.
+
+use std::fmt;
+
+use weft_chaincode_abi::{ErrorCode, KeyModification, Response, TxInfo};
+
+/// A host call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerError {
+    /// The ABI error code.
+    pub code: ErrorCode,
+    /// Which call.
+    pub call: &'static str,
+}
+
+impl fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.code {
+            ErrorCode::NotFound => "not found",
+            ErrorCode::Done => "no more items",
+            ErrorCode::InvalidArgument => "invalid argument",
+            ErrorCode::Forbidden => "not allowed here",
+            ErrorCode::NoSuchIterator => "no such iterator",
+            ErrorCode::Internal => "the peer failed",
+            ErrorCode::BufferTooSmall => "buffer too small",
+        };
+        write!(f, "{}: {what}", self.call)
+    }
+}
+
+impl std::error::Error for LedgerError {}
+
+/// The ledger API of one invocation, in this chaincode's namespace.
+pub trait Ledger {
+    /// A key's committed value.
+    fn get_state(&mut self, key: &str) -> Result<Option<Vec<u8>>, LedgerError>;
+    /// Writes a key.
+    fn put_state(&mut self, key: &str, value: &[u8]) -> Result<(), LedgerError>;
+    /// Deletes a key.
+    fn del_state(&mut self, key: &str) -> Result<(), LedgerError>;
+    /// Keys in `[start, end)` (empty `end`: to the end), in key order.
+    fn get_range(&mut self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>, LedgerError>;
+    /// A key's past values, newest first (evaluations only).
+    fn get_history(&mut self, key: &str) -> Result<Vec<KeyModification>, LedgerError>;
+    /// A fact of the transaction.
+    fn tx_info(&mut self, kind: TxInfo) -> Result<Vec<u8>, LedgerError>;
+    /// Transient data.
+    fn get_transient(&mut self, key: &str) -> Result<Option<Vec<u8>>, LedgerError>;
+    /// Sets the transaction's event.
+    fn set_event(&mut self, name: &str, payload: &[u8]) -> Result<(), LedgerError>;
+    /// Calls another chaincode on the channel.
+    fn invoke_chaincode(&mut self, name: &str, args: &[Vec<u8>]) -> Result<Response, LedgerError>;
+    /// Logs a line.
+    fn log(&mut self, level: i32, message: &str);
+}

@@ -1,0 +1,168 @@
+//! `MockStub`: a ledger in memory, to unit-test contracts natively with
+//! `cargo test`, without WASM or a peer.
+//!
+//! Writes take effect at once (reads see them), unlike on a peer, where a
+//! transaction reads committed state; events, transient data and the
+//! transaction's facts can be set; other chaincodes are closures.
+
+use std::collections::{BTreeMap, HashMap};
+
+use weft_chaincode_abi::{ErrorCode, KeyModification, Response, TxInfo};
+
+use crate::{Ledger, LedgerError, Router};
+
+/// A chaincode called from the contract under test.
+pub type MockChaincode = Box<dyn FnMut(&[Vec<u8>]) -> Response>;
+
+/// An in-memory ledger for one chaincode.
+pub struct MockStub {
+    /// Current state.
+    pub state: BTreeMap<String, Vec<u8>>,
+    /// Every write, in order: (key, value or None for a delete).
+    pub writes: Vec<(String, Option<Vec<u8>>)>,
+    /// The last event set: (name, payload).
+    pub event: Option<(String, Vec<u8>)>,
+    /// Transient data for the next invocations.
+    pub transient: BTreeMap<String, Vec<u8>>,
+    /// Transaction id returned to the contract.
+    pub tx_id: String,
+    /// Channel returned to the contract.
+    pub channel_id: String,
+    /// Timestamp returned to the contract.
+    pub timestamp: (i64, i32),
+    /// Creator MSP id.
+    pub creator_msp_id: String,
+    /// Creator certificate (PEM).
+    pub creator_cert: Vec<u8>,
+    /// Whether invocations are evaluations.
+    pub read_only: bool,
+    /// Log lines.
+    pub logs: Vec<String>,
+    history: HashMap<String, Vec<KeyModification>>,
+    chaincodes: HashMap<String, MockChaincode>,
+    tx_counter: u64,
+}
+
+impl Default for MockStub {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MockStub {
+    /// An empty ledger.
+    pub fn new() -> Self {
+        Self {
+            state: BTreeMap::new(),
+            writes: Vec::new(),
+            event: None,
+            transient: BTreeMap::new(),
+            tx_id: "mocktx0".into(),
+            channel_id: "mychannel".into(),
+            timestamp: (1_700_000_000, 0),
+            creator_msp_id: "Org1MSP".into(),
+            creator_cert: Vec::new(),
+            read_only: false,
+            logs: Vec::new(),
+            history: HashMap::new(),
+            chaincodes: HashMap::new(),
+            tx_counter: 0,
+        }
+    }
+
+    /// Registers another chaincode the contract may call.
+    pub fn register_chaincode(&mut self, name: &str, f: impl FnMut(&[Vec<u8>]) -> Response + 'static) {
+        self.chaincodes.insert(name.to_string(), Box::new(f));
+    }
+
+    /// Invokes the router with string arguments (function first); each call is a new transaction.
+    pub fn invoke(&mut self, router: &Router, args: &[&str]) -> Response {
+        self.tx_counter += 1;
+        self.tx_id = format!("mocktx{}", self.tx_counter);
+        self.event = None;
+        let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+        router.handle(self, &args)
+    }
+
+    /// A key's value as UTF-8 (for assertions).
+    pub fn get_str(&self, key: &str) -> Option<String> {
+        self.state.get(key).map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+impl Ledger for MockStub {
+    fn get_state(&mut self, key: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.state.get(key).cloned())
+    }
+
+    fn put_state(&mut self, key: &str, value: &[u8]) -> Result<(), LedgerError> {
+        if key.is_empty() {
+            return Err(LedgerError { code: ErrorCode::InvalidArgument, call: "put_state" });
+        }
+        self.state.insert(key.to_string(), value.to_vec());
+        self.writes.push((key.to_string(), Some(value.to_vec())));
+        self.history.entry(key.to_string()).or_default().insert(
+            0,
+            KeyModification { tx_id: self.tx_id.clone(), value: value.to_vec(), timestamp_seconds: self.timestamp.0, is_delete: false },
+        );
+        Ok(())
+    }
+
+    fn del_state(&mut self, key: &str) -> Result<(), LedgerError> {
+        self.state.remove(key);
+        self.writes.push((key.to_string(), None));
+        self.history.entry(key.to_string()).or_default().insert(
+            0,
+            KeyModification { tx_id: self.tx_id.clone(), value: Vec::new(), timestamp_seconds: self.timestamp.0, is_delete: true },
+        );
+        Ok(())
+    }
+
+    fn get_range(&mut self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
+        Ok(self
+            .state
+            .range(start.to_string()..)
+            .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn get_history(&mut self, key: &str) -> Result<Vec<KeyModification>, LedgerError> {
+        Ok(self.history.get(key).cloned().unwrap_or_default())
+    }
+
+    fn tx_info(&mut self, kind: TxInfo) -> Result<Vec<u8>, LedgerError> {
+        Ok(match kind {
+            TxInfo::TxId => self.tx_id.clone().into_bytes(),
+            TxInfo::ChannelId => self.channel_id.clone().into_bytes(),
+            TxInfo::Timestamp => {
+                let mut b = self.timestamp.0.to_le_bytes().to_vec();
+                b.extend_from_slice(&self.timestamp.1.to_le_bytes());
+                b
+            }
+            TxInfo::CreatorMspId => self.creator_msp_id.clone().into_bytes(),
+            TxInfo::CreatorCert => self.creator_cert.clone(),
+            TxInfo::ReadOnly => vec![u8::from(self.read_only)],
+        })
+    }
+
+    fn get_transient(&mut self, key: &str) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.transient.get(key).cloned())
+    }
+
+    fn set_event(&mut self, name: &str, payload: &[u8]) -> Result<(), LedgerError> {
+        self.event = Some((name.to_string(), payload.to_vec()));
+        Ok(())
+    }
+
+    fn invoke_chaincode(&mut self, name: &str, args: &[Vec<u8>]) -> Result<Response, LedgerError> {
+        match self.chaincodes.get_mut(name) {
+            Some(f) => Ok(f(args)),
+            None => Err(LedgerError { code: ErrorCode::NotFound, call: "invoke_chaincode" }),
+        }
+    }
+
+    fn log(&mut self, _level: i32, message: &str) {
+        self.logs.push(message.to_string());
+    }
+}
