@@ -2,9 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
 use serde::Serialize;
-use weft_chaincode_abi::{log_level, KeyModification, Response, TxInfo};
+use serde::de::DeserializeOwned;
+use weft_chaincode_abi::{KeyModification, Response, TxInfo, log_level};
 
 use crate::{ContractError, Ledger, LedgerError};
 
@@ -44,7 +44,9 @@ impl<'a> Context<'a> {
     pub fn get_json<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, ContractError> {
         match self.get_state(key)? {
             None => Ok(None),
-            Some(b) => Ok(Some(serde_json::from_slice(&b).map_err(|e| ContractError::new(format!("value of {key:?} is not the expected JSON: {e}")))?)),
+            Some(b) => Ok(Some(serde_json::from_slice(&b).map_err(|e| {
+                ContractError::new(format!("value of {key:?} is not the expected JSON: {e}"))
+            })?)),
         }
     }
 
@@ -54,15 +56,26 @@ impl<'a> Context<'a> {
     }
 
     /// Keys in `[start, end)` with their values (empty `end`: to the end).
-    pub fn get_state_by_range(&mut self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
+    pub fn get_state_by_range(
+        &mut self,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
         self.ledger.get_range(start, end)
     }
 
     /// Fabric's composite key: `\0type\0attr1\0attr2\0`.
-    pub fn create_composite_key(&self, object_type: &str, attributes: &[&str]) -> Result<String, ContractError> {
+    pub fn create_composite_key(
+        &self,
+        object_type: &str,
+        attributes: &[&str],
+    ) -> Result<String, ContractError> {
         let bad = |s: &str| s.contains(COMPOSITE_KEY_NAMESPACE) || s.contains(MAX_UNICODE_RUNE);
         if object_type.is_empty() || bad(object_type) || attributes.iter().any(|a| bad(a)) {
-            return Err(ContractError::with_status(400, "composite key parts must be non-empty and must not contain U+0000 or U+10FFFF"));
+            return Err(ContractError::with_status(
+                400,
+                "composite key parts must be non-empty and must not contain U+0000 or U+10FFFF",
+            ));
         }
         let mut key = String::new();
         key.push(COMPOSITE_KEY_NAMESPACE);
@@ -75,14 +88,20 @@ impl<'a> Context<'a> {
 
     /// The type and attributes of a composite key.
     pub fn split_composite_key(&self, key: &str) -> Option<(String, Vec<String>)> {
-        let rest = key.strip_prefix(COMPOSITE_KEY_NAMESPACE)?.strip_suffix(COMPOSITE_KEY_NAMESPACE)?;
+        let rest = key
+            .strip_prefix(COMPOSITE_KEY_NAMESPACE)?
+            .strip_suffix(COMPOSITE_KEY_NAMESPACE)?;
         let mut parts = rest.split(COMPOSITE_KEY_NAMESPACE).map(str::to_string);
         let t = parts.next()?;
         Some((t, parts.collect()))
     }
 
     /// Entries whose composite key starts with `type` and the given leading attributes.
-    pub fn get_state_by_partial_composite_key(&mut self, object_type: &str, attributes: &[&str]) -> Result<Vec<(String, Vec<u8>)>, ContractError> {
+    pub fn get_state_by_partial_composite_key(
+        &mut self,
+        object_type: &str,
+        attributes: &[&str],
+    ) -> Result<Vec<(String, Vec<u8>)>, ContractError> {
         let start = self.create_composite_key(object_type, attributes)?;
         let mut end = start.clone();
         end.push(MAX_UNICODE_RUNE);
@@ -145,7 +164,11 @@ impl<'a> Context<'a> {
     }
 
     /// Calls another chaincode on the channel.
-    pub fn invoke_chaincode(&mut self, name: &str, args: &[Vec<u8>]) -> Result<Response, LedgerError> {
+    pub fn invoke_chaincode(
+        &mut self,
+        name: &str,
+        args: &[Vec<u8>],
+    ) -> Result<Response, LedgerError> {
         self.ledger.invoke_chaincode(name, args)
     }
 
@@ -193,7 +216,11 @@ fn go_name(name: &x509_parser::x509::X509Name<'_>) -> String {
             let oid = attr.attr_type().to_id_string();
             let key = short(&oid);
             let value = attr.as_str().unwrap_or("");
-            parts.push(if key.is_empty() { format!("{oid}={value}") } else { format!("{key}={value}") });
+            parts.push(if key.is_empty() {
+                format!("{oid}={value}")
+            } else {
+                format!("{key}={value}")
+            });
         }
     }
     parts.reverse();
@@ -206,20 +233,33 @@ impl ClientIdentity {
         let bad = |e: String| ContractError::new(format!("creator certificate: {e}"));
         let (_, p) = x509_parser::pem::parse_x509_pem(pem).map_err(|e| bad(e.to_string()))?;
         let cert = p.parse_x509().map_err(|e| bad(e.to_string()))?;
-        let id = format!("x509::{}::{}", go_name(cert.subject()), go_name(cert.issuer()));
+        let id = format!(
+            "x509::{}::{}",
+            go_name(cert.subject()),
+            go_name(cert.issuer())
+        );
         let mut attributes = BTreeMap::new();
         for ext in cert.extensions() {
             if ext.oid.to_id_string() == ATTRS_OID {
                 if let Ok(v) = serde_json::from_slice::<serde_json::Value>(ext.value) {
                     if let Some(map) = v.get("attrs").and_then(|a| a.as_object()) {
                         for (k, v) in map {
-                            attributes.insert(k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
+                            attributes.insert(
+                                k.clone(),
+                                v.as_str()
+                                    .map(str::to_string)
+                                    .unwrap_or_else(|| v.to_string()),
+                            );
                         }
                     }
                 }
             }
         }
-        Ok(Self { msp_id, id, attributes })
+        Ok(Self {
+            msp_id,
+            id,
+            attributes,
+        })
     }
 
     /// An attribute's value.
@@ -231,8 +271,14 @@ impl ClientIdentity {
     pub fn assert_attribute(&self, name: &str, value: &str) -> Result<(), ContractError> {
         match self.attribute(name) {
             Some(v) if v == value => Ok(()),
-            Some(v) => Err(ContractError::with_status(403, format!("attribute {name} is {v:?}, not {value:?}"))),
-            None => Err(ContractError::with_status(403, format!("the client has no attribute {name}"))),
+            Some(v) => Err(ContractError::with_status(
+                403,
+                format!("attribute {name} is {v:?}, not {value:?}"),
+            )),
+            None => Err(ContractError::with_status(
+                403,
+                format!("the client has no attribute {name}"),
+            )),
         }
     }
 }

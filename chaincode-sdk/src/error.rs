@@ -15,17 +15,26 @@ pub struct ContractError {
 impl ContractError {
     /// An error with status 500.
     pub fn new(message: impl Into<String>) -> Self {
-        Self { status: 500, message: message.into() }
+        Self {
+            status: 500,
+            message: message.into(),
+        }
     }
 
     /// An error with a status of your choice (e.g. 404).
     pub fn with_status(status: u32, message: impl Into<String>) -> Self {
-        Self { status, message: message.into() }
+        Self {
+            status,
+            message: message.into(),
+        }
     }
 
     /// The function is not a transaction of the contract.
     pub fn unknown_function(contract: &str, function: &str) -> Self {
-        Self::with_status(400, format!("contract {contract} has no transaction {function:?}"))
+        Self::with_status(
+            400,
+            format!("contract {contract} has no transaction {function:?}"),
+        )
     }
 
     /// The transaction got the wrong number of arguments.

@@ -38,7 +38,9 @@ pub use wasm::{alloc, invoke};
 #[cfg(target_arch = "wasm32")]
 #[allow(unsafe_code)]
 mod wasm {
-    use weft_chaincode_abi::{decode_history, decode_kv, ErrorCode, Invocation, KeyModification, Response, TxInfo};
+    use weft_chaincode_abi::{
+        ErrorCode, Invocation, KeyModification, Response, TxInfo, decode_history, decode_kv,
+    };
 
     use crate::{Ledger, LedgerError, Router};
 
@@ -69,7 +71,10 @@ mod wasm {
     }
 
     fn err(code: i64, call: &'static str) -> LedgerError {
-        LedgerError { code: ErrorCode::from_return(code).unwrap_or(ErrorCode::Internal), call }
+        LedgerError {
+            code: ErrorCode::from_return(code).unwrap_or(ErrorCode::Internal),
+            call,
+        }
     }
 
     /// Copies the host's result buffer of `len` bytes.
@@ -124,21 +129,38 @@ mod wasm {
         fn put_state(&mut self, key: &str, value: &[u8]) -> Result<(), LedgerError> {
             // SAFETY: pointers and lengths of live slices.
             let r = unsafe { put_state(key.as_ptr(), key.len(), value.as_ptr(), value.len()) };
-            if r < 0 { Err(err(r as i64, "put_state")) } else { Ok(()) }
+            if r < 0 {
+                Err(err(r as i64, "put_state"))
+            } else {
+                Ok(())
+            }
         }
 
         fn del_state(&mut self, key: &str) -> Result<(), LedgerError> {
             // SAFETY: pointer and length of a live slice.
             let r = unsafe { del_state(key.as_ptr(), key.len()) };
-            if r < 0 { Err(err(r as i64, "del_state")) } else { Ok(()) }
+            if r < 0 {
+                Err(err(r as i64, "del_state"))
+            } else {
+                Ok(())
+            }
         }
 
-        fn get_range(&mut self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
+        fn get_range(
+            &mut self,
+            start: &str,
+            end: &str,
+        ) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
             // SAFETY: pointers and lengths of live slices.
             let id = unsafe { range_open(start.as_ptr(), start.len(), end.as_ptr(), end.len()) };
             drain(id, "range_open")?
                 .iter()
-                .map(|b| decode_kv(b).ok_or(LedgerError { code: ErrorCode::Internal, call: "iter_next" }))
+                .map(|b| {
+                    decode_kv(b).ok_or(LedgerError {
+                        code: ErrorCode::Internal,
+                        call: "iter_next",
+                    })
+                })
                 .collect()
         }
 
@@ -147,35 +169,61 @@ mod wasm {
             let id = unsafe { history_open(key.as_ptr(), key.len()) };
             drain(id, "history_open")?
                 .iter()
-                .map(|b| decode_history(b).ok_or(LedgerError { code: ErrorCode::Internal, call: "iter_next" }))
+                .map(|b| {
+                    decode_history(b).ok_or(LedgerError {
+                        code: ErrorCode::Internal,
+                        call: "iter_next",
+                    })
+                })
                 .collect()
         }
 
         fn tx_info(&mut self, kind: TxInfo) -> Result<Vec<u8>, LedgerError> {
             // SAFETY: a plain host call with an integer.
             let r = unsafe { tx_info(kind as i32) };
-            if r < 0 { Err(err(r, "tx_info")) } else { Ok(take_result(r)) }
+            if r < 0 {
+                Err(err(r, "tx_info"))
+            } else {
+                Ok(take_result(r))
+            }
         }
 
         fn get_transient(&mut self, key: &str) -> Result<Option<Vec<u8>>, LedgerError> {
             // SAFETY: pointer and length of a live slice.
-            bytes_or_none(unsafe { get_transient(key.as_ptr(), key.len()) }, "get_transient")
+            bytes_or_none(
+                unsafe { get_transient(key.as_ptr(), key.len()) },
+                "get_transient",
+            )
         }
 
         fn set_event(&mut self, name: &str, payload: &[u8]) -> Result<(), LedgerError> {
             // SAFETY: pointers and lengths of live slices.
-            let r = unsafe { set_event(name.as_ptr(), name.len(), payload.as_ptr(), payload.len()) };
-            if r < 0 { Err(err(r as i64, "set_event")) } else { Ok(()) }
+            let r =
+                unsafe { set_event(name.as_ptr(), name.len(), payload.as_ptr(), payload.len()) };
+            if r < 0 {
+                Err(err(r as i64, "set_event"))
+            } else {
+                Ok(())
+            }
         }
 
-        fn invoke_chaincode(&mut self, name: &str, args: &[Vec<u8>]) -> Result<Response, LedgerError> {
+        fn invoke_chaincode(
+            &mut self,
+            name: &str,
+            args: &[Vec<u8>],
+        ) -> Result<Response, LedgerError> {
             let encoded = weft_chaincode_abi::encode_args(args);
             // SAFETY: pointers and lengths of live slices.
-            let r = unsafe { invoke_chaincode(name.as_ptr(), name.len(), encoded.as_ptr(), encoded.len()) };
+            let r = unsafe {
+                invoke_chaincode(name.as_ptr(), name.len(), encoded.as_ptr(), encoded.len())
+            };
             if r < 0 {
                 return Err(err(r, "invoke_chaincode"));
             }
-            Response::decode(&take_result(r)).ok_or(LedgerError { code: ErrorCode::Internal, call: "invoke_chaincode" })
+            Response::decode(&take_result(r)).ok_or(LedgerError {
+                code: ErrorCode::Internal,
+                call: "invoke_chaincode",
+            })
         }
 
         fn log(&mut self, level: i32, message: &str) {
@@ -189,13 +237,23 @@ mod wasm {
         std::panic::set_hook(Box::new(|info| {
             let msg = format!("chaincode panicked: {info}");
             // SAFETY: pointer and length of a live string.
-            unsafe { log(weft_chaincode_abi::log_level::ERROR, msg.as_ptr(), msg.len()) }
+            unsafe {
+                log(
+                    weft_chaincode_abi::log_level::ERROR,
+                    msg.as_ptr(),
+                    msg.len(),
+                )
+            }
         }));
         // SAFETY: the host wrote `len` bytes at `ptr`, a buffer from `alloc`.
         let input = unsafe { core::slice::from_raw_parts(ptr as *const u8, len.max(0) as usize) };
         let response = match Invocation::decode(input) {
             Some(inv) => router.handle(&mut Host, &inv.args),
-            None => Response { status: 400, message: "malformed invocation".into(), payload: Vec::new() },
+            None => Response {
+                status: 400,
+                message: "malformed invocation".into(),
+                payload: Vec::new(),
+            },
         };
         let out = response.encode().into_boxed_slice();
         let (p, l) = (out.as_ptr() as u32, out.len() as u32);

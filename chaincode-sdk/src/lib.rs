@@ -36,10 +36,10 @@ mod ledger;
 pub mod mock;
 mod router;
 
-pub use context::{ClientIdentity, Context, COMPOSITE_KEY_NAMESPACE};
+pub use context::{COMPOSITE_KEY_NAMESPACE, ClientIdentity, Context};
 pub use error::ContractError;
 pub use ledger::{Ledger, LedgerError};
-pub use router::{Contract, Router, TransactionInfo, METADATA_FUNCTION};
+pub use router::{Contract, METADATA_FUNCTION, Router, TransactionInfo};
 pub use weft_chaincode_abi as abi;
 pub use weft_chaincode_abi::{KeyModification, Response};
 pub use weft_chaincode_macros::{contract, transaction};

@@ -71,7 +71,11 @@ impl MockStub {
     }
 
     /// Registers another chaincode the contract may call.
-    pub fn register_chaincode(&mut self, name: &str, f: impl FnMut(&[Vec<u8>]) -> Response + 'static) {
+    pub fn register_chaincode(
+        &mut self,
+        name: &str,
+        f: impl FnMut(&[Vec<u8>]) -> Response + 'static,
+    ) {
         self.chaincodes.insert(name.to_string(), Box::new(f));
     }
 
@@ -86,7 +90,9 @@ impl MockStub {
 
     /// A key's value as UTF-8 (for assertions).
     pub fn get_str(&self, key: &str) -> Option<String> {
-        self.state.get(key).map(|v| String::from_utf8_lossy(v).into_owned())
+        self.state
+            .get(key)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
     }
 }
 
@@ -97,13 +103,21 @@ impl Ledger for MockStub {
 
     fn put_state(&mut self, key: &str, value: &[u8]) -> Result<(), LedgerError> {
         if key.is_empty() {
-            return Err(LedgerError { code: ErrorCode::InvalidArgument, call: "put_state" });
+            return Err(LedgerError {
+                code: ErrorCode::InvalidArgument,
+                call: "put_state",
+            });
         }
         self.state.insert(key.to_string(), value.to_vec());
         self.writes.push((key.to_string(), Some(value.to_vec())));
         self.history.entry(key.to_string()).or_default().insert(
             0,
-            KeyModification { tx_id: self.tx_id.clone(), value: value.to_vec(), timestamp_seconds: self.timestamp.0, is_delete: false },
+            KeyModification {
+                tx_id: self.tx_id.clone(),
+                value: value.to_vec(),
+                timestamp_seconds: self.timestamp.0,
+                is_delete: false,
+            },
         );
         Ok(())
     }
@@ -113,7 +127,12 @@ impl Ledger for MockStub {
         self.writes.push((key.to_string(), None));
         self.history.entry(key.to_string()).or_default().insert(
             0,
-            KeyModification { tx_id: self.tx_id.clone(), value: Vec::new(), timestamp_seconds: self.timestamp.0, is_delete: true },
+            KeyModification {
+                tx_id: self.tx_id.clone(),
+                value: Vec::new(),
+                timestamp_seconds: self.timestamp.0,
+                is_delete: true,
+            },
         );
         Ok(())
     }
@@ -158,7 +177,10 @@ impl Ledger for MockStub {
     fn invoke_chaincode(&mut self, name: &str, args: &[Vec<u8>]) -> Result<Response, LedgerError> {
         match self.chaincodes.get_mut(name) {
             Some(f) => Ok(f(args)),
-            None => Err(LedgerError { code: ErrorCode::NotFound, call: "invoke_chaincode" }),
+            None => Err(LedgerError {
+                code: ErrorCode::NotFound,
+                call: "invoke_chaincode",
+            }),
         }
     }
 

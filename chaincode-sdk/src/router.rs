@@ -27,7 +27,12 @@ pub trait Contract {
     /// Its transactions.
     fn transactions(&self) -> &'static [TransactionInfo];
     /// Runs a transaction.
-    fn dispatch(&self, ctx: &mut Context<'_>, function: &str, args: &[Vec<u8>]) -> Result<Vec<u8>, ContractError>;
+    fn dispatch(
+        &self,
+        ctx: &mut Context<'_>,
+        function: &str,
+        args: &[Vec<u8>],
+    ) -> Result<Vec<u8>, ContractError>;
 }
 
 /// Routes invocations to a chaincode's contracts; the first is the default.
@@ -68,10 +73,18 @@ impl Router {
     /// Handles one invocation: `args[0]` is `Function` or `Contract:Function`.
     pub fn handle(&self, ledger: &mut dyn Ledger, args: &[Vec<u8>]) -> Response {
         let Some((first, rest)) = args.split_first() else {
-            return Response { status: 400, message: "no function name given".into(), payload: Vec::new() };
+            return Response {
+                status: 400,
+                message: "no function name given".into(),
+                payload: Vec::new(),
+            };
         };
         let Ok(name) = std::str::from_utf8(first) else {
-            return Response { status: 400, message: "the function name is not UTF-8".into(), payload: Vec::new() };
+            return Response {
+                status: 400,
+                message: "the function name is not UTF-8".into(),
+                payload: Vec::new(),
+            };
         };
         if name == METADATA_FUNCTION {
             return Response::ok(self.metadata().to_string().into_bytes());
@@ -79,7 +92,13 @@ impl Router {
         let (contract, function) = match name.split_once(':') {
             Some((c, f)) => match self.contracts.iter().find(|x| x.name() == c) {
                 Some(contract) => (contract, f),
-                None => return Response { status: 404, message: format!("no contract named {c:?}"), payload: Vec::new() },
+                None => {
+                    return Response {
+                        status: 404,
+                        message: format!("no contract named {c:?}"),
+                        payload: Vec::new(),
+                    };
+                }
             },
             None => match self.contracts.first() {
                 Some(c) => (c, name),
@@ -89,7 +108,11 @@ impl Router {
         let mut ctx = Context::new(ledger);
         match contract.dispatch(&mut ctx, function, rest) {
             Ok(payload) => Response::ok(payload),
-            Err(e) => Response { status: e.status, message: e.message, payload: Vec::new() },
+            Err(e) => Response {
+                status: e.status,
+                message: e.message,
+                payload: Vec::new(),
+            },
         }
     }
 }

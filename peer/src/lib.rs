@@ -6,5 +6,6 @@
 
 pub mod chaincode;
 pub mod error;
+pub mod package;
 
 pub use error::PeerError;

@@ -18,17 +18,20 @@
 
 use proc_macro::TokenStream;
 use quote::{format_ident, quote};
-use syn::{parse_macro_input, FnArg, ImplItem, ItemImpl, Pat, ReturnType, Type};
+use syn::{FnArg, ImplItem, ItemImpl, Pat, ReturnType, Type, parse_macro_input};
 
 /// Turns a snake_case method name into Fabric's PascalCase transaction name.
 fn pascal(name: &str) -> String {
-    name.split('_').filter(|p| !p.is_empty()).map(|p| {
-        let mut c = p.chars();
-        match c.next() {
-            Some(f) => f.to_uppercase().chain(c).collect::<String>(),
-            None => String::new(),
-        }
-    }).collect()
+    name.split('_')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let mut c = p.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect::<String>(),
+                None => String::new(),
+            }
+        })
+        .collect()
 }
 
 struct TxAttr {
@@ -37,7 +40,10 @@ struct TxAttr {
 }
 
 fn parse_tx_attr(attr: &syn::Attribute) -> syn::Result<TxAttr> {
-    let mut out = TxAttr { name: None, evaluate: false };
+    let mut out = TxAttr {
+        name: None,
+        evaluate: false,
+    };
     if matches!(attr.meta, syn::Meta::Path(_)) {
         return Ok(out);
     }
@@ -79,7 +85,13 @@ pub fn contract(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut infos = Vec::new();
     for it in &mut item.items {
         let ImplItem::Fn(f) = it else { continue };
-        let Some(pos) = f.attrs.iter().position(|a| a.path().is_ident("transaction")) else { continue };
+        let Some(pos) = f
+            .attrs
+            .iter()
+            .position(|a| a.path().is_ident("transaction"))
+        else {
+            continue;
+        };
         let attr = f.attrs.remove(pos);
         let tx = match parse_tx_attr(&attr) {
             Ok(t) => t,
@@ -91,11 +103,18 @@ pub fn contract(args: TokenStream, input: TokenStream) -> TokenStream {
         match inputs.next() {
             Some(FnArg::Receiver(_)) => {}
             _ => {
-                return syn::Error::new_spanned(&f.sig, "a transaction takes `&self` first").to_compile_error().into();
+                return syn::Error::new_spanned(&f.sig, "a transaction takes `&self` first")
+                    .to_compile_error()
+                    .into();
             }
         }
         if inputs.next().is_none() {
-            return syn::Error::new_spanned(&f.sig, "a transaction takes `ctx: &mut Context` after `&self`").to_compile_error().into();
+            return syn::Error::new_spanned(
+                &f.sig,
+                "a transaction takes `ctx: &mut Context` after `&self`",
+            )
+            .to_compile_error()
+            .into();
         }
         let mut decodes = Vec::new();
         let mut call_args = Vec::new();

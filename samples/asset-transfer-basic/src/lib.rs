@@ -4,7 +4,7 @@
 //! sample applications work against it unchanged.
 
 use serde::{Deserialize, Serialize};
-use weft_chaincode_sdk::{contract, Context, ContractError};
+use weft_chaincode_sdk::{Context, ContractError, contract};
 
 /// An asset, serialised exactly like Fabric's Go sample (fields in this order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,7 +32,8 @@ pub struct SmartContract;
 
 impl SmartContract {
     fn read(&self, ctx: &mut Context, id: &str) -> Result<Asset, ContractError> {
-        ctx.get_json(id)?.ok_or_else(|| ContractError::new(format!("the asset {id} does not exist")))
+        ctx.get_json(id)?
+            .ok_or_else(|| ContractError::new(format!("the asset {id} does not exist")))
     }
 }
 
@@ -50,7 +51,13 @@ impl SmartContract {
             ("asset6", "white", 15, "Michel", 800),
         ];
         for (id, color, size, owner, value) in assets {
-            let asset = Asset { appraised_value: value, color: color.into(), id: id.into(), owner: owner.into(), size };
+            let asset = Asset {
+                appraised_value: value,
+                color: color.into(),
+                id: id.into(),
+                owner: owner.into(),
+                size,
+            };
             ctx.put_json(id, &asset)?;
         }
         Ok(())
@@ -58,11 +65,28 @@ impl SmartContract {
 
     /// Creates an asset that does not exist yet.
     #[transaction]
-    pub fn create_asset(&self, ctx: &mut Context, id: String, color: String, size: u64, owner: String, appraised_value: u64) -> Result<(), ContractError> {
+    pub fn create_asset(
+        &self,
+        ctx: &mut Context,
+        id: String,
+        color: String,
+        size: u64,
+        owner: String,
+        appraised_value: u64,
+    ) -> Result<(), ContractError> {
         if self.asset_exists(ctx, id.clone())? {
             return Err(ContractError::new(format!("the asset {id} already exists")));
         }
-        ctx.put_json(&id, &Asset { appraised_value, color, id: id.clone(), owner, size })
+        ctx.put_json(
+            &id,
+            &Asset {
+                appraised_value,
+                color,
+                id: id.clone(),
+                owner,
+                size,
+            },
+        )
     }
 
     /// An asset by id.
@@ -73,11 +97,28 @@ impl SmartContract {
 
     /// Replaces an existing asset.
     #[transaction]
-    pub fn update_asset(&self, ctx: &mut Context, id: String, color: String, size: u64, owner: String, appraised_value: u64) -> Result<(), ContractError> {
+    pub fn update_asset(
+        &self,
+        ctx: &mut Context,
+        id: String,
+        color: String,
+        size: u64,
+        owner: String,
+        appraised_value: u64,
+    ) -> Result<(), ContractError> {
         if !self.asset_exists(ctx, id.clone())? {
             return Err(ContractError::new(format!("the asset {id} does not exist")));
         }
-        ctx.put_json(&id, &Asset { appraised_value, color, id: id.clone(), owner, size })
+        ctx.put_json(
+            &id,
+            &Asset {
+                appraised_value,
+                color,
+                id: id.clone(),
+                owner,
+                size,
+            },
+        )
     }
 
     /// Deletes an existing asset.
@@ -97,7 +138,12 @@ impl SmartContract {
 
     /// Gives an asset a new owner; returns the old owner.
     #[transaction]
-    pub fn transfer_asset(&self, ctx: &mut Context, id: String, new_owner: String) -> Result<String, ContractError> {
+    pub fn transfer_asset(
+        &self,
+        ctx: &mut Context,
+        id: String,
+        new_owner: String,
+    ) -> Result<String, ContractError> {
         let mut asset = self.read(ctx, &id)?;
         let old = std::mem::replace(&mut asset.owner, new_owner);
         ctx.put_json(&id, &asset)?;
@@ -127,33 +173,70 @@ mod tests {
         let r = router();
         let mut stub = MockStub::new();
         assert_eq!(stub.invoke(&r, &["InitLedger"]).status, 200);
-        let all: Vec<Asset> = serde_json::from_slice(&stub.invoke(&r, &["GetAllAssets"]).payload).unwrap();
+        let all: Vec<Asset> =
+            serde_json::from_slice(&stub.invoke(&r, &["GetAllAssets"]).payload).unwrap();
         assert_eq!(all.len(), 6);
         assert_eq!(
             stub.get_str("asset1").unwrap(),
             r#"{"AppraisedValue":300,"Color":"blue","ID":"asset1","Owner":"Tomoko","Size":5}"#,
             "the same JSON as Fabric's Go sample"
         );
-        assert_eq!(stub.invoke(&r, &["CreateAsset", "asset7", "purple", "20", "Ana", "900"]).status, 200);
+        assert_eq!(
+            stub.invoke(&r, &["CreateAsset", "asset7", "purple", "20", "Ana", "900"])
+                .status,
+            200
+        );
         let dup = stub.invoke(&r, &["CreateAsset", "asset7", "purple", "20", "Ana", "900"]);
-        assert_eq!((dup.status, dup.message.as_str()), (500, "the asset asset7 already exists"));
-        let read: Asset = serde_json::from_slice(&stub.invoke(&r, &["ReadAsset", "asset7"]).payload).unwrap();
+        assert_eq!(
+            (dup.status, dup.message.as_str()),
+            (500, "the asset asset7 already exists")
+        );
+        let read: Asset =
+            serde_json::from_slice(&stub.invoke(&r, &["ReadAsset", "asset7"]).payload).unwrap();
         assert_eq!(read.owner, "Ana");
-        assert_eq!(stub.invoke(&r, &["UpdateAsset", "asset7", "green", "21", "Ana", "950"]).status, 200);
-        assert_eq!(stub.invoke(&r, &["TransferAsset", "asset7", "Bo"]).payload, b"Ana");
+        assert_eq!(
+            stub.invoke(&r, &["UpdateAsset", "asset7", "green", "21", "Ana", "950"])
+                .status,
+            200
+        );
+        assert_eq!(
+            stub.invoke(&r, &["TransferAsset", "asset7", "Bo"]).payload,
+            b"Ana"
+        );
         assert_eq!(stub.invoke(&r, &["AssetExists", "asset7"]).payload, b"true");
         assert_eq!(stub.invoke(&r, &["DeleteAsset", "asset7"]).status, 200);
-        assert_eq!(stub.invoke(&r, &["AssetExists", "asset7"]).payload, b"false");
+        assert_eq!(
+            stub.invoke(&r, &["AssetExists", "asset7"]).payload,
+            b"false"
+        );
         let missing = stub.invoke(&r, &["ReadAsset", "asset7"]);
         assert_eq!(missing.message, "the asset asset7 does not exist");
         // Fabric's Contract:Function form, wrong arguments, unknown functions.
-        assert_eq!(stub.invoke(&r, &["SmartContract:AssetExists", "asset1"]).payload, b"true");
+        assert_eq!(
+            stub.invoke(&r, &["SmartContract:AssetExists", "asset1"])
+                .payload,
+            b"true"
+        );
         assert_eq!(stub.invoke(&r, &["CreateAsset", "x"]).status, 400);
-        assert!(stub.invoke(&r, &["CreateAsset", "a9", "red", "big", "Al", "1"]).message.contains("argument size"));
+        assert!(
+            stub.invoke(&r, &["CreateAsset", "a9", "red", "big", "Al", "1"])
+                .message
+                .contains("argument size")
+        );
         assert_eq!(stub.invoke(&r, &["Nope"]).status, 400);
-        let meta: serde_json::Value = serde_json::from_slice(&stub.invoke(&r, &["org.hyperledger.fabric:GetMetadata"]).payload).unwrap();
-        let txs = meta["contracts"]["SmartContract"]["transactions"].as_array().unwrap();
+        let meta: serde_json::Value = serde_json::from_slice(
+            &stub
+                .invoke(&r, &["org.hyperledger.fabric:GetMetadata"])
+                .payload,
+        )
+        .unwrap();
+        let txs = meta["contracts"]["SmartContract"]["transactions"]
+            .as_array()
+            .unwrap();
         assert_eq!(txs.len(), 8);
-        assert!(txs.iter().any(|t| t["name"] == "ReadAsset" && t["tag"][0] == "evaluate"));
+        assert!(
+            txs.iter()
+                .any(|t| t["name"] == "ReadAsset" && t["tag"][0] == "evaluate")
+        );
     }
 }

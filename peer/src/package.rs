@@ -1,0 +1,269 @@
+//! Chaincode packages, Fabric-shaped: a `.tar.gz` holding `metadata.json`
+//! (`{"type":"wasm","label":...}`) and `code.tar.gz`, which holds
+//! `chaincode.wasm`. The package ID is `label:hex(sha256(package bytes))`.
+//! Packages are built deterministically (fixed timestamps, owners and modes),
+//! so the same module and label always give the same ID.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde::{Deserialize, Serialize};
+
+use crate::PeerError;
+
+/// The chaincode type weft runs.
+pub const WASM_TYPE: &str = "wasm";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Metadata {
+    #[serde(rename = "type")]
+    kind: String,
+    label: String,
+}
+
+/// A parsed package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChaincodePackage {
+    /// The label (e.g. `basic_1.0`).
+    pub label: String,
+    /// The WASM module.
+    pub wasm: Vec<u8>,
+}
+
+fn tar_gz(entries: &[(&str, &[u8])]) -> Result<Vec<u8>, PeerError> {
+    let io = |e: std::io::Error| PeerError::Runtime(format!("building a package: {e}"));
+    let gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    for (name, data) in entries {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(data.len() as u64);
+        header.set_mode(0o644);
+        header.set_mtime(0);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_entry_type(tar::EntryType::Regular);
+        tar.append_data(&mut header, name, *data).map_err(io)?;
+    }
+    tar.into_inner().map_err(io)?.finish().map_err(io)
+}
+
+fn untar_gz(bytes: &[u8], what: &str) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
+    let bad = |e: String| PeerError::InvalidChaincode(format!("{what}: {e}"));
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+    let mut out = Vec::new();
+    for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
+        let mut entry = entry.map_err(|e| bad(e.to_string()))?;
+        let name = entry
+            .path()
+            .map_err(|e| bad(e.to_string()))?
+            .to_string_lossy()
+            .into_owned();
+        let mut data = Vec::new();
+        entry
+            .by_ref()
+            .take(256 * 1024 * 1024)
+            .read_to_end(&mut data)
+            .map_err(|e| bad(e.to_string()))?;
+        out.push((name, data));
+    }
+    Ok(out)
+}
+
+/// Packages a WASM module under a label.
+pub fn package(label: &str, wasm: &[u8]) -> Result<Vec<u8>, PeerError> {
+    if label.is_empty()
+        || !label
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
+    {
+        return Err(PeerError::InvalidChaincode(format!(
+            "label {label:?} must be non-empty and use only letters, digits and . _ + - (e.g. basic_1.0)"
+        )));
+    }
+    let code = tar_gz(&[("chaincode.wasm", wasm)])?;
+    let metadata = serde_json::to_vec(&Metadata {
+        kind: WASM_TYPE.into(),
+        label: label.into(),
+    })
+    .expect("metadata serialises");
+    tar_gz(&[("metadata.json", &metadata), ("code.tar.gz", &code)])
+}
+
+/// The package ID: `label:hex(sha256(package bytes))`.
+pub fn package_id(label: &str, package: &[u8]) -> String {
+    format!(
+        "{label}:{}",
+        hex::encode(weft_common::crypto::sha256(package))
+    )
+}
+
+/// Reads a package: its label and module.
+pub fn parse(package: &[u8]) -> Result<ChaincodePackage, PeerError> {
+    let entries = untar_gz(package, "chaincode package")?;
+    let find = |n: &str| {
+        entries
+            .iter()
+            .find(|(name, _)| name == n)
+            .map(|(_, d)| d.clone())
+    };
+    let metadata = find("metadata.json")
+        .ok_or_else(|| PeerError::InvalidChaincode("the package has no metadata.json".into()))?;
+    let metadata: Metadata = serde_json::from_slice(&metadata)
+        .map_err(|e| PeerError::InvalidChaincode(format!("metadata.json: {e}")))?;
+    if metadata.kind != WASM_TYPE {
+        return Err(PeerError::InvalidChaincode(format!(
+            "chaincode type {:?} is not supported: weft runs WASM chaincode (type \"wasm\")",
+            metadata.kind
+        )));
+    }
+    let code = find("code.tar.gz")
+        .ok_or_else(|| PeerError::InvalidChaincode("the package has no code.tar.gz".into()))?;
+    let wasm = untar_gz(&code, "code.tar.gz")?
+        .into_iter()
+        .find(|(n, _)| n == "chaincode.wasm")
+        .map(|(_, d)| d)
+        .ok_or_else(|| PeerError::InvalidChaincode("code.tar.gz has no chaincode.wasm".into()))?;
+    Ok(ChaincodePackage {
+        label: metadata.label,
+        wasm,
+    })
+}
+
+/// Whether rustup has the `wasm32-unknown-unknown` target installed.
+fn rustup_has_wasm_target() -> bool {
+    Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l.trim() == "wasm32-unknown-unknown")
+        })
+        .unwrap_or(false)
+}
+
+/// Builds a contract crate to WASM and returns the module's path. Uses the
+/// rustup target when installed; otherwise Debian's `rustc-web` with
+/// `-Zbuild-std` and `wasm-ld` (install `rustc-web rust-web-src lld`).
+/// `target_dir` defaults to `$CARGO_TARGET_DIR/wasm` or `<crate>/target/wasm`.
+pub fn build_wasm(crate_dir: &Path, target_dir: Option<&Path>) -> Result<PathBuf, PeerError> {
+    let manifest = crate_dir.join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).map_err(|e| {
+        PeerError::Runtime(format!(
+            "{}: {e}; --path must be a chaincode crate",
+            manifest.display()
+        ))
+    })?;
+    let name = text
+        .lines()
+        .skip_while(|l| l.trim() != "[package]")
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("name")
+                .and_then(|r| r.split('"').nth(1))
+                .map(str::to_string)
+        })
+        .ok_or_else(|| PeerError::Runtime(format!("{}: no package name", manifest.display())))?;
+    let target_dir = match target_dir {
+        Some(t) => t.to_path_buf(),
+        None => std::env::var_os("CARGO_TARGET_DIR")
+            .map(|d| PathBuf::from(d).join("wasm"))
+            .unwrap_or_else(|| crate_dir.join("target").join("wasm")),
+    };
+    let mut cmd = Command::new("cargo");
+    cmd.args([
+        "build",
+        "--profile",
+        "wasm-release",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--lib",
+    ])
+    .arg("--manifest-path")
+    .arg(&manifest)
+    .arg("--target-dir")
+    .arg(&target_dir)
+    .env_remove("RUSTFLAGS");
+    if !rustup_has_wasm_target() {
+        if !Path::new("/usr/bin/rustc").exists()
+            || Command::new("wasm-ld").arg("--version").output().is_err()
+        {
+            return Err(PeerError::Runtime(
+                "no way to build WASM here: run `rustup target add wasm32-unknown-unknown`, or install Debian's \
+                 rustc-web, rust-web-src and lld (scripts/setup.sh does)"
+                    .into(),
+            ));
+        }
+        cmd.env("RUSTC", "/usr/bin/rustc")
+            .env("RUSTC_BOOTSTRAP", "1")
+            .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", "wasm-ld")
+            .arg("-Zbuild-std=std,panic_abort");
+    }
+    tracing::info!(crate_dir = %crate_dir.display(), "building chaincode to WASM");
+    let out = cmd
+        .output()
+        .map_err(|e| PeerError::Runtime(format!("running cargo: {e}")))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
+        return Err(PeerError::Runtime(format!(
+            "building {} to WASM failed:\n{}",
+            crate_dir.display(),
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+        )));
+    }
+    let wasm = target_dir
+        .join("wasm32-unknown-unknown")
+        .join("wasm-release")
+        .join(format!("{}.wasm", name.replace('-', "_")));
+    if !wasm.exists() {
+        return Err(PeerError::Runtime(format!(
+            "the build produced no {}; is the crate a cdylib?",
+            wasm.display()
+        )));
+    }
+    Ok(wasm)
+}
+
+/// Writes a package file.
+pub fn write_package(path: &Path, package: &[u8]) -> Result<(), PeerError> {
+    let mut f = std::fs::File::create(path)
+        .map_err(|e| PeerError::Runtime(format!("{}: {e}", path.display())))?;
+    f.write_all(package)
+        .map_err(|e| PeerError::Runtime(format!("{}: {e}", path.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packages_are_deterministic_and_round_trip() {
+        let a = package("basic_1.0", b"\0asm module").unwrap();
+        let b = package("basic_1.0", b"\0asm module").unwrap();
+        assert_eq!(a, b, "same module and label, same bytes");
+        assert_eq!(package_id("basic_1.0", &a), package_id("basic_1.0", &b));
+        assert!(package_id("basic_1.0", &a).starts_with("basic_1.0:"));
+        let p = parse(&a).unwrap();
+        assert_eq!(
+            (p.label.as_str(), p.wasm.as_slice()),
+            ("basic_1.0", b"\0asm module".as_slice())
+        );
+        assert!(package("bad label", b"x").is_err());
+        assert!(parse(b"not a tarball").is_err());
+        let golang = tar_gz(&[
+            ("metadata.json", br#"{"type":"golang","label":"x"}"#),
+            ("code.tar.gz", b""),
+        ])
+        .unwrap();
+        assert!(
+            parse(&golang)
+                .unwrap_err()
+                .to_string()
+                .contains("weft runs WASM chaincode")
+        );
+    }
+}

@@ -1,0 +1,193 @@
+//! The samples, built to WASM and packaged as a user would, run through the
+//! runtime with an in-memory ledger: responses, read/write sets and events.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use prost::Message;
+use weft_peer::chaincode::{
+    ChaincodeRuntime, CompiledChaincode, InvocationContext, MemoryLedger, RuntimeConfig,
+};
+use weft_peer::package;
+use weft_protos::kvrwset::KvrwSet;
+use weft_protos::rwset::TxReadWriteSet;
+
+fn workspace() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Builds and packages a sample once per test binary; returns the package bytes.
+fn sample_package(name: &str) -> Vec<u8> {
+    static BUILT: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>> =
+        OnceLock::new();
+    let cache = BUILT.get_or_init(Default::default);
+    let mut cache = cache.lock().unwrap();
+    cache
+        .entry(name.to_string())
+        .or_insert_with(|| {
+            let wasm_path = package::build_wasm(&workspace().join("samples").join(name), None)
+                .unwrap_or_else(|e| panic!("building the {name} sample to WASM (scripts/setup.sh installs the toolchain): {e}"));
+            package::package(&format!("{name}_1.0"), &std::fs::read(wasm_path).unwrap()).unwrap()
+        })
+        .clone()
+}
+
+struct Chain {
+    rt: Arc<ChaincodeRuntime>,
+    cc: Arc<CompiledChaincode>,
+    ledger: MemoryLedger,
+    block: u64,
+}
+
+impl Chain {
+    fn new(sample: &str) -> Self {
+        let pkg = package::parse(&sample_package(sample)).unwrap();
+        let rt = Arc::new(
+            ChaincodeRuntime::new(RuntimeConfig {
+                max_concurrent_instances: 8,
+                ..Default::default()
+            })
+            .unwrap(),
+        );
+        let cc = rt
+            .load(&pkg.wasm)
+            .expect("a sample passes the install checks");
+        Self {
+            rt,
+            cc,
+            ledger: MemoryLedger::default(),
+            block: 0,
+        }
+    }
+
+    /// Simulates a transaction without committing it.
+    fn simulate(
+        &self,
+        args: &[&str],
+        read_only: bool,
+    ) -> (weft_peer::chaincode::InvokeOutcome, TxReadWriteSet) {
+        let ctx = InvocationContext {
+            chaincode: "basic".into(),
+            args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+            tx_id: format!("tx{}", self.block),
+            channel_id: "mychannel".into(),
+            timestamp: (1_700_000_000 + self.block as i64, 0),
+            creator_msp_id: "Org1MSP".into(),
+            read_only,
+            ..Default::default()
+        };
+        let (out, sim) = self
+            .rt
+            .invoke(&self.cc, ctx, Box::new(self.ledger.simulator()), None);
+        (out.unwrap_or_else(|e| panic!("{args:?}: {e}")), sim.rwset())
+    }
+
+    /// Simulates and commits a transaction in its own block.
+    fn submit(&mut self, args: &[&str]) -> weft_peer::chaincode::InvokeOutcome {
+        let (out, rwset) = self.simulate(args, false);
+        if out.response.status == 200 {
+            self.block += 1;
+            self.ledger.commit(&rwset, self.block, 0);
+        }
+        out
+    }
+}
+
+fn kv(rwset: &TxReadWriteSet) -> KvrwSet {
+    assert_eq!(rwset.ns_rwset.len(), 1);
+    assert_eq!(rwset.ns_rwset[0].namespace, "basic");
+    KvrwSet::decode(rwset.ns_rwset[0].rwset.as_slice()).unwrap()
+}
+
+#[test]
+fn asset_transfer_basic_runs_fabrics_transactions() {
+    let mut chain = Chain::new("asset-transfer-basic");
+    assert_eq!(chain.submit(&["InitLedger"]).response.status, 200);
+
+    let (out, rw) = chain.simulate(&["ReadAsset", "asset1"], true);
+    assert_eq!(
+        String::from_utf8(out.response.payload).unwrap(),
+        r#"{"AppraisedValue":300,"Color":"blue","ID":"asset1","Owner":"Tomoko","Size":5}"#
+    );
+    let reads = kv(&rw).reads;
+    assert_eq!(reads.len(), 1);
+    assert_eq!(
+        reads[0].version.unwrap().block_num,
+        1,
+        "the read records the version it saw"
+    );
+
+    let (out, rw) = chain.simulate(
+        &["CreateAsset", "asset7", "purple", "20", "Ana", "900"],
+        false,
+    );
+    assert_eq!(out.response.status, 200);
+    let set = kv(&rw);
+    assert_eq!(set.reads[0].key, "asset7");
+    assert!(set.reads[0].version.is_none(), "read as absent");
+    assert_eq!(set.writes.len(), 1);
+    assert_eq!(
+        set.writes[0].value,
+        br#"{"AppraisedValue":900,"Color":"purple","ID":"asset7","Owner":"Ana","Size":20}"#
+    );
+    chain.block += 1;
+    chain.ledger.commit(&rw, chain.block, 0);
+
+    let out = chain.submit(&["TransferAsset", "asset7", "Bo"]);
+    assert_eq!(out.response.payload, b"Ana");
+    let (out, _) = chain.simulate(&["AssetExists", "asset7"], true);
+    assert_eq!(out.response.payload, b"true");
+
+    let (out, rw) = chain.simulate(&["GetAllAssets"], true);
+    let all: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 7);
+    let ranges = kv(&rw).range_queries_info;
+    assert_eq!(
+        ranges.len(),
+        1,
+        "a range query is recorded for the phantom check"
+    );
+
+    assert_eq!(
+        chain
+            .submit(&["UpdateAsset", "asset7", "black", "1", "Bo", "1"])
+            .response
+            .status,
+        200
+    );
+    assert_eq!(
+        chain.submit(&["DeleteAsset", "asset7"]).response.status,
+        200
+    );
+    let (out, _) = chain.simulate(&["ReadAsset", "asset7"], true);
+    assert_eq!(
+        (out.response.status, out.response.message.as_str()),
+        (500, "the asset asset7 does not exist")
+    );
+    let (out, _) = chain.simulate(&["CreateAsset", "asset1", "x", "1", "y", "1"], false);
+    assert_eq!(out.response.message, "the asset asset1 already exists");
+}
+
+#[test]
+fn a_sample_gives_the_same_rwset_and_fuel_every_time() {
+    let mut chain = Chain::new("asset-transfer-basic");
+    chain.submit(&["InitLedger"]);
+    let runs: Vec<(u64, Vec<u8>)> = (0..3)
+        .map(|_| {
+            let (out, rw) = chain.simulate(&["TransferAsset", "asset2", "Zed"], false);
+            (out.fuel_used, rw.encode_to_vec())
+        })
+        .collect();
+    assert!(runs.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[test]
+fn packaging_is_deterministic() {
+    let a = sample_package("asset-transfer-basic");
+    let pkg = package::parse(&a).unwrap();
+    let again = package::package(&pkg.label, &pkg.wasm).unwrap();
+    assert_eq!(
+        package::package_id(&pkg.label, &a),
+        package::package_id(&pkg.label, &again)
+    );
+}
