@@ -4,6 +4,8 @@
 #  - the npm packages of protos/conformance (from its lock file)
 #  - RocksDB (Debian's librocksdb-dev, linked dynamically), libclang for its bindings, and protoc
 #    (raft-rs's protobuf build needs it)
+#  - a WASM toolchain for chaincode (see shared notes: Debian's rustc-web + rust-web-src + lld
+#    when rustup cannot add the wasm32 target)
 # Rust itself comes from rustup.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,6 +46,13 @@ need_pkg npm npm
 need_pkg protoc protobuf-compiler
 need_file /usr/lib/x86_64-linux-gnu/librocksdb.so librocksdb-dev
 need_file /usr/lib/llvm-14/lib/libclang.so libclang-dev
+# Building chaincode to WASM: rustup's wasm32 target when installed, else Debian's
+# rustc-web (with the std sources for -Zbuild-std) and wasm-ld.
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+  need_file /usr/bin/rustc rustc-web
+  need_file /usr/lib/rustlib/src/rust rust-web-src
+  need_pkg wasm-ld lld
+fi
 
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust with rustup (https://rustup.rs) first" >&2

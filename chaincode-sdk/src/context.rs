@@ -240,18 +240,17 @@ impl ClientIdentity {
         );
         let mut attributes = BTreeMap::new();
         for ext in cert.extensions() {
-            if ext.oid.to_id_string() == ATTRS_OID {
-                if let Ok(v) = serde_json::from_slice::<serde_json::Value>(ext.value) {
-                    if let Some(map) = v.get("attrs").and_then(|a| a.as_object()) {
-                        for (k, v) in map {
-                            attributes.insert(
-                                k.clone(),
-                                v.as_str()
-                                    .map(str::to_string)
-                                    .unwrap_or_else(|| v.to_string()),
-                            );
-                        }
-                    }
+            if ext.oid.to_id_string() == ATTRS_OID
+                && let Ok(v) = serde_json::from_slice::<serde_json::Value>(ext.value)
+                && let Some(map) = v.get("attrs").and_then(|a| a.as_object())
+            {
+                for (k, v) in map {
+                    attributes.insert(
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    );
                 }
             }
         }

@@ -7,7 +7,7 @@
 //! [`Context`]: state, ranges, composite keys, history, transaction facts, the
 //! client's identity, transient data, events, and calls to other chaincodes.
 //!
-//! ```ignore
+//! ```
 //! use weft_chaincode_sdk::{contract, Context, ContractError};
 //!
 //! #[derive(Default)]
@@ -24,6 +24,12 @@
 //! }
 //!
 //! weft_chaincode_sdk::register!(Counter);
+//!
+//! # fn main() {
+//! let mut stub = weft_chaincode_sdk::mock::MockStub::new();
+//! assert_eq!(stub.invoke(&router(), &["Add", "k", "2"]).payload, b"2");
+//! assert_eq!(stub.invoke(&router(), &["Add", "k", "3"]).payload, b"5");
+//! # }
 //! ```
 //! Build to WASM and package with `weft-peer lifecycle chaincode package --build`;
 //! unit-test natively with [`mock::MockStub`].

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::PeerError;
 
+/// Link flags for chaincode: 64 KiB of stack, 320 KiB of initial memory.
+pub const CHAINCODE_RUSTFLAGS: &str =
+    "-C link-arg=-zstack-size=65536 -C link-arg=--initial-memory=327680";
+
 /// The chaincode type weft runs.
 pub const WASM_TYPE: &str = "wasm";
 

@@ -2,7 +2,7 @@
 //! marked `#[transaction]` becomes a transaction, routed by name, with its
 //! arguments decoded and its result encoded as Fabric's contract API does.
 //!
-//! ```ignore
+//! ```text
 //! #[contract]
 //! impl AssetContract {
 //!     #[transaction]                  // "CreateAsset", submitted

@@ -16,6 +16,10 @@ use super::host::{self, HostState};
 use super::simulator::TxSimulator;
 use crate::PeerError;
 
+/// Bytes of each instance's memory kept resident between invocations: the
+/// initial memory chaincode is linked with (see `package::CHAINCODE_RUSTFLAGS`).
+const KEEP_RESIDENT_BYTES: usize = 320 * 1024;
+
 /// Fuel for instantiating a module and asking its ABI version at install.
 const PROBE_FUEL: u64 = 10_000_000;
 
@@ -137,11 +141,19 @@ impl ChaincodeRuntime {
         c.wasm_relaxed_simd(false);
         c.wasm_memory64(false);
         c.wasm_multi_memory(false);
+        // Chaincode data segments are small: copying them into a resident slot
+        // is cheaper than mapping a copy-on-write image for every instance.
+        c.memory_init_cow(false);
         let mut pool = PoolingAllocationConfig::default();
         pool.total_core_instances(config.max_concurrent_instances);
         pool.total_memories(config.max_concurrent_instances);
         pool.total_tables(config.max_concurrent_instances);
         pool.max_memory_size(config.memory_limit_bytes);
+        // Reset the first pages of a slot by memset instead of returning them to
+        // the kernel: instantiation then does not page-fault its stack and heap
+        // back in (most of an invocation's cost otherwise).
+        pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
+        pool.table_keep_resident(64 * 1024);
         c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&c).map_err(rt_err)?;
         let linker = host::linker(&engine).map_err(rt_err)?;
