@@ -628,20 +628,7 @@ impl Chain {
                     self.events.push(ChainEvent::MembershipChanged(changes));
                 }
             }
-            for env in block.data.iter().flat_map(|d| d.data.iter()) {
-                self.remember(sha256(env));
-            }
-            self.tip = block_tip(&block);
-            self.events.push(ChainEvent::BlockWritten {
-                number,
-                envelopes: block
-                    .data
-                    .iter()
-                    .flat_map(|d| d.data.iter())
-                    .map(|env| sha256(env))
-                    .collect(),
-                config,
-            });
+            self.record_written(number, &block, config);
             written += 1;
         }
         // Blocks committed while we were behind now follow the chain.
@@ -652,23 +639,30 @@ impl Chain {
                 self.last_config = number;
             }
             sign_block(&mut block, self.last_config, Vec::new(), &self.signer)?;
-            for env in block.data.iter().flat_map(|d| d.data.iter()) {
-                self.remember(sha256(env));
-            }
-            self.tip = block_tip(&block);
-            self.events.push(ChainEvent::BlockWritten {
-                number,
-                envelopes: block
-                    .data
-                    .iter()
-                    .flat_map(|d| d.data.iter())
-                    .map(|env| sha256(env))
-                    .collect(),
-                config,
-            });
+            self.record_written(number, &block, config);
             written += 1;
         }
         Ok(written)
+    }
+
+    /// Remembers a written block's envelopes for deduplication, moves the
+    /// tip and reports the block to the shell.
+    fn record_written(&mut self, number: u64, block: &Block, config: bool) {
+        let envelopes: Vec<_> = block
+            .data
+            .iter()
+            .flat_map(|d| d.data.iter())
+            .map(|env| sha256(env))
+            .collect();
+        for digest in &envelopes {
+            self.remember(*digest);
+        }
+        self.tip = block_tip(block);
+        self.events.push(ChainEvent::BlockWritten {
+            number,
+            envelopes,
+            config,
+        });
     }
 
     /// Messages to send to other nodes.
