@@ -13,6 +13,9 @@ use crate::{ContractError, Ledger, LedgerError};
 pub const COMPOSITE_KEY_NAMESPACE: char = '\u{0}';
 /// The largest code point: the end of a partial-composite-key range.
 const MAX_UNICODE_RUNE: char = '\u{10FFFF}';
+/// Where a range with an empty start key begins: just past the composite keys
+/// (Fabric's `emptyKeySubstitute`).
+const SIMPLE_KEYS_START: &str = "\u{1}";
 
 /// The context of one transaction.
 pub struct Context<'a> {
@@ -55,13 +58,32 @@ impl<'a> Context<'a> {
         Ok(self.put_state(key, &serde_json::to_vec(value)?)?)
     }
 
-    /// Keys in `[start, end)` with their values (empty `end`: to the end).
+    /// Simple keys in `[start, end)` with their values (empty `end`: to the
+    /// end). As in Fabric's shim, composite keys are never returned: an empty
+    /// `start` begins after them, and a bound that is itself a composite key
+    /// is refused (use [`Self::get_state_by_partial_composite_key`]).
     pub fn get_state_by_range(
         &mut self,
         start: &str,
         end: &str,
-    ) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
-        self.ledger.get_range(start, end)
+    ) -> Result<Vec<(String, Vec<u8>)>, ContractError> {
+        for bound in [start, end] {
+            if bound.starts_with(COMPOSITE_KEY_NAMESPACE) {
+                return Err(ContractError::with_status(
+                    400,
+                    format!(
+                        "range bound {bound:?} starts with U+0000, which marks a composite key; \
+                         use get_state_by_partial_composite_key"
+                    ),
+                ));
+            }
+        }
+        let start = if start.is_empty() {
+            SIMPLE_KEYS_START
+        } else {
+            start
+        };
+        Ok(self.ledger.get_range(start, end)?)
     }
 
     /// Fabric's composite key: `\0type\0attr1\0attr2\0`.
@@ -105,7 +127,7 @@ impl<'a> Context<'a> {
         let start = self.create_composite_key(object_type, attributes)?;
         let mut end = start.clone();
         end.push(MAX_UNICODE_RUNE);
-        Ok(self.get_state_by_range(&start, &end)?)
+        Ok(self.ledger.get_range(&start, &end)?)
     }
 
     /// A key's past values, newest first (in evaluations).

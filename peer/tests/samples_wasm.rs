@@ -191,3 +191,54 @@ fn packaging_is_deterministic() {
         package::package_id(&pkg.label, &again)
     );
 }
+
+#[test]
+fn marbles_index_range_and_history_run_in_wasm() {
+    let mut chain = Chain::new("marbles");
+    for (name, color) in [("m1", "blue"), ("m2", "red"), ("m3", "blue")] {
+        let out = chain.submit(&["InitMarble", name, color, "10", "tom"]);
+        assert_eq!(out.response.status, 200, "{}", out.response.message);
+    }
+
+    let (out, rw) = chain.simulate(&["GetMarblesByRange", "", ""], true);
+    let all: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        3,
+        "index entries are not marbles"
+    );
+    assert_eq!(kv(&rw).range_queries_info.len(), 1);
+
+    let (out, rw) = chain.simulate(&["TransferMarblesBasedOnColor", "blue", "jerry"], false);
+    assert_eq!(out.response.payload, b"2");
+    let set = kv(&rw);
+    let written: Vec<_> = set.writes.iter().map(|w| w.key.as_str()).collect();
+    assert_eq!(written, ["m1", "m3"]);
+    assert_eq!(
+        set.range_queries_info.len(),
+        1,
+        "the index scan is recorded for the phantom check"
+    );
+    chain.block += 1;
+    chain.ledger.commit(&rw, chain.block, 0);
+
+    assert_eq!(chain.submit(&["DeleteMarble", "m1"]).response.status, 200);
+    let (out, _) = chain.simulate(&["GetMarblesByColor", "blue"], true);
+    let blue: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+    assert_eq!(blue[0]["name"], "m3");
+    assert_eq!(blue[0]["owner"], "jerry");
+    assert_eq!(blue.as_array().unwrap().len(), 1);
+
+    let (out, _) = chain.simulate(&["GetHistoryForMarble", "m1"], true);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let history: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+    let history = history.as_array().unwrap();
+    assert_eq!(history.len(), 3, "create, transfer, delete");
+    assert_eq!(history[0]["IsDelete"], true);
+    assert_eq!(history[1]["Value"]["owner"], "jerry");
+    assert_eq!(history[2]["Value"]["owner"], "tom");
+
+    let (out, _) = chain.simulate(&["GetMarblesByRange", "\u{0}color~name", ""], true);
+    assert_eq!(out.response.status, 400);
+    assert!(out.response.message.contains("composite key"));
+}

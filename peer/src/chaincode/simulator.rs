@@ -94,6 +94,18 @@ impl MemoryLedger {
                     if let Some(m) = self.state.get_mut(&ns.namespace) {
                         m.remove(&w.key);
                     }
+                    self.history
+                        .entry((ns.namespace.clone(), w.key.clone()))
+                        .or_default()
+                        .insert(
+                            0,
+                            KeyModification {
+                                tx_id: format!("{block}:{tx}"),
+                                value: Vec::new(),
+                                timestamp_seconds: 0,
+                                is_delete: true,
+                            },
+                        );
                 } else {
                     self.put(&ns.namespace, &w.key, &w.value, block, tx);
                 }

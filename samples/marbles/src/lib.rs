@@ -1,0 +1,311 @@
+//! Fabric's marbles02 sample, as weft chaincode. Marbles are stored under
+//! their name with the same JSON as the Go sample, and a `color~name`
+//! composite-key index lets `TransferMarblesBasedOnColor` and
+//! `GetMarblesByColor` find marbles of one colour without a rich query.
+//!
+//! Transactions: `InitMarble`, `ReadMarble`, `DeleteMarble`,
+//! `TransferMarble`, `TransferMarblesBasedOnColor`, `GetMarblesByRange`,
+//! `GetMarblesByColor` and `GetHistoryForMarble`.
+
+use serde::{Deserialize, Serialize};
+use weft_chaincode_sdk::{Context, ContractError, contract};
+
+/// The index's object type, as in Fabric's sample.
+const COLOR_INDEX: &str = "color~name";
+
+/// A marble, serialised like Fabric's Go sample (fields in this order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Marble {
+    /// Always `"marble"`: the document type.
+    #[serde(rename = "docType")]
+    pub doc_type: String,
+    /// Name, which is also the key.
+    pub name: String,
+    /// Colour (indexed).
+    pub color: String,
+    /// Size.
+    pub size: u64,
+    /// Owner.
+    pub owner: String,
+}
+
+/// One past value of a marble, as `GetHistoryForMarble` returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MarbleHistory {
+    /// The transaction that wrote this value.
+    #[serde(rename = "TxId")]
+    pub tx_id: String,
+    /// The marble as written, or `None` when the transaction deleted it.
+    #[serde(rename = "Value")]
+    pub value: Option<Marble>,
+    /// Seconds since the epoch of the writing transaction.
+    #[serde(rename = "Timestamp")]
+    pub timestamp: i64,
+    /// Whether the transaction deleted the marble.
+    #[serde(rename = "IsDelete")]
+    pub is_delete: bool,
+}
+
+/// The contract.
+#[derive(Default)]
+pub struct Marbles;
+
+impl Marbles {
+    fn read(&self, ctx: &mut Context, name: &str) -> Result<Marble, ContractError> {
+        ctx.get_json(name)?
+            .ok_or_else(|| ContractError::new(format!("the marble {name} does not exist")))
+    }
+
+    fn index_key(&self, ctx: &Context, marble: &Marble) -> Result<String, ContractError> {
+        ctx.create_composite_key(COLOR_INDEX, &[&marble.color, &marble.name])
+    }
+
+    /// Marbles from (key, value) pairs, skipping composite-key entries.
+    fn decode_all(pairs: Vec<(String, Vec<u8>)>) -> Result<Vec<Marble>, ContractError> {
+        pairs
+            .into_iter()
+            .map(|(_, v)| serde_json::from_slice(&v).map_err(ContractError::from))
+            .collect()
+    }
+}
+
+#[contract("Marbles")]
+impl Marbles {
+    /// Creates a marble and indexes it by colour.
+    #[transaction]
+    pub fn init_marble(
+        &self,
+        ctx: &mut Context,
+        name: String,
+        color: String,
+        size: u64,
+        owner: String,
+    ) -> Result<(), ContractError> {
+        if name.is_empty() || color.is_empty() || owner.is_empty() {
+            return Err(ContractError::with_status(
+                400,
+                "name, color and owner must be non-empty",
+            ));
+        }
+        if ctx.get_state(&name)?.is_some() {
+            return Err(ContractError::new(format!(
+                "the marble {name} already exists"
+            )));
+        }
+        let marble = Marble {
+            doc_type: "marble".into(),
+            name: name.clone(),
+            color: color.to_lowercase(),
+            size,
+            owner: owner.to_lowercase(),
+        };
+        ctx.put_json(&name, &marble)?;
+        let index = self.index_key(ctx, &marble)?;
+        // The index entry's value is a single zero byte, as in Fabric's sample
+        // (an empty value would read as a delete).
+        ctx.put_state(&index, &[0])?;
+        Ok(())
+    }
+
+    /// A marble by name.
+    #[transaction(evaluate)]
+    pub fn read_marble(&self, ctx: &mut Context, name: String) -> Result<Marble, ContractError> {
+        self.read(ctx, &name)
+    }
+
+    /// Deletes a marble and its index entry.
+    #[transaction]
+    pub fn delete_marble(&self, ctx: &mut Context, name: String) -> Result<(), ContractError> {
+        let marble = self.read(ctx, &name)?;
+        ctx.del_state(&name)?;
+        let index = self.index_key(ctx, &marble)?;
+        ctx.del_state(&index)?;
+        Ok(())
+    }
+
+    /// Gives a marble a new owner.
+    #[transaction]
+    pub fn transfer_marble(
+        &self,
+        ctx: &mut Context,
+        name: String,
+        new_owner: String,
+    ) -> Result<(), ContractError> {
+        let mut marble = self.read(ctx, &name)?;
+        marble.owner = new_owner.to_lowercase();
+        ctx.put_json(&name, &marble)
+    }
+
+    /// Gives every marble of a colour a new owner, found through the colour
+    /// index; returns how many moved.
+    #[transaction]
+    pub fn transfer_marbles_based_on_color(
+        &self,
+        ctx: &mut Context,
+        color: String,
+        new_owner: String,
+    ) -> Result<u64, ContractError> {
+        let entries = ctx.get_state_by_partial_composite_key(COLOR_INDEX, &[&color])?;
+        let mut moved = 0;
+        for (key, _) in entries {
+            let (_, attrs) = ctx
+                .split_composite_key(&key)
+                .ok_or_else(|| ContractError::new(format!("malformed index key {key:?}")))?;
+            let name = attrs
+                .get(1)
+                .ok_or_else(|| ContractError::new(format!("index key {key:?} has no name")))?;
+            self.transfer_marble(ctx, name.clone(), new_owner.clone())?;
+            moved += 1;
+        }
+        Ok(moved)
+    }
+
+    /// Marbles whose names are in `[start, end)`.
+    #[transaction(evaluate)]
+    pub fn get_marbles_by_range(
+        &self,
+        ctx: &mut Context,
+        start: String,
+        end: String,
+    ) -> Result<Vec<Marble>, ContractError> {
+        Self::decode_all(ctx.get_state_by_range(&start, &end)?)
+    }
+
+    /// Marbles of one colour, through the index.
+    #[transaction(evaluate)]
+    pub fn get_marbles_by_color(
+        &self,
+        ctx: &mut Context,
+        color: String,
+    ) -> Result<Vec<Marble>, ContractError> {
+        let entries = ctx.get_state_by_partial_composite_key(COLOR_INDEX, &[&color])?;
+        let mut marbles = Vec::with_capacity(entries.len());
+        for (key, _) in entries {
+            let (_, attrs) = ctx
+                .split_composite_key(&key)
+                .ok_or_else(|| ContractError::new(format!("malformed index key {key:?}")))?;
+            marbles.push(self.read(ctx, &attrs[1])?);
+        }
+        Ok(marbles)
+    }
+
+    /// Every value a marble has had, newest first.
+    #[transaction(evaluate)]
+    pub fn get_history_for_marble(
+        &self,
+        ctx: &mut Context,
+        name: String,
+    ) -> Result<Vec<MarbleHistory>, ContractError> {
+        ctx.get_history_for_key(&name)?
+            .into_iter()
+            .map(|m| {
+                let value = if m.is_delete {
+                    None
+                } else {
+                    Some(serde_json::from_slice(&m.value)?)
+                };
+                Ok(MarbleHistory {
+                    tx_id: m.tx_id,
+                    value,
+                    timestamp: m.timestamp_seconds,
+                    is_delete: m.is_delete,
+                })
+            })
+            .collect()
+    }
+}
+
+weft_chaincode_sdk::register!(Marbles);
+
+#[cfg(test)]
+mod tests {
+    use weft_chaincode_sdk::mock::MockStub;
+
+    use super::*;
+
+    fn marbles(payload: &[u8]) -> Vec<Marble> {
+        serde_json::from_slice(payload).unwrap()
+    }
+
+    #[test]
+    fn the_colour_index_follows_the_marbles() {
+        let r = router();
+        let mut stub = MockStub::new();
+        for (name, color, size, owner) in [
+            ("marble1", "blue", "35", "tom"),
+            ("marble2", "red", "50", "tom"),
+            ("marble3", "blue", "70", "tom"),
+        ] {
+            let res = stub.invoke(&r, &["InitMarble", name, color, size, owner]);
+            assert_eq!(res.status, 200, "{}", res.message);
+        }
+        assert_eq!(
+            stub.get_str("marble1").unwrap(),
+            r#"{"docType":"marble","name":"marble1","color":"blue","size":35,"owner":"tom"}"#,
+            "the same JSON as Fabric's Go sample"
+        );
+        assert!(
+            stub.state
+                .contains_key("\u{0}color~name\u{0}blue\u{0}marble3\u{0}")
+        );
+        let dup = stub.invoke(&r, &["InitMarble", "marble1", "red", "1", "x"]);
+        assert_eq!(dup.message, "the marble marble1 already exists");
+
+        // Range queries see marbles only, never index entries.
+        let all = marbles(&stub.invoke(&r, &["GetMarblesByRange", "", ""]).payload);
+        assert_eq!(all.len(), 3);
+        let some = marbles(
+            &stub
+                .invoke(&r, &["GetMarblesByRange", "marble1", "marble3"])
+                .payload,
+        );
+        assert_eq!(some.len(), 2);
+        let composite = stub.invoke(&r, &["GetMarblesByRange", "\u{0}color~name", ""]);
+        assert_eq!(composite.status, 400, "a composite bound is refused");
+        assert!(composite.message.contains("composite key"));
+
+        let blue = marbles(&stub.invoke(&r, &["GetMarblesByColor", "blue"]).payload);
+        let names: Vec<_> = blue.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["marble1", "marble3"]);
+
+        let moved = stub.invoke(&r, &["TransferMarblesBasedOnColor", "blue", "jerry"]);
+        assert_eq!(moved.payload, b"2");
+        let m3: Marble =
+            serde_json::from_slice(&stub.invoke(&r, &["ReadMarble", "marble3"]).payload).unwrap();
+        assert_eq!(m3.owner, "jerry");
+        let m2: Marble =
+            serde_json::from_slice(&stub.invoke(&r, &["ReadMarble", "marble2"]).payload).unwrap();
+        assert_eq!(m2.owner, "tom", "other colours are untouched");
+
+        assert_eq!(stub.invoke(&r, &["DeleteMarble", "marble1"]).status, 200);
+        assert!(
+            !stub
+                .state
+                .contains_key("\u{0}color~name\u{0}blue\u{0}marble1\u{0}")
+        );
+        let blue = marbles(&stub.invoke(&r, &["GetMarblesByColor", "blue"]).payload);
+        assert_eq!(blue.len(), 1);
+        let missing = stub.invoke(&r, &["TransferMarble", "marble1", "x"]);
+        assert_eq!(missing.message, "the marble marble1 does not exist");
+        assert_eq!(
+            stub.invoke(&r, &["InitMarble", "", "red", "1", "x"]).status,
+            400
+        );
+    }
+
+    #[test]
+    fn history_lists_every_value_newest_first() {
+        let r = router();
+        let mut stub = MockStub::new();
+        stub.invoke(&r, &["InitMarble", "m", "green", "5", "ann"]);
+        stub.invoke(&r, &["TransferMarble", "m", "bob"]);
+        stub.invoke(&r, &["DeleteMarble", "m"]);
+        let history: Vec<MarbleHistory> =
+            serde_json::from_slice(&stub.invoke(&r, &["GetHistoryForMarble", "m"]).payload)
+                .unwrap();
+        assert_eq!(history.len(), 3);
+        assert!(history[0].is_delete && history[0].value.is_none());
+        assert_eq!(history[1].value.as_ref().unwrap().owner, "bob");
+        assert_eq!(history[2].value.as_ref().unwrap().owner, "ann");
+    }
+}
