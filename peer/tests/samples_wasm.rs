@@ -37,6 +37,8 @@ struct Chain {
     cc: Arc<CompiledChaincode>,
     ledger: MemoryLedger,
     block: u64,
+    /// The submitting client: MSP id and PEM certificate.
+    creator: (String, Vec<u8>),
 }
 
 impl Chain {
@@ -57,6 +59,7 @@ impl Chain {
             cc,
             ledger: MemoryLedger::default(),
             block: 0,
+            creator: ("Org1MSP".into(), Vec::new()),
         }
     }
 
@@ -72,7 +75,8 @@ impl Chain {
             tx_id: format!("tx{}", self.block),
             channel_id: "mychannel".into(),
             timestamp: (1_700_000_000 + self.block as i64, 0),
-            creator_msp_id: "Org1MSP".into(),
+            creator_msp_id: self.creator.0.clone(),
+            creator_cert: self.creator.1.clone(),
             read_only,
             ..Default::default()
         };
@@ -241,4 +245,60 @@ fn marbles_index_range_and_history_run_in_wasm() {
     let (out, _) = chain.simulate(&["GetMarblesByRange", "\u{0}color~name", ""], true);
     assert_eq!(out.response.status, 400);
     assert!(out.response.message.contains("composite key"));
+}
+
+fn client_cert(cn: &str) -> Vec<u8> {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, cn);
+    params.self_signed(&key).unwrap().pem().into_bytes()
+}
+
+#[test]
+fn erc20_accounts_come_from_the_creator_certificate_in_wasm() {
+    use base64::Engine as _;
+    let mut chain = Chain::new("token-erc20");
+    let alice = ("Org1MSP".to_string(), client_cert("alice"));
+    let bob = ("Org2MSP".to_string(), client_cert("bob"));
+
+    chain.creator = alice.clone();
+    let init = chain.submit(&["Initialize", "Gold", "GLD", "2"]);
+    assert_eq!(init.response.status, 200, "{}", init.response.message);
+    let out = chain.submit(&["Mint", "1000"]);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let (name, payload) = out.event.expect("Mint emits a Transfer event");
+    assert_eq!(name, "Transfer");
+    let ev: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(ev["value"], 1000);
+    let (out, _) = chain.simulate(&["ClientAccountID"], true);
+    let a = String::from_utf8(out.response.payload).unwrap();
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD
+            .decode(&a)
+            .unwrap(),
+        b"x509::CN=alice::CN=alice"
+    );
+
+    chain.creator = bob.clone();
+    let (out, _) = chain.simulate(&["ClientAccountID"], true);
+    let b = String::from_utf8(out.response.payload).unwrap();
+    let denied = chain.submit(&["Mint", "5"]);
+    assert_eq!(denied.response.status, 403, "only Org1MSP mints");
+    assert!(denied.response.message.contains("Org2MSP"));
+
+    chain.creator = alice;
+    let (out, rw) = chain.simulate(&["Transfer", &b, "250"], false);
+    assert_eq!(out.response.payload, b"true");
+    let written: Vec<_> = kv(&rw).writes.into_iter().map(|w| w.key).collect();
+    assert_eq!(written.len(), 2, "two balances: {written:?}");
+    chain.block += 1;
+    chain.ledger.commit(&rw, chain.block, 0);
+
+    chain.creator = bob;
+    let (out, _) = chain.simulate(&["ClientAccountBalance"], true);
+    assert_eq!(out.response.payload, b"250");
+    let (out, _) = chain.simulate(&["Transfer", &a, "251"], false);
+    assert!(out.response.message.contains("insufficient funds"));
 }
