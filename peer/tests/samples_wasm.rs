@@ -302,3 +302,40 @@ fn erc20_accounts_come_from_the_creator_certificate_in_wasm() {
     let (out, _) = chain.simulate(&["Transfer", &a, "251"], false);
     assert!(out.response.message.contains("insufficient funds"));
 }
+
+#[test]
+fn service_registry_claims_and_recovery_run_in_wasm() {
+    let mut chain = Chain::new("service-registry");
+    let admin = ("Org1MSP".to_string(), client_cert("admin"));
+    let user = ("Org2MSP".to_string(), client_cert("user"));
+    chain.creator = admin.clone();
+    let body = r#"{"deployer":"","context":"k8s","replicas":3,"image_registry":"harbor/br2k"}"#;
+    let out = chain.submit(&["RegisterService", "log", "10.0.0.1:8080", body]);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+
+    chain.creator = user;
+    let (out, rw) = chain.simulate(&["SendClaim", "log", "timeouts"], false);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let (name, payload) = out.event.clone().expect("a Claim event");
+    assert_eq!(name, "Claim");
+    let claim: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(claim["tx_id"], "tx1", "the claim names its transaction");
+    let writes: Vec<_> = kv(&rw).writes.into_iter().map(|w| w.key).collect();
+    assert_eq!(writes, ["\u{0}claim\u{0}log\u{0}tx1\u{0}", "log"]);
+    chain.block += 1;
+    chain.ledger.commit(&rw, chain.block, 0);
+    let denied = chain.submit(&["GetRecoveryInfo", "log"]);
+    assert_eq!(denied.response.status, 403);
+
+    chain.creator = admin;
+    let out = chain.submit(&["UpdateLocation", "log", "10.0.0.2:8080"]);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let (name, payload) = out.event.expect("a NewLocation event");
+    assert_eq!(name, "NewLocation");
+    let ev: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(ev["settled_claims"], 1);
+    let (out, _) = chain.simulate(&["GetService", "log"], true);
+    let header: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+    assert_eq!(header["location"], "10.0.0.2:8080");
+    assert_eq!(header["state"], "running");
+}
