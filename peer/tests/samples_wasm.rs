@@ -25,7 +25,9 @@ fn sample_package(name: &str) -> Vec<u8> {
     cache
         .entry(name.to_string())
         .or_insert_with(|| {
-            let wasm_path = package::build_wasm(&workspace().join("samples").join(name), None)
+            // One target dir for every sample: std and the SDK's dependencies build once.
+            let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
+            let wasm_path = package::build_wasm(&workspace().join("samples").join(name), Some(&target))
                 .unwrap_or_else(|e| panic!("building the {name} sample to WASM (scripts/setup.sh installs the toolchain): {e}"));
             package::package(&format!("{name}_1.0"), &std::fs::read(wasm_path).unwrap()).unwrap()
         })
