@@ -341,3 +341,31 @@ fn service_registry_claims_and_recovery_run_in_wasm() {
     assert_eq!(header["location"], "10.0.0.2:8080");
     assert_eq!(header["state"], "running");
 }
+
+#[test]
+fn a_contract_sees_only_its_own_namespace() {
+    let mut chain = Chain::new("asset-transfer-basic");
+    let other = br#"{"AppraisedValue":1,"Color":"red","ID":"asset1","Owner":"Eve","Size":1}"#;
+    chain.ledger.put("othercc", "asset1", other, 1, 0);
+    chain
+        .ledger
+        .put("lscc", "basic", b"chaincode definition", 1, 0);
+    let (out, rw) = chain.simulate(&["ReadAsset", "asset1"], true);
+    assert_eq!(
+        out.response.message, "the asset asset1 does not exist",
+        "another chaincode's key is invisible"
+    );
+    assert_eq!(kv(&rw).reads[0].key, "asset1");
+    let (out, rw) = chain.simulate(&["GetAllAssets"], true);
+    assert_eq!(out.response.payload, b"[]");
+    assert_eq!(
+        rw.ns_rwset.len(),
+        1,
+        "only the contract's own namespace is touched"
+    );
+    // Writing the same key lands in the contract's namespace, not the other's.
+    let out = chain.submit(&["CreateAsset", "asset1", "blue", "5", "Ann", "9"]);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    assert_eq!(chain.ledger.get("othercc", "asset1").unwrap().value, other);
+    assert!(chain.ledger.get("basic", "asset1").is_some());
+}
