@@ -16,6 +16,15 @@ fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// A sample by name, or a test contract by its workspace-relative path.
+fn crate_dir(name: &str) -> PathBuf {
+    if name.contains('/') {
+        workspace().join(name)
+    } else {
+        workspace().join("samples").join(name)
+    }
+}
+
 /// Builds and packages a sample once per test binary; returns the package bytes.
 fn sample_package(name: &str) -> Vec<u8> {
     static BUILT: OnceLock<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>> =
@@ -27,9 +36,9 @@ fn sample_package(name: &str) -> Vec<u8> {
         .or_insert_with(|| {
             // One target dir for every sample: std and the SDK's dependencies build once.
             let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
-            let wasm_path = package::build_wasm(&workspace().join("samples").join(name), Some(&target))
+            let wasm_path = package::build_wasm(&crate_dir(name), Some(&target))
                 .unwrap_or_else(|e| panic!("building the {name} sample to WASM (scripts/setup.sh installs the toolchain): {e}"));
-            package::package(&format!("{name}_1.0"), &std::fs::read(wasm_path).unwrap()).unwrap()
+            package::package(&format!("{}_1.0", name.rsplit('/').next().unwrap()), &std::fs::read(wasm_path).unwrap()).unwrap()
         })
         .clone()
 }
@@ -368,4 +377,49 @@ fn a_contract_sees_only_its_own_namespace() {
     assert_eq!(out.response.status, 200, "{}", out.response.message);
     assert_eq!(chain.ledger.get("othercc", "asset1").unwrap().value, other);
     assert!(chain.ledger.get("basic", "asset1").is_some());
+}
+
+#[test]
+fn a_rust_contract_that_panics_loops_or_hoards_fails_alone() {
+    let mut chain = Chain::new("peer/tests/chaincode/misbehaving");
+    for (args, cause) in [
+        (
+            &["Panic", "k"][..],
+            // The SDK's panic hook logs message and location before the
+            // abort; the runtime puts them in the error.
+            "chaincode panicked: panicked at peer/tests/chaincode/misbehaving/src/lib.rs:25:9:\n\
+             index 11 is out of range for 0 items",
+        ),
+        (&["Loop"][..], "ran out of fuel"),
+        (&["Hoard"][..], "memory limit"),
+    ] {
+        let ctx = InvocationContext {
+            chaincode: "basic".into(),
+            args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+            tx_id: "bad".into(),
+            channel_id: "mychannel".into(),
+            ..Default::default()
+        };
+        let err = chain
+            .rt
+            .invoke(&chain.cc, ctx, Box::new(chain.ledger.simulator()), None)
+            .0
+            .expect_err("misbehaviour is an error for this proposal");
+        assert!(
+            err.to_string().contains(cause),
+            "{args:?}: {err} should name the cause ({cause})"
+        );
+        // The runtime serves the next invocation normally.
+        let out = chain.submit(&["Put", "ok", "yes"]);
+        assert_eq!(
+            out.response.status, 200,
+            "after {args:?}: {}",
+            out.response.message
+        );
+    }
+    assert!(
+        chain.ledger.get("basic", "k").is_none(),
+        "the panicking transaction's write is discarded"
+    );
+    assert_eq!(chain.ledger.get("basic", "ok").unwrap().value, b"yes");
 }

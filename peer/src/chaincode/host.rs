@@ -76,6 +76,9 @@ pub struct HostState {
     event: Option<Event>,
     /// The store's memory limiter.
     pub limits: Limits,
+    /// The guest's last error-level log line (the SDK logs a panic's message
+    /// there before aborting), to name the cause of a trap.
+    pub last_error_log: Option<String>,
 }
 
 /// A simulator for stores that never touch state (the ABI-version probe).
@@ -140,6 +143,7 @@ impl HostState {
             iterators: HashMap::new(),
             next_iterator: 1,
             event: None,
+            last_error_log: None,
             limits: Limits {
                 max_memory,
                 exceeded: false,
@@ -482,6 +486,9 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
             };
             let msg = String::from_utf8_lossy(&msg);
             let cc = c.data().ctx.chaincode.clone();
+            if level == log_level::ERROR {
+                c.data_mut().last_error_log = Some(msg.chars().take(1024).collect());
+            }
             match level {
                 log_level::ERROR => tracing::error!(target: "chaincode", chaincode = %cc, "{msg}"),
                 log_level::WARN => tracing::warn!(target: "chaincode", chaincode = %cc, "{msg}"),

@@ -359,6 +359,7 @@ impl ChaincodeRuntime {
         );
         let fuel_used = budget - store.get_fuel().unwrap_or(0);
         let memory_exceeded = store.data().limits.exceeded;
+        let last_error_log = store.data().last_error_log.clone();
         let (simulator, event) = store.into_data().finish();
         let outcome = match result {
             Ok(response) => Ok(InvokeOutcome {
@@ -369,6 +370,7 @@ impl ChaincodeRuntime {
             Err(e) => Err(fail(describe_failure(
                 &e,
                 memory_exceeded,
+                last_error_log.as_deref(),
                 budget,
                 self.config.memory_limit_bytes,
             ))),
@@ -414,6 +416,7 @@ fn run(
 fn describe_failure(
     e: &wasmtime::Error,
     memory_exceeded: bool,
+    last_error_log: Option<&str>,
     fuel: u64,
     memory: usize,
 ) -> String {
@@ -427,9 +430,10 @@ fn describe_failure(
         Some(Trap::OutOfFuel) => {
             format!("ran out of fuel (budget {fuel}): it loops or does too much work")
         }
-        Some(Trap::UnreachableCodeReached) => {
-            "trapped: unreachable code reached (a Rust panic aborts this way)".into()
-        }
+        Some(Trap::UnreachableCodeReached) => match last_error_log {
+            Some(msg) if msg.starts_with("chaincode panicked") => msg.to_string(),
+            _ => "trapped: unreachable code reached (a Rust panic aborts this way)".into(),
+        },
         Some(t) => format!("trapped: {t}"),
         None => format!("{e:#}"),
     }
