@@ -88,6 +88,15 @@ impl MockStub {
         router.handle(self, &args)
     }
 
+    /// Makes the next invocations come from a client of `msp_id` with a
+    /// fresh self-signed certificate whose subject is `CN=<common_name>`, so
+    /// `Context::client_identity` gives `x509::CN=<cn>::CN=<cn>`.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn set_client(&mut self, msp_id: &str, common_name: &str) {
+        self.creator_msp_id = msp_id.to_string();
+        self.creator_cert = test_certificate(common_name);
+    }
+
     /// A key's value as UTF-8 (for assertions).
     pub fn get_str(&self, key: &str) -> Option<String> {
         self.state
@@ -187,4 +196,20 @@ impl Ledger for MockStub {
     fn log(&mut self, _level: i32, message: &str) {
         self.logs.push(message.to_string());
     }
+}
+
+/// A fresh self-signed PEM certificate with subject `CN=<common_name>`, for
+/// tests that need a creator (natively or through the peer's runtime).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn test_certificate(common_name: &str) -> Vec<u8> {
+    let key = rcgen::KeyPair::generate().expect("generating a P-256 key");
+    let mut params = rcgen::CertificateParams::default();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, common_name);
+    params
+        .self_signed(&key)
+        .expect("self-signing a test certificate")
+        .pem()
+        .into_bytes()
 }

@@ -259,12 +259,7 @@ fn marbles_index_range_and_history_run_in_wasm() {
 }
 
 fn client_cert(cn: &str) -> Vec<u8> {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut params = rcgen::CertificateParams::default();
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, cn);
-    params.self_signed(&key).unwrap().pem().into_bytes()
+    weft_chaincode_sdk::mock::test_certificate(cn)
 }
 
 #[test]

@@ -360,12 +360,7 @@ mod tests {
     use super::*;
 
     fn cert(cn: &str) -> Vec<u8> {
-        let key = rcgen::KeyPair::generate().unwrap();
-        let mut params = rcgen::CertificateParams::default();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, cn);
-        params.self_signed(&key).unwrap().pem().into_bytes()
+        weft_chaincode_sdk::mock::test_certificate(cn)
     }
 
     struct Client {
