@@ -347,11 +347,13 @@ impl Chain {
         if !self.is_leader() {
             return 0;
         }
+        self.count_recently_active(&self.settings.membership.ids)
+    }
+
+    /// How many of `ids` this leader heard from recently (itself included).
+    fn count_recently_active(&self, ids: &[u64]) -> usize {
         let me = self.settings.node_id;
-        self.settings
-            .membership
-            .ids
-            .iter()
+        ids.iter()
             .filter(|id| {
                 **id == me
                     || self
@@ -379,20 +381,7 @@ impl Chain {
             ));
         }
         if let [Change::Remove(_)] = changes.as_slice() {
-            let me = self.settings.node_id;
-            let active = updated
-                .ids
-                .iter()
-                .filter(|id| {
-                    **id == me
-                        || self
-                            .node
-                            .raft
-                            .prs()
-                            .get(**id)
-                            .is_some_and(|p| p.recent_active)
-                })
-                .count();
+            let active = self.count_recently_active(&updated.ids);
             let quorum = updated.ids.len() / 2 + 1;
             if active < quorum {
                 return Err(format!(
