@@ -17,6 +17,9 @@ pub enum PeerError {
     /// The ledger behind a simulation failed.
     #[error("ledger: {0}")]
     Ledger(String),
+    /// A channel could not be joined or served.
+    #[error("channel: {0}")]
+    Channel(String),
     /// The runtime could not be set up.
     #[error("chaincode runtime: {0}")]
     Runtime(String),

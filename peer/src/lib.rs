@@ -5,7 +5,11 @@
 //! commit, endorsement, the Gateway and the node itself.
 
 pub mod chaincode;
+pub mod channel;
 pub mod error;
+pub mod ledger;
+pub mod lifecycle;
 pub mod package;
+pub mod validation;
 
 pub use error::PeerError;

@@ -1,0 +1,168 @@
+//! The committer: validates a verified block, writes it in one atomic batch,
+//! adopts a new config and announces what was committed.
+
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::broadcast;
+use weft_common::block::header_hash;
+use weft_common::config::ChannelConfig;
+use weft_protos::common::{Block, BlockMetadata, BlockMetadataIndex};
+use weft_protos::protos::TxValidationCode;
+
+use crate::PeerError;
+use crate::ledger::{BlockCommit, Ledger};
+use crate::validation::{TxVerdict, validate_block};
+
+/// What one committed block did: the notification behind the gateway's
+/// CommitStatus and the event services.
+#[derive(Debug, Clone)]
+pub struct BlockCommitted {
+    /// The block number.
+    pub number: u64,
+    /// One verdict per transaction (txid, validation code, reason).
+    pub txs: Vec<TxVerdict>,
+}
+
+/// How many commit notifications a slow subscriber may lag behind.
+const NOTIFY_CAPACITY: usize = 1024;
+
+/// Validates and commits the blocks of one channel.
+pub struct Committer {
+    ledger: Ledger,
+    config: RwLock<Arc<ChannelConfig>>,
+    notify: broadcast::Sender<Arc<BlockCommitted>>,
+}
+
+impl std::fmt::Debug for Committer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Committer")
+            .field("ledger", &self.ledger)
+            .finish()
+    }
+}
+
+fn set_filter(block: &mut Block, filter: Vec<u8>) {
+    let md = block.metadata.get_or_insert_with(BlockMetadata::default);
+    let idx = BlockMetadataIndex::TransactionsFilter as usize;
+    if md.metadata.len() <= idx {
+        md.metadata.resize(idx + 1, Vec::new());
+    }
+    md.metadata[idx] = filter;
+}
+
+impl Committer {
+    /// A committer over `ledger`, which must hold at least the genesis block.
+    /// The channel config is read from the newest config block.
+    pub fn open(ledger: Ledger) -> Result<Self, PeerError> {
+        let info = ledger.info();
+        if info.height == 0 {
+            return Err(PeerError::Ledger("ledger has no genesis block".into()));
+        }
+        let block = ledger.block(info.last_config)?.ok_or_else(|| {
+            PeerError::Ledger(format!("config block {} is missing", info.last_config))
+        })?;
+        let config = ChannelConfig::from_block(&block)
+            .map_err(|e| PeerError::Ledger(format!("config block {}: {e}", info.last_config)))?;
+        Ok(Self::with_config(ledger, config))
+    }
+
+    /// Creates the ledger's first block from a channel's genesis (or any config)
+    /// block `0` and returns a committer over it.
+    pub fn genesis(ledger: Ledger, mut block: Block) -> Result<Self, PeerError> {
+        let number = block.header.as_ref().map_or(u64::MAX, |h| h.number);
+        if number != 0 {
+            return Err(PeerError::Channel(format!(
+                "a channel is joined with its genesis block (number 0), not block {number}"
+            )));
+        }
+        let config = ChannelConfig::from_block(&block)
+            .map_err(|e| PeerError::Channel(format!("genesis block: {e}")))?;
+        if config.application.is_none() {
+            return Err(PeerError::Channel(format!(
+                "channel {} has no Application group; peers join application channels",
+                config.channel_id
+            )));
+        }
+        let tx_id = weft_common::tx::UnpackedEnvelope::from_bytes(
+            block.data.as_ref().map_or(&[][..], |d| &d.data[0]),
+        )
+        .map(|e| e.channel_header.tx_id)
+        .unwrap_or_default();
+        set_filter(&mut block, vec![TxValidationCode::Valid as i32 as u8]);
+        let hash = header_hash(block.header.as_ref().expect("checked above")).to_vec();
+        ledger.commit(&BlockCommit {
+            block,
+            hash,
+            tx_ids: vec![(tx_id, TxValidationCode::Valid as i32)],
+            updates: Vec::new(),
+            is_config: true,
+        })?;
+        Ok(Self::with_config(ledger, config))
+    }
+
+    fn with_config(ledger: Ledger, config: ChannelConfig) -> Self {
+        Self {
+            ledger,
+            config: RwLock::new(Arc::new(config)),
+            notify: broadcast::channel(NOTIFY_CAPACITY).0,
+        }
+    }
+
+    /// The ledger.
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    /// The channel config in force for the next block.
+    pub fn config(&self) -> Arc<ChannelConfig> {
+        self.config.read().expect("config lock").clone()
+    }
+
+    /// Subscribes to commit notifications from the next block on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<BlockCommitted>> {
+        self.notify.subscribe()
+    }
+
+    /// Validates and commits `block`, which the caller has verified
+    /// ([`super::verify::verify_block`]). Invalid transactions stay in the
+    /// block, marked in its transactions filter.
+    pub fn commit(&self, mut block: Block) -> Result<Arc<BlockCommitted>, PeerError> {
+        let config = self.config();
+        let verdict = validate_block(&block, &config, &self.ledger)?;
+        let number = block.header.as_ref().map_or(0, |h| h.number);
+        set_filter(&mut block, verdict.filter());
+        let hash = header_hash(
+            block
+                .header
+                .as_ref()
+                .ok_or_else(|| PeerError::Ledger("block without header".into()))?,
+        )
+        .to_vec();
+        let is_config = verdict.new_config.is_some();
+        self.ledger.commit(&BlockCommit {
+            block,
+            hash,
+            tx_ids: verdict
+                .txs
+                .iter()
+                .map(|t| (t.tx_id.clone(), t.code as i32))
+                .collect(),
+            updates: verdict.updates,
+            is_config,
+        })?;
+        if let Some(cfg) = verdict.new_config {
+            tracing::info!(channel = %cfg.channel_id, sequence = cfg.sequence(), block = number, "adopted new channel config");
+            *self.config.write().expect("config lock") = Arc::new(cfg);
+        }
+        for t in verdict.txs.iter().filter(|t| !t.is_valid()) {
+            tracing::debug!(block = number, tx_id = %t.tx_id, code = t.code.as_str_name(), reason = t.reason.as_deref().unwrap_or(""), "invalid transaction");
+        }
+        let done = Arc::new(BlockCommitted {
+            number,
+            txs: verdict.txs,
+        });
+        // Nobody listening is fine.
+        let _ = self.notify.send(done.clone());
+        Ok(done)
+    }
+}

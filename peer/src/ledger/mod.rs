@@ -1,0 +1,409 @@
+//! One channel's ledger in RocksDB: blocks, indexes, versioned state and key history.
+//!
+//! Column families (DESIGN.md §6): `blocks` (number → block), `block_hash`
+//! (header hash → number), `txids` (txid → block, position, validation code),
+//! `state` (`namespace \0 key` → version + value), `history`
+//! (`namespace \0 key \0 block tx` → modification) and `meta` (chain info).
+//! A block is committed with one synced `WriteBatch` across all of them, so a
+//! crash leaves either the whole block or none of it, and the height read at
+//! start-up is always consistent with the state.
+
+pub mod keys;
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use prost::Message;
+use rocksdb::{
+    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
+use weft_chaincode_abi::{KeyModification, decode_history, encode_history};
+use weft_protos::common::{Block, BlockchainInfo, Envelope};
+use weft_protos::kvrwset::Version;
+use weft_protos::protos::ProcessedTransaction;
+
+use crate::PeerError;
+
+const CF_BLOCKS: &str = "blocks";
+const CF_BLOCK_HASH: &str = "block_hash";
+const CF_TXIDS: &str = "txids";
+const CF_STATE: &str = "state";
+const CF_HISTORY: &str = "history";
+const CF_META: &str = "meta";
+
+const META_HEIGHT: &[u8] = b"height";
+const META_CURRENT_HASH: &[u8] = b"current_hash";
+const META_PREVIOUS_HASH: &[u8] = b"previous_hash";
+const META_LAST_CONFIG: &[u8] = b"last_config";
+
+/// Height and hashes of the chain, as QSCC's `GetChainInfo` reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChainInfo {
+    /// Number of committed blocks.
+    pub height: u64,
+    /// Header hash of the newest block.
+    pub current_hash: Vec<u8>,
+    /// Its previous-hash field.
+    pub previous_hash: Vec<u8>,
+    /// Number of the newest config block.
+    pub last_config: u64,
+}
+
+impl ChainInfo {
+    /// The wire form.
+    pub fn to_proto(&self) -> BlockchainInfo {
+        BlockchainInfo {
+            height: self.height,
+            current_block_hash: self.current_hash.clone(),
+            previous_block_hash: self.previous_hash.clone(),
+            bootstrapping_snapshot_info: None,
+        }
+    }
+}
+
+/// Where a transaction is and what became of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxLocation {
+    /// Block number.
+    pub block: u64,
+    /// Position in the block.
+    pub tx: u64,
+    /// `TxValidationCode` as recorded in the block's transactions filter.
+    pub code: i32,
+}
+
+/// A change to one key made by a valid transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateUpdate {
+    /// Chaincode namespace.
+    pub namespace: String,
+    /// Key.
+    pub key: String,
+    /// New value; `None` deletes.
+    pub value: Option<Vec<u8>>,
+    /// Block and position of the writing transaction.
+    pub version: Version,
+    /// The writing transaction.
+    pub tx_id: String,
+    /// Its timestamp in seconds (kept in the key's history).
+    pub timestamp_seconds: i64,
+}
+
+/// Everything one block's commit writes.
+#[derive(Debug, Clone)]
+pub struct BlockCommit {
+    /// The block, its transactions filter filled in.
+    pub block: Block,
+    /// The header hash of the block.
+    pub hash: Vec<u8>,
+    /// `(txid, validation code)` per transaction, in block order (empty txid: not indexed).
+    pub tx_ids: Vec<(String, i32)>,
+    /// State changes of the valid transactions, in block order.
+    pub updates: Vec<StateUpdate>,
+    /// Whether the block is a config block.
+    pub is_config: bool,
+}
+
+/// A channel's ledger. Cheap to clone; reads run concurrently with a commit
+/// and see either all of a block or none of it.
+#[derive(Clone)]
+pub struct Ledger {
+    db: Arc<DB>,
+    info: Arc<RwLock<ChainInfo>>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("path", &self.db.path())
+            .field("info", &self.info())
+            .finish()
+    }
+}
+
+fn corrupt(what: &str) -> PeerError {
+    PeerError::Ledger(format!("corrupt ledger: {what}"))
+}
+
+impl Ledger {
+    /// Opens (or creates) the ledger in `dir`.
+    pub fn open(dir: &Path) -> Result<Self, PeerError> {
+        let mut opts = Options::default();
+        opts.create_if_missing(true);
+        opts.create_missing_column_families(true);
+        let cfs = [
+            CF_BLOCKS,
+            CF_BLOCK_HASH,
+            CF_TXIDS,
+            CF_STATE,
+            CF_HISTORY,
+            CF_META,
+        ]
+        .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
+        let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
+        let ledger = Self {
+            db: Arc::new(db),
+            info: Arc::new(RwLock::new(ChainInfo::default())),
+        };
+        let info = ledger.read_info()?;
+        *ledger.info.write().expect("info lock") = info;
+        Ok(ledger)
+    }
+
+    fn cf(&self, name: &str) -> &rocksdb::ColumnFamily {
+        self.db
+            .cf_handle(name)
+            .expect("column families are created at open")
+    }
+
+    fn read_info(&self) -> Result<ChainInfo, PeerError> {
+        let meta = self.cf(CF_META);
+        let num = |k: &[u8]| -> Result<u64, PeerError> {
+            match self.db.get_cf(meta, k)? {
+                None => Ok(0),
+                Some(b) => keys::parse_number(&b).ok_or_else(|| corrupt("chain info")),
+            }
+        };
+        Ok(ChainInfo {
+            height: num(META_HEIGHT)?,
+            current_hash: self.db.get_cf(meta, META_CURRENT_HASH)?.unwrap_or_default(),
+            previous_hash: self
+                .db
+                .get_cf(meta, META_PREVIOUS_HASH)?
+                .unwrap_or_default(),
+            last_config: num(META_LAST_CONFIG)?,
+        })
+    }
+
+    /// Height, hashes and newest config block.
+    pub fn info(&self) -> ChainInfo {
+        self.info.read().expect("info lock").clone()
+    }
+
+    /// Number of committed blocks.
+    pub fn height(&self) -> u64 {
+        self.info.read().expect("info lock").height
+    }
+
+    /// Commits one block atomically (synced to disk). The block must be the next one.
+    pub fn commit(&self, c: &BlockCommit) -> Result<(), PeerError> {
+        let number = c.block.header.as_ref().map_or(u64::MAX, |h| h.number);
+        let mut info = self.info.write().expect("info lock");
+        if number != info.height {
+            return Err(PeerError::Ledger(format!(
+                "block {number} cannot be committed at height {}",
+                info.height
+            )));
+        }
+        let mut batch = WriteBatch::default();
+        batch.put_cf(
+            self.cf(CF_BLOCKS),
+            keys::number(number),
+            c.block.encode_to_vec(),
+        );
+        batch.put_cf(self.cf(CF_BLOCK_HASH), &c.hash, keys::number(number));
+        for (i, (txid, code)) in c.tx_ids.iter().enumerate() {
+            // The first transaction with a txid keeps the index entry; a later
+            // duplicate (marked DUPLICATE_TXID) does not overwrite it.
+            if txid.is_empty() || self.db.get_cf(self.cf(CF_TXIDS), txid)?.is_some() {
+                continue;
+            }
+            if c.tx_ids[..i].iter().any(|(t, _)| t == txid) {
+                continue;
+            }
+            batch.put_cf(
+                self.cf(CF_TXIDS),
+                txid,
+                keys::tx_location(number, i as u64, *code as u8),
+            );
+        }
+        for u in &c.updates {
+            let sk = keys::state_key(&u.namespace, &u.key);
+            match &u.value {
+                Some(v) => batch.put_cf(self.cf(CF_STATE), &sk, keys::state_value(&u.version, v)),
+                None => batch.delete_cf(self.cf(CF_STATE), &sk),
+            }
+            let m = KeyModification {
+                tx_id: u.tx_id.clone(),
+                value: u.value.clone().unwrap_or_default(),
+                timestamp_seconds: u.timestamp_seconds,
+                is_delete: u.value.is_none(),
+            };
+            batch.put_cf(
+                self.cf(CF_HISTORY),
+                keys::history_key(&u.namespace, &u.key, u.version.block_num, u.version.tx_num),
+                encode_history(&m),
+            );
+        }
+        let previous = c
+            .block
+            .header
+            .as_ref()
+            .map(|h| h.previous_hash.clone())
+            .unwrap_or_default();
+        let last_config = if c.is_config {
+            number
+        } else {
+            info.last_config
+        };
+        let meta = self.cf(CF_META);
+        batch.put_cf(meta, META_HEIGHT, keys::number(number + 1));
+        batch.put_cf(meta, META_CURRENT_HASH, &c.hash);
+        batch.put_cf(meta, META_PREVIOUS_HASH, &previous);
+        batch.put_cf(meta, META_LAST_CONFIG, keys::number(last_config));
+        let mut w = WriteOptions::default();
+        w.set_sync(true);
+        self.db.write_opt(batch, &w)?;
+        *info = ChainInfo {
+            height: number + 1,
+            current_hash: c.hash.clone(),
+            previous_hash: previous,
+            last_config,
+        };
+        Ok(())
+    }
+
+    /// The committed block `number`, as bytes.
+    pub fn block_bytes(&self, number: u64) -> Result<Option<Vec<u8>>, PeerError> {
+        Ok(self.db.get_cf(self.cf(CF_BLOCKS), keys::number(number))?)
+    }
+
+    /// The committed block `number`.
+    pub fn block(&self, number: u64) -> Result<Option<Block>, PeerError> {
+        self.block_bytes(number)?
+            .map(|b| Block::decode(b.as_slice()).map_err(|_| corrupt(&format!("block {number}"))))
+            .transpose()
+    }
+
+    /// The block whose header hash is `hash`.
+    pub fn block_by_hash(&self, hash: &[u8]) -> Result<Option<Block>, PeerError> {
+        match self.db.get_cf(self.cf(CF_BLOCK_HASH), hash)? {
+            None => Ok(None),
+            Some(n) => self.block(keys::parse_number(&n).ok_or_else(|| corrupt("hash index"))?),
+        }
+    }
+
+    /// Where the transaction `tx_id` was committed.
+    pub fn tx_location(&self, tx_id: &str) -> Result<Option<TxLocation>, PeerError> {
+        match self.db.get_cf(self.cf(CF_TXIDS), tx_id)? {
+            None => Ok(None),
+            Some(v) => {
+                let (block, tx, code) =
+                    keys::parse_tx_location(&v).ok_or_else(|| corrupt("txid index"))?;
+                Ok(Some(TxLocation {
+                    block,
+                    tx,
+                    code: i32::from(code),
+                }))
+            }
+        }
+    }
+
+    /// The block holding transaction `tx_id`.
+    pub fn block_by_tx_id(&self, tx_id: &str) -> Result<Option<Block>, PeerError> {
+        match self.tx_location(tx_id)? {
+            None => Ok(None),
+            Some(loc) => self.block(loc.block),
+        }
+    }
+
+    /// The transaction `tx_id` with its validation code (QSCC's `GetTransactionByID`).
+    pub fn transaction_by_id(
+        &self,
+        tx_id: &str,
+    ) -> Result<Option<ProcessedTransaction>, PeerError> {
+        let Some(loc) = self.tx_location(tx_id)? else {
+            return Ok(None);
+        };
+        let block = self
+            .block(loc.block)?
+            .ok_or_else(|| corrupt(&format!("txid {tx_id} points at a missing block")))?;
+        let bytes = block
+            .data
+            .as_ref()
+            .and_then(|d| d.data.get(loc.tx as usize))
+            .ok_or_else(|| corrupt(&format!("txid {tx_id} points past its block")))?;
+        let env = Envelope::decode(bytes.as_slice())
+            .map_err(|_| corrupt(&format!("envelope of {tx_id}")))?;
+        Ok(Some(ProcessedTransaction {
+            transaction_envelope: Some(env),
+            validation_code: loc.code,
+        }))
+    }
+
+    /// Committed value and version of `key` in `ns`.
+    pub fn get_state(&self, ns: &str, key: &str) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
+        match self
+            .db
+            .get_cf(self.cf(CF_STATE), keys::state_key(ns, key))?
+        {
+            None => Ok(None),
+            Some(v) => {
+                let (ver, bytes) =
+                    keys::parse_state_value(&v).ok_or_else(|| corrupt("state value"))?;
+                Ok(Some((ver, bytes.to_vec())))
+            }
+        }
+    }
+
+    /// Committed keys of `ns` in `[start, end)` (empty `end`: to the namespace's end), in key order.
+    pub fn range(
+        &self,
+        ns: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError> {
+        let from = keys::state_key(ns, start);
+        let upper = if end.is_empty() {
+            let mut u = ns.as_bytes().to_vec();
+            u.push(1);
+            u
+        } else {
+            keys::state_key(ns, end)
+        };
+        let mut out = Vec::new();
+        let it = self.db.iterator_cf(
+            self.cf(CF_STATE),
+            IteratorMode::From(&from, Direction::Forward),
+        );
+        for item in it {
+            let (k, v) = item?;
+            if *k >= *upper {
+                break;
+            }
+            let (_, key) = keys::split_state_key(&k).ok_or_else(|| corrupt("state key"))?;
+            let (ver, bytes) = keys::parse_state_value(&v).ok_or_else(|| corrupt("state value"))?;
+            out.push((key.to_string(), ver, bytes.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Every committed change of `key` in `ns`, newest first.
+    pub fn history(&self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError> {
+        let prefix = keys::history_prefix(ns, key);
+        let mut out = Vec::new();
+        let it = self.db.iterator_cf(
+            self.cf(CF_HISTORY),
+            IteratorMode::From(&prefix, Direction::Forward),
+        );
+        for item in it {
+            let (k, v) = item?;
+            if !k.starts_with(&prefix) {
+                break;
+            }
+            // Longer keys that merely share the prefix have a non-16-byte suffix.
+            if k.len() != prefix.len() + 16 {
+                continue;
+            }
+            out.push(decode_history(&v).ok_or_else(|| corrupt("history entry"))?);
+        }
+        out.reverse();
+        Ok(out)
+    }
+}
+
+impl From<rocksdb::Error> for PeerError {
+    fn from(e: rocksdb::Error) -> Self {
+        PeerError::Ledger(e.to_string())
+    }
+}

@@ -1,0 +1,171 @@
+//! Validating a block's transactions, in Fabric's order and with its codes.
+//!
+//! Two stages, both plain synchronous code:
+//!
+//! 1. [`transaction`]: each transaction on its own — envelope well-formed,
+//!    channel, creator valid and signature correct, txid = SHA-256(nonce ‖
+//!    creator), not already in the ledger, endorsements valid and satisfying the
+//!    policy of every namespace the transaction must satisfy. Stateless with
+//!    respect to the block, so it runs in parallel on all cores (rayon).
+//! 2. [`mvcc`]: in block order, duplicate txids within the block, then read
+//!    versions and range queries (phantoms) against committed state plus the
+//!    writes of earlier valid transactions of the same block.
+//!
+//! The result is data: a [`BlockVerdict`] with one code per transaction and the
+//! state updates of the valid ones. Errors are reserved for a failing ledger.
+
+pub mod mvcc;
+pub mod transaction;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use rayon::prelude::*;
+use weft_common::config::ChannelConfig;
+use weft_protos::common::{Block, HeaderType};
+use weft_protos::kvrwset::Version;
+use weft_protos::protos::TxValidationCode;
+
+use crate::PeerError;
+use crate::ledger::{Ledger, StateUpdate};
+use crate::lifecycle::{EndorsementPolicy, committed_policy};
+
+/// What validation reads from committed state. Implemented by [`Ledger`] and by
+/// in-memory maps in tests.
+pub trait StateView: Sync {
+    /// Committed value of `key` in `ns`.
+    fn value(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, PeerError>;
+    /// Committed version of `key` in `ns`.
+    fn version(&self, ns: &str, key: &str) -> Result<Option<Version>, PeerError>;
+    /// Committed keys and versions of `ns` in `[start, end)` (empty `end`: unbounded), in order.
+    fn range_versions(
+        &self,
+        ns: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Version)>, PeerError>;
+    /// Whether a transaction with this txid is already in the ledger.
+    fn has_tx(&self, tx_id: &str) -> Result<bool, PeerError>;
+}
+
+impl StateView for Ledger {
+    fn value(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, PeerError> {
+        Ok(self.get_state(ns, key)?.map(|(_, v)| v))
+    }
+    fn version(&self, ns: &str, key: &str) -> Result<Option<Version>, PeerError> {
+        Ok(self.get_state(ns, key)?.map(|(v, _)| v))
+    }
+    fn range_versions(
+        &self,
+        ns: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Version)>, PeerError> {
+        Ok(self
+            .range(ns, start, end)?
+            .into_iter()
+            .map(|(k, v, _)| (k, v))
+            .collect())
+    }
+    fn has_tx(&self, tx_id: &str) -> Result<bool, PeerError> {
+        Ok(self.tx_location(tx_id)?.is_some())
+    }
+}
+
+/// The outcome for one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxVerdict {
+    /// The txid the envelope claims (empty if it could not be read).
+    pub tx_id: String,
+    /// Fabric's validation code.
+    pub code: TxValidationCode,
+    /// Why it is invalid, for logs and the commit notification.
+    pub reason: Option<String>,
+}
+
+impl TxVerdict {
+    /// Whether the transaction changes state.
+    pub fn is_valid(&self) -> bool {
+        self.code == TxValidationCode::Valid
+    }
+}
+
+/// The outcome for a block.
+#[derive(Debug, Clone)]
+pub struct BlockVerdict {
+    /// One verdict per transaction, in block order.
+    pub txs: Vec<TxVerdict>,
+    /// State changes of the valid transactions, in block order.
+    pub updates: Vec<StateUpdate>,
+    /// The channel's new config, if this is a valid config block.
+    pub new_config: Option<ChannelConfig>,
+}
+
+impl BlockVerdict {
+    /// The TRANSACTIONS_FILTER bytes.
+    pub fn filter(&self) -> Vec<u8> {
+        self.txs.iter().map(|t| t.code as i32 as u8).collect()
+    }
+}
+
+/// Endorsement policies by chaincode, read once per block from committed
+/// `_lifecycle` state and shared by the parallel workers.
+pub struct PolicyCache<'a> {
+    state: &'a dyn StateView,
+    cache: Mutex<HashMap<String, Result<EndorsementPolicy, String>>>,
+}
+
+impl<'a> PolicyCache<'a> {
+    /// An empty cache over `state`.
+    pub fn new(state: &'a dyn StateView) -> Self {
+        Self {
+            state,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The committed policy of `chaincode`, or why there is none.
+    pub fn policy(&self, chaincode: &str) -> Result<Result<EndorsementPolicy, String>, PeerError> {
+        if let Some(p) = self.cache.lock().expect("policy cache").get(chaincode) {
+            return Ok(p.clone());
+        }
+        let p = committed_policy(self.state, chaincode)?;
+        self.cache
+            .lock()
+            .expect("policy cache")
+            .insert(chaincode.to_string(), p.clone());
+        Ok(p)
+    }
+}
+
+/// Validates every transaction of `block` (number `block.header.number`)
+/// against `config` and committed `state`.
+pub fn validate_block(
+    block: &Block,
+    config: &ChannelConfig,
+    state: &dyn StateView,
+) -> Result<BlockVerdict, PeerError> {
+    let number = block.header.as_ref().map_or(0, |h| h.number);
+    let data: &[Vec<u8>] = block.data.as_ref().map_or(&[], |d| d.data.as_slice());
+    let policies = PolicyCache::new(state);
+    let checked: Vec<transaction::Verdict> = data
+        .par_iter()
+        .map(|bytes| transaction::check(bytes, config, state, &policies))
+        .collect::<Result<_, PeerError>>()?;
+    let config_tx = checked
+        .iter()
+        .any(|(_, c)| matches!(c, Ok(t) if t.header_type == HeaderType::Config as i32));
+    let mut verdict = mvcc::resolve(number, checked, state)?;
+    if config_tx {
+        match transaction::check_config_block(block, config) {
+            Ok(cfg) => verdict.new_config = Some(cfg),
+            Err(invalid) => {
+                for t in verdict.txs.iter_mut().filter(|t| t.is_valid()) {
+                    t.code = invalid.code;
+                    t.reason = Some(invalid.reason.clone());
+                }
+            }
+        }
+    }
+    Ok(verdict)
+}

@@ -1,0 +1,212 @@
+//! Stage two, serial in block order: in-block duplicate txids, read-version
+//! (MVCC) checks and range-query phantom checks, counting the writes of
+//! earlier valid transactions of the same block.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use weft_common::tx::NsRwSet;
+use weft_protos::kvrwset::{RangeQueryInfo, Version, range_query_info};
+use weft_protos::protos::TxValidationCode as Code;
+
+use super::transaction::Verdict;
+use super::{BlockVerdict, StateView, TxVerdict};
+use crate::PeerError;
+use crate::ledger::StateUpdate;
+
+/// Writes of the block's valid transactions so far: namespace → key → version
+/// (`None`: deleted).
+#[derive(Default)]
+struct BlockWrites(HashMap<String, BTreeMap<String, Option<Version>>>);
+
+impl BlockWrites {
+    fn get(&self, ns: &str, key: &str) -> Option<Option<Version>> {
+        self.0.get(ns).and_then(|m| m.get(key)).cloned()
+    }
+}
+
+fn same(a: Option<&Version>, b: Option<&Version>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.block_num == b.block_num && a.tx_num == b.tx_num,
+        _ => false,
+    }
+}
+
+fn fmt_version(v: Option<&Version>) -> String {
+    v.map_or("absent".into(), |v| {
+        format!("({}, {})", v.block_num, v.tx_num)
+    })
+}
+
+/// Resolves stage-one verdicts into the block's verdict.
+pub fn resolve(
+    block: u64,
+    checked: Vec<Verdict>,
+    state: &dyn StateView,
+) -> Result<BlockVerdict, PeerError> {
+    let mut writes = BlockWrites::default();
+    let mut seen = HashSet::new();
+    let mut txs = Vec::with_capacity(checked.len());
+    let mut updates = Vec::new();
+    for (i, (tx_id, c)) in checked.into_iter().enumerate() {
+        let tx = match c {
+            Err(inv) => {
+                txs.push(TxVerdict {
+                    tx_id,
+                    code: inv.code,
+                    reason: Some(inv.reason),
+                });
+                continue;
+            }
+            Ok(tx) => tx,
+        };
+        let mut verdict = TxVerdict {
+            tx_id: tx.tx_id.clone(),
+            code: Code::Valid,
+            reason: None,
+        };
+        if !seen.insert(tx.tx_id.clone()) {
+            verdict.code = Code::DuplicateTxid;
+            verdict.reason = Some(format!(
+                "{}: an earlier transaction of this block has this txid",
+                tx.tx_id
+            ));
+        } else if let Some((code, why)) = conflicts(&tx.rwset, &writes, state)? {
+            verdict.code = code;
+            verdict.reason = Some(format!("{}: {why}", tx.tx_id));
+        } else {
+            let version = Version {
+                block_num: block,
+                tx_num: i as u64,
+            };
+            for ns in &tx.rwset {
+                for w in &ns.kv.writes {
+                    writes
+                        .0
+                        .entry(ns.namespace.clone())
+                        .or_default()
+                        .insert(w.key.clone(), (!w.is_delete).then_some(version));
+                    updates.push(StateUpdate {
+                        namespace: ns.namespace.clone(),
+                        key: w.key.clone(),
+                        value: (!w.is_delete).then(|| w.value.clone()),
+                        version,
+                        tx_id: tx.tx_id.clone(),
+                        timestamp_seconds: tx.timestamp_seconds,
+                    });
+                }
+            }
+        }
+        txs.push(verdict);
+    }
+    Ok(BlockVerdict {
+        txs,
+        updates,
+        new_config: None,
+    })
+}
+
+fn conflicts(
+    rwset: &[NsRwSet],
+    writes: &BlockWrites,
+    state: &dyn StateView,
+) -> Result<Option<(Code, String)>, PeerError> {
+    for ns in rwset {
+        for read in &ns.kv.reads {
+            let current = match writes.get(&ns.namespace, &read.key) {
+                Some(v) => v,
+                None => state.version(&ns.namespace, &read.key)?,
+            };
+            if !same(read.version.as_ref(), current.as_ref()) {
+                return Ok(Some((
+                    Code::MvccReadConflict,
+                    format!(
+                        "read {}/{:?} at version {}, now {}",
+                        ns.namespace,
+                        read.key,
+                        fmt_version(read.version.as_ref()),
+                        fmt_version(current.as_ref())
+                    ),
+                )));
+            }
+        }
+        for rq in &ns.kv.range_queries_info {
+            if let Some(why) = phantom(&ns.namespace, rq, writes, state)? {
+                return Ok(Some((Code::PhantomReadConflict, why)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Re-runs a recorded range query over committed state plus the block's
+/// earlier writes and compares the results with what the endorser saw.
+fn phantom(
+    ns: &str,
+    rq: &RangeQueryInfo,
+    writes: &BlockWrites,
+    state: &dyn StateView,
+) -> Result<Option<String>, PeerError> {
+    let recorded = match &rq.reads_info {
+        Some(range_query_info::ReadsInfo::RawReads(r)) => &r.kv_reads,
+        Some(range_query_info::ReadsInfo::ReadsMerkleHashes(_)) => {
+            return Ok(Some(format!(
+                "range [{:?}, {:?}) of {ns} was recorded as Merkle hashes, which weft does not check; the transaction is refused rather than committed unchecked",
+                rq.start_key, rq.end_key
+            )));
+        }
+        None => {
+            return Ok(Some(format!(
+                "range [{:?}, {:?}) of {ns} has no recorded reads",
+                rq.start_key, rq.end_key
+            )));
+        }
+    };
+    let mut now: BTreeMap<String, Version> = state
+        .range_versions(ns, &rq.start_key, &rq.end_key)?
+        .into_iter()
+        .collect();
+    if let Some(block_writes) = writes.0.get(ns) {
+        let in_range = |k: &str| {
+            k >= rq.start_key.as_str() && (rq.end_key.is_empty() || k < rq.end_key.as_str())
+        };
+        for (k, v) in block_writes.iter().filter(|(k, _)| in_range(k)) {
+            match v {
+                Some(v) => now.insert(k.clone(), *v),
+                None => now.remove(k),
+            };
+        }
+    }
+    let mut results = now.iter();
+    for read in recorded {
+        match results.next() {
+            Some((k, v)) if *k == read.key && same(read.version.as_ref(), Some(v)) => {}
+            Some((k, v)) => {
+                return Ok(Some(format!(
+                    "range [{:?}, {:?}) of {ns}: endorser saw {:?} at {}, now {k:?} at ({}, {})",
+                    rq.start_key,
+                    rq.end_key,
+                    read.key,
+                    fmt_version(read.version.as_ref()),
+                    v.block_num,
+                    v.tx_num
+                )));
+            }
+            None => {
+                return Ok(Some(format!(
+                    "range [{:?}, {:?}) of {ns}: {:?} is gone",
+                    rq.start_key, rq.end_key, read.key
+                )));
+            }
+        }
+    }
+    if rq.itr_exhausted
+        && let Some((k, _)) = results.next()
+    {
+        return Ok(Some(format!(
+            "range [{:?}, {:?}) of {ns}: {k:?} appeared",
+            rq.start_key, rq.end_key
+        )));
+    }
+    Ok(None)
+}

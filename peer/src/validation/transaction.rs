@@ -1,0 +1,201 @@
+//! Stage one: checks of a transaction on its own (run in parallel).
+
+use weft_common::config::ChannelConfig;
+use weft_common::policy::verify_signers;
+use weft_common::tx::{Invalid, NsRwSet, UnpackedEnvelope};
+use weft_protos::common::{Block, HeaderType};
+use weft_protos::protos::TxValidationCode as Code;
+
+use super::{PolicyCache, StateView};
+use crate::PeerError;
+use crate::lifecycle::{self, implicit_collection_org, implicit_collection_policy};
+
+/// A transaction that passed stage one.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// Its txid.
+    pub tx_id: String,
+    /// `common.HeaderType` of the envelope.
+    pub header_type: i32,
+    /// Seconds of the channel header's timestamp.
+    pub timestamp_seconds: i64,
+    /// The read/write set (endorser transactions only).
+    pub rwset: Vec<NsRwSet>,
+}
+
+/// Stage one's outcome: the txid the envelope claims (empty if unreadable)
+/// and the transaction or why it is invalid.
+pub type Verdict = (String, Result<Checked, Invalid>);
+
+fn invalid(code: Code, reason: impl Into<String>) -> Invalid {
+    Invalid::new(code, reason)
+}
+
+/// Checks one envelope of a block. `Err` only when the ledger fails.
+pub fn check(
+    bytes: &[u8],
+    config: &ChannelConfig,
+    state: &dyn StateView,
+    policies: &PolicyCache<'_>,
+) -> Result<Verdict, PeerError> {
+    let env = match UnpackedEnvelope::from_bytes(bytes) {
+        Ok(env) => env,
+        Err(inv) => return Ok((String::new(), Err(inv))),
+    };
+    let tx_id = env.channel_header.tx_id.clone();
+    let with_id = |inv: Invalid| Ok((tx_id.clone(), Err(inv)));
+    if env.channel_header.channel_id != config.channel_id.as_str() {
+        return with_id(invalid(
+            Code::TargetChainNotFound,
+            format!(
+                "transaction is for channel {:?}, not {}",
+                env.channel_header.channel_id, config.channel_id
+            ),
+        ));
+    }
+    let timestamp_seconds = env
+        .channel_header
+        .timestamp
+        .as_ref()
+        .map_or(0, |t| t.seconds);
+    let header_type = env.header_type();
+    if header_type == HeaderType::Config as i32 {
+        // Config transactions are checked as a whole block (`check_config_block`).
+        return Ok((
+            tx_id.clone(),
+            Ok(Checked {
+                tx_id,
+                header_type,
+                timestamp_seconds,
+                rwset: Vec::new(),
+            }),
+        ));
+    }
+    if header_type != HeaderType::EndorserTransaction as i32 {
+        return with_id(invalid(
+            Code::UnsupportedTxPayload,
+            format!(
+                "a peer commits endorser and config transactions, not header type {header_type}"
+            ),
+        ));
+    }
+    // Validity is judged at the transaction's own timestamp so that every peer
+    // reaches the same verdict whenever it validates.
+    let creator = env.creator_signed_data();
+    let signers = verify_signers(
+        std::slice::from_ref(&creator),
+        &config.msps,
+        timestamp_seconds,
+    );
+    if signers.valid.is_empty() {
+        return with_id(invalid(
+            Code::BadCreatorSignature,
+            format!(
+                "creator refused: {}",
+                signers.refused.first().map_or("unknown", String::as_str)
+            ),
+        ));
+    }
+    if let Err(inv) = env.check_txid() {
+        return with_id(inv);
+    }
+    let etx = match env.endorser_transaction() {
+        Ok(t) => t,
+        Err(inv) => return with_id(inv),
+    };
+    if state.has_tx(&tx_id)? {
+        return with_id(invalid(
+            Code::DuplicateTxid,
+            "a transaction with this txid is already in the ledger",
+        ));
+    }
+    let endorsers = verify_signers(
+        &etx.action.endorsement_signed_data(),
+        &config.msps,
+        timestamp_seconds,
+    );
+    // Namespaces that must be satisfied: the invoked chaincode always, and
+    // every namespace the transaction writes to.
+    let mut checks: Vec<(String, Option<&str>)> = Vec::new();
+    let invoked = etx.chaincode.as_str();
+    let mut invoked_checked = false;
+    for ns in &etx.action.rwset {
+        let public_writes = !ns.kv.writes.is_empty() || !ns.kv.metadata_writes.is_empty();
+        let collections: Vec<&str> = ns
+            .collections
+            .iter()
+            .map(|c| c.collection_name.as_str())
+            .collect();
+        if public_writes {
+            checks.push((ns.namespace.clone(), None));
+        }
+        for c in &collections {
+            checks.push((ns.namespace.clone(), Some(c)));
+        }
+        if ns.namespace == invoked && (public_writes || !collections.is_empty()) {
+            invoked_checked = true;
+        }
+    }
+    if !invoked_checked {
+        checks.push((invoked.to_string(), None));
+    }
+    for (ns, collection) in checks {
+        let policy = match collection.and_then(implicit_collection_org) {
+            Some(org) if ns == lifecycle::NAMESPACE => implicit_collection_policy(org),
+            _ => policies.policy(&ns)?,
+        };
+        let policy = match policy {
+            Ok(p) => p,
+            Err(why) => return with_id(invalid(Code::EndorsementPolicyFailure, why)),
+        };
+        if let Err(why) = policy.evaluate(&endorsers, config) {
+            let what = match collection {
+                Some(c) => format!("{ns} (collection {c})"),
+                None => ns.clone(),
+            };
+            return with_id(invalid(
+                Code::EndorsementPolicyFailure,
+                format!("endorsement policy of {what} not satisfied: {why}"),
+            ));
+        }
+    }
+    Ok((
+        tx_id.clone(),
+        Ok(Checked {
+            tx_id,
+            header_type,
+            timestamp_seconds,
+            rwset: etx.action.rwset,
+        }),
+    ))
+}
+
+/// Checks a config block: its one envelope is a CONFIG transaction whose
+/// config builds and follows the current sequence. Returns the new config.
+pub fn check_config_block(
+    block: &Block,
+    current: &ChannelConfig,
+) -> Result<ChannelConfig, Invalid> {
+    let cfg = ChannelConfig::from_block(block)
+        .map_err(|e| invalid(Code::InvalidConfigTransaction, e.to_string()))?;
+    if cfg.channel_id != current.channel_id {
+        return Err(invalid(
+            Code::InvalidConfigTransaction,
+            format!(
+                "config is for channel {}, not {}",
+                cfg.channel_id, current.channel_id
+            ),
+        ));
+    }
+    if cfg.sequence() <= current.sequence() {
+        return Err(invalid(
+            Code::InvalidConfigTransaction,
+            format!(
+                "config sequence {} does not follow the current {}",
+                cfg.sequence(),
+                current.sequence()
+            ),
+        ));
+    }
+    Ok(cfg)
+}

@@ -1,0 +1,382 @@
+//! Shared harness: crypto and genesis from weft-configtx, transactions built
+//! and endorsed with the common crate, as a client and endorsing peers would.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use prost::Message;
+use weft_common::block::new_block;
+use weft_common::ids::{ChannelId, MspId};
+use weft_common::msp::{SigningIdentity, folder};
+use weft_common::pki::KeyType;
+use weft_common::tx::{ProposalBuilder, assemble_transaction, create_proposal_response};
+use weft_configtx::profile::ConfigtxFile;
+use weft_peer::lifecycle;
+use weft_protos::common::{Block, Envelope};
+use weft_protos::kvrwset::{
+    KvRead, KvWrite, KvrwSet, QueryReads, RangeQueryInfo, Version, range_query_info,
+};
+use weft_protos::protos::{ApplicationPolicy, ChaincodeId, Response, application_policy};
+use weft_protos::rwset::{NsReadWriteSet, TxReadWriteSet, tx_read_write_set};
+
+pub const CHANNEL: &str = "mychannel";
+
+/// Waits for a condition, polling, up to `timeout`.
+pub async fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    while !cond() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn crypto_yaml(orderers: usize) -> String {
+    let specs: String = (1..=orderers)
+        .map(|i| format!("      - {{ Hostname: orderer{i}, SANS: [127.0.0.1, localhost] }}\n"))
+        .collect();
+    format!(
+        "
+OrdererOrgs:
+  - Name: Orderer
+    Domain: example.com
+    EnableNodeOUs: true
+    Specs:
+{specs}PeerOrgs:
+  - Name: Org1
+    Domain: org1.example.com
+    EnableNodeOUs: true
+    Template: {{ Count: 2, SANS: [127.0.0.1, localhost] }}
+    Users: {{ Count: 1 }}
+  - Name: Org2
+    Domain: org2.example.com
+    EnableNodeOUs: true
+    Template: {{ Count: 2, SANS: [127.0.0.1, localhost] }}
+    Users: {{ Count: 1 }}
+"
+    )
+}
+
+fn configtx_yaml(ports: &[u16], batch: u32, timeout: &str) -> String {
+    let consenters: String = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let tls = format!(
+                "crypto/ordererOrganizations/example.com/orderers/orderer{}.example.com/tls/server.crt",
+                i + 1
+            );
+            format!("          - {{ Host: 127.0.0.1, Port: {p}, ClientTLSCert: {tls}, ServerTLSCert: {tls} }}\n")
+        })
+        .collect();
+    let endpoints: String = ports
+        .iter()
+        .map(|p| format!("      - 127.0.0.1:{p}\n"))
+        .collect();
+    let org = |n: u8| {
+        format!(
+            r#"  - &Org{n}
+    Name: Org{n}MSP
+    ID: Org{n}MSP
+    MSPDir: crypto/peerOrganizations/org{n}.example.com/msp
+    Policies:
+      Readers: {{ Type: Signature, Rule: "OR('Org{n}MSP.admin', 'Org{n}MSP.peer', 'Org{n}MSP.client')" }}
+      Writers: {{ Type: Signature, Rule: "OR('Org{n}MSP.admin', 'Org{n}MSP.client')" }}
+      Admins: {{ Type: Signature, Rule: "OR('Org{n}MSP.admin')" }}
+      Endorsement: {{ Type: Signature, Rule: "OR('Org{n}MSP.peer')" }}
+"#
+        )
+    };
+    format!(
+        r#"
+Organizations:
+  - &OrdererOrg
+    Name: OrdererOrg
+    ID: OrdererMSP
+    MSPDir: crypto/ordererOrganizations/example.com/msp
+    Policies:
+      Readers: {{ Type: Signature, Rule: "OR('OrdererMSP.member')" }}
+      Writers: {{ Type: Signature, Rule: "OR('OrdererMSP.member')" }}
+      Admins: {{ Type: Signature, Rule: "OR('OrdererMSP.admin')" }}
+    OrdererEndpoints:
+{endpoints}{org1}{org2}
+Profiles:
+  Test:
+    Policies:
+      Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
+      Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+      Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
+    Capabilities: {{ V3_0: true }}
+    Orderer:
+      OrdererType: etcdraft
+      EtcdRaft:
+        Consenters:
+{consenters}        Options: {{ TickInterval: 100ms, ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: 16 MB }}
+      BatchTimeout: {timeout}
+      BatchSize: {{ MaxMessageCount: {batch}, AbsoluteMaxBytes: 10 MB, PreferredMaxBytes: 2 MB }}
+      Organizations: [*OrdererOrg]
+      Policies:
+        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
+        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
+        BlockValidation: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+      Capabilities: {{ V2_0: true }}
+    Application:
+      Organizations: [*Org1, *Org2]
+      Policies:
+        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
+        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
+        LifecycleEndorsement: {{ Type: ImplicitMeta, Rule: "MAJORITY Endorsement" }}
+        Endorsement: {{ Type: ImplicitMeta, Rule: "MAJORITY Endorsement" }}
+      Capabilities: {{ V2_5: true }}
+"#,
+        org1 = org(1),
+        org2 = org(2),
+    )
+}
+
+/// Crypto material of an orderer org (n orderers) and Org1/Org2 (two peers and a user each).
+pub struct Orgs {
+    pub dir: tempfile::TempDir,
+}
+
+impl Orgs {
+    pub fn new(orderers: usize) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("crypto-config.yaml"), crypto_yaml(orderers)).unwrap();
+        let cc =
+            weft_configtx::cryptogen::load_config(&dir.path().join("crypto-config.yaml")).unwrap();
+        weft_configtx::cryptogen::generate(&cc, &dir.path().join("crypto"), KeyType::EcdsaP256)
+            .unwrap();
+        Self { dir }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The genesis block of `mychannel` with consenters on `ports`.
+    pub fn genesis(&self, ports: &[u16], batch: u32, timeout: &str) -> Block {
+        std::fs::write(
+            self.path().join("configtx.yaml"),
+            configtx_yaml(ports, batch, timeout),
+        )
+        .unwrap();
+        let file = ConfigtxFile::load(&self.path().join("configtx.yaml")).unwrap();
+        weft_configtx::genesis::genesis_block(&file, "Test", &ChannelId::parse(CHANNEL).unwrap())
+            .unwrap()
+    }
+
+    pub fn orderer_dir(&self, i: usize) -> PathBuf {
+        self.path().join(format!(
+            "crypto/ordererOrganizations/example.com/orderers/orderer{i}.example.com"
+        ))
+    }
+
+    pub fn orderer_tls_ca(&self) -> PathBuf {
+        self.path()
+            .join("crypto/ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem")
+    }
+
+    pub fn peer_dir(&self, org: u8, i: usize) -> PathBuf {
+        self.path().join(format!(
+            "crypto/peerOrganizations/org{org}.example.com/peers/peer{i}.org{org}.example.com"
+        ))
+    }
+
+    pub fn user_dir(&self, org: u8, name: &str) -> PathBuf {
+        self.path().join(format!(
+            "crypto/peerOrganizations/org{org}.example.com/users/{name}@org{org}.example.com"
+        ))
+    }
+
+    pub fn org_tls_ca(&self, org: u8) -> PathBuf {
+        self.path()
+            .join(format!("crypto/peerOrganizations/org{org}.example.com/tlsca/tlsca.org{org}.example.com-cert.pem"))
+    }
+
+    pub fn peer(&self, org: u8) -> SigningIdentity {
+        folder::load_signing_identity(
+            &self.peer_dir(org, 0).join("msp"),
+            &MspId::new(format!("Org{org}MSP")),
+        )
+        .unwrap()
+    }
+
+    pub fn user(&self, org: u8) -> SigningIdentity {
+        folder::load_signing_identity(
+            &self.user_dir(org, "User1").join("msp"),
+            &MspId::new(format!("Org{org}MSP")),
+        )
+        .unwrap()
+    }
+
+    pub fn admin(&self, org: u8) -> SigningIdentity {
+        folder::load_signing_identity(
+            &self.user_dir(org, "Admin").join("msp"),
+            &MspId::new(format!("Org{org}MSP")),
+        )
+        .unwrap()
+    }
+
+    pub fn orderer(&self, i: usize) -> SigningIdentity {
+        folder::load_signing_identity(&self.orderer_dir(i).join("msp"), &MspId::new("OrdererMSP"))
+            .unwrap()
+    }
+}
+
+/// One namespace's reads, range queries and writes.
+#[derive(Default, Clone)]
+pub struct Ns {
+    pub name: String,
+    pub kv: KvrwSet,
+}
+
+impl Ns {
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.into(),
+            kv: KvrwSet::default(),
+        }
+    }
+    pub fn read(mut self, key: &str, version: Option<(u64, u64)>) -> Self {
+        self.kv.reads.push(KvRead {
+            key: key.into(),
+            version: version.map(|(b, t)| Version {
+                block_num: b,
+                tx_num: t,
+            }),
+        });
+        self
+    }
+    pub fn write(mut self, key: &str, value: &[u8]) -> Self {
+        self.kv.writes.push(KvWrite {
+            key: key.into(),
+            is_delete: false,
+            value: value.to_vec(),
+        });
+        self
+    }
+    pub fn delete(mut self, key: &str) -> Self {
+        self.kv.writes.push(KvWrite {
+            key: key.into(),
+            is_delete: true,
+            value: Vec::new(),
+        });
+        self
+    }
+    pub fn range(mut self, start: &str, end: &str, seen: &[(&str, (u64, u64))]) -> Self {
+        self.kv.range_queries_info.push(RangeQueryInfo {
+            start_key: start.into(),
+            end_key: end.into(),
+            itr_exhausted: true,
+            reads_info: Some(range_query_info::ReadsInfo::RawReads(QueryReads {
+                kv_reads: seen
+                    .iter()
+                    .map(|(k, (b, t))| KvRead {
+                        key: (*k).into(),
+                        version: Some(Version {
+                            block_num: *b,
+                            tx_num: *t,
+                        }),
+                    })
+                    .collect(),
+            })),
+        });
+        self
+    }
+}
+
+pub fn rwset(namespaces: Vec<Ns>) -> Vec<u8> {
+    TxReadWriteSet {
+        data_model: tx_read_write_set::DataModel::Kv as i32,
+        ns_rwset: namespaces
+            .into_iter()
+            .map(|n| NsReadWriteSet {
+                namespace: n.name,
+                rwset: n.kv.encode_to_vec(),
+                collection_hashed_rwset: Vec::new(),
+            })
+            .collect(),
+    }
+    .encode_to_vec()
+}
+
+/// A transaction invoking `chaincode`, with `results` endorsed by each of
+/// `endorsers` and signed by `client`. Returns the txid and the envelope.
+pub fn endorsed_tx(
+    chaincode: &str,
+    results: Vec<u8>,
+    client: &SigningIdentity,
+    endorsers: &[&SigningIdentity],
+) -> (String, Envelope) {
+    let bundle = ProposalBuilder::new(ChannelId::parse(CHANNEL).unwrap(), chaincode)
+        .function("Invoke", ["x"])
+        .sign(client)
+        .unwrap();
+    let responses: Vec<_> = endorsers
+        .iter()
+        .map(|e| {
+            create_proposal_response(
+                &bundle.unpacked,
+                Response {
+                    status: 200,
+                    message: String::new(),
+                    payload: Vec::new(),
+                },
+                results.clone(),
+                Vec::new(),
+                ChaincodeId {
+                    name: chaincode.into(),
+                    version: "1.0".into(),
+                    path: String::new(),
+                },
+                e,
+            )
+            .unwrap()
+        })
+        .collect();
+    let env = assemble_transaction(&bundle.unpacked, &responses, client).unwrap();
+    (bundle.tx_id.to_string(), env)
+}
+
+/// The `_lifecycle` transaction that commits a definition of `chaincode` with
+/// the endorsement policy `policy` (a signature policy in Fabric's DSL, or a
+/// channel policy path starting with `/`), endorsed by both orgs' peers.
+pub fn define_chaincode(orgs: &Orgs, chaincode: &str, policy: &str) -> (String, Envelope) {
+    let ap = if policy.starts_with('/') {
+        ApplicationPolicy {
+            r#type: Some(application_policy::Type::ChannelConfigPolicyReference(
+                policy.into(),
+            )),
+        }
+    } else {
+        let p = weft_common::policy::parse_signature_policy(policy).unwrap();
+        ApplicationPolicy {
+            r#type: Some(application_policy::Type::SignaturePolicy(p.to_proto())),
+        }
+    };
+    let results = rwset(vec![Ns::new(lifecycle::NAMESPACE).write(
+        &format!("namespaces/fields/{chaincode}/ValidationInfo"),
+        &lifecycle::validation_info_value(&ap),
+    )]);
+    endorsed_tx(
+        lifecycle::NAMESPACE,
+        results,
+        &orgs.admin(1),
+        &[&orgs.peer(1), &orgs.peer(2)],
+    )
+}
+
+/// An unsigned block of `envs` following a block with header hash `prev`.
+pub fn block(number: u64, prev: Vec<u8>, envs: &[Envelope]) -> Block {
+    new_block(
+        number,
+        prev,
+        envs.iter().map(|e| e.encode_to_vec()).collect(),
+    )
+}
