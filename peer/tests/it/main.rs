@@ -1,4 +1,5 @@
 //! Integration tests of the peer's ledger, validation, commit and delivery.
 
+mod fabric_chain;
 mod support;
 mod validation;
