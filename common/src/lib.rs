@@ -20,6 +20,7 @@ pub mod crypto;
 pub mod error;
 pub mod ids;
 pub mod msp;
+pub mod node;
 pub mod pki;
 pub mod policy;
 pub mod tls;

@@ -87,20 +87,6 @@ pub fn stored_membership(
     Ok(Membership::from_block(&last, &certs).unwrap_or_else(|| Membership::genesis(certs)))
 }
 
-/// Every TLS root CA of every org in a channel config (PEM).
-pub fn tls_roots(cfg: &ChannelConfig) -> Vec<Vec<u8>> {
-    cfg.msps
-        .iter()
-        .flat_map(|(_, m)| {
-            m.tls_roots()
-                .iter()
-                .chain(m.tls_intermediates())
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 enum Command {
     Step(Vec<raft::prelude::Message>),
     Unreachable(u64),
@@ -275,7 +261,7 @@ impl ChannelHandle {
         };
         let chain = Chain::open(start.store.clone(), start.signer, settings)?;
         let clients = Arc::new(Clients {
-            tls: start.tls.map(|t| (t, tls_roots(&cfg))),
+            tls: start.tls.map(|t| (t, cfg.tls_roots())),
             by_id: Mutex::new(BTreeMap::new()),
             endpoints: Mutex::new(BTreeMap::new()),
         });
@@ -886,7 +872,7 @@ pub async fn pull_chain(
         .map(|t| weft_common::tls::parse_certs(&t.cert_pem).map(|mut c| c.remove(0).to_vec()))
         .transpose()?;
     let clients = Clients {
-        tls: tls.map(|t| (t.clone(), tls_roots(cfg))),
+        tls: tls.map(|t| (t.clone(), cfg.tls_roots())),
         by_id: Mutex::new(BTreeMap::new()),
         endpoints: Mutex::new(BTreeMap::new()),
     };

@@ -23,37 +23,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+pub use weft_common::node::settings::{
+    Listener, ListenerSection, ListenerTls, TlsSection, apply_env_overrides,
+};
+use weft_common::node::settings::{listener, resolve};
 
 use crate::OrdererError;
-
-/// TLS settings of one listener.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct TlsSection {
-    /// Defaults to true; plaintext only when set to false explicitly.
-    #[serde(default)]
-    pub enabled: Option<bool>,
-    /// Server certificate (PEM).
-    #[serde(default)]
-    pub certificate: Option<PathBuf>,
-    /// Server key (PEM).
-    #[serde(default)]
-    pub private_key: Option<PathBuf>,
-    /// Extra client root CAs (channel orgs' TLS CAs are added automatically).
-    #[serde(default, rename = "ClientRootCAs")]
-    pub client_root_cas: Vec<PathBuf>,
-}
-
-/// A listener.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ListenerSection {
-    /// `host:port`.
-    pub listen_address: String,
-    /// TLS.
-    #[serde(default, rename = "TLS")]
-    pub tls: TlsSection,
-}
 
 /// The MSP section.
 #[derive(Debug, Clone, Deserialize)]
@@ -106,31 +81,6 @@ fn default_operations() -> OperationsSection {
     }
 }
 
-/// Validated TLS settings.
-#[derive(Debug, Clone)]
-pub enum ListenerTls {
-    /// Mutual TLS with this certificate and key, and these extra client roots.
-    Mutual {
-        /// Certificate path.
-        cert: PathBuf,
-        /// Key path.
-        key: PathBuf,
-        /// Extra client root CA files.
-        client_roots: Vec<PathBuf>,
-    },
-    /// Plaintext, because the config says so.
-    Plaintext,
-}
-
-/// A validated listener.
-#[derive(Debug, Clone)]
-pub struct Listener {
-    /// Where to listen.
-    pub address: SocketAddr,
-    /// How.
-    pub tls: ListenerTls,
-}
-
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct OrdererConfig {
@@ -150,103 +100,6 @@ pub struct OrdererConfig {
 
 fn cfg_err(field: &str, reason: impl std::fmt::Display) -> OrdererError {
     OrdererError::Config(format!("{field}: {reason}"))
-}
-
-/// Applies `PREFIX_A_B=value` environment variables to the YAML tree: each
-/// segment names a key at that level, compared case-insensitively; a missing
-/// one-word key is added.
-pub fn apply_env_overrides(
-    value: &mut serde_yaml_ng::Value,
-    prefix: &str,
-    vars: impl Iterator<Item = (String, String)>,
-) {
-    for (name, v) in vars {
-        let Some(path) = name.strip_prefix(prefix).and_then(|p| p.strip_prefix('_')) else {
-            continue;
-        };
-        let segments: Vec<&str> = path.split('_').collect();
-        set_path(value, &segments, &v);
-    }
-}
-
-fn set_path(node: &mut serde_yaml_ng::Value, segments: &[&str], raw: &str) {
-    let Some(map) = node.as_mapping_mut() else {
-        return;
-    };
-    // Keys may themselves be several segments long (none in weft's config, but be generous).
-    for take in 1..=segments.len() {
-        let wanted = segments[..take].concat().to_ascii_uppercase();
-        let key = map
-            .keys()
-            .find(|k| k.as_str().is_some_and(|s| s.to_ascii_uppercase() == wanted))
-            .cloned();
-        if let Some(key) = key {
-            let child = map.get_mut(&key).expect("key exists");
-            if take == segments.len() {
-                *child = serde_yaml_ng::from_str(raw)
-                    .unwrap_or(serde_yaml_ng::Value::String(raw.into()));
-            } else {
-                set_path(child, &segments[take..], raw);
-            }
-            return;
-        }
-    }
-    // A missing one-word leaf (e.g. `Enabled`) is added in the file's PascalCase.
-    if let [leaf] = segments {
-        let mut key = leaf.to_ascii_lowercase();
-        if let Some(first) = key.get_mut(..1) {
-            first.make_ascii_uppercase();
-        }
-        let v = serde_yaml_ng::from_str(raw).unwrap_or(serde_yaml_ng::Value::String(raw.into()));
-        map.insert(serde_yaml_ng::Value::String(key), v);
-    }
-}
-
-fn resolve(base: &Path, p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        base.join(p)
-    }
-}
-
-fn listener(base: &Path, name: &str, s: &ListenerSection) -> Result<Listener, OrdererError> {
-    let address = s.listen_address.parse().map_err(|e| {
-        cfg_err(
-            &format!("{name}.ListenAddress"),
-            format!(
-                "{:?}: {e} (use host:port, e.g. 0.0.0.0:7050)",
-                s.listen_address
-            ),
-        )
-    })?;
-    let tls = if s.tls.enabled == Some(false) {
-        ListenerTls::Plaintext
-    } else {
-        let cert = s.tls.certificate.as_ref().ok_or_else(|| {
-            cfg_err(
-                &format!("{name}.TLS.Certificate"),
-                "required unless TLS.Enabled is false",
-            )
-        })?;
-        let key = s.tls.private_key.as_ref().ok_or_else(|| {
-            cfg_err(
-                &format!("{name}.TLS.PrivateKey"),
-                "required unless TLS.Enabled is false",
-            )
-        })?;
-        ListenerTls::Mutual {
-            cert: resolve(base, cert),
-            key: resolve(base, key),
-            client_roots: s
-                .tls
-                .client_root_cas
-                .iter()
-                .map(|p| resolve(base, p))
-                .collect(),
-        }
-    };
-    Ok(Listener { address, tls })
 }
 
 impl OrdererConfig {

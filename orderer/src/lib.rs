@@ -24,7 +24,6 @@ pub mod cutter;
 pub mod error;
 pub mod membership;
 pub mod metrics;
-pub mod net;
 pub mod node;
 pub mod operations;
 pub mod participation;

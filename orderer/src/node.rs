@@ -19,12 +19,12 @@ use weft_protos::weft::cluster::cluster_server::ClusterServer;
 
 use crate::OrdererError;
 use crate::broadcast::BroadcastService;
-use crate::channel::{ChannelHandle, ChannelStart, tls_roots};
+use crate::channel::{ChannelHandle, ChannelStart};
 use crate::cluster_service::ClusterService;
 use crate::config::{ListenerTls, OrdererConfig};
-use crate::net::{no_certs, serve_http, tcp_incoming, tls_certs, tls_incoming};
 use crate::registry::Registry;
 use crate::storage::ChannelStore;
+use weft_common::node::net::{no_certs, serve_http, tcp_incoming, tls_certs, tls_incoming};
 
 /// Largest gRPC message accepted (AbsoluteMaxBytes is checked per channel).
 const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
@@ -101,7 +101,7 @@ impl NodeCore {
         if let Some(v) = &self.general_verifier {
             let mut roots = self.extra_client_roots.clone();
             for c in self.registry.list() {
-                roots.extend(tls_roots(&c.config.borrow()));
+                roots.extend(c.config.borrow().tls_roots());
             }
             if let Err(e) = v.set_roots(&roots) {
                 tracing::error!("updating TLS client roots: {e}");

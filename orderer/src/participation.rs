@@ -12,8 +12,8 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde_json::json;
 
-use crate::net::ClientCerts;
 use crate::node::NodeCore;
+use weft_common::node::net::ClientCerts;
 
 type ApiResult = Result<Response, (StatusCode, Json<serde_json::Value>)>;
 

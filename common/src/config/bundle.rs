@@ -407,6 +407,14 @@ impl ChannelConfig {
             .or_else(|| acl::default_policy(resource).map(str::to_string))
     }
 
+    /// Every TLS root and intermediate CA of every org of the channel (PEM).
+    pub fn tls_roots(&self) -> Vec<Vec<u8>> {
+        self.msps
+            .iter()
+            .flat_map(|(_, m)| m.tls_roots().iter().chain(m.tls_intermediates()).cloned())
+            .collect()
+    }
+
     /// All orderer endpoints: per-org endpoints, else the channel-level addresses.
     pub fn orderer_endpoints(&self) -> Vec<String> {
         let per_org: Vec<String> = self

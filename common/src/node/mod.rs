@@ -1,0 +1,5 @@
+//! What every weft node process shares: listener settings with environment
+//! overrides, and the accept loops that do mutual TLS before gRPC or HTTP.
+
+pub mod net;
+pub mod settings;
