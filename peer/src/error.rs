@@ -17,6 +17,15 @@ pub enum PeerError {
     /// The ledger behind a simulation failed.
     #[error("ledger: {0}")]
     Ledger(String),
+    /// A remote peer refused or failed a request.
+    #[error("{0}")]
+    Remote(String),
+    /// The configuration is invalid.
+    #[error("config: {0}")]
+    Config(String),
+    /// A shared building block failed (identity, TLS, config decoding).
+    #[error(transparent)]
+    Common(#[from] weft_common::CommonError),
     /// A channel could not be joined or served.
     #[error("channel: {0}")]
     Channel(String),

@@ -1,5 +1,7 @@
 //! Integration tests of the peer's ledger, validation, commit and delivery.
 
 mod fabric_chain;
+mod net;
+mod network;
 mod support;
 mod validation;

@@ -1,0 +1,223 @@
+//! Block delivery: a per-channel task that pulls blocks from an orderer's
+//! Deliver service, verifies each one and hands it to the committer.
+//!
+//! It asks for blocks from the ledger's height on, so a peer that joins late or
+//! was down replays what it missed, and a block is never applied twice. When a
+//! stream breaks it reconnects with backoff, rotating through the orderers of
+//! the channel's current config; when an orderer sends a block that fails
+//! verification (wrong number, broken hash chain, bad data hash, signatures
+//! not satisfying `BlockValidation`) it drops that orderer and fetches the same
+//! block from the next one at once.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use prost::Message;
+use tokio::sync::watch;
+use weft_common::ids::ChannelId;
+use weft_common::msp::SigningIdentity;
+use weft_common::tls::TlsIdentity;
+use weft_common::tx::signed_envelope;
+use weft_protos::common::{HeaderType, Status};
+use weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
+use weft_protos::orderer::{
+    SeekInfo, SeekPosition, SeekSpecified, deliver_response, seek_info, seek_position,
+};
+
+use super::commit::Committer;
+use super::verify::verify_block;
+
+/// Largest block the peer accepts from an orderer.
+const MAX_BLOCK_BYTES: usize = 256 * 1024 * 1024;
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+/// What the delivery task needs besides the committer.
+#[derive(Clone)]
+pub struct DeliverySettings {
+    /// Signs the Deliver requests (must satisfy the channel's Readers policy).
+    pub signer: SigningIdentity,
+    /// The peer's TLS identity, its client certificate towards orderers; `None`: plaintext.
+    pub tls: Option<TlsIdentity>,
+    /// Orderer endpoints to use instead of the channel config's (empty: the config's).
+    pub endpoints: Vec<String>,
+}
+
+/// Why pulling from one orderer stopped.
+#[derive(Debug)]
+enum Stop {
+    /// The orderer sent a block that failed verification: try another now.
+    BadBlock(String),
+    /// The connection or stream failed: back off, then try another.
+    Transport(String),
+    /// The peer is shutting down.
+    Shutdown,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Runs until `shutdown` turns true.
+pub async fn run(
+    committer: Arc<Committer>,
+    settings: DeliverySettings,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let channel = committer.config().channel_id.clone();
+    let mut index = 0usize;
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        if *shutdown.borrow() {
+            return;
+        }
+        let endpoints = if settings.endpoints.is_empty() {
+            committer.config().orderer_endpoints()
+        } else {
+            settings.endpoints.clone()
+        };
+        if endpoints.is_empty() {
+            tracing::error!(%channel, "the channel config names no orderer endpoints; cannot pull blocks");
+            let _ = shutdown.changed().await;
+            return;
+        }
+        let endpoint = endpoints[index % endpoints.len()].clone();
+        let height_before = committer.ledger().height();
+        let stop = pull(&committer, &settings, &endpoint, &channel, &mut shutdown).await;
+        if committer.ledger().height() > height_before {
+            backoff = FIRST_BACKOFF;
+        }
+        match stop {
+            Stop::Shutdown => return,
+            Stop::BadBlock(why) => {
+                tracing::warn!(%channel, orderer = %endpoint, "{why}; fetching it from another orderer");
+                index += 1;
+            }
+            Stop::Transport(why) => {
+                tracing::info!(%channel, orderer = %endpoint, "deliver: {why}; retrying in {backoff:?}");
+                index += 1;
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed() => return,
+                }
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+async fn connect(
+    endpoint: &str,
+    tls: Option<(&TlsIdentity, Vec<Vec<u8>>)>,
+) -> Result<AtomicBroadcastClient<tonic::transport::Channel>, String> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut ep = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
+        .map_err(|e| format!("bad endpoint {endpoint:?}: {e}"))?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true);
+    if let Some((identity, roots)) = tls {
+        let host = endpoint.rsplit_once(':').map_or(endpoint, |(h, _)| h);
+        let mut cfg = tonic::transport::ClientTlsConfig::new()
+            .identity(tonic::transport::Identity::from_pem(
+                &identity.cert_pem,
+                &identity.key_pem,
+            ))
+            .domain_name(host.trim_start_matches('[').trim_end_matches(']'));
+        for r in roots {
+            cfg = cfg.ca_certificate(tonic::transport::Certificate::from_pem(r));
+        }
+        ep = ep.tls_config(cfg).map_err(|e| e.to_string())?;
+    }
+    let channel = ep.connect().await.map_err(|e| format!("connect: {e}"))?;
+    Ok(AtomicBroadcastClient::new(channel).max_decoding_message_size(MAX_BLOCK_BYTES))
+}
+
+fn seek_from(height: u64) -> SeekInfo {
+    let specified = |number| SeekPosition {
+        r#type: Some(seek_position::Type::Specified(SeekSpecified { number })),
+    };
+    SeekInfo {
+        start: Some(specified(height)),
+        stop: Some(specified(u64::MAX)),
+        behavior: seek_info::SeekBehavior::BlockUntilReady as i32,
+        error_response: seek_info::SeekErrorResponse::Strict as i32,
+        content_type: seek_info::SeekContentType::Block as i32,
+    }
+}
+
+async fn pull(
+    committer: &Arc<Committer>,
+    settings: &DeliverySettings,
+    endpoint: &str,
+    channel: &ChannelId,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Stop {
+    let tls = settings
+        .tls
+        .as_ref()
+        .map(|t| (t, committer.config().tls_roots()));
+    let mut client = match connect(endpoint, tls).await {
+        Ok(c) => c,
+        Err(e) => return Stop::Transport(e),
+    };
+    let height = committer.ledger().height();
+    let request = match signed_envelope(
+        HeaderType::DeliverSeekInfo,
+        channel,
+        seek_from(height).encode_to_vec(),
+        &settings.signer,
+    ) {
+        Ok(env) => env,
+        Err(e) => return Stop::Transport(format!("cannot sign the deliver request: {e}")),
+    };
+    let mut stream = match client.deliver(futures::stream::iter([request])).await {
+        Ok(r) => r.into_inner(),
+        Err(e) => return Stop::Transport(format!("deliver refused: {}", e.message())),
+    };
+    tracing::debug!(%channel, orderer = %endpoint, from = height, "pulling blocks");
+    loop {
+        let next = tokio::select! {
+            n = stream.next() => n,
+            _ = shutdown.changed() => return Stop::Shutdown,
+        };
+        let response = match next {
+            None => return Stop::Transport("stream ended".into()),
+            Some(Err(e)) => return Stop::Transport(format!("stream failed: {}", e.message())),
+            Some(Ok(r)) => r,
+        };
+        let block = match response.r#type {
+            Some(deliver_response::Type::Block(b)) => b,
+            Some(deliver_response::Type::Status(s)) => {
+                let name = Status::try_from(s).map_or("UNKNOWN", |s| s.as_str_name());
+                return Stop::Transport(format!("orderer answered {name}"));
+            }
+            None => return Stop::Transport("empty deliver response".into()),
+        };
+        let info = committer.ledger().info();
+        if let Err(bad) = verify_block(
+            &block,
+            info.height,
+            &info.current_hash,
+            &committer.config(),
+            now(),
+        ) {
+            return Stop::BadBlock(bad.to_string());
+        }
+        let c = committer.clone();
+        match tokio::task::spawn_blocking(move || c.commit(block)).await {
+            Ok(Ok(done)) => {
+                tracing::debug!(%channel, block = done.number, txs = done.txs.len(), "committed");
+            }
+            Ok(Err(e)) => {
+                // A ledger failure: stop pulling rather than skip a block.
+                tracing::error!(%channel, "commit failed: {e}; block delivery stops");
+                let _ = shutdown.changed().await;
+                return Stop::Shutdown;
+            }
+            Err(e) => return Stop::Transport(format!("commit task: {e}")),
+        }
+    }
+}

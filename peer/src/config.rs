@@ -1,0 +1,201 @@
+//! The peer's configuration: a YAML file (`core.yaml`) in Fabric's spirit, with
+//! environment overrides, validated into [`PeerConfig`].
+//!
+//! ```yaml
+//! Peer:
+//!   ID: peer0.org1.example.com
+//!   ListenAddress: 0.0.0.0:7051        # Endorser (admin queries), later Gateway and Deliver
+//!   TLS: { Certificate: tls/server.crt, PrivateKey: tls/server.key, ClientRootCAs: [] }
+//!   MSP: { Dir: msp, ID: Org1MSP }
+//!   FileSystemPath: /var/weft/peer     # one ledger per channel below it
+//! Operations:
+//!   ListenAddress: 127.0.0.1:9443      # /healthz, /metrics
+//! ```
+//!
+//! Any key can be overridden by an environment variable named after its path
+//! with Fabric's `CORE_` prefix: `CORE_PEER_LISTENADDRESS=127.0.0.1:7051`,
+//! `CORE_PEER_MSP_ID=Org2MSP`. Relative paths are relative to the file. TLS
+//! is on unless `TLS: { Enabled: false }` says otherwise. The same TLS
+//! certificate is the peer's client certificate towards orderers.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use weft_common::node::settings::{
+    Listener, ListenerSection, apply_env_overrides, listener, resolve,
+};
+
+use crate::PeerError;
+
+/// The MSP section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct MspSection {
+    /// The MSP folder of the peer's signing identity.
+    pub dir: PathBuf,
+    /// Its MSP id.
+    #[serde(rename = "ID")]
+    pub id: String,
+}
+
+/// The `Peer` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct PeerSection {
+    /// The peer's name (logs).
+    #[serde(rename = "ID", default = "default_id")]
+    pub id: String,
+    /// The service listener.
+    #[serde(flatten)]
+    pub listener: ListenerSection,
+    /// Signing identity.
+    #[serde(rename = "MSP")]
+    pub msp: MspSection,
+    /// Data directory.
+    pub file_system_path: PathBuf,
+}
+
+fn default_id() -> String {
+    "peer0".into()
+}
+
+/// The operations listener.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct OperationsSection {
+    /// `host:port`.
+    pub listen_address: String,
+}
+
+fn default_operations() -> OperationsSection {
+    OperationsSection {
+        listen_address: "127.0.0.1:9443".into(),
+    }
+}
+
+/// The file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct CoreYaml {
+    /// The peer.
+    pub peer: PeerSection,
+    /// Operations.
+    #[serde(default = "default_operations")]
+    pub operations: OperationsSection,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// The peer's name.
+    pub id: String,
+    /// Services listener (Fabric's 7051).
+    pub listener: Listener,
+    /// Operations listener (Fabric's 9443).
+    pub operations: SocketAddr,
+    /// MSP folder.
+    pub msp_dir: PathBuf,
+    /// MSP id.
+    pub msp_id: String,
+    /// Data directory.
+    pub data_dir: PathBuf,
+}
+
+fn cfg_err(field: &str, reason: impl std::fmt::Display) -> PeerError {
+    PeerError::Config(format!("{field}: {reason}"))
+}
+
+impl PeerConfig {
+    /// Parses YAML text (paths relative to `base`) with `CORE_*` environment overrides.
+    pub fn parse(
+        text: &str,
+        base: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, PeerError> {
+        let mut value: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(text).map_err(|e| cfg_err("core.yaml", e))?;
+        apply_env_overrides(&mut value, "CORE", env);
+        let y: CoreYaml = serde_yaml_ng::from_value(value).map_err(|e| cfg_err("core.yaml", e))?;
+        Ok(Self {
+            id: y.peer.id,
+            listener: listener(base, "Peer", &y.peer.listener)
+                .map_err(|e| PeerError::Config(e.to_string()))?,
+            operations: y
+                .operations
+                .listen_address
+                .parse()
+                .map_err(|e| cfg_err("Operations.ListenAddress", e))?,
+            msp_dir: resolve(base, &y.peer.msp.dir),
+            msp_id: y.peer.msp.id,
+            data_dir: resolve(base, &y.peer.file_system_path),
+        })
+    }
+
+    /// Loads a config file, applying `CORE_*` environment variables.
+    pub fn load(path: &Path) -> Result<Self, PeerError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| cfg_err(&path.display().to_string(), e))?;
+        Self::parse(
+            &text,
+            path.parent().unwrap_or(Path::new(".")),
+            std::env::vars(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weft_common::node::settings::ListenerTls;
+
+    const YAML: &str = "
+Peer:
+  ID: peer0.org1.example.com
+  ListenAddress: 0.0.0.0:7051
+  TLS: { Certificate: tls/server.crt, PrivateKey: tls/server.key }
+  MSP: { Dir: msp, ID: Org1MSP }
+  FileSystemPath: data
+";
+
+    #[test]
+    fn parses_with_fabric_defaults_and_relative_paths() {
+        let c = PeerConfig::parse(YAML, Path::new("/etc/weft"), std::iter::empty()).unwrap();
+        assert_eq!(c.listener.address.port(), 7051);
+        assert_eq!(c.operations.port(), 9443);
+        assert_eq!(c.data_dir, PathBuf::from("/etc/weft/data"));
+        assert!(matches!(c.listener.tls, ListenerTls::Mutual { .. }));
+    }
+
+    #[test]
+    fn core_environment_variables_override_keys() {
+        let env = [
+            ("CORE_PEER_LISTENADDRESS", "127.0.0.1:0"),
+            ("CORE_PEER_MSP_ID", "Org2MSP"),
+            ("CORE_PEER_TLS_ENABLED", "false"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let c = PeerConfig::parse(YAML, Path::new("/"), env.into_iter()).unwrap();
+        assert_eq!(c.listener.address.to_string(), "127.0.0.1:0");
+        assert_eq!(c.msp_id, "Org2MSP");
+        assert!(matches!(c.listener.tls, ListenerTls::Plaintext));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let err = PeerConfig::parse(
+            &YAML.replace("0.0.0.0:7051", "nowhere"),
+            Path::new("/"),
+            std::iter::empty(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("Peer.ListenAddress"), "{err}");
+        let err = PeerConfig::parse(
+            &YAML.replace("FileSystemPath", "FileSystemPth"),
+            Path::new("/"),
+            std::iter::empty(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("FileSystemPath"), "{err}");
+    }
+}

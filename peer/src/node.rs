@@ -1,0 +1,350 @@
+//! The peer node: built from a validated config and a pre-bound listener,
+//! returns a handle with its addresses and a `shutdown()`.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use weft_common::config::ChannelConfig;
+use weft_common::ids::{ChannelId, MspId};
+use weft_common::msp::{Msp, MspManager, SigningIdentity, folder};
+use weft_common::node::net::{no_certs, serve_http, tcp_incoming, tls_incoming};
+use weft_common::node::settings::ListenerTls;
+use weft_common::tls::{DynamicClientVerifier, TlsIdentity};
+use weft_protos::common::Block;
+use weft_protos::protos::endorser_server::EndorserServer;
+
+use crate::PeerError;
+use crate::channel::Committer;
+use crate::channel::delivery::{self, DeliverySettings};
+use crate::config::PeerConfig;
+use crate::ledger::Ledger;
+
+/// Largest gRPC message accepted.
+const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
+
+/// The peer's listeners, bound before start (tests bind `127.0.0.1:0`).
+#[derive(Debug)]
+pub struct Listeners {
+    /// Peer services (Fabric's 7051).
+    pub peer: TcpListener,
+    /// Operations (Fabric's 9443).
+    pub operations: TcpListener,
+}
+
+impl Listeners {
+    /// Binds the addresses of `config`.
+    pub async fn bind(config: &PeerConfig) -> Result<Self, PeerError> {
+        let bind = |a: SocketAddr| async move {
+            TcpListener::bind(a)
+                .await
+                .map_err(|e| PeerError::Config(format!("cannot listen on {a}: {e}")))
+        };
+        Ok(Self {
+            peer: bind(config.listener.address).await?,
+            operations: bind(config.operations).await?,
+        })
+    }
+}
+
+/// A joined channel: its committer and the task pulling its blocks.
+struct Joined {
+    committer: Arc<Committer>,
+    delivery: JoinHandle<()>,
+}
+
+/// What the peer's services share.
+pub struct PeerCore {
+    /// The peer's name.
+    pub id: String,
+    /// The peer's signing identity.
+    pub signer: SigningIdentity,
+    /// The peer's own MSP (who is an admin of this peer).
+    pub local_msp: MspManager,
+    data_dir: PathBuf,
+    tls: Option<TlsIdentity>,
+    verifier: Option<Arc<DynamicClientVerifier>>,
+    extra_client_roots: Vec<Vec<u8>>,
+    channels: RwLock<BTreeMap<ChannelId, Joined>>,
+    shutdown: watch::Receiver<bool>,
+    orderer_override: Mutex<Vec<String>>,
+}
+
+impl std::fmt::Debug for PeerCore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerCore").field("id", &self.id).finish()
+    }
+}
+
+impl PeerCore {
+    fn ledgers_dir(&self) -> PathBuf {
+        self.data_dir.join("ledgers")
+    }
+
+    /// Joins the channel whose genesis block this is: creates its ledger and
+    /// starts pulling blocks from its orderers.
+    pub fn join(&self, genesis: Block) -> Result<ChannelId, PeerError> {
+        let config = ChannelConfig::from_block(&genesis)
+            .map_err(|e| PeerError::Channel(format!("not a usable genesis block: {e}")))?;
+        let id = config.channel_id.clone();
+        let mut channels = self.channels.write().expect("channels lock");
+        if channels.contains_key(&id) {
+            return Err(PeerError::Channel(format!(
+                "this peer has already joined channel {id}"
+            )));
+        }
+        let dir = self.ledgers_dir().join(id.as_str());
+        let ledger = Ledger::open(&dir)?;
+        if ledger.height() > 0 {
+            return Err(PeerError::Channel(format!(
+                "a ledger for channel {id} already exists"
+            )));
+        }
+        let committer = match Committer::genesis(ledger, genesis) {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        self.start_channel(&mut channels, committer);
+        tracing::info!(channel = %id, "joined channel");
+        Ok(id)
+    }
+
+    fn start_channel(&self, channels: &mut BTreeMap<ChannelId, Joined>, committer: Arc<Committer>) {
+        let id = committer.config().channel_id.clone();
+        self.refresh_tls_roots(Some(&committer.config()));
+        let settings = DeliverySettings {
+            signer: self.signer.clone(),
+            tls: self.tls.clone(),
+            endpoints: self.orderer_override.lock().expect("override lock").clone(),
+        };
+        let delivery = tokio::spawn(delivery::run(
+            committer.clone(),
+            settings,
+            self.shutdown.clone(),
+        ));
+        channels.insert(
+            id,
+            Joined {
+                committer,
+                delivery,
+            },
+        );
+    }
+
+    /// Opens every channel ledger found in the data directory.
+    fn resume(&self) -> Result<(), PeerError> {
+        let dir = self.ledgers_dir();
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Ok(());
+        };
+        let mut channels = self.channels.write().expect("channels lock");
+        for entry in entries.flatten() {
+            let ledger = Ledger::open(&entry.path())?;
+            if ledger.height() == 0 {
+                continue;
+            }
+            let committer = Arc::new(Committer::open(ledger)?);
+            tracing::info!(channel = %committer.config().channel_id, height = committer.ledger().height(), "resumed channel");
+            self.start_channel(&mut channels, committer);
+        }
+        Ok(())
+    }
+
+    /// Adds the TLS roots of every joined channel (and `extra`) to the client verifier.
+    fn refresh_tls_roots(&self, extra: Option<&ChannelConfig>) {
+        let Some(verifier) = &self.verifier else {
+            return;
+        };
+        let mut roots = self.extra_client_roots.clone();
+        for j in self.channels.try_read().iter().flat_map(|c| c.values()) {
+            roots.extend(j.committer.config().tls_roots());
+        }
+        if let Some(cfg) = extra {
+            roots.extend(cfg.tls_roots());
+        }
+        if let Err(e) = verifier.set_roots(&roots) {
+            tracing::warn!("cannot update TLS client roots: {e}");
+        }
+    }
+
+    /// The committer of a joined channel.
+    pub fn channel(&self, id: &str) -> Option<Arc<Committer>> {
+        self.channels
+            .read()
+            .expect("channels lock")
+            .iter()
+            .find(|(k, _)| k.as_str() == id)
+            .map(|(_, j)| j.committer.clone())
+    }
+
+    /// The joined channels.
+    pub fn channel_ids(&self) -> Vec<ChannelId> {
+        self.channels
+            .read()
+            .expect("channels lock")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Pulls blocks from these orderer endpoints instead of the channel config's
+    /// (for channels joined after this call).
+    pub fn set_orderer_endpoints(&self, endpoints: Vec<String>) {
+        *self.orderer_override.lock().expect("override lock") = endpoints;
+    }
+}
+
+/// A running peer.
+#[derive(Debug)]
+pub struct PeerHandle {
+    /// Peer services address.
+    pub addr: SocketAddr,
+    /// Operations address.
+    pub operations_addr: SocketAddr,
+    /// Shared state (tests inspect channels through it).
+    pub core: Arc<PeerCore>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl PeerHandle {
+    /// Stops the listeners and block delivery, and waits until every ledger is
+    /// closed (so a new node can open the same data directory).
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let joined: Vec<Joined> =
+            std::mem::take(&mut *self.core.channels.write().expect("channels lock"))
+                .into_values()
+                .collect();
+        for j in joined {
+            let _ = j.delivery.await;
+        }
+        for mut t in self.tasks {
+            if tokio::time::timeout(std::time::Duration::from_secs(5), &mut t)
+                .await
+                .is_err()
+            {
+                t.abort();
+                let _ = t.await;
+            }
+        }
+    }
+}
+
+async fn shutdown_signal(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Starts a peer.
+pub async fn start(config: PeerConfig, listeners: Listeners) -> Result<PeerHandle, PeerError> {
+    let msp_id = MspId::new(config.msp_id.clone());
+    let local = folder::load(&config.msp_dir, &msp_id)?;
+    let signer = match local.signing {
+        Some(s) => s,
+        None => folder::load_signing_identity(&config.msp_dir, &msp_id)?,
+    };
+    let local_msp = MspManager::new([Msp::from_config(&local.config)?]);
+    let (tls, extra_roots) = match &config.listener.tls {
+        ListenerTls::Mutual {
+            cert,
+            key,
+            client_roots,
+        } => {
+            let roots = client_roots
+                .iter()
+                .map(|p| {
+                    std::fs::read(p).map_err(|e| {
+                        PeerError::Config(format!("client root CA {}: {e}", p.display()))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            (Some(TlsIdentity::load(cert, key)?), roots)
+        }
+        ListenerTls::Plaintext => (None, Vec::new()),
+    };
+    // The peer's own org's TLS CAs are trusted for clients from the start.
+    let mut initial_roots = extra_roots.clone();
+    initial_roots.extend(local.config.tls_root_certs.iter().cloned());
+    initial_roots.extend(local.config.tls_intermediate_certs.iter().cloned());
+    let verifier = match &tls {
+        Some(_) => Some(DynamicClientVerifier::new(&initial_roots)?),
+        None => None,
+    };
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let core = Arc::new(PeerCore {
+        id: config.id.clone(),
+        signer,
+        local_msp,
+        data_dir: config.data_dir.clone(),
+        tls: tls.clone(),
+        verifier: verifier.clone(),
+        extra_client_roots: initial_roots,
+        channels: RwLock::new(BTreeMap::new()),
+        shutdown: shutdown_rx.clone(),
+        orderer_override: Mutex::new(Vec::new()),
+    });
+    core.resume()?;
+    core.refresh_tls_roots(None);
+
+    let addr = listeners
+        .peer
+        .local_addr()
+        .map_err(|e| PeerError::Config(e.to_string()))?;
+    let operations_addr = listeners
+        .operations
+        .local_addr()
+        .map_err(|e| PeerError::Config(e.to_string()))?;
+    let mut tasks = Vec::new();
+    let router = tonic::transport::Server::builder().add_service(
+        EndorserServer::new(crate::endorser::EndorserService::new(core.clone()))
+            .max_decoding_message_size(MAX_GRPC_MESSAGE)
+            .max_encoding_message_size(MAX_GRPC_MESSAGE),
+    );
+    let signal = shutdown_signal(shutdown_rx.clone());
+    match (&tls, verifier) {
+        (Some(id), Some(verifier)) => {
+            let server_tls = Arc::new(weft_common::tls::server_config(id, verifier, &[b"h2"])?);
+            let incoming = tls_incoming(listeners.peer, server_tls, shutdown_rx.clone());
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = router.serve_with_incoming_shutdown(incoming, signal).await {
+                    tracing::error!("peer listener: {e}");
+                }
+            }));
+        }
+        _ => {
+            let incoming = tcp_incoming(listeners.peer, shutdown_rx.clone());
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = router.serve_with_incoming_shutdown(incoming, signal).await {
+                    tracing::error!("peer listener: {e}");
+                }
+            }));
+        }
+    }
+    let ops = crate::operations::router(core.clone());
+    let incoming = tcp_incoming(listeners.operations, shutdown_rx.clone());
+    tasks.push(tokio::spawn(serve_http(
+        ops,
+        incoming,
+        no_certs,
+        shutdown_rx.clone(),
+    )));
+    tracing::info!(peer = %config.id, %addr, operations = %operations_addr, "peer started");
+    Ok(PeerHandle {
+        addr,
+        operations_addr,
+        core,
+        shutdown,
+        tasks,
+    })
+}

@@ -1,0 +1,286 @@
+//! In-process networks: a Raft orderer cluster and peers on 127.0.0.1:0.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures::StreamExt;
+use prost::Message;
+use tokio::net::TcpListener;
+use weft_common::node::settings::{Listener, ListenerTls};
+use weft_common::tls::TlsIdentity;
+use weft_orderer::config::OrdererConfig;
+use weft_orderer::node::{Listeners as OrdererListeners, OrdererHandle};
+use weft_peer::admin::{AdminClient, ClientTls};
+use weft_peer::config::PeerConfig;
+use weft_peer::node::{Listeners as PeerListeners, PeerHandle};
+use weft_protos::common::{Block, Envelope};
+use weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
+
+use crate::support::*;
+
+pub struct Net {
+    pub orgs: Orgs,
+    pub orderers: Vec<Option<OrdererHandle>>,
+    pub genesis: Block,
+    pub data: tempfile::TempDir,
+}
+
+async fn bind() -> TcpListener {
+    TcpListener::bind("127.0.0.1:0").await.unwrap()
+}
+
+impl Net {
+    /// `n` orderers serving `mychannel` (batches of at most `batch`, 100 ms timeout).
+    pub async fn start(n: usize, batch: u32) -> Self {
+        let orgs = Orgs::new(n.max(3));
+        let mut listeners = Vec::new();
+        for _ in 0..n {
+            listeners.push(OrdererListeners {
+                general: bind().await,
+                admin: bind().await,
+                operations: bind().await,
+            });
+        }
+        let ports: Vec<u16> = listeners
+            .iter()
+            .map(|l| l.general.local_addr().unwrap().port())
+            .collect();
+        let genesis = orgs.genesis(&ports, batch, "100ms");
+        let data = tempfile::tempdir().unwrap();
+        let mut net = Self {
+            orgs,
+            orderers: Vec::new(),
+            genesis,
+            data,
+        };
+        for (i, l) in listeners.into_iter().enumerate() {
+            let node = weft_orderer::node::start(net.orderer_config(i), l)
+                .await
+                .unwrap();
+            node.core
+                .join_channel(&net.genesis.encode_to_vec())
+                .await
+                .unwrap();
+            net.orderers.push(Some(node));
+        }
+        net
+    }
+
+    fn orderer_config(&self, i: usize) -> OrdererConfig {
+        let od = self.orgs.orderer_dir(i + 1);
+        let tls = ListenerTls::Mutual {
+            cert: od.join("tls/server.crt"),
+            key: od.join("tls/server.key"),
+            client_roots: vec![],
+        };
+        let unused = "127.0.0.1:0".parse().unwrap();
+        OrdererConfig {
+            general: Listener {
+                address: unused,
+                tls: tls.clone(),
+            },
+            admin: Listener {
+                address: unused,
+                tls,
+            },
+            operations: unused,
+            msp_dir: od.join("msp"),
+            msp_id: "OrdererMSP".into(),
+            data_dir: self.data.path().join(format!("orderer{i}")),
+        }
+    }
+
+    pub fn orderer_endpoint(&self, i: usize) -> String {
+        format!(
+            "127.0.0.1:{}",
+            self.orderers[i].as_ref().unwrap().general_addr.port()
+        )
+    }
+
+    pub fn peer_data(&self, org: u8, i: usize) -> PathBuf {
+        self.data.path().join(format!("peer{i}.org{org}"))
+    }
+
+    /// Starts peer `i` of `org` over its data directory (not joined to anything new).
+    pub async fn start_peer(&self, org: u8, i: usize) -> PeerHandle {
+        let pd = self.orgs.peer_dir(org, i);
+        let unused = "127.0.0.1:0".parse().unwrap();
+        let config = PeerConfig {
+            id: format!("peer{i}.org{org}"),
+            listener: Listener {
+                address: unused,
+                tls: ListenerTls::Mutual {
+                    cert: pd.join("tls/server.crt"),
+                    key: pd.join("tls/server.key"),
+                    client_roots: vec![],
+                },
+            },
+            operations: unused,
+            msp_dir: pd.join("msp"),
+            msp_id: format!("Org{org}MSP"),
+            data_dir: self.peer_data(org, i),
+        };
+        weft_peer::node::start(
+            config,
+            PeerListeners {
+                peer: bind().await,
+                operations: bind().await,
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    /// An admin client of `org` connected to its own org's `peer` over mutual TLS.
+    pub async fn admin(&self, org: u8, peer: &PeerHandle) -> AdminClient {
+        self.admin_of(org, org, peer).await
+    }
+
+    /// An admin client of `org` connected to `peer` of `peer_org`.
+    pub async fn admin_of(&self, org: u8, peer_org: u8, peer: &PeerHandle) -> AdminClient {
+        let admin_tls = self.orgs.user_dir(org, "Admin").join("tls");
+        let tls = ClientTls {
+            ca_pem: std::fs::read(self.orgs.org_tls_ca(peer_org)).unwrap(),
+            identity: Some(
+                TlsIdentity::load(&admin_tls.join("client.crt"), &admin_tls.join("client.key"))
+                    .unwrap(),
+            ),
+            server_name: None,
+        };
+        AdminClient::connect(
+            &format!("127.0.0.1:{}", peer.addr.port()),
+            Some(tls),
+            self.orgs.admin(org),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Joins `peer` of `org` to the channel through cscc, as `weft-peer channel join` does.
+    pub async fn join(&self, org: u8, peer: &PeerHandle) {
+        self.admin(org, peer)
+            .await
+            .join(&self.genesis.encode_to_vec())
+            .await
+            .unwrap();
+    }
+
+    /// A Broadcast client to orderer `i`, as Org1's user.
+    pub async fn broadcaster(&self, i: usize) -> AtomicBroadcastClient<tonic::transport::Channel> {
+        let user = self.orgs.user_dir(1, "User1").join("tls");
+        let tls = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(
+                std::fs::read(self.orgs.orderer_tls_ca()).unwrap(),
+            ))
+            .identity(tonic::transport::Identity::from_pem(
+                std::fs::read(user.join("client.crt")).unwrap(),
+                std::fs::read(user.join("client.key")).unwrap(),
+            ))
+            .domain_name("127.0.0.1");
+        let ch = tonic::transport::Endpoint::from_shared(format!(
+            "https://{}",
+            self.orderer_endpoint(i)
+        ))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+        AtomicBroadcastClient::new(ch)
+    }
+
+    /// Broadcasts envelopes on one stream to orderer `i`; every one must be accepted.
+    pub async fn broadcast(&self, i: usize, envs: Vec<Envelope>) {
+        let n = envs.len();
+        let mut client = self.broadcaster(i).await;
+        let mut responses = client
+            .broadcast(futures::stream::iter(envs))
+            .await
+            .unwrap()
+            .into_inner();
+        for k in 0..n {
+            let r = responses.next().await.unwrap().unwrap();
+            assert_eq!(r.status, 200, "envelope {k}: {}", r.info);
+        }
+    }
+
+    /// The chain height once every running orderer has written the same number of blocks.
+    pub async fn settled_height(&self) -> u64 {
+        let heights = || -> Vec<u64> {
+            self.orderers
+                .iter()
+                .flatten()
+                .map(|o| {
+                    o.core
+                        .registry
+                        .get(CHANNEL)
+                        .unwrap()
+                        .store()
+                        .height()
+                        .unwrap()
+                })
+                .collect()
+        };
+        wait_for(
+            "orderers at the same height",
+            Duration::from_secs(30),
+            || {
+                let h = heights();
+                h.iter().all(|x| *x == h[0])
+            },
+        )
+        .await;
+        heights()[0]
+    }
+
+    pub async fn shutdown(mut self) {
+        for o in self.orderers.iter_mut() {
+            if let Some(o) = o.take() {
+                o.shutdown().await;
+            }
+        }
+    }
+}
+
+/// Waits until `peer` has committed `height` blocks on `mychannel`.
+pub async fn wait_height(peer: &PeerHandle, height: u64) {
+    wait_for(
+        &format!("peer {} at height {height}", peer.core.id),
+        Duration::from_secs(60),
+        || {
+            peer.core
+                .channel(CHANNEL)
+                .is_some_and(|c| c.ledger().height() >= height)
+        },
+    )
+    .await;
+}
+
+/// Heights, blocks (with filters) and state of two peers are identical.
+pub fn assert_same_ledgers(a: &PeerHandle, b: &PeerHandle, namespaces: &[&str]) {
+    let (la, lb) = (
+        a.core.channel(CHANNEL).unwrap(),
+        b.core.channel(CHANNEL).unwrap(),
+    );
+    let (la, lb) = (la.ledger(), lb.ledger());
+    assert_eq!(la.info(), lb.info());
+    for n in 0..la.height() {
+        let (ba, bb) = (la.block(n).unwrap().unwrap(), lb.block(n).unwrap().unwrap());
+        assert_eq!(ba.header, bb.header, "block {n}");
+        assert_eq!(ba.data, bb.data, "block {n}");
+        assert_eq!(
+            weft_common::block::transactions_filter(&ba),
+            weft_common::block::transactions_filter(&bb),
+            "filter of block {n}"
+        );
+    }
+    for ns in namespaces {
+        assert_eq!(
+            la.range(ns, "", "").unwrap(),
+            lb.range(ns, "", "").unwrap(),
+            "state of {ns}"
+        );
+    }
+}
