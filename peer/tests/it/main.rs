@@ -1,5 +1,6 @@
 //! Integration tests of the peer's ledger, validation, commit and delivery.
 
+mod bad_orderer;
 mod crash;
 mod fabric_chain;
 mod net;
