@@ -1,7 +1,7 @@
 //! The MSPs of a channel, by id.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
 
 use super::identity::{Identity, ValidatedIdentity};
 use super::organization::Msp;
@@ -9,10 +9,16 @@ use super::principal::Principal;
 use crate::CommonError;
 use crate::ids::MspId;
 
+/// Most decoded identities kept (a channel sees few distinct signers).
+const IDENTITY_CACHE_LIMIT: usize = 4096;
+
 /// All MSPs known on a channel (application and orderer orgs).
 #[derive(Debug, Clone, Default)]
 pub struct MspManager {
     msps: BTreeMap<MspId, Arc<Msp>>,
+    /// Decoded identities by serialized bytes: the same clients and peers sign
+    /// transaction after transaction, and decoding X.509 is not free.
+    identities: Arc<RwLock<HashMap<Vec<u8>, Identity>>>,
 }
 
 impl MspManager {
@@ -23,6 +29,7 @@ impl MspManager {
                 .into_iter()
                 .map(|m| (m.id().clone(), Arc::new(m)))
                 .collect(),
+            identities: Arc::default(),
         }
     }
 
@@ -38,7 +45,24 @@ impl MspManager {
 
     /// Deserializes and validates a `SerializedIdentity` at Unix time `now`.
     pub fn validate(&self, serialized: &[u8], now: i64) -> Result<ValidatedIdentity, CommonError> {
-        let identity = Identity::from_serialized(serialized)?;
+        let cached = self
+            .identities
+            .read()
+            .expect("identity cache lock")
+            .get(serialized)
+            .cloned();
+        let identity = match cached {
+            Some(i) => i,
+            None => {
+                let i = Identity::from_serialized(serialized)?;
+                let mut cache = self.identities.write().expect("identity cache lock");
+                if cache.len() >= IDENTITY_CACHE_LIMIT {
+                    cache.clear();
+                }
+                cache.insert(serialized.to_vec(), i.clone());
+                i
+            }
+        };
         self.validate_identity(&identity, now)
     }
 

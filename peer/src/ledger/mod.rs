@@ -202,13 +202,17 @@ impl Ledger {
             c.block.encode_to_vec(),
         );
         batch.put_cf(self.cf(CF_BLOCK_HASH), &c.hash, keys::number(number));
-        for (i, (txid, code)) in c.tx_ids.iter().enumerate() {
-            // The first transaction with a txid keeps the index entry; a later
-            // duplicate (marked DUPLICATE_TXID) does not overwrite it.
-            if txid.is_empty() || self.db.get_cf(self.cf(CF_TXIDS), txid)?.is_some() {
+        // One index entry per txid: a VALID transaction's if there is one (the
+        // validator checked those against the ledger and the block), else the
+        // first invalid one, unless the ledger already has the txid.
+        let mut seen = std::collections::HashSet::new();
+        let mut order: Vec<(usize, &(String, i32))> = c.tx_ids.iter().enumerate().collect();
+        order.sort_by_key(|(i, (_, code))| (*code != 0, *i));
+        for (i, (txid, code)) in order {
+            if txid.is_empty() || !seen.insert(txid.as_str()) {
                 continue;
             }
-            if c.tx_ids[..i].iter().any(|(t, _)| t == txid) {
+            if *code != 0 && self.db.get_cf(self.cf(CF_TXIDS), txid)?.is_some() {
                 continue;
             }
             batch.put_cf(
