@@ -4,6 +4,8 @@
 //!
 //! `cargo bench -p weft-peer --bench commit`
 
+#![allow(missing_docs)] // criterion's macros generate undocumented functions
+
 use std::time::Duration;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
