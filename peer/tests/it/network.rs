@@ -15,6 +15,7 @@ async fn two_peers_commit_identical_ledgers_from_a_raft_cluster() {
     let net = Net::start(3, 50).await;
     let p1 = net.start_peer(1, 0).await;
     net.join(1, &p1).await;
+    let mut commits = p1.core.channel(CHANNEL).unwrap().subscribe();
     let orgs = &net.orgs;
     let (_, def) = define_chaincode(orgs, "basic", "AND('Org1MSP.peer', 'Org2MSP.peer')");
     net.broadcast(0, vec![def]).await;
@@ -70,6 +71,26 @@ async fn two_peers_commit_identical_ledgers_from_a_raft_cluster() {
     assert_eq!(valid_per_key.len(), 20);
     assert!(valid_per_key.values().all(|n| *n == 1), "{valid_per_key:?}");
     assert_eq!(ledger.range("basic", "", "").unwrap().len(), 20);
+
+    // The commit notifications carry every transaction's code and block, in block order.
+    let mut notified = BTreeMap::new();
+    let mut last = 0;
+    while let Ok(done) = commits.try_recv() {
+        assert_eq!(done.number, last + 1, "notifications in block order");
+        last = done.number;
+        for t in &done.txs {
+            notified.insert(t.tx_id.clone(), (done.number, t.code));
+        }
+    }
+    assert_eq!(last, target - 1);
+    for id in &ids {
+        let loc = ledger.tx_location(id).unwrap().unwrap();
+        assert_eq!(
+            notified[id],
+            (loc.block, Code::try_from(loc.code).unwrap()),
+            "{id}"
+        );
+    }
 
     // The admin queries agree with the ledger.
     let mut admin = net.admin(2, &p2).await;

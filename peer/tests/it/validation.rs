@@ -322,3 +322,79 @@ fn lifecycle_transactions_need_the_lifecycle_endorsement_policy() {
         [Code::Valid, Code::EndorsementPolicyFailure]
     );
 }
+
+/// A CONFIG transaction wrapping `config` (as the orderer builds it).
+fn config_tx(chain: &Chain, config: weft_protos::common::Config) -> Envelope {
+    use weft_protos::common::{ConfigEnvelope, HeaderType};
+    weft_common::tx::signed_envelope(
+        HeaderType::Config,
+        &weft_common::ids::ChannelId::parse(CHANNEL).unwrap(),
+        ConfigEnvelope {
+            config: Some(config),
+            last_update: None,
+        }
+        .encode_to_vec(),
+        &chain.orgs.orderer(1),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_config_block_changes_policies_from_the_next_block_on() {
+    use weft_protos::common::{ImplicitMetaPolicy, Policy, implicit_meta_policy};
+    let chain = Chain::new();
+    let (_, def) = define_chaincode(&chain.orgs, "basic", "/Channel/Application/Endorsement");
+    assert_eq!(Chain::codes(&chain.commit(&[def])), [Code::Valid]);
+    let org2_only = || {
+        endorsed_tx(
+            "basic",
+            rwset(vec![Ns::new("basic").write("k", b"v")]),
+            &chain.orgs.user(1),
+            &[&chain.orgs.peer(2)],
+        )
+        .1
+    };
+    assert_eq!(
+        Chain::codes(&chain.commit(&[org2_only()])),
+        [Code::EndorsementPolicyFailure]
+    );
+
+    // The channel's Endorsement policy becomes ANY Endorsement.
+    let current = chain.committer.config();
+    let mut config = current.config.clone();
+    config.sequence += 1;
+    let app = config
+        .channel_group
+        .as_mut()
+        .unwrap()
+        .groups
+        .get_mut("Application")
+        .unwrap();
+    app.policies.get_mut("Endorsement").unwrap().policy = Some(Policy {
+        r#type: 3,
+        value: ImplicitMetaPolicy {
+            sub_policy: "Endorsement".into(),
+            rule: implicit_meta_policy::Rule::Any as i32,
+        }
+        .encode_to_vec(),
+    });
+    let stale = {
+        let mut c = config.clone();
+        c.sequence = current.sequence();
+        config_tx(&chain, c)
+    };
+    assert_eq!(
+        Chain::codes(&chain.commit(&[stale])),
+        [Code::InvalidConfigTransaction]
+    );
+    assert_eq!(chain.committer.config().sequence(), current.sequence());
+    let done = chain.commit(&[config_tx(&chain, config)]);
+    assert_eq!(Chain::codes(&done), [Code::Valid]);
+    assert_eq!(chain.committer.config().sequence(), current.sequence() + 1);
+    assert_eq!(chain.committer.ledger().info().last_config, done.number);
+    assert_eq!(Chain::codes(&chain.commit(&[org2_only()])), [Code::Valid]);
+
+    // A restarted committer reads the newest config block back.
+    let reopened = Committer::open(chain.committer.ledger().clone()).unwrap();
+    assert_eq!(reopened.config().sequence(), current.sequence() + 1);
+}
