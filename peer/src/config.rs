@@ -182,6 +182,19 @@ Peer:
     }
 
     #[test]
+    fn the_sample_config_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/core.yaml");
+        let c = PeerConfig::parse(
+            &std::fs::read_to_string(&path).unwrap(),
+            path.parent().unwrap(),
+            std::iter::empty(),
+        )
+        .unwrap();
+        assert_eq!(c.msp_id, "Org1MSP");
+        assert_eq!(c.listener.address.port(), 7051);
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let err = PeerConfig::parse(
             &YAML.replace("0.0.0.0:7051", "nowhere"),
