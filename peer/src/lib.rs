@@ -1,8 +1,11 @@
 //! The weft peer.
 //!
-//! Built so far: the WASM chaincode runtime ([`chaincode`]). Still to come
-//! (issues: Peer ledger; Peer endorsement, Gateway): the ledger, validation and
-//! commit, endorsement, the Gateway and the node itself.
+//! The committing half: [`ledger`] (RocksDB), [`validation`] (Fabric's checks
+//! and codes), [`channel`] (block verification, commit, delivery from
+//! orderers), [`node`] (start, join, resume) and the admin system chaincodes
+//! ([`scc`]) behind `weft-peer channel ...`. The WASM chaincode runtime is in
+//! [`chaincode`]. Endorsement of application chaincode and the Gateway are
+//! still to come.
 
 pub mod admin;
 pub mod chaincode;
