@@ -24,22 +24,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 pub use weft_common::node::settings::{
-    Listener, ListenerSection, ListenerTls, TlsSection, apply_env_overrides,
+    Listener, ListenerSection, ListenerTls, MspSection, OperationsSection, TlsSection,
+    apply_env_overrides,
 };
-use weft_common::node::settings::{listener, resolve};
+use weft_common::node::settings::{listener, read_yaml, resolve};
 
 use crate::OrdererError;
-
-/// The MSP section.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct MspSection {
-    /// The MSP folder of this orderer's signing identity.
-    pub dir: PathBuf,
-    /// Its MSP id.
-    #[serde(rename = "ID")]
-    pub id: String,
-}
 
 /// The ledger section.
 #[derive(Debug, Clone, Deserialize)]
@@ -47,14 +37,6 @@ pub struct MspSection {
 pub struct LedgerSection {
     /// Data directory (one RocksDB per channel below it).
     pub location: PathBuf,
-}
-
-/// The operations listener (plain HTTP, local by default).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct OperationsSection {
-    /// `host:port`.
-    pub listen_address: String,
 }
 
 /// The file as written.
@@ -76,9 +58,7 @@ pub struct OrdererYaml {
 }
 
 fn default_operations() -> OperationsSection {
-    OperationsSection {
-        listen_address: "127.0.0.1:8443".into(),
-    }
+    OperationsSection::at("127.0.0.1:8443")
 }
 
 /// The validated configuration.
@@ -109,19 +89,11 @@ impl OrdererConfig {
         base: &Path,
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Self, OrdererError> {
-        let mut value: serde_yaml_ng::Value =
-            serde_yaml_ng::from_str(text).map_err(|e| cfg_err("orderer.yaml", e))?;
-        apply_env_overrides(&mut value, "ORDERER", env);
-        let y: OrdererYaml =
-            serde_yaml_ng::from_value(value).map_err(|e| cfg_err("orderer.yaml", e))?;
+        let y: OrdererYaml = read_yaml(text, "orderer.yaml", "ORDERER", env)?;
         Ok(Self {
             general: listener(base, "General", &y.general)?,
             admin: listener(base, "Admin", &y.admin)?,
-            operations: y
-                .operations
-                .listen_address
-                .parse()
-                .map_err(|e| cfg_err("Operations.ListenAddress", e))?,
+            operations: y.operations.address()?,
             msp_dir: resolve(base, &y.msp.dir),
             msp_id: y.msp.id,
             data_dir: resolve(base, &y.file_ledger.location),

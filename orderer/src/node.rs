@@ -24,7 +24,9 @@ use crate::cluster_service::ClusterService;
 use crate::config::{ListenerTls, OrdererConfig};
 use crate::registry::Registry;
 use crate::storage::ChannelStore;
-use weft_common::node::net::{no_certs, serve_http, tcp_incoming, tls_certs, tls_incoming};
+use weft_common::node::net::{
+    join_tasks, no_certs, serve_http, shutdown_signal, tcp_incoming, tls_certs, tls_incoming,
+};
 
 /// Largest gRPC message accepted (AbsoluteMaxBytes is checked per channel).
 const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
@@ -266,15 +268,7 @@ impl OrdererHandle {
         for c in &channels {
             c.stop_and_wait().await;
         }
-        for mut t in self.tasks {
-            if tokio::time::timeout(std::time::Duration::from_secs(5), &mut t)
-                .await
-                .is_err()
-            {
-                t.abort();
-                let _ = t.await;
-            }
-        }
+        join_tasks(self.tasks, std::time::Duration::from_secs(5)).await;
         let stores: Vec<ChannelStore> = channels.iter().map(|c| c.store().clone()).collect();
         drop(channels);
         // Requests still in flight hold the channel briefly; they end once its task has.
@@ -283,15 +277,6 @@ impl OrdererHandle {
             && tokio::time::Instant::now() < deadline
         {
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-    }
-}
-
-/// Resolves when the node is told to shut down.
-async fn shutdown_signal(mut rx: watch::Receiver<bool>) {
-    while !*rx.borrow() {
-        if rx.changed().await.is_err() {
-            return;
         }
     }
 }

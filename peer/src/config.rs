@@ -22,22 +22,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use weft_common::node::settings::{
-    Listener, ListenerSection, apply_env_overrides, listener, resolve,
-};
+use weft_common::node::settings::{Listener, ListenerSection, listener, read_yaml, resolve};
+pub use weft_common::node::settings::{MspSection, OperationsSection};
 
 use crate::PeerError;
-
-/// The MSP section.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct MspSection {
-    /// The MSP folder of the peer's signing identity.
-    pub dir: PathBuf,
-    /// Its MSP id.
-    #[serde(rename = "ID")]
-    pub id: String,
-}
 
 /// The `Peer` section.
 #[derive(Debug, Clone, Deserialize)]
@@ -60,18 +48,8 @@ fn default_id() -> String {
     "peer0".into()
 }
 
-/// The operations listener.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct OperationsSection {
-    /// `host:port`.
-    pub listen_address: String,
-}
-
 fn default_operations() -> OperationsSection {
-    OperationsSection {
-        listen_address: "127.0.0.1:9443".into(),
-    }
+    OperationsSection::at("127.0.0.1:9443")
 }
 
 /// The file as written.
@@ -113,19 +91,11 @@ impl PeerConfig {
         base: &Path,
         env: impl Iterator<Item = (String, String)>,
     ) -> Result<Self, PeerError> {
-        let mut value: serde_yaml_ng::Value =
-            serde_yaml_ng::from_str(text).map_err(|e| cfg_err("core.yaml", e))?;
-        apply_env_overrides(&mut value, "CORE", env);
-        let y: CoreYaml = serde_yaml_ng::from_value(value).map_err(|e| cfg_err("core.yaml", e))?;
+        let y: CoreYaml = read_yaml(text, "core.yaml", "CORE", env)?;
         Ok(Self {
             id: y.peer.id,
-            listener: listener(base, "Peer", &y.peer.listener)
-                .map_err(|e| PeerError::Config(e.to_string()))?,
-            operations: y
-                .operations
-                .listen_address
-                .parse()
-                .map_err(|e| cfg_err("Operations.ListenAddress", e))?,
+            listener: listener(base, "Peer", &y.peer.listener)?,
+            operations: y.operations.address()?,
             msp_dir: resolve(base, &y.peer.msp.dir),
             msp_id: y.peer.msp.id,
             data_dir: resolve(base, &y.peer.file_system_path),

@@ -12,7 +12,9 @@ use tokio::task::JoinHandle;
 use weft_common::config::ChannelConfig;
 use weft_common::ids::{ChannelId, MspId};
 use weft_common::msp::{Msp, MspManager, SigningIdentity, folder};
-use weft_common::node::net::{no_certs, serve_http, tcp_incoming, tls_incoming};
+use weft_common::node::net::{
+    join_tasks, no_certs, serve_http, shutdown_signal, tcp_incoming, tls_incoming,
+};
 use weft_common::node::settings::ListenerTls;
 use weft_common::tls::{DynamicClientVerifier, TlsIdentity};
 use weft_protos::common::Block;
@@ -226,23 +228,7 @@ impl PeerHandle {
         for j in joined {
             let _ = j.delivery.await;
         }
-        for mut t in self.tasks {
-            if tokio::time::timeout(std::time::Duration::from_secs(5), &mut t)
-                .await
-                .is_err()
-            {
-                t.abort();
-                let _ = t.await;
-            }
-        }
-    }
-}
-
-async fn shutdown_signal(mut rx: watch::Receiver<bool>) {
-    while !*rx.borrow() {
-        if rx.changed().await.is_err() {
-            return;
-        }
+        join_tasks(self.tasks, std::time::Duration::from_secs(5)).await;
     }
 }
 

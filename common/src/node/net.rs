@@ -132,3 +132,23 @@ pub fn tls_certs(io: &TlsStream<TcpStream>) -> ClientCerts {
 pub fn no_certs(_: &TcpStream) -> ClientCerts {
     ClientCerts::default()
 }
+
+/// Resolves once `rx` turns true (or its sender is gone): the shutdown future servers wait on.
+pub async fn shutdown_signal(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Waits for a node's server tasks after shutdown was signalled; a task that
+/// has not ended within `grace` is aborted.
+pub async fn join_tasks(tasks: Vec<tokio::task::JoinHandle<()>>, grace: Duration) {
+    for mut t in tasks {
+        if tokio::time::timeout(grace, &mut t).await.is_err() {
+            t.abort();
+            let _ = t.await;
+        }
+    }
+}

@@ -165,3 +165,52 @@ pub fn listener(base: &Path, name: &str, s: &ListenerSection) -> Result<Listener
     };
     Ok(Listener { address, tls })
 }
+
+/// A node's signing identity: an MSP folder in Fabric's layout and its MSP id.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct MspSection {
+    /// The MSP folder of the node's signing identity.
+    pub dir: PathBuf,
+    /// Its MSP id.
+    #[serde(rename = "ID")]
+    pub id: String,
+}
+
+/// The operations listener (plain HTTP, local by default).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct OperationsSection {
+    /// `host:port`.
+    pub listen_address: String,
+}
+
+impl OperationsSection {
+    /// The section with this default address (each node has its Fabric port).
+    pub fn at(address: &str) -> Self {
+        Self {
+            listen_address: address.into(),
+        }
+    }
+
+    /// The validated address.
+    pub fn address(&self) -> Result<SocketAddr, CommonError> {
+        self.listen_address
+            .parse()
+            .map_err(|e| cfg_err("Operations.ListenAddress", e))
+    }
+}
+
+/// Parses a node's YAML file text after applying `PREFIX_*` environment
+/// overrides; errors name the file.
+pub fn read_yaml<T: serde::de::DeserializeOwned>(
+    text: &str,
+    file: &str,
+    prefix: &str,
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<T, CommonError> {
+    let mut value: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(text).map_err(|e| cfg_err(file, e))?;
+    apply_env_overrides(&mut value, prefix, env);
+    serde_yaml_ng::from_value(value).map_err(|e| cfg_err(file, e))
+}
