@@ -1,7 +1,14 @@
 //! The committer: validates a verified block, writes it in one atomic batch,
 //! adopts a new config and announces what was committed.
+//!
+//! Writing a block (encoding, one synced RocksDB batch) is serial work that
+//! would leave cores idle; [`Committer::submit`] therefore writes on a
+//! background thread while the next block is validated against committed
+//! state plus the in-flight block's [`Overlay`]. Writes stay in block order,
+//! and a block is announced only once it is durable.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::JoinHandle;
 
 use tokio::sync::broadcast;
 use weft_common::block::header_hash;
@@ -9,6 +16,7 @@ use weft_common::config::ChannelConfig;
 use weft_protos::common::{Block, BlockMetadata, BlockMetadataIndex};
 use weft_protos::protos::TxValidationCode;
 
+use super::pending::{OverlaidState, Overlay};
 use crate::PeerError;
 use crate::ledger::{BlockCommit, Ledger};
 use crate::validation::{TxVerdict, validate_block};
@@ -26,11 +34,26 @@ pub struct BlockCommitted {
 /// How many commit notifications a slow subscriber may lag behind.
 const NOTIFY_CAPACITY: usize = 1024;
 
+/// The newest validated block and the write still running, if any.
+struct Tip {
+    /// Blocks validated so far (the next block's number).
+    height: u64,
+    /// Header hash of the newest validated block.
+    hash: Vec<u8>,
+    /// What the block being written changes.
+    overlay: Option<Arc<Overlay>>,
+    /// The background write of that block.
+    writing: Option<JoinHandle<Result<(), PeerError>>>,
+    /// Why a write failed: the committer refuses further blocks.
+    failed: Option<String>,
+}
+
 /// Validates and commits the blocks of one channel.
 pub struct Committer {
     ledger: Ledger,
     config: RwLock<Arc<ChannelConfig>>,
     notify: broadcast::Sender<Arc<BlockCommitted>>,
+    tip: Mutex<Tip>,
 }
 
 impl std::fmt::Debug for Committer {
@@ -101,11 +124,50 @@ impl Committer {
     }
 
     fn with_config(ledger: Ledger, config: ChannelConfig) -> Self {
+        let info = ledger.info();
         Self {
             ledger,
             config: RwLock::new(Arc::new(config)),
             notify: broadcast::channel(NOTIFY_CAPACITY).0,
+            tip: Mutex::new(Tip {
+                height: info.height,
+                hash: info.current_hash,
+                overlay: None,
+                writing: None,
+                failed: None,
+            }),
         }
+    }
+
+    /// Number and header hash the next block must follow: the newest
+    /// validated block, which may still be being written.
+    pub fn tip(&self) -> (u64, Vec<u8>) {
+        let tip = self.tip.lock().expect("tip lock");
+        (tip.height, tip.hash.clone())
+    }
+
+    /// Waits until every submitted block is durably committed.
+    pub fn flush(&self) -> Result<(), PeerError> {
+        let mut tip = self.tip.lock().expect("tip lock");
+        Self::wait_write(&mut tip)
+    }
+
+    fn wait_write(tip: &mut Tip) -> Result<(), PeerError> {
+        if let Some(why) = &tip.failed {
+            return Err(PeerError::Ledger(format!(
+                "an earlier block write failed: {why}"
+            )));
+        }
+        let result = match tip.writing.take() {
+            None => Ok(()),
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(PeerError::Ledger("the block writer panicked".into()))),
+        };
+        if let Err(e) = &result {
+            tip.failed = Some(e.to_string());
+        }
+        result
     }
 
     /// The ledger.
@@ -124,12 +186,34 @@ impl Committer {
     }
 
     /// Validates and commits `block`, which the caller has verified
-    /// ([`super::verify::verify_block`]). Invalid transactions stay in the
-    /// block, marked in its transactions filter.
-    pub fn commit(&self, mut block: Block) -> Result<Arc<BlockCommitted>, PeerError> {
+    /// ([`super::verify::verify_block`]), and returns once it is durable.
+    /// Invalid transactions stay in the block, marked in its transactions filter.
+    pub fn commit(&self, block: Block) -> Result<Arc<BlockCommitted>, PeerError> {
+        let done = self.submit(block)?;
+        self.flush()?;
+        Ok(done)
+    }
+
+    /// Validates `block` and starts writing it in the background; returns the
+    /// verdict. The block is announced to subscribers once it is durable, and
+    /// the next `submit`, [`Self::flush`] or [`Self::commit`] reports a failed write.
+    pub fn submit(&self, mut block: Block) -> Result<Arc<BlockCommitted>, PeerError> {
+        let mut tip = self.tip.lock().expect("tip lock");
+        let number = block.header.as_ref().map_or(u64::MAX, |h| h.number);
+        if number != tip.height {
+            return Err(PeerError::Ledger(format!(
+                "block {number} submitted at height {}",
+                tip.height
+            )));
+        }
         let config = self.config();
-        let verdict = validate_block(&block, &config, &self.ledger)?;
-        let number = block.header.as_ref().map_or(0, |h| h.number);
+        let verdict = {
+            let view = OverlaidState {
+                ledger: &self.ledger,
+                overlay: tip.overlay.as_deref(),
+            };
+            validate_block(&block, &config, &view)?
+        };
         set_filter(&mut block, verdict.filter());
         let hash = header_hash(
             block
@@ -138,18 +222,20 @@ impl Committer {
                 .ok_or_else(|| PeerError::Ledger("block without header".into()))?,
         )
         .to_vec();
-        let is_config = verdict.new_config.is_some();
-        self.ledger.commit(&BlockCommit {
+        let commit = BlockCommit {
             block,
-            hash,
+            hash: hash.clone(),
             tx_ids: verdict
                 .txs
                 .iter()
                 .map(|t| (t.tx_id.clone(), t.code as i32))
                 .collect(),
             updates: verdict.updates,
-            is_config,
-        })?;
+            is_config: verdict.new_config.is_some(),
+        };
+        let overlay = Arc::new(Overlay::of(&commit));
+        // Writes stay in order: the previous block must be durable first.
+        Self::wait_write(&mut tip)?;
         if let Some(cfg) = verdict.new_config {
             tracing::info!(channel = %cfg.channel_id, sequence = cfg.sequence(), block = number, "adopted new channel config");
             *self.config.write().expect("config lock") = Arc::new(cfg);
@@ -161,8 +247,18 @@ impl Committer {
             number,
             txs: verdict.txs,
         });
-        // Nobody listening is fine.
-        let _ = self.notify.send(done.clone());
+        let (ledger, notify, announce) = (self.ledger.clone(), self.notify.clone(), done.clone());
+        let channel = config.channel_id.clone();
+        tip.writing = Some(std::thread::spawn(move || {
+            ledger.commit(&commit)?;
+            tracing::debug!(%channel, block = number, txs = announce.txs.len(), "committed");
+            // Nobody listening is fine.
+            let _ = notify.send(announce);
+            Ok(())
+        }));
+        tip.overlay = Some(overlay);
+        tip.height = number + 1;
+        tip.hash = hash;
         Ok(done)
     }
 }

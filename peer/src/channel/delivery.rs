@@ -85,13 +85,19 @@ pub async fn run(
             return;
         }
         let endpoint = endpoints[index % endpoints.len()].clone();
-        let height_before = committer.ledger().height();
+        let height_before = committer.tip().0;
         let stop = pull(&committer, &settings, &endpoint, &channel, &mut shutdown).await;
-        if committer.ledger().height() > height_before {
+        if committer.tip().0 > height_before {
             backoff = FIRST_BACKOFF;
         }
         match stop {
-            Stop::Shutdown => return,
+            Stop::Shutdown => {
+                let c = committer.clone();
+                if let Ok(Err(e)) = tokio::task::spawn_blocking(move || c.flush()).await {
+                    tracing::error!(%channel, "last block write failed: {e}");
+                }
+                return;
+            }
             Stop::BadBlock(why) => {
                 tracing::warn!(%channel, orderer = %endpoint, "{why}; fetching it from another orderer");
                 index += 1;
@@ -163,7 +169,7 @@ async fn pull(
         Ok(c) => c,
         Err(e) => return Stop::Transport(e),
     };
-    let height = committer.ledger().height();
+    let height = committer.tip().0;
     let request = match signed_envelope(
         HeaderType::DeliverSeekInfo,
         channel,
@@ -196,20 +202,15 @@ async fn pull(
             }
             None => return Stop::Transport("empty deliver response".into()),
         };
-        let info = committer.ledger().info();
-        if let Err(bad) = verify_block(
-            &block,
-            info.height,
-            &info.current_hash,
-            &committer.config(),
-            now(),
-        ) {
+        let (height, hash) = committer.tip();
+        if let Err(bad) = verify_block(&block, height, &hash, &committer.config(), now()) {
             return Stop::BadBlock(bad.to_string());
         }
+        // Validating this block overlaps the write of the previous one.
         let c = committer.clone();
-        match tokio::task::spawn_blocking(move || c.commit(block)).await {
+        match tokio::task::spawn_blocking(move || c.submit(block)).await {
             Ok(Ok(done)) => {
-                tracing::debug!(%channel, block = done.number, txs = done.txs.len(), "committed");
+                tracing::trace!(%channel, block = done.number, txs = done.txs.len(), "validated");
             }
             Ok(Err(e)) => {
                 // A ledger failure: stop pulling rather than skip a block.

@@ -2,6 +2,7 @@
 
 pub mod commit;
 pub mod delivery;
+pub mod pending;
 pub mod verify;
 
 pub use commit::{BlockCommitted, Committer};

@@ -55,7 +55,7 @@ impl Child {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_weft-peer"))
             .args(["node", "start", "--config"])
             .arg(config)
-            .env("RUST_LOG", "info,weft_peer::channel::delivery=debug")
+            .env("RUST_LOG", "info,weft_peer::channel=debug")
             .env("NO_COLOR", "1")
             .stderr(Stdio::piped())
             .stdout(Stdio::null())

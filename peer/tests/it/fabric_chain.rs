@@ -206,6 +206,8 @@ fn fabric_transactions_conflict_with_state_and_repeat_as_fabric_would() {
             is_config: false,
         })
         .unwrap();
+    // The committer learns of the block written behind its back on reopening.
+    let committer = Committer::open(ledger.clone()).unwrap();
     let mut b3 = fixture(3);
     b3.header.as_mut().unwrap().number = 4;
     let done = committer.commit(b3.clone()).unwrap();

@@ -398,3 +398,43 @@ fn a_config_block_changes_policies_from_the_next_block_on() {
     let reopened = Committer::open(chain.committer.ledger().clone()).unwrap();
     assert_eq!(reopened.config().sequence(), current.sequence() + 1);
 }
+
+#[test]
+fn a_block_validates_against_the_block_still_being_written() {
+    let chain = defined_chain();
+    let submit = |envs: &[Envelope]| {
+        let (height, hash) = chain.committer.tip();
+        let block = weft_common::block::new_block(
+            height,
+            hash,
+            envs.iter().map(|e| e.encode_to_vec()).collect(),
+        );
+        chain.committer.submit(block).unwrap()
+    };
+    let (_, create) = chain.tx(Ns::new("basic").read("p", None).write("p", b"1"));
+    let mut commits = chain.committer.subscribe();
+    assert_eq!(Chain::codes(&submit(&[create.clone()])), [Code::Valid]);
+    // Without waiting for that write: a read of its version, a stale read, a
+    // range that must include it, and the same transaction again.
+    let (_, update) = chain.tx(Ns::new("basic").read("p", Some((2, 0))).write("p", b"2"));
+    let (_, stale) = chain.tx(Ns::new("basic").read("p", None).write("q", b"x"));
+    let (_, ranged) = chain.tx(Ns::new("basic")
+        .range("a", "z", &[("p", (2, 0))])
+        .write("r", b"x"));
+    let done = submit(&[ranged, update, stale, create]);
+    assert_eq!(
+        Chain::codes(&done),
+        [
+            Code::Valid,
+            Code::Valid,
+            Code::MvccReadConflict,
+            Code::DuplicateTxid
+        ]
+    );
+    chain.committer.flush().unwrap();
+    assert_eq!(chain.value("basic", "p"), Some((3, 1, b"2".to_vec())));
+    assert_eq!(chain.committer.ledger().height(), 4);
+    // Announced in order, once durable.
+    assert_eq!(commits.try_recv().unwrap().number, 2);
+    assert_eq!(commits.try_recv().unwrap().number, 3);
+}

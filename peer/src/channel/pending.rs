@@ -1,0 +1,98 @@
+//! The state a block in flight will write, seen before its write lands: the
+//! committer validates the next block against committed state plus this
+//! overlay while the previous block is still being written.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use weft_protos::kvrwset::Version;
+
+use crate::PeerError;
+use crate::ledger::{BlockCommit, Ledger};
+use crate::validation::StateView;
+
+/// What one block being written changes.
+#[derive(Debug, Default)]
+pub struct Overlay {
+    /// namespace → key → new value with its version (`None`: deleted).
+    state: HashMap<String, BTreeMap<String, Option<(Version, Vec<u8>)>>>,
+    /// Txids the block indexes.
+    tx_ids: HashSet<String>,
+}
+
+impl Overlay {
+    /// The overlay of a block about to be written.
+    pub fn of(c: &BlockCommit) -> Self {
+        let mut o = Self::default();
+        for u in &c.updates {
+            o.state
+                .entry(u.namespace.clone())
+                .or_default()
+                .insert(u.key.clone(), u.value.clone().map(|v| (u.version, v)));
+        }
+        o.tx_ids = c
+            .tx_ids
+            .iter()
+            .filter(|(t, _)| !t.is_empty())
+            .map(|(t, _)| t.clone())
+            .collect();
+        o
+    }
+}
+
+/// Committed state seen through an optional overlay.
+pub struct OverlaidState<'a> {
+    /// Committed state.
+    pub ledger: &'a Ledger,
+    /// The block in flight, if any.
+    pub overlay: Option<&'a Overlay>,
+}
+
+impl OverlaidState<'_> {
+    fn over(&self, ns: &str, key: &str) -> Option<&Option<(Version, Vec<u8>)>> {
+        self.overlay?.state.get(ns)?.get(key)
+    }
+}
+
+impl StateView for OverlaidState<'_> {
+    fn value(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, PeerError> {
+        match self.over(ns, key) {
+            Some(v) => Ok(v.as_ref().map(|(_, b)| b.clone())),
+            None => self.ledger.value(ns, key),
+        }
+    }
+
+    fn version(&self, ns: &str, key: &str) -> Result<Option<Version>, PeerError> {
+        match self.over(ns, key) {
+            Some(v) => Ok(v.as_ref().map(|(ver, _)| *ver)),
+            None => self.ledger.version(ns, key),
+        }
+    }
+
+    fn range_versions(
+        &self,
+        ns: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Version)>, PeerError> {
+        let committed = self.ledger.range_versions(ns, start, end)?;
+        let Some(over) = self.overlay.and_then(|o| o.state.get(ns)) else {
+            return Ok(committed);
+        };
+        let mut merged: BTreeMap<String, Version> = committed.into_iter().collect();
+        let in_range = |k: &str| k >= start && (end.is_empty() || k < end);
+        for (k, v) in over.iter().filter(|(k, _)| in_range(k)) {
+            match v {
+                Some((ver, _)) => merged.insert(k.clone(), *ver),
+                None => merged.remove(k),
+            };
+        }
+        Ok(merged.into_iter().collect())
+    }
+
+    fn has_tx(&self, tx_id: &str) -> Result<bool, PeerError> {
+        if self.overlay.is_some_and(|o| o.tx_ids.contains(tx_id)) {
+            return Ok(true);
+        }
+        self.ledger.has_tx(tx_id)
+    }
+}
