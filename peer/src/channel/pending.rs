@@ -10,11 +10,14 @@ use crate::PeerError;
 use crate::ledger::{BlockCommit, Ledger};
 use crate::validation::StateView;
 
+/// A key's new value with its version; `None`: deleted.
+type NewValue = Option<(Version, Vec<u8>)>;
+
 /// What one block being written changes.
 #[derive(Debug, Default)]
 pub struct Overlay {
-    /// namespace → key → new value with its version (`None`: deleted).
-    state: HashMap<String, BTreeMap<String, Option<(Version, Vec<u8>)>>>,
+    /// namespace → key → new value.
+    state: HashMap<String, BTreeMap<String, NewValue>>,
     /// Txids the block indexes.
     tx_ids: HashSet<String>,
 }
@@ -48,7 +51,7 @@ pub struct OverlaidState<'a> {
 }
 
 impl OverlaidState<'_> {
-    fn over(&self, ns: &str, key: &str) -> Option<&Option<(Version, Vec<u8>)>> {
+    fn over(&self, ns: &str, key: &str) -> Option<&NewValue> {
         self.overlay?.state.get(ns)?.get(key)
     }
 }

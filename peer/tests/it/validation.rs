@@ -413,7 +413,10 @@ fn a_block_validates_against_the_block_still_being_written() {
     };
     let (_, create) = chain.tx(Ns::new("basic").read("p", None).write("p", b"1"));
     let mut commits = chain.committer.subscribe();
-    assert_eq!(Chain::codes(&submit(&[create.clone()])), [Code::Valid]);
+    assert_eq!(
+        Chain::codes(&submit(std::slice::from_ref(&create))),
+        [Code::Valid]
+    );
     // Without waiting for that write: a read of its version, a stale read, a
     // range that must include it, and the same transaction again.
     let (_, update) = chain.tx(Ns::new("basic").read("p", Some((2, 0))).write("p", b"2"));
