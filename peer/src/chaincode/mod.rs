@@ -13,4 +13,4 @@ pub mod simulator;
 pub use runtime::{
     ChaincodeRuntime, CompiledChaincode, InvocationContext, InvokeOutcome, RuntimeConfig,
 };
-pub use simulator::{MemoryLedger, MemorySimulator, TxSimulator};
+pub use simulator::{MemoryLedger, MemorySimulator, Simulator, StateReader, TxSimulator};

@@ -39,6 +39,68 @@ pub trait TxSimulator: Send {
     fn rwset(&self) -> TxReadWriteSet;
 }
 
+/// Committed state a simulation reads: the peer's ledger, or a [`MemoryLedger`].
+pub trait StateReader: Send {
+    /// Committed value and version of `key` in `ns`.
+    fn read(&self, ns: &str, key: &str) -> Result<Option<(Version, Vec<u8>)>, PeerError>;
+    /// Committed keys of `ns` in `[start, end)` (empty `end`: unbounded), in key order.
+    fn read_range(
+        &self,
+        ns: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError>;
+    /// Past values of a key, newest first.
+    fn read_history(&self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError>;
+}
+
+impl StateReader for crate::ledger::Ledger {
+    fn read(&self, ns: &str, key: &str) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
+        self.get_state(ns, key)
+    }
+    fn read_range(
+        &self,
+        ns: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError> {
+        self.range(ns, start, end)
+    }
+    fn read_history(&self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError> {
+        self.history(ns, key)
+    }
+}
+
+impl StateReader for MemoryLedger {
+    fn read(&self, ns: &str, key: &str) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
+        Ok(self.get(ns, key).map(|v| (version(v), v.value.clone())))
+    }
+    fn read_range(
+        &self,
+        ns: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError> {
+        Ok(self
+            .state
+            .get(ns)
+            .map(|m| {
+                m.range(start.to_string()..)
+                    .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
+                    .map(|(k, v)| (k.clone(), version(v), v.value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+    fn read_history(&self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError> {
+        Ok(self
+            .history
+            .get(&(ns.to_string(), key.to_string()))
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
 /// A committed value with the height of the transaction that wrote it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionedValue {
@@ -118,10 +180,26 @@ impl MemoryLedger {
         self.state.get(ns)?.get(key)
     }
 
-    /// A simulator over this ledger.
+    /// A simulator over a snapshot of this ledger.
     pub fn simulator(&self) -> MemorySimulator {
-        MemorySimulator {
-            ledger: self.clone(),
+        Simulator::new(self.clone())
+    }
+}
+
+/// Simulates one transaction over committed state, recording its read/write set.
+#[derive(Debug, Clone)]
+pub struct Simulator<R> {
+    reader: R,
+    reads: BTreeMap<String, BTreeMap<String, Option<Version>>>,
+    writes: BTreeMap<String, BTreeMap<String, Option<Vec<u8>>>>,
+    ranges: BTreeMap<String, Vec<RangeQueryInfo>>,
+}
+
+impl<R: StateReader> Simulator<R> {
+    /// A simulation reading `reader`.
+    pub fn new(reader: R) -> Self {
+        Self {
+            reader,
             reads: BTreeMap::new(),
             writes: BTreeMap::new(),
             ranges: BTreeMap::new(),
@@ -130,13 +208,7 @@ impl MemoryLedger {
 }
 
 /// Simulates one transaction over a [`MemoryLedger`] snapshot.
-#[derive(Debug, Clone)]
-pub struct MemorySimulator {
-    ledger: MemoryLedger,
-    reads: BTreeMap<String, BTreeMap<String, Option<Version>>>,
-    writes: BTreeMap<String, BTreeMap<String, Option<Vec<u8>>>>,
-    ranges: BTreeMap<String, Vec<RangeQueryInfo>>,
-}
+pub type MemorySimulator = Simulator<MemoryLedger>;
 
 fn version(v: &VersionedValue) -> Version {
     Version {
@@ -145,15 +217,15 @@ fn version(v: &VersionedValue) -> Version {
     }
 }
 
-impl TxSimulator for MemorySimulator {
+impl<R: StateReader> TxSimulator for Simulator<R> {
     fn get_state(&mut self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, PeerError> {
-        let current = self.ledger.get(ns, key).cloned();
+        let current = self.reader.read(ns, key)?;
         self.reads
             .entry(ns.to_string())
             .or_default()
             .entry(key.to_string())
-            .or_insert_with(|| current.as_ref().map(version));
-        Ok(current.map(|v| v.value))
+            .or_insert_with(|| current.as_ref().map(|(v, _)| *v));
+        Ok(current.map(|(_, v)| v))
     }
 
     fn put_state(&mut self, ns: &str, key: &str, value: Vec<u8>) -> Result<(), PeerError> {
@@ -178,23 +250,13 @@ impl TxSimulator for MemorySimulator {
         start: &str,
         end: &str,
     ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
-        let items: Vec<(String, VersionedValue)> = self
-            .ledger
-            .state
-            .get(ns)
-            .map(|m| {
-                m.range(start.to_string()..)
-                    .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect()
-            })
-            .unwrap_or_default();
+        let items = self.reader.read_range(ns, start, end)?;
         let raw = QueryReads {
             kv_reads: items
                 .iter()
-                .map(|(k, v)| KvRead {
+                .map(|(k, v, _)| KvRead {
                     key: k.clone(),
-                    version: Some(version(v)),
+                    version: Some(*v),
                 })
                 .collect(),
         };
@@ -207,16 +269,11 @@ impl TxSimulator for MemorySimulator {
                 itr_exhausted: true,
                 reads_info: Some(range_query_info::ReadsInfo::RawReads(raw)),
             });
-        Ok(items.into_iter().map(|(k, v)| (k, v.value)).collect())
+        Ok(items.into_iter().map(|(k, _, v)| (k, v)).collect())
     }
 
     fn history(&mut self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError> {
-        Ok(self
-            .ledger
-            .history
-            .get(&(ns.to_string(), key.to_string()))
-            .cloned()
-            .unwrap_or_default())
+        self.reader.read_history(ns, key)
     }
 
     fn rwset(&self) -> TxReadWriteSet {
