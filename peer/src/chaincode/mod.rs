@@ -7,6 +7,7 @@
 //! the guest: time is the proposal's timestamp, from `tx_info`.
 
 mod host;
+pub mod installed;
 pub mod runtime;
 pub mod simulator;
 

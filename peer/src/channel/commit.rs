@@ -17,6 +17,7 @@ use weft_protos::common::{Block, BlockMetadata, BlockMetadataIndex};
 use weft_protos::protos::TxValidationCode;
 
 use super::pending::{OverlaidState, Overlay};
+use super::transient::TransientStore;
 use crate::PeerError;
 use crate::ledger::{BlockCommit, Ledger};
 use crate::validation::{TxVerdict, validate_block};
@@ -54,6 +55,7 @@ pub struct Committer {
     config: RwLock<Arc<ChannelConfig>>,
     notify: broadcast::Sender<Arc<BlockCommitted>>,
     tip: Mutex<Tip>,
+    transient: Arc<TransientStore>,
 }
 
 impl std::fmt::Debug for Committer {
@@ -118,6 +120,8 @@ impl Committer {
             hash,
             tx_ids: vec![(tx_id, TxValidationCode::Valid as i32)],
             updates: Vec::new(),
+            hashed_updates: Vec::new(),
+            private_updates: Vec::new(),
             is_config: true,
         })?;
         Ok(Self::with_config(ledger, config))
@@ -136,6 +140,7 @@ impl Committer {
                 writing: None,
                 failed: None,
             }),
+            transient: Arc::default(),
         }
     }
 
@@ -168,6 +173,11 @@ impl Committer {
             tip.failed = Some(e.to_string());
         }
         result
+    }
+
+    /// Private writes of endorsements waiting for their transactions to commit.
+    pub fn transient(&self) -> &Arc<TransientStore> {
+        &self.transient
     }
 
     /// The ledger.
@@ -231,8 +241,17 @@ impl Committer {
                 .map(|t| (t.tx_id.clone(), t.code as i32))
                 .collect(),
             updates: verdict.updates,
+            hashed_updates: verdict.hashed_updates,
+            private_updates: verdict
+                .private_writes
+                .iter()
+                .filter_map(|w| self.transient.resolve(w))
+                .flatten()
+                .collect(),
             is_config: verdict.new_config.is_some(),
         };
+        self.transient
+            .remove(verdict.txs.iter().map(|t| t.tx_id.as_str()));
         let overlay = Arc::new(Overlay::of(&commit));
         // Writes stay in order: the previous block must be durable first.
         Self::wait_write(&mut tip)?;

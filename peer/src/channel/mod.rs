@@ -3,6 +3,7 @@
 pub mod commit;
 pub mod delivery;
 pub mod pending;
+pub mod transient;
 pub mod verify;
 
 pub use commit::{BlockCommitted, Committer};

@@ -20,6 +20,8 @@ pub struct Overlay {
     state: HashMap<String, BTreeMap<String, NewValue>>,
     /// Txids the block indexes.
     tx_ids: HashSet<String>,
+    /// (namespace, collection, key hash) → new version (`None`: deleted).
+    hashed: HashMap<(String, String, Vec<u8>), Option<Version>>,
 }
 
 impl Overlay {
@@ -31,6 +33,16 @@ impl Overlay {
                 .entry(u.namespace.clone())
                 .or_default()
                 .insert(u.key.clone(), u.value.clone().map(|v| (u.version, v)));
+        }
+        for u in &c.hashed_updates {
+            o.hashed.insert(
+                (
+                    u.namespace.clone(),
+                    u.collection.clone(),
+                    u.key_hash.clone(),
+                ),
+                u.value_hash.as_ref().map(|_| u.version),
+            );
         }
         o.tx_ids = c
             .tx_ids
@@ -97,5 +109,18 @@ impl StateView for OverlaidState<'_> {
             return Ok(true);
         }
         self.ledger.has_tx(tx_id)
+    }
+
+    fn hashed_version(
+        &self,
+        ns: &str,
+        collection: &str,
+        key_hash: &[u8],
+    ) -> Result<Option<Version>, PeerError> {
+        let key = (ns.to_string(), collection.to_string(), key_hash.to_vec());
+        match self.overlay.and_then(|o| o.hashed.get(&key)) {
+            Some(v) => Ok(*v),
+            None => self.ledger.hashed_version(ns, collection, key_hash),
+        }
     }
 }

@@ -15,6 +15,17 @@ pub fn state_key(ns: &str, key: &str) -> Vec<u8> {
     k
 }
 
+/// `namespace \0 collection \0 key` (private data) or `... \0 key hash` (hashed state).
+pub fn collection_key(ns: &str, collection: &str, key: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(ns.len() + collection.len() + 2 + key.len());
+    k.extend_from_slice(ns.as_bytes());
+    k.push(0);
+    k.extend_from_slice(collection.as_bytes());
+    k.push(0);
+    k.extend_from_slice(key);
+    k
+}
+
 /// Splits a state key back into namespace and key.
 pub fn split_state_key(k: &[u8]) -> Option<(&str, &str)> {
     let at = k.iter().position(|b| *b == 0)?;

@@ -3,7 +3,10 @@
 //! Column families (DESIGN.md §6): `blocks` (number → block), `block_hash`
 //! (header hash → number), `txids` (txid → block, position, validation code),
 //! `state` (`namespace \0 key` → version + value), `history`
-//! (`namespace \0 key \0 block tx` → modification) and `meta` (chain info).
+//! (`namespace \0 key \0 block tx` → modification), `hashed` (private data
+//! as every peer sees it: `namespace \0 collection \0 SHA-256(key)` →
+//! version + SHA-256(value)), `private` (the private values this peer holds:
+//! `namespace \0 collection \0 key` → value) and `meta` (chain info).
 //! A block is committed with one synced `WriteBatch` across all of them, so a
 //! crash leaves either the whole block or none of it, and the height read at
 //! start-up is always consistent with the state.
@@ -29,6 +32,8 @@ const CF_BLOCK_HASH: &str = "block_hash";
 const CF_TXIDS: &str = "txids";
 const CF_STATE: &str = "state";
 const CF_HISTORY: &str = "history";
+const CF_HASHED: &str = "hashed";
+const CF_PRIVATE: &str = "private";
 const CF_META: &str = "meta";
 
 const META_HEIGHT: &[u8] = b"height";
@@ -89,6 +94,34 @@ pub struct StateUpdate {
     pub timestamp_seconds: i64,
 }
 
+/// A change to the hashed state of a private-data collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashedUpdate {
+    /// Chaincode namespace.
+    pub namespace: String,
+    /// Collection.
+    pub collection: String,
+    /// SHA-256 of the key.
+    pub key_hash: Vec<u8>,
+    /// SHA-256 of the new value; `None` deletes.
+    pub value_hash: Option<Vec<u8>>,
+    /// Block and position of the writing transaction.
+    pub version: Version,
+}
+
+/// A private value this peer holds (its org is a member of the collection).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateUpdate {
+    /// Chaincode namespace.
+    pub namespace: String,
+    /// Collection.
+    pub collection: String,
+    /// Key.
+    pub key: String,
+    /// New value; `None` deletes.
+    pub value: Option<Vec<u8>>,
+}
+
 /// Everything one block's commit writes.
 #[derive(Debug, Clone)]
 pub struct BlockCommit {
@@ -100,6 +133,10 @@ pub struct BlockCommit {
     pub tx_ids: Vec<(String, i32)>,
     /// State changes of the valid transactions, in block order.
     pub updates: Vec<StateUpdate>,
+    /// Hashed private-data changes of the valid transactions.
+    pub hashed_updates: Vec<HashedUpdate>,
+    /// Private values of the valid transactions that this peer holds.
+    pub private_updates: Vec<PrivateUpdate>,
     /// Whether the block is a config block.
     pub is_config: bool,
 }
@@ -137,6 +174,8 @@ impl Ledger {
             CF_TXIDS,
             CF_STATE,
             CF_HISTORY,
+            CF_HASHED,
+            CF_PRIVATE,
             CF_META,
         ]
         .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
@@ -348,6 +387,39 @@ impl Ledger {
                 Ok(Some((ver, bytes.to_vec())))
             }
         }
+    }
+
+    /// Version and value hash of a private key, as every channel member sees it.
+    pub fn get_hashed(
+        &self,
+        ns: &str,
+        collection: &str,
+        key_hash: &[u8],
+    ) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
+        match self.db.get_cf(
+            self.cf(CF_HASHED),
+            keys::collection_key(ns, collection, key_hash),
+        )? {
+            None => Ok(None),
+            Some(v) => {
+                let (ver, bytes) =
+                    keys::parse_state_value(&v).ok_or_else(|| corrupt("hashed value"))?;
+                Ok(Some((ver, bytes.to_vec())))
+            }
+        }
+    }
+
+    /// A private value this peer holds.
+    pub fn get_private(
+        &self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, PeerError> {
+        Ok(self.db.get_cf(
+            self.cf(CF_PRIVATE),
+            keys::collection_key(ns, collection, key.as_bytes()),
+        )?)
     }
 
     /// Committed keys of `ns` in `[start, end)` (empty `end`: to the namespace's end), in key order.

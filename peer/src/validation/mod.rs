@@ -27,7 +27,7 @@ use weft_protos::kvrwset::Version;
 use weft_protos::protos::TxValidationCode;
 
 use crate::PeerError;
-use crate::ledger::{Ledger, StateUpdate};
+use crate::ledger::{HashedUpdate, Ledger, StateUpdate};
 use crate::lifecycle::{EndorsementPolicy, committed_policy};
 
 /// What validation reads from committed state. Implemented by [`Ledger`] and by
@@ -46,6 +46,13 @@ pub trait StateView: Sync {
     ) -> Result<Vec<(String, Version)>, PeerError>;
     /// Whether a transaction with this txid is already in the ledger.
     fn has_tx(&self, tx_id: &str) -> Result<bool, PeerError>;
+    /// Committed version of a private-data key (by its hash) in a collection.
+    fn hashed_version(
+        &self,
+        ns: &str,
+        collection: &str,
+        key_hash: &[u8],
+    ) -> Result<Option<Version>, PeerError>;
 }
 
 impl StateView for Ledger {
@@ -70,6 +77,14 @@ impl StateView for Ledger {
     fn has_tx(&self, tx_id: &str) -> Result<bool, PeerError> {
         Ok(self.tx_location(tx_id)?.is_some())
     }
+    fn hashed_version(
+        &self,
+        ns: &str,
+        collection: &str,
+        key_hash: &[u8],
+    ) -> Result<Option<Version>, PeerError> {
+        Ok(self.get_hashed(ns, collection, key_hash)?.map(|(v, _)| v))
+    }
 }
 
 /// The outcome for one transaction.
@@ -90,6 +105,19 @@ impl TxVerdict {
     }
 }
 
+/// Private writes of one valid transaction in one collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrivateWrites {
+    /// The transaction.
+    pub tx_id: String,
+    /// Chaincode namespace.
+    pub namespace: String,
+    /// Collection.
+    pub collection: String,
+    /// SHA-256 of the collection's private rwset bytes.
+    pub pvt_rwset_hash: Vec<u8>,
+}
+
 /// The outcome for a block.
 #[derive(Debug, Clone)]
 pub struct BlockVerdict {
@@ -97,6 +125,12 @@ pub struct BlockVerdict {
     pub txs: Vec<TxVerdict>,
     /// State changes of the valid transactions, in block order.
     pub updates: Vec<StateUpdate>,
+    /// Hashed private-data changes of the valid transactions, in block order.
+    pub hashed_updates: Vec<HashedUpdate>,
+    /// Private writes the valid transactions made: (txid, namespace,
+    /// collection, SHA-256 of the private rwset), for the committer to fetch
+    /// from the endorser's transient store if this peer holds them.
+    pub private_writes: Vec<PrivateWrites>,
     /// The channel's new config, if this is a valid config block.
     pub new_config: Option<ChannelConfig>,
 }

@@ -8,15 +8,18 @@ use weft_common::tx::NsRwSet;
 use weft_protos::kvrwset::{RangeQueryInfo, Version, range_query_info};
 use weft_protos::protos::TxValidationCode as Code;
 
-use super::transaction::Verdict;
-use super::{BlockVerdict, StateView, TxVerdict};
+use super::transaction::{CollectionRw, Verdict};
+use super::{BlockVerdict, PrivateWrites, StateView, TxVerdict};
 use crate::PeerError;
-use crate::ledger::StateUpdate;
+use crate::ledger::{HashedUpdate, StateUpdate};
 
 /// Writes of the block's valid transactions so far: namespace → key → version
-/// (`None`: deleted).
+/// (`None`: deleted), and the same for hashed private keys.
 #[derive(Default)]
-struct BlockWrites(HashMap<String, BTreeMap<String, Option<Version>>>);
+struct BlockWrites(
+    HashMap<String, BTreeMap<String, Option<Version>>>,
+    HashMap<(String, String, Vec<u8>), Option<Version>>,
+);
 
 impl BlockWrites {
     fn get(&self, ns: &str, key: &str) -> Option<Option<Version>> {
@@ -48,6 +51,8 @@ pub fn resolve(
     let mut seen = HashSet::new();
     let mut txs = Vec::with_capacity(checked.len());
     let mut updates = Vec::new();
+    let mut hashed_updates = Vec::new();
+    let mut private_writes = Vec::new();
     for (i, (tx_id, c)) in checked.into_iter().enumerate() {
         let tx = match c {
             Err(inv) => {
@@ -71,7 +76,9 @@ pub fn resolve(
                 "{}: an earlier transaction of this block has this txid",
                 tx.tx_id
             ));
-        } else if let Some((code, why)) = conflicts(&tx.rwset, &writes, state)? {
+        } else if let Some((code, why)) = conflicts(&tx.rwset, &writes, state)?
+            .or(hashed_conflicts(&tx.collections, &writes, state)?)
+        {
             verdict.code = code;
             verdict.reason = Some(format!("{}: {why}", tx.tx_id));
         } else {
@@ -96,14 +103,79 @@ pub fn resolve(
                     });
                 }
             }
+            for c in &tx.collections {
+                for w in &c.hashed.hashed_writes {
+                    let live = !w.is_delete && !w.is_purge;
+                    writes.1.insert(
+                        (
+                            c.namespace.clone(),
+                            c.collection.clone(),
+                            w.key_hash.clone(),
+                        ),
+                        live.then_some(version),
+                    );
+                    hashed_updates.push(HashedUpdate {
+                        namespace: c.namespace.clone(),
+                        collection: c.collection.clone(),
+                        key_hash: w.key_hash.clone(),
+                        value_hash: live.then(|| w.value_hash.clone()),
+                        version,
+                    });
+                }
+                if !c.pvt_rwset_hash.is_empty() {
+                    private_writes.push(PrivateWrites {
+                        tx_id: tx.tx_id.clone(),
+                        namespace: c.namespace.clone(),
+                        collection: c.collection.clone(),
+                        pvt_rwset_hash: c.pvt_rwset_hash.clone(),
+                    });
+                }
+            }
         }
         txs.push(verdict);
     }
     Ok(BlockVerdict {
         txs,
         updates,
+        hashed_updates,
+        private_writes,
         new_config: None,
     })
+}
+
+/// Hashed reads of private data against the hashed state (and the block's earlier writes).
+fn hashed_conflicts(
+    collections: &[CollectionRw],
+    writes: &BlockWrites,
+    state: &dyn StateView,
+) -> Result<Option<(Code, String)>, PeerError> {
+    for c in collections {
+        for read in &c.hashed.hashed_reads {
+            let key = (
+                c.namespace.clone(),
+                c.collection.clone(),
+                read.key_hash.clone(),
+            );
+            let current = match writes.1.get(&key) {
+                Some(v) => *v,
+                None => state.hashed_version(&c.namespace, &c.collection, &read.key_hash)?,
+            };
+            if !same(read.version.as_ref(), current.as_ref()) {
+                return Ok(Some((
+                    Code::MvccReadConflict,
+                    format!(
+                        "read private key {} of {}/{} at version {}, now {}",
+                        hex::encode(&read.key_hash[..read.key_hash.len().min(8)]),
+                        c.namespace,
+                        c.collection,
+                        fmt_version(read.version.as_ref()),
+                        fmt_version(current.as_ref())
+                    ),
+                )));
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn conflicts(

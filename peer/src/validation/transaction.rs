@@ -1,9 +1,11 @@
 //! Stage one: checks of a transaction on its own (run in parallel).
 
+use prost::Message;
 use weft_common::config::ChannelConfig;
 use weft_common::policy::verify_signers;
 use weft_common::tx::{Invalid, NsRwSet, UnpackedEnvelope};
 use weft_protos::common::{Block, HeaderType};
+use weft_protos::kvrwset::HashedRwSet;
 use weft_protos::protos::TxValidationCode as Code;
 
 use super::{PolicyCache, StateView};
@@ -21,6 +23,21 @@ pub struct Checked {
     pub timestamp_seconds: i64,
     /// The read/write set (endorser transactions only).
     pub rwset: Vec<NsRwSet>,
+    /// Its private-data collections, hashed rwsets decoded.
+    pub collections: Vec<CollectionRw>,
+}
+
+/// One collection's hashed reads and writes in a transaction.
+#[derive(Debug, Clone)]
+pub struct CollectionRw {
+    /// Chaincode namespace.
+    pub namespace: String,
+    /// Collection name.
+    pub collection: String,
+    /// Hashed reads and writes.
+    pub hashed: HashedRwSet,
+    /// SHA-256 of the private rwset the endorser kept (empty: no private writes).
+    pub pvt_rwset_hash: Vec<u8>,
 }
 
 /// Stage one's outcome: the txid the envelope claims (empty if unreadable)
@@ -68,6 +85,7 @@ pub fn check(
                 header_type,
                 timestamp_seconds,
                 rwset: Vec::new(),
+                collections: Vec::new(),
             }),
         ));
     }
@@ -103,6 +121,29 @@ pub fn check(
         Ok(t) => t,
         Err(inv) => return with_id(inv),
     };
+    let mut collections = Vec::new();
+    for ns in &etx.action.rwset {
+        for c in &ns.collections {
+            let hashed = match HashedRwSet::decode(c.hashed_rwset.as_slice()) {
+                Ok(h) => h,
+                Err(e) => {
+                    return with_id(invalid(
+                        Code::BadRwset,
+                        format!(
+                            "malformed hashed rwset of {}/{}: {e}",
+                            ns.namespace, c.collection_name
+                        ),
+                    ));
+                }
+            };
+            collections.push(CollectionRw {
+                namespace: ns.namespace.clone(),
+                collection: c.collection_name.clone(),
+                hashed,
+                pvt_rwset_hash: c.pvt_rwset_hash.clone(),
+            });
+        }
+    }
     if state.has_tx(&tx_id)? {
         return with_id(invalid(
             Code::DuplicateTxid,
@@ -166,6 +207,7 @@ pub fn check(
             header_type,
             timestamp_seconds,
             rwset: etx.action.rwset,
+            collections,
         }),
     ))
 }

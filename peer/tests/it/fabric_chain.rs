@@ -203,6 +203,8 @@ fn fabric_transactions_conflict_with_state_and_repeat_as_fabric_would() {
                 tx_id: "someone-else".into(),
                 timestamp_seconds: 0,
             }],
+            hashed_updates: vec![],
+            private_updates: vec![],
             is_config: false,
         })
         .unwrap();
