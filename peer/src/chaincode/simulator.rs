@@ -12,9 +12,13 @@ use std::collections::{BTreeMap, HashMap};
 use prost::Message;
 use weft_chaincode_abi::KeyModification;
 use weft_protos::kvrwset::{
-    KvRead, KvWrite, KvrwSet, QueryReads, RangeQueryInfo, Version, range_query_info,
+    HashedRwSet, KvRead, KvReadHash, KvWrite, KvWriteHash, KvrwSet, QueryReads, RangeQueryInfo,
+    Version, range_query_info,
 };
-use weft_protos::rwset::{NsReadWriteSet, TxReadWriteSet, tx_read_write_set};
+use weft_protos::rwset::{
+    CollectionHashedReadWriteSet, CollectionPvtReadWriteSet, NsPvtReadWriteSet, NsReadWriteSet,
+    TxPvtReadWriteSet, TxReadWriteSet, tx_read_write_set,
+};
 
 use crate::PeerError;
 
@@ -52,6 +56,24 @@ pub trait StateReader: Send {
     ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError>;
     /// Past values of a key, newest first.
     fn read_history(&self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError>;
+    /// Version and value hash of a private key (by its hash), as every peer sees it.
+    fn read_hashed(
+        &self,
+        _ns: &str,
+        _collection: &str,
+        _key_hash: &[u8],
+    ) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
+        Ok(None)
+    }
+    /// A private value this peer holds.
+    fn read_private(
+        &self,
+        _ns: &str,
+        _collection: &str,
+        _key: &str,
+    ) -> Result<Option<Vec<u8>>, PeerError> {
+        Ok(None)
+    }
 }
 
 impl StateReader for crate::ledger::Ledger {
@@ -68,6 +90,22 @@ impl StateReader for crate::ledger::Ledger {
     }
     fn read_history(&self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError> {
         self.history(ns, key)
+    }
+    fn read_hashed(
+        &self,
+        ns: &str,
+        collection: &str,
+        key_hash: &[u8],
+    ) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
+        self.get_hashed(ns, collection, key_hash)
+    }
+    fn read_private(
+        &self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, PeerError> {
+        self.get_private(ns, collection, key)
     }
 }
 
@@ -193,6 +231,10 @@ pub struct Simulator<R> {
     reads: BTreeMap<String, BTreeMap<String, Option<Version>>>,
     writes: BTreeMap<String, BTreeMap<String, Option<Vec<u8>>>>,
     ranges: BTreeMap<String, Vec<RangeQueryInfo>>,
+    /// (namespace, collection) → key hash → version read.
+    hashed_reads: BTreeMap<(String, String), BTreeMap<Vec<u8>, Option<Version>>>,
+    /// (namespace, collection) → key → private value written (`None`: deleted).
+    private_writes: BTreeMap<(String, String), BTreeMap<String, Option<Vec<u8>>>>,
 }
 
 impl<R: StateReader> Simulator<R> {
@@ -203,7 +245,151 @@ impl<R: StateReader> Simulator<R> {
             reads: BTreeMap::new(),
             writes: BTreeMap::new(),
             ranges: BTreeMap::new(),
+            hashed_reads: BTreeMap::new(),
+            private_writes: BTreeMap::new(),
         }
+    }
+
+    fn record_hashed_read(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, PeerError> {
+        let key_hash = weft_common::crypto::sha256(key.as_bytes()).to_vec();
+        let current = self.reader.read_hashed(ns, collection, &key_hash)?;
+        self.hashed_reads
+            .entry((ns.to_string(), collection.to_string()))
+            .or_default()
+            .entry(key_hash)
+            .or_insert_with(|| current.as_ref().map(|(v, _)| *v));
+        Ok(current.map(|(_, h)| h))
+    }
+
+    /// SHA-256 of a private value as committed (any channel member can read
+    /// it), recording a hashed read.
+    pub fn private_hash(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, PeerError> {
+        self.record_hashed_read(ns, collection, key)
+    }
+
+    /// A private value this peer holds, recording a hashed read.
+    pub fn get_private(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, PeerError> {
+        self.record_hashed_read(ns, collection, key)?;
+        self.reader.read_private(ns, collection, key)
+    }
+
+    /// Records a private write: its hashes go in the transaction, the value
+    /// in [`Self::private_rwset`] for the endorsing peer's transient store.
+    pub fn put_private(&mut self, ns: &str, collection: &str, key: &str, value: Vec<u8>) {
+        self.private_writes
+            .entry((ns.to_string(), collection.to_string()))
+            .or_default()
+            .insert(key.to_string(), Some(value));
+    }
+
+    fn private_kv(writes: &BTreeMap<String, Option<Vec<u8>>>) -> Vec<u8> {
+        KvrwSet {
+            writes: writes
+                .iter()
+                .map(|(k, v)| KvWrite {
+                    key: k.clone(),
+                    is_delete: v.is_none(),
+                    value: v.clone().unwrap_or_default(),
+                })
+                .collect(),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    /// The private writes, if any, as Fabric's private rwset.
+    pub fn private_rwset(&self) -> Option<TxPvtReadWriteSet> {
+        if self.private_writes.is_empty() {
+            return None;
+        }
+        let mut by_ns: BTreeMap<&str, Vec<CollectionPvtReadWriteSet>> = BTreeMap::new();
+        for ((ns, coll), writes) in &self.private_writes {
+            by_ns
+                .entry(ns)
+                .or_default()
+                .push(CollectionPvtReadWriteSet {
+                    collection_name: coll.clone(),
+                    rwset: Self::private_kv(writes),
+                });
+        }
+        Some(TxPvtReadWriteSet {
+            data_model: tx_read_write_set::DataModel::Kv as i32,
+            ns_pvt_rwset: by_ns
+                .into_iter()
+                .map(|(ns, collection_pvt_rwset)| NsPvtReadWriteSet {
+                    namespace: ns.to_string(),
+                    collection_pvt_rwset,
+                })
+                .collect(),
+        })
+    }
+
+    fn collection_sets(&self, ns: &str) -> Vec<CollectionHashedReadWriteSet> {
+        let mut names: Vec<&String> = self
+            .hashed_reads
+            .keys()
+            .chain(self.private_writes.keys())
+            .filter(|(n, _)| n == ns)
+            .map(|(_, c)| c)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|coll| {
+                let key = (ns.to_string(), coll.clone());
+                let reads = self.hashed_reads.get(&key);
+                let writes = self.private_writes.get(&key);
+                let mut hashed_writes: Vec<KvWriteHash> = writes
+                    .iter()
+                    .flat_map(|m| m.iter())
+                    .map(|(k, v)| KvWriteHash {
+                        key_hash: weft_common::crypto::sha256(k.as_bytes()).to_vec(),
+                        is_delete: v.is_none(),
+                        value_hash: v
+                            .as_ref()
+                            .map(|v| weft_common::crypto::sha256(v).to_vec())
+                            .unwrap_or_default(),
+                        is_purge: false,
+                    })
+                    .collect();
+                hashed_writes.sort_by(|a, b| a.key_hash.cmp(&b.key_hash));
+                let hashed = HashedRwSet {
+                    hashed_reads: reads
+                        .iter()
+                        .flat_map(|m| m.iter())
+                        .map(|(h, v)| KvReadHash {
+                            key_hash: h.clone(),
+                            version: *v,
+                        })
+                        .collect(),
+                    hashed_writes,
+                    metadata_writes: Vec::new(),
+                };
+                CollectionHashedReadWriteSet {
+                    collection_name: coll.clone(),
+                    hashed_rwset: hashed.encode_to_vec(),
+                    pvt_rwset_hash: writes
+                        .map(|w| weft_common::crypto::sha256(&Self::private_kv(w)).to_vec())
+                        .unwrap_or_default(),
+                }
+            })
+            .collect()
     }
 }
 
@@ -282,6 +468,8 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
             .keys()
             .chain(self.writes.keys())
             .chain(self.ranges.keys())
+            .chain(self.hashed_reads.keys().map(|(ns, _)| ns))
+            .chain(self.private_writes.keys().map(|(ns, _)| ns))
             .collect();
         namespaces.sort();
         namespaces.dedup();
@@ -320,7 +508,7 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
                 NsReadWriteSet {
                     namespace: ns.clone(),
                     rwset: kv.encode_to_vec(),
-                    collection_hashed_rwset: Vec::new(),
+                    collection_hashed_rwset: self.collection_sets(ns),
                 }
             })
             .collect();

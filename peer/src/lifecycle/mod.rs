@@ -8,6 +8,7 @@
 //! themselves arrive with the endorsing half of the peer.
 
 pub mod definition;
+pub mod layout;
 
 pub use definition::{
     EndorsementPolicy, committed_policy, implicit_collection_org, implicit_collection_policy,
