@@ -67,6 +67,8 @@ pub struct PeerCore {
     pub signer: SigningIdentity,
     /// The peer's own MSP (who is an admin of this peer).
     pub local_msp: MspManager,
+    /// Chaincode packages installed on this peer.
+    pub installed: crate::chaincode::installed::InstalledChaincodes,
     data_dir: PathBuf,
     tls: Option<TlsIdentity>,
     verifier: Option<Arc<DynamicClientVerifier>>,
@@ -268,10 +270,21 @@ pub async fn start(config: PeerConfig, listeners: Listeners) -> Result<PeerHandl
         None => None,
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let runtime = Arc::new(crate::chaincode::ChaincodeRuntime::new(
+        crate::chaincode::RuntimeConfig {
+            cache_dir: Some(config.data_dir.join("chaincodes").join("compiled")),
+            ..Default::default()
+        },
+    )?);
+    let installed = crate::chaincode::installed::InstalledChaincodes::open(
+        config.data_dir.join("chaincodes").join("packages"),
+        runtime,
+    )?;
     let core = Arc::new(PeerCore {
         id: config.id.clone(),
         signer,
         local_msp,
+        installed,
         data_dir: config.data_dir.clone(),
         tls: tls.clone(),
         verifier: verifier.clone(),

@@ -166,7 +166,8 @@ fn require_local(core: &PeerCore, p: &UnpackedProposal, admin: bool) -> Result<(
     Ok(())
 }
 
-fn require_local_admin(core: &PeerCore, p: &UnpackedProposal) -> Result<(), SccError> {
+/// Refuses a creator who is not an admin of this peer's own MSP.
+pub fn require_local_admin(core: &PeerCore, p: &UnpackedProposal) -> Result<(), SccError> {
     require_local(core, p, true)
 }
 

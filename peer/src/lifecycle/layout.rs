@@ -105,6 +105,13 @@ fn data_bytes(v: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
+/// The chaincode version in an `EndorsementInfo` field.
+pub fn endorsement_version(v: &[u8]) -> Option<String> {
+    ChaincodeEndorsementInfo::decode(data_bytes(v)?.as_slice())
+        .ok()
+        .map(|e| e.version)
+}
+
 /// A `StateData` holding an integer.
 pub fn int_data(i: i64) -> Vec<u8> {
     StateData {

@@ -9,6 +9,7 @@
 
 pub mod definition;
 pub mod layout;
+pub mod scc;
 
 pub use definition::{
     EndorsementPolicy, committed_policy, implicit_collection_org, implicit_collection_policy,
