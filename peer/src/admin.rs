@@ -100,6 +100,24 @@ impl AdminClient {
         })
     }
 
+    /// Sends an already signed proposal (the same one may go to several peers).
+    pub async fn process(
+        &mut self,
+        proposal: &weft_protos::protos::SignedProposal,
+    ) -> Result<weft_protos::protos::ProposalResponse, PeerError> {
+        Ok(self
+            .client
+            .process_proposal(proposal.clone())
+            .await
+            .map_err(|s| remote(format!("peer refused the proposal: {}", s.message())))?
+            .into_inner())
+    }
+
+    /// The identity this client signs with.
+    pub fn signer(&self) -> &SigningIdentity {
+        &self.signer
+    }
+
     async fn invoke(&mut self, chaincode: &str, args: Vec<Vec<u8>>) -> Result<Vec<u8>, PeerError> {
         let bundle = ProposalBuilder::new(ChannelId::new(""), chaincode)
             .args(args)

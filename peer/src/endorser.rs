@@ -335,7 +335,7 @@ fn simulate(
     })?;
     let creator = weft_common::msp::Identity::from_serialized(&p.signature_header.creator)
         .map_err(|e| err(400, format!("creator: {e}")))?;
-    let ts = p.channel_header.timestamp.clone().unwrap_or_default();
+    let ts = p.channel_header.timestamp.unwrap_or_default();
     let ctx = InvocationContext {
         chaincode: cc.to_string(),
         args: p.args().to_vec(),

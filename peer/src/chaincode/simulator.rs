@@ -234,8 +234,11 @@ pub struct Simulator<R> {
     /// (namespace, collection) → key hash → version read.
     hashed_reads: BTreeMap<(String, String), BTreeMap<Vec<u8>, Option<Version>>>,
     /// (namespace, collection) → key → private value written (`None`: deleted).
-    private_writes: BTreeMap<(String, String), BTreeMap<String, Option<Vec<u8>>>>,
+    private_writes: BTreeMap<(String, String), PrivateKeys>,
 }
+
+/// A collection's private writes: key → value (`None`: deleted).
+type PrivateKeys = BTreeMap<String, Option<Vec<u8>>>;
 
 impl<R: StateReader> Simulator<R> {
     /// A simulation reading `reader`.
@@ -297,7 +300,7 @@ impl<R: StateReader> Simulator<R> {
             .insert(key.to_string(), Some(value));
     }
 
-    fn private_kv(writes: &BTreeMap<String, Option<Vec<u8>>>) -> Vec<u8> {
+    fn private_kv(writes: &PrivateKeys) -> Vec<u8> {
         KvrwSet {
             writes: writes
                 .iter()

@@ -278,6 +278,20 @@ impl Ledger {
                 encode_history(&m),
             );
         }
+        for u in &c.hashed_updates {
+            let k = keys::collection_key(&u.namespace, &u.collection, &u.key_hash);
+            match &u.value_hash {
+                Some(h) => batch.put_cf(self.cf(CF_HASHED), &k, keys::state_value(&u.version, h)),
+                None => batch.delete_cf(self.cf(CF_HASHED), &k),
+            }
+        }
+        for u in &c.private_updates {
+            let k = keys::collection_key(&u.namespace, &u.collection, u.key.as_bytes());
+            match &u.value {
+                Some(v) => batch.put_cf(self.cf(CF_PRIVATE), &k, v),
+                None => batch.delete_cf(self.cf(CF_PRIVATE), &k),
+            }
+        }
         let previous = c
             .block
             .header

@@ -96,6 +96,17 @@ fn weft_validates_the_fabric_chain_as_fabric_did() {
             );
         }
     }
+    // Each org's approval (block 1) is in the hashed state of its implicit
+    // collection, which block 2's commit read at those versions.
+    for (org, tx) in [("Org1MSP", 0), ("Org2MSP", 1)] {
+        let key_hash = weft_common::crypto::sha256(b"namespaces/metadata/asset#1");
+        let (v, value_hash) = ledger
+            .get_hashed("_lifecycle", &format!("_implicit_org_{org}"), &key_hash)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{org}'s approval"));
+        assert_eq!((v.block_num, v.tx_num), (1, tx));
+        assert_eq!(hex::encode(&value_hash[..8]), "991432db73fede13");
+    }
     let info = ledger.info();
     assert_eq!(
         ledger

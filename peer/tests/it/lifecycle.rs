@@ -1,0 +1,476 @@
+//! The chaincode lifecycle end to end on an in-process network: package,
+//! install, approve by both orgs, commit, invoke asset-transfer-basic, upgrade.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use prost::Message;
+use weft_common::ids::ChannelId;
+use weft_common::msp::SigningIdentity;
+use weft_common::tx::{ProposalBuilder, assemble_transaction};
+use weft_peer::admin::AdminClient;
+use weft_peer::node::PeerHandle;
+use weft_peer::package;
+use weft_protos::lifecycle::{
+    ApproveChaincodeDefinitionForMyOrgArgs, ChaincodeSource, CheckCommitReadinessArgs,
+    CheckCommitReadinessResult, CommitChaincodeDefinitionArgs, InstallChaincodeArgs,
+    InstallChaincodeResult, QueryApprovedChaincodeDefinitionArgs,
+    QueryApprovedChaincodeDefinitionResult, QueryChaincodeDefinitionArgs,
+    QueryChaincodeDefinitionResult, QueryInstalledChaincodesArgs, QueryInstalledChaincodesResult,
+    chaincode_source,
+};
+use weft_protos::protos::{ProposalResponse, TxValidationCode as Code};
+
+use crate::net::*;
+use crate::support::*;
+
+/// asset-transfer-basic built to WASM once per test binary, packaged under `label`.
+fn basic_wasm() -> Vec<u8> {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../samples/asset-transfer-basic");
+        let target = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
+        let path = package::build_wasm(&dir, Some(&target)).unwrap_or_else(|e| {
+            panic!("building asset-transfer-basic (scripts/setup.sh installs the toolchain): {e}")
+        });
+        std::fs::read(path).unwrap()
+    })
+    .clone()
+}
+
+/// Signs a proposal as `creator`, gets it endorsed by `endorsers`, and returns the responses.
+async fn endorse(
+    creator: &SigningIdentity,
+    channel: &str,
+    chaincode: &str,
+    args: Vec<Vec<u8>>,
+    endorsers: &mut [&mut AdminClient],
+) -> (weft_common::tx::SignedProposalBundle, Vec<ProposalResponse>) {
+    let bundle = ProposalBuilder::new(ChannelId::new(channel), chaincode)
+        .args(args)
+        .sign(creator)
+        .unwrap();
+    let mut responses = Vec::new();
+    for e in endorsers.iter_mut() {
+        responses.push(e.process(&bundle.signed).await.unwrap());
+    }
+    (bundle, responses)
+}
+
+fn ok_payload(r: &ProposalResponse) -> Vec<u8> {
+    let resp = r.response.clone().unwrap();
+    assert_eq!(resp.status, 200, "{}", resp.message);
+    resp.payload
+}
+
+/// Endorses, orders and waits for the commit; returns the validation code.
+async fn submit(
+    net: &Net,
+    watch: &PeerHandle,
+    creator: &SigningIdentity,
+    chaincode: &str,
+    args: Vec<Vec<u8>>,
+    endorsers: &mut [&mut AdminClient],
+) -> Result<Code, String> {
+    let mut commits = watch.core.channel(CHANNEL).unwrap().subscribe();
+    let (bundle, responses) = endorse(creator, CHANNEL, chaincode, args, endorsers).await;
+    for r in &responses {
+        let resp = r.response.clone().unwrap();
+        if resp.status != 200 {
+            return Err(format!("status {}: {}", resp.status, resp.message));
+        }
+    }
+    let env = assemble_transaction(&bundle.unpacked, &responses, creator).unwrap();
+    net.broadcast(0, vec![env]).await;
+    let tx_id = bundle.tx_id.to_string();
+    let wait = async {
+        loop {
+            let done = commits.recv().await.unwrap();
+            if let Some(t) = done.txs.iter().find(|t| t.tx_id == tx_id) {
+                return t.code;
+            }
+        }
+    };
+    Ok(tokio::time::timeout(Duration::from_secs(30), wait)
+        .await
+        .expect("commit notification"))
+}
+
+fn definition(sequence: i64, version: &str) -> CommitChaincodeDefinitionArgs {
+    CommitChaincodeDefinitionArgs {
+        sequence,
+        name: "basic".into(),
+        version: version.into(),
+        ..Default::default()
+    }
+}
+
+fn approval(d: &CommitChaincodeDefinitionArgs, package_id: &str) -> Vec<Vec<u8>> {
+    let a = ApproveChaincodeDefinitionForMyOrgArgs {
+        sequence: d.sequence,
+        name: d.name.clone(),
+        version: d.version.clone(),
+        source: Some(ChaincodeSource {
+            r#type: Some(chaincode_source::Type::LocalPackage(
+                chaincode_source::Local {
+                    package_id: package_id.into(),
+                },
+            )),
+        }),
+        ..Default::default()
+    };
+    vec![
+        b"ApproveChaincodeDefinitionForMyOrg".to_vec(),
+        a.encode_to_vec(),
+    ]
+}
+
+fn args(items: &[&str]) -> Vec<Vec<u8>> {
+    items.iter().map(|s| s.as_bytes().to_vec()).collect()
+}
+
+async fn install(admin: &mut AdminClient, pkg: &[u8]) -> Result<String, String> {
+    let a = InstallChaincodeArgs {
+        chaincode_install_package: pkg.to_vec(),
+    };
+    let signer = admin.signer().clone();
+    let (_, r) = endorse(
+        &signer,
+        "",
+        "_lifecycle",
+        vec![b"InstallChaincode".to_vec(), a.encode_to_vec()],
+        &mut [admin],
+    )
+    .await;
+    let resp = r[0].response.clone().unwrap();
+    if resp.status != 200 {
+        return Err(resp.message);
+    }
+    Ok(InstallChaincodeResult::decode(resp.payload.as_slice())
+        .unwrap()
+        .package_id)
+}
+
+/// Deploys `basic` at `sequence` with the package `label`; returns its package id.
+async fn deploy(
+    net: &Net,
+    peers: [&PeerHandle; 2],
+    admins: &mut [AdminClient; 2],
+    label: &str,
+    sequence: i64,
+) -> String {
+    let pkg = package::package(label, &basic_wasm()).unwrap();
+    let mut ids = Vec::new();
+    for a in admins.iter_mut() {
+        ids.push(install(a, &pkg).await.unwrap());
+    }
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(ids[0], package::package_id(label, &pkg));
+    let d = definition(sequence, label);
+    let [a1, a2] = admins;
+    let (s1, s2) = (a1.signer().clone(), a2.signer().clone());
+    assert_eq!(
+        submit(
+            net,
+            peers[0],
+            &s1,
+            "_lifecycle",
+            approval(&d, &ids[0]),
+            &mut [&mut *a1]
+        )
+        .await
+        .unwrap(),
+        Code::Valid
+    );
+    // One approval is not enough to commit: Org2's peer refuses to endorse.
+    let commit_args = vec![b"CommitChaincodeDefinition".to_vec(), d.encode_to_vec()];
+    let refused = submit(
+        net,
+        peers[0],
+        &s1,
+        "_lifecycle",
+        commit_args.clone(),
+        &mut [&mut *a1, &mut *a2],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        refused.contains("not agreed to by this org (Org2MSP)"),
+        "{refused}"
+    );
+    assert_eq!(
+        submit(
+            net,
+            peers[0],
+            &s2,
+            "_lifecycle",
+            approval(&d, &ids[0]),
+            &mut [&mut *a2]
+        )
+        .await
+        .unwrap(),
+        Code::Valid
+    );
+    wait_height(
+        peers[1],
+        peers[0].core.channel(CHANNEL).unwrap().ledger().height(),
+    )
+    .await;
+    let check = CheckCommitReadinessArgs {
+        sequence,
+        name: "basic".into(),
+        version: label.into(),
+        ..Default::default()
+    };
+    let (_, r) = endorse(
+        &s1,
+        CHANNEL,
+        "_lifecycle",
+        vec![b"CheckCommitReadiness".to_vec(), check.encode_to_vec()],
+        &mut [&mut *a1],
+    )
+    .await;
+    let ready = CheckCommitReadinessResult::decode(ok_payload(&r[0]).as_slice()).unwrap();
+    assert_eq!(
+        ready.approvals.values().filter(|v| **v).count(),
+        2,
+        "{ready:?}"
+    );
+    assert_eq!(
+        submit(
+            net,
+            peers[0],
+            &s1,
+            "_lifecycle",
+            commit_args,
+            &mut [&mut *a1, &mut *a2]
+        )
+        .await
+        .unwrap(),
+        Code::Valid
+    );
+    wait_height(
+        peers[1],
+        peers[0].core.channel(CHANNEL).unwrap().ledger().height(),
+    )
+    .await;
+    ids.remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_orgs_deploy_run_and_upgrade_asset_transfer_basic() {
+    let net = Net::start(1, 10).await;
+    let (p1, p2) = (net.start_peer(1, 0).await, net.start_peer(2, 0).await);
+    net.join(1, &p1).await;
+    net.join(2, &p2).await;
+    let mut admins = [net.admin(1, &p1).await, net.admin(2, &p2).await];
+    let package_id = deploy(&net, [&p1, &p2], &mut admins, "basic_1.0", 1).await;
+
+    // Lifecycle queries.
+    let s1 = admins[0].signer().clone();
+    let (_, r) = endorse(
+        &s1,
+        CHANNEL,
+        "_lifecycle",
+        vec![
+            b"QueryChaincodeDefinition".to_vec(),
+            QueryChaincodeDefinitionArgs {
+                name: "basic".into(),
+            }
+            .encode_to_vec(),
+        ],
+        &mut [&mut admins[1]],
+    )
+    .await;
+    let def = QueryChaincodeDefinitionResult::decode(ok_payload(&r[0]).as_slice()).unwrap();
+    assert_eq!((def.sequence, def.version.as_str()), (1, "basic_1.0"));
+    assert!(def.approvals.values().all(|v| *v) && def.approvals.len() == 2);
+    let (_, r) = endorse(
+        &s1,
+        CHANNEL,
+        "_lifecycle",
+        vec![
+            b"QueryApprovedChaincodeDefinition".to_vec(),
+            QueryApprovedChaincodeDefinitionArgs {
+                name: "basic".into(),
+                sequence: 1,
+            }
+            .encode_to_vec(),
+        ],
+        &mut [&mut admins[0]],
+    )
+    .await;
+    let approved =
+        QueryApprovedChaincodeDefinitionResult::decode(ok_payload(&r[0]).as_slice()).unwrap();
+    assert!(
+        matches!(approved.source.unwrap().r#type, Some(chaincode_source::Type::LocalPackage(l)) if l.package_id == package_id)
+    );
+    let (_, r) = endorse(
+        &s1,
+        "",
+        "_lifecycle",
+        vec![
+            b"QueryInstalledChaincodes".to_vec(),
+            QueryInstalledChaincodesArgs {}.encode_to_vec(),
+        ],
+        &mut [&mut admins[0]],
+    )
+    .await;
+    assert_eq!(
+        QueryInstalledChaincodesResult::decode(ok_payload(&r[0]).as_slice())
+            .unwrap()
+            .installed_chaincodes
+            .len(),
+        1
+    );
+
+    // asset-transfer-basic through both orgs' peers.
+    let user = net.orgs.user(1);
+    let [a1, a2] = &mut admins;
+    assert_eq!(
+        submit(
+            &net,
+            &p1,
+            &user,
+            "basic",
+            args(&["InitLedger"]),
+            &mut [&mut *a1, &mut *a2]
+        )
+        .await
+        .unwrap(),
+        Code::Valid
+    );
+    assert_eq!(
+        submit(
+            &net,
+            &p1,
+            &user,
+            "basic",
+            args(&["CreateAsset", "asset7", "red", "9", "Ann", "700"]),
+            &mut [&mut *a1, &mut *a2]
+        )
+        .await
+        .unwrap(),
+        Code::Valid
+    );
+    assert_eq!(
+        submit(
+            &net,
+            &p1,
+            &user,
+            "basic",
+            args(&["TransferAsset", "asset7", "Bob"]),
+            &mut [&mut *a1, &mut *a2]
+        )
+        .await
+        .unwrap(),
+        Code::Valid
+    );
+    wait_height(&p2, p1.core.channel(CHANNEL).unwrap().ledger().height()).await;
+    let (_, r) = endorse(
+        &user,
+        CHANNEL,
+        "basic",
+        args(&["ReadAsset", "asset7"]),
+        &mut [&mut *a2],
+    )
+    .await;
+    let asset: serde_json::Value = serde_json::from_slice(&ok_payload(&r[0])).unwrap();
+    assert_eq!(asset["Owner"], "Bob");
+    let (_, r) = endorse(
+        &user,
+        CHANNEL,
+        "basic",
+        args(&["GetAllAssets"]),
+        &mut [&mut *a1],
+    )
+    .await;
+    assert_eq!(
+        serde_json::from_slice::<Vec<serde_json::Value>>(&ok_payload(&r[0]))
+            .unwrap()
+            .len(),
+        7
+    );
+    // Only Org1 endorses: ordered, but invalid under the MAJORITY Endorsement policy.
+    assert_eq!(
+        submit(
+            &net,
+            &p1,
+            &user,
+            "basic",
+            args(&["DeleteAsset", "asset7"]),
+            &mut [&mut *a1]
+        )
+        .await
+        .unwrap(),
+        Code::EndorsementPolicyFailure
+    );
+    // A chaincode error is the proposal's, with its message.
+    let (_, r) = endorse(
+        &user,
+        CHANNEL,
+        "basic",
+        args(&["ReadAsset", "nope"]),
+        &mut [&mut *a1],
+    )
+    .await;
+    let resp = r[0].response.clone().unwrap();
+    assert!(
+        resp.status >= 400 && resp.message.contains("nope"),
+        "{resp:?}"
+    );
+    // Unknown chaincode; Org2's admin approving on Org1's peer.
+    let (_, r) = endorse(&user, CHANNEL, "nosuch", args(&["x"]), &mut [&mut *a1]).await;
+    assert!(
+        r[0].response
+            .as_ref()
+            .unwrap()
+            .message
+            .contains("chaincode definition for 'nosuch' not found"),
+        "{r:?}"
+    );
+    let s2 = a2.signer().clone();
+    let (_, r) = endorse(
+        &s2,
+        CHANNEL,
+        "_lifecycle",
+        approval(&definition(2, "x"), "x"),
+        &mut [&mut *a1],
+    )
+    .await;
+    let resp = r[0].response.clone().unwrap();
+    assert_eq!(resp.status, 403, "{}", resp.message);
+
+    // Upgrade to sequence 2 with a new package, without restarting anything.
+    let new_id = deploy(&net, [&p1, &p2], &mut admins, "basic_2.0", 2).await;
+    assert_ne!(new_id, package_id);
+    let [a1, a2] = &mut admins;
+    assert_eq!(
+        submit(
+            &net,
+            &p1,
+            &user,
+            "basic",
+            args(&["UpdateAsset", "asset7", "green", "1", "Bob", "1"]),
+            &mut [&mut *a1, &mut *a2]
+        )
+        .await
+        .unwrap(),
+        Code::Valid
+    );
+    let (_, r) = endorse(
+        &user,
+        CHANNEL,
+        "basic",
+        args(&["ReadAsset", "asset7"]),
+        &mut [&mut *a1],
+    )
+    .await;
+    let asset: serde_json::Value = serde_json::from_slice(&ok_payload(&r[0])).unwrap();
+    assert_eq!(asset["Color"], "green");
+
+    p1.shutdown().await;
+    p2.shutdown().await;
+    net.shutdown().await;
+}
