@@ -105,19 +105,28 @@ impl Endorser for EndorserService {
         &self,
         request: Request<SignedProposal>,
     ) -> Result<Response<ProposalResponse>, Status> {
-        let sp = request.into_inner();
+        endorse(&self.core, request.into_inner())
+            .await
+            .map(Response::new)
+    }
+}
+
+/// Checks, simulates and signs one proposal on this peer (what ProcessProposal
+/// and the Gateway's local endorsements run).
+pub async fn endorse(core: &Arc<PeerCore>, sp: SignedProposal) -> Result<ProposalResponse, Status> {
+    {
         let p = UnpackedProposal::from_signed(&sp)
             .map_err(|e| Status::invalid_argument(format!("malformed proposal: {e}")))?;
         p.check_txid()
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let core = self.core.clone();
+        let task_core = core.clone();
         let p2 = p.clone();
         // Simulation and signature checks are CPU work; JoinChain also needs the runtime context.
         let result = tokio::task::spawn_blocking(move || {
             let _enter =
                 tracing::debug_span!("proposal", chaincode = %p2.chaincode_name, tx_id = %p2.channel_header.tx_id)
                     .entered();
-            process(&core, &p2)
+            process(&task_core, &p2)
         })
         .await
         .map_err(|e| Status::internal(format!("proposal task: {e}")))?;
@@ -125,7 +134,7 @@ impl Endorser for EndorserService {
             Ok(done) => done,
             Err(e) => {
                 tracing::info!(chaincode = %p.chaincode_name, status = e.status, "proposal refused: {}", e.message);
-                return Ok(Response::new(refusal(e.status, e.message)));
+                return Ok(refusal(e.status, e.message));
             }
         };
         let cc = ChaincodeId {
@@ -139,15 +148,15 @@ impl Endorser for EndorserService {
             done.results,
             done.event,
             cc,
-            &self.core.signer,
+            &core.signer,
         )
         .map_err(|e| Status::internal(format!("cannot sign the response: {e}")))?;
         if let Some(pvt) = done.private
-            && let Some(c) = self.core.channel(&p.channel_header.channel_id)
+            && let Some(c) = core.channel(&p.channel_header.channel_id)
         {
             c.transient().put(&p.channel_header.tx_id, pvt);
         }
-        Ok(Response::new(response))
+        Ok(response)
     }
 }
 

@@ -13,11 +13,13 @@ pub mod channel;
 pub mod config;
 pub mod endorser;
 pub mod error;
+pub mod gateway;
 pub mod ledger;
 pub mod lifecycle;
 pub mod node;
 pub mod operations;
 pub mod package;
+pub mod remote;
 pub mod scc;
 pub mod validation;
 

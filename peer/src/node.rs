@@ -198,6 +198,21 @@ impl PeerCore {
             .collect()
     }
 
+    /// The peer's TLS identity (its client certificate towards other nodes).
+    pub fn tls(&self) -> Option<&TlsIdentity> {
+        self.tls.as_ref()
+    }
+
+    /// The orderers to use for a channel: the override if set, else the config's.
+    pub fn orderer_endpoints(&self, config: &ChannelConfig) -> Vec<String> {
+        let o = self.orderer_override.lock().expect("override lock").clone();
+        if o.is_empty() {
+            config.orderer_endpoints()
+        } else {
+            o
+        }
+    }
+
     /// Pulls blocks from these orderer endpoints instead of the channel config's
     /// (for channels joined after this call).
     pub fn set_orderer_endpoints(&self, endpoints: Vec<String>) {
@@ -305,11 +320,19 @@ pub async fn start(config: PeerConfig, listeners: Listeners) -> Result<PeerHandl
         .local_addr()
         .map_err(|e| PeerError::Config(e.to_string()))?;
     let mut tasks = Vec::new();
-    let router = tonic::transport::Server::builder().add_service(
-        EndorserServer::new(crate::endorser::EndorserService::new(core.clone()))
+    let router = tonic::transport::Server::builder()
+        .add_service(
+            EndorserServer::new(crate::endorser::EndorserService::new(core.clone()))
+                .max_decoding_message_size(MAX_GRPC_MESSAGE)
+                .max_encoding_message_size(MAX_GRPC_MESSAGE),
+        )
+        .add_service(
+            weft_protos::gateway::gateway_server::GatewayServer::new(
+                crate::gateway::GatewayService::new(core.clone()),
+            )
             .max_decoding_message_size(MAX_GRPC_MESSAGE)
             .max_encoding_message_size(MAX_GRPC_MESSAGE),
-    );
+        );
     let signal = shutdown_signal(shutdown_rx.clone());
     match (&tls, verifier) {
         (Some(id), Some(verifier)) => {

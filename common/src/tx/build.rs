@@ -223,6 +223,17 @@ pub fn assemble_transaction(
             "the signer is not the proposal's creator",
         ));
     }
+    let mut env = prepare_transaction(proposal, responses)?;
+    env.signature = creator.sign(&env.payload)?;
+    Ok(env)
+}
+
+/// The unsigned transaction a Gateway returns from Endorse: the payload built
+/// from the proposal and its endorsements, for the client to sign.
+pub fn prepare_transaction(
+    proposal: &UnpackedProposal,
+    responses: &[ProposalResponse],
+) -> Result<Envelope, CommonError> {
     let first = responses
         .first()
         .ok_or_else(|| CommonError::invalid("transaction", "no endorsements"))?;
@@ -271,8 +282,10 @@ pub fn assemble_transaction(
         data: tx.encode_to_vec(),
     }
     .encode_to_vec();
-    let signature = creator.sign(&payload)?;
-    Ok(Envelope { payload, signature })
+    Ok(Envelope {
+        payload,
+        signature: Vec::new(),
+    })
 }
 
 /// A signed envelope of any header type (Broadcast payloads, Deliver's

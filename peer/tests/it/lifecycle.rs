@@ -65,7 +65,7 @@ fn ok_payload(r: &ProposalResponse) -> Vec<u8> {
 }
 
 /// Endorses, orders and waits for the commit; returns the validation code.
-async fn submit(
+pub async fn submit(
     net: &Net,
     watch: &PeerHandle,
     creator: &SigningIdentity,
@@ -126,7 +126,7 @@ fn approval(d: &CommitChaincodeDefinitionArgs, package_id: &str) -> Vec<Vec<u8>>
     ]
 }
 
-fn args(items: &[&str]) -> Vec<Vec<u8>> {
+pub fn args(items: &[&str]) -> Vec<Vec<u8>> {
     items.iter().map(|s| s.as_bytes().to_vec()).collect()
 }
 
@@ -153,7 +153,7 @@ async fn install(admin: &mut AdminClient, pkg: &[u8]) -> Result<String, String> 
 }
 
 /// Deploys `basic` at `sequence` with the package `label`; returns its package id.
-async fn deploy(
+pub async fn deploy(
     net: &Net,
     peers: [&PeerHandle; 2],
     admins: &mut [AdminClient; 2],

@@ -20,6 +20,9 @@ use weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
 use crate::support::*;
 
 pub struct Net {
+    /// Listeners of peer0 of Org1 and Org2, bound before the genesis block so
+    /// that it can name them as anchor peers.
+    pub anchors: std::sync::Mutex<std::collections::HashMap<u8, PeerListeners>>,
     pub orgs: Orgs,
     pub orderers: Vec<Option<OrdererHandle>>,
     pub genesis: Block,
@@ -46,9 +49,24 @@ impl Net {
             .iter()
             .map(|l| l.general.local_addr().unwrap().port())
             .collect();
-        let genesis = orgs.genesis(&ports, batch, "100ms");
+        let mut anchors = std::collections::HashMap::new();
+        for org in [1u8, 2] {
+            anchors.insert(
+                org,
+                PeerListeners {
+                    peer: bind().await,
+                    operations: bind().await,
+                },
+            );
+        }
+        let anchor_ports: Vec<(u8, u16)> = anchors
+            .iter()
+            .map(|(o, l)| (*o, l.peer.local_addr().unwrap().port()))
+            .collect();
+        let genesis = orgs.genesis_with_anchors(&ports, &anchor_ports, batch, "100ms");
         let data = tempfile::tempdir().unwrap();
         let mut net = Self {
+            anchors: std::sync::Mutex::new(anchors),
             orgs,
             orderers: Vec::new(),
             genesis,
@@ -121,15 +139,19 @@ impl Net {
             msp_id: format!("Org{org}MSP"),
             data_dir: self.peer_data(org, i),
         };
-        weft_peer::node::start(
-            config,
-            PeerListeners {
+        let pre_bound = if i == 0 {
+            self.anchors.lock().unwrap().remove(&org)
+        } else {
+            None
+        };
+        let listeners = match pre_bound {
+            Some(l) => l,
+            None => PeerListeners {
                 peer: bind().await,
                 operations: bind().await,
             },
-        )
-        .await
-        .unwrap()
+        };
+        weft_peer::node::start(config, listeners).await.unwrap()
     }
 
     /// An admin client of `org` connected to its own org's `peer` over mutual TLS.

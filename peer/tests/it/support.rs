@@ -60,7 +60,7 @@ OrdererOrgs:
     )
 }
 
-fn configtx_yaml(ports: &[u16], batch: u32, timeout: &str) -> String {
+fn configtx_yaml(ports: &[u16], anchors: &[(u8, u16)], batch: u32, timeout: &str) -> String {
     let consenters: String = ports
         .iter()
         .enumerate()
@@ -77,6 +77,11 @@ fn configtx_yaml(ports: &[u16], batch: u32, timeout: &str) -> String {
         .map(|p| format!("      - 127.0.0.1:{p}\n"))
         .collect();
     let org = |n: u8| {
+        let anchor: String = anchors
+            .iter()
+            .filter(|(o, _)| *o == n)
+            .map(|(_, p)| format!("    AnchorPeers: [{{ Host: 127.0.0.1, Port: {p} }}]\n"))
+            .collect();
         format!(
             r#"  - &Org{n}
     Name: Org{n}MSP
@@ -87,7 +92,7 @@ fn configtx_yaml(ports: &[u16], batch: u32, timeout: &str) -> String {
       Writers: {{ Type: Signature, Rule: "OR('Org{n}MSP.admin', 'Org{n}MSP.client')" }}
       Admins: {{ Type: Signature, Rule: "OR('Org{n}MSP.admin')" }}
       Endorsement: {{ Type: Signature, Rule: "OR('Org{n}MSP.peer')" }}
-"#
+{anchor}"#
         )
     };
     format!(
@@ -161,9 +166,20 @@ impl Orgs {
 
     /// The genesis block of `mychannel` with consenters on `ports`.
     pub fn genesis(&self, ports: &[u16], batch: u32, timeout: &str) -> Block {
+        self.genesis_with_anchors(ports, &[], batch, timeout)
+    }
+
+    /// The same, with anchor peers `(org, port)` on 127.0.0.1.
+    pub fn genesis_with_anchors(
+        &self,
+        ports: &[u16],
+        anchors: &[(u8, u16)],
+        batch: u32,
+        timeout: &str,
+    ) -> Block {
         std::fs::write(
             self.path().join("configtx.yaml"),
-            configtx_yaml(ports, batch, timeout),
+            configtx_yaml(ports, anchors, batch, timeout),
         )
         .unwrap();
         let file = ConfigtxFile::load(&self.path().join("configtx.yaml")).unwrap();

@@ -1,0 +1,447 @@
+//! The Gateway service (`gateway.Gateway`), as Fabric's client SDKs use it:
+//! Evaluate on this peer; Endorse on the peers of the organisations the
+//! chaincode's endorsement policy needs (this peer, other orgs' anchor peers),
+//! returning the unsigned transaction; Submit to an orderer with failover;
+//! CommitStatus from commit notifications; ChaincodeEvents from committed
+//! blocks. Failures name the org, peer and reason; too much concurrent work
+//! gives RESOURCE_EXHAUSTED instead of a hang.
+
+mod events;
+mod status;
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::{Stream, StreamExt};
+use prost::Message;
+use tokio::sync::Semaphore;
+use tonic::{Request, Response, Status};
+use weft_common::policy::{SignedData, verify_signers};
+use weft_common::tx::{UnpackedProposal, prepare_transaction};
+use weft_protos::common::Envelope;
+use weft_protos::gateway::gateway_server::Gateway;
+use weft_protos::gateway::{
+    ChaincodeEventsResponse, CommitStatusRequest, CommitStatusResponse, EndorseRequest,
+    EndorseResponse, ErrorDetail, EvaluateRequest, EvaluateResponse, SignedChaincodeEventsRequest,
+    SignedCommitStatusRequest, SubmitRequest, SubmitResponse,
+};
+use weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
+use weft_protos::protos::endorser_client::EndorserClient;
+use weft_protos::protos::{ProposalResponse, SignedProposal};
+
+use crate::channel::Committer;
+use crate::node::PeerCore;
+use status::with_details;
+
+/// Endorse and Evaluate requests served at once before RESOURCE_EXHAUSTED.
+const MAX_CONCURRENT: usize = 1024;
+
+/// The Gateway service.
+#[derive(Debug, Clone)]
+pub struct GatewayService {
+    core: Arc<PeerCore>,
+    limit: Arc<Semaphore>,
+}
+
+impl GatewayService {
+    /// A service over the peer's shared state.
+    pub fn new(core: Arc<PeerCore>) -> Self {
+        Self {
+            core,
+            limit: Arc::new(Semaphore::new(MAX_CONCURRENT)),
+        }
+    }
+
+    fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
+        self.limit.clone().try_acquire_owned().map_err(|_| {
+            Status::resource_exhausted(format!(
+                "the gateway is serving {MAX_CONCURRENT} requests; retry later"
+            ))
+        })
+    }
+
+    fn channel(&self, id: &str) -> Result<Arc<Committer>, Status> {
+        self.core
+            .channel(id)
+            .ok_or_else(|| Status::not_found(format!("channel '{id}' is not joined by this peer")))
+    }
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// One organisation's endorsement attempt.
+struct Attempt {
+    msp_id: String,
+    address: String,
+    result: Result<ProposalResponse, String>,
+}
+
+impl Attempt {
+    fn failure(&self) -> Option<ErrorDetail> {
+        let message = match &self.result {
+            Err(e) => e.clone(),
+            Ok(r) => {
+                let resp = r.response.clone().unwrap_or_default();
+                if resp.status == 200 {
+                    return None;
+                }
+                format!("chaincode response {}, {}", resp.status, resp.message)
+            }
+        };
+        Some(ErrorDetail {
+            address: self.address.clone(),
+            msp_id: self.msp_id.clone(),
+            message,
+        })
+    }
+}
+
+impl GatewayService {
+    async fn endorse_at(
+        &self,
+        msp_id: String,
+        cfg: &weft_common::config::ChannelConfig,
+        sp: &SignedProposal,
+    ) -> Attempt {
+        let mine = self.core.signer.identity.msp_id().to_string();
+        if msp_id == mine {
+            let result = crate::endorser::endorse(&self.core, sp.clone())
+                .await
+                .map_err(|s| s.message().to_string());
+            return Attempt {
+                msp_id,
+                address: "this peer".into(),
+                result,
+            };
+        }
+        let peers = cfg
+            .application
+            .as_ref()
+            .and_then(|a| a.orgs.iter().find(|(id, _)| id.as_str() == msp_id))
+            .map(|(_, o)| o.anchor_peers.clone())
+            .unwrap_or_default();
+        if peers.is_empty() {
+            return Attempt {
+                msp_id: msp_id.clone(),
+                address: String::new(),
+                result: Err(format!(
+                    "no peer of {msp_id} is known: the channel config lists no anchor peers for it"
+                )),
+            };
+        }
+        let mut last = Attempt {
+            msp_id: msp_id.clone(),
+            address: String::new(),
+            result: Err("no attempt".into()),
+        };
+        for (host, port) in peers {
+            let address = format!("{host}:{port}");
+            let tls = self.core.tls().map(|t| (t, cfg.tls_roots()));
+            let result = match crate::remote::connect(&address, tls).await {
+                Err(e) => Err(e),
+                Ok(channel) => EndorserClient::new(channel)
+                    .max_decoding_message_size(256 * 1024 * 1024)
+                    .process_proposal(sp.clone())
+                    .await
+                    .map(|r| r.into_inner())
+                    .map_err(|s| format!("{}: {}", s.code(), s.message())),
+            };
+            let ok = result.is_ok();
+            last = Attempt {
+                msp_id: msp_id.clone(),
+                address,
+                result,
+            };
+            if ok {
+                break;
+            }
+        }
+        last
+    }
+}
+
+#[tonic::async_trait]
+impl Gateway for GatewayService {
+    async fn evaluate(
+        &self,
+        request: Request<EvaluateRequest>,
+    ) -> Result<Response<EvaluateResponse>, Status> {
+        let _permit = self.permit()?;
+        let req = request.into_inner();
+        let sp = req.proposed_transaction.ok_or_else(|| {
+            Status::invalid_argument("EvaluateRequest has no proposed transaction")
+        })?;
+        let r = crate::endorser::endorse(&self.core, sp).await?;
+        let resp = r.response.unwrap_or_default();
+        if resp.status >= 400 {
+            return Err(with_details(
+                tonic::Code::Aborted,
+                format!("evaluate call to endorser returned error: {}", resp.message),
+                vec![ErrorDetail {
+                    address: "this peer".into(),
+                    msp_id: self.core.signer.identity.msp_id().to_string(),
+                    message: format!("chaincode response {}, {}", resp.status, resp.message),
+                }],
+            ));
+        }
+        Ok(Response::new(EvaluateResponse { result: Some(resp) }))
+    }
+
+    async fn endorse(
+        &self,
+        request: Request<EndorseRequest>,
+    ) -> Result<Response<EndorseResponse>, Status> {
+        let _permit = self.permit()?;
+        let req = request.into_inner();
+        let sp = req.proposed_transaction.ok_or_else(|| {
+            Status::invalid_argument("EndorseRequest has no proposed transaction")
+        })?;
+        let p = UnpackedProposal::from_signed(&sp)
+            .map_err(|e| Status::invalid_argument(format!("malformed proposal: {e}")))?;
+        let committer = self.channel(&p.channel_header.channel_id)?;
+        let cfg = committer.config();
+        let explicit = !req.endorsing_organizations.is_empty();
+        let orgs: Vec<String> = if explicit {
+            req.endorsing_organizations.clone()
+        } else {
+            cfg.application
+                .as_ref()
+                .map(|a| a.orgs.keys().map(|m| m.to_string()).collect())
+                .unwrap_or_default()
+        };
+        let attempts: Vec<Attempt> =
+            futures::future::join_all(orgs.into_iter().map(|org| self.endorse_at(org, &cfg, &sp)))
+                .await;
+        let failures: Vec<ErrorDetail> = attempts.iter().filter_map(Attempt::failure).collect();
+        // Successful responses grouped by the payload they signed.
+        let mut groups: BTreeMap<Vec<u8>, Vec<&Attempt>> = BTreeMap::new();
+        for a in attempts.iter().filter(|a| a.failure().is_none()) {
+            if let Ok(r) = &a.result {
+                groups.entry(r.payload.clone()).or_default().push(a);
+            }
+        }
+        let mine = self.core.signer.identity.msp_id().to_string();
+        let best = groups
+            .values()
+            .max_by_key(|g| (g.len(), g.iter().any(|a| a.msp_id == mine)))
+            .cloned()
+            .unwrap_or_default();
+        let fail = |why: String, mut details: Vec<ErrorDetail>| {
+            if groups.len() > 1 {
+                details.push(ErrorDetail {
+                    address: String::new(),
+                    msp_id: String::new(),
+                    message: format!("{} different results were endorsed (the chaincode is not deterministic, or state differs between peers)", groups.len()),
+                });
+            }
+            with_details(tonic::Code::Aborted, why, details)
+        };
+        if best.is_empty() {
+            return Err(fail(
+                format!(
+                    "failed to endorse transaction {}: no organisation endorsed it",
+                    p.channel_header.tx_id
+                ),
+                failures,
+            ));
+        }
+        if explicit && (best.len() < attempts.len()) {
+            return Err(fail(
+                "failed to endorse transaction: not every requested organisation endorsed it"
+                    .into(),
+                failures,
+            ));
+        }
+        let responses: Vec<ProposalResponse> = best
+            .iter()
+            .filter_map(|a| a.result.as_ref().ok().cloned())
+            .collect();
+        if !explicit {
+            let policy = crate::lifecycle::committed_policy(committer.ledger(), &p.chaincode_name)
+                .map_err(|e| Status::internal(e.to_string()))?
+                .map_err(|why| fail(why, failures.clone()))?;
+            let signed: Vec<SignedData> = responses
+                .iter()
+                .filter_map(|r| {
+                    let e = r.endorsement.as_ref()?;
+                    let mut data = r.payload.clone();
+                    data.extend_from_slice(&e.endorser);
+                    Some(SignedData {
+                        identity: e.endorser.clone(),
+                        data,
+                        signature: e.signature.clone(),
+                    })
+                })
+                .collect();
+            let signers = verify_signers(&signed, &cfg.msps, now());
+            if let Err(why) = policy.evaluate(&signers, &cfg) {
+                return Err(fail(
+                    format!(
+                        "endorsement policy of {} not satisfied by the organisations that endorsed: {why}",
+                        p.chaincode_name
+                    ),
+                    failures,
+                ));
+            }
+        }
+        let env = prepare_transaction(&p, &responses)
+            .map_err(|e| Status::internal(format!("cannot assemble the transaction: {e}")))?;
+        Ok(Response::new(EndorseResponse {
+            prepared_transaction: Some(env),
+        }))
+    }
+
+    async fn submit(
+        &self,
+        request: Request<SubmitRequest>,
+    ) -> Result<Response<SubmitResponse>, Status> {
+        let req = request.into_inner();
+        let env = req
+            .prepared_transaction
+            .ok_or_else(|| Status::invalid_argument("SubmitRequest has no prepared transaction"))?;
+        if env.signature.is_empty() {
+            return Err(Status::invalid_argument(
+                "the prepared transaction is not signed",
+            ));
+        }
+        let committer = self.channel(&req.channel_id)?;
+        let cfg = committer.config();
+        let endpoints = self.core.orderer_endpoints(&cfg);
+        let mut details = Vec::new();
+        for endpoint in &endpoints {
+            let tls = self.core.tls().map(|t| (t, cfg.tls_roots()));
+            match broadcast(endpoint, tls, env.clone()).await {
+                Ok(()) => return Ok(Response::new(SubmitResponse {})),
+                Err(message) => {
+                    tracing::info!(orderer = %endpoint, tx_id = %req.transaction_id, "submit failed: {message}");
+                    details.push(ErrorDetail {
+                        address: endpoint.clone(),
+                        msp_id: String::new(),
+                        message,
+                    });
+                }
+            }
+        }
+        Err(with_details(
+            tonic::Code::Unavailable,
+            format!(
+                "no orderer of channel {} accepted transaction {}",
+                req.channel_id, req.transaction_id
+            ),
+            details,
+        ))
+    }
+
+    async fn commit_status(
+        &self,
+        request: Request<SignedCommitStatusRequest>,
+    ) -> Result<Response<CommitStatusResponse>, Status> {
+        let signed = request.into_inner();
+        let req = CommitStatusRequest::decode(signed.request.as_slice()).map_err(|e| {
+            Status::invalid_argument(format!("malformed commit status request: {e}"))
+        })?;
+        let committer = self.channel(&req.channel_id)?;
+        authorize(
+            &committer,
+            &req.identity,
+            &signed.request,
+            &signed.signature,
+        )?;
+        let mut commits = committer.subscribe();
+        loop {
+            if let Some(loc) = committer
+                .ledger()
+                .tx_location(&req.transaction_id)
+                .map_err(|e| Status::internal(e.to_string()))?
+            {
+                return Ok(Response::new(CommitStatusResponse {
+                    result: loc.code,
+                    block_number: loc.block,
+                }));
+            }
+            match commits.recv().await {
+                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
+                    return Err(Status::unavailable("the channel is shutting down"));
+                }
+            }
+        }
+    }
+
+    type ChaincodeEventsStream =
+        Pin<Box<dyn Stream<Item = Result<ChaincodeEventsResponse, Status>> + Send>>;
+
+    async fn chaincode_events(
+        &self,
+        request: Request<SignedChaincodeEventsRequest>,
+    ) -> Result<Response<Self::ChaincodeEventsStream>, Status> {
+        let signed = request.into_inner();
+        let req = weft_protos::gateway::ChaincodeEventsRequest::decode(signed.request.as_slice())
+            .map_err(|e| {
+            Status::invalid_argument(format!("malformed chaincode events request: {e}"))
+        })?;
+        let committer = self.channel(&req.channel_id)?;
+        authorize(
+            &committer,
+            &req.identity,
+            &signed.request,
+            &signed.signature,
+        )?;
+        let stream = events::stream(committer, req);
+        Ok(Response::new(Box::pin(stream.map(Ok))))
+    }
+}
+
+/// Checks a signed gateway request: the identity is valid on the channel,
+/// signed these bytes, and satisfies the channel's Readers policy.
+fn authorize(
+    committer: &Committer,
+    identity: &[u8],
+    data: &[u8],
+    signature: &[u8],
+) -> Result<(), Status> {
+    let cfg = committer.config();
+    let signers = verify_signers(
+        &[SignedData {
+            identity: identity.to_vec(),
+            data: data.to_vec(),
+            signature: signature.to_vec(),
+        }],
+        &cfg.msps,
+        now(),
+    );
+    if signers.valid.is_empty() {
+        return Err(Status::permission_denied(format!(
+            "the request's identity or signature is not valid: {}",
+            signers.refused.join("; ")
+        )));
+    }
+    cfg.policies
+        .evaluate("/Channel/Application/Readers", &signers, &cfg.msps)
+        .map_err(|e| Status::permission_denied(e.to_string()))
+}
+
+async fn broadcast(
+    endpoint: &str,
+    tls: Option<(&weft_common::tls::TlsIdentity, Vec<Vec<u8>>)>,
+    env: Envelope,
+) -> Result<(), String> {
+    let channel = crate::remote::connect(endpoint, tls).await?;
+    let mut client = AtomicBroadcastClient::new(channel);
+    let mut responses = client
+        .broadcast(futures::stream::iter([env]))
+        .await
+        .map_err(|s| s.message().to_string())?
+        .into_inner();
+    match responses.next().await {
+        Some(Ok(r)) if r.status == 200 => Ok(()),
+        Some(Ok(r)) => Err(format!("status {}: {}", r.status, r.info)),
+        Some(Err(s)) => Err(s.message().to_string()),
+        None => Err("the orderer closed the stream".into()),
+    }
+}

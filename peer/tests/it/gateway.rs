@@ -1,0 +1,210 @@
+//! Fabric's Gateway flow against weft peers: Evaluate, Endorse (on the orgs
+//! the policy needs), client-side signing, Submit, CommitStatus; MVCC between
+//! concurrent clients; errors that name the org, peer and cause.
+
+use prost::Message;
+use weft_common::ids::ChannelId;
+use weft_common::msp::SigningIdentity;
+use weft_common::tls::TlsIdentity;
+use weft_common::tx::ProposalBuilder;
+use weft_protos::common::Envelope;
+use weft_protos::gateway::gateway_client::GatewayClient;
+use weft_protos::gateway::{
+    CommitStatusRequest, EndorseRequest, EvaluateRequest, SignedCommitStatusRequest, SubmitRequest,
+};
+use weft_protos::protos::TxValidationCode as Code;
+
+use crate::lifecycle::{args, deploy};
+use crate::net::*;
+use crate::support::*;
+
+type Client = GatewayClient<tonic::transport::Channel>;
+
+async fn client(net: &Net, peer: &weft_peer::node::PeerHandle) -> Client {
+    let user = net.orgs.user_dir(1, "User1").join("tls");
+    let tls = (
+        &TlsIdentity::load(&user.join("client.crt"), &user.join("client.key")).unwrap(),
+        vec![std::fs::read(net.orgs.org_tls_ca(1)).unwrap()],
+    );
+    let ch = weft_peer::remote::connect(&format!("127.0.0.1:{}", peer.addr.port()), Some(tls))
+        .await
+        .unwrap();
+    GatewayClient::new(ch)
+}
+
+fn proposal(user: &SigningIdentity, a: &[&str]) -> weft_common::tx::SignedProposalBundle {
+    ProposalBuilder::new(ChannelId::new(CHANNEL), "basic")
+        .args(args(a))
+        .sign(user)
+        .unwrap()
+}
+
+async fn evaluate(
+    gw: &mut Client,
+    user: &SigningIdentity,
+    a: &[&str],
+) -> Result<Vec<u8>, tonic::Status> {
+    let p = proposal(user, a);
+    let r = gw
+        .evaluate(EvaluateRequest {
+            transaction_id: p.tx_id.to_string(),
+            channel_id: CHANNEL.into(),
+            proposed_transaction: Some(p.signed),
+            target_organizations: vec![],
+        })
+        .await?;
+    Ok(r.into_inner().result.unwrap().payload)
+}
+
+/// Endorse through the gateway and sign the prepared transaction as the client does.
+async fn endorse(
+    gw: &mut Client,
+    user: &SigningIdentity,
+    a: &[&str],
+) -> Result<(String, Envelope), tonic::Status> {
+    let p = proposal(user, a);
+    let r = gw
+        .endorse(EndorseRequest {
+            transaction_id: p.tx_id.to_string(),
+            channel_id: CHANNEL.into(),
+            proposed_transaction: Some(p.signed),
+            endorsing_organizations: vec![],
+        })
+        .await?;
+    let mut env = r.into_inner().prepared_transaction.unwrap();
+    env.signature = user.sign(&env.payload).unwrap();
+    Ok((p.tx_id.to_string(), env))
+}
+
+async fn submit_and_wait(
+    gw: &mut Client,
+    user: &SigningIdentity,
+    tx_id: &str,
+    env: Envelope,
+) -> (Code, u64) {
+    gw.submit(SubmitRequest {
+        transaction_id: tx_id.into(),
+        channel_id: CHANNEL.into(),
+        prepared_transaction: Some(env),
+    })
+    .await
+    .unwrap();
+    let request = CommitStatusRequest {
+        transaction_id: tx_id.into(),
+        channel_id: CHANNEL.into(),
+        identity: user.serialized().to_vec(),
+    }
+    .encode_to_vec();
+    let signature = user.sign(&request).unwrap();
+    let r = gw
+        .commit_status(SignedCommitStatusRequest { request, signature })
+        .await
+        .unwrap()
+        .into_inner();
+    (Code::try_from(r.result).unwrap(), r.block_number)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_gateway_endorses_submits_and_reports_commit_status() {
+    let net = Net::start(1, 10).await;
+    let (p1, p2) = (net.start_peer(1, 0).await, net.start_peer(2, 0).await);
+    net.join(1, &p1).await;
+    net.join(2, &p2).await;
+    let mut admins = [net.admin(1, &p1).await, net.admin(2, &p2).await];
+    deploy(&net, [&p1, &p2], &mut admins, "basic_1.0", 1).await;
+    let user = net.orgs.user(1);
+    let mut gw = client(&net, &p1).await;
+
+    // submitTransaction: the gateway collects Org1's (local) and Org2's (anchor peer) endorsements.
+    let (id, env) = endorse(
+        &mut gw,
+        &user,
+        &["CreateAsset", "asset9", "blue", "5", "Tom", "300"],
+    )
+    .await
+    .unwrap();
+    let (code, block) = submit_and_wait(&mut gw, &user, &id, env).await;
+    assert_eq!(code, Code::Valid);
+    assert!(block >= 1);
+    let asset: serde_json::Value = serde_json::from_slice(
+        &evaluate(&mut gw, &user, &["ReadAsset", "asset9"])
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(asset["Owner"], "Tom");
+
+    // Two clients transfer the same asset at once: both are endorsed against
+    // the same state; one commits, the other is told MVCC_READ_CONFLICT.
+    let (id_a, env_a) = endorse(&mut gw, &user, &["TransferAsset", "asset9", "Ann"])
+        .await
+        .unwrap();
+    let (id_b, env_b) = endorse(&mut gw, &user, &["TransferAsset", "asset9", "Bob"])
+        .await
+        .unwrap();
+    let mut gw_b = client(&net, &p1).await;
+    let (a, b) = tokio::join!(
+        submit_and_wait(&mut gw, &user, &id_a, env_a),
+        submit_and_wait(&mut gw_b, &user, &id_b, env_b)
+    );
+    let mut codes = [a.0, b.0];
+    codes.sort_by_key(|c| *c as i32);
+    assert_eq!(codes, [Code::Valid, Code::MvccReadConflict]);
+
+    // Errors say what failed and where.
+    let err = evaluate(&mut gw, &user, &["ReadAsset", "missing"])
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().contains("missing") && err.message().contains("Org1MSP"),
+        "{}",
+        err.message()
+    );
+    let err = endorse(&mut gw, &user, &["DeleteAsset", "missing"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Aborted);
+    assert!(
+        err.message().contains("Org2MSP") && err.message().contains("missing"),
+        "{}",
+        err.message()
+    );
+    // A bad signature on the proposal.
+    let mut bad = proposal(&user, &["ReadAsset", "asset9"]);
+    let last = bad.signed.signature.len() - 1;
+    bad.signed.signature[last] ^= 1;
+    let err = gw
+        .evaluate(EvaluateRequest {
+            transaction_id: bad.tx_id.to_string(),
+            channel_id: CHANNEL.into(),
+            proposed_transaction: Some(bad.signed),
+            target_organizations: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert!(err.message().contains("access denied"), "{}", err.message());
+
+    // Org2's peer goes down: endorsement fails, naming Org2 and the policy.
+    p2.shutdown().await;
+    let err = endorse(
+        &mut gw,
+        &user,
+        &["CreateAsset", "asset10", "red", "1", "Ann", "1"],
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        err.message().contains("Org2MSP") && err.message().contains("not satisfied"),
+        "{}",
+        err.message()
+    );
+    // ... and the gateway keeps serving.
+    assert!(
+        evaluate(&mut gw, &user, &["ReadAsset", "asset9"])
+            .await
+            .is_ok()
+    );
+
+    p1.shutdown().await;
+    net.shutdown().await;
+}
