@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what weft's build and tests need on a fresh Debian machine. Idempotent.
 #  - Node.js + npm (the protocol conformance test runs Fabric's official npm package)
-#  - the npm packages of protos/conformance (from its lock file)
+#  - the npm packages of protos/conformance and peer/tests/fabric-gateway (from their lock files)
 #  - RocksDB (Debian's librocksdb-dev, linked dynamically), libclang for its bindings, and protoc
 #    (raft-rs's protobuf build needs it)
 #  - a WASM toolchain for chaincode (see shared notes: Debian's rustc-web + rust-web-src + lld
@@ -59,13 +59,18 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-lock=protos/conformance/package-lock.json
-stamp=protos/conformance/node_modules/.weft-installed
-if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
-  log "npm ci (protos/conformance: Fabric's official protobuf bindings, test oracle)"
-  (cd protos/conformance && npm ci --no-audit --no-fund --loglevel=error)
-  touch "$stamp"
-else
-  log "protos/conformance npm packages are up to date"
-fi
+# npm packages the tests use as oracles, each from its lock file:
+#  - protos/conformance: Fabric's official protobuf bindings
+#  - peer/tests/fabric-gateway: Fabric's official Gateway client SDK
+for dir in protos/conformance peer/tests/fabric-gateway; do
+  lock=$dir/package-lock.json
+  stamp=$dir/node_modules/.weft-installed
+  if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then
+    log "npm ci ($dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    touch "$stamp"
+  else
+    log "$dir npm packages are up to date"
+  fi
+done
 log "set-up done"

@@ -3,6 +3,7 @@
 mod bad_orderer;
 mod crash;
 mod fabric_chain;
+mod fabric_client;
 mod gateway;
 mod lifecycle;
 mod net;

@@ -77,16 +77,16 @@ impl SmartContract {
         if self.asset_exists(ctx, id.clone())? {
             return Err(ContractError::new(format!("the asset {id} already exists")));
         }
-        ctx.put_json(
-            &id,
-            &Asset {
-                appraised_value,
-                color,
-                id: id.clone(),
-                owner,
-                size,
-            },
-        )
+        let asset = Asset {
+            appraised_value,
+            color,
+            id: id.clone(),
+            owner,
+            size,
+        };
+        ctx.put_json(&id, &asset)?;
+        // As Fabric's asset-transfer-events sample: the asset, for listeners.
+        Ok(ctx.set_event("CreateAsset", &serde_json::to_vec(&asset)?)?)
     }
 
     /// An asset by id.
@@ -147,6 +147,7 @@ impl SmartContract {
         let mut asset = self.read(ctx, &id)?;
         let old = std::mem::replace(&mut asset.owner, new_owner);
         ctx.put_json(&id, &asset)?;
+        ctx.set_event("TransferAsset", &serde_json::to_vec(&asset)?)?;
         Ok(old)
     }
 
