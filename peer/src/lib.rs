@@ -21,6 +21,7 @@ pub mod operations;
 pub mod package;
 pub mod remote;
 pub mod scc;
+pub mod transact;
 pub mod validation;
 
 pub use error::PeerError;

@@ -1,0 +1,175 @@
+//! What a command-line client does with peers and orderers: endorse a
+//! proposal on several peers, assemble and sign the transaction, broadcast
+//! it to an orderer, and wait for its commit status (through a peer's
+//! Gateway). Used by `weft-peer chaincode invoke` and the lifecycle commands.
+
+use futures::StreamExt;
+use prost::Message;
+use weft_common::ids::ChannelId;
+use weft_common::msp::SigningIdentity;
+use weft_common::tls::TlsIdentity;
+use weft_common::tx::{ProposalBuilder, SignedProposalBundle, assemble_transaction};
+use weft_protos::gateway::gateway_client::GatewayClient;
+use weft_protos::gateway::{CommitStatusRequest, SignedCommitStatusRequest};
+use weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
+use weft_protos::protos::{ProposalResponse, TxValidationCode};
+
+use crate::PeerError;
+use crate::admin::AdminClient;
+
+/// Where to reach a node over mutual TLS.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// `host:port`.
+    pub address: String,
+    /// TLS root CA of the node's certificate and the client's TLS identity (`None`: plaintext).
+    pub tls: Option<(TlsIdentity, Vec<u8>)>,
+}
+
+impl Target {
+    async fn channel(&self) -> Result<tonic::transport::Channel, PeerError> {
+        crate::remote::connect(
+            &self.address,
+            self.tls.as_ref().map(|(id, ca)| (id, vec![ca.clone()])),
+        )
+        .await
+        .map_err(PeerError::Remote)
+    }
+}
+
+/// Signs a proposal and collects every peer's endorsement; any refusal is an
+/// error naming the peer and its message.
+pub async fn endorse(
+    creator: &SigningIdentity,
+    channel: &str,
+    chaincode: &str,
+    args: Vec<Vec<u8>>,
+    peers: &mut [(String, AdminClient)],
+) -> Result<(SignedProposalBundle, Vec<ProposalResponse>), PeerError> {
+    let bundle = ProposalBuilder::new(ChannelId::new(channel), chaincode)
+        .args(args)
+        .sign(creator)?;
+    let mut responses = Vec::new();
+    for (address, peer) in peers.iter_mut() {
+        let r = peer.process(&bundle.signed).await?;
+        let status = r.response.as_ref().map_or(0, |r| r.status);
+        if status != 200 {
+            let message = r.response.map(|r| r.message).unwrap_or_default();
+            return Err(PeerError::Remote(format!(
+                "endorsement failure from {address}: status {status}, {message}"
+            )));
+        }
+        responses.push(r);
+    }
+    Ok((bundle, responses))
+}
+
+/// Assembles the endorsed transaction, signs it as `creator` and broadcasts
+/// it to `orderer`; returns the txid once the orderer accepted it.
+pub async fn submit(
+    creator: &SigningIdentity,
+    bundle: &SignedProposalBundle,
+    responses: &[ProposalResponse],
+    orderer: &Target,
+) -> Result<String, PeerError> {
+    let env = assemble_transaction(&bundle.unpacked, responses, creator)?;
+    let mut client = AtomicBroadcastClient::new(orderer.channel().await?);
+    let mut stream = client
+        .broadcast(futures::stream::iter([env]))
+        .await
+        .map_err(|s| PeerError::Remote(format!("orderer {}: {}", orderer.address, s.message())))?
+        .into_inner();
+    match stream.next().await {
+        Some(Ok(r)) if r.status == 200 => Ok(bundle.tx_id.to_string()),
+        Some(Ok(r)) => Err(PeerError::Remote(format!(
+            "orderer {} refused the transaction: status {}, {}",
+            orderer.address, r.status, r.info
+        ))),
+        Some(Err(s)) => Err(PeerError::Remote(format!(
+            "orderer {}: {}",
+            orderer.address,
+            s.message()
+        ))),
+        None => Err(PeerError::Remote(format!(
+            "orderer {} closed the stream",
+            orderer.address
+        ))),
+    }
+}
+
+/// Waits for the transaction's commit on `peer` (its Gateway's CommitStatus);
+/// returns the validation code and block number.
+pub async fn wait_for_commit(
+    creator: &SigningIdentity,
+    channel: &str,
+    tx_id: &str,
+    peer: &Target,
+) -> Result<(TxValidationCode, u64), PeerError> {
+    let request = CommitStatusRequest {
+        transaction_id: tx_id.into(),
+        channel_id: channel.into(),
+        identity: creator.serialized().to_vec(),
+    }
+    .encode_to_vec();
+    let signature = creator.sign(&request)?;
+    let r = GatewayClient::new(peer.channel().await?)
+        .commit_status(SignedCommitStatusRequest { request, signature })
+        .await
+        .map_err(|s| {
+            PeerError::Remote(format!(
+                "commit status from {}: {}",
+                peer.address,
+                s.message()
+            ))
+        })?
+        .into_inner();
+    Ok((
+        TxValidationCode::try_from(r.result).unwrap_or(TxValidationCode::InvalidOtherReason),
+        r.block_number,
+    ))
+}
+
+/// Parses Fabric's `-c` argument: `{"Args":["fn","a"]}` or `{"function":"fn","Args":["a"]}`.
+pub fn parse_ctor(text: &str) -> Result<Vec<Vec<u8>>, PeerError> {
+    #[derive(serde::Deserialize)]
+    struct Ctor {
+        #[serde(default, alias = "Function")]
+        function: Option<String>,
+        #[serde(default, alias = "args")]
+        #[serde(rename = "Args")]
+        args: Vec<String>,
+    }
+    let c: Ctor = serde_json::from_str(text).map_err(|e| {
+        PeerError::Config(format!(
+            "-c {text:?}: {e}; expected {{\"Args\":[\"function\",\"arg\",...]}}"
+        ))
+    })?;
+    Ok(c.function
+        .into_iter()
+        .chain(c.args)
+        .map(String::into_bytes)
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ctor_forms_of_fabrics_cli() {
+        assert_eq!(
+            parse_ctor(r#"{"Args":["ReadAsset","a1"]}"#).unwrap(),
+            vec![b"ReadAsset".to_vec(), b"a1".to_vec()]
+        );
+        assert_eq!(
+            parse_ctor(r#"{"function":"InitLedger","Args":[]}"#).unwrap(),
+            vec![b"InitLedger".to_vec()]
+        );
+        assert!(
+            parse_ctor("InitLedger")
+                .unwrap_err()
+                .to_string()
+                .contains("expected")
+        );
+    }
+}
