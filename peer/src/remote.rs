@@ -33,3 +33,35 @@ pub async fn connect(
         .await
         .map_err(|e| format!("cannot connect to {endpoint}: {e}"))
 }
+
+/// Open channels by endpoint, reused across requests (a TLS handshake per
+/// endorsement or submission would dominate their cost). A channel that
+/// failed is dropped so the next request reconnects.
+#[derive(Debug, Default)]
+pub struct Connections {
+    open: std::sync::Mutex<std::collections::HashMap<String, tonic::transport::Channel>>,
+}
+
+impl Connections {
+    /// A channel to `endpoint`, opened on first use.
+    pub async fn get(
+        &self,
+        endpoint: &str,
+        tls: Option<(&TlsIdentity, Vec<Vec<u8>>)>,
+    ) -> Result<tonic::transport::Channel, String> {
+        if let Some(c) = self.open.lock().expect("connections lock").get(endpoint) {
+            return Ok(c.clone());
+        }
+        let c = connect(endpoint, tls).await?;
+        self.open
+            .lock()
+            .expect("connections lock")
+            .insert(endpoint.to_string(), c.clone());
+        Ok(c)
+    }
+
+    /// Forgets the channel to `endpoint` (after a failure).
+    pub fn drop_endpoint(&self, endpoint: &str) {
+        self.open.lock().expect("connections lock").remove(endpoint);
+    }
+}

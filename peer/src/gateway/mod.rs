@@ -42,6 +42,7 @@ const MAX_CONCURRENT: usize = 1024;
 pub struct GatewayService {
     core: Arc<PeerCore>,
     limit: Arc<Semaphore>,
+    connections: Arc<crate::remote::Connections>,
 }
 
 impl GatewayService {
@@ -50,6 +51,7 @@ impl GatewayService {
         Self {
             core,
             limit: Arc::new(Semaphore::new(MAX_CONCURRENT)),
+            connections: Arc::default(),
         }
     }
 
@@ -142,7 +144,7 @@ impl GatewayService {
         for (host, port) in peers {
             let address = format!("{host}:{port}");
             let tls = self.core.tls().map(|t| (t, cfg.tls_roots()));
-            let result = match crate::remote::connect(&address, tls).await {
+            let result = match self.connections.get(&address, tls).await {
                 Err(e) => Err(e),
                 Ok(channel) => EndorserClient::new(channel)
                     .max_decoding_message_size(256 * 1024 * 1024)
@@ -152,6 +154,9 @@ impl GatewayService {
                     .map_err(|s| format!("{}: {}", s.code(), s.message())),
             };
             let ok = result.is_ok();
+            if !ok {
+                self.connections.drop_endpoint(&address);
+            }
             last = Attempt {
                 msp_id: msp_id.clone(),
                 address,
@@ -315,9 +320,10 @@ impl Gateway for GatewayService {
         let mut details = Vec::new();
         for endpoint in &endpoints {
             let tls = self.core.tls().map(|t| (t, cfg.tls_roots()));
-            match broadcast(endpoint, tls, env.clone()).await {
+            match broadcast(&self.connections, endpoint, tls, env.clone()).await {
                 Ok(()) => return Ok(Response::new(SubmitResponse {})),
                 Err(message) => {
+                    self.connections.drop_endpoint(endpoint);
                     tracing::info!(orderer = %endpoint, tx_id = %req.transaction_id, "submit failed: {message}");
                     details.push(ErrorDetail {
                         address: endpoint.clone(),
@@ -427,11 +433,12 @@ fn authorize(
 }
 
 async fn broadcast(
+    connections: &crate::remote::Connections,
     endpoint: &str,
     tls: Option<(&weft_common::tls::TlsIdentity, Vec<Vec<u8>>)>,
     env: Envelope,
 ) -> Result<(), String> {
-    let channel = crate::remote::connect(endpoint, tls).await?;
+    let channel = connections.get(endpoint, tls).await?;
     let mut client = AtomicBroadcastClient::new(channel);
     let mut responses = client
         .broadcast(futures::stream::iter([env]))
