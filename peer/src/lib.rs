@@ -11,6 +11,7 @@ pub mod admin;
 pub mod chaincode;
 pub mod channel;
 pub mod config;
+pub mod deliver;
 pub mod endorser;
 pub mod error;
 pub mod gateway;

@@ -327,6 +327,13 @@ pub async fn start(config: PeerConfig, listeners: Listeners) -> Result<PeerHandl
                 .max_encoding_message_size(MAX_GRPC_MESSAGE),
         )
         .add_service(
+            weft_protos::protos::deliver_server::DeliverServer::new(
+                crate::deliver::DeliverService::new(core.clone()),
+            )
+            .max_decoding_message_size(MAX_GRPC_MESSAGE)
+            .max_encoding_message_size(MAX_GRPC_MESSAGE),
+        )
+        .add_service(
             weft_protos::gateway::gateway_server::GatewayServer::new(
                 crate::gateway::GatewayService::new(core.clone()),
             )

@@ -184,6 +184,30 @@ async fn the_gateway_endorses_submits_and_reports_commit_status() {
         .unwrap_err();
     assert!(err.message().contains("access denied"), "{}", err.message());
 
+    // Block events for clients: filtered blocks carry txids, codes and event names.
+    let filtered = deliver_filtered(&net, &p1, &user, block).await;
+    let created = filtered
+        .iter()
+        .flat_map(|b| b.filtered_transactions.iter())
+        .find(|t| t.txid == id)
+        .expect("the CreateAsset transaction in the filtered blocks");
+    assert_eq!(created.tx_validation_code, Code::Valid as i32);
+    let Some(weft_protos::protos::filtered_transaction::Data::TransactionActions(actions)) =
+        &created.data
+    else {
+        panic!("no actions");
+    };
+    let event = actions.chaincode_actions[0]
+        .chaincode_event
+        .as_ref()
+        .unwrap();
+    assert_eq!(event.event_name, "CreateAsset");
+    assert!(event.payload.is_empty(), "filtered events carry no payload");
+    // The orderer org is not a reader of the application channel.
+    let outsider = net.orgs.orderer(1);
+    let status = deliver_status(&net, &p1, &outsider, block).await;
+    assert_eq!(status, weft_protos::common::Status::Forbidden as i32);
+
     // Org2's peer goes down: endorsement fails, naming Org2 and the policy.
     p2.shutdown().await;
     let err = endorse(
@@ -207,4 +231,90 @@ async fn the_gateway_endorses_submits_and_reports_commit_status() {
 
     p1.shutdown().await;
     net.shutdown().await;
+}
+
+fn seek_envelope(signer: &SigningIdentity, from: u64, to: u64) -> Envelope {
+    use weft_protos::orderer::{SeekInfo, SeekPosition, SeekSpecified, seek_info, seek_position};
+    let at = |n| SeekPosition {
+        r#type: Some(seek_position::Type::Specified(SeekSpecified { number: n })),
+    };
+    let seek = SeekInfo {
+        start: Some(at(from)),
+        stop: Some(at(to)),
+        behavior: seek_info::SeekBehavior::BlockUntilReady as i32,
+        ..Default::default()
+    };
+    weft_common::tx::signed_envelope(
+        weft_protos::common::HeaderType::DeliverSeekInfo,
+        &ChannelId::new(CHANNEL),
+        seek.encode_to_vec(),
+        signer,
+    )
+    .unwrap()
+}
+
+async fn deliver_client(
+    net: &Net,
+    peer: &weft_peer::node::PeerHandle,
+) -> weft_protos::protos::deliver_client::DeliverClient<tonic::transport::Channel> {
+    let user = net.orgs.user_dir(1, "User1").join("tls");
+    let tls = (
+        &TlsIdentity::load(&user.join("client.crt"), &user.join("client.key")).unwrap(),
+        vec![std::fs::read(net.orgs.org_tls_ca(1)).unwrap()],
+    );
+    let ch = weft_peer::remote::connect(&format!("127.0.0.1:{}", peer.addr.port()), Some(tls))
+        .await
+        .unwrap();
+    weft_protos::protos::deliver_client::DeliverClient::new(ch)
+}
+
+/// Filtered blocks 0..=to.
+async fn deliver_filtered(
+    net: &Net,
+    peer: &weft_peer::node::PeerHandle,
+    signer: &SigningIdentity,
+    to: u64,
+) -> Vec<weft_protos::protos::FilteredBlock> {
+    use futures::StreamExt;
+    let mut stream = deliver_client(net, peer)
+        .await
+        .deliver_filtered(futures::stream::iter([seek_envelope(signer, 0, to)]))
+        .await
+        .unwrap()
+        .into_inner();
+    let mut out = Vec::new();
+    while let Some(r) = stream.next().await {
+        match r.unwrap().r#type.unwrap() {
+            weft_protos::protos::deliver_response::Type::FilteredBlock(b) => out.push(b),
+            weft_protos::protos::deliver_response::Type::Status(s) => {
+                assert_eq!(s, weft_protos::common::Status::Success as i32);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(out.len() as u64, to + 1);
+    out
+}
+
+/// The status a Deliver request ends with.
+async fn deliver_status(
+    net: &Net,
+    peer: &weft_peer::node::PeerHandle,
+    signer: &SigningIdentity,
+    to: u64,
+) -> i32 {
+    use futures::StreamExt;
+    let mut stream = deliver_client(net, peer)
+        .await
+        .deliver(futures::stream::iter([seek_envelope(signer, 0, to)]))
+        .await
+        .unwrap()
+        .into_inner();
+    while let Some(r) = stream.next().await {
+        if let Some(weft_protos::protos::deliver_response::Type::Status(s)) = r.unwrap().r#type {
+            return s;
+        }
+    }
+    panic!("no status")
 }
