@@ -3,52 +3,8 @@
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
-/// Upper bounds (seconds) of the broadcast latency histogram.
-const LATENCY_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
-
-/// A latency histogram.
-#[derive(Debug, Default)]
-pub struct Histogram {
-    buckets: [AtomicU64; 10],
-    count: AtomicU64,
-    sum_micros: AtomicU64,
-}
-
-impl Histogram {
-    /// Records one observation.
-    pub fn observe(&self, d: Duration) {
-        let s = d.as_secs_f64();
-        for (i, b) in LATENCY_BUCKETS.iter().enumerate() {
-            if s <= *b {
-                self.buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.count.fetch_add(1, Ordering::Relaxed);
-        self.sum_micros
-            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
-    }
-
-    fn render(&self, name: &str, help: &str, out: &mut String) {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-        for (i, b) in LATENCY_BUCKETS.iter().enumerate() {
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{le=\"{b}\"}} {}",
-                self.buckets[i].load(Ordering::Relaxed)
-            );
-        }
-        let count = self.count.load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
-        let _ = writeln!(
-            out,
-            "{name}_sum {}",
-            self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6
-        );
-        let _ = writeln!(out, "{name}_count {count}");
-    }
-}
+pub use weft_common::node::operations::Histogram;
 
 /// A metric family read from per-channel counters: name, type, help, getter.
 type Family = (
@@ -150,11 +106,12 @@ impl Metrics {
             };
             let _ = writeln!(out, "weft_orderer_txs_per_block{{channel=\"{ch}\"}} {avg}");
         }
-        self.broadcast_latency.render(
-            "weft_orderer_broadcast_latency_seconds",
-            "Broadcast to commit, seconds.",
-            &mut out,
+        let _ = writeln!(
+            out,
+            "# HELP weft_orderer_broadcast_latency_seconds Broadcast to commit, seconds.\n# TYPE weft_orderer_broadcast_latency_seconds histogram"
         );
+        self.broadcast_latency
+            .render("weft_orderer_broadcast_latency_seconds", "", &mut out);
         let _ = writeln!(
             out,
             "# HELP weft_orderer_broadcast_refused_total Envelopes refused at admission.\n# TYPE weft_orderer_broadcast_refused_total counter\nweft_orderer_broadcast_refused_total {}",

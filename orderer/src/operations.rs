@@ -11,13 +11,7 @@ use serde_json::json;
 
 use crate::node::NodeCore;
 
-/// Changes the process's log filter at run time (the binary owns the subscriber).
-pub trait LogControl: Send + Sync {
-    /// The current filter.
-    fn get(&self) -> String;
-    /// Sets a new filter (`RUST_LOG` syntax); an error says why it is invalid.
-    fn set(&self, spec: &str) -> Result<(), String>;
-}
+pub use weft_common::node::operations::LogControl;
 
 async fn healthz(State(core): State<Arc<NodeCore>>) -> Json<serde_json::Value> {
     Json(json!({ "status": "OK", "channels": core.registry.list().len() }))
@@ -33,43 +27,13 @@ async fn metrics(
     )
 }
 
-async fn get_logspec(State(core): State<Arc<NodeCore>>) -> (StatusCode, Json<serde_json::Value>) {
-    match &core.log_control {
-        Some(c) => (StatusCode::OK, Json(json!({ "spec": c.get() }))),
-        None => (
-            StatusCode::NOT_IMPLEMENTED,
-            Json(json!({ "error": "this process does not expose its log filter" })),
-        ),
-    }
-}
-
-async fn put_logspec(
-    State(core): State<Arc<NodeCore>>,
-    Json(body): Json<serde_json::Value>,
-) -> (StatusCode, Json<serde_json::Value>) {
-    let Some(spec) = body.get("spec").and_then(|s| s.as_str()) else {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "error": "body must be {\"spec\": \"<filter>\"}" })),
-        );
-    };
-    match &core.log_control {
-        Some(c) => match c.set(spec) {
-            Ok(()) => (StatusCode::NO_CONTENT, Json(json!({}))),
-            Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))),
-        },
-        None => (
-            StatusCode::NOT_IMPLEMENTED,
-            Json(json!({ "error": "this process does not expose its log filter" })),
-        ),
-    }
-}
-
 /// The operations router.
 pub fn router(core: Arc<NodeCore>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .route("/logspec", get(get_logspec).put(put_logspec))
-        .with_state(core)
+        .with_state(core.clone())
+        .merge(weft_common::node::operations::logspec_router(
+            core.log_control.clone(),
+        ))
 }

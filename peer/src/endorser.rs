@@ -114,6 +114,24 @@ impl Endorser for EndorserService {
 /// Checks, simulates and signs one proposal on this peer (what ProcessProposal
 /// and the Gateway's local endorsements run).
 pub async fn endorse(core: &Arc<PeerCore>, sp: SignedProposal) -> Result<ProposalResponse, Status> {
+    let started = std::time::Instant::now();
+    let result = endorse_inner(core, sp).await;
+    let m = &core.metrics;
+    m.proposals
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let ok = matches!(&result, Ok(r) if r.response.as_ref().is_some_and(|r| r.status == 200));
+    if !ok {
+        m.proposal_failures
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+    m.propose_duration.observe(started.elapsed());
+    result
+}
+
+async fn endorse_inner(
+    core: &Arc<PeerCore>,
+    sp: SignedProposal,
+) -> Result<ProposalResponse, Status> {
     {
         let p = UnpackedProposal::from_signed(&sp)
             .map_err(|e| Status::invalid_argument(format!("malformed proposal: {e}")))?;

@@ -754,7 +754,7 @@ async fn run_chaincode(command: InvokeCommand) -> Result<(), PeerError> {
 async fn run_node(config: PathBuf) -> Result<(), PeerError> {
     let config = weft_peer::config::PeerConfig::load(&config)?;
     let listeners = weft_peer::node::Listeners::bind(&config).await?;
-    let node = weft_peer::node::start(config, listeners).await?;
+    let node = weft_peer::node::start_with(config, listeners, LOG_CONTROL.get().cloned()).await?;
     let _ = tokio::signal::ctrl_c().await;
     tracing::info!("shutting down");
     node.shutdown().await;
@@ -831,17 +831,18 @@ fn run(cli: Cli) -> Result<(), PeerError> {
     }
 }
 
+/// The process's log filter, installed in `main` and served on `/logspec`.
+static LOG_CONTROL: std::sync::OnceLock<
+    std::sync::Arc<dyn weft_common::node::operations::LogControl>,
+> = std::sync::OnceLock::new();
+
 fn runtime() -> Result<tokio::runtime::Runtime, PeerError> {
     tokio::runtime::Runtime::new().map_err(|e| PeerError::Runtime(format!("tokio runtime: {e}")))
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let log_control = weft_common::node::operations::init_logging();
+    LOG_CONTROL.set(log_control).ok();
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -67,6 +67,10 @@ pub struct PeerCore {
     pub signer: SigningIdentity,
     /// The peer's own MSP (who is an admin of this peer).
     pub local_msp: MspManager,
+    /// Endorsement counters for `/metrics`.
+    pub metrics: crate::operations::EndorserMetrics,
+    /// Changes the log filter on `/logspec` (when the binary installed one).
+    pub log_control: Option<Arc<dyn weft_common::node::operations::LogControl>>,
     /// Chaincode packages installed on this peer.
     pub installed: crate::chaincode::installed::InstalledChaincodes,
     data_dir: PathBuf,
@@ -251,6 +255,15 @@ impl PeerHandle {
 
 /// Starts a peer.
 pub async fn start(config: PeerConfig, listeners: Listeners) -> Result<PeerHandle, PeerError> {
+    start_with(config, listeners, None).await
+}
+
+/// Starts a peer whose `/logspec` changes the process's log filter through `log_control`.
+pub async fn start_with(
+    config: PeerConfig,
+    listeners: Listeners,
+    log_control: Option<Arc<dyn weft_common::node::operations::LogControl>>,
+) -> Result<PeerHandle, PeerError> {
     let msp_id = MspId::new(config.msp_id.clone());
     let local = folder::load(&config.msp_dir, &msp_id)?;
     let signer = match local.signing {
@@ -299,6 +312,8 @@ pub async fn start(config: PeerConfig, listeners: Listeners) -> Result<PeerHandl
         id: config.id.clone(),
         signer,
         local_msp,
+        metrics: Default::default(),
+        log_control,
         installed,
         data_dir: config.data_dir.clone(),
         tls: tls.clone(),

@@ -1,39 +1,148 @@
-//! The operations endpoint: `/healthz` and Prometheus `/metrics` (ledger height per channel).
+//! The operations endpoint: `/healthz`, Prometheus `/metrics` (ledger height,
+//! blocks and transactions committed by validation code, validate and write
+//! latency per block, proposals and their latency) and `/logspec`.
 
 use std::fmt::Write;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
+use weft_common::node::operations::Histogram;
+use weft_protos::protos::TxValidationCode;
 
 use crate::node::PeerCore;
+
+/// What the endorser counts.
+#[derive(Debug, Default)]
+pub struct EndorserMetrics {
+    /// Proposals received.
+    pub proposals: AtomicU64,
+    /// Proposals refused or failed.
+    pub proposal_failures: AtomicU64,
+    /// Time to check, simulate and sign a proposal.
+    pub propose_duration: Histogram,
+}
 
 async fn healthz(State(core): State<Arc<PeerCore>>) -> Json<serde_json::Value> {
     Json(json!({ "status": "OK", "channels": core.channel_ids().len() }))
 }
 
-async fn metrics(
-    State(core): State<Arc<PeerCore>>,
-) -> (StatusCode, [(&'static str, &'static str); 1], String) {
-    let mut out = String::from(
-        "# HELP ledger_blockchain_height Height of the chain in blocks.\n# TYPE ledger_blockchain_height gauge\n",
+fn help(out: &mut String, name: &str, kind: &str, text: &str) {
+    let _ = writeln!(out, "# HELP {name} {text}\n# TYPE {name} {kind}");
+}
+
+/// The metrics in Prometheus' text format.
+pub fn render(core: &PeerCore) -> String {
+    let mut out = String::new();
+    let channels: Vec<_> = core
+        .channel_ids()
+        .into_iter()
+        .filter_map(|id| core.channel(id.as_str()).map(|c| (id, c)))
+        .collect();
+    help(
+        &mut out,
+        "ledger_blockchain_height",
+        "gauge",
+        "Height of the chain in blocks.",
     );
-    for id in core.channel_ids() {
-        if let Some(c) = core.channel(id.as_str()) {
+    for (id, c) in &channels {
+        let _ = writeln!(
+            out,
+            "ledger_blockchain_height{{channel=\"{id}\"}} {}",
+            c.ledger().height()
+        );
+    }
+    help(
+        &mut out,
+        "ledger_blocks_committed_total",
+        "counter",
+        "Blocks committed since start.",
+    );
+    for (id, c) in &channels {
+        let _ = writeln!(
+            out,
+            "ledger_blocks_committed_total{{channel=\"{id}\"}} {}",
+            c.metrics().blocks.load(Ordering::Relaxed)
+        );
+    }
+    help(
+        &mut out,
+        "ledger_transactions_total",
+        "counter",
+        "Transactions committed since start, by validation code.",
+    );
+    for (id, c) in &channels {
+        for (code, n) in c.metrics().txs_by_code.lock().expect("metrics lock").iter() {
+            let name = TxValidationCode::try_from(*code).map_or("UNKNOWN", |c| c.as_str_name());
             let _ = writeln!(
                 out,
-                "ledger_blockchain_height{{channel=\"{id}\"}} {}",
-                c.ledger().height()
+                "ledger_transactions_total{{channel=\"{id}\",validation_code=\"{name}\"}} {n}"
             );
         }
     }
+    help(
+        &mut out,
+        "ledger_block_stage_seconds",
+        "histogram",
+        "Time per block in each commit stage.",
+    );
+    for (id, c) in &channels {
+        c.metrics().validate.render(
+            "ledger_block_stage_seconds",
+            &format!("channel=\"{id}\",stage=\"validate\""),
+            &mut out,
+        );
+        c.metrics().write.render(
+            "ledger_block_stage_seconds",
+            &format!("channel=\"{id}\",stage=\"write\""),
+            &mut out,
+        );
+    }
+    let m = &core.metrics;
+    help(
+        &mut out,
+        "endorser_proposals_received_total",
+        "counter",
+        "Proposals received.",
+    );
+    let _ = writeln!(
+        out,
+        "endorser_proposals_received_total {}",
+        m.proposals.load(Ordering::Relaxed)
+    );
+    help(
+        &mut out,
+        "endorser_proposal_failures_total",
+        "counter",
+        "Proposals refused or failed.",
+    );
+    let _ = writeln!(
+        out,
+        "endorser_proposal_failures_total {}",
+        m.proposal_failures.load(Ordering::Relaxed)
+    );
+    help(
+        &mut out,
+        "endorser_propose_duration_seconds",
+        "histogram",
+        "Time to check, simulate and sign a proposal.",
+    );
+    m.propose_duration
+        .render("endorser_propose_duration_seconds", "", &mut out);
+    out
+}
+
+async fn metrics(
+    State(core): State<Arc<PeerCore>>,
+) -> (StatusCode, [(&'static str, &'static str); 1], String) {
     (
         StatusCode::OK,
         [("content-type", "text/plain; version=0.0.4")],
-        out,
+        render(&core),
     )
 }
 
@@ -42,5 +151,8 @@ pub fn router(core: Arc<PeerCore>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(core)
+        .with_state(core.clone())
+        .merge(weft_common::node::operations::logspec_router(
+            core.log_control.clone(),
+        ))
 }

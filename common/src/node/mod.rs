@@ -2,4 +2,5 @@
 //! overrides, and the accept loops that do mutual TLS before gRPC or HTTP.
 
 pub mod net;
+pub mod operations;
 pub mod settings;

@@ -32,6 +32,19 @@ pub struct BlockCommitted {
     pub txs: Vec<TxVerdict>,
 }
 
+/// What the committer counts, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct CommitMetrics {
+    /// Blocks committed.
+    pub blocks: std::sync::atomic::AtomicU64,
+    /// Transactions committed, by validation code.
+    pub txs_by_code: Mutex<std::collections::BTreeMap<i32, u64>>,
+    /// Time to validate a block.
+    pub validate: weft_common::node::operations::Histogram,
+    /// Time to write a block (from the end of its validation until durable).
+    pub write: weft_common::node::operations::Histogram,
+}
+
 /// How many commit notifications a slow subscriber may lag behind.
 const NOTIFY_CAPACITY: usize = 1024;
 
@@ -56,6 +69,7 @@ pub struct Committer {
     notify: broadcast::Sender<Arc<BlockCommitted>>,
     tip: Mutex<Tip>,
     transient: Arc<TransientStore>,
+    metrics: Arc<CommitMetrics>,
 }
 
 impl std::fmt::Debug for Committer {
@@ -141,6 +155,7 @@ impl Committer {
                 failed: None,
             }),
             transient: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 
@@ -173,6 +188,11 @@ impl Committer {
             tip.failed = Some(e.to_string());
         }
         result
+    }
+
+    /// Blocks, transactions by code and stage latencies of this channel.
+    pub fn metrics(&self) -> &Arc<CommitMetrics> {
+        &self.metrics
     }
 
     /// Private writes of endorsements waiting for their transactions to commit.
@@ -217,6 +237,7 @@ impl Committer {
             )));
         }
         let config = self.config();
+        let started = std::time::Instant::now();
         let verdict = {
             let view = OverlaidState {
                 ledger: &self.ledger,
@@ -224,6 +245,13 @@ impl Committer {
             };
             validate_block(&block, &config, &view)?
         };
+        self.metrics.validate.observe(started.elapsed());
+        {
+            let mut by_code = self.metrics.txs_by_code.lock().expect("metrics lock");
+            for t in &verdict.txs {
+                *by_code.entry(t.code as i32).or_default() += 1;
+            }
+        }
         set_filter(&mut block, verdict.filter());
         let hash = header_hash(
             block
@@ -268,8 +296,14 @@ impl Committer {
         });
         let (ledger, notify, announce) = (self.ledger.clone(), self.notify.clone(), done.clone());
         let channel = config.channel_id.clone();
+        let metrics = self.metrics.clone();
+        let write_started = std::time::Instant::now();
         tip.writing = Some(std::thread::spawn(move || {
             ledger.commit(&commit)?;
+            metrics.write.observe(write_started.elapsed());
+            metrics
+                .blocks
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::debug!(%channel, block = number, txs = announce.txs.len(), "committed");
             // Nobody listening is fine.
             let _ = notify.send(announce);

@@ -151,6 +151,22 @@ async fn the_gateway_endorses_submits_and_reports_commit_status() {
     codes.sort_by_key(|c| *c as i32);
     assert_eq!(codes, [Code::Valid, Code::MvccReadConflict]);
 
+    // The operations endpoint counts them.
+    let metrics = http_get(p1.operations_addr, "/metrics").await;
+    for want in [
+        "ledger_transactions_total{channel=\"mychannel\",validation_code=\"VALID\"}",
+        "ledger_transactions_total{channel=\"mychannel\",validation_code=\"MVCC_READ_CONFLICT\"} 1",
+        "ledger_block_stage_seconds_count{channel=\"mychannel\",stage=\"write\"}",
+        "endorser_proposals_received_total",
+    ] {
+        assert!(metrics.contains(want), "{want} missing from\n{metrics}");
+    }
+    assert!(
+        http_get(p1.operations_addr, "/healthz")
+            .await
+            .contains("OK")
+    );
+
     // Errors say what failed and where.
     let err = evaluate(&mut gw, &user, &["ReadAsset", "missing"])
         .await
@@ -317,4 +333,16 @@ async fn deliver_status(
         }
     }
     panic!("no status")
+}
+
+/// A plain HTTP/1.1 GET on the operations listener; returns the body.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out
 }
