@@ -131,7 +131,8 @@ mod tests {
         m.block_written("ch", 10);
         m.block_written("ch", 20);
         m.leader_changed("ch", 3, true);
-        m.broadcast_latency.observe(std::time::Duration::from_millis(30));
+        m.broadcast_latency
+            .observe(std::time::Duration::from_millis(30));
         let text = m.render();
         assert!(
             text.contains("weft_orderer_blocks_cut_total{channel=\"ch\"} 2"),

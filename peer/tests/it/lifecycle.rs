@@ -25,7 +25,7 @@ use crate::net::*;
 use crate::support::*;
 
 /// asset-transfer-basic built to WASM once per test binary, packaged under `label`.
-fn basic_wasm() -> Vec<u8> {
+pub fn basic_wasm() -> Vec<u8> {
     static WASM: OnceLock<Vec<u8>> = OnceLock::new();
     WASM.get_or_init(|| {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -260,7 +260,8 @@ pub async fn deploy(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_orgs_deploy_run_and_upgrade_asset_transfer_basic() {
-    let net = Net::start(1, 10).await;
+    // Three Raft orderers, Org1 and Org2 with one peer each.
+    let net = Net::start(3, 10).await;
     let (p1, p2) = (net.start_peer(1, 0).await, net.start_peer(2, 0).await);
     net.join(1, &p1).await;
     net.join(2, &p2).await;

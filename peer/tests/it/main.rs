@@ -1,6 +1,7 @@
 //! Integration tests of the peer's ledger, validation, commit and delivery.
 
 mod bad_orderer;
+mod cli;
 mod crash;
 mod fabric_chain;
 mod fabric_client;
