@@ -8,6 +8,7 @@
 //!   TLS: { Certificate: tls/server.crt, PrivateKey: tls/server.key, ClientRootCAs: [] }
 //!   MSP: { Dir: msp, ID: Org1MSP }
 //!   FileSystemPath: /var/weft/peer     # one ledger per channel below it
+//!   ProposalTimeWindow: 15m            # proposals further from the peer's clock are refused
 //! Operations:
 //!   ListenAddress: 127.0.0.1:9443      # /healthz, /metrics
 //! ```
@@ -42,6 +43,9 @@ pub struct PeerSection {
     pub msp: MspSection,
     /// Data directory.
     pub file_system_path: PathBuf,
+    /// How far a proposal's timestamp may be from the peer's clock (Go duration, default 15m).
+    #[serde(default)]
+    pub proposal_time_window: Option<String>,
 }
 
 fn default_id() -> String {
@@ -78,6 +82,8 @@ pub struct PeerConfig {
     pub msp_id: String,
     /// Data directory.
     pub data_dir: PathBuf,
+    /// How far a proposal's timestamp may be from the peer's clock.
+    pub proposal_time_window: std::time::Duration,
 }
 
 fn cfg_err(field: &str, reason: impl std::fmt::Display) -> PeerError {
@@ -99,6 +105,11 @@ impl PeerConfig {
             msp_dir: resolve(base, &y.peer.msp.dir),
             msp_id: y.peer.msp.id,
             data_dir: resolve(base, &y.peer.file_system_path),
+            proposal_time_window: match &y.peer.proposal_time_window {
+                None => crate::endorser::TIMESTAMP_WINDOW,
+                Some(text) => weft_common::config::parse_go_duration(text)
+                    .map_err(|e| cfg_err("Peer.ProposalTimeWindow", e))?,
+            },
         })
     }
 

@@ -33,7 +33,7 @@ use crate::lifecycle::scc::Lifecycle;
 use crate::node::PeerCore;
 use crate::scc::SccError;
 
-/// How far a proposal's timestamp may be from the peer's clock.
+/// How far a proposal's timestamp may be from the peer's clock, unless the config says otherwise.
 pub const TIMESTAMP_WINDOW: Duration = Duration::from_secs(15 * 60);
 
 /// The Endorser service.
@@ -230,12 +230,12 @@ fn check_proposal(
     };
     let ts = p.channel_header.timestamp.as_ref().map_or(0, |t| t.seconds);
     let skew = (now() - ts).unsigned_abs();
-    if skew > TIMESTAMP_WINDOW.as_secs() {
+    if skew > core.proposal_time_window.as_secs() {
         return Err(err(
             400,
             format!(
                 "the proposal's timestamp is {skew} s away from this peer's clock (allowed: {} s)",
-                TIMESTAMP_WINDOW.as_secs()
+                core.proposal_time_window.as_secs()
             ),
         ));
     }

@@ -67,6 +67,8 @@ pub struct PeerCore {
     pub signer: SigningIdentity,
     /// The peer's own MSP (who is an admin of this peer).
     pub local_msp: MspManager,
+    /// How far a proposal's timestamp may be from this peer's clock.
+    pub proposal_time_window: std::time::Duration,
     /// Endorsement counters for `/metrics`.
     pub metrics: crate::operations::EndorserMetrics,
     /// Changes the log filter on `/logspec` (when the binary installed one).
@@ -312,6 +314,7 @@ pub async fn start_with(
         id: config.id.clone(),
         signer,
         local_msp,
+        proposal_time_window: config.proposal_time_window,
         metrics: Default::default(),
         log_control,
         installed,

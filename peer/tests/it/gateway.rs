@@ -185,6 +185,33 @@ async fn the_gateway_endorses_submits_and_reports_commit_status() {
         "{}",
         err.message()
     );
+    // A proposal from an hour ago.
+    let stale = ProposalBuilder::new(ChannelId::new(CHANNEL), "basic")
+        .args(args(&["ReadAsset", "asset9"]))
+        .timestamp(prost_types::Timestamp {
+            seconds: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs() as i64
+                - 3600,
+            nanos: 0,
+        })
+        .sign(&user)
+        .unwrap();
+    let err = gw
+        .evaluate(EvaluateRequest {
+            transaction_id: stale.tx_id.to_string(),
+            channel_id: CHANNEL.into(),
+            proposed_transaction: Some(stale.signed),
+            target_organizations: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        err.message().contains("away from this peer's clock"),
+        "{}",
+        err.message()
+    );
     // A bad signature on the proposal.
     let mut bad = proposal(&user, &["ReadAsset", "asset9"]);
     let last = bad.signed.signature.len() - 1;

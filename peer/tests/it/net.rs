@@ -138,6 +138,7 @@ impl Net {
             msp_dir: pd.join("msp"),
             msp_id: format!("Org{org}MSP"),
             data_dir: self.peer_data(org, i),
+            proposal_time_window: std::time::Duration::from_secs(15 * 60),
         };
         let pre_bound = if i == 0 {
             self.anchors.lock().unwrap().remove(&org)
