@@ -122,10 +122,11 @@ async fn seek(
         return FabricStatus::NotFound;
     };
     let cfg = committer.config();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let signers = verify_signers(&[e.creator_signed_data()], &cfg.msps, now);
+    let signers = verify_signers(
+        &[e.creator_signed_data()],
+        &cfg.msps,
+        crate::clock::unix_now(),
+    );
     let resource = if filtered {
         "event/FilteredBlock"
     } else {

@@ -31,7 +31,7 @@ use crate::channel::Committer;
 use crate::lifecycle::layout::{self, NAMESPACES};
 use crate::lifecycle::scc::Lifecycle;
 use crate::node::PeerCore;
-use crate::scc::SccError;
+use crate::scc::{SccError, err};
 
 /// How far a proposal's timestamp may be from the peer's clock, unless the config says otherwise.
 pub const TIMESTAMP_WINDOW: Duration = Duration::from_secs(15 * 60);
@@ -59,19 +59,6 @@ fn refusal(status: i32, message: String) -> ProposalResponse {
         }),
         ..Default::default()
     }
-}
-
-fn err(status: i32, message: impl Into<String>) -> SccError {
-    SccError {
-        status,
-        message: message.into(),
-    }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// What a successful simulation produced.
@@ -217,7 +204,11 @@ fn check_proposal(
     function: &str,
 ) -> Result<(), SccError> {
     let cfg = committer.config();
-    let signers = verify_signers(&[p.creator_signed_data()], &cfg.msps, now());
+    let signers = verify_signers(
+        &[p.creator_signed_data()],
+        &cfg.msps,
+        crate::clock::unix_now(),
+    );
     let Some(creator) = signers.valid.first() else {
         return Err(err(
             403,
@@ -229,7 +220,7 @@ fn check_proposal(
         ));
     };
     let ts = p.channel_header.timestamp.as_ref().map_or(0, |t| t.seconds);
-    let skew = (now() - ts).unsigned_abs();
+    let skew = (crate::clock::unix_now() - ts).unsigned_abs();
     if skew > core.proposal_time_window.as_secs() {
         return Err(err(
             400,

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod chaincode;
 pub mod channel;
+pub mod clock;
 pub mod config;
 pub mod deliver;
 pub mod endorser;

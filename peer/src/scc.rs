@@ -23,17 +23,12 @@ pub struct SccError {
     pub message: String,
 }
 
-fn err(status: i32, message: impl Into<String>) -> SccError {
+/// A refusal with a status and message.
+pub(crate) fn err(status: i32, message: impl Into<String>) -> SccError {
     SccError {
         status,
         message: message.into(),
     }
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Runs a system chaincode proposal; `Ok` carries the response payload.
@@ -139,7 +134,11 @@ fn block_bytes(c: &Committer, n: u64) -> Result<Vec<u8>, SccError> {
 
 fn require_local(core: &PeerCore, p: &UnpackedProposal, admin: bool) -> Result<(), SccError> {
     let sd = p.creator_signed_data();
-    let signers = verify_signers(std::slice::from_ref(&sd), &core.local_msp, now());
+    let signers = verify_signers(
+        std::slice::from_ref(&sd),
+        &core.local_msp,
+        crate::clock::unix_now(),
+    );
     let Some(v) = signers.valid.first() else {
         return Err(err(
             403,
@@ -193,7 +192,11 @@ fn channel_for(
     let path = cfg
         .acl_policy(resource)
         .unwrap_or_else(|| "/Channel/Application/Readers".into());
-    let signers = verify_signers(&[p.creator_signed_data()], &cfg.msps, now());
+    let signers = verify_signers(
+        &[p.creator_signed_data()],
+        &cfg.msps,
+        crate::clock::unix_now(),
+    );
     cfg.policies
         .evaluate(&path, &signers, &cfg.msps)
         .map_err(|e| err(403, format!("access denied for {resource} on {name}: {e}")))?;

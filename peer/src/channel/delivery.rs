@@ -55,12 +55,6 @@ enum Stop {
     Shutdown,
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// Runs until `shutdown` turns true.
 pub async fn run(
     committer: Arc<Committer>,
@@ -185,7 +179,13 @@ async fn pull(
             None => return Stop::Transport("empty deliver response".into()),
         };
         let (height, hash) = committer.tip();
-        if let Err(bad) = verify_block(&block, height, &hash, &committer.config(), now()) {
+        if let Err(bad) = verify_block(
+            &block,
+            height,
+            &hash,
+            &committer.config(),
+            crate::clock::unix_now(),
+        ) {
             return Stop::BadBlock(bad.to_string());
         }
         // Validating this block overlaps the write of the previous one.

@@ -70,12 +70,6 @@ impl GatewayService {
     }
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
 /// One organisation's endorsement attempt.
 struct Attempt {
     msp_id: String,
@@ -283,7 +277,7 @@ impl Gateway for GatewayService {
                     })
                 })
                 .collect();
-            let signers = verify_signers(&signed, &cfg.msps, now());
+            let signers = verify_signers(&signed, &cfg.msps, crate::clock::unix_now());
             if let Err(why) = policy.evaluate(&signers, &cfg) {
                 return Err(fail(
                     format!(
@@ -419,7 +413,7 @@ fn authorize(
             signature: signature.to_vec(),
         }],
         &cfg.msps,
-        now(),
+        crate::clock::unix_now(),
     );
     if signers.valid.is_empty() {
         return Err(Status::permission_denied(format!(

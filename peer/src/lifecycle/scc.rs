@@ -20,14 +20,7 @@ use weft_protos::lifecycle::{
 use super::NAMESPACE;
 use super::layout::{self, NAMESPACES, Parameters};
 use crate::chaincode::{Simulator, StateReader, TxSimulator};
-use crate::scc::SccError;
-
-fn err(status: i32, message: impl Into<String>) -> SccError {
-    SccError {
-        status,
-        message: message.into(),
-    }
-}
+use crate::scc::{SccError, err};
 
 fn internal(e: crate::PeerError) -> SccError {
     err(500, e.to_string())
@@ -40,6 +33,37 @@ fn decode<M: Message + Default>(function: &str, bytes: Option<&Vec<u8>>) -> Resu
             format!("{function}: the argument does not decode: {e}"),
         )
     })
+}
+
+/// The definition parameters of an Approve, Commit or CheckCommitReadiness
+/// request (the three messages share these fields), with Fabric's defaults.
+macro_rules! parameters {
+    ($a:expr) => {
+        Parameters {
+            version: $a.version,
+            endorsement_plugin: $a.endorsement_plugin,
+            validation_plugin: $a.validation_plugin,
+            validation_parameter: $a.validation_parameter,
+            collections: $a.collections.unwrap_or_default(),
+            init_required: $a.init_required,
+        }
+        .with_defaults()
+    };
+}
+
+/// A new definition must take the next sequence.
+fn require_next(requested: i64, current: i64) -> Result<(), SccError> {
+    if requested == current + 1 {
+        Ok(())
+    } else {
+        Err(err(
+            400,
+            format!(
+                "requested sequence is {requested}, but new definition must be sequence {}",
+                current + 1
+            ),
+        ))
+    }
 }
 
 /// Fabric's rule for chaincode names.
@@ -157,15 +181,7 @@ impl<R: StateReader> Lifecycle<'_, R> {
             "ApproveChaincodeDefinitionForMyOrg" => {
                 let a: ApproveChaincodeDefinitionForMyOrgArgs = decode(function, arg)?;
                 check_name(&a.name)?;
-                let p = Parameters {
-                    version: a.version,
-                    endorsement_plugin: a.endorsement_plugin,
-                    validation_plugin: a.validation_plugin,
-                    validation_parameter: a.validation_parameter,
-                    collections: a.collections.unwrap_or_default(),
-                    init_required: a.init_required,
-                }
-                .with_defaults();
+                let p = parameters!(a);
                 let current = self.committed(&a.name)?;
                 let current_seq = current.as_ref().map_or(0, |c| c.sequence);
                 if a.sequence == current_seq {
@@ -178,15 +194,8 @@ impl<R: StateReader> Lifecycle<'_, R> {
                             ),
                         ));
                     }
-                } else if a.sequence != current_seq + 1 {
-                    return Err(err(
-                        400,
-                        format!(
-                            "requested sequence is {}, but new definition must be sequence {}",
-                            a.sequence,
-                            current_seq + 1
-                        ),
-                    ));
+                } else {
+                    require_next(a.sequence, current_seq)?;
                 }
                 let package = match a.source.and_then(|s| s.r#type) {
                     Some(chaincode_source::Type::LocalPackage(l)) => Some(l.package_id),
@@ -213,26 +222,9 @@ impl<R: StateReader> Lifecycle<'_, R> {
             "CommitChaincodeDefinition" => {
                 let a: CommitChaincodeDefinitionArgs = decode(function, arg)?;
                 check_name(&a.name)?;
-                let p = Parameters {
-                    version: a.version,
-                    endorsement_plugin: a.endorsement_plugin,
-                    validation_plugin: a.validation_plugin,
-                    validation_parameter: a.validation_parameter,
-                    collections: a.collections.unwrap_or_default(),
-                    init_required: a.init_required,
-                }
-                .with_defaults();
+                let p = parameters!(a);
                 let current = self.committed_sequence(&a.name)?;
-                if a.sequence != current + 1 {
-                    return Err(err(
-                        400,
-                        format!(
-                            "requested sequence is {}, but new definition must be sequence {}",
-                            a.sequence,
-                            current + 1
-                        ),
-                    ));
-                }
+                require_next(a.sequence, current)?;
                 let approvals = self.approvals(&a.name, a.sequence, &p)?;
                 if !approvals.get(self.my_org).copied().unwrap_or(false) {
                     return Err(err(
@@ -252,26 +244,9 @@ impl<R: StateReader> Lifecycle<'_, R> {
             "CheckCommitReadiness" => {
                 let a: CheckCommitReadinessArgs = decode(function, arg)?;
                 check_name(&a.name)?;
-                let p = Parameters {
-                    version: a.version,
-                    endorsement_plugin: a.endorsement_plugin,
-                    validation_plugin: a.validation_plugin,
-                    validation_parameter: a.validation_parameter,
-                    collections: a.collections.unwrap_or_default(),
-                    init_required: a.init_required,
-                }
-                .with_defaults();
+                let p = parameters!(a);
                 let current = self.committed_sequence(&a.name)?;
-                if a.sequence != current + 1 {
-                    return Err(err(
-                        400,
-                        format!(
-                            "requested sequence is {}, but new definition must be sequence {}",
-                            a.sequence,
-                            current + 1
-                        ),
-                    ));
-                }
+                require_next(a.sequence, current)?;
                 Ok(CheckCommitReadinessResult {
                     approvals: self
                         .approvals(&a.name, a.sequence, &p)?
