@@ -485,6 +485,27 @@ async fn query(
         .unwrap_or_default())
 }
 
+/// Calls a `_lifecycle` function on the connection's peer and decodes its result message.
+async fn lifecycle_query<M: Message + Default>(
+    conn: &Connection,
+    channel: &str,
+    function: &str,
+    arg: Vec<u8>,
+) -> Result<M, PeerError> {
+    let out = query(
+        conn,
+        channel,
+        "_lifecycle",
+        vec![function.as_bytes().to_vec(), arg],
+    )
+    .await?;
+    M::decode(out.as_slice()).map_err(|e| {
+        PeerError::Remote(format!(
+            "{function}: the peer sent an undecodable result: {e}"
+        ))
+    })
+}
+
 async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerError> {
     use weft_protos::lifecycle as lc;
     let call = |f: &str, m: Vec<u8>| vec![f.as_bytes().to_vec(), m];
@@ -521,21 +542,16 @@ async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerError> {
         }
         ChaincodeCommand::Install { package, conn } => {
             let bytes = std::fs::read(&package).map_err(|e| io_err(&package, e))?;
-            let out = query(
+            let r: lc::InstallChaincodeResult = lifecycle_query(
                 &conn,
                 "",
-                "_lifecycle",
-                call(
-                    "InstallChaincode",
-                    lc::InstallChaincodeArgs {
-                        chaincode_install_package: bytes,
-                    }
-                    .encode_to_vec(),
-                ),
+                "InstallChaincode",
+                lc::InstallChaincodeArgs {
+                    chaincode_install_package: bytes,
+                }
+                .encode_to_vec(),
             )
             .await?;
-            let r = lc::InstallChaincodeResult::decode(out.as_slice())
-                .map_err(|e| PeerError::Remote(e.to_string()))?;
             eprintln!(
                 "Installed remotely: response:<status:200 payload:\"{}\">",
                 r.package_id
@@ -543,15 +559,8 @@ async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerError> {
             println!("Chaincode code package identifier: {}", r.package_id);
         }
         ChaincodeCommand::Queryinstalled { conn } => {
-            let out = query(
-                &conn,
-                "",
-                "_lifecycle",
-                call("QueryInstalledChaincodes", Vec::new()),
-            )
-            .await?;
-            let r = lc::QueryInstalledChaincodesResult::decode(out.as_slice())
-                .map_err(|e| PeerError::Remote(e.to_string()))?;
+            let r: lc::QueryInstalledChaincodesResult =
+                lifecycle_query(&conn, "", "QueryInstalledChaincodes", Vec::new()).await?;
             println!("Installed chaincodes on peer:");
             for c in r.installed_chaincodes {
                 println!("Package ID: {}, Label: {}", c.package_id, c.label);
@@ -594,22 +603,17 @@ async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerError> {
             sequence,
             conn,
         } => {
-            let out = query(
+            let r: lc::QueryApprovedChaincodeDefinitionResult = lifecycle_query(
                 &conn,
                 &channel,
-                "_lifecycle",
-                call(
-                    "QueryApprovedChaincodeDefinition",
-                    lc::QueryApprovedChaincodeDefinitionArgs {
-                        name: name.clone(),
-                        sequence,
-                    }
-                    .encode_to_vec(),
-                ),
+                "QueryApprovedChaincodeDefinition",
+                lc::QueryApprovedChaincodeDefinitionArgs {
+                    name: name.clone(),
+                    sequence,
+                }
+                .encode_to_vec(),
             )
             .await?;
-            let r = lc::QueryApprovedChaincodeDefinitionResult::decode(out.as_slice())
-                .map_err(|e| PeerError::Remote(e.to_string()))?;
             let package = match r.source.and_then(|s| s.r#type) {
                 Some(lc::chaincode_source::Type::LocalPackage(l)) => l.package_id,
                 _ => String::new(),
@@ -624,15 +628,13 @@ async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerError> {
         }
         ChaincodeCommand::Checkcommitreadiness { def, conn } => {
             let c = def.commit_args()?;
-            let out = query(
+            let r: lc::CheckCommitReadinessResult = lifecycle_query(
                 &conn,
                 &def.channel,
-                "_lifecycle",
-                call("CheckCommitReadiness", c.encode_to_vec()),
+                "CheckCommitReadiness",
+                c.encode_to_vec(),
             )
             .await?;
-            let r = lc::CheckCommitReadinessResult::decode(out.as_slice())
-                .map_err(|e| PeerError::Remote(e.to_string()))?;
             println!(
                 "Chaincode definition for chaincode '{}', version '{}', sequence '{}' on channel '{}' approval status by org:",
                 def.name, def.version, def.sequence, def.channel
@@ -665,18 +667,13 @@ async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerError> {
             conn,
         } => match name {
             Some(name) => {
-                let out = query(
+                let r: lc::QueryChaincodeDefinitionResult = lifecycle_query(
                     &conn,
                     &channel,
-                    "_lifecycle",
-                    call(
-                        "QueryChaincodeDefinition",
-                        lc::QueryChaincodeDefinitionArgs { name: name.clone() }.encode_to_vec(),
-                    ),
+                    "QueryChaincodeDefinition",
+                    lc::QueryChaincodeDefinitionArgs { name: name.clone() }.encode_to_vec(),
                 )
                 .await?;
-                let r = lc::QueryChaincodeDefinitionResult::decode(out.as_slice())
-                    .map_err(|e| PeerError::Remote(e.to_string()))?;
                 println!(
                     "Committed chaincode definition for chaincode '{name}' on channel '{channel}':"
                 );
@@ -695,15 +692,9 @@ async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerError> {
                 );
             }
             None => {
-                let out = query(
-                    &conn,
-                    &channel,
-                    "_lifecycle",
-                    call("QueryChaincodeDefinitions", Vec::new()),
-                )
-                .await?;
-                let r = lc::QueryChaincodeDefinitionsResult::decode(out.as_slice())
-                    .map_err(|e| PeerError::Remote(e.to_string()))?;
+                let r: lc::QueryChaincodeDefinitionsResult =
+                    lifecycle_query(&conn, &channel, "QueryChaincodeDefinitions", Vec::new())
+                        .await?;
                 println!("Committed chaincode definitions on channel '{channel}':");
                 for d in r.chaincode_definitions {
                     println!(
