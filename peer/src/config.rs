@@ -9,6 +9,7 @@
 //!   MSP: { Dir: msp, ID: Org1MSP }
 //!   FileSystemPath: /var/weft/peer     # one ledger per channel below it
 //!   ProposalTimeWindow: 15m            # proposals further from the peer's clock are refused
+//!   Gateway: { MaxConcurrentRequests: 1024 }   # more Evaluate/Endorse at once: RESOURCE_EXHAUSTED
 //! Operations:
 //!   ListenAddress: 127.0.0.1:9443      # /healthz, /metrics
 //! ```
@@ -46,6 +47,30 @@ pub struct PeerSection {
     /// How far a proposal's timestamp may be from the peer's clock (Go duration, default 15m).
     #[serde(default)]
     pub proposal_time_window: Option<String>,
+    /// Gateway settings.
+    #[serde(default)]
+    pub gateway: GatewaySection,
+}
+
+/// The `Peer.Gateway` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct GatewaySection {
+    /// Evaluate and Endorse requests served at once; more get RESOURCE_EXHAUSTED.
+    #[serde(default = "default_gateway_concurrency")]
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for GatewaySection {
+    fn default() -> Self {
+        Self {
+            max_concurrent_requests: default_gateway_concurrency(),
+        }
+    }
+}
+
+fn default_gateway_concurrency() -> usize {
+    1024
 }
 
 fn default_id() -> String {
@@ -84,6 +109,8 @@ pub struct PeerConfig {
     pub data_dir: PathBuf,
     /// How far a proposal's timestamp may be from the peer's clock.
     pub proposal_time_window: std::time::Duration,
+    /// Gateway requests (Evaluate, Endorse) served at once before RESOURCE_EXHAUSTED.
+    pub gateway_concurrency: usize,
 }
 
 fn cfg_err(field: &str, reason: impl std::fmt::Display) -> PeerError {
@@ -110,6 +137,7 @@ impl PeerConfig {
                 Some(text) => weft_common::config::parse_go_duration(text)
                     .map_err(|e| cfg_err("Peer.ProposalTimeWindow", e))?,
             },
+            gateway_concurrency: y.peer.gateway.max_concurrent_requests,
         })
     }
 

@@ -69,6 +69,8 @@ pub struct PeerCore {
     pub local_msp: MspManager,
     /// How far a proposal's timestamp may be from this peer's clock.
     pub proposal_time_window: std::time::Duration,
+    /// Gateway requests served at once.
+    pub gateway_concurrency: usize,
     /// Endorsement counters for `/metrics`.
     pub metrics: crate::operations::EndorserMetrics,
     /// Changes the log filter on `/logspec` (when the binary installed one).
@@ -315,6 +317,7 @@ pub async fn start_with(
         signer,
         local_msp,
         proposal_time_window: config.proposal_time_window,
+        gateway_concurrency: config.gateway_concurrency,
         metrics: Default::default(),
         log_control,
         installed,

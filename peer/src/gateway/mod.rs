@@ -34,9 +34,6 @@ use crate::channel::Committer;
 use crate::node::PeerCore;
 use status::with_details;
 
-/// Endorse and Evaluate requests served at once before RESOURCE_EXHAUSTED.
-const MAX_CONCURRENT: usize = 1024;
-
 /// The Gateway service.
 #[derive(Debug, Clone)]
 pub struct GatewayService {
@@ -49,8 +46,8 @@ impl GatewayService {
     /// A service over the peer's shared state.
     pub fn new(core: Arc<PeerCore>) -> Self {
         Self {
+            limit: Arc::new(Semaphore::new(core.gateway_concurrency)),
             core,
-            limit: Arc::new(Semaphore::new(MAX_CONCURRENT)),
             connections: Arc::default(),
         }
     }
@@ -58,7 +55,8 @@ impl GatewayService {
     fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, Status> {
         self.limit.clone().try_acquire_owned().map_err(|_| {
             Status::resource_exhausted(format!(
-                "the gateway is serving {MAX_CONCURRENT} requests; retry later"
+                "the gateway is serving its limit of {} requests (Peer.Gateway.MaxConcurrentRequests); retry later",
+                self.core.gateway_concurrency
             ))
         })
     }

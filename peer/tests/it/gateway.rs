@@ -251,6 +251,25 @@ async fn the_gateway_endorses_submits_and_reports_commit_status() {
     let status = deliver_status(&net, &p1, &outsider, block).await;
     assert_eq!(status, weft_protos::common::Status::Forbidden as i32);
 
+    // A gateway at its limit says so at once instead of queueing.
+    let busy = net
+        .start_peer_configured(1, 1, |c| c.gateway_concurrency = 0)
+        .await;
+    let err = evaluate(
+        &mut client(&net, &busy).await,
+        &user,
+        &["ReadAsset", "asset9"],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.code(),
+        tonic::Code::ResourceExhausted,
+        "{}",
+        err.message()
+    );
+    busy.shutdown().await;
+
     // Org2's peer goes down: endorsement fails, naming Org2 and the policy.
     p2.shutdown().await;
     let err = endorse(

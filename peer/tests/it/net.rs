@@ -122,9 +122,19 @@ impl Net {
 
     /// Starts peer `i` of `org` over its data directory (not joined to anything new).
     pub async fn start_peer(&self, org: u8, i: usize) -> PeerHandle {
+        self.start_peer_configured(org, i, |_| {}).await
+    }
+
+    /// The same, with the config adjusted by `configure` first.
+    pub async fn start_peer_configured(
+        &self,
+        org: u8,
+        i: usize,
+        configure: impl FnOnce(&mut PeerConfig),
+    ) -> PeerHandle {
         let pd = self.orgs.peer_dir(org, i);
         let unused = "127.0.0.1:0".parse().unwrap();
-        let config = PeerConfig {
+        let mut config = PeerConfig {
             id: format!("peer{i}.org{org}"),
             listener: Listener {
                 address: unused,
@@ -139,7 +149,9 @@ impl Net {
             msp_id: format!("Org{org}MSP"),
             data_dir: self.peer_data(org, i),
             proposal_time_window: std::time::Duration::from_secs(15 * 60),
+            gateway_concurrency: 1024,
         };
+        configure(&mut config);
         let pre_bound = if i == 0 {
             self.anchors.lock().unwrap().remove(&org)
         } else {
