@@ -330,27 +330,7 @@ fn simulate(
     let version = read(layout::field_key(NAMESPACES, cc, "EndorsementInfo"))?
         .and_then(|(_, v)| layout::endorsement_version(&v))
         .unwrap_or_default();
-    let coll = layout::implicit_collection(&my_org);
-    let package_id = ledger
-        .get_private(
-            crate::lifecycle::NAMESPACE,
-            &coll,
-            &layout::field_key(layout::CHAINCODE_SOURCES, &format!("{cc}#{sequence}"), "PackageID"),
-        )
-        .map_err(internal)?
-        .and_then(|v| layout::data_string(&v))
-        .ok_or_else(|| {
-            err(
-                500,
-                format!("chaincode definition for '{cc}' exists, but {my_org} has not approved it with a package on this peer (sequence {sequence})"),
-            )
-        })?;
-    let installed = core.installed.get(&package_id).ok_or_else(|| {
-        err(
-            500,
-            format!("chaincode definition for '{cc}' exists, but chaincode {package_id} is not installed on this peer"),
-        )
-    })?;
+    let installed = installed_for(core, &ledger, cc, sequence)?;
     let creator = weft_common::msp::Identity::from_serialized(&p.signature_header.creator)
         .map_err(|e| err(400, format!("creator: {e}")))?;
     let ts = p.channel_header.timestamp.unwrap_or_default();
@@ -365,10 +345,15 @@ fn simulate(
         transient: p.transient().clone(),
         read_only: false,
     };
-    let (outcome, sim) =
-        core.installed
-            .runtime()
-            .invoke(&installed.compiled, ctx, Box::new(sim), None);
+    let (outcome, sim) = core.installed.runtime().invoke(
+        &installed.compiled,
+        ctx,
+        Box::new(sim),
+        Some(Arc::new(DefinedChaincodes {
+            core: core.clone(),
+            ledger: ledger.clone(),
+        })),
+    );
     let outcome = outcome.map_err(|e| err(500, format!("error in simulation: {e}")))?;
     if outcome.response.status >= 400 {
         return Err(err(
@@ -402,6 +387,60 @@ fn simulate(
         version,
         private: None,
     })
+}
+
+/// The package this org chose for `cc` at `sequence`, installed on this peer.
+fn installed_for(
+    core: &PeerCore,
+    ledger: &crate::ledger::Ledger,
+    cc: &str,
+    sequence: i64,
+) -> Result<crate::chaincode::installed::Installed, SccError> {
+    let my_org = core.signer.identity.msp_id().to_string();
+    let coll = layout::implicit_collection(&my_org);
+    let package_id = ledger
+        .get_private(
+            crate::lifecycle::NAMESPACE,
+            &coll,
+            &layout::field_key(layout::CHAINCODE_SOURCES, &format!("{cc}#{sequence}"), "PackageID"),
+        )
+        .map_err(internal)?
+        .and_then(|v| layout::data_string(&v))
+        .ok_or_else(|| {
+            err(
+                500,
+                format!("chaincode definition for '{cc}' exists, but {my_org} has not approved it with a package on this peer (sequence {sequence})"),
+            )
+        })?;
+    core.installed.get(&package_id).ok_or_else(|| {
+        err(
+            500,
+            format!("chaincode definition for '{cc}' exists, but chaincode {package_id} is not installed on this peer"),
+        )
+    })
+}
+
+/// Chaincodes a chaincode may call (`invoke_chaincode`): those with a
+/// committed definition whose package this org installed here.
+struct DefinedChaincodes {
+    core: Arc<PeerCore>,
+    ledger: crate::ledger::Ledger,
+}
+
+impl crate::chaincode::runtime::ChaincodeResolver for DefinedChaincodes {
+    fn resolve(&self, name: &str) -> Option<Arc<crate::chaincode::CompiledChaincode>> {
+        let (_, v) = self
+            .ledger
+            .get_state(
+                crate::lifecycle::NAMESPACE,
+                &layout::field_key(NAMESPACES, name, "Sequence"),
+            )
+            .ok()??;
+        let sequence = layout::data_int(&v)?;
+        installed_for(&self.core, &self.ledger, name, sequence)
+            .ok()
+            .map(|i| i.compiled)
+    }
 }
 
 /// `_lifecycle`'s peer-local functions; only an admin of this peer's org may call them.

@@ -39,6 +39,18 @@ pub fn basic_wasm() -> Vec<u8> {
     .clone()
 }
 
+/// The test contract that misbehaves on request (and calls other chaincodes), built once.
+fn misbehaving_wasm() -> Vec<u8> {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chaincode/misbehaving");
+        let target = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
+        std::fs::read(package::build_wasm(&dir, Some(&target)).unwrap()).unwrap()
+    })
+    .clone()
+}
+
 /// Signs a proposal as `creator`, gets it endorsed by `endorsers`, and returns the responses.
 async fn endorse(
     creator: &SigningIdentity,
@@ -98,9 +110,13 @@ pub async fn submit(
 }
 
 fn definition(sequence: i64, version: &str) -> CommitChaincodeDefinitionArgs {
+    named_definition("basic", sequence, version)
+}
+
+fn named_definition(name: &str, sequence: i64, version: &str) -> CommitChaincodeDefinitionArgs {
     CommitChaincodeDefinitionArgs {
         sequence,
-        name: "basic".into(),
+        name: name.into(),
         version: version.into(),
         ..Default::default()
     }
@@ -160,14 +176,27 @@ pub async fn deploy(
     label: &str,
     sequence: i64,
 ) -> String {
-    let pkg = package::package(label, &basic_wasm()).unwrap();
+    deploy_named(net, peers, admins, "basic", &basic_wasm(), label, sequence).await
+}
+
+/// Deploys chaincode `name` (module `wasm`) at `sequence` with the package `label`.
+pub async fn deploy_named(
+    net: &Net,
+    peers: [&PeerHandle; 2],
+    admins: &mut [AdminClient; 2],
+    name: &str,
+    wasm: &[u8],
+    label: &str,
+    sequence: i64,
+) -> String {
+    let pkg = package::package(label, wasm).unwrap();
     let mut ids = Vec::new();
     for a in admins.iter_mut() {
         ids.push(install(a, &pkg).await.unwrap());
     }
     assert_eq!(ids[0], ids[1]);
     assert_eq!(ids[0], package::package_id(label, &pkg));
-    let d = definition(sequence, label);
+    let d = named_definition(name, sequence, label);
     let [a1, a2] = admins;
     let (s1, s2) = (a1.signer().clone(), a2.signer().clone());
     assert_eq!(
@@ -219,7 +248,7 @@ pub async fn deploy(
     .await;
     let check = CheckCommitReadinessArgs {
         sequence,
-        name: "basic".into(),
+        name: name.into(),
         version: label.into(),
         ..Default::default()
     };
@@ -442,6 +471,46 @@ async fn two_orgs_deploy_run_and_upgrade_asset_transfer_basic() {
     .await;
     let resp = r[0].response.clone().unwrap();
     assert_eq!(resp.status, 403, "{}", resp.message);
+
+    // One chaincode calls another on the same channel: the callee's read is in the caller's rwset.
+    deploy_named(
+        &net,
+        [&p1, &p2],
+        &mut admins,
+        "caller",
+        &misbehaving_wasm(),
+        "caller_1.0",
+        1,
+    )
+    .await;
+    let [a1, _] = &mut admins;
+    let (_, r) = endorse(
+        &user,
+        CHANNEL,
+        "caller",
+        args(&["CallOther", "basic", "ReadAsset", "asset7"]),
+        &mut [&mut *a1],
+    )
+    .await;
+    let via: serde_json::Value = serde_json::from_slice(&ok_payload(&r[0])).unwrap();
+    assert_eq!(via["Owner"], "Bob");
+    let prp =
+        weft_protos::protos::ProposalResponsePayload::decode(r[0].payload.as_slice()).unwrap();
+    let action = weft_protos::protos::ChaincodeAction::decode(prp.extension.as_slice()).unwrap();
+    let rwset = weft_protos::rwset::TxReadWriteSet::decode(action.results.as_slice()).unwrap();
+    assert!(
+        rwset.ns_rwset.iter().any(|n| n.namespace == "basic"),
+        "{rwset:?}"
+    );
+    let (_, r) = endorse(
+        &user,
+        CHANNEL,
+        "caller",
+        args(&["CallOther", "nosuch", "F", "x"]),
+        &mut [&mut *a1],
+    )
+    .await;
+    assert!(r[0].response.as_ref().unwrap().status >= 400);
 
     // Upgrade to sequence 2 with a new package, without restarting anything.
     let new_id = deploy(&net, [&p1, &p2], &mut admins, "basic_2.0", 2).await;

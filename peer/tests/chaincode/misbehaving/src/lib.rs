@@ -1,6 +1,7 @@
 //! A contract that misbehaves on request, for the peer's containment tests:
 //! `Panic`, `Loop` and `Hoard` fail in the ways real contracts do, `Put`
-//! behaves, so a test can show the runtime keeps serving afterwards.
+//! behaves, so a test can show the runtime keeps serving afterwards;
+//! `CallOther` calls another chaincode.
 
 use weft_chaincode_sdk::{Context, ContractError, contract};
 
@@ -35,6 +36,25 @@ impl Misbehaving {
                 return Ok(n);
             }
         }
+    }
+
+    /// Calls `function(arg)` of chaincode `name` on the same channel and returns its payload.
+    #[transaction]
+    pub fn call_other(
+        &self,
+        ctx: &mut Context,
+        name: String,
+        function: String,
+        arg: String,
+    ) -> Result<String, ContractError> {
+        let r = ctx.invoke_chaincode(&name, &[function.into_bytes(), arg.into_bytes()])?;
+        if r.status >= 400 {
+            return Err(ContractError::new(format!(
+                "{name} answered {}: {}",
+                r.status, r.message
+            )));
+        }
+        Ok(String::from_utf8_lossy(&r.payload).into_owned())
     }
 
     /// Allocates until something gives.
