@@ -48,7 +48,7 @@ async fn three_consenters_order_10000_envelopes_into_identical_chains() {
     let h = height(&net, 0).await;
     for i in 1..3 {
         let n = &net;
-        wait_for("followers to catch up", Duration::from_secs(20), || {
+        wait_for("followers to catch up", Duration::from_secs(60), || {
             *n.node(i)
                 .core
                 .registry

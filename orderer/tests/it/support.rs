@@ -238,7 +238,7 @@ impl Net {
 
     pub async fn leader(&self) -> usize {
         let mut found = None;
-        wait_for("a leader", Duration::from_secs(20), || {
+        wait_for("a leader", Duration::from_secs(60), || {
             found = self.nodes.iter().enumerate().find_map(|(i, n)| {
                 let c = n.as_ref()?.core.registry.get(CHANNEL)?;
                 (*c.leader.borrow() == c.self_id).then_some(i)
