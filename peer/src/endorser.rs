@@ -327,9 +327,11 @@ fn simulate(
             .get_state(crate::lifecycle::NAMESPACE, &k)
             .map_err(internal)
     };
-    let version = read(layout::field_key(NAMESPACES, cc, "EndorsementInfo"))?
-        .and_then(|(_, v)| layout::endorsement_version(&v))
+    let info = read(layout::field_key(NAMESPACES, cc, "EndorsementInfo"))?
+        .and_then(|(_, v)| layout::endorsement_info(&v))
         .unwrap_or_default();
+    let version = info.version.clone();
+    check_init(&mut sim, p, cc, &info)?;
     let installed = installed_for(core, &ledger, cc, sequence)?;
     let creator = weft_common::msp::Identity::from_serialized(&p.signature_header.creator)
         .map_err(|e| err(400, format!("creator: {e}")))?;
@@ -387,6 +389,56 @@ fn simulate(
         version,
         private: None,
     })
+}
+
+/// Fabric's Init-once rule for definitions with `init_required`: the first
+/// transaction of a version must be an init (`is_init`), and only the first.
+fn check_init(
+    sim: &mut Simulator<crate::ledger::Ledger>,
+    p: &UnpackedProposal,
+    cc: &str,
+    info: &weft_protos::lifecycle::ChaincodeEndorsementInfo,
+) -> Result<(), SccError> {
+    let is_init = p
+        .invocation
+        .chaincode_spec
+        .as_ref()
+        .and_then(|s| s.input.as_ref())
+        .is_some_and(|i| i.is_init);
+    if !info.init_required {
+        if is_init {
+            return Err(err(
+                400,
+                format!("chaincode '{cc}' does not require initialization but called as init"),
+            ));
+        }
+        return Ok(());
+    }
+    let done = sim
+        .get_state(cc, layout::INITIALIZED_KEY)
+        .map_err(internal)?;
+    let initialized = done.as_deref() == Some(info.version.as_bytes());
+    match (initialized, is_init) {
+        (true, true) => Err(err(
+            400,
+            format!("chaincode '{cc}' is already initialized but called as init"),
+        )),
+        (false, false) => Err(err(
+            400,
+            format!(
+                "chaincode '{cc}' has not been initialized for version {}, must call as init first",
+                info.version
+            ),
+        )),
+        (false, true) => sim
+            .put_state(
+                cc,
+                layout::INITIALIZED_KEY,
+                info.version.clone().into_bytes(),
+            )
+            .map_err(internal),
+        (true, false) => Ok(()),
+    }
 }
 
 /// The package this org chose for `cc` at `sequence`, installed on this peer.

@@ -105,12 +105,14 @@ fn data_bytes(v: &[u8]) -> Option<Vec<u8>> {
     }
 }
 
-/// The chaincode version in an `EndorsementInfo` field.
-pub fn endorsement_version(v: &[u8]) -> Option<String> {
-    ChaincodeEndorsementInfo::decode(data_bytes(v)?.as_slice())
-        .ok()
-        .map(|e| e.version)
+/// The `EndorsementInfo` field: version, init-required, plugin.
+pub fn endorsement_info(v: &[u8]) -> Option<ChaincodeEndorsementInfo> {
+    ChaincodeEndorsementInfo::decode(data_bytes(v)?.as_slice()).ok()
 }
+
+/// The key (in a chaincode's own namespace) recording which version ran
+/// `Init`, as Fabric names it.
+pub const INITIALIZED_KEY: &str = "\u{0}\u{10FFFF}initialized";
 
 /// A `StateData` holding an integer.
 pub fn int_data(i: i64) -> Vec<u8> {

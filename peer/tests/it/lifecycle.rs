@@ -127,6 +127,7 @@ fn approval(d: &CommitChaincodeDefinitionArgs, package_id: &str) -> Vec<Vec<u8>>
         sequence: d.sequence,
         name: d.name.clone(),
         version: d.version.clone(),
+        init_required: d.init_required,
         source: Some(ChaincodeSource {
             r#type: Some(chaincode_source::Type::LocalPackage(
                 chaincode_source::Local {
@@ -189,6 +190,26 @@ pub async fn deploy_named(
     label: &str,
     sequence: i64,
 ) -> String {
+    deploy_definition(
+        net,
+        peers,
+        admins,
+        named_definition(name, sequence, label),
+        wasm,
+    )
+    .await
+}
+
+/// Deploys definition `d` (its version is the package label) with module `wasm`.
+pub async fn deploy_definition(
+    net: &Net,
+    peers: [&PeerHandle; 2],
+    admins: &mut [AdminClient; 2],
+    d: CommitChaincodeDefinitionArgs,
+    wasm: &[u8],
+) -> String {
+    let (label, sequence, name) = (d.version.clone(), d.sequence, d.name.clone());
+    let (label, name) = (label.as_str(), name.as_str());
     let pkg = package::package(label, wasm).unwrap();
     let mut ids = Vec::new();
     for a in admins.iter_mut() {
@@ -196,7 +217,6 @@ pub async fn deploy_named(
     }
     assert_eq!(ids[0], ids[1]);
     assert_eq!(ids[0], package::package_id(label, &pkg));
-    let d = named_definition(name, sequence, label);
     let [a1, a2] = admins;
     let (s1, s2) = (a1.signer().clone(), a2.signer().clone());
     assert_eq!(
@@ -250,6 +270,7 @@ pub async fn deploy_named(
         sequence,
         name: name.into(),
         version: label.into(),
+        init_required: d.init_required,
         ..Default::default()
     };
     let (_, r) = endorse(
@@ -511,6 +532,67 @@ async fn two_orgs_deploy_run_and_upgrade_asset_transfer_basic() {
     )
     .await;
     assert!(r[0].response.as_ref().unwrap().status >= 400);
+
+    // A definition that requires Init: nothing else runs until an init transaction committed, and init runs once.
+    let mut d = named_definition("needsinit", 1, "needsinit_1.0");
+    d.init_required = true;
+    deploy_definition(&net, [&p1, &p2], &mut admins, d, &misbehaving_wasm()).await;
+    let [a1, a2] = &mut admins;
+    let put = args(&["Put", "k", "v"]);
+    let refused = submit(
+        &net,
+        &p1,
+        &user,
+        "needsinit",
+        put.clone(),
+        &mut [&mut *a1, &mut *a2],
+    )
+    .await
+    .unwrap_err();
+    assert!(refused.contains("must call as init first"), "{refused}");
+    let init = ProposalBuilder::new(ChannelId::new(CHANNEL), "needsinit")
+        .args(put.clone())
+        .init(true)
+        .sign(&user)
+        .unwrap();
+    let responses = vec![
+        a1.process(&init.signed).await.unwrap(),
+        a2.process(&init.signed).await.unwrap(),
+    ];
+    let mut commits = p1.core.channel(CHANNEL).unwrap().subscribe();
+    net.broadcast(
+        0,
+        vec![assemble_transaction(&init.unpacked, &responses, &user).unwrap()],
+    )
+    .await;
+    let init_id = init.tx_id.to_string();
+    loop {
+        let done = commits.recv().await.unwrap();
+        if let Some(t) = done.txs.iter().find(|t| t.tx_id == init_id) {
+            assert_eq!(t.code, Code::Valid);
+            break;
+        }
+    }
+    assert_eq!(
+        submit(
+            &net,
+            &p1,
+            &user,
+            "needsinit",
+            put.clone(),
+            &mut [&mut *a1, &mut *a2]
+        )
+        .await
+        .unwrap(),
+        Code::Valid
+    );
+    let again = ProposalBuilder::new(ChannelId::new(CHANNEL), "needsinit")
+        .args(put)
+        .init(true)
+        .sign(&user)
+        .unwrap();
+    let r = a1.process(&again.signed).await.unwrap();
+    assert!(r.response.unwrap().message.contains("already initialized"));
 
     // Upgrade to sequence 2 with a new package, without restarting anything.
     let new_id = deploy(&net, [&p1, &p2], &mut admins, "basic_2.0", 2).await;
