@@ -322,6 +322,9 @@ enum InvokeCommand {
         /// The call, e.g. '{"Args":["CreateAsset","a1","blue","5","Tom","300"]}'.
         #[arg(short = 'c', long = "ctor")]
         ctor: String,
+        /// Invoke as the chaincode's init (definitions with --init-required need one first).
+        #[arg(short = 'I', long = "isInit")]
+        is_init: bool,
         #[command(flatten)]
         targets: PeerTargets,
         #[command(flatten)]
@@ -434,13 +437,14 @@ async fn transact(
     channel: &str,
     chaincode: &str,
     args: Vec<Vec<u8>>,
+    is_init: bool,
     mut peers: Vec<(String, AdminClient)>,
     orderer: &OrdererArgs,
     conn: &Connection,
 ) -> Result<(), PeerError> {
     let creator = peers[0].1.signer().clone();
     let (bundle, responses) =
-        transact::endorse(&creator, channel, chaincode, args, &mut peers).await?;
+        transact::endorse(&creator, channel, chaincode, args, is_init, &mut peers).await?;
     let payload = responses[0]
         .response
         .as_ref()
@@ -477,7 +481,8 @@ async fn query(
 ) -> Result<Vec<u8>, PeerError> {
     let mut peers = vec![(conn.address.clone(), connect(conn).await?)];
     let creator = peers[0].1.signer().clone();
-    let (_, responses) = transact::endorse(&creator, channel, chaincode, args, &mut peers).await?;
+    let (_, responses) =
+        transact::endorse(&creator, channel, chaincode, args, false, &mut peers).await?;
     Ok(responses[0]
         .response
         .as_ref()
@@ -591,6 +596,7 @@ async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerError> {
                 &def.channel,
                 "_lifecycle",
                 call("ApproveChaincodeDefinitionForMyOrg", a.encode_to_vec()),
+                false,
                 peers,
                 &orderer,
                 &conn,
@@ -655,6 +661,7 @@ async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerError> {
                 &def.channel,
                 "_lifecycle",
                 call("CommitChaincodeDefinition", c.encode_to_vec()),
+                false,
                 peers,
                 &orderer,
                 &conn,
@@ -714,6 +721,7 @@ async fn run_chaincode(command: InvokeCommand) -> Result<(), PeerError> {
             channel,
             name,
             ctor,
+            is_init,
             targets,
             orderer,
             conn,
@@ -723,6 +731,7 @@ async fn run_chaincode(command: InvokeCommand) -> Result<(), PeerError> {
                 &channel,
                 &name,
                 transact::parse_ctor(&ctor)?,
+                is_init,
                 peers,
                 &orderer,
                 &conn,

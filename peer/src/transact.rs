@@ -44,10 +44,12 @@ pub async fn endorse(
     channel: &str,
     chaincode: &str,
     args: Vec<Vec<u8>>,
+    is_init: bool,
     peers: &mut [(String, AdminClient)],
 ) -> Result<(SignedProposalBundle, Vec<ProposalResponse>), PeerError> {
     let bundle = ProposalBuilder::new(ChannelId::new(channel), chaincode)
         .args(args)
+        .init(is_init)
         .sign(creator)?;
     let mut responses = Vec::new();
     for (address, peer) in peers.iter_mut() {
