@@ -9,7 +9,9 @@
 //!   MSP: { Dir: msp, ID: Org1MSP }
 //!   FileSystemPath: /var/weft/peer     # one ledger per channel below it
 //!   ProposalTimeWindow: 15m            # proposals further from the peer's clock are refused
-//!   Gateway: { MaxConcurrentRequests: 1024 }   # more Evaluate/Endorse at once: RESOURCE_EXHAUSTED
+//!   Gateway:
+//!     MaxConcurrentRequests: 1024      # more Evaluate/Endorse at once: RESOURCE_EXHAUSTED
+//!     Peers: [{ MSPID: Org2MSP, Address: peer0.org2.example.com:9051 }]   # besides anchor peers
 //! Operations:
 //!   ListenAddress: 127.0.0.1:9443      # /healthz, /metrics
 //! ```
@@ -59,12 +61,28 @@ pub struct GatewaySection {
     /// Evaluate and Endorse requests served at once; more get RESOURCE_EXHAUSTED.
     #[serde(default = "default_gateway_concurrency")]
     pub max_concurrent_requests: usize,
+    /// Other orgs' peers to ask for endorsements, tried before the anchor
+    /// peers of the channel config.
+    #[serde(default)]
+    pub peers: Vec<GatewayPeer>,
+}
+
+/// A peer the gateway may ask for endorsements.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct GatewayPeer {
+    /// Its org's MSP id.
+    #[serde(rename = "MSPID")]
+    pub msp_id: String,
+    /// `host:port`.
+    pub address: String,
 }
 
 impl Default for GatewaySection {
     fn default() -> Self {
         Self {
             max_concurrent_requests: default_gateway_concurrency(),
+            peers: Vec::new(),
         }
     }
 }
@@ -111,6 +129,8 @@ pub struct PeerConfig {
     pub proposal_time_window: std::time::Duration,
     /// Gateway requests (Evaluate, Endorse) served at once before RESOURCE_EXHAUSTED.
     pub gateway_concurrency: usize,
+    /// Other orgs' peers the gateway knows from this config.
+    pub gateway_peers: Vec<GatewayPeer>,
 }
 
 fn cfg_err(field: &str, reason: impl std::fmt::Display) -> PeerError {
@@ -138,6 +158,7 @@ impl PeerConfig {
                     .map_err(|e| cfg_err("Peer.ProposalTimeWindow", e))?,
             },
             gateway_concurrency: y.peer.gateway.max_concurrent_requests,
+            gateway_peers: y.peer.gateway.peers,
         })
     }
 
@@ -188,6 +209,23 @@ Peer:
         assert_eq!(c.listener.address.to_string(), "127.0.0.1:0");
         assert_eq!(c.msp_id, "Org2MSP");
         assert!(matches!(c.listener.tls, ListenerTls::Plaintext));
+    }
+
+    #[test]
+    fn gateway_peers_and_limits_parse() {
+        let yaml = YAML.replace(
+            "  FileSystemPath: data\n",
+            "  FileSystemPath: data\n  Gateway:\n    MaxConcurrentRequests: 7\n    Peers: [{ MSPID: Org2MSP, Address: 127.0.0.1:9051 }]\n",
+        );
+        let c = PeerConfig::parse(&yaml, Path::new("/"), std::iter::empty()).unwrap();
+        assert_eq!(c.gateway_concurrency, 7);
+        assert_eq!(
+            c.gateway_peers,
+            vec![GatewayPeer {
+                msp_id: "Org2MSP".into(),
+                address: "127.0.0.1:9051".into()
+            }]
+        );
     }
 
     #[test]

@@ -71,6 +71,8 @@ pub struct PeerCore {
     pub proposal_time_window: std::time::Duration,
     /// Gateway requests served at once.
     pub gateway_concurrency: usize,
+    /// Other orgs' peers the gateway knows from the config.
+    pub gateway_peers: Vec<crate::config::GatewayPeer>,
     /// Endorsement counters for `/metrics`.
     pub metrics: crate::operations::EndorserMetrics,
     /// Changes the log filter on `/logspec` (when the binary installed one).
@@ -318,6 +320,7 @@ pub async fn start_with(
         local_msp,
         proposal_time_window: config.proposal_time_window,
         gateway_concurrency: config.gateway_concurrency,
+        gateway_peers: config.gateway_peers.clone(),
         metrics: Default::default(),
         log_control,
         installed,

@@ -113,18 +113,33 @@ impl GatewayService {
                 result,
             };
         }
-        let peers = cfg
-            .application
-            .as_ref()
-            .and_then(|a| a.orgs.iter().find(|(id, _)| id.as_str() == msp_id))
-            .map(|(_, o)| o.anchor_peers.clone())
-            .unwrap_or_default();
+        // Peers named in this peer's config first, then the org's anchor peers.
+        let mut peers: Vec<String> = self
+            .core
+            .gateway_peers
+            .iter()
+            .filter(|p| p.msp_id == msp_id)
+            .map(|p| p.address.clone())
+            .collect();
+        peers.extend(
+            cfg.application
+                .as_ref()
+                .and_then(|a| a.orgs.iter().find(|(id, _)| id.as_str() == msp_id))
+                .map(|(_, o)| {
+                    o.anchor_peers
+                        .iter()
+                        .map(|(h, p)| format!("{h}:{p}"))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default(),
+        );
+        peers.dedup();
         if peers.is_empty() {
             return Attempt {
                 msp_id: msp_id.clone(),
                 address: String::new(),
                 result: Err(format!(
-                    "no peer of {msp_id} is known: the channel config lists no anchor peers for it"
+                    "no peer of {msp_id} is known: the channel config lists no anchor peers for it and Peer.Gateway.Peers names none"
                 )),
             };
         }
@@ -133,8 +148,7 @@ impl GatewayService {
             address: String::new(),
             result: Err("no attempt".into()),
         };
-        for (host, port) in peers {
-            let address = format!("{host}:{port}");
+        for address in peers {
             let tls = self.core.tls().map(|t| (t, cfg.tls_roots()));
             let result = match self.connections.get(&address, tls).await {
                 Err(e) => Err(e),

@@ -150,6 +150,7 @@ impl Net {
             data_dir: self.peer_data(org, i),
             proposal_time_window: std::time::Duration::from_secs(15 * 60),
             gateway_concurrency: 1024,
+            gateway_peers: Vec::new(),
         };
         configure(&mut config);
         let pre_bound = if i == 0 {
