@@ -225,9 +225,37 @@ impl Gateway for GatewayService {
                 .map(|a| a.orgs.keys().map(|m| m.to_string()).collect())
                 .unwrap_or_default()
         };
-        let attempts: Vec<Attempt> =
-            futures::future::join_all(orgs.into_iter().map(|org| self.endorse_at(org, &cfg, &sp)))
-                .await;
+        // This org first: when its endorsement alone satisfies the policy
+        // (an OR, ANY or single-org policy), no other org is asked.
+        let mine = self.core.signer.identity.msp_id().to_string();
+        let mut attempts: Vec<Attempt> = Vec::new();
+        let mut others = orgs;
+        if !explicit && let Some(at) = others.iter().position(|o| *o == mine) {
+            others.remove(at);
+            let local = self.endorse_at(mine.clone(), &cfg, &sp).await;
+            let alone = match &local.result {
+                Ok(r) if local.failure().is_none() => policy_check(
+                    committer.ledger(),
+                    &cfg,
+                    &p.chaincode_name,
+                    std::slice::from_ref(r),
+                )
+                .is_ok_and(|r| r.is_ok()),
+                _ => false,
+            };
+            attempts.push(local);
+            if alone {
+                others.clear();
+            }
+        }
+        attempts.extend(
+            futures::future::join_all(
+                others
+                    .into_iter()
+                    .map(|org| self.endorse_at(org, &cfg, &sp)),
+            )
+            .await,
+        );
         let failures: Vec<ErrorDetail> = attempts.iter().filter_map(Attempt::failure).collect();
         // Successful responses grouped by the payload they signed.
         let mut groups: BTreeMap<Vec<u8>, Vec<&Attempt>> = BTreeMap::new();
@@ -236,7 +264,6 @@ impl Gateway for GatewayService {
                 groups.entry(r.payload.clone()).or_default().push(a);
             }
         }
-        let mine = self.core.signer.identity.msp_id().to_string();
         let best = groups
             .values()
             .max_by_key(|g| (g.len(), g.iter().any(|a| a.msp_id == mine)))
@@ -273,24 +300,9 @@ impl Gateway for GatewayService {
             .filter_map(|a| a.result.as_ref().ok().cloned())
             .collect();
         if !explicit {
-            let policy = crate::lifecycle::committed_policy(committer.ledger(), &p.chaincode_name)
-                .map_err(|e| Status::internal(e.to_string()))?
-                .map_err(|why| fail(why, failures.clone()))?;
-            let signed: Vec<SignedData> = responses
-                .iter()
-                .filter_map(|r| {
-                    let e = r.endorsement.as_ref()?;
-                    let mut data = r.payload.clone();
-                    data.extend_from_slice(&e.endorser);
-                    Some(SignedData {
-                        identity: e.endorser.clone(),
-                        data,
-                        signature: e.signature.clone(),
-                    })
-                })
-                .collect();
-            let signers = verify_signers(&signed, &cfg.msps, crate::clock::unix_now());
-            if let Err(why) = policy.evaluate(&signers, &cfg) {
+            let verdict = policy_check(committer.ledger(), &cfg, &p.chaincode_name, &responses)
+                .map_err(|e| Status::internal(e.to_string()))?;
+            if let Err(why) = verdict {
                 return Err(fail(
                     format!(
                         "endorsement policy of {} not satisfied by the organisations that endorsed: {why}",
@@ -407,6 +419,35 @@ impl Gateway for GatewayService {
         let stream = events::stream(committer, req);
         Ok(Response::new(Box::pin(stream.map(Ok))))
     }
+}
+
+/// Whether these endorsements satisfy `chaincode`'s committed policy (the
+/// error says what is missing); `Err` only when the ledger fails.
+fn policy_check(
+    ledger: &crate::ledger::Ledger,
+    cfg: &weft_common::config::ChannelConfig,
+    chaincode: &str,
+    responses: &[ProposalResponse],
+) -> Result<Result<(), String>, crate::PeerError> {
+    let policy = match crate::lifecycle::committed_policy(ledger, chaincode)? {
+        Ok(p) => p,
+        Err(why) => return Ok(Err(why)),
+    };
+    let signed: Vec<SignedData> = responses
+        .iter()
+        .filter_map(|r| {
+            let e = r.endorsement.as_ref()?;
+            let mut data = r.payload.clone();
+            data.extend_from_slice(&e.endorser);
+            Some(SignedData {
+                identity: e.endorser.clone(),
+                data,
+                signature: e.signature.clone(),
+            })
+        })
+        .collect();
+    let signers = verify_signers(&signed, &cfg.msps, crate::clock::unix_now());
+    Ok(policy.evaluate(&signers, cfg))
 }
 
 /// Checks a signed gateway request: the identity is valid on the channel,

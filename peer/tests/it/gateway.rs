@@ -251,6 +251,57 @@ async fn the_gateway_endorses_submits_and_reports_commit_status() {
     let status = deliver_status(&net, &p1, &outsider, block).await;
     assert_eq!(status, weft_protos::common::Status::Forbidden as i32);
 
+    // A chaincode that either org may endorse: the gateway's own org suffices,
+    // and Org2's peer is not asked.
+    let mut d = crate::lifecycle::named_definition("anyorg", 1, "anyorg_1.0");
+    d.validation_parameter = weft_protos::protos::ApplicationPolicy {
+        r#type: Some(
+            weft_protos::protos::application_policy::Type::SignaturePolicy(
+                weft_common::policy::parse_signature_policy("OR('Org1MSP.peer', 'Org2MSP.peer')")
+                    .unwrap()
+                    .to_proto(),
+            ),
+        ),
+    }
+    .encode_to_vec();
+    crate::lifecycle::deploy_definition(
+        &net,
+        [&p1, &p2],
+        &mut admins,
+        d,
+        &crate::lifecycle::misbehaving_wasm(),
+    )
+    .await;
+    let asked = |p: &weft_peer::node::PeerHandle| {
+        p.core
+            .metrics
+            .proposals
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = asked(&p2);
+    let prop = ProposalBuilder::new(ChannelId::new(CHANNEL), "anyorg")
+        .args(args(&["Put", "k", "v"]))
+        .sign(&user)
+        .unwrap();
+    let r = gw
+        .endorse(EndorseRequest {
+            transaction_id: prop.tx_id.to_string(),
+            channel_id: CHANNEL.into(),
+            proposed_transaction: Some(prop.signed),
+            endorsing_organizations: vec![],
+        })
+        .await
+        .unwrap();
+    let mut env = r.into_inner().prepared_transaction.unwrap();
+    env.signature = user.sign(&env.payload).unwrap();
+    assert_eq!(
+        submit_and_wait(&mut gw, &user, &prop.tx_id.to_string(), env)
+            .await
+            .0,
+        Code::Valid
+    );
+    assert_eq!(asked(&p2), before, "Org2's peer was not needed");
+
     // A gateway at its limit says so at once instead of queueing.
     let busy = net
         .start_peer_configured(1, 1, |c| c.gateway_concurrency = 0)

@@ -40,7 +40,7 @@ pub fn basic_wasm() -> Vec<u8> {
 }
 
 /// The test contract that misbehaves on request (and calls other chaincodes), built once.
-fn misbehaving_wasm() -> Vec<u8> {
+pub fn misbehaving_wasm() -> Vec<u8> {
     static WASM: OnceLock<Vec<u8>> = OnceLock::new();
     WASM.get_or_init(|| {
         let dir =
@@ -113,7 +113,7 @@ fn definition(sequence: i64, version: &str) -> CommitChaincodeDefinitionArgs {
     named_definition("basic", sequence, version)
 }
 
-fn named_definition(name: &str, sequence: i64, version: &str) -> CommitChaincodeDefinitionArgs {
+pub fn named_definition(name: &str, sequence: i64, version: &str) -> CommitChaincodeDefinitionArgs {
     CommitChaincodeDefinitionArgs {
         sequence,
         name: name.into(),
@@ -128,6 +128,7 @@ fn approval(d: &CommitChaincodeDefinitionArgs, package_id: &str) -> Vec<Vec<u8>>
         name: d.name.clone(),
         version: d.version.clone(),
         init_required: d.init_required,
+        validation_parameter: d.validation_parameter.clone(),
         source: Some(ChaincodeSource {
             r#type: Some(chaincode_source::Type::LocalPackage(
                 chaincode_source::Local {
@@ -271,6 +272,7 @@ pub async fn deploy_definition(
         name: name.into(),
         version: label.into(),
         init_required: d.init_required,
+        validation_parameter: d.validation_parameter.clone(),
         ..Default::default()
     };
     let (_, r) = endorse(
