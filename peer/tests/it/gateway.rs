@@ -295,7 +295,7 @@ async fn the_gateway_endorses_submits_and_reports_commit_status() {
     let mut env = r.into_inner().prepared_transaction.unwrap();
     env.signature = user.sign(&env.payload).unwrap();
     assert_eq!(
-        submit_and_wait(&mut gw, &user, &prop.tx_id.to_string(), env)
+        submit_and_wait(&mut gw, &user, prop.tx_id.as_ref(), env)
             .await
             .0,
         Code::Valid
