@@ -20,7 +20,6 @@ mod support;
 use net::Net;
 use prost::Message;
 use weft_common::ids::ChannelId;
-use weft_common::tls::TlsIdentity;
 use weft_common::tx::ProposalBuilder;
 use weft_protos::gateway::gateway_client::GatewayClient;
 use weft_protos::gateway::{
@@ -53,18 +52,12 @@ async fn run() {
     lifecycle::deploy(&net, [&p1, &p2], &mut admins, "basic_1.0", 1).await;
 
     let user = net.orgs.user(1);
-    let tls_dir = net.orgs.user_dir(1, "User1").join("tls");
-    let tls = TlsIdentity::load(&tls_dir.join("client.crt"), &tls_dir.join("client.key")).unwrap();
-    let ca = std::fs::read(net.orgs.org_tls_ca(1)).unwrap();
-    let addr = format!("127.0.0.1:{}", p1.addr.port());
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
-        let (user, next, addr) = (user.clone(), next.clone(), addr.clone());
-        let ch = weft_peer::remote::connect(&addr, Some((&tls, vec![ca.clone()])))
-            .await
-            .unwrap();
+        let (user, next) = (user.clone(), next.clone());
+        let ch = net.user_channel(&p1).await;
         tasks.push(tokio::spawn(async move {
             let mut gw = GatewayClient::new(ch);
             let mut out = Vec::new();

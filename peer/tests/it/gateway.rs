@@ -5,7 +5,6 @@
 use prost::Message;
 use weft_common::ids::ChannelId;
 use weft_common::msp::SigningIdentity;
-use weft_common::tls::TlsIdentity;
 use weft_common::tx::ProposalBuilder;
 use weft_protos::common::Envelope;
 use weft_protos::gateway::gateway_client::GatewayClient;
@@ -21,14 +20,7 @@ use crate::support::*;
 type Client = GatewayClient<tonic::transport::Channel>;
 
 async fn client(net: &Net, peer: &weft_peer::node::PeerHandle) -> Client {
-    let user = net.orgs.user_dir(1, "User1").join("tls");
-    let tls = (
-        &TlsIdentity::load(&user.join("client.crt"), &user.join("client.key")).unwrap(),
-        vec![std::fs::read(net.orgs.org_tls_ca(1)).unwrap()],
-    );
-    let ch = weft_peer::remote::connect(&format!("127.0.0.1:{}", peer.addr.port()), Some(tls))
-        .await
-        .unwrap();
+    let ch = net.user_channel(peer).await;
     GatewayClient::new(ch)
 }
 
@@ -370,14 +362,7 @@ async fn deliver_client(
     net: &Net,
     peer: &weft_peer::node::PeerHandle,
 ) -> weft_protos::protos::deliver_client::DeliverClient<tonic::transport::Channel> {
-    let user = net.orgs.user_dir(1, "User1").join("tls");
-    let tls = (
-        &TlsIdentity::load(&user.join("client.crt"), &user.join("client.key")).unwrap(),
-        vec![std::fs::read(net.orgs.org_tls_ca(1)).unwrap()],
-    );
-    let ch = weft_peer::remote::connect(&format!("127.0.0.1:{}", peer.addr.port()), Some(tls))
-        .await
-        .unwrap();
+    let ch = net.user_channel(peer).await;
     weft_protos::protos::deliver_client::DeliverClient::new(ch)
 }
 

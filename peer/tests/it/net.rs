@@ -168,6 +168,19 @@ impl Net {
         weft_peer::node::start(config, listeners).await.unwrap()
     }
 
+    /// A gRPC channel to `peer` (of Org1) with Org1's User1 TLS identity, as an application connects.
+    pub async fn user_channel(&self, peer: &PeerHandle) -> tonic::transport::Channel {
+        let user = self.orgs.user_dir(1, "User1").join("tls");
+        let id = TlsIdentity::load(&user.join("client.crt"), &user.join("client.key")).unwrap();
+        let roots = vec![std::fs::read(self.orgs.org_tls_ca(1)).unwrap()];
+        weft_peer::remote::connect(
+            &format!("127.0.0.1:{}", peer.addr.port()),
+            Some((&id, roots)),
+        )
+        .await
+        .unwrap()
+    }
+
     /// An admin client of `org` connected to its own org's `peer` over mutual TLS.
     pub async fn admin(&self, org: u8, peer: &PeerHandle) -> AdminClient {
         self.admin_of(org, org, peer).await
