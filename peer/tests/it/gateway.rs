@@ -116,6 +116,8 @@ async fn the_gateway_endorses_submits_and_reports_commit_status() {
     .await
     .unwrap();
     let (code, block) = submit_and_wait(&mut gw, &user, &id, env).await;
+    // Org2's peer has it too before the next endorsements read it.
+    wait_height(&p2, block + 1).await;
     assert_eq!(code, Code::Valid);
     assert!(block >= 1);
     let asset: serde_json::Value = serde_json::from_slice(

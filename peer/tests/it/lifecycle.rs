@@ -104,9 +104,22 @@ pub async fn submit(
             }
         }
     };
-    Ok(tokio::time::timeout(Duration::from_secs(30), wait)
+    let code = tokio::time::timeout(Duration::from_secs(30), wait)
         .await
-        .expect("commit notification"))
+        .expect("commit notification");
+    // Every endorsing peer has committed it too before the next transaction
+    // is endorsed against their state.
+    for e in endorsers.iter_mut() {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        while e.transaction(CHANNEL, &tx_id).await.is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "an endorser never committed {tx_id}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    Ok(code)
 }
 
 fn definition(sequence: i64, version: &str) -> CommitChaincodeDefinitionArgs {
