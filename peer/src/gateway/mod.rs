@@ -256,6 +256,33 @@ impl Gateway for GatewayService {
             )
             .await,
         );
+        // A peer a block behind this one simulates against older state (the
+        // client's previous transaction is not there yet). Fabric's gateway
+        // prefers peers at the highest ledger height; this one gives such a
+        // peer a moment to catch up and asks again.
+        if let Some(Ok(local)) = attempts
+            .first()
+            .filter(|a| a.msp_id == mine && a.failure().is_none())
+            .map(|a| &a.result)
+        {
+            let local_payload = local.payload.clone();
+            for round in 0..3u32 {
+                let behind: Vec<usize> = (1..attempts.len())
+                    .filter(|&i| match &attempts[i].result {
+                        Ok(r) => attempts[i].failure().is_some() || r.payload != local_payload,
+                        Err(_) => false,
+                    })
+                    .collect();
+                if behind.is_empty() {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100 << round)).await;
+                for i in behind {
+                    let org = attempts[i].msp_id.clone();
+                    attempts[i] = self.endorse_at(org, &cfg, &sp).await;
+                }
+            }
+        }
         let failures: Vec<ErrorDetail> = attempts.iter().filter_map(Attempt::failure).collect();
         // Successful responses grouped by the payload they signed.
         let mut groups: BTreeMap<Vec<u8>, Vec<&Attempt>> = BTreeMap::new();
