@@ -129,8 +129,11 @@ pub fn check_data_hash(block: &Block) -> Result<(), CommonError> {
         .header
         .as_ref()
         .ok_or_else(|| CommonError::invalid("block", "no header"))?;
-    let data = block.data.clone().unwrap_or_default();
-    if header.data_hash != data_hash(&data) {
+    let hash = match &block.data {
+        Some(data) => data_hash(data),
+        None => data_hash(&Default::default()),
+    };
+    if header.data_hash != hash {
         return Err(CommonError::invalid(
             "block",
             format!("block {}: data hash does not match its data", header.number),

@@ -134,6 +134,13 @@ impl<R: StateReader> Lifecycle<'_, R> {
         }))
     }
 
+    /// A valid name and the sequence after the committed one (a new definition's rule).
+    fn check_next(&mut self, name: &str, sequence: i64) -> Result<(), SccError> {
+        check_name(name)?;
+        let current = self.committed_sequence(name)?;
+        require_next(sequence, current)
+    }
+
     fn committed_sequence(&mut self, name: &str) -> Result<i64, SccError> {
         let s = self
             .get(&layout::field_key(NAMESPACES, name, "Sequence"))?
@@ -221,10 +228,8 @@ impl<R: StateReader> Lifecycle<'_, R> {
             }
             "CommitChaincodeDefinition" => {
                 let a: CommitChaincodeDefinitionArgs = decode(function, arg)?;
-                check_name(&a.name)?;
+                self.check_next(&a.name, a.sequence)?;
                 let p = parameters!(a);
-                let current = self.committed_sequence(&a.name)?;
-                require_next(a.sequence, current)?;
                 let approvals = self.approvals(&a.name, a.sequence, &p)?;
                 if !approvals.get(self.my_org).copied().unwrap_or(false) {
                     return Err(err(
@@ -243,10 +248,8 @@ impl<R: StateReader> Lifecycle<'_, R> {
             }
             "CheckCommitReadiness" => {
                 let a: CheckCommitReadinessArgs = decode(function, arg)?;
-                check_name(&a.name)?;
+                self.check_next(&a.name, a.sequence)?;
                 let p = parameters!(a);
-                let current = self.committed_sequence(&a.name)?;
-                require_next(a.sequence, current)?;
                 Ok(CheckCommitReadinessResult {
                     approvals: self
                         .approvals(&a.name, a.sequence, &p)?

@@ -76,9 +76,10 @@ pub fn resolve(
                 "{}: an earlier transaction of this block has this txid",
                 tx.tx_id
             ));
-        } else if let Some((code, why)) = conflicts(&tx.rwset, &writes, state)?
-            .or(hashed_conflicts(&tx.collections, &writes, state)?)
-        {
+        } else if let Some((code, why)) = match conflicts(&tx.rwset, &writes, state)? {
+            Some(c) => Some(c),
+            None => hashed_conflicts(&tx.collections, &writes, state)?,
+        } {
             verdict.code = code;
             verdict.reason = Some(format!("{}: {why}", tx.tx_id));
         } else {
