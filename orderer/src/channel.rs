@@ -102,6 +102,31 @@ enum Command {
 
 type Waiters = Arc<Mutex<HashMap<[u8; 32], Vec<oneshot::Sender<u64>>>>>;
 
+/// How many envelopes of recently written blocks a node remembers, so that a
+/// client resubmitting an envelope that is already in a block is answered at
+/// once (the leader drops the duplicate, so no new block would answer it).
+const ORDERED_WINDOW: usize = 100_000;
+
+/// Envelope hashes of recently written blocks, with their block numbers.
+#[derive(Default)]
+struct RecentlyOrdered {
+    blocks: HashMap<[u8; 32], u64>,
+    order: std::collections::VecDeque<[u8; 32]>,
+}
+
+impl RecentlyOrdered {
+    fn insert(&mut self, hash: [u8; 32], block: u64) {
+        if self.blocks.insert(hash, block).is_none() {
+            self.order.push_back(hash);
+            while self.order.len() > ORDERED_WINDOW {
+                if let Some(old) = self.order.pop_front() {
+                    self.blocks.remove(&old);
+                }
+            }
+        }
+    }
+}
+
 /// After the leader accepted an envelope, re-offer it only this long after
 /// (leader changes re-offer at once).
 const ACCEPTED_SAFETY_RETRY: Duration = Duration::from_secs(10);
@@ -123,6 +148,7 @@ pub struct ChannelHandle {
     store: ChannelStore,
     commands: mpsc::Sender<Command>,
     waiters: Waiters,
+    ordered: Mutex<RecentlyOrdered>,
     stop: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     clients: Arc<Clients>,
@@ -282,6 +308,7 @@ impl ChannelHandle {
             store: start.store,
             commands,
             waiters: Arc::new(Mutex::new(HashMap::new())),
+            ordered: Mutex::new(RecentlyOrdered::default()),
             stop,
             task: Mutex::new(None),
             clients: clients.clone(),
@@ -401,6 +428,25 @@ impl ChannelHandle {
             .entry(hash)
             .or_default()
             .push(tx);
+        // Registered first, checked second: a block written in between answers the waiter.
+        let already = self
+            .ordered
+            .lock()
+            .expect("ordered lock")
+            .blocks
+            .get(&hash)
+            .copied();
+        if let Some(number) = already {
+            drop(done);
+            let mut waiters = self.waiters.lock().expect("waiters lock");
+            if let Some(list) = waiters.get_mut(&hash) {
+                list.retain(|w| !w.is_closed());
+                if list.is_empty() {
+                    waiters.remove(&hash);
+                }
+            }
+            return Ok(number);
+        }
         let give_up = Instant::now() + deadline;
         let mut backoff = Duration::from_millis(50);
         loop {
@@ -664,6 +710,12 @@ impl Actor {
                     self.metrics
                         .block_written(handle.id.as_str(), envelopes.len());
                     let _ = self.height_tx.send(number + 1);
+                    {
+                        let mut ordered = handle.ordered.lock().expect("ordered lock");
+                        for h in &envelopes {
+                            ordered.insert(*h, number);
+                        }
+                    }
                     let mut waiters = handle.waiters.lock().expect("waiters lock");
                     for h in envelopes {
                         for tx in waiters.remove(&h).unwrap_or_default() {

@@ -296,13 +296,25 @@ pub fn signed_envelope(
     data: Vec<u8>,
     signer: &SigningIdentity,
 ) -> Result<Envelope, CommonError> {
+    let payload = envelope_payload(kind, channel, data, signer.serialized());
+    let signature = signer.sign(&payload)?;
+    Ok(Envelope { payload, signature })
+}
+
+/// The payload of such an envelope, to be signed by `creator` (here or offline).
+pub fn envelope_payload(
+    kind: weft_protos::common::HeaderType,
+    channel: &ChannelId,
+    data: Vec<u8>,
+    creator: &[u8],
+) -> Vec<u8> {
     let nonce = random_bytes(24);
     let channel_header = ChannelHeader {
         r#type: kind as i32,
         version: 0,
         timestamp: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
         channel_id: channel.to_string(),
-        tx_id: compute_txid(&nonce, signer.serialized()).to_string(),
+        tx_id: compute_txid(&nonce, creator).to_string(),
         epoch: 0,
         extension: Vec::new(),
         tls_cert_hash: Vec::new(),
@@ -310,16 +322,14 @@ pub fn signed_envelope(
     let header = Header {
         channel_header: channel_header.encode_to_vec(),
         signature_header: SignatureHeader {
-            creator: signer.serialized().to_vec(),
+            creator: creator.to_vec(),
             nonce,
         }
         .encode_to_vec(),
     };
-    let payload = Payload {
+    Payload {
         header: Some(header),
         data,
     }
-    .encode_to_vec();
-    let signature = signer.sign(&payload)?;
-    Ok(Envelope { payload, signature })
+    .encode_to_vec()
 }

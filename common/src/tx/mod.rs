@@ -14,7 +14,7 @@ mod txid;
 
 pub use build::{
     ProposalBuilder, SignedProposalBundle, assemble_transaction, create_proposal_response,
-    prepare_transaction, signed_envelope,
+    envelope_payload, prepare_transaction, signed_envelope,
 };
 pub use envelope::{EndorserTransaction, NsRwSet, UnpackedAction, UnpackedEnvelope};
 pub use invalid::Invalid;

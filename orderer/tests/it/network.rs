@@ -194,6 +194,29 @@ async fn bad_input_gets_a_clear_status_and_the_node_keeps_serving() {
     // Still serving.
     let results = broadcast(&mut client, vec![envelope(&user, CHANNEL, 7, 10)]).await;
     assert_eq!(results[0].0, Status::Success as i32);
+    // An envelope already in a block, resubmitted (a client unsure whether it
+    // was ordered): acknowledged at once and not ordered again.
+    let again = envelope(&user, CHANNEL, 8, 10);
+    broadcast(&mut client, vec![again.clone()]).await;
+    let before = height(&net, 0).await;
+    let started = std::time::Instant::now();
+    let results = broadcast(&mut client, vec![again]).await;
+    assert_eq!(results[0].0, Status::Success as i32, "{}", results[0].1);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "acknowledged without waiting for a new block"
+    );
+    broadcast(&mut client, vec![envelope(&user, CHANNEL, 9, 10)]).await;
+    let (blocks, _) = deliver(&net, 0, before, before + 5).await;
+    let hashes: Vec<_> = blocks
+        .iter()
+        .flat_map(|b| b.data.iter().flat_map(|d| d.data.clone()))
+        .collect();
+    assert_eq!(
+        hashes.len(),
+        1,
+        "only the new envelope was ordered after the resubmission"
+    );
     for n in net.nodes.into_iter().flatten() {
         n.shutdown().await;
     }

@@ -1,0 +1,88 @@
+//! gRPC channels to a gateway peer, over TLS (optionally mutual) or plaintext.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::ClientError;
+
+/// TLS towards the gateway peer.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    /// Root CA (PEM) that signed the peer's TLS certificate.
+    pub ca_pem: Vec<u8>,
+    /// Client certificate and key (PEM) for mutual TLS.
+    pub client: Option<(Vec<u8>, Vec<u8>)>,
+    /// Name to check the peer's certificate against (default: the endpoint's host).
+    pub server_name: Option<String>,
+}
+
+impl Tls {
+    /// Server-authenticated TLS trusting `ca_pem`.
+    pub fn new(ca_pem: Vec<u8>) -> Self {
+        Self {
+            ca_pem,
+            client: None,
+            server_name: None,
+        }
+    }
+
+    /// Reads the CA file and, for mutual TLS, a `(certificate, key)` pair of files.
+    pub fn from_files(ca: &Path, client: Option<(&Path, &Path)>) -> Result<Self, ClientError> {
+        let read = |p: &Path| std::fs::read(p).map_err(|e| ClientError::file(p, e));
+        let mut tls = Self::new(read(ca)?);
+        if let Some((cert, key)) = client {
+            tls.client = Some((read(cert)?, read(key)?));
+        }
+        Ok(tls)
+    }
+
+    /// Adds a client certificate and key (PEM) for mutual TLS.
+    pub fn with_client_identity(mut self, cert_pem: Vec<u8>, key_pem: Vec<u8>) -> Self {
+        self.client = Some((cert_pem, key_pem));
+        self
+    }
+
+    /// Checks the peer's certificate against `name` instead of the endpoint's host.
+    pub fn with_server_name(mut self, name: impl Into<String>) -> Self {
+        self.server_name = Some(name.into());
+        self
+    }
+}
+
+/// Opens a gRPC channel to `endpoint` (`host:port`).
+pub async fn connect(
+    endpoint: &str,
+    tls: Option<&Tls>,
+) -> Result<tonic::transport::Channel, ClientError> {
+    let fail = |reason: String| ClientError::Connect {
+        endpoint: endpoint.to_string(),
+        reason,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut ep = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
+        .map_err(|e| fail(format!("not a host:port address: {e}")))?
+        .connect_timeout(Duration::from_secs(10))
+        .tcp_nodelay(true)
+        .http2_keep_alive_interval(Duration::from_secs(60))
+        .keep_alive_while_idle(true);
+    if let Some(t) = tls {
+        let host = endpoint.rsplit_once(':').map_or(endpoint, |(h, _)| h);
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let mut cfg = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(&t.ca_pem))
+            .domain_name(t.server_name.clone().unwrap_or_else(|| host.to_string()));
+        if let Some((cert, key)) = &t.client {
+            cfg = cfg.identity(tonic::transport::Identity::from_pem(cert, key));
+        }
+        ep = ep.tls_config(cfg).map_err(|e| fail(e.to_string()))?;
+    }
+    ep.connect().await.map_err(|e| {
+        let mut reason = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            reason = format!("{reason}: {s}");
+            source = s.source();
+        }
+        fail(reason)
+    })
+}

@@ -1,0 +1,6 @@
+//! The client SDK against in-process weft networks.
+
+mod bulk;
+mod events;
+mod gateway;
+mod support;
