@@ -1,2 +1,24 @@
-//! `weft-network`: stand up and tear down local weft networks. **Not implemented yet**
-//! (issue: Client SDK, weft-network); this crate is empty on purpose.
+//! `weft-network`: a whole weft network on one machine in one command.
+//!
+//! - [`topology`]: the shape (orderers, orgs, peers per org, channel, batching, ports).
+//! - [`material`]: crypto and the genesis block for it, with `weft-configtx`.
+//! - [`info`]: the running network's description (`network.json`), and
+//!   clients for it (SDK gateways, admin connections).
+//! - [`process`]: nodes as local processes (`up`, `status`, `logs`, `down`).
+//! - [`inprocess`]: nodes inside the calling process, on 127.0.0.1:0 (tests).
+//! - [`deploy`]: Fabric's chaincode lifecycle across every org.
+//! - [`bench`]: a Caliper-style load generator with a report and a plot.
+
+pub mod bench;
+pub mod deploy;
+pub mod error;
+pub mod info;
+pub mod inprocess;
+pub mod material;
+pub mod process;
+pub mod topology;
+
+pub use error::NetworkError;
+pub use info::NetworkInfo;
+pub use inprocess::InProcessNetwork;
+pub use topology::{Ports, Topology};

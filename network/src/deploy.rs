@@ -1,0 +1,290 @@
+//! Deploying a chaincode with Fabric's lifecycle on every org of a network:
+//! build to WASM, package, install on every peer, approve for every org,
+//! commit, and wait until every peer has the definition. Running it again
+//! with new code upgrades (the next sequence).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use prost::Message;
+use weft_peer::admin::AdminClient;
+use weft_peer::{package, transact};
+use weft_protos::lifecycle as lc;
+
+use crate::NetworkError;
+use crate::info::{NetworkInfo, OrgInfo};
+
+/// Where the chaincode comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChaincodeSource {
+    /// A Rust chaincode crate, built to WASM.
+    Crate(PathBuf),
+    /// A built WASM module.
+    Wasm(PathBuf),
+    /// A chaincode package (`.tar.gz`, as `weft-peer lifecycle chaincode package` writes).
+    Package(PathBuf),
+}
+
+impl ChaincodeSource {
+    /// A directory is a crate, `*.wasm` a module, anything else a package.
+    pub fn from_path(path: &Path) -> Self {
+        if path.is_dir() {
+            Self::Crate(path.to_path_buf())
+        } else if path.extension().is_some_and(|e| e == "wasm") {
+            Self::Wasm(path.to_path_buf())
+        } else {
+            Self::Package(path.to_path_buf())
+        }
+    }
+}
+
+/// What to deploy.
+#[derive(Debug, Clone)]
+pub struct DeploySpec {
+    /// The chaincode's name on the channel (`basic`).
+    pub name: String,
+    /// Its version label (`1.0`).
+    pub version: String,
+    /// Its code.
+    pub source: ChaincodeSource,
+    /// Where crate builds go (default: the crate's own `target/`).
+    pub build_dir: Option<PathBuf>,
+}
+
+/// What was deployed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployed {
+    /// The chaincode name.
+    pub name: String,
+    /// The definition's sequence (1 for a first deploy).
+    pub sequence: i64,
+    /// The installed package's id.
+    pub package_id: String,
+}
+
+fn deploy_err(e: impl std::fmt::Display) -> NetworkError {
+    NetworkError::Deploy(e.to_string())
+}
+
+/// The package bytes for `spec` (building the crate if need be).
+pub fn package_bytes(spec: &DeploySpec) -> Result<Vec<u8>, NetworkError> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| NetworkError::io(p, e));
+    let label = format!("{}_{}", spec.name, spec.version);
+    match &spec.source {
+        ChaincodeSource::Crate(dir) => {
+            let wasm = package::build_wasm(dir, spec.build_dir.as_deref())?;
+            Ok(package::package(&label, &read(&wasm)?)?)
+        }
+        ChaincodeSource::Wasm(path) => Ok(package::package(&label, &read(path)?)?),
+        ChaincodeSource::Package(path) => read(path),
+    }
+}
+
+/// Calls `_lifecycle` on `client`'s peer (a query: endorsed, not ordered).
+async fn lifecycle_call(
+    client: &mut AdminClient,
+    channel: &str,
+    function: &str,
+    arg: Vec<u8>,
+) -> Result<Vec<u8>, NetworkError> {
+    let creator = client.signer().clone();
+    let response = client
+        .process(
+            &weft_common::tx::ProposalBuilder::new(
+                weft_common::ids::ChannelId::new(channel),
+                "_lifecycle",
+            )
+            .args(vec![function.as_bytes().to_vec(), arg])
+            .sign(&creator)?
+            .signed,
+        )
+        .await?;
+    let r = response.response.unwrap_or_default();
+    if r.status != 200 {
+        return Err(NetworkError::Deploy(format!("{function}: {}", r.message)));
+    }
+    Ok(r.payload)
+}
+
+/// The committed definition of `name`, if any, as `org`'s first peer sees it.
+pub async fn committed_definition(
+    info: &NetworkInfo,
+    org: &OrgInfo,
+    peer: usize,
+    name: &str,
+) -> Result<Option<lc::QueryChaincodeDefinitionResult>, NetworkError> {
+    let mut client = info.admin_client(org, peer).await?;
+    let arg = lc::QueryChaincodeDefinitionArgs { name: name.into() }.encode_to_vec();
+    match lifecycle_call(&mut client, &info.channel, "QueryChaincodeDefinition", arg).await {
+        Ok(bytes) => Ok(Some(
+            lc::QueryChaincodeDefinitionResult::decode(bytes.as_slice()).map_err(deploy_err)?,
+        )),
+        Err(NetworkError::Deploy(m)) if m.contains("is not defined") => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Orders a `_lifecycle` transaction endorsed by `peers` as `org`'s admin
+/// and waits for it to commit valid on the first of them.
+async fn order(
+    info: &NetworkInfo,
+    org: &OrgInfo,
+    peers: &mut [(String, AdminClient)],
+    args: Vec<Vec<u8>>,
+) -> Result<(), NetworkError> {
+    let creator = peers[0].1.signer().clone();
+    let (bundle, responses) =
+        transact::endorse(&creator, &info.channel, "_lifecycle", args, false, peers).await?;
+    let mut last = None;
+    let mut tx_id = None;
+    for i in 0..info.orderers.len() {
+        match transact::submit(&creator, &bundle, &responses, &info.orderer_target(org, i)?).await {
+            Ok(id) => {
+                tx_id = Some(id);
+                break;
+            }
+            Err(e) => last = Some(e),
+        }
+    }
+    let tx_id = match (tx_id, last) {
+        (Some(id), _) => id,
+        (None, Some(e)) => return Err(e.into()),
+        (None, None) => return Err(deploy_err("the network has no orderer")),
+    };
+    let (code, block) =
+        transact::wait_for_commit(&creator, &info.channel, &tx_id, &info.peer_target(org, 0)?)
+            .await?;
+    if code != weft_protos::protos::TxValidationCode::Valid {
+        return Err(NetworkError::Deploy(format!(
+            "transaction {tx_id} committed in block {block} as {}",
+            code.as_str_name()
+        )));
+    }
+    Ok(())
+}
+
+/// Deploys `spec` on every org of `info`; `progress` hears each step.
+pub async fn deploy(
+    info: &NetworkInfo,
+    spec: &DeploySpec,
+    progress: impl Fn(&str),
+) -> Result<Deployed, NetworkError> {
+    progress(&format!("packaging {} {}", spec.name, spec.version));
+    let bytes = package_bytes(spec)?;
+    let parsed = package::parse(&bytes)?;
+    let package_id = package::package_id(&parsed.label, &bytes);
+
+    for org in &info.orgs {
+        for (p, node) in org.peers.iter().enumerate() {
+            let mut client = info.admin_client(org, p).await?;
+            let installed =
+                lifecycle_call(&mut client, "", "QueryInstalledChaincodes", Vec::new()).await?;
+            let installed = lc::QueryInstalledChaincodesResult::decode(installed.as_slice())
+                .map_err(deploy_err)?;
+            if installed
+                .installed_chaincodes
+                .iter()
+                .any(|c| c.package_id == package_id)
+            {
+                progress(&format!("{package_id} already installed on {}", node.name));
+                continue;
+            }
+            progress(&format!("installing on {}", node.name));
+            let arg = lc::InstallChaincodeArgs {
+                chaincode_install_package: bytes.clone(),
+            }
+            .encode_to_vec();
+            lifecycle_call(&mut client, "", "InstallChaincode", arg).await?;
+        }
+    }
+
+    let first = &info.orgs[0];
+    let sequence = match committed_definition(info, first, 0, &spec.name).await? {
+        Some(d) => d.sequence + 1,
+        None => 1,
+    };
+    let definition = lc::CommitChaincodeDefinitionArgs {
+        sequence,
+        name: spec.name.clone(),
+        version: spec.version.clone(),
+        ..Default::default()
+    };
+    for org in &info.orgs {
+        progress(&format!("approving sequence {sequence} for {}", org.msp_id));
+        let approve = lc::ApproveChaincodeDefinitionForMyOrgArgs {
+            sequence,
+            name: spec.name.clone(),
+            version: spec.version.clone(),
+            source: Some(lc::ChaincodeSource {
+                r#type: Some(lc::chaincode_source::Type::LocalPackage(
+                    lc::chaincode_source::Local {
+                        package_id: package_id.clone(),
+                    },
+                )),
+            }),
+            ..Default::default()
+        };
+        let mut peers = vec![(
+            org.peers[0].address.clone(),
+            info.admin_client(org, 0).await?,
+        )];
+        let args = vec![
+            b"ApproveChaincodeDefinitionForMyOrg".to_vec(),
+            approve.encode_to_vec(),
+        ];
+        order(info, org, &mut peers, args).await?;
+    }
+
+    progress(&format!("committing {} sequence {sequence}", spec.name));
+    let mut peers = Vec::new();
+    for org in &info.orgs {
+        // The commit is endorsed as the first org's admin by a peer of every org.
+        let signer = weft_common::msp::folder::load_signing_identity(
+            &first.admin.msp,
+            &weft_common::ids::MspId::new(&first.msp_id),
+        )?;
+        let tls = weft_peer::admin::ClientTls {
+            ca_pem: std::fs::read(&org.tls_ca).map_err(|e| NetworkError::io(&org.tls_ca, e))?,
+            identity: Some(
+                weft_common::tls::TlsIdentity::load(&first.admin.tls_cert, &first.admin.tls_key)
+                    .map_err(deploy_err)?,
+            ),
+            server_name: None,
+        };
+        let address = org.peers[0].address.clone();
+        peers.push((
+            address.clone(),
+            AdminClient::connect(&address, Some(tls), signer).await?,
+        ));
+    }
+    let args = vec![
+        b"CommitChaincodeDefinition".to_vec(),
+        definition.encode_to_vec(),
+    ];
+    order(info, first, &mut peers, args).await?;
+
+    progress("waiting for every peer to have the definition");
+    for org in &info.orgs {
+        for p in 0..org.peers.len() {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                let seen = committed_definition(info, org, p, &spec.name).await?;
+                if seen.is_some_and(|d| d.sequence >= sequence) {
+                    break;
+                }
+                if tokio::time::Instant::now() > deadline {
+                    return Err(NetworkError::Timeout(format!(
+                        "{} to commit {} sequence {sequence}",
+                        org.peers[p].name, spec.name
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    Ok(Deployed {
+        name: spec.name.clone(),
+        sequence,
+        package_id,
+    })
+}

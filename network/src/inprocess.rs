@@ -1,0 +1,258 @@
+//! The in-process mode: every orderer and peer of a topology runs inside the
+//! calling process on 127.0.0.1:0 ports — what the test suites use. Nodes are
+//! the same libraries the binaries run; only the process boundary is gone.
+
+use std::path::Path;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use weft_common::node::settings::{Listener, ListenerTls};
+use weft_orderer::config::OrdererConfig;
+use weft_orderer::node::{Listeners as OrdererListeners, OrdererHandle};
+use weft_peer::config::{GatewayPeer, PeerConfig};
+use weft_peer::node::{Listeners as PeerListeners, PeerHandle};
+
+use crate::info::{NetworkInfo, NodeInfo, OrgInfo};
+use crate::material::{PortPlan, generate};
+use crate::{NetworkError, Topology};
+
+/// A running in-process network.
+pub struct InProcessNetwork {
+    info: NetworkInfo,
+    orderers: Vec<Option<OrdererHandle>>,
+    peers: Vec<Vec<Option<PeerHandle>>>,
+}
+
+async fn bind() -> Result<TcpListener, NetworkError> {
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| NetworkError::node("127.0.0.1:0", e))
+}
+
+fn port(l: &TcpListener) -> u16 {
+    l.local_addr().map(|a| a.port()).unwrap_or(0)
+}
+
+fn mutual_tls(crypto: &Path) -> ListenerTls {
+    ListenerTls::Mutual {
+        cert: crypto.join("tls/server.crt"),
+        key: crypto.join("tls/server.key"),
+        client_roots: vec![],
+    }
+}
+
+/// The orderer config of `node` (addresses come from pre-bound listeners).
+pub fn orderer_config(node: &NodeInfo) -> OrdererConfig {
+    let unused = "127.0.0.1:0".parse().expect("address");
+    OrdererConfig {
+        general: Listener {
+            address: unused,
+            tls: mutual_tls(&node.crypto),
+        },
+        admin: Listener {
+            address: unused,
+            tls: mutual_tls(&node.crypto),
+        },
+        operations: unused,
+        msp_dir: node.crypto.join("msp"),
+        msp_id: "OrdererMSP".into(),
+        data_dir: node.data.clone(),
+    }
+}
+
+/// The peer config of `node` of `org`; its gateway knows every other peer.
+pub fn peer_config(info: &NetworkInfo, org: &OrgInfo, node: &NodeInfo) -> PeerConfig {
+    let unused = "127.0.0.1:0".parse().expect("address");
+    PeerConfig {
+        id: node.name.clone(),
+        listener: Listener {
+            address: unused,
+            tls: mutual_tls(&node.crypto),
+        },
+        operations: unused,
+        msp_dir: node.crypto.join("msp"),
+        msp_id: org.msp_id.clone(),
+        data_dir: node.data.clone(),
+        proposal_time_window: Duration::from_secs(15 * 60),
+        gateway_concurrency: 1024,
+        gateway_peers: info
+            .orgs
+            .iter()
+            .flat_map(|o| o.peers.iter().map(move |p| (o, p)))
+            .filter(|(_, p)| p.name != node.name)
+            .map(|(o, p)| GatewayPeer {
+                msp_id: o.msp_id.clone(),
+                address: p.address.clone(),
+            })
+            .collect(),
+    }
+}
+
+impl InProcessNetwork {
+    /// Generates crypto and the genesis block under `dir`, starts every node,
+    /// and joins them all to the channel (orderers through their core, peers
+    /// through cscc as an org admin would).
+    pub async fn start(t: &Topology, dir: &Path) -> Result<Self, NetworkError> {
+        t.validate()?;
+        let mut orderer_listeners = Vec::new();
+        for _ in 0..t.orderers {
+            orderer_listeners.push(OrdererListeners {
+                general: bind().await?,
+                admin: bind().await?,
+                operations: bind().await?,
+            });
+        }
+        let mut peer_listeners = Vec::new();
+        for _ in 0..t.orgs {
+            let mut org = Vec::new();
+            for _ in 0..t.peers_per_org {
+                org.push(PeerListeners {
+                    peer: bind().await?,
+                    operations: bind().await?,
+                });
+            }
+            peer_listeners.push(org);
+        }
+        let plan = PortPlan {
+            orderers: orderer_listeners
+                .iter()
+                .map(|l| (port(&l.general), port(&l.admin), port(&l.operations)))
+                .collect(),
+            peers: peer_listeners
+                .iter()
+                .map(|o| {
+                    o.iter()
+                        .map(|l| (port(&l.peer), port(&l.operations)))
+                        .collect()
+                })
+                .collect(),
+        };
+        let info = generate(t, dir, &plan)?;
+        let genesis =
+            std::fs::read(&info.genesis).map_err(|e| NetworkError::io(&info.genesis, e))?;
+        let mut net = Self {
+            orderers: Vec::new(),
+            peers: Vec::new(),
+            info,
+        };
+        for (node, listeners) in net.info.orderers.clone().iter().zip(orderer_listeners) {
+            let handle = weft_orderer::node::start(orderer_config(node), listeners)
+                .await
+                .map_err(|e| NetworkError::node(&node.name, e))?;
+            handle.core.join_channel(&genesis).await.map_err(|e| {
+                NetworkError::node(&node.name, format!("joining the channel: {e:?}"))
+            })?;
+            net.orderers.push(Some(handle));
+        }
+        for (org, listeners) in net.info.orgs.clone().iter().zip(peer_listeners) {
+            let mut handles = Vec::new();
+            for (node, l) in org.peers.iter().zip(listeners) {
+                let handle = weft_peer::node::start(peer_config(&net.info, org, node), l)
+                    .await
+                    .map_err(|e| NetworkError::node(&node.name, e))?;
+                handles.push(Some(handle));
+            }
+            net.peers.push(handles);
+        }
+        for org in net.info.orgs.clone() {
+            for p in 0..org.peers.len() {
+                net.info
+                    .admin_client(&org, p)
+                    .await?
+                    .join(&genesis)
+                    .await
+                    .map_err(|e| NetworkError::node(&org.peers[p].name, e))?;
+            }
+        }
+        Ok(net)
+    }
+
+    /// The network's description (addresses, crypto paths).
+    pub fn info(&self) -> &NetworkInfo {
+        &self.info
+    }
+
+    /// Peer `p` of org `org` (0-based indices), if running.
+    pub fn peer(&self, org: usize, p: usize) -> Option<&PeerHandle> {
+        self.peers.get(org)?.get(p)?.as_ref()
+    }
+
+    /// Orderer `i`, if running.
+    pub fn orderer(&self, i: usize) -> Option<&OrdererHandle> {
+        self.orderers.get(i)?.as_ref()
+    }
+
+    /// Stops peer `p` of `org` (its data stays).
+    pub async fn stop_peer(&mut self, org: usize, p: usize) {
+        if let Some(h) = self
+            .peers
+            .get_mut(org)
+            .and_then(|o| o.get_mut(p))
+            .and_then(Option::take)
+        {
+            h.shutdown().await;
+        }
+    }
+
+    /// Starts peer `p` of `org` again over its data, on a new port (the
+    /// network description is updated).
+    pub async fn restart_peer(&mut self, org: usize, p: usize) -> Result<(), NetworkError> {
+        self.stop_peer(org, p).await;
+        let o = self.info.orgs[org].clone();
+        let node = o.peers[p].clone();
+        let handle = weft_peer::node::start(
+            peer_config(&self.info, &o, &node),
+            PeerListeners {
+                peer: bind().await?,
+                operations: bind().await?,
+            },
+        )
+        .await
+        .map_err(|e| NetworkError::node(&node.name, e))?;
+        self.info.orgs[org].peers[p].address = format!("127.0.0.1:{}", handle.addr.port());
+        self.info.orgs[org].peers[p].operations_address =
+            format!("127.0.0.1:{}", handle.operations_addr.port());
+        self.peers[org][p] = Some(handle);
+        Ok(())
+    }
+
+    /// Waits until every running peer has committed `height` blocks.
+    pub async fn wait_for_height(
+        &self,
+        height: u64,
+        timeout: Duration,
+    ) -> Result<(), NetworkError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let behind = self.peers.iter().flatten().flatten().find(|p| {
+                p.core
+                    .channel(&self.info.channel)
+                    .is_none_or(|c| c.ledger().height() < height)
+            });
+            match behind {
+                None => return Ok(()),
+                Some(p) if tokio::time::Instant::now() > deadline => {
+                    return Err(NetworkError::Timeout(format!(
+                        "{} at height {height}",
+                        p.core.id
+                    )));
+                }
+                Some(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        }
+    }
+
+    /// Stops every node.
+    pub async fn shutdown(mut self) {
+        for p in self.peers.iter_mut().flatten() {
+            if let Some(h) = p.take() {
+                h.shutdown().await;
+            }
+        }
+        for o in self.orderers.iter_mut() {
+            if let Some(h) = o.take() {
+                h.shutdown().await;
+            }
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Process mode (to come).
