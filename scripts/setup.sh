@@ -44,7 +44,7 @@ need_pkg_force() {
 need_pkg node nodejs
 need_pkg npm npm
 need_pkg protoc protobuf-compiler
-need_pkg curl curl   # scripts/network.sh joins the orderer through its participation API
+need_pkg curl curl   # the README shows the orderer's participation API with curl
 need_file /usr/lib/x86_64-linux-gnu/librocksdb.so librocksdb-dev
 need_file /usr/lib/llvm-14/lib/libclang.so libclang-dev
 # Building chaincode to WASM: rustup's wasm32 target when installed, else Debian's

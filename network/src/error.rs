@@ -46,7 +46,8 @@ pub enum NetworkError {
 }
 
 impl NetworkError {
-    pub(crate) fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
+    /// A failed file operation on `path`.
+    pub fn io(path: &std::path::Path, e: impl std::fmt::Display) -> Self {
         Self::Io {
             path: path.to_path_buf(),
             reason: e.to_string(),

@@ -1,1 +1,417 @@
-//! Process mode (to come).
+//! The process mode: every node a local `weft-orderer` / `weft-peer` process
+//! with its config, data and log under the network's directory, PIDs in
+//! `pids/`, and the description in `network.json`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::info::{NetworkInfo, NodeInfo, OrgInfo};
+use crate::material::{PortPlan, generate};
+use crate::{NetworkError, Ports, Topology};
+
+/// How to bring a network up.
+#[derive(Debug, Clone)]
+pub struct UpOptions {
+    /// Its shape.
+    pub topology: Topology,
+    /// Where everything goes (`.weft-network`).
+    pub dir: PathBuf,
+    /// Where `weft-orderer` and `weft-peer` are (default: next to this program).
+    pub bin_dir: PathBuf,
+    /// `RUST_LOG` for the nodes.
+    pub log_level: String,
+}
+
+/// The directory holding this program, where cargo puts the node binaries too.
+pub fn default_bin_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn pid_file(dir: &Path, node: &str) -> PathBuf {
+    dir.join("pids").join(format!("{node}.pid"))
+}
+
+/// Whether process `pid` is alive (and not a zombie).
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            let state = s.rsplit_once(')').map(|(_, r)| r.trim_start());
+            !matches!(state.and_then(|r| r.chars().next()), Some('Z') | Some('X'))
+        })
+        .unwrap_or(false)
+}
+
+fn read_pid(dir: &Path, node: &str) -> Option<u32> {
+    std::fs::read_to_string(pid_file(dir, node))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+}
+
+fn free_port() -> Result<u16, NetworkError> {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| NetworkError::node("127.0.0.1:0", e))
+}
+
+fn plan(t: &Topology) -> Result<PortPlan, NetworkError> {
+    match t.ports {
+        Ports::Fabric => {
+            let plan = PortPlan::fabric(t);
+            let all = plan
+                .orderers
+                .iter()
+                .flat_map(|(a, b, c)| [*a, *b, *c])
+                .chain(plan.peers.iter().flatten().flat_map(|(a, b)| [*a, *b]));
+            for port in all {
+                if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
+                    return Err(NetworkError::Topology(format!(
+                        "port {port} is in use (is another network up? `weft-network down`, or use --ports auto)"
+                    )));
+                }
+            }
+            Ok(plan)
+        }
+        Ports::Auto => Ok(PortPlan {
+            orderers: (0..t.orderers)
+                .map(|_| Ok((free_port()?, free_port()?, free_port()?)))
+                .collect::<Result<_, NetworkError>>()?,
+            peers: (0..t.orgs)
+                .map(|_| {
+                    (0..t.peers_per_org)
+                        .map(|_| Ok((free_port()?, free_port()?)))
+                        .collect::<Result<_, NetworkError>>()
+                })
+                .collect::<Result<_, NetworkError>>()?,
+        }),
+    }
+}
+
+fn orderer_yaml(info: &NetworkInfo, node: &NodeInfo) -> String {
+    let c = node.crypto.display();
+    format!(
+        "General:\n  ListenAddress: {addr}\n  TLS:\n    Certificate: {c}/tls/server.crt\n    PrivateKey: {c}/tls/server.key\n    ClientRootCAs: []\n\
+         Admin:\n  ListenAddress: {admin}\n  TLS:\n    Certificate: {c}/tls/server.crt\n    PrivateKey: {c}/tls/server.key\n    ClientRootCAs: [{ca}]\n\
+         Operations:\n  ListenAddress: {ops}\nMSP:\n  Dir: {c}/msp\n  ID: OrdererMSP\nFileLedger:\n  Location: {data}\n",
+        addr = node.address,
+        admin = node.admin_address.as_deref().unwrap_or("127.0.0.1:0"),
+        ca = info.orderer_tls_ca.display(),
+        ops = node.operations_address,
+        data = node.data.display(),
+    )
+}
+
+fn peer_yaml(info: &NetworkInfo, org: &OrgInfo, node: &NodeInfo) -> String {
+    let c = node.crypto.display();
+    let gateway_peers: String = info
+        .orgs
+        .iter()
+        .flat_map(|o| o.peers.iter().map(move |p| (o, p)))
+        .filter(|(_, p)| p.name != node.name)
+        .map(|(o, p)| {
+            format!(
+                "      - {{ MSPID: {}, Address: \"{}\" }}\n",
+                o.msp_id, p.address
+            )
+        })
+        .collect();
+    format!(
+        "Peer:\n  ID: {name}\n  ListenAddress: {addr}\n  TLS:\n    Certificate: {c}/tls/server.crt\n    PrivateKey: {c}/tls/server.key\n    ClientRootCAs: []\n\
+         \x20 MSP:\n    Dir: {c}/msp\n    ID: {msp}\n  FileSystemPath: {data}\n  Gateway:\n    Peers:\n{peers}\
+         Operations:\n  ListenAddress: {ops}\n",
+        name = node.name,
+        addr = node.address,
+        msp = org.msp_id,
+        data = node.data.display(),
+        peers = if gateway_peers.is_empty() {
+            "      []\n".to_string()
+        } else {
+            gateway_peers
+        },
+        ops = node.operations_address,
+    )
+}
+
+fn spawn(
+    opts: &UpOptions,
+    node: &NodeInfo,
+    program: &str,
+    args: &[&str],
+    config: &str,
+) -> Result<(), NetworkError> {
+    let cfg_path = opts.dir.join("config").join(format!("{}.yaml", node.name));
+    std::fs::create_dir_all(opts.dir.join("config")).map_err(|e| NetworkError::io(&opts.dir, e))?;
+    std::fs::write(&cfg_path, config).map_err(|e| NetworkError::io(&cfg_path, e))?;
+    let log = std::fs::File::create(&node.log).map_err(|e| NetworkError::io(&node.log, e))?;
+    let err = log
+        .try_clone()
+        .map_err(|e| NetworkError::io(&node.log, e))?;
+    let bin = opts.bin_dir.join(program);
+    let child = Command::new(&bin)
+        .args(args)
+        .arg("--config")
+        .arg(&cfg_path)
+        .env("RUST_LOG", &opts.log_level)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err)
+        .spawn()
+        .map_err(|e| {
+            NetworkError::node(
+                &node.name,
+                format!("cannot start {} ({e}); build it with `cargo build -p weft-orderer -p weft-peer`", bin.display()),
+            )
+        })?;
+    std::fs::create_dir_all(opts.dir.join("pids")).map_err(|e| NetworkError::io(&opts.dir, e))?;
+    let pid = pid_file(&opts.dir, &node.name);
+    std::fs::write(&pid, child.id().to_string()).map_err(|e| NetworkError::io(&pid, e))?;
+    Ok(())
+}
+
+/// The last `n` lines of a node's log.
+pub fn tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// Waits until `node` accepts connections on `address`, failing early (with
+/// its log's tail) if its process died.
+async fn wait_listening(dir: &Path, node: &NodeInfo, address: &str) -> Result<(), NetworkError> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        if tokio::net::TcpStream::connect(address).await.is_ok() {
+            return Ok(());
+        }
+        if !read_pid(dir, &node.name).is_some_and(alive) {
+            return Err(NetworkError::node(
+                &node.name,
+                format!(
+                    "exited during start-up; its log ({}):\n{}",
+                    node.log.display(),
+                    tail(&node.log, 20)
+                ),
+            ));
+        }
+        if tokio::time::Instant::now() > deadline {
+            return Err(NetworkError::Timeout(format!(
+                "{} to listen on {address}",
+                node.name
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Joins orderer `node` to the channel through its channel participation API
+/// (what Fabric's `osnadmin channel join` does), as the orderer org's admin.
+pub async fn join_orderer(
+    info: &NetworkInfo,
+    node: &NodeInfo,
+    block: &[u8],
+) -> Result<(), NetworkError> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| NetworkError::io(p, e));
+    let mut identity_pem = read(&info.orderer_admin.tls_cert)?;
+    identity_pem.extend(read(&info.orderer_admin.tls_key)?);
+    let fail =
+        |e: reqwest::Error| NetworkError::node(&node.name, format!("channel participation: {e}"));
+    let client = reqwest::Client::builder()
+        .use_rustls_tls()
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&read(&info.orderer_tls_ca)?).map_err(fail)?,
+        )
+        .identity(reqwest::Identity::from_pem(&identity_pem).map_err(fail)?)
+        .build()
+        .map_err(fail)?;
+    let admin = node.admin_address.as_deref().unwrap_or_default();
+    let form = reqwest::multipart::Form::new().part(
+        "config-block",
+        reqwest::multipart::Part::bytes(block.to_vec()).file_name("genesis.block"),
+    );
+    let resp = client
+        .post(format!("https://{admin}/participation/v1/channels"))
+        .multipart(form)
+        .send()
+        .await
+        .map_err(fail)?;
+    if !resp.status().is_success() {
+        let status = resp.status();
+        let body = resp.text().await.unwrap_or_default();
+        return Err(NetworkError::node(
+            &node.name,
+            format!("channel join refused: {status} {body}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Starts a network as local processes and joins every node to the channel.
+pub async fn up(opts: &UpOptions, progress: impl Fn(&str)) -> Result<NetworkInfo, NetworkError> {
+    opts.topology.validate()?;
+    if let Ok(info) = NetworkInfo::load(&opts.dir)
+        && info
+            .nodes()
+            .any(|n| read_pid(&opts.dir, &n.name).is_some_and(alive))
+    {
+        return Err(NetworkError::Topology(format!(
+            "a network is already running in {} (`weft-network down` first)",
+            opts.dir.display()
+        )));
+    }
+    if opts.dir.exists() {
+        std::fs::remove_dir_all(&opts.dir).map_err(|e| NetworkError::io(&opts.dir, e))?;
+    }
+    let t = &opts.topology;
+    progress(&format!(
+        "generating crypto and the genesis block of {} ({} orderer(s), {} org(s) × {} peer(s))",
+        t.channel, t.orderers, t.orgs, t.peers_per_org
+    ));
+    let plan = plan(t)?;
+    let info = generate(t, &opts.dir, &plan)?;
+    let opts = UpOptions {
+        dir: info.dir.clone(),
+        ..opts.clone()
+    };
+    for node in &info.orderers {
+        spawn(
+            &opts,
+            node,
+            "weft-orderer",
+            &["start"],
+            &orderer_yaml(&info, node),
+        )?;
+    }
+    for org in &info.orgs {
+        for node in &org.peers {
+            spawn(
+                &opts,
+                node,
+                "weft-peer",
+                &["node", "start"],
+                &peer_yaml(&info, org, node),
+            )?;
+        }
+    }
+    progress("waiting for every node to listen");
+    for node in info.nodes() {
+        wait_listening(&info.dir, node, &node.address).await?;
+    }
+    progress(&format!(
+        "joining the orderers and peers to {}",
+        info.channel
+    ));
+    let block = std::fs::read(&info.genesis).map_err(|e| NetworkError::io(&info.genesis, e))?;
+    for node in &info.orderers {
+        join_orderer(&info, node, &block).await?;
+    }
+    for org in &info.orgs {
+        for p in 0..org.peers.len() {
+            info.admin_client(org, p)
+                .await?
+                .join(&block)
+                .await
+                .map_err(|e| NetworkError::node(&org.peers[p].name, e))?;
+        }
+    }
+    Ok(info)
+}
+
+/// One node's state, for `status`.
+#[derive(Debug, Clone)]
+pub struct NodeStatus {
+    /// The node.
+    pub name: String,
+    /// Its address.
+    pub address: String,
+    /// Its process id, if recorded.
+    pub pid: Option<u32>,
+    /// Whether that process is alive.
+    pub running: bool,
+    /// The channel's height on it (peers that answer).
+    pub height: Option<u64>,
+}
+
+/// The state of every node of the network in `dir`.
+pub async fn status(dir: &Path) -> Result<(NetworkInfo, Vec<NodeStatus>), NetworkError> {
+    let info = NetworkInfo::load(dir)?;
+    let mut out = Vec::new();
+    for node in &info.orderers {
+        let pid = read_pid(dir, &node.name);
+        out.push(NodeStatus {
+            name: node.name.clone(),
+            address: node.address.clone(),
+            pid,
+            running: pid.is_some_and(alive),
+            height: None,
+        });
+    }
+    for org in &info.orgs {
+        for (p, node) in org.peers.iter().enumerate() {
+            let pid = read_pid(dir, &node.name);
+            let running = pid.is_some_and(alive);
+            let height = if running {
+                match info.admin_client(org, p).await {
+                    Ok(mut c) => c.chain_info(&info.channel).await.ok().map(|i| i.height),
+                    Err(_) => None,
+                }
+            } else {
+                None
+            };
+            out.push(NodeStatus {
+                name: node.name.clone(),
+                address: node.address.clone(),
+                pid,
+                running,
+                height,
+            });
+        }
+    }
+    Ok((info, out))
+}
+
+/// Stops every process of the network in `dir` (TERM, then KILL after 10 s)
+/// and, unless `keep`, deletes the directory. Returns the nodes stopped.
+pub async fn down(dir: &Path, keep: bool) -> Result<Vec<String>, NetworkError> {
+    let mut stopped = Vec::new();
+    let pids = dir.join("pids");
+    if let Ok(entries) = std::fs::read_dir(&pids) {
+        let mut running = Vec::new();
+        for e in entries.flatten() {
+            let name = e
+                .file_name()
+                .to_string_lossy()
+                .trim_end_matches(".pid")
+                .to_string();
+            if let Some(pid) = read_pid(dir, &name).filter(|p| alive(*p)) {
+                let _ = Command::new("kill")
+                    .arg("-TERM")
+                    .arg(pid.to_string())
+                    .status();
+                running.push((name, pid));
+            }
+        }
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while running.iter().any(|(_, p)| alive(*p)) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        for (name, pid) in running {
+            if alive(pid) {
+                let _ = Command::new("kill")
+                    .arg("-KILL")
+                    .arg(pid.to_string())
+                    .status();
+            }
+            stopped.push(name);
+        }
+    }
+    if !keep && dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| NetworkError::io(dir, e))?;
+    }
+    Ok(stopped)
+}

@@ -1,1 +1,0 @@
-//! Bench (to come).

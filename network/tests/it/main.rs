@@ -1,0 +1,3 @@
+//! weft-network end to end.
+
+mod readme;
