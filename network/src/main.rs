@@ -422,8 +422,8 @@ async fn run(cli: Cli) -> Result<(), NetworkError> {
                 info.channel
             );
             println!(
-                "{:<28} {:<18} {:<8} {:<8} {}",
-                "NODE", "ADDRESS", "PID", "STATE", "HEIGHT"
+                "{:<28} {:<18} {:<8} {:<8} HEIGHT",
+                "NODE", "ADDRESS", "PID", "STATE"
             );
             for n in nodes {
                 println!(
