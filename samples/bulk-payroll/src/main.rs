@@ -1,0 +1,123 @@
+//! `bulk-payroll`: pays N employees with the ERC-20 sample, exactly once.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Parser;
+use weft_client_sdk::{Gateway, Tls, identity};
+
+#[derive(Parser)]
+#[command(
+    about = "Pay a payroll with the ERC-20 sample (token-erc20), exactly once, resumable after a crash.",
+    long_about = "Pay a payroll with the ERC-20 sample (token-erc20), exactly once, resumable after a crash.\n\nDeploy the token first: `weft-network deploy token-erc20 --name token`. The payer is Org1's User1 (Org1 is the token's minter); missing funds are minted. Kill it at any point and run the same command again: it resumes from its journal, and nobody is paid twice."
+)]
+struct Args {
+    /// Employees to pay.
+    #[arg(long, default_value_t = 1000)]
+    employees: usize,
+    /// Tokens per employee.
+    #[arg(long, default_value_t = 100)]
+    amount: u64,
+    /// The payroll's name: the same name resumes, a new one pays again.
+    #[arg(long, default_value = "payroll-1")]
+    run: String,
+    /// Journal file.
+    #[arg(long, default_value = "payroll.journal")]
+    journal: PathBuf,
+    /// The weft-network directory to connect with.
+    #[arg(long, default_value = ".weft-network", env = "WEFT_NETWORK_DIR")]
+    network_dir: PathBuf,
+    /// The token chaincode's name.
+    #[arg(long, default_value = "token")]
+    chaincode: String,
+}
+
+fn fail(message: String) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1)
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let path = args.network_dir.join("network.json");
+    let text = std::fs::read(&path).unwrap_or_else(|e| {
+        fail(format!(
+            "{}: {e} (start a network with `weft-network up`)",
+            path.display()
+        ))
+    });
+    let net: serde_json::Value =
+        serde_json::from_slice(&text).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+    let org = &net["orgs"][0];
+    let s = |v: &serde_json::Value| PathBuf::from(v.as_str().unwrap_or_default());
+    let tls = Tls::from_files(
+        &s(&org["tls_ca"]),
+        Some((&s(&org["user"]["tls_cert"]), &s(&org["user"]["tls_key"]))),
+    )
+    .unwrap_or_else(|e| fail(e.to_string()));
+    let msp_id = org["msp_id"].as_str().unwrap_or("Org1MSP");
+    let (id, signer) =
+        identity::load_msp(&s(&org["user"]["msp"]), msp_id).unwrap_or_else(|e| fail(e.to_string()));
+    let gateway = Gateway::connect(
+        org["peers"][0]["address"].as_str().unwrap_or_default(),
+        id,
+        Some(signer),
+        Some(tls),
+    )
+    .await
+    .unwrap_or_else(|e| fail(e.to_string()));
+    let contract = gateway
+        .network(net["channel"].as_str().unwrap_or("mychannel"))
+        .contract(&args.chaincode);
+    let needed = args.employees as u64 * args.amount;
+    bulk_payroll::fund(&contract, needed)
+        .await
+        .unwrap_or_else(|e| fail(format!("funding the payer: {e}")));
+    let report = bulk_payroll::pay(
+        &contract,
+        &args.run,
+        args.employees,
+        args.amount,
+        &args.journal,
+        |p| {
+            let done = p.committed + p.failed;
+            let width = 40;
+            let filled = width * done / p.total.max(1);
+            eprint!(
+                "\r[{}{}] {done}/{}  conflicts {}  resubmitted {}  window {} ",
+                "#".repeat(filled),
+                " ".repeat(width - filled),
+                p.total,
+                p.conflicts,
+                p.resubmitted,
+                p.window
+            );
+            let _ = std::io::stderr().flush();
+        },
+    )
+    .await
+    .unwrap_or_else(|e| fail(e.to_string()));
+    eprintln!();
+    let p = &report.progress;
+    println!(
+        "paid {} of {} employees ({} already paid by an earlier run) in {:.1} s; {} failed, {} left in flight",
+        p.committed,
+        p.total,
+        p.already_done,
+        report.elapsed.as_secs_f64(),
+        report.failures.len(),
+        report.unresolved.len()
+    );
+    for (id, why) in &report.failures {
+        println!("  failed {id}: {why}");
+    }
+    if !report.failures.is_empty() || !report.unresolved.is_empty() {
+        std::process::exit(2);
+    }
+}

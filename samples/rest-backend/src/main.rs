@@ -1,0 +1,115 @@
+//! `rest-backend`: serves asset-transfer-basic over HTTP through a peer's
+//! gateway, as one application identity.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use weft_client_sdk::{Gateway, Tls, identity};
+
+#[derive(Parser)]
+#[command(
+    about = "A REST API for asset-transfer-basic on a weft (or Fabric) network, through the client SDK.",
+    long_about = "A REST API for asset-transfer-basic on a weft (or Fabric) network, through the client SDK.\n\nWith a network from `weft-network up`, the defaults need no flags: Org1's User1 through Org1's peer (read from .weft-network/network.json)."
+)]
+struct Args {
+    /// Address to serve HTTP on.
+    #[arg(long, default_value = "127.0.0.1:3000", env = "REST_LISTEN")]
+    listen: String,
+    /// A weft-network directory to take the connection settings from.
+    #[arg(long, default_value = ".weft-network", env = "WEFT_NETWORK_DIR")]
+    network_dir: PathBuf,
+    /// Organisation (in the weft-network directory) to act for.
+    #[arg(long, default_value = "Org1MSP")]
+    org: String,
+    /// Gateway peer `host:port` (instead of the weft-network directory).
+    #[arg(long, requires_all = ["msp_dir", "tls_ca"])]
+    peer: Option<String>,
+    /// MSP folder of the identity (with --peer).
+    #[arg(long)]
+    msp_dir: Option<PathBuf>,
+    /// TLS CA certificate of the peer (with --peer).
+    #[arg(long)]
+    tls_ca: Option<PathBuf>,
+    /// Channel.
+    #[arg(long, default_value = "mychannel")]
+    channel: String,
+    /// Chaincode.
+    #[arg(long, default_value = "basic")]
+    chaincode: String,
+}
+
+fn fail(message: String) -> ! {
+    eprintln!("error: {message}");
+    std::process::exit(1)
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let args = Args::parse();
+    let (address, msp_id, msp_dir, tls) = match &args.peer {
+        Some(peer) => (
+            peer.clone(),
+            args.org.clone(),
+            args.msp_dir.clone().unwrap_or_default(),
+            Tls::from_files(args.tls_ca.as_deref().unwrap_or_else(|| "".as_ref()), None)
+                .unwrap_or_else(|e| fail(e.to_string())),
+        ),
+        None => {
+            let path = args.network_dir.join("network.json");
+            let text = std::fs::read(&path).unwrap_or_else(|e| {
+                fail(format!(
+                    "{}: {e} (start a network with `weft-network up`, or pass --peer)",
+                    path.display()
+                ))
+            });
+            let net: serde_json::Value = serde_json::from_slice(&text)
+                .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+            let org = net["orgs"]
+                .as_array()
+                .and_then(|o| o.iter().find(|o| o["msp_id"] == args.org.as_str()))
+                .unwrap_or_else(|| {
+                    fail(format!(
+                        "no organisation {} in {}",
+                        args.org,
+                        path.display()
+                    ))
+                });
+            let s = |v: &serde_json::Value| PathBuf::from(v.as_str().unwrap_or_default());
+            let tls = Tls::from_files(
+                &s(&org["tls_ca"]),
+                Some((&s(&org["user"]["tls_cert"]), &s(&org["user"]["tls_key"]))),
+            )
+            .unwrap_or_else(|e| fail(e.to_string()));
+            (
+                org["peers"][0]["address"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                args.org.clone(),
+                s(&org["user"]["msp"]),
+                tls,
+            )
+        }
+    };
+    let (id, signer) =
+        identity::load_msp(&msp_dir, &msp_id).unwrap_or_else(|e| fail(e.to_string()));
+    let gateway = Gateway::connect(&address, id, Some(signer), Some(tls))
+        .await
+        .unwrap_or_else(|e| fail(e.to_string()));
+    let contract = gateway.network(&args.channel).contract(&args.chaincode);
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .unwrap_or_else(|e| fail(format!("{}: {e}", args.listen)));
+    tracing::info!(
+        "serving asset-transfer-basic on http://{} through {address}",
+        args.listen
+    );
+    if let Err(e) = axum::serve(listener, rest_backend::app(contract)).await {
+        fail(e.to_string());
+    }
+}
