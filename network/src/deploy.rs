@@ -51,6 +51,19 @@ pub struct DeploySpec {
     pub build_dir: Option<PathBuf>,
 }
 
+impl DeploySpec {
+    /// Version 1.0 of the chaincode crate at `dir`, deployed as `name`,
+    /// built into `build_dir`.
+    pub fn from_crate(name: &str, dir: &Path, build_dir: Option<&Path>) -> Self {
+        Self {
+            name: name.to_string(),
+            version: "1.0".into(),
+            source: ChaincodeSource::Crate(dir.to_path_buf()),
+            build_dir: build_dir.map(Path::to_path_buf),
+        }
+    }
+}
+
 /// What was deployed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deployed {

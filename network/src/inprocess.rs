@@ -167,6 +167,18 @@ impl InProcessNetwork {
         Ok(net)
     }
 
+    /// Deploys version 1.0 of the chaincode crate at `dir` as `name` on
+    /// every org, building the WASM into `build_dir`.
+    pub async fn deploy_crate(
+        &self,
+        name: &str,
+        dir: &Path,
+        build_dir: &Path,
+    ) -> Result<crate::deploy::Deployed, NetworkError> {
+        let spec = crate::deploy::DeploySpec::from_crate(name, dir, Some(build_dir));
+        crate::deploy::deploy(&self.info, &spec, |m| tracing::debug!("deploy: {m}")).await
+    }
+
     /// The network's description (addresses, crypto paths).
     pub fn info(&self) -> &NetworkInfo {
         &self.info

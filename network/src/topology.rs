@@ -54,6 +54,17 @@ impl Default for Topology {
 }
 
 impl Topology {
+    /// A small, fast network for tests: one orderer, Org1 and Org2 with one
+    /// peer each, blocks every `batch_timeout`, free ports.
+    pub fn for_tests(batch_timeout: &str) -> Self {
+        Self {
+            orderers: 1,
+            batch_timeout: batch_timeout.into(),
+            ports: Ports::Auto,
+            ..Self::default()
+        }
+    }
+
     /// Parses a topology YAML file's text.
     pub fn from_yaml(text: &str) -> Result<Self, NetworkError> {
         let t: Self =

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use weft_client_sdk::Gateway;
-use weft_network::deploy::{ChaincodeSource, DeploySpec, deploy};
-use weft_network::{InProcessNetwork, Ports, Topology};
+use weft_network::deploy::{DeploySpec, deploy};
+use weft_network::{InProcessNetwork, Topology};
 
 pub struct TestNet {
     pub net: InProcessNetwork,
@@ -17,13 +17,9 @@ impl TestNet {
     /// One orderer, Org1 and Org2 with a peer each, blocks every 100 ms.
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let t = Topology {
-            orderers: 1,
-            batch_timeout: "100ms".into(),
-            ports: Ports::Auto,
-            ..Default::default()
-        };
-        let net = InProcessNetwork::start(&t, dir.path()).await.unwrap();
+        let net = InProcessNetwork::start(&Topology::for_tests("100ms"), dir.path())
+            .await
+            .unwrap();
         Self { net, dir }
     }
 
@@ -35,12 +31,8 @@ impl TestNet {
     }
 
     pub async fn deploy(&self, sample: &str, name: &str) {
-        let spec = DeploySpec {
-            name: name.into(),
-            version: "1.0".into(),
-            source: ChaincodeSource::Crate(samples().join(sample)),
-            build_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples")),
-        };
+        let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
+        let spec = DeploySpec::from_crate(name, &samples().join(sample), Some(&build));
         deploy(self.net.info(), &spec, |m| eprintln!("[deploy] {m}"))
             .await
             .unwrap();

@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Parser;
-use weft_client_sdk::{Gateway, Tls, identity};
+use weft_network::NetworkInfo;
 
 #[derive(Parser)]
 #[command(
@@ -45,36 +45,14 @@ async fn main() {
         )
         .init();
     let args = Args::parse();
-    let path = args.network_dir.join("network.json");
-    let text = std::fs::read(&path).unwrap_or_else(|e| {
-        fail(format!(
-            "{}: {e} (start a network with `weft-network up`)",
-            path.display()
-        ))
-    });
-    let net: serde_json::Value =
-        serde_json::from_slice(&text).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
-    let org = &net["orgs"][0];
-    let s = |v: &serde_json::Value| PathBuf::from(v.as_str().unwrap_or_default());
-    let tls = Tls::from_files(
-        &s(&org["tls_ca"]),
-        Some((&s(&org["user"]["tls_cert"]), &s(&org["user"]["tls_key"]))),
-    )
-    .unwrap_or_else(|e| fail(e.to_string()));
-    let msp_id = org["msp_id"].as_str().unwrap_or("Org1MSP");
-    let (id, signer) =
-        identity::load_msp(&s(&org["user"]["msp"]), msp_id).unwrap_or_else(|e| fail(e.to_string()));
-    let gateway = Gateway::connect(
-        org["peers"][0]["address"].as_str().unwrap_or_default(),
-        id,
-        Some(signer),
-        Some(tls),
-    )
-    .await
-    .unwrap_or_else(|e| fail(e.to_string()));
-    let contract = gateway
-        .network(net["channel"].as_str().unwrap_or("mychannel"))
-        .contract(&args.chaincode);
+    let info = NetworkInfo::load(&args.network_dir)
+        .unwrap_or_else(|e| fail(format!("{e} (start a network with `weft-network up`)")));
+    // The payer: Org1's User1 (Org1 is the token's minter).
+    let gateway = info
+        .gateway(&info.orgs[0].msp_id)
+        .await
+        .unwrap_or_else(|e| fail(e.to_string()));
+    let contract = gateway.network(&info.channel).contract(&args.chaincode);
     let needed = args.employees as u64 * args.amount;
     bulk_payroll::fund(&contract, needed)
         .await

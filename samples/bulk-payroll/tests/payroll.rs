@@ -2,28 +2,19 @@
 
 use std::path::PathBuf;
 
-use weft_network::deploy::{ChaincodeSource, DeploySpec, deploy};
-use weft_network::{InProcessNetwork, Ports, Topology};
+use weft_network::{InProcessNetwork, Topology};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everyone_is_paid_exactly_once_even_when_the_payroll_runs_again() {
     let dir = tempfile::tempdir().unwrap();
-    let t = Topology {
-        orderers: 1,
-        batch_timeout: "50ms".into(),
-        ports: Ports::Auto,
-        ..Default::default()
-    };
-    let net = InProcessNetwork::start(&t, dir.path()).await.unwrap();
-    let spec = DeploySpec {
-        name: "token".into(),
-        version: "1.0".into(),
-        source: ChaincodeSource::Crate(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../token-erc20"),
-        ),
-        build_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples")),
-    };
-    deploy(net.info(), &spec, |_| {}).await.unwrap();
+    let net = InProcessNetwork::start(&Topology::for_tests("50ms"), dir.path())
+        .await
+        .unwrap();
+    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
+    net.deploy_crate("token", &samples.join("token-erc20"), &build)
+        .await
+        .unwrap();
     let contract = net
         .info()
         .gateway("Org1MSP")

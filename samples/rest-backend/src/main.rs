@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use clap::Parser;
 use weft_client_sdk::{Gateway, Tls, identity};
+use weft_network::NetworkInfo;
 
 #[derive(Parser)]
 #[command(
@@ -51,64 +52,33 @@ async fn main() {
         )
         .init();
     let args = Args::parse();
-    let (address, msp_id, msp_dir, tls) = match &args.peer {
-        Some(peer) => (
-            peer.clone(),
-            args.org.clone(),
-            args.msp_dir.clone().unwrap_or_default(),
-            Tls::from_files(args.tls_ca.as_deref().unwrap_or_else(|| "".as_ref()), None)
-                .unwrap_or_else(|e| fail(e.to_string())),
-        ),
+    let gateway = match &args.peer {
+        Some(peer) => {
+            let tls = Tls::from_files(args.tls_ca.as_deref().unwrap_or("".as_ref()), None)
+                .unwrap_or_else(|e| fail(e.to_string()));
+            let msp_dir = args.msp_dir.clone().unwrap_or_default();
+            let (id, signer) =
+                identity::load_msp(&msp_dir, &args.org).unwrap_or_else(|e| fail(e.to_string()));
+            Gateway::connect(peer, id, Some(signer), Some(tls)).await
+        }
         None => {
-            let path = args.network_dir.join("network.json");
-            let text = std::fs::read(&path).unwrap_or_else(|e| {
+            let info = NetworkInfo::load(&args.network_dir).unwrap_or_else(|e| {
                 fail(format!(
-                    "{}: {e} (start a network with `weft-network up`, or pass --peer)",
-                    path.display()
+                    "{e} (start a network with `weft-network up`, or pass --peer)"
                 ))
             });
-            let net: serde_json::Value = serde_json::from_slice(&text)
-                .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
-            let org = net["orgs"]
-                .as_array()
-                .and_then(|o| o.iter().find(|o| o["msp_id"] == args.org.as_str()))
-                .unwrap_or_else(|| {
-                    fail(format!(
-                        "no organisation {} in {}",
-                        args.org,
-                        path.display()
-                    ))
-                });
-            let s = |v: &serde_json::Value| PathBuf::from(v.as_str().unwrap_or_default());
-            let tls = Tls::from_files(
-                &s(&org["tls_ca"]),
-                Some((&s(&org["user"]["tls_cert"]), &s(&org["user"]["tls_key"]))),
-            )
-            .unwrap_or_else(|e| fail(e.to_string()));
-            (
-                org["peers"][0]["address"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string(),
-                args.org.clone(),
-                s(&org["user"]["msp"]),
-                tls,
-            )
+            info.gateway(&args.org).await.map_err(|e| match e {
+                weft_network::NetworkError::Client(c) => c,
+                other => weft_client_sdk::ClientError::Identity(other.to_string()),
+            })
         }
-    };
-    let (id, signer) =
-        identity::load_msp(&msp_dir, &msp_id).unwrap_or_else(|e| fail(e.to_string()));
-    let gateway = Gateway::connect(&address, id, Some(signer), Some(tls))
-        .await
-        .unwrap_or_else(|e| fail(e.to_string()));
+    }
+    .unwrap_or_else(|e| fail(e.to_string()));
     let contract = gateway.network(&args.channel).contract(&args.chaincode);
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .unwrap_or_else(|e| fail(format!("{}: {e}", args.listen)));
-    tracing::info!(
-        "serving asset-transfer-basic on http://{} through {address}",
-        args.listen
-    );
+    tracing::info!("serving asset-transfer-basic on http://{}", args.listen);
     if let Err(e) = axum::serve(listener, rest_backend::app(contract)).await {
         fail(e.to_string());
     }

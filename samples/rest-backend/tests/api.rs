@@ -3,28 +3,19 @@
 use std::path::PathBuf;
 
 use rest_backend::{Asset, app};
-use weft_network::deploy::{ChaincodeSource, DeploySpec, deploy};
-use weft_network::{InProcessNetwork, Ports, Topology};
+use weft_network::{InProcessNetwork, Topology};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_read_transfer_delete_and_errors_over_http() {
     let dir = tempfile::tempdir().unwrap();
-    let t = Topology {
-        orderers: 1,
-        batch_timeout: "100ms".into(),
-        ports: Ports::Auto,
-        ..Default::default()
-    };
-    let net = InProcessNetwork::start(&t, dir.path()).await.unwrap();
-    let spec = DeploySpec {
-        name: "basic".into(),
-        version: "1.0".into(),
-        source: ChaincodeSource::Crate(
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../asset-transfer-basic"),
-        ),
-        build_dir: Some(PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples")),
-    };
-    deploy(net.info(), &spec, |_| {}).await.unwrap();
+    let net = InProcessNetwork::start(&Topology::for_tests("100ms"), dir.path())
+        .await
+        .unwrap();
+    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
+    net.deploy_crate("basic", &samples.join("asset-transfer-basic"), &build)
+        .await
+        .unwrap();
     let contract = net
         .info()
         .gateway("Org1MSP")
