@@ -74,6 +74,14 @@ fn outcome(result: Result<weft_client_sdk::Status, ClientError>) -> String {
     }
 }
 
+/// A well-mixed 64-bit hash (Vigna's splitmix64 finaliser).
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 async fn one(
     contract: &Contract,
     workload: Workload,
@@ -81,7 +89,9 @@ async fn one(
     keys: &[String],
     i: usize,
 ) -> String {
-    let key = || keys[(i.wrapping_mul(7919)) % keys.len().max(1)].clone();
+    // Keys drawn pseudo-randomly (splitmix64 of the index), so that
+    // concurrent transactions collide as often as the key count implies.
+    let key = || keys[(splitmix64(i as u64) % keys.len().max(1) as u64) as usize].clone();
     match workload {
         Workload::Create => {
             let id = format!("{run}-{i}");
