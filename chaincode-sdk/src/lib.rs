@@ -34,6 +34,8 @@
 //! Build to WASM and package with `weft-peer lifecycle chaincode package --build`;
 //! unit-test natively with [`mock::MockStub`].
 
+#[cfg(target_arch = "wasm32")]
+pub mod bump;
 pub mod codec;
 mod context;
 mod error;
@@ -43,6 +45,12 @@ pub mod mock;
 mod router;
 
 pub use context::{COMPOSITE_KEY_NAMESPACE, ClientIdentity, Context};
+
+/// In WASM, chaincode allocates with [`bump::BumpAllocator`] unless the
+/// `bump-alloc` feature is turned off.
+#[cfg(all(target_arch = "wasm32", feature = "bump-alloc"))]
+#[global_allocator]
+static ALLOCATOR: bump::BumpAllocator = bump::BumpAllocator::new();
 pub use error::ContractError;
 pub use ledger::{Ledger, LedgerError};
 pub use router::{Contract, METADATA_FUNCTION, Router, TransactionInfo};

@@ -12,9 +12,17 @@ use serde::{Deserialize, Serialize};
 
 use crate::PeerError;
 
-/// Link flags for chaincode: 64 KiB of stack, 320 KiB of initial memory.
+/// Link flags for chaincode: 64 KiB of stack (instead of Rust's 1 MiB) and
+/// 128 KiB of initial memory, which the peer keeps resident between
+/// instances (`chaincode::runtime`), so a typical invocation's heap never
+/// page-faults. A crate whose data does not fit is linked again with
+/// [`CHAINCODE_RUSTFLAGS_LARGE`].
 pub const CHAINCODE_RUSTFLAGS: &str =
-    "-C link-arg=-zstack-size=65536 -C link-arg=--initial-memory=327680";
+    "-C link-arg=-zstack-size=65536 -C link-arg=--initial-memory=131072";
+
+/// Link flags for chaincode with more than about 64 KiB of data: the linker
+/// sizes the initial memory.
+pub const CHAINCODE_RUSTFLAGS_LARGE: &str = "-C link-arg=-zstack-size=65536";
 
 /// The chaincode type weft runs.
 pub const WASM_TYPE: &str = "wasm";
@@ -189,8 +197,7 @@ pub fn build_wasm(crate_dir: &Path, target_dir: Option<&Path>) -> Result<PathBuf
     .arg("--manifest-path")
     .arg(&manifest)
     .arg("--target-dir")
-    .arg(&target_dir)
-    .env_remove("RUSTFLAGS");
+    .arg(&target_dir);
     if !rustup_has_wasm_target() {
         if !Path::new("/usr/bin/rustc").exists()
             || Command::new("wasm-ld").arg("--version").output().is_err()
@@ -207,9 +214,20 @@ pub fn build_wasm(crate_dir: &Path, target_dir: Option<&Path>) -> Result<PathBuf
             .arg("-Zbuild-std=std,panic_abort");
     }
     tracing::info!(crate_dir = %crate_dir.display(), "building chaincode to WASM");
-    let out = cmd
-        .output()
-        .map_err(|e| PeerError::Runtime(format!("running cargo: {e}")))?;
+    let run = |cmd: &mut Command, flags: &str| {
+        cmd.env("RUSTFLAGS", flags)
+            .output()
+            .map_err(|e| PeerError::Runtime(format!("running cargo: {e}")))
+    };
+    let mut out = run(&mut cmd, CHAINCODE_RUSTFLAGS)?;
+    if !out.status.success()
+        && String::from_utf8_lossy(&out.stderr).contains("initial memory too small")
+    {
+        tracing::info!(
+            "the chaincode's data exceeds the compact layout; linking with a larger initial memory"
+        );
+        out = run(&mut cmd, CHAINCODE_RUSTFLAGS_LARGE)?;
+    }
     if !out.status.success() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(30).collect();

@@ -18,7 +18,7 @@ use crate::PeerError;
 
 /// Bytes of each instance's memory kept resident between invocations: the
 /// initial memory chaincode is linked with (see `package::CHAINCODE_RUSTFLAGS`).
-const KEEP_RESIDENT_BYTES: usize = 320 * 1024;
+const KEEP_RESIDENT_BYTES: usize = 128 * 1024;
 
 /// Fuel for instantiating a module and asking its ABI version at install.
 const PROBE_FUEL: u64 = 10_000_000;
