@@ -80,7 +80,21 @@ impl Chain {
         args: &[&str],
         read_only: bool,
     ) -> (weft_peer::chaincode::InvokeOutcome, TxReadWriteSet) {
+        self.simulate_with_transient(args, read_only, &[])
+    }
+
+    /// The same, with transient data.
+    fn simulate_with_transient(
+        &self,
+        args: &[&str],
+        read_only: bool,
+        transient: &[(&str, &str)],
+    ) -> (weft_peer::chaincode::InvokeOutcome, TxReadWriteSet) {
         let ctx = InvocationContext {
+            transient: transient
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect(),
             chaincode: "basic".into(),
             args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
             tx_id: format!("tx{}", self.block),
@@ -208,6 +222,49 @@ fn packaging_is_deterministic() {
 }
 
 #[test]
+fn marbles_from_transient_data_and_by_owner_over_many_marbles_in_wasm() {
+    let mut chain = Chain::new("marbles");
+    let input = r#"{"name":"p1","color":"Red","size":3,"owner":"Eve"}"#;
+    let (out, rw) =
+        chain.simulate_with_transient(&["InitMarbleFromTransient"], false, &[("marble", input)]);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let set = kv(&rw);
+    let marble = set
+        .writes
+        .iter()
+        .find(|w| w.key == "p1")
+        .expect("the marble is written");
+    assert!(String::from_utf8_lossy(&marble.value).contains("\"owner\":\"eve\""));
+    chain.block += 1;
+    chain.ledger.commit(&rw, chain.block, 0);
+    let (out, _) = chain.simulate(&["InitMarbleFromTransient"], false);
+    assert_eq!(
+        out.response.status, 400,
+        "no transient data: {}",
+        out.response.message
+    );
+
+    // Hundreds of marbles: queries allocate and free per marble, all inside
+    // one instance's memory (the SDK's bump allocator gives memory back only
+    // when the instance ends).
+    for i in 0..300 {
+        let (name, owner) = (format!("m{i:03}"), format!("owner{}", i % 3));
+        let out = chain.submit(&["InitMarble", &name, "blue", "1", &owner]);
+        assert_eq!(out.response.status, 200, "{}", out.response.message);
+    }
+    let (out, _) = chain.simulate(&["GetMarblesByRange", "", ""], true);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let all: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 301);
+    let (out, _) = chain.simulate(&["GetMarblesByOwner", "owner1"], true);
+    let owned: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+    assert_eq!(owned.as_array().unwrap().len(), 100);
+    let (out, _) = chain.simulate(&["GetMarblesByOwner", "eve"], true);
+    let owned: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+    assert_eq!(owned[0]["name"], "p1");
+}
+
+#[test]
 fn marbles_index_range_and_history_run_in_wasm() {
     let mut chain = Chain::new("marbles");
     for (name, color) in [("m1", "blue"), ("m2", "red"), ("m3", "blue")] {
@@ -228,7 +285,24 @@ fn marbles_index_range_and_history_run_in_wasm() {
     assert_eq!(out.response.payload, b"2");
     let set = kv(&rw);
     let written: Vec<_> = set.writes.iter().map(|w| w.key.as_str()).collect();
-    assert_eq!(written, ["m1", "m3"]);
+    // The marbles, and their owner-index entries moved from tom to jerry.
+    assert_eq!(
+        written,
+        [
+            "\0owner~name\0jerry\0m1\0",
+            "\0owner~name\0jerry\0m3\0",
+            "\0owner~name\0tom\0m1\0",
+            "\0owner~name\0tom\0m3\0",
+            "m1",
+            "m3"
+        ]
+    );
+    assert!(
+        set.writes
+            .iter()
+            .filter(|w| w.key.contains("tom"))
+            .all(|w| w.is_delete)
+    );
     assert_eq!(
         set.range_queries_info.len(),
         1,

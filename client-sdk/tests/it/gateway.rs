@@ -229,3 +229,39 @@ async fn offline_signing_of_every_step() {
     assert!(e.to_string().to_lowercase().contains("signature"), "{e}");
     n.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_data_reaches_the_chaincode_but_not_the_ledger() {
+    let n = TestNet::with("marbles", "marbles").await;
+    let contract = n.gateway().await.network("mychannel").contract("marbles");
+    let secret = r#"{"name":"t1","color":"red","size":3,"owner":"Eve"}"#;
+    let commit = contract
+        .new_proposal("InitMarbleFromTransient")
+        .transient("marble", secret)
+        .build()
+        .unwrap()
+        .endorse()
+        .await
+        .unwrap()
+        .submit()
+        .await
+        .unwrap();
+    let status = commit.status().await.unwrap();
+    assert!(status.is_successful(), "{status:?}");
+    let json = contract
+        .evaluate_transaction("ReadMarble", ["t1"])
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&json).contains("\"eve\""));
+
+    // The block holds the marble's writes but not the transient input.
+    let ledger = n.net.peer(0, 0).unwrap().core.channel("mychannel").unwrap();
+    let block = ledger.ledger().block(status.block_number).unwrap().unwrap();
+    let bytes: Vec<u8> = block.data.unwrap().data.concat();
+    let needle = b"\"owner\":\"Eve\"";
+    assert!(
+        !bytes.windows(needle.len()).any(|w| w == needle),
+        "transient input in the block"
+    );
+    n.shutdown().await;
+}

@@ -1,17 +1,39 @@
 //! Fabric's marbles02 sample, as weft chaincode. Marbles are stored under
-//! their name with the same JSON as the Go sample, and a `color~name`
-//! composite-key index lets `TransferMarblesBasedOnColor` and
-//! `GetMarblesByColor` find marbles of one colour without a rich query.
+//! their name with the same JSON as the Go sample. Two composite-key indexes,
+//! `color~name` and `owner~name`, let `TransferMarblesBasedOnColor`,
+//! `GetMarblesByColor` and `GetMarblesByOwner` find marbles without a rich
+//! query (Fabric's `QueryMarblesByOwner` needs CouchDB; an index does not).
 //!
-//! Transactions: `InitMarble`, `ReadMarble`, `DeleteMarble`,
+//! Transactions: `InitMarble`, `InitMarbleFromTransient` (the marble comes
+//! in transient data, as in Fabric's private-data marbles, so its attributes
+//! never appear in the transaction), `ReadMarble`, `DeleteMarble`,
 //! `TransferMarble`, `TransferMarblesBasedOnColor`, `GetMarblesByRange`,
-//! `GetMarblesByColor` and `GetHistoryForMarble`.
+//! `GetMarblesByColor`, `GetMarblesByOwner` and `GetHistoryForMarble`.
 
 use serde::{Deserialize, Serialize};
 use weft_chaincode_sdk::{Context, ContractError, contract};
 
-/// The index's object type, as in Fabric's sample.
+/// The colour index's object type, as in Fabric's sample.
 const COLOR_INDEX: &str = "color~name";
+
+/// The owner index's object type.
+const OWNER_INDEX: &str = "owner~name";
+
+/// The transient key `InitMarbleFromTransient` reads.
+pub const TRANSIENT_KEY: &str = "marble";
+
+/// The input `InitMarbleFromTransient` expects under [`TRANSIENT_KEY`].
+#[derive(Debug, Clone, Deserialize)]
+pub struct MarbleInput {
+    /// Name.
+    pub name: String,
+    /// Colour.
+    pub color: String,
+    /// Size.
+    pub size: u64,
+    /// Owner.
+    pub owner: String,
+}
 
 /// A marble, serialised like Fabric's Go sample (fields in this order).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,24 +78,19 @@ impl Marbles {
             .ok_or_else(|| ContractError::new(format!("the marble {name} does not exist")))
     }
 
-    fn index_key(&self, ctx: &Context, marble: &Marble) -> Result<String, ContractError> {
-        ctx.create_composite_key(COLOR_INDEX, &[&marble.color, &marble.name])
+    fn index_keys(&self, ctx: &Context, marble: &Marble) -> Result<[String; 2], ContractError> {
+        Ok([
+            ctx.create_composite_key(COLOR_INDEX, &[&marble.color, &marble.name])?,
+            ctx.create_composite_key(OWNER_INDEX, &[&marble.owner, &marble.name])?,
+        ])
     }
 
-    /// Marbles from (key, value) pairs, skipping composite-key entries.
-    fn decode_all(pairs: Vec<(String, Vec<u8>)>) -> Result<Vec<Marble>, ContractError> {
-        pairs
-            .into_iter()
-            .map(|(_, v)| serde_json::from_slice(&v).map_err(ContractError::from))
-            .collect()
+    fn owner_key(&self, ctx: &Context, marble: &Marble) -> Result<String, ContractError> {
+        ctx.create_composite_key(OWNER_INDEX, &[&marble.owner, &marble.name])
     }
-}
 
-#[contract("Marbles")]
-impl Marbles {
-    /// Creates a marble and indexes it by colour.
-    #[transaction]
-    pub fn init_marble(
+    /// Stores a new marble and its index entries.
+    fn create(
         &self,
         ctx: &mut Context,
         name: String,
@@ -100,11 +117,77 @@ impl Marbles {
             owner: owner.to_lowercase(),
         };
         ctx.put_json(&name, &marble)?;
-        let index = self.index_key(ctx, &marble)?;
-        // The index entry's value is a single zero byte, as in Fabric's sample
+        // An index entry's value is a single zero byte, as in Fabric's sample
         // (an empty value would read as a delete).
-        ctx.put_state(&index, &[0])?;
+        for index in self.index_keys(ctx, &marble)? {
+            ctx.put_state(&index, &[0])?;
+        }
         Ok(())
+    }
+
+    /// The marbles an index lists under its first attribute `value`.
+    fn by_index(
+        &self,
+        ctx: &mut Context,
+        index: &str,
+        value: &str,
+    ) -> Result<Vec<Marble>, ContractError> {
+        let entries = ctx.get_state_by_partial_composite_key(index, &[value])?;
+        let mut marbles = Vec::with_capacity(entries.len());
+        for (key, _) in entries {
+            let (_, attrs) = ctx
+                .split_composite_key(&key)
+                .ok_or_else(|| ContractError::new(format!("malformed index key {key:?}")))?;
+            let name = attrs
+                .get(1)
+                .ok_or_else(|| ContractError::new(format!("index key {key:?} has no name")))?;
+            marbles.push(self.read(ctx, name)?);
+        }
+        Ok(marbles)
+    }
+
+    /// Marbles from (key, value) pairs, skipping composite-key entries.
+    fn decode_all(pairs: Vec<(String, Vec<u8>)>) -> Result<Vec<Marble>, ContractError> {
+        pairs
+            .into_iter()
+            .map(|(_, v)| serde_json::from_slice(&v).map_err(ContractError::from))
+            .collect()
+    }
+}
+
+#[contract("Marbles")]
+impl Marbles {
+    /// Creates a marble and indexes it by colour.
+    #[transaction]
+    pub fn init_marble(
+        &self,
+        ctx: &mut Context,
+        name: String,
+        color: String,
+        size: u64,
+        owner: String,
+    ) -> Result<(), ContractError> {
+        self.create(ctx, name, color, size, owner)
+    }
+
+    /// Creates a marble from the JSON under the transient key `marble`
+    /// (`{"name", "color", "size", "owner"}`): the attributes are not in the
+    /// transaction's arguments, only in its writes.
+    #[transaction]
+    pub fn init_marble_from_transient(&self, ctx: &mut Context) -> Result<(), ContractError> {
+        let input = ctx.get_transient(TRANSIENT_KEY)?.ok_or_else(|| {
+            ContractError::with_status(
+                400,
+                format!("the marble must be in transient data under {TRANSIENT_KEY:?}"),
+            )
+        })?;
+        let m: MarbleInput = serde_json::from_slice(&input).map_err(|e| {
+            ContractError::with_status(
+                400,
+                format!("transient {TRANSIENT_KEY:?} is not a marble: {e}"),
+            )
+        })?;
+        self.create(ctx, m.name, m.color, m.size, m.owner)
     }
 
     /// A marble by name.
@@ -118,8 +201,9 @@ impl Marbles {
     pub fn delete_marble(&self, ctx: &mut Context, name: String) -> Result<(), ContractError> {
         let marble = self.read(ctx, &name)?;
         ctx.del_state(&name)?;
-        let index = self.index_key(ctx, &marble)?;
-        ctx.del_state(&index)?;
+        for index in self.index_keys(ctx, &marble)? {
+            ctx.del_state(&index)?;
+        }
         Ok(())
     }
 
@@ -132,7 +216,11 @@ impl Marbles {
         new_owner: String,
     ) -> Result<(), ContractError> {
         let mut marble = self.read(ctx, &name)?;
+        let old = self.owner_key(ctx, &marble)?;
+        ctx.del_state(&old)?;
         marble.owner = new_owner.to_lowercase();
+        let new = self.owner_key(ctx, &marble)?;
+        ctx.put_state(&new, &[0])?;
         ctx.put_json(&name, &marble)
     }
 
@@ -171,22 +259,24 @@ impl Marbles {
         Self::decode_all(ctx.get_state_by_range(&start, &end)?)
     }
 
-    /// Marbles of one colour, through the index.
+    /// Marbles of one colour, through the colour index.
     #[transaction(evaluate)]
     pub fn get_marbles_by_color(
         &self,
         ctx: &mut Context,
         color: String,
     ) -> Result<Vec<Marble>, ContractError> {
-        let entries = ctx.get_state_by_partial_composite_key(COLOR_INDEX, &[&color])?;
-        let mut marbles = Vec::with_capacity(entries.len());
-        for (key, _) in entries {
-            let (_, attrs) = ctx
-                .split_composite_key(&key)
-                .ok_or_else(|| ContractError::new(format!("malformed index key {key:?}")))?;
-            marbles.push(self.read(ctx, &attrs[1])?);
-        }
-        Ok(marbles)
+        self.by_index(ctx, COLOR_INDEX, &color.to_lowercase())
+    }
+
+    /// Marbles of one owner, through the owner index.
+    #[transaction(evaluate)]
+    pub fn get_marbles_by_owner(
+        &self,
+        ctx: &mut Context,
+        owner: String,
+    ) -> Result<Vec<Marble>, ContractError> {
+        self.by_index(ctx, OWNER_INDEX, &owner.to_lowercase())
     }
 
     /// Every value a marble has had, newest first.
@@ -225,6 +315,55 @@ mod tests {
 
     fn marbles(payload: &[u8]) -> Vec<Marble> {
         serde_json::from_slice(payload).unwrap()
+    }
+
+    #[test]
+    fn the_owner_index_follows_transfers_and_deletes() {
+        let r = router();
+        let mut stub = MockStub::new();
+        for (name, owner) in [("m1", "tom"), ("m2", "tom"), ("m3", "ann")] {
+            let res = stub.invoke(&r, &["InitMarble", name, "red", "1", owner]);
+            assert_eq!(res.status, 200, "{}", res.message);
+        }
+        let names = |stub: &mut MockStub, owner: &str| -> Vec<String> {
+            marbles(&stub.invoke(&r, &["GetMarblesByOwner", owner]).payload)
+                .into_iter()
+                .map(|m| m.name)
+                .collect()
+        };
+        assert_eq!(names(&mut stub, "Tom"), ["m1", "m2"]);
+        stub.invoke(&r, &["TransferMarble", "m1", "ann"]);
+        assert_eq!(names(&mut stub, "tom"), ["m2"]);
+        assert_eq!(names(&mut stub, "ann"), ["m1", "m3"]);
+        stub.invoke(&r, &["DeleteMarble", "m3"]);
+        assert_eq!(names(&mut stub, "ann"), ["m1"]);
+        assert!(
+            !stub.state.keys().any(|k| k.contains("m3")),
+            "no index entry left behind"
+        );
+    }
+
+    #[test]
+    fn a_marble_from_transient_data_keeps_its_attributes_out_of_the_arguments() {
+        let r = router();
+        let mut stub = MockStub::new();
+        let missing = stub.invoke(&r, &["InitMarbleFromTransient"]);
+        assert_eq!(missing.status, 400);
+        assert!(missing.message.contains("transient"), "{}", missing.message);
+        stub.transient
+            .insert(TRANSIENT_KEY.into(), b"{not json".to_vec());
+        assert_eq!(stub.invoke(&r, &["InitMarbleFromTransient"]).status, 400);
+        stub.transient.insert(
+            TRANSIENT_KEY.into(),
+            br#"{"name":"secret1","color":"Green","size":9,"owner":"Eve"}"#.to_vec(),
+        );
+        let ok = stub.invoke(&r, &["InitMarbleFromTransient"]);
+        assert_eq!(ok.status, 200, "{}", ok.message);
+        let m: Marble = serde_json::from_str(&stub.get_str("secret1").unwrap()).unwrap();
+        assert_eq!(
+            (m.color.as_str(), m.owner.as_str(), m.size),
+            ("green", "eve", 9)
+        );
     }
 
     #[test]
