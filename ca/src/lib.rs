@@ -1,2 +1,20 @@
-//! The weft certificate authority, speaking Fabric CA's REST API. **Not implemented yet**
-//! (issue: Certificate authority); certificate issuing it will build on lives in `weft_common::pki`.
+//! `weft-ca`: a certificate authority with Fabric CA's REST API, so Fabric's
+//! own CA clients work against it, keeping identities and certificates in SQLite.
+//!
+//! - [`config`]: server settings (YAML, `FABRIC_CA_SERVER_*` overrides).
+//! - [`store`]: the SQLite registry (identities, certificates).
+//! - [`authority`]: the CA's key and the rules of enroll and register.
+//! - [`api`]: the `/api/v1` routes and Fabric CA's response envelope.
+//! - [`server`]: start and stop.
+//!
+//! This is the first slice of the CA issue: `init`, `cainfo`, `enroll` and
+//! `register`. See ARCHITECTURE.md for what is still to come.
+
+pub mod api;
+pub mod authority;
+pub mod config;
+pub mod error;
+pub mod server;
+pub mod store;
+
+pub use error::CaError;

@@ -1,0 +1,143 @@
+//! The REST API under `/api/v1`, in Fabric CA's shape: every answer is a
+//! cfssl envelope `{"success", "result", "errors": [{"code", "message"}], "messages"}`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use serde::Serialize;
+
+use crate::CaError;
+use crate::authority::{Authority, EnrollRequest, RegisterRequest};
+use crate::error::code;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// The envelope of a success.
+fn ok<T: Serialize>(result: T) -> Response {
+    let body = serde_json::json!({"success": true, "result": result, "errors": [], "messages": []});
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+impl IntoResponse for CaError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = self.parts();
+        if status >= 500 {
+            tracing::error!("request failed: {message}");
+        } else {
+            tracing::info!(code, "request refused: {message}");
+        }
+        let body = serde_json::json!({
+            "success": false,
+            "result": null,
+            "errors": [{"code": code, "message": message}],
+            "messages": [],
+        });
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        (status, axum::Json(body)).into_response()
+    }
+}
+
+fn json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, CaError> {
+    serde_json::from_slice(body).map_err(|e| {
+        CaError::bad_request(code::BAD_REQUEST, format!("malformed request body: {e}"))
+    })
+}
+
+fn authorization(headers: &HeaderMap) -> Result<&str, CaError> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| CaError::unauthorized(code::NO_USER_PASS, "no authorization header"))
+}
+
+fn basic_auth(headers: &HeaderMap) -> Result<(String, String), CaError> {
+    let h = authorization(headers)?;
+    let encoded = h.strip_prefix("Basic ").ok_or_else(|| {
+        CaError::unauthorized(
+            code::NO_USER_PASS,
+            "enroll needs HTTP Basic authorization (enrollment id and secret)",
+        )
+    })?;
+    let text = B64
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| {
+            CaError::unauthorized(
+                code::NO_USER_PASS,
+                "the Basic authorization is not base64 of id:secret",
+            )
+        })?;
+    let (id, secret) = text.split_once(':').ok_or_else(|| {
+        CaError::unauthorized(
+            code::NO_USER_PASS,
+            "no user/pass in the authorization header",
+        )
+    })?;
+    Ok((id.to_string(), secret.to_string()))
+}
+
+/// Runs a blocking registry operation off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, CaError> + Send + 'static,
+) -> Result<T, CaError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| CaError::api(500, code::INTERNAL, format!("worker failed: {e}")))?
+}
+
+async fn cainfo(State(ca): State<Arc<Authority>>) -> Response {
+    ok(ca.info())
+}
+
+async fn enroll(
+    State(ca): State<Arc<Authority>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, CaError> {
+    let (id, secret) = basic_auth(&headers)?;
+    let req: EnrollRequest = json(&body)?;
+    let info = ca.info();
+    let cert = blocking(move || ca.enroll(&id, &secret, &req)).await?;
+    Ok(ok(
+        serde_json::json!({ "Cert": B64.encode(cert), "ServerInfo": info }),
+    ))
+}
+
+async fn register(
+    State(ca): State<Arc<Authority>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, CaError> {
+    let token = authorization(&headers)?.to_string();
+    let req: RegisterRequest = json(&body)?;
+    let path = uri
+        .path_and_query()
+        .map_or(uri.path(), |p| p.as_str())
+        .to_string();
+    let secret = blocking(move || {
+        let caller = ca.authenticate_token(&token, method.as_str(), &path, &body)?;
+        ca.register(&caller, &req)
+    })
+    .await?;
+    Ok(ok(serde_json::json!({ "secret": secret })))
+}
+
+/// The router of the CA's REST API.
+pub fn router(ca: Arc<Authority>) -> axum::Router {
+    axum::Router::new()
+        .route("/api/v1/cainfo", get(cainfo).post(cainfo))
+        .route("/cainfo", get(cainfo).post(cainfo))
+        .route("/api/v1/enroll", post(enroll))
+        .route("/enroll", post(enroll))
+        .route("/api/v1/register", post(register))
+        .route("/register", post(register))
+        .with_state(ca)
+}

@@ -1,0 +1,554 @@
+//! The CA itself: its key and certificate under the home directory, the
+//! registry, and the rules of enroll and register (Fabric CA's semantics).
+
+use std::path::PathBuf;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use weft_common::pki::{CertAuthority, KeyType, Subject, Usage, Validity};
+
+use crate::CaError;
+use crate::config::ServerConfig;
+use crate::error::code;
+use crate::store::{Attribute, CertRecord, IdentityRecord, Store};
+
+/// Fabric CA's attribute extension: `{"attrs":{name: value}}` as raw JSON.
+pub const ATTRIBUTE_EXTENSION_OID: [u64; 9] = [1, 2, 3, 4, 5, 6, 7, 8, 1];
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// Attributes Fabric CA gives its bootstrap admin.
+const BOOTSTRAP_ATTRIBUTES: [(&str, &str); 7] = [
+    ("hf.Registrar.Roles", "*"),
+    ("hf.Registrar.DelegateRoles", "*"),
+    ("hf.Registrar.Attributes", "*"),
+    ("hf.Revoker", "true"),
+    ("hf.GenCRL", "true"),
+    ("hf.IntermediateCA", "true"),
+    ("hf.AffiliationMgr", "true"),
+];
+
+/// An attribute asked for in an enrollment.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AttributeRequest {
+    /// Its name.
+    pub name: String,
+    /// Missing is not an error.
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// The body of `POST /api/v1/enroll` and `/reenroll`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EnrollRequest {
+    /// PKCS#10 request (PEM).
+    pub certificate_request: String,
+    /// `tls` for a TLS certificate; empty for an enrollment certificate.
+    #[serde(default)]
+    pub profile: String,
+    /// Attributes to put into the certificate (default: those marked `ecert`).
+    #[serde(default)]
+    pub attr_reqs: Option<Vec<AttributeRequest>>,
+    /// The CA to ask (must be this one's name, or empty).
+    #[serde(default)]
+    pub caname: String,
+}
+
+/// The body of `POST /api/v1/register`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RegisterRequest {
+    /// The new enrollment id.
+    pub id: String,
+    /// Its type (default `client`).
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// Its secret (generated when empty).
+    #[serde(default)]
+    pub secret: String,
+    /// Enrollments allowed (0: the CA's default).
+    #[serde(default)]
+    pub max_enrollments: i64,
+    /// Its affiliation (default: the registrar's).
+    #[serde(default)]
+    pub affiliation: String,
+    /// Its attributes.
+    #[serde(default)]
+    pub attrs: Vec<Attribute>,
+    /// The CA to ask.
+    #[serde(default)]
+    pub caname: String,
+}
+
+/// What `cainfo` and `enroll` return about the CA.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ServerInfo {
+    /// The CA's name.
+    #[serde(rename = "CAName")]
+    pub ca_name: String,
+    /// Base64 of the CA chain (PEM).
+    #[serde(rename = "CAChain")]
+    pub ca_chain: String,
+    /// Idemix issuer key (not supported: empty).
+    pub issuer_public_key: String,
+    /// Idemix revocation key (not supported: empty).
+    pub issuer_revocation_public_key: String,
+    /// Server version.
+    pub version: String,
+}
+
+/// A running CA: key, certificate, registry.
+pub struct Authority {
+    config: ServerConfig,
+    ca: CertAuthority,
+    aki: String,
+    store: Store,
+}
+
+impl std::fmt::Debug for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Authority({})", self.config.ca.name)
+    }
+}
+
+fn ca_cert_path(config: &ServerConfig) -> PathBuf {
+    config.home.join("ca-cert.pem")
+}
+
+fn ca_key_path(config: &ServerConfig) -> PathBuf {
+    config.home.join("msp/keystore/priv_sk")
+}
+
+fn db_path(config: &ServerConfig) -> PathBuf {
+    config.home.join("fabric-ca-server.db")
+}
+
+/// Hex of a certificate's subject key identifier (its AKI on what it issues).
+fn subject_key_id(cert_pem: &str) -> Result<String, CaError> {
+    let der = pem::parse(cert_pem).map_err(|e| CaError::Config(format!("CA certificate: {e}")))?;
+    let (_, cert) = x509_parser::parse_x509_certificate(der.contents())
+        .map_err(|e| CaError::Config(format!("CA certificate: {e}")))?;
+    for ext in cert.extensions() {
+        if let x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) =
+            ext.parsed_extension()
+        {
+            return Ok(hex::encode(k.0));
+        }
+    }
+    Err(CaError::Config(
+        "the CA certificate has no subject key identifier".into(),
+    ))
+}
+
+/// A random secret of 16 characters (letters and digits).
+fn random_secret() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    weft_common::crypto::random_bytes(16)
+        .into_iter()
+        .map(|b| ALPHABET[b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+impl Authority {
+    /// `weft-ca server init`: creates the CA's key and self-signed certificate
+    /// (unless they exist), the database, and the bootstrap identity.
+    pub fn init(config: &ServerConfig, bootstrap: Option<(&str, &str)>) -> Result<(), CaError> {
+        let cert_path = ca_cert_path(config);
+        if !cert_path.exists() {
+            let ca = CertAuthority::new_root(
+                &Subject {
+                    organization: Some(config.csr.organization.clone()),
+                    ..Subject::fabric_style(&config.csr.organization, &config.csr.cn)
+                },
+                KeyType::EcdsaP256,
+                Validity::days_from_now(15 * 365),
+            )?;
+            let key_path = ca_key_path(config);
+            std::fs::create_dir_all(key_path.parent().expect("keystore dir"))
+                .map_err(|e| CaError::io(&key_path, e))?;
+            std::fs::write(&cert_path, ca.cert_pem()).map_err(|e| CaError::io(&cert_path, e))?;
+            std::fs::write(&key_path, ca.key_pem()).map_err(|e| CaError::io(&key_path, e))?;
+            tracing::info!(cert = %cert_path.display(), "created the CA's key and certificate");
+        }
+        let store = Store::open(&db_path(config))?;
+        if let Some((id, secret)) = bootstrap
+            && store.identity(id)?.is_none()
+        {
+            let attrs = BOOTSTRAP_ATTRIBUTES
+                .iter()
+                .map(|(n, v)| Attribute {
+                    name: n.to_string(),
+                    value: v.to_string(),
+                    ecert: false,
+                })
+                .collect();
+            store.insert_identity(&IdentityRecord::new(id, "client", "", attrs, -1, secret))?;
+            tracing::info!(id, "registered the bootstrap identity");
+        }
+        Ok(())
+    }
+
+    /// Opens an initialised CA.
+    pub fn open(config: ServerConfig) -> Result<Self, CaError> {
+        let cert_path = ca_cert_path(&config);
+        let key_path = ca_key_path(&config);
+        let read = |p: &PathBuf| {
+            std::fs::read_to_string(p).map_err(|e| {
+                CaError::io(
+                    p,
+                    format!("{e} (run `weft-ca server init -b admin:adminpw` first)"),
+                )
+            })
+        };
+        let cert = read(&cert_path)?;
+        let key = read(&key_path)?;
+        let ca = CertAuthority::from_pem(&cert, &key)?;
+        let aki = subject_key_id(&cert)?;
+        let store = Store::open(&db_path(&config))?;
+        Ok(Self {
+            config,
+            ca,
+            aki,
+            store,
+        })
+    }
+
+    /// The registry.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The CA's name.
+    pub fn name(&self) -> &str {
+        &self.config.ca.name
+    }
+
+    /// The CA certificate (PEM).
+    pub fn cert_pem(&self) -> &str {
+        self.ca.cert_pem()
+    }
+
+    /// `cainfo`.
+    pub fn info(&self) -> ServerInfo {
+        ServerInfo {
+            ca_name: self.config.ca.name.clone(),
+            ca_chain: B64.encode(self.ca.cert_pem()),
+            issuer_public_key: String::new(),
+            issuer_revocation_public_key: String::new(),
+            version: concat!("weft-ca ", env!("CARGO_PKG_VERSION")).into(),
+        }
+    }
+
+    fn check_caname(&self, caname: &str) -> Result<(), CaError> {
+        if caname.is_empty() || caname == self.config.ca.name {
+            Ok(())
+        } else {
+            Err(CaError::bad_request(
+                19,
+                format!(
+                    "CA '{caname}' does not exist (this is '{}')",
+                    self.config.ca.name
+                ),
+            ))
+        }
+    }
+
+    /// `enroll`: checks the secret and the enrollment limit, then certifies
+    /// the request's key. A refusal changes nothing.
+    pub fn enroll(&self, id: &str, secret: &str, req: &EnrollRequest) -> Result<String, CaError> {
+        self.check_caname(&req.caname)?;
+        let ca_max = self.config.registry.maxenrollments;
+        if ca_max == 0 {
+            return Err(CaError::unauthorized(
+                22,
+                "enrollment is disabled on this CA",
+            ));
+        }
+        let cert = self.store.enroll(
+            id,
+            |identity| {
+                if !identity.secret_matches(secret) {
+                    return Err(CaError::unauthorized(code::AUTH_FAILURE, "Authentication failure"));
+                }
+                // From here on the caller proved its secret: name the cause.
+                if identity.revoked {
+                    return Err(CaError::unauthorized(
+                        code::REVOKED_ID,
+                        format!("identity '{id}' is revoked and may not enroll"),
+                    ));
+                }
+                let limit = if identity.max_enrollments > 0 { identity.max_enrollments } else { ca_max };
+                if limit > 0 && identity.enrollments >= limit {
+                    return Err(CaError::unauthorized(
+                        code::INVALID_PASS,
+                        format!(
+                            "identity '{id}' has used its {limit} enrollment(s); reenroll with its certificate or ask a registrar to raise max_enrollments"
+                        ),
+                    ));
+                }
+                Ok(())
+            },
+            |identity| self.certify(identity, req),
+        )?;
+        Ok(cert.pem)
+    }
+
+    /// Issues the certificate for an enrollment of `identity`.
+    fn certify(
+        &self,
+        identity: &IdentityRecord,
+        req: &EnrollRequest,
+    ) -> Result<CertRecord, CaError> {
+        let mut attrs = serde_json::Map::new();
+        attrs.insert("hf.Affiliation".into(), identity.affiliation.clone().into());
+        attrs.insert("hf.EnrollmentID".into(), identity.id.clone().into());
+        attrs.insert("hf.Type".into(), identity.kind.clone().into());
+        match &req.attr_reqs {
+            None => {
+                for a in identity.attributes.iter().filter(|a| a.ecert) {
+                    attrs.insert(a.name.clone(), a.value.clone().into());
+                }
+            }
+            Some(wanted) => {
+                for w in wanted {
+                    match identity.attribute(&w.name) {
+                        Some(v) => {
+                            attrs.insert(w.name.clone(), v.into());
+                        }
+                        None if w.optional => {}
+                        None => {
+                            return Err(CaError::bad_request(
+                                code::BAD_REQUEST,
+                                format!("identity '{}' has no attribute '{}'", identity.id, w.name),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        let extension = serde_json::to_vec(&serde_json::json!({ "attrs": attrs })).expect("JSON");
+        let usage = match req.profile.as_str() {
+            "" => Usage::Signing,
+            "tls" => Usage::Tls,
+            other => {
+                return Err(CaError::bad_request(
+                    code::BAD_REQUEST,
+                    format!("unknown profile '{other}' (use tls, or none)"),
+                ));
+            }
+        };
+        let ou = match identity.kind.as_str() {
+            "user" => "client",
+            k => k,
+        };
+        let subject = Subject {
+            organization: Some(self.config.csr.organization.clone()),
+            ..Subject::fabric_style(&self.config.csr.organization, &identity.id).with_ou(ou)
+        };
+        let (pem, serial) = self
+            .ca
+            .issue_for_request(
+                &req.certificate_request,
+                &subject,
+                &[],
+                usage,
+                Validity::days_from_now(self.config.expiry_days),
+                &[(ATTRIBUTE_EXTENSION_OID.to_vec(), extension)],
+            )
+            .map_err(|e| CaError::bad_request(code::BAD_CSR, e.to_string()))?;
+        Ok(CertRecord {
+            serial: hex::encode(serial),
+            aki: self.aki.clone(),
+            id: identity.id.clone(),
+            pem,
+            revoked_reason: None,
+            revoked_at: None,
+        })
+    }
+
+    /// Checks a Fabric CA token (`b64(cert).b64(signature)`, the signature
+    /// over `method.b64(uri).b64(body).b64(cert)`) and returns the caller.
+    pub fn authenticate_token(
+        &self,
+        header: &str,
+        method: &str,
+        uri: &str,
+        body: &[u8],
+    ) -> Result<IdentityRecord, CaError> {
+        let bad =
+            |m: &str| CaError::unauthorized(code::INVALID_TOKEN, format!("invalid token: {m}"));
+        let (b64cert, b64sig) = header
+            .split_once('.')
+            .ok_or_else(|| bad("expected <cert>.<signature>"))?;
+        let cert_pem = B64
+            .decode(b64cert)
+            .map_err(|_| bad("the certificate is not base64"))?;
+        let sig = B64
+            .decode(b64sig)
+            .map_err(|_| bad("the signature is not base64"))?;
+        let cert = weft_common::msp::Certificate::from_pem(&cert_pem)
+            .map_err(|e| bad(&format!("the certificate does not parse: {e}")))?;
+        let serial = hex::encode(&cert.serial);
+        let record = self.store.certificate(&serial, &self.aki)?.ok_or_else(|| {
+            CaError::unauthorized(
+                code::UNTRUSTED_CERT,
+                "the token's certificate was not issued by this CA",
+            )
+        })?;
+        let issued = weft_common::msp::Certificate::from_pem(record.pem.as_bytes())?;
+        if issued.der != cert.der {
+            return Err(CaError::unauthorized(
+                code::UNTRUSTED_CERT,
+                "the token's certificate was not issued by this CA",
+            ));
+        }
+        if record.revoked_reason.is_some() {
+            return Err(CaError::unauthorized(
+                code::CERT_REVOKED,
+                "the token's certificate is revoked",
+            ));
+        }
+        let payload = format!(
+            "{method}.{}.{}.{b64cert}",
+            B64.encode(uri),
+            B64.encode(body)
+        );
+        let legacy = format!("{}.{b64cert}", B64.encode(body));
+        if cert.public_key.verify(payload.as_bytes(), &sig).is_err()
+            && cert.public_key.verify(legacy.as_bytes(), &sig).is_err()
+        {
+            return Err(bad("the signature does not match the request"));
+        }
+        let identity = self
+            .store
+            .identity(&record.id)?
+            .ok_or_else(|| CaError::unauthorized(code::AUTH_FAILURE, "Authentication failure"))?;
+        if identity.revoked {
+            return Err(CaError::unauthorized(
+                code::REVOKED_ID,
+                format!("identity '{}' is revoked", identity.id),
+            ));
+        }
+        Ok(identity)
+    }
+
+    /// `register`: `caller` registers a new identity, within its authority
+    /// (`hf.Registrar.Roles`, `hf.Registrar.Attributes`, its affiliation).
+    /// Returns the secret.
+    pub fn register(
+        &self,
+        caller: &IdentityRecord,
+        req: &RegisterRequest,
+    ) -> Result<String, CaError> {
+        self.check_caname(&req.caname)?;
+        if req.id.trim().is_empty() {
+            return Err(CaError::bad_request(
+                code::BAD_REQUEST,
+                "the identity needs an id",
+            ));
+        }
+        let kind = if req.kind.is_empty() {
+            "client"
+        } else {
+            req.kind.as_str()
+        };
+        let roles = caller.attribute("hf.Registrar.Roles").ok_or_else(|| {
+            CaError::forbidden(format!(
+                "'{}' is not a registrar (no hf.Registrar.Roles)",
+                caller.id
+            ))
+        })?;
+        if !list_allows(roles, kind) {
+            return Err(CaError::forbidden(format!(
+                "'{}' may register types [{roles}], not '{kind}'",
+                caller.id
+            )));
+        }
+        let affiliation = if req.affiliation.is_empty() {
+            caller.affiliation.clone()
+        } else {
+            req.affiliation.clone()
+        };
+        if !(caller.affiliation.is_empty()
+            || affiliation == caller.affiliation
+            || affiliation.starts_with(&format!("{}.", caller.affiliation)))
+        {
+            return Err(CaError::forbidden(format!(
+                "'{}' of affiliation '{}' may not register into '{affiliation}'",
+                caller.id, caller.affiliation
+            )));
+        }
+        let allowed_attrs = caller.attribute("hf.Registrar.Attributes").unwrap_or("");
+        for a in &req.attrs {
+            if !list_allows(allowed_attrs, &a.name) {
+                return Err(CaError::forbidden(format!(
+                    "'{}' may not register attribute '{}' (hf.Registrar.Attributes: [{allowed_attrs}])",
+                    caller.id, a.name
+                )));
+            }
+            if a.name.starts_with("hf.") {
+                let own = caller.attribute(&a.name).unwrap_or("");
+                let grantable = own == "*"
+                    || own == a.value
+                    || (own == "true" && a.value == "false")
+                    || a.value.split(',').all(|v| list_allows(own, v.trim()));
+                if !grantable {
+                    return Err(CaError::forbidden(format!(
+                        "'{}' may not grant {}={} (it holds '{own}')",
+                        caller.id, a.name, a.value
+                    )));
+                }
+            }
+        }
+        let ca_max = self.config.registry.maxenrollments;
+        let max = if req.max_enrollments == 0 {
+            ca_max
+        } else {
+            req.max_enrollments
+        };
+        if ca_max > 0 && (max < 0 || max > ca_max) {
+            return Err(CaError::bad_request(
+                code::BAD_REQUEST,
+                format!("max_enrollments {max} exceeds this CA's limit of {ca_max}"),
+            ));
+        }
+        let secret = if req.secret.is_empty() {
+            random_secret()
+        } else {
+            req.secret.clone()
+        };
+        self.store.insert_identity(&IdentityRecord::new(
+            &req.id,
+            kind,
+            &affiliation,
+            req.attrs.clone(),
+            max,
+            &secret,
+        ))?;
+        Ok(secret)
+    }
+}
+
+/// Whether a comma-separated allow list (`*`, names, `prefix*`) covers `item`.
+fn list_allows(list: &str, item: &str) -> bool {
+    list.split(',').map(str::trim).any(|p| {
+        p == "*"
+            || p == item
+            || p.strip_suffix('*')
+                .is_some_and(|prefix| item.starts_with(prefix))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::list_allows;
+
+    #[test]
+    fn allow_lists() {
+        assert!(list_allows("*", "peer"));
+        assert!(list_allows("client, peer", "peer"));
+        assert!(!list_allows("client,peer", "orderer"));
+        assert!(list_allows("app.*", "app.role"));
+        assert!(!list_allows("", "x"));
+    }
+}

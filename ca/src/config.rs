@@ -1,0 +1,159 @@
+//! The CA server's settings: YAML (`fabric-ca-server-config.yaml`'s main
+//! keys) with `FABRIC_CA_SERVER_*` environment overrides, as Fabric CA reads them.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::CaError;
+
+/// The CA's identity and what it issues.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "lowercase", default)]
+pub struct CaSection {
+    /// The CA's name (`caname` in requests; Fabric CA's `ca.name`).
+    pub name: String,
+}
+
+impl Default for CaSection {
+    fn default() -> Self {
+        Self { name: "ca".into() }
+    }
+}
+
+/// Subject of the CA's own certificate (Fabric CA's `csr`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct CsrSection {
+    /// Common name of the CA certificate.
+    pub cn: String,
+    /// Organisation: it also goes into every certificate the CA issues.
+    #[serde(rename = "o")]
+    pub organization: String,
+}
+
+impl Default for CsrSection {
+    fn default() -> Self {
+        Self {
+            cn: "fabric-ca-server".into(),
+            organization: "Hyperledger".into(),
+        }
+    }
+}
+
+/// Registry defaults (Fabric CA's `registry`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "lowercase", default)]
+pub struct RegistrySection {
+    /// Enrollments an identity gets when its registration names none (-1: unlimited).
+    pub maxenrollments: i64,
+}
+
+impl Default for RegistrySection {
+    fn default() -> Self {
+        Self { maxenrollments: -1 }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// Where the CA keeps its key, certificate and database.
+    #[serde(skip)]
+    pub home: PathBuf,
+    /// Listen address (Fabric CA's default port 7054).
+    pub address: String,
+    /// Port, when `address` has none.
+    pub port: u16,
+    /// The CA.
+    pub ca: CaSection,
+    /// Its certificate's subject.
+    pub csr: CsrSection,
+    /// Registry defaults.
+    pub registry: RegistrySection,
+    /// Validity of issued certificates, in days (Fabric CA's default: one year).
+    pub expiry_days: i64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            home: PathBuf::from("."),
+            address: "0.0.0.0".into(),
+            port: 7054,
+            ca: CaSection::default(),
+            csr: CsrSection::default(),
+            registry: RegistrySection::default(),
+            expiry_days: 365,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The listen address.
+    pub fn listen(&self) -> Result<SocketAddr, CaError> {
+        let text = if self.address.contains(':') {
+            self.address.clone()
+        } else {
+            format!("{}:{}", self.address, self.port)
+        };
+        text.parse()
+            .map_err(|e| CaError::Config(format!("address {text:?}: {e}")))
+    }
+
+    /// Reads YAML (may be empty) and applies `FABRIC_CA_SERVER_*` overrides:
+    /// `_ADDRESS`, `_PORT`, `_CA_NAME`, `_CSR_CN`, `_REGISTRY_MAXENROLLMENTS`.
+    pub fn parse(
+        text: &str,
+        home: PathBuf,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Self, CaError> {
+        let mut c: Self = if text.trim().is_empty() {
+            Self::default()
+        } else {
+            serde_yaml_ng::from_str(text).map_err(|e| CaError::Config(e.to_string()))?
+        };
+        c.home = home;
+        for (k, v) in env {
+            let Some(key) = k.strip_prefix("FABRIC_CA_SERVER_") else {
+                continue;
+            };
+            let bad = |e: &dyn std::fmt::Display| CaError::Config(format!("{k}={v}: {e}"));
+            match key {
+                "ADDRESS" => c.address = v,
+                "PORT" => c.port = v.parse().map_err(|e| bad(&e))?,
+                "CA_NAME" => c.ca.name = v,
+                "CSR_CN" => c.csr.cn = v,
+                "REGISTRY_MAXENROLLMENTS" => {
+                    c.registry.maxenrollments = v.parse().map_err(|e| bad(&e))?
+                }
+                _ => {}
+            }
+        }
+        Ok(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_yaml_and_env() {
+        let c = ServerConfig::parse("", "/h".into(), std::iter::empty()).unwrap();
+        assert_eq!(c.listen().unwrap().port(), 7054);
+        let c = ServerConfig::parse(
+            "ca: { name: ca-org1 }\ncsr: { cn: ca.org1.example.com, o: org1.example.com }\nregistry: { maxenrollments: 3 }\n",
+            "/h".into(),
+            [("FABRIC_CA_SERVER_PORT".to_string(), "8054".to_string())].into_iter(),
+        )
+        .unwrap();
+        assert_eq!(c.ca.name, "ca-org1");
+        assert_eq!(c.csr.organization, "org1.example.com");
+        assert_eq!(c.registry.maxenrollments, 3);
+        assert_eq!(c.listen().unwrap().port(), 8054);
+        assert!(ServerConfig::parse("port: x", "/h".into(), std::iter::empty()).is_err());
+    }
+}

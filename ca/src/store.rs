@@ -1,0 +1,295 @@
+//! The CA's database (SQLite, a file under the CA's home): identities,
+//! issued certificates and their revocations. Every request that changes
+//! something does it in one transaction, so a refused request changes nothing.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use crate::CaError;
+
+/// An attribute of an identity (`hf.Registrar.Roles`, or an application's own).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attribute {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+    /// Whether it goes into enrollment certificates by default.
+    #[serde(default)]
+    pub ecert: bool,
+}
+
+/// A registered identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdentityRecord {
+    /// The enrollment id.
+    pub id: String,
+    /// `client`, `peer`, `orderer`, `admin` or `user`.
+    pub kind: String,
+    /// Affiliation (`org1.department1`; empty for the root).
+    pub affiliation: String,
+    /// Attributes.
+    pub attributes: Vec<Attribute>,
+    /// Enrollments allowed (-1: unlimited).
+    pub max_enrollments: i64,
+    /// Enrollments so far.
+    pub enrollments: i64,
+    /// Revoked identities may not enroll again.
+    pub revoked: bool,
+    secret_hash: Vec<u8>,
+    salt: Vec<u8>,
+}
+
+impl IdentityRecord {
+    /// A new identity with `secret`.
+    pub fn new(
+        id: &str,
+        kind: &str,
+        affiliation: &str,
+        attributes: Vec<Attribute>,
+        max_enrollments: i64,
+        secret: &str,
+    ) -> Self {
+        let salt = weft_common::crypto::random_bytes(16);
+        Self {
+            id: id.to_string(),
+            kind: kind.to_string(),
+            affiliation: affiliation.to_string(),
+            attributes,
+            max_enrollments,
+            enrollments: 0,
+            revoked: false,
+            secret_hash: hash_secret(secret, &salt),
+            salt,
+        }
+    }
+
+    /// Whether `secret` is this identity's (in constant time).
+    pub fn secret_matches(&self, secret: &str) -> bool {
+        ring::pbkdf2::verify(
+            ring::pbkdf2::PBKDF2_HMAC_SHA256,
+            PBKDF2_ROUNDS,
+            &self.salt,
+            secret.as_bytes(),
+            &self.secret_hash,
+        )
+        .is_ok()
+    }
+
+    /// The value of attribute `name`.
+    pub fn attribute(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.value.as_str())
+    }
+}
+
+const PBKDF2_ROUNDS: std::num::NonZeroU32 = match std::num::NonZeroU32::new(10_000) {
+    Some(n) => n,
+    None => unreachable!(),
+};
+
+fn hash_secret(secret: &str, salt: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; 32];
+    ring::pbkdf2::derive(
+        ring::pbkdf2::PBKDF2_HMAC_SHA256,
+        PBKDF2_ROUNDS,
+        salt,
+        secret.as_bytes(),
+        &mut out,
+    );
+    out
+}
+
+/// An issued certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertRecord {
+    /// Serial number (hex).
+    pub serial: String,
+    /// Authority key identifier (hex).
+    pub aki: String,
+    /// The enrollment id it was issued to.
+    pub id: String,
+    /// The certificate (PEM).
+    pub pem: String,
+    /// Revoked (with a reason code), or not.
+    pub revoked_reason: Option<i64>,
+    /// When it was revoked (Unix seconds).
+    pub revoked_at: Option<i64>,
+}
+
+/// The database.
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Store")
+    }
+}
+
+fn row_identity(r: &rusqlite::Row<'_>) -> rusqlite::Result<IdentityRecord> {
+    let attrs: String = r.get(3)?;
+    Ok(IdentityRecord {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        affiliation: r.get(2)?,
+        attributes: serde_json::from_str(&attrs).unwrap_or_default(),
+        max_enrollments: r.get(4)?,
+        enrollments: r.get(5)?,
+        revoked: r.get::<_, i64>(6)? != 0,
+        secret_hash: r.get(7)?,
+        salt: r.get(8)?,
+    })
+}
+
+const IDENTITY_COLUMNS: &str =
+    "id, type, affiliation, attributes, max_enrollments, enrollments, revoked, secret_hash, salt";
+
+impl Store {
+    /// Opens (creating if need be) the database at `path`.
+    pub fn open(path: &Path) -> Result<Self, CaError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = FULL;
+             CREATE TABLE IF NOT EXISTS identities (
+                 id TEXT PRIMARY KEY,
+                 type TEXT NOT NULL,
+                 affiliation TEXT NOT NULL,
+                 attributes TEXT NOT NULL,
+                 max_enrollments INTEGER NOT NULL,
+                 enrollments INTEGER NOT NULL,
+                 revoked INTEGER NOT NULL,
+                 secret_hash BLOB NOT NULL,
+                 salt BLOB NOT NULL);
+             CREATE TABLE IF NOT EXISTS certificates (
+                 serial TEXT NOT NULL,
+                 aki TEXT NOT NULL,
+                 id TEXT NOT NULL,
+                 pem TEXT NOT NULL,
+                 revoked_reason INTEGER,
+                 revoked_at INTEGER,
+                 PRIMARY KEY (serial, aki));",
+        )?;
+        Ok(Self {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().expect("database lock")
+    }
+
+    /// The identity `id`.
+    pub fn identity(&self, id: &str) -> Result<Option<IdentityRecord>, CaError> {
+        Ok(self
+            .conn()
+            .query_row(
+                &format!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE id = ?1"),
+                params![id],
+                row_identity,
+            )
+            .optional()?)
+    }
+
+    /// Adds a new identity; an existing id is refused.
+    pub fn insert_identity(&self, i: &IdentityRecord) -> Result<(), CaError> {
+        let attrs = serde_json::to_string(&i.attributes).expect("attributes JSON");
+        let r = self.conn().execute(
+            &format!("INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            params![
+                i.id,
+                i.kind,
+                i.affiliation,
+                attrs,
+                i.max_enrollments,
+                i.enrollments,
+                i.revoked as i64,
+                i.secret_hash,
+                i.salt
+            ],
+        );
+        match r {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                Err(CaError::bad_request(
+                    crate::error::code::IDENTITY_EXISTS,
+                    format!("identity '{}' is already registered", i.id),
+                ))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Records an enrollment of `id` and the certificate it got, in one
+    /// transaction; `check` sees the identity as locked for the update and
+    /// may refuse (then nothing changes).
+    pub fn enroll(
+        &self,
+        id: &str,
+        check: impl FnOnce(&IdentityRecord) -> Result<(), CaError>,
+        issue: impl FnOnce(&IdentityRecord) -> Result<CertRecord, CaError>,
+    ) -> Result<CertRecord, CaError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let identity = tx
+            .query_row(
+                &format!("SELECT {IDENTITY_COLUMNS} FROM identities WHERE id = ?1"),
+                params![id],
+                row_identity,
+            )
+            .optional()?
+            .ok_or_else(|| {
+                CaError::unauthorized(crate::error::code::AUTH_FAILURE, "Authentication failure")
+            })?;
+        check(&identity)?;
+        let cert = issue(&identity)?;
+        tx.execute(
+            "UPDATE identities SET enrollments = enrollments + 1 WHERE id = ?1",
+            params![id],
+        )?;
+        tx.execute(
+            "INSERT INTO certificates (serial, aki, id, pem) VALUES (?1, ?2, ?3, ?4)",
+            params![cert.serial, cert.aki, cert.id, cert.pem],
+        )?;
+        tx.commit()?;
+        Ok(cert)
+    }
+
+    /// The certificate with this serial and AKI (hex).
+    pub fn certificate(&self, serial: &str, aki: &str) -> Result<Option<CertRecord>, CaError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT serial, aki, id, pem, revoked_reason, revoked_at FROM certificates WHERE serial = ?1 AND aki = ?2",
+                params![serial, aki],
+                |r| {
+                    Ok(CertRecord {
+                        serial: r.get(0)?,
+                        aki: r.get(1)?,
+                        id: r.get(2)?,
+                        pem: r.get(3)?,
+                        revoked_reason: r.get(4)?,
+                        revoked_at: r.get(5)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    /// How many certificates the CA has issued.
+    pub fn certificate_count(&self) -> Result<i64, CaError> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COUNT(*) FROM certificates", [], |r| r.get(0))?)
+    }
+}

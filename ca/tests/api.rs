@@ -1,0 +1,344 @@
+//! The CA's REST API over HTTP: enroll, register, and every refusal, each a
+//! 4xx in Fabric CA's error shape that changes nothing in the database.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use rcgen::{CertificateParams, DnType, KeyPair};
+use serde_json::{Value, json};
+use weft_ca::authority::Authority;
+use weft_ca::config::ServerConfig;
+use weft_ca::server::{CaHandle, start};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+struct Ca {
+    handle: CaHandle,
+    base: String,
+    http: reqwest::Client,
+    _home: tempfile::TempDir,
+}
+
+async fn ca(max_enrollments: i64) -> Ca {
+    let home = tempfile::tempdir().unwrap();
+    let mut config =
+        ServerConfig::parse("", home.path().to_path_buf(), std::iter::empty()).unwrap();
+    config.registry.maxenrollments = max_enrollments;
+    config.csr.organization = "org1.example.com".into();
+    Authority::init(&config, Some(("admin", "adminpw"))).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let handle = start(config, listener).await.unwrap();
+    Ca {
+        base: format!("http://{}/api/v1", handle.addr),
+        handle,
+        http: reqwest::Client::new(),
+        _home: home,
+    }
+}
+
+fn csr(cn: &str) -> (KeyPair, String) {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = CertificateParams::default();
+    params.distinguished_name.push(DnType::CommonName, cn);
+    let pem = params.serialize_request(&key).unwrap().pem().unwrap();
+    (key, pem)
+}
+
+/// An enrolled identity: certificate (PEM) and key.
+struct Enrolled {
+    cert: String,
+    key: KeyPair,
+}
+
+impl Ca {
+    async fn post(&self, path: &str, auth: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/{path}", self.base))
+            .header("authorization", auth)
+            .body(serde_json::to_vec(body).unwrap())
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    async fn enroll_raw(&self, id: &str, secret: &str, body: &Value) -> (u16, Value) {
+        let basic = format!("Basic {}", B64.encode(format!("{id}:{secret}")));
+        self.post("enroll", &basic, body).await
+    }
+
+    async fn enroll(&self, id: &str, secret: &str) -> Enrolled {
+        let (key, req) = csr(id);
+        let (status, body) = self
+            .enroll_raw(id, secret, &json!({ "certificate_request": req }))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["success"], true);
+        let cert = String::from_utf8(
+            B64.decode(body["result"]["Cert"].as_str().unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        Enrolled { cert, key }
+    }
+
+    /// Fabric CA's token: b64(cert).b64(sig over method.b64(uri).b64(body).b64(cert)).
+    fn token(who: &Enrolled, uri: &str, body: &[u8]) -> String {
+        let b64cert = B64.encode(&who.cert);
+        let payload = format!("POST.{}.{}.{b64cert}", B64.encode(uri), B64.encode(body));
+        let signer =
+            weft_common::crypto::EcdsaP256Signer::from_pkcs8(&who.key.serialize_der()).unwrap();
+        let sig = weft_common::crypto::Signer::sign(&signer, payload.as_bytes()).unwrap();
+        format!("{b64cert}.{}", B64.encode(sig))
+    }
+
+    async fn register(&self, who: &Enrolled, body: &Value) -> (u16, Value) {
+        let bytes = serde_json::to_vec(body).unwrap();
+        let token = Self::token(who, "/api/v1/register", &bytes);
+        let r = self
+            .http
+            .post(format!("{}/register", self.base))
+            .header("authorization", token)
+            .body(bytes)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
+    fn certificates(&self) -> i64 {
+        self.handle.authority.store().certificate_count().unwrap()
+    }
+}
+
+fn error_of(body: &Value) -> (u64, String) {
+    assert_eq!(body["success"], false, "{body}");
+    let e = &body["errors"][0];
+    (
+        e["code"].as_u64().unwrap(),
+        e["message"].as_str().unwrap().to_string(),
+    )
+}
+
+fn attrs_of(cert_pem: &str) -> Value {
+    let der = pem::parse(cert_pem).unwrap();
+    let (_, x) = x509_parser::parse_x509_certificate(der.contents()).unwrap();
+    let ext = x
+        .extensions()
+        .iter()
+        .find(|e| e.oid.to_id_string() == "1.2.3.4.5.6.7.8.1")
+        .expect("attribute extension");
+    serde_json::from_slice(ext.value).unwrap()
+}
+
+#[tokio::test]
+async fn cainfo_enroll_register_and_enroll_the_new_identity() {
+    let ca = ca(-1).await;
+    let info: Value = ca
+        .http
+        .get(format!("{}/cainfo", ca.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["success"], true);
+    let chain = B64
+        .decode(info["result"]["CAChain"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(chain).unwrap(),
+        ca.handle.authority.cert_pem()
+    );
+
+    let admin = ca.enroll("admin", "adminpw").await;
+    let cert = weft_common::msp::Certificate::from_pem(admin.cert.as_bytes()).unwrap();
+    assert_eq!(cert.common_name.as_deref(), Some("admin"));
+    assert_eq!(cert.organizational_units, ["client"]);
+    assert_eq!(attrs_of(&admin.cert)["attrs"]["hf.EnrollmentID"], "admin");
+
+    let (status, body) = ca
+        .register(
+            &admin,
+            &json!({"id": "peer0", "type": "peer", "affiliation": "org1",
+                    "attrs": [{"name": "app.role", "value": "auditor", "ecert": true}]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let secret = body["result"]["secret"].as_str().unwrap().to_string();
+    assert!(secret.len() >= 12);
+    let peer = ca.enroll("peer0", &secret).await;
+    let cert = weft_common::msp::Certificate::from_pem(peer.cert.as_bytes()).unwrap();
+    assert_eq!(
+        cert.organizational_units,
+        ["peer"],
+        "the NodeOU of its type"
+    );
+    let attrs = attrs_of(&peer.cert);
+    assert_eq!(attrs["attrs"]["app.role"], "auditor");
+    assert_eq!(attrs["attrs"]["hf.Type"], "peer");
+    assert_eq!(attrs["attrs"]["hf.Affiliation"], "org1");
+    ca.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_refusal_is_a_4xx_in_fabric_cas_shape_and_changes_nothing() {
+    let ca = ca(-1).await;
+    let admin = ca.enroll("admin", "adminpw").await;
+    let (_, body) = ca
+        .register(
+            &admin,
+            &json!({"id": "user1", "secret": "user1pw", "max_enrollments": 1}),
+        )
+        .await;
+    assert_eq!(body["success"], true, "{body}");
+    let before = ca.certificates();
+
+    // Wrong secret and unknown identity: the same generic 401 (no user enumeration).
+    let (_, req) = csr("user1");
+    for (id, secret) in [("user1", "wrong"), ("nobody", "x")] {
+        let (status, body) = ca
+            .enroll_raw(id, secret, &json!({"certificate_request": req}))
+            .await;
+        assert_eq!(status, 401);
+        assert_eq!(error_of(&body), (20, "Authentication failure".into()));
+    }
+    // No authorization at all.
+    let r = ca
+        .http
+        .post(format!("{}/enroll", ca.base))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    // A malformed and a forged CSR.
+    let forged = {
+        let der = pem::parse(&req).unwrap();
+        let mut bytes = der.contents().to_vec();
+        let at = bytes.len() - 5;
+        bytes[at] ^= 0x21;
+        pem::encode(&pem::Pem::new("CERTIFICATE REQUEST", bytes))
+    };
+    for bad in ["garbage".to_string(), forged] {
+        let (status, body) = ca
+            .enroll_raw("user1", "user1pw", &json!({"certificate_request": bad}))
+            .await;
+        assert_eq!(status, 400, "{body}");
+        let (code, message) = error_of(&body);
+        assert_eq!(code, 31);
+        assert!(message.contains("certificate signing request"), "{message}");
+    }
+    // A malformed body.
+    let basic = format!("Basic {}", B64.encode("user1:user1pw"));
+    let r = ca
+        .http
+        .post(format!("{}/enroll", ca.base))
+        .header("authorization", &basic)
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert_eq!(ca.certificates(), before, "nothing was issued");
+    assert_eq!(
+        ca.handle
+            .authority
+            .store()
+            .identity("user1")
+            .unwrap()
+            .unwrap()
+            .enrollments,
+        0
+    );
+
+    // Max enrollments: one works, the second is refused with the reason.
+    let user1 = ca.enroll("user1", "user1pw").await;
+    let (status, body) = ca
+        .enroll_raw("user1", "user1pw", &json!({"certificate_request": req}))
+        .await;
+    assert_eq!(status, 401);
+    let (code, message) = error_of(&body);
+    assert_eq!(code, 24);
+    assert!(message.contains("1 enrollment"), "{message}");
+    let after_one = ca.certificates();
+    assert_eq!(after_one, before + 1);
+
+    // A registrar without the role, a forged token, an existing id.
+    let (status, body) = ca.register(&user1, &json!({"id": "user9"})).await;
+    assert_eq!(status, 403, "{body}");
+    let (code, message) = error_of(&body);
+    assert_eq!(code, 71);
+    assert!(message.contains("not a registrar"), "{message}");
+    let bytes = serde_json::to_vec(&json!({"id": "user9"})).unwrap();
+    let token = Ca::token(&admin, "/api/v1/register", b"{\"id\":\"someone-else\"}");
+    let r = ca
+        .http
+        .post(format!("{}/register", ca.base))
+        .header("authorization", token)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    assert_eq!(error_of(&r.json().await.unwrap()).0, 25);
+    let (status, body) = ca.register(&admin, &json!({"id": "user1"})).await;
+    assert_eq!(status, 400);
+    assert!(error_of(&body).1.contains("already registered"));
+    // A token from a certificate this CA did not issue.
+    let stranger = Enrolled {
+        cert: weft_common::pki::CertAuthority::new_root(
+            &weft_common::pki::Subject::fabric_style("x", "x"),
+            weft_common::pki::KeyType::EcdsaP256,
+            weft_common::pki::Validity::days_from_now(1),
+        )
+        .unwrap()
+        .cert_pem()
+        .to_string(),
+        key: admin.key,
+    };
+    let (status, body) = ca.register(&stranger, &json!({"id": "user9"})).await;
+    assert_eq!(status, 401);
+    assert_eq!(error_of(&body).0, 26);
+    assert!(
+        ca.handle
+            .authority
+            .store()
+            .identity("user9")
+            .unwrap()
+            .is_none(),
+        "nothing registered"
+    );
+    assert_eq!(ca.certificates(), after_one);
+    ca.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_parallel_enrollments_get_distinct_serials() {
+    let ca = Arc::new(ca(-1).await);
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let ca = ca.clone();
+        tasks.push(tokio::spawn(async move {
+            ca.enroll("admin", "adminpw").await.cert
+        }));
+    }
+    let mut serials = std::collections::HashSet::new();
+    for t in tasks {
+        let cert = weft_common::msp::Certificate::from_pem(t.await.unwrap().as_bytes()).unwrap();
+        assert!(serials.insert(cert.serial));
+    }
+    assert_eq!(ca.certificates(), 50);
+    assert_eq!(
+        ca.handle
+            .authority
+            .store()
+            .identity("admin")
+            .unwrap()
+            .unwrap()
+            .enrollments,
+        50
+    );
+}
