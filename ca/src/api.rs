@@ -12,7 +12,7 @@ use base64::Engine;
 use serde::Serialize;
 
 use crate::CaError;
-use crate::authority::{Authority, EnrollRequest, RegisterRequest};
+use crate::authority::{Authority, EnrollRequest, RegisterRequest, RevokeRequest};
 use crate::error::code;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -116,18 +116,64 @@ async fn register(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, CaError> {
+    let secret = as_caller(ca, method, uri, headers, body, |ca, caller, body| {
+        let req: RegisterRequest = json(body)?;
+        ca.register(caller, &req)
+    })
+    .await?;
+    Ok(ok(serde_json::json!({ "secret": secret })))
+}
+
+/// The caller of a token-authenticated request, then `f` with it.
+async fn as_caller<T: Send + 'static>(
+    ca: Arc<Authority>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    f: impl FnOnce(&Authority, &crate::store::IdentityRecord, &[u8]) -> Result<T, CaError>
+    + Send
+    + 'static,
+) -> Result<T, CaError> {
     let token = authorization(&headers)?.to_string();
-    let req: RegisterRequest = json(&body)?;
     let path = uri
         .path_and_query()
         .map_or(uri.path(), |p| p.as_str())
         .to_string();
-    let secret = blocking(move || {
+    blocking(move || {
         let caller = ca.authenticate_token(&token, method.as_str(), &path, &body)?;
-        ca.register(&caller, &req)
+        f(&ca, &caller, &body)
+    })
+    .await
+}
+
+async fn revoke(
+    State(ca): State<Arc<Authority>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, CaError> {
+    let result = as_caller(ca, method, uri, headers, body, |ca, caller, body| {
+        let req: RevokeRequest = json(body)?;
+        ca.revoke(caller, &req)
     })
     .await?;
-    Ok(ok(serde_json::json!({ "secret": secret })))
+    Ok(ok(result))
+}
+
+async fn gencrl(
+    State(ca): State<Arc<Authority>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, CaError> {
+    let crl = as_caller(ca, method, uri, headers, body, |ca, caller, _| {
+        ca.gencrl(caller)
+    })
+    .await?;
+    Ok(ok(serde_json::json!({ "CRL": crl })))
 }
 
 /// The router of the CA's REST API.
@@ -139,5 +185,9 @@ pub fn router(ca: Arc<Authority>) -> axum::Router {
         .route("/enroll", post(enroll))
         .route("/api/v1/register", post(register))
         .route("/register", post(register))
+        .route("/api/v1/revoke", post(revoke))
+        .route("/revoke", post(revoke))
+        .route("/api/v1/gencrl", post(gencrl))
+        .route("/gencrl", post(gencrl))
         .with_state(ca)
 }

@@ -79,6 +79,104 @@ pub struct RegisterRequest {
     pub caname: String,
 }
 
+/// The body of `POST /api/v1/revoke`: an identity, or one certificate.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RevokeRequest {
+    /// Revoke this identity and all its certificates …
+    #[serde(default)]
+    pub id: String,
+    /// … or the certificate with this AKI (hex) …
+    #[serde(default)]
+    pub aki: String,
+    /// … and serial (hex).
+    #[serde(default)]
+    pub serial: String,
+    /// Reason (`keycompromise`, `superseded`, …; default unspecified).
+    #[serde(default)]
+    pub reason: String,
+    /// Also return a fresh CRL.
+    #[serde(default)]
+    pub gencrl: bool,
+    /// The CA to ask.
+    #[serde(default)]
+    pub caname: String,
+}
+
+/// What `revoke` returns.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct RevokeResult {
+    /// The certificates revoked by this request.
+    pub revoked_certs: Vec<RevokedCert>,
+    /// Base64 of the CRL (PEM), when asked for.
+    #[serde(rename = "CRL", skip_serializing_if = "String::is_empty")]
+    pub crl: String,
+}
+
+/// One revoked certificate.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevokedCert {
+    /// Serial (hex).
+    #[serde(rename = "Serial")]
+    pub serial: String,
+    /// AKI (hex).
+    #[serde(rename = "AKI")]
+    pub aki: String,
+}
+
+/// RFC 5280 reason codes by Fabric CA's names.
+fn reason_code(reason: &str) -> Result<i64, CaError> {
+    Ok(match reason.to_ascii_lowercase().as_str() {
+        "" | "unspecified" => 0,
+        "keycompromise" => 1,
+        "cacompromise" => 2,
+        "affiliationchange" => 3,
+        "superseded" => 4,
+        "cessationofoperation" => 5,
+        "certificatehold" => 6,
+        "removefromcrl" => 8,
+        "privilegewithdrawn" => 9,
+        "aacompromise" => 10,
+        other => {
+            return Err(CaError::bad_request(
+                code::BAD_REQUEST,
+                format!("unknown revocation reason '{other}'"),
+            ));
+        }
+    })
+}
+
+/// A serial number as Fabric CA writes it: lowercase hex, no leading zeros.
+pub fn serial_hex(serial: &[u8]) -> String {
+    let h = hex::encode(serial);
+    let t = h.trim_start_matches('0');
+    if t.is_empty() {
+        "0".into()
+    } else {
+        t.to_string()
+    }
+}
+
+fn serial_bytes(hex_serial: &str) -> Result<Vec<u8>, CaError> {
+    let padded = if hex_serial.len() % 2 == 1 {
+        format!("0{hex_serial}")
+    } else {
+        hex_serial.to_string()
+    };
+    hex::decode(&padded).map_err(|e| {
+        CaError::bad_request(
+            code::BAD_REQUEST,
+            format!("serial {hex_serial:?} is not hex: {e}"),
+        )
+    })
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// What `cainfo` and `enroll` return about the CA.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -357,7 +455,7 @@ impl Authority {
             )
             .map_err(|e| CaError::bad_request(code::BAD_CSR, e.to_string()))?;
         Ok(CertRecord {
-            serial: hex::encode(serial),
+            serial: serial_hex(&serial),
             aki: self.aki.clone(),
             id: identity.id.clone(),
             pem,
@@ -388,7 +486,7 @@ impl Authority {
             .map_err(|_| bad("the signature is not base64"))?;
         let cert = weft_common::msp::Certificate::from_pem(&cert_pem)
             .map_err(|e| bad(&format!("the certificate does not parse: {e}")))?;
-        let serial = hex::encode(&cert.serial);
+        let serial = serial_hex(&cert.serial);
         let record = self.store.certificate(&serial, &self.aki)?.ok_or_else(|| {
             CaError::unauthorized(
                 code::UNTRUSTED_CERT,
@@ -526,6 +624,123 @@ impl Authority {
             &secret,
         ))?;
         Ok(secret)
+    }
+}
+
+impl Authority {
+    fn require_flag(
+        caller: &IdentityRecord,
+        flag: &str,
+        what: &str,
+        code: u16,
+    ) -> Result<(), CaError> {
+        if caller.attribute(flag) == Some("true") {
+            Ok(())
+        } else {
+            Err(CaError::api(
+                403,
+                code,
+                format!("'{}' may not {what} ({flag} is not true)", caller.id),
+            ))
+        }
+    }
+
+    fn require_affiliation(caller: &IdentityRecord, affiliation: &str) -> Result<(), CaError> {
+        if caller.affiliation.is_empty()
+            || affiliation == caller.affiliation
+            || affiliation.starts_with(&format!("{}.", caller.affiliation))
+        {
+            Ok(())
+        } else {
+            Err(CaError::api(
+                403,
+                17,
+                format!(
+                    "'{}' of affiliation '{}' may not act on affiliation '{affiliation}'",
+                    caller.id, caller.affiliation
+                ),
+            ))
+        }
+    }
+
+    /// `revoke`: by identity (it may not enroll again, and every certificate
+    /// it holds is revoked) or by AKI + serial. Needs `hf.Revoker`.
+    pub fn revoke(
+        &self,
+        caller: &IdentityRecord,
+        req: &RevokeRequest,
+    ) -> Result<RevokeResult, CaError> {
+        self.check_caname(&req.caname)?;
+        Self::require_flag(caller, "hf.Revoker", "revoke", code::AUTHORIZATION)?;
+        let reason = reason_code(&req.reason)?;
+        let revoked = if !req.id.is_empty() {
+            let identity = self.store.identity(&req.id)?.ok_or_else(|| {
+                CaError::api(404, 10, format!("identity '{}' is not registered", req.id))
+            })?;
+            Self::require_affiliation(caller, &identity.affiliation)?;
+            self.store.revoke_identity(&req.id, reason, now())?
+        } else {
+            if req.serial.is_empty() || req.aki.is_empty() {
+                return Err(CaError::bad_request(
+                    15,
+                    "revoke needs an identity (id), or a certificate (aki and serial)",
+                ));
+            }
+            let serial = serial_hex(&serial_bytes(&req.serial.to_ascii_lowercase())?);
+            let aki = req.aki.to_ascii_lowercase();
+            let cert = self.store.certificate(&serial, &aki)?.ok_or_else(|| {
+                CaError::api(
+                    404,
+                    30,
+                    format!(
+                        "no certificate with serial {} and AKI {}",
+                        req.serial, req.aki
+                    ),
+                )
+            })?;
+            if let Some(owner) = self.store.identity(&cert.id)? {
+                Self::require_affiliation(caller, &owner.affiliation)?;
+            }
+            if !self
+                .store
+                .revoke_certificate(&cert.serial, &cert.aki, reason, now())?
+            {
+                return Err(CaError::bad_request(
+                    66,
+                    format!("certificate {} is already revoked", req.serial),
+                ));
+            }
+            vec![(cert.serial, cert.aki)]
+        };
+        let crl = if req.gencrl {
+            self.crl_pem()?
+        } else {
+            String::new()
+        };
+        Ok(RevokeResult {
+            revoked_certs: revoked
+                .into_iter()
+                .map(|(serial, aki)| RevokedCert { serial, aki })
+                .collect(),
+            crl: if crl.is_empty() { crl } else { B64.encode(crl) },
+        })
+    }
+
+    /// A CRL (PEM) of every revoked certificate, numbered in sequence.
+    pub fn crl_pem(&self) -> Result<String, CaError> {
+        let serials = self
+            .store
+            .revoked_serials()?
+            .iter()
+            .map(|s| serial_bytes(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.ca.crl(&serials, self.store.next_crl_number()?, 7)?)
+    }
+
+    /// `gencrl`: needs `hf.GenCRL`. Returns base64 of the CRL (PEM).
+    pub fn gencrl(&self, caller: &IdentityRecord) -> Result<String, CaError> {
+        Self::require_flag(caller, "hf.GenCRL", "generate CRLs", 35)?;
+        Ok(B64.encode(self.crl_pem()?))
     }
 }
 

@@ -176,7 +176,10 @@ impl Store {
                  pem TEXT NOT NULL,
                  revoked_reason INTEGER,
                  revoked_at INTEGER,
-                 PRIMARY KEY (serial, aki));",
+                 PRIMARY KEY (serial, aki));
+             CREATE TABLE IF NOT EXISTS properties (
+                 name TEXT PRIMARY KEY,
+                 value INTEGER NOT NULL);",
         )?;
         Ok(Self {
             conn: Mutex::new(conn),
@@ -284,6 +287,74 @@ impl Store {
                 },
             )
             .optional()?)
+    }
+
+    /// Revokes identity `id` and every certificate issued to it, in one
+    /// transaction; returns the (serial, AKI) pairs newly revoked.
+    pub fn revoke_identity(
+        &self,
+        id: &str,
+        reason: i64,
+        now: i64,
+    ) -> Result<Vec<(String, String)>, CaError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE identities SET revoked = 1 WHERE id = ?1",
+            params![id],
+        )?;
+        let revoked: Vec<(String, String)> = {
+            let mut q = tx.prepare(
+                "SELECT serial, aki FROM certificates WHERE id = ?1 AND revoked_reason IS NULL",
+            )?;
+            q.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        tx.execute(
+            "UPDATE certificates SET revoked_reason = ?2, revoked_at = ?3 WHERE id = ?1 AND revoked_reason IS NULL",
+            params![id, reason, now],
+        )?;
+        tx.commit()?;
+        Ok(revoked)
+    }
+
+    /// Revokes one certificate (if it is not revoked already); returns whether it changed.
+    pub fn revoke_certificate(
+        &self,
+        serial: &str,
+        aki: &str,
+        reason: i64,
+        now: i64,
+    ) -> Result<bool, CaError> {
+        let n = self.conn().execute(
+            "UPDATE certificates SET revoked_reason = ?3, revoked_at = ?4 WHERE serial = ?1 AND aki = ?2 AND revoked_reason IS NULL",
+            params![serial, aki, reason, now],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Serial numbers (hex) of every revoked certificate.
+    pub fn revoked_serials(&self) -> Result<Vec<String>, CaError> {
+        let conn = self.conn();
+        let mut q = conn.prepare("SELECT serial FROM certificates WHERE revoked_reason IS NOT NULL ORDER BY revoked_at, serial")?;
+        let serials = q.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(serials)
+    }
+
+    /// The next CRL number (1, 2, …), persisted.
+    pub fn next_crl_number(&self) -> Result<u64, CaError> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO properties (name, value) VALUES ('crl_number', 1)
+             ON CONFLICT(name) DO UPDATE SET value = value + 1",
+            [],
+        )?;
+        let n: i64 = conn.query_row(
+            "SELECT value FROM properties WHERE name = 'crl_number'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
     }
 
     /// How many certificates the CA has issued.

@@ -94,11 +94,16 @@ impl Ca {
     }
 
     async fn register(&self, who: &Enrolled, body: &Value) -> (u16, Value) {
+        self.call(who, "register", body).await
+    }
+
+    /// A token-authenticated POST to `/api/v1/<path>`.
+    async fn call(&self, who: &Enrolled, path: &str, body: &Value) -> (u16, Value) {
         let bytes = serde_json::to_vec(body).unwrap();
-        let token = Self::token(who, "/api/v1/register", &bytes);
+        let token = Self::token(who, &format!("/api/v1/{path}"), &bytes);
         let r = self
             .http
-            .post(format!("{}/register", self.base))
+            .post(format!("{}/{path}", self.base))
             .header("authorization", token)
             .body(bytes)
             .send()
@@ -341,4 +346,115 @@ async fn fifty_parallel_enrollments_get_distinct_serials() {
             .enrollments,
         50
     );
+}
+
+fn serial_and_aki(cert_pem: &str) -> (String, String) {
+    let c = weft_common::msp::Certificate::from_pem(cert_pem.as_bytes()).unwrap();
+    (
+        weft_ca::authority::serial_hex(&c.serial),
+        hex::encode(c.authority_key_id.unwrap()),
+    )
+}
+
+fn crl_serials(b64: &str) -> Vec<String> {
+    let pem_text = B64.decode(b64).unwrap();
+    let der = pem::parse(pem_text).unwrap();
+    let (_, crl) = x509_parser::parse_x509_crl(der.contents()).unwrap();
+    crl.iter_revoked_certificates()
+        .map(|r| weft_ca::authority::serial_hex(r.raw_serial()))
+        .collect()
+}
+
+#[tokio::test]
+async fn revoking_an_identity_stops_its_token_and_enrollment_and_lists_it_in_the_crl() {
+    let ca = ca(-1).await;
+    let admin = ca.enroll("admin", "adminpw").await;
+    for id in ["user1", "user2", "clerk"] {
+        let (_, body) = ca
+            .register(&admin, &json!({"id": id, "secret": "pw"}))
+            .await;
+        assert_eq!(body["success"], true, "{body}");
+    }
+    let user1 = ca.enroll("user1", "pw").await;
+    let user2 = ca.enroll("user2", "pw").await;
+    let clerk = ca.enroll("clerk", "pw").await;
+
+    // Someone without hf.Revoker may not revoke, and nothing changes.
+    let (status, body) = ca.call(&clerk, "revoke", &json!({"id": "user1"})).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(error_of(&body).1.contains("hf.Revoker"));
+    let (status, _) = ca.call(&clerk, "gencrl", &json!({})).await;
+    assert_eq!(status, 403);
+    assert!(
+        !ca.handle
+            .authority
+            .store()
+            .identity("user1")
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+
+    // Revoke user1 as an identity.
+    let (status, body) = ca
+        .call(
+            &admin,
+            "revoke",
+            &json!({"id": "user1", "reason": "keycompromise", "gencrl": true}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (serial1, aki) = serial_and_aki(&user1.cert);
+    assert_eq!(
+        body["result"]["RevokedCerts"][0]["Serial"],
+        serial1.as_str()
+    );
+    assert_eq!(body["result"]["RevokedCerts"][0]["AKI"], aki.as_str());
+    assert_eq!(
+        crl_serials(body["result"]["CRL"].as_str().unwrap()),
+        [serial1.clone()]
+    );
+    // Its token is refused, and it may not enroll again.
+    let (status, body) = ca.call(&user1, "register", &json!({"id": "x"})).await;
+    assert_eq!(status, 401);
+    assert_eq!(error_of(&body).0, 28);
+    let (_, req) = csr("user1");
+    let (status, body) = ca
+        .enroll_raw("user1", "pw", &json!({"certificate_request": req}))
+        .await;
+    assert_eq!(status, 401);
+    let (code, message) = error_of(&body);
+    assert_eq!(code, 70);
+    assert!(message.contains("revoked"), "{message}");
+
+    // Revoke one certificate of user2 by AKI and serial; twice is an error.
+    let (serial2, aki2) = serial_and_aki(&user2.cert);
+    let (status, body) = ca
+        .call(&admin, "revoke", &json!({"aki": aki2, "serial": serial2}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = ca
+        .call(&admin, "revoke", &json!({"aki": aki2, "serial": serial2}))
+        .await;
+    assert_eq!(status, 400);
+    assert!(error_of(&body).1.contains("already revoked"));
+    let (status, body) = ca
+        .call(&admin, "revoke", &json!({"aki": aki2, "serial": "abcdef"}))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, _) = ca
+        .call(&admin, "revoke", &json!({"reason": "superseded"}))
+        .await;
+    assert_eq!(status, 400);
+    // user2 as an identity may still enroll: only that certificate was revoked.
+    ca.enroll("user2", "pw").await;
+
+    let (status, body) = ca.call(&admin, "gencrl", &json!({})).await;
+    assert_eq!(status, 200, "{body}");
+    let mut listed = crl_serials(body["result"]["CRL"].as_str().unwrap());
+    listed.sort();
+    let mut expected = vec![serial1, serial2];
+    expected.sort();
+    assert_eq!(listed, expected);
+    ca.handle.shutdown().await;
 }
