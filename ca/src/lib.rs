@@ -7,8 +7,8 @@
 //! - [`api`]: the `/api/v1` routes and Fabric CA's response envelope.
 //! - [`server`]: start and stop.
 //!
-//! This is the first slice of the CA issue: `init`, `cainfo`, `enroll` and
-//! `register`. See ARCHITECTURE.md for what is still to come.
+//! So far: `init`, `cainfo`, `enroll`, `register`, `revoke` and `gencrl`.
+//! See ARCHITECTURE.md for what is still to come.
 
 pub mod api;
 pub mod authority;

@@ -412,7 +412,7 @@ async fn revoking_an_identity_stops_its_token_and_enrollment_and_lists_it_in_the
     assert_eq!(body["result"]["RevokedCerts"][0]["AKI"], aki.as_str());
     assert_eq!(
         crl_serials(body["result"]["CRL"].as_str().unwrap()),
-        [serial1.clone()]
+        std::slice::from_ref(&serial1)
     );
     // Its token is refused, and it may not enroll again.
     let (status, body) = ca.call(&user1, "register", &json!({"id": "x"})).await;
