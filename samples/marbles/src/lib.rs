@@ -125,6 +125,28 @@ impl Marbles {
         Ok(())
     }
 
+    /// The marble names an index lists under its first attribute `value`.
+    fn index_names(
+        &self,
+        ctx: &mut Context,
+        index: &str,
+        value: &str,
+    ) -> Result<Vec<String>, ContractError> {
+        let entries = ctx.get_state_by_partial_composite_key(index, &[value])?;
+        entries
+            .into_iter()
+            .map(|(key, _)| {
+                let (_, mut attrs) = ctx
+                    .split_composite_key(&key)
+                    .ok_or_else(|| ContractError::new(format!("malformed index key {key:?}")))?;
+                if attrs.len() < 2 {
+                    return Err(ContractError::new(format!("index key {key:?} has no name")));
+                }
+                Ok(attrs.swap_remove(1))
+            })
+            .collect()
+    }
+
     /// The marbles an index lists under its first attribute `value`.
     fn by_index(
         &self,
@@ -132,18 +154,10 @@ impl Marbles {
         index: &str,
         value: &str,
     ) -> Result<Vec<Marble>, ContractError> {
-        let entries = ctx.get_state_by_partial_composite_key(index, &[value])?;
-        let mut marbles = Vec::with_capacity(entries.len());
-        for (key, _) in entries {
-            let (_, attrs) = ctx
-                .split_composite_key(&key)
-                .ok_or_else(|| ContractError::new(format!("malformed index key {key:?}")))?;
-            let name = attrs
-                .get(1)
-                .ok_or_else(|| ContractError::new(format!("index key {key:?} has no name")))?;
-            marbles.push(self.read(ctx, name)?);
-        }
-        Ok(marbles)
+        self.index_names(ctx, index, value)?
+            .iter()
+            .map(|name| self.read(ctx, name))
+            .collect()
     }
 
     /// Marbles from (key, value) pairs, skipping composite-key entries.
@@ -233,19 +247,11 @@ impl Marbles {
         color: String,
         new_owner: String,
     ) -> Result<u64, ContractError> {
-        let entries = ctx.get_state_by_partial_composite_key(COLOR_INDEX, &[&color])?;
-        let mut moved = 0;
-        for (key, _) in entries {
-            let (_, attrs) = ctx
-                .split_composite_key(&key)
-                .ok_or_else(|| ContractError::new(format!("malformed index key {key:?}")))?;
-            let name = attrs
-                .get(1)
-                .ok_or_else(|| ContractError::new(format!("index key {key:?} has no name")))?;
+        let names = self.index_names(ctx, COLOR_INDEX, &color)?;
+        for name in &names {
             self.transfer_marble(ctx, name.clone(), new_owner.clone())?;
-            moved += 1;
         }
-        Ok(moved)
+        Ok(names.len() as u64)
     }
 
     /// Marbles whose names are in `[start, end)`.
