@@ -103,7 +103,6 @@ impl Chain {
             creator_msp_id: self.creator.0.clone(),
             creator_cert: self.creator.1.clone(),
             read_only,
-            ..Default::default()
         };
         let (out, sim) = self
             .rt
