@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what weft's build and tests need on a fresh Debian machine. Idempotent.
 #  - Node.js + npm (the protocol conformance test runs Fabric's official npm package)
-#  - the npm packages of protos/conformance and peer/tests/fabric-gateway (from their lock files)
+#  - the npm packages of protos/conformance, peer/tests/fabric-gateway and ca/tests/fabric-ca-client
+#    (from their lock files)
 #  - RocksDB (Debian's librocksdb-dev, linked dynamically), libclang for its bindings, and protoc
 #    (raft-rs's protobuf build needs it)
 #  - a WASM toolchain for chaincode (see shared notes: Debian's rustc-web + rust-web-src + lld
@@ -63,7 +64,8 @@ fi
 # npm packages the tests use as oracles, each from its lock file:
 #  - protos/conformance: Fabric's official protobuf bindings
 #  - peer/tests/fabric-gateway: Fabric's official Gateway client SDK
-for dir in protos/conformance peer/tests/fabric-gateway; do
+#  - ca/tests/fabric-ca-client: Fabric's official CA client
+for dir in protos/conformance peer/tests/fabric-gateway ca/tests/fabric-ca-client; do
   lock=$dir/package-lock.json
   stamp=$dir/node_modules/.weft-installed
   if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then

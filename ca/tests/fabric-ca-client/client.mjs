@@ -1,0 +1,34 @@
+// Fabric's own CA client (npm fabric-ca-client 2.2) against weft-ca, unchanged:
+// enroll the bootstrap admin, register and enroll a user, revoke it, fetch a CRL.
+// Usage: node client.mjs http://127.0.0.1:PORT — prints one JSON object.
+import FabricCAServices from 'fabric-ca-client';
+import { User } from 'fabric-common';
+
+const url = process.argv[2];
+const ca = new FabricCAServices(url, undefined, 'ca');
+const out = {};
+
+const admin = await ca.enroll({ enrollmentID: 'admin', enrollmentSecret: 'adminpw' });
+out.adminCert = admin.certificate;
+out.rootCert = admin.rootCertificate;
+const registrar = User.createUser('admin', 'adminpw', 'Org1MSP', admin.certificate, admin.key.toBytes());
+
+const secret = await ca.register(
+  { enrollmentID: 'user1', affiliation: 'org1.department1', role: 'client',
+    attrs: [{ name: 'app.role', value: 'auditor', ecert: true }] },
+  registrar,
+);
+out.secretLength = secret.length;
+const user = await ca.enroll({ enrollmentID: 'user1', enrollmentSecret: secret });
+out.userCert = user.certificate;
+
+const revoked = await ca.revoke({ enrollmentID: 'user1', reason: 'keycompromise' }, registrar);
+out.revoked = revoked.result.RevokedCerts;
+out.crl = await ca.generateCRL({}, registrar);
+try {
+  await ca.enroll({ enrollmentID: 'user1', enrollmentSecret: secret });
+  out.reenrollAfterRevoke = 'accepted';
+} catch (e) {
+  out.reenrollAfterRevoke = String(e.message);
+}
+console.log(JSON.stringify(out));
