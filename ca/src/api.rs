@@ -147,6 +147,24 @@ async fn as_caller<T: Send + 'static>(
     .await
 }
 
+async fn reenroll(
+    State(ca): State<Arc<Authority>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, CaError> {
+    let info = ca.info();
+    let cert = as_caller(ca, method, uri, headers, body, |ca, caller, body| {
+        let req: EnrollRequest = json(body)?;
+        ca.reenroll(caller, &req)
+    })
+    .await?;
+    Ok(ok(
+        serde_json::json!({ "Cert": B64.encode(cert), "ServerInfo": info }),
+    ))
+}
+
 async fn revoke(
     State(ca): State<Arc<Authority>>,
     method: Method,
@@ -185,6 +203,8 @@ pub fn router(ca: Arc<Authority>) -> axum::Router {
         .route("/enroll", post(enroll))
         .route("/api/v1/register", post(register))
         .route("/register", post(register))
+        .route("/api/v1/reenroll", post(reenroll))
+        .route("/reenroll", post(reenroll))
         .route("/api/v1/revoke", post(revoke))
         .route("/revoke", post(revoke))
         .route("/api/v1/gencrl", post(gencrl))

@@ -391,6 +391,20 @@ impl Authority {
         Ok(cert.pem)
     }
 
+    /// `reenroll`: a new certificate for the caller (authenticated by its
+    /// current one), e.g. before it expires. It does not count against
+    /// `max_enrollments`.
+    pub fn reenroll(
+        &self,
+        caller: &IdentityRecord,
+        req: &EnrollRequest,
+    ) -> Result<String, CaError> {
+        self.check_caname(&req.caname)?;
+        let cert = self.certify(caller, req)?;
+        self.store.insert_certificate(&cert)?;
+        Ok(cert.pem)
+    }
+
     /// Issues the certificate for an enrollment of `identity`.
     fn certify(
         &self,

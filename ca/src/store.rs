@@ -268,6 +268,15 @@ impl Store {
         Ok(cert)
     }
 
+    /// Records a certificate issued outside an enrollment (a reenroll).
+    pub fn insert_certificate(&self, cert: &CertRecord) -> Result<(), CaError> {
+        self.conn().execute(
+            "INSERT INTO certificates (serial, aki, id, pem) VALUES (?1, ?2, ?3, ?4)",
+            params![cert.serial, cert.aki, cert.id, cert.pem],
+        )?;
+        Ok(())
+    }
+
     /// The certificate with this serial and AKI (hex).
     pub fn certificate(&self, serial: &str, aki: &str) -> Result<Option<CertRecord>, CaError> {
         Ok(self

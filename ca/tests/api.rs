@@ -271,6 +271,23 @@ async fn every_refusal_is_a_4xx_in_fabric_cas_shape_and_changes_nothing() {
     let after_one = ca.certificates();
     assert_eq!(after_one, before + 1);
 
+    // Reenrolling with the current certificate works past the enrollment limit.
+    let (key, req2) = csr("user1");
+    let (status, body) = ca
+        .call(&user1, "reenroll", &json!({"certificate_request": req2}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let renewed = String::from_utf8(
+        B64.decode(body["result"]["Cert"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let renewed_cert = weft_common::msp::Certificate::from_pem(renewed.as_bytes()).unwrap();
+    assert_eq!(renewed_cert.common_name.as_deref(), Some("user1"));
+    assert_eq!(renewed_cert.public_key.bytes(), key.public_key_raw());
+    let after_one = after_one + 1;
+    assert_eq!(ca.certificates(), after_one);
+
     // A registrar without the role, a forged token, an existing id.
     let (status, body) = ca.register(&user1, &json!({"id": "user9"})).await;
     assert_eq!(status, 403, "{body}");
