@@ -147,6 +147,39 @@ async fn as_caller<T: Send + 'static>(
     .await
 }
 
+async fn list_identities(
+    State(ca): State<Arc<Authority>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, CaError> {
+    let name = ca.name().to_string();
+    let all = as_caller(ca, method, uri, headers, body, |ca, caller, _| {
+        ca.list_identities(caller)
+    })
+    .await?;
+    Ok(ok(serde_json::json!({ "identities": all, "caname": name })))
+}
+
+async fn get_identity(
+    State(ca): State<Arc<Authority>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, CaError> {
+    let name = ca.name().to_string();
+    let info = as_caller(ca, method, uri, headers, body, move |ca, caller, _| {
+        ca.get_identity(caller, &id)
+    })
+    .await?;
+    let mut v = serde_json::to_value(info).expect("identity JSON");
+    v["caname"] = name.into();
+    Ok(ok(v))
+}
+
 async fn reenroll(
     State(ca): State<Arc<Authority>>,
     method: Method,
@@ -203,6 +236,8 @@ pub fn router(ca: Arc<Authority>) -> axum::Router {
         .route("/enroll", post(enroll))
         .route("/api/v1/register", post(register))
         .route("/register", post(register))
+        .route("/api/v1/identities", get(list_identities).post(register))
+        .route("/api/v1/identities/{id}", get(get_identity))
         .route("/api/v1/reenroll", post(reenroll))
         .route("/reenroll", post(reenroll))
         .route("/api/v1/revoke", post(revoke))

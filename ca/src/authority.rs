@@ -28,13 +28,22 @@ const BOOTSTRAP_ATTRIBUTES: [(&str, &str); 7] = [
     ("hf.AffiliationMgr", "true"),
 ];
 
+/// Fabric's clients send `null` for fields they leave out: read it as the default.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
 /// An attribute asked for in an enrollment.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AttributeRequest {
     /// Its name.
     pub name: String,
     /// Missing is not an error.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub optional: bool,
 }
 
@@ -44,13 +53,13 @@ pub struct EnrollRequest {
     /// PKCS#10 request (PEM).
     pub certificate_request: String,
     /// `tls` for a TLS certificate; empty for an enrollment certificate.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub profile: String,
     /// Attributes to put into the certificate (default: those marked `ecert`).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub attr_reqs: Option<Vec<AttributeRequest>>,
     /// The CA to ask (must be this one's name, or empty).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub caname: String,
 }
 
@@ -60,22 +69,22 @@ pub struct RegisterRequest {
     /// The new enrollment id.
     pub id: String,
     /// Its type (default `client`).
-    #[serde(default, rename = "type")]
+    #[serde(default, rename = "type", deserialize_with = "null_as_default")]
     pub kind: String,
     /// Its secret (generated when empty).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub secret: String,
     /// Enrollments allowed (0: the CA's default).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub max_enrollments: i64,
     /// Its affiliation (default: the registrar's).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub affiliation: String,
     /// Its attributes.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub attrs: Vec<Attribute>,
     /// The CA to ask.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub caname: String,
 }
 
@@ -83,22 +92,22 @@ pub struct RegisterRequest {
 #[derive(Debug, Clone, Deserialize)]
 pub struct RevokeRequest {
     /// Revoke this identity and all its certificates …
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub id: String,
     /// … or the certificate with this AKI (hex) …
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub aki: String,
     /// … and serial (hex).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub serial: String,
     /// Reason (`keycompromise`, `superseded`, …; default unspecified).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub reason: String,
     /// Also return a fresh CRL.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub gencrl: bool,
     /// The CA to ask.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub caname: String,
 }
 
@@ -755,6 +764,77 @@ impl Authority {
     pub fn gencrl(&self, caller: &IdentityRecord) -> Result<String, CaError> {
         Self::require_flag(caller, "hf.GenCRL", "generate CRLs", 35)?;
         Ok(B64.encode(self.crl_pem()?))
+    }
+}
+
+/// An identity as the identities API shows it (never its secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityInfo {
+    /// Enrollment id.
+    pub id: String,
+    /// Type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Affiliation.
+    pub affiliation: String,
+    /// Attributes.
+    pub attrs: Vec<Attribute>,
+    /// Enrollments allowed.
+    pub max_enrollments: i64,
+}
+
+impl From<&IdentityRecord> for IdentityInfo {
+    fn from(i: &IdentityRecord) -> Self {
+        Self {
+            id: i.id.clone(),
+            kind: i.kind.clone(),
+            affiliation: i.affiliation.clone(),
+            attrs: i.attributes.clone(),
+            max_enrollments: i.max_enrollments,
+        }
+    }
+}
+
+impl Authority {
+    /// Whether registrar `caller` may see and manage `identity`: its type is
+    /// in the caller's `hf.Registrar.Roles` and its affiliation under the caller's.
+    fn manages(caller: &IdentityRecord, identity: &IdentityRecord) -> bool {
+        let roles = caller.attribute("hf.Registrar.Roles").unwrap_or("");
+        list_allows(roles, &identity.kind)
+            && Self::require_affiliation(caller, &identity.affiliation).is_ok()
+    }
+
+    /// `GET identities`: the identities `caller` manages.
+    pub fn list_identities(&self, caller: &IdentityRecord) -> Result<Vec<IdentityInfo>, CaError> {
+        if caller.attribute("hf.Registrar.Roles").is_none() {
+            return Err(CaError::forbidden(format!(
+                "'{}' is not a registrar (no hf.Registrar.Roles)",
+                caller.id
+            )));
+        }
+        Ok(self
+            .store
+            .identities()?
+            .iter()
+            .filter(|i| Self::manages(caller, i))
+            .map(IdentityInfo::from)
+            .collect())
+    }
+
+    /// `GET identities/{id}`.
+    pub fn get_identity(&self, caller: &IdentityRecord, id: &str) -> Result<IdentityInfo, CaError> {
+        let not_found = || {
+            CaError::api(
+                404,
+                code::IDENTITY_NOT_FOUND,
+                format!("identity '{id}' not found"),
+            )
+        };
+        let identity = self.store.identity(id)?.ok_or_else(not_found)?;
+        if !Self::manages(caller, &identity) {
+            return Err(not_found());
+        }
+        Ok(IdentityInfo::from(&identity))
     }
 }
 

@@ -7,7 +7,8 @@
 //! - [`api`]: the `/api/v1` routes and Fabric CA's response envelope.
 //! - [`server`]: start and stop.
 //!
-//! So far: `init`, `cainfo`, `enroll`, `reenroll`, `register`, `revoke` and `gencrl`.
+//! So far: `init`, `cainfo`, `enroll`, `reenroll`, `register`, `revoke`,
+//! `gencrl` and `identities` (list, get, add).
 //! See ARCHITECTURE.md for what is still to come.
 
 pub mod api;

@@ -202,6 +202,16 @@ impl Store {
             .optional()?)
     }
 
+    /// Every identity, by id.
+    pub fn identities(&self) -> Result<Vec<IdentityRecord>, CaError> {
+        let conn = self.conn();
+        let mut q = conn.prepare(&format!(
+            "SELECT {IDENTITY_COLUMNS} FROM identities ORDER BY id"
+        ))?;
+        let all = q.query_map([], row_identity)?.collect::<Result<_, _>>()?;
+        Ok(all)
+    }
+
     /// Adds a new identity; an existing id is refused.
     pub fn insert_identity(&self, i: &IdentityRecord) -> Result<(), CaError> {
         let attrs = serde_json::to_string(&i.attributes).expect("attributes JSON");

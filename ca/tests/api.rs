@@ -112,6 +112,23 @@ impl Ca {
         (r.status().as_u16(), r.json().await.unwrap())
     }
 
+    /// A token-authenticated GET of `/api/v1/<path>`.
+    async fn get(&self, who: &Enrolled, path: &str) -> (u16, Value) {
+        let b64cert = B64.encode(&who.cert);
+        let payload = format!("GET.{}..{b64cert}", B64.encode(format!("/api/v1/{path}")));
+        let signer =
+            weft_common::crypto::EcdsaP256Signer::from_pkcs8(&who.key.serialize_der()).unwrap();
+        let sig = weft_common::crypto::Signer::sign(&signer, payload.as_bytes()).unwrap();
+        let r = self
+            .http
+            .get(format!("{}/{path}", self.base))
+            .header("authorization", format!("{b64cert}.{}", B64.encode(sig)))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    }
+
     fn certificates(&self) -> i64 {
         self.handle.authority.store().certificate_count().unwrap()
     }
@@ -287,6 +304,16 @@ async fn every_refusal_is_a_4xx_in_fabric_cas_shape_and_changes_nothing() {
     assert_eq!(renewed_cert.public_key.bytes(), key.public_key_raw());
     let after_one = after_one + 1;
     assert_eq!(ca.certificates(), after_one);
+
+    // Only registrars list identities, and never see secrets.
+    let (status, body) = ca.get(&user1, "identities").await;
+    assert_eq!(status, 403, "{body}");
+    let (status, body) = ca.get(&admin, "identities").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["identities"].as_array().unwrap().len(), 2);
+    assert!(!body.to_string().contains("secret"), "{body}");
+    let (status, _) = ca.get(&admin, "identities/nobody").await;
+    assert_eq!(status, 404);
 
     // A registrar without the role, a forged token, an existing id.
     let (status, body) = ca.register(&user1, &json!({"id": "user9"})).await;

@@ -43,6 +43,14 @@ async fn fabrics_node_ca_client_enrolls_registers_revokes_and_gets_a_crl() {
         ca.authority.cert_pem().trim()
     );
     assert!(r["secretLength"].as_u64().unwrap() >= 12);
+    assert!(r["createdSecretLength"].as_u64().unwrap() >= 12);
+    assert_eq!(
+        r["identityIds"],
+        serde_json::json!(["admin", "user1", "user2"])
+    );
+    assert_eq!(r["user1"]["affiliation"], "org1.department1");
+    assert_eq!(r["user1"]["type"], "client");
+    assert_eq!(r["user1"]["attrs"][0]["name"], "app.role");
     let user = weft_common::msp::Certificate::from_pem(r["userCert"].as_str().unwrap().as_bytes())
         .unwrap();
     assert_eq!(user.common_name.as_deref(), Some("user1"));

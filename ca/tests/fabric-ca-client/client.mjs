@@ -22,6 +22,14 @@ out.secretLength = secret.length;
 const user = await ca.enroll({ enrollmentID: 'user1', enrollmentSecret: secret });
 out.userCert = user.certificate;
 
+const identities = ca.newIdentityService();
+const created = await identities.create({ enrollmentID: 'user2', affiliation: 'org1', maxEnrollments: 2 }, registrar);
+out.createdSecretLength = created.length;
+const all = await identities.getAll(registrar);
+out.identityIds = all.result.identities.map((i) => i.id).sort();
+const one = await identities.getOne('user1', registrar);
+out.user1 = one.result;
+
 const revoked = await ca.revoke({ enrollmentID: 'user1', reason: 'keycompromise' }, registrar);
 out.revoked = revoked.result.RevokedCerts;
 out.crl = await ca.generateCRL({}, registrar);
