@@ -277,6 +277,27 @@ impl Authority {
             std::fs::write(&key_path, ca.key_pem()).map_err(|e| CaError::io(&key_path, e))?;
             tracing::info!(cert = %cert_path.display(), "created the CA's key and certificate");
         }
+        let (tls_cert, tls_key) = config.tls.files(&config.home);
+        if config.tls.enabled && !tls_cert.exists() {
+            let ca = CertAuthority::from_pem(
+                &std::fs::read_to_string(&cert_path).map_err(|e| CaError::io(&cert_path, e))?,
+                &std::fs::read_to_string(ca_key_path(config))
+                    .map_err(|e| CaError::io(&ca_key_path(config), e))?,
+            )?;
+            let issued = ca.issue(
+                &Subject::fabric_style(&config.csr.organization, &config.csr.cn),
+                &config.tls.hosts,
+                Usage::Tls,
+                KeyType::EcdsaP256,
+                Validity::days_from_now(365),
+            )?;
+            if let Some(dir) = tls_key.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| CaError::io(dir, e))?;
+            }
+            std::fs::write(&tls_cert, &issued.cert_pem).map_err(|e| CaError::io(&tls_cert, e))?;
+            std::fs::write(&tls_key, &issued.key_pem).map_err(|e| CaError::io(&tls_key, e))?;
+            tracing::info!(cert = %tls_cert.display(), "created the CA's TLS certificate");
+        }
         let store = Store::open(&db_path(config))?;
         if let Some((id, secret)) = bootstrap
             && store.identity(id)?.is_none()
@@ -323,6 +344,11 @@ impl Authority {
     /// The registry.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ServerConfig {
+        &self.config
     }
 
     /// The CA's name.

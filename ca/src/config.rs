@@ -56,6 +56,46 @@ impl Default for RegistrySection {
     }
 }
 
+/// TLS on the listener (Fabric CA's `tls`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct TlsSection {
+    /// Serve HTTPS (the default; `false` must be said explicitly).
+    pub enabled: bool,
+    /// Server certificate (PEM); default: `tls-cert.pem` in the home, issued
+    /// by the CA itself at `init`.
+    pub certfile: Option<PathBuf>,
+    /// Its key (PEM); default: `msp/keystore/tls-key.pem` in the home.
+    pub keyfile: Option<PathBuf>,
+    /// Host names and addresses the generated certificate is valid for.
+    pub hosts: Vec<String>,
+}
+
+impl Default for TlsSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            certfile: None,
+            keyfile: None,
+            hosts: vec!["localhost".into(), "127.0.0.1".into()],
+        }
+    }
+}
+
+impl TlsSection {
+    /// The certificate and key files, resolved against `home`.
+    pub fn files(&self, home: &std::path::Path) -> (PathBuf, PathBuf) {
+        (
+            self.certfile
+                .clone()
+                .unwrap_or_else(|| home.join("tls-cert.pem")),
+            self.keyfile
+                .clone()
+                .unwrap_or_else(|| home.join("msp/keystore/tls-key.pem")),
+        )
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -75,6 +115,8 @@ pub struct ServerConfig {
     pub registry: RegistrySection,
     /// Validity of issued certificates, in days (Fabric CA's default: one year).
     pub expiry_days: i64,
+    /// TLS on the listener.
+    pub tls: TlsSection,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +129,7 @@ impl Default for ServerConfig {
             csr: CsrSection::default(),
             registry: RegistrySection::default(),
             expiry_days: 365,
+            tls: TlsSection::default(),
         }
     }
 }
@@ -104,7 +147,7 @@ impl ServerConfig {
     }
 
     /// Reads YAML (may be empty) and applies `FABRIC_CA_SERVER_*` overrides:
-    /// `_ADDRESS`, `_PORT`, `_CA_NAME`, `_CSR_CN`, `_REGISTRY_MAXENROLLMENTS`.
+    /// `_ADDRESS`, `_PORT`, `_CA_NAME`, `_CSR_CN`, `_TLS_ENABLED`, `_REGISTRY_MAXENROLLMENTS`.
     pub fn parse(
         text: &str,
         home: PathBuf,
@@ -126,6 +169,7 @@ impl ServerConfig {
                 "PORT" => c.port = v.parse().map_err(|e| bad(&e))?,
                 "CA_NAME" => c.ca.name = v,
                 "CSR_CN" => c.csr.cn = v,
+                "TLS_ENABLED" => c.tls.enabled = v.parse().map_err(|e| bad(&e))?,
                 "REGISTRY_MAXENROLLMENTS" => {
                     c.registry.maxenrollments = v.parse().map_err(|e| bad(&e))?
                 }

@@ -34,17 +34,36 @@ pub async fn start(
     let addr = listener
         .local_addr()
         .map_err(|e| CaError::Config(format!("listener: {e}")))?;
-    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
     let app = crate::api::router(authority.clone());
-    let task = tokio::spawn(async move {
-        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-            let _ = stopped.changed().await;
-        });
-        if let Err(e) = serve.await {
-            tracing::error!("CA server: {e}");
-        }
-    });
-    tracing::info!(%addr, "CA listening");
+    let tls = &authority.config().tls;
+    let task = if tls.enabled {
+        let (cert, key) = tls.files(&authority.config().home);
+        let identity = weft_common::tls::TlsIdentity::load(&cert, &key)?;
+        let tls_config = Arc::new(weft_common::tls::server_config_server_auth(
+            &identity,
+            &[b"h2", b"http/1.1"],
+        )?);
+        let incoming = weft_common::node::net::tls_incoming(listener, tls_config, stopped.clone());
+        tokio::spawn(weft_common::node::net::serve_http(
+            app,
+            incoming,
+            weft_common::node::net::tls_certs,
+            stopped,
+        ))
+    } else {
+        tracing::warn!("TLS is disabled by configuration: serving plain HTTP");
+        let mut stopped = stopped;
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.changed().await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("CA server: {e}");
+            }
+        })
+    };
+    tracing::info!(%addr, tls = tls.enabled, "CA listening");
     Ok(CaHandle {
         addr,
         authority,

@@ -25,6 +25,7 @@ async fn ca(max_enrollments: i64) -> Ca {
         ServerConfig::parse("", home.path().to_path_buf(), std::iter::empty()).unwrap();
     config.registry.maxenrollments = max_enrollments;
     config.csr.organization = "org1.example.com".into();
+    config.tls.enabled = false; // plain HTTP here; `tls.rs` covers HTTPS
     Authority::init(&config, Some(("admin", "adminpw"))).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let handle = start(config, listener).await.unwrap();

@@ -1,5 +1,6 @@
 //! Fabric's own CA client (npm `fabric-ca-client`, unchanged) against weft-ca:
-//! enroll the bootstrap admin, register and enroll a user, revoke it, fetch a CRL.
+//! over TLS, enroll the bootstrap admin, register and enroll a user, manage
+//! identities, revoke the user, fetch a CRL.
 //! `scripts/setup.sh` installs Node.js and the npm packages.
 
 use base64::Engine;
@@ -13,6 +14,8 @@ async fn fabrics_node_ca_client_enrolls_registers_revokes_and_gets_a_crl() {
     Authority::init(&config, Some(("admin", "adminpw"))).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let ca = weft_ca::server::start(config, listener).await.unwrap();
+    // Over TLS, trusting the CA's own certificate (which issued its TLS certificate).
+    let root = home.path().join("ca-cert.pem");
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fabric-ca-client");
     assert!(
         dir.join("node_modules/fabric-ca-client").is_dir(),
@@ -21,7 +24,8 @@ async fn fabrics_node_ca_client_enrolls_registers_revokes_and_gets_a_crl() {
     );
     let out = tokio::process::Command::new("node")
         .arg("client.mjs")
-        .arg(format!("http://{}", ca.addr))
+        .arg(format!("https://localhost:{}", ca.addr.port()))
+        .arg(&root)
         .current_dir(&dir)
         .output()
         .await

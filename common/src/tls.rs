@@ -212,6 +212,22 @@ pub fn server_config(
     Ok(cfg)
 }
 
+/// A server config that authenticates only the server (clients present no
+/// certificate), offering `alpn`: what HTTPS APIs such as the CA's use.
+pub fn server_config_server_auth(
+    identity: &TlsIdentity,
+    alpn: &[&[u8]],
+) -> Result<rustls::ServerConfig, CommonError> {
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| CommonError::invalid("TLS server config", e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(identity.certs.clone(), identity.key.clone_key())
+        .map_err(|e| CommonError::invalid("TLS server certificate", e.to_string()))?;
+    cfg.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    Ok(cfg)
+}
+
 /// A client config trusting `roots_pem` and presenting `identity`.
 pub fn client_config(
     identity: &TlsIdentity,

@@ -1,11 +1,12 @@
 // Fabric's own CA client (npm fabric-ca-client 2.2) against weft-ca, unchanged:
 // enroll the bootstrap admin, register and enroll a user, revoke it, fetch a CRL.
-// Usage: node client.mjs http://127.0.0.1:PORT — prints one JSON object.
+// Usage: node client.mjs https://127.0.0.1:PORT TLS_ROOT.pem — prints one JSON object.
+import { readFileSync } from 'node:fs';
 import FabricCAServices from 'fabric-ca-client';
 import { User } from 'fabric-common';
 
-const url = process.argv[2];
-const ca = new FabricCAServices(url, undefined, 'ca');
+const [url, tlsRoot] = process.argv.slice(2);
+const ca = new FabricCAServices(url, { trustedRoots: [readFileSync(tlsRoot, 'utf8')], verify: true }, 'ca');
 const out = {};
 
 const admin = await ca.enroll({ enrollmentID: 'admin', enrollmentSecret: 'adminpw' });
