@@ -6,6 +6,7 @@
 //! - [`authority`]: the CA's key and the rules of enroll and register.
 //! - [`api`]: the `/api/v1` routes and Fabric CA's response envelope.
 //! - [`server`]: start and stop.
+//! - [`client`]: `weft-ca client` (enroll into an MSP folder, token-signed calls).
 //!
 //! So far: `init`, `cainfo`, `enroll`, `reenroll`, `register`, `revoke`,
 //! `gencrl` and `identities` (list, get, add).
@@ -13,6 +14,7 @@
 
 pub mod api;
 pub mod authority;
+pub mod client;
 pub mod config;
 pub mod error;
 pub mod server;

@@ -25,6 +25,111 @@ enum Cmd {
         #[command(subcommand)]
         command: ServerCmd,
     },
+    /// Fabric CA's client: enroll into an MSP folder, register, revoke, get CRLs.
+    Client {
+        #[command(flatten)]
+        conn: ClientArgs,
+        #[command(subcommand)]
+        command: ClientCmd,
+    },
+}
+
+#[derive(clap::Args)]
+struct ClientArgs {
+    /// The CA's URL; `enroll` takes the enrollment id and secret in it
+    /// (`https://admin:adminpw@localhost:7054`).
+    #[arg(
+        short = 'u',
+        long = "url",
+        global = true,
+        env = "FABRIC_CA_CLIENT_URL",
+        default_value = "https://localhost:7054"
+    )]
+    url: String,
+    /// The client's home.
+    #[arg(
+        short = 'H',
+        long = "home",
+        global = true,
+        env = "FABRIC_CA_CLIENT_HOME",
+        default_value = "."
+    )]
+    home: PathBuf,
+    /// The MSP folder [default: <home>/msp].
+    #[arg(short = 'M', long = "mspdir", global = true)]
+    mspdir: Option<PathBuf>,
+    /// PEM files of the CA's TLS root (e.g. its ca-cert.pem), comma-separated.
+    #[arg(
+        long = "tls.certfiles",
+        global = true,
+        env = "FABRIC_CA_CLIENT_TLS_CERTFILES",
+        value_delimiter = ','
+    )]
+    tls_certfiles: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum ClientCmd {
+    /// Enroll (id and secret in --url) and write the MSP folder.
+    Enroll {
+        /// `tls` for a TLS certificate (written with tlscacerts/).
+        #[arg(long = "enrollment.profile", default_value = "")]
+        profile: String,
+    },
+    /// Get a new certificate with the current one.
+    Reenroll,
+    /// Register a new identity (as the enrolled registrar); prints its secret.
+    Register {
+        /// Enrollment id.
+        #[arg(long = "id.name")]
+        name: String,
+        /// Secret (generated when omitted).
+        #[arg(long = "id.secret", default_value = "")]
+        secret: String,
+        /// Type: client, peer, orderer, admin.
+        #[arg(long = "id.type", default_value = "client")]
+        kind: String,
+        /// Affiliation.
+        #[arg(long = "id.affiliation", default_value = "")]
+        affiliation: String,
+        /// Attributes: name=value[:ecert],...
+        #[arg(long = "id.attrs", default_value = "")]
+        attrs: String,
+        /// Enrollments allowed (0: the CA's default).
+        #[arg(long = "id.maxenrollments", default_value_t = 0)]
+        max_enrollments: i64,
+    },
+    /// Revoke an identity (-e) or one certificate (-s and -a).
+    Revoke {
+        /// Identity to revoke.
+        #[arg(short = 'e', long = "revoke.name", default_value = "")]
+        name: String,
+        /// Serial of the certificate (hex).
+        #[arg(short = 's', long = "revoke.serial", default_value = "")]
+        serial: String,
+        /// AKI of the certificate (hex).
+        #[arg(short = 'a', long = "revoke.aki", default_value = "")]
+        aki: String,
+        /// Reason (keycompromise, superseded, ...).
+        #[arg(short = 'r', long = "revoke.reason", default_value = "")]
+        reason: String,
+        /// Also write a fresh CRL to <msp>/crls/crl.pem.
+        #[arg(long)]
+        gencrl: bool,
+    },
+    /// Write the CA's current CRL to <msp>/crls/crl.pem.
+    Gencrl,
+    /// Identities the registrar manages.
+    Identity {
+        #[command(subcommand)]
+        command: IdentityCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum IdentityCmd {
+    /// List them.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -74,8 +179,114 @@ fn boot(args: &ServerArgs) -> Result<Option<(String, String)>, weft_ca::CaError>
         .transpose()
 }
 
+fn write_crl(msp: &std::path::Path, b64: &serde_json::Value) -> Result<PathBuf, weft_ca::CaError> {
+    use base64::Engine;
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_str().unwrap_or_default())
+        .map_err(|e| weft_ca::CaError::api(502, 0, format!("the CA sent a bad CRL: {e}")))?;
+    let path = msp.join("crls/crl.pem");
+    std::fs::create_dir_all(msp.join("crls"))
+        .map_err(|e| weft_ca::CaError::Config(format!("{}: {e}", msp.display())))?;
+    std::fs::write(&path, pem)
+        .map_err(|e| weft_ca::CaError::Config(format!("{}: {e}", path.display())))?;
+    Ok(path)
+}
+
+async fn run_client(conn: ClientArgs, command: ClientCmd) -> Result<(), weft_ca::CaError> {
+    use weft_ca::client::CaClient;
+    let msp = conn.mspdir.clone().unwrap_or_else(|| conn.home.join("msp"));
+    let client = CaClient::new(&conn.url, &conn.tls_certfiles)?;
+    match command {
+        ClientCmd::Enroll { profile } => {
+            let (id, secret) = CaClient::credentials(&conn.url).ok_or_else(|| {
+                weft_ca::CaError::Config(
+                    "enroll needs the id and secret in the URL: https://id:secret@host:port".into(),
+                )
+            })?;
+            client.enroll(&id, &secret, &profile, &msp).await?;
+            eprintln!("enrolled '{id}': MSP written to {}", msp.display());
+        }
+        ClientCmd::Reenroll => {
+            let me = CaClient::load(&msp)?;
+            let fresh = client
+                .call(
+                    &me,
+                    "reenroll",
+                    Some(&serde_json::json!({
+                        "certificate_request": weft_ca::client::new_request_for(&msp)?
+                    })),
+                )
+                .await?;
+            weft_ca::client::store_reenrolled(&msp, &fresh)?;
+            eprintln!("reenrolled: {}", msp.join("signcerts/cert.pem").display());
+        }
+        ClientCmd::Register {
+            name,
+            secret,
+            kind,
+            affiliation,
+            attrs,
+            max_enrollments,
+        } => {
+            let me = CaClient::load(&msp)?;
+            let body = serde_json::json!({
+                "id": name, "secret": secret, "type": kind, "affiliation": affiliation,
+                "attrs": weft_ca::client::parse_attrs(&attrs)?, "max_enrollments": max_enrollments,
+            });
+            let r = client.call(&me, "register", Some(&body)).await?;
+            println!("Password: {}", r["secret"].as_str().unwrap_or_default());
+        }
+        ClientCmd::Revoke {
+            name,
+            serial,
+            aki,
+            reason,
+            gencrl,
+        } => {
+            let me = CaClient::load(&msp)?;
+            let body = serde_json::json!({"id": name, "serial": serial, "aki": aki, "reason": reason, "gencrl": gencrl});
+            let r = client.call(&me, "revoke", Some(&body)).await?;
+            for c in r["RevokedCerts"].as_array().into_iter().flatten() {
+                println!(
+                    "revoked serial {} (AKI {})",
+                    c["Serial"].as_str().unwrap_or(""),
+                    c["AKI"].as_str().unwrap_or("")
+                );
+            }
+            if gencrl {
+                eprintln!("CRL written to {}", write_crl(&msp, &r["CRL"])?.display());
+            }
+        }
+        ClientCmd::Gencrl => {
+            let me = CaClient::load(&msp)?;
+            let r = client
+                .call(&me, "gencrl", Some(&serde_json::json!({})))
+                .await?;
+            eprintln!("CRL written to {}", write_crl(&msp, &r["CRL"])?.display());
+        }
+        ClientCmd::Identity {
+            command: IdentityCmd::List,
+        } => {
+            let me = CaClient::load(&msp)?;
+            let r = client.call(&me, "identities", None).await?;
+            for i in r["identities"].as_array().into_iter().flatten() {
+                println!(
+                    "Name: {}, Type: {}, Affiliation: {}, Max Enrollments: {}, Attributes: {}",
+                    i["id"].as_str().unwrap_or(""),
+                    i["type"].as_str().unwrap_or(""),
+                    i["affiliation"].as_str().unwrap_or(""),
+                    i["max_enrollments"],
+                    i["attrs"]
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn run(cli: Cli) -> Result<(), weft_ca::CaError> {
     match cli.command {
+        Cmd::Client { conn, command } => run_client(conn, command).await?,
         Cmd::Server { command } => match command {
             ServerCmd::Init(args) => {
                 let config = load(&args)?;

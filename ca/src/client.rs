@@ -1,0 +1,281 @@
+//! `weft-ca client`: Fabric CA's client side. Enrolling writes Fabric's MSP
+//! folder (`signcerts/cert.pem`, `keystore/<ski>_sk`, `cacerts/` or, for
+//! the TLS profile, `tlscacerts/`); the other calls sign Fabric CA tokens
+//! with that identity.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use rcgen::{CertificateParams, DnType, KeyPair};
+use serde_json::{Value, json};
+
+use crate::CaError;
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// A connection to a CA: its URL (`https://host:port`) and the TLS roots to trust.
+#[derive(Debug, Clone)]
+pub struct CaClient {
+    base: String,
+    http: reqwest::Client,
+    host_port: String,
+}
+
+/// An identity enrolled into an MSP folder.
+#[derive(Debug)]
+pub struct MspIdentity {
+    /// Its certificate (PEM).
+    pub cert_pem: String,
+    key: KeyPair,
+}
+
+fn client_err(e: impl std::fmt::Display) -> CaError {
+    CaError::api(
+        502,
+        crate::error::code::INTERNAL,
+        format!("cannot reach the CA: {e}"),
+    )
+}
+
+/// Fabric CA client's key file name: hex(SHA-256 of the public key point) + `_sk`.
+fn key_file(key: &KeyPair) -> String {
+    format!(
+        "{}_sk",
+        hex::encode(weft_common::crypto::sha256(key.public_key_raw()))
+    )
+}
+
+/// Replaces whatever key the MSP folder holds with `key`.
+fn store_key(msp: &Path, key: &KeyPair) -> Result<(), CaError> {
+    let dir = msp.join("keystore");
+    if let Ok(entries) = std::fs::read_dir(&dir) {
+        for e in entries.flatten() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    write(&dir.join(key_file(key)), key.serialize_pem().as_bytes())
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), CaError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| CaError::io(dir, e))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| CaError::io(path, e))
+}
+
+impl CaClient {
+    /// A client for `url` (`https://host:port`, optionally with
+    /// `user:secret@`, which is stripped), trusting the PEM certificates in `tls_roots`.
+    pub fn new(url: &str, tls_roots: &[PathBuf]) -> Result<Self, CaError> {
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            CaError::Config(format!("CA URL {url:?}: expected https://host:port"))
+        })?;
+        let host_port = rest
+            .rsplit_once('@')
+            .map_or(rest, |(_, h)| h)
+            .trim_end_matches('/')
+            .to_string();
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false);
+        for root in tls_roots {
+            let pem = std::fs::read(root).map_err(|e| CaError::io(root, e))?;
+            builder = builder.add_root_certificate(
+                reqwest::Certificate::from_pem(&pem).map_err(|e| CaError::io(root, e))?,
+            );
+        }
+        Ok(Self {
+            base: format!("{scheme}://{host_port}/api/v1"),
+            http: builder.build().map_err(client_err)?,
+            host_port,
+        })
+    }
+
+    /// The enrollment id and secret in a URL's `user:secret@`, if any.
+    pub fn credentials(url: &str) -> Option<(String, String)> {
+        let rest = url.split_once("://")?.1;
+        let (userinfo, _) = rest.rsplit_once('@')?;
+        let (id, secret) = userinfo.split_once(':')?;
+        Some((id.to_string(), secret.to_string()))
+    }
+
+    async fn answer(r: reqwest::Response) -> Result<Value, CaError> {
+        let status = r.status().as_u16();
+        let body: Value = r.json().await.map_err(client_err)?;
+        if body["success"] == true {
+            return Ok(body["result"].clone());
+        }
+        let e = &body["errors"][0];
+        Err(CaError::api(
+            status,
+            e["code"].as_u64().unwrap_or(0) as u16,
+            e["message"]
+                .as_str()
+                .unwrap_or("the CA refused the request")
+                .to_string(),
+        ))
+    }
+
+    /// Enrolls `id` with a new P-256 key and writes the MSP folder at `msp`
+    /// (`profile` `tls` writes `tlscacerts/` instead of `cacerts/`).
+    pub async fn enroll(
+        &self,
+        id: &str,
+        secret: &str,
+        profile: &str,
+        msp: &Path,
+    ) -> Result<MspIdentity, CaError> {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| CaError::Config(e.to_string()))?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name.push(DnType::CommonName, id);
+        let csr = params
+            .serialize_request(&key)
+            .and_then(|r| r.pem())
+            .map_err(|e| CaError::Config(e.to_string()))?;
+        let r = self
+            .http
+            .post(format!("{}/enroll", self.base))
+            .basic_auth(id, Some(secret))
+            .json(&json!({ "certificate_request": csr, "profile": profile }))
+            .send()
+            .await
+            .map_err(client_err)?;
+        let result = Self::answer(r).await?;
+        let decode = |v: &Value| {
+            B64.decode(v.as_str().unwrap_or_default())
+                .map_err(|e| CaError::api(502, 0, format!("the CA sent bad base64: {e}")))
+        };
+        let cert = decode(&result["Cert"])?;
+        let chain = decode(&result["ServerInfo"]["CAChain"])?;
+        let ca_file = format!("{}.pem", self.host_port.replace([':', '.'], "-"));
+        write(&msp.join("signcerts/cert.pem"), &cert)?;
+        store_key(msp, &key)?;
+        let ca_dir = if profile == "tls" {
+            "tlscacerts"
+        } else {
+            "cacerts"
+        };
+        write(&msp.join(ca_dir).join(ca_file), &chain)?;
+        Ok(MspIdentity {
+            cert_pem: String::from_utf8_lossy(&cert).into_owned(),
+            key,
+        })
+    }
+
+    /// The identity enrolled in MSP folder `msp`.
+    pub fn load(msp: &Path) -> Result<MspIdentity, CaError> {
+        let cert_path = msp.join("signcerts/cert.pem");
+        let keystore = msp.join("keystore");
+        let key_path = std::fs::read_dir(&keystore)
+            .map_err(|e| CaError::io(&keystore, e))?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().ends_with("_sk"))
+            })
+            .ok_or_else(|| CaError::io(&keystore, "no <ski>_sk key file"))?;
+        let cert_pem = std::fs::read_to_string(&cert_path).map_err(|e| {
+            CaError::io(
+                &cert_path,
+                format!("{e} (enroll first: weft-ca client enroll)"),
+            )
+        })?;
+        let key_pem = std::fs::read_to_string(&key_path).map_err(|e| CaError::io(&key_path, e))?;
+        let key = KeyPair::from_pem(&key_pem).map_err(|e| CaError::io(&key_path, e))?;
+        Ok(MspIdentity { cert_pem, key })
+    }
+
+    fn token(who: &MspIdentity, method: &str, path: &str, body: &[u8]) -> Result<String, CaError> {
+        let b64cert = B64.encode(&who.cert_pem);
+        let payload = format!(
+            "{method}.{}.{}.{b64cert}",
+            B64.encode(path),
+            B64.encode(body)
+        );
+        let signer = weft_common::crypto::EcdsaP256Signer::from_pkcs8(&who.key.serialize_der())?;
+        let sig = weft_common::crypto::Signer::sign(&signer, payload.as_bytes())?;
+        Ok(format!("{b64cert}.{}", B64.encode(sig)))
+    }
+
+    /// A token-authenticated call to `/api/v1/<api>` (a body means POST).
+    pub async fn call(
+        &self,
+        who: &MspIdentity,
+        api: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, CaError> {
+        let path = format!("/api/v1/{api}");
+        let url = format!("{}/{api}", self.base);
+        let r = match body {
+            Some(body) => {
+                let bytes = serde_json::to_vec(body).expect("request JSON");
+                let token = Self::token(who, "POST", &path, &bytes)?;
+                self.http
+                    .post(url)
+                    .header("authorization", token)
+                    .body(bytes)
+            }
+            None => {
+                let token = Self::token(who, "GET", &path, b"")?;
+                self.http.get(url).header("authorization", token)
+            }
+        };
+        Self::answer(r.send().await.map_err(client_err)?).await
+    }
+}
+
+/// Parses Fabric CA's `--id.attrs` (`name=value[:ecert],...`).
+pub fn parse_attrs(text: &str) -> Result<Vec<Value>, CaError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .map(|a| {
+            let (name, rest) = a.split_once('=').ok_or_else(|| {
+                CaError::Config(format!("attribute {a:?}: expected name=value[:ecert]"))
+            })?;
+            let (value, ecert) = match rest.strip_suffix(":ecert") {
+                Some(v) => (v, true),
+                None => (rest, false),
+            };
+            Ok(json!({ "name": name, "value": value, "ecert": ecert }))
+        })
+        .collect()
+}
+
+/// A certificate request for a new key, stored as `reenroll-key.pem` in the MSP folder
+/// until the CA answers (a reenroll keeps the old key until then).
+pub fn new_request_for(msp: &Path) -> Result<String, CaError> {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| CaError::Config(e.to_string()))?;
+    let cert = std::fs::read_to_string(msp.join("signcerts/cert.pem"))
+        .map_err(|e| CaError::io(&msp.join("signcerts/cert.pem"), e))?;
+    let cn = weft_common::msp::Certificate::from_pem(cert.as_bytes())?
+        .common_name
+        .unwrap_or_default();
+    let mut params = CertificateParams::default();
+    params.distinguished_name.push(DnType::CommonName, cn);
+    let csr = params
+        .serialize_request(&key)
+        .and_then(|r| r.pem())
+        .map_err(|e| CaError::Config(e.to_string()))?;
+    write(
+        &msp.join("reenroll-key.pem"),
+        key.serialize_pem().as_bytes(),
+    )?;
+    Ok(csr)
+}
+
+/// Installs a reenroll's certificate with the key made by [`new_request_for`].
+pub fn store_reenrolled(msp: &Path, result: &Value) -> Result<(), CaError> {
+    let cert = B64
+        .decode(result["Cert"].as_str().unwrap_or_default())
+        .map_err(|e| CaError::api(502, 0, format!("the CA sent bad base64: {e}")))?;
+    let next = msp.join("reenroll-key.pem");
+    let pem_text = std::fs::read_to_string(&next).map_err(|e| CaError::io(&next, e))?;
+    let key = KeyPair::from_pem(&pem_text).map_err(|e| CaError::io(&next, e))?;
+    store_key(msp, &key)?;
+    std::fs::remove_file(&next).map_err(|e| CaError::io(&next, e))?;
+    write(&msp.join("signcerts/cert.pem"), &cert)
+}
