@@ -7,6 +7,7 @@
 //! - [`api`]: the `/api/v1` routes and Fabric CA's response envelope.
 //! - [`server`]: start and stop.
 //! - [`client`]: `weft-ca client` (enroll into an MSP folder, token-signed calls).
+//! - [`crl_update`]: a CRL as a signed channel config update for an org's MSP.
 //!
 //! So far: `init`, `cainfo`, `enroll`, `reenroll`, `register`, `revoke`,
 //! `gencrl` and `identities` (list, get, add).
@@ -16,6 +17,7 @@ pub mod api;
 pub mod authority;
 pub mod client;
 pub mod config;
+pub mod crl_update;
 pub mod error;
 pub mod server;
 pub mod store;

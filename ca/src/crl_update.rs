@@ -1,0 +1,93 @@
+//! Revocation that takes effect: a CRL becomes a signed channel config
+//! update that adds it to an organisation's MSP. Once the update commits,
+//! peers and orderers refuse the revoked identities (Fabric leaves this step
+//! to its users).
+
+use prost::Message;
+use weft_common::config::update::{compute_update, sign_config_update};
+use weft_common::ids::ChannelId;
+use weft_common::msp::SigningIdentity;
+use weft_protos::common::{Config, ConfigUpdateEnvelope, Envelope, HeaderType};
+use weft_protos::msp::{FabricMspConfig, MspConfig};
+
+use crate::CaError;
+
+fn config_err(m: impl Into<String>) -> CaError {
+    CaError::Config(m.into())
+}
+
+/// The channel config with `crl_pem` in organisation `msp_id`'s MSP (under
+/// `Application` and `Orderer`, wherever the org is), replacing any earlier
+/// CRL from the same issuer.
+pub fn with_crl(current: &Config, msp_id: &str, crl_pem: &[u8]) -> Result<Config, CaError> {
+    let new_crl = weft_common::msp::RevocationList::parse(crl_pem)
+        .map_err(|e| config_err(format!("the CRL does not parse: {e}")))?;
+    let mut updated = current.clone();
+    let root = updated
+        .channel_group
+        .as_mut()
+        .ok_or_else(|| config_err("the config has no channel group"))?;
+    let mut found = false;
+    for section in ["Application", "Orderer"] {
+        let Some(group) = root.groups.get_mut(section) else {
+            continue;
+        };
+        for org in group.groups.values_mut() {
+            let Some(value) = org.values.get_mut("MSP") else {
+                continue;
+            };
+            let mut msp = MspConfig::decode(value.value.as_slice())
+                .map_err(|e| config_err(format!("an MSP value does not decode: {e}")))?;
+            let mut fabric = FabricMspConfig::decode(msp.config.as_slice())
+                .map_err(|e| config_err(format!("an MSP config does not decode: {e}")))?;
+            if fabric.name != msp_id {
+                continue;
+            }
+            found = true;
+            fabric.revocation_list.retain(|old| {
+                weft_common::msp::RevocationList::parse(old)
+                    .map(|c| c.issuer_raw != new_crl.issuer_raw)
+                    .unwrap_or(true)
+            });
+            fabric.revocation_list.push(crl_pem.to_vec());
+            msp.config = fabric.encode_to_vec();
+            value.value = msp.encode_to_vec();
+        }
+    }
+    if !found {
+        return Err(config_err(format!(
+            "organisation {msp_id} is not in the channel config"
+        )));
+    }
+    Ok(updated)
+}
+
+/// The CONFIG_UPDATE envelope that adds `crl_pem` to `msp_id`'s MSP on
+/// `channel`, signed by `admins` (enough for the MSP's modification policy,
+/// normally one admin of that org) and submitted as `submitter`.
+pub fn crl_update_envelope(
+    channel: &str,
+    current: &Config,
+    msp_id: &str,
+    crl_pem: &[u8],
+    admins: &[&SigningIdentity],
+    submitter: &SigningIdentity,
+) -> Result<Envelope, CaError> {
+    let channel_id = ChannelId::new(channel);
+    let updated = with_crl(current, msp_id, crl_pem)?;
+    let update = compute_update(&channel_id, current, &updated)?.encode_to_vec();
+    let signatures = admins
+        .iter()
+        .map(|a| sign_config_update(&update, a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let envelope = ConfigUpdateEnvelope {
+        config_update: update,
+        signatures,
+    };
+    Ok(weft_common::tx::signed_envelope(
+        HeaderType::ConfigUpdate,
+        &channel_id,
+        envelope.encode_to_vec(),
+        submitter,
+    )?)
+}

@@ -1,0 +1,201 @@
+//! Revocation that takes effect, end to end: a user enrolled from weft-ca
+//! (running with Org1's CA key) transacts on a weft network; after the CA
+//! revokes it and the CRL goes into Org1's MSP by a channel config update,
+//! the same user's proposals are refused — and Org1's other users carry on.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use base64::Engine;
+use futures::StreamExt;
+use prost::Message;
+use weft_ca::authority::Authority;
+use weft_ca::client::CaClient;
+use weft_ca::config::ServerConfig;
+use weft_client_sdk::{Gateway, Tls, identity};
+use weft_common::ids::MspId;
+use weft_network::{InProcessNetwork, Topology};
+use weft_protos::common::{Block, ConfigEnvelope, Envelope, Payload};
+
+fn genesis_config(block: &Block) -> weft_protos::common::Config {
+    let env = Envelope::decode(block.data.as_ref().unwrap().data[0].as_slice()).unwrap();
+    let payload = Payload::decode(env.payload.as_slice()).unwrap();
+    ConfigEnvelope::decode(payload.data.as_slice())
+        .unwrap()
+        .config
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_user_is_refused_once_the_crl_update_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = InProcessNetwork::start(&Topology::for_tests("100ms"), dir.path())
+        .await
+        .unwrap();
+    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples");
+    let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
+    net.deploy_crate("basic", &samples.join("asset-transfer-basic"), &build)
+        .await
+        .unwrap();
+    let info = net.info().clone();
+    let org1 = info.org("Org1MSP").unwrap().clone();
+
+    // weft-ca as Org1's CA: its certificate and key from the org's crypto.
+    let ca_home = tempfile::tempdir().unwrap();
+    let org_ca = info
+        .dir
+        .join("crypto/peerOrganizations/org1.example.com/ca");
+    let ca_cert = std::fs::read_dir(&org_ca)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("-cert.pem"))
+        .unwrap();
+    std::fs::copy(&ca_cert, ca_home.path().join("ca-cert.pem")).unwrap();
+    std::fs::create_dir_all(ca_home.path().join("msp/keystore")).unwrap();
+    std::fs::copy(
+        org_ca.join("priv_sk"),
+        ca_home.path().join("msp/keystore/priv_sk"),
+    )
+    .unwrap();
+    let mut config =
+        ServerConfig::parse("", ca_home.path().to_path_buf(), std::iter::empty()).unwrap();
+    config.csr.organization = "org1.example.com".into();
+    config.tls.enabled = false; // loopback only in this test
+    Authority::init(&config, Some(("admin", "adminpw"))).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ca = weft_ca::server::start(config, listener).await.unwrap();
+    let client = CaClient::new(&format!("http://127.0.0.1:{}", ca.addr.port()), &[]).unwrap();
+
+    // A registrar, and alice, enrolled from the CA.
+    let homes = tempfile::tempdir().unwrap();
+    let registrar = client
+        .enroll("admin", "adminpw", "", &homes.path().join("admin"))
+        .await
+        .unwrap();
+    let r = client
+        .call(
+            &registrar,
+            "register",
+            Some(&serde_json::json!({"id": "alice", "secret": "alicepw", "type": "client"})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r["secret"], "alicepw");
+    let alice_msp = homes.path().join("alice");
+    client
+        .enroll("alice", "alicepw", "", &alice_msp)
+        .await
+        .unwrap();
+
+    // Alice transacts through Org1's peer (TLS as Org1's User1, signing as alice).
+    let gateway_for = |msp: PathBuf| {
+        let org1 = org1.clone();
+        async move {
+            let (id, signer) = identity::load_msp(&msp, "Org1MSP").unwrap();
+            let tls = Tls::from_files(
+                &org1.tls_ca,
+                Some((&org1.user.tls_cert, &org1.user.tls_key)),
+            )
+            .unwrap();
+            Gateway::connect(&org1.peers[0].address, id, Some(signer), Some(tls))
+                .await
+                .unwrap()
+        }
+    };
+    let alice = gateway_for(alice_msp.clone())
+        .await
+        .network("mychannel")
+        .contract("basic");
+    alice
+        .submit_transaction("CreateAsset", ["alice1", "red", "1", "alice", "10"])
+        .await
+        .expect("alice, enrolled from weft-ca, is an Org1 client");
+
+    // Revoke alice; the CA hands back a CRL.
+    let r = client
+        .call(
+            &registrar,
+            "revoke",
+            Some(&serde_json::json!({"id": "alice", "reason": "keycompromise", "gencrl": true})),
+        )
+        .await
+        .unwrap();
+    let crl = base64::engine::general_purpose::STANDARD
+        .decode(r["CRL"].as_str().unwrap())
+        .unwrap();
+
+    // The CRL goes into Org1's MSP through a config update signed by Org1's admin.
+    let genesis = Block::decode(std::fs::read(&info.genesis).unwrap().as_slice()).unwrap();
+    let admin =
+        weft_common::msp::folder::load_signing_identity(&org1.admin.msp, &MspId::new("Org1MSP"))
+            .unwrap();
+    let envelope = weft_ca::crl_update::crl_update_envelope(
+        "mychannel",
+        &genesis_config(&genesis),
+        "Org1MSP",
+        &crl,
+        &[&admin],
+        &admin,
+    )
+    .unwrap();
+    let orderer_tls =
+        weft_common::tls::TlsIdentity::load(&org1.admin.tls_cert, &org1.admin.tls_key).unwrap();
+    let channel = weft_peer::remote::connect(
+        &info.orderers[0].address,
+        Some((
+            &orderer_tls,
+            vec![std::fs::read(&info.orderer_tls_ca).unwrap()],
+        )),
+    )
+    .await
+    .unwrap();
+    let mut broadcast =
+        weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient::new(channel);
+    let mut answers = broadcast
+        .broadcast(futures::stream::iter([envelope]))
+        .await
+        .unwrap()
+        .into_inner();
+    let answer = answers.next().await.unwrap().unwrap();
+    assert_eq!(
+        answer.status, 200,
+        "the orderer accepts the CRL update: {}",
+        answer.info
+    );
+
+    // Once the peer has the new config, alice is refused, with the reason.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let refusal = loop {
+        match alice.evaluate_transaction("ReadAsset", ["alice1"]).await {
+            Err(e) => break e.to_string(),
+            Ok(_) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "alice still accepted after the CRL update"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    assert!(refusal.to_lowercase().contains("revoked"), "{refusal}");
+    assert!(
+        alice
+            .submit_transaction("CreateAsset", ["alice2", "red", "1", "alice", "10"])
+            .await
+            .is_err()
+    );
+
+    // Org1's other identities are unaffected.
+    let user1 = gateway_for(org1.user.msp.clone())
+        .await
+        .network("mychannel")
+        .contract("basic");
+    let json = user1
+        .evaluate_transaction("ReadAsset", ["alice1"])
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&json).contains("alice1"));
+    ca.shutdown().await;
+    net.shutdown().await;
+}
