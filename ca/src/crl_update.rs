@@ -7,13 +7,62 @@ use prost::Message;
 use weft_common::config::update::{compute_update, sign_config_update};
 use weft_common::ids::ChannelId;
 use weft_common::msp::SigningIdentity;
-use weft_protos::common::{Config, ConfigUpdateEnvelope, Envelope, HeaderType};
+use weft_protos::common::{
+    Block, Config, ConfigEnvelope, ConfigUpdateEnvelope, Envelope, HeaderType, Payload,
+};
 use weft_protos::msp::{FabricMspConfig, MspConfig};
 
 use crate::CaError;
 
 fn config_err(m: impl Into<String>) -> CaError {
     CaError::Config(m.into())
+}
+
+/// The channel config inside a config block (genesis, or the newest config
+/// block, e.g. from `weft-peer channel fetch config`).
+pub fn config_from_block(block_bytes: &[u8]) -> Result<Config, CaError> {
+    let bad = |e: &dyn std::fmt::Display| config_err(format!("not a config block: {e}"));
+    let block = Block::decode(block_bytes).map_err(|e| bad(&e))?;
+    let first = block
+        .data
+        .as_ref()
+        .and_then(|d| d.data.first())
+        .ok_or_else(|| config_err("not a config block: it has no transactions"))?;
+    let env = Envelope::decode(first.as_slice()).map_err(|e| bad(&e))?;
+    let payload = Payload::decode(env.payload.as_slice()).map_err(|e| bad(&e))?;
+    ConfigEnvelope::decode(payload.data.as_slice())
+        .map_err(|e| bad(&e))?
+        .config
+        .ok_or_else(|| config_err("not a config block: its envelope has no config"))
+}
+
+/// Sends a CONFIG_UPDATE envelope to an orderer (`host:port`, over TLS
+/// with `tls`); returns once the orderer accepted it.
+pub async fn submit(
+    orderer: &str,
+    tls: Option<&weft_client_sdk::Tls>,
+    envelope: Envelope,
+) -> Result<(), CaError> {
+    let channel = weft_client_sdk::connection::connect(orderer, tls)
+        .await
+        .map_err(|e| config_err(e.to_string()))?;
+    let mut client =
+        weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient::new(channel);
+    let mut answers = client
+        .broadcast(futures::stream::iter([envelope]))
+        .await
+        .map_err(|s| config_err(format!("orderer {orderer}: {}", s.message())))?
+        .into_inner();
+    use futures::StreamExt;
+    match answers.next().await {
+        Some(Ok(a)) if a.status == 200 => Ok(()),
+        Some(Ok(a)) => Err(config_err(format!(
+            "orderer {orderer} refused the update: status {}, {}",
+            a.status, a.info
+        ))),
+        Some(Err(s)) => Err(config_err(format!("orderer {orderer}: {}", s.message()))),
+        None => Err(config_err(format!("orderer {orderer} closed the stream"))),
+    }
 }
 
 /// The channel config with `crl_pem` in organisation `msp_id`'s MSP (under

@@ -18,6 +18,8 @@ struct Cli {
     command: Cmd,
 }
 
+// Parsed once at start-up: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// The CA server.
@@ -119,6 +121,40 @@ enum ClientCmd {
     },
     /// Write the CA's current CRL to <msp>/crls/crl.pem.
     Gencrl,
+    /// Turn a CRL into a channel config update adding it to an org's MSP,
+    /// signed by that org's admin; write it, and/or submit it to an orderer.
+    CrlUpdate {
+        /// The channel.
+        #[arg(long, default_value = "mychannel")]
+        channel: String,
+        /// The channel's newest config block (e.g. `weft-peer channel fetch config`).
+        #[arg(long = "config-block")]
+        config_block: PathBuf,
+        /// The organisation whose MSP gets the CRL.
+        #[arg(long)]
+        mspid: String,
+        /// The CRL [default: <msp>/crls/crl.pem].
+        #[arg(long)]
+        crl: Option<PathBuf>,
+        /// MSP folder of the org admin who signs the update.
+        #[arg(long = "admin-msp")]
+        admin_msp: PathBuf,
+        /// Write the signed envelope here.
+        #[arg(long)]
+        output: Option<PathBuf>,
+        /// Submit it to this orderer (`host:port`).
+        #[arg(long)]
+        orderer: Option<String>,
+        /// The orderer's TLS CA certificate.
+        #[arg(long = "orderer-tls-ca")]
+        orderer_tls_ca: Option<PathBuf>,
+        /// Client TLS certificate and key for the orderer (mutual TLS).
+        #[arg(long = "tls-cert", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// Key of --tls-cert.
+        #[arg(long = "tls-key")]
+        tls_key: Option<PathBuf>,
+    },
     /// Identities the registrar manages.
     Identity {
         #[command(subcommand)]
@@ -263,6 +299,67 @@ async fn run_client(conn: ClientArgs, command: ClientCmd) -> Result<(), weft_ca:
                 .call(&me, "gencrl", Some(&serde_json::json!({})))
                 .await?;
             eprintln!("CRL written to {}", write_crl(&msp, &r["CRL"])?.display());
+        }
+        ClientCmd::CrlUpdate {
+            channel,
+            config_block,
+            mspid,
+            crl,
+            admin_msp,
+            output,
+            orderer,
+            orderer_tls_ca,
+            tls_cert,
+            tls_key,
+        } => {
+            use weft_ca::crl_update;
+            let read = |p: &std::path::Path| {
+                std::fs::read(p)
+                    .map_err(|e| weft_ca::CaError::Config(format!("{}: {e}", p.display())))
+            };
+            let crl_path = crl.unwrap_or_else(|| msp.join("crls/crl.pem"));
+            let config = crl_update::config_from_block(&read(&config_block)?)?;
+            let admin = weft_common::msp::folder::load_signing_identity(
+                &admin_msp,
+                &weft_common::ids::MspId::new(&mspid),
+            )?;
+            let envelope = crl_update::crl_update_envelope(
+                &channel,
+                &config,
+                &mspid,
+                &read(&crl_path)?,
+                &[&admin],
+                &admin,
+            )?;
+            if let Some(out) = &output {
+                use prost::Message;
+                std::fs::write(out, envelope.encode_to_vec())
+                    .map_err(|e| weft_ca::CaError::Config(format!("{}: {e}", out.display())))?;
+                eprintln!("signed config update written to {}", out.display());
+            }
+            if let Some(orderer) = &orderer {
+                let tls = match &orderer_tls_ca {
+                    Some(ca) => {
+                        let client_pair = match (&tls_cert, &tls_key) {
+                            (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
+                            _ => None,
+                        };
+                        Some(
+                            weft_client_sdk::Tls::from_files(ca, client_pair)
+                                .map_err(|e| weft_ca::CaError::Config(e.to_string()))?,
+                        )
+                    }
+                    None => None,
+                };
+                crl_update::submit(orderer, tls.as_ref(), envelope).await?;
+                eprintln!(
+                    "the orderer accepted the update: {mspid}'s MSP gets the CRL once it commits"
+                );
+            } else if output.is_none() {
+                return Err(weft_ca::CaError::Config(
+                    "give --output, --orderer, or both".into(),
+                ));
+            }
         }
         ClientCmd::Identity {
             command: IdentityCmd::List,

@@ -7,24 +7,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine;
-use futures::StreamExt;
-use prost::Message;
 use weft_ca::authority::Authority;
 use weft_ca::client::CaClient;
 use weft_ca::config::ServerConfig;
 use weft_client_sdk::{Gateway, Tls, identity};
-use weft_common::ids::MspId;
 use weft_network::{InProcessNetwork, Topology};
-use weft_protos::common::{Block, ConfigEnvelope, Envelope, Payload};
-
-fn genesis_config(block: &Block) -> weft_protos::common::Config {
-    let env = Envelope::decode(block.data.as_ref().unwrap().data[0].as_slice()).unwrap();
-    let payload = Payload::decode(env.payload.as_slice()).unwrap();
-    ConfigEnvelope::decode(payload.data.as_slice())
-        .unwrap()
-        .config
-        .unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_user_is_refused_once_the_crl_update_commits() {
@@ -125,43 +112,40 @@ async fn a_revoked_user_is_refused_once_the_crl_update_commits() {
         .decode(r["CRL"].as_str().unwrap())
         .unwrap();
 
-    // The CRL goes into Org1's MSP through a config update signed by Org1's admin.
-    let genesis = Block::decode(std::fs::read(&info.genesis).unwrap().as_slice()).unwrap();
-    let admin =
-        weft_common::msp::folder::load_signing_identity(&org1.admin.msp, &MspId::new("Org1MSP"))
-            .unwrap();
-    let envelope = weft_ca::crl_update::crl_update_envelope(
+    // The CRL goes into Org1's MSP through a config update signed by Org1's
+    // admin, made and submitted with `weft-ca client crl-update`.
+    let crl_file = homes.path().join("crl.pem");
+    std::fs::write(&crl_file, &crl).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_weft-ca"));
+    cmd.args([
+        "client",
+        "crl-update",
+        "--channel",
         "mychannel",
-        &genesis_config(&genesis),
+        "--mspid",
         "Org1MSP",
-        &crl,
-        &[&admin],
-        &admin,
-    )
-    .unwrap();
-    let orderer_tls =
-        weft_common::tls::TlsIdentity::load(&org1.admin.tls_cert, &org1.admin.tls_key).unwrap();
-    let channel = weft_peer::remote::connect(
-        &info.orderers[0].address,
-        Some((
-            &orderer_tls,
-            vec![std::fs::read(&info.orderer_tls_ca).unwrap()],
-        )),
-    )
-    .await
-    .unwrap();
-    let mut broadcast =
-        weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient::new(channel);
-    let mut answers = broadcast
-        .broadcast(futures::stream::iter([envelope]))
+    ])
+    .arg("--config-block")
+    .arg(&info.genesis)
+    .arg("--crl")
+    .arg(&crl_file)
+    .arg("--admin-msp")
+    .arg(&org1.admin.msp)
+    .arg("--orderer")
+    .arg(&info.orderers[0].address)
+    .arg("--orderer-tls-ca")
+    .arg(&info.orderer_tls_ca)
+    .arg("--tls-cert")
+    .arg(&org1.admin.tls_cert)
+    .arg("--tls-key")
+    .arg(&org1.admin.tls_key);
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
         .await
-        .unwrap()
-        .into_inner();
-    let answer = answers.next().await.unwrap().unwrap();
-    assert_eq!(
-        answer.status, 200,
-        "the orderer accepts the CRL update: {}",
-        answer.info
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "crl-update: {}",
+        String::from_utf8_lossy(&out.stderr)
     );
 
     // Once the peer has the new config, alice is refused, with the reason.
