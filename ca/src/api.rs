@@ -109,14 +109,8 @@ async fn enroll(
     ))
 }
 
-async fn register(
-    State(ca): State<Arc<Authority>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, CaError> {
-    let secret = as_caller(ca, method, uri, headers, body, |ca, caller, body| {
+async fn register(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Response, CaError> {
+    let secret = as_caller(ca, signed, |ca, caller, body| {
         let req: RegisterRequest = json(body)?;
         ca.register(caller, &req)
     })
@@ -124,54 +118,73 @@ async fn register(
     Ok(ok(serde_json::json!({ "secret": secret })))
 }
 
-/// The caller of a token-authenticated request, then `f` with it.
+/// A token-authenticated request, as it arrived: what the token signs.
+struct Signed {
+    method: Method,
+    path: String,
+    token: String,
+    body: Bytes,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Signed {
+    type Rejection = CaError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, CaError> {
+        let token = authorization(req.headers())?.to_string();
+        let method = req.method().clone();
+        let uri: &Uri = req.uri();
+        let path = uri
+            .path_and_query()
+            .map_or(uri.path(), |p| p.as_str())
+            .to_string();
+        let body = Bytes::from_request(req, state).await.map_err(|e| {
+            CaError::bad_request(
+                code::BAD_REQUEST,
+                format!("cannot read the request body: {e}"),
+            )
+        })?;
+        Ok(Self {
+            method,
+            path,
+            token,
+            body,
+        })
+    }
+}
+
+/// Authenticates the caller of `req` by its token, then runs `f` with it
+/// and the body, off the async threads.
 async fn as_caller<T: Send + 'static>(
     ca: Arc<Authority>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    req: Signed,
     f: impl FnOnce(&Authority, &crate::store::IdentityRecord, &[u8]) -> Result<T, CaError>
     + Send
     + 'static,
 ) -> Result<T, CaError> {
-    let token = authorization(&headers)?.to_string();
-    let path = uri
-        .path_and_query()
-        .map_or(uri.path(), |p| p.as_str())
-        .to_string();
     blocking(move || {
-        let caller = ca.authenticate_token(&token, method.as_str(), &path, &body)?;
-        f(&ca, &caller, &body)
+        let caller =
+            ca.authenticate_token(&req.token, req.method.as_str(), &req.path, &req.body)?;
+        f(&ca, &caller, &req.body)
     })
     .await
 }
 
 async fn list_identities(
     State(ca): State<Arc<Authority>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    signed: Signed,
 ) -> Result<Response, CaError> {
     let name = ca.name().to_string();
-    let all = as_caller(ca, method, uri, headers, body, |ca, caller, _| {
-        ca.list_identities(caller)
-    })
-    .await?;
+    let all = as_caller(ca, signed, |ca, caller, _| ca.list_identities(caller)).await?;
     Ok(ok(serde_json::json!({ "identities": all, "caname": name })))
 }
 
 async fn get_identity(
     State(ca): State<Arc<Authority>>,
     axum::extract::Path(id): axum::extract::Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    signed: Signed,
 ) -> Result<Response, CaError> {
     let name = ca.name().to_string();
-    let info = as_caller(ca, method, uri, headers, body, move |ca, caller, _| {
+    let info = as_caller(ca, signed, move |ca, caller, _| {
         ca.get_identity(caller, &id)
     })
     .await?;
@@ -180,15 +193,9 @@ async fn get_identity(
     Ok(ok(v))
 }
 
-async fn reenroll(
-    State(ca): State<Arc<Authority>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, CaError> {
+async fn reenroll(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Response, CaError> {
     let info = ca.info();
-    let cert = as_caller(ca, method, uri, headers, body, |ca, caller, body| {
+    let cert = as_caller(ca, signed, |ca, caller, body| {
         let req: EnrollRequest = json(body)?;
         ca.reenroll(caller, &req)
     })
@@ -198,14 +205,8 @@ async fn reenroll(
     ))
 }
 
-async fn revoke(
-    State(ca): State<Arc<Authority>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, CaError> {
-    let result = as_caller(ca, method, uri, headers, body, |ca, caller, body| {
+async fn revoke(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Response, CaError> {
+    let result = as_caller(ca, signed, |ca, caller, body| {
         let req: RevokeRequest = json(body)?;
         ca.revoke(caller, &req)
     })
@@ -213,17 +214,8 @@ async fn revoke(
     Ok(ok(result))
 }
 
-async fn gencrl(
-    State(ca): State<Arc<Authority>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, CaError> {
-    let crl = as_caller(ca, method, uri, headers, body, |ca, caller, _| {
-        ca.gencrl(caller)
-    })
-    .await?;
+async fn gencrl(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Response, CaError> {
+    let crl = as_caller(ca, signed, |ca, caller, _| ca.gencrl(caller)).await?;
     Ok(ok(serde_json::json!({ "CRL": crl })))
 }
 

@@ -616,10 +616,7 @@ impl Authority {
         } else {
             req.affiliation.clone()
         };
-        if !(caller.affiliation.is_empty()
-            || affiliation == caller.affiliation
-            || affiliation.starts_with(&format!("{}.", caller.affiliation)))
-        {
+        if !covers(&caller.affiliation, &affiliation) {
             return Err(CaError::forbidden(format!(
                 "'{}' of affiliation '{}' may not register into '{affiliation}'",
                 caller.id, caller.affiliation
@@ -695,10 +692,7 @@ impl Authority {
     }
 
     fn require_affiliation(caller: &IdentityRecord, affiliation: &str) -> Result<(), CaError> {
-        if caller.affiliation.is_empty()
-            || affiliation == caller.affiliation
-            || affiliation.starts_with(&format!("{}.", caller.affiliation))
-        {
+        if covers(&caller.affiliation, affiliation) {
             Ok(())
         } else {
             Err(CaError::api(
@@ -864,6 +858,11 @@ impl Authority {
     }
 }
 
+/// Whether affiliation `outer` is `inner` or above it (the root `""` covers all).
+fn covers(outer: &str, inner: &str) -> bool {
+    outer.is_empty() || inner == outer || inner.starts_with(&format!("{outer}."))
+}
+
 /// Whether a comma-separated allow list (`*`, names, `prefix*`) covers `item`.
 fn list_allows(list: &str, item: &str) -> bool {
     list.split(',').map(str::trim).any(|p| {
@@ -876,7 +875,16 @@ fn list_allows(list: &str, item: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::list_allows;
+    use super::{covers, list_allows};
+
+    #[test]
+    fn affiliations_cover_themselves_and_below() {
+        assert!(covers("", "org1.dept"));
+        assert!(covers("org1", "org1"));
+        assert!(covers("org1", "org1.dept"));
+        assert!(!covers("org1", "org10"));
+        assert!(!covers("org1.dept", "org1"));
+    }
 
     #[test]
     fn allow_lists() {

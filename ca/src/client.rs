@@ -56,6 +56,19 @@ fn store_key(msp: &Path, key: &KeyPair) -> Result<(), CaError> {
     write(&dir.join(key_file(key)), key.serialize_pem().as_bytes())
 }
 
+/// A new P-256 key and a PKCS#10 request (PEM) for it with `CN=cn`.
+fn key_and_request(cn: &str) -> Result<(KeyPair, String), CaError> {
+    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+        .map_err(|e| CaError::Config(e.to_string()))?;
+    let mut params = CertificateParams::default();
+    params.distinguished_name.push(DnType::CommonName, cn);
+    let csr = params
+        .serialize_request(&key)
+        .and_then(|r| r.pem())
+        .map_err(|e| CaError::Config(e.to_string()))?;
+    Ok((key, csr))
+}
+
 fn write(path: &Path, bytes: &[u8]) -> Result<(), CaError> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| CaError::io(dir, e))?;
@@ -125,14 +138,7 @@ impl CaClient {
         profile: &str,
         msp: &Path,
     ) -> Result<MspIdentity, CaError> {
-        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-            .map_err(|e| CaError::Config(e.to_string()))?;
-        let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, id);
-        let csr = params
-            .serialize_request(&key)
-            .and_then(|r| r.pem())
-            .map_err(|e| CaError::Config(e.to_string()))?;
+        let (key, csr) = key_and_request(id)?;
         let r = self
             .http
             .post(format!("{}/enroll", self.base))
@@ -247,19 +253,12 @@ pub fn parse_attrs(text: &str) -> Result<Vec<Value>, CaError> {
 /// A certificate request for a new key, stored as `reenroll-key.pem` in the MSP folder
 /// until the CA answers (a reenroll keeps the old key until then).
 pub fn new_request_for(msp: &Path) -> Result<String, CaError> {
-    let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| CaError::Config(e.to_string()))?;
     let cert = std::fs::read_to_string(msp.join("signcerts/cert.pem"))
         .map_err(|e| CaError::io(&msp.join("signcerts/cert.pem"), e))?;
     let cn = weft_common::msp::Certificate::from_pem(cert.as_bytes())?
         .common_name
         .unwrap_or_default();
-    let mut params = CertificateParams::default();
-    params.distinguished_name.push(DnType::CommonName, cn);
-    let csr = params
-        .serialize_request(&key)
-        .and_then(|r| r.pem())
-        .map_err(|e| CaError::Config(e.to_string()))?;
+    let (key, csr) = key_and_request(&cn)?;
     write(
         &msp.join("reenroll-key.pem"),
         key.serialize_pem().as_bytes(),

@@ -85,9 +85,13 @@ impl Ca {
     }
 
     /// Fabric CA's token: b64(cert).b64(sig over method.b64(uri).b64(body).b64(cert)).
-    fn token(who: &Enrolled, uri: &str, body: &[u8]) -> String {
+    fn token(who: &Enrolled, method: &str, uri: &str, body: &[u8]) -> String {
         let b64cert = B64.encode(&who.cert);
-        let payload = format!("POST.{}.{}.{b64cert}", B64.encode(uri), B64.encode(body));
+        let payload = format!(
+            "{method}.{}.{}.{b64cert}",
+            B64.encode(uri),
+            B64.encode(body)
+        );
         let signer =
             weft_common::crypto::EcdsaP256Signer::from_pkcs8(&who.key.serialize_der()).unwrap();
         let sig = weft_common::crypto::Signer::sign(&signer, payload.as_bytes()).unwrap();
@@ -101,7 +105,7 @@ impl Ca {
     /// A token-authenticated POST to `/api/v1/<path>`.
     async fn call(&self, who: &Enrolled, path: &str, body: &Value) -> (u16, Value) {
         let bytes = serde_json::to_vec(body).unwrap();
-        let token = Self::token(who, &format!("/api/v1/{path}"), &bytes);
+        let token = Self::token(who, "POST", &format!("/api/v1/{path}"), &bytes);
         let r = self
             .http
             .post(format!("{}/{path}", self.base))
@@ -115,15 +119,11 @@ impl Ca {
 
     /// A token-authenticated GET of `/api/v1/<path>`.
     async fn get(&self, who: &Enrolled, path: &str) -> (u16, Value) {
-        let b64cert = B64.encode(&who.cert);
-        let payload = format!("GET.{}..{b64cert}", B64.encode(format!("/api/v1/{path}")));
-        let signer =
-            weft_common::crypto::EcdsaP256Signer::from_pkcs8(&who.key.serialize_der()).unwrap();
-        let sig = weft_common::crypto::Signer::sign(&signer, payload.as_bytes()).unwrap();
+        let token = Self::token(who, "GET", &format!("/api/v1/{path}"), b"");
         let r = self
             .http
             .get(format!("{}/{path}", self.base))
-            .header("authorization", format!("{b64cert}.{}", B64.encode(sig)))
+            .header("authorization", token)
             .send()
             .await
             .unwrap();
@@ -323,7 +323,12 @@ async fn every_refusal_is_a_4xx_in_fabric_cas_shape_and_changes_nothing() {
     assert_eq!(code, 71);
     assert!(message.contains("not a registrar"), "{message}");
     let bytes = serde_json::to_vec(&json!({"id": "user9"})).unwrap();
-    let token = Ca::token(&admin, "/api/v1/register", b"{\"id\":\"someone-else\"}");
+    let token = Ca::token(
+        &admin,
+        "POST",
+        "/api/v1/register",
+        b"{\"id\":\"someone-else\"}",
+    );
     let r = ca
         .http
         .post(format!("{}/register", ca.base))
