@@ -168,17 +168,6 @@ fn looks_populated(type_name: &str, json: &serde_json::Value) -> bool {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(Cli::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    weft_common::node::cli::init_stderr_logging("info");
+    weft_common::node::cli::exit_code(run(Cli::parse()))
 }

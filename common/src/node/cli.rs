@@ -1,0 +1,42 @@
+//! What a weft command-line program's `main` does around its real work:
+//! logs to stderr filtered by `RUST_LOG` (else `default_log`), a tokio
+//! runtime, and an error printed as `error: ...` with a failing exit status.
+
+use std::fmt::Display;
+use std::future::Future;
+use std::process::ExitCode;
+
+/// Logs to stderr, filtered by `RUST_LOG` or else `default_log`.
+pub fn init_stderr_logging(default_log: &str) {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_log.into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// The exit status of a command's result, printing the error if any.
+pub fn exit_code<E: Display>(result: Result<(), E>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Sets up logging, runs `work` on a new tokio runtime, and turns its result
+/// into the exit status.
+pub fn run_async<E: Display>(
+    default_log: &str,
+    work: impl Future<Output = Result<(), E>>,
+) -> ExitCode {
+    init_stderr_logging(default_log);
+    match tokio::runtime::Runtime::new() {
+        Ok(rt) => exit_code(rt.block_on(work)),
+        Err(e) => exit_code(Err(format!("cannot start the runtime: {e}"))),
+    }
+}
