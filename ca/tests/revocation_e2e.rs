@@ -11,19 +11,16 @@ use weft_ca::authority::Authority;
 use weft_ca::client::CaClient;
 use weft_ca::config::ServerConfig;
 use weft_client_sdk::{Gateway, Tls, identity};
-use weft_network::{InProcessNetwork, Topology};
+use weft_network::InProcessNetwork;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_user_is_refused_once_the_crl_update_commits() {
     let dir = tempfile::tempdir().unwrap();
-    let net = InProcessNetwork::start(&Topology::for_tests("100ms"), dir.path())
-        .await
-        .unwrap();
-    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples");
     let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
-    net.deploy_crate("basic", &samples.join("asset-transfer-basic"), &build)
-        .await
-        .unwrap();
+    let net =
+        InProcessNetwork::with_sample(dir.path(), "100ms", "asset-transfer-basic", "basic", &build)
+            .await
+            .unwrap();
     let info = net.info().clone();
     let org1 = info.org("Org1MSP").unwrap().clone();
 

@@ -14,6 +14,11 @@ use weft_protos::lifecycle as lc;
 use crate::NetworkError;
 use crate::info::{NetworkInfo, OrgInfo};
 
+/// The repository's `samples/` directory (chaincode samples by name).
+pub fn samples_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples")
+}
+
 /// Where the chaincode comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChaincodeSource {

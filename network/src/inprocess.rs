@@ -167,6 +167,21 @@ impl InProcessNetwork {
         Ok(net)
     }
 
+    /// A network for tests ([`Topology::for_tests`]) under `dir`, with the
+    /// sample `samples/<sample>` deployed as `name` (WASM built into `build_dir`).
+    pub async fn with_sample(
+        dir: &Path,
+        batch_timeout: &str,
+        sample: &str,
+        name: &str,
+        build_dir: &Path,
+    ) -> Result<Self, NetworkError> {
+        let net = Self::start(&Topology::for_tests(batch_timeout), dir).await?;
+        net.deploy_crate(name, &crate::deploy::samples_dir().join(sample), build_dir)
+            .await?;
+        Ok(net)
+    }
+
     /// Deploys version 1.0 of the chaincode crate at `dir` as `name` on
     /// every org, building the WASM into `build_dir`.
     pub async fn deploy_crate(

@@ -2,7 +2,7 @@
 //! `weft_network` library.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -191,9 +191,7 @@ fn resolve_chaincode(arg: &str) -> Result<(PathBuf, String), NetworkError> {
     let candidates = [
         direct.clone(),
         PathBuf::from("samples").join(arg),
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../samples")
-            .join(arg),
+        weft_network::deploy::samples_dir().join(arg),
     ];
     let path = candidates.into_iter().find(|p| p.exists()).ok_or_else(|| {
         NetworkError::Deploy(format!(

@@ -2,10 +2,8 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use weft_client_sdk::Gateway;
-use weft_network::deploy::{DeploySpec, deploy};
 use weft_network::{InProcessNetwork, Topology};
 
 pub struct TestNet {
@@ -32,8 +30,12 @@ impl TestNet {
 
     pub async fn deploy(&self, sample: &str, name: &str) {
         let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
-        let spec = DeploySpec::from_crate(name, &samples().join(sample), Some(&build));
-        deploy(self.net.info(), &spec, |m| eprintln!("[deploy] {m}"))
+        self.net
+            .deploy_crate(
+                name,
+                &weft_network::deploy::samples_dir().join(sample),
+                &build,
+            )
             .await
             .unwrap();
     }
@@ -45,25 +47,5 @@ impl TestNet {
 
     pub async fn shutdown(self) {
         self.net.shutdown().await;
-    }
-}
-
-pub fn samples() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples")
-}
-
-/// Waits for `cond` with a timeout.
-pub async fn eventually<F, Fut>(what: &str, timeout: Duration, mut cond: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !cond().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -2,17 +2,13 @@
 
 use std::path::PathBuf;
 
-use weft_network::{InProcessNetwork, Topology};
+use weft_network::InProcessNetwork;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everyone_is_paid_exactly_once_even_when_the_payroll_runs_again() {
     let dir = tempfile::tempdir().unwrap();
-    let net = InProcessNetwork::start(&Topology::for_tests("50ms"), dir.path())
-        .await
-        .unwrap();
-    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
-    net.deploy_crate("token", &samples.join("token-erc20"), &build)
+    let net = InProcessNetwork::with_sample(dir.path(), "50ms", "token-erc20", "token", &build)
         .await
         .unwrap();
     let contract = net

@@ -3,19 +3,16 @@
 use std::path::PathBuf;
 
 use rest_backend::{Asset, app};
-use weft_network::{InProcessNetwork, Topology};
+use weft_network::InProcessNetwork;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_read_transfer_delete_and_errors_over_http() {
     let dir = tempfile::tempdir().unwrap();
-    let net = InProcessNetwork::start(&Topology::for_tests("100ms"), dir.path())
-        .await
-        .unwrap();
-    let samples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
-    net.deploy_crate("basic", &samples.join("asset-transfer-basic"), &build)
-        .await
-        .unwrap();
+    let net =
+        InProcessNetwork::with_sample(dir.path(), "100ms", "asset-transfer-basic", "basic", &build)
+            .await
+            .unwrap();
     let contract = net
         .info()
         .gateway("Org1MSP")
