@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -12,7 +12,7 @@ use base64::Engine;
 use serde::Serialize;
 
 use crate::CaError;
-use crate::authority::{Authority, EnrollRequest, RegisterRequest, RevokeRequest};
+use crate::authority::{Authority, EnrollRequest, ModifyRequest, RegisterRequest, RevokeRequest};
 use crate::error::code;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -188,9 +188,124 @@ async fn get_identity(
         ca.get_identity(caller, &id)
     })
     .await?;
+    Ok(with_caname(&name, info))
+}
+
+/// `?force=true` on the calls that remove or move things.
+#[derive(Debug, Default, serde::Deserialize)]
+struct Force {
+    #[serde(default)]
+    force: Option<String>,
+}
+
+impl Force {
+    fn on(&self) -> bool {
+        self.force
+            .as_deref()
+            .is_some_and(|f| f.eq_ignore_ascii_case("true"))
+    }
+}
+
+/// `result` (any serialisable object) with the CA's name added, as Fabric CA answers.
+fn with_caname<T: Serialize>(ca_name: &str, result: T) -> Response {
+    let mut v = serde_json::to_value(result).expect("result JSON");
+    v["caname"] = ca_name.into();
+    ok(v)
+}
+
+async fn modify_identity(
+    State(ca): State<Arc<Authority>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    signed: Signed,
+) -> Result<Response, CaError> {
+    let name = ca.name().to_string();
+    let (info, secret) = as_caller(ca, signed, move |ca, caller, body| {
+        let req: ModifyRequest = json(body)?;
+        Ok((ca.modify_identity(caller, &id, &req)?, req.secret))
+    })
+    .await?;
     let mut v = serde_json::to_value(info).expect("identity JSON");
-    v["caname"] = name.into();
-    Ok(ok(v))
+    if !secret.is_empty() {
+        v["secret"] = secret.into();
+    }
+    Ok(with_caname(&name, v))
+}
+
+async fn remove_identity(
+    State(ca): State<Arc<Authority>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Query(force): Query<Force>,
+    signed: Signed,
+) -> Result<Response, CaError> {
+    let name = ca.name().to_string();
+    let info = as_caller(ca, signed, move |ca, caller, _| {
+        ca.remove_identity(caller, &id, force.on())
+    })
+    .await?;
+    Ok(with_caname(&name, info))
+}
+
+async fn list_affiliations(
+    State(ca): State<Arc<Authority>>,
+    signed: Signed,
+) -> Result<Response, CaError> {
+    let name = ca.name().to_string();
+    let info = as_caller(ca, signed, |ca, caller, _| ca.affiliations(caller)).await?;
+    Ok(with_caname(&name, info))
+}
+
+async fn add_affiliation(
+    State(ca): State<Arc<Authority>>,
+    Query(force): Query<Force>,
+    signed: Signed,
+) -> Result<Response, CaError> {
+    let name = ca.name().to_string();
+    let info = as_caller(ca, signed, move |ca, caller, body| {
+        ca.add_affiliation(caller, &json(body)?, force.on())
+    })
+    .await?;
+    Ok(with_caname(&name, info))
+}
+
+async fn get_affiliation(
+    State(ca): State<Arc<Authority>>,
+    axum::extract::Path(affiliation): axum::extract::Path<String>,
+    signed: Signed,
+) -> Result<Response, CaError> {
+    let name = ca.name().to_string();
+    let info = as_caller(ca, signed, move |ca, caller, _| {
+        ca.affiliation(caller, &affiliation)
+    })
+    .await?;
+    Ok(with_caname(&name, info))
+}
+
+async fn rename_affiliation(
+    State(ca): State<Arc<Authority>>,
+    axum::extract::Path(affiliation): axum::extract::Path<String>,
+    Query(force): Query<Force>,
+    signed: Signed,
+) -> Result<Response, CaError> {
+    let name = ca.name().to_string();
+    let info = as_caller(ca, signed, move |ca, caller, body| {
+        ca.rename_affiliation(caller, &affiliation, &json(body)?, force.on())
+    })
+    .await?;
+    Ok(with_caname(&name, info))
+}
+
+async fn delete_affiliation(
+    State(ca): State<Arc<Authority>>,
+    axum::extract::Path(affiliation): axum::extract::Path<String>,
+    Query(force): Query<Force>,
+    signed: Signed,
+) -> Result<Response, CaError> {
+    let name = ca.name().to_string();
+    let info = as_caller(ca, signed, move |ca, caller, _| {
+        ca.delete_affiliation(caller, &affiliation, force.on())
+    })
+    .await?;
+    Ok(with_caname(&name, info))
 }
 
 async fn reenroll(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Response, CaError> {
@@ -229,7 +344,22 @@ pub fn router(ca: Arc<Authority>) -> axum::Router {
         .route("/api/v1/register", post(register))
         .route("/register", post(register))
         .route("/api/v1/identities", get(list_identities).post(register))
-        .route("/api/v1/identities/{id}", get(get_identity))
+        .route(
+            "/api/v1/identities/{id}",
+            get(get_identity)
+                .put(modify_identity)
+                .delete(remove_identity),
+        )
+        .route(
+            "/api/v1/affiliations",
+            get(list_affiliations).post(add_affiliation),
+        )
+        .route(
+            "/api/v1/affiliations/{name}",
+            get(get_affiliation)
+                .put(rename_affiliation)
+                .delete(delete_affiliation),
+        )
         .route("/api/v1/reenroll", post(reenroll))
         .route("/reenroll", post(reenroll))
         .route("/api/v1/revoke", post(revoke))

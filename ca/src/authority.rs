@@ -12,6 +12,12 @@ use crate::config::ServerConfig;
 use crate::error::code;
 use crate::store::{Attribute, CertRecord, IdentityRecord, Store};
 
+mod affiliations;
+mod identities;
+
+pub use affiliations::{AffiliationInfo, AffiliationRequest};
+pub use identities::{IdentityInfo, ModifyRequest};
+
 /// Fabric CA's attribute extension: `{"attrs":{name: value}}` as raw JSON.
 pub const ATTRIBUTE_EXTENSION_OID: [u64; 9] = [1, 2, 3, 4, 5, 6, 7, 8, 1];
 
@@ -299,6 +305,9 @@ impl Authority {
             tracing::info!(cert = %tls_cert.display(), "created the CA's TLS certificate");
         }
         let store = Store::open(&db_path(config))?;
+        if store.first_time("affiliations_seeded")? {
+            store.add_affiliations(&config.affiliation_names())?;
+        }
         if let Some((id, secret)) = bootstrap
             && store.identity(id)?.is_none()
         {
@@ -599,31 +608,77 @@ impl Authority {
         } else {
             req.kind.as_str()
         };
-        let roles = caller.attribute("hf.Registrar.Roles").ok_or_else(|| {
+        Self::may_register(caller, kind)?;
+        let affiliation = if req.affiliation.is_empty() {
+            caller.affiliation.clone()
+        } else {
+            req.affiliation.clone()
+        };
+        self.may_place_into(caller, &affiliation)?;
+        Self::may_grant(caller, &req.attrs)?;
+        let max = self.max_enrollments(req.max_enrollments)?;
+        let secret = if req.secret.is_empty() {
+            random_secret()
+        } else {
+            req.secret.clone()
+        };
+        self.store.insert_identity(&IdentityRecord::new(
+            &req.id,
+            kind,
+            &affiliation,
+            req.attrs.clone(),
+            max,
+            &secret,
+        ))?;
+        Ok(secret)
+    }
+
+    /// The types `caller` may register (`hf.Registrar.Roles`); an error if it is no registrar.
+    fn registrar_roles(caller: &IdentityRecord) -> Result<&str, CaError> {
+        caller.attribute("hf.Registrar.Roles").ok_or_else(|| {
             CaError::forbidden(format!(
                 "'{}' is not a registrar (no hf.Registrar.Roles)",
                 caller.id
             ))
-        })?;
+        })
+    }
+
+    /// Whether `caller` is a registrar for identities of type `kind`.
+    fn may_register(caller: &IdentityRecord, kind: &str) -> Result<(), CaError> {
+        let roles = Self::registrar_roles(caller)?;
         if !list_allows(roles, kind) {
             return Err(CaError::forbidden(format!(
                 "'{}' may register types [{roles}], not '{kind}'",
                 caller.id
             )));
         }
-        let affiliation = if req.affiliation.is_empty() {
-            caller.affiliation.clone()
-        } else {
-            req.affiliation.clone()
-        };
-        if !covers(&caller.affiliation, &affiliation) {
+        Ok(())
+    }
+
+    /// Whether `caller` may put an identity into `affiliation`, which must exist.
+    fn may_place_into(&self, caller: &IdentityRecord, affiliation: &str) -> Result<(), CaError> {
+        if !covers(&caller.affiliation, affiliation) {
             return Err(CaError::forbidden(format!(
                 "'{}' of affiliation '{}' may not register into '{affiliation}'",
                 caller.id, caller.affiliation
             )));
         }
+        if !self.store.affiliation_exists(affiliation)? {
+            return Err(CaError::bad_request(
+                code::AFFILIATION_NOT_FOUND,
+                format!(
+                    "affiliation '{affiliation}' does not exist (add it with the affiliations API)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether `caller` may grant `attrs` (`hf.Registrar.Attributes`, and
+    /// for `hf.*` attributes no more than it holds itself).
+    fn may_grant(caller: &IdentityRecord, attrs: &[Attribute]) -> Result<(), CaError> {
         let allowed_attrs = caller.attribute("hf.Registrar.Attributes").unwrap_or("");
-        for a in &req.attrs {
+        for a in attrs {
             if !list_allows(allowed_attrs, &a.name) {
                 return Err(CaError::forbidden(format!(
                     "'{}' may not register attribute '{}' (hf.Registrar.Attributes: [{allowed_attrs}])",
@@ -644,32 +699,21 @@ impl Authority {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// The enrollment limit for a request asking for `requested` (0: the
+    /// CA's default), within the CA's own limit.
+    fn max_enrollments(&self, requested: i64) -> Result<i64, CaError> {
         let ca_max = self.config.registry.maxenrollments;
-        let max = if req.max_enrollments == 0 {
-            ca_max
-        } else {
-            req.max_enrollments
-        };
+        let max = if requested == 0 { ca_max } else { requested };
         if ca_max > 0 && (max < 0 || max > ca_max) {
             return Err(CaError::bad_request(
                 code::BAD_REQUEST,
                 format!("max_enrollments {max} exceeds this CA's limit of {ca_max}"),
             ));
         }
-        let secret = if req.secret.is_empty() {
-            random_secret()
-        } else {
-            req.secret.clone()
-        };
-        self.store.insert_identity(&IdentityRecord::new(
-            &req.id,
-            kind,
-            &affiliation,
-            req.attrs.clone(),
-            max,
-            &secret,
-        ))?;
-        Ok(secret)
+        Ok(max)
     }
 }
 
@@ -787,84 +831,13 @@ impl Authority {
     }
 }
 
-/// An identity as the identities API shows it (never its secret).
-#[derive(Debug, Clone, Serialize)]
-pub struct IdentityInfo {
-    /// Enrollment id.
-    pub id: String,
-    /// Type.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Affiliation.
-    pub affiliation: String,
-    /// Attributes.
-    pub attrs: Vec<Attribute>,
-    /// Enrollments allowed.
-    pub max_enrollments: i64,
-}
-
-impl From<&IdentityRecord> for IdentityInfo {
-    fn from(i: &IdentityRecord) -> Self {
-        Self {
-            id: i.id.clone(),
-            kind: i.kind.clone(),
-            affiliation: i.affiliation.clone(),
-            attrs: i.attributes.clone(),
-            max_enrollments: i.max_enrollments,
-        }
-    }
-}
-
-impl Authority {
-    /// Whether registrar `caller` may see and manage `identity`: its type is
-    /// in the caller's `hf.Registrar.Roles` and its affiliation under the caller's.
-    fn manages(caller: &IdentityRecord, identity: &IdentityRecord) -> bool {
-        let roles = caller.attribute("hf.Registrar.Roles").unwrap_or("");
-        list_allows(roles, &identity.kind)
-            && Self::require_affiliation(caller, &identity.affiliation).is_ok()
-    }
-
-    /// `GET identities`: the identities `caller` manages.
-    pub fn list_identities(&self, caller: &IdentityRecord) -> Result<Vec<IdentityInfo>, CaError> {
-        if caller.attribute("hf.Registrar.Roles").is_none() {
-            return Err(CaError::forbidden(format!(
-                "'{}' is not a registrar (no hf.Registrar.Roles)",
-                caller.id
-            )));
-        }
-        Ok(self
-            .store
-            .identities()?
-            .iter()
-            .filter(|i| Self::manages(caller, i))
-            .map(IdentityInfo::from)
-            .collect())
-    }
-
-    /// `GET identities/{id}`.
-    pub fn get_identity(&self, caller: &IdentityRecord, id: &str) -> Result<IdentityInfo, CaError> {
-        let not_found = || {
-            CaError::api(
-                404,
-                code::IDENTITY_NOT_FOUND,
-                format!("identity '{id}' not found"),
-            )
-        };
-        let identity = self.store.identity(id)?.ok_or_else(not_found)?;
-        if !Self::manages(caller, &identity) {
-            return Err(not_found());
-        }
-        Ok(IdentityInfo::from(&identity))
-    }
-}
-
 /// Whether affiliation `outer` is `inner` or above it (the root `""` covers all).
-fn covers(outer: &str, inner: &str) -> bool {
+pub(crate) fn covers(outer: &str, inner: &str) -> bool {
     outer.is_empty() || inner == outer || inner.starts_with(&format!("{outer}."))
 }
 
 /// Whether a comma-separated allow list (`*`, names, `prefix*`) covers `item`.
-fn list_allows(list: &str, item: &str) -> bool {
+pub(crate) fn list_allows(list: &str, item: &str) -> bool {
     list.split(',').map(str::trim).any(|p| {
         p == "*"
             || p == item

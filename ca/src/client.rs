@@ -205,29 +205,38 @@ impl CaClient {
         Ok(format!("{b64cert}.{}", B64.encode(sig)))
     }
 
-    /// A token-authenticated call to `/api/v1/<api>` (a body means POST).
+    /// A token-authenticated call to `/api/v1/<api>` (a body means POST, none GET).
     pub async fn call(
         &self,
         who: &MspIdentity,
         api: &str,
         body: Option<&Value>,
     ) -> Result<Value, CaError> {
-        let path = format!("/api/v1/{api}");
-        let url = format!("{}/{api}", self.base);
-        let r = match body {
-            Some(body) => {
-                let bytes = serde_json::to_vec(body).expect("request JSON");
-                let token = Self::token(who, "POST", &path, &bytes)?;
-                self.http
-                    .post(url)
-                    .header("authorization", token)
-                    .body(bytes)
-            }
-            None => {
-                let token = Self::token(who, "GET", &path, b"")?;
-                self.http.get(url).header("authorization", token)
-            }
+        let method = if body.is_some() {
+            reqwest::Method::POST
+        } else {
+            reqwest::Method::GET
         };
+        self.request(who, method, api, body).await
+    }
+
+    /// A token-authenticated `method` call to `/api/v1/<api>` (which may
+    /// carry a query, e.g. `identities/x?force=true`).
+    pub async fn request(
+        &self,
+        who: &MspIdentity,
+        method: reqwest::Method,
+        api: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, CaError> {
+        let path = format!("/api/v1/{api}");
+        let bytes = body.map_or_else(Vec::new, |b| serde_json::to_vec(b).expect("request JSON"));
+        let token = Self::token(who, method.as_str(), &path, &bytes)?;
+        let r = self
+            .http
+            .request(method, format!("{}/{api}", self.base))
+            .header("authorization", token)
+            .body(bytes);
         Self::answer(r.send().await.map_err(client_err)?).await
     }
 }

@@ -96,6 +96,38 @@ impl TlsSection {
     }
 }
 
+/// Whether identities and affiliations may be removed (Fabric CA's `cfg`;
+/// both off by default, as in Fabric CA).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RemovalSection {
+    /// `cfg.identities.allowremove`.
+    pub identities: AllowRemove,
+    /// `cfg.affiliations.allowremove`.
+    pub affiliations: AllowRemove,
+}
+
+/// One `allowremove` switch.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(default)]
+pub struct AllowRemove {
+    /// Removal allowed.
+    pub allowremove: bool,
+}
+
+/// Fabric CA's default affiliation tree.
+fn default_affiliations() -> std::collections::BTreeMap<String, Vec<String>> {
+    [
+        (
+            "org1".to_string(),
+            vec!["department1".to_string(), "department2".to_string()],
+        ),
+        ("org2".to_string(), vec!["department1".to_string()]),
+    ]
+    .into_iter()
+    .collect()
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
@@ -117,6 +149,11 @@ pub struct ServerConfig {
     pub expiry_days: i64,
     /// TLS on the listener.
     pub tls: TlsSection,
+    /// Removal switches.
+    pub cfg: RemovalSection,
+    /// Affiliations created at `init` (top level → children), Fabric CA's
+    /// `affiliations` section.
+    pub affiliations: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 impl Default for ServerConfig {
@@ -130,11 +167,24 @@ impl Default for ServerConfig {
             registry: RegistrySection::default(),
             expiry_days: 365,
             tls: TlsSection::default(),
+            cfg: RemovalSection::default(),
+            affiliations: default_affiliations(),
         }
     }
 }
 
 impl ServerConfig {
+    /// Every affiliation of the `affiliations` section, parents first
+    /// (`org1`, `org1.department1`, …).
+    pub fn affiliation_names(&self) -> Vec<String> {
+        let mut all = Vec::new();
+        for (top, children) in &self.affiliations {
+            all.push(top.clone());
+            all.extend(children.iter().map(|c| format!("{top}.{c}")));
+        }
+        all
+    }
+
     /// The listen address.
     pub fn listen(&self) -> Result<SocketAddr, CaError> {
         let text = if self.address.contains(':') {
@@ -147,7 +197,8 @@ impl ServerConfig {
     }
 
     /// Reads YAML (may be empty) and applies `FABRIC_CA_SERVER_*` overrides:
-    /// `_ADDRESS`, `_PORT`, `_CA_NAME`, `_CSR_CN`, `_TLS_ENABLED`, `_REGISTRY_MAXENROLLMENTS`.
+    /// `_ADDRESS`, `_PORT`, `_CA_NAME`, `_CSR_CN`, `_TLS_ENABLED`, `_REGISTRY_MAXENROLLMENTS`,
+    /// `_CFG_IDENTITIES_ALLOWREMOVE`, `_CFG_AFFILIATIONS_ALLOWREMOVE`.
     pub fn parse(
         text: &str,
         home: PathBuf,
@@ -172,6 +223,12 @@ impl ServerConfig {
                 "TLS_ENABLED" => c.tls.enabled = v.parse().map_err(|e| bad(&e))?,
                 "REGISTRY_MAXENROLLMENTS" => {
                     c.registry.maxenrollments = v.parse().map_err(|e| bad(&e))?
+                }
+                "CFG_IDENTITIES_ALLOWREMOVE" => {
+                    c.cfg.identities.allowremove = v.parse().map_err(|e| bad(&e))?
+                }
+                "CFG_AFFILIATIONS_ALLOWREMOVE" => {
+                    c.cfg.affiliations.allowremove = v.parse().map_err(|e| bad(&e))?
                 }
                 _ => {}
             }

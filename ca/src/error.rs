@@ -28,6 +28,12 @@ pub mod code {
     pub const AUTHORIZATION: u16 = 71;
     /// No such identity (a failed lookup).
     pub const IDENTITY_NOT_FOUND: u16 = 63;
+    /// No such affiliation.
+    pub const AFFILIATION_NOT_FOUND: u16 = 62;
+    /// The request needs `force` (it would remove or move identities, or itself).
+    pub const NEEDS_FORCE: u16 = 56;
+    /// Removal is disabled in the server's configuration.
+    pub const REMOVAL_DISABLED: u16 = 57;
     /// The identity already exists (Fabric CA reports registration failures
     /// without a dedicated code).
     pub const IDENTITY_EXISTS: u16 = 0;

@@ -9,9 +9,9 @@
 //! - [`client`]: `weft-ca client` (enroll into an MSP folder, token-signed calls).
 //! - [`crl_update`]: a CRL as a signed channel config update for an org's MSP.
 //!
-//! So far: `init`, `cainfo`, `enroll`, `reenroll`, `register`, `revoke`,
-//! `gencrl` and `identities` (list, get, add).
-//! See ARCHITECTURE.md for what is still to come.
+//! The API: `cainfo`, `enroll`, `reenroll`, `register`, `revoke`, `gencrl`,
+//! `identities` (list, get, add, modify, remove) and `affiliations` (list,
+//! get, add, rename, remove).
 
 pub mod api;
 pub mod authority;

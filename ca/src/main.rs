@@ -160,12 +160,115 @@ enum ClientCmd {
         #[command(subcommand)]
         command: IdentityCmd,
     },
+    /// The affiliation tree (needs hf.AffiliationMgr).
+    Affiliation {
+        #[command(subcommand)]
+        command: AffiliationCmd,
+    },
 }
 
 #[derive(Subcommand)]
 enum IdentityCmd {
-    /// List them.
-    List,
+    /// List them (or show one with --id).
+    List {
+        /// Only this identity.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// Register an identity (as `register` does); prints its secret.
+    Add {
+        /// Enrollment id.
+        id: String,
+        #[command(flatten)]
+        fields: IdentityFields,
+    },
+    /// Change an identity's type, affiliation, attributes (name= removes
+    /// one), enrollment limit or secret.
+    Modify {
+        /// Enrollment id.
+        id: String,
+        #[command(flatten)]
+        fields: IdentityFields,
+    },
+    /// Remove an identity and revoke its certificates (the CA must allow
+    /// it: cfg.identities.allowremove).
+    Remove {
+        /// Enrollment id.
+        id: String,
+        /// Needed to remove yourself.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// What `identity add` and `identity modify` set.
+#[derive(clap::Args)]
+struct IdentityFields {
+    /// Type: client, peer, orderer, admin.
+    #[arg(long = "type", default_value = "")]
+    kind: String,
+    /// Affiliation (`.` for the root, with modify).
+    #[arg(long, default_value = "")]
+    affiliation: String,
+    /// Attributes: name=value[:ecert],...
+    #[arg(long, default_value = "")]
+    attrs: String,
+    /// Secret.
+    #[arg(long, default_value = "")]
+    secret: String,
+    /// Enrollments allowed (0: the CA's default, or unchanged).
+    #[arg(long = "maxenrollments", default_value_t = 0)]
+    max_enrollments: i64,
+}
+
+impl IdentityFields {
+    fn body(&self, id: Option<&str>) -> Result<serde_json::Value, weft_ca::CaError> {
+        let mut body = serde_json::json!({
+            "type": self.kind, "affiliation": self.affiliation, "secret": self.secret,
+            "attrs": weft_ca::client::parse_attrs(&self.attrs)?, "max_enrollments": self.max_enrollments,
+        });
+        if let Some(id) = id {
+            body["id"] = id.into();
+        }
+        Ok(body)
+    }
+}
+
+#[derive(Subcommand)]
+enum AffiliationCmd {
+    /// Show the affiliation tree below yours (or below --affiliation).
+    List {
+        /// Only this affiliation.
+        #[arg(long)]
+        affiliation: Option<String>,
+    },
+    /// Add an affiliation (--force adds missing parents).
+    Add {
+        /// Full dotted name, e.g. org1.department3.
+        name: String,
+        /// Also add missing parents.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Rename an affiliation and everything below it.
+    Modify {
+        /// The affiliation.
+        name: String,
+        /// Its new name.
+        #[arg(long = "name")]
+        new_name: String,
+        /// Needed when identities move with it.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Remove an affiliation (the CA must allow it: cfg.affiliations.allowremove).
+    Remove {
+        /// The affiliation.
+        name: String,
+        /// Also remove the affiliations and identities below it.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -361,21 +464,141 @@ async fn run_client(conn: ClientArgs, command: ClientCmd) -> Result<(), weft_ca:
                 ));
             }
         }
-        ClientCmd::Identity {
-            command: IdentityCmd::List,
-        } => {
+        ClientCmd::Identity { command } => {
             let me = CaClient::load(&msp)?;
-            let r = client.call(&me, "identities", None).await?;
-            for i in r["identities"].as_array().into_iter().flatten() {
-                println!(
-                    "Name: {}, Type: {}, Affiliation: {}, Max Enrollments: {}, Attributes: {}",
-                    i["id"].as_str().unwrap_or(""),
-                    i["type"].as_str().unwrap_or(""),
-                    i["affiliation"].as_str().unwrap_or(""),
-                    i["max_enrollments"],
-                    i["attrs"]
-                );
-            }
+            run_identity(&client, &me, command).await?;
+        }
+        ClientCmd::Affiliation { command } => {
+            let me = CaClient::load(&msp)?;
+            run_affiliation(&client, &me, command).await?;
+        }
+    }
+    Ok(())
+}
+
+fn print_identity(i: &serde_json::Value) {
+    println!(
+        "Name: {}, Type: {}, Affiliation: {}, Max Enrollments: {}, Attributes: {}",
+        i["id"].as_str().unwrap_or(""),
+        i["type"].as_str().unwrap_or(""),
+        i["affiliation"].as_str().unwrap_or(""),
+        i["max_enrollments"],
+        i["attrs"]
+    );
+}
+
+async fn run_identity(
+    client: &weft_ca::client::CaClient,
+    me: &weft_ca::client::MspIdentity,
+    command: IdentityCmd,
+) -> Result<(), weft_ca::CaError> {
+    use reqwest::Method;
+    match command {
+        IdentityCmd::List { id: None } => {
+            let r = client.call(me, "identities", None).await?;
+            r["identities"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .for_each(print_identity);
+        }
+        IdentityCmd::List { id: Some(id) } => {
+            print_identity(&client.call(me, &format!("identities/{id}"), None).await?);
+        }
+        IdentityCmd::Add { id, fields } => {
+            let r = client
+                .call(me, "identities", Some(&fields.body(Some(&id))?))
+                .await?;
+            println!("Password: {}", r["secret"].as_str().unwrap_or_default());
+        }
+        IdentityCmd::Modify { id, fields } => {
+            let r = client
+                .request(
+                    me,
+                    Method::PUT,
+                    &format!("identities/{id}"),
+                    Some(&fields.body(None)?),
+                )
+                .await?;
+            print_identity(&r);
+        }
+        IdentityCmd::Remove { id, force } => {
+            let r = client
+                .request(
+                    me,
+                    Method::DELETE,
+                    &format!("identities/{id}?force={force}"),
+                    None,
+                )
+                .await?;
+            eprintln!(
+                "removed '{}'; its certificates are revoked",
+                r["id"].as_str().unwrap_or("")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Prints an affiliation tree, one name per line, indented by depth.
+fn print_affiliations(a: &serde_json::Value, depth: usize) {
+    let name = a["name"].as_str().unwrap_or("");
+    if !name.is_empty() {
+        println!("{}affiliation: {name}", "   ".repeat(depth));
+    }
+    for child in a["affiliations"].as_array().into_iter().flatten() {
+        print_affiliations(child, depth + usize::from(!name.is_empty()));
+    }
+}
+
+async fn run_affiliation(
+    client: &weft_ca::client::CaClient,
+    me: &weft_ca::client::MspIdentity,
+    command: AffiliationCmd,
+) -> Result<(), weft_ca::CaError> {
+    use reqwest::Method;
+    match command {
+        AffiliationCmd::List { affiliation } => {
+            let api =
+                affiliation.map_or("affiliations".to_string(), |a| format!("affiliations/{a}"));
+            print_affiliations(&client.call(me, &api, None).await?, 0);
+        }
+        AffiliationCmd::Add { name, force } => {
+            client
+                .request(
+                    me,
+                    Method::POST,
+                    &format!("affiliations?force={force}"),
+                    Some(&serde_json::json!({"name": name})),
+                )
+                .await?;
+            eprintln!("added affiliation '{name}'");
+        }
+        AffiliationCmd::Modify {
+            name,
+            new_name,
+            force,
+        } => {
+            client
+                .request(
+                    me,
+                    Method::PUT,
+                    &format!("affiliations/{name}?force={force}"),
+                    Some(&serde_json::json!({"name": new_name})),
+                )
+                .await?;
+            eprintln!("renamed affiliation '{name}' to '{new_name}'");
+        }
+        AffiliationCmd::Remove { name, force } => {
+            client
+                .request(
+                    me,
+                    Method::DELETE,
+                    &format!("affiliations/{name}?force={force}"),
+                    None,
+                )
+                .await?;
+            eprintln!("removed affiliation '{name}'");
         }
     }
     Ok(())

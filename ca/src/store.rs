@@ -79,6 +79,12 @@ impl IdentityRecord {
         .is_ok()
     }
 
+    /// Sets a new secret.
+    pub fn set_secret(&mut self, secret: &str) {
+        self.salt = weft_common::crypto::random_bytes(16);
+        self.secret_hash = hash_secret(secret, &self.salt);
+    }
+
     /// The value of attribute `name`.
     pub fn attribute(&self, name: &str) -> Option<&str> {
         self.attributes
@@ -104,6 +110,9 @@ fn hash_secret(secret: &str, salt: &[u8]) -> Vec<u8> {
     );
     out
 }
+
+/// A certificate's (serial, AKI), both hex.
+pub type CertKey = (String, String);
 
 /// An issued certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +140,42 @@ impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Store")
     }
+}
+
+/// Revokes the certificates of `ids` and deletes them, inside `tx`.
+fn remove_identities_in(
+    tx: &rusqlite::Transaction<'_>,
+    ids: &[String],
+    now: i64,
+) -> Result<Vec<CertKey>, CaError> {
+    let mut revoked = Vec::new();
+    for id in ids {
+        // Reason 5: cessationOfOperation.
+        revoked.extend(revoke_certificates_of(tx, id, 5, now)?);
+        tx.execute("DELETE FROM identities WHERE id = ?1", params![id])?;
+    }
+    Ok(revoked)
+}
+
+/// Revokes every unrevoked certificate of `id` inside `tx`; returns their (serial, AKI).
+fn revoke_certificates_of(
+    tx: &rusqlite::Transaction<'_>,
+    id: &str,
+    reason: i64,
+    now: i64,
+) -> Result<Vec<CertKey>, CaError> {
+    let certs: Vec<CertKey> = {
+        let mut q = tx.prepare(
+            "SELECT serial, aki FROM certificates WHERE id = ?1 AND revoked_reason IS NULL",
+        )?;
+        q.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    tx.execute(
+        "UPDATE certificates SET revoked_reason = ?2, revoked_at = ?3 WHERE id = ?1 AND revoked_reason IS NULL",
+        params![id, reason, now],
+    )?;
+    Ok(certs)
 }
 
 fn row_identity(r: &rusqlite::Row<'_>) -> rusqlite::Result<IdentityRecord> {
@@ -177,9 +222,11 @@ impl Store {
                  revoked_reason INTEGER,
                  revoked_at INTEGER,
                  PRIMARY KEY (serial, aki));
-             CREATE TABLE IF NOT EXISTS properties (
+                          CREATE TABLE IF NOT EXISTS properties (
                  name TEXT PRIMARY KEY,
-                 value INTEGER NOT NULL);",
+                 value INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS affiliations (
+                 name TEXT PRIMARY KEY);",
         )?;
         Ok(Self {
             conn: Mutex::new(conn),
@@ -315,24 +362,14 @@ impl Store {
         id: &str,
         reason: i64,
         now: i64,
-    ) -> Result<Vec<(String, String)>, CaError> {
+    ) -> Result<Vec<CertKey>, CaError> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         tx.execute(
             "UPDATE identities SET revoked = 1 WHERE id = ?1",
             params![id],
         )?;
-        let revoked: Vec<(String, String)> = {
-            let mut q = tx.prepare(
-                "SELECT serial, aki FROM certificates WHERE id = ?1 AND revoked_reason IS NULL",
-            )?;
-            q.query_map(params![id], |r| Ok((r.get(0)?, r.get(1)?)))?
-                .collect::<Result<_, _>>()?
-        };
-        tx.execute(
-            "UPDATE certificates SET revoked_reason = ?2, revoked_at = ?3 WHERE id = ?1 AND revoked_reason IS NULL",
-            params![id, reason, now],
-        )?;
+        let revoked = revoke_certificates_of(&tx, id, reason, now)?;
         tx.commit()?;
         Ok(revoked)
     }
@@ -374,6 +411,121 @@ impl Store {
             |r| r.get(0),
         )?;
         Ok(n as u64)
+    }
+
+    /// Replaces identity `i.id`'s record (type, affiliation, attributes,
+    /// limits, secret); `false` if there is no such identity.
+    pub fn update_identity(&self, i: &IdentityRecord) -> Result<bool, CaError> {
+        let attrs = serde_json::to_string(&i.attributes).expect("attributes JSON");
+        let n = self.conn().execute(
+            "UPDATE identities SET type = ?2, affiliation = ?3, attributes = ?4, max_enrollments = ?5, secret_hash = ?6, salt = ?7 WHERE id = ?1",
+            params![i.id, i.kind, i.affiliation, attrs, i.max_enrollments, i.secret_hash, i.salt],
+        )?;
+        Ok(n == 1)
+    }
+
+    /// Removes identities and revokes every certificate they hold, in one
+    /// transaction; returns the (serial, AKI) pairs newly revoked.
+    pub fn remove_identities(&self, ids: &[String], now: i64) -> Result<Vec<CertKey>, CaError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let revoked = remove_identities_in(&tx, ids, now)?;
+        tx.commit()?;
+        Ok(revoked)
+    }
+
+    /// Every affiliation, sorted.
+    pub fn affiliations(&self) -> Result<Vec<String>, CaError> {
+        let conn = self.conn();
+        let mut q = conn.prepare("SELECT name FROM affiliations ORDER BY name")?;
+        let all = q.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        Ok(all)
+    }
+
+    /// Whether affiliation `name` exists (the root `""` always does).
+    pub fn affiliation_exists(&self, name: &str) -> Result<bool, CaError> {
+        if name.is_empty() {
+            return Ok(true);
+        }
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT 1 FROM affiliations WHERE name = ?1",
+                params![name],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    /// Adds affiliations (existing ones are left alone).
+    pub fn add_affiliations(&self, names: &[String]) -> Result<(), CaError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for n in names {
+            tx.execute(
+                "INSERT OR IGNORE INTO affiliations (name) VALUES (?1)",
+                params![n],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Renames affiliation `old` and everything below it to `new`, moving
+    /// their identities along, in one transaction.
+    pub fn rename_affiliation(&self, old: &str, new: &str) -> Result<(), CaError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let below = format!("{old}.%");
+        let cut = old.len() as i64 + 1;
+        for table in [("affiliations", "name"), ("identities", "affiliation")] {
+            let (t, c) = table;
+            tx.execute(
+                &format!(
+                    "UPDATE {t} SET {c} = ?2 || substr({c}, ?4) WHERE {c} = ?1 OR {c} LIKE ?3"
+                ),
+                params![old, new, below, cut],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Deletes affiliation `name` and everything below it, removing their
+    /// identities (whose certificates are revoked), in one transaction.
+    /// Returns the identities removed and the certificates revoked.
+    pub fn delete_affiliation(
+        &self,
+        name: &str,
+        now: i64,
+    ) -> Result<(Vec<String>, Vec<CertKey>), CaError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let below = format!("{name}.%");
+        let ids: Vec<String> = {
+            let mut q = tx.prepare(
+                "SELECT id FROM identities WHERE affiliation = ?1 OR affiliation LIKE ?2",
+            )?;
+            q.query_map(params![name, below], |r| r.get(0))?
+                .collect::<Result<_, _>>()?
+        };
+        let revoked = remove_identities_in(&tx, &ids, now)?;
+        tx.execute(
+            "DELETE FROM affiliations WHERE name = ?1 OR name LIKE ?2",
+            params![name, below],
+        )?;
+        tx.commit()?;
+        Ok((ids, revoked))
+    }
+
+    /// Records that the one-time step `name` ran; `true` the first time only.
+    pub fn first_time(&self, name: &str) -> Result<bool, CaError> {
+        let n = self.conn().execute(
+            "INSERT OR IGNORE INTO properties (name, value) VALUES (?1, 1)",
+            params![name],
+        )?;
+        Ok(n == 1)
     }
 
     /// How many certificates the CA has issued.

@@ -20,10 +20,14 @@ struct Ca {
 }
 
 async fn ca(max_enrollments: i64) -> Ca {
+    ca_with(|c| c.registry.maxenrollments = max_enrollments).await
+}
+
+async fn ca_with(configure: impl FnOnce(&mut ServerConfig)) -> Ca {
     let home = tempfile::tempdir().unwrap();
     let mut config =
         ServerConfig::parse("", home.path().to_path_buf(), std::iter::empty()).unwrap();
-    config.registry.maxenrollments = max_enrollments;
+    configure(&mut config);
     config.csr.organization = "org1.example.com".into();
     config.tls.enabled = false; // plain HTTP here; `tls.rs` covers HTTPS
     Authority::init(&config, Some(("admin", "adminpw"))).unwrap();
@@ -104,26 +108,30 @@ impl Ca {
 
     /// A token-authenticated POST to `/api/v1/<path>`.
     async fn call(&self, who: &Enrolled, path: &str, body: &Value) -> (u16, Value) {
-        let bytes = serde_json::to_vec(body).unwrap();
-        let token = Self::token(who, "POST", &format!("/api/v1/{path}"), &bytes);
-        let r = self
-            .http
-            .post(format!("{}/{path}", self.base))
-            .header("authorization", token)
-            .body(bytes)
-            .send()
+        self.send(who, reqwest::Method::POST, path, Some(body))
             .await
-            .unwrap();
-        (r.status().as_u16(), r.json().await.unwrap())
     }
 
     /// A token-authenticated GET of `/api/v1/<path>`.
     async fn get(&self, who: &Enrolled, path: &str) -> (u16, Value) {
-        let token = Self::token(who, "GET", &format!("/api/v1/{path}"), b"");
+        self.send(who, reqwest::Method::GET, path, None).await
+    }
+
+    /// A token-authenticated request to `/api/v1/<path>` (which may have a query).
+    async fn send(
+        &self,
+        who: &Enrolled,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let bytes = body.map_or_else(Vec::new, |b| serde_json::to_vec(b).unwrap());
+        let token = Self::token(who, method.as_str(), &format!("/api/v1/{path}"), &bytes);
         let r = self
             .http
-            .get(format!("{}/{path}", self.base))
+            .request(method, format!("{}/{path}", self.base))
             .header("authorization", token)
+            .body(bytes)
             .send()
             .await
             .unwrap();
@@ -506,5 +514,282 @@ async fn revoking_an_identity_stops_its_token_and_enrollment_and_lists_it_in_the
     let mut expected = vec![serial1, serial2];
     expected.sort();
     assert_eq!(listed, expected);
+    ca.handle.shutdown().await;
+}
+
+/// Registers `id` as `admin` and returns its secret.
+async fn registered(ca: &Ca, admin: &Enrolled, body: Value) -> String {
+    let (status, r) = ca.register(admin, &body).await;
+    assert_eq!(status, 200, "{r}");
+    r["result"]["secret"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn identities_are_modified_and_removed_within_the_registrars_authority() {
+    use reqwest::Method;
+    let ca = ca_with(|c| c.cfg.identities.allowremove = true).await;
+    let admin = ca.enroll("admin", "adminpw").await;
+    registered(
+        &ca,
+        &admin,
+        json!({"id": "user1", "secret": "pw1", "affiliation": "org1.department1", "max_enrollments": 2,
+               "attrs": [{"name": "app.role", "value": "auditor", "ecert": true}]}),
+    )
+    .await;
+    let clerk_secret = registered(
+        &ca,
+        &admin,
+        json!({"id": "clerk", "affiliation": "org2",
+               "attrs": [{"name": "hf.Registrar.Roles", "value": "client"},
+                         {"name": "hf.Registrar.Attributes", "value": "app.*"}]}),
+    )
+    .await;
+    let clerk = ca.enroll("clerk", &clerk_secret).await;
+    let before = ca.get(&admin, "identities/user1").await.1;
+
+    // Refusals first: each leaves user1 as it was.
+    let (status, body) = ca
+        .send(
+            &clerk,
+            Method::PUT,
+            "identities/user1",
+            Some(&json!({"type": "peer"})),
+        )
+        .await;
+    assert_eq!(
+        status, 404,
+        "another affiliation's identity is invisible: {body}"
+    );
+    let (status, body) = ca
+        .send(
+            &admin,
+            Method::PUT,
+            "identities/user1",
+            Some(&json!({"affiliation": "nowhere"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error_of(&body).0, 62, "{body}");
+    let (status, body) = ca
+        .send(
+            &admin,
+            Method::PUT,
+            "identities/ghost",
+            Some(&json!({"type": "peer"})),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = ca
+        .send(
+            &admin,
+            Method::PUT,
+            "identities/user1",
+            Some(&json!({"type": 5})),
+        )
+        .await;
+    assert_eq!(status, 400, "a malformed body: {body}");
+    assert_eq!(ca.get(&admin, "identities/user1").await.1, before);
+
+    // A real change: affiliation, one attribute removed and one added, limit, secret.
+    let (status, body) = ca
+        .send(
+            &admin,
+            Method::PUT,
+            "identities/user1",
+            Some(&json!({"affiliation": "org1.department2", "secret": "pw2", "max_enrollments": 5,
+                         "attrs": [{"name": "app.role", "value": ""}, {"name": "app.level", "value": "3"}]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let r = &body["result"];
+    assert_eq!(r["affiliation"], "org1.department2");
+    assert_eq!(r["max_enrollments"], 5);
+    assert_eq!(r["secret"], "pw2");
+    assert_eq!(r["caname"], "ca");
+    assert_eq!(
+        r["attrs"],
+        json!([{"name": "app.level", "value": "3", "ecert": false}])
+    );
+    let (status, _) = ca
+        .enroll_raw(
+            "user1",
+            "pw1",
+            &json!({"certificate_request": csr("user1").1}),
+        )
+        .await;
+    assert_eq!(status, 401, "the old secret no longer works");
+    let user1 = ca.enroll("user1", "pw2").await;
+    assert_eq!(
+        attrs_of(&user1.cert)["attrs"]["hf.Affiliation"],
+        "org1.department2"
+    );
+
+    // Removal: refused for the wrong registrar, for oneself without force,
+    // and (elsewhere) when the CA does not allow it.
+    let (status, _) = ca
+        .send(&clerk, Method::DELETE, "identities/user1", None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, body) = ca
+        .send(&admin, Method::DELETE, "identities/admin", None)
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error_of(&body).0, 56, "{body}");
+    let (status, body) = ca
+        .send(&admin, Method::DELETE, "affiliations/org2?force=true", None)
+        .await;
+    assert_eq!(status, 403, "affiliation removal is off on this CA: {body}");
+    assert_eq!(error_of(&body).0, 57);
+
+    let (status, body) = ca
+        .send(&admin, Method::DELETE, "identities/user1", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["id"], "user1");
+    assert_eq!(ca.get(&admin, "identities/user1").await.0, 404);
+    let (status, body) = ca.get(&user1, "identities").await;
+    assert_eq!(status, 401, "its certificate is revoked: {body}");
+    assert_eq!(error_of(&body).0, 28);
+    let (status, _) = ca
+        .enroll_raw(
+            "user1",
+            "pw2",
+            &json!({"certificate_request": csr("user1").1}),
+        )
+        .await;
+    assert_eq!(status, 401, "a removed identity cannot enroll");
+    ca.handle.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_affiliation_tree_is_listed_added_renamed_and_removed() {
+    use reqwest::Method;
+    let ca = ca_with(|c| c.cfg.affiliations.allowremove = true).await;
+    let admin = ca.enroll("admin", "adminpw").await;
+    let names = |v: &Value| -> Vec<String> {
+        v["affiliations"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| a["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (status, body) = ca.get(&admin, "affiliations").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        names(&body["result"]),
+        ["org1", "org2"],
+        "Fabric CA's defaults"
+    );
+    assert_eq!(
+        names(&body["result"]["affiliations"][0]),
+        ["org1.department1", "org1.department2"]
+    );
+
+    // Adding: a missing parent needs force.
+    let add = json!({"name": "org3.dept1"});
+    let (status, body) = ca
+        .send(&admin, Method::POST, "affiliations", Some(&add))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error_of(&body).0, 56, "{body}");
+    assert_eq!(
+        ca.get(&admin, "affiliations/org3").await.0,
+        404,
+        "nothing added"
+    );
+    let (status, body) = ca
+        .send(&admin, Method::POST, "affiliations?force=true", Some(&add))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"]["name"], "org3.dept1");
+    let (status, body) = ca
+        .send(&admin, Method::POST, "affiliations", Some(&add))
+        .await;
+    assert_eq!(status, 400, "already there: {body}");
+
+    // Registration needs an existing affiliation.
+    let (status, body) = ca
+        .register(&admin, &json!({"id": "lost", "affiliation": "org9"}))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error_of(&body).0, 62, "{body}");
+    assert_eq!(ca.get(&admin, "identities/lost").await.0, 404);
+    registered(
+        &ca,
+        &admin,
+        json!({"id": "u3", "affiliation": "org3.dept1"}),
+    )
+    .await;
+    let (status, body) = ca.get(&admin, "affiliations/org3.dept1").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["result"]["identities"][0]["id"], "u3");
+
+    // Renaming moves the subtree; moving identities needs force.
+    let to_org4 = json!({"name": "org4"});
+    let (status, body) = ca
+        .send(&admin, Method::PUT, "affiliations/org3", Some(&to_org4))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error_of(&body).0, 56, "{body}");
+    assert_eq!(
+        ca.get(&admin, "identities/u3").await.1["result"]["affiliation"],
+        "org3.dept1"
+    );
+    let (status, body) = ca
+        .send(
+            &admin,
+            Method::PUT,
+            "affiliations/org3?force=true",
+            Some(&to_org4),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(names(&body["result"]), ["org4.dept1"]);
+    assert_eq!(
+        ca.get(&admin, "identities/u3").await.1["result"]["affiliation"],
+        "org4.dept1"
+    );
+    assert_eq!(ca.get(&admin, "affiliations/org3").await.0, 404);
+
+    // Only an affiliation manager may touch the tree.
+    let secret = registered(&ca, &admin, json!({"id": "plain", "affiliation": "org1"})).await;
+    let plain = ca.enroll("plain", &secret).await;
+    let (status, body) = ca.get(&plain, "affiliations").await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _) = ca
+        .send(
+            &plain,
+            Method::POST,
+            "affiliations",
+            Some(&json!({"name": "org1.x"})),
+        )
+        .await;
+    assert_eq!(status, 403);
+
+    // Removing: what is below needs force; identities go with it.
+    let (status, body) = ca
+        .send(&admin, Method::DELETE, "affiliations/org4", None)
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(error_of(&body).0, 56, "{body}");
+    let (status, body) = ca
+        .send(&admin, Method::DELETE, "affiliations/org4?force=true", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        ca.get(&admin, "identities/u3").await.0,
+        404,
+        "removed with it"
+    );
+    let (_, body) = ca.get(&admin, "affiliations").await;
+    assert_eq!(names(&body["result"]), ["org1", "org2"]);
+
+    // Identity removal is off on this CA.
+    let (status, body) = ca
+        .send(&admin, Method::DELETE, "identities/plain", None)
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(error_of(&body).0, 57);
     ca.handle.shutdown().await;
 }

@@ -1,6 +1,7 @@
 //! `weft-ca client` as a user runs it, against a CA over TLS: enroll into
 //! Fabric's MSP layout (which weft's MSP loader reads), register, enroll over
-//! the TLS profile, list identities, reenroll, revoke with a CRL.
+//! the TLS profile, list and change identities and affiliations, reenroll,
+//! revoke with a CRL.
 
 use std::path::Path;
 use std::process::Command;
@@ -99,6 +100,40 @@ async fn enroll_register_list_reenroll_and_revoke_from_the_command_line() {
         assert!(
             list.contains("Name: user1, Type: client, Affiliation: org1"),
             "{list}"
+        );
+
+        // Affiliations and identity changes.
+        client(
+            admin.path(),
+            &url,
+            &root,
+            &["affiliation", "add", "org1.audit"],
+        );
+        let tree = client(admin.path(), &url, &root, &["affiliation", "list"]);
+        assert!(tree.contains("   affiliation: org1.audit"), "{tree}");
+        let out = client(
+            admin.path(),
+            &url,
+            &root,
+            &["identity", "modify", "user1", "--affiliation", "org1.audit"],
+        );
+        assert!(out.contains("Affiliation: org1.audit"), "{out}");
+        let out = client(
+            admin.path(),
+            &url,
+            &root,
+            &["identity", "add", "user9", "--affiliation", "org2"],
+        );
+        assert!(out.starts_with("Password: "), "{out}");
+        let one = client(
+            admin.path(),
+            &url,
+            &root,
+            &["identity", "list", "--id", "user9"],
+        );
+        assert!(
+            one.contains("Name: user9, Type: client, Affiliation: org2"),
+            "{one}"
         );
 
         let before = std::fs::read(msp.join("signcerts/cert.pem")).unwrap();

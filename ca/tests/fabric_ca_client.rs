@@ -1,6 +1,6 @@
 //! Fabric's own CA client (npm `fabric-ca-client`, unchanged) against weft-ca:
 //! over TLS, enroll the bootstrap admin, register and enroll a user, manage
-//! identities, revoke the user, fetch a CRL.
+//! identities and affiliations, revoke the user, fetch a CRL.
 //! `scripts/setup.sh` installs Node.js and the npm packages.
 
 use base64::Engine;
@@ -10,7 +10,10 @@ use weft_ca::config::ServerConfig;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fabrics_node_ca_client_enrolls_registers_revokes_and_gets_a_crl() {
     let home = tempfile::tempdir().unwrap();
-    let config = ServerConfig::parse("", home.path().to_path_buf(), std::iter::empty()).unwrap();
+    let mut config =
+        ServerConfig::parse("", home.path().to_path_buf(), std::iter::empty()).unwrap();
+    config.cfg.identities.allowremove = true;
+    config.cfg.affiliations.allowremove = true;
     Authority::init(&config, Some(("admin", "adminpw"))).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let ca = weft_ca::server::start(config, listener).await.unwrap();
@@ -55,6 +58,17 @@ async fn fabrics_node_ca_client_enrolls_registers_revokes_and_gets_a_crl() {
     assert_eq!(r["user1"]["affiliation"], "org1.department1");
     assert_eq!(r["user1"]["type"], "client");
     assert_eq!(r["user1"]["attrs"][0]["name"], "app.role");
+    assert_eq!(r["user2"]["affiliation"], "org2");
+    assert_eq!(r["user2"]["max_enrollments"], 3);
+    assert_eq!(r["removedId"], "user2");
+    assert!(ca.authority.store().identity("user2").unwrap().is_none());
+    assert_eq!(
+        r["affiliations"],
+        serde_json::json!(["org1", "org2", "org4"])
+    );
+    assert_eq!(r["org4"], serde_json::json!(["org4.dept1"]));
+    assert_eq!(r["deletedAffiliation"], "org4");
+    assert!(!ca.authority.store().affiliation_exists("org4").unwrap());
     let user = weft_common::msp::Certificate::from_pem(r["userCert"].as_str().unwrap().as_bytes())
         .unwrap();
     assert_eq!(user.common_name.as_deref(), Some("user1"));

@@ -1,0 +1,188 @@
+//! The identities API: list, get, modify and remove registered identities
+//! (add is `register`). A registrar sees and manages only identities whose
+//! type is in its `hf.Registrar.Roles` and whose affiliation is under its own.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Authority, list_allows, now, null_as_default};
+use crate::CaError;
+use crate::error::code;
+use crate::store::{Attribute, IdentityRecord};
+
+/// An identity as the identities API shows it (never its secret).
+#[derive(Debug, Clone, Serialize)]
+pub struct IdentityInfo {
+    /// Enrollment id.
+    pub id: String,
+    /// Type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Affiliation.
+    pub affiliation: String,
+    /// Attributes.
+    pub attrs: Vec<Attribute>,
+    /// Enrollments allowed.
+    pub max_enrollments: i64,
+}
+
+impl From<&IdentityRecord> for IdentityInfo {
+    fn from(i: &IdentityRecord) -> Self {
+        Self {
+            id: i.id.clone(),
+            kind: i.kind.clone(),
+            affiliation: i.affiliation.clone(),
+            attrs: i.attributes.clone(),
+            max_enrollments: i.max_enrollments,
+        }
+    }
+}
+
+impl Authority {
+    /// Whether registrar `caller` may see and manage `identity`: its type is
+    /// in the caller's `hf.Registrar.Roles` and its affiliation under the caller's.
+    pub(super) fn manages(caller: &IdentityRecord, identity: &IdentityRecord) -> bool {
+        let roles = caller.attribute("hf.Registrar.Roles").unwrap_or("");
+        list_allows(roles, &identity.kind)
+            && Self::require_affiliation(caller, &identity.affiliation).is_ok()
+    }
+
+    /// `GET identities`: the identities `caller` manages.
+    pub fn list_identities(&self, caller: &IdentityRecord) -> Result<Vec<IdentityInfo>, CaError> {
+        Self::registrar_roles(caller)?;
+        Ok(self
+            .store
+            .identities()?
+            .iter()
+            .filter(|i| Self::manages(caller, i))
+            .map(IdentityInfo::from)
+            .collect())
+    }
+
+    /// `GET identities/{id}`.
+    pub fn get_identity(&self, caller: &IdentityRecord, id: &str) -> Result<IdentityInfo, CaError> {
+        Ok(IdentityInfo::from(&self.managed_identity(caller, id)?))
+    }
+}
+
+/// The body of `PUT /api/v1/identities/{id}`: what to change (empty fields
+/// stay as they are).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ModifyRequest {
+    /// New type.
+    #[serde(default, rename = "type", deserialize_with = "null_as_default")]
+    pub kind: String,
+    /// New affiliation (`.` for the root).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub affiliation: String,
+    /// Attributes to add or change; one with an empty value is removed.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub attrs: Vec<Attribute>,
+    /// New enrollment limit (0: unchanged).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub max_enrollments: i64,
+    /// New secret.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub secret: String,
+    /// The CA to ask.
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub caname: String,
+}
+
+impl Authority {
+    fn identity_not_found(id: &str) -> CaError {
+        CaError::api(
+            404,
+            code::IDENTITY_NOT_FOUND,
+            format!("identity '{id}' not found"),
+        )
+    }
+
+    /// The identity `id`, if `caller` manages it; otherwise the same
+    /// "not found" an unknown id gets, so registrars cannot probe others' identities.
+    fn managed_identity(
+        &self,
+        caller: &IdentityRecord,
+        id: &str,
+    ) -> Result<IdentityRecord, CaError> {
+        self.store
+            .identity(id)?
+            .filter(|i| Self::manages(caller, i))
+            .ok_or_else(|| Self::identity_not_found(id))
+    }
+
+    /// `PUT identities/{id}`: changes an identity's type, affiliation,
+    /// attributes, enrollment limit or secret. The caller must manage it
+    /// both before and after the change. Returns the new record.
+    pub fn modify_identity(
+        &self,
+        caller: &IdentityRecord,
+        id: &str,
+        req: &ModifyRequest,
+    ) -> Result<IdentityInfo, CaError> {
+        self.check_caname(&req.caname)?;
+        Self::registrar_roles(caller)?;
+        let mut identity = self.managed_identity(caller, id)?;
+        if !req.kind.is_empty() {
+            Self::may_register(caller, &req.kind)?;
+            identity.kind = req.kind.clone();
+        }
+        if !req.affiliation.is_empty() {
+            let affiliation = if req.affiliation == "." {
+                ""
+            } else {
+                req.affiliation.as_str()
+            };
+            self.may_place_into(caller, affiliation)?;
+            identity.affiliation = affiliation.to_string();
+        }
+        if !req.attrs.is_empty() {
+            Self::may_grant(caller, &req.attrs)?;
+            for a in &req.attrs {
+                identity.attributes.retain(|have| have.name != a.name);
+                if !a.value.is_empty() {
+                    identity.attributes.push(a.clone());
+                }
+            }
+        }
+        if req.max_enrollments != 0 {
+            identity.max_enrollments = self.max_enrollments(req.max_enrollments)?;
+        }
+        if !req.secret.is_empty() {
+            identity.set_secret(&req.secret);
+        }
+        if !self.store.update_identity(&identity)? {
+            return Err(Self::identity_not_found(id));
+        }
+        tracing::info!(id, by = %caller.id, "modified identity");
+        Ok(IdentityInfo::from(&identity))
+    }
+
+    /// `DELETE identities/{id}`: removes an identity and revokes its
+    /// certificates. Needs `cfg.identities.allowremove`; removing oneself needs `force`.
+    pub fn remove_identity(
+        &self,
+        caller: &IdentityRecord,
+        id: &str,
+        force: bool,
+    ) -> Result<IdentityInfo, CaError> {
+        if !self.config.cfg.identities.allowremove {
+            return Err(CaError::api(
+                403,
+                code::REMOVAL_DISABLED,
+                "identity removal is disabled on this CA (set cfg.identities.allowremove: true)",
+            ));
+        }
+        let identity = self.managed_identity(caller, id)?;
+        if identity.id == caller.id && !force {
+            return Err(CaError::bad_request(
+                code::NEEDS_FORCE,
+                format!("'{id}' is removing itself: repeat with force"),
+            ));
+        }
+        let revoked = self
+            .store
+            .remove_identities(std::slice::from_ref(&identity.id), now())?;
+        tracing::info!(id, by = %caller.id, revoked = revoked.len(), "removed identity");
+        Ok(IdentityInfo::from(&identity))
+    }
+}
