@@ -12,7 +12,9 @@ use base64::Engine;
 use serde::Serialize;
 
 use crate::CaError;
-use crate::authority::{Authority, EnrollRequest, ModifyRequest, RegisterRequest, RevokeRequest};
+use crate::authority::{
+    Authority, EnrollRequest, Enrollment, ModifyRequest, RegisterRequest, RevokeRequest,
+};
 use crate::error::code;
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
@@ -91,8 +93,8 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| CaError::api(500, code::INTERNAL, format!("worker failed: {e}")))?
 }
 
-async fn cainfo(State(ca): State<Arc<Authority>>) -> Response {
-    ok(ca.info())
+async fn cainfo(State(ca): State<Arc<Authority>>, body: Bytes) -> Result<Response, CaError> {
+    Ok(ok(ca.info_of(&CaName::of(&body)?)?))
 }
 
 async fn enroll(
@@ -102,11 +104,12 @@ async fn enroll(
 ) -> Result<Response, CaError> {
     let (id, secret) = basic_auth(&headers)?;
     let req: EnrollRequest = json(&body)?;
-    let info = ca.info();
-    let cert = blocking(move || ca.enroll(&id, &secret, &req)).await?;
-    Ok(ok(
-        serde_json::json!({ "Cert": B64.encode(cert), "ServerInfo": info }),
-    ))
+    let enrolled = blocking(move || ca.enroll(&id, &secret, &req)).await?;
+    Ok(enrolled_response(enrolled))
+}
+
+fn enrolled_response(e: Enrollment) -> Response {
+    ok(serde_json::json!({ "Cert": B64.encode(e.cert), "ServerInfo": e.info }))
 }
 
 async fn register(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Response, CaError> {
@@ -309,15 +312,12 @@ async fn delete_affiliation(
 }
 
 async fn reenroll(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Response, CaError> {
-    let info = ca.info();
-    let cert = as_caller(ca, signed, |ca, caller, body| {
+    let enrolled = as_caller(ca, signed, |ca, caller, body| {
         let req: EnrollRequest = json(body)?;
         ca.reenroll(caller, &req)
     })
     .await?;
-    Ok(ok(
-        serde_json::json!({ "Cert": B64.encode(cert), "ServerInfo": info }),
-    ))
+    Ok(enrolled_response(enrolled))
 }
 
 async fn revoke(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Response, CaError> {
@@ -329,8 +329,27 @@ async fn revoke(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Resp
     Ok(ok(result))
 }
 
+/// A body that may name a CA (`gencrl`, `cainfo`); empty bodies name none.
+#[derive(Debug, Default, serde::Deserialize)]
+struct CaName {
+    #[serde(default)]
+    caname: Option<String>,
+}
+
+impl CaName {
+    fn of(body: &[u8]) -> Result<String, CaError> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(String::new());
+        }
+        Ok(json::<CaName>(body)?.caname.unwrap_or_default())
+    }
+}
+
 async fn gencrl(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Response, CaError> {
-    let crl = as_caller(ca, signed, |ca, caller, _| ca.gencrl(caller)).await?;
+    let crl = as_caller(ca, signed, |ca, caller, body| {
+        ca.gencrl(caller, &CaName::of(body)?)
+    })
+    .await?;
     Ok(ok(serde_json::json!({ "CRL": crl })))
 }
 

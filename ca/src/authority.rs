@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
-use weft_common::pki::{CertAuthority, KeyType, Subject, Usage, Validity};
+use weft_common::pki::{KeyType, Subject, Usage, Validity};
 
 use crate::CaError;
 use crate::config::ServerConfig;
@@ -14,6 +14,10 @@ use crate::store::{Attribute, CertRecord, IdentityRecord, Store};
 
 mod affiliations;
 mod identities;
+mod signing;
+
+pub use signing::CaFiles;
+use signing::SigningCa;
 
 pub use affiliations::{AffiliationInfo, AffiliationRequest};
 pub use identities::{IdentityInfo, ModifyRequest};
@@ -67,6 +71,19 @@ pub struct EnrollRequest {
     /// The CA to ask (must be this one's name, or empty).
     #[serde(default, deserialize_with = "null_as_default")]
     pub caname: String,
+    /// Host names and addresses for the certificate's subject alternative
+    /// names (default: those in the request).
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub hosts: Vec<String>,
+}
+
+/// What an enrollment returns: the certificate and the issuing CA's info.
+#[derive(Debug, Clone)]
+pub struct Enrollment {
+    /// The certificate (PEM).
+    pub cert: String,
+    /// The CA that signed it.
+    pub info: ServerInfo,
 }
 
 /// The body of `POST /api/v1/register`.
@@ -210,11 +227,11 @@ pub struct ServerInfo {
     pub version: String,
 }
 
-/// A running CA: key, certificate, registry.
+/// A running CA: its signing CAs and the registry.
 pub struct Authority {
     config: ServerConfig,
-    ca: CertAuthority,
-    aki: String,
+    enrollment: SigningCa,
+    tls: Option<SigningCa>,
     store: Store,
 }
 
@@ -224,33 +241,8 @@ impl std::fmt::Debug for Authority {
     }
 }
 
-fn ca_cert_path(config: &ServerConfig) -> PathBuf {
-    config.home.join("ca-cert.pem")
-}
-
-fn ca_key_path(config: &ServerConfig) -> PathBuf {
-    config.home.join("msp/keystore/priv_sk")
-}
-
 fn db_path(config: &ServerConfig) -> PathBuf {
     config.home.join("fabric-ca-server.db")
-}
-
-/// Hex of a certificate's subject key identifier (its AKI on what it issues).
-fn subject_key_id(cert_pem: &str) -> Result<String, CaError> {
-    let der = pem::parse(cert_pem).map_err(|e| CaError::Config(format!("CA certificate: {e}")))?;
-    let (_, cert) = x509_parser::parse_x509_certificate(der.contents())
-        .map_err(|e| CaError::Config(format!("CA certificate: {e}")))?;
-    for ext in cert.extensions() {
-        if let x509_parser::extensions::ParsedExtension::SubjectKeyIdentifier(k) =
-            ext.parsed_extension()
-        {
-            return Ok(hex::encode(k.0));
-        }
-    }
-    Err(CaError::Config(
-        "the CA certificate has no subject key identifier".into(),
-    ))
 }
 
 /// A random secret of 16 characters (letters and digits).
@@ -266,31 +258,31 @@ impl Authority {
     /// `weft-ca server init`: creates the CA's key and self-signed certificate
     /// (unless they exist), the database, and the bootstrap identity.
     pub fn init(config: &ServerConfig, bootstrap: Option<(&str, &str)>) -> Result<(), CaError> {
-        let cert_path = ca_cert_path(config);
-        if !cert_path.exists() {
-            let ca = CertAuthority::new_root(
-                &Subject {
-                    organization: Some(config.csr.organization.clone()),
-                    ..Subject::fabric_style(&config.csr.organization, &config.csr.cn)
-                },
-                KeyType::EcdsaP256,
-                Validity::days_from_now(15 * 365),
-            )?;
-            let key_path = ca_key_path(config);
-            std::fs::create_dir_all(key_path.parent().expect("keystore dir"))
-                .map_err(|e| CaError::io(&key_path, e))?;
-            std::fs::write(&cert_path, ca.cert_pem()).map_err(|e| CaError::io(&cert_path, e))?;
-            std::fs::write(&key_path, ca.key_pem()).map_err(|e| CaError::io(&key_path, e))?;
-            tracing::info!(cert = %cert_path.display(), "created the CA's key and certificate");
+        let files = CaFiles::enrollment(config);
+        if !config.intermediate.parentserver.url.is_empty() && !files.cert.exists() {
+            return Err(CaError::Config(
+                "this CA is an intermediate whose certificate is not enrolled yet: \
+                 `weft-ca server init` enrolls it from intermediate.parentserver.url"
+                    .into(),
+            ));
+        }
+        let subject = |cn: &str| Subject {
+            organization: Some(config.csr.organization.clone()),
+            ..Subject::fabric_style(&config.csr.organization, cn)
+        };
+        files.create_root(&subject(&config.csr.cn))?;
+        if config.tlsca.enabled {
+            let cn = if config.tlsca.cn.is_empty() {
+                format!("tlsca.{}", config.csr.cn)
+            } else {
+                config.tlsca.cn.clone()
+            };
+            CaFiles::tls(config).create_root(&subject(&cn))?;
         }
         let (tls_cert, tls_key) = config.tls.files(&config.home);
         if config.tls.enabled && !tls_cert.exists() {
-            let ca = CertAuthority::from_pem(
-                &std::fs::read_to_string(&cert_path).map_err(|e| CaError::io(&cert_path, e))?,
-                &std::fs::read_to_string(ca_key_path(config))
-                    .map_err(|e| CaError::io(&ca_key_path(config), e))?,
-            )?;
-            let issued = ca.issue(
+            let signer = SigningCa::load(&config.ca.name, &files)?;
+            let issued = signer.ca.issue(
                 &Subject::fabric_style(&config.csr.organization, &config.csr.cn),
                 &config.tls.hosts,
                 Usage::Tls,
@@ -300,7 +292,13 @@ impl Authority {
             if let Some(dir) = tls_key.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| CaError::io(dir, e))?;
             }
-            std::fs::write(&tls_cert, &issued.cert_pem).map_err(|e| CaError::io(&tls_cert, e))?;
+            // An intermediate presents itself too, so clients that trust the root can verify.
+            let served = if signer.intermediate {
+                format!("{}{}", issued.cert_pem, signer.ca.cert_pem())
+            } else {
+                issued.cert_pem
+            };
+            std::fs::write(&tls_cert, served).map_err(|e| CaError::io(&tls_cert, e))?;
             std::fs::write(&tls_key, &issued.key_pem).map_err(|e| CaError::io(&tls_key, e))?;
             tracing::info!(cert = %tls_cert.display(), "created the CA's TLS certificate");
         }
@@ -327,25 +325,17 @@ impl Authority {
 
     /// Opens an initialised CA.
     pub fn open(config: ServerConfig) -> Result<Self, CaError> {
-        let cert_path = ca_cert_path(&config);
-        let key_path = ca_key_path(&config);
-        let read = |p: &PathBuf| {
-            std::fs::read_to_string(p).map_err(|e| {
-                CaError::io(
-                    p,
-                    format!("{e} (run `weft-ca server init -b admin:adminpw` first)"),
-                )
-            })
+        let enrollment = SigningCa::load(&config.ca.name, &CaFiles::enrollment(&config))?;
+        let tls = if config.tlsca.enabled {
+            Some(SigningCa::load(&config.tlsca.name, &CaFiles::tls(&config))?)
+        } else {
+            None
         };
-        let cert = read(&cert_path)?;
-        let key = read(&key_path)?;
-        let ca = CertAuthority::from_pem(&cert, &key)?;
-        let aki = subject_key_id(&cert)?;
         let store = Store::open(&db_path(&config))?;
         Ok(Self {
             config,
-            ca,
-            aki,
+            enrollment,
+            tls,
             store,
         })
     }
@@ -365,39 +355,59 @@ impl Authority {
         &self.config.ca.name
     }
 
-    /// The CA certificate (PEM).
+    /// The enrollment CA's certificate (PEM).
     pub fn cert_pem(&self) -> &str {
-        self.ca.cert_pem()
+        self.enrollment.ca.cert_pem()
     }
 
-    /// `cainfo`.
+    /// The TLS CA's certificate (PEM), when the server runs one.
+    pub fn tls_ca_cert_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.ca.cert_pem())
+    }
+
+    /// `cainfo` of the enrollment CA.
     pub fn info(&self) -> ServerInfo {
-        ServerInfo {
-            ca_name: self.config.ca.name.clone(),
-            ca_chain: B64.encode(self.ca.cert_pem()),
-            issuer_public_key: String::new(),
-            issuer_revocation_public_key: String::new(),
-            version: concat!("weft-ca ", env!("CARGO_PKG_VERSION")).into(),
+        self.enrollment.info()
+    }
+
+    /// `cainfo` of the CA named `caname` (empty: the enrollment CA).
+    pub fn info_of(&self, caname: &str) -> Result<ServerInfo, CaError> {
+        Ok(self.signer(caname)?.info())
+    }
+
+    /// The CA a request addressed to `caname` goes to.
+    fn signer(&self, caname: &str) -> Result<&SigningCa, CaError> {
+        if caname.is_empty() || caname == self.enrollment.name {
+            return Ok(&self.enrollment);
+        }
+        match &self.tls {
+            Some(tls) if caname == tls.name => Ok(tls),
+            _ => Err(CaError::bad_request(
+                19,
+                format!(
+                    "CA '{caname}' does not exist (this server has '{}'{})",
+                    self.enrollment.name,
+                    self.tls
+                        .as_ref()
+                        .map(|t| format!(" and '{}'", t.name))
+                        .unwrap_or_default()
+                ),
+            )),
         }
     }
 
     fn check_caname(&self, caname: &str) -> Result<(), CaError> {
-        if caname.is_empty() || caname == self.config.ca.name {
-            Ok(())
-        } else {
-            Err(CaError::bad_request(
-                19,
-                format!(
-                    "CA '{caname}' does not exist (this is '{}')",
-                    self.config.ca.name
-                ),
-            ))
-        }
+        self.signer(caname).map(|_| ())
     }
 
     /// `enroll`: checks the secret and the enrollment limit, then certifies
     /// the request's key. A refusal changes nothing.
-    pub fn enroll(&self, id: &str, secret: &str, req: &EnrollRequest) -> Result<String, CaError> {
+    pub fn enroll(
+        &self,
+        id: &str,
+        secret: &str,
+        req: &EnrollRequest,
+    ) -> Result<Enrollment, CaError> {
         self.check_caname(&req.caname)?;
         let ca_max = self.config.registry.maxenrollments;
         if ca_max == 0 {
@@ -430,9 +440,12 @@ impl Authority {
                 }
                 Ok(())
             },
-            |identity| self.certify(identity, req),
+                        |identity| self.certify(identity, req),
         )?;
-        Ok(cert.pem)
+        Ok(Enrollment {
+            info: self.issuer_of(req)?.info(),
+            cert: cert.pem,
+        })
     }
 
     /// `reenroll`: a new certificate for the caller (authenticated by its
@@ -442,11 +455,23 @@ impl Authority {
         &self,
         caller: &IdentityRecord,
         req: &EnrollRequest,
-    ) -> Result<String, CaError> {
-        self.check_caname(&req.caname)?;
+    ) -> Result<Enrollment, CaError> {
         let cert = self.certify(caller, req)?;
         self.store.insert_certificate(&cert)?;
-        Ok(cert.pem)
+        Ok(Enrollment {
+            info: self.issuer_of(req)?.info(),
+            cert: cert.pem,
+        })
+    }
+
+    /// Which CA signs an enrollment, and what for: the CA named by
+    /// `caname`, except that the TLS profile goes to the TLS CA when the
+    /// server runs one and the request names no CA.
+    fn issuer_of(&self, req: &EnrollRequest) -> Result<&SigningCa, CaError> {
+        match (&self.tls, req.profile.as_str(), req.caname.as_str()) {
+            (Some(tls), "tls", "") => Ok(tls),
+            _ => self.signer(&req.caname),
+        }
     }
 
     /// Issues the certificate for an enrollment of `identity`.
@@ -483,13 +508,20 @@ impl Authority {
             }
         }
         let extension = serde_json::to_vec(&serde_json::json!({ "attrs": attrs })).expect("JSON");
+        let issuer = self.issuer_of(req)?;
+        let is_tls_ca = self.tls.as_ref().is_some_and(|t| std::ptr::eq(t, issuer));
         let usage = match req.profile.as_str() {
+            "" if is_tls_ca => Usage::Tls,
             "" => Usage::Signing,
             "tls" => Usage::Tls,
+            "ca" => {
+                self.may_certify_a_ca(identity, issuer, is_tls_ca)?;
+                Usage::Ca
+            }
             other => {
                 return Err(CaError::bad_request(
                     code::BAD_REQUEST,
-                    format!("unknown profile '{other}' (use tls, or none)"),
+                    format!("unknown profile '{other}' (use tls, ca, or none)"),
                 ));
             }
         };
@@ -497,29 +529,65 @@ impl Authority {
             "user" => "client",
             k => k,
         };
-        let subject = Subject {
+        let mut subject = Subject {
             organization: Some(self.config.csr.organization.clone()),
-            ..Subject::fabric_style(&self.config.csr.organization, &identity.id).with_ou(ou)
+            ..Subject::fabric_style(&self.config.csr.organization, &identity.id)
         };
-        let (pem, serial) = self
+        let mut extensions = Vec::new();
+        if usage != Usage::Ca {
+            subject = subject.with_ou(ou);
+            extensions.push((ATTRIBUTE_EXTENSION_OID.to_vec(), extension));
+        }
+        let (pem, serial) = issuer
             .ca
             .issue_for_request(
                 &req.certificate_request,
                 &subject,
-                &[],
+                &req.hosts,
                 usage,
                 Validity::days_from_now(self.config.expiry_days),
-                &[(ATTRIBUTE_EXTENSION_OID.to_vec(), extension)],
+                &extensions,
             )
             .map_err(|e| CaError::bad_request(code::BAD_CSR, e.to_string()))?;
         Ok(CertRecord {
             serial: serial_hex(&serial),
-            aki: self.aki.clone(),
+            aki: issuer.aki.clone(),
             id: identity.id.clone(),
             pem,
             revoked_reason: None,
             revoked_at: None,
         })
+    }
+
+    /// Whether `identity` may get an intermediate CA certificate from `issuer`.
+    fn may_certify_a_ca(
+        &self,
+        identity: &IdentityRecord,
+        issuer: &SigningCa,
+        is_tls_ca: bool,
+    ) -> Result<(), CaError> {
+        Self::require_flag(
+            identity,
+            "hf.IntermediateCA",
+            "enroll as an intermediate CA",
+            code::AUTHORIZATION,
+        )?;
+        if issuer.intermediate || is_tls_ca {
+            return Err(CaError::api(
+                403,
+                code::AUTHORIZATION,
+                format!(
+                    "CA '{}' may not certify CAs (it is {})",
+                    issuer.name,
+                    if is_tls_ca {
+                        "a TLS CA"
+                    } else {
+                        "an intermediate with path length 0"
+                    }
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Checks a Fabric CA token (`b64(cert).b64(signature)`, the signature
@@ -545,12 +613,15 @@ impl Authority {
         let cert = weft_common::msp::Certificate::from_pem(&cert_pem)
             .map_err(|e| bad(&format!("the certificate does not parse: {e}")))?;
         let serial = serial_hex(&cert.serial);
-        let record = self.store.certificate(&serial, &self.aki)?.ok_or_else(|| {
-            CaError::unauthorized(
-                code::UNTRUSTED_CERT,
-                "the token's certificate was not issued by this CA",
-            )
-        })?;
+        let record = self
+            .store
+            .certificate(&serial, &self.enrollment.aki)?
+            .ok_or_else(|| {
+                CaError::unauthorized(
+                    code::UNTRUSTED_CERT,
+                    "the token's certificate was not issued by this CA",
+                )
+            })?;
         let issued = weft_common::msp::Certificate::from_pem(record.pem.as_bytes())?;
         if issued.der != cert.der {
             return Err(CaError::unauthorized(
@@ -813,21 +884,27 @@ impl Authority {
         })
     }
 
-    /// A CRL (PEM) of every revoked certificate, numbered in sequence.
+    /// The enrollment CA's CRL (PEM): every certificate it issued that is
+    /// revoked, numbered in sequence.
     pub fn crl_pem(&self) -> Result<String, CaError> {
+        self.crl_pem_of(&self.enrollment)
+    }
+
+    fn crl_pem_of(&self, signer: &SigningCa) -> Result<String, CaError> {
         let serials = self
             .store
-            .revoked_serials()?
+            .revoked_serials(&signer.aki)?
             .iter()
             .map(|s| serial_bytes(s))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(self.ca.crl(&serials, self.store.next_crl_number()?, 7)?)
+        Ok(signer.ca.crl(&serials, self.store.next_crl_number()?, 7)?)
     }
 
-    /// `gencrl`: needs `hf.GenCRL`. Returns base64 of the CRL (PEM).
-    pub fn gencrl(&self, caller: &IdentityRecord) -> Result<String, CaError> {
+    /// `gencrl` of the CA named `caname` (empty: the enrollment CA): needs
+    /// `hf.GenCRL`. Returns base64 of the CRL (PEM).
+    pub fn gencrl(&self, caller: &IdentityRecord, caname: &str) -> Result<String, CaError> {
         Self::require_flag(caller, "hf.GenCRL", "generate CRLs", 35)?;
-        Ok(B64.encode(self.crl_pem()?))
+        Ok(B64.encode(self.crl_pem_of(self.signer(caname)?)?))
     }
 }
 

@@ -129,44 +129,77 @@ impl CaClient {
         ))
     }
 
-    /// Enrolls `id` with a new P-256 key and writes the MSP folder at `msp`
-    /// (`profile` `tls` writes `tlscacerts/` instead of `cacerts/`).
+    /// Enrolls `id` with a new P-256 key and writes the MSP folder at `msp`:
+    /// the chain's roots go to `cacerts/` and its intermediates to
+    /// `intermediatecerts/` (`tlscacerts/`, `tlsintermediatecerts/` for the
+    /// `tls` profile). `hosts` become the certificate's subject alternative names.
     pub async fn enroll(
         &self,
         id: &str,
         secret: &str,
         profile: &str,
+        hosts: &[String],
         msp: &Path,
     ) -> Result<MspIdentity, CaError> {
         let (key, csr) = key_and_request(id)?;
+        let (cert, chain) = self
+            .enroll_request(
+                id,
+                secret,
+                &json!({ "certificate_request": csr, "profile": profile, "hosts": hosts }),
+            )
+            .await?;
+        let ca_file = format!("{}.pem", self.host_port.replace([':', '.'], "-"));
+        write(&msp.join("signcerts/cert.pem"), cert.as_bytes())?;
+        store_key(msp, &key)?;
+        let (roots, intermediates) = split_chain(&chain)?;
+        let prefix = if profile == "tls" { "tls" } else { "" };
+        write(
+            &msp.join(format!("{prefix}cacerts")).join(&ca_file),
+            roots.as_bytes(),
+        )?;
+        if !intermediates.is_empty() {
+            write(
+                &msp.join(format!("{prefix}intermediatecerts"))
+                    .join(&ca_file),
+                intermediates.as_bytes(),
+            )?;
+        }
+        Ok(MspIdentity {
+            cert_pem: cert,
+            key,
+        })
+    }
+
+    /// `POST enroll` with HTTP Basic `id:secret` and `body`; returns the
+    /// certificate and the CA chain (both PEM).
+    pub async fn enroll_request(
+        &self,
+        id: &str,
+        secret: &str,
+        body: &Value,
+    ) -> Result<(String, String), CaError> {
         let r = self
             .http
             .post(format!("{}/enroll", self.base))
             .basic_auth(id, Some(secret))
-            .json(&json!({ "certificate_request": csr, "profile": profile }))
+            .json(body)
             .send()
             .await
             .map_err(client_err)?;
         let result = Self::answer(r).await?;
         let decode = |v: &Value| {
             B64.decode(v.as_str().unwrap_or_default())
-                .map_err(|e| CaError::api(502, 0, format!("the CA sent bad base64: {e}")))
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| {
+                    CaError::api(502, 0, "the CA sent a certificate that is not base64 PEM")
+                })
         };
-        let cert = decode(&result["Cert"])?;
-        let chain = decode(&result["ServerInfo"]["CAChain"])?;
-        let ca_file = format!("{}.pem", self.host_port.replace([':', '.'], "-"));
-        write(&msp.join("signcerts/cert.pem"), &cert)?;
-        store_key(msp, &key)?;
-        let ca_dir = if profile == "tls" {
-            "tlscacerts"
-        } else {
-            "cacerts"
-        };
-        write(&msp.join(ca_dir).join(ca_file), &chain)?;
-        Ok(MspIdentity {
-            cert_pem: String::from_utf8_lossy(&cert).into_owned(),
-            key,
-        })
+        Ok((
+            decode(&result["Cert"])?,
+            decode(&result["ServerInfo"]["CAChain"])?,
+        ))
     }
 
     /// The identity enrolled in MSP folder `msp`.
@@ -239,6 +272,30 @@ impl CaClient {
             .body(bytes);
         Self::answer(r.send().await.map_err(client_err)?).await
     }
+}
+
+/// Splits a CA chain (PEM) into its self-signed roots and its intermediates.
+pub fn split_chain(chain: &str) -> Result<(String, String), CaError> {
+    let bad =
+        |e: &dyn std::fmt::Display| CaError::api(502, 0, format!("the CA sent a bad chain: {e}"));
+    let (mut roots, mut intermediates) = (String::new(), String::new());
+    for block in pem::parse_many(chain).map_err(|e| bad(&e))? {
+        let (_, cert) =
+            x509_parser::parse_x509_certificate(block.contents()).map_err(|e| bad(&e))?;
+        let text = pem::encode_config(
+            &block,
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        );
+        if cert.subject() == cert.issuer() {
+            roots.push_str(&text);
+        } else {
+            intermediates.push_str(&text);
+        }
+    }
+    if roots.is_empty() {
+        return Err(bad(&"no root certificate in it"));
+    }
+    Ok((roots, intermediates))
 }
 
 /// Parses Fabric CA's `--id.attrs` (`name=value[:ecert],...`).

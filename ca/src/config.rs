@@ -115,6 +115,59 @@ pub struct AllowRemove {
     pub allowremove: bool,
 }
 
+/// A second, separate CA on the same server for TLS certificates, as Fabric
+/// deployments run one: enrollments with `profile: tls` (or addressed to its
+/// name) are signed by it, so TLS trust and identity trust have different roots.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct TlsCaSection {
+    /// Run the TLS CA.
+    pub enabled: bool,
+    /// Its name (`caname` in requests).
+    pub name: String,
+    /// Common name of its certificate [default: `tlsca.` + the CA's CN].
+    pub cn: String,
+}
+
+impl Default for TlsCaSection {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            name: "tlsca".into(),
+            cn: String::new(),
+        }
+    }
+}
+
+/// The parent of an intermediate CA (Fabric CA's `intermediate`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct IntermediateSection {
+    /// Where to enroll.
+    pub parentserver: ParentServer,
+    /// TLS roots to trust for the parent.
+    pub tls: ParentTls,
+}
+
+/// `intermediate.parentserver`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ParentServer {
+    /// `https://id:secret@host:port`; the identity needs `hf.IntermediateCA=true`.
+    /// Empty: this CA is a root.
+    pub url: String,
+    /// The parent's CA name (empty: its default).
+    pub caname: String,
+}
+
+/// `intermediate.tls`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ParentTls {
+    /// PEM files of the parent's TLS roots.
+    pub certfiles: Vec<PathBuf>,
+}
+
 /// Fabric CA's default affiliation tree.
 fn default_affiliations() -> std::collections::BTreeMap<String, Vec<String>> {
     [
@@ -151,6 +204,10 @@ pub struct ServerConfig {
     pub tls: TlsSection,
     /// Removal switches.
     pub cfg: RemovalSection,
+    /// The separate TLS CA.
+    pub tlsca: TlsCaSection,
+    /// The parent, when this CA is an intermediate.
+    pub intermediate: IntermediateSection,
     /// Affiliations created at `init` (top level → children), Fabric CA's
     /// `affiliations` section.
     pub affiliations: std::collections::BTreeMap<String, Vec<String>>,
@@ -168,6 +225,8 @@ impl Default for ServerConfig {
             expiry_days: 365,
             tls: TlsSection::default(),
             cfg: RemovalSection::default(),
+            tlsca: TlsCaSection::default(),
+            intermediate: IntermediateSection::default(),
             affiliations: default_affiliations(),
         }
     }
@@ -198,7 +257,9 @@ impl ServerConfig {
 
     /// Reads YAML (may be empty) and applies `FABRIC_CA_SERVER_*` overrides:
     /// `_ADDRESS`, `_PORT`, `_CA_NAME`, `_CSR_CN`, `_TLS_ENABLED`, `_REGISTRY_MAXENROLLMENTS`,
-    /// `_CFG_IDENTITIES_ALLOWREMOVE`, `_CFG_AFFILIATIONS_ALLOWREMOVE`.
+    /// `_CFG_IDENTITIES_ALLOWREMOVE`, `_CFG_AFFILIATIONS_ALLOWREMOVE`,
+    /// `_TLSCA_ENABLED`, `_TLSCA_NAME`, `_INTERMEDIATE_PARENTSERVER_URL`,
+    /// `_INTERMEDIATE_PARENTSERVER_CANAME`, `_INTERMEDIATE_TLS_CERTFILES` (comma-separated).
     pub fn parse(
         text: &str,
         home: PathBuf,
@@ -230,6 +291,13 @@ impl ServerConfig {
                 "CFG_AFFILIATIONS_ALLOWREMOVE" => {
                     c.cfg.affiliations.allowremove = v.parse().map_err(|e| bad(&e))?
                 }
+                "TLSCA_ENABLED" => c.tlsca.enabled = v.parse().map_err(|e| bad(&e))?,
+                "TLSCA_NAME" => c.tlsca.name = v,
+                "INTERMEDIATE_PARENTSERVER_URL" => c.intermediate.parentserver.url = v,
+                "INTERMEDIATE_PARENTSERVER_CANAME" => c.intermediate.parentserver.caname = v,
+                "INTERMEDIATE_TLS_CERTFILES" => {
+                    c.intermediate.tls.certfiles = v.split(',').map(PathBuf::from).collect()
+                }
                 _ => {}
             }
         }
@@ -256,5 +324,20 @@ mod tests {
         assert_eq!(c.registry.maxenrollments, 3);
         assert_eq!(c.listen().unwrap().port(), 8054);
         assert!(ServerConfig::parse("port: x", "/h".into(), std::iter::empty()).is_err());
+        let c = ServerConfig::parse(
+            "tlsca: { enabled: true }\nintermediate: { parentserver: { url: 'https://ica:pw@root:7054' } }\n",
+            "/h".into(),
+            [(
+                "FABRIC_CA_SERVER_INTERMEDIATE_TLS_CERTFILES".to_string(),
+                "a.pem,b.pem".to_string(),
+            )]
+            .into_iter(),
+        )
+        .unwrap();
+        assert!(c.tlsca.enabled);
+        assert_eq!(c.tlsca.name, "tlsca");
+        assert_eq!(c.intermediate.parentserver.url, "https://ica:pw@root:7054");
+        assert_eq!(c.intermediate.tls.certfiles.len(), 2);
+        assert_eq!(c.affiliation_names()[..2], ["org1", "org1.department1"]);
     }
 }

@@ -3,11 +3,13 @@
 //!
 //! - [`config`]: server settings (YAML, `FABRIC_CA_SERVER_*` overrides).
 //! - [`store`]: the SQLite registry (identities, certificates).
-//! - [`authority`]: the CA's key and the rules of enroll and register.
+//! - [`authority`]: the signing CAs (enrollment, TLS) and the rules of enroll,
+//!   register, identities and affiliations.
 //! - [`api`]: the `/api/v1` routes and Fabric CA's response envelope.
 //! - [`server`]: start and stop.
 //! - [`client`]: `weft-ca client` (enroll into an MSP folder, token-signed calls).
 //! - [`crl_update`]: a CRL as a signed channel config update for an org's MSP.
+//! - [`intermediate`]: an intermediate CA's enrollment at its parent.
 //!
 //! The API: `cainfo`, `enroll`, `reenroll`, `register`, `revoke`, `gencrl`,
 //! `identities` (list, get, add, modify, remove) and `affiliations` (list,
@@ -19,6 +21,7 @@ pub mod client;
 pub mod config;
 pub mod crl_update;
 pub mod error;
+pub mod intermediate;
 pub mod server;
 pub mod store;
 

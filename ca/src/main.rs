@@ -77,6 +77,9 @@ enum ClientCmd {
         /// `tls` for a TLS certificate (written with tlscacerts/).
         #[arg(long = "enrollment.profile", default_value = "")]
         profile: String,
+        /// Host names and addresses for the certificate (comma-separated).
+        #[arg(long = "csr.hosts", value_delimiter = ',')]
+        hosts: Vec<String>,
     },
     /// Get a new certificate with the current one.
     Reenroll,
@@ -290,6 +293,13 @@ struct ServerArgs {
     /// Bootstrap identity `id:secret` (Fabric CA's -b).
     #[arg(long, short = 'b')]
     boot: Option<String>,
+    /// Be an intermediate CA of this parent: `https://id:secret@host:port`
+    /// (intermediate.parentserver.url; the identity needs hf.IntermediateCA).
+    #[arg(long = "url", short = 'u')]
+    parent: Option<String>,
+    /// PEM files of the parent's TLS roots (intermediate.tls.certfiles).
+    #[arg(long = "intermediate.tls.certfiles", value_delimiter = ',')]
+    parent_tls: Vec<PathBuf>,
 }
 
 fn load(args: &ServerArgs) -> Result<ServerConfig, weft_ca::CaError> {
@@ -304,7 +314,24 @@ fn load(args: &ServerArgs) -> Result<ServerConfig, weft_ca::CaError> {
     };
     std::fs::create_dir_all(&args.home)
         .map_err(|e| weft_ca::CaError::Config(format!("{}: {e}", args.home.display())))?;
-    ServerConfig::parse(&text, args.home.clone(), std::env::vars())
+    let mut config = ServerConfig::parse(&text, args.home.clone(), std::env::vars())?;
+    if let Some(url) = &args.parent {
+        config.intermediate.parentserver.url = url.clone();
+    }
+    if !args.parent_tls.is_empty() {
+        config.intermediate.tls.certfiles = args.parent_tls.clone();
+    }
+    Ok(config)
+}
+
+/// `server init`: an intermediate first enrolls at its parent; then keys,
+/// database and bootstrap identity.
+async fn init(args: &ServerArgs) -> Result<ServerConfig, weft_ca::CaError> {
+    let config = load(args)?;
+    let b = boot(args)?;
+    weft_ca::intermediate::enroll_from_parent(&config).await?;
+    Authority::init(&config, b.as_ref().map(|(i, s)| (i.as_str(), s.as_str())))?;
+    Ok(config)
 }
 
 fn boot(args: &ServerArgs) -> Result<Option<(String, String)>, weft_ca::CaError> {
@@ -336,13 +363,13 @@ async fn run_client(conn: ClientArgs, command: ClientCmd) -> Result<(), weft_ca:
     let msp = conn.mspdir.clone().unwrap_or_else(|| conn.home.join("msp"));
     let client = CaClient::new(&conn.url, &conn.tls_certfiles)?;
     match command {
-        ClientCmd::Enroll { profile } => {
+        ClientCmd::Enroll { profile, hosts } => {
             let (id, secret) = CaClient::credentials(&conn.url).ok_or_else(|| {
                 weft_ca::CaError::Config(
                     "enroll needs the id and secret in the URL: https://id:secret@host:port".into(),
                 )
             })?;
-            client.enroll(&id, &secret, &profile, &msp).await?;
+            client.enroll(&id, &secret, &profile, &hosts, &msp).await?;
             eprintln!("enrolled '{id}': MSP written to {}", msp.display());
         }
         ClientCmd::Reenroll => {
@@ -609,15 +636,11 @@ async fn run(cli: Cli) -> Result<(), weft_ca::CaError> {
         Cmd::Client { conn, command } => run_client(conn, command).await?,
         Cmd::Server { command } => match command {
             ServerCmd::Init(args) => {
-                let config = load(&args)?;
-                let b = boot(&args)?;
-                Authority::init(&config, b.as_ref().map(|(i, s)| (i.as_str(), s.as_str())))?;
+                let config = init(&args).await?;
                 println!("CA initialised in {}", config.home.display());
             }
             ServerCmd::Start(args) => {
-                let config = load(&args)?;
-                let b = boot(&args)?;
-                Authority::init(&config, b.as_ref().map(|(i, s)| (i.as_str(), s.as_str())))?;
+                let config = init(&args).await?;
                 let addr = config.listen()?;
                 let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
                     weft_ca::CaError::Config(format!("cannot listen on {addr}: {e}"))

@@ -389,11 +389,13 @@ impl Store {
         Ok(n == 1)
     }
 
-    /// Serial numbers (hex) of every revoked certificate.
-    pub fn revoked_serials(&self) -> Result<Vec<String>, CaError> {
+    /// Serial numbers (hex) of every revoked certificate issued by the CA with key id `aki`.
+    pub fn revoked_serials(&self, aki: &str) -> Result<Vec<String>, CaError> {
         let conn = self.conn();
-        let mut q = conn.prepare("SELECT serial FROM certificates WHERE revoked_reason IS NOT NULL ORDER BY revoked_at, serial")?;
-        let serials = q.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+        let mut q = conn.prepare("SELECT serial FROM certificates WHERE revoked_reason IS NOT NULL AND aki = ?1 ORDER BY revoked_at, serial")?;
+        let serials = q
+            .query_map(params![aki], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
         Ok(serials)
     }
 

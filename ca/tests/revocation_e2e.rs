@@ -54,7 +54,7 @@ async fn a_revoked_user_is_refused_once_the_crl_update_commits() {
     // A registrar, and alice, enrolled from the CA.
     let homes = tempfile::tempdir().unwrap();
     let registrar = client
-        .enroll("admin", "adminpw", "", &homes.path().join("admin"))
+        .enroll("admin", "adminpw", "", &[], &homes.path().join("admin"))
         .await
         .unwrap();
     let r = client
@@ -68,7 +68,7 @@ async fn a_revoked_user_is_refused_once_the_crl_update_commits() {
     assert_eq!(r["secret"], "alicepw");
     let alice_msp = homes.path().join("alice");
     client
-        .enroll("alice", "alicepw", "", &alice_msp)
+        .enroll("alice", "alicepw", "", &[], &alice_msp)
         .await
         .unwrap();
 

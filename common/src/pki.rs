@@ -99,6 +99,8 @@ pub enum Usage {
     Signing,
     /// TLS server and client authentication.
     Tls,
+    /// An intermediate CA that may issue leaves but no further CAs (path length 0).
+    Ca,
 }
 
 /// Validity window of a certificate, in Unix seconds.
@@ -289,7 +291,8 @@ impl CertAuthority {
     /// request). The subject, names, usage and validity are the CA's choice,
     /// not the request's; `extensions` are extra (OID arcs, DER content)
     /// pairs, such as Fabric CA's attribute extension. Returns the
-    /// certificate (PEM) and its serial number.
+    /// certificate (PEM) and its serial number. With no `sans`, the
+    /// request's own subject alternative names are kept.
     pub fn issue_for_request(
         &self,
         csr_pem: &str,
@@ -304,6 +307,9 @@ impl CertAuthority {
         let raw = rcgen::PublicKeyData::der_bytes(&csr.public_key).to_vec();
         let (mut params, serial) = base_params_for(subject, validity, &raw)?;
         leaf_params(&mut params, sans, usage)?;
+        if sans.is_empty() {
+            params.subject_alt_names = csr.params.subject_alt_names.clone();
+        }
         for (oid, content) in extensions {
             params
                 .custom_extensions
@@ -319,7 +325,7 @@ impl CertAuthority {
     }
 }
 
-/// Key usages, extended usages and subject alternative names of a leaf.
+/// Key usages, extended usages and subject alternative names of an issued certificate.
 fn leaf_params(
     params: &mut CertificateParams,
     sans: &[String],
@@ -327,6 +333,10 @@ fn leaf_params(
 ) -> Result<(), CommonError> {
     params.is_ca = IsCa::ExplicitNoCa;
     match usage {
+        Usage::Ca => {
+            ca_params(params);
+            params.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        }
         Usage::Signing => params.key_usages = vec![KeyUsagePurpose::DigitalSignature],
         Usage::Tls => {
             params.key_usages = vec![
@@ -471,5 +481,58 @@ mod tests {
                 .unwrap_err();
             assert!(e.to_string().contains("certificate signing request"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_ca_request_becomes_a_path_length_zero_ca_and_request_sans_are_kept() {
+        let root = CertAuthority::new_root(
+            &Subject::fabric_style("o", "root"),
+            KeyType::EcdsaP256,
+            Validity::days_from_now(30),
+        )
+        .unwrap();
+        let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+        let mut params = CertificateParams::new(vec!["peer0.example.com".to_string()]).unwrap();
+        params.distinguished_name.push(DnType::CommonName, "ica");
+        let csr = params.serialize_request(&key).unwrap().pem().unwrap();
+        let subject = Subject::fabric_style("o", "ica");
+        let (pem, _) = root
+            .issue_for_request(
+                &csr,
+                &subject,
+                &[],
+                Usage::Ca,
+                Validity::days_from_now(1),
+                &[],
+            )
+            .unwrap();
+        let der = ::pem::parse(&pem).unwrap();
+        let (_, x) = x509_parser::parse_x509_certificate(der.contents()).unwrap();
+        let bc = x
+            .basic_constraints()
+            .unwrap()
+            .expect("basic constraints")
+            .value;
+        assert!(bc.ca);
+        assert_eq!(bc.path_len_constraint, Some(0));
+        let sans = x
+            .subject_alternative_name()
+            .unwrap()
+            .expect("the request's SANs");
+        assert_eq!(sans.value.general_names.len(), 1);
+        // The issued CA certificate signs with the request's key.
+        let ica = CertAuthority::from_pem(&pem, &key.serialize_pem()).unwrap();
+        let leaf = ica
+            .issue(
+                &Subject::fabric_style("o", "leaf"),
+                &["127.0.0.1".to_string()],
+                Usage::Tls,
+                KeyType::EcdsaP256,
+                Validity::days_from_now(1),
+            )
+            .unwrap();
+        let leaf_der = ::pem::parse(&leaf.cert_pem).unwrap();
+        let (_, leaf_x) = x509_parser::parse_x509_certificate(leaf_der.contents()).unwrap();
+        assert!(leaf_x.verify_signature(Some(x.public_key())).is_ok());
     }
 }
