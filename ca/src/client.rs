@@ -171,6 +171,19 @@ impl CaClient {
         })
     }
 
+    /// The chain (PEM, root first) of the CA named `caname` on the server
+    /// (empty: its default CA), from `cainfo`.
+    pub async fn ca_chain(&self, caname: &str) -> Result<String, CaError> {
+        let r = self
+            .http
+            .post(format!("{}/cainfo", self.base))
+            .json(&json!({ "caname": caname }))
+            .send()
+            .await
+            .map_err(client_err)?;
+        decode_pem(&Self::answer(r).await?["CAChain"])
+    }
+
     /// `POST enroll` with HTTP Basic `id:secret` and `body`; returns the
     /// certificate and the CA chain (both PEM).
     pub async fn enroll_request(
@@ -188,17 +201,9 @@ impl CaClient {
             .await
             .map_err(client_err)?;
         let result = Self::answer(r).await?;
-        let decode = |v: &Value| {
-            B64.decode(v.as_str().unwrap_or_default())
-                .ok()
-                .and_then(|b| String::from_utf8(b).ok())
-                .ok_or_else(|| {
-                    CaError::api(502, 0, "the CA sent a certificate that is not base64 PEM")
-                })
-        };
         Ok((
-            decode(&result["Cert"])?,
-            decode(&result["ServerInfo"]["CAChain"])?,
+            decode_pem(&result["Cert"])?,
+            decode_pem(&result["ServerInfo"]["CAChain"])?,
         ))
     }
 
@@ -272,6 +277,14 @@ impl CaClient {
             .body(bytes);
         Self::answer(r.send().await.map_err(client_err)?).await
     }
+}
+
+/// A base64 PEM field of a CA's answer.
+fn decode_pem(v: &Value) -> Result<String, CaError> {
+    B64.decode(v.as_str().unwrap_or_default())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| CaError::api(502, 0, "the CA sent a certificate that is not base64 PEM"))
 }
 
 /// Splits a CA chain (PEM) into its self-signed roots and its intermediates.

@@ -1,62 +1,61 @@
-//! Revocation that takes effect, end to end: a user enrolled from weft-ca
-//! (running with Org1's CA key) transacts on a weft network; after the CA
-//! revokes it and the CRL goes into Org1's MSP by a channel config update,
-//! the same user's proposals are refused — and Org1's other users carry on.
+//! Revocation that takes effect, end to end, on a network whose every
+//! identity comes from weft-ca (`weft-network up --ca`, in-process): a user
+//! registered and enrolled from Org1's CA transacts; after the CA revokes it
+//! and the CRL goes into Org1's MSP by a channel config update, the same
+//! user's proposals are refused — and Org1's other users carry on.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use base64::Engine;
-use weft_ca::authority::Authority;
 use weft_ca::client::CaClient;
-use weft_ca::config::ServerConfig;
 use weft_client_sdk::{Gateway, Tls, identity};
-use weft_network::InProcessNetwork;
+use weft_network::{InProcessNetwork, Topology};
+
+/// (issuer, subject) of a PEM certificate, DER.
+fn names(pem_text: &[u8]) -> (Vec<u8>, Vec<u8>) {
+    let der = pem::parse(pem_text).unwrap();
+    let (_, c) = x509_parser::parse_x509_certificate(der.contents()).unwrap();
+    (c.issuer().as_raw().to_vec(), c.subject().as_raw().to_vec())
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoked_user_is_refused_once_the_crl_update_commits() {
     let dir = tempfile::tempdir().unwrap();
     let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
-    let net =
-        InProcessNetwork::with_sample(dir.path(), "100ms", "asset-transfer-basic", "basic", &build)
-            .await
-            .unwrap();
+    let topology = Topology {
+        ca: true,
+        ..Topology::for_tests("100ms")
+    };
+    let net = InProcessNetwork::start(&topology, dir.path())
+        .await
+        .unwrap();
+    net.deploy_crate(
+        "basic",
+        &weft_network::deploy::samples_dir().join("asset-transfer-basic"),
+        &build,
+    )
+    .await
+    .unwrap();
     let info = net.info().clone();
     let org1 = info.org("Org1MSP").unwrap().clone();
 
-    // weft-ca as Org1's CA: its certificate and key from the org's crypto.
-    let ca_home = tempfile::tempdir().unwrap();
-    let org_ca = info
-        .dir
-        .join("crypto/peerOrganizations/org1.example.com/ca");
-    let ca_cert = std::fs::read_dir(&org_ca)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.to_string_lossy().ends_with("-cert.pem"))
-        .unwrap();
-    std::fs::copy(&ca_cert, ca_home.path().join("ca-cert.pem")).unwrap();
-    std::fs::create_dir_all(ca_home.path().join("msp/keystore")).unwrap();
-    std::fs::copy(
-        org_ca.join("priv_sk"),
-        ca_home.path().join("msp/keystore/priv_sk"),
-    )
-    .unwrap();
-    let mut config =
-        ServerConfig::parse("", ca_home.path().to_path_buf(), std::iter::empty()).unwrap();
-    config.csr.organization = "org1.example.com".into();
-    config.tls.enabled = false; // loopback only in this test
-    Authority::init(&config, Some(("admin", "adminpw"))).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let ca = weft_ca::server::start(config, listener).await.unwrap();
-    let client = CaClient::new(&format!("http://127.0.0.1:{}", ca.addr.port()), &[]).unwrap();
+    // Every identity came from the orgs' CAs: signing certificates from
+    // Org1's CA, TLS certificates from its separate TLS CA.
+    assert_eq!(info.cas.len(), 3, "the orderer org's CA and two orgs'");
+    let ca = &info.cas[1];
+    let ca_cert = std::fs::read(ca.tls_root()).unwrap();
+    let user_cert = std::fs::read(org1.user.msp.join("signcerts/cert.pem")).unwrap();
+    assert_eq!(names(&user_cert).0, names(&ca_cert).1);
+    let peer_tls = std::fs::read(org1.peers[0].crypto.join("tls/server.crt")).unwrap();
+    let tls_ca = std::fs::read(&org1.tls_ca).unwrap();
+    assert_eq!(names(&peer_tls).0, names(&tls_ca).1);
+    assert_ne!(names(&tls_ca).1, names(&ca_cert).1);
 
-    // A registrar, and alice, enrolled from the CA.
+    // Org1's CA keeps serving: its registrar registers alice, who enrolls.
+    let client = CaClient::new(&ca.url(), &[ca.tls_root()]).unwrap();
+    let registrar = CaClient::load(&ca.registrar).unwrap();
     let homes = tempfile::tempdir().unwrap();
-    let registrar = client
-        .enroll("admin", "adminpw", "", &[], &homes.path().join("admin"))
-        .await
-        .unwrap();
     let r = client
         .call(
             &registrar,
@@ -177,6 +176,5 @@ async fn a_revoked_user_is_refused_once_the_crl_update_commits() {
         .await
         .unwrap();
     assert!(String::from_utf8_lossy(&json).contains("alice1"));
-    ca.shutdown().await;
     net.shutdown().await;
 }

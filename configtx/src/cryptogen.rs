@@ -118,6 +118,12 @@ pub fn load_config(path: &Path) -> Result<CryptoConfig, ConfigtxError> {
     })
 }
 
+/// An MSP folder's `config.yaml` enabling NodeOUs (client, peer, admin,
+/// orderer) under the root CA certificate `cacerts/<ca_file>`.
+pub fn node_ou_config(ca_file: &str) -> String {
+    NODE_OU_CONFIG.replace("{ca}", ca_file)
+}
+
 const NODE_OU_CONFIG: &str = "NodeOUs:
   Enable: true
   ClientOUIdentifier:
@@ -180,7 +186,7 @@ fn write_verifying_msp(dir: &Path, cas: &OrgCas) -> Result<(), ConfigtxError> {
     if cas.node_ous {
         write(
             &dir.join("config.yaml"),
-            NODE_OU_CONFIG.replace("{ca}", &cas.ca_file()).as_bytes(),
+            node_ou_config(&cas.ca_file()).as_bytes(),
         )?;
     }
     Ok(())

@@ -51,6 +51,35 @@ pub struct NodeInfo {
     pub log: PathBuf,
 }
 
+/// An organisation's certificate authority (`up --ca`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct CaInfo {
+    /// `ca-orderer`, `ca-org1`, …
+    pub name: String,
+    /// The organisation's domain (`example.com`, `org1.example.com`).
+    pub domain: String,
+    /// Its HTTPS address (`127.0.0.1:7054`).
+    pub address: String,
+    /// Its home: keys, certificates, database.
+    pub home: PathBuf,
+    /// Its log file (process mode).
+    pub log: PathBuf,
+    /// The MSP folder of its bootstrap admin, a registrar for more identities.
+    pub registrar: PathBuf,
+}
+
+impl CaInfo {
+    /// Its URL (`https://127.0.0.1:7054`).
+    pub fn url(&self) -> String {
+        format!("https://{}", self.address)
+    }
+
+    /// The certificate its HTTPS listener chains to (its root CA).
+    pub fn tls_root(&self) -> PathBuf {
+        self.home.join("ca-cert.pem")
+    }
+}
+
 /// A peer organisation.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct OrgInfo {
@@ -85,6 +114,9 @@ pub struct NetworkInfo {
     pub orderers: Vec<NodeInfo>,
     /// The peer organisations.
     pub orgs: Vec<OrgInfo>,
+    /// The organisations' CAs (the orderer org's first), when up with `--ca`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cas: Vec<CaInfo>,
 }
 
 impl NetworkInfo {

@@ -19,6 +19,7 @@ use crate::{NetworkError, Topology};
 /// A running in-process network.
 pub struct InProcessNetwork {
     info: NetworkInfo,
+    cas: Vec<weft_ca::server::CaHandle>,
     orderers: Vec<Option<OrdererHandle>>,
     peers: Vec<Vec<Option<PeerHandle>>>,
 }
@@ -113,7 +114,14 @@ impl InProcessNetwork {
             }
             peer_listeners.push(org);
         }
+        let mut ca_listeners = Vec::new();
+        if t.ca {
+            for _ in 0..=t.orgs {
+                ca_listeners.push(bind().await?);
+            }
+        }
         let plan = PortPlan {
+            cas: ca_listeners.iter().map(port).collect(),
             orderers: orderer_listeners
                 .iter()
                 .map(|l| (port(&l.general), port(&l.admin), port(&l.operations)))
@@ -127,12 +135,24 @@ impl InProcessNetwork {
                 })
                 .collect(),
         };
-        let info = generate(t, dir, &plan)?;
+        let mut ca_handles = Vec::new();
+        let info = if t.ca {
+            let dir = crate::material::prepare(dir)?;
+            let cas = crate::cas::plan(t, &dir, &plan);
+            for (ca, listener) in cas.iter().zip(ca_listeners) {
+                ca_handles.push(crate::cas::start_in_process(ca, listener).await?);
+            }
+            crate::cas::enroll_crypto(t, &dir, &cas, &|m| tracing::debug!("{m}")).await?;
+            crate::material::describe(t, &dir, &plan, cas)?
+        } else {
+            generate(t, dir, &plan)?
+        };
         let genesis =
             std::fs::read(&info.genesis).map_err(|e| NetworkError::io(&info.genesis, e))?;
         let mut net = Self {
             orderers: Vec::new(),
             peers: Vec::new(),
+            cas: ca_handles,
             info,
         };
         for (node, listeners) in net.info.orderers.clone().iter().zip(orderer_listeners) {
@@ -280,6 +300,9 @@ impl InProcessNetwork {
             if let Some(h) = o.take() {
                 h.shutdown().await;
             }
+        }
+        for ca in self.cas.drain(..) {
+            ca.shutdown().await;
         }
     }
 }

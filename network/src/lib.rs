@@ -2,6 +2,7 @@
 //!
 //! - [`topology`]: the shape (orderers, orgs, peers per org, channel, batching, ports).
 //! - [`material`]: crypto and the genesis block for it, with `weft-configtx`.
+//! - [`cas`]: crypto from a `weft-ca` per organisation instead (`up --ca`).
 //! - [`info`]: the running network's description (`network.json`), and
 //!   clients for it (SDK gateways, admin connections).
 //! - [`process`]: nodes as local processes (`up`, `status`, `logs`, `down`).
@@ -10,6 +11,7 @@
 //! - [`bench`]: a Caliper-style load generator with a report and a plot.
 
 pub mod bench;
+pub mod cas;
 pub mod deploy;
 pub mod error;
 pub mod info;

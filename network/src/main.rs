@@ -55,7 +55,7 @@ enum WorkloadArg {
 enum Cmd {
     /// Start a network, deploy asset-transfer-basic (as `basic`) and run InitLedger.
     Up {
-        /// Topology YAML (channel, orderers, orgs, peersPerOrg, batchTimeout, maxMessageCount, ports).
+        /// Topology YAML (channel, orderers, orgs, peersPerOrg, batchTimeout, maxMessageCount, ports, ca).
         #[arg(long)]
         topology: Option<PathBuf>,
         /// Raft orderers [default: 3].
@@ -76,6 +76,12 @@ enum Cmd {
         /// Only start the network; deploy nothing.
         #[arg(long)]
         no_deploy: bool,
+        /// Run a weft-ca per organisation (orderer org on 9054, Org1 on 7054,
+        /// Org2 on 8054, …; bootstrap admin admin:adminpw) and enroll every
+        /// node and user from it instead of generating the crypto. The CAs keep
+        /// running: register and enroll more identities with `weft-ca client`.
+        #[arg(long)]
+        ca: bool,
         /// Where weft-orderer and weft-peer are [default: next to this program].
         #[arg(long)]
         bin_dir: Option<PathBuf>,
@@ -261,6 +267,7 @@ async fn run(cli: Cli) -> Result<(), NetworkError> {
             channel,
             ports,
             no_deploy,
+            ca,
             bin_dir,
         } => {
             let mut t = match topology {
@@ -281,6 +288,7 @@ async fn run(cli: Cli) -> Result<(), NetworkError> {
             if let Some(c) = channel {
                 t.channel = c;
             }
+            t.ca |= ca;
             if let Some(p) = ports {
                 t.ports = match p {
                     PortsArg::Fabric => Ports::Fabric,
@@ -300,6 +308,16 @@ async fn run(cli: Cli) -> Result<(), NetworkError> {
                 info.orgs.iter().map(|o| o.peers.len()).sum::<usize>(),
                 info.channel
             ));
+            for ca in &info.cas {
+                say(&format!(
+                    "{} serves {} at {} (TLS root {}; registrar MSP {})",
+                    ca.name,
+                    ca.domain,
+                    ca.url(),
+                    ca.tls_root().display(),
+                    ca.registrar.display()
+                ));
+            }
             if !no_deploy {
                 deploy_and_init(
                     &info,

@@ -18,6 +18,8 @@ pub struct PortPlan {
     pub orderers: Vec<(u16, u16, u16)>,
     /// Per org, per peer: (peer, operations).
     pub peers: Vec<Vec<(u16, u16)>>,
+    /// With CAs: the orderer org's CA port, then each peer org's.
+    pub cas: Vec<u16>,
 }
 
 impl PortPlan {
@@ -34,6 +36,11 @@ impl PortPlan {
                         .collect()
                 })
                 .collect(),
+            cas: if t.ca {
+                (0..=t.orgs).map(Topology::fabric_ca_port).collect()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -152,16 +159,33 @@ fn write(path: &Path, text: &str) -> Result<(), NetworkError> {
     std::fs::write(path, text).map_err(|e| NetworkError::io(path, e))
 }
 
-/// Generates crypto and the genesis block under `dir` for `t` listening on
-/// `ports`, and describes the result. Nothing is started.
+/// Generates crypto (with `cryptogen`) and the genesis block under `dir`
+/// for `t` listening on `ports`, and describes the result. Nothing is started.
 pub fn generate(t: &Topology, dir: &Path, ports: &PortPlan) -> Result<NetworkInfo, NetworkError> {
     t.validate()?;
-    std::fs::create_dir_all(dir.join("logs")).map_err(|e| NetworkError::io(dir, e))?;
-    let dir = dir.canonicalize().map_err(|e| NetworkError::io(dir, e))?;
+    let dir = prepare(dir)?;
     write(&dir.join("crypto-config.yaml"), &crypto_config(t))?;
-    write(&dir.join("configtx.yaml"), &configtx(t, ports))?;
     let cc = weft_configtx::cryptogen::load_config(&dir.join("crypto-config.yaml"))?;
     weft_configtx::cryptogen::generate(&cc, &dir.join("crypto"), KeyType::EcdsaP256)?;
+    describe(t, &dir, ports, Vec::new())
+}
+
+/// Creates the network directory `dir` (with `logs/`); returns its absolute path.
+pub fn prepare(dir: &Path) -> Result<std::path::PathBuf, NetworkError> {
+    std::fs::create_dir_all(dir.join("logs")).map_err(|e| NetworkError::io(dir, e))?;
+    dir.canonicalize().map_err(|e| NetworkError::io(dir, e))
+}
+
+/// With the crypto in place under `dir/crypto` (from `cryptogen` or from
+/// `cas`), writes the genesis block and `network.json`.
+pub fn describe(
+    t: &Topology,
+    dir: &Path,
+    ports: &PortPlan,
+    cas: Vec<crate::info::CaInfo>,
+) -> Result<NetworkInfo, NetworkError> {
+    let dir = dir.to_path_buf();
+    write(&dir.join("configtx.yaml"), &configtx(t, ports))?;
     let file = ConfigtxFile::load(&dir.join("configtx.yaml"))?;
     let channel = ChannelId::parse(&t.channel)
         .map_err(|e| NetworkError::Topology(format!("channel: {e}")))?;
@@ -229,6 +253,7 @@ pub fn generate(t: &Topology, dir: &Path, ports: &PortPlan) -> Result<NetworkInf
         orderers,
         orgs,
         dir,
+        cas,
     };
     info.save()?;
     Ok(info)

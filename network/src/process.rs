@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::info::{NetworkInfo, NodeInfo, OrgInfo};
+use crate::info::{CaInfo, NetworkInfo, NodeInfo, OrgInfo};
 use crate::material::{PortPlan, generate};
 use crate::{NetworkError, Ports, Topology};
 
@@ -66,7 +66,8 @@ fn plan(t: &Topology) -> Result<PortPlan, NetworkError> {
                 .orderers
                 .iter()
                 .flat_map(|(a, b, c)| [*a, *b, *c])
-                .chain(plan.peers.iter().flatten().flat_map(|(a, b)| [*a, *b]));
+                .chain(plan.peers.iter().flatten().flat_map(|(a, b)| [*a, *b]))
+                .chain(plan.cas.iter().copied());
             for port in all {
                 if std::net::TcpListener::bind(("127.0.0.1", port)).is_err() {
                     return Err(NetworkError::Topology(format!(
@@ -87,6 +88,13 @@ fn plan(t: &Topology) -> Result<PortPlan, NetworkError> {
                         .collect::<Result<_, NetworkError>>()
                 })
                 .collect::<Result<_, NetworkError>>()?,
+            cas: if t.ca {
+                (0..=t.orgs)
+                    .map(|_| free_port())
+                    .collect::<Result<_, _>>()?
+            } else {
+                Vec::new()
+            },
         }),
     }
 }
@@ -136,9 +144,33 @@ fn peer_yaml(info: &NetworkInfo, org: &OrgInfo, node: &NodeInfo) -> String {
     )
 }
 
+/// What `spawn` starts: a name (for its config, PID and log files) and its log.
+struct Proc<'a> {
+    name: &'a str,
+    log: &'a Path,
+}
+
+impl<'a> From<&'a NodeInfo> for Proc<'a> {
+    fn from(n: &'a NodeInfo) -> Self {
+        Self {
+            name: &n.name,
+            log: &n.log,
+        }
+    }
+}
+
+impl<'a> From<&'a CaInfo> for Proc<'a> {
+    fn from(c: &'a CaInfo) -> Self {
+        Self {
+            name: &c.name,
+            log: &c.log,
+        }
+    }
+}
+
 fn spawn(
     opts: &UpOptions,
-    node: &NodeInfo,
+    node: Proc<'_>,
     program: &str,
     args: &[&str],
     config: &str,
@@ -146,10 +178,8 @@ fn spawn(
     let cfg_path = opts.dir.join("config").join(format!("{}.yaml", node.name));
     std::fs::create_dir_all(opts.dir.join("config")).map_err(|e| NetworkError::io(&opts.dir, e))?;
     std::fs::write(&cfg_path, config).map_err(|e| NetworkError::io(&cfg_path, e))?;
-    let log = std::fs::File::create(&node.log).map_err(|e| NetworkError::io(&node.log, e))?;
-    let err = log
-        .try_clone()
-        .map_err(|e| NetworkError::io(&node.log, e))?;
+    let log = std::fs::File::create(node.log).map_err(|e| NetworkError::io(node.log, e))?;
+    let err = log.try_clone().map_err(|e| NetworkError::io(node.log, e))?;
     let bin = opts.bin_dir.join(program);
     let child = Command::new(&bin)
         .args(args)
@@ -162,13 +192,13 @@ fn spawn(
         .stderr(err)
         .spawn()
         .map_err(|e| {
-            NetworkError::node(
-                &node.name,
-                format!("cannot start {} ({e}); build it with `cargo build -p weft-orderer -p weft-peer`", bin.display()),
+                        NetworkError::node(
+                node.name,
+                format!("cannot start {} ({e}); build it with `cargo build -p weft-orderer -p weft-peer -p weft-ca`", bin.display()),
             )
         })?;
     std::fs::create_dir_all(opts.dir.join("pids")).map_err(|e| NetworkError::io(&opts.dir, e))?;
-    let pid = pid_file(&opts.dir, &node.name);
+    let pid = pid_file(&opts.dir, node.name);
     std::fs::write(&pid, child.id().to_string()).map_err(|e| NetworkError::io(&pid, e))?;
     Ok(())
 }
@@ -182,19 +212,19 @@ pub fn tail(path: &Path, n: usize) -> String {
 
 /// Waits until `node` accepts connections on `address`, failing early (with
 /// its log's tail) if its process died.
-async fn wait_listening(dir: &Path, node: &NodeInfo, address: &str) -> Result<(), NetworkError> {
+async fn wait_listening(dir: &Path, node: Proc<'_>, address: &str) -> Result<(), NetworkError> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         if tokio::net::TcpStream::connect(address).await.is_ok() {
             return Ok(());
         }
-        if !read_pid(dir, &node.name).is_some_and(alive) {
+        if !read_pid(dir, node.name).is_some_and(alive) {
             return Err(NetworkError::node(
-                &node.name,
+                node.name,
                 format!(
                     "exited during start-up; its log ({}):\n{}",
                     node.log.display(),
-                    tail(&node.log, 20)
+                    tail(node.log, 20)
                 ),
             ));
         }
@@ -269,11 +299,45 @@ pub async fn up(opts: &UpOptions, progress: impl Fn(&str)) -> Result<NetworkInfo
     }
     let t = &opts.topology;
     progress(&format!(
-        "generating crypto and the genesis block of {} ({} orderer(s), {} org(s) × {} peer(s))",
-        t.channel, t.orderers, t.orgs, t.peers_per_org
+        "{} and the genesis block of {} ({} orderer(s), {} org(s) × {} peer(s))",
+        if t.ca {
+            "starting a CA per org, enrolling every identity"
+        } else {
+            "generating crypto"
+        },
+        t.channel,
+        t.orderers,
+        t.orgs,
+        t.peers_per_org
     ));
     let plan = plan(t)?;
-    let info = generate(t, &opts.dir, &plan)?;
+    let info = if t.ca {
+        let dir = crate::material::prepare(&opts.dir)?;
+        let opts = UpOptions {
+            dir: dir.clone(),
+            ..opts.clone()
+        };
+        let cas = crate::cas::plan(t, &dir, &plan);
+        for ca in &cas {
+            let home = ca.home.display().to_string();
+            let boot = format!("{}:{}", crate::cas::BOOTSTRAP.0, crate::cas::BOOTSTRAP.1);
+            spawn(
+                &opts,
+                ca.into(),
+                "weft-ca",
+                &["server", "start", "-H", &home, "-b", &boot],
+                &crate::cas::server_config(ca),
+            )?;
+        }
+        progress("waiting for the CAs to listen");
+        for ca in &cas {
+            wait_listening(&dir, ca.into(), &ca.address).await?;
+        }
+        crate::cas::enroll_crypto(t, &dir, &cas, &progress).await?;
+        crate::material::describe(t, &dir, &plan, cas)?
+    } else {
+        generate(t, &opts.dir, &plan)?
+    };
     let opts = UpOptions {
         dir: info.dir.clone(),
         ..opts.clone()
@@ -281,7 +345,7 @@ pub async fn up(opts: &UpOptions, progress: impl Fn(&str)) -> Result<NetworkInfo
     for node in &info.orderers {
         spawn(
             &opts,
-            node,
+            node.into(),
             "weft-orderer",
             &["start"],
             &orderer_yaml(&info, node),
@@ -291,7 +355,7 @@ pub async fn up(opts: &UpOptions, progress: impl Fn(&str)) -> Result<NetworkInfo
         for node in &org.peers {
             spawn(
                 &opts,
-                node,
+                node.into(),
                 "weft-peer",
                 &["node", "start"],
                 &peer_yaml(&info, org, node),
@@ -300,7 +364,7 @@ pub async fn up(opts: &UpOptions, progress: impl Fn(&str)) -> Result<NetworkInfo
     }
     progress("waiting for every node to listen");
     for node in info.nodes() {
-        wait_listening(&info.dir, node, &node.address).await?;
+        wait_listening(&info.dir, node.into(), &node.address).await?;
     }
     progress(&format!(
         "joining the orderers and peers to {}",
@@ -341,6 +405,16 @@ pub struct NodeStatus {
 pub async fn status(dir: &Path) -> Result<(NetworkInfo, Vec<NodeStatus>), NetworkError> {
     let info = NetworkInfo::load(dir)?;
     let mut out = Vec::new();
+    for ca in &info.cas {
+        let pid = read_pid(dir, &ca.name);
+        out.push(NodeStatus {
+            name: ca.name.clone(),
+            address: ca.address.clone(),
+            pid,
+            running: pid.is_some_and(alive),
+            height: None,
+        });
+    }
     for node in &info.orderers {
         let pid = read_pid(dir, &node.name);
         out.push(NodeStatus {

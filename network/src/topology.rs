@@ -37,6 +37,9 @@ pub struct Topology {
     pub max_message_count: u32,
     /// Port assignment.
     pub ports: Ports,
+    /// Issue every identity from a `weft-ca` per organisation (which keeps
+    /// running, to register and enroll more) instead of generating the crypto.
+    pub ca: bool,
 }
 
 impl Default for Topology {
@@ -49,6 +52,7 @@ impl Default for Topology {
             batch_timeout: "250ms".into(),
             max_message_count: 500,
             ports: Ports::Fabric,
+            ca: false,
         }
     }
 }
@@ -106,6 +110,17 @@ impl Topology {
     pub fn fabric_orderer_ports(i: usize) -> (u16, u16, u16) {
         let i = i as u16;
         (7050 + 1000 * i, 7053 + 1000 * i, 8443 + i)
+    }
+
+    /// Fabric-style port of an organisation's CA: the orderer org's (`n` = 0)
+    /// 9054, Org1's 7054, Org2's 8054, Org3's 11054, then on by 1000.
+    pub fn fabric_ca_port(n: usize) -> u16 {
+        match n {
+            0 => 9054,
+            1 => 7054,
+            2 => 8054,
+            n => 11054 + 1000 * (n as u16 - 3),
+        }
     }
 
     /// Fabric-style ports of peer `p` of org `n` (1-based): (peer, operations).

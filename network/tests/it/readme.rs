@@ -1,7 +1,7 @@
 //! The README's first command, as a user runs it: `./scripts/weft-network up`
 //! (which builds the binaries, then brings up 3 orderers and 2 orgs as
 //! processes, deploys asset-transfer-basic and runs a transaction), on a
-//! clean directory; then status, a query, and `down`.
+//! clean directory; then status, a query, and `down`. And `up --ca`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -71,6 +71,75 @@ fn the_readme_command_brings_a_network_up_runs_a_transaction_and_tears_it_down()
 
     run(&dir, &["down"]);
     assert!(!dir.exists(), "down removes the directory");
+    for pid in started {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .unwrap_or_default()
+                    .contains(") Z"),
+            "process {pid} still running"
+        );
+    }
+}
+
+/// `up --ca`: a CA per org as processes, every identity enrolled from them;
+/// they keep serving, so a new user registered and enrolled afterwards
+/// transacts, and `down` stops them with the nodes.
+#[test]
+fn up_with_cas_enrolls_everything_from_them_and_they_keep_serving() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("net");
+    let up = run(&dir, &["up", "--ca", "--orderers", "1"]);
+    let log = String::from_utf8_lossy(&up.stderr);
+    assert!(
+        log.contains("enrolling org1.example.com's identities from ca-org1"),
+        "{log}"
+    );
+    assert!(log.contains("InitLedger committed"), "{log}");
+    let started = pids(&dir);
+    assert_eq!(started.len(), 6, "3 CAs, 1 orderer and 2 peers");
+    let info = weft_network::NetworkInfo::load(&dir).unwrap();
+    assert_eq!(info.cas.len(), 3);
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        use weft_ca::client::CaClient;
+        let ca = &info.cas[1];
+        let client = CaClient::new(&ca.url(), &[ca.tls_root()]).unwrap();
+        let registrar = CaClient::load(&ca.registrar).unwrap();
+        client
+            .call(
+                &registrar,
+                "register",
+                Some(&serde_json::json!({"id": "carol", "secret": "carolpw"})),
+            )
+            .await
+            .unwrap();
+        let msp = tmp.path().join("carol");
+        client
+            .enroll("carol", "carolpw", "", &[], &msp)
+            .await
+            .unwrap();
+        let org1 = info.org("Org1MSP").unwrap();
+        let (id, signer) = weft_client_sdk::identity::load_msp(&msp, "Org1MSP").unwrap();
+        let tls = weft_client_sdk::Tls::from_files(
+            &org1.tls_ca,
+            Some((&org1.user.tls_cert, &org1.user.tls_key)),
+        )
+        .unwrap();
+        let contract =
+            weft_client_sdk::Gateway::connect(&org1.peers[0].address, id, Some(signer), Some(tls))
+                .await
+                .unwrap()
+                .network(&info.channel)
+                .contract("basic");
+        contract
+            .submit_transaction("CreateAsset", ["carol1", "green", "3", "carol", "30"])
+            .await
+            .expect("a user enrolled after `up` is an Org1 client");
+    });
+
+    run(&dir, &["down"]);
     for pid in started {
         assert!(
             !Path::new(&format!("/proc/{pid}")).exists()
