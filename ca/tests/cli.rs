@@ -125,6 +125,38 @@ async fn enroll_register_list_reenroll_and_revoke_from_the_command_line() {
             &["identity", "add", "user9", "--affiliation", "org2"],
         );
         assert!(out.starts_with("Password: "), "{out}");
+        // An intermediate CA initialised from the command line, enrolled from this one.
+        client(
+            admin.path(),
+            &url,
+            &root,
+            &[
+                "register",
+                "--id.name",
+                "ica",
+                "--id.secret",
+                "icapw",
+                "--id.attrs",
+                "hf.IntermediateCA=true",
+            ],
+        );
+        let ica_home = tempfile::tempdir().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_weft-ca"))
+            .args(["server", "init", "-b", "admin:adminpw", "-u"])
+            .arg(format!("https://ica:icapw@localhost:{port}"))
+            .arg("--intermediate.tls.certfiles")
+            .arg(&root)
+            .arg("-H")
+            .arg(ica_home.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let chain = std::fs::read_to_string(ica_home.path().join("ca-chain.pem")).unwrap();
+        assert_eq!(chain.matches("BEGIN CERTIFICATE").count(), 2, "{chain}");
         let one = client(
             admin.path(),
             &url,
