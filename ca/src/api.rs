@@ -172,6 +172,19 @@ async fn as_caller<T: Send + 'static>(
     .await
 }
 
+/// [`as_caller`], answered with the CA's name added to the result.
+async fn as_caller_named<T: Serialize + Send + 'static>(
+    ca: Arc<Authority>,
+    req: Signed,
+    f: impl FnOnce(&Authority, &crate::store::IdentityRecord, &[u8]) -> Result<T, CaError>
+    + Send
+    + 'static,
+) -> Result<Response, CaError> {
+    let name = ca.name().to_string();
+    let result = as_caller(ca, req, f).await?;
+    Ok(with_caname(&name, result))
+}
+
 async fn list_identities(
     State(ca): State<Arc<Authority>>,
     signed: Signed,
@@ -186,12 +199,10 @@ async fn get_identity(
     axum::extract::Path(id): axum::extract::Path<String>,
     signed: Signed,
 ) -> Result<Response, CaError> {
-    let name = ca.name().to_string();
-    let info = as_caller(ca, signed, move |ca, caller, _| {
+    as_caller_named(ca, signed, move |ca, caller, _| {
         ca.get_identity(caller, &id)
     })
-    .await?;
-    Ok(with_caname(&name, info))
+    .await
 }
 
 /// `?force=true` on the calls that remove or move things.
@@ -221,17 +232,16 @@ async fn modify_identity(
     axum::extract::Path(id): axum::extract::Path<String>,
     signed: Signed,
 ) -> Result<Response, CaError> {
-    let name = ca.name().to_string();
-    let (info, secret) = as_caller(ca, signed, move |ca, caller, body| {
+    as_caller_named(ca, signed, move |ca, caller, body| {
         let req: ModifyRequest = json(body)?;
-        Ok((ca.modify_identity(caller, &id, &req)?, req.secret))
+        let mut v =
+            serde_json::to_value(ca.modify_identity(caller, &id, &req)?).expect("identity JSON");
+        if !req.secret.is_empty() {
+            v["secret"] = req.secret.into();
+        }
+        Ok(v)
     })
-    .await?;
-    let mut v = serde_json::to_value(info).expect("identity JSON");
-    if !secret.is_empty() {
-        v["secret"] = secret.into();
-    }
-    Ok(with_caname(&name, v))
+    .await
 }
 
 async fn remove_identity(
@@ -240,21 +250,17 @@ async fn remove_identity(
     Query(force): Query<Force>,
     signed: Signed,
 ) -> Result<Response, CaError> {
-    let name = ca.name().to_string();
-    let info = as_caller(ca, signed, move |ca, caller, _| {
+    as_caller_named(ca, signed, move |ca, caller, _| {
         ca.remove_identity(caller, &id, force.on())
     })
-    .await?;
-    Ok(with_caname(&name, info))
+    .await
 }
 
 async fn list_affiliations(
     State(ca): State<Arc<Authority>>,
     signed: Signed,
 ) -> Result<Response, CaError> {
-    let name = ca.name().to_string();
-    let info = as_caller(ca, signed, |ca, caller, _| ca.affiliations(caller)).await?;
-    Ok(with_caname(&name, info))
+    as_caller_named(ca, signed, |ca, caller, _| ca.affiliations(caller)).await
 }
 
 async fn add_affiliation(
@@ -262,12 +268,10 @@ async fn add_affiliation(
     Query(force): Query<Force>,
     signed: Signed,
 ) -> Result<Response, CaError> {
-    let name = ca.name().to_string();
-    let info = as_caller(ca, signed, move |ca, caller, body| {
+    as_caller_named(ca, signed, move |ca, caller, body| {
         ca.add_affiliation(caller, &json(body)?, force.on())
     })
-    .await?;
-    Ok(with_caname(&name, info))
+    .await
 }
 
 async fn get_affiliation(
@@ -275,12 +279,10 @@ async fn get_affiliation(
     axum::extract::Path(affiliation): axum::extract::Path<String>,
     signed: Signed,
 ) -> Result<Response, CaError> {
-    let name = ca.name().to_string();
-    let info = as_caller(ca, signed, move |ca, caller, _| {
+    as_caller_named(ca, signed, move |ca, caller, _| {
         ca.affiliation(caller, &affiliation)
     })
-    .await?;
-    Ok(with_caname(&name, info))
+    .await
 }
 
 async fn rename_affiliation(
@@ -289,12 +291,10 @@ async fn rename_affiliation(
     Query(force): Query<Force>,
     signed: Signed,
 ) -> Result<Response, CaError> {
-    let name = ca.name().to_string();
-    let info = as_caller(ca, signed, move |ca, caller, body| {
+    as_caller_named(ca, signed, move |ca, caller, body| {
         ca.rename_affiliation(caller, &affiliation, &json(body)?, force.on())
     })
-    .await?;
-    Ok(with_caname(&name, info))
+    .await
 }
 
 async fn delete_affiliation(
@@ -303,12 +303,10 @@ async fn delete_affiliation(
     Query(force): Query<Force>,
     signed: Signed,
 ) -> Result<Response, CaError> {
-    let name = ca.name().to_string();
-    let info = as_caller(ca, signed, move |ca, caller, _| {
+    as_caller_named(ca, signed, move |ca, caller, _| {
         ca.delete_affiliation(caller, &affiliation, force.on())
     })
-    .await?;
-    Ok(with_caname(&name, info))
+    .await
 }
 
 async fn reenroll(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Response, CaError> {

@@ -115,6 +115,20 @@ pub struct AllowRemove {
     pub allowremove: bool,
 }
 
+impl AllowRemove {
+    /// An error naming the switch (`cfg.<section>.allowremove`) unless removing `what` is allowed.
+    pub fn check(self, what: &str, section: &str) -> Result<(), CaError> {
+        if self.allowremove {
+            return Ok(());
+        }
+        Err(CaError::api(
+            403,
+            crate::error::code::REMOVAL_DISABLED,
+            format!("{what} removal is disabled on this CA (set cfg.{section}.allowremove: true)"),
+        ))
+    }
+}
+
 /// A second, separate CA on the same server for TLS certificates, as Fabric
 /// deployments run one: enrollments with `profile: tls` (or addressed to its
 /// name) are signed by it, so TLS trust and identity trust have different roots.

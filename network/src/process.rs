@@ -401,49 +401,40 @@ pub struct NodeStatus {
     pub height: Option<u64>,
 }
 
+impl NodeStatus {
+    /// Whether the process of `name` runs (no height).
+    fn of_process(dir: &Path, name: &str, address: &str) -> Self {
+        let pid = read_pid(dir, name);
+        Self {
+            name: name.to_string(),
+            address: address.to_string(),
+            pid,
+            running: pid.is_some_and(alive),
+            height: None,
+        }
+    }
+}
+
 /// The state of every node of the network in `dir`.
 pub async fn status(dir: &Path) -> Result<(NetworkInfo, Vec<NodeStatus>), NetworkError> {
     let info = NetworkInfo::load(dir)?;
     let mut out = Vec::new();
     for ca in &info.cas {
-        let pid = read_pid(dir, &ca.name);
-        out.push(NodeStatus {
-            name: ca.name.clone(),
-            address: ca.address.clone(),
-            pid,
-            running: pid.is_some_and(alive),
-            height: None,
-        });
+        out.push(NodeStatus::of_process(dir, &ca.name, &ca.address));
     }
     for node in &info.orderers {
-        let pid = read_pid(dir, &node.name);
-        out.push(NodeStatus {
-            name: node.name.clone(),
-            address: node.address.clone(),
-            pid,
-            running: pid.is_some_and(alive),
-            height: None,
-        });
+        out.push(NodeStatus::of_process(dir, &node.name, &node.address));
     }
     for org in &info.orgs {
         for (p, node) in org.peers.iter().enumerate() {
-            let pid = read_pid(dir, &node.name);
-            let running = pid.is_some_and(alive);
-            let height = if running {
-                match info.admin_client(org, p).await {
+            let mut status = NodeStatus::of_process(dir, &node.name, &node.address);
+            if status.running {
+                status.height = match info.admin_client(org, p).await {
                     Ok(mut c) => c.chain_info(&info.channel).await.ok().map(|i| i.height),
                     Err(_) => None,
-                }
-            } else {
-                None
-            };
-            out.push(NodeStatus {
-                name: node.name.clone(),
-                address: node.address.clone(),
-                pid,
-                running,
-                height,
-            });
+                };
+            }
+            out.push(status);
         }
     }
     Ok((info, out))

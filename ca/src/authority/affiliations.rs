@@ -222,13 +222,10 @@ impl Authority {
         name: &str,
         force: bool,
     ) -> Result<AffiliationInfo, CaError> {
-        if !self.config.cfg.affiliations.allowremove {
-            return Err(CaError::api(
-                403,
-                code::REMOVAL_DISABLED,
-                "affiliation removal is disabled on this CA (set cfg.affiliations.allowremove: true)",
-            ));
-        }
+        self.config
+            .cfg
+            .affiliations
+            .check("affiliation", "affiliations")?;
         Self::may_manage_affiliation(caller, name)?;
         if covers(name, &caller.affiliation) {
             return Err(CaError::forbidden(format!(

@@ -165,13 +165,7 @@ impl Authority {
         id: &str,
         force: bool,
     ) -> Result<IdentityInfo, CaError> {
-        if !self.config.cfg.identities.allowremove {
-            return Err(CaError::api(
-                403,
-                code::REMOVAL_DISABLED,
-                "identity removal is disabled on this CA (set cfg.identities.allowremove: true)",
-            ));
-        }
+        self.config.cfg.identities.check("identity", "identities")?;
         let identity = self.managed_identity(caller, id)?;
         if identity.id == caller.id && !force {
             return Err(CaError::bad_request(

@@ -39,6 +39,19 @@ fn pids(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// Every process in `pids` has exited (or is a zombie awaiting its parent).
+fn assert_stopped(pids: &[u32]) {
+    for pid in pids {
+        assert!(
+            !Path::new(&format!("/proc/{pid}")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .unwrap_or_default()
+                    .contains(") Z"),
+            "process {pid} still running"
+        );
+    }
+}
+
 #[test]
 fn the_readme_command_brings_a_network_up_runs_a_transaction_and_tears_it_down() {
     let tmp = tempfile::tempdir().unwrap();
@@ -71,15 +84,7 @@ fn the_readme_command_brings_a_network_up_runs_a_transaction_and_tears_it_down()
 
     run(&dir, &["down"]);
     assert!(!dir.exists(), "down removes the directory");
-    for pid in started {
-        assert!(
-            !Path::new(&format!("/proc/{pid}")).exists()
-                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .unwrap_or_default()
-                    .contains(") Z"),
-            "process {pid} still running"
-        );
-    }
+    assert_stopped(&started);
 }
 
 /// `up --ca`: a CA per org as processes, every identity enrolled from them;
@@ -140,13 +145,5 @@ fn up_with_cas_enrolls_everything_from_them_and_they_keep_serving() {
     });
 
     run(&dir, &["down"]);
-    for pid in started {
-        assert!(
-            !Path::new(&format!("/proc/{pid}")).exists()
-                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                    .unwrap_or_default()
-                    .contains(") Z"),
-            "process {pid} still running"
-        );
-    }
+    assert_stopped(&started);
 }
