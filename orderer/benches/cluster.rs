@@ -1,7 +1,8 @@
 //! Throughput and latency of a 3-consenter cluster on loopback, with mutual
 //! TLS and admission signature checks on: 1 KB envelopes, BatchTimeout 250 ms,
 //! MaxMessageCount 500. Run: `cargo bench -p weft-orderer --bench cluster`.
-//! Env: WEFT_BENCH_ENVELOPES (default 30000), WEFT_BENCH_STREAMS (default 12).
+//! Env: WEFT_BENCH_ENVELOPES (default 30000), WEFT_BENCH_STREAMS (default 12),
+//! WEFT_BENCH_BATCH (MaxMessageCount, default 500).
 
 #![allow(missing_docs)]
 
@@ -37,7 +38,8 @@ fn main() {
 async fn run() {
     let total = env_or("WEFT_BENCH_ENVELOPES", 30_000);
     let streams = env_or("WEFT_BENCH_STREAMS", 12);
-    let (mut net, listeners) = Net::with_batch_timeout(3, 500, "250ms").await;
+    let (mut net, listeners) =
+        Net::with_batch_timeout(3, env_or("WEFT_BENCH_BATCH", 500) as u32, "250ms").await;
     net.start_all(listeners).await;
     for i in 0..3 {
         net.node(i).core.join_channel(&net.genesis).await.unwrap();

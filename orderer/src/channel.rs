@@ -621,6 +621,51 @@ impl Actor {
         self.config_in_flight = None;
     }
 
+    /// Carries out one command from the channel's handle or the cluster service.
+    fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Step(msgs) => {
+                for m in msgs {
+                    if let Err(e) = self.chain.step(m) {
+                        tracing::warn!("raft step: {e}");
+                    }
+                }
+            }
+            Command::Unreachable(id) => self.chain.report_unreachable(id),
+            Command::OrderMany(envs, reply) => {
+                let _ = reply.send(self.chain.order_many(envs, std::time::Instant::now()));
+            }
+            Command::Reachable(reply) => {
+                let _ = reply.send(self.chain.reachable_voters());
+            }
+            Command::OrderConfig(env, reply) => {
+                let _ = reply.send(self.order_config(env));
+            }
+            Command::Order(env, reply) => {
+                let _ = reply.send(self.chain.order(env, std::time::Instant::now()));
+            }
+            Command::CatchUp(blocks) => {
+                if let Err(e) = self.chain.catch_up(&blocks) {
+                    tracing::warn!("catch-up blocks refused: {e}");
+                }
+            }
+        }
+    }
+
+    /// Persists and applies what Raft has ready. This writes to RocksDB with
+    /// fsync, so on a multi-threaded runtime the worker thread is handed
+    /// over for the duration and other tasks (admission checks, the other
+    /// channels) keep running.
+    fn process(&mut self) -> Result<(), OrdererError> {
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            tokio::task::block_in_place(|| self.chain.process())
+        } else {
+            self.chain.process()
+        }
+    }
+
     async fn run(mut self) {
         let mut ticker = tokio::time::interval(self.tick);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -631,29 +676,15 @@ impl Actor {
                 _ = self.stop.changed() => break,
                 cmd = self.rx.recv() => match cmd {
                     None => break,
-                    Some(Command::Step(msgs)) => {
-                        for m in msgs {
-                            if let Err(e) = self.chain.step(m) {
-                                tracing::warn!("raft step: {e}");
+                    Some(cmd) => {
+                        self.handle(cmd);
+                        // Take what else is waiting before persisting, so that one
+                        // Raft Ready (one fsync) covers many commands under load.
+                        for _ in 0..MAX_COMMANDS_PER_READY {
+                            match self.rx.try_recv() {
+                                Ok(cmd) => self.handle(cmd),
+                                Err(_) => break,
                             }
-                        }
-                    }
-                    Some(Command::Unreachable(id)) => self.chain.report_unreachable(id),
-                    Some(Command::OrderMany(envs, reply)) => {
-                        let _ = reply.send(self.chain.order_many(envs, std::time::Instant::now()));
-                    }
-                    Some(Command::Reachable(reply)) => {
-                        let _ = reply.send(self.chain.reachable_voters());
-                    }
-                    Some(Command::OrderConfig(env, reply)) => {
-                        let _ = reply.send(self.order_config(env));
-                    }
-                    Some(Command::Order(env, reply)) => {
-                        let _ = reply.send(self.chain.order(env, std::time::Instant::now()));
-                    }
-                    Some(Command::CatchUp(blocks)) => {
-                        if let Err(e) = self.chain.catch_up(&blocks) {
-                            tracing::warn!("catch-up blocks refused: {e}");
                         }
                     }
                 },
@@ -664,7 +695,7 @@ impl Actor {
                     }
                 }
             }
-            if let Err(e) = self.chain.process() {
+            if let Err(e) = self.process() {
                 tracing::error!("channel halted: {e}");
                 break;
             }
@@ -757,6 +788,9 @@ struct SubmitJob {
 }
 
 /// Most envelopes in one offer batch (one actor command or one forward RPC).
+/// Commands handled before one Raft Ready is processed.
+const MAX_COMMANDS_PER_READY: usize = 256;
+
 const MAX_SUBMIT_BATCH: usize = 1000;
 
 /// Offers envelopes to the leader in batches: whatever is queued when a batch

@@ -53,14 +53,49 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> OrdererError {
     }
 }
 
-/// Index bounds of the log, cached so that raft's frequent queries stay in memory.
-#[derive(Debug, Clone, Copy, Default)]
+/// Index bounds of the log and the term of every entry in it, cached so
+/// that raft's frequent queries (`term` above all) never read the database.
+#[derive(Debug, Clone, Default)]
 struct Bounds {
     /// Index and term of the latest snapshot (0 when none).
     snapshot_index: u64,
     snapshot_term: u64,
     /// Last entry index (== snapshot_index when the log is empty).
     last_index: u64,
+    /// `terms[i]` is the term of entry `snapshot_index + 1 + i`.
+    terms: std::collections::VecDeque<u64>,
+}
+
+impl Bounds {
+    /// The log now starts after a snapshot at `index` (entries up to it are gone).
+    fn compact_to(&mut self, index: u64, term: u64) {
+        if index >= self.last_index {
+            self.terms.clear();
+        } else {
+            let gone = index.saturating_sub(self.snapshot_index) as usize;
+            self.terms.drain(..gone.min(self.terms.len()));
+        }
+        self.snapshot_index = index;
+        self.snapshot_term = term;
+        self.last_index = self.last_index.max(index);
+    }
+
+    /// `entries` (consecutive) replace everything from their first index on.
+    fn append(&mut self, entries: &[Entry]) {
+        let Some(first) = entries.first() else {
+            return;
+        };
+        let keep = first.index.saturating_sub(self.snapshot_index + 1) as usize;
+        self.terms.truncate(keep);
+        self.terms.extend(entries.iter().map(|e| e.term));
+        self.last_index = entries.last().expect("non-empty").index;
+    }
+
+    /// The term of entry `idx`, if it is in the log.
+    fn term_of(&self, idx: u64) -> Option<u64> {
+        let i = idx.checked_sub(self.snapshot_index + 1)?;
+        self.terms.get(usize::try_from(i).ok()?).copied()
+    }
 }
 
 /// One channel's database.
@@ -99,12 +134,14 @@ impl ChannelStore {
         };
         let snap = store.stored_snapshot()?;
         let (si, st) = snap.metadata.as_ref().map_or((0, 0), |m| (m.index, m.term));
-        let last = store.last_log_index()?.unwrap_or(si).max(si);
-        *store.bounds.lock().expect("bounds lock") = Bounds {
+        let mut bounds = Bounds {
             snapshot_index: si,
             snapshot_term: st,
-            last_index: last,
+            last_index: si,
+            terms: Default::default(),
         };
+        bounds.append(&store.log_from(si + 1)?);
+        *store.bounds.lock().expect("bounds lock") = bounds;
         Ok(store)
     }
 
@@ -127,11 +164,17 @@ impl ChannelStore {
         }
     }
 
-    fn last_log_index(&self) -> Result<Option<u64>, OrdererError> {
+    /// Every log entry from index `low` on (what a restart reloads the terms from).
+    fn log_from(&self, low: u64) -> Result<Vec<Entry>, OrdererError> {
+        let mut out = Vec::new();
         let mut it = self.db.raw_iterator_cf(self.cf(CF_LOG));
-        it.seek_to_last();
+        it.seek(be(low));
+        while let Some(v) = it.value() {
+            out.push(Entry::decode(v).map_err(|e| corrupt("raft log entry", e))?);
+            it.next();
+        }
         it.status()?;
-        it.key().map(from_be).transpose()
+        Ok(out)
     }
 
     fn stored_snapshot(&self) -> Result<Snapshot, OrdererError> {
@@ -177,33 +220,34 @@ impl ChannelStore {
         hard_state: Option<&HardState>,
     ) -> Result<(), OrdererError> {
         let mut batch = WriteBatch::default();
-        let mut bounds = *self.bounds.lock().expect("bounds lock");
-        if let Some(snap) = snapshot.filter(|s| s.metadata.is_some()) {
-            let md = snap.metadata.as_ref().expect("filtered");
+        let mut last_index = self.bounds.lock().expect("bounds lock").last_index;
+        let snapshot = snapshot.and_then(|s| s.metadata.as_ref().map(|md| (s, md)));
+        if let Some((snap, md)) = snapshot {
             batch.put_cf(self.cf(CF_STATE), KEY_SNAPSHOT, snap.encode_to_vec());
             if let Some(cs) = &md.conf_state {
                 batch.put_cf(self.cf(CF_STATE), KEY_CONF_STATE, cs.encode_to_vec());
             }
             batch.delete_range_cf(self.cf(CF_LOG), be(0), be(md.index + 1));
-            bounds.snapshot_index = md.index;
-            bounds.snapshot_term = md.term;
-            bounds.last_index = bounds.last_index.max(md.index);
+            last_index = last_index.max(md.index);
         }
         if let Some(first) = entries.first() {
             // A new entry at index i replaces everything from i on.
-            if first.index <= bounds.last_index {
-                batch.delete_range_cf(self.cf(CF_LOG), be(first.index), be(bounds.last_index + 1));
+            if first.index <= last_index {
+                batch.delete_range_cf(self.cf(CF_LOG), be(first.index), be(last_index + 1));
             }
             for e in entries {
                 batch.put_cf(self.cf(CF_LOG), be(e.index), e.encode_to_vec());
             }
-            bounds.last_index = entries.last().expect("non-empty").index;
         }
         if let Some(hs) = hard_state {
             batch.put_cf(self.cf(CF_STATE), KEY_HARD_STATE, hs.encode_to_vec());
         }
         self.db.write_opt(batch, &sync_opts())?;
-        *self.bounds.lock().expect("bounds lock") = bounds;
+        let mut bounds = self.bounds.lock().expect("bounds lock");
+        if let Some((_, md)) = snapshot {
+            bounds.compact_to(md.index, md.term);
+        }
+        bounds.append(entries);
         Ok(())
     }
 
@@ -293,10 +337,10 @@ impl ChannelStore {
         batch.put_cf(self.cf(CF_STATE), KEY_SNAPSHOT, snap.encode_to_vec());
         batch.delete_range_cf(self.cf(CF_LOG), be(0), be(index + 1));
         self.db.write_opt(batch, &sync_opts())?;
-        let mut b = self.bounds.lock().expect("bounds lock");
-        b.snapshot_index = index;
-        b.snapshot_term = term;
-        b.last_index = b.last_index.max(index);
+        self.bounds
+            .lock()
+            .expect("bounds lock")
+            .compact_to(index, term);
         Ok(())
     }
 
@@ -375,11 +419,14 @@ impl raft::Storage for ChannelStore {
         max_size: impl Into<Option<u64>>,
         _ctx: raft::GetEntriesContext,
     ) -> raft::Result<Vec<Entry>> {
-        let b = *self.bounds.lock().expect("bounds lock");
-        if low <= b.snapshot_index {
+        let (snapshot_index, last_index) = {
+            let b = self.bounds.lock().expect("bounds lock");
+            (b.snapshot_index, b.last_index)
+        };
+        if low <= snapshot_index {
             return Err(raft::Error::Store(StorageError::Compacted));
         }
-        if high > b.last_index + 1 {
+        if high > last_index + 1 {
             return Err(raft::Error::Store(StorageError::Unavailable));
         }
         let max = max_size.into();
@@ -409,21 +456,15 @@ impl raft::Storage for ChannelStore {
     }
 
     fn term(&self, idx: u64) -> raft::Result<u64> {
-        let b = *self.bounds.lock().expect("bounds lock");
+        let b = self.bounds.lock().expect("bounds lock");
         if idx == b.snapshot_index {
             return Ok(b.snapshot_term);
         }
         if idx < b.snapshot_index {
             return Err(raft::Error::Store(StorageError::Compacted));
         }
-        if idx > b.last_index {
-            return Err(raft::Error::Store(StorageError::Unavailable));
-        }
-        let e: Entry = self
-            .get_msg(CF_LOG, &be(idx))
-            .map_err(storage_err)?
-            .ok_or(raft::Error::Store(StorageError::Unavailable))?;
-        Ok(e.term)
+        b.term_of(idx)
+            .ok_or(raft::Error::Store(StorageError::Unavailable))
     }
 
     fn first_index(&self) -> raft::Result<u64> {
@@ -486,6 +527,8 @@ mod tests {
         let s = ChannelStore::open(dir.path()).unwrap();
         assert!(s.is_initialized().unwrap());
         assert_eq!(s.last_index().unwrap(), 2);
+        // Terms come back from disk on reopen.
+        assert_eq!((s.term(1).unwrap(), s.term(2).unwrap()), (1, 2));
         let e = s
             .entries(1, 3, None, raft::GetEntriesContext::empty(false))
             .unwrap();
@@ -529,7 +572,8 @@ mod tests {
         s.initialize(&[1]).unwrap();
         s.persist(
             None,
-            &(1..=10).map(|i| entry(i, 3)).collect::<Vec<_>>(),
+            // Entry i in term i, so that a misaligned term cache shows.
+            &(1..=10).map(|i| entry(i, i)).collect::<Vec<_>>(),
             None,
         )
         .unwrap();
@@ -538,7 +582,8 @@ mod tests {
         }
         s.snapshot_at(7, b"state".to_vec()).unwrap();
         assert_eq!(s.first_index().unwrap(), 8);
-        assert_eq!(s.term(7).unwrap(), 3);
+        assert_eq!(s.term(7).unwrap(), 7);
+        assert_eq!((s.term(8).unwrap(), s.term(10).unwrap()), (8, 10));
         assert!(matches!(
             s.term(6),
             Err(raft::Error::Store(StorageError::Compacted))
@@ -553,6 +598,7 @@ mod tests {
         drop(s);
         let s = ChannelStore::open(dir.path()).unwrap();
         assert_eq!((s.first_index().unwrap(), s.last_index().unwrap()), (8, 10));
+        assert_eq!((s.term(7).unwrap(), s.term(9).unwrap()), (7, 9));
     }
 
     #[test]
