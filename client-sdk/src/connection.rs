@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::time::Duration;
 
+use weft_common::node::dial::{DialOptions, DialTls, dial};
+
 use crate::ClientError;
 
 /// TLS towards the gateway peer.
@@ -54,35 +56,19 @@ pub async fn connect(
     endpoint: &str,
     tls: Option<&Tls>,
 ) -> Result<tonic::transport::Channel, ClientError> {
-    let fail = |reason: String| ClientError::Connect {
-        endpoint: endpoint.to_string(),
-        reason,
+    let tls = tls.map(|t| DialTls {
+        roots: vec![t.ca_pem.clone()],
+        identity: t.client.clone(),
+        server_name: t.server_name.clone(),
+    });
+    let options = DialOptions {
+        connect_timeout: Duration::from_secs(10),
+        keep_alive: Some(Duration::from_secs(60)),
     };
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let mut ep = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
-        .map_err(|e| fail(format!("not a host:port address: {e}")))?
-        .connect_timeout(Duration::from_secs(10))
-        .tcp_nodelay(true)
-        .http2_keep_alive_interval(Duration::from_secs(60))
-        .keep_alive_while_idle(true);
-    if let Some(t) = tls {
-        let host = endpoint.rsplit_once(':').map_or(endpoint, |(h, _)| h);
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        let mut cfg = tonic::transport::ClientTlsConfig::new()
-            .ca_certificate(tonic::transport::Certificate::from_pem(&t.ca_pem))
-            .domain_name(t.server_name.clone().unwrap_or_else(|| host.to_string()));
-        if let Some((cert, key)) = &t.client {
-            cfg = cfg.identity(tonic::transport::Identity::from_pem(cert, key));
-        }
-        ep = ep.tls_config(cfg).map_err(|e| fail(e.to_string()))?;
-    }
-    ep.connect().await.map_err(|e| {
-        let mut reason = e.to_string();
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            reason = format!("{reason}: {s}");
-            source = s.source();
-        }
-        fail(reason)
-    })
+    dial(endpoint, tls.as_ref(), options)
+        .await
+        .map_err(|reason| ClientError::Connect {
+            endpoint: endpoint.to_string(),
+            reason,
+        })
 }

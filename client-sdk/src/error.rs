@@ -47,12 +47,12 @@ impl std::fmt::Display for GatewayFailure {
 /// Everything that can go wrong in the client SDK.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-    /// The gateway could not be reached.
-    #[error("cannot connect to {endpoint}: {reason}")]
+        /// The gateway could not be reached.
+    #[error("{reason}")]
     Connect {
         /// The address tried.
         endpoint: String,
-        /// Why it failed.
+        /// Why it failed (naming the address and every cause).
         reason: String,
     },
     /// Identity, key or certificate files could not be loaded or used.

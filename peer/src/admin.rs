@@ -1,7 +1,7 @@
 //! A client for the peer's admin operations (what `weft-peer channel ...`
 //! runs): signed proposals to `cscc` and `qscc` over the Endorser service.
 
-use std::time::Duration;
+use weft_common::node::dial::{DialOptions, DialTls, dial};
 
 use prost::Message;
 use weft_common::ids::ChannelId;
@@ -71,29 +71,14 @@ impl AdminClient {
         tls: Option<ClientTls>,
         signer: SigningIdentity,
     ) -> Result<Self, PeerError> {
-        let scheme = if tls.is_some() { "https" } else { "http" };
-        let mut ep = tonic::transport::Endpoint::from_shared(format!("{scheme}://{address}"))
-            .map_err(|e| PeerError::Config(format!("peer address {address:?}: {e}")))?
-            .connect_timeout(Duration::from_secs(5));
-        if let Some(t) = tls {
-            let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
-            let mut cfg = tonic::transport::ClientTlsConfig::new()
-                .ca_certificate(tonic::transport::Certificate::from_pem(&t.ca_pem))
-                .domain_name(t.server_name.unwrap_or_else(|| host.to_string()));
-            if let Some(id) = &t.identity {
-                cfg = cfg.identity(tonic::transport::Identity::from_pem(
-                    &id.cert_pem,
-                    &id.key_pem,
-                ));
-            }
-            ep = ep
-                .tls_config(cfg)
-                .map_err(|e| PeerError::Config(e.to_string()))?;
-        }
-        let channel = ep
-            .connect()
+        let tls = tls.map(|t| DialTls {
+            roots: vec![t.ca_pem],
+            identity: t.identity.map(|id| (id.cert_pem, id.key_pem)),
+            server_name: t.server_name,
+        });
+        let channel = dial(address, tls.as_ref(), DialOptions::default())
             .await
-            .map_err(|e| remote(format!("cannot connect to peer {address}: {e}")))?;
+            .map_err(|e| remote(format!("peer: {e}")))?;
         Ok(Self {
             client: EndorserClient::new(channel).max_decoding_message_size(256 * 1024 * 1024),
             signer,

@@ -2,8 +2,7 @@
 //! gRPC over mutual TLS with the peer's own TLS identity, trusting the TLS
 //! CAs of the channel's orgs.
 
-use std::time::Duration;
-
+use weft_common::node::dial::{DialOptions, DialTls, dial};
 use weft_common::tls::TlsIdentity;
 
 /// A gRPC channel to `endpoint` (`host:port`); plaintext when `tls` is `None`.
@@ -11,27 +10,12 @@ pub async fn connect(
     endpoint: &str,
     tls: Option<(&TlsIdentity, Vec<Vec<u8>>)>,
 ) -> Result<tonic::transport::Channel, String> {
-    let scheme = if tls.is_some() { "https" } else { "http" };
-    let mut ep = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
-        .map_err(|e| format!("bad endpoint {endpoint:?}: {e}"))?
-        .connect_timeout(Duration::from_secs(5))
-        .tcp_nodelay(true);
-    if let Some((identity, roots)) = tls {
-        let host = endpoint.rsplit_once(':').map_or(endpoint, |(h, _)| h);
-        let mut cfg = tonic::transport::ClientTlsConfig::new()
-            .identity(tonic::transport::Identity::from_pem(
-                &identity.cert_pem,
-                &identity.key_pem,
-            ))
-            .domain_name(host.trim_start_matches('[').trim_end_matches(']'));
-        for r in roots {
-            cfg = cfg.ca_certificate(tonic::transport::Certificate::from_pem(r));
-        }
-        ep = ep.tls_config(cfg).map_err(|e| e.to_string())?;
-    }
-    ep.connect()
-        .await
-        .map_err(|e| format!("cannot connect to {endpoint}: {e}"))
+    let tls = tls.map(|(identity, roots)| DialTls {
+        roots,
+        identity: Some((identity.cert_pem.clone(), identity.key_pem.clone())),
+        server_name: None,
+    });
+    dial(endpoint, tls.as_ref(), DialOptions::default()).await
 }
 
 /// Open channels by endpoint, reused across requests (a TLS handshake per

@@ -1,0 +1,120 @@
+//! Outgoing gRPC connections: the one way weft dials a node (`host:port`),
+//! over server-authenticated or mutual TLS, or plaintext.
+
+use std::time::Duration;
+
+/// TLS towards the node dialled.
+#[derive(Debug, Clone, Default)]
+pub struct DialTls {
+    /// Root CAs (PEM) the node's certificate must chain to.
+    pub roots: Vec<Vec<u8>>,
+    /// Client certificate and key (PEM), for mutual TLS.
+    pub identity: Option<(Vec<u8>, Vec<u8>)>,
+    /// Name to check the node's certificate against (default: the endpoint's host).
+    pub server_name: Option<String>,
+}
+
+/// How patient a dial is.
+#[derive(Debug, Clone, Copy)]
+pub struct DialOptions {
+    /// How long the TCP and TLS handshake may take.
+    pub connect_timeout: Duration,
+    /// HTTP/2 keep-alive pings on an idle connection, if any.
+    pub keep_alive: Option<Duration>,
+}
+
+impl Default for DialOptions {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            keep_alive: None,
+        }
+    }
+}
+
+/// The host part of `host:port` (brackets of an IPv6 literal removed).
+fn host_of(endpoint: &str) -> &str {
+    let host = endpoint.rsplit_once(':').map_or(endpoint, |(h, _)| h);
+    host.trim_start_matches('[').trim_end_matches(']')
+}
+
+/// Opens a gRPC channel to `endpoint` (`host:port`); plaintext when `tls` is
+/// `None`. An error names the endpoint and every cause (refused, bad
+/// certificate, timeout, …).
+pub async fn dial(
+    endpoint: &str,
+    tls: Option<&DialTls>,
+    options: DialOptions,
+) -> Result<tonic::transport::Channel, String> {
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let mut ep = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
+        .map_err(|e| format!("{endpoint:?} is not a host:port address: {e}"))?
+        .connect_timeout(options.connect_timeout)
+        .tcp_nodelay(true);
+    if let Some(interval) = options.keep_alive {
+        ep = ep
+            .http2_keep_alive_interval(interval)
+            .keep_alive_while_idle(true);
+    }
+    if let Some(t) = tls {
+        let mut cfg = tonic::transport::ClientTlsConfig::new().domain_name(
+            t.server_name
+                .clone()
+                .unwrap_or_else(|| host_of(endpoint).to_string()),
+        );
+        for root in &t.roots {
+            cfg = cfg.ca_certificate(tonic::transport::Certificate::from_pem(root));
+        }
+        if let Some((cert, key)) = &t.identity {
+            cfg = cfg.identity(tonic::transport::Identity::from_pem(cert, key));
+        }
+        ep = ep
+            .tls_config(cfg)
+            .map_err(|e| format!("TLS towards {endpoint}: {e}"))?;
+    }
+    ep.connect().await.map_err(|e| {
+        let mut reason = format!("cannot connect to {endpoint}: {e}");
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            reason = format!("{reason}: {s}");
+            source = s.source();
+        }
+        reason
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_of_endpoints() {
+        assert_eq!(
+            host_of("peer0.org1.example.com:7051"),
+            "peer0.org1.example.com"
+        );
+        assert_eq!(host_of("[::1]:7051"), "::1");
+        assert_eq!(host_of("localhost"), "localhost");
+    }
+
+    #[tokio::test]
+    async fn a_refused_dial_names_the_endpoint_and_the_cause() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let endpoint = format!("127.0.0.1:{port}");
+        let e = dial(&endpoint, None, DialOptions::default())
+            .await
+            .unwrap_err();
+        assert!(
+            e.contains(&endpoint) && e.to_lowercase().contains("refused"),
+            "{e}"
+        );
+        let e = dial("not an address", None, DialOptions::default())
+            .await
+            .unwrap_err();
+        assert!(e.contains("not a host:port"), "{e}");
+    }
+}
