@@ -47,7 +47,7 @@ impl std::fmt::Display for GatewayFailure {
 /// Everything that can go wrong in the client SDK.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
-        /// The gateway could not be reached.
+    /// The gateway could not be reached.
     #[error("{reason}")]
     Connect {
         /// The address tried.

@@ -114,7 +114,46 @@ struct RecentlyOrdered {
     order: std::collections::VecDeque<[u8; 32]>,
 }
 
+/// How many of the newest blocks a restarting node reads to rebuild its
+/// [`RecentlyOrdered`] (besides the envelope window).
+const ORDERED_REBUILD_BLOCKS: u64 = 10_000;
+
 impl RecentlyOrdered {
+    /// The envelopes of the newest blocks in `store`, so that a node that
+    /// restarts still answers resubmissions of what it ordered before.
+    fn from_store(store: &ChannelStore) -> Result<Self, OrdererError> {
+        let height = store.height()?;
+        let mut newest_first = Vec::new();
+        let mut count = 0;
+        for number in (height.saturating_sub(ORDERED_REBUILD_BLOCKS)..height).rev() {
+            if count >= ORDERED_WINDOW {
+                break;
+            }
+            let Some(bytes) = store.block(number)? else {
+                break;
+            };
+            let block = Block::decode(bytes.as_slice()).map_err(|e| OrdererError::Corrupt {
+                what: format!("block {number}"),
+                reason: e.to_string(),
+            })?;
+            let hashes: Vec<[u8; 32]> = block
+                .data
+                .iter()
+                .flat_map(|d| d.data.iter())
+                .map(|env| weft_common::crypto::sha256(env))
+                .collect();
+            count += hashes.len();
+            newest_first.push((number, hashes));
+        }
+        let mut recent = Self::default();
+        for (number, hashes) in newest_first.into_iter().rev() {
+            for h in hashes {
+                recent.insert(h, number);
+            }
+        }
+        Ok(recent)
+    }
+
     fn insert(&mut self, hash: [u8; 32], block: u64) {
         if self.blocks.insert(hash, block).is_none() {
             self.order.push_back(hash);
@@ -296,6 +335,7 @@ impl ChannelHandle {
         let (submitter, submit_rx) = mpsc::channel(16 * 1024);
         let (config_tx, config) = watch::channel(cfg.clone());
         let (height_tx, height) = watch::channel(start.store.height()?);
+        let ordered = RecentlyOrdered::from_store(&start.store)?;
         let (leader_tx, leader) = watch::channel(0);
         let (stop, stop_rx) = watch::channel(false);
         let handle = Arc::new(Self {
@@ -308,7 +348,7 @@ impl ChannelHandle {
             store: start.store,
             commands,
             waiters: Arc::new(Mutex::new(HashMap::new())),
-            ordered: Mutex::new(RecentlyOrdered::default()),
+            ordered: Mutex::new(ordered),
             stop,
             task: Mutex::new(None),
             clients: clients.clone(),

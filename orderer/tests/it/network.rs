@@ -311,6 +311,29 @@ async fn the_leader_dies_mid_stream_and_a_restarted_node_catches_up() {
         assert_eq!(a.header, b.header);
         assert_eq!(a.data, b.data);
     }
+    // A client unsure whether an early envelope was ordered resubmits it to
+    // the restarted node: it still knows the envelope's block, answers at
+    // once, and nothing is ordered again.
+    let early = Envelope::decode(blocks[1].data.as_ref().unwrap().data[0].as_slice()).unwrap();
+    let mut client = net.client(leader).await;
+    let started = std::time::Instant::now();
+    let results = broadcast(&mut client, vec![early]).await;
+    assert_eq!(results[0].0, Status::Success as i32, "{}", results[0].1);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "acknowledged from the rebuilt index, without waiting"
+    );
+    broadcast(&mut client, vec![envelope(&user, CHANNEL, total, 200)]).await;
+    let now = height(&net, leader).await;
+    let (tail, _) = deliver(&net, leader, h, now - 1).await;
+    let ordered: usize = tail
+        .iter()
+        .map(|b| b.data.as_ref().map_or(0, |d| d.data.len()))
+        .sum();
+    assert_eq!(
+        ordered, 1,
+        "only the new envelope was ordered after the restart"
+    );
     for n in net.nodes.into_iter().flatten() {
         n.shutdown().await;
     }
