@@ -145,6 +145,12 @@ impl NetworkInfo {
         std::fs::write(&path, text).map_err(|e| NetworkError::io(&path, e))
     }
 
+    /// The CA of `org`, when the network was brought up with CAs.
+    pub fn ca_of(&self, org: &OrgInfo) -> Option<&CaInfo> {
+        let domain = format!("{}.example.com", org.name.to_lowercase());
+        self.cas.iter().find(|c| c.domain == domain)
+    }
+
     /// Organisation `msp_id`.
     pub fn org(&self, msp_id: &str) -> Result<&OrgInfo, NetworkError> {
         self.orgs

@@ -149,7 +149,8 @@ enum Cmd {
         #[arg(short, long)]
         follow: bool,
     },
-    /// Print shell exports for `weft-peer` as an org's admin (`source <(weft-network env Org1)`).
+    /// Print shell exports for `weft-peer` as an org's admin (`source <(weft-network env Org1)`),
+    /// and on a network up with `--ca`, for `weft-ca client` as the org CA's registrar.
     Env {
         /// Organisation.
         #[arg(default_value = "Org1")]
@@ -523,6 +524,17 @@ async fn run(cli: Cli) -> Result<(), NetworkError> {
                 info.orderers[0].address,
                 info.orderer_tls_ca.display()
             );
+            if let Some(ca) = info.ca_of(o) {
+                // `weft-ca client register --id.name ...` as the org CA's registrar.
+                println!("export FABRIC_CA_CLIENT_URL={}", ca.url());
+                println!(
+                    "export FABRIC_CA_CLIENT_TLS_CERTFILES={}",
+                    ca.tls_root().display()
+                );
+                if let Some(home) = ca.registrar.parent() {
+                    println!("export FABRIC_CA_CLIENT_HOME={}", home.display());
+                }
+            }
             println!("export PATH={}:$PATH", process::default_bin_dir().display());
         }
         Cmd::Bench {
