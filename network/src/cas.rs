@@ -16,8 +16,13 @@ use crate::{NetworkError, Topology};
 /// The bootstrap registrar of every CA.
 pub const BOOTSTRAP: (&str, &str) = ("admin", "adminpw");
 
-fn ca_err(what: &str, e: weft_ca::CaError) -> NetworkError {
-    NetworkError::Topology(format!("{what}: {e}"))
+/// A CA's failure, named after the CA (`ca-org1: enrolling peer0: …`).
+fn ca_err(ca: &str, what: &str, e: weft_ca::CaError) -> NetworkError {
+    if what.is_empty() {
+        NetworkError::node(ca, e)
+    } else {
+        NetworkError::node(ca, format!("{what}: {e}"))
+    }
 }
 
 /// The CAs of `t` under `dir` on `ports.cas`: the orderer org's, then each peer org's.
@@ -61,12 +66,12 @@ pub async fn start_in_process(
         ca.home.clone(),
         std::iter::empty(),
     )
-    .map_err(|e| ca_err(&ca.name, e))?;
+    .map_err(|e| ca_err(&ca.name, "", e))?;
     weft_ca::authority::Authority::init(&config, Some(BOOTSTRAP))
-        .map_err(|e| ca_err(&ca.name, e))?;
+        .map_err(|e| ca_err(&ca.name, "", e))?;
     weft_ca::server::start(config, listener)
         .await
-        .map_err(|e| ca_err(&ca.name, e))
+        .map_err(|e| ca_err(&ca.name, "", e))
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), NetworkError> {
@@ -98,6 +103,8 @@ fn only_file(dir: &Path) -> Result<PathBuf, NetworkError> {
 
 /// One org's CA, with its registrar enrolled.
 struct OrgCa {
+    /// The CA's name, for errors.
+    name: String,
     client: CaClient,
     registrar: MspIdentity,
     /// Its root CA and TLS CA certificates (PEM).
@@ -107,18 +114,20 @@ struct OrgCa {
 
 impl OrgCa {
     async fn connect(ca: &CaInfo) -> Result<Self, NetworkError> {
-        let client = CaClient::new(&ca.url(), &[ca.tls_root()]).map_err(|e| ca_err(&ca.name, e))?;
+        let client =
+            CaClient::new(&ca.url(), &[ca.tls_root()]).map_err(|e| ca_err(&ca.name, "", e))?;
         let registrar = client
             .enroll(BOOTSTRAP.0, BOOTSTRAP.1, "", &[], &ca.registrar)
             .await
-            .map_err(|e| ca_err(&format!("enrolling {}'s bootstrap admin", ca.name), e))?;
+            .map_err(|e| ca_err(&ca.name, "enrolling the bootstrap admin", e))?;
         let root = read(&only_file(&ca.registrar.join("cacerts"))?)?;
         let tls_root = client
             .ca_chain("tlsca")
             .await
-            .map_err(|e| ca_err(&format!("{}'s TLS CA", ca.name), e))?
+            .map_err(|e| ca_err(&ca.name, "asking for the TLS CA's certificate", e))?
             .into_bytes();
         Ok(Self {
+            name: ca.name.clone(),
             client,
             registrar,
             root,
@@ -135,7 +144,7 @@ impl OrgCa {
                 Some(&json!({ "id": id, "type": kind, "secret": secret })),
             )
             .await
-            .map_err(|e| ca_err(&format!("registering {id}"), e))?;
+            .map_err(|e| ca_err(&self.name, &format!("registering {id}"), e))?;
         Ok(())
     }
 
@@ -155,7 +164,7 @@ impl OrgCa {
         self.client
             .enroll(id, &secret, "", &[], &msp)
             .await
-            .map_err(|e| ca_err(&format!("enrolling {id}"), e))?;
+            .map_err(|e| ca_err(&self.name, &format!("enrolling {id}"), e))?;
         let root_file = only_file(&msp.join("cacerts"))?;
         let root_name = root_file
             .file_name()
@@ -171,7 +180,7 @@ impl OrgCa {
         self.client
             .enroll(id, &secret, "tls", hosts, &staging)
             .await
-            .map_err(|e| ca_err(&format!("enrolling {id}'s TLS certificate"), e))?;
+            .map_err(|e| ca_err(&self.name, &format!("enrolling {id}'s TLS certificate"), e))?;
         let tls = base.join("tls");
         write(
             &tls.join(format!("{tls_name}.crt")),
