@@ -149,11 +149,28 @@ impl CaClient {
                 &json!({ "certificate_request": csr, "profile": profile, "hosts": hosts }),
             )
             .await?;
-        let ca_file = format!("{}.pem", self.host_port.replace([':', '.'], "-"));
         write(&msp.join("signcerts/cert.pem"), cert.as_bytes())?;
         store_key(msp, &key)?;
-        let (roots, intermediates) = split_chain(&chain)?;
-        let prefix = if profile == "tls" { "tls" } else { "" };
+        self.write_chain(msp, if profile == "tls" { "tls" } else { "" }, &chain)?;
+        Ok(MspIdentity {
+            cert_pem: cert,
+            key,
+        })
+    }
+
+    /// Fabric CA client's `getcainfo`: writes the chain of the CA named
+    /// `caname` (empty: the default) into the MSP folder at `msp` — roots to
+    /// `cacerts/`, intermediates to `intermediatecerts/` — without enrolling.
+    pub async fn getcainfo(&self, caname: &str, msp: &Path) -> Result<(), CaError> {
+        let chain = self.ca_chain(caname).await?;
+        self.write_chain(msp, "", &chain)
+    }
+
+    /// Writes a CA chain into `<msp>/<prefix>cacerts/` (roots) and
+    /// `<prefix>intermediatecerts/`, in a file named after the CA's address.
+    fn write_chain(&self, msp: &Path, prefix: &str, chain: &str) -> Result<(), CaError> {
+        let ca_file = format!("{}.pem", self.host_port.replace([':', '.'], "-"));
+        let (roots, intermediates) = split_chain(chain)?;
         write(
             &msp.join(format!("{prefix}cacerts")).join(&ca_file),
             roots.as_bytes(),
@@ -165,10 +182,7 @@ impl CaClient {
                 intermediates.as_bytes(),
             )?;
         }
-        Ok(MspIdentity {
-            cert_pem: cert,
-            key,
-        })
+        Ok(())
     }
 
     /// The chain (PEM, root first) of the CA named `caname` on the server

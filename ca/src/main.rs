@@ -83,6 +83,13 @@ enum ClientCmd {
     },
     /// Get a new certificate with the current one.
     Reenroll,
+    /// Write the CA's certificate chain into the MSP folder (cacerts/,
+    /// intermediatecerts/) without enrolling, e.g. to build an org's MSP.
+    Getcainfo {
+        /// Which CA of the server (e.g. tlsca) [default: its default CA].
+        #[arg(long, default_value = "")]
+        caname: String,
+    },
     /// Register a new identity (as the enrolled registrar); prints its secret.
     Register {
         /// Enrollment id.
@@ -371,6 +378,10 @@ async fn run_client(conn: ClientArgs, command: ClientCmd) -> Result<(), weft_ca:
             })?;
             client.enroll(&id, &secret, &profile, &hosts, &msp).await?;
             eprintln!("enrolled '{id}': MSP written to {}", msp.display());
+        }
+        ClientCmd::Getcainfo { caname } => {
+            client.getcainfo(&caname, &msp).await?;
+            eprintln!("CA chain written to {}", msp.join("cacerts").display());
         }
         ClientCmd::Reenroll => {
             let me = CaClient::load(&msp)?;

@@ -51,6 +51,13 @@ async fn enroll_register_list_reenroll_and_revoke_from_the_command_line() {
         );
         let msp = admin.path().join("msp");
         assert!(msp.join(format!("cacerts/localhost-{port}.pem")).is_file());
+        let org = tempfile::tempdir().unwrap();
+        client(org.path(), &url, &root, &["getcainfo"]);
+        assert_eq!(
+            std::fs::read(org.path().join(format!("msp/cacerts/localhost-{port}.pem"))).unwrap(),
+            std::fs::read(&root).unwrap(),
+            "getcainfo writes the CA's certificate without enrolling"
+        );
         let id = weft_common::msp::folder::load_signing_identity(
             &msp,
             &weft_common::ids::MspId::new("Org1MSP"),
