@@ -284,11 +284,9 @@ pub async fn join_orderer(
 /// Starts a network as local processes and joins every node to the channel.
 pub async fn up(opts: &UpOptions, progress: impl Fn(&str)) -> Result<NetworkInfo, NetworkError> {
     opts.topology.validate()?;
-    if let Ok(info) = NetworkInfo::load(&opts.dir)
-        && info
-            .nodes()
-            .any(|n| read_pid(&opts.dir, &n.name).is_some_and(alive))
-    {
+    // Any live process recorded here (a node or CA, even of an `up` that failed
+    // half-way) would be orphaned by wiping the directory.
+    if !running(&opts.dir).is_empty() {
         return Err(NetworkError::Topology(format!(
             "a network is already running in {} (`weft-network down` first)",
             opts.dir.display()
@@ -440,43 +438,50 @@ pub async fn status(dir: &Path) -> Result<(NetworkInfo, Vec<NodeStatus>), Networ
     Ok((info, out))
 }
 
-/// Stops every process of the network in `dir` (TERM, then KILL after 10 s)
-/// and, unless `keep`, deletes the directory. Returns the nodes stopped.
-pub async fn down(dir: &Path, keep: bool) -> Result<Vec<String>, NetworkError> {
-    let mut stopped = Vec::new();
-    let pids = dir.join("pids");
-    if let Ok(entries) = std::fs::read_dir(&pids) {
-        let mut running = Vec::new();
-        for e in entries.flatten() {
+/// The live processes recorded in `dir/pids`: (name, pid).
+fn running(dir: &Path) -> Vec<(String, u32)> {
+    let Ok(entries) = std::fs::read_dir(dir.join("pids")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
             let name = e
                 .file_name()
                 .to_string_lossy()
                 .trim_end_matches(".pid")
                 .to_string();
-            if let Some(pid) = read_pid(dir, &name).filter(|p| alive(*p)) {
-                let _ = Command::new("kill")
-                    .arg("-TERM")
-                    .arg(pid.to_string())
-                    .status();
-                running.push((name, pid));
-            }
-        }
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-        while running.iter().any(|(_, p)| alive(*p)) && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        for (name, pid) in running {
-            if alive(pid) {
-                let _ = Command::new("kill")
-                    .arg("-KILL")
-                    .arg(pid.to_string())
-                    .status();
-            }
-            stopped.push(name);
+            read_pid(dir, &name)
+                .filter(|p| alive(*p))
+                .map(|pid| (name, pid))
+        })
+        .collect()
+}
+
+/// Stops every process of the network in `dir` (TERM, then KILL after 10 s)
+/// and, unless `keep`, deletes the directory. Returns the nodes stopped.
+pub async fn down(dir: &Path, keep: bool) -> Result<Vec<String>, NetworkError> {
+    let running = running(dir);
+    for (_, pid) in &running {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(pid.to_string())
+            .status();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while running.iter().any(|(_, p)| alive(*p)) && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for (_, pid) in &running {
+        if alive(*pid) {
+            let _ = Command::new("kill")
+                .arg("-KILL")
+                .arg(pid.to_string())
+                .status();
         }
     }
     if !keep && dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| NetworkError::io(dir, e))?;
     }
-    Ok(stopped)
+    Ok(running.into_iter().map(|(name, _)| name).collect())
 }
