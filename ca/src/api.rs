@@ -351,6 +351,24 @@ async fn gencrl(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Resp
     Ok(ok(serde_json::json!({ "CRL": crl })))
 }
 
+/// Any path or method the API does not have: a 404 or 405 in the cfssl
+/// envelope (not an empty body), naming what was asked for.
+async fn unknown(method: Method, uri: Uri) -> CaError {
+    CaError::api(
+        404,
+        code::BAD_REQUEST,
+        format!("no such API: {method} {}", uri.path()),
+    )
+}
+
+async fn wrong_method(method: Method, uri: Uri) -> CaError {
+    CaError::api(
+        405,
+        code::BAD_REQUEST,
+        format!("{} does not take {method}", uri.path()),
+    )
+}
+
 /// The router of the CA's REST API.
 pub fn router(ca: Arc<Authority>) -> axum::Router {
     axum::Router::new()
@@ -383,5 +401,7 @@ pub fn router(ca: Arc<Authority>) -> axum::Router {
         .route("/revoke", post(revoke))
         .route("/api/v1/gencrl", post(gencrl))
         .route("/gencrl", post(gencrl))
+        .fallback(unknown)
+        .method_not_allowed_fallback(wrong_method)
         .with_state(ca)
 }

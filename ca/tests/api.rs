@@ -793,3 +793,29 @@ async fn the_affiliation_tree_is_listed_added_renamed_and_removed() {
     assert_eq!(error_of(&body).0, 57);
     ca.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn unknown_paths_and_methods_get_fabric_cas_error_shape() {
+    let ca = ca(-1).await;
+    let r = ca
+        .http
+        .get(format!("{}/nosuch", ca.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404);
+    let body: Value = r.json().await.unwrap();
+    assert!(error_of(&body).1.contains("GET /api/v1/nosuch"), "{body}");
+    let r = ca
+        .http
+        .delete(format!("{}/enroll", ca.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 405);
+    let body: Value = r.json().await.unwrap();
+    assert!(error_of(&body).1.contains("does not take DELETE"), "{body}");
+    // And the CA keeps serving.
+    ca.enroll("admin", "adminpw").await;
+    ca.handle.shutdown().await;
+}
