@@ -93,14 +93,14 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| CaError::api(500, code::INTERNAL, format!("worker failed: {e}")))?
 }
 
-async fn cainfo(State(ca): State<Arc<Authority>>, body: Bytes) -> Result<Response, CaError> {
+async fn cainfo(State(ca): State<Arc<Authority>>, Body(body): Body) -> Result<Response, CaError> {
     Ok(ok(ca.info_of(&CaName::of(&body)?)?))
 }
 
 async fn enroll(
     State(ca): State<Arc<Authority>>,
     headers: HeaderMap,
-    body: Bytes,
+    Body(body): Body,
 ) -> Result<Response, CaError> {
     let (id, secret) = basic_auth(&headers)?;
     let req: EnrollRequest = json(&body)?;
@@ -119,6 +119,28 @@ async fn register(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Re
     })
     .await?;
     Ok(ok(serde_json::json!({ "secret": secret })))
+}
+
+/// A request's body, or a refusal in Fabric CA's shape when it cannot be
+/// read (too large — axum's 2 MB limit — or cut off).
+struct Body(Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = CaError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, CaError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(Body)
+            .map_err(|e| {
+                let status = e.status().as_u16();
+                CaError::api(
+                    if status >= 500 { 400 } else { status },
+                    code::BAD_REQUEST,
+                    format!("cannot read the request body: {e}"),
+                )
+            })
+    }
 }
 
 /// A token-authenticated request, as it arrived: what the token signs.
@@ -140,12 +162,7 @@ impl<S: Send + Sync> axum::extract::FromRequest<S> for Signed {
             .path_and_query()
             .map_or(uri.path(), |p| p.as_str())
             .to_string();
-        let body = Bytes::from_request(req, state).await.map_err(|e| {
-            CaError::bad_request(
-                code::BAD_REQUEST,
-                format!("cannot read the request body: {e}"),
-            )
-        })?;
+        let Body(body) = Body::from_request(req, state).await?;
         Ok(Self {
             method,
             path,

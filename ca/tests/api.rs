@@ -795,7 +795,7 @@ async fn the_affiliation_tree_is_listed_added_renamed_and_removed() {
 }
 
 #[tokio::test]
-async fn unknown_paths_and_methods_get_fabric_cas_error_shape() {
+async fn unknown_paths_methods_and_oversized_bodies_get_fabric_cas_error_shape() {
     let ca = ca(-1).await;
     let r = ca
         .http
@@ -815,6 +815,20 @@ async fn unknown_paths_and_methods_get_fabric_cas_error_shape() {
     assert_eq!(r.status().as_u16(), 405);
     let body: Value = r.json().await.unwrap();
     assert!(error_of(&body).1.contains("does not take DELETE"), "{body}");
+    // An oversized body is refused in the same shape, before any parsing.
+    let huge = vec![b' '; 3 * 1024 * 1024];
+    let basic = format!("Basic {}", B64.encode("admin:adminpw"));
+    let r = ca
+        .http
+        .post(format!("{}/enroll", ca.base))
+        .header("authorization", basic)
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let body: Value = r.json().await.unwrap();
+    assert!(error_of(&body).1.contains("request body"), "{body}");
     // And the CA keeps serving.
     ca.enroll("admin", "adminpw").await;
     ca.handle.shutdown().await;
