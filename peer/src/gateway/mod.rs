@@ -256,28 +256,36 @@ impl Gateway for GatewayService {
             )
             .await,
         );
-        // A peer a block behind this one simulates against older state (the
+        // A peer a block behind another simulates against older state (the
         // client's previous transaction is not there yet). Fabric's gateway
-        // prefers peers at the highest ledger height; this one gives such a
-        // peer a moment to catch up and asks again.
+        // prefers peers at the highest ledger height; this one gives the
+        // peers a moment to catch up and asks again — this peer too, since
+        // it may be the one behind.
         if let Some(Ok(local)) = attempts
             .first()
             .filter(|a| a.msp_id == mine && a.failure().is_none())
             .map(|a| &a.result)
         {
-            let local_payload = local.payload.clone();
-            for round in 0..3u32 {
-                let behind: Vec<usize> = (1..attempts.len())
+            let mut local_payload = local.payload.clone();
+            let differing = |attempts: &[Attempt], local: &[u8]| -> Vec<usize> {
+                (1..attempts.len())
                     .filter(|&i| match &attempts[i].result {
-                        Ok(r) => attempts[i].failure().is_some() || r.payload != local_payload,
+                        Ok(r) => attempts[i].failure().is_some() || r.payload != local,
                         Err(_) => false,
                     })
-                    .collect();
-                if behind.is_empty() {
+                    .collect()
+            };
+            for round in 0..3u32 {
+                if differing(&attempts, &local_payload).is_empty() {
                     break;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(100 << round)).await;
-                for i in behind {
+                let again = self.endorse_at(mine.clone(), &cfg, &sp).await;
+                if let (Ok(r), None) = (&again.result, again.failure()) {
+                    local_payload = r.payload.clone();
+                    attempts[0] = again;
+                }
+                for i in differing(&attempts, &local_payload) {
                     let org = attempts[i].msp_id.clone();
                     attempts[i] = self.endorse_at(org, &cfg, &sp).await;
                 }
