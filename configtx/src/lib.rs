@@ -6,6 +6,7 @@
 
 pub mod cryptogen;
 pub mod genesis;
+pub mod local;
 pub mod profile;
 pub mod protolator;
 

@@ -56,64 +56,22 @@ pub fn user_dir(dir: &Path) -> PathBuf {
 }
 
 pub fn configtx_yaml(ports: &[u16], batch: u32, timeout: &str, snapshot: &str) -> String {
-    let consenters: String = ports
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let tls = format!("crypto/ordererOrganizations/example.com/orderers/orderer{}.example.com/tls/server.crt", i + 1);
-            format!("          - {{ Host: 127.0.0.1, Port: {p}, ClientTLSCert: {tls}, ServerTLSCert: {tls} }}\n")
-        })
-        .collect();
-    format!(
-        r#"
-Organizations:
-  - &OrdererOrg
-    Name: OrdererOrg
-    ID: OrdererMSP
-    MSPDir: crypto/ordererOrganizations/example.com/msp
-    Policies:
-      Readers: {{ Type: Signature, Rule: "OR('OrdererMSP.member')" }}
-      Writers: {{ Type: Signature, Rule: "OR('OrdererMSP.member')" }}
-      Admins: {{ Type: Signature, Rule: "OR('OrdererMSP.admin')" }}
-  - &Org1
-    Name: Org1MSP
-    ID: Org1MSP
-    MSPDir: crypto/peerOrganizations/org1.example.com/msp
-    Policies:
-      Readers: {{ Type: Signature, Rule: "OR('Org1MSP.admin', 'Org1MSP.peer', 'Org1MSP.client')" }}
-      Writers: {{ Type: Signature, Rule: "OR('Org1MSP.admin', 'Org1MSP.client')" }}
-      Admins: {{ Type: Signature, Rule: "OR('Org1MSP.admin')" }}
-      Endorsement: {{ Type: Signature, Rule: "OR('Org1MSP.peer')" }}
-Profiles:
-  Test:
-    Policies:
-      Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
-      Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
-      Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
-    Capabilities: {{ V3_0: true }}
-    Orderer:
-      OrdererType: etcdraft
-      EtcdRaft:
-        Consenters:
-{consenters}        Options: {{ TickInterval: 100ms, ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: {snapshot} }}
-      BatchTimeout: {timeout}
-      BatchSize: {{ MaxMessageCount: {batch}, AbsoluteMaxBytes: 1 MB, PreferredMaxBytes: 512 KB }}
-      Organizations: [*OrdererOrg]
-      Policies:
-        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
-        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
-        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
-        BlockValidation: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
-      Capabilities: {{ V2_0: true }}
-    Application:
-      Organizations: [*Org1]
-      Policies:
-        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
-        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
-        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
-      Capabilities: {{ V2_5: true }}
-"#
-    )
+    let mut net = weft_configtx::local::LocalNetwork::new(
+        "Test",
+        ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("orderer{}", i + 1), *p))
+            .collect(),
+        vec![None],
+    );
+    net.orderer_endpoints = false;
+    net.batch_timeout = timeout.into();
+    net.max_message_count = batch;
+    net.absolute_max_bytes = "1 MB".into();
+    net.preferred_max_bytes = "512 KB".into();
+    net.snapshot_interval_size = snapshot.into();
+    net.yaml()
 }
 
 pub const CRYPTO: &str = "

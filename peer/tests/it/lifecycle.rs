@@ -588,6 +588,8 @@ async fn two_orgs_deploy_run_and_upgrade_asset_transfer_basic() {
             break;
         }
     }
+    // Org2's peer endorses next: it must have committed the init too.
+    wait_height(&p2, p1.core.channel(CHANNEL).unwrap().ledger().height()).await;
     assert_eq!(
         submit(
             &net,

@@ -61,87 +61,19 @@ OrdererOrgs:
 }
 
 fn configtx_yaml(ports: &[u16], anchors: &[(u8, u16)], batch: u32, timeout: &str) -> String {
-    let consenters: String = ports
-        .iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let tls = format!(
-                "crypto/ordererOrganizations/example.com/orderers/orderer{}.example.com/tls/server.crt",
-                i + 1
-            );
-            format!("          - {{ Host: 127.0.0.1, Port: {p}, ClientTLSCert: {tls}, ServerTLSCert: {tls} }}\n")
-        })
-        .collect();
-    let endpoints: String = ports
-        .iter()
-        .map(|p| format!("      - 127.0.0.1:{p}\n"))
-        .collect();
-    let org = |n: u8| {
-        let anchor: String = anchors
+    let anchor = |n: u8| anchors.iter().find(|(o, _)| *o == n).map(|(_, p)| *p);
+    let mut net = weft_configtx::local::LocalNetwork::new(
+        "Test",
+        ports
             .iter()
-            .filter(|(o, _)| *o == n)
-            .map(|(_, p)| format!("    AnchorPeers: [{{ Host: 127.0.0.1, Port: {p} }}]\n"))
-            .collect();
-        format!(
-            r#"  - &Org{n}
-    Name: Org{n}MSP
-    ID: Org{n}MSP
-    MSPDir: crypto/peerOrganizations/org{n}.example.com/msp
-    Policies:
-      Readers: {{ Type: Signature, Rule: "OR('Org{n}MSP.admin', 'Org{n}MSP.peer', 'Org{n}MSP.client')" }}
-      Writers: {{ Type: Signature, Rule: "OR('Org{n}MSP.admin', 'Org{n}MSP.client')" }}
-      Admins: {{ Type: Signature, Rule: "OR('Org{n}MSP.admin')" }}
-      Endorsement: {{ Type: Signature, Rule: "OR('Org{n}MSP.peer')" }}
-{anchor}"#
-        )
-    };
-    format!(
-        r#"
-Organizations:
-  - &OrdererOrg
-    Name: OrdererOrg
-    ID: OrdererMSP
-    MSPDir: crypto/ordererOrganizations/example.com/msp
-    Policies:
-      Readers: {{ Type: Signature, Rule: "OR('OrdererMSP.member')" }}
-      Writers: {{ Type: Signature, Rule: "OR('OrdererMSP.member')" }}
-      Admins: {{ Type: Signature, Rule: "OR('OrdererMSP.admin')" }}
-    OrdererEndpoints:
-{endpoints}{org1}{org2}
-Profiles:
-  Test:
-    Policies:
-      Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
-      Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
-      Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
-    Capabilities: {{ V3_0: true }}
-    Orderer:
-      OrdererType: etcdraft
-      EtcdRaft:
-        Consenters:
-{consenters}        Options: {{ TickInterval: 100ms, ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: 16 MB }}
-      BatchTimeout: {timeout}
-      BatchSize: {{ MaxMessageCount: {batch}, AbsoluteMaxBytes: 10 MB, PreferredMaxBytes: 2 MB }}
-      Organizations: [*OrdererOrg]
-      Policies:
-        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
-        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
-        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
-        BlockValidation: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
-      Capabilities: {{ V2_0: true }}
-    Application:
-      Organizations: [*Org1, *Org2]
-      Policies:
-        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
-        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
-        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
-        LifecycleEndorsement: {{ Type: ImplicitMeta, Rule: "MAJORITY Endorsement" }}
-        Endorsement: {{ Type: ImplicitMeta, Rule: "MAJORITY Endorsement" }}
-      Capabilities: {{ V2_5: true }}
-"#,
-        org1 = org(1),
-        org2 = org(2),
-    )
+            .enumerate()
+            .map(|(i, p)| (format!("orderer{}", i + 1), *p))
+            .collect(),
+        vec![anchor(1), anchor(2)],
+    );
+    net.batch_timeout = timeout.into();
+    net.max_message_count = batch;
+    net.yaml()
 }
 
 /// Crypto material of an orderer org (n orderers) and Org1/Org2 (two peers and a user each).
