@@ -46,6 +46,16 @@ impl LocalNetwork {
         }
     }
 
+    /// Consenters `orderer1`, `orderer2`, … on `ports`, as `cryptogen` names
+    /// them for an orderer org with those host names.
+    pub fn numbered_consenters(ports: &[u16]) -> Vec<(String, u16)> {
+        ports
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("orderer{}", i + 1), *p))
+            .collect()
+    }
+
     /// The file's text.
     pub fn yaml(&self) -> String {
         let mut out = String::from(

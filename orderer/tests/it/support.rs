@@ -58,11 +58,7 @@ pub fn user_dir(dir: &Path) -> PathBuf {
 pub fn configtx_yaml(ports: &[u16], batch: u32, timeout: &str, snapshot: &str) -> String {
     let mut net = weft_configtx::local::LocalNetwork::new(
         "Test",
-        ports
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (format!("orderer{}", i + 1), *p))
-            .collect(),
+        weft_configtx::local::LocalNetwork::numbered_consenters(ports),
         vec![None],
     );
     net.orderer_endpoints = false;

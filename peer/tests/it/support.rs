@@ -64,11 +64,7 @@ fn configtx_yaml(ports: &[u16], anchors: &[(u8, u16)], batch: u32, timeout: &str
     let anchor = |n: u8| anchors.iter().find(|(o, _)| *o == n).map(|(_, p)| *p);
     let mut net = weft_configtx::local::LocalNetwork::new(
         "Test",
-        ports
-            .iter()
-            .enumerate()
-            .map(|(i, p)| (format!("orderer{}", i + 1), *p))
-            .collect(),
+        weft_configtx::local::LocalNetwork::numbered_consenters(ports),
         vec![anchor(1), anchor(2)],
     );
     net.batch_timeout = timeout.into();
