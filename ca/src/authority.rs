@@ -281,7 +281,7 @@ impl Authority {
         }
         let (tls_cert, tls_key) = config.tls.files(&config.home);
         if config.tls.enabled && !tls_cert.exists() {
-            let signer = SigningCa::load(&config.ca.name, &files)?;
+            let signer = SigningCa::load(&config.ca.name, &files, false)?;
             let issued = signer.ca.issue(
                 &Subject::fabric_style(&config.csr.organization, &config.csr.cn),
                 &config.tls.hosts,
@@ -325,9 +325,13 @@ impl Authority {
 
     /// Opens an initialised CA.
     pub fn open(config: ServerConfig) -> Result<Self, CaError> {
-        let enrollment = SigningCa::load(&config.ca.name, &CaFiles::enrollment(&config))?;
+        let enrollment = SigningCa::load(&config.ca.name, &CaFiles::enrollment(&config), false)?;
         let tls = if config.tlsca.enabled {
-            Some(SigningCa::load(&config.tlsca.name, &CaFiles::tls(&config))?)
+            Some(SigningCa::load(
+                &config.tlsca.name,
+                &CaFiles::tls(&config),
+                true,
+            )?)
         } else {
             None
         };
@@ -408,7 +412,7 @@ impl Authority {
         secret: &str,
         req: &EnrollRequest,
     ) -> Result<Enrollment, CaError> {
-        self.check_caname(&req.caname)?;
+        let issuer = self.issuer_of(req)?;
         let ca_max = self.config.registry.maxenrollments;
         if ca_max == 0 {
             return Err(CaError::unauthorized(
@@ -440,10 +444,10 @@ impl Authority {
                 }
                 Ok(())
             },
-                        |identity| self.certify(identity, req),
+                                    |identity| self.certify(identity, req, issuer),
         )?;
         Ok(Enrollment {
-            info: self.issuer_of(req)?.info(),
+            info: issuer.info(),
             cert: cert.pem,
         })
     }
@@ -456,10 +460,11 @@ impl Authority {
         caller: &IdentityRecord,
         req: &EnrollRequest,
     ) -> Result<Enrollment, CaError> {
-        let cert = self.certify(caller, req)?;
+        let issuer = self.issuer_of(req)?;
+        let cert = self.certify(caller, req, issuer)?;
         self.store.insert_certificate(&cert)?;
         Ok(Enrollment {
-            info: self.issuer_of(req)?.info(),
+            info: issuer.info(),
             cert: cert.pem,
         })
     }
@@ -474,11 +479,12 @@ impl Authority {
         }
     }
 
-    /// Issues the certificate for an enrollment of `identity`.
+    /// Issues the certificate for an enrollment of `identity`, signed by `issuer`.
     fn certify(
         &self,
         identity: &IdentityRecord,
         req: &EnrollRequest,
+        issuer: &SigningCa,
     ) -> Result<CertRecord, CaError> {
         let mut attrs = serde_json::Map::new();
         attrs.insert("hf.Affiliation".into(), identity.affiliation.clone().into());
@@ -508,14 +514,12 @@ impl Authority {
             }
         }
         let extension = serde_json::to_vec(&serde_json::json!({ "attrs": attrs })).expect("JSON");
-        let issuer = self.issuer_of(req)?;
-        let is_tls_ca = self.tls.as_ref().is_some_and(|t| std::ptr::eq(t, issuer));
         let usage = match req.profile.as_str() {
-            "" if is_tls_ca => Usage::Tls,
+            "" if issuer.tls => Usage::Tls,
             "" => Usage::Signing,
             "tls" => Usage::Tls,
             "ca" => {
-                self.may_certify_a_ca(identity, issuer, is_tls_ca)?;
+                Self::may_certify_a_ca(identity, issuer)?;
                 Usage::Ca
             }
             other => {
@@ -560,26 +564,21 @@ impl Authority {
     }
 
     /// Whether `identity` may get an intermediate CA certificate from `issuer`.
-    fn may_certify_a_ca(
-        &self,
-        identity: &IdentityRecord,
-        issuer: &SigningCa,
-        is_tls_ca: bool,
-    ) -> Result<(), CaError> {
+    fn may_certify_a_ca(identity: &IdentityRecord, issuer: &SigningCa) -> Result<(), CaError> {
         Self::require_flag(
             identity,
             "hf.IntermediateCA",
             "enroll as an intermediate CA",
             code::AUTHORIZATION,
         )?;
-        if issuer.intermediate || is_tls_ca {
+        if issuer.intermediate || issuer.tls {
             return Err(CaError::api(
                 403,
                 code::AUTHORIZATION,
                 format!(
                     "CA '{}' may not certify CAs (it is {})",
                     issuer.name,
-                    if is_tls_ca {
+                    if issuer.tls {
                         "a TLS CA"
                     } else {
                         "an intermediate with path length 0"

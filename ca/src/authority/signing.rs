@@ -85,11 +85,13 @@ pub(super) struct SigningCa {
     pub chain: String,
     /// Whether it is an intermediate (so it may not certify further CAs).
     pub intermediate: bool,
+    /// Whether it is the TLS CA (what it issues is for TLS).
+    pub tls: bool,
 }
 
 impl SigningCa {
-    /// Loads the CA in `files`.
-    pub fn load(name: &str, files: &CaFiles) -> Result<Self, CaError> {
+    /// Loads the CA in `files` (`tls`: it is the TLS CA).
+    pub fn load(name: &str, files: &CaFiles, tls: bool) -> Result<Self, CaError> {
         let read = |p: &PathBuf| {
             std::fs::read_to_string(p).map_err(|e| {
                 CaError::io(
@@ -111,6 +113,7 @@ impl SigningCa {
             ca,
             chain,
             intermediate,
+            tls,
         })
     }
 
