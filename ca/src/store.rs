@@ -259,6 +259,28 @@ impl Store {
         Ok(all)
     }
 
+    /// How many identities are in affiliation `name` or below it.
+    pub fn identities_under(&self, name: &str) -> Result<usize, CaError> {
+        let n: i64 = self.conn().query_row(
+            "SELECT COUNT(*) FROM identities WHERE affiliation = ?1 OR affiliation LIKE ?2",
+            params![name, format!("{name}.%")],
+            |r| r.get(0),
+        )?;
+        Ok(n as usize)
+    }
+
+    /// The identities in affiliation `name` exactly.
+    pub fn identities_in(&self, name: &str) -> Result<Vec<IdentityRecord>, CaError> {
+        let conn = self.conn();
+        let mut q = conn.prepare(&format!(
+            "SELECT {IDENTITY_COLUMNS} FROM identities WHERE affiliation = ?1 ORDER BY id"
+        ))?;
+        let all = q
+            .query_map(params![name], row_identity)?
+            .collect::<Result<_, _>>()?;
+        Ok(all)
+    }
+
     /// Adds a new identity; an existing id is refused.
     pub fn insert_identity(&self, i: &IdentityRecord) -> Result<(), CaError> {
         let attrs = serde_json::to_string(&i.attributes).expect("attributes JSON");

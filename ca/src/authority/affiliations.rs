@@ -114,9 +114,9 @@ impl Authority {
         let mut info = AffiliationInfo::tree(name, &all);
         info.identities = self
             .store
-            .identities()?
+            .identities_in(name)?
             .iter()
-            .filter(|i| i.affiliation == name && Self::manages(caller, i))
+            .filter(|i| Self::manages(caller, i))
             .map(IdentityInfo::from)
             .collect();
         Ok(info)
@@ -198,7 +198,7 @@ impl Authority {
                 return Err(Self::affiliation_not_found(&p));
             }
         }
-        let moved = self.identities_under(name)?;
+        let moved = self.store.identities_under(name)?;
         if moved > 0 && !force {
             return Err(CaError::bad_request(
                 code::NEEDS_FORCE,
@@ -238,7 +238,7 @@ impl Authority {
             return Err(Self::affiliation_not_found(name));
         }
         let info = AffiliationInfo::tree(name, &all);
-        let identities = self.identities_under(name)?;
+        let identities = self.store.identities_under(name)?;
         if (identities > 0 || !info.affiliations.is_empty()) && !force {
             return Err(CaError::bad_request(
                 code::NEEDS_FORCE,
@@ -257,16 +257,6 @@ impl Authority {
             "removed affiliation"
         );
         Ok(info)
-    }
-
-    /// How many identities are in `name` or below it.
-    fn identities_under(&self, name: &str) -> Result<usize, CaError> {
-        Ok(self
-            .store
-            .identities()?
-            .iter()
-            .filter(|i| covers(name, &i.affiliation) && !i.affiliation.is_empty())
-            .count())
     }
 }
 
