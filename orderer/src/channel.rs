@@ -13,6 +13,7 @@ use tokio::time::{Instant, sleep_until};
 use weft_common::config::ChannelConfig;
 use weft_common::ids::ChannelId;
 use weft_common::msp::SigningIdentity;
+use weft_common::node::dial::{DialOptions, DialTls, dial_lazy};
 use weft_common::tls::TlsIdentity;
 use weft_protos::common::Block;
 use weft_protos::weft::cluster::cluster_client::ClusterClient;
@@ -236,25 +237,23 @@ impl Clients {
             .expect("endpoints lock")
             .get(&id)?
             .clone();
-        let scheme = if self.tls.is_some() { "https" } else { "http" };
-        let mut ep = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
-            .ok()?
-            .connect_timeout(Duration::from_secs(3))
-            .tcp_nodelay(true);
-        if let Some((identity, roots)) = &self.tls {
-            let mut tls = tonic::transport::ClientTlsConfig::new()
-                .identity(tonic::transport::Identity::from_pem(
-                    &identity.cert_pem,
-                    &identity.key_pem,
-                ))
-                .domain_name(host.clone());
-            for r in roots {
-                tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(r));
+        let tls = self.tls.as_ref().map(|(identity, roots)| DialTls {
+            roots: roots.clone(),
+            identity: Some((identity.cert_pem.clone(), identity.key_pem.clone())),
+            server_name: Some(host),
+        });
+        let options = DialOptions {
+            connect_timeout: Duration::from_secs(3),
+            keep_alive: None,
+        };
+        let channel = match dial_lazy(&endpoint, tls.as_ref(), options) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(consenter = id, "{e}");
+                return None;
             }
-            ep = ep.tls_config(tls).ok()?;
-        }
-        let client =
-            ClusterClient::new(ep.connect_lazy()).max_decoding_message_size(256 * 1024 * 1024);
+        };
+        let client = ClusterClient::new(channel).max_decoding_message_size(256 * 1024 * 1024);
         by_id.insert(id, client.clone());
         Some(client)
     }

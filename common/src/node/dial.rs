@@ -46,6 +46,36 @@ pub async fn dial(
     tls: Option<&DialTls>,
     options: DialOptions,
 ) -> Result<tonic::transport::Channel, String> {
+    configure(endpoint, tls, options)?
+        .connect()
+        .await
+        .map_err(|e| {
+            let mut reason = format!("cannot connect to {endpoint}: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                reason = format!("{reason}: {s}");
+                source = s.source();
+            }
+            reason
+        })
+}
+
+/// Like [`dial`], but connects on first use (and reconnects after a
+/// failure), so a node that is down now is not an error now.
+pub fn dial_lazy(
+    endpoint: &str,
+    tls: Option<&DialTls>,
+    options: DialOptions,
+) -> Result<tonic::transport::Channel, String> {
+    Ok(configure(endpoint, tls, options)?.connect_lazy())
+}
+
+/// The endpoint `dial` and `dial_lazy` connect to.
+fn configure(
+    endpoint: &str,
+    tls: Option<&DialTls>,
+    options: DialOptions,
+) -> Result<tonic::transport::Endpoint, String> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let mut ep = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
         .map_err(|e| format!("{endpoint:?} is not a host:port address: {e}"))?
@@ -72,15 +102,7 @@ pub async fn dial(
             .tls_config(cfg)
             .map_err(|e| format!("TLS towards {endpoint}: {e}"))?;
     }
-    ep.connect().await.map_err(|e| {
-        let mut reason = format!("cannot connect to {endpoint}: {e}");
-        let mut source = std::error::Error::source(&e);
-        while let Some(s) = source {
-            reason = format!("{reason}: {s}");
-            source = s.source();
-        }
-        reason
-    })
+    Ok(ep)
 }
 
 #[cfg(test)]
