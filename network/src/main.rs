@@ -13,6 +13,12 @@ use weft_network::deploy::{ChaincodeSource, DeploySpec, deploy};
 use weft_network::process::{self, UpOptions};
 use weft_network::{NetworkError, NetworkInfo, Ports, Topology};
 
+/// Blocks are hundreds of kilobytes and are encoded, copied and freed many
+/// times each; mimalloc reuses those pages where glibc's allocator gives them
+/// back and takes page faults to get them again (see ARCHITECTURE.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "weft-network",

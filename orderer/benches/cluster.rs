@@ -11,6 +11,10 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+/// The allocator the node binaries use, so the figure is theirs.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use futures::StreamExt;
 use support::*;
 use weft_protos::common::{Envelope, Status};
@@ -54,6 +58,7 @@ async fn run() {
     // Each stream goes to one of the three nodes; latency is measured per envelope
     // from the moment it is handed to the stream to its SUCCESS response.
     let mut tasks = Vec::new();
+    let usage_before = ProcessUsage::now();
     let started = Instant::now();
     let per_stream = total.div_ceil(streams);
     for (s, chunk) in envs.chunks(per_stream).enumerate() {
@@ -85,6 +90,7 @@ async fn run() {
         latencies.extend(t.await.unwrap());
     }
     let elapsed = started.elapsed();
+    let usage = ProcessUsage::now().since(&usage_before);
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     println!(
@@ -96,7 +102,50 @@ async fn run() {
         pct(0.9),
         pct(0.99)
     );
+    // CPU time is steadier than wall time on a shared VM: it does not count
+    // cycles stolen by neighbours. It includes the bench's own clients.
+    println!(
+        "cluster: {:.2} s of CPU in that window = {:.0} µs of CPU per envelope (all three nodes and the clients); {} page faults",
+        usage.cpu_seconds,
+        usage.cpu_seconds * 1e6 / total as f64,
+        usage.minor_faults
+    );
     for n in net.nodes.into_iter().flatten() {
         n.shutdown().await;
+    }
+}
+
+/// What this process has used so far, from /proc/self/stat.
+struct ProcessUsage {
+    /// User + system CPU seconds.
+    cpu_seconds: f64,
+    /// Minor page faults (fresh memory touched for the first time).
+    minor_faults: u64,
+}
+
+impl ProcessUsage {
+    fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+        // Fields after the parenthesised command name: minflt is the 8th,
+        // utime and stime the 12th and 13th (clock ticks, USER_HZ = 100).
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        Self {
+            cpu_seconds: (field(11) + field(12)) as f64 / 100.0,
+            minor_faults: field(7),
+        }
+    }
+
+    fn since(&self, earlier: &Self) -> Self {
+        Self {
+            cpu_seconds: self.cpu_seconds - earlier.cpu_seconds,
+            minor_faults: self.minor_faults - earlier.minor_faults,
+        }
     }
 }

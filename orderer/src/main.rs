@@ -7,6 +7,12 @@ use clap::{Parser, Subcommand};
 use weft_orderer::config::OrdererConfig;
 use weft_orderer::node::{Listeners, start_with};
 
+/// Blocks are hundreds of kilobytes and are encoded, copied and freed many
+/// times each; mimalloc reuses those pages where glibc's allocator gives them
+/// back and takes page faults to get them again (see ARCHITECTURE.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "weft-orderer",

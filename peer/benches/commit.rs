@@ -21,6 +21,10 @@ use weft_protos::common::Block;
 mod support;
 use support::*;
 
+/// The allocator the node binaries use, so the figure is theirs.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TXS_PER_BLOCK: usize = 500;
 const BLOCKS: usize = 4;
 

@@ -26,6 +26,10 @@ use weft_protos::gateway::{
     CommitStatusRequest, EndorseRequest, SignedCommitStatusRequest, SubmitRequest,
 };
 
+/// The allocator the node binaries use, so the figure is theirs.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()

@@ -10,6 +10,10 @@ use std::sync::Arc;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use weft_peer::chaincode::{ChaincodeRuntime, InvocationContext, MemoryLedger, RuntimeConfig};
 
+/// The allocator the node binaries use, so the figure is theirs.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn invoke(c: &mut Criterion) {
     let crate_dir =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples/asset-transfer-basic");

@@ -14,6 +14,12 @@ use weft_peer::admin::{AdminClient, BlockSelector, ClientTls};
 use weft_peer::package;
 use weft_peer::transact::{self, Target};
 
+/// Blocks are hundreds of kilobytes and are encoded, copied and freed many
+/// times each; mimalloc reuses those pages where glibc's allocator gives them
+/// back and takes page faults to get them again (see ARCHITECTURE.md).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "weft-peer",
