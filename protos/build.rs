@@ -39,6 +39,8 @@ fn main() {
         .build_transport(true)
         // Deterministic encoding: maps iterate in key order.
         .btree_map(".")
+        // Encode each message into a buffer of its size (see src/codec.rs).
+        .codec_path("crate::codec::SizedCodec")
         .compile_fds(fds)
         .unwrap_or_else(|e| panic!("generating Rust code from protos: {e}"));
 }

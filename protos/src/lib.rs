@@ -8,8 +8,11 @@
 //!
 //! Modules follow the protobuf packages: [`common`], [`msp`], [`protos`]
 //! (Fabric's peer package), [`orderer`], [`etcdraft`], [`gateway`], [`rwset`],
-//! [`kvrwset`], [`lifecycle`] and [`google::rpc`].
+//! [`kvrwset`], [`lifecycle`] and [`google::rpc`]. Every service encodes
+//! with [`codec::SizedCodec`].
 #![allow(missing_docs, clippy::all, clippy::pedantic)]
+
+pub mod codec;
 
 /// Envelopes, headers, blocks, channel config and policies (`package common`).
 pub mod common {
