@@ -41,6 +41,9 @@ fn main() {
         .btree_map(".")
         // Encode each message into a buffer of its size (see src/codec.rs).
         .codec_path("crate::codec::SizedCodec")
+        // Raft messages carry whole blocks: decode them as slices of the
+        // received buffer instead of copying each into a Vec.
+        .bytes(".weft.cluster.StepRequest.messages")
         .compile_fds(fds)
         .unwrap_or_else(|e| panic!("generating Rust code from protos: {e}"));
 }

@@ -494,11 +494,11 @@ impl Chain {
                 self.snapshot_now()?;
             }
             for block in written {
-                for env in block.data.iter().flat_map(|d| d.data.iter()) {
-                    self.remember(sha256(env));
+                for digest in block.envelopes {
+                    self.remember(digest);
                 }
                 if !self.is_leader() {
-                    self.tip = block_tip(&block);
+                    self.tip = block.tip;
                 }
             }
             self.observe_leader()?;
@@ -665,6 +665,13 @@ impl Chain {
     }
 }
 
+/// What the chain keeps of a block an apply wrote: its tip and the digests of
+/// its envelopes (hashed once, for both the event and deduplication).
+struct Written {
+    tip: (u64, Vec<u8>),
+    envelopes: Vec<[u8; 32]>,
+}
+
 /// The chain's side of a Ready: storage writes, block signing, events.
 struct Effects<'a> {
     store: &'a ChannelStore,
@@ -673,7 +680,7 @@ struct Effects<'a> {
     outbox: &'a mut Vec<Message>,
     events: &'a mut Vec<ChainEvent>,
     conf_changes: Vec<ConfChange>,
-    written: Vec<Block>,
+    written: Vec<Written>,
     last_config: &'a mut u64,
     membership: &'a mut Membership,
     changes: Vec<Change>,
@@ -765,17 +772,21 @@ impl ReadyEffects for Effects<'_> {
                 self.store.snapshot_at(e.index, bytes.clone())?;
                 *self.bytes_since_snapshot = 0;
             }
+            let envelopes: Vec<[u8; 32]> = block
+                .data
+                .iter()
+                .flat_map(|d| d.data.iter())
+                .map(|env| sha256(env))
+                .collect();
+            self.written.push(Written {
+                tip: block_tip(&block),
+                envelopes: envelopes.clone(),
+            });
             self.events.push(ChainEvent::BlockWritten {
                 number,
-                envelopes: block
-                    .data
-                    .iter()
-                    .flat_map(|d| d.data.iter())
-                    .map(|env| sha256(env))
-                    .collect(),
+                envelopes,
                 config,
             });
-            self.written.push(block);
         }
         Ok(())
     }

@@ -749,9 +749,12 @@ impl Actor {
     }
 
     fn dispatch(&mut self, handle: &Arc<ChannelHandle>) {
-        let mut by_peer: BTreeMap<u64, Vec<Vec<u8>>> = BTreeMap::new();
+        let mut by_peer: BTreeMap<u64, Vec<prost::bytes::Bytes>> = BTreeMap::new();
         for m in self.chain.take_messages() {
-            by_peer.entry(m.to).or_default().push(m.encode_to_vec());
+            by_peer
+                .entry(m.to)
+                .or_default()
+                .push(m.encode_to_vec().into());
         }
         for (to, messages) in by_peer {
             let Some(mut client) = handle.clients.client(to) else {

@@ -61,7 +61,7 @@ impl Cluster for ClusterService {
         let mut msgs = Vec::new();
         for bytes in &request.get_ref().messages {
             msgs.push(
-                raft::prelude::Message::decode(bytes.as_slice())
+                raft::prelude::Message::decode(bytes.as_ref())
                     .map_err(|e| Status::invalid_argument(format!("raft message: {e}")))?,
             );
         }
