@@ -2,7 +2,8 @@
 //! TLS and admission signature checks on: 1 KB envelopes, BatchTimeout 250 ms,
 //! MaxMessageCount 500. Run: `cargo bench -p weft-orderer --bench cluster`.
 //! Env: WEFT_BENCH_ENVELOPES (default 30000), WEFT_BENCH_STREAMS (default 12),
-//! WEFT_BENCH_BATCH (MaxMessageCount, default 500), WEFT_BENCH_ROUNDS (default
+//! WEFT_BENCH_BATCH (MaxMessageCount, default 500), WEFT_BENCH_SIZE (envelope
+//! payload bytes, default 1024), WEFT_BENCH_ROUNDS (default
 //! 3: each round is a fresh cluster; the summary gives the median, because a
 //! shared VM's speed changes from one run to the next).
 
@@ -73,9 +74,10 @@ async fn run() -> f64 {
         "cluster: one ECDSA P-256 verification takes {:.0} µs of one core now (the target assumes 67)",
         t.elapsed().as_secs_f64() * 1e6 / checks as f64
     );
-    eprintln!("signing {total} envelopes of 1 KB...");
+    let size = env_or("WEFT_BENCH_SIZE", 1024);
+    eprintln!("signing {total} envelopes of {size} bytes...");
     let envs: Vec<Envelope> = (0..total)
-        .map(|i| envelope(&user, CHANNEL, i, 1024))
+        .map(|i| envelope(&user, CHANNEL, i, size))
         .collect();
 
     // Each stream goes to one of the three nodes; latency is measured per envelope
@@ -117,7 +119,7 @@ async fn run() -> f64 {
     latencies.sort();
     let pct = |p: f64| latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)];
     println!(
-        "cluster: 3 consenters, {total} envelopes of 1 KB over {streams} streams in {:.2} s = {:.0} envelopes/s committed; \
+        "cluster: 3 consenters, {total} envelopes of {size} bytes over {streams} streams in {:.2} s = {:.0} envelopes/s committed; \
          broadcast->commit latency p50 {:?} p90 {:?} p99 {:?}",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64(),
