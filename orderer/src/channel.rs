@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use prost::Message as _;
-use prost011::Message as _;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until};
 use weft_common::config::ChannelConfig;
@@ -17,14 +16,13 @@ use weft_common::node::dial::{DialOptions, DialTls, dial_lazy};
 use weft_common::tls::TlsIdentity;
 use weft_protos::common::Block;
 use weft_protos::weft::cluster::cluster_client::ClusterClient;
-use weft_protos::weft::cluster::{
-    BlocksRequest, ForwardRequest, StepRequest, forward_response::Outcome,
-};
+use weft_protos::weft::cluster::{BlocksRequest, ForwardRequest, forward_response::Outcome};
 
 use crate::OrdererError;
 use crate::chain::{Chain, ChainEvent, ChainSettings, Offer};
 use crate::cutter::BatchLimits;
 use crate::membership::{Membership, consenter_certs};
+use crate::step_wire::{self, StepBatch};
 use crate::storage::ChannelStore;
 
 /// A consenter of the channel as this node sees it.
@@ -207,7 +205,7 @@ impl std::fmt::Debug for ChannelHandle {
 /// gRPC clients to the other consenters, made lazily.
 struct Clients {
     tls: Option<(TlsIdentity, Vec<Vec<u8>>)>,
-    by_id: Mutex<BTreeMap<u64, ClusterClient<tonic::transport::Channel>>>,
+    by_id: Mutex<BTreeMap<u64, tonic::transport::Channel>>,
     endpoints: Mutex<BTreeMap<u64, (String, String)>>,
 }
 
@@ -227,6 +225,12 @@ impl Clients {
     }
 
     fn client(&self, id: u64) -> Option<ClusterClient<tonic::transport::Channel>> {
+        let channel = self.channel(id)?;
+        Some(ClusterClient::new(channel).max_decoding_message_size(256 * 1024 * 1024))
+    }
+
+    /// The (lazily connecting) channel to consenter `id`, shared by every call to it.
+    fn channel(&self, id: u64) -> Option<tonic::transport::Channel> {
         let mut by_id = self.by_id.lock().expect("clients lock");
         if let Some(c) = by_id.get(&id) {
             return Some(c.clone());
@@ -253,9 +257,8 @@ impl Clients {
                 return None;
             }
         };
-        let client = ClusterClient::new(channel).max_decoding_message_size(256 * 1024 * 1024);
-        by_id.insert(id, client.clone());
-        Some(client)
+        by_id.insert(id, channel.clone());
+        Some(channel)
     }
 }
 
@@ -749,21 +752,21 @@ impl Actor {
     }
 
     fn dispatch(&mut self, handle: &Arc<ChannelHandle>) {
-        let mut by_peer: BTreeMap<u64, Vec<prost::bytes::Bytes>> = BTreeMap::new();
+        let mut by_peer: BTreeMap<u64, Vec<raft::prelude::Message>> = BTreeMap::new();
         for m in self.chain.take_messages() {
-            by_peer
-                .entry(m.to)
-                .or_default()
-                .push(m.encode_to_vec().into());
+            by_peer.entry(m.to).or_default().push(m);
         }
         for (to, messages) in by_peer {
-            let Some(mut client) = handle.clients.client(to) else {
+            let Some(connection) = handle.clients.channel(to) else {
                 continue;
             };
-            let channel = handle.id.to_string();
+            let batch = StepBatch {
+                channel: handle.id.to_string(),
+                messages,
+            };
             let commands = handle.commands.clone();
             self.runtime.spawn(async move {
-                if let Err(s) = client.step(StepRequest { channel, messages }).await {
+                if let Err(s) = step_wire::step(connection, batch).await {
                     tracing::debug!(to, "raft send failed: {}", s.message());
                     // Raft falls back to probing the peer instead of streaming to it.
                     let _ = commands.try_send(Command::Unreachable(to));

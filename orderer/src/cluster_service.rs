@@ -60,8 +60,10 @@ impl Cluster for ClusterService {
         let handle = self.authorize(&request, &request.get_ref().channel)?;
         let mut msgs = Vec::new();
         for bytes in &request.get_ref().messages {
+            // Decoding from `Bytes` (not a slice) lets prost hand each entry's
+            // data over without an intermediate copy.
             msgs.push(
-                raft::prelude::Message::decode(bytes.as_ref())
+                raft::prelude::Message::decode(bytes.clone())
                     .map_err(|e| Status::invalid_argument(format!("raft message: {e}")))?,
             );
         }

@@ -29,6 +29,7 @@ pub mod operations;
 pub mod participation;
 pub mod raft_driver;
 pub mod registry;
+pub mod step_wire;
 pub mod storage;
 
 pub use error::OrdererError;
