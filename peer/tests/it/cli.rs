@@ -100,23 +100,17 @@ async fn fabric_style_cli_deploys_and_calls_chaincode() {
     let with = |head: &[&str], tail: &[String]| -> Vec<String> {
         s(head).into_iter().chain(tail.iter().cloned()).collect()
     };
-    cli(
-        &net,
-        1,
-        &p1,
-        with(
-            &[
-                "lifecycle",
-                "chaincode",
-                "approveformyorg",
-                "--package-id",
-                &package_id,
-            ],
-            &def,
-        ),
-    )
-    .await
-    .unwrap();
+    let approve = with(
+        &[
+            "lifecycle",
+            "chaincode",
+            "approveformyorg",
+            "--package-id",
+            &package_id,
+        ],
+        &def,
+    );
+    cli(&net, 1, &p1, approve.clone()).await.unwrap();
     let ready = cli(
         &net,
         1,
@@ -130,44 +124,12 @@ async fn fabric_style_cli_deploys_and_calls_chaincode() {
         "{ready}"
     );
     // A client of Org2 cannot approve on Org1's peer.
-    let err = cli(
-        &net,
-        2,
-        &p1,
-        with(
-            &[
-                "lifecycle",
-                "chaincode",
-                "approveformyorg",
-                "--package-id",
-                &package_id,
-            ],
-            &def,
-        ),
-    )
-    .await
-    .unwrap_err();
+    let err = cli(&net, 2, &p1, approve.clone()).await.unwrap_err();
     assert!(
         err.contains("403") || err.contains("access denied") || err.contains("connect"),
         "{err}"
     );
-    cli(
-        &net,
-        2,
-        &p2,
-        with(
-            &[
-                "lifecycle",
-                "chaincode",
-                "approveformyorg",
-                "--package-id",
-                &package_id,
-            ],
-            &def,
-        ),
-    )
-    .await
-    .unwrap();
+    cli(&net, 2, &p2, approve.clone()).await.unwrap();
     wait_height(&p1, p2.core.channel(CHANNEL).unwrap().ledger().height()).await;
     let peers = vec![
         "--peerAddresses".to_string(),
