@@ -204,6 +204,11 @@ impl Net {
     }
 
     pub async fn client(&self, i: usize) -> AtomicBroadcastClient<tonic::transport::Channel> {
+        self.client_at(self.node(i).general_addr.port()).await
+    }
+
+    /// A client of the orderer listening on `port` (an in-process node or a process).
+    pub async fn client_at(&self, port: u16) -> AtomicBroadcastClient<tonic::transport::Channel> {
         let user = user_dir(self.dir.path());
         let ca = std::fs::read(
             crypto_dir(self.dir.path())
@@ -217,16 +222,13 @@ impl Net {
                 std::fs::read(user.join("tls/client.key")).unwrap(),
             ))
             .domain_name("127.0.0.1");
-        let ch = tonic::transport::Endpoint::from_shared(format!(
-            "https://127.0.0.1:{}",
-            self.node(i).general_addr.port()
-        ))
-        .unwrap()
-        .tls_config(tls)
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+        let ch = tonic::transport::Endpoint::from_shared(format!("https://127.0.0.1:{port}"))
+            .unwrap()
+            .tls_config(tls)
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
         AtomicBroadcastClient::new(ch).max_decoding_message_size(64 * 1024 * 1024)
     }
 
@@ -270,6 +272,11 @@ pub async fn broadcast(
 
 /// Delivers blocks `from..=to` (FAIL_IF_NOT_READY) from node `i`.
 pub async fn deliver(net: &Net, i: usize, from: u64, to: u64) -> (Vec<Block>, i32) {
+    deliver_at(net, net.node(i).general_addr.port(), from, to).await
+}
+
+/// Delivers blocks `from..=to` (FAIL_IF_NOT_READY) from the orderer on `port`.
+pub async fn deliver_at(net: &Net, port: u16, from: u64, to: u64) -> (Vec<Block>, i32) {
     let seek = SeekInfo {
         start: Some(SeekPosition {
             r#type: Some(seek_position::Type::Specified(SeekSpecified {
@@ -289,7 +296,7 @@ pub async fn deliver(net: &Net, i: usize, from: u64, to: u64) -> (Vec<Block>, i3
         &net.user(),
     )
     .unwrap();
-    let mut client = net.client(i).await;
+    let mut client = net.client_at(port).await;
     let mut stream = client
         .deliver(futures::stream::iter(vec![env]))
         .await
