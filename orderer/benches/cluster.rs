@@ -56,11 +56,7 @@ async fn run() -> f64 {
     let streams = env_or("WEFT_BENCH_STREAMS", 12);
     let (mut net, listeners) =
         Net::with_batch_timeout(3, env_or("WEFT_BENCH_BATCH", 500) as u32, "250ms").await;
-    net.start_all(listeners).await;
-    for i in 0..3 {
-        net.node(i).core.join_channel(&net.genesis).await.unwrap();
-    }
-    net.leader().await;
+    net.start_and_join(listeners).await;
     let user = net.user();
     // The machine's speed right now, in the unit the target is stated in.
     let message = vec![7u8; 1024];

@@ -82,11 +82,7 @@ async fn wait_until_serving(net: &Net, port: u16, height: u64, log: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_consenter_killed_mid_stream_restarts_with_the_same_chain() {
     let (mut net, listeners) = Net::new(3, 10).await;
-    net.start_all(listeners).await;
-    for i in 0..3 {
-        net.node(i).core.join_channel(&net.genesis).await.unwrap();
-    }
-    let leader = net.leader().await;
+    let leader = net.start_and_join(listeners).await;
     // The victim is a follower, so Broadcast to the leader keeps flowing.
     let victim = (leader + 1) % 3;
     let survivor = leader;
@@ -113,14 +109,7 @@ async fn a_consenter_killed_mid_stream_restarts_with_the_same_chain() {
         // ...and the victim killed once blocks are being committed past where it was.
         let start = height(&net, survivor).await;
         wait_for("blocks to be committed", Duration::from_secs(60), || {
-            *net.node(survivor)
-                .core
-                .registry
-                .get(CHANNEL)
-                .unwrap()
-                .height
-                .borrow()
-                >= start + 3
+            net.height_of(survivor) >= start + 3
         })
         .await;
         child.start_kill().unwrap();

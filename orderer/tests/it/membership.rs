@@ -90,11 +90,7 @@ async fn a_consenter_is_added_catches_up_and_is_removed_one_at_a_time() {
     let (mut net, mut listeners) = Net::build(4, 3, 10, "100ms", "8 KB").await;
     let fourth_listeners = listeners.pop().unwrap();
     let fourth_port = net.general_ports[3];
-    net.start_all(listeners).await;
-    for i in 0..3 {
-        net.node(i).core.join_channel(&net.genesis).await.unwrap();
-    }
-    net.leader().await;
+    net.start_and_join(listeners).await;
     let user = net.user();
     let mut client = net.client(0).await;
     let envs: Vec<Envelope> = (0..300).map(|i| envelope(&user, CHANNEL, i, 200)).collect();
@@ -140,14 +136,7 @@ async fn a_consenter_is_added_catches_up_and_is_removed_one_at_a_time() {
     let target = height(&net, 0).await;
     let n = &net;
     wait_for("orderer4 to catch up", Duration::from_secs(30), || {
-        *n.node(3)
-            .core
-            .registry
-            .get(CHANNEL)
-            .unwrap()
-            .height
-            .borrow()
-            >= target
+        n.height_of(3) >= target
     })
     .await;
     let (a, _) = deliver(&net, 0, 0, target - 1).await;

@@ -21,11 +21,7 @@ use crate::support::*;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_consenters_order_10000_envelopes_into_identical_chains() {
     let (mut net, listeners) = Net::new(3, 500).await;
-    net.start_all(listeners).await;
-    for i in 0..3 {
-        net.node(i).core.join_channel(&net.genesis).await.unwrap();
-    }
-    net.leader().await;
+    net.start_and_join(listeners).await;
     let user = net.user();
     // 10,000 envelopes of ~1 KB, on one stream to each of the three nodes at once.
     let mut tasks = Vec::new();
@@ -54,14 +50,7 @@ async fn three_consenters_order_10000_envelopes_into_identical_chains() {
     for i in 0..3 {
         let n = &net;
         wait_for("followers to catch up", Duration::from_secs(60), || {
-            *n.node(i)
-                .core
-                .registry
-                .get(CHANNEL)
-                .unwrap()
-                .height
-                .borrow()
-                >= h
+            n.height_of(i) >= h
         })
         .await;
     }
@@ -230,11 +219,7 @@ async fn bad_input_gets_a_clear_status_and_the_node_keeps_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_leader_dies_mid_stream_and_a_restarted_node_catches_up() {
     let (mut net, listeners) = Net::new(3, 100).await;
-    net.start_all(listeners).await;
-    for i in 0..3 {
-        net.node(i).core.join_channel(&net.genesis).await.unwrap();
-    }
-    let leader = net.leader().await;
+    let leader = net.start_and_join(listeners).await;
     let follower = (0..3).find(|i| *i != leader).unwrap();
     let user = net.user();
     let total = 3000;
@@ -381,11 +366,7 @@ fn config_update_envelope(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn config_updates_are_validated_ordered_alone_and_adopted_by_every_node() {
     let (mut net, listeners) = Net::new(3, 10).await;
-    net.start_all(listeners).await;
-    for i in 0..3 {
-        net.node(i).core.join_channel(&net.genesis).await.unwrap();
-    }
-    net.leader().await;
+    net.start_and_join(listeners).await;
     let crypto = net.dir.path().join("crypto");
     let orderer_admin = folder::load_signing_identity(
         &crypto.join("ordererOrganizations/example.com/users/Admin@example.com/msp"),

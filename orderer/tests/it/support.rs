@@ -179,6 +179,28 @@ impl Net {
         }
     }
 
+    /// Starts every node, joins each to the channel with the genesis block,
+    /// and returns the index of the first leader.
+    pub async fn start_and_join(&mut self, listeners: Vec<Listeners>) -> usize {
+        self.start_all(listeners).await;
+        for node in self.nodes.iter().flatten() {
+            node.core.join_channel(&self.genesis).await.unwrap();
+        }
+        self.leader().await
+    }
+
+    /// The channel height node `i` has written.
+    pub fn height_of(&self, i: usize) -> u64 {
+        *self
+            .node(i)
+            .core
+            .registry
+            .get(CHANNEL)
+            .unwrap()
+            .height
+            .borrow()
+    }
+
     pub async fn start_all(&mut self, listeners: Vec<Listeners>) {
         for (i, l) in listeners.into_iter().enumerate() {
             let node = start(self.config(i), l).await.unwrap();
@@ -312,11 +334,5 @@ pub async fn deliver_at(net: &Net, port: u16, from: u64, to: u64) -> (Vec<Block>
 }
 
 pub async fn height(net: &Net, i: usize) -> u64 {
-    *net.node(i)
-        .core
-        .registry
-        .get(CHANNEL)
-        .unwrap()
-        .height
-        .borrow()
+    net.height_of(i)
 }
