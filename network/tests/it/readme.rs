@@ -6,6 +6,19 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The two tests below bring up process networks with `WEFT_NETWORK_PORTS=auto`,
+/// which picks free ports by binding and releasing them before the nodes
+/// start. Two such `up`s at once can pick the same port, and then a node of
+/// one network answers the other (seen as "UnknownIssuer"), so they take turns.
+static PROCESS_NETWORKS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_process_network_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    // A failed test poisons the lock; the next one may still run.
+    PROCESS_NETWORKS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn script() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/weft-network")
 }
@@ -54,6 +67,7 @@ fn assert_stopped(pids: &[u32]) {
 
 #[test]
 fn the_readme_command_brings_a_network_up_runs_a_transaction_and_tears_it_down() {
+    let _turn = one_process_network_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("net");
     let up = run(&dir, &["up"]);
@@ -92,6 +106,7 @@ fn the_readme_command_brings_a_network_up_runs_a_transaction_and_tears_it_down()
 /// transacts, and `down` stops them with the nodes.
 #[test]
 fn up_with_cas_enrolls_everything_from_them_and_they_keep_serving() {
+    let _turn = one_process_network_at_a_time();
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("net");
     let up = run(&dir, &["up", "--ca", "--orderers", "1"]);
