@@ -9,6 +9,7 @@ use prost::Message as _;
 use tokio::net::TcpListener;
 use weft_common::ids::{ChannelId, MspId};
 use weft_common::msp::{SigningIdentity, folder};
+use weft_common::node::dial::{DialOptions, DialTls, dial};
 use weft_common::pki::KeyType;
 use weft_common::tx::signed_envelope;
 use weft_configtx::profile::ConfigtxFile;
@@ -232,25 +233,27 @@ impl Net {
     /// A client of the orderer listening on `port` (an in-process node or a process).
     pub async fn client_at(&self, port: u16) -> AtomicBroadcastClient<tonic::transport::Channel> {
         let user = user_dir(self.dir.path());
-        let ca = std::fs::read(
-            crypto_dir(self.dir.path())
-                .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem"),
-        )
-        .unwrap();
-        let tls = tonic::transport::ClientTlsConfig::new()
-            .ca_certificate(tonic::transport::Certificate::from_pem(ca))
-            .identity(tonic::transport::Identity::from_pem(
+        let tls = DialTls {
+            roots: vec![
+                std::fs::read(
+                    crypto_dir(self.dir.path())
+                        .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem"),
+                )
+                .unwrap(),
+            ],
+            identity: Some((
                 std::fs::read(user.join("tls/client.crt")).unwrap(),
                 std::fs::read(user.join("tls/client.key")).unwrap(),
-            ))
-            .domain_name("127.0.0.1");
-        let ch = tonic::transport::Endpoint::from_shared(format!("https://127.0.0.1:{port}"))
-            .unwrap()
-            .tls_config(tls)
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
+            )),
+            server_name: None,
+        };
+        let ch = dial(
+            &format!("127.0.0.1:{port}"),
+            Some(&tls),
+            DialOptions::default(),
+        )
+        .await
+        .unwrap();
         AtomicBroadcastClient::new(ch).max_decoding_message_size(64 * 1024 * 1024)
     }
 

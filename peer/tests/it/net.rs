@@ -7,6 +7,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use prost::Message;
 use tokio::net::TcpListener;
+use weft_common::node::dial::{DialOptions, DialTls, dial};
 use weft_common::node::settings::{Listener, ListenerTls};
 use weft_common::tls::TlsIdentity;
 use weft_orderer::config::OrdererConfig;
@@ -218,23 +219,19 @@ impl Net {
     /// A Broadcast client to orderer `i`, as Org1's user.
     pub async fn broadcaster(&self, i: usize) -> AtomicBroadcastClient<tonic::transport::Channel> {
         let user = self.orgs.user_dir(1, "User1").join("tls");
-        let tls = tonic::transport::ClientTlsConfig::new()
-            .ca_certificate(tonic::transport::Certificate::from_pem(
-                std::fs::read(self.orgs.orderer_tls_ca()).unwrap(),
-            ))
-            .identity(tonic::transport::Identity::from_pem(
+        let tls = DialTls {
+            roots: vec![std::fs::read(self.orgs.orderer_tls_ca()).unwrap()],
+            identity: Some((
                 std::fs::read(user.join("client.crt")).unwrap(),
                 std::fs::read(user.join("client.key")).unwrap(),
-            ))
-            .domain_name("127.0.0.1");
-        let ch = tonic::transport::Endpoint::from_shared(format!(
-            "https://{}",
-            self.orderer_endpoint(i)
-        ))
-        .unwrap()
-        .tls_config(tls)
-        .unwrap()
-        .connect()
+            )),
+            server_name: None,
+        };
+        let ch = dial(
+            &self.orderer_endpoint(i),
+            Some(&tls),
+            DialOptions::default(),
+        )
         .await
         .unwrap();
         AtomicBroadcastClient::new(ch)
