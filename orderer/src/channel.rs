@@ -1,5 +1,5 @@
 //! One channel on a running orderer: an async task that owns the channel's
-//! [`Chain`](crate::chain::Chain) and drives it with commands, Raft ticks and
+//! [`Chain`] and drives it with commands, Raft ticks and
 //! the batch deadline, plus the handle other parts of the node use.
 
 use std::collections::{BTreeMap, HashMap};
@@ -22,6 +22,7 @@ use crate::OrdererError;
 use crate::chain::{Chain, ChainEvent, ChainSettings, Offer};
 use crate::cutter::BatchLimits;
 use crate::membership::{Membership, consenter_certs};
+use crate::raft_outbox::{Outbox, Transport};
 use crate::step_wire::{self, StepBatch};
 use crate::storage::ChannelStore;
 
@@ -378,6 +379,14 @@ impl ChannelHandle {
             metrics: start.metrics,
             runtime: tokio::runtime::Handle::current(),
             handle: Arc::downgrade(&handle),
+            outbox: Outbox::new(
+                Arc::new(ConsenterLinks {
+                    channel: handle.id.to_string(),
+                    clients: handle.clients.clone(),
+                    commands: handle.commands.clone(),
+                }),
+                tokio::runtime::Handle::current(),
+            ),
         };
         *handle.task.lock().expect("task lock") = Some(tokio::spawn(actor.run()));
         Ok(handle)
@@ -586,9 +595,45 @@ struct Actor {
     /// Set once this node is removed from the consenters.
     evicted: bool,
     metrics: Arc<crate::metrics::Metrics>,
-    /// The node's shared runtime, where network sends run.
+    /// The node's shared runtime, where block fetches run.
     runtime: tokio::runtime::Handle,
     handle: std::sync::Weak<ChannelHandle>,
+    /// Raft messages to the other consenters, in order.
+    outbox: Outbox<ConsenterLinks>,
+}
+
+/// The cluster transport as the outbox sees it: `Cluster.Step` calls to the
+/// consenters, and failures reported back to this channel's Raft node.
+struct ConsenterLinks {
+    channel: String,
+    clients: Arc<Clients>,
+    commands: mpsc::Sender<Command>,
+}
+
+impl Transport for ConsenterLinks {
+    fn deliver(
+        &self,
+        to: u64,
+        messages: Vec<raft::prelude::Message>,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send {
+        let connection = self.clients.channel(to);
+        let batch = StepBatch {
+            channel: self.channel.clone(),
+            messages,
+        };
+        async move {
+            let connection =
+                connection.ok_or_else(|| format!("consenter {to} has no known endpoint"))?;
+            step_wire::step(connection, batch)
+                .await
+                .map_err(|s| s.message().to_string())
+        }
+    }
+
+    fn unreachable(&self, to: u64) {
+        // Raft falls back to probing the peer instead of streaming to it.
+        let _ = self.commands.try_send(Command::Unreachable(to));
+    }
 }
 
 impl Actor {
@@ -647,6 +692,7 @@ impl Actor {
                 match consenters(&cfg, self.chain.membership()) {
                     Ok(list) => {
                         handle.clients.set_consenters(&list, handle.self_id);
+                        self.outbox.retain(|id| list.iter().any(|c| c.id == id));
                         *handle.consenters.write().expect("consenters lock") = list;
                     }
                     Err(e) => {
@@ -757,21 +803,7 @@ impl Actor {
             by_peer.entry(m.to).or_default().push(m);
         }
         for (to, messages) in by_peer {
-            let Some(connection) = handle.clients.channel(to) else {
-                continue;
-            };
-            let batch = StepBatch {
-                channel: handle.id.to_string(),
-                messages,
-            };
-            let commands = handle.commands.clone();
-            self.runtime.spawn(async move {
-                if let Err(s) = step_wire::step(connection, batch).await {
-                    tracing::debug!(to, "raft send failed: {}", s.message());
-                    // Raft falls back to probing the peer instead of streaming to it.
-                    let _ = commands.try_send(Command::Unreachable(to));
-                }
-            });
+            self.outbox.send(to, messages);
         }
         for event in self.chain.take_events() {
             match event {

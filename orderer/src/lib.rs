@@ -1,9 +1,9 @@
 //! The weft ordering service.
 //!
 //! It orders and cuts blocks; it does not execute or validate transactions
-//! beyond admission checks.
+//! beyond admission checks. ARCHITECTURE.md maps the data flow.
 //!
-//! Built so far, all synchronous and tested without sockets:
+//! The synchronous cores, tested without sockets:
 //! - [`cutter`]: the block cutter (Fabric's batching rules, time as an input);
 //! - [`storage`]: one RocksDB per channel with the Raft log, hard state,
 //!   snapshots and the block store;
@@ -11,9 +11,10 @@
 //! - [`chain`]: one channel's state machine (Raft node + cutter + blocks), with
 //!   exactly-once ordering across leader changes and snapshot catch-up.
 //!
-//! Still to come (issue: Orderer): the async shell, gRPC services (Broadcast,
-//! Deliver, cluster transport), TLS, channel participation, config updates,
-//! operations endpoint, the node and its binary.
+//! The async shell around them: [`channel`] (one task per channel driving its
+//! chain), [`raft_outbox`] (ordered Raft delivery to each consenter),
+//! [`broadcast`] and [`cluster_service`] (the gRPC services), [`participation`]
+//! (the `osnadmin` REST API), [`operations`] and [`node`] (a whole orderer).
 
 pub mod broadcast;
 pub mod chain;
@@ -28,6 +29,7 @@ pub mod node;
 pub mod operations;
 pub mod participation;
 pub mod raft_driver;
+pub mod raft_outbox;
 pub mod registry;
 pub mod step_wire;
 pub mod storage;

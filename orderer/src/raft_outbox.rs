@@ -1,0 +1,281 @@
+//! Ordered delivery of Raft messages to the other consenters.
+//!
+//! Raft survives lost messages but pays for reordered ones. If an append
+//! overtakes the one before it, the follower rejects it (its log has a gap),
+//! the leader falls back to probing that follower one entry at a time, and it
+//! re-reads from its own log the blocks it has already sent. Sending each
+//! Ready's messages as an independent call lets concurrent calls overtake each
+//! other; measured on the cluster bench, a 20-block run saw 41 such rejections.
+//!
+//! So an [`Outbox`] gives each consenter one link: a task that makes at most
+//! one call to that consenter at a time, in the order the messages were
+//! produced. Messages produced while a call is in flight go together in the
+//! next call. A link whose queue is full (the consenter is down or far
+//! behind) drops new messages and reports the consenter unreachable, which
+//! Raft tolerates: it stops streaming to that consenter and probes it instead.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use raft::prelude::Message;
+use tokio::sync::mpsc::{self, error::TrySendError};
+
+/// Batches (one per Ready) queued for one consenter before new ones are dropped.
+const LINK_QUEUE: usize = 1024;
+/// Stop adding queued batches to a call once it carries this many bytes of entries.
+const MAX_CALL_BYTES: usize = 16 * 1024 * 1024;
+
+/// Where an outbox's messages go.
+pub trait Transport: Send + Sync + 'static {
+    /// Delivers `messages` to consenter `to` in one call. Resolves once the
+    /// receiver has queued them, so that a later call cannot overtake them.
+    fn deliver(
+        &self,
+        to: u64,
+        messages: Vec<Message>,
+    ) -> impl Future<Output = Result<(), String>> + Send;
+
+    /// `to` could not be reached (a call failed, or its queue is full).
+    fn unreachable(&self, to: u64);
+}
+
+/// One ordered link per consenter.
+pub struct Outbox<T: Transport> {
+    transport: Arc<T>,
+    runtime: tokio::runtime::Handle,
+    links: HashMap<u64, mpsc::Sender<Vec<Message>>>,
+}
+
+impl<T: Transport> std::fmt::Debug for Outbox<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Outbox")
+            .field("links", &self.links.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl<T: Transport> Outbox<T> {
+    /// An outbox whose link tasks run on `runtime`.
+    pub fn new(transport: Arc<T>, runtime: tokio::runtime::Handle) -> Self {
+        Self {
+            transport,
+            runtime,
+            links: HashMap::new(),
+        }
+    }
+
+    /// Queues `messages` for `to`, behind everything queued for it before.
+    pub fn send(&mut self, to: u64, messages: Vec<Message>) {
+        if messages.is_empty() {
+            return;
+        }
+        let mut messages = messages;
+        // At most two tries: the second after replacing a link whose task ended.
+        for _ in 0..2 {
+            let link = self.links.entry(to).or_insert_with(|| {
+                let (tx, rx) = mpsc::channel(LINK_QUEUE);
+                self.runtime.spawn(run_link(to, self.transport.clone(), rx));
+                tx
+            });
+            match link.try_send(messages) {
+                Ok(()) => return,
+                Err(TrySendError::Full(_)) => {
+                    tracing::debug!(to, "raft messages dropped: the link's queue is full");
+                    self.transport.unreachable(to);
+                    return;
+                }
+                Err(TrySendError::Closed(back)) => {
+                    self.links.remove(&to);
+                    messages = back;
+                }
+            }
+        }
+    }
+
+    /// Closes the links of consenters for which `keep` is false; their tasks
+    /// end once their queued messages are sent.
+    pub fn retain(&mut self, keep: impl Fn(u64) -> bool) {
+        self.links.retain(|id, _| keep(*id));
+    }
+}
+
+/// Bytes of entry data a batch carries (what dominates its size on the wire).
+fn entry_bytes(messages: &[Message]) -> usize {
+    messages
+        .iter()
+        .flat_map(|m| m.entries.iter())
+        .map(|e| e.data.len())
+        .sum()
+}
+
+/// Sends one consenter's batches, one call at a time, merging what queued up.
+async fn run_link<T: Transport>(to: u64, transport: Arc<T>, mut rx: mpsc::Receiver<Vec<Message>>) {
+    while let Some(mut call) = rx.recv().await {
+        let mut bytes = entry_bytes(&call);
+        while bytes < MAX_CALL_BYTES {
+            match rx.try_recv() {
+                Ok(more) => {
+                    bytes += entry_bytes(&more);
+                    call.extend(more);
+                }
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = transport.deliver(to, call).await {
+            tracing::debug!(to, "raft send failed: {e}");
+            transport.unreachable(to);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use raft::prelude::MessageType;
+
+    use super::*;
+
+    /// Records calls; each call takes a while, and calls to consenter 3 fail.
+    #[derive(Default)]
+    struct Recorder {
+        calls: Mutex<Vec<(u64, Vec<u64>)>>,
+        in_flight: AtomicUsize,
+        most_in_flight: AtomicUsize,
+        unreachable: Mutex<Vec<u64>>,
+    }
+
+    impl Transport for Recorder {
+        fn deliver(
+            &self,
+            to: u64,
+            messages: Vec<Message>,
+        ) -> impl Future<Output = Result<(), String>> + Send {
+            let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+            self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+            self.calls
+                .lock()
+                .unwrap()
+                .push((to, messages.iter().map(|m| m.index).collect()));
+            async move {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                self.in_flight.fetch_sub(1, Ordering::SeqCst);
+                if to == 3 {
+                    Err("connection refused".into())
+                } else {
+                    Ok(())
+                }
+            }
+        }
+
+        fn unreachable(&self, to: u64) {
+            self.unreachable.lock().unwrap().push(to);
+        }
+    }
+
+    fn append(index: u64) -> Message {
+        Message {
+            msg_type: MessageType::MsgAppend as i32,
+            index,
+            ..Default::default()
+        }
+    }
+
+    async fn wait_for(what: &str, done: impl Fn() -> bool) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while !done() {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+    }
+
+    #[tokio::test]
+    async fn messages_reach_each_consenter_in_order_one_call_at_a_time() {
+        let transport = Arc::new(Recorder::default());
+        let mut outbox = Outbox::new(transport.clone(), tokio::runtime::Handle::current());
+        for i in 0..200 {
+            outbox.send(2, vec![append(i)]);
+            outbox.send(4, vec![append(1000 + i), append(2000 + i)]);
+            if i % 50 == 0 {
+                tokio::task::yield_now().await;
+            }
+        }
+        let sent = |to: u64| -> Vec<u64> {
+            transport
+                .calls
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(t, _)| *t == to)
+                .flat_map(|(_, ix)| ix.clone())
+                .collect()
+        };
+        wait_for("every message", || {
+            sent(2).len() == 200 && sent(4).len() == 400
+        })
+        .await;
+        assert_eq!(sent(2), (0..200).collect::<Vec<_>>());
+        let expected_4: Vec<u64> = (0..200).flat_map(|i| [1000 + i, 2000 + i]).collect();
+        assert_eq!(sent(4), expected_4);
+        // One call at a time per consenter: two links, so never more than two.
+        assert!(transport.most_in_flight.load(Ordering::SeqCst) <= 2);
+        // What queued behind a slow call went in the next call, not one call each.
+        let calls_to_2 = transport
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(t, _)| *t == 2)
+            .count();
+        assert!(calls_to_2 < 200, "{calls_to_2} calls for 200 batches");
+        assert!(transport.unreachable.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_reports_the_consenter_unreachable_and_the_link_goes_on() {
+        let transport = Arc::new(Recorder::default());
+        let mut outbox = Outbox::new(transport.clone(), tokio::runtime::Handle::current());
+        outbox.send(3, vec![append(1)]);
+        wait_for("the failure report", || {
+            !transport.unreachable.lock().unwrap().is_empty()
+        })
+        .await;
+        outbox.send(3, vec![append(2)]);
+        wait_for("the second call", || {
+            transport.calls.lock().unwrap().len() == 2
+        })
+        .await;
+        assert_eq!(transport.unreachable.lock().unwrap()[0], 3);
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_new_messages_and_reports_the_consenter() {
+        let transport = Arc::new(Recorder::default());
+        let mut outbox = Outbox::new(transport.clone(), tokio::runtime::Handle::current());
+        // Until this test awaits, the link task (on this one thread) cannot
+        // drain: the queue fills.
+        for i in 0..(LINK_QUEUE as u64 + 5) {
+            outbox.send(2, vec![append(i)]);
+        }
+        assert_eq!(transport.unreachable.lock().unwrap().len(), 5);
+        let total = || -> usize {
+            transport
+                .calls
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(_, ix)| ix.len())
+                .sum()
+        };
+        wait_for("the queued messages", || total() == LINK_QUEUE).await;
+        // Closing the link lets its task finish what is queued, then end.
+        outbox.retain(|_| false);
+        outbox.send(2, vec![append(9999)]);
+        wait_for("the message on a new link", || total() == LINK_QUEUE + 1).await;
+    }
+}
