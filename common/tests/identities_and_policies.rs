@@ -428,4 +428,21 @@ fn implicit_meta_policies_count_child_groups() {
         err.contains("MAJORITY Endorsement needs 2 of 3 groups, 1 satisfied"),
         "{err}"
     );
+    // A relative path starts at the group it is asked of; an absolute one at
+    // the root group, by name.
+    let app_tree = tree.group("Application").unwrap();
+    assert!(
+        app_tree
+            .evaluate("AnyEndorsement", &signers(1), &msps)
+            .is_ok()
+    );
+    assert!(
+        app_tree
+            .evaluate("Endorsement", &signers(1), &msps)
+            .is_err()
+    );
+    assert!(matches!(
+        tree.evaluate("/Application/AnyEndorsement", &signers(1), &msps),
+        Err(CommonError::UnknownPolicy(_))
+    ));
 }
