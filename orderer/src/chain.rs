@@ -11,6 +11,13 @@
 //! blocks, in blocks still in its log and in the pending batch, and drops a
 //! resubmitted duplicate. A new leader commits every entry in its log, so an
 //! envelope it holds is ordered even if the old leader died before the commit.
+//!
+//! Hash once: the leader hashes an envelope when it is offered and puts the
+//! digests of a block's envelopes in its Raft entry's `context` (32 bytes
+//! each, in order). Every node takes them from there when it writes the block
+//! or rebuilds its duplicate set, instead of hashing each envelope again;
+//! consenters trust each other's bytes anyway (Raft tolerates crashes, not
+//! lies). An entry without them (written by an older weft) is hashed.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::Instant;
@@ -86,12 +93,40 @@ pub enum Offer {
     NotLeader(u64),
 }
 
+/// An envelope on its way into a block, with the digest the leader keys it by.
+#[derive(Debug)]
+struct Offered {
+    bytes: Vec<u8>,
+    digest: [u8; 32],
+}
+
+impl AsRef<[u8]> for Offered {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// The SHA-256 digests of a block's envelopes, in order: from its entry's
+/// `context` when the leader put them there, else computed.
+fn envelope_digests(context: &[u8], block: &Block) -> Vec<[u8; 32]> {
+    let envelopes = || block.data.iter().flat_map(|d| d.data.iter());
+    let count = envelopes().count();
+    if count > 0 && context.len() == count * 32 {
+        context
+            .chunks_exact(32)
+            .map(|c| c.try_into().expect("chunks of 32 bytes"))
+            .collect()
+    } else {
+        envelopes().map(|env| sha256(env)).collect()
+    }
+}
+
 /// One channel on one node.
 pub struct Chain {
     node: RawNode<ChannelStore>,
     store: ChannelStore,
     signer: SigningIdentity,
-    cutter: BlockCutter,
+    cutter: BlockCutter<Offered>,
     settings: ChainSettings,
     /// Number and header hash of the newest block created or written (the leader's base).
     tip: (u64, Vec<u8>),
@@ -292,7 +327,10 @@ impl Chain {
             return Ok(Offer::Duplicate);
         }
         self.remember(h);
-        let batches = self.cutter.ordered_config(envelope);
+        let batches = self.cutter.ordered_config(Offered {
+            bytes: envelope,
+            digest: h,
+        });
         self.propose_batches(batches)?;
         Ok(Offer::Accepted)
     }
@@ -408,7 +446,13 @@ impl Chain {
             return Ok(Offer::Duplicate);
         }
         self.remember(h);
-        let batches = self.cutter.ordered(envelope, now);
+        let batches = self.cutter.ordered(
+            Offered {
+                bytes: envelope,
+                digest: h,
+            },
+            now,
+        );
         self.propose_batches(batches)?;
         Ok(Offer::Accepted)
     }
@@ -426,22 +470,29 @@ impl Chain {
         Ok(())
     }
 
-    fn propose_batches(&mut self, batches: Vec<Batch>) -> Result<(), OrdererError> {
+    fn propose_batches(&mut self, batches: Vec<Batch<Offered>>) -> Result<(), OrdererError> {
         let mut batches = batches.into_iter();
         while let Some(batch) = batches.next() {
             let (number, prev) = self.tip.clone();
-            let block = new_block(number + 1, prev, batch);
-            if let Err(e) = self.node.propose(Vec::new(), block.encode_to_vec()) {
+            let mut digests = Vec::with_capacity(batch.len() * 32);
+            let envelopes: Vec<Vec<u8>> = batch
+                .into_iter()
+                .map(|o| {
+                    digests.extend_from_slice(&o.digest);
+                    o.bytes
+                })
+                .collect();
+            let block = new_block(number + 1, prev, envelopes);
+            if let Err(e) = self.node.propose(digests.clone(), block.encode_to_vec()) {
                 // Not proposed: its envelopes (and those of later batches) were not
                 // ordered, so a resubmission must not be taken for a duplicate.
-                let later: Vec<Vec<u8>> = batches.flatten().collect();
-                for env in block
-                    .data
-                    .iter()
-                    .flat_map(|d| d.data.iter())
-                    .chain(later.iter())
+                let later: Vec<[u8; 32]> = batches.flatten().map(|o| o.digest).collect();
+                for digest in digests
+                    .chunks_exact(32)
+                    .map(|c| <[u8; 32]>::try_from(c).expect("chunks of 32 bytes"))
+                    .chain(later)
                 {
-                    self.recent.remove(&sha256(env));
+                    self.recent.remove(&digest);
                 }
                 return Err(e.into());
             }
@@ -579,8 +630,8 @@ impl Chain {
                 .filter(|e| e.entry_type == EntryType::EntryNormal as i32 && !e.data.is_empty())
             {
                 let block = decode_block(&e.data)?;
-                for env in block.data.iter().flat_map(|d| d.data.iter()) {
-                    self.remember(sha256(env));
+                for digest in envelope_digests(&e.context, &block) {
+                    self.remember(digest);
                 }
                 self.tip = block_tip(&block);
             }
@@ -772,12 +823,7 @@ impl ReadyEffects for Effects<'_> {
                 self.store.snapshot_at(e.index, bytes.clone())?;
                 *self.bytes_since_snapshot = 0;
             }
-            let envelopes: Vec<[u8; 32]> = block
-                .data
-                .iter()
-                .flat_map(|d| d.data.iter())
-                .map(|env| sha256(env))
-                .collect();
+            let envelopes = envelope_digests(&e.context, &block);
             self.written.push(Written {
                 tip: block_tip(&block),
                 envelopes: envelopes.clone(),
@@ -793,5 +839,41 @@ impl ReadyEffects for Effects<'_> {
 
     fn commit_index(&mut self, commit: u64) -> Result<(), OrdererError> {
         self.store.set_commit(commit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weft_protos::common::BlockData;
+
+    fn block_of(envelopes: &[&[u8]]) -> Block {
+        Block {
+            data: Some(BlockData {
+                data: envelopes.iter().map(|e| e.to_vec()).collect(),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn digests_come_from_the_entry_context_when_it_has_one_per_envelope() {
+        let block = block_of(&[b"one", b"two"]);
+        let computed = vec![sha256(b"one"), sha256(b"two")];
+        // The leader's digests are taken as they are (these are deliberately
+        // not the envelopes' hashes, to show nothing is recomputed).
+        let context = [[7u8; 32], [9u8; 32]].concat();
+        assert_eq!(
+            envelope_digests(&context, &block),
+            vec![[7u8; 32], [9u8; 32]]
+        );
+        // An entry without them (an older weft), or with a count that does not
+        // match the block, is hashed.
+        assert_eq!(envelope_digests(&[], &block), computed);
+        assert_eq!(envelope_digests(&[7u8; 32], &block), computed);
+        assert_eq!(
+            envelope_digests(&[], &block_of(&[])),
+            Vec::<[u8; 32]>::new()
+        );
     }
 }

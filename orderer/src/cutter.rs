@@ -26,18 +26,19 @@ pub struct BatchLimits {
 }
 
 /// One block's worth of envelopes.
-pub type Batch = Vec<Vec<u8>>;
+pub type Batch<E = Vec<u8>> = Vec<E>;
 
-/// The cutter's state: the pending batch and when it started.
+/// The cutter's state: the pending batch and when it started. `E` is an
+/// envelope as the caller keeps it (its bytes, or its bytes with more).
 #[derive(Debug)]
-pub struct BlockCutter {
+pub struct BlockCutter<E = Vec<u8>> {
     limits: BatchLimits,
-    pending: Batch,
+    pending: Batch<E>,
     pending_bytes: usize,
     first_at: Option<Instant>,
 }
 
-impl BlockCutter {
+impl<E: AsRef<[u8]>> BlockCutter<E> {
     /// An empty cutter.
     pub fn new(limits: BatchLimits) -> Self {
         Self {
@@ -54,8 +55,8 @@ impl BlockCutter {
     }
 
     /// Adds a normal envelope; returns the batches to cut now (zero, one or two).
-    pub fn ordered(&mut self, envelope: Vec<u8>, now: Instant) -> Vec<Batch> {
-        let size = envelope.len();
+    pub fn ordered(&mut self, envelope: E, now: Instant) -> Vec<Batch<E>> {
+        let size = envelope.as_ref().len();
         let preferred = self.limits.preferred_max_bytes as usize;
         let mut out = Vec::new();
         if size > preferred {
@@ -78,14 +79,14 @@ impl BlockCutter {
     }
 
     /// Adds a config envelope: cuts what is pending, then the config alone.
-    pub fn ordered_config(&mut self, envelope: Vec<u8>) -> Vec<Batch> {
-        let mut out: Vec<Batch> = self.cut().into_iter().collect();
+    pub fn ordered_config(&mut self, envelope: E) -> Vec<Batch<E>> {
+        let mut out: Vec<Batch<E>> = self.cut().into_iter().collect();
         out.push(vec![envelope]);
         out
     }
 
     /// Cuts the pending batch, if any.
-    pub fn cut(&mut self) -> Option<Batch> {
+    pub fn cut(&mut self) -> Option<Batch<E>> {
         self.first_at = None;
         self.pending_bytes = 0;
         if self.pending.is_empty() {
@@ -101,7 +102,7 @@ impl BlockCutter {
     }
 
     /// Cuts the pending batch if its timeout has passed at `now`.
-    pub fn tick(&mut self, now: Instant) -> Option<Batch> {
+    pub fn tick(&mut self, now: Instant) -> Option<Batch<E>> {
         match self.deadline() {
             Some(d) if now >= d => self.cut(),
             _ => None,

@@ -255,6 +255,27 @@ fn followers_redirect_and_all_nodes_build_the_same_chain() {
             .all(|b| b.data.as_ref().unwrap().data.len() <= 50),
         "MaxMessageCount holds"
     );
+    // The leader's entries carry their envelopes' digests, and every node
+    // reports those for the blocks it wrote: each envelope's SHA-256, in order.
+    let expected: Vec<[u8; 32]> = (0..1000).map(|i| sha256(&env(i))).collect();
+    for id in 1..=3 {
+        assert_eq!(h.committed[&id], expected, "digests reported by node {id}");
+    }
+    let store = h.nodes[&1].store();
+    let entries = raft::Storage::entries(
+        store,
+        raft::Storage::first_index(store).unwrap(),
+        raft::Storage::last_index(store).unwrap() + 1,
+        None,
+        raft::GetEntriesContext::empty(false),
+    )
+    .unwrap();
+    let in_log: Vec<&[u8]> = entries
+        .iter()
+        .filter(|e| !e.data.is_empty())
+        .flat_map(|e| e.context.chunks(32))
+        .collect();
+    assert_eq!(in_log, expected.iter().map(|d| &d[..]).collect::<Vec<_>>());
 }
 
 #[test]
