@@ -354,6 +354,10 @@ pub async fn start_with(
 
     // General listener: Broadcast, Deliver, cluster.
     let router = tonic::transport::Server::builder()
+        // Flow-control windows sized from the measured bandwidth-delay product
+        // (as grpc-go does by default): a fixed 1 MB window made every large
+        // Raft append wait for window updates from a busy receiver.
+        .http2_adaptive_window(Some(true))
         .add_service(
             AtomicBroadcastServer::new(BroadcastService::new(
                 core.registry.clone(),

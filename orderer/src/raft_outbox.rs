@@ -7,18 +7,24 @@
 //! Ready's messages as an independent call lets concurrent calls overtake each
 //! other; measured on the cluster bench, a 20-block run saw 41 such rejections.
 //!
-//! So an [`Outbox`] gives each consenter one link: a task that makes at most
-//! one call to that consenter at a time, in the order the messages were
-//! produced. Messages produced while a call is in flight go together in the
-//! next call. A link whose queue is full (the consenter is down or far
-//! behind) drops new messages and reports the consenter unreachable, which
-//! Raft tolerates: it stops streaming to that consenter and probes it instead.
+//! So an [`Outbox`] gives each consenter links: tasks that make at most one
+//! call at a time, in the order the messages were produced. Messages produced
+//! while a call is in flight go together in the next call. A link whose queue
+//! is full (the consenter is down or far behind) drops new messages and
+//! reports the consenter unreachable, which Raft tolerates: it stops streaming
+//! to that consenter and probes it instead.
+//!
+//! Each consenter has two links, as in etcd: one for appends and snapshots
+//! (large, and their order matters) and one for everything else (heartbeats,
+//! votes, responses). A heartbeat must not wait behind megabytes of blocks
+//! for longer than an election timeout; Raft does not need heartbeats or
+//! votes ordered with respect to appends.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use raft::prelude::Message;
+use raft::prelude::{Message, MessageType};
 use tokio::sync::mpsc::{self, error::TrySendError};
 
 /// Batches (one per Ready) queued for one consenter before new ones are dropped.
@@ -40,11 +46,31 @@ pub trait Transport: Send + Sync + 'static {
     fn unreachable(&self, to: u64);
 }
 
-/// One ordered link per consenter.
+/// Which link of a consenter a message takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Lane {
+    /// Appends and snapshots.
+    Entries,
+    /// Heartbeats, votes and responses.
+    Control,
+}
+
+impl Lane {
+    fn of(m: &Message) -> Self {
+        let kind = m.msg_type;
+        if kind == MessageType::MsgAppend as i32 || kind == MessageType::MsgSnapshot as i32 {
+            Lane::Entries
+        } else {
+            Lane::Control
+        }
+    }
+}
+
+/// Two ordered links per consenter.
 pub struct Outbox<T: Transport> {
     transport: Arc<T>,
     runtime: tokio::runtime::Handle,
-    links: HashMap<u64, mpsc::Sender<Vec<Message>>>,
+    links: HashMap<(u64, Lane), mpsc::Sender<Vec<Message>>>,
 }
 
 impl<T: Transport> std::fmt::Debug for Outbox<T> {
@@ -65,15 +91,24 @@ impl<T: Transport> Outbox<T> {
         }
     }
 
-    /// Queues `messages` for `to`, behind everything queued for it before.
+    /// Queues `messages` for `to`, each behind everything of its kind queued
+    /// for `to` before.
     pub fn send(&mut self, to: u64, messages: Vec<Message>) {
+        let (entries, control): (Vec<Message>, Vec<Message>) = messages
+            .into_iter()
+            .partition(|m| Lane::of(m) == Lane::Entries);
+        self.queue(to, Lane::Entries, entries);
+        self.queue(to, Lane::Control, control);
+    }
+
+    fn queue(&mut self, to: u64, lane: Lane, messages: Vec<Message>) {
         if messages.is_empty() {
             return;
         }
         let mut messages = messages;
         // At most two tries: the second after replacing a link whose task ended.
         for _ in 0..2 {
-            let link = self.links.entry(to).or_insert_with(|| {
+            let link = self.links.entry((to, lane)).or_insert_with(|| {
                 let (tx, rx) = mpsc::channel(LINK_QUEUE);
                 self.runtime.spawn(run_link(to, self.transport.clone(), rx));
                 tx
@@ -86,7 +121,7 @@ impl<T: Transport> Outbox<T> {
                     return;
                 }
                 Err(TrySendError::Closed(back)) => {
-                    self.links.remove(&to);
+                    self.links.remove(&(to, lane));
                     messages = back;
                 }
             }
@@ -96,7 +131,7 @@ impl<T: Transport> Outbox<T> {
     /// Closes the links of consenters for which `keep` is false; their tasks
     /// end once their queued messages are sent.
     pub fn retain(&mut self, keep: impl Fn(u64) -> bool) {
-        self.links.retain(|id, _| keep(*id));
+        self.links.retain(|(id, _), _| keep(*id));
     }
 }
 
@@ -234,6 +269,65 @@ mod tests {
             .count();
         assert!(calls_to_2 < 200, "{calls_to_2} calls for 200 batches");
         assert!(transport.unreachable.lock().unwrap().is_empty());
+    }
+
+    /// Holds every call carrying an append until released.
+    #[derive(Default)]
+    struct SlowAppends {
+        release: tokio::sync::Notify,
+        delivered: Mutex<Vec<i32>>,
+    }
+
+    impl Transport for SlowAppends {
+        async fn deliver(&self, _to: u64, messages: Vec<Message>) -> Result<(), String> {
+            let has_append = messages
+                .iter()
+                .any(|m| m.msg_type == MessageType::MsgAppend as i32);
+            if has_append {
+                self.release.notified().await;
+            }
+            self.delivered
+                .lock()
+                .unwrap()
+                .extend(messages.iter().map(|m| m.msg_type));
+            Ok(())
+        }
+
+        fn unreachable(&self, _to: u64) {}
+    }
+
+    #[tokio::test]
+    async fn heartbeats_do_not_wait_behind_appends() {
+        let transport = Arc::new(SlowAppends::default());
+        let mut outbox = Outbox::new(transport.clone(), tokio::runtime::Handle::current());
+        let heartbeat = Message {
+            msg_type: MessageType::MsgHeartbeat as i32,
+            ..Default::default()
+        };
+        outbox.send(2, vec![append(1), heartbeat.clone()]);
+        outbox.send(2, vec![heartbeat]);
+        let heartbeats = || {
+            transport
+                .delivered
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|t| **t == MessageType::MsgHeartbeat as i32)
+                .count()
+        };
+        wait_for("the heartbeats, while the append is held", || {
+            heartbeats() == 2
+        })
+        .await;
+        assert!(
+            transport.delivered.lock().unwrap().len() == 2,
+            "the append is still held"
+        );
+        transport.release.notify_one();
+        wait_for("the append", || {
+            transport.delivered.lock().unwrap().len() == 3
+        })
+        .await;
     }
 
     #[tokio::test]
