@@ -32,6 +32,7 @@ use weft_protos::common::Block;
 
 use crate::OrdererError;
 use crate::cutter::{Batch, BatchLimits, BlockCutter};
+use crate::encoded_block::EncodedBlock;
 use crate::membership::{Change, Membership, consenter_certs};
 use crate::raft_driver::{ReadyEffects, handle_ready, raft_logger};
 use crate::storage::ChannelStore;
@@ -108,17 +109,25 @@ impl AsRef<[u8]> for Offered {
 
 /// The SHA-256 digests of a block's envelopes, in order: from its entry's
 /// `context` when the leader put them there, else computed.
-fn envelope_digests(context: &[u8], block: &Block) -> Vec<[u8; 32]> {
-    let envelopes = || block.data.iter().flat_map(|d| d.data.iter());
-    let count = envelopes().count();
-    if count > 0 && context.len() == count * 32 {
+fn envelope_digests(context: &[u8], envelopes: &[&[u8]]) -> Vec<[u8; 32]> {
+    if !envelopes.is_empty() && context.len() == envelopes.len() * 32 {
         context
             .chunks_exact(32)
             .map(|c| c.try_into().expect("chunks of 32 bytes"))
             .collect()
     } else {
-        envelopes().map(|env| sha256(env)).collect()
+        envelopes.iter().map(|env| sha256(env)).collect()
     }
+}
+
+/// A decoded block's envelopes as slices.
+fn envelopes_of(block: &Block) -> Vec<&[u8]> {
+    block
+        .data
+        .iter()
+        .flat_map(|d| d.data.iter())
+        .map(Vec::as_slice)
+        .collect()
 }
 
 /// One channel on one node.
@@ -162,11 +171,13 @@ pub fn is_config_block(block: &Block) -> bool {
         .as_ref()
         .map(|d| d.data.as_slice())
         .unwrap_or_default();
-    match data {
-        [only] => weft_common::tx::UnpackedEnvelope::from_bytes(only)
-            .is_ok_and(|e| e.header_type() == weft_protos::common::HeaderType::Config as i32),
-        _ => false,
-    }
+    matches!(data, [only] if is_config_envelope(only))
+}
+
+/// Whether an envelope is a CONFIG transaction.
+fn is_config_envelope(envelope: &[u8]) -> bool {
+    weft_common::tx::UnpackedEnvelope::from_bytes(envelope)
+        .is_ok_and(|e| e.header_type() == weft_protos::common::HeaderType::Config as i32)
 }
 
 /// Updates the membership from a config block's consenters; returns the changes.
@@ -630,7 +641,7 @@ impl Chain {
                 .filter(|e| e.entry_type == EntryType::EntryNormal as i32 && !e.data.is_empty())
             {
                 let block = decode_block(&e.data)?;
-                for digest in envelope_digests(&e.context, &block) {
+                for digest in envelope_digests(&e.context, &envelopes_of(&block)) {
                     self.remember(digest);
                 }
                 self.tip = block_tip(&block);
@@ -782,8 +793,21 @@ impl ReadyEffects for Effects<'_> {
                 self.store.apply(e.index, None)?;
                 continue;
             }
-            let mut block = decode_block(&e.data)?;
-            let number = block.header.as_ref().map_or(0, |h| h.number);
+            // The block stays encoded: only its header and metadata are decoded,
+            // and its signed form is its bytes with the new metadata field.
+            let reencoded: Vec<u8>;
+            let view = match EncodedBlock::parse(&e.data) {
+                Some(view) => view,
+                None => {
+                    // Valid, but not in prost's field order (not weft's own entries).
+                    reencoded = decode_block(&e.data)?.encode_to_vec();
+                    EncodedBlock::parse(&reencoded).ok_or_else(|| OrdererError::Corrupt {
+                        what: "block in raft entry".into(),
+                        reason: "no header".into(),
+                    })?
+                }
+            };
+            let number = view.header.number;
             let height = self.store.height()?;
             if number < height {
                 // Already written (a block fetched during catch-up, then replayed).
@@ -793,15 +817,14 @@ impl ReadyEffects for Effects<'_> {
             if number > height {
                 // Earlier blocks are still being fetched after a snapshot: keep this
                 // one durably until they arrive.
-                let bytes = block.encode_to_vec();
-                self.store.stash_block(e.index, number, &bytes)?;
+                self.store.stash_block(e.index, number, &e.data)?;
                 self.events.push(ChainEvent::NeedBlocks { height: number });
                 continue;
             }
-            let config = is_config_block(&block);
+            let config = matches!(view.envelopes(), [only] if is_config_envelope(only));
             if config {
                 *self.last_config = number;
-                let changes = adopt_membership(self.membership, &block)?;
+                let changes = adopt_membership(self.membership, &decode_block(&e.data)?)?;
                 if !changes.is_empty() {
                     self.events
                         .push(ChainEvent::MembershipChanged(changes.clone()));
@@ -809,13 +832,18 @@ impl ReadyEffects for Effects<'_> {
                 }
             }
             let consenter_md = self.membership.block_metadata(e.index);
+            let mut signed = Block {
+                header: Some(view.header.clone()),
+                data: None,
+                metadata: Some(view.metadata.clone()),
+            };
             sign_block(
-                &mut block,
+                &mut signed,
                 *self.last_config,
                 consenter_md.encode_to_vec(),
                 self.signer,
             )?;
-            let bytes = block.encode_to_vec();
+            let bytes = view.with_metadata(&signed.metadata.unwrap_or_default());
             self.store.apply(e.index, Some((number, &bytes)))?;
             *self.bytes_since_snapshot += bytes.len() as u64;
             let interval = self.snapshot_interval_bytes;
@@ -823,9 +851,9 @@ impl ReadyEffects for Effects<'_> {
                 self.store.snapshot_at(e.index, bytes.clone())?;
                 *self.bytes_since_snapshot = 0;
             }
-            let envelopes = envelope_digests(&e.context, &block);
+            let envelopes = envelope_digests(&e.context, view.envelopes());
             self.written.push(Written {
-                tip: block_tip(&block),
+                tip: (number, header_hash(&view.header).to_vec()),
                 envelopes: envelopes.clone(),
             });
             self.events.push(ChainEvent::BlockWritten {
@@ -863,6 +891,7 @@ mod tests {
         // The leader's digests are taken as they are (these are deliberately
         // not the envelopes' hashes, to show nothing is recomputed).
         let context = [[7u8; 32], [9u8; 32]].concat();
+        let block = envelopes_of(&block);
         assert_eq!(
             envelope_digests(&context, &block),
             vec![[7u8; 32], [9u8; 32]]
@@ -871,9 +900,6 @@ mod tests {
         // match the block, is hashed.
         assert_eq!(envelope_digests(&[], &block), computed);
         assert_eq!(envelope_digests(&[7u8; 32], &block), computed);
-        assert_eq!(
-            envelope_digests(&[], &block_of(&[])),
-            Vec::<[u8; 32]>::new()
-        );
+        assert_eq!(envelope_digests(&[], &[]), Vec::<[u8; 32]>::new());
     }
 }

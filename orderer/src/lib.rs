@@ -22,6 +22,7 @@ pub mod channel;
 pub mod cluster_service;
 pub mod config;
 pub mod cutter;
+pub mod encoded_block;
 pub mod error;
 pub mod membership;
 pub mod metrics;
