@@ -119,6 +119,22 @@ mod tests {
         )
     }
 
+    /// `original` with new metadata, through [`EncodedBlock::with_metadata`],
+    /// is exactly prost's encoding of the same block with that metadata.
+    fn assert_new_metadata_is_what_prost_writes(original: &Block) {
+        let bytes = original.encode_to_vec();
+        let view = EncodedBlock::parse(&bytes).expect("prost's own encoding parses");
+        let metadata = BlockMetadata {
+            metadata: vec![b"signatures".to_vec(), vec![], b"x".to_vec(), vec![]],
+        };
+        let expected = Block {
+            metadata: Some(metadata.clone()),
+            ..original.clone()
+        }
+        .encode_to_vec();
+        assert_eq!(view.with_metadata(&metadata), expected);
+    }
+
     #[test]
     fn a_block_reencoded_with_new_metadata_is_what_prost_writes() {
         let big = vec![9u8; 100_000];
@@ -133,15 +149,7 @@ mod tests {
             assert_eq!(view.header, original.header.clone().unwrap());
             assert_eq!(view.metadata, original.metadata.clone().unwrap());
             assert_eq!(view.envelopes(), envelopes.as_slice());
-            let metadata = BlockMetadata {
-                metadata: vec![b"signatures".to_vec(), vec![], b"x".to_vec(), vec![]],
-            };
-            let expected = Block {
-                metadata: Some(metadata.clone()),
-                ..original
-            }
-            .encode_to_vec();
-            assert_eq!(view.with_metadata(&metadata), expected);
+            assert_new_metadata_is_what_prost_writes(&original);
         }
     }
 
@@ -149,17 +157,7 @@ mod tests {
     fn a_block_without_metadata_gets_it_appended() {
         let mut original = block(&[b"one"]);
         original.metadata = None;
-        let bytes = original.encode_to_vec();
-        let view = EncodedBlock::parse(&bytes).unwrap();
-        let metadata = BlockMetadata {
-            metadata: vec![b"s".to_vec()],
-        };
-        let expected = Block {
-            metadata: Some(metadata.clone()),
-            ..original
-        }
-        .encode_to_vec();
-        assert_eq!(view.with_metadata(&metadata), expected);
+        assert_new_metadata_is_what_prost_writes(&original);
     }
 
     #[test]
