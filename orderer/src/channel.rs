@@ -365,6 +365,7 @@ impl ChannelHandle {
             handle.clients.clone(),
             submit_rx,
         ));
+        let runtime = tokio::runtime::Handle::current();
         let actor = Actor {
             chain,
             rx,
@@ -377,16 +378,16 @@ impl ChannelHandle {
             on_config: start.on_config,
             evicted: false,
             metrics: start.metrics,
-            runtime: tokio::runtime::Handle::current(),
-            handle: Arc::downgrade(&handle),
             outbox: Outbox::new(
                 Arc::new(ConsenterLinks {
                     channel: handle.id.to_string(),
                     clients: handle.clients.clone(),
                     commands: handle.commands.clone(),
                 }),
-                tokio::runtime::Handle::current(),
+                runtime.clone(),
             ),
+            runtime,
+            handle: Arc::downgrade(&handle),
         };
         *handle.task.lock().expect("task lock") = Some(tokio::spawn(actor.run()));
         Ok(handle)
@@ -798,13 +799,7 @@ impl Actor {
     }
 
     fn dispatch(&mut self, handle: &Arc<ChannelHandle>) {
-        let mut by_peer: BTreeMap<u64, Vec<raft::prelude::Message>> = BTreeMap::new();
-        for m in self.chain.take_messages() {
-            by_peer.entry(m.to).or_default().push(m);
-        }
-        for (to, messages) in by_peer {
-            self.outbox.send(to, messages);
-        }
+        self.outbox.send(self.chain.take_messages());
         for event in self.chain.take_events() {
             match event {
                 ChainEvent::BlockWritten {

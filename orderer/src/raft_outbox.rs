@@ -91,21 +91,19 @@ impl<T: Transport> Outbox<T> {
         }
     }
 
-    /// Queues `messages` for `to`, each behind everything of its kind queued
-    /// for `to` before.
-    pub fn send(&mut self, to: u64, messages: Vec<Message>) {
-        let (entries, control): (Vec<Message>, Vec<Message>) = messages
-            .into_iter()
-            .partition(|m| Lane::of(m) == Lane::Entries);
-        self.queue(to, Lane::Entries, entries);
-        self.queue(to, Lane::Control, control);
+    /// Queues each message for its consenter (`to`), behind everything of
+    /// its kind queued for that consenter before.
+    pub fn send(&mut self, messages: Vec<Message>) {
+        let mut by_link: HashMap<(u64, Lane), Vec<Message>> = HashMap::new();
+        for m in messages {
+            by_link.entry((m.to, Lane::of(&m))).or_default().push(m);
+        }
+        for ((to, lane), messages) in by_link {
+            self.queue(to, lane, messages);
+        }
     }
 
-    fn queue(&mut self, to: u64, lane: Lane, messages: Vec<Message>) {
-        if messages.is_empty() {
-            return;
-        }
-        let mut messages = messages;
+    fn queue(&mut self, to: u64, lane: Lane, mut messages: Vec<Message>) {
         // At most two tries: the second after replacing a link whose task ended.
         for _ in 0..2 {
             let link = self.links.entry((to, lane)).or_insert_with(|| {
@@ -211,9 +209,10 @@ mod tests {
         }
     }
 
-    fn append(index: u64) -> Message {
+    fn append(to: u64, index: u64) -> Message {
         Message {
             msg_type: MessageType::MsgAppend as i32,
+            to,
             index,
             ..Default::default()
         }
@@ -234,8 +233,8 @@ mod tests {
         let transport = Arc::new(Recorder::default());
         let mut outbox = Outbox::new(transport.clone(), tokio::runtime::Handle::current());
         for i in 0..200 {
-            outbox.send(2, vec![append(i)]);
-            outbox.send(4, vec![append(1000 + i), append(2000 + i)]);
+            outbox.send(vec![append(2, i)]);
+            outbox.send(vec![append(4, 1000 + i), append(4, 2000 + i)]);
             if i % 50 == 0 {
                 tokio::task::yield_now().await;
             }
@@ -302,10 +301,11 @@ mod tests {
         let mut outbox = Outbox::new(transport.clone(), tokio::runtime::Handle::current());
         let heartbeat = Message {
             msg_type: MessageType::MsgHeartbeat as i32,
+            to: 2,
             ..Default::default()
         };
-        outbox.send(2, vec![append(1), heartbeat.clone()]);
-        outbox.send(2, vec![heartbeat]);
+        outbox.send(vec![append(2, 1), heartbeat.clone()]);
+        outbox.send(vec![heartbeat]);
         let heartbeats = || {
             transport
                 .delivered
@@ -334,12 +334,12 @@ mod tests {
     async fn a_failed_call_reports_the_consenter_unreachable_and_the_link_goes_on() {
         let transport = Arc::new(Recorder::default());
         let mut outbox = Outbox::new(transport.clone(), tokio::runtime::Handle::current());
-        outbox.send(3, vec![append(1)]);
+        outbox.send(vec![append(3, 1)]);
         wait_for("the failure report", || {
             !transport.unreachable.lock().unwrap().is_empty()
         })
         .await;
-        outbox.send(3, vec![append(2)]);
+        outbox.send(vec![append(3, 2)]);
         wait_for("the second call", || {
             transport.calls.lock().unwrap().len() == 2
         })
@@ -354,7 +354,7 @@ mod tests {
         // Until this test awaits, the link task (on this one thread) cannot
         // drain: the queue fills.
         for i in 0..(LINK_QUEUE as u64 + 5) {
-            outbox.send(2, vec![append(i)]);
+            outbox.send(vec![append(2, i)]);
         }
         assert_eq!(transport.unreachable.lock().unwrap().len(), 5);
         let total = || -> usize {
@@ -369,7 +369,7 @@ mod tests {
         wait_for("the queued messages", || total() == LINK_QUEUE).await;
         // Closing the link lets its task finish what is queued, then end.
         outbox.retain(|_| false);
-        outbox.send(2, vec![append(9999)]);
+        outbox.send(vec![append(2, 9999)]);
         wait_for("the message on a new link", || total() == LINK_QUEUE + 1).await;
     }
 }
