@@ -485,24 +485,14 @@ impl Chain {
         let mut batches = batches.into_iter();
         while let Some(batch) = batches.next() {
             let (number, prev) = self.tip.clone();
-            let mut digests = Vec::with_capacity(batch.len() * 32);
-            let envelopes: Vec<Vec<u8>> = batch
-                .into_iter()
-                .map(|o| {
-                    digests.extend_from_slice(&o.digest);
-                    o.bytes
-                })
-                .collect();
+            let (envelopes, digests): (Vec<Vec<u8>>, Vec<[u8; 32]>) =
+                batch.into_iter().map(|o| (o.bytes, o.digest)).unzip();
             let block = new_block(number + 1, prev, envelopes);
-            if let Err(e) = self.node.propose(digests.clone(), block.encode_to_vec()) {
+            if let Err(e) = self.node.propose(digests.concat(), block.encode_to_vec()) {
                 // Not proposed: its envelopes (and those of later batches) were not
                 // ordered, so a resubmission must not be taken for a duplicate.
-                let later: Vec<[u8; 32]> = batches.flatten().map(|o| o.digest).collect();
-                for digest in digests
-                    .chunks_exact(32)
-                    .map(|c| <[u8; 32]>::try_from(c).expect("chunks of 32 bytes"))
-                    .chain(later)
-                {
+                let later = batches.flatten().map(|o| o.digest);
+                for digest in digests.into_iter().chain(later) {
                     self.recent.remove(&digest);
                 }
                 return Err(e.into());
