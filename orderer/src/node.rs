@@ -30,6 +30,9 @@ use weft_common::node::net::{
 
 /// Largest gRPC message accepted (AbsoluteMaxBytes is checked per channel).
 const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
+/// HTTP/2 receive window of one stream on the general listener (the
+/// connection's is twice this).
+const RECEIVE_WINDOW: u32 = 8 * 1024 * 1024;
 
 /// The node's three listeners, bound before start (tests bind `127.0.0.1:0`).
 #[derive(Debug)]
@@ -354,10 +357,14 @@ pub async fn start_with(
 
     // General listener: Broadcast, Deliver, cluster.
     let router = tonic::transport::Server::builder()
-        // Flow-control windows sized from the measured bandwidth-delay product
-        // (as grpc-go does by default): a fixed 1 MB window made every large
-        // Raft append wait for window updates from a busy receiver.
-        .http2_adaptive_window(Some(true))
+        // Receive windows large enough for a batch of Raft appends: with
+        // hyper's 1 MB default every large append waited for window updates
+        // from a busy receiver. (Not hyper's adaptive window: it starts at
+        // 64 KB, and h2 sizes its allowance for small DATA frames from the
+        // window, so a Broadcast stream of small envelopes got the connection
+        // closed with ENHANCE_YOUR_CALM "too_many_data_frames".)
+        .initial_stream_window_size(Some(RECEIVE_WINDOW))
+        .initial_connection_window_size(Some(2 * RECEIVE_WINDOW))
         .add_service(
             AtomicBroadcastServer::new(BroadcastService::new(
                 core.registry.clone(),

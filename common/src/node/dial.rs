@@ -80,10 +80,7 @@ fn configure(
     let mut ep = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
         .map_err(|e| format!("{endpoint:?} is not a host:port address: {e}"))?
         .connect_timeout(options.connect_timeout)
-        .tcp_nodelay(true)
-        // Flow-control windows follow the measured bandwidth-delay product, as
-        // grpc-go's do: blocks and Raft appends are not throttled to a fixed window.
-        .http2_adaptive_window(true);
+        .tcp_nodelay(true);
     if let Some(interval) = options.keep_alive {
         ep = ep
             .http2_keep_alive_interval(interval)
