@@ -23,6 +23,57 @@ use weft_protos::orderer::{
 
 pub const CHANNEL: &str = "testchannel";
 
+/// Sends the nodes' logs to the test's output when `RUST_LOG` is set
+/// (shown for failing tests, or always with `--nocapture`).
+pub fn init_tracing() {
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .with_test_writer()
+            .try_init();
+    }
+}
+
+/// Checks that envelopes `payload-000000..payload-{total-1}` (as made by
+/// [`envelope`]) each appear exactly once in `blocks`; on failure names the
+/// missing ones and the blocks holding each duplicate.
+pub fn exactly_once(blocks: &[Block], total: usize) -> Result<(), String> {
+    let mut seen: Vec<Vec<u64>> = vec![Vec::new(); total];
+    let mut strangers = 0;
+    for block in blocks {
+        let number = block.header.as_ref().map_or(u64::MAX, |h| h.number);
+        for env in block.data.iter().flat_map(|d| &d.data) {
+            match payload_index(env) {
+                Some(i) if i < total => seen[i].push(number),
+                _ => strangers += 1,
+            }
+        }
+    }
+    let missing: Vec<usize> = (0..total).filter(|i| seen[*i].is_empty()).collect();
+    let doubled: Vec<(usize, &Vec<u64>)> = seen
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.len() > 1)
+        .collect();
+    if missing.is_empty() && doubled.is_empty() && strangers == 0 {
+        return Ok(());
+    }
+    Err(format!(
+        "{} missing {missing:?}; {} ordered more than once (index, blocks) {doubled:?}; {strangers} not ours",
+        missing.len(),
+        doubled.len()
+    ))
+}
+
+/// The `i` of an envelope made by [`envelope`], found in its bytes.
+fn payload_index(envelope: &[u8]) -> Option<usize> {
+    let at = envelope.windows(8).position(|w| w == b"payload-")? + 8;
+    std::str::from_utf8(envelope.get(at..at + 6)?)
+        .ok()?
+        .parse()
+        .ok()
+}
+
 /// Waits for a condition, polling, up to `timeout`.
 pub async fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = tokio::time::Instant::now() + timeout;
@@ -105,6 +156,7 @@ impl Net {
         timeout: &str,
         snapshot: &str,
     ) -> (Self, Vec<Listeners>) {
+        init_tracing();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("crypto-config.yaml"), CRYPTO).unwrap();
         let cc =
