@@ -11,6 +11,13 @@
 //! blocks, in blocks still in its log and in the pending batch, and drops a
 //! resubmitted duplicate. A new leader commits every entry in its log, so an
 //! envelope it holds is ordered even if the old leader died before the commit.
+//! Hashes of what a leader holds but has not written (pending or proposed) are
+//! kept apart from those of written blocks and forgotten when its leadership
+//! ends: a block it proposed may be overwritten by the next leader's log, and
+//! a resubmission of its envelopes must then be ordered again. Leadership is
+//! observed before every offer, not only after a Ready: the shell steps many
+//! messages and offers between Readies, and a node that has just won an
+//! election must build on its log before it cuts a block.
 //!
 //! Hash once: the leader hashes an envelope when it is offered and puts the
 //! digests of a block's envelopes in its Raft entry's `context` (32 bytes
@@ -24,7 +31,7 @@ use std::time::Instant;
 
 use prost::Message as _;
 use raft::prelude::{ConfChange, Entry, EntryType, HardState, Message, Snapshot};
-use raft::{RawNode, StateRole, Storage};
+use raft::{RawNode, StateRole};
 use weft_common::block::{header_hash, new_block, sign_block};
 use weft_common::crypto::sha256;
 use weft_common::msp::SigningIdentity;
@@ -139,8 +146,17 @@ pub struct Chain {
     settings: ChainSettings,
     /// Number and header hash of the newest block created or written (the leader's base).
     tip: (u64, Vec<u8>),
+    /// Digests of envelopes in recently written blocks (a window of [`DEDUP_WINDOW`]).
     recent: HashSet<[u8; 32]>,
     recent_order: VecDeque<[u8; 32]>,
+    /// Digests of envelopes this leader holds but has not written: pending in
+    /// the cutter, proposed, or in its log when it took over.
+    in_flight: HashSet<[u8; 32]>,
+    /// The term this node leads in, once it has built on its log for it.
+    leading_term: Option<u64>,
+    /// This leader holds a config block it has not written (proposed, or in
+    /// its log when it took over): the next config must wait for it.
+    config_pending: bool,
     leader: u64,
     last_config: u64,
     bytes_since_snapshot: u64,
@@ -265,6 +281,9 @@ impl Chain {
             tip,
             recent: HashSet::new(),
             recent_order: VecDeque::new(),
+            in_flight: HashSet::new(),
+            leading_term: None,
+            config_pending: false,
             leader: 0,
             last_config,
             bytes_since_snapshot: 0,
@@ -316,7 +335,9 @@ impl Chain {
         }
     }
 
+    /// Remembers the digest of an envelope in a written block.
     fn remember(&mut self, h: [u8; 32]) {
+        self.in_flight.remove(&h);
         if self.recent.insert(h) {
             self.recent_order.push_back(h);
             while self.recent_order.len() > DEDUP_WINDOW {
@@ -330,14 +351,14 @@ impl Chain {
     /// Offers a CONFIG envelope (already validated against the current config):
     /// it is cut alone into its own block.
     pub fn order_config(&mut self, envelope: Vec<u8>) -> Result<Offer, OrdererError> {
-        if !self.is_leader() {
+        if !self.leading()? {
             return Ok(Offer::NotLeader(self.leader));
         }
         let h = sha256(&envelope);
-        if self.recent.contains(&h) {
+        if !self.hold(h) {
             return Ok(Offer::Duplicate);
         }
-        self.remember(h);
+        self.config_pending = true;
         let batches = self.cutter.ordered_config(Offered {
             bytes: envelope,
             digest: h,
@@ -348,7 +369,30 @@ impl Chain {
 
     /// Whether this envelope was already ordered or is pending here.
     pub fn knows(&self, envelope: &[u8]) -> bool {
-        self.recent.contains(&sha256(envelope))
+        self.is_known(&sha256(envelope))
+    }
+
+    fn is_known(&self, h: &[u8; 32]) -> bool {
+        self.recent.contains(h) || self.in_flight.contains(h)
+    }
+
+    /// Takes an envelope's digest into the leader's keeping; false if it was
+    /// already ordered or held (a duplicate).
+    fn hold(&mut self, h: [u8; 32]) -> bool {
+        !self.recent.contains(&h) && self.in_flight.insert(h)
+    }
+
+    /// Whether this leader holds a config block it has not written yet.
+    pub fn config_pending(&self) -> bool {
+        self.config_pending
+    }
+
+    /// Observes leadership (see the module docs), then tells whether this
+    /// node leads. Call it, rather than [`Chain::is_leader`], before deciding
+    /// on an offer between Readies.
+    pub fn leading(&mut self) -> Result<bool, OrdererError> {
+        self.observe_leader()?;
+        Ok(self.leading_term.is_some())
     }
 
     /// Replaces the batch limits (after a config change).
@@ -449,14 +493,13 @@ impl Chain {
 
     /// Offers a normal envelope for ordering.
     pub fn order(&mut self, envelope: Vec<u8>, now: Instant) -> Result<Offer, OrdererError> {
-        if !self.is_leader() {
+        if !self.leading()? {
             return Ok(Offer::NotLeader(self.leader));
         }
         let h = sha256(&envelope);
-        if self.recent.contains(&h) {
+        if !self.hold(h) {
             return Ok(Offer::Duplicate);
         }
-        self.remember(h);
         let batches = self.cutter.ordered(
             Offered {
                 bytes: envelope,
@@ -475,6 +518,9 @@ impl Chain {
 
     /// Cuts the pending batch if its timeout has passed.
     pub fn on_time(&mut self, now: Instant) -> Result<(), OrdererError> {
+        if !self.leading()? {
+            return Ok(());
+        }
         if let Some(batch) = self.cutter.tick(now) {
             self.propose_batches(vec![batch])?;
         }
@@ -493,7 +539,7 @@ impl Chain {
                 // ordered, so a resubmission must not be taken for a duplicate.
                 let later = batches.flatten().map(|o| o.digest);
                 for digest in digests.into_iter().chain(later) {
-                    self.recent.remove(&digest);
+                    self.in_flight.remove(&digest);
                 }
                 return Err(e.into());
             }
@@ -546,6 +592,7 @@ impl Chain {
                 self.snapshot_now()?;
             }
             for block in written {
+                self.config_pending &= !block.config;
                 for digest in block.envelopes {
                     self.remember(digest);
                 }
@@ -590,52 +637,58 @@ impl Chain {
         Ok(())
     }
 
+    /// Follows Raft's view of leadership: reports a new leader, and on a
+    /// change of the term this node leads in (including starting or ceasing
+    /// to lead) drops what the old leadership held and builds on the log for
+    /// the new one.
     fn observe_leader(&mut self) -> Result<(), OrdererError> {
+        let leading_term =
+            (self.node.raft.state == StateRole::Leader).then_some(self.node.raft.term);
+        if leading_term != self.leading_term {
+            if self.leading_term.is_some() {
+                // Pending envelopes were never proposed; their clients will resubmit.
+                self.cutter.cut();
+            }
+            self.in_flight.clear();
+            self.config_pending = false;
+            self.leading_term = leading_term;
+            if leading_term.is_some() {
+                self.rebase_on_log()?;
+            }
+        }
         let leader = self.node.raft.leader_id;
-        if leader == self.leader {
-            return Ok(());
-        }
-        let was_leader = self.leader == self.settings.node_id;
-        self.leader = leader;
-        self.events.push(ChainEvent::LeaderChanged(leader));
-        if was_leader {
-            // Pending envelopes were never proposed; their clients will resubmit.
-            self.cutter.cut();
-        }
-        if self.is_leader() {
-            self.rebase_on_log()?;
+        if leader != self.leader {
+            self.leader = leader;
+            self.events.push(ChainEvent::LeaderChanged(leader));
         }
         Ok(())
     }
 
     /// A new leader builds on the newest block in its log, committed or not,
-    /// and remembers the envelopes there as already ordered.
+    /// persisted or not, and holds the envelopes there as already ordered.
     fn rebase_on_log(&mut self) -> Result<(), OrdererError> {
         let applied = self.store.applied_index()?;
-        let last = self.store.last_index()?;
         let height = self.store.height()?;
         let stored = self
             .store
             .block(height - 1)?
             .expect("height counts stored blocks");
         self.tip = block_tip(&decode_block(&stored)?);
-        if last > applied {
-            let entries = self.store.entries(
-                applied + 1,
-                last + 1,
-                None,
-                raft::GetEntriesContext::empty(false),
-            )?;
-            for e in entries
-                .iter()
-                .filter(|e| e.entry_type == EntryType::EntryNormal as i32 && !e.data.is_empty())
-            {
-                let block = decode_block(&e.data)?;
-                for digest in envelope_digests(&e.context, &envelopes_of(&block)) {
-                    self.remember(digest);
-                }
-                self.tip = block_tip(&block);
+        let entries = self.node.raft.raft_log.entries(
+            applied + 1,
+            None,
+            raft::GetEntriesContext::empty(false),
+        )?;
+        for e in entries
+            .iter()
+            .filter(|e| e.entry_type == EntryType::EntryNormal as i32 && !e.data.is_empty())
+        {
+            let block = decode_block(&e.data)?;
+            for digest in envelope_digests(&e.context, &envelopes_of(&block)) {
+                self.in_flight.insert(digest);
             }
+            self.config_pending |= is_config_block(&block);
+            self.tip = block_tip(&block);
         }
         Ok(())
     }
@@ -698,6 +751,7 @@ impl Chain {
         for digest in &envelopes {
             self.remember(*digest);
         }
+        self.config_pending &= !config;
         self.tip = block_tip(block);
         self.events.push(ChainEvent::BlockWritten {
             number,
@@ -722,6 +776,7 @@ impl Chain {
 struct Written {
     tip: (u64, Vec<u8>),
     envelopes: Vec<[u8; 32]>,
+    config: bool,
 }
 
 /// The chain's side of a Ready: storage writes, block signing, events.
@@ -845,6 +900,7 @@ impl ReadyEffects for Effects<'_> {
             self.written.push(Written {
                 tip: (number, header_hash(&view.header).to_vec()),
                 envelopes: envelopes.clone(),
+                config,
             });
             self.events.push(ChainEvent::BlockWritten {
                 number,

@@ -374,7 +374,6 @@ impl ChannelHandle {
             height_tx,
             leader_tx,
             config_tx,
-            config_in_flight: None,
             on_config: start.on_config,
             evicted: false,
             metrics: start.metrics,
@@ -590,8 +589,6 @@ struct Actor {
     height_tx: watch::Sender<u64>,
     leader_tx: watch::Sender<u64>,
     config_tx: watch::Sender<Arc<ChannelConfig>>,
-    /// Sequence of a config proposed by this leader and not yet committed.
-    config_in_flight: Option<u64>,
     on_config: Arc<dyn Fn() + Send + Sync>,
     /// Set once this node is removed from the consenters.
     evicted: bool,
@@ -640,7 +637,7 @@ impl Transport for ConsenterLinks {
 impl Actor {
     /// Checks a CONFIG envelope is the next config (and none is in flight) before ordering it.
     fn order_config(&mut self, env: Vec<u8>) -> Result<Offer, OrdererError> {
-        if !self.chain.is_leader() {
+        if !self.chain.leading()? {
             return Ok(Offer::NotLeader(self.chain.leader()));
         }
         if self.chain.knows(&env) {
@@ -654,7 +651,7 @@ impl Actor {
         let ce_config = ce.config;
         let sequence = ce_config.as_ref().map_or(0, |c| c.sequence);
         let current = self.config_tx.borrow().sequence();
-        if self.config_in_flight.is_some() || sequence != current + 1 {
+        if self.chain.config_pending() || sequence != current + 1 {
             return Err(bad(format!(
                 "the channel config changed while this update was validated (now at sequence {current}); recompute the update and resubmit"
             )));
@@ -669,11 +666,7 @@ impl Actor {
         self.chain
             .check_membership_change(consenter_certs(&new_cfg)?)
             .map_err(bad)?;
-        let offer = self.chain.order_config(env)?;
-        if offer == Offer::Accepted {
-            self.config_in_flight = Some(sequence);
-        }
-        Ok(offer)
+        self.chain.order_config(env)
     }
 
     /// A config block was written: adopt its config.
@@ -707,7 +700,6 @@ impl Actor {
                 tracing::error!(channel = %handle.id, block = number, "cannot load committed config: {e}")
             }
         }
-        self.config_in_flight = None;
     }
 
     /// Carries out one command from the channel's handle or the cluster service.

@@ -325,6 +325,147 @@ fn a_new_leader_takes_over_and_nothing_is_lost_or_duplicated() {
     assert_eq!(envs, want, "each of the 400 envelopes exactly once");
 }
 
+/// The async shell steps several Raft messages and offers before it
+/// processes a Ready. A node that wins an election in one of those steps must
+/// build on the blocks in its log (and know their envelopes) before it takes
+/// an offer, even though it has not processed a Ready as leader yet.
+#[test]
+fn a_leader_offered_envelopes_before_its_first_ready_builds_on_its_log() {
+    let mut h = Harness::new(3, limits(), 0);
+    let old = h.elect();
+    let (new, other) = {
+        let mut rest = (1..=3).filter(|i| *i != old);
+        (rest.next().unwrap(), rest.next().unwrap())
+    };
+    // One full batch: the old leader proposes it at once. Its appends reach
+    // both followers, who persist them, but their answers never come back:
+    // the old leader dies with the block replicated and not committed.
+    for i in 0..50 {
+        assert_eq!(h.offer(old, env(i)), Offer::Accepted);
+    }
+    let leader = h.nodes.get_mut(&old).unwrap();
+    leader.process().unwrap();
+    for m in leader.take_messages() {
+        let to = h.nodes.get_mut(&m.to).unwrap();
+        to.step(m).unwrap();
+        to.process().unwrap();
+        to.take_messages();
+    }
+    h.stop(old);
+    assert_eq!(
+        h.nodes[&new].store().height().unwrap(),
+        1,
+        "not committed yet"
+    );
+    // `other` stops waiting for the dead leader (its lease runs out), then
+    // `new` campaigns and `other` answers.
+    let voter = h.nodes.get_mut(&other).unwrap();
+    for _ in 0..20 {
+        voter.tick();
+        voter.process().unwrap();
+        voter.take_messages();
+    }
+    // The message that makes `new` leader is
+    // stepped without a Ready being processed after it, as in the shell.
+    h.nodes.get_mut(&new).unwrap().campaign().unwrap();
+    let mut won = false;
+    for _ in 0..20 {
+        let chain = h.nodes.get_mut(&new).unwrap();
+        chain.process().unwrap();
+        let mut answers = Vec::new();
+        for m in chain.take_messages().into_iter().filter(|m| m.to == other) {
+            let voter = h.nodes.get_mut(&other).unwrap();
+            voter.step(m).unwrap();
+            voter.process().unwrap();
+            answers.extend(voter.take_messages().into_iter().filter(|m| m.to == new));
+        }
+        let chain = h.nodes.get_mut(&new).unwrap();
+        for m in answers {
+            chain.step(m).unwrap();
+        }
+        if chain.is_leader() {
+            won = true;
+            break;
+        }
+    }
+    assert!(won, "{new} won the election");
+    // A client resubmits an envelope of the uncommitted block, and sends a new one.
+    assert_eq!(
+        h.offer(new, env(7)),
+        Offer::Duplicate,
+        "the envelope is in the new leader's log"
+    );
+    assert_eq!(h.offer(new, env(50)), Offer::Accepted);
+    h.ticks(20);
+    assert_identical_chains(&h, &[new, other]);
+    let labels = |envs: Vec<Vec<u8>>| -> Vec<String> {
+        envs.iter()
+            .map(|e| String::from_utf8_lossy(&e[..15]).into_owned())
+            .collect()
+    };
+    assert_eq!(
+        labels(envelopes_in(&h.chain_of(new))),
+        labels((0..=50).map(env).collect()),
+        "the old leader's block, then the new envelope, each once"
+    );
+}
+
+/// A leader that loses its leadership with envelopes pending, or proposed and
+/// never committed, forgets them: when it leads again, a client's
+/// resubmission is ordered, not taken for a duplicate of an envelope that was
+/// never ordered. Likewise it no longer waits for a config update it proposed.
+#[test]
+fn a_deposed_leader_forgets_what_it_never_ordered() {
+    let mut h = Harness::new(3, limits(), 0);
+    let first = h.elect();
+    // Pending in its cutter (below MaxMessageCount, before BatchTimeout).
+    for i in 0..10 {
+        assert_eq!(h.offer(first, env(i)), Offer::Accepted);
+    }
+    h.isolated.insert(first);
+    // Cut off, it still takes a config update (which first cuts the pending
+    // envelopes into a block): both proposed, neither committed.
+    let config = h
+        .nodes
+        .get_mut(&first)
+        .unwrap()
+        .order_config(b"config update".to_vec())
+        .unwrap();
+    assert_eq!(config, Offer::Accepted);
+    assert!(h.nodes[&first].config_pending());
+    h.ticks(40);
+    let second = h.elect();
+    assert_ne!(first, second);
+    h.isolated.clear();
+    h.ticks(5);
+    assert!(!h.nodes[&first].is_leader(), "the old leader follows");
+    assert!(!h.nodes[&first].config_pending());
+    // Depose leaders until `first` leads again.
+    for _ in 0..20 {
+        match h.leader() {
+            Some(l) if l == first => break,
+            Some(l) => {
+                h.isolated.insert(l);
+                h.ticks(40);
+                h.isolated.clear();
+                h.ticks(5);
+            }
+            None => h.ticks(1),
+        }
+    }
+    assert_eq!(h.leader(), Some(first), "{first} leads again");
+    for i in 0..10 {
+        assert_eq!(
+            h.offer(first, env(i)),
+            Offer::Accepted,
+            "envelope {i} was never ordered"
+        );
+    }
+    h.ticks(10);
+    assert_identical_chains(&h, &[1, 2, 3]);
+    assert_eq!(envelopes_in(&h.chain_of(first)).len(), 10);
+}
+
 #[test]
 fn a_stopped_node_restarts_from_disk_and_catches_up() {
     let mut h = Harness::new(3, limits(), 0);
