@@ -43,7 +43,7 @@ struct Cli {
 enum PortsArg {
     /// Fabric's ports (7050, 7051, 9051, …).
     Fabric,
-    /// Free ports chosen by the OS.
+    /// Free ports below the kernel's ephemeral range, checked when picked.
     Auto,
 }
 

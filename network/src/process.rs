@@ -51,11 +51,57 @@ fn read_pid(dir: &Path, node: &str) -> Option<u32> {
         .and_then(|s| s.trim().parse().ok())
 }
 
-fn free_port() -> Result<u16, NetworkError> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| NetworkError::node("127.0.0.1:0", e))
+/// Lowest port `--ports auto` hands out.
+const AUTO_PORTS_FROM: u16 = 10_000;
+
+/// The kernel's ephemeral port range (`ip_local_port_range`), from which it
+/// picks ports for `:0` binds and outgoing connections.
+fn ephemeral_range() -> (u16, u16) {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| {
+            let mut parts = s.split_whitespace().map(|p| p.parse::<u16>().ok());
+            Some((parts.next()??, parts.next()??))
+        })
+        .unwrap_or((32_768, 60_999))
+}
+
+/// `n` ports that are free now, for `--ports auto`. The nodes bind them later
+/// (they are separate processes), so they come from below the kernel's
+/// ephemeral range: no `:0` bind or outgoing connection elsewhere on the
+/// machine can take one in between. Where to start in that range varies
+/// with the process and the time, so two networks started at once rarely
+/// try the same ports, and a port in use is skipped.
+fn auto_ports(n: usize) -> Result<Vec<u16>, NetworkError> {
+    let (ephemeral_from, _) = ephemeral_range();
+    let span = u32::from(ephemeral_from.saturating_sub(AUTO_PORTS_FROM));
+    let mut ports = Vec::with_capacity(n);
+    if span >= 1_000 {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let start = (std::process::id().wrapping_mul(7_919) ^ nanos) % span;
+        for k in 0..span {
+            let port = AUTO_PORTS_FROM + ((start + k) % span) as u16;
+            if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+                ports.push(port);
+                if ports.len() == n {
+                    return Ok(ports);
+                }
+            }
+        }
+    }
+    // No room below the ephemeral range: let the kernel pick (and accept the race).
+    while ports.len() < n {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| NetworkError::node("127.0.0.1:0", e))?;
+        if !ports.contains(&port) {
+            ports.push(port);
+        }
+    }
+    Ok(ports)
 }
 
 fn plan(t: &Topology) -> Result<PortPlan, NetworkError> {
@@ -77,25 +123,19 @@ fn plan(t: &Topology) -> Result<PortPlan, NetworkError> {
             }
             Ok(plan)
         }
-        Ports::Auto => Ok(PortPlan {
-            orderers: (0..t.orderers)
-                .map(|_| Ok((free_port()?, free_port()?, free_port()?)))
-                .collect::<Result<_, NetworkError>>()?,
-            peers: (0..t.orgs)
-                .map(|_| {
-                    (0..t.peers_per_org)
-                        .map(|_| Ok((free_port()?, free_port()?)))
-                        .collect::<Result<_, NetworkError>>()
-                })
-                .collect::<Result<_, NetworkError>>()?,
-            cas: if t.ca {
-                (0..=t.orgs)
-                    .map(|_| free_port())
-                    .collect::<Result<_, _>>()?
-            } else {
-                Vec::new()
-            },
-        }),
+        Ports::Auto => {
+            let cas = if t.ca { t.orgs + 1 } else { 0 };
+            let needed = t.orderers * 3 + t.orgs * t.peers_per_org * 2 + cas;
+            let mut ports = auto_ports(needed)?.into_iter();
+            let mut next = || ports.next().expect("auto_ports returns as many as asked");
+            Ok(PortPlan {
+                orderers: (0..t.orderers).map(|_| (next(), next(), next())).collect(),
+                peers: (0..t.orgs)
+                    .map(|_| (0..t.peers_per_org).map(|_| (next(), next())).collect())
+                    .collect(),
+                cas: (0..cas).map(|_| next()).collect(),
+            })
+        }
     }
 }
 
@@ -484,4 +524,33 @@ pub async fn down(dir: &Path, keep: bool) -> Result<Vec<String>, NetworkError> {
         std::fs::remove_dir_all(dir).map_err(|e| NetworkError::io(dir, e))?;
     }
     Ok(running.into_iter().map(|(name, _)| name).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_ports_are_distinct_free_and_outside_the_ephemeral_range() {
+        let (ephemeral_from, _) = ephemeral_range();
+        let ports = auto_ports(20).unwrap();
+        assert_eq!(ports.len(), 20);
+        let mut distinct = ports.clone();
+        distinct.sort();
+        distinct.dedup();
+        assert_eq!(distinct.len(), 20, "{ports:?}");
+        if ephemeral_from > AUTO_PORTS_FROM + 1_000 {
+            assert!(
+                ports
+                    .iter()
+                    .all(|p| (AUTO_PORTS_FROM..ephemeral_from).contains(p)),
+                "{ports:?} outside {AUTO_PORTS_FROM}..{ephemeral_from}"
+            );
+        }
+        // A port in use is not handed out.
+        let held = std::net::TcpListener::bind(("127.0.0.1", ports[0])).unwrap();
+        let again = auto_ports(200).unwrap();
+        assert!(!again.contains(&ports[0]));
+        drop(held);
+    }
 }

@@ -14,7 +14,8 @@ pub enum Ports {
     /// Org1's peer 7051, Org2's 9051, Org3's 11051, operations from 9443.
     #[default]
     Fabric,
-    /// Free ports picked by the OS (for tests and several networks side by side).
+    /// Free ports below the kernel's ephemeral range (for tests and several
+    /// networks side by side).
     Auto,
 }
 
