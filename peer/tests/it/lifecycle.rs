@@ -19,7 +19,7 @@ use weft_protos::lifecycle::{
     QueryChaincodeDefinitionResult, QueryInstalledChaincodesArgs, QueryInstalledChaincodesResult,
     chaincode_source,
 };
-use weft_protos::protos::{ProposalResponse, TxValidationCode as Code};
+use weft_protos::protos::{ProposalResponse, Response, TxValidationCode as Code};
 
 use crate::net::*;
 use crate::support::*;
@@ -68,6 +68,23 @@ async fn endorse(
         responses.push(e.process(&bundle.signed).await.unwrap());
     }
     (bundle, responses)
+}
+
+/// Runs `a` on `chaincode` on one peer, as an evaluation (nothing is ordered).
+async fn evaluate(
+    user: &SigningIdentity,
+    chaincode: &str,
+    a: &[&str],
+    peer: &mut AdminClient,
+) -> Response {
+    let (_, r) = endorse(user, CHANNEL, chaincode, args(a), &mut [peer]).await;
+    r[0].response.clone().unwrap()
+}
+
+/// The JSON answer of a successful response.
+fn json(resp: &Response) -> serde_json::Value {
+    assert_eq!(resp.status, 200, "{}", resp.message);
+    serde_json::from_slice(&resp.payload).unwrap()
 }
 
 fn ok_payload(r: &ProposalResponse) -> Vec<u8> {
@@ -434,30 +451,10 @@ async fn two_orgs_deploy_run_and_upgrade_asset_transfer_basic() {
         Code::Valid
     );
     wait_height(&p2, p1.core.channel(CHANNEL).unwrap().ledger().height()).await;
-    let (_, r) = endorse(
-        &user,
-        CHANNEL,
-        "basic",
-        args(&["ReadAsset", "asset7"]),
-        &mut [&mut *a2],
-    )
-    .await;
-    let asset: serde_json::Value = serde_json::from_slice(&ok_payload(&r[0])).unwrap();
+    let asset = json(&evaluate(&user, "basic", &["ReadAsset", "asset7"], a2).await);
     assert_eq!(asset["Owner"], "Bob");
-    let (_, r) = endorse(
-        &user,
-        CHANNEL,
-        "basic",
-        args(&["GetAllAssets"]),
-        &mut [&mut *a1],
-    )
-    .await;
-    assert_eq!(
-        serde_json::from_slice::<Vec<serde_json::Value>>(&ok_payload(&r[0]))
-            .unwrap()
-            .len(),
-        7
-    );
+    let all = json(&evaluate(&user, "basic", &["GetAllAssets"], a1).await);
+    assert_eq!(all.as_array().map(Vec::len), Some(7));
     // Only Org1 endorses: ordered, but invalid under the MAJORITY Endorsement policy.
     assert_eq!(
         submit(
@@ -473,28 +470,17 @@ async fn two_orgs_deploy_run_and_upgrade_asset_transfer_basic() {
         Code::EndorsementPolicyFailure
     );
     // A chaincode error is the proposal's, with its message.
-    let (_, r) = endorse(
-        &user,
-        CHANNEL,
-        "basic",
-        args(&["ReadAsset", "nope"]),
-        &mut [&mut *a1],
-    )
-    .await;
-    let resp = r[0].response.clone().unwrap();
+    let resp = evaluate(&user, "basic", &["ReadAsset", "nope"], a1).await;
     assert!(
         resp.status >= 400 && resp.message.contains("nope"),
         "{resp:?}"
     );
     // Unknown chaincode; Org2's admin approving on Org1's peer.
-    let (_, r) = endorse(&user, CHANNEL, "nosuch", args(&["x"]), &mut [&mut *a1]).await;
+    let resp = evaluate(&user, "nosuch", &["x"], a1).await;
     assert!(
-        r[0].response
-            .as_ref()
-            .unwrap()
-            .message
+        resp.message
             .contains("chaincode definition for 'nosuch' not found"),
-        "{r:?}"
+        "{resp:?}"
     );
     let s2 = a2.signer().clone();
     let (_, r) = endorse(
@@ -538,15 +524,8 @@ async fn two_orgs_deploy_run_and_upgrade_asset_transfer_basic() {
         rwset.ns_rwset.iter().any(|n| n.namespace == "basic"),
         "{rwset:?}"
     );
-    let (_, r) = endorse(
-        &user,
-        CHANNEL,
-        "caller",
-        args(&["CallOther", "nosuch", "F", "x"]),
-        &mut [&mut *a1],
-    )
-    .await;
-    assert!(r[0].response.as_ref().unwrap().status >= 400);
+    let resp = evaluate(&user, "caller", &["CallOther", "nosuch", "F", "x"], a1).await;
+    assert!(resp.status >= 400, "{resp:?}");
 
     // A definition that requires Init: nothing else runs until an init transaction committed, and init runs once.
     let mut d = named_definition("needsinit", 1, "needsinit_1.0");
@@ -628,15 +607,7 @@ async fn two_orgs_deploy_run_and_upgrade_asset_transfer_basic() {
         .unwrap(),
         Code::Valid
     );
-    let (_, r) = endorse(
-        &user,
-        CHANNEL,
-        "basic",
-        args(&["ReadAsset", "asset7"]),
-        &mut [&mut *a1],
-    )
-    .await;
-    let asset: serde_json::Value = serde_json::from_slice(&ok_payload(&r[0])).unwrap();
+    let asset = json(&evaluate(&user, "basic", &["ReadAsset", "asset7"], a1).await);
     assert_eq!(asset["Color"], "green");
 
     p1.shutdown().await;
