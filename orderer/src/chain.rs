@@ -47,6 +47,10 @@ use crate::storage::ChannelStore;
 /// How many recent envelope hashes the leader keeps for duplicate suppression.
 const DEDUP_WINDOW: usize = 200_000;
 
+/// How many of the newest blocks a restarting node reads to rebuild its
+/// duplicate set (besides the envelope window).
+const DEDUP_REBUILD_BLOCKS: u64 = 10_000;
+
 /// Settings of one channel's chain on one node.
 #[derive(Debug, Clone)]
 pub struct ChainSettings {
@@ -152,6 +156,9 @@ pub struct Chain {
     /// Digests of envelopes this leader holds but has not written: pending in
     /// the cutter, proposed, or in its log when it took over.
     in_flight: HashSet<[u8; 32]>,
+    /// Envelope digests of the blocks written before this open, until the
+    /// shell takes them.
+    history: Vec<(u64, Vec<[u8; 32]>)>,
     /// The term this node leads in, once it has built on its log for it.
     leading_term: Option<u64>,
     /// This leader holds a config block it has not written (proposed, or in
@@ -272,7 +279,9 @@ impl Chain {
         if wanted > height {
             events.push(ChainEvent::NeedBlocks { height: wanted });
         }
-        Ok(Self {
+        // What this node wrote before a restart still counts as ordered.
+        let history = store.recent_envelopes(DEDUP_WINDOW, DEDUP_REBUILD_BLOCKS)?;
+        let mut chain = Self {
             node,
             store,
             signer,
@@ -282,6 +291,7 @@ impl Chain {
             recent: HashSet::new(),
             recent_order: VecDeque::new(),
             in_flight: HashSet::new(),
+            history: Vec::new(),
             leading_term: None,
             config_pending: false,
             leader: 0,
@@ -289,7 +299,19 @@ impl Chain {
             bytes_since_snapshot: 0,
             outbox: Vec::new(),
             events,
-        })
+        };
+        for digest in history.iter().flat_map(|(_, digests)| digests) {
+            chain.remember(*digest);
+        }
+        chain.history = history;
+        Ok(chain)
+    }
+
+    /// The envelope digests of the newest blocks written before this open,
+    /// oldest block first, with their block numbers (read once, at open, for
+    /// the duplicate set); empty after the first call.
+    pub fn take_history(&mut self) -> Vec<(u64, Vec<[u8; 32]>)> {
+        std::mem::take(&mut self.history)
     }
 
     /// This node's Raft id.
@@ -668,12 +690,7 @@ impl Chain {
     /// persisted or not, and holds the envelopes there as already ordered.
     fn rebase_on_log(&mut self) -> Result<(), OrdererError> {
         let applied = self.store.applied_index()?;
-        let height = self.store.height()?;
-        let stored = self
-            .store
-            .block(height - 1)?
-            .expect("height counts stored blocks");
-        self.tip = block_tip(&decode_block(&stored)?);
+        self.tip = self.applied_tip()?;
         let entries = self.node.raft.raft_log.entries(
             applied + 1,
             None,
@@ -691,6 +708,29 @@ impl Chain {
             self.tip = block_tip(&block);
         }
         Ok(())
+    }
+
+    /// The newest block this node has applied: the newest written, unless it
+    /// is still fetching the blocks a snapshot skipped, in which case the
+    /// newest block kept aside past that gap, or else the snapshot's.
+    fn applied_tip(&self) -> Result<(u64, Vec<u8>), OrdererError> {
+        let height = self.store.height()?;
+        let written = self
+            .store
+            .block(height - 1)?
+            .expect("height counts stored blocks");
+        let newest = match self.store.highest_stashed()? {
+            Some(n) => self.store.stashed_block(n)?,
+            None => Some(self.store.snapshot()?.data).filter(|d| !d.is_empty()),
+        };
+        let mut tip = block_tip(&decode_block(&written)?);
+        if let Some(bytes) = newest {
+            let candidate = block_tip(&decode_block(&bytes)?);
+            if candidate.0 > tip.0 {
+                tip = candidate;
+            }
+        }
+        Ok(tip)
     }
 
     /// Writes blocks fetched from another orderer after a snapshot said this

@@ -114,44 +114,18 @@ struct RecentlyOrdered {
     order: std::collections::VecDeque<[u8; 32]>,
 }
 
-/// How many of the newest blocks a restarting node reads to rebuild its
-/// [`RecentlyOrdered`] (besides the envelope window).
-const ORDERED_REBUILD_BLOCKS: u64 = 10_000;
-
 impl RecentlyOrdered {
-    /// The envelopes of the newest blocks in `store`, so that a node that
-    /// restarts still answers resubmissions of what it ordered before.
-    fn from_store(store: &ChannelStore) -> Result<Self, OrdererError> {
-        let height = store.height()?;
-        let mut newest_first = Vec::new();
-        let mut count = 0;
-        for number in (height.saturating_sub(ORDERED_REBUILD_BLOCKS)..height).rev() {
-            if count >= ORDERED_WINDOW {
-                break;
-            }
-            let Some(bytes) = store.block(number)? else {
-                break;
-            };
-            let block = Block::decode(bytes.as_slice()).map_err(|e| OrdererError::Corrupt {
-                what: format!("block {number}"),
-                reason: e.to_string(),
-            })?;
-            let hashes: Vec<[u8; 32]> = block
-                .data
-                .iter()
-                .flat_map(|d| d.data.iter())
-                .map(|env| weft_common::crypto::sha256(env))
-                .collect();
-            count += hashes.len();
-            newest_first.push((number, hashes));
-        }
+    /// The envelopes of the newest blocks written before a restart (the
+    /// chain's history, oldest first), so that a node that restarts still
+    /// answers resubmissions of what it ordered before.
+    fn from_history(history: Vec<(u64, Vec<[u8; 32]>)>) -> Self {
         let mut recent = Self::default();
-        for (number, hashes) in newest_first.into_iter().rev() {
-            for h in hashes {
+        for (number, digests) in history {
+            for h in digests {
                 recent.insert(h, number);
             }
         }
-        Ok(recent)
+        recent
     }
 
     fn insert(&mut self, hash: [u8; 32], block: u64) {
@@ -327,7 +301,7 @@ impl ChannelHandle {
             limits: batch_limits(&cfg),
             snapshot_interval_bytes: opts.snapshot_interval_size as u64,
         };
-        let chain = Chain::open(start.store.clone(), start.signer, settings)?;
+        let mut chain = Chain::open(start.store.clone(), start.signer, settings)?;
         let clients = Arc::new(Clients {
             tls: start.tls.map(|t| (t, cfg.tls_roots())),
             by_id: Mutex::new(BTreeMap::new()),
@@ -338,7 +312,7 @@ impl ChannelHandle {
         let (submitter, submit_rx) = mpsc::channel(16 * 1024);
         let (config_tx, config) = watch::channel(cfg.clone());
         let (height_tx, height) = watch::channel(start.store.height()?);
-        let ordered = RecentlyOrdered::from_store(&start.store)?;
+        let ordered = RecentlyOrdered::from_history(chain.take_history());
         let (leader_tx, leader) = watch::channel(0);
         let (stop, stop_rx) = watch::channel(false);
         let handle = Arc::new(Self {

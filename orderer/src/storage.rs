@@ -377,6 +377,48 @@ impl ChannelStore {
         Ok(out)
     }
 
+    /// The envelope digests of the newest written blocks, oldest block first:
+    /// whole blocks, newest back, until `max_envelopes` digests or
+    /// `max_blocks` blocks are read. How a restarted node remembers what it
+    /// ordered before.
+    pub fn recent_envelopes(
+        &self,
+        max_envelopes: usize,
+        max_blocks: u64,
+    ) -> Result<Vec<(u64, Vec<[u8; 32]>)>, OrdererError> {
+        let height = self.height()?;
+        let mut newest_first = Vec::new();
+        let mut count = 0;
+        for number in (height.saturating_sub(max_blocks)..height).rev() {
+            if count >= max_envelopes {
+                break;
+            }
+            let Some(bytes) = self.block(number)? else {
+                break;
+            };
+            let block = <weft_protos::common::Block as prost::Message>::decode(bytes.as_slice())
+                .map_err(|e| OrdererError::Corrupt {
+                    what: format!("block {number}"),
+                    reason: e.to_string(),
+                })?;
+            let digests: Vec<[u8; 32]> = block
+                .data
+                .iter()
+                .flat_map(|d| d.data.iter())
+                .map(|env| weft_common::crypto::sha256(env))
+                .collect();
+            count += digests.len();
+            newest_first.push((number, digests));
+        }
+        newest_first.reverse();
+        Ok(newest_first)
+    }
+
+    /// A stashed block's bytes.
+    pub fn stashed_block(&self, number: u64) -> Result<Option<Vec<u8>>, OrdererError> {
+        Ok(self.db.get_cf(self.cf(CF_STASH), be(number))?)
+    }
+
     /// The highest stashed block number, if any.
     pub fn highest_stashed(&self) -> Result<Option<u64>, OrdererError> {
         let mut it = self.db.raw_iterator_cf(self.cf(CF_STASH));

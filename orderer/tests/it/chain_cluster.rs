@@ -492,6 +492,28 @@ fn a_stopped_node_restarts_from_disk_and_catches_up() {
     assert_eq!(envelopes_in(&h.chain_of(victim)).len(), 250);
 }
 
+/// A node that restarts remembers the envelopes of the blocks it wrote
+/// before: leading again, it drops a resubmission of one.
+#[test]
+fn a_restarted_leader_still_knows_what_it_ordered() {
+    let mut h = Harness::new(1, limits(), 0);
+    let leader = h.elect();
+    for i in 0..10 {
+        assert_eq!(h.offer(leader, env(i)), Offer::Accepted);
+    }
+    h.ticks(10);
+    h.stop(leader);
+    h.start(leader);
+    assert_eq!(h.elect(), leader);
+    assert_eq!(h.offer(leader, env(3)), Offer::Duplicate);
+    assert_eq!(h.offer(leader, env(10)), Offer::Accepted);
+    h.ticks(10);
+    assert_eq!(
+        envelopes_in(&h.chain_of(leader)),
+        (0..=10).map(env).collect::<Vec<_>>()
+    );
+}
+
 #[test]
 fn a_lagging_node_catches_up_from_a_snapshot_plus_block_transfer() {
     // Snapshot after every ~4 KiB of blocks, so the log is compacted while the node is away.
@@ -565,4 +587,75 @@ fn a_lagging_node_catches_up_from_a_snapshot_plus_block_transfer() {
     h.ticks(10);
     assert_identical_chains(&h, &[1, 2, 3]);
     assert_eq!(envelopes_in(&h.chain_of(victim)).len(), 330);
+}
+
+/// A node still fetching the blocks a snapshot skipped can win an election:
+/// it numbers its blocks after the newest block it has applied (the
+/// snapshot's, or one kept aside past the gap), not after the newest one it
+/// has written so far.
+#[test]
+fn a_leader_still_fetching_blocks_after_a_snapshot_continues_the_chain() {
+    let mut h = Harness::new(
+        3,
+        BatchLimits {
+            max_message_count: 10,
+            ..limits()
+        },
+        4 * 1024,
+    );
+    let leader = h.elect();
+    let (victim, other) = {
+        let mut rest = (1..=3).filter(|i| *i != leader);
+        (rest.next().unwrap(), rest.next().unwrap())
+    };
+    h.stop(victim);
+    for i in 0..300 {
+        h.offer(leader, env(i));
+        if i % 50 == 0 {
+            h.settle();
+        }
+    }
+    h.ticks(5);
+    h.start(victim);
+    for _ in 0..50 {
+        h.ticks(1);
+        if h.need_blocks.remove(&victim).is_some() {
+            break;
+        }
+    }
+    let behind = h.nodes[&victim].store().height().unwrap();
+    assert!(
+        behind < h.nodes[&leader].store().height().unwrap(),
+        "restored from a snapshot, blocks not fetched yet"
+    );
+    // The leader dies; `other`'s lease runs out; the lagging node wins.
+    h.stop(leader);
+    let voter = h.nodes.get_mut(&other).unwrap();
+    for _ in 0..20 {
+        voter.tick();
+        voter.process().unwrap();
+        voter.take_messages();
+    }
+    h.nodes.get_mut(&victim).unwrap().campaign().unwrap();
+    h.settle();
+    assert_eq!(h.leader(), Some(victim));
+    assert_eq!(h.nodes[&victim].store().height().unwrap(), behind);
+    for i in 300..320 {
+        assert_eq!(h.offer(victim, env(i)), Offer::Accepted);
+    }
+    h.ticks(10);
+    // It fetches what it lacks from `other` and then holds the same chain.
+    let from = h.nodes[&victim].store().height().unwrap();
+    let upto = h.nodes[&other].store().height().unwrap();
+    let blocks: Vec<Vec<u8>> = (from..upto)
+        .map(|n| h.nodes[&other].store().block(n).unwrap().unwrap())
+        .collect();
+    h.nodes.get_mut(&victim).unwrap().catch_up(&blocks).unwrap();
+    h.ticks(5);
+    assert_identical_chains(&h, &[victim, other]);
+    let mut envs = envelopes_in(&h.chain_of(other));
+    envs.sort();
+    let mut want: Vec<Vec<u8>> = (0..320).map(env).collect();
+    want.sort();
+    assert!(envs == want, "each of the 320 envelopes exactly once");
 }
