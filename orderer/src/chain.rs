@@ -42,7 +42,7 @@ use crate::cutter::{Batch, BatchLimits, BlockCutter};
 use crate::encoded_block::EncodedBlock;
 use crate::membership::{Change, Membership, consenter_certs};
 use crate::raft_driver::{ReadyEffects, handle_ready, raft_logger};
-use crate::storage::ChannelStore;
+use crate::storage::{BlockDigests, ChannelStore};
 
 /// How many recent envelope hashes the leader keeps for duplicate suppression.
 const DEDUP_WINDOW: usize = 200_000;
@@ -158,7 +158,7 @@ pub struct Chain {
     in_flight: HashSet<[u8; 32]>,
     /// Envelope digests of the blocks written before this open, until the
     /// shell takes them.
-    history: Vec<(u64, Vec<[u8; 32]>)>,
+    history: Vec<BlockDigests>,
     /// The term this node leads in, once it has built on its log for it.
     leading_term: Option<u64>,
     /// This leader holds a config block it has not written (proposed, or in
@@ -300,7 +300,7 @@ impl Chain {
             outbox: Vec::new(),
             events,
         };
-        for digest in history.iter().flat_map(|(_, digests)| digests) {
+        for digest in history.iter().flat_map(|b| &b.digests) {
             chain.remember(*digest);
         }
         chain.history = history;
@@ -310,7 +310,7 @@ impl Chain {
     /// The envelope digests of the newest blocks written before this open,
     /// oldest block first, with their block numbers (read once, at open, for
     /// the duplicate set); empty after the first call.
-    pub fn take_history(&mut self) -> Vec<(u64, Vec<[u8; 32]>)> {
+    pub fn take_history(&mut self) -> Vec<BlockDigests> {
         std::mem::take(&mut self.history)
     }
 

@@ -118,11 +118,11 @@ impl RecentlyOrdered {
     /// The envelopes of the newest blocks written before a restart (the
     /// chain's history, oldest first), so that a node that restarts still
     /// answers resubmissions of what it ordered before.
-    fn from_history(history: Vec<(u64, Vec<[u8; 32]>)>) -> Self {
+    fn from_history(history: Vec<crate::storage::BlockDigests>) -> Self {
         let mut recent = Self::default();
-        for (number, digests) in history {
-            for h in digests {
-                recent.insert(h, number);
+        for block in history {
+            for h in block.digests {
+                recent.insert(h, block.number);
             }
         }
         recent

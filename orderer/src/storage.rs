@@ -34,6 +34,15 @@ const KEY_SNAPSHOT: &[u8] = b"snapshot";
 const KEY_APPLIED: &[u8] = b"applied_index";
 const KEY_HEIGHT: &[u8] = b"height";
 
+/// The SHA-256 digests of one written block's envelopes, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockDigests {
+    /// The block's number.
+    pub number: u64,
+    /// One digest per envelope.
+    pub digests: Vec<[u8; 32]>,
+}
+
 fn be(n: u64) -> [u8; 8] {
     n.to_be_bytes()
 }
@@ -385,7 +394,7 @@ impl ChannelStore {
         &self,
         max_envelopes: usize,
         max_blocks: u64,
-    ) -> Result<Vec<(u64, Vec<[u8; 32]>)>, OrdererError> {
+    ) -> Result<Vec<BlockDigests>, OrdererError> {
         let height = self.height()?;
         let mut newest_first = Vec::new();
         let mut count = 0;
@@ -408,7 +417,7 @@ impl ChannelStore {
                 .map(|env| weft_common::crypto::sha256(env))
                 .collect();
             count += digests.len();
-            newest_first.push((number, digests));
+            newest_first.push(BlockDigests { number, digests });
         }
         newest_first.reverse();
         Ok(newest_first)
