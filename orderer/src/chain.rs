@@ -159,6 +159,9 @@ pub struct Chain {
     /// Envelope digests of the blocks written before this open, until the
     /// shell takes them.
     history: Vec<BlockDigests>,
+    /// While leading: the number of the newest applied block, if it is not
+    /// written yet (blocks skipped by a snapshot are still being fetched).
+    fetching_until: Option<u64>,
     /// The term this node leads in, once it has built on its log for it.
     leading_term: Option<u64>,
     /// This leader holds a config block it has not written (proposed, or in
@@ -292,6 +295,7 @@ impl Chain {
             recent_order: VecDeque::new(),
             in_flight: HashSet::new(),
             history: Vec::new(),
+            fetching_until: None,
             leading_term: None,
             config_pending: false,
             leader: 0,
@@ -410,11 +414,20 @@ impl Chain {
     }
 
     /// Observes leadership (see the module docs), then tells whether this
-    /// node leads. Call it, rather than [`Chain::is_leader`], before deciding
-    /// on an offer between Readies.
+    /// node leads and can take offers. Call it, rather than
+    /// [`Chain::is_leader`], before deciding on an offer between Readies.
+    ///
+    /// A leader still fetching the blocks a snapshot skipped takes none until
+    /// it has written them: it does not know their envelopes yet, so it could
+    /// not tell a resubmission of one from a new envelope.
     pub fn leading(&mut self) -> Result<bool, OrdererError> {
         self.observe_leader()?;
-        Ok(self.leading_term.is_some())
+        if let Some(tip) = self.fetching_until
+            && self.store.height()? > tip
+        {
+            self.fetching_until = None;
+        }
+        Ok(self.leading_term.is_some() && self.fetching_until.is_none())
     }
 
     /// Replaces the batch limits (after a config change).
@@ -691,6 +704,8 @@ impl Chain {
     fn rebase_on_log(&mut self) -> Result<(), OrdererError> {
         let applied = self.store.applied_index()?;
         self.tip = self.applied_tip()?;
+        let written = self.store.height()? - 1;
+        self.fetching_until = (self.tip.0 > written).then_some(self.tip.0);
         let entries = self.node.raft.raft_log.entries(
             applied + 1,
             None,
@@ -792,7 +807,10 @@ impl Chain {
             self.remember(*digest);
         }
         self.config_pending &= !config;
-        self.tip = block_tip(block);
+        if self.leading_term.is_none() {
+            // A leader's tip is the newest block in its log (set when it took over).
+            self.tip = block_tip(block);
+        }
         self.events.push(ChainEvent::BlockWritten {
             number,
             envelopes,

@@ -589,10 +589,11 @@ fn a_lagging_node_catches_up_from_a_snapshot_plus_block_transfer() {
     assert_eq!(envelopes_in(&h.chain_of(victim)).len(), 330);
 }
 
-/// A node still fetching the blocks a snapshot skipped can win an election:
-/// it numbers its blocks after the newest block it has applied (the
-/// snapshot's, or one kept aside past the gap), not after the newest one it
-/// has written so far.
+/// A node still fetching the blocks a snapshot skipped can win an election.
+/// It takes no offers until it has written them (it could not tell a
+/// resubmission of their envelopes from a new one), then numbers its blocks
+/// after the newest block it has applied, not after the newest one it had
+/// written when it took over.
 #[test]
 fn a_leader_still_fetching_blocks_after_a_snapshot_continues_the_chain() {
     let mut h = Harness::new(
@@ -640,18 +641,19 @@ fn a_leader_still_fetching_blocks_after_a_snapshot_continues_the_chain() {
     h.settle();
     assert_eq!(h.leader(), Some(victim));
     assert_eq!(h.nodes[&victim].store().height().unwrap(), behind);
+    // A client resubmits an envelope of a block the new leader has not fetched.
+    assert_eq!(h.offer(victim, env(42)), Offer::NotLeader(victim));
+    // It fetches what it lacks from `other`, then takes offers.
+    let upto = h.nodes[&other].store().height().unwrap();
+    let blocks: Vec<Vec<u8>> = (behind..upto)
+        .map(|n| h.nodes[&other].store().block(n).unwrap().unwrap())
+        .collect();
+    h.nodes.get_mut(&victim).unwrap().catch_up(&blocks).unwrap();
+    assert_eq!(h.offer(victim, env(42)), Offer::Duplicate);
     for i in 300..320 {
         assert_eq!(h.offer(victim, env(i)), Offer::Accepted);
     }
     h.ticks(10);
-    // It fetches what it lacks from `other` and then holds the same chain.
-    let from = h.nodes[&victim].store().height().unwrap();
-    let upto = h.nodes[&other].store().height().unwrap();
-    let blocks: Vec<Vec<u8>> = (from..upto)
-        .map(|n| h.nodes[&other].store().block(n).unwrap().unwrap())
-        .collect();
-    h.nodes.get_mut(&victim).unwrap().catch_up(&blocks).unwrap();
-    h.ticks(5);
     assert_identical_chains(&h, &[victim, other]);
     let mut envs = envelopes_in(&h.chain_of(other));
     envs.sort();
