@@ -5,4 +5,5 @@ mod crash;
 mod membership;
 mod network;
 mod participation;
+mod soak;
 mod support;

@@ -5,14 +5,12 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use prost::Message as _;
-use tokio::net::TcpListener;
 use weft_common::block::{check_data_hash, check_link};
 use weft_common::ids::ChannelId;
 use weft_common::ids::MspId;
 use weft_common::msp::folder;
 use weft_common::pki::KeyType;
 use weft_common::tx::signed_envelope;
-use weft_orderer::node::{Listeners, start};
 use weft_protos::common::{Envelope, HeaderType, Status};
 use weft_protos::orderer::{SeekInfo, deliver_response};
 
@@ -260,14 +258,7 @@ async fn the_leader_dies_mid_stream_and_a_restarted_node_catches_up() {
     }
 
     // The old leader restarts from its data directory, on its consenter port, and catches up.
-    let port = net.general_ports[leader];
-    let bind = |p: u16| async move { TcpListener::bind(("127.0.0.1", p)).await.unwrap() };
-    let listeners = Listeners {
-        general: bind(port).await,
-        admin: bind(0).await,
-        operations: bind(0).await,
-    };
-    net.nodes[leader] = Some(start(net.config(leader), listeners).await.unwrap());
+    net.restart(leader).await;
     let n = &net;
     wait_for(
         "the restarted node to catch up",
@@ -435,15 +426,8 @@ async fn config_updates_are_validated_ordered_alone_and_adopted_by_every_node() 
     assert!(r[0].1.contains("version"), "{}", r[0].1);
 
     // A restarted node comes back with the updated config.
-    let port = net.general_ports[2];
     net.nodes[2].take().unwrap().shutdown().await;
-    let bind = |p: u16| async move { TcpListener::bind(("127.0.0.1", p)).await.unwrap() };
-    let listeners = Listeners {
-        general: bind(port).await,
-        admin: bind(0).await,
-        operations: bind(0).await,
-    };
-    net.nodes[2] = Some(start(net.config(2), listeners).await.unwrap());
+    net.restart(2).await;
     let c = net.node(2).core.registry.get(CHANNEL).unwrap();
     assert_eq!(c.config.borrow().sequence(), 1);
     for n in net.nodes.into_iter().flatten() {

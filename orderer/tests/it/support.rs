@@ -254,6 +254,19 @@ impl Net {
             .borrow()
     }
 
+    /// Starts stopped node `i` again from its data directory, on its
+    /// consenter port (the one in the channel config).
+    pub async fn restart(&mut self, i: usize) {
+        assert!(self.nodes[i].is_none(), "node {i} is running");
+        let bind = |p: u16| async move { TcpListener::bind(("127.0.0.1", p)).await.unwrap() };
+        let listeners = Listeners {
+            general: bind(self.general_ports[i]).await,
+            admin: bind(0).await,
+            operations: bind(0).await,
+        };
+        self.nodes[i] = Some(start(self.config(i), listeners).await.unwrap());
+    }
+
     pub async fn start_all(&mut self, listeners: Vec<Listeners>) {
         for (i, l) in listeners.into_iter().enumerate() {
             let node = start(self.config(i), l).await.unwrap();
