@@ -158,6 +158,18 @@ impl Harness {
         }
     }
 
+    /// Ticks node `id` alone, dropping what it sends, until it no longer
+    /// waits for its leader (its check-quorum lease has run out), so that it
+    /// grants another node's vote.
+    fn outlast_lease(&mut self, id: u64) {
+        let node = self.nodes.get_mut(&id).unwrap();
+        for _ in 0..2 * self.settings.election_tick {
+            node.tick();
+            node.process().unwrap();
+            node.take_messages();
+        }
+    }
+
     fn leader(&self) -> Option<u64> {
         self.nodes
             .iter()
@@ -359,12 +371,7 @@ fn a_leader_offered_envelopes_before_its_first_ready_builds_on_its_log() {
     );
     // `other` stops waiting for the dead leader (its lease runs out), then
     // `new` campaigns and `other` answers.
-    let voter = h.nodes.get_mut(&other).unwrap();
-    for _ in 0..20 {
-        voter.tick();
-        voter.process().unwrap();
-        voter.take_messages();
-    }
+    h.outlast_lease(other);
     // The message that makes `new` leader is
     // stepped without a Ready being processed after it, as in the shell.
     h.nodes.get_mut(&new).unwrap().campaign().unwrap();
@@ -514,9 +521,11 @@ fn a_restarted_leader_still_knows_what_it_ordered() {
     );
 }
 
-#[test]
-fn a_lagging_node_catches_up_from_a_snapshot_plus_block_transfer() {
-    // Snapshot after every ~4 KiB of blocks, so the log is compacted while the node is away.
+/// A cluster that snapshots after every ~4 KiB of blocks, so its log is
+/// compacted while `victim` is away: 300 envelopes are ordered without it,
+/// then it restarts, is sent a snapshot and asks for the blocks it skipped
+/// (not transferred yet). Returns (harness, leader, victim).
+fn victim_restored_from_a_snapshot() -> (Harness, u64, u64) {
     let mut h = Harness::new(
         3,
         BatchLimits {
@@ -536,7 +545,6 @@ fn a_lagging_node_catches_up_from_a_snapshot_plus_block_transfer() {
     }
     h.ticks(5);
     h.start(victim);
-    // Run until the victim asks for blocks, then transfer them from the leader's store.
     let mut asked = None;
     for _ in 0..50 {
         h.ticks(1);
@@ -546,6 +554,12 @@ fn a_lagging_node_catches_up_from_a_snapshot_plus_block_transfer() {
         }
     }
     asked.expect("the lagging node was sent a snapshot and asked for blocks");
+    (h, leader, victim)
+}
+
+#[test]
+fn a_lagging_node_catches_up_from_a_snapshot_plus_block_transfer() {
+    let (mut h, leader, victim) = victim_restored_from_a_snapshot();
     // More blocks commit while the node is still behind: it keeps them aside.
     for i in 300..320 {
         h.offer(leader, env(i));
@@ -596,34 +610,8 @@ fn a_lagging_node_catches_up_from_a_snapshot_plus_block_transfer() {
 /// written when it took over.
 #[test]
 fn a_leader_still_fetching_blocks_after_a_snapshot_continues_the_chain() {
-    let mut h = Harness::new(
-        3,
-        BatchLimits {
-            max_message_count: 10,
-            ..limits()
-        },
-        4 * 1024,
-    );
-    let leader = h.elect();
-    let (victim, other) = {
-        let mut rest = (1..=3).filter(|i| *i != leader);
-        (rest.next().unwrap(), rest.next().unwrap())
-    };
-    h.stop(victim);
-    for i in 0..300 {
-        h.offer(leader, env(i));
-        if i % 50 == 0 {
-            h.settle();
-        }
-    }
-    h.ticks(5);
-    h.start(victim);
-    for _ in 0..50 {
-        h.ticks(1);
-        if h.need_blocks.remove(&victim).is_some() {
-            break;
-        }
-    }
+    let (mut h, leader, victim) = victim_restored_from_a_snapshot();
+    let other = (1..=3).find(|i| *i != leader && *i != victim).unwrap();
     let behind = h.nodes[&victim].store().height().unwrap();
     assert!(
         behind < h.nodes[&leader].store().height().unwrap(),
@@ -631,12 +619,7 @@ fn a_leader_still_fetching_blocks_after_a_snapshot_continues_the_chain() {
     );
     // The leader dies; `other`'s lease runs out; the lagging node wins.
     h.stop(leader);
-    let voter = h.nodes.get_mut(&other).unwrap();
-    for _ in 0..20 {
-        voter.tick();
-        voter.process().unwrap();
-        voter.take_messages();
-    }
+    h.outlast_lease(other);
     h.nodes.get_mut(&victim).unwrap().campaign().unwrap();
     h.settle();
     assert_eq!(h.leader(), Some(victim));

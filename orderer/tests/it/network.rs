@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use prost::Message as _;
-use weft_common::block::{check_data_hash, check_link};
 use weft_common::ids::ChannelId;
 use weft_common::ids::MspId;
 use weft_common::msp::folder;
@@ -52,28 +51,12 @@ async fn three_consenters_order_10000_envelopes_into_identical_chains() {
         })
         .await;
     }
-    let mut chains = Vec::new();
-    for i in 0..3 {
-        let (blocks, status) = deliver(&net, i, 0, h - 1).await;
-        assert_eq!(status, Status::Success as i32);
-        chains.push(blocks);
-    }
-    for pair in chains[0].windows(2) {
-        check_link(&pair[0], &pair[1]).unwrap();
-        check_data_hash(&pair[1]).unwrap();
-    }
-    for other in &chains[1..] {
-        assert_eq!(other.len(), chains[0].len());
-        for (a, b) in chains[0].iter().zip(other) {
-            assert_eq!(a.header, b.header);
-            assert_eq!(a.data, b.data);
-        }
-    }
-    if let Err(e) = exactly_once(&chains[0][1..], 10_000) {
+    let chain = identical_chains(&net, h).await;
+    if let Err(e) = exactly_once(&chain[1..], 10_000) {
         panic!("each envelope exactly once: {e}");
     }
     assert!(
-        chains[0][1..]
+        chain[1..]
             .iter()
             .all(|b| b.data.as_ref().unwrap().data.len() <= 500)
     );

@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use weft_common::block::{check_data_hash, check_link};
 use weft_protos::common::Status;
 
 use crate::support::*;
@@ -66,24 +65,8 @@ async fn leaders_die_again_and_again_under_load_and_every_envelope_is_ordered_on
         (0..3).all(|i| n.height_of(i) == h)
     })
     .await;
-    let mut chains = Vec::new();
-    for i in 0..3 {
-        let (blocks, status) = deliver(&net, i, 0, h - 1).await;
-        assert_eq!(status, Status::Success as i32);
-        chains.push(blocks);
-    }
-    for pair in chains[0].windows(2) {
-        check_link(&pair[0], &pair[1]).unwrap();
-        check_data_hash(&pair[1]).unwrap();
-    }
-    for other in &chains[1..] {
-        assert_eq!(other.len(), chains[0].len());
-        for (a, b) in chains[0].iter().zip(other) {
-            assert_eq!(a.header, b.header);
-            assert_eq!(a.data, b.data);
-        }
-    }
-    if let Err(e) = exactly_once(&chains[0][1..], rounds * per_round) {
+    let chain = identical_chains(&net, h).await;
+    if let Err(e) = exactly_once(&chain[1..], rounds * per_round) {
         panic!("every acknowledged envelope exactly once: {e}");
     }
     for n in net.nodes.into_iter().flatten() {

@@ -401,6 +401,29 @@ pub async fn deliver_at(net: &Net, port: u16, from: u64, to: u64) -> (Vec<Block>
     }
 }
 
+/// Blocks `0..height` from every running node: checks that they link and
+/// that all nodes hold the same headers and data; returns the first node's.
+pub async fn identical_chains(net: &Net, height: u64) -> Vec<Block> {
+    let mut chains = Vec::new();
+    for (i, _) in net.nodes.iter().enumerate().filter(|(_, n)| n.is_some()) {
+        let (blocks, status) = deliver(net, i, 0, height - 1).await;
+        assert_eq!(status, weft_protos::common::Status::Success as i32);
+        chains.push(blocks);
+    }
+    for pair in chains[0].windows(2) {
+        weft_common::block::check_link(&pair[0], &pair[1]).unwrap();
+        weft_common::block::check_data_hash(&pair[1]).unwrap();
+    }
+    for other in &chains[1..] {
+        assert_eq!(other.len(), chains[0].len());
+        for (a, b) in chains[0].iter().zip(other) {
+            assert_eq!(a.header, b.header);
+            assert_eq!(a.data, b.data);
+        }
+    }
+    chains.swap_remove(0)
+}
+
 pub async fn height(net: &Net, i: usize) -> u64 {
     net.height_of(i)
 }
