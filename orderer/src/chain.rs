@@ -105,11 +105,32 @@ pub enum Offer {
     NotLeader(u64),
 }
 
-/// An envelope on its way into a block, with the digest the leader keys it by.
-#[derive(Debug)]
-struct Offered {
+/// An envelope on its way into a block, with the SHA-256 digest the leader
+/// keys it by.
+#[derive(Debug, Clone)]
+pub struct Offered {
     bytes: Vec<u8>,
     digest: [u8; 32],
+}
+
+impl Offered {
+    /// Hashes the envelope.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        let digest = sha256(&bytes);
+        Self { bytes, digest }
+    }
+
+    /// An envelope hashed already, by this node or by the consenter that
+    /// forwarded it (consenters trust each other's bytes, as with the digests
+    /// in Raft entries).
+    pub fn hashed(bytes: Vec<u8>, digest: [u8; 32]) -> Self {
+        Self { bytes, digest }
+    }
+
+    /// The digest the leader keys the envelope by.
+    pub fn digest(&self) -> [u8; 32] {
+        self.digest
+    }
 }
 
 impl AsRef<[u8]> for Offered {
@@ -458,10 +479,10 @@ impl Chain {
     /// Offers many normal envelopes at once (one round trip for a batch).
     pub fn order_many(
         &mut self,
-        envelopes: Vec<Vec<u8>>,
+        envelopes: Vec<Offered>,
         now: Instant,
     ) -> Result<Vec<Offer>, OrdererError> {
-        envelopes.into_iter().map(|e| self.order(e, now)).collect()
+        envelopes.into_iter().map(|e| self.offer(e, now)).collect()
     }
 
     /// Tells Raft a message to `id` could not be sent.
@@ -528,20 +549,17 @@ impl Chain {
 
     /// Offers a normal envelope for ordering.
     pub fn order(&mut self, envelope: Vec<u8>, now: Instant) -> Result<Offer, OrdererError> {
+        self.offer(Offered::new(envelope), now)
+    }
+
+    fn offer(&mut self, offered: Offered, now: Instant) -> Result<Offer, OrdererError> {
         if !self.leading()? {
             return Ok(Offer::NotLeader(self.leader));
         }
-        let h = sha256(&envelope);
-        if !self.hold(h) {
+        if !self.hold(offered.digest) {
             return Ok(Offer::Duplicate);
         }
-        let batches = self.cutter.ordered(
-            Offered {
-                bytes: envelope,
-                digest: h,
-            },
-            now,
-        );
+        let batches = self.cutter.ordered(offered, now);
         self.propose_batches(batches)?;
         Ok(Offer::Accepted)
     }

@@ -19,7 +19,7 @@ use weft_protos::weft::cluster::cluster_client::ClusterClient;
 use weft_protos::weft::cluster::{BlocksRequest, ForwardRequest, forward_response::Outcome};
 
 use crate::OrdererError;
-use crate::chain::{Chain, ChainEvent, ChainSettings, Offer};
+use crate::chain::{Chain, ChainEvent, ChainSettings, Offer, Offered};
 use crate::cutter::BatchLimits;
 use crate::membership::{Membership, consenter_certs};
 use crate::raft_outbox::{Outbox, Transport};
@@ -94,7 +94,7 @@ enum Command {
     OrderConfig(Vec<u8>, oneshot::Sender<Result<Offer, OrdererError>>),
     Order(Vec<u8>, oneshot::Sender<Result<Offer, OrdererError>>),
     OrderMany(
-        Vec<Vec<u8>>,
+        Vec<Offered>,
         oneshot::Sender<Result<Vec<Offer>, OrdererError>>,
     ),
     CatchUp(Vec<Vec<u8>>),
@@ -394,7 +394,7 @@ impl ChannelHandle {
     }
 
     /// Offers many envelopes to this node's chain in one round trip.
-    pub async fn offer_many(&self, envelopes: Vec<Vec<u8>>) -> Result<Vec<Offer>, OrdererError> {
+    pub async fn offer_many(&self, envelopes: Vec<Offered>) -> Result<Vec<Offer>, OrdererError> {
         let stopped = || OrdererError::Stopped(self.id.to_string());
         let (tx, rx) = oneshot::channel();
         self.commands
@@ -475,7 +475,7 @@ impl ChannelHandle {
         let give_up = Instant::now() + deadline;
         let mut backoff = Duration::from_millis(50);
         loop {
-            let offered = self.submit(&envelope, config).await;
+            let offered = self.submit(&envelope, hash, config).await;
             // Once the leader has the envelope only a leader change can lose it, so
             // wait for the commit, a leader change, or (as a safety net) a long time.
             // A refused or failed offer is retried soon, backing off.
@@ -516,10 +516,16 @@ impl ChannelHandle {
 
     /// Hands an envelope to the channel's submitter, which offers it to the
     /// leader in a batch (here, or forwarded). True once the leader has it.
-    async fn submit(&self, envelope: &[u8], config: bool) -> Result<bool, OrdererError> {
+    async fn submit(
+        &self,
+        envelope: &[u8],
+        digest: [u8; 32],
+        config: bool,
+    ) -> Result<bool, OrdererError> {
         let (reply, rx) = oneshot::channel();
         let job = SubmitJob {
             envelope: envelope.to_vec(),
+            digest,
             config,
             reply,
         };
@@ -821,6 +827,8 @@ impl Actor {
 /// One envelope to offer to the leader.
 struct SubmitJob {
     envelope: Vec<u8>,
+    /// The envelope's SHA-256, computed once by [`ChannelHandle::submit_and_wait`].
+    digest: [u8; 32],
     config: bool,
     reply: oneshot::Sender<Result<bool, OrdererError>>,
 }
@@ -855,8 +863,10 @@ async fn run_submitter(
             jobs.into_iter().partition(|j| j.config);
         if leader == self_id || leader == 0 {
             if !normal.is_empty() {
-                let (envelopes, replies): (Vec<Vec<u8>>, Vec<_>) =
-                    normal.into_iter().map(|j| (j.envelope, j.reply)).unzip();
+                let (envelopes, replies): (Vec<Offered>, Vec<_>) = normal
+                    .into_iter()
+                    .map(|j| (Offered::hashed(j.envelope, j.digest), j.reply))
+                    .unzip();
                 let (tx, rx) = oneshot::channel();
                 let result = match commands.send(Command::OrderMany(envelopes, tx)).await {
                     Ok(()) => rx
@@ -939,14 +949,21 @@ async fn forward_group(
         }
         return;
     };
-    let (envelopes, replies): (Vec<Vec<u8>>, Vec<_>) =
-        group.into_iter().map(|j| (j.envelope, j.reply)).unzip();
+    let mut envelopes = Vec::with_capacity(group.len());
+    let mut digests = Vec::with_capacity(group.len());
+    let mut replies = Vec::with_capacity(group.len());
+    for j in group {
+        envelopes.push(j.envelope);
+        digests.push(j.digest.to_vec());
+        replies.push(j.reply);
+    }
     let n = envelopes.len();
     match client
         .forward(ForwardRequest {
             channel,
             envelopes,
             config,
+            digests,
         })
         .await
     {

@@ -12,7 +12,7 @@ use weft_protos::weft::cluster::{
     BlocksRequest, BlocksResponse, ForwardRequest, ForwardResponse, StepRequest, StepResponse,
 };
 
-use crate::chain::Offer;
+use crate::chain::{Offer, Offered};
 use crate::channel::ChannelHandle;
 use crate::registry::Registry;
 
@@ -87,7 +87,7 @@ impl Cluster for ClusterService {
             }
             offers.into_iter().collect::<Result<Vec<_>, _>>()
         } else {
-            handle.offer_many(req.envelopes).await
+            handle.offer_many(offered(req.envelopes, req.digests)).await
         };
         let offers = offers.map_err(|e| match e {
             crate::OrdererError::Config(msg) => Status::failed_precondition(msg),
@@ -132,5 +132,53 @@ impl Cluster for ClusterService {
             );
         }
         Ok(Response::new(BlocksResponse { blocks }))
+    }
+}
+
+/// Forwarded envelopes with the digests the forwarding consenter sent, or
+/// hashed here when those are missing or do not fit the envelopes.
+fn offered(envelopes: Vec<Vec<u8>>, digests: Vec<Vec<u8>>) -> Vec<Offered> {
+    let fit = digests.len() == envelopes.len() && digests.iter().all(|d| d.len() == 32);
+    if !fit {
+        return envelopes.into_iter().map(Offered::new).collect();
+    }
+    envelopes
+        .into_iter()
+        .zip(digests)
+        .map(|(bytes, d)| Offered::hashed(bytes, d.try_into().expect("32 bytes, checked")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weft_common::crypto::sha256;
+
+    #[test]
+    fn forwarded_digests_are_used_when_they_fit_and_computed_otherwise() {
+        let envs = vec![b"one".to_vec(), b"two".to_vec()];
+        let sent = vec![vec![1u8; 32], vec![2u8; 32]];
+        let digests = |o: Vec<Offered>| o.iter().map(Offered::digest).collect::<Vec<_>>();
+        assert_eq!(
+            digests(offered(envs.clone(), sent.clone())),
+            vec![[1u8; 32], [2u8; 32]],
+            "the forwarding consenter's digests"
+        );
+        let hashed = vec![sha256(b"one"), sha256(b"two")];
+        assert_eq!(
+            digests(offered(envs.clone(), Vec::new())),
+            hashed,
+            "none sent"
+        );
+        assert_eq!(
+            digests(offered(envs.clone(), sent[..1].to_vec())),
+            hashed,
+            "one per envelope, or none used"
+        );
+        assert_eq!(
+            digests(offered(envs, vec![vec![1u8; 32], vec![2u8; 31]])),
+            hashed,
+            "each 32 bytes, or none used"
+        );
     }
 }
