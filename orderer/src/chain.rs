@@ -19,9 +19,9 @@
 //! messages and offers between Readies, and a node that has just won an
 //! election must build on its log before it cuts a block.
 //!
-//! Hash once: the leader hashes an envelope when it is offered and puts the
-//! digests of a block's envelopes in its Raft entry's `context` (32 bytes
-//! each, in order). Every node takes them from there when it writes the block
+//! Hash once: the node that receives an envelope hashes it and offers it
+//! with its digest ([`Offered`]); the leader puts the digests of a block's
+//! envelopes in its Raft entry's `context` (32 bytes each, in order). Every node takes them from there when it writes the block
 //! or rebuilds its duplicate set, instead of hashing each envelope again;
 //! consenters trust each other's bytes anyway (Raft tolerates crashes, not
 //! lies). An entry without them (written by an older weft) is hashed.
