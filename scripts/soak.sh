@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Opt-in soak and fault tests, not part of ./scripts/test.sh: long runs of
-# failures under load (each is #[ignore]d in the default run).
-#   WEFT_SOAK_ROUNDS  rounds of the orderer's leader-churn soak (default 10)
+# Opt-in long soak runs: the soak tests that ./scripts/test.sh runs briefly
+# (2 rounds), here with many rounds of failures under load.
+#   WEFT_SOAK_ROUNDS  rounds of the orderer's leader-churn soak (default 20)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-cargo test --locked -p weft-orderer --test it -- --ignored --nocapture "$@"
+WEFT_SOAK_ROUNDS="${WEFT_SOAK_ROUNDS:-20}" \
+  cargo test --locked -p weft-orderer --test it -- --nocapture soak:: "$@"

@@ -1,6 +1,5 @@
-//! Opt-in soak tests, `#[ignore]`d in the default run: `./scripts/soak.sh`
-//! (or `cargo test -p weft-orderer --test it -- --ignored`). Long runs of
-//! failures under load.
+//! Soak tests: failures under load, again and again. The default run does a
+//! few rounds; `./scripts/soak.sh` opts in to a long run (`WEFT_SOAK_ROUNDS`).
 
 use std::time::Duration;
 
@@ -8,17 +7,16 @@ use weft_protos::common::Status;
 
 use crate::support::*;
 
-/// Rounds of the leader dying under load (`WEFT_SOAK_ROUNDS`, default 10):
+/// Rounds of the leader dying under load (`WEFT_SOAK_ROUNDS`, default 2):
 /// in each, a client streams envelopes to a follower, the leader is killed
 /// once blocks are being cut, and restarted when the stream is acknowledged.
 /// At the end every node holds the same chain, with every envelope exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "soak test: run with ./scripts/soak.sh"]
 async fn leaders_die_again_and_again_under_load_and_every_envelope_is_ordered_once() {
     let rounds: usize = std::env::var("WEFT_SOAK_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+        .unwrap_or(2);
     let per_round = 2000;
     let (mut net, listeners) = Net::new(3, 100).await;
     net.start_and_join(listeners).await;
