@@ -21,10 +21,11 @@
 //!
 //! Hash once: the node that receives an envelope hashes it and offers it
 //! with its digest ([`Offered`]); the leader puts the digests of a block's
-//! envelopes in its Raft entry's `context` (32 bytes each, in order). Every node takes them from there when it writes the block
-//! or rebuilds its duplicate set, instead of hashing each envelope again;
-//! consenters trust each other's bytes anyway (Raft tolerates crashes, not
-//! lies). An entry without them (written by an older weft) is hashed.
+//! envelopes in its Raft entry's `context` (32 bytes each, in order). Every
+//! node takes them from there when it writes the block or rebuilds its
+//! duplicate set, instead of hashing each envelope again; consenters trust
+//! each other's bytes anyway (Raft tolerates crashes, not lies). An entry
+//! without them (written by an older weft) is hashed.
 
 use std::collections::{HashSet, VecDeque};
 use std::time::Instant;
@@ -169,7 +170,8 @@ pub struct Chain {
     signer: SigningIdentity,
     cutter: BlockCutter<Offered>,
     settings: ChainSettings,
-    /// Number and header hash of the newest block created or written (the leader's base).
+    /// Number and header hash of the block the leader builds on: set from its
+    /// log when it takes over, moved by each block it proposes.
     tip: (u64, Vec<u8>),
     /// Digests of envelopes in recently written blocks (a window of [`DEDUP_WINDOW`]).
     recent: HashSet<[u8; 32]>,
@@ -382,6 +384,15 @@ impl Chain {
         }
     }
 
+    /// A block was written here: its envelopes count as ordered, and a config
+    /// block ends the wait for the config in flight.
+    fn block_written(&mut self, digests: &[[u8; 32]], config: bool) {
+        for digest in digests {
+            self.remember(*digest);
+        }
+        self.config_pending &= !config;
+    }
+
     /// Remembers the digest of an envelope in a written block.
     fn remember(&mut self, h: [u8; 32]) {
         self.in_flight.remove(&h);
@@ -401,26 +412,20 @@ impl Chain {
         if !self.leading()? {
             return Ok(Offer::NotLeader(self.leader));
         }
-        let h = sha256(&envelope);
-        if !self.hold(h) {
+        let offered = Offered::new(envelope);
+        if !self.hold(offered.digest) {
             return Ok(Offer::Duplicate);
         }
         self.config_pending = true;
-        let batches = self.cutter.ordered_config(Offered {
-            bytes: envelope,
-            digest: h,
-        });
+        let batches = self.cutter.ordered_config(offered);
         self.propose_batches(batches)?;
         Ok(Offer::Accepted)
     }
 
     /// Whether this envelope was already ordered or is pending here.
     pub fn knows(&self, envelope: &[u8]) -> bool {
-        self.is_known(&sha256(envelope))
-    }
-
-    fn is_known(&self, h: &[u8; 32]) -> bool {
-        self.recent.contains(h) || self.in_flight.contains(h)
+        let h = sha256(envelope);
+        self.recent.contains(&h) || self.in_flight.contains(&h)
     }
 
     /// Takes an envelope's digest into the leader's keeping; false if it was
@@ -645,13 +650,7 @@ impl Chain {
                 self.snapshot_now()?;
             }
             for block in written {
-                self.config_pending &= !block.config;
-                for digest in block.envelopes {
-                    self.remember(digest);
-                }
-                if !self.is_leader() {
-                    self.tip = block.tip;
-                }
+                self.block_written(&block.envelopes, block.config);
             }
             self.observe_leader()?;
             self.reconcile_voters()?;
@@ -812,23 +811,11 @@ impl Chain {
         Ok(written)
     }
 
-    /// Remembers a written block's envelopes for deduplication, moves the
-    /// tip and reports the block to the shell.
+    /// Remembers a fetched block's envelopes for deduplication and reports
+    /// the block to the shell.
     fn record_written(&mut self, number: u64, block: &Block, config: bool) {
-        let envelopes: Vec<_> = block
-            .data
-            .iter()
-            .flat_map(|d| d.data.iter())
-            .map(|env| sha256(env))
-            .collect();
-        for digest in &envelopes {
-            self.remember(*digest);
-        }
-        self.config_pending &= !config;
-        if self.leading_term.is_none() {
-            // A leader's tip is the newest block in its log (set when it took over).
-            self.tip = block_tip(block);
-        }
+        let envelopes = envelope_digests(&[], &envelopes_of(block));
+        self.block_written(&envelopes, config);
         self.events.push(ChainEvent::BlockWritten {
             number,
             envelopes,
@@ -847,10 +834,9 @@ impl Chain {
     }
 }
 
-/// What the chain keeps of a block an apply wrote: its tip and the digests of
-/// its envelopes (hashed once, for both the event and deduplication).
+/// What the chain keeps of a block an apply wrote: the digests of its
+/// envelopes (shared with the event) and whether it is a config block.
 struct Written {
-    tip: (u64, Vec<u8>),
     envelopes: Vec<[u8; 32]>,
     config: bool,
 }
@@ -974,7 +960,6 @@ impl ReadyEffects for Effects<'_> {
             }
             let envelopes = envelope_digests(&e.context, view.envelopes());
             self.written.push(Written {
-                tip: (number, header_hash(&view.header).to_vec()),
                 envelopes: envelopes.clone(),
                 config,
             });
