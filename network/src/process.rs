@@ -54,16 +54,13 @@ fn read_pid(dir: &Path, node: &str) -> Option<u32> {
 /// Lowest port `--ports auto` hands out.
 const AUTO_PORTS_FROM: u16 = 10_000;
 
-/// The kernel's ephemeral port range (`ip_local_port_range`), from which it
-/// picks ports for `:0` binds and outgoing connections.
-fn ephemeral_range() -> (u16, u16) {
+/// Where the kernel's ephemeral port range (`ip_local_port_range`) starts:
+/// it picks ports for `:0` binds and outgoing connections from there up.
+fn ephemeral_start() -> u16 {
     std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
         .ok()
-        .and_then(|s| {
-            let mut parts = s.split_whitespace().map(|p| p.parse::<u16>().ok());
-            Some((parts.next()??, parts.next()??))
-        })
-        .unwrap_or((32_768, 60_999))
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(32_768)
 }
 
 /// `n` ports that are free now, for `--ports auto`. The nodes bind them later
@@ -73,7 +70,7 @@ fn ephemeral_range() -> (u16, u16) {
 /// with the process and the time, so two networks started at once rarely
 /// try the same ports, and a port in use is skipped.
 fn auto_ports(n: usize) -> Result<Vec<u16>, NetworkError> {
-    let (ephemeral_from, _) = ephemeral_range();
+    let ephemeral_from = ephemeral_start();
     let span = u32::from(ephemeral_from.saturating_sub(AUTO_PORTS_FROM));
     let mut ports = Vec::with_capacity(n);
     if span >= 1_000 {
@@ -532,7 +529,7 @@ mod tests {
 
     #[test]
     fn auto_ports_are_distinct_free_and_outside_the_ephemeral_range() {
-        let (ephemeral_from, _) = ephemeral_range();
+        let ephemeral_from = ephemeral_start();
         let ports = auto_ports(20).unwrap();
         assert_eq!(ports.len(), 20);
         let mut distinct = ports.clone();

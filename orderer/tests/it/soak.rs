@@ -64,9 +64,7 @@ async fn leaders_die_again_and_again_under_load_and_every_envelope_is_ordered_on
     })
     .await;
     let chain = identical_chains(&net, h).await;
-    if let Err(e) = exactly_once(&chain[1..], rounds * per_round) {
-        panic!("every acknowledged envelope exactly once: {e}");
-    }
+    assert_exactly_once(&chain[1..], rounds * per_round);
     for n in net.nodes.into_iter().flatten() {
         n.shutdown().await;
     }

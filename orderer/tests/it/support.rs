@@ -34,10 +34,10 @@ pub fn init_tracing() {
     }
 }
 
-/// Checks that envelopes `payload-000000..payload-{total-1}` (as made by
-/// [`envelope`]) each appear exactly once in `blocks`; on failure names the
+/// Asserts that envelopes `payload-000000..payload-{total-1}` (as made by
+/// [`envelope`]) each appear exactly once in `blocks`; a failure names the
 /// missing ones and the blocks holding each duplicate.
-pub fn exactly_once(blocks: &[Block], total: usize) -> Result<(), String> {
+pub fn assert_exactly_once(blocks: &[Block], total: usize) {
     let mut seen: Vec<Vec<u64>> = vec![Vec::new(); total];
     let mut strangers = 0;
     for block in blocks {
@@ -55,14 +55,12 @@ pub fn exactly_once(blocks: &[Block], total: usize) -> Result<(), String> {
         .enumerate()
         .filter(|(_, b)| b.len() > 1)
         .collect();
-    if missing.is_empty() && doubled.is_empty() && strangers == 0 {
-        return Ok(());
-    }
-    Err(format!(
-        "{} missing {missing:?}; {} ordered more than once (index, blocks) {doubled:?}; {strangers} not ours",
+    assert!(
+        missing.is_empty() && doubled.is_empty() && strangers == 0,
+        "each envelope exactly once: {} missing {missing:?}; {} ordered more than once (index, blocks) {doubled:?}; {strangers} not ours",
         missing.len(),
         doubled.len()
-    ))
+    );
 }
 
 /// The `i` of an envelope made by [`envelope`], found in its bytes.
