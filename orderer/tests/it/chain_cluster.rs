@@ -372,8 +372,8 @@ fn a_leader_offered_envelopes_before_its_first_ready_builds_on_its_log() {
     // `other` stops waiting for the dead leader (its lease runs out), then
     // `new` campaigns and `other` answers.
     h.outlast_lease(other);
-    // The message that makes `new` leader is
-    // stepped without a Ready being processed after it, as in the shell.
+    // The message that makes `new` leader is stepped without a Ready being
+    // processed after it, as in the shell.
     h.nodes.get_mut(&new).unwrap().campaign().unwrap();
     let mut won = false;
     for _ in 0..20 {
