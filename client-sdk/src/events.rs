@@ -11,7 +11,7 @@ use weft_common::ids::ChannelId;
 use weft_protos::common::{Block, Envelope, HeaderType};
 use weft_protos::gateway::{ChaincodeEventsRequest, SignedChaincodeEventsRequest};
 use weft_protos::orderer::{
-    SeekInfo, SeekNewest, SeekPosition, SeekSpecified, seek_info, seek_position,
+    SeekInfo, SeekNextCommit, SeekPosition, SeekSpecified, seek_info, seek_position,
 };
 use weft_protos::protos::deliver_client::DeliverClient;
 use weft_protos::protos::deliver_response;
@@ -48,9 +48,10 @@ impl EventStart {
             r#type: Some(seek_position::Type::Specified(SeekSpecified { number })),
         };
         match self {
+            // Fabric's next-commit position: no block committed before the request.
             Self::Newest => (
                 SeekPosition {
-                    r#type: Some(seek_position::Type::Newest(SeekNewest {})),
+                    r#type: Some(seek_position::Type::NextCommit(SeekNextCommit {})),
                 },
                 String::new(),
             ),
@@ -221,11 +222,12 @@ impl Network {
             behavior: seek_info::SeekBehavior::BlockUntilReady as i32,
             ..Default::default()
         };
-        let payload = weft_common::tx::envelope_payload(
+        let payload = weft_common::tx::bound_envelope_payload(
             HeaderType::DeliverSeekInfo,
             &ChannelId::new(&self.name),
             seek.encode_to_vec(),
             self.gateway.serialized_identity(),
+            self.gateway.inner.tls_cert_hash.clone(),
         );
         let signature = self
             .gateway

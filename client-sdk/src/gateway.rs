@@ -41,6 +41,9 @@ pub(crate) struct Inner {
     pub(crate) identity: Identity,
     pub(crate) signer: Option<Arc<dyn Signer>>,
     pub(crate) timeouts: Timeouts,
+    /// SHA-256 of the client TLS certificate, if one is presented: Deliver
+    /// requests carry it (Fabric's TLS binding, required under mutual TLS).
+    pub(crate) tls_cert_hash: Vec<u8>,
 }
 
 /// A client's connection to a peer's Gateway service, acting as one identity.
@@ -68,7 +71,15 @@ impl Gateway {
         tls: Option<Tls>,
     ) -> Result<Self, ClientError> {
         let channel = connect(endpoint, tls.as_ref()).await?;
-        Ok(Self::from_channel(channel, identity, signer))
+        let mut gateway = Self::from_channel(channel, identity, signer);
+        if let Some((cert_pem, _)) = tls.as_ref().and_then(|t| t.client.as_ref()) {
+            let der = weft_common::tls::parse_certs(cert_pem)
+                .map_err(|e| ClientError::Identity(format!("client TLS certificate: {e}")))?;
+            Arc::get_mut(&mut gateway.inner)
+                .expect("a new gateway is not shared")
+                .tls_cert_hash = weft_common::crypto::sha256(der[0].as_ref()).to_vec();
+        }
+        Ok(gateway)
     }
 
     /// A gateway over an already open gRPC channel (to share one connection
@@ -84,6 +95,7 @@ impl Gateway {
                 identity,
                 signer,
                 timeouts: Timeouts::default(),
+                tls_cert_hash: Vec::new(),
             }),
         }
     }
@@ -96,6 +108,7 @@ impl Gateway {
                 identity: self.inner.identity.clone(),
                 signer: self.inner.signer.clone(),
                 timeouts,
+                tls_cert_hash: self.inner.tls_cert_hash.clone(),
             }),
         }
     }

@@ -79,6 +79,9 @@ pub enum CommonError {
     /// A channel config is missing something or is inconsistent.
     #[error("channel config: {0}")]
     Config(String),
+    /// A node's configuration file or setting is invalid (names the file or key).
+    #[error("config: {0}")]
+    NodeConfig(String),
 }
 
 impl CommonError {

@@ -1,9 +1,13 @@
 //! TLS for every weft listener and client: rustls with the `ring` provider,
-//! mutual authentication, and ALPN `h2` for gRPC.
+//! server or mutual authentication, and ALPN `h2` for gRPC.
 //!
-//! Servers verify client certificates against roots that can change at run
-//! time ([`DynamicClientVerifier`]): an orderer or peer learns the TLS CAs of
-//! the organisations of each channel it joins.
+//! Servers check client certificates with a [`DynamicClientVerifier`], in one
+//! of Fabric's two modes: `clientAuthRequired: true` verifies them against
+//! roots that can change at run time (an orderer or peer learns the TLS CAs of
+//! the organisations of each channel it joins); `false`, Fabric's default,
+//! asks for a certificate but neither requires nor verifies it (Go's
+//! `tls.RequestClientCert`), so services that identify a caller by its
+//! certificate (the orderers' cluster service) still see the one presented.
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -99,22 +103,50 @@ fn root_store(roots_pem: &[Vec<u8>]) -> Result<RootCertStore, CommonError> {
 }
 
 /// A client-certificate verifier whose trusted roots can be replaced while
-/// servers run. With no roots it refuses every client.
+/// servers run. When client authentication is required, a client must
+/// present a certificate chaining to a trusted root (with no roots every
+/// client is refused); otherwise any certificate, or none, is accepted —
+/// the TLS handshake still proves the client holds the key of the one it
+/// presents.
 #[derive(Debug)]
 pub struct DynamicClientVerifier {
     provider: Arc<CryptoProvider>,
+    required: bool,
     inner: RwLock<Option<Arc<dyn ClientCertVerifier>>>,
 }
 
 impl DynamicClientVerifier {
-    /// A verifier trusting `roots_pem`.
+    /// A verifier requiring certificates from `roots_pem` (Fabric's
+    /// `clientAuthRequired: true`).
     pub fn new(roots_pem: &[Vec<u8>]) -> Result<Arc<Self>, CommonError> {
+        Self::with_mode(roots_pem, true)
+    }
+
+    /// A verifier that asks for a certificate but neither requires nor
+    /// verifies it (Fabric's `clientAuthRequired: false`).
+    pub fn requesting() -> Arc<Self> {
+        Arc::new(Self {
+            provider: provider(),
+            required: false,
+            inner: RwLock::new(None),
+        })
+    }
+
+    /// [`Self::new`] when `required`, else [`Self::requesting`] (roots are
+    /// kept, and apply if the mode is ever required).
+    pub fn with_mode(roots_pem: &[Vec<u8>], required: bool) -> Result<Arc<Self>, CommonError> {
         let v = Arc::new(Self {
             provider: provider(),
+            required,
             inner: RwLock::new(None),
         });
         v.set_roots(roots_pem)?;
         Ok(v)
+    }
+
+    /// Whether clients must present a verified certificate.
+    pub fn required(&self) -> bool {
+        self.required
     }
 
     /// Replaces the trusted roots.
@@ -140,7 +172,7 @@ impl ClientCertVerifier for DynamicClientVerifier {
     }
 
     fn client_auth_mandatory(&self) -> bool {
-        true
+        self.required
     }
 
     fn root_hint_subjects(&self) -> &[DistinguishedName] {
@@ -153,6 +185,11 @@ impl ClientCertVerifier for DynamicClientVerifier {
         intermediates: &[CertificateDer<'_>],
         now: UnixTime,
     ) -> Result<ClientCertVerified, rustls::Error> {
+        if !self.required {
+            // Fabric's RequestClientCert: whatever is presented is accepted
+            // unverified (the handshake signature is still checked below).
+            return Ok(ClientCertVerified::assertion());
+        }
         match self.inner.read().expect("verifier lock").as_ref() {
             Some(v) => v.verify_client_cert(end_entity, intermediates, now),
             None => Err(rustls::Error::General(
@@ -196,7 +233,7 @@ impl ClientCertVerifier for DynamicClientVerifier {
     }
 }
 
-/// A server config requiring client certificates from `verifier`'s roots, offering `alpn`.
+/// A server config checking client certificates with `verifier`, offering `alpn`.
 pub fn server_config(
     identity: &TlsIdentity,
     verifier: Arc<DynamicClientVerifier>,
@@ -325,6 +362,41 @@ mod tests {
         assert!(
             handshake(server(), trusted).is_err(),
             "no roots, no clients"
+        );
+    }
+
+    #[test]
+    fn fabrics_default_asks_for_a_certificate_but_neither_requires_nor_verifies_it() {
+        let (ca1, stranger_ca) = (ca("org1"), ca("elsewhere"));
+        let server_id = identity(&ca1, "peer0");
+        let verifier =
+            DynamicClientVerifier::with_mode(&[ca1.cert_pem().as_bytes().to_vec()], false).unwrap();
+        assert!(!verifier.required());
+        let server = || server_config(&server_id, verifier.clone(), &[b"h2"]).unwrap();
+        let roots = vec![ca1.cert_pem().as_bytes().to_vec()];
+
+        // No certificate at all (Fabric's sample applications, the peer CLI).
+        let mut no_cert = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(root_store(&roots).unwrap())
+            .with_no_client_auth();
+        no_cert.alpn_protocols = vec![b"h2".to_vec()];
+        handshake(server(), no_cert).unwrap();
+
+        // A certificate from a CA nobody trusts (fabric-network 2.2's self-signed one).
+        let stranger =
+            client_config(&identity(&stranger_ca, "fabric-common"), &roots, &[b"h2"]).unwrap();
+        handshake(server(), stranger.clone()).unwrap();
+
+        // The same client against a server that requires client authentication.
+        let strict = DynamicClientVerifier::new(&[ca1.cert_pem().as_bytes().to_vec()]).unwrap();
+        assert!(
+            handshake(
+                server_config(&server_id, strict, &[b"h2"]).unwrap(),
+                stranger
+            )
+            .is_err()
         );
     }
 }

@@ -231,12 +231,9 @@ fn write_identity(
     tls_sans.extend(sans.iter().cloned());
     tls_sans.dedup();
     let tls_sans: Vec<String> = tls_sans.into_iter().filter(|s| !s.contains('@')).collect();
-    // The TLS certificate carries the NodeOU too, so TLS-authenticated APIs
-    // (channel participation) can tell admins from other clients.
-    let mut tls_subject = Subject::fabric_style(&cas.domain, cn);
-    if cas.node_ous {
-        tls_subject = tls_subject.with_ou(ou);
-    }
+    // As Fabric's cryptogen: TLS certificates carry no OU (TLS-authenticated
+    // APIs trust a CA, not a role).
+    let tls_subject = Subject::fabric_style(&cas.domain, cn);
     let tls = cas
         .tlsca
         .issue(&tls_subject, &tls_sans, Usage::Tls, key_type, validity)?;

@@ -117,6 +117,9 @@ pub struct NetworkInfo {
     /// The organisations' CAs (the orderer org's first), when up with `--ca`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cas: Vec<CaInfo>,
+    /// Whether peers and orderers require TLS client certificates.
+    #[serde(default)]
+    pub client_auth_required: bool,
 }
 
 impl NetworkInfo {

@@ -2,11 +2,11 @@
 //! calling process on 127.0.0.1:0 ports — what the test suites use. Nodes are
 //! the same libraries the binaries run; only the process boundary is gone.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use weft_common::node::settings::{Listener, ListenerTls};
+use weft_common::node::settings::{Listener, ListenerTls, ServerTls};
 use weft_orderer::config::OrdererConfig;
 use weft_orderer::node::{Listeners as OrdererListeners, OrdererHandle};
 use weft_peer::config::{GatewayPeer, PeerConfig};
@@ -34,59 +34,60 @@ fn port(l: &TcpListener) -> u16 {
     l.local_addr().map(|a| a.port()).unwrap_or(0)
 }
 
-fn mutual_tls(crypto: &Path) -> ListenerTls {
-    ListenerTls::Mutual {
+/// A node's TLS listener: its own certificate, client authentication as the
+/// network says, and `client_roots` besides the channels' TLS CAs.
+fn node_tls(crypto: &Path, client_auth_required: bool, client_roots: Vec<PathBuf>) -> ListenerTls {
+    ListenerTls::Tls(ServerTls {
         cert: crypto.join("tls/server.crt"),
         key: crypto.join("tls/server.key"),
-        client_roots: vec![],
-    }
+        client_auth_required,
+        client_roots,
+    })
 }
 
 /// The orderer config of `node` (addresses come from pre-bound listeners).
-pub fn orderer_config(node: &NodeInfo) -> OrdererConfig {
+pub fn orderer_config(info: &NetworkInfo, node: &NodeInfo) -> OrdererConfig {
     let unused = "127.0.0.1:0".parse().expect("address");
-    OrdererConfig {
-        general: Listener {
+    OrdererConfig::new(
+        Listener {
             address: unused,
-            tls: mutual_tls(&node.crypto),
+            tls: node_tls(&node.crypto, info.client_auth_required, vec![]),
         },
-        admin: Listener {
+        Listener {
             address: unused,
-            tls: mutual_tls(&node.crypto),
+            tls: node_tls(&node.crypto, true, vec![info.orderer_tls_ca.clone()]),
         },
-        operations: unused,
-        msp_dir: node.crypto.join("msp"),
-        msp_id: "OrdererMSP".into(),
-        data_dir: node.data.clone(),
-    }
+        unused,
+        (node.crypto.join("msp"), "OrdererMSP".into()),
+        node.data.clone(),
+    )
 }
 
 /// The peer config of `node` of `org`; its gateway knows every other peer.
 pub fn peer_config(info: &NetworkInfo, org: &OrgInfo, node: &NodeInfo) -> PeerConfig {
     let unused = "127.0.0.1:0".parse().expect("address");
-    PeerConfig {
-        id: node.name.clone(),
-        listener: Listener {
+    let mut config = PeerConfig::new(
+        node.name.clone(),
+        Listener {
             address: unused,
-            tls: mutual_tls(&node.crypto),
+            tls: node_tls(&node.crypto, info.client_auth_required, vec![]),
         },
-        operations: unused,
-        msp_dir: node.crypto.join("msp"),
-        msp_id: org.msp_id.clone(),
-        data_dir: node.data.clone(),
-        proposal_time_window: Duration::from_secs(15 * 60),
-        gateway_concurrency: 1024,
-        gateway_peers: info
-            .orgs
-            .iter()
-            .flat_map(|o| o.peers.iter().map(move |p| (o, p)))
-            .filter(|(_, p)| p.name != node.name)
-            .map(|(o, p)| GatewayPeer {
-                msp_id: o.msp_id.clone(),
-                address: p.address.clone(),
-            })
-            .collect(),
-    }
+        unused,
+        (node.crypto.join("msp"), org.msp_id.clone()),
+        node.data.clone(),
+    );
+    config.gateway_concurrency = 1024;
+    config.gateway_peers = info
+        .orgs
+        .iter()
+        .flat_map(|o| o.peers.iter().map(move |p| (o, p)))
+        .filter(|(_, p)| p.name != node.name)
+        .map(|(o, p)| GatewayPeer {
+            msp_id: o.msp_id.clone(),
+            address: p.address.clone(),
+        })
+        .collect();
+    config
 }
 
 impl InProcessNetwork {
@@ -156,7 +157,7 @@ impl InProcessNetwork {
             info,
         };
         for (node, listeners) in net.info.orderers.clone().iter().zip(orderer_listeners) {
-            let handle = weft_orderer::node::start(orderer_config(node), listeners)
+            let handle = weft_orderer::node::start(orderer_config(&net.info, node), listeners)
                 .await
                 .map_err(|e| NetworkError::node(&node.name, e))?;
             handle.core.join_channel(&genesis).await.map_err(|e| {

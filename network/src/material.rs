@@ -180,6 +180,7 @@ pub fn describe(
         orgs,
         dir,
         cas,
+        client_auth_required: t.client_auth_required,
     };
     info.save()?;
     Ok(info)

@@ -139,10 +139,12 @@ fn plan(t: &Topology) -> Result<PortPlan, NetworkError> {
 fn orderer_yaml(info: &NetworkInfo, node: &NodeInfo) -> String {
     let c = node.crypto.display();
     format!(
-        "General:\n  ListenAddress: {addr}\n  TLS:\n    Certificate: {c}/tls/server.crt\n    PrivateKey: {c}/tls/server.key\n    ClientRootCAs: []\n\
-         Admin:\n  ListenAddress: {admin}\n  TLS:\n    Certificate: {c}/tls/server.crt\n    PrivateKey: {c}/tls/server.key\n    ClientRootCAs: [{ca}]\n\
-         Operations:\n  ListenAddress: {ops}\nMSP:\n  Dir: {c}/msp\n  ID: OrdererMSP\nFileLedger:\n  Location: {data}\n",
+        "General:\n  ListenAddress: {addr}\n  TLS:\n    Enabled: true\n    Certificate: {c}/tls/server.crt\n    PrivateKey: {c}/tls/server.key\n    ClientAuthRequired: {client_auth}\n    ClientRootCAs: []\n\
+         \x20 LocalMSPDir: {c}/msp\n  LocalMSPID: OrdererMSP\n\
+         Admin:\n  ListenAddress: {admin}\n  TLS:\n    Enabled: true\n    Certificate: {c}/tls/server.crt\n    PrivateKey: {c}/tls/server.key\n    ClientAuthRequired: true\n    ClientRootCAs: [{ca}]\n\
+         Operations:\n  ListenAddress: {ops}\nFileLedger:\n  Location: {data}\n",
         addr = node.address,
+        client_auth = info.client_auth_required,
         admin = node.admin_address.as_deref().unwrap_or("127.0.0.1:0"),
         ca = info.orderer_tls_ca.display(),
         ops = node.operations_address,
@@ -165,10 +167,11 @@ fn peer_yaml(info: &NetworkInfo, org: &OrgInfo, node: &NodeInfo) -> String {
         })
         .collect();
     format!(
-        "Peer:\n  ID: {name}\n  ListenAddress: {addr}\n  TLS:\n    Certificate: {c}/tls/server.crt\n    PrivateKey: {c}/tls/server.key\n    ClientRootCAs: []\n\
-         \x20 MSP:\n    Dir: {c}/msp\n    ID: {msp}\n  FileSystemPath: {data}\n  Gateway:\n    Peers:\n{peers}\
-         Operations:\n  ListenAddress: {ops}\n",
+        "peer:\n  id: {name}\n  listenAddress: {addr}\n  tls:\n    enabled: true\n    clientAuthRequired: {client_auth}\n    cert: {{ file: {c}/tls/server.crt }}\n    key: {{ file: {c}/tls/server.key }}\n\
+         \x20 mspConfigPath: {c}/msp\n  localMspId: {msp}\n  fileSystemPath: {data}\n  gateway:\n    peers:\n{peers}\
+         operations:\n  listenAddress: {ops}\n",
         name = node.name,
+        client_auth = info.client_auth_required,
         addr = node.address,
         msp = org.msp_id,
         data = node.data.display(),

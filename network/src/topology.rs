@@ -41,6 +41,11 @@ pub struct Topology {
     /// Issue every identity from a `weft-ca` per organisation (which keeps
     /// running, to register and enroll more) instead of generating the crypto.
     pub ca: bool,
+    /// Peers and orderers require TLS client certificates from their
+    /// channels' TLS CAs (Fabric's `clientAuthRequired: true`). Off by
+    /// default, as in Fabric and its test network: clients are then
+    /// authenticated by their signed requests only.
+    pub client_auth_required: bool,
 }
 
 impl Default for Topology {
@@ -54,6 +59,7 @@ impl Default for Topology {
             max_message_count: 500,
             ports: Ports::Fabric,
             ca: false,
+            client_auth_required: false,
         }
     }
 }

@@ -11,16 +11,14 @@ use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
 use weft_common::config::update::apply_update;
 use weft_common::msp::SigningIdentity;
+use weft_common::node::deliver::{DeliverSettings, TlsBinding};
 use weft_common::policy::verify_signers;
 use weft_common::tx::{UnpackedEnvelope, signed_envelope};
 use weft_protos::common::{
-    Block, ConfigEnvelope, ConfigUpdateEnvelope, Envelope, HeaderType, Status as FabricStatus,
+    ConfigEnvelope, ConfigUpdateEnvelope, Envelope, HeaderType, Status as FabricStatus,
 };
 use weft_protos::orderer::atomic_broadcast_server::AtomicBroadcast;
-use weft_protos::orderer::seek_info::SeekBehavior;
-use weft_protos::orderer::{
-    BroadcastResponse, DeliverResponse, SeekInfo, deliver_response, seek_position,
-};
+use weft_protos::orderer::{BroadcastResponse, DeliverResponse};
 
 use crate::channel::ChannelHandle;
 use crate::registry::Registry;
@@ -36,24 +34,34 @@ pub struct BroadcastService {
     registry: Arc<Registry>,
     metrics: Arc<crate::metrics::Metrics>,
     signer: weft_common::msp::SigningIdentity,
+    deliver: DeliverSettings,
+    client_auth_required: bool,
 }
 
 impl BroadcastService {
     /// A service over the node's channels.
+    /// `deliver` sets Deliver's time window; `client_auth_required` says
+    /// whether the listener requires client certificates (then Deliver
+    /// requests must be bound to them, as in Fabric).
     pub fn new(
         registry: Arc<Registry>,
         metrics: Arc<crate::metrics::Metrics>,
         signer: weft_common::msp::SigningIdentity,
+        deliver: DeliverSettings,
+        client_auth_required: bool,
     ) -> Self {
         Self {
             registry,
             metrics,
             signer,
+            deliver,
+            client_auth_required,
         }
     }
 }
 
-fn now() -> i64 {
+/// The clock, in Unix seconds (identities are judged at this time).
+pub(crate) fn unix_now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -108,7 +116,7 @@ fn admit(
             format!("header type {kind} cannot be broadcast"),
         ));
     }
-    let signers = verify_signers(&[unpacked.creator_signed_data()], &cfg.msps, now());
+    let signers = verify_signers(&[unpacked.creator_signed_data()], &cfg.msps, unix_now());
     if signers.valid.is_empty() {
         return Err(reply(
             FabricStatus::Forbidden,
@@ -129,7 +137,7 @@ fn admit(
             format!("malformed config update envelope: {e}"),
         )
     })?;
-    let new_config = apply_update(&cfg, &update, now()).map_err(|e| {
+    let new_config = apply_update(&cfg, &update, unix_now()).map_err(|e| {
         reply(
             FabricStatus::BadRequest,
             format!("config update refused: {e}"),
@@ -225,96 +233,17 @@ impl AtomicBroadcast for BroadcastService {
         &self,
         request: Request<Streaming<Envelope>>,
     ) -> Result<Response<Self::DeliverStream>, Status> {
-        let mut incoming = request.into_inner();
-        let registry = self.registry.clone();
+        let binding = TlsBinding::of(&request, self.client_auth_required);
         let (tx, rx) = mpsc::channel(16);
-        tokio::spawn(async move {
-            while let Some(Ok(env)) = incoming.next().await {
-                let status = serve_seek(&registry, &env, &tx).await;
-                let msg = DeliverResponse {
-                    r#type: Some(deliver_response::Type::Status(status as i32)),
-                };
-                if tx.send(Ok(msg)).await.is_err() {
-                    break;
-                }
-            }
-        });
+        tokio::spawn(crate::deliver::serve(
+            request.into_inner(),
+            self.registry.clone(),
+            self.deliver,
+            binding,
+            tx,
+        ));
         Ok(Response::new(Box::pin(
             tokio_stream::wrappers::ReceiverStream::new(rx),
         )))
     }
-}
-
-/// Serves one SeekInfo request; returns the final status.
-async fn serve_seek(
-    registry: &Registry,
-    env: &Envelope,
-    tx: &mpsc::Sender<Result<DeliverResponse, Status>>,
-) -> FabricStatus {
-    let Ok(unpacked) = UnpackedEnvelope::from_envelope(env) else {
-        return FabricStatus::BadRequest;
-    };
-    if unpacked.header_type() != HeaderType::DeliverSeekInfo as i32 {
-        return FabricStatus::BadRequest;
-    }
-    let Some(channel) = registry.get(&unpacked.channel_header.channel_id) else {
-        return FabricStatus::NotFound;
-    };
-    let cfg = channel.config.borrow().clone();
-    let signers = verify_signers(&[unpacked.creator_signed_data()], &cfg.msps, now());
-    if cfg
-        .policies
-        .evaluate("/Channel/Readers", &signers, &cfg.msps)
-        .is_err()
-    {
-        return FabricStatus::Forbidden;
-    }
-    let Ok(seek) = SeekInfo::decode(unpacked.data.as_slice()) else {
-        return FabricStatus::BadRequest;
-    };
-    let height = *channel.height.borrow();
-    let position = |p: &Option<weft_protos::orderer::SeekPosition>, default: u64| match p
-        .as_ref()
-        .and_then(|p| p.r#type.as_ref())
-    {
-        Some(seek_position::Type::Oldest(_)) => 0,
-        Some(seek_position::Type::Newest(_)) => height.saturating_sub(1),
-        Some(seek_position::Type::Specified(s)) => s.number,
-        Some(seek_position::Type::NextCommit(_)) => height,
-        None => default,
-    };
-    let start = position(&seek.start, height.saturating_sub(1));
-    let stop = position(&seek.stop, start);
-    if start > stop {
-        return FabricStatus::BadRequest;
-    }
-    let fail_if_not_ready = seek.behavior == SeekBehavior::FailIfNotReady as i32;
-    let mut heights = channel.height.clone();
-    for number in start..=stop {
-        loop {
-            if *heights.borrow() > number {
-                break;
-            }
-            if fail_if_not_ready {
-                return FabricStatus::NotFound;
-            }
-            if heights.changed().await.is_err() {
-                return FabricStatus::ServiceUnavailable;
-            }
-        }
-        let block = match channel.store().block(number) {
-            Ok(Some(bytes)) => match Block::decode(bytes.as_slice()) {
-                Ok(b) => b,
-                Err(_) => return FabricStatus::InternalServerError,
-            },
-            _ => return FabricStatus::InternalServerError,
-        };
-        let msg = DeliverResponse {
-            r#type: Some(deliver_response::Type::Block(block)),
-        };
-        if tx.send(Ok(msg)).await.is_err() {
-            return FabricStatus::ServiceUnavailable;
-        }
-    }
-    FabricStatus::Success
 }

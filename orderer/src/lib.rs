@@ -13,7 +13,7 @@
 //!
 //! The async shell around them: [`channel`] (one task per channel driving its
 //! chain), [`raft_outbox`] (ordered Raft delivery to each consenter),
-//! [`broadcast`] and [`cluster_service`] (the gRPC services), [`participation`]
+//! [`broadcast`], [`deliver`] and [`cluster_service`] (the gRPC services), [`participation`]
 //! (the `osnadmin` REST API), [`operations`] and [`node`] (a whole orderer).
 
 pub mod broadcast;
@@ -22,6 +22,7 @@ pub mod channel;
 pub mod cluster_service;
 pub mod config;
 pub mod cutter;
+pub mod deliver;
 pub mod encoded_block;
 pub mod error;
 pub mod membership;

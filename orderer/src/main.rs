@@ -28,9 +28,10 @@ struct Cli {
 enum Command {
     /// Start the orderer and serve until interrupted (Ctrl-C / SIGINT).
     Start {
-        /// orderer.yaml (keys can be overridden with ORDERER_* environment variables).
-        #[arg(long, default_value = "orderer.yaml")]
-        config: PathBuf,
+        /// orderer.yaml, with Fabric's keys (any key can be overridden with an ORDERER_*
+        /// environment variable). Default: $FABRIC_CFG_PATH/orderer.yaml, else ./orderer.yaml.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -40,7 +41,11 @@ fn main() -> ExitCode {
     let Command::Start { config } = Cli::parse().command;
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let result = runtime.block_on(async move {
-        let config = OrdererConfig::load(&config)?;
+        let path =
+            config.unwrap_or_else(|| weft_common::node::config_file::default_path("orderer.yaml"));
+        let file = OrdererConfig::load(&path)?;
+        file.warn_ignored("orderer.yaml");
+        let config = file.config;
         let listeners = Listeners::bind(&config).await?;
         let node = start_with(config, listeners, Some(log_control)).await?;
         let _ = tokio::signal::ctrl_c().await;

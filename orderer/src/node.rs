@@ -24,12 +24,12 @@ use crate::cluster_service::ClusterService;
 use crate::config::{ListenerTls, OrdererConfig};
 use crate::registry::Registry;
 use crate::storage::ChannelStore;
+use weft_common::node::deliver::DeliverSettings;
 use weft_common::node::net::{
     join_tasks, no_certs, serve_http, shutdown_signal, tcp_incoming, tls_certs, tls_incoming,
 };
+use weft_common::node::settings::ServerTls;
 
-/// Largest gRPC message accepted (AbsoluteMaxBytes is checked per channel).
-const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
 /// HTTP/2 receive window of one stream on the general listener (the
 /// connection's is twice this).
 const RECEIVE_WINDOW: u32 = 8 * 1024 * 1024;
@@ -311,23 +311,25 @@ pub async fn start_with(
     let signer =
         folder::load_signing_identity(&config.msp_dir, &MspId::new(config.msp_id.clone()))?;
     let (general_tls, extra_roots) = match &config.general.tls {
-        ListenerTls::Mutual {
-            cert,
-            key,
-            client_roots,
-        } => (
-            Some(TlsIdentity::load(cert, key)?),
-            read_roots(client_roots)?,
+        ListenerTls::Tls(s) => (
+            Some(TlsIdentity::load(&s.cert, &s.key)?),
+            read_roots(&s.client_roots)?,
         ),
         ListenerTls::Plaintext => (None, Vec::new()),
     };
-    let general_verifier = match &general_tls {
-        Some(_) => Some(DynamicClientVerifier::new(&extra_roots)?),
+    // Fabric's General.TLS.ClientAuthRequired (false by default): clients of
+    // Broadcast and Deliver are authenticated by their signed envelopes; the
+    // cluster service checks the certificate a consenter presents either way.
+    let general_verifier = match config.general.tls.server() {
+        Some(s) => Some(DynamicClientVerifier::with_mode(
+            &extra_roots,
+            s.client_auth_required,
+        )?),
         None => None,
     };
     let core = Arc::new(NodeCore {
         registry: Arc::new(Registry::default()),
-        admin_tls: matches!(config.admin.tls, ListenerTls::Mutual { .. }),
+        admin_tls: config.admin.tls.server().is_some(),
         data_dir: config.data_dir.clone(),
         signer,
         tls: general_tls.clone(),
@@ -370,17 +372,25 @@ pub async fn start_with(
                 core.registry.clone(),
                 core.metrics.clone(),
                 core.signer.clone(),
+                DeliverSettings {
+                    time_window: config.time_window,
+                },
+                config
+                    .general
+                    .tls
+                    .server()
+                    .is_some_and(|s| s.client_auth_required),
             ))
-            .max_decoding_message_size(MAX_GRPC_MESSAGE)
-            .max_encoding_message_size(MAX_GRPC_MESSAGE),
+            .max_decoding_message_size(config.max_recv_msg_size)
+            .max_encoding_message_size(config.max_send_msg_size),
         )
         .add_service(
             ClusterServer::new(ClusterService::new(
                 core.registry.clone(),
                 general_tls.is_some(),
             ))
-            .max_decoding_message_size(MAX_GRPC_MESSAGE)
-            .max_encoding_message_size(MAX_GRPC_MESSAGE),
+            .max_decoding_message_size(config.max_recv_msg_size)
+            .max_encoding_message_size(config.max_send_msg_size),
         );
     match (&general_tls, general_verifier) {
         (Some(id), Some(verifier)) => {
@@ -405,13 +415,16 @@ pub async fn start_with(
     }
 
     // Admin listener: channel participation.
-    let admin_router = crate::participation::router(core.clone());
+    let admin_router = crate::participation::router(core.clone(), config.max_request_body_size);
     match &config.admin.tls {
-        ListenerTls::Mutual {
+        ListenerTls::Tls(ServerTls {
             cert,
             key,
             client_roots,
-        } => {
+            ..
+        }) => {
+            // Always mutual: a certificate from Admin.TLS.ClientRootCAs is what
+            // authorises a participation request (Fabric's rule).
             let id = TlsIdentity::load(cert, key)?;
             let verifier = DynamicClientVerifier::new(&read_roots(client_roots)?)?;
             let tls = Arc::new(weft_common::tls::server_config(

@@ -1,19 +1,23 @@
 //! `protos.Deliver` for clients: blocks (`Deliver`) or filtered blocks
 //! (`DeliverFiltered`: txid, type, validation code and chaincode events
-//! without payloads) from a `SeekInfo` start to its stop, following new
-//! commits when the stop is in the future. Requests are signed envelopes,
-//! checked against the channel's `event/Block` / `event/FilteredBlock` ACLs.
+//! without payloads), served by the Deliver the orderer shares
+//! (`weft_common::node::deliver`, Fabric's seek semantics). Requests are
+//! signed envelopes, checked against the channel's `event/Block` /
+//! `event/FilteredBlock` ACLs.
 
 use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::{Stream, StreamExt};
-use prost::Message;
+use futures::Stream;
+use futures::future::BoxFuture;
 use tonic::{Request, Response, Status, Streaming};
-use weft_common::policy::verify_signers;
+use weft_common::CommonError;
+use weft_common::node::deliver::{
+    DeliverChannel, DeliverSettings, TlsBinding, deliver_blocks, run_stream,
+};
+use weft_common::policy::{SignedData, verify_signers};
 use weft_common::tx::UnpackedEnvelope;
 use weft_protos::common::{Block, Envelope, HeaderType, Status as FabricStatus};
-use weft_protos::orderer::{SeekInfo, seek_info, seek_position};
 use weft_protos::protos::deliver_server::Deliver;
 use weft_protos::protos::{
     DeliverResponse, FilteredBlock, FilteredChaincodeAction, FilteredTransaction,
@@ -88,111 +92,112 @@ pub fn filter_block(channel: &str, block: &Block) -> FilteredBlock {
     }
 }
 
-impl DeliverService {
-    fn serve(&self, request: Request<Streaming<Envelope>>, filtered: bool) -> Responses {
-        let core = self.core.clone();
-        let mut incoming = request.into_inner();
-        let (tx, rx) = tokio::sync::mpsc::channel(16);
-        tokio::spawn(async move {
-            while let Some(Ok(env)) = incoming.next().await {
-                let end = seek(&core, &env, filtered, &tx).await;
-                if tx.send(Ok(status(end))).await.is_err() {
-                    return;
+/// A joined channel as Deliver reads it, with the ACL resource of the kind of
+/// stream (`event/Block` or `event/FilteredBlock`).
+struct ChannelBlocks {
+    committer: Arc<Committer>,
+    resource: &'static str,
+}
+
+impl DeliverChannel for ChannelBlocks {
+    fn height(&self) -> u64 {
+        self.committer.ledger().height()
+    }
+
+    fn block(&self, number: u64) -> Option<Block> {
+        self.committer.ledger().block(number).ok()?
+    }
+
+    fn wait_beyond(&self, height: u64) -> BoxFuture<'_, bool> {
+        // Subscribe before looking at the height, so no commit is missed.
+        let mut commits = self.committer.subscribe();
+        Box::pin(async move {
+            while self.height() <= height {
+                if let Err(tokio::sync::broadcast::error::RecvError::Closed) = commits.recv().await
+                {
+                    return false;
                 }
             }
-        });
+            true
+        })
+    }
+
+    fn config_sequence(&self) -> u64 {
+        self.committer.config().config.sequence
+    }
+
+    fn authorize(&self, request: &SignedData) -> Result<(), CommonError> {
+        let cfg = self.committer.config();
+        let signers = verify_signers(
+            std::slice::from_ref(request),
+            &cfg.msps,
+            crate::clock::unix_now(),
+        );
+        let path = cfg
+            .acl_policy(self.resource)
+            .unwrap_or_else(|| "/Channel/Application/Readers".into());
+        cfg.policies
+            .evaluate(&path, &signers, &cfg.msps)
+            .map(|_| ())
+    }
+}
+
+impl DeliverService {
+    fn serve(&self, request: Request<Streaming<Envelope>>, filtered: bool) -> Responses {
+        let binding = TlsBinding::of(&request, self.core.client_auth_required());
+        let settings = DeliverSettings {
+            time_window: self.core.proposal_time_window,
+        };
+        let core = self.core.clone();
+        let incoming = request.into_inner();
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let resource = if filtered {
+            "event/FilteredBlock"
+        } else {
+            "event/Block"
+        };
+        tokio::spawn(run_stream(
+            incoming,
+            tx,
+            |s| Ok(status(s)),
+            move |env, tx| {
+                let core = core.clone();
+                let binding = binding.clone();
+                async move {
+                    deliver_blocks(
+                        &env,
+                        settings,
+                        &binding,
+                        |id| {
+                            core.channel(id).map(|committer| {
+                                Arc::new(ChannelBlocks {
+                                    committer,
+                                    resource,
+                                })
+                            })
+                        },
+                        &tx,
+                        |channel, block| Ok(block_response(channel, block, filtered)),
+                    )
+                    .await
+                }
+            },
+        ));
         Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
     }
 }
 
-/// Serves one SeekInfo request; returns the closing status.
-async fn seek(
-    core: &PeerCore,
-    env: &Envelope,
-    filtered: bool,
-    tx: &tokio::sync::mpsc::Sender<Result<DeliverResponse, Status>>,
-) -> FabricStatus {
-    let Ok(e) = UnpackedEnvelope::from_envelope(env) else {
-        return FabricStatus::BadRequest;
-    };
-    let Ok(seek) = SeekInfo::decode(e.data.as_slice()) else {
-        return FabricStatus::BadRequest;
-    };
-    let Some(committer) = core.channel(&e.channel_header.channel_id) else {
-        return FabricStatus::NotFound;
-    };
-    let cfg = committer.config();
-    let signers = verify_signers(
-        &[e.creator_signed_data()],
-        &cfg.msps,
-        crate::clock::unix_now(),
-    );
-    let resource = if filtered {
-        "event/FilteredBlock"
-    } else {
-        "event/Block"
-    };
-    let path = cfg
-        .acl_policy(resource)
-        .unwrap_or_else(|| "/Channel/Application/Readers".into());
-    if let Err(err) = cfg.policies.evaluate(&path, &signers, &cfg.msps) {
-        tracing::info!(channel = %cfg.channel_id, "deliver refused: {err}");
-        return FabricStatus::Forbidden;
-    }
-    let height = committer.ledger().height();
-    let position = |p: Option<&weft_protos::orderer::SeekPosition>, newest: u64| match p
-        .and_then(|p| p.r#type.as_ref())
-    {
-        Some(seek_position::Type::Oldest(_)) => 0,
-        Some(seek_position::Type::Specified(s)) => s.number,
-        _ => newest,
-    };
-    let start = position(seek.start.as_ref(), height.saturating_sub(1));
-    let stop = position(seek.stop.as_ref(), height.saturating_sub(1));
-    if stop < start {
-        return FabricStatus::BadRequest;
-    }
-    let fail_if_not_ready = seek.behavior == seek_info::SeekBehavior::FailIfNotReady as i32;
-    let mut commits = committer.subscribe();
-    let mut next = start;
-    while next <= stop {
-        if next >= committer.ledger().height() {
-            if fail_if_not_ready {
-                return FabricStatus::NotFound;
-            }
-            tokio::select! {
-                r = commits.recv() => {
-                    if let Err(tokio::sync::broadcast::error::RecvError::Closed) = r {
-                        return FabricStatus::ServiceUnavailable;
-                    }
-                }
-                _ = tx.closed() => return FabricStatus::ServiceUnavailable,
-            }
-            continue;
-        }
-        let Some(response) = block_response(&committer, next, filtered) else {
-            return FabricStatus::InternalServerError;
-        };
-        if tx.send(Ok(response)).await.is_err() {
-            return FabricStatus::ServiceUnavailable;
-        }
-        next += 1;
-    }
-    FabricStatus::Success
-}
-
-fn block_response(committer: &Committer, number: u64, filtered: bool) -> Option<DeliverResponse> {
-    let block = committer.ledger().block(number).ok()??;
-    Some(DeliverResponse {
+fn block_response(channel: &ChannelBlocks, block: Block, filtered: bool) -> DeliverResponse {
+    DeliverResponse {
         r#type: Some(if filtered {
             deliver_response::Type::FilteredBlock(filter_block(
-                committer.config().channel_id.as_str(),
+                channel.committer.config().channel_id.as_str(),
                 &block,
             ))
         } else {
             deliver_response::Type::Block(block)
         }),
-    })
+    }
 }
 
 #[tonic::async_trait]

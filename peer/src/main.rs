@@ -59,9 +59,10 @@ enum Command {
 enum NodeCommand {
     /// Start the peer and serve until interrupted (Ctrl-C / SIGINT).
     Start {
-        /// core.yaml (keys can be overridden with CORE_* environment variables).
-        #[arg(long, default_value = "core.yaml")]
-        config: PathBuf,
+        /// core.yaml, with Fabric's keys (any key can be overridden with a CORE_*
+        /// environment variable). Default: $FABRIC_CFG_PATH/core.yaml, else ./core.yaml.
+        #[arg(long)]
+        config: Option<PathBuf>,
     },
 }
 
@@ -757,8 +758,11 @@ async fn run_chaincode(command: InvokeCommand) -> Result<(), PeerError> {
     }
 }
 
-async fn run_node(config: PathBuf) -> Result<(), PeerError> {
-    let config = weft_peer::config::PeerConfig::load(&config)?;
+async fn run_node(config: Option<PathBuf>) -> Result<(), PeerError> {
+    let path = config.unwrap_or_else(|| weft_common::node::config_file::default_path("core.yaml"));
+    let file = weft_peer::config::PeerConfig::load(&path)?;
+    file.warn_ignored("core.yaml");
+    let config = file.config;
     let listeners = weft_peer::node::Listeners::bind(&config).await?;
     let node = weft_peer::node::start_with(config, listeners, LOG_CONTROL.get().cloned()).await?;
     let _ = tokio::signal::ctrl_c().await;

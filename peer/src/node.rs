@@ -82,6 +82,7 @@ pub struct PeerCore {
     data_dir: PathBuf,
     tls: Option<TlsIdentity>,
     verifier: Option<Arc<DynamicClientVerifier>>,
+    client_auth_required: bool,
     extra_client_roots: Vec<Vec<u8>>,
     channels: RwLock<BTreeMap<ChannelId, Joined>>,
     shutdown: watch::Receiver<bool>,
@@ -208,6 +209,12 @@ impl PeerCore {
             .collect()
     }
 
+    /// Whether the listener requires TLS client certificates (then Deliver
+    /// requests must be bound to them, as in Fabric).
+    pub fn client_auth_required(&self) -> bool {
+        self.client_auth_required
+    }
+
     /// The peer's TLS identity (its client certificate towards other nodes).
     pub fn tls(&self) -> Option<&TlsIdentity> {
         self.tls.as_ref()
@@ -278,12 +285,9 @@ pub async fn start_with(
     };
     let local_msp = MspManager::new([Msp::from_config(&local.config)?]);
     let (tls, extra_roots) = match &config.listener.tls {
-        ListenerTls::Mutual {
-            cert,
-            key,
-            client_roots,
-        } => {
-            let roots = client_roots
+        ListenerTls::Tls(s) => {
+            let roots = s
+                .client_roots
                 .iter()
                 .map(|p| {
                     std::fs::read(p).map_err(|e| {
@@ -291,7 +295,7 @@ pub async fn start_with(
                     })
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            (Some(TlsIdentity::load(cert, key)?), roots)
+            (Some(TlsIdentity::load(&s.cert, &s.key)?), roots)
         }
         ListenerTls::Plaintext => (None, Vec::new()),
     };
@@ -299,8 +303,13 @@ pub async fn start_with(
     let mut initial_roots = extra_roots.clone();
     initial_roots.extend(local.config.tls_root_certs.iter().cloned());
     initial_roots.extend(local.config.tls_intermediate_certs.iter().cloned());
-    let verifier = match &tls {
-        Some(_) => Some(DynamicClientVerifier::new(&initial_roots)?),
+    // peer.tls.clientAuthRequired (false by default, as in Fabric): clients
+    // are authenticated by their signed proposals and requests.
+    let verifier = match config.listener.tls.server() {
+        Some(s) => Some(DynamicClientVerifier::with_mode(
+            &initial_roots,
+            s.client_auth_required,
+        )?),
         None => None,
     };
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -326,6 +335,11 @@ pub async fn start_with(
         installed,
         data_dir: config.data_dir.clone(),
         tls: tls.clone(),
+        client_auth_required: config
+            .listener
+            .tls
+            .server()
+            .is_some_and(|s| s.client_auth_required),
         verifier: verifier.clone(),
         extra_client_roots: initial_roots,
         channels: RwLock::new(BTreeMap::new()),
@@ -344,6 +358,13 @@ pub async fn start_with(
         .local_addr()
         .map_err(|e| PeerError::Config(e.to_string()))?;
     let mut tasks = Vec::new();
+    let gateway = config.gateway_enabled.then(|| {
+        weft_protos::gateway::gateway_server::GatewayServer::new(
+            crate::gateway::GatewayService::new(core.clone()),
+        )
+        .max_decoding_message_size(MAX_GRPC_MESSAGE)
+        .max_encoding_message_size(MAX_GRPC_MESSAGE)
+    });
     let router = tonic::transport::Server::builder()
         .add_service(
             EndorserServer::new(crate::endorser::EndorserService::new(core.clone()))
@@ -357,13 +378,7 @@ pub async fn start_with(
             .max_decoding_message_size(MAX_GRPC_MESSAGE)
             .max_encoding_message_size(MAX_GRPC_MESSAGE),
         )
-        .add_service(
-            weft_protos::gateway::gateway_server::GatewayServer::new(
-                crate::gateway::GatewayService::new(core.clone()),
-            )
-            .max_decoding_message_size(MAX_GRPC_MESSAGE)
-            .max_encoding_message_size(MAX_GRPC_MESSAGE),
-        );
+        .add_optional_service(gateway);
     let signal = shutdown_signal(shutdown_rx.clone());
     match (&tls, verifier) {
         (Some(id), Some(verifier)) => {

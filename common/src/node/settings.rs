@@ -1,61 +1,51 @@
-//! Node settings shared by every weft node's YAML config: listeners with
-//! their TLS, paths relative to the config file, and environment overrides in
-//! Fabric's style (`PEER_PEER_LISTENADDRESS=...`, `ORDERER_GENERAL_...`).
+//! Validated listener settings shared by every weft node: where to listen and
+//! with which TLS. Each node's file format (Fabric's `core.yaml` and
+//! `orderer.yaml` keys) is read by its own crate through
+//! [`super::config_file`] and validated into these types.
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
-
-use serde::Deserialize;
 
 use crate::CommonError;
 
 fn cfg_err(field: &str, reason: impl std::fmt::Display) -> CommonError {
-    CommonError::Config(format!("{field}: {reason}"))
+    CommonError::NodeConfig(format!("{field}: {reason}"))
 }
 
-/// TLS settings of one listener.
-#[derive(Debug, Clone, Deserialize, Default)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct TlsSection {
-    /// Defaults to true; plaintext only when set to false explicitly.
-    #[serde(default)]
-    pub enabled: Option<bool>,
-    /// Server certificate (PEM).
-    #[serde(default)]
-    pub certificate: Option<PathBuf>,
-    /// Server key (PEM).
-    #[serde(default)]
-    pub private_key: Option<PathBuf>,
-    /// Extra client root CAs (channel orgs' TLS CAs are added automatically).
-    #[serde(default, rename = "ClientRootCAs")]
-    pub client_root_cas: Vec<PathBuf>,
-}
-
-/// A listener.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct ListenerSection {
-    /// `host:port`.
-    pub listen_address: String,
-    /// TLS.
-    #[serde(default, rename = "TLS")]
-    pub tls: TlsSection,
-}
-
-/// Validated TLS settings.
+/// TLS of a listener.
 #[derive(Debug, Clone)]
 pub enum ListenerTls {
-    /// Mutual TLS with this certificate and key, and these extra client roots.
-    Mutual {
-        /// Certificate path.
-        cert: PathBuf,
-        /// Key path.
-        key: PathBuf,
-        /// Extra client root CA files.
-        client_roots: Vec<PathBuf>,
-    },
+    /// TLS with this server certificate and key.
+    Tls(ServerTls),
     /// Plaintext, because the config says so.
     Plaintext,
+}
+
+/// A TLS listener's settings.
+#[derive(Debug, Clone)]
+pub struct ServerTls {
+    /// Certificate path.
+    pub cert: PathBuf,
+    /// Key path.
+    pub key: PathBuf,
+    /// Fabric's `clientAuthRequired`: when true a client must present a
+    /// certificate issued by a trusted root (`client_roots` and the channels'
+    /// TLS CAs). When false (Fabric's default for peers and orderers) the
+    /// server asks for a certificate but neither requires nor verifies it:
+    /// clients are authenticated by their signed requests.
+    pub client_auth_required: bool,
+    /// Extra client root CA files.
+    pub client_roots: Vec<PathBuf>,
+}
+
+impl ListenerTls {
+    /// The TLS settings, unless plaintext.
+    pub fn server(&self) -> Option<&ServerTls> {
+        match self {
+            Self::Tls(s) => Some(s),
+            Self::Plaintext => None,
+        }
+    }
 }
 
 /// A validated listener.
@@ -67,56 +57,6 @@ pub struct Listener {
     pub tls: ListenerTls,
 }
 
-/// Applies `PREFIX_A_B=value` environment variables to the YAML tree: each
-/// segment names a key at that level, compared case-insensitively; a missing
-/// one-word key is added.
-pub fn apply_env_overrides(
-    value: &mut serde_yaml_ng::Value,
-    prefix: &str,
-    vars: impl Iterator<Item = (String, String)>,
-) {
-    for (name, v) in vars {
-        let Some(path) = name.strip_prefix(prefix).and_then(|p| p.strip_prefix('_')) else {
-            continue;
-        };
-        let segments: Vec<&str> = path.split('_').collect();
-        set_path(value, &segments, &v);
-    }
-}
-
-fn set_path(node: &mut serde_yaml_ng::Value, segments: &[&str], raw: &str) {
-    let Some(map) = node.as_mapping_mut() else {
-        return;
-    };
-    // Keys may themselves be several segments long (none in weft's config, but be generous).
-    for take in 1..=segments.len() {
-        let wanted = segments[..take].concat().to_ascii_uppercase();
-        let key = map
-            .keys()
-            .find(|k| k.as_str().is_some_and(|s| s.to_ascii_uppercase() == wanted))
-            .cloned();
-        if let Some(key) = key {
-            let child = map.get_mut(&key).expect("key exists");
-            if take == segments.len() {
-                *child = serde_yaml_ng::from_str(raw)
-                    .unwrap_or(serde_yaml_ng::Value::String(raw.into()));
-            } else {
-                set_path(child, &segments[take..], raw);
-            }
-            return;
-        }
-    }
-    // A missing one-word leaf (e.g. `Enabled`) is added in the file's PascalCase.
-    if let [leaf] = segments {
-        let mut key = leaf.to_ascii_lowercase();
-        if let Some(first) = key.get_mut(..1) {
-            first.make_ascii_uppercase();
-        }
-        let v = serde_yaml_ng::from_str(raw).unwrap_or(serde_yaml_ng::Value::String(raw.into()));
-        map.insert(serde_yaml_ng::Value::String(key), v);
-    }
-}
-
 /// `p` relative to `base` unless absolute.
 pub fn resolve(base: &Path, p: &Path) -> PathBuf {
     if p.is_absolute() {
@@ -126,91 +66,152 @@ pub fn resolve(base: &Path, p: &Path) -> PathBuf {
     }
 }
 
-/// Validates a listener section named `name` (for error messages).
-pub fn listener(base: &Path, name: &str, s: &ListenerSection) -> Result<Listener, CommonError> {
-    let address = s.listen_address.parse().map_err(|e| {
-        cfg_err(
-            &format!("{name}.ListenAddress"),
-            format!(
-                "{:?}: {e} (use host:port, e.g. 0.0.0.0:7050)",
-                s.listen_address
-            ),
-        )
-    })?;
-    let tls = if s.tls.enabled == Some(false) {
-        ListenerTls::Plaintext
-    } else {
-        let cert = s.tls.certificate.as_ref().ok_or_else(|| {
-            cfg_err(
-                &format!("{name}.TLS.Certificate"),
-                "required unless TLS.Enabled is false",
-            )
-        })?;
-        let key = s.tls.private_key.as_ref().ok_or_else(|| {
-            cfg_err(
-                &format!("{name}.TLS.PrivateKey"),
-                "required unless TLS.Enabled is false",
-            )
-        })?;
-        ListenerTls::Mutual {
-            cert: resolve(base, cert),
-            key: resolve(base, key),
-            client_roots: s
-                .tls
-                .client_root_cas
-                .iter()
-                .map(|p| resolve(base, p))
-                .collect(),
+/// A listen address: `host:port`, or a `host` with a separate `port` (the
+/// orderer's `General.ListenAddress` + `General.ListenPort`). Host names are
+/// resolved, as Fabric's `net.Listen` does. `field` names the key in errors.
+pub fn listen_address(
+    field: &str,
+    address: &str,
+    port: Option<u16>,
+) -> Result<SocketAddr, CommonError> {
+    let text = match port {
+        Some(p) if address.parse::<SocketAddr>().is_err() => {
+            let host = address.trim_start_matches('[').trim_end_matches(']');
+            if host.contains(':') {
+                format!("[{host}]:{p}")
+            } else {
+                format!("{host}:{p}")
+            }
         }
+        Some(_) => {
+            return Err(cfg_err(
+                field,
+                format!("{address:?} has a port and a separate port is set too: give one"),
+            ));
+        }
+        None => address.to_string(),
     };
-    Ok(Listener { address, tls })
-}
-
-/// A node's signing identity: an MSP folder in Fabric's layout and its MSP id.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct MspSection {
-    /// The MSP folder of the node's signing identity.
-    pub dir: PathBuf,
-    /// Its MSP id.
-    #[serde(rename = "ID")]
-    pub id: String,
-}
-
-/// The operations listener (plain HTTP, local by default).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase", deny_unknown_fields)]
-pub struct OperationsSection {
-    /// `host:port`.
-    pub listen_address: String,
-}
-
-impl OperationsSection {
-    /// The section with this default address (each node has its Fabric port).
-    pub fn at(address: &str) -> Self {
-        Self {
-            listen_address: address.into(),
-        }
+    if let Ok(a) = text.parse() {
+        return Ok(a);
     }
-
-    /// The validated address.
-    pub fn address(&self) -> Result<SocketAddr, CommonError> {
-        self.listen_address
-            .parse()
-            .map_err(|e| cfg_err("Operations.ListenAddress", e))
+    match text.to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| cfg_err(field, format!("{text:?} resolves to no address"))),
+        Err(e) => Err(cfg_err(
+            field,
+            format!("{text:?}: {e} (use host:port, e.g. 0.0.0.0:7050)"),
+        )),
     }
 }
 
-/// Parses a node's YAML file text after applying `PREFIX_*` environment
-/// overrides; errors name the file.
-pub fn read_yaml<T: serde::de::DeserializeOwned>(
-    text: &str,
-    file: &str,
-    prefix: &str,
-    env: impl Iterator<Item = (String, String)>,
-) -> Result<T, CommonError> {
-    let mut value: serde_yaml_ng::Value =
-        serde_yaml_ng::from_str(text).map_err(|e| cfg_err(file, e))?;
-    apply_env_overrides(&mut value, prefix, env);
-    serde_yaml_ng::from_value(value).map_err(|e| cfg_err(file, e))
+/// What a listener's TLS keys said, before validation.
+#[derive(Debug, Clone, Default)]
+pub struct TlsKeys<'a> {
+    /// `TLS.Enabled`: plaintext only when false explicitly.
+    pub enabled: Option<bool>,
+    /// The certificate path.
+    pub cert: Option<&'a Path>,
+    /// The key path.
+    pub key: Option<&'a Path>,
+    /// `ClientAuthRequired` (absent: false, Fabric's default).
+    pub client_auth_required: Option<bool>,
+    /// `ClientRootCAs`.
+    pub client_roots: &'a [PathBuf],
+}
+
+/// Validates a listener's TLS. `cert_key` and `key_key` name the keys for
+/// errors (`peer.tls.cert.file`, `General.TLS.Certificate`).
+pub fn listener_tls(
+    base: &Path,
+    keys: TlsKeys<'_>,
+    cert_key: &str,
+    key_key: &str,
+) -> Result<ListenerTls, CommonError> {
+    if keys.enabled == Some(false) {
+        return Ok(ListenerTls::Plaintext);
+    }
+    let required = |p: Option<&Path>, name: &str| {
+        p.filter(|p| !p.as_os_str().is_empty())
+            .map(|p| resolve(base, p))
+            .ok_or_else(|| cfg_err(name, "required unless TLS is disabled explicitly"))
+    };
+    Ok(ListenerTls::Tls(ServerTls {
+        cert: required(keys.cert, cert_key)?,
+        key: required(keys.key, key_key)?,
+        client_auth_required: keys.client_auth_required.unwrap_or(false),
+        client_roots: keys.client_roots.iter().map(|p| resolve(base, p)).collect(),
+    }))
+}
+
+/// Parses a duration setting in Go's syntax (`15m`, `7200s`), naming `field` in errors.
+pub fn duration(field: &str, text: &str) -> Result<std::time::Duration, CommonError> {
+    crate::config::parse_go_duration(text).map_err(|e| cfg_err(field, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_with_and_without_a_separate_port() {
+        assert_eq!(
+            listen_address("a", "0.0.0.0:7050", None).unwrap().port(),
+            7050
+        );
+        assert_eq!(
+            listen_address("a", "127.0.0.1", Some(7050))
+                .unwrap()
+                .to_string(),
+            "127.0.0.1:7050"
+        );
+        assert!(listen_address("a", "localhost", Some(7050)).is_ok());
+        assert_eq!(
+            listen_address("a", "::1", Some(1)).unwrap().to_string(),
+            "[::1]:1"
+        );
+        let err = listen_address("General.ListenAddress", "0.0.0.0:1", Some(2)).unwrap_err();
+        assert!(err.to_string().contains("General.ListenAddress"), "{err}");
+        let err = listen_address("Peer.ListenAddress", "nowhere", None).unwrap_err();
+        assert!(err.to_string().contains("host:port"), "{err}");
+    }
+
+    #[test]
+    fn tls_is_on_unless_disabled_and_client_auth_defaults_to_fabrics_false() {
+        let cert = PathBuf::from("c.pem");
+        let key = PathBuf::from("k.pem");
+        let tls = listener_tls(
+            Path::new("/etc"),
+            TlsKeys {
+                cert: Some(&cert),
+                key: Some(&key),
+                ..Default::default()
+            },
+            "c",
+            "k",
+        )
+        .unwrap();
+        let s = tls.server().unwrap();
+        assert!(!s.client_auth_required);
+        assert_eq!(s.cert, PathBuf::from("/etc/c.pem"));
+        let err = listener_tls(
+            Path::new("/"),
+            TlsKeys::default(),
+            "peer.tls.cert.file",
+            "k",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("peer.tls.cert.file"), "{err}");
+        let off = listener_tls(
+            Path::new("/"),
+            TlsKeys {
+                enabled: Some(false),
+                ..Default::default()
+            },
+            "c",
+            "k",
+        )
+        .unwrap();
+        assert!(off.server().is_none());
+    }
 }

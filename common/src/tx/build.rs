@@ -308,6 +308,19 @@ pub fn envelope_payload(
     data: Vec<u8>,
     creator: &[u8],
 ) -> Vec<u8> {
+    bound_envelope_payload(kind, channel, data, creator, Vec::new())
+}
+
+/// The same, bound to the client's TLS certificate by its SHA-256 in the
+/// channel header (Fabric's `tls_cert_hash`, which Deliver requires under
+/// mutual TLS).
+pub fn bound_envelope_payload(
+    kind: weft_protos::common::HeaderType,
+    channel: &ChannelId,
+    data: Vec<u8>,
+    creator: &[u8],
+    tls_cert_hash: Vec<u8>,
+) -> Vec<u8> {
     let nonce = random_bytes(24);
     let channel_header = ChannelHeader {
         r#type: kind as i32,
@@ -317,7 +330,7 @@ pub fn envelope_payload(
         tx_id: compute_txid(&nonce, creator).to_string(),
         epoch: 0,
         extension: Vec::new(),
-        tls_cert_hash: Vec::new(),
+        tls_cert_hash,
     };
     let header = Header {
         channel_header: channel_header.encode_to_vec(),

@@ -13,8 +13,8 @@ mod proposal;
 mod txid;
 
 pub use build::{
-    ProposalBuilder, SignedProposalBundle, assemble_transaction, create_proposal_response,
-    envelope_payload, prepare_transaction, signed_envelope,
+    ProposalBuilder, SignedProposalBundle, assemble_transaction, bound_envelope_payload,
+    create_proposal_response, envelope_payload, prepare_transaction, signed_envelope,
 };
 pub use envelope::{EndorserTransaction, NsRwSet, UnpackedAction, UnpackedEnvelope};
 pub use invalid::Invalid;

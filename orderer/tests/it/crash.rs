@@ -17,10 +17,10 @@ fn orderer_yaml(net: &Net, i: usize, port: u16) -> String {
     let tlsca = crypto_dir(net.dir.path())
         .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem");
     format!(
-        "General:\n  ListenAddress: 127.0.0.1:{port}\n  TLS: {{ Certificate: {c}, PrivateKey: {k} }}\n\
-         Admin:\n  ListenAddress: 127.0.0.1:0\n  TLS: {{ Certificate: {c}, PrivateKey: {k}, ClientRootCAs: [{ca}] }}\n\
+        "General:\n  ListenAddress: 127.0.0.1\n  ListenPort: {port}\n  TLS: {{ Certificate: {c}, PrivateKey: {k} }}\n\
+         \x20 LocalMSPDir: {m}\n  LocalMSPID: OrdererMSP\n\
+         Admin:\n  ListenAddress: 127.0.0.1:0\n  TLS: {{ Certificate: {c}, PrivateKey: {k}, ClientAuthRequired: true, ClientRootCAs: [{ca}] }}\n\
          Operations:\n  ListenAddress: 127.0.0.1:0\n\
-         MSP: {{ Dir: {m}, ID: OrdererMSP }}\n\
          FileLedger: {{ Location: {d} }}\n",
         c = od.join("tls/server.crt").display(),
         k = od.join("tls/server.key").display(),

@@ -3,19 +3,21 @@
 use crate::support::*;
 
 fn client(net: &Net, who: &str) -> reqwest::Client {
-    let crypto = net
-        .dir
-        .path()
-        .join("crypto/ordererOrganizations/example.com");
-    let ca = std::fs::read(crypto.join("tlsca/tlsca.example.com-cert.pem")).unwrap();
-    let dir = match who {
-        "admin" => crypto.join("users/Admin@example.com/tls"),
-        _ => crypto.join("orderers/orderer1.example.com/tls"),
-    };
-    let (cert, key) = if who == "admin" {
-        ("client.crt", "client.key")
-    } else {
-        ("server.crt", "server.key")
+    let crypto = net.dir.path().join("crypto");
+    let orderer_org = crypto.join("ordererOrganizations/example.com");
+    let ca = std::fs::read(orderer_org.join("tlsca/tlsca.example.com-cert.pem")).unwrap();
+    let (dir, cert, key) = match who {
+        "admin" => (
+            orderer_org.join("users/Admin@example.com/tls"),
+            "client.crt",
+            "client.key",
+        ),
+        // A TLS identity of a peer org, whose CA the admin listener does not trust.
+        _ => (
+            crypto.join("peerOrganizations/org1.example.com/users/Admin@org1.example.com/tls"),
+            "client.crt",
+            "client.key",
+        ),
     };
     let mut pem = std::fs::read(dir.join(cert)).unwrap();
     pem.extend(std::fs::read(dir.join(key)).unwrap());
@@ -45,6 +47,18 @@ async fn join_list_get_remove_with_admin_only_access() {
         "config-block",
         reqwest::multipart::Part::bytes(net.genesis.clone()).file_name("genesis.block"),
     );
+    // cryptogen's admin TLS certificate carries no OU: what authorises it is
+    // its CA, one of Admin.TLS.ClientRootCAs (as in Fabric).
+    let admin_cert =
+        std::fs::read(net.dir.path().join(
+            "crypto/ordererOrganizations/example.com/users/Admin@example.com/tls/client.crt",
+        ))
+        .unwrap();
+    let admin_cert = weft_common::msp::Certificate::from_der(
+        &weft_common::tls::parse_certs(&admin_cert).unwrap()[0],
+    )
+    .unwrap();
+    assert!(admin_cert.organizational_units.is_empty());
     let resp = admin.post(&base).multipart(form).send().await.unwrap();
     assert_eq!(resp.status(), 201);
     let info: serde_json::Value = resp.json().await.unwrap();
@@ -55,24 +69,22 @@ async fn join_list_get_remove_with_admin_only_access() {
         "config-block",
         reqwest::multipart::Part::bytes(net.genesis.clone()),
     );
-    assert_eq!(
-        admin
-            .post(&base)
-            .multipart(again)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        405,
-        "already joined"
-    );
+    let resp = admin.post(&base).multipart(again).send().await.unwrap();
+    assert_eq!(resp.status(), 405, "already joined");
+    assert_eq!(resp.headers()["allow"], "GET, DELETE");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "cannot join: channel already exists");
     let garbage = reqwest::multipart::Form::new().part(
         "config-block",
         reqwest::multipart::Part::bytes(vec![1, 2, 3]),
     );
     let resp = admin.post(&base).multipart(garbage).send().await.unwrap();
     assert_eq!(resp.status(), 400);
-    assert!(resp.text().await.unwrap().contains("not a block"));
+    let text = resp.text().await.unwrap();
+    assert!(
+        text.contains("invalid join block") && text.contains("not a block"),
+        "{text}"
+    );
     let no_block = reqwest::multipart::Form::new().text("other", "x");
     assert_eq!(
         admin
@@ -96,25 +108,20 @@ async fn join_list_get_remove_with_admin_only_access() {
         .await
         .unwrap();
     assert_eq!(one["status"], "active");
-    assert_eq!(
-        admin
-            .get(format!("{base}/nosuch"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        404
-    );
+    let resp = admin.get(format!("{base}/nosuch")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "channel does not exist");
 
-    // A non-admin identity of the orderer org is refused and nothing changes.
-    let orderer = client(&net, "orderer");
-    let resp = orderer
+    // A client whose TLS CA is not one of Admin.TLS.ClientRootCAs is refused
+    // at the handshake, and nothing changes.
+    let stranger = client(&net, "stranger");
+    let err = stranger
         .delete(format!("{base}/{CHANNEL}"))
         .send()
         .await
-        .unwrap();
-    assert_eq!(resp.status(), 403);
-    assert!(resp.text().await.unwrap().contains("admin"));
+        .unwrap_err();
+    assert!(err.is_connect() || err.is_request(), "{err:?}");
     assert!(net.node(0).core.registry.get(CHANNEL).is_some());
 
     // The admin removes the channel.
@@ -137,6 +144,14 @@ async fn join_list_get_remove_with_admin_only_access() {
             .status(),
         404
     );
+    let resp = admin
+        .delete(format!("{base}/{CHANNEL}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "cannot remove: channel does not exist");
     for n in net.nodes.into_iter().flatten() {
         n.shutdown().await;
     }

@@ -13,7 +13,7 @@ use weft_common::node::dial::{DialOptions, DialTls, dial};
 use weft_common::pki::KeyType;
 use weft_common::tx::signed_envelope;
 use weft_configtx::profile::ConfigtxFile;
-use weft_orderer::config::{Listener, ListenerTls, OrdererConfig};
+use weft_orderer::config::{Listener, ListenerTls, OrdererConfig, ServerTls};
 use weft_orderer::node::{Listeners, OrdererHandle, start};
 use weft_protos::common::{Block, Envelope, HeaderType};
 use weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
@@ -198,36 +198,38 @@ impl Net {
         )
     }
 
+    /// Node `i`'s config with Fabric's defaults (General.TLS.ClientAuthRequired false).
     pub fn config(&self, i: usize) -> OrdererConfig {
         let od = orderer_dir(self.dir.path(), i + 1);
-        let tls = ListenerTls::Mutual {
+        let tls = ListenerTls::Tls(ServerTls {
             cert: od.join("tls/server.crt"),
             key: od.join("tls/server.key"),
+            client_auth_required: false,
             client_roots: vec![],
-        };
-        let admin_tls = ListenerTls::Mutual {
+        });
+        let admin_tls = ListenerTls::Tls(ServerTls {
             cert: od.join("tls/server.crt"),
             key: od.join("tls/server.key"),
+            client_auth_required: true,
             client_roots: vec![
                 crypto_dir(self.dir.path())
                     .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem"),
             ],
-        };
+        });
         let unused = "127.0.0.1:0".parse().unwrap();
-        OrdererConfig {
-            general: Listener {
+        OrdererConfig::new(
+            Listener {
                 address: unused,
                 tls,
             },
-            admin: Listener {
+            Listener {
                 address: unused,
                 tls: admin_tls,
             },
-            operations: unused,
-            msp_dir: od.join("msp"),
-            msp_id: "OrdererMSP".into(),
-            data_dir: self.dir.path().join(format!("data{i}")),
-        }
+            unused,
+            (od.join("msp"), "OrdererMSP".into()),
+            self.dir.path().join(format!("data{i}")),
+        )
     }
 
     /// Starts every node, joins each to the channel with the genesis block,
@@ -365,6 +367,17 @@ pub async fn deliver(net: &Net, i: usize, from: u64, to: u64) -> (Vec<Block>, i3
 
 /// Delivers blocks `from..=to` (FAIL_IF_NOT_READY) from the orderer on `port`.
 pub async fn deliver_at(net: &Net, port: u16, from: u64, to: u64) -> (Vec<Block>, i32) {
+    let mut client = net.client_at(port).await;
+    deliver_on(&mut client, net, from, to).await
+}
+
+/// Delivers blocks `from..=to` (FAIL_IF_NOT_READY) over `client`, as the net's user.
+pub async fn deliver_on(
+    client: &mut AtomicBroadcastClient<tonic::transport::Channel>,
+    net: &Net,
+    from: u64,
+    to: u64,
+) -> (Vec<Block>, i32) {
     let seek = SeekInfo {
         start: Some(SeekPosition {
             r#type: Some(seek_position::Type::Specified(SeekSpecified {
@@ -384,7 +397,6 @@ pub async fn deliver_at(net: &Net, port: u16, from: u64, to: u64) -> (Vec<Block>
         &net.user(),
     )
     .unwrap();
-    let mut client = net.client_at(port).await;
     let mut stream = client
         .deliver(futures::stream::iter(vec![env]))
         .await

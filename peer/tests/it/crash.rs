@@ -18,7 +18,7 @@ use crate::support::*;
 fn core_yaml(net: &Net, dir: &Path) -> String {
     let pd = net.orgs.peer_dir(1, 0);
     format!(
-        "Peer:\n  ID: peer0.org1\n  ListenAddress: 127.0.0.1:0\n  TLS: {{ Certificate: {c}, PrivateKey: {k} }}\n  MSP: {{ Dir: {m}, ID: Org1MSP }}\n  FileSystemPath: {d}\nOperations:\n  ListenAddress: 127.0.0.1:0\n",
+        "peer:\n  id: peer0.org1\n  listenAddress: 127.0.0.1:0\n  tls: {{ cert: {{ file: {c} }}, key: {{ file: {k} }} }}\n  mspConfigPath: {m}\n  localMspId: Org1MSP\n  fileSystemPath: {d}\noperations:\n  listenAddress: 127.0.0.1:0\n",
         c = pd.join("tls/server.crt").display(),
         k = pd.join("tls/server.key").display(),
         m = pd.join("msp").display(),

@@ -8,7 +8,17 @@ use futures::StreamExt;
 use prost::Message;
 use tokio::net::TcpListener;
 use weft_common::node::dial::{DialOptions, DialTls, dial};
-use weft_common::node::settings::{Listener, ListenerTls};
+use weft_common::node::settings::{Listener, ListenerTls, ServerTls};
+
+/// A node's TLS listener with Fabric's default client authentication (none required).
+fn node_tls(dir: &std::path::Path) -> ListenerTls {
+    ListenerTls::Tls(ServerTls {
+        cert: dir.join("tls/server.crt"),
+        key: dir.join("tls/server.key"),
+        client_auth_required: false,
+        client_roots: vec![],
+    })
+}
 use weft_common::tls::TlsIdentity;
 use weft_orderer::config::OrdererConfig;
 use weft_orderer::node::{Listeners as OrdererListeners, OrdererHandle};
@@ -88,26 +98,21 @@ impl Net {
 
     fn orderer_config(&self, i: usize) -> OrdererConfig {
         let od = self.orgs.orderer_dir(i + 1);
-        let tls = ListenerTls::Mutual {
-            cert: od.join("tls/server.crt"),
-            key: od.join("tls/server.key"),
-            client_roots: vec![],
-        };
+        let tls = node_tls(&od);
         let unused = "127.0.0.1:0".parse().unwrap();
-        OrdererConfig {
-            general: Listener {
+        OrdererConfig::new(
+            Listener {
                 address: unused,
                 tls: tls.clone(),
             },
-            admin: Listener {
+            Listener {
                 address: unused,
                 tls,
             },
-            operations: unused,
-            msp_dir: od.join("msp"),
-            msp_id: "OrdererMSP".into(),
-            data_dir: self.data.path().join(format!("orderer{i}")),
-        }
+            unused,
+            (od.join("msp"), "OrdererMSP".into()),
+            self.data.path().join(format!("orderer{i}")),
+        )
     }
 
     pub fn orderer_endpoint(&self, i: usize) -> String {
@@ -135,24 +140,17 @@ impl Net {
     ) -> PeerHandle {
         let pd = self.orgs.peer_dir(org, i);
         let unused = "127.0.0.1:0".parse().unwrap();
-        let mut config = PeerConfig {
-            id: format!("peer{i}.org{org}"),
-            listener: Listener {
+        let mut config = PeerConfig::new(
+            format!("peer{i}.org{org}"),
+            Listener {
                 address: unused,
-                tls: ListenerTls::Mutual {
-                    cert: pd.join("tls/server.crt"),
-                    key: pd.join("tls/server.key"),
-                    client_roots: vec![],
-                },
+                tls: node_tls(&pd),
             },
-            operations: unused,
-            msp_dir: pd.join("msp"),
-            msp_id: format!("Org{org}MSP"),
-            data_dir: self.peer_data(org, i),
-            proposal_time_window: std::time::Duration::from_secs(15 * 60),
-            gateway_concurrency: 1024,
-            gateway_peers: Vec::new(),
-        };
+            unused,
+            (pd.join("msp"), format!("Org{org}MSP")),
+            self.peer_data(org, i),
+        );
+        config.gateway_concurrency = 1024;
         configure(&mut config);
         let pre_bound = if i == 0 {
             self.anchors.lock().unwrap().remove(&org)

@@ -1,0 +1,358 @@
+//! The orderer's configuration: Fabric's `orderer.yaml`, read with Fabric's
+//! key names (compared case-insensitively) and `ORDERER_*` environment
+//! overrides, validated into [`OrdererConfig`]. A Fabric operator's file works
+//! unchanged: the keys weft implements are used, Fabric's other keys are
+//! ignored with one warning each ([`fabric_keys`]), anything else is refused.
+//!
+//! ```yaml
+//! General:
+//!   ListenAddress: 0.0.0.0            # or 0.0.0.0:7050 without ListenPort
+//!   ListenPort: 7050                  # Broadcast, Deliver and the cluster service
+//!   TLS:
+//!     Enabled: true                   # weft's default (plaintext only when false)
+//!     Certificate: tls/server.crt
+//!     PrivateKey: tls/server.key
+//!     ClientAuthRequired: false       # Fabric's default: clients need no certificate
+//!     ClientRootCAs: []               # besides the channels' TLS CAs
+//!   LocalMSPDir: msp
+//!   LocalMSPID: OrdererMSP
+//!   Authentication: { TimeWindow: 15m }
+//!   MaxRecvMsgSize: 104857600
+//!   MaxSendMsgSize: 104857600
+//! FileLedger: { Location: /var/weft/orderer }
+//! Admin:                              # channel participation API (osnadmin)
+//!   ListenAddress: 127.0.0.1:7053
+//!   TLS: { Enabled: true, Certificate: ..., PrivateKey: ..., ClientAuthRequired: true, ClientRootCAs: [tlsca.pem] }
+//! ChannelParticipation: { MaxRequestBodySize: 1 MB }
+//! Operations: { ListenAddress: 127.0.0.1:8443 }   # /healthz, /metrics, /logspec
+//! ```
+//!
+//! Any key can be set by an environment variable named after its path:
+//! `ORDERER_GENERAL_LISTENPORT=7050`. Relative paths are relative to the
+//! config file's directory.
+
+mod fabric_keys;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use weft_common::node::config_file::{ConfigFile, KeyTable, read_config};
+pub use weft_common::node::settings::{Listener, ListenerTls, ServerTls};
+use weft_common::node::settings::{TlsKeys, duration, listen_address, listener_tls, resolve};
+
+use crate::OrdererError;
+
+/// The keys weft reads from orderer.yaml.
+const WEFT_KEYS: &[&str] = &[
+    "admin.listenaddress",
+    "admin.tls.certificate",
+    "admin.tls.clientauthrequired",
+    "admin.tls.clientrootcas",
+    "admin.tls.enabled",
+    "admin.tls.privatekey",
+    "channelparticipation.maxrequestbodysize",
+    "fileledger.location",
+    "general.authentication.timewindow",
+    "general.listenaddress",
+    "general.listenport",
+    "general.localmspdir",
+    "general.localmspid",
+    "general.maxrecvmsgsize",
+    "general.maxsendmsgsize",
+    "general.tls.certificate",
+    "general.tls.clientauthrequired",
+    "general.tls.clientrootcas",
+    "general.tls.enabled",
+    "general.tls.privatekey",
+    "operations.listenaddress",
+];
+
+/// orderer.yaml's keys: weft's and Fabric's.
+pub const KEYS: KeyTable = KeyTable {
+    weft: WEFT_KEYS,
+    fabric: fabric_keys::FABRIC_ONLY,
+};
+
+/// A `TLS` section (Fabric's orderer.yaml shape).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct TlsYaml {
+    enabled: Option<bool>,
+    certificate: Option<PathBuf>,
+    privatekey: Option<PathBuf>,
+    clientauthrequired: Option<bool>,
+    #[serde(default)]
+    clientrootcas: Option<Vec<PathBuf>>,
+}
+
+impl TlsYaml {
+    fn keys(&self) -> TlsKeys<'_> {
+        TlsKeys {
+            enabled: self.enabled,
+            cert: self.certificate.as_deref(),
+            key: self.privatekey.as_deref(),
+            client_auth_required: self.clientauthrequired,
+            client_roots: self.clientrootcas.as_deref().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct AuthenticationYaml {
+    timewindow: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct GeneralYaml {
+    listenaddress: Option<String>,
+    listenport: Option<u16>,
+    #[serde(default)]
+    tls: TlsYaml,
+    localmspdir: Option<PathBuf>,
+    localmspid: Option<String>,
+    #[serde(default)]
+    authentication: AuthenticationYaml,
+    maxrecvmsgsize: Option<usize>,
+    maxsendmsgsize: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct ListenerYaml {
+    listenaddress: Option<String>,
+    #[serde(default)]
+    tls: TlsYaml,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct LedgerYaml {
+    location: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct ParticipationYaml {
+    maxrequestbodysize: Option<serde_yaml_ng::Value>,
+}
+
+/// The file as weft reads it (keys lowercased).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct OrdererYaml {
+    #[serde(default)]
+    general: GeneralYaml,
+    #[serde(default)]
+    admin: ListenerYaml,
+    #[serde(default)]
+    operations: ListenerYaml,
+    #[serde(default)]
+    fileledger: LedgerYaml,
+    #[serde(default)]
+    channelparticipation: ParticipationYaml,
+}
+
+/// Fabric's defaults for what an orderer.yaml leaves out.
+mod defaults {
+    pub const LISTEN_PORT: u16 = 7050;
+    pub const ADMIN: &str = "127.0.0.1:7053";
+    pub const OPERATIONS: &str = "127.0.0.1:8443";
+    pub const MAX_MESSAGE: usize = 100 * 1024 * 1024;
+    pub const MAX_REQUEST_BODY: usize = 1024 * 1024;
+    pub const TIME_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct OrdererConfig {
+    /// Broadcast, Deliver and the cluster service (Fabric's 7050).
+    pub general: Listener,
+    /// Channel participation (Fabric's 7053). Its TLS always requires client
+    /// certificates from its `ClientRootCAs` (Fabric's rule).
+    pub admin: Listener,
+    /// Operations (Fabric's 8443).
+    pub operations: SocketAddr,
+    /// MSP folder.
+    pub msp_dir: PathBuf,
+    /// MSP id.
+    pub msp_id: String,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// How far a Deliver request's timestamp may be from this orderer's clock.
+    pub time_window: Duration,
+    /// Largest gRPC message received on the general listener.
+    pub max_recv_msg_size: usize,
+    /// Largest gRPC message sent on the general listener.
+    pub max_send_msg_size: usize,
+    /// Largest channel participation request body (a join's config block).
+    pub max_request_body_size: usize,
+}
+
+impl OrdererConfig {
+    /// An orderer on these listeners with Fabric's defaults for the rest.
+    pub fn new(
+        general: Listener,
+        admin: Listener,
+        operations: SocketAddr,
+        msp: (PathBuf, String),
+        data_dir: PathBuf,
+    ) -> Self {
+        Self {
+            general,
+            admin,
+            operations,
+            msp_dir: msp.0,
+            msp_id: msp.1,
+            data_dir,
+            time_window: defaults::TIME_WINDOW,
+            max_recv_msg_size: defaults::MAX_MESSAGE,
+            max_send_msg_size: defaults::MAX_MESSAGE,
+            max_request_body_size: defaults::MAX_REQUEST_BODY,
+        }
+    }
+}
+
+fn cfg_err(field: &str, reason: impl std::fmt::Display) -> OrdererError {
+    OrdererError::Config(format!("{field}: {reason}"))
+}
+
+fn required<T>(value: Option<T>, key: &str) -> Result<T, OrdererError> {
+    value.ok_or_else(|| cfg_err(key, "required"))
+}
+
+/// A byte size as Fabric writes it: a number of bytes, or `10 MB`, `512 KB`
+/// (units of 1024).
+fn byte_size(field: &str, value: &serde_yaml_ng::Value) -> Result<usize, OrdererError> {
+    if let Some(n) = value.as_u64() {
+        return Ok(n as usize);
+    }
+    let text = value
+        .as_str()
+        .ok_or_else(|| cfg_err(field, "expected a size such as 1 MB"))?
+        .trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: usize = number
+        .parse()
+        .map_err(|_| cfg_err(field, format!("{text:?} is not a size such as 1 MB")))?;
+    let factor = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" => 1 << 10,
+        "M" | "MB" => 1 << 20,
+        "G" | "GB" => 1 << 30,
+        other => return Err(cfg_err(field, format!("unknown unit {other:?}"))),
+    };
+    Ok(n * factor)
+}
+
+impl OrdererConfig {
+    /// Parses YAML text (paths relative to `base`) with `ORDERER_*` environment overrides.
+    pub fn parse(
+        text: &str,
+        base: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<ConfigFile<Self>, OrdererError> {
+        let file: ConfigFile<OrdererYaml> =
+            read_config(text, "orderer.yaml", "ORDERER", &KEYS, env)?;
+        let y = file.config;
+        let g = &y.general;
+        let general = Listener {
+            address: listen_address(
+                "General.ListenAddress",
+                g.listenaddress.as_deref().unwrap_or("127.0.0.1"),
+                match (&g.listenaddress, g.listenport) {
+                    (_, Some(p)) => Some(p),
+                    (Some(a), None) if a.parse::<SocketAddr>().is_ok() => None,
+                    _ => Some(defaults::LISTEN_PORT),
+                },
+            )?,
+            tls: listener_tls(
+                base,
+                g.tls.keys(),
+                "General.TLS.Certificate",
+                "General.TLS.PrivateKey",
+            )?,
+        };
+        let mut admin_tls = y.admin.tls.clone();
+        if admin_tls.enabled != Some(false) {
+            match admin_tls.clientauthrequired {
+                Some(false) => {
+                    return Err(cfg_err(
+                        "Admin.TLS.ClientAuthRequired",
+                        "must be true when Admin.TLS is enabled: the participation API \
+                         authenticates its callers by their TLS client certificate",
+                    ));
+                }
+                _ => admin_tls.clientauthrequired = Some(true),
+            }
+        }
+        let admin = Listener {
+            address: listen_address(
+                "Admin.ListenAddress",
+                y.admin.listenaddress.as_deref().unwrap_or(defaults::ADMIN),
+                None,
+            )?,
+            tls: listener_tls(
+                base,
+                admin_tls.keys(),
+                "Admin.TLS.Certificate",
+                "Admin.TLS.PrivateKey",
+            )?,
+        };
+        let config = Self {
+            general,
+            admin,
+            operations: listen_address(
+                "Operations.ListenAddress",
+                y.operations
+                    .listenaddress
+                    .as_deref()
+                    .unwrap_or(defaults::OPERATIONS),
+                None,
+            )?,
+            msp_dir: resolve(
+                base,
+                &required(g.localmspdir.clone(), "General.LocalMSPDir")?,
+            ),
+            msp_id: required(g.localmspid.clone(), "General.LocalMSPID")?,
+            data_dir: resolve(
+                base,
+                &required(y.fileledger.location.clone(), "FileLedger.Location")?,
+            ),
+            time_window: match &g.authentication.timewindow {
+                Some(t) => duration("General.Authentication.TimeWindow", t)?,
+                None => defaults::TIME_WINDOW,
+            },
+            max_recv_msg_size: g.maxrecvmsgsize.unwrap_or(defaults::MAX_MESSAGE),
+            max_send_msg_size: g.maxsendmsgsize.unwrap_or(defaults::MAX_MESSAGE),
+            max_request_body_size: match &y.channelparticipation.maxrequestbodysize {
+                Some(v) => byte_size("ChannelParticipation.MaxRequestBodySize", v)?,
+                None => defaults::MAX_REQUEST_BODY,
+            },
+        };
+        Ok(ConfigFile {
+            config,
+            ignored: file.ignored,
+        })
+    }
+
+    /// Loads a config file, applying `ORDERER_*` environment variables.
+    pub fn load(path: &Path) -> Result<ConfigFile<Self>, OrdererError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| cfg_err(&path.display().to_string(), e))?;
+        Self::parse(
+            &text,
+            path.parent().unwrap_or(Path::new(".")),
+            std::env::vars(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

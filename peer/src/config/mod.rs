@@ -1,0 +1,309 @@
+//! The peer's configuration: Fabric's `core.yaml`, read with Fabric's key
+//! names (compared case-insensitively) and `CORE_*` environment overrides,
+//! validated into [`PeerConfig`]. A Fabric operator's file works unchanged:
+//! the keys weft implements are used, Fabric's other keys are ignored with one
+//! warning each ([`fabric_keys`]), anything else is refused.
+//!
+//! ```yaml
+//! peer:
+//!   id: peer0.org1.example.com
+//!   listenAddress: 0.0.0.0:7051        # Endorser, Deliver, Gateway
+//!   tls:
+//!     enabled: true                    # weft's default (plaintext only when false)
+//!     clientAuthRequired: false        # Fabric's default: clients need no certificate
+//!     cert: { file: tls/server.crt }   # also the peer's client certificate towards other nodes
+//!     key: { file: tls/server.key }
+//!     clientRootCAs: { files: [] }     # besides its own org's and the channels' TLS CAs
+//!   mspConfigPath: msp
+//!   localMspId: Org1MSP
+//!   fileSystemPath: /var/weft/peer     # one ledger per channel below it
+//!   authentication: { timewindow: 15m }
+//!   gateway:
+//!     enabled: true
+//!     peers: [{ MSPID: Org2MSP, Address: peer0.org2.example.com:9051 }]   # weft: besides anchor peers
+//!   limits: { concurrency: { gatewayService: 500 } }   # more Evaluate/Endorse at once: RESOURCE_EXHAUSTED
+//! operations:
+//!   listenAddress: 127.0.0.1:9443      # /healthz, /metrics, /logspec
+//! ```
+//!
+//! Any key can be set by an environment variable named after its path:
+//! `CORE_PEER_LISTENADDRESS=127.0.0.1:7051`, `CORE_PEER_LOCALMSPID=Org2MSP`,
+//! `CORE_PEER_TLS_CERT_FILE=...`. Relative paths are relative to the file.
+
+mod fabric_keys;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use weft_common::node::config_file::{ConfigFile, KeyTable, read_config};
+use weft_common::node::settings::{
+    Listener, TlsKeys, duration, listen_address, listener_tls, resolve,
+};
+
+use crate::PeerError;
+
+/// The keys weft reads from core.yaml.
+const WEFT_KEYS: &[&str] = &[
+    "operations.listenaddress",
+    "peer.authentication.timewindow",
+    "peer.filesystempath",
+    "peer.gateway.enabled",
+    "peer.gateway.peers",
+    "peer.id",
+    "peer.limits.concurrency.gatewayservice",
+    "peer.listenaddress",
+    "peer.localmspid",
+    "peer.mspconfigpath",
+    "peer.tls.cert.file",
+    "peer.tls.clientauthrequired",
+    "peer.tls.clientrootcas.files",
+    "peer.tls.enabled",
+    "peer.tls.key.file",
+];
+
+/// core.yaml's keys: weft's and Fabric's.
+pub const KEYS: KeyTable = KeyTable {
+    weft: WEFT_KEYS,
+    fabric: fabric_keys::FABRIC_ONLY,
+};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct FileYaml {
+    file: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct FilesYaml {
+    files: Option<Vec<PathBuf>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct TlsYaml {
+    enabled: Option<bool>,
+    clientauthrequired: Option<bool>,
+    #[serde(default)]
+    cert: FileYaml,
+    #[serde(default)]
+    key: FileYaml,
+    #[serde(default)]
+    clientrootcas: FilesYaml,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct AuthenticationYaml {
+    timewindow: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct GatewayYaml {
+    enabled: Option<bool>,
+    peers: Option<Vec<GatewayPeer>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct ConcurrencyYaml {
+    gatewayservice: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct LimitsYaml {
+    #[serde(default)]
+    concurrency: ConcurrencyYaml,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct PeerYaml {
+    id: Option<String>,
+    listenaddress: Option<String>,
+    #[serde(default)]
+    tls: TlsYaml,
+    mspconfigpath: Option<PathBuf>,
+    localmspid: Option<String>,
+    filesystempath: Option<PathBuf>,
+    #[serde(default)]
+    authentication: AuthenticationYaml,
+    #[serde(default)]
+    gateway: GatewayYaml,
+    #[serde(default)]
+    limits: LimitsYaml,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct OperationsYaml {
+    listenaddress: Option<String>,
+}
+
+/// The file as weft reads it (keys lowercased).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct CoreYaml {
+    #[serde(default)]
+    peer: PeerYaml,
+    #[serde(default)]
+    operations: OperationsYaml,
+}
+
+/// A peer the gateway may ask for endorsements (weft's `peer.gateway.peers`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewayPeer {
+    /// Its org's MSP id.
+    #[serde(rename = "MSPID", alias = "mspid", alias = "mspId")]
+    pub msp_id: String,
+    /// `host:port`.
+    #[serde(rename = "Address", alias = "address")]
+    pub address: String,
+}
+
+/// Fabric's defaults for what a core.yaml leaves out.
+mod defaults {
+    pub const ID: &str = "peer0";
+    pub const LISTEN: &str = "0.0.0.0:7051";
+    pub const OPERATIONS: &str = "127.0.0.1:9443";
+    pub const GATEWAY_CONCURRENCY: usize = 500;
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct PeerConfig {
+    /// The peer's name.
+    pub id: String,
+    /// Services listener (Fabric's 7051).
+    pub listener: Listener,
+    /// Operations listener (Fabric's 9443).
+    pub operations: SocketAddr,
+    /// MSP folder.
+    pub msp_dir: PathBuf,
+    /// MSP id.
+    pub msp_id: String,
+    /// Data directory.
+    pub data_dir: PathBuf,
+    /// How far a proposal's (or Deliver request's) timestamp may be from the
+    /// peer's clock (`peer.authentication.timewindow`).
+    pub proposal_time_window: std::time::Duration,
+    /// Whether the Gateway service is served (`peer.gateway.enabled`).
+    pub gateway_enabled: bool,
+    /// Gateway requests (Evaluate, Endorse) served at once before RESOURCE_EXHAUSTED
+    /// (`peer.limits.concurrency.gatewayService`).
+    pub gateway_concurrency: usize,
+    /// Other orgs' peers the gateway knows from this config.
+    pub gateway_peers: Vec<GatewayPeer>,
+}
+
+impl PeerConfig {
+    /// A peer on this listener with Fabric's defaults for the rest.
+    pub fn new(
+        id: impl Into<String>,
+        listener: Listener,
+        operations: SocketAddr,
+        msp: (PathBuf, String),
+        data_dir: PathBuf,
+    ) -> Self {
+        Self {
+            id: id.into(),
+            listener,
+            operations,
+            msp_dir: msp.0,
+            msp_id: msp.1,
+            data_dir,
+            proposal_time_window: crate::endorser::TIMESTAMP_WINDOW,
+            gateway_enabled: true,
+            gateway_concurrency: defaults::GATEWAY_CONCURRENCY,
+            gateway_peers: Vec::new(),
+        }
+    }
+}
+
+fn cfg_err(field: &str, reason: impl std::fmt::Display) -> PeerError {
+    PeerError::Config(format!("{field}: {reason}"))
+}
+
+fn required<T>(value: Option<T>, key: &str) -> Result<T, PeerError> {
+    value.ok_or_else(|| cfg_err(key, "required"))
+}
+
+impl PeerConfig {
+    /// Parses YAML text (paths relative to `base`) with `CORE_*` environment overrides.
+    pub fn parse(
+        text: &str,
+        base: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<ConfigFile<Self>, PeerError> {
+        let file: ConfigFile<CoreYaml> = read_config(text, "core.yaml", "CORE", &KEYS, env)?;
+        let p = file.config.peer;
+        let tls = listener_tls(
+            base,
+            TlsKeys {
+                enabled: p.tls.enabled,
+                cert: p.tls.cert.file.as_deref(),
+                key: p.tls.key.file.as_deref(),
+                client_auth_required: p.tls.clientauthrequired,
+                client_roots: p.tls.clientrootcas.files.as_deref().unwrap_or_default(),
+            },
+            "peer.tls.cert.file",
+            "peer.tls.key.file",
+        )?;
+        let config = Self {
+            id: p.id.unwrap_or_else(|| defaults::ID.into()),
+            listener: Listener {
+                address: listen_address(
+                    "peer.listenAddress",
+                    p.listenaddress.as_deref().unwrap_or(defaults::LISTEN),
+                    None,
+                )?,
+                tls,
+            },
+            operations: listen_address(
+                "operations.listenAddress",
+                file.config
+                    .operations
+                    .listenaddress
+                    .as_deref()
+                    .unwrap_or(defaults::OPERATIONS),
+                None,
+            )?,
+            msp_dir: resolve(base, &required(p.mspconfigpath, "peer.mspConfigPath")?),
+            msp_id: required(p.localmspid, "peer.localMspId")?,
+            data_dir: resolve(base, &required(p.filesystempath, "peer.fileSystemPath")?),
+            proposal_time_window: match &p.authentication.timewindow {
+                None => crate::endorser::TIMESTAMP_WINDOW,
+                Some(text) => duration("peer.authentication.timewindow", text)?,
+            },
+            gateway_enabled: p.gateway.enabled.unwrap_or(true),
+            gateway_concurrency: p
+                .limits
+                .concurrency
+                .gatewayservice
+                .unwrap_or(defaults::GATEWAY_CONCURRENCY),
+            gateway_peers: p.gateway.peers.unwrap_or_default(),
+        };
+        Ok(ConfigFile {
+            config,
+            ignored: file.ignored,
+        })
+    }
+
+    /// Loads a config file, applying `CORE_*` environment variables.
+    pub fn load(path: &Path) -> Result<ConfigFile<Self>, PeerError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| cfg_err(&path.display().to_string(), e))?;
+        Self::parse(
+            &text,
+            path.parent().unwrap_or(Path::new(".")),
+            std::env::vars(),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;
