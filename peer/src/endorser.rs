@@ -33,6 +33,10 @@ use crate::lifecycle::scc::Lifecycle;
 use crate::node::PeerCore;
 use crate::scc::{SccError, err};
 
+/// The version in the `ChaincodeAction` of a system chaincode's endorsement
+/// (Fabric's `scc.SysCCVersion`; Fabric's committer refuses an empty one).
+pub const SYSTEM_CHAINCODE_VERSION: &str = "syscc";
+
 /// How far a proposal's timestamp may be from the peer's clock, unless the config says otherwise.
 pub const TIMESTAMP_WINDOW: Duration = Duration::from_secs(15 * 60);
 
@@ -306,7 +310,8 @@ fn simulate(
             },
             results: sim.rwset().encode_to_vec(),
             event: Vec::new(),
-            version: String::new(),
+            // Fabric's endorser names every system chaincode's version so.
+            version: SYSTEM_CHAINCODE_VERSION.into(),
             private: sim.private_rwset(),
         });
     }

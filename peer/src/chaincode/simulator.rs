@@ -231,8 +231,9 @@ pub struct Simulator<R> {
     reads: BTreeMap<String, BTreeMap<String, Option<Version>>>,
     writes: BTreeMap<String, BTreeMap<String, Option<Vec<u8>>>>,
     ranges: BTreeMap<String, Vec<RangeQueryInfo>>,
-    /// (namespace, collection) → key hash → version read.
-    hashed_reads: BTreeMap<(String, String), BTreeMap<Vec<u8>, Option<Version>>>,
+    /// (namespace, collection) → key → its hash and the version read (by
+    /// key, as Fabric orders hashed reads).
+    hashed_reads: BTreeMap<(String, String), BTreeMap<String, (Vec<u8>, Option<Version>)>>,
     /// (namespace, collection) → key → private value written (`None`: deleted).
     private_writes: BTreeMap<(String, String), PrivateKeys>,
 }
@@ -264,8 +265,8 @@ impl<R: StateReader> Simulator<R> {
         self.hashed_reads
             .entry((ns.to_string(), collection.to_string()))
             .or_default()
-            .entry(key_hash)
-            .or_insert_with(|| current.as_ref().map(|(v, _)| *v));
+            .entry(key.to_string())
+            .or_insert_with(|| (key_hash, current.as_ref().map(|(v, _)| *v)));
         Ok(current.map(|(_, h)| h))
     }
 
@@ -358,7 +359,9 @@ impl<R: StateReader> Simulator<R> {
                 let key = (ns.to_string(), coll.clone());
                 let reads = self.hashed_reads.get(&key);
                 let writes = self.private_writes.get(&key);
-                let mut hashed_writes: Vec<KvWriteHash> = writes
+                // Reads and writes in the order of their keys (Fabric's
+                // rwset builder), not of their hashes.
+                let hashed_writes: Vec<KvWriteHash> = writes
                     .iter()
                     .flat_map(|m| m.iter())
                     .map(|(k, v)| KvWriteHash {
@@ -371,11 +374,10 @@ impl<R: StateReader> Simulator<R> {
                         is_purge: false,
                     })
                     .collect();
-                hashed_writes.sort_by(|a, b| a.key_hash.cmp(&b.key_hash));
                 let hashed = HashedRwSet {
                     hashed_reads: reads
                         .iter()
-                        .flat_map(|m| m.iter())
+                        .flat_map(|m| m.values())
                         .map(|(h, v)| KvReadHash {
                             key_hash: h.clone(),
                             version: *v,

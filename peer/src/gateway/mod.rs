@@ -466,7 +466,7 @@ fn policy_check(
 ) -> Result<Result<(), String>, crate::PeerError> {
     let policy = match crate::lifecycle::committed_policy(ledger, chaincode)? {
         Ok(p) => p,
-        Err(why) => return Ok(Err(why)),
+        Err(why) => return Ok(Err(why.reason)),
     };
     let signed: Vec<SignedData> = responses
         .iter()

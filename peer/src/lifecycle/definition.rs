@@ -3,8 +3,9 @@
 use prost::Message;
 use weft_common::config::ChannelConfig;
 use weft_common::policy::{SignaturePolicy, Signers, parse_signature_policy};
+use weft_common::tx::Invalid;
 use weft_protos::lifecycle::{ChaincodeValidationInfo, StateData, state_data};
-use weft_protos::protos::{ApplicationPolicy, application_policy};
+use weft_protos::protos::{ApplicationPolicy, TxValidationCode as Code, application_policy};
 
 use super::{LIFECYCLE_ENDORSEMENT, NAMESPACE};
 use crate::PeerError;
@@ -66,7 +67,7 @@ pub fn implicit_collection_org(collection: &str) -> Option<&str> {
 pub fn committed_policy(
     state: &dyn StateView,
     chaincode: &str,
-) -> Result<Result<EndorsementPolicy, String>, PeerError> {
+) -> Result<Result<EndorsementPolicy, Invalid>, PeerError> {
     if chaincode == NAMESPACE {
         return Ok(Ok(EndorsementPolicy::ChannelPolicy(
             LIFECYCLE_ENDORSEMENT.to_string(),
@@ -74,11 +75,14 @@ pub fn committed_policy(
     }
     let key = format!("namespaces/fields/{chaincode}/ValidationInfo");
     let Some(bytes) = state.value(NAMESPACE, &key)? else {
-        return Ok(Err(format!(
-            "chaincode {chaincode} has no committed definition on this channel"
+        // Fabric's committer: no definition is INVALID_CHAINCODE.
+        return Ok(Err(Invalid::new(
+            Code::InvalidChaincode,
+            format!("chaincode {chaincode} has no committed definition on this channel"),
         )));
     };
-    Ok(parse_validation_info(chaincode, &bytes))
+    Ok(parse_validation_info(chaincode, &bytes)
+        .map_err(|why| Invalid::new(Code::EndorsementPolicyFailure, why)))
 }
 
 fn parse_validation_info(chaincode: &str, bytes: &[u8]) -> Result<EndorsementPolicy, String> {

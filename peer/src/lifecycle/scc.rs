@@ -18,6 +18,9 @@ use weft_protos::lifecycle::{
 };
 
 use super::NAMESPACE;
+
+/// The legacy lifecycle's namespace, read (never written) where Fabric reads it.
+const LEGACY_NAMESPACE: &str = "lscc";
 use super::layout::{self, NAMESPACES, Parameters};
 use crate::chaincode::{Simulator, StateReader, TxSimulator};
 use crate::scc::{SccError, err};
@@ -141,6 +144,20 @@ impl<R: StateReader> Lifecycle<'_, R> {
         require_next(sequence, current)
     }
 
+    /// The committed definition of `name` as Fabric's `validateInput` looks it
+    /// up for an approval or a commit: from `_lifecycle`, and when it is not
+    /// defined there, from the legacy lifecycle's `lscc` namespace (which weft
+    /// never writes, but Fabric's endorsers record the read, so weft does too).
+    fn committed_or_legacy(&mut self, name: &str) -> Result<Option<Committed>, SccError> {
+        let current = self.committed(name)?;
+        if current.is_none() {
+            self.sim
+                .get_state(LEGACY_NAMESPACE, name)
+                .map_err(internal)?;
+        }
+        Ok(current)
+    }
+
     fn committed_sequence(&mut self, name: &str) -> Result<i64, SccError> {
         let s = self
             .get(&layout::field_key(NAMESPACES, name, "Sequence"))?
@@ -189,7 +206,7 @@ impl<R: StateReader> Lifecycle<'_, R> {
                 let a: ApproveChaincodeDefinitionForMyOrgArgs = decode(function, arg)?;
                 check_name(&a.name)?;
                 let p = parameters!(a);
-                let current = self.committed(&a.name)?;
+                let current = self.committed_or_legacy(&a.name)?;
                 let current_seq = current.as_ref().map_or(0, |c| c.sequence);
                 if a.sequence == current_seq {
                     if current.is_some_and(|c| c.parameters != p) {
@@ -228,7 +245,9 @@ impl<R: StateReader> Lifecycle<'_, R> {
             }
             "CommitChaincodeDefinition" => {
                 let a: CommitChaincodeDefinitionArgs = decode(function, arg)?;
-                self.check_next(&a.name, a.sequence)?;
+                check_name(&a.name)?;
+                let current = self.committed_or_legacy(&a.name)?;
+                require_next(a.sequence, current.map_or(0, |c| c.sequence))?;
                 let p = parameters!(a);
                 let approvals = self.approvals(&a.name, a.sequence, &p)?;
                 if !approvals.get(self.my_org).copied().unwrap_or(false) {

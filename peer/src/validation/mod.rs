@@ -22,6 +22,7 @@ use std::sync::Mutex;
 
 use rayon::prelude::*;
 use weft_common::config::ChannelConfig;
+use weft_common::tx::Invalid;
 use weft_protos::common::{Block, HeaderType};
 use weft_protos::kvrwset::Version;
 use weft_protos::protos::TxValidationCode;
@@ -146,7 +147,7 @@ impl BlockVerdict {
 /// `_lifecycle` state and shared by the parallel workers.
 pub struct PolicyCache<'a> {
     state: &'a dyn StateView,
-    cache: Mutex<HashMap<String, Result<EndorsementPolicy, String>>>,
+    cache: Mutex<HashMap<String, Result<EndorsementPolicy, Invalid>>>,
 }
 
 impl<'a> PolicyCache<'a> {
@@ -158,8 +159,9 @@ impl<'a> PolicyCache<'a> {
         }
     }
 
-    /// The committed policy of `chaincode`, or why there is none.
-    pub fn policy(&self, chaincode: &str) -> Result<Result<EndorsementPolicy, String>, PeerError> {
+    /// The committed policy of `chaincode`, or why there is none (with
+    /// Fabric's code: INVALID_CHAINCODE when it is not defined).
+    pub fn policy(&self, chaincode: &str) -> Result<Result<EndorsementPolicy, Invalid>, PeerError> {
         if let Some(p) = self.cache.lock().expect("policy cache").get(chaincode) {
             return Ok(p.clone());
         }

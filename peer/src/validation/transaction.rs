@@ -150,6 +150,9 @@ pub fn check(
             "a transaction with this txid is already in the ledger",
         ));
     }
+    if let Err(inv) = check_action(&etx) {
+        return with_id(inv);
+    }
     let endorsers = verify_signers(
         &etx.action.endorsement_signed_data(),
         &config.msps,
@@ -182,12 +185,13 @@ pub fn check(
     }
     for (ns, collection) in checks {
         let policy = match collection.and_then(implicit_collection_org) {
-            Some(org) if ns == lifecycle::NAMESPACE => implicit_collection_policy(org),
+            Some(org) if ns == lifecycle::NAMESPACE => implicit_collection_policy(org)
+                .map_err(|why| invalid(Code::EndorsementPolicyFailure, why)),
             _ => policies.policy(&ns)?,
         };
         let policy = match policy {
             Ok(p) => p,
-            Err(why) => return with_id(invalid(Code::EndorsementPolicyFailure, why)),
+            Err(why) => return with_id(why),
         };
         if let Err(why) = policy.evaluate(&endorsers, config) {
             let what = match collection {
@@ -210,6 +214,59 @@ pub fn check(
             collections,
         }),
     ))
+}
+
+/// The consistency checks Fabric's committer makes of an endorsed action
+/// before its endorsement policies (`plugindispatcher.Dispatch`), with its codes.
+fn check_action(etx: &weft_common::tx::EndorserTransaction) -> Result<(), Invalid> {
+    let Some(id) = &etx.action.chaincode_action.chaincode_id else {
+        return Err(invalid(
+            Code::InvalidOtherReason,
+            "nil ChaincodeId in ChaincodeAction",
+        ));
+    };
+    if id.name != etx.chaincode {
+        return Err(invalid(
+            Code::InvalidChaincode,
+            format!(
+                "inconsistent chaincode id: the header invokes {:?}, the action is {:?}'s",
+                etx.chaincode, id.name
+            ),
+        ));
+    }
+    if id.version.is_empty() {
+        return Err(invalid(
+            Code::InvalidChaincode,
+            "invalid chaincode version: the action names none",
+        ));
+    }
+    if let Some(event) = &etx.action.event
+        && event.chaincode_id != etx.chaincode
+    {
+        return Err(invalid(
+            Code::InvalidOtherReason,
+            format!(
+                "the chaincode event is {:?}'s, the action {:?}'s",
+                event.chaincode_id, etx.chaincode
+            ),
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = etx
+        .action
+        .rwset
+        .iter()
+        .find(|ns| !seen.insert(&ns.namespace))
+    {
+        return Err(invalid(
+            Code::IllegalWriteset,
+            format!(
+                "duplicate namespace {:?} in the read/write set",
+                dup.namespace
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a config block: its one envelope is a CONFIG transaction whose

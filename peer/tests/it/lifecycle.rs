@@ -39,6 +39,18 @@ pub fn basic_wasm() -> Vec<u8> {
     .clone()
 }
 
+/// The `asset` contract of the Fabric fixture chain, built once.
+pub fn fixture_asset_wasm() -> Vec<u8> {
+    static WASM: OnceLock<Vec<u8>> = OnceLock::new();
+    WASM.get_or_init(|| {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/chaincode/fixture-asset");
+        let target = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
+        std::fs::read(package::build_wasm(&dir, Some(&target)).unwrap()).unwrap()
+    })
+    .clone()
+}
+
 /// The test contract that misbehaves on request (and calls other chaincodes), built once.
 pub fn misbehaving_wasm() -> Vec<u8> {
     static WASM: OnceLock<Vec<u8>> = OnceLock::new();
@@ -52,7 +64,7 @@ pub fn misbehaving_wasm() -> Vec<u8> {
 }
 
 /// Signs a proposal as `creator`, gets it endorsed by `endorsers`, and returns the responses.
-async fn endorse(
+pub async fn endorse(
     creator: &SigningIdentity,
     channel: &str,
     chaincode: &str,
@@ -178,7 +190,8 @@ pub fn args(items: &[&str]) -> Vec<Vec<u8>> {
     items.iter().map(|s| s.as_bytes().to_vec()).collect()
 }
 
-async fn install(admin: &mut AdminClient, pkg: &[u8]) -> Result<String, String> {
+/// Installs package `pkg` on the admin's peer; its package id.
+pub async fn install(admin: &mut AdminClient, pkg: &[u8]) -> Result<String, String> {
     let a = InstallChaincodeArgs {
         chaincode_install_package: pkg.to_vec(),
     };

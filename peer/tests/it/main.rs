@@ -3,6 +3,7 @@
 mod bad_orderer;
 mod cli;
 mod crash;
+mod endorsement_conformance;
 mod fabric_chain;
 mod fabric_client;
 mod gateway;

@@ -258,6 +258,23 @@ pub fn endorsed_tx(
     client: &SigningIdentity,
     endorsers: &[&SigningIdentity],
 ) -> (String, Envelope) {
+    let id = ChaincodeId {
+        name: chaincode.into(),
+        version: "1.0".into(),
+        path: String::new(),
+    };
+    endorsed_action(chaincode, results, Vec::new(), id, client, endorsers)
+}
+
+/// The same with the action's chaincode id and event bytes chosen by the caller.
+pub fn endorsed_action(
+    chaincode: &str,
+    results: Vec<u8>,
+    events: Vec<u8>,
+    action_id: ChaincodeId,
+    client: &SigningIdentity,
+    endorsers: &[&SigningIdentity],
+) -> (String, Envelope) {
     let bundle = ProposalBuilder::new(ChannelId::parse(CHANNEL).unwrap(), chaincode)
         .function("Invoke", ["x"])
         .sign(client)
@@ -273,12 +290,8 @@ pub fn endorsed_tx(
                     payload: Vec::new(),
                 },
                 results.clone(),
-                Vec::new(),
-                ChaincodeId {
-                    name: chaincode.into(),
-                    version: "1.0".into(),
-                    path: String::new(),
-                },
+                events.clone(),
+                action_id.clone(),
                 e,
             )
             .unwrap()

@@ -62,9 +62,14 @@ impl Chain {
 
     /// A transaction on `basic` endorsed by both orgs' peers.
     pub fn tx(&self, ns: Ns) -> (String, Envelope) {
+        self.tx_raw(rwset(vec![ns]))
+    }
+
+    /// The same with a read/write set of several namespaces.
+    pub fn tx_raw(&self, results: Vec<u8>) -> (String, Envelope) {
         endorsed_tx(
             "basic",
-            rwset(vec![ns]),
+            results,
             &self.orgs.user(1),
             &[&self.orgs.peer(1), &self.orgs.peer(2)],
         )
@@ -193,6 +198,44 @@ fn each_validation_code_with_the_state_after_commit() {
         .write("i", b"1"));
     // The same transaction twice in one block.
     let (dup_id, dup) = chain.tx(Ns::new("basic").write("j", b"1"));
+    // Fabric's consistency checks of the action (its plugin dispatcher):
+    // another chaincode's action, no version, another chaincode's event, a
+    // namespace twice.
+    let both = [&chain.orgs.peer(1), &chain.orgs.peer(2)];
+    let id = |name: &str, version: &str| weft_protos::protos::ChaincodeId {
+        name: name.into(),
+        version: version.into(),
+        path: String::new(),
+    };
+    let writes_o = || rwset(vec![Ns::new("basic").write("o", b"1")]);
+    let (_, other_action) = endorsed_action(
+        "basic",
+        writes_o(),
+        vec![],
+        id("marbles", "1.0"),
+        &user,
+        &both,
+    );
+    let (_, no_version) =
+        endorsed_action("basic", writes_o(), vec![], id("basic", ""), &user, &both);
+    let foreign_event = weft_protos::protos::ChaincodeEvent {
+        chaincode_id: "marbles".into(),
+        event_name: "E".into(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let (_, other_event) = endorsed_action(
+        "basic",
+        writes_o(),
+        foreign_event,
+        id("basic", "1.0"),
+        &user,
+        &both,
+    );
+    let (_, twice) = chain.tx_raw(rwset(vec![
+        Ns::new("basic").write("o", b"1"),
+        Ns::new("basic").write("p", b"1"),
+    ]));
 
     let done = chain.commit_raw(
         [
@@ -210,6 +253,10 @@ fn each_validation_code_with_the_state_after_commit() {
             ranged_ok,
             dup.clone(),
             dup.clone(),
+            other_action,
+            no_version,
+            other_event,
+            twice,
         ]
         .iter()
         .map(|e| e.encode_to_vec())
@@ -221,7 +268,7 @@ fn each_validation_code_with_the_state_after_commit() {
         Code::BadProposalTxid,
         Code::EndorsementPolicyFailure,
         Code::EndorsementPolicyFailure,
-        Code::EndorsementPolicyFailure,
+        Code::InvalidChaincode,
         Code::TargetChainNotFound,
         Code::MvccReadConflict,
         Code::Valid,
@@ -231,6 +278,10 @@ fn each_validation_code_with_the_state_after_commit() {
         Code::Valid,
         Code::Valid,
         Code::DuplicateTxid,
+        Code::InvalidChaincode,
+        Code::InvalidChaincode,
+        Code::InvalidOtherReason,
+        Code::IllegalWriteset,
         Code::InvalidOtherReason,
     ];
     let got = Chain::codes(&done);
@@ -248,7 +299,7 @@ fn each_validation_code_with_the_state_after_commit() {
     );
 
     // Only the valid ones changed state.
-    for key in ["a", "b", "c", "d", "e", "f", "g", "h"] {
+    for key in ["a", "b", "c", "d", "e", "f", "g", "h", "o", "p"] {
         assert_eq!(chain.value("basic", key), None, "{key}");
     }
     assert_eq!(chain.value("nosuch", "e"), None);
