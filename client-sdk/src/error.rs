@@ -39,8 +39,14 @@ impl GatewayFailure {
 }
 
 impl std::fmt::Display for GatewayFailure {
+    /// The code and summary, then one line per peer or orderer that failed
+    /// (address, MSP id, message), as Fabric's gateway clients show them.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:?}: {}", self.code, self.message)
+        write!(f, "{:?}: {}", self.code, self.message)?;
+        for d in &self.details {
+            write!(f, "\n  - {} ({}): {}", d.address, d.msp_id, d.message)?;
+        }
+        Ok(())
     }
 }
 

@@ -37,8 +37,8 @@ impl Target {
     }
 }
 
-/// Signs a proposal and collects every peer's endorsement; any refusal is an
-/// error naming the peer and its message.
+/// Signs a proposal and collects every peer's endorsement; if any peer
+/// refuses, the error names every peer that did, with its status and message.
 pub async fn endorse(
     creator: &SigningIdentity,
     channel: &str,
@@ -52,16 +52,30 @@ pub async fn endorse(
         .init(is_init)
         .sign(creator)?;
     let mut responses = Vec::new();
+    let mut refusals = Vec::new();
     for (address, peer) in peers.iter_mut() {
-        let r = peer.process(&bundle.signed).await?;
+        let r = match peer.process(&bundle.signed).await {
+            Ok(r) => r,
+            Err(e) => {
+                refusals.push(format!("  - {address}: {e}"));
+                continue;
+            }
+        };
         let status = r.response.as_ref().map_or(0, |r| r.status);
         if status != 200 {
             let message = r.response.map(|r| r.message).unwrap_or_default();
-            return Err(PeerError::Remote(format!(
-                "endorsement failure from {address}: status {status}, {message}"
-            )));
+            refusals.push(format!("  - {address}: status {status}, {message}"));
+            continue;
         }
         responses.push(r);
+    }
+    if !refusals.is_empty() {
+        return Err(PeerError::Remote(format!(
+            "endorsement failure: {} of {} peers refused\n{}",
+            refusals.len(),
+            peers.len(),
+            refusals.join("\n")
+        )));
     }
     Ok((bundle, responses))
 }

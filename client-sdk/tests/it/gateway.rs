@@ -90,6 +90,11 @@ async fn typed_errors_carry_details_and_validation_codes() {
         other => panic!("expected an endorsement error, got {other:?}"),
     }
     assert!(!e.details().is_empty());
+    // Printed, each detail names the peer, its MSP and its message.
+    let d = &e.details()[0];
+    let line = format!("  - {} ({}): {}", d.address, d.msp_id, d.message);
+    assert!(!d.address.is_empty() && !d.msp_id.is_empty(), "{d:?}");
+    assert!(e.to_string().lines().any(|l| l == line), "{e}");
 
     // An unknown chaincode.
     let e = n

@@ -85,6 +85,22 @@ fn the_readme_command_brings_a_network_up_runs_a_transaction_and_tears_it_down()
     let all = String::from_utf8_lossy(&run(&dir, &["query", "GetAllAssets"]).stdout).into_owned();
     assert!(all.contains("asset6"), "{all}");
 
+    // A refused endorsement prints each org's detail: peer, MSP and message.
+    let refused = Command::new(script())
+        .args(["invoke", "CreateAsset", "asset1", "red", "1", "Ann", "1"])
+        .env("WEFT_NETWORK_DIR", &dir)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.lines()
+            .any(|l| l.trim_start().starts_with("- 127.0.0.1:")
+                && l.contains("(Org1MSP):")
+                && l.contains("asset1 already exists")),
+        "no detail of Org1's peer: {err}"
+    );
+
     // A second `up` on a running network is refused and changes nothing.
     let again = Command::new(script())
         .arg("up")

@@ -177,9 +177,32 @@ async fn fabric_style_cli_deploys_and_calls_chaincode() {
         r#"{"function":"InitLedger","Args":[]}"#,
     ])
     .into_iter()
-    .chain(peers)
+    .chain(peers.clone())
     .collect();
     cli(&net, 1, &p1, invoke).await.unwrap();
+    // A refused endorsement names every peer that refused, and why.
+    let create_again: Vec<String> = s(&[
+        "chaincode",
+        "invoke",
+        "-C",
+        CHANNEL,
+        "-n",
+        "basic",
+        "-c",
+        r#"{"function":"CreateAsset","Args":["asset1","red","1","Ann","1"]}"#,
+    ])
+    .into_iter()
+    .chain(peers)
+    .collect();
+    let err = cli(&net, 1, &p1, create_again).await.unwrap_err();
+    assert!(err.contains("2 of 2 peers refused"), "{err}");
+    for peer in [&p1, &p2] {
+        let line = err
+            .lines()
+            .find(|l| l.contains(&format!("127.0.0.1:{}", peer.addr.port())))
+            .unwrap_or_else(|| panic!("no line for {}: {err}", peer.addr));
+        assert!(line.contains("asset1 already exists"), "{line}");
+    }
     let out = cli(
         &net,
         1,
