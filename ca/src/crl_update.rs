@@ -4,6 +4,7 @@
 //! to its users).
 
 use prost::Message;
+use weft_common::config::go_encoding;
 use weft_common::config::update::{compute_update, sign_config_update};
 use weft_common::ids::ChannelId;
 use weft_common::msp::SigningIdentity;
@@ -124,7 +125,7 @@ pub fn crl_update_envelope(
 ) -> Result<Envelope, CaError> {
     let channel_id = ChannelId::new(channel);
     let updated = with_crl(current, msp_id, crl_pem)?;
-    let update = compute_update(&channel_id, current, &updated)?.encode_to_vec();
+    let update = go_encoding::config_update(&compute_update(&channel_id, current, &updated)?);
     let signatures = admins
         .iter()
         .map(|a| sign_config_update(&update, a))

@@ -304,3 +304,65 @@ mod serde_json_value {
         }
     }
 }
+
+/// Every `ConfigValue` below `group`, with its path.
+fn values<'a>(
+    group: &'a weft_protos::common::ConfigGroup,
+    path: &str,
+    out: &mut Vec<(String, &'a weft_protos::common::ConfigValue)>,
+) {
+    for (name, v) in &group.values {
+        out.push((format!("{path}/{name}"), v));
+    }
+    for (name, g) in &group.groups {
+        values(g, &format!("{path}/{name}"), out);
+    }
+}
+
+#[test]
+fn weft_encodes_fabrics_genesis_config_as_go_wrote_it() {
+    use weft_common::config::go_encoding;
+    use weft_protos::common::{Capabilities, ConfigEnvelope, Payload};
+    let chain = load_chain();
+    let env = UnpackedEnvelope::from_bytes(&chain[0].data.as_ref().unwrap().data[0]).unwrap();
+    let fabric_bytes = Payload::decode(env.payload_bytes.as_slice()).unwrap().data;
+    let config = ConfigEnvelope::decode(fabric_bytes.as_slice()).unwrap();
+
+    // Capabilities values (one entry each, so Go's map order cannot differ):
+    // byte for byte, empty Capability messages included.
+    let mut all = Vec::new();
+    values(
+        config
+            .config
+            .as_ref()
+            .unwrap()
+            .channel_group
+            .as_ref()
+            .unwrap(),
+        "Channel",
+        &mut all,
+    );
+    let caps: Vec<_> = all
+        .iter()
+        .filter(|(p, _)| p.ends_with("/Capabilities"))
+        .collect();
+    assert_eq!(
+        caps.len(),
+        3,
+        "channel, orderer and application capabilities"
+    );
+    for (path, v) in caps {
+        let decoded = Capabilities::decode(v.value.as_slice()).unwrap();
+        assert_eq!(go_encoding::capabilities(&decoded), v.value, "{path}");
+        assert_ne!(
+            decoded.encode_to_vec(),
+            v.value,
+            "{path}: prost alone differs"
+        );
+    }
+    // The whole envelope: the same message in exactly as many bytes (Go's
+    // random map order aside, the bytes are the same).
+    let ours = go_encoding::config_envelope(&config);
+    assert_eq!(ours.len(), fabric_bytes.len());
+    assert_eq!(ConfigEnvelope::decode(ours.as_slice()).unwrap(), config);
+}

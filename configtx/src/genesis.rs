@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use prost::Message;
 use weft_common::block::new_block;
-use weft_common::config::{keys, parse_go_duration};
+use weft_common::config::{go_encoding, keys, parse_go_duration};
 use weft_common::crypto::random_bytes;
 use weft_common::ids::{ChannelId, MspId};
 use weft_common::msp::{Msp, folder};
@@ -36,13 +36,18 @@ fn value(msg: impl Message) -> ConfigValue {
 }
 
 fn capabilities(caps: &BTreeMap<String, bool>) -> ConfigValue {
-    value(Capabilities {
-        capabilities: caps
-            .iter()
-            .filter(|(_, on)| **on)
-            .map(|(k, _)| (k.clone(), Capability {}))
-            .collect(),
-    })
+    ConfigValue {
+        version: 0,
+        // As Go writes it: each empty Capability kept (prost would drop it).
+        value: go_encoding::capabilities(&Capabilities {
+            capabilities: caps
+                .iter()
+                .filter(|(_, on)| **on)
+                .map(|(k, _)| (k.clone(), Capability {}))
+                .collect(),
+        }),
+        mod_policy: ADMINS.into(),
+    }
 }
 
 fn policies(
@@ -378,11 +383,10 @@ pub fn genesis_block(
             }
             .encode_to_vec(),
         }),
-        data: ConfigEnvelope {
+        data: go_encoding::config_envelope(&ConfigEnvelope {
             config: Some(config),
             last_update: None,
-        }
-        .encode_to_vec(),
+        }),
     };
     let envelope = Envelope {
         payload: payload.encode_to_vec(),

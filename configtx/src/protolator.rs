@@ -604,19 +604,24 @@ impl Protolator {
 /// encoding the same JSON always gives the same bytes. Reflection encodes maps
 /// in hash order.
 fn canonical(type_name: &str, bytes: Vec<u8>) -> Vec<u8> {
-    use weft_protos::{common, protos};
+    use weft_common::config::go_encoding;
+    use weft_protos::protos;
     fn via<M: Message + Default>(bytes: Vec<u8>) -> Vec<u8> {
+        via_with::<M>(bytes, M::encode_to_vec)
+    }
+    fn via_with<M: Message + Default>(bytes: Vec<u8>, encode: fn(&M) -> Vec<u8>) -> Vec<u8> {
         match M::decode(bytes.as_slice()) {
-            Ok(m) => m.encode_to_vec(),
+            Ok(m) => encode(&m),
             Err(_) => bytes,
         }
     }
+    // Config messages as Fabric's Go code writes them (see go_encoding).
     match type_name {
-        "common.Config" => via::<common::Config>(bytes),
-        "common.ConfigEnvelope" => via::<common::ConfigEnvelope>(bytes),
-        "common.ConfigUpdate" => via::<common::ConfigUpdate>(bytes),
-        "common.ConfigGroup" => via::<common::ConfigGroup>(bytes),
-        "common.Capabilities" => via::<common::Capabilities>(bytes),
+        "common.Config" => via_with(bytes, go_encoding::config),
+        "common.ConfigEnvelope" => via_with(bytes, go_encoding::config_envelope),
+        "common.ConfigUpdate" => via_with(bytes, go_encoding::config_update),
+        "common.ConfigGroup" => via_with(bytes, go_encoding::config_group),
+        "common.Capabilities" => via_with(bytes, go_encoding::capabilities),
         "protos.ACLs" => via::<protos::AcLs>(bytes),
         "protos.ChaincodeProposalPayload" => via::<protos::ChaincodeProposalPayload>(bytes),
         "protos.ChaincodeInvocationSpec" => via::<protos::ChaincodeInvocationSpec>(bytes),

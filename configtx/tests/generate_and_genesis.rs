@@ -146,6 +146,12 @@ fn genesis_block_decodes_back_to_the_channel_config() {
     assert_eq!(cfg.channel_id, channel);
     assert_eq!(cfg.consortium.as_deref(), Some("SampleConsortium"));
     assert_eq!(cfg.capabilities, ["V3_0"]);
+    // Written as configtxgen writes it: the empty Capability value is kept.
+    let caps = &cfg.config.channel_group.as_ref().unwrap().values["Capabilities"].value;
+    assert_eq!(
+        caps,
+        &[0x0a, 0x08, 0x0a, 0x04, b'V', b'3', b'_', b'0', 0x12, 0x00]
+    );
     let app = cfg.application.as_ref().unwrap();
     assert_eq!(
         app.orgs.keys().map(|k| k.as_str()).collect::<Vec<_>>(),

@@ -143,11 +143,10 @@ fn admit(
             format!("config update refused: {e}"),
         )
     })?;
-    let data = ConfigEnvelope {
+    let data = weft_common::config::go_encoding::config_envelope(&ConfigEnvelope {
         config: Some(new_config),
         last_update: Some(env),
-    }
-    .encode_to_vec();
+    });
     let config_env = signed_envelope(HeaderType::Config, &cfg.channel_id, data, signer)
         .map_err(|e| reply(FabricStatus::InternalServerError, e.to_string()))?;
     Ok(Admitted::Config(channel, config_env.encode_to_vec()))
