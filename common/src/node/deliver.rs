@@ -190,7 +190,7 @@ pub fn check_envelope(
     window: Duration,
     binding: &TlsBinding,
 ) -> Result<UnpackedEnvelope, Status> {
-    let e = UnpackedEnvelope::from_envelope(env).map_err(|_| Status::BadRequest)?;
+    let e = UnpackedEnvelope::decode(env).map_err(|_| Status::BadRequest)?;
     let Some(ts) = &e.channel_header.timestamp else {
         return Err(Status::BadRequest);
     };

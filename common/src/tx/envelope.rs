@@ -48,8 +48,17 @@ impl UnpackedEnvelope {
     }
 
     /// Decodes an `Envelope`'s payload and headers and checks the common header
-    /// as Fabric does: known type, epoch 0, nonce and creator present.
+    /// as Fabric does for transactions: known type, epoch 0, nonce and creator present.
     pub fn from_envelope(env: &Envelope) -> Result<Self, Invalid> {
+        let e = Self::decode(env)?;
+        e.check_common_header()?;
+        Ok(e)
+    }
+
+    /// Decodes an `Envelope`'s payload and headers only, as Fabric's Deliver
+    /// does with a request (whose signature header may carry no nonce: Fabric's
+    /// gateway client sends none).
+    pub fn decode(env: &Envelope) -> Result<Self, Invalid> {
         if env.payload.is_empty() {
             return Err(bad(Code::BadPayload, "envelope has no payload"));
         }
@@ -72,6 +81,18 @@ impl UnpackedEnvelope {
                     format!("malformed signature header: {e}"),
                 )
             })?;
+        Ok(Self {
+            payload_bytes: env.payload.clone(),
+            signature: env.signature.clone(),
+            header,
+            channel_header,
+            signature_header,
+            data: payload.data,
+        })
+    }
+
+    fn check_common_header(&self) -> Result<(), Invalid> {
+        let (channel_header, signature_header) = (&self.channel_header, &self.signature_header);
         let known = [
             HeaderType::EndorserTransaction,
             HeaderType::Config,
@@ -103,14 +124,7 @@ impl UnpackedEnvelope {
                 "signature header has no creator",
             ));
         }
-        Ok(Self {
-            payload_bytes: env.payload.clone(),
-            signature: env.signature.clone(),
-            header,
-            channel_header,
-            signature_header,
-            data: payload.data,
-        })
+        Ok(())
     }
 
     /// The header type (`common.HeaderType` as i32).

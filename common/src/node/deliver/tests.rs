@@ -186,6 +186,27 @@ fn numbers(got: &[(u64, bool)]) -> Vec<u64> {
 }
 
 #[tokio::test]
+async fn a_request_without_a_nonce_is_served_as_fabrics_gateway_client_sends_it() {
+    let c = FakeChannel::new(1);
+    let env = request(&seek(oldest(), newest()), Duration::ZERO, &[]);
+    let mut p = weft_protos::common::Payload::decode(env.payload.as_slice()).unwrap();
+    let h = p.header.as_mut().unwrap();
+    let mut sh =
+        weft_protos::common::SignatureHeader::decode(h.signature_header.as_slice()).unwrap();
+    sh.nonce.clear();
+    h.signature_header = sh.encode_to_vec();
+    let env = Envelope {
+        payload: p.encode_to_vec(),
+        signature: vec![],
+    };
+    let (got, outcome) = serve(&c, env, TlsBinding::default()).await;
+    assert_eq!(
+        (numbers(&got), outcome),
+        (vec![0], Outcome::Status(Status::Success))
+    );
+}
+
+#[tokio::test]
 async fn blocks_from_start_to_stop_then_success() {
     let c = FakeChannel::new(4);
     let (got, outcome) = serve(
