@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what weft's build and tests need on a fresh Debian machine. Idempotent.
 #  - Node.js + npm (the protocol conformance test runs Fabric's official npm package)
-#  - the npm packages of protos/conformance, peer/tests/fabric-gateway and ca/tests/fabric-ca-client
+#  - the npm packages of protos/conformance, peer/tests/fabric-gateway, peer/tests/fabric-network
+#    and ca/tests/fabric-ca-client
 #    (from their lock files)
 #  - RocksDB (Debian's librocksdb-dev, linked dynamically), libclang for its bindings, and protoc
 #    (raft-rs's protobuf build needs it)
@@ -64,8 +65,9 @@ fi
 # npm packages the tests use as oracles, each from its lock file:
 #  - protos/conformance: Fabric's official protobuf bindings
 #  - peer/tests/fabric-gateway: Fabric's official Gateway client SDK
+#  - peer/tests/fabric-network: Fabric's legacy Node SDK (fabric-network 2.2, service discovery)
 #  - ca/tests/fabric-ca-client: Fabric's official CA client
-for dir in protos/conformance peer/tests/fabric-gateway ca/tests/fabric-ca-client; do
+for dir in protos/conformance peer/tests/fabric-gateway peer/tests/fabric-network ca/tests/fabric-ca-client; do
   lock=$dir/package-lock.json
   stamp=$dir/node_modules/.weft-installed
   if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then

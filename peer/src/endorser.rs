@@ -447,7 +447,8 @@ fn check_init(
 }
 
 /// The package this org chose for `cc` at `sequence`, installed on this peer.
-fn installed_for(
+/// The package this peer's org chose for `cc` at `sequence`, if installed here.
+pub(crate) fn installed_for(
     core: &PeerCore,
     ledger: &crate::ledger::Ledger,
     cc: &str,

@@ -4,8 +4,10 @@
 //! and codes), [`channel`] (block verification, commit, delivery from
 //! orderers), [`node`] (start, join, resume) and the admin system chaincodes
 //! ([`scc`]) behind `weft-peer channel ...`. The WASM chaincode runtime is in
-//! [`chaincode`]. Endorsement of application chaincode and the Gateway are
-//! still to come.
+//! [`chaincode`]. The endorsing half: [`endorser`] (ProcessProposal),
+//! [`lifecycle`] (`_lifecycle`), [`gateway`] (Fabric's Gateway service),
+//! [`deliver`] (block events) and [`discovery`] (Fabric's service discovery,
+//! with weft's peer-to-peer membership).
 
 pub mod admin;
 pub mod chaincode;
@@ -13,6 +15,7 @@ pub mod channel;
 pub mod clock;
 pub mod config;
 pub mod deliver;
+pub mod discovery;
 pub mod endorser;
 pub mod error;
 pub mod gateway;

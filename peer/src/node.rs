@@ -83,6 +83,9 @@ pub struct PeerCore {
     tls: Option<TlsIdentity>,
     verifier: Option<Arc<DynamicClientVerifier>>,
     client_auth_required: bool,
+    /// Whether any member of this org may ask discovery for the local peers.
+    pub discovery_org_members_allowed: bool,
+    discovery_member: crate::discovery::members::LocalMember,
     extra_client_roots: Vec<Vec<u8>>,
     channels: RwLock<BTreeMap<ChannelId, Joined>>,
     shutdown: watch::Receiver<bool>,
@@ -209,6 +212,11 @@ impl PeerCore {
             .collect()
     }
 
+    /// This peer as service discovery presents it.
+    pub fn discovery_member(&self) -> &crate::discovery::members::LocalMember {
+        &self.discovery_member
+    }
+
     /// Whether the listener requires TLS client certificates (then Deliver
     /// requests must be bound to them, as in Fabric).
     pub fn client_auth_required(&self) -> bool {
@@ -323,6 +331,21 @@ pub async fn start_with(
         config.data_dir.join("chaincodes").join("packages"),
         runtime,
     )?;
+    let addr = listeners
+        .peer
+        .local_addr()
+        .map_err(|e| PeerError::Config(e.to_string()))?;
+    let endpoint = match &config.external_endpoint {
+        Some(e) => e.clone(),
+        None if addr.ip().is_unspecified() => {
+            let e = format!("127.0.0.1:{}", addr.port());
+            tracing::warn!(
+                "peer.address is not set: service discovery will name this peer {e}, which only clients on this host can reach"
+            );
+            e
+        }
+        None => addr.to_string(),
+    };
     let core = Arc::new(PeerCore {
         id: config.id.clone(),
         signer,
@@ -341,6 +364,8 @@ pub async fn start_with(
             .server()
             .is_some_and(|s| s.client_auth_required),
         verifier: verifier.clone(),
+        discovery_org_members_allowed: config.discovery_org_members_allowed,
+        discovery_member: crate::discovery::members::LocalMember::new(endpoint),
         extra_client_roots: initial_roots,
         channels: RwLock::new(BTreeMap::new()),
         shutdown: shutdown_rx.clone(),
@@ -349,10 +374,6 @@ pub async fn start_with(
     core.resume()?;
     core.refresh_tls_roots(None);
 
-    let addr = listeners
-        .peer
-        .local_addr()
-        .map_err(|e| PeerError::Config(e.to_string()))?;
     let operations_addr = listeners
         .operations
         .local_addr()
@@ -378,7 +399,17 @@ pub async fn start_with(
             .max_decoding_message_size(MAX_GRPC_MESSAGE)
             .max_encoding_message_size(MAX_GRPC_MESSAGE),
         )
-        .add_optional_service(gateway);
+        .add_optional_service(gateway)
+        .add_optional_service(config.discovery_enabled.then(|| {
+            weft_protos::discovery::discovery_server::DiscoveryServer::new(
+                crate::discovery::DiscoveryService::new(core.clone()),
+            )
+        }))
+        .add_service(
+            weft_protos::weft::membership::membership_server::MembershipServer::new(
+                crate::discovery::members::MembershipService::new(core.clone()),
+            ),
+        );
     let signal = shutdown_signal(shutdown_rx.clone());
     match (&tls, verifier) {
         (Some(id), Some(verifier)) => {

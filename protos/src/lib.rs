@@ -8,7 +8,7 @@
 //!
 //! Modules follow the protobuf packages: [`common`], [`msp`], [`protos`]
 //! (Fabric's peer package), [`orderer`], [`etcdraft`], [`gateway`], [`rwset`],
-//! [`kvrwset`], [`lifecycle`] and [`google::rpc`]. Every service encodes
+//! [`kvrwset`], [`lifecycle`], [`gossip`], [`discovery`] and [`google::rpc`]. Every service encodes
 //! with [`codec::SizedCodec`].
 #![allow(missing_docs, clippy::all, clippy::pedantic)]
 
@@ -59,11 +59,25 @@ pub mod lifecycle {
     include!(concat!(env!("OUT_DIR"), "/lifecycle.rs"));
 }
 
+/// Gossip messages: the membership and state information service discovery returns (`package gossip`).
+pub mod gossip {
+    include!(concat!(env!("OUT_DIR"), "/gossip.rs"));
+}
+
+/// Service discovery (`package discovery`).
+pub mod discovery {
+    include!(concat!(env!("OUT_DIR"), "/discovery.rs"));
+}
+
 /// weft's own protocols (not Fabric's).
 pub mod weft {
     /// Orderer-to-orderer traffic: Raft messages, forwarded envelopes, block transfer.
     pub mod cluster {
         include!(concat!(env!("OUT_DIR"), "/weft.cluster.rs"));
+    }
+    /// Peer-to-peer membership for service discovery.
+    pub mod membership {
+        include!(concat!(env!("OUT_DIR"), "/weft.membership.rs"));
     }
 }
 

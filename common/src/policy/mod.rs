@@ -8,10 +8,12 @@
 //! - [`SignedData`] and [`verify_signers`]: turning (identity, data, signature)
 //!   triples into the validated identities a policy is evaluated against.
 //! - [`acl`]: Fabric's resource names and their default policies.
+//! - [`inquire`]: the principal combinations that satisfy a policy (for service discovery).
 
 pub mod acl;
 pub mod defaults;
 mod dsl;
+pub mod inquire;
 mod signature;
 mod signed_data;
 mod tree;

@@ -117,9 +117,9 @@ impl PolicyDef {
 /// A group of the tree: its policies and child groups.
 #[derive(Debug, Clone, Default)]
 pub struct PolicyTree {
-    name: String,
-    policies: BTreeMap<String, PolicyDef>,
-    groups: BTreeMap<String, PolicyTree>,
+    pub(super) name: String,
+    pub(super) policies: BTreeMap<String, PolicyDef>,
+    pub(super) groups: BTreeMap<String, PolicyTree>,
 }
 
 impl PolicyTree {
@@ -149,7 +149,7 @@ impl PolicyTree {
         })
     }
 
-    fn locate<'p>(&self, path: &'p str) -> Option<(&PolicyTree, &'p str)> {
+    pub(super) fn locate<'p>(&self, path: &'p str) -> Option<(&PolicyTree, &'p str)> {
         let relative = path.trim_start_matches('/');
         let (groups, policy) = match relative.rsplit_once('/') {
             Some((groups, policy)) => (Some(groups), policy),

@@ -233,10 +233,13 @@ pub struct Simulator<R> {
     ranges: BTreeMap<String, Vec<RangeQueryInfo>>,
     /// (namespace, collection) → key → its hash and the version read (by
     /// key, as Fabric orders hashed reads).
-    hashed_reads: BTreeMap<(String, String), BTreeMap<String, (Vec<u8>, Option<Version>)>>,
+    hashed_reads: BTreeMap<(String, String), HashedReads>,
     /// (namespace, collection) → key → private value written (`None`: deleted).
     private_writes: BTreeMap<(String, String), PrivateKeys>,
 }
+
+/// A collection's hashed reads: key → its hash and the version read.
+type HashedReads = BTreeMap<String, (Vec<u8>, Option<Version>)>;
 
 /// A collection's private writes: key → value (`None`: deleted).
 type PrivateKeys = BTreeMap<String, Option<Vec<u8>>>;

@@ -22,6 +22,9 @@
 //!     enabled: true
 //!     peers: [{ MSPID: Org2MSP, Address: peer0.org2.example.com:9051 }]   # weft: besides anchor peers
 //!   limits: { concurrency: { gatewayService: 500 } }   # more Evaluate/Endorse at once: RESOURCE_EXHAUSTED
+//!   address: peer0.org1.example.com:7051   # where discovery says this peer is
+//!   gossip: { externalEndpoint: peer0.org1.example.com:7051 }   # (preferred over address)
+//!   discovery: { enabled: true, orgMembersAllowedAccess: false }
 //! operations:
 //!   listenAddress: 127.0.0.1:9443      # /healthz, /metrics, /logspec
 //! ```
@@ -46,10 +49,14 @@ use crate::PeerError;
 /// The keys weft reads from core.yaml.
 const WEFT_KEYS: &[&str] = &[
     "operations.listenaddress",
+    "peer.address",
     "peer.authentication.timewindow",
+    "peer.discovery.enabled",
+    "peer.discovery.orgmembersallowedaccess",
     "peer.filesystempath",
     "peer.gateway.enabled",
     "peer.gateway.peers",
+    "peer.gossip.externalendpoint",
     "peer.id",
     "peer.limits.concurrency.gatewayservice",
     "peer.listenaddress",
@@ -121,9 +128,27 @@ struct LimitsYaml {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct DiscoveryYaml {
+    enabled: Option<bool>,
+    orgmembersallowedaccess: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct GossipYaml {
+    externalendpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
 struct PeerYaml {
     id: Option<String>,
     listenaddress: Option<String>,
+    address: Option<String>,
+    #[serde(default)]
+    gossip: GossipYaml,
+    #[serde(default)]
+    discovery: DiscoveryYaml,
     #[serde(default)]
     tls: TlsYaml,
     mspconfigpath: Option<PathBuf>,
@@ -198,6 +223,15 @@ pub struct PeerConfig {
     pub gateway_concurrency: usize,
     /// Other orgs' peers the gateway knows from this config.
     pub gateway_peers: Vec<GatewayPeer>,
+    /// The endpoint other peers and clients reach this peer at, as service
+    /// discovery reports it (`peer.gossip.externalEndpoint`, else
+    /// `peer.address`; unset: the address the listener is bound to).
+    pub external_endpoint: Option<String>,
+    /// Whether service discovery is served (`peer.discovery.enabled`).
+    pub discovery_enabled: bool,
+    /// Whether any member of this peer's org, not only its admins, may ask
+    /// for the local peers (`peer.discovery.orgMembersAllowedAccess`).
+    pub discovery_org_members_allowed: bool,
 }
 
 impl PeerConfig {
@@ -220,6 +254,9 @@ impl PeerConfig {
             gateway_enabled: true,
             gateway_concurrency: defaults::GATEWAY_CONCURRENCY,
             gateway_peers: Vec::new(),
+            external_endpoint: None,
+            discovery_enabled: true,
+            discovery_org_members_allowed: false,
         }
     }
 }
@@ -286,6 +323,13 @@ impl PeerConfig {
                 .gatewayservice
                 .unwrap_or(defaults::GATEWAY_CONCURRENCY),
             gateway_peers: p.gateway.peers.unwrap_or_default(),
+            external_endpoint: p
+                .gossip
+                .externalendpoint
+                .filter(|e| !e.is_empty())
+                .or(p.address.filter(|a| !a.is_empty())),
+            discovery_enabled: p.discovery.enabled.unwrap_or(true),
+            discovery_org_members_allowed: p.discovery.orgmembersallowedaccess.unwrap_or(false),
         };
         Ok(ConfigFile {
             config,

@@ -3,9 +3,11 @@
 mod bad_orderer;
 mod cli;
 mod crash;
+mod discovery;
 mod endorsement_conformance;
 mod fabric_chain;
 mod fabric_client;
+mod fabric_network;
 mod gateway;
 mod lifecycle;
 mod net;

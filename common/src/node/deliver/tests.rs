@@ -388,25 +388,20 @@ async fn a_stream_serves_requests_in_turn_and_ends_after_a_failure() {
         Ok(request(&seek(oldest(), oldest()), Duration::ZERO, &[])),
     ];
     let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    run_stream(
-        futures::stream::iter(requests),
-        tx,
-        |s| Err(s),
-        |env, tx| {
-            let c = c.clone();
-            async move {
-                deliver_blocks(
-                    &env,
-                    DeliverSettings::default(),
-                    &TlsBinding::default(),
-                    |_| Some(c),
-                    &tx,
-                    |_, b| Ok(b.header.unwrap().number),
-                )
-                .await
-            }
-        },
-    )
+    run_stream(futures::stream::iter(requests), tx, Err, |env, tx| {
+        let c = c.clone();
+        async move {
+            deliver_blocks(
+                &env,
+                DeliverSettings::default(),
+                &TlsBinding::default(),
+                |_| Some(c),
+                &tx,
+                |_, b| Ok(b.header.unwrap().number),
+            )
+            .await
+        }
+    })
     .await;
     let mut got = Vec::new();
     while let Some(r) = rx.recv().await {
