@@ -66,8 +66,29 @@ fn access_denied() -> QueryResult {
     error("access denied")
 }
 
+/// The hashes a client may claim for the certificate it presented: SHA-256
+/// of its DER (what Fabric's SDKs compute), or of its PEM as Go writes it
+/// (what Fabric's `discover` CLI computes).
+fn certificate_hashes(der: &[u8]) -> [Vec<u8>; 2] {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    [
+        weft_common::crypto::sha256(der).to_vec(),
+        weft_common::crypto::sha256(pem.as_bytes()).to_vec(),
+    ]
+}
+
 /// Fabric's `validateStructure`: a decodable request with a client identity
 /// and, under TLS, the hash of the certificate this connection presented.
+/// (Fabric 3.0's service means to check that hash but never receives its
+/// TLS setting, so it accepts any; weft checks it, accepting both forms
+/// Fabric's clients compute.)
 fn check_request(
     signed: &SignedRequest,
     tls: bool,
@@ -86,14 +107,36 @@ fn check_request(
     if !tls {
         return Ok(req);
     }
-    let hash = presented
+    let der = presented
         .ok_or_else(|| Status::permission_denied("client didn't send a TLS certificate"))?;
-    if hash != auth.client_tls_cert_hash {
+    if !certificate_hashes(&der).contains(&auth.client_tls_cert_hash) {
         return Err(Status::permission_denied(
             "client claimed TLS hash doesn't match computed TLS hash from gRPC stream",
         ));
     }
     Ok(req)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_certificate_hash_may_be_of_its_der_or_of_its_pem_as_go_writes_it() {
+        let ca = weft_common::pki::CertAuthority::new_root(
+            &weft_common::pki::Subject::fabric_style("x", "ca.x"),
+            weft_common::pki::KeyType::EcdsaP256,
+            weft_common::pki::Validity::days_from_now(1),
+        )
+        .unwrap();
+        let der = &weft_common::tls::parse_certs(ca.cert_pem().as_bytes()).unwrap()[0];
+        let [of_der, of_pem] = super::certificate_hashes(der.as_ref());
+        assert_eq!(of_der, weft_common::crypto::sha256(der.as_ref()));
+        // Go's pem.EncodeToMemory: 64-column base64 lines, LF endings.
+        let pem = pem::encode_config(
+            &pem::Pem::new("CERTIFICATE", der.as_ref().to_vec()),
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        );
+        assert_eq!(of_pem, weft_common::crypto::sha256(pem.as_bytes()));
+    }
 }
 
 #[tonic::async_trait]
@@ -102,11 +145,9 @@ impl Discovery for DiscoveryService {
         &self,
         request: Request<SignedRequest>,
     ) -> Result<Response<DiscoveryResponse>, Status> {
-        let presented = request.peer_certs().and_then(|certs| {
-            certs
-                .first()
-                .map(|c| weft_common::crypto::sha256(c.as_ref()).to_vec())
-        });
+        let presented = request
+            .peer_certs()
+            .and_then(|certs| certs.first().map(|c| c.as_ref().to_vec()));
         let signed = request.into_inner();
         let req = check_request(&signed, self.core.tls().is_some(), presented)?;
         let identity = req
