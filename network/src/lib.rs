@@ -3,6 +3,7 @@
 //! - [`topology`]: the shape (orderers, orgs, peers per org, channel, batching, ports).
 //! - [`material`]: crypto and the genesis block for it, with `weft-configtx`.
 //! - [`cas`]: crypto from a `weft-ca` per organisation instead (`up --ca`).
+//! - [`connection_profile`]: Fabric's connection profiles for each org, where the test network writes them.
 //! - [`info`]: the running network's description (`network.json`), and
 //!   clients for it (SDK gateways, admin connections).
 //! - [`process`]: nodes as local processes (`up`, `status`, `logs`, `down`).
@@ -12,6 +13,7 @@
 
 pub mod bench;
 pub mod cas;
+pub mod connection_profile;
 pub mod deploy;
 pub mod error;
 pub mod info;

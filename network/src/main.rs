@@ -61,7 +61,7 @@ enum WorkloadArg {
 enum Cmd {
     /// Start a network, deploy asset-transfer-basic (as `basic`) and run InitLedger.
     Up {
-        /// Topology YAML (channel, orderers, orgs, peersPerOrg, batchTimeout, maxMessageCount, ports, ca).
+        /// Topology YAML (channel, orderers, orgs, peersPerOrg, batchTimeout, maxMessageCount, ports, ca, clientAuthRequired).
         #[arg(long)]
         topology: Option<PathBuf>,
         /// Raft orderers [default: 3].
@@ -88,6 +88,11 @@ enum Cmd {
         /// running: register and enroll more identities with `weft-ca client`.
         #[arg(long)]
         ca: bool,
+        /// Peers and orderers require TLS client certificates from the
+        /// channel's TLS CAs (Fabric's clientAuthRequired: true). Off by default,
+        /// as in Fabric's test network.
+        #[arg(long)]
+        client_auth_required: bool,
         /// Where weft-orderer and weft-peer are [default: next to this program].
         #[arg(long)]
         bin_dir: Option<PathBuf>,
@@ -275,6 +280,7 @@ async fn run(cli: Cli) -> Result<(), NetworkError> {
             ports,
             no_deploy,
             ca,
+            client_auth_required,
             bin_dir,
         } => {
             let mut t = match topology {
@@ -296,6 +302,7 @@ async fn run(cli: Cli) -> Result<(), NetworkError> {
                 t.channel = c;
             }
             t.ca |= ca;
+            t.client_auth_required |= client_auth_required;
             if let Some(p) = ports {
                 t.ports = match p {
                     PortsArg::Fabric => Ports::Fabric,
@@ -513,6 +520,11 @@ async fn run(cli: Cli) -> Result<(), NetworkError> {
         Cmd::Env { org } => {
             let info = NetworkInfo::load(&dir)?;
             let o = info.org(&org)?;
+            // Fabric's CLI reads the same variables; its sample core.yaml has TLS off.
+            println!("export CORE_PEER_TLS_ENABLED=true");
+            if info.client_auth_required {
+                println!("export CORE_PEER_TLS_CLIENTAUTHREQUIRED=true");
+            }
             println!("export CORE_PEER_LOCALMSPID={}", o.msp_id);
             println!("export CORE_PEER_MSPCONFIGPATH={}", o.admin.msp.display());
             println!("export CORE_PEER_TLS_ROOTCERT_FILE={}", o.tls_ca.display());

@@ -183,6 +183,7 @@ pub fn describe(
         client_auth_required: t.client_auth_required,
     };
     info.save()?;
+    crate::connection_profile::write_all(&info)?;
     Ok(info)
 }
 
@@ -215,5 +216,17 @@ mod tests {
         let block = weft_protos::common::Block::decode(block.as_slice()).unwrap();
         assert_eq!(block.header.unwrap().number, 0);
         assert_eq!(NetworkInfo::load(dir.path()).unwrap(), info);
+
+        // Fabric's connection profiles, where the test network puts them.
+        let org3 = dir
+            .path()
+            .join("crypto/peerOrganizations/org3.example.com/connection-org3.json");
+        let p: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&org3).unwrap()).unwrap();
+        assert_eq!(p["organizations"]["Org3"]["mspid"], "Org3MSP");
+        let peer = &p["peers"]["peer1.org3.example.com"];
+        assert_eq!(peer["url"], "grpcs://127.0.0.1:11151");
+        assert!(peer["tlsCACerts"]["pem"].as_str().unwrap().contains("BEGIN CERTIFICATE"));
+        assert!(org3.with_extension("yaml").is_file());
     }
 }
