@@ -221,12 +221,16 @@ mod tests {
         let org3 = dir
             .path()
             .join("crypto/peerOrganizations/org3.example.com/connection-org3.json");
-        let p: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&org3).unwrap()).unwrap();
+        let p: serde_json::Value = serde_json::from_slice(&std::fs::read(&org3).unwrap()).unwrap();
         assert_eq!(p["organizations"]["Org3"]["mspid"], "Org3MSP");
         let peer = &p["peers"]["peer1.org3.example.com"];
         assert_eq!(peer["url"], "grpcs://127.0.0.1:11151");
-        assert!(peer["tlsCACerts"]["pem"].as_str().unwrap().contains("BEGIN CERTIFICATE"));
+        assert!(
+            peer["tlsCACerts"]["pem"]
+                .as_str()
+                .unwrap()
+                .contains("BEGIN CERTIFICATE")
+        );
         assert!(org3.with_extension("yaml").is_file());
     }
 }
