@@ -67,6 +67,18 @@ impl<T> ConfigFile<T> {
     }
 }
 
+/// A node's file from disk: its text, and the directory its relative paths
+/// start from (the file's own).
+pub fn read_file(path: &std::path::Path) -> Result<(String, std::path::PathBuf), CommonError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| cfg_err(&path.display().to_string(), e))?;
+    let base = path.parent().map_or_else(
+        || std::path::PathBuf::from("."),
+        std::path::Path::to_path_buf,
+    );
+    Ok((text, base))
+}
+
 /// Where a node's file is when no `--config` is given: in the directory
 /// named by `FABRIC_CFG_PATH` (Fabric's variable), else the current one.
 pub fn default_path(file: &str) -> std::path::PathBuf {

@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use weft_common::node::config_file::{ConfigFile, KeyTable, read_config};
+use weft_common::node::config_file::{ConfigFile, KeyTable, read_config, read_file};
 pub use weft_common::node::settings::{Listener, ListenerTls, ServerTls};
 use weft_common::node::settings::{TlsKeys, duration, listen_address, listener_tls, resolve};
 
@@ -344,13 +344,8 @@ impl OrdererConfig {
 
     /// Loads a config file, applying `ORDERER_*` environment variables.
     pub fn load(path: &Path) -> Result<ConfigFile<Self>, OrdererError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| cfg_err(&path.display().to_string(), e))?;
-        Self::parse(
-            &text,
-            path.parent().unwrap_or(Path::new(".")),
-            std::env::vars(),
-        )
+        let (text, base) = read_file(path)?;
+        Self::parse(&text, &base, std::env::vars())
     }
 }
 

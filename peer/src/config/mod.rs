@@ -39,7 +39,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use weft_common::node::config_file::{ConfigFile, KeyTable, read_config};
+use weft_common::node::config_file::{ConfigFile, KeyTable, read_config, read_file};
 use weft_common::node::settings::{
     Listener, TlsKeys, duration, listen_address, listener_tls, resolve,
 };
@@ -339,13 +339,8 @@ impl PeerConfig {
 
     /// Loads a config file, applying `CORE_*` environment variables.
     pub fn load(path: &Path) -> Result<ConfigFile<Self>, PeerError> {
-        let text =
-            std::fs::read_to_string(path).map_err(|e| cfg_err(&path.display().to_string(), e))?;
-        Self::parse(
-            &text,
-            path.parent().unwrap_or(Path::new(".")),
-            std::env::vars(),
-        )
+        let (text, base) = read_file(path)?;
+        Self::parse(&text, &base, std::env::vars())
     }
 }
 

@@ -151,7 +151,8 @@ fn core_environment_variables_override_keys_by_path() {
             ("CORE_PEER_LOCALMSPID", "Org2MSP"),
             ("CORE_PEER_TLS_CLIENTAUTHREQUIRED", "true"),
             ("CORE_PEER_TLS_CLIENTROOTCAS_FILES", "[/a.pem]"),
-            ("CORE_PEER_GOSSIP_EXTERNALENDPOINT", "x:1"),
+            ("CORE_PEER_GOSSIP_EXTERNALENDPOINT", "peer0.org1.example.com:7051"),
+            ("CORE_PEER_GOSSIP_BOOTSTRAP", "x:1"),
             ("CORE_PEER_MSPCONFIGPATH", "/other/msp"),
         ],
     )
@@ -162,7 +163,12 @@ fn core_environment_variables_override_keys_by_path() {
     let tls = c.config.listener.tls.server().unwrap();
     assert!(tls.client_auth_required);
     assert_eq!(tls.client_roots, [PathBuf::from("/a.pem")]);
+    assert_eq!(
+        c.config.external_endpoint.as_deref(),
+        Some("peer0.org1.example.com:7051")
+    );
     assert_eq!(c.ignored.len(), 1, "{:?}", c.ignored);
+    assert_eq!(c.ignored[0].source, "CORE_PEER_GOSSIP_BOOTSTRAP");
     let c = parse(YAML, &[("CORE_PEER_TLS_ENABLED", "false")]).unwrap();
     assert!(c.config.listener.tls.server().is_none());
 }

@@ -109,7 +109,7 @@ impl GatewayService {
                 .map_err(|s| s.message().to_string());
             return Attempt {
                 msp_id,
-                address: "this peer".into(),
+                address: self.core.discovery_member().endpoint().to_string(),
                 result,
             };
         }
@@ -194,7 +194,7 @@ impl Gateway for GatewayService {
                 tonic::Code::Aborted,
                 format!("evaluate call to endorser returned error: {}", resp.message),
                 vec![ErrorDetail {
-                    address: "this peer".into(),
+                    address: self.core.discovery_member().endpoint().to_string(),
                     msp_id: self.core.signer.identity.msp_id().to_string(),
                     message: format!("chaincode response {}, {}", resp.status, resp.message),
                 }],

@@ -13,7 +13,6 @@ use prost::Message;
 use weft_common::tx::UnpackedEnvelope;
 use weft_peer::admin::AdminClient;
 use weft_peer::package;
-use weft_protos::common::Block;
 use weft_protos::kvrwset::{HashedRwSet, KvrwSet};
 use weft_protos::lifecycle::{
     ApproveChaincodeDefinitionForMyOrgArgs, ChaincodeSource, chaincode_source,
@@ -24,20 +23,10 @@ use weft_protos::protos::{
 };
 use weft_protos::rwset::TxReadWriteSet;
 
+use crate::fabric_chain::fixture;
 use crate::lifecycle::{endorse, fixture_asset_wasm, install, submit};
 use crate::net::*;
 use crate::support::*;
-
-fn fixture(n: u64) -> Block {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/fabric-3.0-chain");
-    Block::decode(
-        std::fs::read(dir.join(format!("block-{n}.pb")))
-            .unwrap()
-            .as_slice(),
-    )
-    .unwrap()
-}
 
 /// The `tx`-th transaction of fixture block `n`: its invocation arguments and
 /// the chaincode action Fabric's endorsers signed.

@@ -8,7 +8,8 @@ use weft_protos::common::{Block, Envelope, Payload};
 use weft_protos::kvrwset::Version;
 use weft_protos::protos::TxValidationCode as Code;
 
-fn fixture(n: u64) -> Block {
+/// Block `n` of the Fabric chain in `shared/fixtures`.
+pub fn fixture(n: u64) -> Block {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/fixtures/fabric-3.0-chain");
     Block::decode(

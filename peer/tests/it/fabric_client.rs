@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 use crate::lifecycle::deploy;
 use crate::net::*;
 
-fn signcert(msp: &Path) -> PathBuf {
+/// The signing certificate in an MSP folder.
+pub fn signcert(msp: &Path) -> PathBuf {
     std::fs::read_dir(msp.join("signcerts"))
         .unwrap()
         .next()

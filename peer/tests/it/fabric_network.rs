@@ -8,6 +8,7 @@
 
 use std::path::Path;
 
+use crate::fabric_client::signcert;
 use crate::lifecycle::deploy;
 use crate::net::*;
 
@@ -26,12 +27,7 @@ async fn fabrics_legacy_node_sdk_with_discovery_works_against_weft() {
     deploy(&net, [&p1, &p2], &mut admins, "basic_1.0", 1).await;
 
     let user = net.orgs.user_dir(1, "User1");
-    let signcert = std::fs::read_dir(user.join("msp/signcerts"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let signcert = signcert(&user.join("msp"));
     let output = tokio::process::Command::new("node")
         .arg(dir.join("client.mjs"))
         .current_dir(&dir)
