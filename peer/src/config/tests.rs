@@ -151,7 +151,10 @@ fn core_environment_variables_override_keys_by_path() {
             ("CORE_PEER_LOCALMSPID", "Org2MSP"),
             ("CORE_PEER_TLS_CLIENTAUTHREQUIRED", "true"),
             ("CORE_PEER_TLS_CLIENTROOTCAS_FILES", "[/a.pem]"),
-            ("CORE_PEER_GOSSIP_EXTERNALENDPOINT", "peer0.org1.example.com:7051"),
+            (
+                "CORE_PEER_GOSSIP_EXTERNALENDPOINT",
+                "peer0.org1.example.com:7051",
+            ),
             ("CORE_PEER_GOSSIP_BOOTSTRAP", "x:1"),
             ("CORE_PEER_MSPCONFIGPATH", "/other/msp"),
         ],

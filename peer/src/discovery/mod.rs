@@ -117,28 +117,6 @@ fn check_request(
     Ok(req)
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn a_certificate_hash_may_be_of_its_der_or_of_its_pem_as_go_writes_it() {
-        let ca = weft_common::pki::CertAuthority::new_root(
-            &weft_common::pki::Subject::fabric_style("x", "ca.x"),
-            weft_common::pki::KeyType::EcdsaP256,
-            weft_common::pki::Validity::days_from_now(1),
-        )
-        .unwrap();
-        let der = &weft_common::tls::parse_certs(ca.cert_pem().as_bytes()).unwrap()[0];
-        let [of_der, of_pem] = super::certificate_hashes(der.as_ref());
-        assert_eq!(of_der, weft_common::crypto::sha256(der.as_ref()));
-        // Go's pem.EncodeToMemory: 64-column base64 lines, LF endings.
-        let pem = pem::encode_config(
-            &pem::Pem::new("CERTIFICATE", der.as_ref().to_vec()),
-            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
-        );
-        assert_eq!(of_pem, weft_common::crypto::sha256(pem.as_bytes()));
-    }
-}
-
 #[tonic::async_trait]
 impl Discovery for DiscoveryService {
     async fn discover(
@@ -470,4 +448,26 @@ pub fn config_result(cfg: &ChannelConfig) -> Result<ConfigResult, String> {
             .collect()
     };
     Ok(ConfigResult { msps, orderers })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_certificate_hash_may_be_of_its_der_or_of_its_pem_as_go_writes_it() {
+        let ca = weft_common::pki::CertAuthority::new_root(
+            &weft_common::pki::Subject::fabric_style("x", "ca.x"),
+            weft_common::pki::KeyType::EcdsaP256,
+            weft_common::pki::Validity::days_from_now(1),
+        )
+        .unwrap();
+        let der = &weft_common::tls::parse_certs(ca.cert_pem().as_bytes()).unwrap()[0];
+        let [of_der, of_pem] = super::certificate_hashes(der.as_ref());
+        assert_eq!(of_der, weft_common::crypto::sha256(der.as_ref()));
+        // Go's pem.EncodeToMemory: 64-column base64 lines, LF endings.
+        let pem = pem::encode_config(
+            &pem::Pem::new("CERTIFICATE", der.as_ref().to_vec()),
+            pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+        );
+        assert_eq!(of_pem, weft_common::crypto::sha256(pem.as_bytes()));
+    }
 }
