@@ -77,6 +77,12 @@ impl TlsIdentity {
         })
     }
 
+    /// SHA-256 of the leaf certificate's DER: what Fabric binds a Deliver
+    /// request to (`tls_cert_hash`) under mutual TLS.
+    pub fn cert_hash(&self) -> Vec<u8> {
+        crate::crypto::sha256(self.certs[0].as_ref()).to_vec()
+    }
+
     /// From a certificate file and a key file (e.g. `tls/server.crt`, `tls/server.key`).
     pub fn load(cert: &Path, key: &Path) -> Result<Self, CommonError> {
         let cert_pem = std::fs::read(cert).map_err(|e| tls_err("TLS certificate", cert, e))?;

@@ -296,7 +296,19 @@ pub fn signed_envelope(
     data: Vec<u8>,
     signer: &SigningIdentity,
 ) -> Result<Envelope, CommonError> {
-    let payload = envelope_payload(kind, channel, data, signer.serialized());
+    signed_bound_envelope(kind, channel, data, signer, Vec::new())
+}
+
+/// The same, bound to the client's TLS certificate (its SHA-256 in the
+/// channel header, as Fabric's clients bind Deliver requests).
+pub fn signed_bound_envelope(
+    kind: weft_protos::common::HeaderType,
+    channel: &ChannelId,
+    data: Vec<u8>,
+    signer: &SigningIdentity,
+    tls_cert_hash: Vec<u8>,
+) -> Result<Envelope, CommonError> {
+    let payload = bound_envelope_payload(kind, channel, data, signer.serialized(), tls_cert_hash);
     let signature = signer.sign(&payload)?;
     Ok(Envelope { payload, signature })
 }

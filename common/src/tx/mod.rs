@@ -14,7 +14,8 @@ mod txid;
 
 pub use build::{
     ProposalBuilder, SignedProposalBundle, assemble_transaction, bound_envelope_payload,
-    create_proposal_response, envelope_payload, prepare_transaction, signed_envelope,
+    create_proposal_response, envelope_payload, prepare_transaction, signed_bound_envelope,
+    signed_envelope,
 };
 pub use envelope::{EndorserTransaction, NsRwSet, UnpackedAction, UnpackedEnvelope};
 pub use invalid::Invalid;

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use weft_common::ids::ChannelId;
 use weft_common::msp::SigningIdentity;
 use weft_common::tls::TlsIdentity;
-use weft_common::tx::signed_envelope;
+use weft_common::tx::signed_bound_envelope;
 use weft_protos::common::{HeaderType, Status};
 use weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
 use weft_protos::orderer::{
@@ -146,11 +146,18 @@ async fn pull(
         Err(e) => return Stop::Transport(e),
     };
     let height = committer.tip().0;
-    let request = match signed_envelope(
+    // Bound to this peer's TLS certificate, as Fabric's peers bind theirs:
+    // an orderer that requires client certificates requires the binding.
+    let request = match signed_bound_envelope(
         HeaderType::DeliverSeekInfo,
         channel,
         seek_from(height).encode_to_vec(),
         &settings.signer,
+        settings
+            .tls
+            .as_ref()
+            .map(TlsIdentity::cert_hash)
+            .unwrap_or_default(),
     ) {
         Ok(env) => env,
         Err(e) => return Stop::Transport(format!("cannot sign the deliver request: {e}")),

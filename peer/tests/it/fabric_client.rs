@@ -58,7 +58,9 @@ async fn run_client(net: &Net, peer: &weft_peer::node::PeerHandle, mutual: bool)
 }
 
 /// A network of two peers with `basic` deployed; `require_client_auth` sets
-/// `peer.tls.clientAuthRequired` on both.
+/// `peer.tls.clientAuthRequired` on both peers and
+/// `General.TLS.ClientAuthRequired` on the orderer (whose Deliver then
+/// requires the peers' block requests to be bound to their certificates).
 async fn network(
     require_client_auth: bool,
 ) -> (
@@ -66,7 +68,7 @@ async fn network(
     weft_peer::node::PeerHandle,
     weft_peer::node::PeerHandle,
 ) {
-    let net = Net::start(1, 10).await;
+    let net = Net::start_with_client_auth(1, 10, require_client_auth).await;
     let configure = |c: &mut weft_peer::config::PeerConfig| {
         if let weft_common::node::settings::ListenerTls::Tls(s) = &mut c.listener.tls {
             s.client_auth_required = require_client_auth;

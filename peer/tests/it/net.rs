@@ -47,6 +47,12 @@ async fn bind() -> TcpListener {
 impl Net {
     /// `n` orderers serving `mychannel` (batches of at most `batch`, 100 ms timeout).
     pub async fn start(n: usize, batch: u32) -> Self {
+        Self::start_with_client_auth(n, batch, false).await
+    }
+
+    /// The same; with `client_auth_required` the orderers require TLS client
+    /// certificates (`General.TLS.ClientAuthRequired: true`).
+    pub async fn start_with_client_auth(n: usize, batch: u32, client_auth_required: bool) -> Self {
         let orgs = Orgs::new(n.max(3));
         let mut listeners = Vec::new();
         for _ in 0..n {
@@ -84,9 +90,11 @@ impl Net {
             data,
         };
         for (i, l) in listeners.into_iter().enumerate() {
-            let node = weft_orderer::node::start(net.orderer_config(i), l)
-                .await
-                .unwrap();
+            let mut config = net.orderer_config(i);
+            if let ListenerTls::Tls(s) = &mut config.general.tls {
+                s.client_auth_required = client_auth_required;
+            }
+            let node = weft_orderer::node::start(config, l).await.unwrap();
             node.core
                 .join_channel(&net.genesis.encode_to_vec())
                 .await
