@@ -15,12 +15,14 @@ use crate::store::{Attribute, CertRecord, IdentityRecord, Store};
 mod affiliations;
 mod identities;
 mod signing;
+mod throttle;
 
 pub use signing::CaFiles;
 use signing::SigningCa;
 
 pub use affiliations::{AffiliationInfo, AffiliationRequest};
 pub use identities::{IdentityInfo, ModifyRequest};
+pub use throttle::LoginThrottle;
 
 /// Fabric CA's attribute extension: `{"attrs":{name: value}}` as raw JSON.
 pub const ATTRIBUTE_EXTENSION_OID: [u64; 9] = [1, 2, 3, 4, 5, 6, 7, 8, 1];
@@ -233,6 +235,7 @@ pub struct Authority {
     enrollment: SigningCa,
     tls: Option<SigningCa>,
     store: Store,
+    throttle: LoginThrottle,
 }
 
 impl std::fmt::Debug for Authority {
@@ -317,7 +320,15 @@ impl Authority {
                     ecert: false,
                 })
                 .collect();
-            store.insert_identity(&IdentityRecord::new(id, "client", "", attrs, -1, secret))?;
+            store.insert_identity(&IdentityRecord::new(
+                id,
+                "client",
+                "",
+                attrs,
+                -1,
+                secret,
+                config.secret_iterations()?,
+            ))?;
             tracing::info!(id, "registered the bootstrap identity");
         }
         Ok(())
@@ -336,7 +347,9 @@ impl Authority {
             None
         };
         let store = Store::open(&db_path(&config))?;
+        config.secret_iterations()?;
         Ok(Self {
+            throttle: LoginThrottle::new(config.cfg.identities.passwordattempts),
             config,
             enrollment,
             tls,
@@ -404,6 +417,53 @@ impl Authority {
         self.signer(caname).map(|_| ())
     }
 
+    /// PBKDF2 iterations for secrets stored now.
+    fn iterations(&self) -> std::num::NonZeroU32 {
+        self.config
+            .secret_iterations()
+            .expect("checked when the CA opened")
+    }
+
+    /// Checks `secret` against `id`'s, outside the database lock, with the
+    /// failed-login throttle. Unknown ids cost the same hash and the same
+    /// answer as a wrong secret.
+    fn check_secret(&self, id: &str, secret: &str) -> Result<IdentityRecord, CaError> {
+        let now = std::time::Instant::now();
+        if let Some(wait) = self.throttle.wait(id, now) {
+            return Err(CaError::unauthorized(
+                code::PASSWORD_ATTEMPTS,
+                format!(
+                    "too many failed attempts for '{id}' (cfg.identities.passwordattempts is {}): retry in {}s",
+                    self.throttle.limit(),
+                    wait.as_secs().max(1)
+                ),
+            ));
+        }
+        let found = self.store.identity(id)?;
+        let matches = match &found {
+            Some(identity) => identity.secret_matches(secret),
+            None => {
+                // The same work as a real check, so timing does not tell.
+                IdentityRecord::new(id, "", "", Vec::new(), 0, "", self.iterations());
+                false
+            }
+        };
+        match found {
+            Some(identity) if matches => {
+                self.throttle.succeeded(id);
+                Ok(identity)
+            }
+            _ => {
+                self.throttle.failed(id, now);
+                tracing::warn!(id, "failed enrollment secret");
+                Err(CaError::unauthorized(
+                    code::AUTH_FAILURE,
+                    "Authentication failure",
+                ))
+            }
+        }
+    }
+
     /// `enroll`: checks the secret and the enrollment limit, then certifies
     /// the request's key. A refusal changes nothing.
     pub fn enroll(
@@ -420,10 +480,12 @@ impl Authority {
                 "enrollment is disabled on this CA",
             ));
         }
+        let checked = self.check_secret(id, secret)?;
         let cert = self.store.enroll(
             id,
             |identity| {
-                if !identity.secret_matches(secret) {
+                // The secret may have changed since it was checked.
+                if !identity.same_secret(&checked) {
                     return Err(CaError::unauthorized(code::AUTH_FAILURE, "Authentication failure"));
                 }
                 // From here on the caller proved its secret: name the cause.
@@ -634,16 +696,41 @@ impl Authority {
                 "the token's certificate is revoked",
             ));
         }
+        let now = now();
+        if now < cert.not_before {
+            return Err(bad(&format!(
+                "the certificate is not yet valid (from Unix time {})",
+                cert.not_before
+            )));
+        }
+        if now > cert.not_after {
+            return Err(bad(&format!(
+                "the certificate expired at Unix time {}",
+                cert.not_after
+            )));
+        }
         let payload = format!(
             "{method}.{}.{}.{b64cert}",
             B64.encode(uri),
             B64.encode(body)
         );
-        let legacy = format!("{}.{b64cert}", B64.encode(body));
-        if cert.public_key.verify(payload.as_bytes(), &sig).is_err()
-            && cert.public_key.verify(legacy.as_bytes(), &sig).is_err()
-        {
-            return Err(bad("the signature does not match the request"));
+        if cert.public_key.verify(payload.as_bytes(), &sig).is_err() {
+            let legacy = format!("{}.{b64cert}", B64.encode(body));
+            if cert.public_key.verify(legacy.as_bytes(), &sig).is_err() {
+                return Err(bad("the signature does not match the request"));
+            }
+            if !self.config.compatibility.legacytokens {
+                return Err(bad(
+                    "a legacy token (signed over the body only) is refused; \
+                     the server accepts them with compatibility.legacytokens",
+                ));
+            }
+            if method != "POST" || body.is_empty() {
+                return Err(bad(
+                    "a legacy token is accepted only for a POST with a body \
+                     (it is not bound to the method or path)",
+                ));
+            }
         }
         let identity = self
             .store
@@ -699,6 +786,7 @@ impl Authority {
             req.attrs.clone(),
             max,
             &secret,
+            self.iterations(),
         ))?;
         Ok(secret)
     }
@@ -834,7 +922,7 @@ impl Authority {
             let identity = self.store.identity(&req.id)?.ok_or_else(|| {
                 CaError::api(404, 10, format!("identity '{}' is not registered", req.id))
             })?;
-            Self::require_affiliation(caller, &identity.affiliation)?;
+            Self::require_authority_over(caller, &identity)?;
             self.store.revoke_identity(&req.id, reason, now())?
         } else {
             if req.serial.is_empty() || req.aki.is_empty() {
@@ -856,7 +944,7 @@ impl Authority {
                 )
             })?;
             if let Some(owner) = self.store.identity(&cert.id)? {
-                Self::require_affiliation(caller, &owner.affiliation)?;
+                Self::require_authority_over(caller, &owner)?;
             }
             if !self
                 .store

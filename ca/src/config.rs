@@ -101,10 +101,59 @@ impl TlsSection {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct RemovalSection {
-    /// `cfg.identities.allowremove`.
-    pub identities: AllowRemove,
+    /// `cfg.identities`: removal, failed-login throttling, secret hashing.
+    pub identities: IdentitiesSection,
     /// `cfg.affiliations.allowremove`.
     pub affiliations: AllowRemove,
+}
+
+/// `cfg.identities`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default)]
+pub struct IdentitiesSection {
+    /// Identities may be removed (off by default, as in Fabric CA).
+    pub allowremove: bool,
+    /// Failed secrets in a row for one id before its logins are throttled
+    /// (Fabric CA's name and default, 10). Fabric CA then locks the id until
+    /// a registrar resets its secret, which lets anyone lock out the admin by
+    /// guessing; weft instead makes each further attempt wait a back-off that
+    /// doubles up to 15 minutes, and a success clears it.
+    pub passwordattempts: u32,
+    /// PBKDF2-HMAC-SHA256 iterations for newly stored secrets (OWASP's
+    /// 600,000 by default). Each secret keeps the count it was hashed with.
+    pub passwordhashiterations: u32,
+}
+
+impl Default for IdentitiesSection {
+    fn default() -> Self {
+        Self {
+            allowremove: false,
+            passwordattempts: 10,
+            passwordhashiterations: 600_000,
+        }
+    }
+}
+
+impl IdentitiesSection {
+    /// An error naming `cfg.identities.allowremove` unless removal is allowed.
+    pub fn check(self, what: &str, section: &str) -> Result<(), CaError> {
+        AllowRemove {
+            allowremove: self.allowremove,
+        }
+        .check(what, section)
+    }
+}
+
+/// Fabric CA's compatibility switches.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(default)]
+pub struct CompatibilitySection {
+    /// Accept Fabric CA 1.3's token form, whose signature covers only the
+    /// body (`FABRIC_CA_SERVER_COMPATIBILITY_MODE_V1_3`). Off by default.
+    /// Even when on, such a token is taken only for a POST with a body,
+    /// where what the body asks names the operation; a body-less token could
+    /// otherwise be replayed onto any GET or DELETE.
+    pub legacytokens: bool,
 }
 
 /// One `allowremove` switch.
@@ -218,6 +267,8 @@ pub struct ServerConfig {
     pub tls: TlsSection,
     /// Removal switches.
     pub cfg: RemovalSection,
+    /// Compatibility switches.
+    pub compatibility: CompatibilitySection,
     /// The separate TLS CA.
     pub tlsca: TlsCaSection,
     /// The parent, when this CA is an intermediate.
@@ -239,6 +290,7 @@ impl Default for ServerConfig {
             expiry_days: 365,
             tls: TlsSection::default(),
             cfg: RemovalSection::default(),
+            compatibility: CompatibilitySection::default(),
             tlsca: TlsCaSection::default(),
             intermediate: IntermediateSection::default(),
             affiliations: default_affiliations(),
@@ -258,6 +310,13 @@ impl ServerConfig {
         all
     }
 
+    /// `cfg.identities.passwordhashiterations`, which must not be 0.
+    pub fn secret_iterations(&self) -> Result<std::num::NonZeroU32, CaError> {
+        std::num::NonZeroU32::new(self.cfg.identities.passwordhashiterations).ok_or_else(|| {
+            CaError::Config("cfg.identities.passwordhashiterations must be at least 1".into())
+        })
+    }
+
     /// The listen address.
     pub fn listen(&self) -> Result<SocketAddr, CaError> {
         let text = if self.address.contains(':') {
@@ -271,7 +330,9 @@ impl ServerConfig {
 
     /// Reads YAML (may be empty) and applies `FABRIC_CA_SERVER_*` overrides:
     /// `_ADDRESS`, `_PORT`, `_CA_NAME`, `_CSR_CN`, `_TLS_ENABLED`, `_REGISTRY_MAXENROLLMENTS`,
-    /// `_CFG_IDENTITIES_ALLOWREMOVE`, `_CFG_AFFILIATIONS_ALLOWREMOVE`,
+    /// `_CFG_IDENTITIES_ALLOWREMOVE`, `_CFG_IDENTITIES_PASSWORDATTEMPTS`,
+    /// `_CFG_IDENTITIES_PASSWORDHASHITERATIONS`, `_COMPATIBILITY_MODE_V1_3`,
+    /// `_CFG_AFFILIATIONS_ALLOWREMOVE`,
     /// `_TLSCA_ENABLED`, `_TLSCA_NAME`, `_INTERMEDIATE_PARENTSERVER_URL`,
     /// `_INTERMEDIATE_PARENTSERVER_CANAME`, `_INTERMEDIATE_TLS_CERTFILES` (comma-separated).
     pub fn parse(
@@ -301,6 +362,15 @@ impl ServerConfig {
                 }
                 "CFG_IDENTITIES_ALLOWREMOVE" => {
                     c.cfg.identities.allowremove = v.parse().map_err(|e| bad(&e))?
+                }
+                "CFG_IDENTITIES_PASSWORDATTEMPTS" => {
+                    c.cfg.identities.passwordattempts = v.parse().map_err(|e| bad(&e))?
+                }
+                "CFG_IDENTITIES_PASSWORDHASHITERATIONS" => {
+                    c.cfg.identities.passwordhashiterations = v.parse().map_err(|e| bad(&e))?
+                }
+                "COMPATIBILITY_MODE_V1_3" => {
+                    c.compatibility.legacytokens = v.parse().map_err(|e| bad(&e))?
                 }
                 "CFG_AFFILIATIONS_ALLOWREMOVE" => {
                     c.cfg.affiliations.allowremove = v.parse().map_err(|e| bad(&e))?

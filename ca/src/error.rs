@@ -24,6 +24,8 @@ pub mod code {
     pub const BAD_CSR: u16 = 31;
     /// The identity was revoked.
     pub const REVOKED_ID: u16 = 70;
+    /// Too many failed secrets in a row for one identity.
+    pub const PASSWORD_ATTEMPTS: u16 = 73;
     /// The caller lacks the authority for the operation.
     pub const AUTHORIZATION: u16 = 71;
     /// No such identity (a failed lookup).

@@ -2,6 +2,7 @@
 //! issued certificates and their revocations. Every request that changes
 //! something does it in one transaction, so a refused request changes nothing.
 
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -41,10 +42,12 @@ pub struct IdentityRecord {
     pub revoked: bool,
     secret_hash: Vec<u8>,
     salt: Vec<u8>,
+    iterations: u32,
 }
 
 impl IdentityRecord {
-    /// A new identity with `secret`.
+    /// A new identity with `secret`, hashed with `iterations` of PBKDF2
+    /// (slow on purpose: call it outside the database lock).
     pub fn new(
         id: &str,
         kind: &str,
@@ -52,6 +55,7 @@ impl IdentityRecord {
         attributes: Vec<Attribute>,
         max_enrollments: i64,
         secret: &str,
+        iterations: NonZeroU32,
     ) -> Self {
         let salt = weft_common::crypto::random_bytes(16);
         Self {
@@ -62,16 +66,21 @@ impl IdentityRecord {
             max_enrollments,
             enrollments: 0,
             revoked: false,
-            secret_hash: hash_secret(secret, &salt),
+            secret_hash: hash_secret(secret, &salt, iterations),
             salt,
+            iterations: iterations.get(),
         }
     }
 
-    /// Whether `secret` is this identity's (in constant time).
+    /// Whether `secret` is this identity's (in constant time; slow on
+    /// purpose: call it outside the database lock).
     pub fn secret_matches(&self, secret: &str) -> bool {
+        let Some(iterations) = NonZeroU32::new(self.iterations) else {
+            return false;
+        };
         ring::pbkdf2::verify(
             ring::pbkdf2::PBKDF2_HMAC_SHA256,
-            PBKDF2_ROUNDS,
+            iterations,
             &self.salt,
             secret.as_bytes(),
             &self.secret_hash,
@@ -79,10 +88,22 @@ impl IdentityRecord {
         .is_ok()
     }
 
-    /// Sets a new secret.
-    pub fn set_secret(&mut self, secret: &str) {
+    /// Sets a new secret, hashed with `iterations` (slow on purpose).
+    pub fn set_secret(&mut self, secret: &str, iterations: NonZeroU32) {
         self.salt = weft_common::crypto::random_bytes(16);
-        self.secret_hash = hash_secret(secret, &self.salt);
+        self.secret_hash = hash_secret(secret, &self.salt, iterations);
+        self.iterations = iterations.get();
+    }
+
+    /// The PBKDF2 iterations its secret was hashed with.
+    pub fn secret_iterations(&self) -> u32 {
+        self.iterations
+    }
+
+    /// Whether `other` holds the same stored secret (the secret did not
+    /// change between a check outside the lock and the update inside it).
+    pub fn same_secret(&self, other: &Self) -> bool {
+        self.secret_hash == other.secret_hash && self.salt == other.salt
     }
 
     /// The value of attribute `name`.
@@ -94,16 +115,14 @@ impl IdentityRecord {
     }
 }
 
-const PBKDF2_ROUNDS: std::num::NonZeroU32 = match std::num::NonZeroU32::new(10_000) {
-    Some(n) => n,
-    None => unreachable!(),
-};
+/// What secrets stored before the count was recorded were hashed with.
+const LEGACY_ITERATIONS: u32 = 10_000;
 
-fn hash_secret(secret: &str, salt: &[u8]) -> Vec<u8> {
+fn hash_secret(secret: &str, salt: &[u8], iterations: NonZeroU32) -> Vec<u8> {
     let mut out = vec![0u8; 32];
     ring::pbkdf2::derive(
         ring::pbkdf2::PBKDF2_HMAC_SHA256,
-        PBKDF2_ROUNDS,
+        iterations,
         salt,
         secret.as_bytes(),
         &mut out,
@@ -190,11 +209,11 @@ fn row_identity(r: &rusqlite::Row<'_>) -> rusqlite::Result<IdentityRecord> {
         revoked: r.get::<_, i64>(6)? != 0,
         secret_hash: r.get(7)?,
         salt: r.get(8)?,
+        iterations: r.get(9)?,
     })
 }
 
-const IDENTITY_COLUMNS: &str =
-    "id, type, affiliation, attributes, max_enrollments, enrollments, revoked, secret_hash, salt";
+const IDENTITY_COLUMNS: &str = "id, type, affiliation, attributes, max_enrollments, enrollments, revoked, secret_hash, salt, hash_iterations";
 
 impl Store {
     /// Opens (creating if need be) the database at `path`.
@@ -213,7 +232,8 @@ impl Store {
                  enrollments INTEGER NOT NULL,
                  revoked INTEGER NOT NULL,
                  secret_hash BLOB NOT NULL,
-                 salt BLOB NOT NULL);
+                 salt BLOB NOT NULL,
+                 hash_iterations INTEGER NOT NULL);
              CREATE TABLE IF NOT EXISTS certificates (
                  serial TEXT NOT NULL,
                  aki TEXT NOT NULL,
@@ -228,6 +248,15 @@ impl Store {
              CREATE TABLE IF NOT EXISTS affiliations (
                  name TEXT PRIMARY KEY);",
         )?;
+        // Databases from before the iteration count was stored.
+        let has_iterations = conn
+            .prepare("SELECT hash_iterations FROM identities LIMIT 0")
+            .is_ok();
+        if !has_iterations {
+            conn.execute_batch(&format!(
+                "ALTER TABLE identities ADD COLUMN hash_iterations INTEGER NOT NULL DEFAULT {LEGACY_ITERATIONS}"
+            ))?;
+        }
         Ok(Self {
             conn: Mutex::new(conn),
         })
@@ -285,7 +314,7 @@ impl Store {
     pub fn insert_identity(&self, i: &IdentityRecord) -> Result<(), CaError> {
         let attrs = serde_json::to_string(&i.attributes).expect("attributes JSON");
         let r = self.conn().execute(
-            &format!("INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+            &format!("INSERT INTO identities ({IDENTITY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"),
             params![
                 i.id,
                 i.kind,
@@ -295,7 +324,8 @@ impl Store {
                 i.enrollments,
                 i.revoked as i64,
                 i.secret_hash,
-                i.salt
+                i.salt,
+                i.iterations
             ],
         );
         match r {
@@ -442,8 +472,8 @@ impl Store {
     pub fn update_identity(&self, i: &IdentityRecord) -> Result<bool, CaError> {
         let attrs = serde_json::to_string(&i.attributes).expect("attributes JSON");
         let n = self.conn().execute(
-            "UPDATE identities SET type = ?2, affiliation = ?3, attributes = ?4, max_enrollments = ?5, secret_hash = ?6, salt = ?7 WHERE id = ?1",
-            params![i.id, i.kind, i.affiliation, attrs, i.max_enrollments, i.secret_hash, i.salt],
+            "UPDATE identities SET type = ?2, affiliation = ?3, attributes = ?4, max_enrollments = ?5, secret_hash = ?6, salt = ?7, hash_iterations = ?8 WHERE id = ?1",
+            params![i.id, i.kind, i.affiliation, attrs, i.max_enrollments, i.secret_hash, i.salt, i.iterations],
         )?;
         Ok(n == 1)
     }

@@ -205,12 +205,25 @@ impl Authority {
                 format!("renaming '{name}' moves {moved} identities: repeat with force"),
             ));
         }
+        self.require_authority_under(caller, name)?;
         self.store.rename_affiliation(name, &req.name)?;
         tracing::info!(from = name, to = %req.name, by = %caller.id, "renamed affiliation");
         Ok(AffiliationInfo::tree(
             &req.name,
             &self.store.affiliations()?,
         ))
+    }
+
+    /// Moving or removing an affiliation acts on every identity below it:
+    /// the caller must have authority over each (a lesser manager may not
+    /// remove a greater identity by removing its affiliation).
+    fn require_authority_under(&self, caller: &IdentityRecord, name: &str) -> Result<(), CaError> {
+        for identity in self.store.identities()? {
+            if covers(name, &identity.affiliation) {
+                Self::require_authority_over(caller, &identity)?;
+            }
+        }
+        Ok(())
     }
 
     /// `DELETE affiliations/{name}`: removes an affiliation; if it has
@@ -248,6 +261,7 @@ impl Authority {
                 ),
             ));
         }
+        self.require_authority_under(caller, name)?;
         let (removed, revoked) = self.store.delete_affiliation(name, now())?;
         tracing::info!(
             name,

@@ -37,13 +37,82 @@ impl From<&IdentityRecord> for IdentityInfo {
     }
 }
 
+/// Privileges held as allow lists: the target's list must be covered by the caller's.
+const LIST_PRIVILEGES: [&str; 3] = [
+    "hf.Registrar.Roles",
+    "hf.Registrar.DelegateRoles",
+    "hf.Registrar.Attributes",
+];
+
+/// Privileges held as flags: a target's `true` needs the caller's `true`.
+const FLAG_PRIVILEGES: [&str; 4] = [
+    "hf.Revoker",
+    "hf.GenCRL",
+    "hf.IntermediateCA",
+    "hf.AffiliationMgr",
+];
+
+/// The first `hf.*` privilege `target` holds that `caller` does not.
+fn privilege_beyond(caller: &IdentityRecord, target: &IdentityRecord) -> Option<&'static str> {
+    let lists = LIST_PRIVILEGES.into_iter().find(|name| {
+        let own = caller.attribute(name).unwrap_or("");
+        target.attribute(name).is_some_and(|theirs| {
+            theirs
+                .split(',')
+                .map(str::trim)
+                .filter(|item| !item.is_empty())
+                .any(|item| !list_allows(own, item))
+        })
+    });
+    lists.or_else(|| {
+        FLAG_PRIVILEGES.into_iter().find(|name| {
+            target.attribute(name) == Some("true") && caller.attribute(name) != Some("true")
+        })
+    })
+}
+
 impl Authority {
     /// Whether registrar `caller` may see and manage `identity`: its type is
-    /// in the caller's `hf.Registrar.Roles` and its affiliation under the caller's.
+    /// in the caller's `hf.Registrar.Roles`, its affiliation under the
+    /// caller's, and it holds no `hf.*` privilege the caller lacks (else a
+    /// lesser registrar could take over a greater identity, e.g. reset the
+    /// bootstrap admin's secret and enroll as it).
     pub(super) fn manages(caller: &IdentityRecord, identity: &IdentityRecord) -> bool {
+        Self::authority_over(caller, identity).is_ok()
+    }
+
+    /// Why `caller` may not act on `identity`, if it may not.
+    fn authority_over(caller: &IdentityRecord, identity: &IdentityRecord) -> Result<(), String> {
         let roles = caller.attribute("hf.Registrar.Roles").unwrap_or("");
-        list_allows(roles, &identity.kind)
-            && Self::require_affiliation(caller, &identity.affiliation).is_ok()
+        if !list_allows(roles, &identity.kind) {
+            return Err(format!(
+                "'{}' may act on types [{roles}], not '{}'",
+                caller.id, identity.kind
+            ));
+        }
+        if Self::require_affiliation(caller, &identity.affiliation).is_err() {
+            return Err(format!(
+                "'{}' of affiliation '{}' may not act on affiliation '{}'",
+                caller.id, caller.affiliation, identity.affiliation
+            ));
+        }
+        if let Some(privilege) = privilege_beyond(caller, identity) {
+            return Err(format!(
+                "'{}' holds {privilege}, which '{}' does not",
+                identity.id, caller.id
+            ));
+        }
+        Ok(())
+    }
+
+    /// [`Self::manages`] as a 403 naming the reason (for revocation, where
+    /// the identity is named by the caller and its existence is no secret).
+    pub(super) fn require_authority_over(
+        caller: &IdentityRecord,
+        identity: &IdentityRecord,
+    ) -> Result<(), CaError> {
+        Self::authority_over(caller, identity)
+            .map_err(|why| CaError::api(403, code::AUTHORIZATION, format!("{why}: refused")))
     }
 
     /// `GET identities`: the identities `caller` manages.
@@ -148,7 +217,7 @@ impl Authority {
             identity.max_enrollments = self.max_enrollments(req.max_enrollments)?;
         }
         if !req.secret.is_empty() {
-            identity.set_secret(&req.secret);
+            identity.set_secret(&req.secret, self.iterations());
         }
         if !self.store.update_identity(&identity)? {
             return Err(Self::identity_not_found(id));
