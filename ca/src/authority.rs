@@ -302,7 +302,8 @@ impl Authority {
                 issued.cert_pem
             };
             std::fs::write(&tls_cert, served).map_err(|e| CaError::io(&tls_cert, e))?;
-            std::fs::write(&tls_key, &issued.key_pem).map_err(|e| CaError::io(&tls_key, e))?;
+            weft_common::crypto::write_private_key(&tls_key, issued.key_pem.as_bytes())
+                .map_err(|e| CaError::io(&tls_key, e))?;
             tracing::info!(cert = %tls_cert.display(), "created the CA's TLS certificate");
         }
         let store = Store::open(&db_path(config))?;

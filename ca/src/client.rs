@@ -53,7 +53,13 @@ fn store_key(msp: &Path, key: &KeyPair) -> Result<(), CaError> {
             let _ = std::fs::remove_file(e.path());
         }
     }
-    write(&dir.join(key_file(key)), key.serialize_pem().as_bytes())
+    write_key(&dir.join(key_file(key)), key)
+}
+
+/// Writes a private key: mode 0600 in a 0700 folder.
+fn write_key(path: &Path, key: &KeyPair) -> Result<(), CaError> {
+    weft_common::crypto::write_private_key(path, key.serialize_pem().as_bytes())
+        .map_err(|e| CaError::io(path, e))
 }
 
 /// A new P-256 key and a PKCS#10 request (PEM) for it with `CN=cn`.
@@ -352,10 +358,7 @@ pub fn new_request_for(msp: &Path) -> Result<String, CaError> {
         .common_name
         .unwrap_or_default();
     let (key, csr) = key_and_request(&cn)?;
-    write(
-        &msp.join("reenroll-key.pem"),
-        key.serialize_pem().as_bytes(),
-    )?;
+    write_key(&msp.join("reenroll-key.pem"), &key)?;
     Ok(csr)
 }
 

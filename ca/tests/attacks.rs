@@ -322,3 +322,62 @@ async fn secrets_are_stored_at_the_configured_hash_cost() {
     assert_eq!(defaults.cfg.identities.passwordattempts, 10);
     assert!(!defaults.compatibility.legacytokens);
 }
+
+#[cfg(unix)]
+fn mode(p: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Every private key file under `dir` (`*_sk`, `*.key`, `priv_sk`,
+/// `reenroll-key.pem`), each checked to be owner-only in an owner-only folder.
+#[cfg(unix)]
+fn assert_keys_owner_only(dir: &std::path::Path) -> usize {
+    let mut found = 0;
+    for entry in walk(dir) {
+        let name = entry.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with("_sk") || name.ends_with(".key") || name.ends_with("key.pem") {
+            assert_eq!(mode(&entry), 0o600, "{}", entry.display());
+            assert_eq!(mode(entry.parent().unwrap()), 0o700, "{}", entry.display());
+            found += 1;
+        }
+    }
+    found
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn private_keys_on_disk_are_readable_only_by_their_owner() {
+    // The server's enrollment CA, its TLS CA and its own TLS key.
+    let ca = ca_with(|c| c.tlsca.enabled = true).await;
+    let home = ca.home.path();
+    let server_keys = assert_keys_owner_only(home);
+    assert!(server_keys >= 2, "CA and TLS CA keys: {server_keys}");
+    // A client's enrolled key, and the key of a reenroll in progress.
+    let client = weft_ca::client::CaClient::new(&ca.base.replace("/api/v1", ""), &[]).unwrap();
+    let msp = tempfile::tempdir().unwrap();
+    client
+        .enroll("admin", "adminpw", "", &[], &msp.path().join("msp"))
+        .await
+        .unwrap();
+    weft_ca::client::new_request_for(&msp.path().join("msp")).unwrap();
+    assert_eq!(assert_keys_owner_only(msp.path()), 2);
+    ca.handle.shutdown().await;
+}

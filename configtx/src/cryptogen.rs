@@ -160,16 +160,13 @@ fn write(path: &Path, contents: &[u8]) -> Result<(), ConfigtxError> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(|e| ConfigtxError::io(parent, e))?;
     }
-    std::fs::write(path, contents).map_err(|e| ConfigtxError::io(path, e))?;
-    #[cfg(unix)]
-    if path.file_name().is_some_and(|n| {
-        n.to_string_lossy().ends_with("_sk") || n.to_string_lossy().ends_with(".key")
-    }) {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .map_err(|e| ConfigtxError::io(path, e))?;
-    }
-    Ok(())
+    std::fs::write(path, contents).map_err(|e| ConfigtxError::io(path, e))
+}
+
+/// Writes a private key: mode 0600 in a 0700 folder.
+fn write_key(path: &Path, key_pem: &str) -> Result<(), ConfigtxError> {
+    weft_common::crypto::write_private_key(path, key_pem.as_bytes())
+        .map_err(|e| ConfigtxError::io(path, e))
 }
 
 /// Writes the verifying part of an MSP folder (cacerts, tlscacerts, config.yaml, admincerts).
@@ -217,10 +214,7 @@ fn write_identity(
         &msp.join("signcerts").join(format!("{cn}-cert.pem")),
         signing.cert_pem.as_bytes(),
     )?;
-    write(
-        &msp.join("keystore").join("priv_sk"),
-        signing.key_pem.as_bytes(),
-    )?;
+    write_key(&msp.join("keystore").join("priv_sk"), &signing.key_pem)?;
 
     let mut tls_sans = vec![cn.to_string()];
     if let Some((host, _)) = cn.split_once('.')
@@ -243,10 +237,7 @@ fn write_identity(
         &tls_dir.join(format!("{tls_role}.crt")),
         tls.cert_pem.as_bytes(),
     )?;
-    write(
-        &tls_dir.join(format!("{tls_role}.key")),
-        tls.key_pem.as_bytes(),
-    )?;
+    write_key(&tls_dir.join(format!("{tls_role}.key")), &tls.key_pem)?;
     Ok(())
 }
 
@@ -306,18 +297,12 @@ fn generate_org(
         &base.join("ca").join(cas.ca_file()),
         cas.ca.cert_pem().as_bytes(),
     )?;
-    write(
-        &base.join("ca").join("priv_sk"),
-        cas.ca.key_pem().as_bytes(),
-    )?;
+    write_key(&base.join("ca").join("priv_sk"), cas.ca.key_pem())?;
     write(
         &base.join("tlsca").join(cas.tlsca_file()),
         cas.tlsca.cert_pem().as_bytes(),
     )?;
-    write(
-        &base.join("tlsca").join("priv_sk"),
-        cas.tlsca.key_pem().as_bytes(),
-    )?;
+    write_key(&base.join("tlsca").join("priv_sk"), cas.tlsca.key_pem())?;
     write_verifying_msp(&base.join("msp"), &cas)?;
 
     let mut nodes: Vec<NodeSpec> = org.specs.clone();

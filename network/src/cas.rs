@@ -186,10 +186,12 @@ impl OrgCa {
             &tls.join(format!("{tls_name}.crt")),
             &read(&staging.join("signcerts/cert.pem"))?,
         )?;
-        write(
-            &tls.join(format!("{tls_name}.key")),
+        let key = tls.join(format!("{tls_name}.key"));
+        weft_common::crypto::write_private_key(
+            &key,
             &read(&only_file(&staging.join("keystore"))?)?,
-        )?;
+        )
+        .map_err(|e| NetworkError::io(&key, e))?;
         write(&tls.join("ca.crt"), &self.tls_root)?;
         std::fs::remove_dir_all(&staging).map_err(|e| NetworkError::io(&staging, e))?;
         Ok(())

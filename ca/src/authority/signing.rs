@@ -52,7 +52,12 @@ impl CaFiles {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| CaError::io(dir, e))?;
             }
-            std::fs::write(path, text).map_err(|e| CaError::io(path, e))?;
+            if path == &self.key {
+                weft_common::crypto::write_private_key(path, text.as_bytes())
+            } else {
+                std::fs::write(path, text)
+            }
+            .map_err(|e| CaError::io(path, e))?;
         }
         Ok(())
     }
