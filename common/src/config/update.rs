@@ -17,8 +17,8 @@ use std::collections::BTreeMap;
 
 use prost::Message;
 use weft_protos::common::{
-    Config, ConfigGroup, ConfigPolicy, ConfigSignature, ConfigUpdate, ConfigUpdateEnvelope,
-    ConfigValue, SignatureHeader,
+    Config, ConfigEnvelope, ConfigGroup, ConfigPolicy, ConfigSignature, ConfigUpdate,
+    ConfigUpdateEnvelope, ConfigValue, Payload, SignatureHeader,
 };
 
 use super::bundle::ChannelConfig;
@@ -521,4 +521,78 @@ pub fn apply_update(
     ChannelConfig::from_config(current.channel_id.clone(), &new)?;
     let _ = PolicyTree::from_channel_group(new.channel_group.as_ref().expect("just set"))?;
     Ok(new)
+}
+
+// ---------- checking a CONFIG transaction ----------
+
+/// Checks the content of a CONFIG transaction as a Fabric peer does before it
+/// adopts it: `envelope.config` must be exactly what its `last_update` (a
+/// CONFIG_UPDATE envelope whose signatures satisfy the `mod_policy` of every
+/// element it changes) yields from `current`, at Unix time `now`. This is what
+/// stops one orderer, or one stolen orderer key, from rewriting a channel.
+/// Returns the checked config.
+pub fn verify_config_envelope(
+    current: &ChannelConfig,
+    envelope: &ConfigEnvelope,
+    now: i64,
+) -> Result<Config, CommonError> {
+    let claimed = envelope
+        .config
+        .as_ref()
+        .ok_or_else(|| CommonError::Config("the config envelope has no config".into()))?;
+    let last_update = envelope.last_update.as_ref().ok_or_else(|| {
+        CommonError::Config(
+            "the config envelope carries no config update (last_update): only a genesis config may come without one"
+                .into(),
+        )
+    })?;
+    let payload: Payload = decode("config update payload", &last_update.payload)?;
+    let update: ConfigUpdateEnvelope = decode("config update envelope", &payload.data)?;
+    let computed = apply_update(current, &update, now)?;
+    if claimed.sequence != computed.sequence {
+        return Err(CommonError::Config(format!(
+            "the config has sequence {}, its update yields {}",
+            claimed.sequence, computed.sequence
+        )));
+    }
+    if claimed.channel_group != computed.channel_group {
+        let (mut have, mut want) = (BTreeMap::new(), BTreeMap::new());
+        if let Some(g) = &claimed.channel_group {
+            flatten(g, &[], "Channel", &mut have);
+        }
+        if let Some(g) = &computed.channel_group {
+            flatten(g, &[], "Channel", &mut want);
+        }
+        let differs = have
+            .keys()
+            .chain(want.keys())
+            .find(|k| match (have.get(*k), want.get(*k)) {
+                (Some(a), Some(b)) => !a.same_as(b),
+                _ => true,
+            })
+            .map_or_else(|| "the channel group".to_string(), describe);
+        return Err(CommonError::Config(format!(
+            "the config is not what its signed update yields from the current config: {differs} differs"
+        )));
+    }
+    Ok(computed)
+}
+
+impl Element {
+    /// Whether two elements are equal, groups compared by their own fields and
+    /// the names of their children (the children are elements of their own).
+    fn same_as(&self, other: &Element) -> bool {
+        match (self, other) {
+            (Element::Group(a), Element::Group(b)) => {
+                a.version == b.version
+                    && a.mod_policy == b.mod_policy
+                    && a.groups.keys().eq(b.groups.keys())
+                    && a.values.keys().eq(b.values.keys())
+                    && a.policies.keys().eq(b.policies.keys())
+            }
+            (Element::Value(a), Element::Value(b)) => a == b,
+            (Element::Policy(a), Element::Policy(b)) => a == b,
+            _ => false,
+        }
+    }
 }

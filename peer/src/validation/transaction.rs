@@ -2,9 +2,10 @@
 
 use prost::Message;
 use weft_common::config::ChannelConfig;
+use weft_common::config::update::verify_config_envelope;
 use weft_common::policy::verify_signers;
 use weft_common::tx::{Invalid, NsRwSet, UnpackedEnvelope};
-use weft_protos::common::{Block, HeaderType};
+use weft_protos::common::{Block, ConfigEnvelope, HeaderType};
 use weft_protos::kvrwset::HashedRwSet;
 use weft_protos::protos::TxValidationCode as Code;
 
@@ -76,20 +77,9 @@ pub fn check(
         .as_ref()
         .map_or(0, |t| t.seconds);
     let header_type = env.header_type();
-    if header_type == HeaderType::Config as i32 {
-        // Config transactions are checked as a whole block (`check_config_block`).
-        return Ok((
-            tx_id.clone(),
-            Ok(Checked {
-                tx_id,
-                header_type,
-                timestamp_seconds,
-                rwset: Vec::new(),
-                collections: Vec::new(),
-            }),
-        ));
-    }
-    if header_type != HeaderType::EndorserTransaction as i32 {
+    if header_type != HeaderType::Config as i32
+        && header_type != HeaderType::EndorserTransaction as i32
+    {
         return with_id(invalid(
             Code::UnsupportedTxPayload,
             format!(
@@ -98,7 +88,9 @@ pub fn check(
         ));
     }
     // Validity is judged at the transaction's own timestamp so that every peer
-    // reaches the same verdict whenever it validates.
+    // reaches the same verdict whenever it validates. A CONFIG transaction is
+    // signed by the orderer that built it; its content is checked against the
+    // config as a whole block (`check_config_block`).
     let creator = env.creator_signed_data();
     let signers = verify_signers(
         std::slice::from_ref(&creator),
@@ -112,6 +104,18 @@ pub fn check(
                 "creator refused: {}",
                 signers.refused.first().map_or("unknown", String::as_str)
             ),
+        ));
+    }
+    if header_type == HeaderType::Config as i32 {
+        return Ok((
+            tx_id.clone(),
+            Ok(Checked {
+                tx_id,
+                header_type,
+                timestamp_seconds,
+                rwset: Vec::new(),
+                collections: Vec::new(),
+            }),
         ));
     }
     if let Err(inv) = env.check_txid() {
@@ -269,32 +273,42 @@ fn check_action(etx: &weft_common::tx::EndorserTransaction) -> Result<(), Invali
     Ok(())
 }
 
-/// Checks a config block: its one envelope is a CONFIG transaction whose
-/// config builds and follows the current sequence. Returns the new config.
+/// Checks a config block as a Fabric peer does: its one envelope is a CONFIG
+/// transaction for this channel whose config is exactly what its signed
+/// update (`last_update`) yields from the current config, the update's
+/// signatures satisfying the `mod_policy` of every element it changes
+/// (judged at the envelope's timestamp, so every peer agrees). Returns the
+/// new config.
 pub fn check_config_block(
     block: &Block,
     current: &ChannelConfig,
 ) -> Result<ChannelConfig, Invalid> {
-    let cfg = ChannelConfig::from_block(block)
-        .map_err(|e| invalid(Code::InvalidConfigTransaction, e.to_string()))?;
+    let refused = |why: String| invalid(Code::InvalidConfigTransaction, why);
+    let cfg = ChannelConfig::from_block(block).map_err(|e| refused(e.to_string()))?;
     if cfg.channel_id != current.channel_id {
-        return Err(invalid(
-            Code::InvalidConfigTransaction,
-            format!(
-                "config is for channel {}, not {}",
-                cfg.channel_id, current.channel_id
-            ),
-        ));
+        return Err(refused(format!(
+            "config is for channel {}, not {}",
+            cfg.channel_id, current.channel_id
+        )));
     }
-    if cfg.sequence() <= current.sequence() {
-        return Err(invalid(
-            Code::InvalidConfigTransaction,
-            format!(
-                "config sequence {} does not follow the current {}",
-                cfg.sequence(),
-                current.sequence()
-            ),
-        ));
+    if cfg.sequence() != current.sequence() + 1 {
+        return Err(refused(format!(
+            "config sequence {} does not follow the current {}",
+            cfg.sequence(),
+            current.sequence()
+        )));
     }
+    // `from_block` has checked that the block holds one CONFIG envelope.
+    let data = block.data.as_ref().map_or(&[][..], |d| d.data.as_slice());
+    let env = UnpackedEnvelope::from_bytes(&data[0]).map_err(|e| refused(e.to_string()))?;
+    let envelope = ConfigEnvelope::decode(env.data.as_slice())
+        .map_err(|e| refused(format!("malformed config envelope: {e}")))?;
+    let at = env
+        .channel_header
+        .timestamp
+        .as_ref()
+        .map_or(0, |t| t.seconds);
+    verify_config_envelope(current, &envelope, at)
+        .map_err(|e| refused(format!("config refused: {e}")))?;
     Ok(cfg)
 }

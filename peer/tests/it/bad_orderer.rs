@@ -21,11 +21,12 @@ use crate::support::*;
 
 type Responses<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
-/// Serves a fixed chain over Deliver (one of whose blocks is bad), then holds the stream open.
-struct FaultyOrderer {
-    blocks: Vec<Block>,
-    bad: u64,
-    bad_served: Arc<AtomicUsize>,
+/// Serves a fixed chain over Deliver (one of whose blocks is bad), then holds the stream open;
+/// `bad_served` counts the requests that reached block `bad`.
+pub struct FaultyOrderer {
+    pub blocks: Vec<Block>,
+    pub bad: u64,
+    pub bad_served: Arc<AtomicUsize>,
 }
 
 #[tonic::async_trait]
@@ -68,7 +69,7 @@ impl AtomicBroadcast for FaultyOrderer {
     }
 }
 
-async fn serve(
+pub async fn serve(
     net: &Net,
     orderer: usize,
     svc: FaultyOrderer,
@@ -76,8 +77,8 @@ async fn serve(
 ) -> String {
     let od = net.orgs.orderer_dir(orderer);
     let id = TlsIdentity::load(&od.join("tls/server.crt"), &od.join("tls/server.key")).unwrap();
-    let verifier =
-        DynamicClientVerifier::new(&[std::fs::read(net.orgs.org_tls_ca(1)).unwrap()]).unwrap();
+    let roots = [1, 2].map(|org| std::fs::read(net.orgs.org_tls_ca(org)).unwrap());
+    let verifier = DynamicClientVerifier::new(&roots).unwrap();
     let tls = Arc::new(weft_common::tls::server_config(&id, verifier, &[b"h2"]).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

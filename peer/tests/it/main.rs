@@ -1,5 +1,6 @@
 //! Integration tests of the peer's ledger, validation, commit and delivery.
 
+mod attacks;
 mod bad_orderer;
 mod cli;
 mod crash;

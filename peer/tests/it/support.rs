@@ -337,3 +337,78 @@ pub fn block(number: u64, prev: Vec<u8>, envs: &[Envelope]) -> Block {
         envs.iter().map(|e| e.encode_to_vec()).collect(),
     )
 }
+
+/// A CONFIG_UPDATE envelope that turns `current` into `updated`, signed (in
+/// its `ConfigUpdateEnvelope`) by each of `admins`, as `peer channel update` sends it.
+pub fn config_update(
+    current: &weft_protos::common::Config,
+    updated: &weft_protos::common::Config,
+    admins: &[SigningIdentity],
+) -> Envelope {
+    use weft_common::config::update::{compute_update, sign_config_update};
+    use weft_protos::common::{ConfigUpdateEnvelope, HeaderType};
+    let channel = ChannelId::parse(CHANNEL).unwrap();
+    let update = compute_update(&channel, current, updated)
+        .unwrap()
+        .encode_to_vec();
+    let cue = ConfigUpdateEnvelope {
+        signatures: admins
+            .iter()
+            .map(|a| sign_config_update(&update, a).unwrap())
+            .collect(),
+        config_update: update,
+    };
+    weft_common::tx::signed_envelope(
+        HeaderType::ConfigUpdate,
+        &channel,
+        cue.encode_to_vec(),
+        &admins[0],
+    )
+    .unwrap()
+}
+
+/// A CONFIG transaction carrying `config` and the update it claims to come
+/// from, signed by `orderer` (honest or not: the config need not follow).
+pub fn config_tx(
+    orderer: &SigningIdentity,
+    config: weft_protos::common::Config,
+    last_update: Option<Envelope>,
+) -> Envelope {
+    use weft_protos::common::{ConfigEnvelope, HeaderType};
+    weft_common::tx::signed_envelope(
+        HeaderType::Config,
+        &ChannelId::parse(CHANNEL).unwrap(),
+        ConfigEnvelope {
+            config: Some(config),
+            last_update,
+        }
+        .encode_to_vec(),
+        orderer,
+    )
+    .unwrap()
+}
+
+/// The config `update` (a CONFIG_UPDATE envelope) yields from `current`, as an
+/// honest orderer computes it.
+pub fn updated_config(
+    current: &weft_common::config::ChannelConfig,
+    update: &Envelope,
+) -> weft_protos::common::Config {
+    use weft_protos::common::{ConfigUpdateEnvelope, Payload};
+    let payload = Payload::decode(update.payload.as_slice()).unwrap();
+    let cue = ConfigUpdateEnvelope::decode(payload.data.as_slice()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    weft_common::config::update::apply_update(current, &cue, now).unwrap()
+}
+
+/// The CONFIG transaction an honest orderer builds from `update`, signed by `orderer`.
+pub fn honest_config_tx(
+    orderer: &SigningIdentity,
+    current: &weft_common::config::ChannelConfig,
+    update: Envelope,
+) -> Envelope {
+    config_tx(orderer, updated_config(current, &update), Some(update))
+}

@@ -374,22 +374,6 @@ fn lifecycle_transactions_need_the_lifecycle_endorsement_policy() {
     );
 }
 
-/// A CONFIG transaction wrapping `config` (as the orderer builds it).
-fn config_tx(chain: &Chain, config: weft_protos::common::Config) -> Envelope {
-    use weft_protos::common::{ConfigEnvelope, HeaderType};
-    weft_common::tx::signed_envelope(
-        HeaderType::Config,
-        &weft_common::ids::ChannelId::parse(CHANNEL).unwrap(),
-        ConfigEnvelope {
-            config: Some(config),
-            last_update: None,
-        }
-        .encode_to_vec(),
-        &chain.orgs.orderer(1),
-    )
-    .unwrap()
-}
-
 #[test]
 fn a_config_block_changes_policies_from_the_next_block_on() {
     use weft_protos::common::{ImplicitMetaPolicy, Policy, implicit_meta_policy};
@@ -410,10 +394,10 @@ fn a_config_block_changes_policies_from_the_next_block_on() {
         [Code::EndorsementPolicyFailure]
     );
 
-    // The channel's Endorsement policy becomes ANY Endorsement.
+    // The channel's Endorsement policy becomes ANY Endorsement, signed by
+    // both orgs' admins (the Application group's Admins is MAJORITY).
     let current = chain.committer.config();
     let mut config = current.config.clone();
-    config.sequence += 1;
     let app = config
         .channel_group
         .as_mut()
@@ -429,17 +413,23 @@ fn a_config_block_changes_policies_from_the_next_block_on() {
         }
         .encode_to_vec(),
     });
+    let update = config_update(
+        &current.config,
+        &config,
+        &[chain.orgs.admin(1), chain.orgs.admin(2)],
+    );
+    let honest = honest_config_tx(&chain.orgs.orderer(1), &current, update.clone());
     let stale = {
-        let mut c = config.clone();
+        let mut c = updated_config(&current, &update);
         c.sequence = current.sequence();
-        config_tx(&chain, c)
+        config_tx(&chain.orgs.orderer(1), c, Some(update))
     };
     assert_eq!(
         Chain::codes(&chain.commit(&[stale])),
         [Code::InvalidConfigTransaction]
     );
     assert_eq!(chain.committer.config().sequence(), current.sequence());
-    let done = chain.commit(&[config_tx(&chain, config)]);
+    let done = chain.commit(&[honest]);
     assert_eq!(Chain::codes(&done), [Code::Valid]);
     assert_eq!(chain.committer.config().sequence(), current.sequence() + 1);
     assert_eq!(chain.committer.ledger().info().last_config, done.number);
