@@ -100,7 +100,7 @@ fn config_blocks_need_the_updates_admins_signed() {
     let mut tampered_signature = honest_config_tx(
         &orderer,
         &before,
-        org1_update(&before.config, &[admin1.clone()]),
+        org1_update(&before.config, std::slice::from_ref(&admin1)),
     );
     tampered_signature.signature[8] ^= 1;
     let attacks = [
@@ -118,7 +118,7 @@ fn config_blocks_need_the_updates_admins_signed() {
                 Some(config_update(
                     &before.config,
                     &loosened(&before.config),
-                    &[admin1.clone()],
+                    std::slice::from_ref(&admin1),
                 )),
             ),
             Code::InvalidConfigTransaction,
@@ -129,7 +129,7 @@ fn config_blocks_need_the_updates_admins_signed() {
             config_tx(
                 &orderer,
                 hijacked(&before.config),
-                Some(org1_update(&before.config, &[admin1.clone()])),
+                Some(org1_update(&before.config, std::slice::from_ref(&admin1))),
             ),
             Code::InvalidConfigTransaction,
             "group /Channel/Application differs",
