@@ -3,9 +3,18 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use weft_common::node::net::{self, ConnectionLimits, HttpLimits};
+
 use crate::CaError;
 use crate::authority::Authority;
 use crate::config::ServerConfig;
+
+/// What one request may hold: its headers within 10 s, a body of at most
+/// 1 MiB (a CSR with attribute requests, or a registration, is a few KB).
+const LIMITS: HttpLimits = HttpLimits {
+    header_read_timeout: std::time::Duration::from_secs(10),
+    max_body: 1024 * 1024,
+};
 
 /// A running CA server.
 pub struct CaHandle {
@@ -44,24 +53,29 @@ pub async fn start(
             &identity,
             &[b"h2", b"http/1.1"],
         )?);
-        let incoming = weft_common::node::net::tls_incoming(listener, tls_config, stopped.clone());
-        tokio::spawn(weft_common::node::net::serve_http(
+        let incoming = net::tls_incoming(
+            listener,
+            tls_config,
+            ConnectionLimits::default(),
+            stopped.clone(),
+        );
+        tokio::spawn(net::serve_http(
             app,
             incoming,
-            weft_common::node::net::tls_certs,
+            net::tls_certs,
+            LIMITS,
             stopped,
         ))
     } else {
         tracing::warn!("TLS is disabled by configuration: serving plain HTTP");
-        let mut stopped = stopped;
-        tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
-                let _ = stopped.changed().await;
-            });
-            if let Err(e) = serve.await {
-                tracing::error!("CA server: {e}");
-            }
-        })
+        let incoming = net::tcp_incoming(listener, ConnectionLimits::default(), stopped.clone());
+        tokio::spawn(net::serve_http(
+            app,
+            incoming,
+            net::no_certs,
+            LIMITS,
+            stopped,
+        ))
     };
     tracing::info!(%addr, tls = tls.enabled, "CA listening");
     Ok(CaHandle {

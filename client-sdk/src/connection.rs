@@ -63,7 +63,7 @@ pub async fn connect(
     });
     let options = DialOptions {
         connect_timeout: Duration::from_secs(10),
-        keep_alive: Some(Duration::from_secs(60)),
+        ..DialOptions::default()
     };
     dial(endpoint, tls.as_ref(), options)
         .await

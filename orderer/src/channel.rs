@@ -223,7 +223,7 @@ impl Clients {
         });
         let options = DialOptions {
             connect_timeout: Duration::from_secs(3),
-            keep_alive: None,
+            ..DialOptions::default()
         };
         let channel = match dial_lazy(&endpoint, tls.as_ref(), options) {
             Ok(c) => c,
@@ -251,6 +251,8 @@ pub struct ChannelStart {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Whether this node joins an existing Raft group (added by a config update).
     pub joining: bool,
+    /// How long one call to another consenter may take (`General.Cluster.RPCTimeout`).
+    pub rpc_timeout: Duration,
     /// Called after a config block is committed (the node refreshes its TLS roots).
     pub on_config: Arc<dyn Fn() + Send + Sync>,
 }
@@ -353,6 +355,7 @@ impl ChannelHandle {
             metrics: start.metrics,
             outbox: Outbox::new(
                 Arc::new(ConsenterLinks {
+                    rpc_timeout: start.rpc_timeout,
                     channel: handle.id.to_string(),
                     clients: handle.clients.clone(),
                     commands: handle.commands.clone(),
@@ -583,6 +586,9 @@ struct Actor {
 /// The cluster transport as the outbox sees it: `Cluster.Step` calls to the
 /// consenters, and failures reported back to this channel's Raft node.
 struct ConsenterLinks {
+    /// A call not answered in time fails, so a black-holed consenter does not
+    /// hold its link (and every message queued behind the call) forever.
+    rpc_timeout: Duration,
     channel: String,
     clients: Arc<Clients>,
     commands: mpsc::Sender<Command>,
@@ -599,11 +605,13 @@ impl Transport for ConsenterLinks {
             channel: self.channel.clone(),
             messages,
         };
+        let timeout = self.rpc_timeout;
         async move {
             let connection =
                 connection.ok_or_else(|| format!("consenter {to} has no known endpoint"))?;
-            step_wire::step(connection, batch)
+            tokio::time::timeout(timeout, step_wire::step(connection, batch))
                 .await
+                .map_err(|_| format!("consenter {to} did not answer within {timeout:?}"))?
                 .map_err(|s| s.message().to_string())
         }
     }

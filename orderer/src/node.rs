@@ -26,7 +26,8 @@ use crate::registry::Registry;
 use crate::storage::ChannelStore;
 use weft_common::node::deliver::DeliverSettings;
 use weft_common::node::net::{
-    join_tasks, no_certs, serve_http, shutdown_signal, tcp_incoming, tls_certs, tls_incoming,
+    HttpLimits, join_tasks, no_certs, serve_http, shutdown_signal, tcp_incoming, tls_certs,
+    tls_incoming,
 };
 use weft_common::node::settings::ServerTls;
 
@@ -83,6 +84,7 @@ pub struct NodeCore {
     tls: Option<TlsIdentity>,
     general_verifier: Option<Arc<DynamicClientVerifier>>,
     extra_client_roots: Vec<Vec<u8>>,
+    rpc_timeout: std::time::Duration,
     /// Metrics shown on `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The log filter control behind `/logspec`, if the process provides one.
@@ -128,6 +130,7 @@ impl NodeCore {
             tls: self.tls.clone(),
             metrics: self.metrics.clone(),
             joining,
+            rpc_timeout: self.rpc_timeout,
             on_config: Arc::new(move || {
                 if let Some(core) = weak.upgrade() {
                     core.refresh_client_roots();
@@ -335,6 +338,7 @@ pub async fn start_with(
         tls: general_tls.clone(),
         general_verifier: general_verifier.clone(),
         extra_client_roots: extra_roots,
+        rpc_timeout: config.rpc_timeout,
         metrics: Arc::new(crate::metrics::Metrics::default()),
         log_control,
     });
@@ -358,7 +362,7 @@ pub async fn start_with(
     let mut tasks = Vec::new();
 
     // General listener: Broadcast, Deliver, cluster.
-    let router = tonic::transport::Server::builder()
+    let router = weft_common::node::limits::grpc_server(config.keep_alive)
         // Receive windows large enough for a batch of Raft appends: with
         // hyper's 1 MB default every large append waited for window updates
         // from a busy receiver. (Not hyper's adaptive window: it starts at
@@ -395,7 +399,12 @@ pub async fn start_with(
     match (&general_tls, general_verifier) {
         (Some(id), Some(verifier)) => {
             let tls = Arc::new(weft_common::tls::server_config(id, verifier, &[b"h2"])?);
-            let incoming = tls_incoming(listeners.general, tls, shutdown_rx.clone());
+            let incoming = tls_incoming(
+                listeners.general,
+                tls,
+                config.connections,
+                shutdown_rx.clone(),
+            );
             let signal = shutdown_signal(shutdown_rx.clone());
             tasks.push(tokio::spawn(async move {
                 if let Err(e) = router.serve_with_incoming_shutdown(incoming, signal).await {
@@ -404,7 +413,7 @@ pub async fn start_with(
             }));
         }
         _ => {
-            let incoming = tcp_incoming(listeners.general, shutdown_rx.clone());
+            let incoming = tcp_incoming(listeners.general, config.connections, shutdown_rx.clone());
             let signal = shutdown_signal(shutdown_rx.clone());
             tasks.push(tokio::spawn(async move {
                 if let Err(e) = router.serve_with_incoming_shutdown(incoming, signal).await {
@@ -432,20 +441,27 @@ pub async fn start_with(
                 verifier,
                 &[b"h2", b"http/1.1"],
             )?);
-            let incoming = tls_incoming(listeners.admin, tls, shutdown_rx.clone());
+            let incoming = tls_incoming(
+                listeners.admin,
+                tls,
+                config.connections,
+                shutdown_rx.clone(),
+            );
             tasks.push(tokio::spawn(serve_http(
                 admin_router,
                 incoming,
                 tls_certs,
+                HttpLimits::with_body(config.max_request_body_size),
                 shutdown_rx.clone(),
             )));
         }
         ListenerTls::Plaintext => {
-            let incoming = tcp_incoming(listeners.admin, shutdown_rx.clone());
+            let incoming = tcp_incoming(listeners.admin, config.connections, shutdown_rx.clone());
             tasks.push(tokio::spawn(serve_http(
                 admin_router,
                 incoming,
                 no_certs,
+                HttpLimits::with_body(config.max_request_body_size),
                 shutdown_rx.clone(),
             )));
         }
@@ -453,11 +469,16 @@ pub async fn start_with(
 
     // Operations listener.
     let ops = crate::operations::router(core.clone());
-    let incoming = tcp_incoming(listeners.operations, shutdown_rx.clone());
+    let incoming = tcp_incoming(
+        listeners.operations,
+        config.connections,
+        shutdown_rx.clone(),
+    );
     tasks.push(tokio::spawn(serve_http(
         ops,
         incoming,
         no_certs,
+        HttpLimits::OPERATIONS,
         shutdown_rx.clone(),
     )));
 

@@ -143,7 +143,13 @@ impl DeliverChannel for ChannelBlocks {
 }
 
 impl DeliverService {
-    fn serve(&self, request: Request<Streaming<Envelope>>, filtered: bool) -> Responses {
+    fn serve(
+        &self,
+        request: Request<Streaming<Envelope>>,
+        filtered: bool,
+    ) -> Result<Responses, Status> {
+        // The stream holds its place until it ends.
+        let place = self.core.deliver_limit.try_acquire()?;
         let binding = TlsBinding::of(&request, self.core.client_auth_required());
         let settings = DeliverSettings {
             time_window: self.core.proposal_time_window,
@@ -156,7 +162,7 @@ impl DeliverService {
         } else {
             "event/Block"
         };
-        tokio::spawn(run_stream(
+        let stream = run_stream(
             incoming,
             tx,
             |s| Ok(status(s)),
@@ -182,8 +188,12 @@ impl DeliverService {
                     .await
                 }
             },
-        ));
-        Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))
+        );
+        tokio::spawn(async move {
+            stream.await;
+            drop(place);
+        });
+        Ok(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx)))
     }
 }
 
@@ -210,14 +220,14 @@ impl Deliver for DeliverService {
         &self,
         request: Request<Streaming<Envelope>>,
     ) -> Result<Response<Responses>, Status> {
-        Ok(Response::new(self.serve(request, false)))
+        self.serve(request, false).map(Response::new)
     }
 
     async fn deliver_filtered(
         &self,
         request: Request<Streaming<Envelope>>,
     ) -> Result<Response<Responses>, Status> {
-        Ok(Response::new(self.serve(request, true)))
+        self.serve(request, true).map(Response::new)
     }
 
     async fn deliver_with_private_data(

@@ -96,6 +96,7 @@ impl Endorser for EndorserService {
         &self,
         request: Request<SignedProposal>,
     ) -> Result<Response<ProposalResponse>, Status> {
+        let _place = self.core.endorser_limit.try_acquire()?;
         endorse(&self.core, request.into_inner())
             .await
             .map(Response::new)
@@ -130,6 +131,13 @@ async fn endorse_inner(
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let task_core = core.clone();
         let p2 = p.clone();
+        // At most `peer.limits.chaincodeExecutions` simulations hold a chaincode
+        // instance (and its memory) at once; the others wait here.
+        let _turn = core
+            .executions
+            .acquire()
+            .await
+            .map_err(|_| Status::unavailable("the peer is shutting down"))?;
         // Simulation and signature checks are CPU work; JoinChain also needs the runtime context.
         let result = tokio::task::spawn_blocking(move || {
             let _enter =

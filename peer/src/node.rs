@@ -12,8 +12,9 @@ use tokio::task::JoinHandle;
 use weft_common::config::ChannelConfig;
 use weft_common::ids::{ChannelId, MspId};
 use weft_common::msp::{Msp, MspManager, SigningIdentity, folder};
+use weft_common::node::limits::ServiceLimit;
 use weft_common::node::net::{
-    join_tasks, no_certs, serve_http, shutdown_signal, tcp_incoming, tls_incoming,
+    HttpLimits, join_tasks, no_certs, serve_http, shutdown_signal, tcp_incoming, tls_incoming,
 };
 use weft_common::node::settings::ListenerTls;
 use weft_common::tls::{DynamicClientVerifier, TlsIdentity};
@@ -26,8 +27,6 @@ use crate::channel::delivery::{self, DeliverySettings};
 use crate::config::PeerConfig;
 use crate::ledger::Ledger;
 
-/// Largest gRPC message accepted.
-const MAX_GRPC_MESSAGE: usize = 256 * 1024 * 1024;
 
 /// The peer's listeners, bound before start (tests bind `127.0.0.1:0`).
 #[derive(Debug)]
@@ -71,6 +70,14 @@ pub struct PeerCore {
     pub proposal_time_window: std::time::Duration,
     /// Gateway requests served at once.
     pub gateway_concurrency: usize,
+    /// What remote parties may make the peer hold.
+    pub limits: crate::config::PeerLimits,
+    /// ProcessProposal calls in flight (`peer.limits.concurrency.endorserService`).
+    pub endorser_limit: ServiceLimit,
+    /// Deliver streams open (`peer.limits.concurrency.deliverService`).
+    pub deliver_limit: ServiceLimit,
+    /// Chaincode invocations executing (`peer.limits.chaincodeExecutions`).
+    pub executions: Arc<tokio::sync::Semaphore>,
     /// Other orgs' peers the gateway knows from the config.
     pub gateway_peers: Vec<crate::config::GatewayPeer>,
     /// Endorsement counters for `/metrics`.
@@ -141,6 +148,7 @@ impl PeerCore {
             signer: self.signer.clone(),
             tls: self.tls.clone(),
             endpoints: self.orderer_override.lock().expect("override lock").clone(),
+            keep_alive: self.limits.delivery_keep_alive,
         };
         let delivery = tokio::spawn(delivery::run(
             committer.clone(),
@@ -352,6 +360,12 @@ pub async fn start_with(
         local_msp,
         proposal_time_window: config.proposal_time_window,
         gateway_concurrency: config.gateway_concurrency,
+        limits: config.limits.clone(),
+        endorser_limit: ServiceLimit::new("protos.Endorser", config.limits.endorser_concurrency),
+        deliver_limit: ServiceLimit::new("protos.Deliver", config.limits.deliver_concurrency),
+        executions: Arc::new(tokio::sync::Semaphore::new(
+            config.limits.chaincode_executions,
+        )),
         gateway_peers: config.gateway_peers.clone(),
         metrics: Default::default(),
         log_control,
@@ -379,25 +393,26 @@ pub async fn start_with(
         .local_addr()
         .map_err(|e| PeerError::Config(e.to_string()))?;
     let mut tasks = Vec::new();
+    let limits = &config.limits;
     let gateway = config.gateway_enabled.then(|| {
         weft_protos::gateway::gateway_server::GatewayServer::new(
             crate::gateway::GatewayService::new(core.clone()),
         )
-        .max_decoding_message_size(MAX_GRPC_MESSAGE)
-        .max_encoding_message_size(MAX_GRPC_MESSAGE)
+        .max_decoding_message_size(limits.max_recv_msg_size)
+        .max_encoding_message_size(limits.max_send_msg_size)
     });
-    let router = tonic::transport::Server::builder()
+    let router = weft_common::node::limits::grpc_server(limits.keep_alive)
         .add_service(
             EndorserServer::new(crate::endorser::EndorserService::new(core.clone()))
-                .max_decoding_message_size(MAX_GRPC_MESSAGE)
-                .max_encoding_message_size(MAX_GRPC_MESSAGE),
+                .max_decoding_message_size(limits.max_recv_msg_size)
+                .max_encoding_message_size(limits.max_send_msg_size),
         )
         .add_service(
             weft_protos::protos::deliver_server::DeliverServer::new(
                 crate::deliver::DeliverService::new(core.clone()),
             )
-            .max_decoding_message_size(MAX_GRPC_MESSAGE)
-            .max_encoding_message_size(MAX_GRPC_MESSAGE),
+            .max_decoding_message_size(limits.max_recv_msg_size)
+            .max_encoding_message_size(limits.max_send_msg_size),
         )
         .add_optional_service(gateway)
         .add_optional_service(config.discovery_enabled.then(|| {
@@ -414,7 +429,12 @@ pub async fn start_with(
     match (&tls, verifier) {
         (Some(id), Some(verifier)) => {
             let server_tls = Arc::new(weft_common::tls::server_config(id, verifier, &[b"h2"])?);
-            let incoming = tls_incoming(listeners.peer, server_tls, shutdown_rx.clone());
+            let incoming = tls_incoming(
+                listeners.peer,
+                server_tls,
+                limits.connections,
+                shutdown_rx.clone(),
+            );
             tasks.push(tokio::spawn(async move {
                 if let Err(e) = router.serve_with_incoming_shutdown(incoming, signal).await {
                     tracing::error!("peer listener: {e}");
@@ -422,7 +442,7 @@ pub async fn start_with(
             }));
         }
         _ => {
-            let incoming = tcp_incoming(listeners.peer, shutdown_rx.clone());
+            let incoming = tcp_incoming(listeners.peer, limits.connections, shutdown_rx.clone());
             tasks.push(tokio::spawn(async move {
                 if let Err(e) = router.serve_with_incoming_shutdown(incoming, signal).await {
                     tracing::error!("peer listener: {e}");
@@ -431,11 +451,16 @@ pub async fn start_with(
         }
     }
     let ops = crate::operations::router(core.clone());
-    let incoming = tcp_incoming(listeners.operations, shutdown_rx.clone());
+    let incoming = tcp_incoming(
+        listeners.operations,
+        limits.connections,
+        shutdown_rx.clone(),
+    );
     tasks.push(tokio::spawn(serve_http(
         ops,
         incoming,
         no_certs,
+        HttpLimits::OPERATIONS,
         shutdown_rx.clone(),
     )));
     tracing::info!(peer = %config.id, %addr, operations = %operations_addr, "peer started");

@@ -31,6 +31,7 @@ impl Target {
         crate::remote::connect(
             &self.address,
             self.tls.as_ref().map(|(id, ca)| (id, vec![ca.clone()])),
+            Default::default(),
         )
         .await
         .map_err(PeerError::Remote)

@@ -14,20 +14,42 @@ pub struct DialTls {
     pub server_name: Option<String>,
 }
 
+/// HTTP/2 pings that find a dead connection: one after `interval` without
+/// traffic (idle or not), and the connection is closed if no answer comes
+/// within `timeout` (Fabric's `keepalive.client` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeepAlive {
+    /// Quiet time before a ping.
+    pub interval: Duration,
+    /// Time the answer may take.
+    pub timeout: Duration,
+}
+
+impl Default for KeepAlive {
+    /// Fabric's client defaults: 60 s and 20 s (also the least interval
+    /// Fabric's servers accept, `keepalive.minInterval`).
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(60),
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
 /// How patient a dial is.
 #[derive(Debug, Clone, Copy)]
 pub struct DialOptions {
     /// How long the TCP and TLS handshake may take.
     pub connect_timeout: Duration,
-    /// HTTP/2 keep-alive pings on an idle connection, if any.
-    pub keep_alive: Option<Duration>,
+    /// Keep-alive pings, so a dead node is noticed instead of awaited forever.
+    pub keep_alive: Option<KeepAlive>,
 }
 
 impl Default for DialOptions {
     fn default() -> Self {
         Self {
             connect_timeout: Duration::from_secs(5),
-            keep_alive: None,
+            keep_alive: Some(KeepAlive::default()),
         }
     }
 }
@@ -81,9 +103,10 @@ fn configure(
         .map_err(|e| format!("{endpoint:?} is not a host:port address: {e}"))?
         .connect_timeout(options.connect_timeout)
         .tcp_nodelay(true);
-    if let Some(interval) = options.keep_alive {
+    if let Some(k) = options.keep_alive {
         ep = ep
-            .http2_keep_alive_interval(interval)
+            .http2_keep_alive_interval(k.interval)
+            .keep_alive_timeout(k.timeout)
             .keep_alive_while_idle(true);
     }
     if let Some(t) = tls {

@@ -39,6 +39,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use weft_common::node::config_file::{ConfigFile, KeyTable, read_config, read_file};
+use weft_common::node::limits::ServerKeepAlive;
+use weft_common::node::net::ConnectionLimits;
 pub use weft_common::node::settings::{Listener, ListenerTls, ServerTls};
 use weft_common::node::settings::{TlsKeys, duration, listen_address, listener_tls, resolve};
 
@@ -55,10 +57,14 @@ const WEFT_KEYS: &[&str] = &[
     "channelparticipation.maxrequestbodysize",
     "fileledger.location",
     "general.authentication.timewindow",
+    "general.cluster.rpctimeout",
+    "general.keepalive.serverinterval",
+    "general.keepalive.servertimeout",
     "general.listenaddress",
     "general.listenport",
     "general.localmspdir",
     "general.localmspid",
+    "general.maxconnections",
     "general.maxrecvmsgsize",
     "general.maxsendmsgsize",
     "general.tls.certificate",
@@ -118,6 +124,24 @@ struct GeneralYaml {
     authentication: AuthenticationYaml,
     maxrecvmsgsize: Option<usize>,
     maxsendmsgsize: Option<usize>,
+    maxconnections: Option<usize>,
+    #[serde(default)]
+    keepalive: KeepaliveYaml,
+    #[serde(default)]
+    cluster: ClusterYaml,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct KeepaliveYaml {
+    serverinterval: Option<String>,
+    servertimeout: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct ClusterYaml {
+    rpctimeout: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -163,6 +187,7 @@ mod defaults {
     pub const OPERATIONS: &str = "127.0.0.1:8443";
     pub const MAX_MESSAGE: usize = 100 * 1024 * 1024;
     pub const MAX_REQUEST_BODY: usize = 1024 * 1024;
+    pub const RPC_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(7);
     pub const TIME_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 }
 
@@ -190,6 +215,14 @@ pub struct OrdererConfig {
     pub max_send_msg_size: usize,
     /// Largest channel participation request body (a join's config block).
     pub max_request_body_size: usize,
+    /// Keep-alive pings on the general listener's quiet connections
+    /// (`General.Keepalive.ServerInterval`/`ServerTimeout`).
+    pub keep_alive: ServerKeepAlive,
+    /// Connections each listener holds at once (weft's `General.MaxConnections`).
+    pub connections: ConnectionLimits,
+    /// How long one call to another consenter may take before the link
+    /// gives up on it and reports the consenter unreachable (`General.Cluster.RPCTimeout`).
+    pub rpc_timeout: Duration,
 }
 
 impl OrdererConfig {
@@ -212,6 +245,9 @@ impl OrdererConfig {
             max_recv_msg_size: defaults::MAX_MESSAGE,
             max_send_msg_size: defaults::MAX_MESSAGE,
             max_request_body_size: defaults::MAX_REQUEST_BODY,
+            keep_alive: ServerKeepAlive::default(),
+            connections: ConnectionLimits::default(),
+            rpc_timeout: defaults::RPC_TIMEOUT,
         }
     }
 }
@@ -334,6 +370,28 @@ impl OrdererConfig {
             max_request_body_size: match &y.channelparticipation.maxrequestbodysize {
                 Some(v) => byte_size("ChannelParticipation.MaxRequestBodySize", v)?,
                 None => defaults::MAX_REQUEST_BODY,
+            },
+            keep_alive: ServerKeepAlive {
+                interval: match &g.keepalive.serverinterval {
+                    Some(t) => duration("General.Keepalive.ServerInterval", t)?,
+                    None => ServerKeepAlive::default().interval,
+                },
+                timeout: match &g.keepalive.servertimeout {
+                    Some(t) => duration("General.Keepalive.ServerTimeout", t)?,
+                    None => ServerKeepAlive::default().timeout,
+                },
+            },
+            connections: ConnectionLimits {
+                max_connections: match g.maxconnections {
+                    Some(0) => return Err(cfg_err("General.MaxConnections", "must be at least 1")),
+                    Some(n) => n,
+                    None => ConnectionLimits::default().max_connections,
+                },
+                ..ConnectionLimits::default()
+            },
+            rpc_timeout: match &g.cluster.rpctimeout {
+                Some(t) => duration("General.Cluster.RPCTimeout", t)?,
+                None => defaults::RPC_TIMEOUT,
             },
         };
         Ok(ConfigFile {

@@ -113,10 +113,15 @@ fn a_fabric_operators_file_is_accepted_and_what_weft_ignores_is_named() {
     assert_eq!(c.config.msp_id, "OrdererMSP");
     assert_eq!(c.config.max_request_body_size, 1024 * 1024);
     assert_eq!(c.config.max_recv_msg_size, 104857600);
+    assert_eq!(
+        c.config.keep_alive.interval,
+        std::time::Duration::from_secs(7200)
+    );
+    assert_eq!(c.config.rpc_timeout, std::time::Duration::from_secs(7));
     let ignored: Vec<&str> = c.ignored.iter().map(|k| k.key.as_str()).collect();
     for key in [
         "general.tls.rootcas",
-        "general.keepalive.serverinterval",
+        "general.keepalive.servermininterval",
         "general.cluster.sendbuffersize",
         "general.bootstrapmethod",
         "general.bccsp.sw.hash",

@@ -42,6 +42,8 @@ pub struct DeliverySettings {
     pub tls: Option<TlsIdentity>,
     /// Orderer endpoints to use instead of the channel config's (empty: the config's).
     pub endpoints: Vec<String>,
+    /// Pings that find a dead orderer connection (`peer.keepalive.deliveryClient`).
+    pub keep_alive: weft_common::node::dial::KeepAlive,
 }
 
 /// Why pulling from one orderer stopped.
@@ -112,8 +114,9 @@ pub async fn run(
 async fn connect(
     endpoint: &str,
     tls: Option<(&TlsIdentity, Vec<Vec<u8>>)>,
+    keep_alive: weft_common::node::dial::KeepAlive,
 ) -> Result<AtomicBroadcastClient<tonic::transport::Channel>, String> {
-    let channel = crate::remote::connect(endpoint, tls).await?;
+    let channel = crate::remote::connect(endpoint, tls, keep_alive).await?;
     Ok(AtomicBroadcastClient::new(channel).max_decoding_message_size(MAX_BLOCK_BYTES))
 }
 
@@ -141,7 +144,7 @@ async fn pull(
         .tls
         .as_ref()
         .map(|t| (t, committer.config().tls_roots()));
-    let mut client = match connect(endpoint, tls).await {
+    let mut client = match connect(endpoint, tls, settings.keep_alive).await {
         Ok(c) => c,
         Err(e) => return Stop::Transport(e),
     };

@@ -34,6 +34,10 @@
 //! `CORE_PEER_TLS_CERT_FILE=...`. Relative paths are relative to the file.
 
 mod fabric_keys;
+mod limits;
+
+pub use limits::PeerLimits;
+use limits::{KeepaliveYaml, LimitsKeys, LimitsYaml};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -48,6 +52,7 @@ use crate::PeerError;
 
 /// The keys weft reads from core.yaml.
 const WEFT_KEYS: &[&str] = &[
+    "ledger.state.totalquerylimit",
     "operations.listenaddress",
     "peer.address",
     "peer.authentication.timewindow",
@@ -58,9 +63,21 @@ const WEFT_KEYS: &[&str] = &[
     "peer.gateway.peers",
     "peer.gossip.externalendpoint",
     "peer.id",
+    "peer.keepalive.client.interval",
+    "peer.keepalive.client.timeout",
+    "peer.keepalive.deliveryclient.interval",
+    "peer.keepalive.deliveryclient.timeout",
+    "peer.keepalive.interval",
+    "peer.keepalive.timeout",
+    "peer.limits.chaincodeexecutions",
+    "peer.limits.concurrency.deliverservice",
+    "peer.limits.concurrency.endorserservice",
     "peer.limits.concurrency.gatewayservice",
+    "peer.limits.maxconnections",
     "peer.listenaddress",
     "peer.localmspid",
+    "peer.maxrecvmsgsize",
+    "peer.maxsendmsgsize",
     "peer.mspconfigpath",
     "peer.tls.cert.file",
     "peer.tls.clientauthrequired",
@@ -115,19 +132,6 @@ struct GatewayYaml {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
-struct ConcurrencyYaml {
-    gatewayservice: Option<usize>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
-struct LimitsYaml {
-    #[serde(default)]
-    concurrency: ConcurrencyYaml,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "lowercase", deny_unknown_fields)]
 struct DiscoveryYaml {
     enabled: Option<bool>,
     orgmembersallowedaccess: Option<bool>,
@@ -160,6 +164,23 @@ struct PeerYaml {
     gateway: GatewayYaml,
     #[serde(default)]
     limits: LimitsYaml,
+    #[serde(default)]
+    keepalive: KeepaliveYaml,
+    maxrecvmsgsize: Option<usize>,
+    maxsendmsgsize: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct StateYaml {
+    totalquerylimit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct LedgerYaml {
+    #[serde(default)]
+    state: StateYaml,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -176,6 +197,8 @@ struct CoreYaml {
     peer: PeerYaml,
     #[serde(default)]
     operations: OperationsYaml,
+    #[serde(default)]
+    ledger: LedgerYaml,
 }
 
 /// A peer the gateway may ask for endorsements (weft's `peer.gateway.peers`).
@@ -229,6 +252,8 @@ pub struct PeerConfig {
     pub external_endpoint: Option<String>,
     /// Whether service discovery is served (`peer.discovery.enabled`).
     pub discovery_enabled: bool,
+    /// What remote parties may make the peer hold.
+    pub limits: PeerLimits,
     /// Whether any member of this peer's org, not only its admins, may ask
     /// for the local peers (`peer.discovery.orgMembersAllowedAccess`).
     pub discovery_org_members_allowed: bool,
@@ -257,6 +282,7 @@ impl PeerConfig {
             external_endpoint: None,
             discovery_enabled: true,
             discovery_org_members_allowed: false,
+            limits: PeerLimits::default(),
         }
     }
 }
@@ -330,6 +356,13 @@ impl PeerConfig {
                 .or(p.address.filter(|a| !a.is_empty())),
             discovery_enabled: p.discovery.enabled.unwrap_or(true),
             discovery_org_members_allowed: p.discovery.orgmembersallowedaccess.unwrap_or(false),
+            limits: PeerLimits::parse(LimitsKeys {
+                max_recv: p.maxrecvmsgsize,
+                max_send: p.maxsendmsgsize,
+                keepalive: &p.keepalive,
+                limits: &p.limits,
+                total_query_limit: file.config.ledger.state.totalquerylimit,
+            })?,
         };
         Ok(ConfigFile {
             config,

@@ -47,8 +47,10 @@ impl GatewayService {
     pub fn new(core: Arc<PeerCore>) -> Self {
         Self {
             limit: Arc::new(Semaphore::new(core.gateway_concurrency)),
+            connections: Arc::new(crate::remote::Connections::new(
+                core.limits.client_keep_alive,
+            )),
             core,
-            connections: Arc::default(),
         }
     }
 
@@ -153,7 +155,7 @@ impl GatewayService {
             let result = match self.connections.get(&address, tls).await {
                 Err(e) => Err(e),
                 Ok(channel) => EndorserClient::new(channel)
-                    .max_decoding_message_size(256 * 1024 * 1024)
+                    .max_decoding_message_size(self.core.limits.max_recv_msg_size)
                     .process_proposal(sp.clone())
                     .await
                     .map(|r| r.into_inner())

@@ -82,7 +82,8 @@ pub async fn serve(
     let tls = Arc::new(weft_common::tls::server_config(&id, verifier, &[b"h2"]).unwrap());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let incoming = weft_common::node::net::tls_incoming(listener, tls, shutdown.clone());
+    let incoming =
+        weft_common::node::net::tls_incoming(listener, tls, Default::default(), shutdown.clone());
     let mut stop = shutdown;
     tokio::spawn(async move {
         let _ = tonic::transport::Server::builder()

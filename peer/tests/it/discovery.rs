@@ -260,6 +260,7 @@ async fn discovery_answers_channel_members_and_refuses_everyone_else() {
             &org1_peer_tls,
             vec![std::fs::read(net.orgs.org_tls_ca(2)).unwrap()],
         )),
+        Default::default(),
     )
     .await
     .unwrap();

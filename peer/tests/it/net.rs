@@ -183,6 +183,7 @@ impl Net {
         weft_peer::remote::connect(
             &format!("127.0.0.1:{}", peer.addr.port()),
             Some((&id, roots)),
+            Default::default(),
         )
         .await
         .unwrap()
