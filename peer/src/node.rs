@@ -27,7 +27,6 @@ use crate::channel::delivery::{self, DeliverySettings};
 use crate::config::PeerConfig;
 use crate::ledger::Ledger;
 
-
 /// The peer's listeners, bound before start (tests bind `127.0.0.1:0`).
 #[derive(Debug)]
 pub struct Listeners {

@@ -298,7 +298,10 @@ mod limits {
             .await
             .unwrap_err();
         assert_eq!(big.code(), GrpcCode::OutOfRange, "{big:?}");
-        assert!(big.message().contains("message length too large"), "{big:?}");
+        assert!(
+            big.message().contains("message length too large"),
+            "{big:?}"
+        );
 
         // Every place of peer.limits.concurrency.endorserService is taken.
         let places: Vec<_> = (0..peer.core.endorser_limit.limit())
