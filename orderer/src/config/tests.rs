@@ -146,7 +146,8 @@ fn environment_overrides_any_key() {
             ("ORDERER_ADMIN_TLS_ENABLED", "false"),
             ("ORDERER_GENERAL_TLS_CLIENTAUTHREQUIRED", "true"),
             ("ORDERER_GENERAL_TLS_CLIENTROOTCAS", "[/a.pem, /b.pem]"),
-            ("ORDERER_GENERAL_KEEPALIVE_SERVERTIMEOUT", "20s"),
+            ("ORDERER_GENERAL_KEEPALIVE_SERVERTIMEOUT", "5s"),
+            ("ORDERER_GENERAL_KEEPALIVE_SERVERMININTERVAL", "60s"),
             ("OTHER_VAR", "x"),
         ],
     )
@@ -157,8 +158,12 @@ fn environment_overrides_any_key() {
     assert!(general.client_auth_required);
     assert_eq!(general.client_roots.len(), 2);
     assert_eq!(
+        c.config.keep_alive.timeout,
+        std::time::Duration::from_secs(5)
+    );
+    assert_eq!(
         c.ignored[0].source,
-        "ORDERER_GENERAL_KEEPALIVE_SERVERTIMEOUT"
+        "ORDERER_GENERAL_KEEPALIVE_SERVERMININTERVAL"
     );
 }
 
