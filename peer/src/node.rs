@@ -331,6 +331,7 @@ pub async fn start_with(
     let runtime = Arc::new(crate::chaincode::ChaincodeRuntime::new(
         crate::chaincode::RuntimeConfig {
             cache_dir: Some(config.data_dir.join("chaincodes").join("compiled")),
+            total_query_limit: config.limits.total_query_limit,
             ..Default::default()
         },
     )?);

@@ -9,7 +9,7 @@ use weft_peer::chaincode::{
     ChaincodeRuntime, CompiledChaincode, InvocationContext, MemoryLedger, RuntimeConfig,
 };
 use weft_peer::package;
-use weft_protos::kvrwset::KvrwSet;
+use weft_protos::kvrwset::{KvrwSet, range_query_info};
 use weft_protos::rwset::TxReadWriteSet;
 
 fn workspace() -> PathBuf {
@@ -54,14 +54,18 @@ struct Chain {
 
 impl Chain {
     fn new(sample: &str) -> Self {
-        let pkg = package::parse(&sample_package(sample)).unwrap();
-        let rt = Arc::new(
-            ChaincodeRuntime::new(RuntimeConfig {
+        Self::configured(
+            sample,
+            RuntimeConfig {
                 max_concurrent_instances: 8,
                 ..Default::default()
-            })
-            .unwrap(),
-        );
+            },
+        )
+    }
+
+    fn configured(sample: &str, config: RuntimeConfig) -> Self {
+        let pkg = package::parse(&sample_package(sample)).unwrap();
+        let rt = Arc::new(ChaincodeRuntime::new(config).unwrap());
         let cc = rt
             .load(&pkg.wasm)
             .expect("a sample passes the install checks");
@@ -194,6 +198,67 @@ fn asset_transfer_basic_runs_fabrics_transactions() {
     );
     let (out, _) = chain.simulate(&["CreateAsset", "asset1", "x", "1", "y", "1"], false);
     assert_eq!(out.response.message, "the asset asset1 already exists");
+}
+
+#[test]
+fn range_queries_read_page_by_page_and_end_at_the_total_query_limit() {
+    let mut chain = Chain::configured(
+        "asset-transfer-basic",
+        RuntimeConfig {
+            max_concurrent_instances: 8,
+            total_query_limit: 250,
+            ..Default::default()
+        },
+    );
+    for i in 0..300 {
+        let id = format!("asset{i:03}");
+        let out = chain.submit(&["CreateAsset", &id, "red", "1", "Ana", "1"]);
+        assert_eq!(out.response.status, 200, "{}", out.response.message);
+    }
+    let (out, rw) = chain.simulate(&["GetAllAssets"], true);
+    let all: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+    assert_eq!(
+        all.as_array().unwrap().len(),
+        250,
+        "ledger.state.totalQueryLimit ends the query"
+    );
+    let range = &kv(&rw).range_queries_info[0];
+    assert!(!range.itr_exhausted, "the range was not read to its end");
+    let Some(range_query_info::ReadsInfo::RawReads(reads)) = &range.reads_info else {
+        panic!("raw reads recorded");
+    };
+    assert_eq!(
+        reads.kv_reads.len(),
+        250,
+        "exactly what was read is recorded"
+    );
+    assert_eq!(reads.kv_reads[249].key, "asset249");
+
+    // Under the limit, the whole range is read and recorded as exhausted.
+    chain.rt = Arc::new(
+        ChaincodeRuntime::new(RuntimeConfig {
+            max_concurrent_instances: 8,
+            ..Default::default()
+        })
+        .unwrap(),
+    );
+    chain.cc = chain
+        .rt
+        .load(
+            &package::parse(&sample_package("asset-transfer-basic"))
+                .unwrap()
+                .wasm,
+        )
+        .unwrap();
+    let (out, rw) = chain.simulate(&["GetAllAssets"], true);
+    let all: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+    assert_eq!(all.as_array().unwrap().len(), 300);
+    let range = &kv(&rw).range_queries_info[0];
+    assert!(range.itr_exhausted);
+    let Some(range_query_info::ReadsInfo::RawReads(reads)) = &range.reads_info else {
+        panic!("raw reads recorded");
+    };
+    assert_eq!(reads.kv_reads.len(), 300);
 }
 
 #[test]

@@ -25,6 +25,30 @@ const ITEM_COST: u64 = 500;
 const MAX_CALL_DEPTH: u32 = 8;
 /// Most iterators open at once in one invocation.
 const MAX_ITERATORS: usize = 64;
+/// Results a range or history iterator reads from the ledger at a time
+/// (Fabric's shim pages by 100 too): no query holds more in memory.
+const PAGE: usize = 100;
+
+/// What an open iterator reads from.
+enum Source {
+    /// A range query of the simulator (by its handle).
+    Range(usize),
+    /// A key's history, from this cursor on.
+    History {
+        key: String,
+        cursor: Option<Vec<u8>>,
+    },
+}
+
+/// An iterator of the guest: its source, the page fetched and not yet
+/// returned, and how many results it has returned (at most the
+/// `total_query_limit`).
+struct OpenIterator {
+    source: Source,
+    page: VecDeque<Vec<u8>>,
+    returned: usize,
+    done: bool,
+}
 
 /// An event a chaincode set: (name, payload).
 pub type Event = (String, Vec<u8>);
@@ -71,8 +95,10 @@ pub struct HostState {
     resolver: Option<Arc<dyn ChaincodeResolver>>,
     depth: u32,
     result: Vec<u8>,
-    iterators: HashMap<i32, VecDeque<Vec<u8>>>,
+    iterators: HashMap<i32, OpenIterator>,
     next_iterator: i32,
+    /// Results one query returns at most (`ledger.state.totalQueryLimit`).
+    query_limit: usize,
     event: Option<Event>,
     /// The store's memory limiter.
     pub limits: Limits,
@@ -100,21 +126,25 @@ impl TxSimulator for NoState {
             "no state during install checks".into(),
         ))
     }
-    fn get_range(
+    fn open_range(&mut self, _: &str, _: &str, _: &str) -> usize {
+        0
+    }
+    fn next_range(
         &mut self,
-        _: &str,
-        _: &str,
-        _: &str,
+        _: usize,
+        _: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, crate::PeerError> {
         Err(crate::PeerError::Ledger(
             "no state during install checks".into(),
         ))
     }
-    fn history(
+    fn history_page(
         &mut self,
         _: &str,
         _: &str,
-    ) -> Result<Vec<weft_chaincode_abi::KeyModification>, crate::PeerError> {
+        _: Option<&[u8]>,
+        _: usize,
+    ) -> Result<super::simulator::HistoryPage, crate::PeerError> {
         Err(crate::PeerError::Ledger(
             "no state during install checks".into(),
         ))
@@ -132,6 +162,7 @@ impl HostState {
         resolver: Option<Arc<dyn ChaincodeResolver>>,
         depth: u32,
         max_memory: usize,
+        query_limit: usize,
     ) -> Self {
         Self {
             ctx,
@@ -142,6 +173,7 @@ impl HostState {
             result: Vec::new(),
             iterators: HashMap::new(),
             next_iterator: 1,
+            query_limit,
             event: None,
             last_error_log: None,
             limits: Limits {
@@ -159,6 +191,7 @@ impl HostState {
             None,
             0,
             max_memory,
+            0,
         )
     }
 
@@ -303,17 +336,12 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
             charge(&mut c, CALL_COST)?;
             let start = try_code!(read_str(&mut c, sp, sl));
             let end = try_code!(read_str(&mut c, ep, el));
+            if c.data().iterators.len() >= MAX_ITERATORS {
+                return Ok(ErrorCode::Forbidden.as_return());
+            }
             let (s, ns) = sim(&mut c);
-            let items = match s.get_range(&ns, &start, &end) {
-                Ok(items) => items,
-                Err(_) => return Ok(ErrorCode::Internal.as_return()),
-            };
-            let cost: u64 = items
-                .iter()
-                .map(|(k, v)| ITEM_COST + (k.len() + v.len()) as u64 * BYTE_COST)
-                .sum();
-            charge(&mut c, cost)?;
-            open_iterator(&mut c, items.iter().map(|(k, v)| encode_kv(k, v)).collect())
+            let query = s.open_range(&ns, &start, &end);
+            Ok(open_iterator(&mut c, Source::Range(query)))
         },
     )?;
 
@@ -327,19 +355,10 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
                 return Ok(ErrorCode::Forbidden.as_return());
             }
             let key = try_code!(read_str(&mut c, kp, kl));
-            let (s, ns) = sim(&mut c);
-            let items = match s.history(&ns, &key) {
-                Ok(items) => items,
-                Err(_) => return Ok(ErrorCode::Internal.as_return()),
-            };
-            charge(
-                &mut c,
-                items
-                    .iter()
-                    .map(|m| ITEM_COST + m.value.len() as u64 * BYTE_COST)
-                    .sum(),
-            )?;
-            open_iterator(&mut c, items.iter().map(encode_history).collect())
+            if c.data().iterators.len() >= MAX_ITERATORS {
+                return Ok(ErrorCode::Forbidden.as_return());
+            }
+            Ok(open_iterator(&mut c, Source::History { key, cursor: None }))
         },
     )?;
 
@@ -348,10 +367,16 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
         abi::ITER_NEXT,
         |mut c: Ctx<'_>, id: i32| -> wasmtime::Result<i64> {
             charge(&mut c, CALL_COST)?;
-            let next = match c.data_mut().iterators.get_mut(&id) {
-                None => return Ok(ErrorCode::NoSuchIterator.as_return()),
-                Some(items) => items.pop_front(),
+            let fetched = match next_page(c.data_mut(), id) {
+                Ok(bytes) => bytes,
+                Err(code) => return Ok(code.as_return()),
             };
+            charge(&mut c, fetched)?;
+            let next = c
+                .data_mut()
+                .iterators
+                .get_mut(&id)
+                .and_then(|it| it.page.pop_front());
             match next {
                 Some(item) => set_result(&mut c, item),
                 None => Ok(ErrorCode::Done.as_return()),
@@ -522,13 +547,74 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     Ok(l)
 }
 
-fn open_iterator(c: &mut Ctx<'_>, items: Vec<Vec<u8>>) -> wasmtime::Result<i64> {
+/// Registers an iterator over `source`; its results are read when the guest asks.
+fn open_iterator(c: &mut Ctx<'_>, source: Source) -> i64 {
     let data = c.data_mut();
-    if data.iterators.len() >= MAX_ITERATORS {
-        return Ok(ErrorCode::Forbidden.as_return());
-    }
     let id = data.next_iterator;
     data.next_iterator += 1;
-    data.iterators.insert(id, items.into());
-    Ok(id as i64)
+    data.iterators.insert(
+        id,
+        OpenIterator {
+            source,
+            page: VecDeque::new(),
+            returned: 0,
+            done: false,
+        },
+    );
+    id as i64
+}
+
+/// Reads iterator `id`'s next page from the ledger if it has none left and
+/// may return more; returns the fuel it costs (per item and byte).
+fn next_page(data: &mut HostState, id: i32) -> Result<u64, ErrorCode> {
+    let HostState {
+        sim,
+        iterators,
+        ctx,
+        query_limit,
+        ..
+    } = data;
+    let it = iterators.get_mut(&id).ok_or(ErrorCode::NoSuchIterator)?;
+    if !it.page.is_empty() || it.done {
+        return Ok(0);
+    }
+    let want = PAGE.min(query_limit.saturating_sub(it.returned));
+    if want == 0 {
+        // `ledger.state.totalQueryLimit` reached: the query ends here, as in Fabric.
+        it.done = true;
+        return Ok(0);
+    }
+    let sim = sim.as_deref_mut().ok_or(ErrorCode::Internal)?;
+    let (items, cost): (Vec<Vec<u8>>, u64) = match &mut it.source {
+        Source::Range(query) => {
+            let page = sim
+                .next_range(*query, want)
+                .map_err(|_| ErrorCode::Internal)?;
+            let cost = page
+                .iter()
+                .map(|(k, v)| ITEM_COST + (k.len() + v.len()) as u64 * BYTE_COST)
+                .sum();
+            (page.iter().map(|(k, v)| encode_kv(k, v)).collect(), cost)
+        }
+        Source::History { key, cursor } => {
+            let (page, next) = sim
+                .history_page(&ctx.chaincode, key, cursor.as_deref(), want)
+                .map_err(|_| ErrorCode::Internal)?;
+            if next.is_none() {
+                it.done = true;
+            }
+            *cursor = next;
+            let cost = page
+                .iter()
+                .map(|m| ITEM_COST + m.value.len() as u64 * BYTE_COST)
+                .sum();
+            (page.iter().map(encode_history).collect(), cost)
+        }
+    };
+    if items.len() < want {
+        it.done = true;
+    }
+    it.returned += items.len();
+    it.page = items.into();
+    Ok(cost)
 }

@@ -36,6 +36,8 @@ pub struct RuntimeConfig {
     pub cache_dir: Option<PathBuf>,
     /// Largest response payload accepted from a chaincode, in bytes.
     pub max_response_bytes: usize,
+    /// Results one range or history query returns at most (`ledger.state.totalQueryLimit`).
+    pub total_query_limit: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -46,6 +48,7 @@ impl Default for RuntimeConfig {
             max_concurrent_instances: 128,
             cache_dir: None,
             max_response_bytes: 16 * 1024 * 1024,
+            total_query_limit: 100_000,
         }
     }
 }
@@ -345,6 +348,7 @@ impl ChaincodeRuntime {
             resolver,
             depth,
             self.config.memory_limit_bytes,
+            self.config.total_query_limit,
         );
         let mut store = self.store(state);
         if let Err(e) = store.set_fuel(budget) {

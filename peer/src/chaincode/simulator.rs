@@ -22,6 +22,9 @@ use weft_protos::rwset::{
 
 use crate::PeerError;
 
+/// A page of a key's history and the cursor of the next (`None`: no more).
+pub type HistoryPage = (Vec<KeyModification>, Option<Vec<u8>>);
+
 /// What the host functions need from the ledger during one simulation.
 pub trait TxSimulator: Send {
     /// Committed value of `key` in `ns` (recording the read and its version).
@@ -30,15 +33,40 @@ pub trait TxSimulator: Send {
     fn put_state(&mut self, ns: &str, key: &str, value: Vec<u8>) -> Result<(), PeerError>;
     /// Records a delete.
     fn del_state(&mut self, ns: &str, key: &str) -> Result<(), PeerError>;
-    /// Committed keys in `[start, end)` (empty `end`: to the end), recording the range query.
+    /// Opens a range query over committed keys in `[start, end)` (empty
+    /// `end`: to the end), recorded in the read set; returns its handle.
+    fn open_range(&mut self, ns: &str, start: &str, end: &str) -> usize;
+    /// The next (up to) `max` results of range query `query`, recorded as
+    /// read; empty when it is exhausted.
+    fn next_range(&mut self, query: usize, max: usize)
+    -> Result<Vec<(String, Vec<u8>)>, PeerError>;
+    /// Every result of a range query at once (for system chaincode reading a
+    /// few known keys; user chaincode iterates page by page).
     fn get_range(
         &mut self,
         ns: &str,
         start: &str,
         end: &str,
-    ) -> Result<Vec<(String, Vec<u8>)>, PeerError>;
-    /// Past values of a key, newest first.
-    fn history(&mut self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError>;
+    ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
+        let query = self.open_range(ns, start, end);
+        let mut out = Vec::new();
+        loop {
+            let page = self.next_range(query, 1024)?;
+            if page.is_empty() {
+                return Ok(out);
+            }
+            out.extend(page);
+        }
+    }
+    /// Up to `max` past values of a key, newest first, after `cursor` (from
+    /// the previous page; `None`: from the newest), and the next page's cursor.
+    fn history_page(
+        &mut self,
+        ns: &str,
+        key: &str,
+        cursor: Option<&[u8]>,
+        max: usize,
+    ) -> Result<HistoryPage, PeerError>;
     /// The read/write set recorded so far.
     fn rwset(&self) -> TxReadWriteSet;
 }
@@ -47,15 +75,23 @@ pub trait TxSimulator: Send {
 pub trait StateReader: Send {
     /// Committed value and version of `key` in `ns`.
     fn read(&self, ns: &str, key: &str) -> Result<Option<(Version, Vec<u8>)>, PeerError>;
-    /// Committed keys of `ns` in `[start, end)` (empty `end`: unbounded), in key order.
+    /// The first `limit` committed keys of `ns` in `[start, end)` (empty
+    /// `end`: unbounded), in key order.
     fn read_range(
         &self,
         ns: &str,
         start: &str,
         end: &str,
+        limit: usize,
     ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError>;
-    /// Past values of a key, newest first.
-    fn read_history(&self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError>;
+    /// Up to `limit` past values of a key, newest first, after `cursor`.
+    fn read_history(
+        &self,
+        ns: &str,
+        key: &str,
+        cursor: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<HistoryPage, PeerError>;
     /// Version and value hash of a private key (by its hash), as every peer sees it.
     fn read_hashed(
         &self,
@@ -85,11 +121,18 @@ impl StateReader for crate::ledger::Ledger {
         ns: &str,
         start: &str,
         end: &str,
+        limit: usize,
     ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError> {
-        self.range(ns, start, end)
+        self.range_page(ns, start, end, limit)
     }
-    fn read_history(&self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError> {
-        self.history(ns, key)
+    fn read_history(
+        &self,
+        ns: &str,
+        key: &str,
+        cursor: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<HistoryPage, PeerError> {
+        self.history_page(ns, key, cursor, limit)
     }
     fn read_hashed(
         &self,
@@ -118,6 +161,7 @@ impl StateReader for MemoryLedger {
         ns: &str,
         start: &str,
         end: &str,
+        limit: usize,
     ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError> {
         Ok(self
             .state
@@ -125,17 +169,31 @@ impl StateReader for MemoryLedger {
             .map(|m| {
                 m.range(start.to_string()..)
                     .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
+                    .take(limit)
                     .map(|(k, v)| (k.clone(), version(v), v.value.clone()))
                     .collect()
             })
             .unwrap_or_default())
     }
-    fn read_history(&self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError> {
-        Ok(self
+    fn read_history(
+        &self,
+        ns: &str,
+        key: &str,
+        cursor: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<HistoryPage, PeerError> {
+        // The cursor is the index of the next entry.
+        let all = self
             .history
             .get(&(ns.to_string(), key.to_string()))
             .cloned()
-            .unwrap_or_default())
+            .unwrap_or_default();
+        let from = cursor
+            .and_then(|c| c.try_into().ok())
+            .map_or(0, |c: [u8; 8]| u64::from_be_bytes(c) as usize);
+        let to = all.len().min(from.saturating_add(limit.max(1)));
+        let next = (to < all.len()).then(|| (to as u64).to_be_bytes().to_vec());
+        Ok((all.get(from..to).unwrap_or_default().to_vec(), next))
     }
 }
 
@@ -231,11 +289,25 @@ pub struct Simulator<R> {
     reads: BTreeMap<String, BTreeMap<String, Option<Version>>>,
     writes: BTreeMap<String, BTreeMap<String, Option<Vec<u8>>>>,
     ranges: BTreeMap<String, Vec<RangeQueryInfo>>,
+    /// Range queries being read, by handle.
+    open_ranges: Vec<OpenRange>,
     /// (namespace, collection) → key → its hash and the version read (by
     /// key, as Fabric orders hashed reads).
     hashed_reads: BTreeMap<(String, String), HashedReads>,
     /// (namespace, collection) → key → private value written (`None`: deleted).
     private_writes: BTreeMap<(String, String), PrivateKeys>,
+}
+
+/// A range query being read page by page.
+#[derive(Debug, Clone)]
+struct OpenRange {
+    ns: String,
+    /// Its `RangeQueryInfo` in `ranges[ns]`.
+    info: usize,
+    /// The first key of the next page.
+    next: String,
+    end: String,
+    done: bool,
 }
 
 /// A collection's hashed reads: key → its hash and the version read.
@@ -252,6 +324,7 @@ impl<R: StateReader> Simulator<R> {
             reads: BTreeMap::new(),
             writes: BTreeMap::new(),
             ranges: BTreeMap::new(),
+            open_ranges: Vec::new(),
             hashed_reads: BTreeMap::new(),
             private_writes: BTreeMap::new(),
         }
@@ -438,36 +511,64 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         Ok(())
     }
 
-    fn get_range(
-        &mut self,
-        ns: &str,
-        start: &str,
-        end: &str,
-    ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
-        let items = self.reader.read_range(ns, start, end)?;
-        let raw = QueryReads {
-            kv_reads: items
-                .iter()
-                .map(|(k, v, _)| KvRead {
-                    key: k.clone(),
-                    version: Some(*v),
-                })
-                .collect(),
-        };
-        self.ranges
-            .entry(ns.to_string())
-            .or_default()
-            .push(RangeQueryInfo {
-                start_key: start.to_string(),
-                end_key: end.to_string(),
-                itr_exhausted: true,
-                reads_info: Some(range_query_info::ReadsInfo::RawReads(raw)),
-            });
-        Ok(items.into_iter().map(|(k, _, v)| (k, v)).collect())
+    fn open_range(&mut self, ns: &str, start: &str, end: &str) -> usize {
+        let infos = self.ranges.entry(ns.to_string()).or_default();
+        infos.push(RangeQueryInfo {
+            start_key: start.to_string(),
+            end_key: end.to_string(),
+            itr_exhausted: false,
+            reads_info: Some(range_query_info::ReadsInfo::RawReads(QueryReads::default())),
+        });
+        self.open_ranges.push(OpenRange {
+            ns: ns.to_string(),
+            info: infos.len() - 1,
+            next: start.to_string(),
+            end: end.to_string(),
+            done: false,
+        });
+        self.open_ranges.len() - 1
     }
 
-    fn history(&mut self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError> {
-        self.reader.read_history(ns, key)
+    fn next_range(
+        &mut self,
+        query: usize,
+        max: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
+        let Some(open) = self.open_ranges.get_mut(query) else {
+            return Err(PeerError::Ledger(format!("no range query {query}")));
+        };
+        if open.done || max == 0 {
+            return Ok(Vec::new());
+        }
+        let page = self
+            .reader
+            .read_range(&open.ns, &open.next, &open.end, max)?;
+        let info = &mut self.ranges.get_mut(&open.ns).expect("opened")[open.info];
+        if let Some(range_query_info::ReadsInfo::RawReads(raw)) = &mut info.reads_info {
+            raw.kv_reads.extend(page.iter().map(|(k, v, _)| KvRead {
+                key: k.clone(),
+                version: Some(*v),
+            }));
+        }
+        match page.last() {
+            // The least key after the last one read.
+            Some((last, _, _)) if page.len() == max => open.next = format!("{last}\0"),
+            _ => {
+                open.done = true;
+                info.itr_exhausted = true;
+            }
+        }
+        Ok(page.into_iter().map(|(k, _, v)| (k, v)).collect())
+    }
+
+    fn history_page(
+        &mut self,
+        ns: &str,
+        key: &str,
+        cursor: Option<&[u8]>,
+        max: usize,
+    ) -> Result<HistoryPage, PeerError> {
+        self.reader.read_history(ns, key, cursor, max)
     }
 
     fn rwset(&self) -> TxReadWriteSet {

@@ -88,20 +88,27 @@ impl StateView for OverlaidState<'_> {
         ns: &str,
         start: &str,
         end: &str,
+        limit: usize,
     ) -> Result<Vec<(String, Version)>, PeerError> {
-        let committed = self.ledger.range_versions(ns, start, end)?;
         let Some(over) = self.overlay.and_then(|o| o.state.get(ns)) else {
-            return Ok(committed);
+            return self.ledger.range_versions(ns, start, end, limit);
         };
-        let mut merged: BTreeMap<String, Version> = committed.into_iter().collect();
-        let in_range = |k: &str| k >= start && (end.is_empty() || k < end);
-        for (k, v) in over.iter().filter(|(k, _)| in_range(k)) {
-            match v {
-                Some((ver, _)) => merged.insert(k.clone(), *ver),
-                None => merged.remove(k),
-            };
-        }
-        Ok(merged.into_iter().collect())
+        let in_range = |k: &&String| k.as_str() >= start && (end.is_empty() || k.as_str() < end);
+        // Each deletion in the overlay may hide one committed key.
+        let deleted = over
+            .iter()
+            .filter(|(k, v)| in_range(k) && v.is_none())
+            .count();
+        let read = limit.saturating_add(deleted);
+        let committed = self.ledger.range_versions(ns, start, end, read)?;
+        let writes = over
+            .iter()
+            .filter(|(k, _)| in_range(k))
+            .map(|(k, v)| (k, v.as_ref().map(|(ver, _)| *ver)));
+        Ok(crate::validation::merge_range_page(committed, read, writes)
+            .into_iter()
+            .take(limit)
+            .collect())
     }
 
     fn has_tx(&self, tx_id: &str) -> Result<bool, PeerError> {

@@ -114,6 +114,53 @@ fn parses_with_fabric_defaults_and_relative_paths() {
     );
     assert_eq!(c.gateway_concurrency, 500, "Fabric's gatewayService limit");
     assert!(c.gateway_enabled);
+    let l = &c.limits;
+    assert_eq!(
+        (l.max_recv_msg_size, l.max_send_msg_size),
+        (104_857_600, 104_857_600)
+    );
+    assert_eq!(
+        (l.endorser_concurrency, l.deliver_concurrency),
+        (2500, 2500)
+    );
+    assert_eq!(l.total_query_limit, 100_000);
+    assert_eq!(l.keep_alive.interval, std::time::Duration::from_secs(7200));
+    assert_eq!(
+        l.client_keep_alive.timeout,
+        std::time::Duration::from_secs(20)
+    );
+}
+
+#[test]
+fn limits_parse_from_fabrics_keys_and_refuse_zero() {
+    let c = parse(
+        &format!(
+            "{YAML}  maxRecvMsgSize: 1048576\n  keepalive: {{ interval: 30s, deliveryClient: {{ interval: 10s, timeout: 5s }} }}\n  limits: {{ concurrency: {{ endorserService: 9, deliverService: 3 }}, maxConnections: 100 }}\nledger: {{ state: {{ totalQueryLimit: 500 }} }}\n"
+        ),
+        &[],
+    )
+    .unwrap()
+    .config;
+    let l = &c.limits;
+    assert_eq!(l.max_recv_msg_size, 1_048_576);
+    assert_eq!(l.keep_alive.interval, std::time::Duration::from_secs(30));
+    assert_eq!(
+        l.delivery_keep_alive.interval,
+        std::time::Duration::from_secs(10)
+    );
+    assert_eq!((l.endorser_concurrency, l.deliver_concurrency), (9, 3));
+    assert_eq!(l.connections.max_connections, 100);
+    assert_eq!(l.total_query_limit, 500);
+    let e = parse(
+        &format!("{YAML}  limits: {{ concurrency: {{ endorserService: 0 }} }}\n"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("peer.limits.concurrency.endorserService: must be at least 1"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -126,12 +173,12 @@ fn a_fabric_operators_file_is_accepted_and_what_weft_ignores_is_named() {
     let ignored: Vec<&str> = c.ignored.iter().map(|k| k.key.as_str()).collect();
     for key in [
         "peer.gossip.bootstrap",
-        "peer.keepalive.client.interval",
+        "peer.keepalive.mininterval",
         "peer.tls.rootcert.file",
         "peer.bccsp.sw.hash",
         "vm.docker.hostconfig.logconfig.config.max-size",
         "chaincode.system._lifecycle",
-        "ledger.state.totalquerylimit",
+        "ledger.state.statedatabase",
         "metrics.provider",
     ] {
         assert!(ignored.contains(&key), "{key} not reported in {ignored:?}");

@@ -443,6 +443,18 @@ impl Ledger {
         start: &str,
         end: &str,
     ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError> {
+        self.range_page(ns, start, end, usize::MAX)
+    }
+
+    /// The first `limit` of those: what a query reads one page at a time,
+    /// so no query holds more than a page in memory.
+    pub fn range_page(
+        &self,
+        ns: &str,
+        start: &str,
+        end: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError> {
         let from = keys::state_key(ns, start);
         let upper = if end.is_empty() {
             let mut u = ns.as_bytes().to_vec();
@@ -457,6 +469,9 @@ impl Ledger {
             IteratorMode::From(&from, Direction::Forward),
         );
         for item in it {
+            if out.len() >= limit {
+                break;
+            }
             let (k, v) = item?;
             if *k >= *upper {
                 break;
@@ -470,30 +485,117 @@ impl Ledger {
 
     /// Every committed change of `key` in `ns`, newest first.
     pub fn history(&self, ns: &str, key: &str) -> Result<Vec<KeyModification>, PeerError> {
-        let prefix = keys::history_prefix(ns, key);
         let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            let (page, next) = self.history_page(ns, key, cursor.as_deref(), 1024)?;
+            out.extend(page);
+            match next {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Up to `limit` changes of `key` in `ns`, newest first, older than
+    /// `cursor` (from the previous page; `None`: from the newest), and the
+    /// cursor of the next page (`None`: no more).
+    pub fn history_page(
+        &self,
+        ns: &str,
+        key: &str,
+        cursor: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(Vec<KeyModification>, Option<Vec<u8>>), PeerError> {
+        let limit = limit.max(1);
+        let prefix = keys::history_prefix(ns, key);
+        let from = match cursor {
+            Some(c) => c.to_vec(),
+            None => {
+                let mut top = prefix.clone();
+                top.extend_from_slice(&[0xff; 16]);
+                top
+            }
+        };
+        let mut out = Vec::new();
+        let mut last = Vec::new();
         let it = self.db.iterator_cf(
             self.cf(CF_HISTORY),
-            IteratorMode::From(&prefix, Direction::Forward),
+            IteratorMode::From(&from, Direction::Reverse),
         );
         for item in it {
             let (k, v) = item?;
             if !k.starts_with(&prefix) {
-                break;
+                return Ok((out, None));
             }
-            // Longer keys that merely share the prefix have a non-16-byte suffix.
-            if k.len() != prefix.len() + 16 {
+            // Longer keys that merely share the prefix have a non-16-byte
+            // suffix; the cursor itself was returned already.
+            if k.len() != prefix.len() + 16 || cursor.is_some_and(|c| *k == *c) {
                 continue;
             }
+            if out.len() == limit {
+                return Ok((out, Some(last)));
+            }
             out.push(decode_history(&v).ok_or_else(|| corrupt("history entry"))?);
+            last = k.to_vec();
         }
-        out.reverse();
-        Ok(out)
+        Ok((out, None))
     }
 }
 
 impl From<rocksdb::Error> for PeerError {
     fn from(e: rocksdb::Error) -> Self {
         PeerError::Ledger(e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn history_pages_go_newest_first_and_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path()).unwrap();
+        let mut batch = rocksdb::WriteBatch::default();
+        for block in 1..=5u64 {
+            let m = KeyModification {
+                tx_id: format!("tx{block}"),
+                value: vec![block as u8],
+                timestamp_seconds: block as i64,
+                is_delete: false,
+            };
+            batch.put_cf(
+                ledger.cf(CF_HISTORY),
+                keys::history_key("cc", "k", block, 0),
+                encode_history(&m),
+            );
+        }
+        // A key sharing the prefix must not show up.
+        batch.put_cf(
+            ledger.cf(CF_HISTORY),
+            keys::history_key("cc", "k\0x", 9, 0),
+            encode_history(&KeyModification {
+                tx_id: "other".into(),
+                value: Vec::new(),
+                timestamp_seconds: 0,
+                is_delete: true,
+            }),
+        );
+        ledger.db.write(batch).unwrap();
+
+        let (first, cursor) = ledger.history_page("cc", "k", None, 2).unwrap();
+        let ids = |p: &[KeyModification]| p.iter().map(|m| m.tx_id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&first), ["tx5", "tx4"]);
+        let (second, cursor) = ledger
+            .history_page("cc", "k", cursor.as_deref(), 2)
+            .unwrap();
+        assert_eq!(ids(&second), ["tx3", "tx2"]);
+        let (last, cursor) = ledger
+            .history_page("cc", "k", cursor.as_deref(), 2)
+            .unwrap();
+        assert_eq!(ids(&last), ["tx1"]);
+        assert!(cursor.is_none());
+        assert_eq!(ids(&ledger.history("cc", "k").unwrap()).len(), 5);
     }
 }

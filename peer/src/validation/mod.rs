@@ -17,7 +17,7 @@
 pub mod mvcc;
 pub mod transaction;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use rayon::prelude::*;
@@ -38,12 +38,14 @@ pub trait StateView: Sync {
     fn value(&self, ns: &str, key: &str) -> Result<Option<Vec<u8>>, PeerError>;
     /// Committed version of `key` in `ns`.
     fn version(&self, ns: &str, key: &str) -> Result<Option<Version>, PeerError>;
-    /// Committed keys and versions of `ns` in `[start, end)` (empty `end`: unbounded), in order.
+    /// The first `limit` committed keys and versions of `ns` in `[start,
+    /// end)` (empty `end`: unbounded), in order.
     fn range_versions(
         &self,
         ns: &str,
         start: &str,
         end: &str,
+        limit: usize,
     ) -> Result<Vec<(String, Version)>, PeerError>;
     /// Whether a transaction with this txid is already in the ledger.
     fn has_tx(&self, tx_id: &str) -> Result<bool, PeerError>;
@@ -68,9 +70,10 @@ impl StateView for Ledger {
         ns: &str,
         start: &str,
         end: &str,
+        limit: usize,
     ) -> Result<Vec<(String, Version)>, PeerError> {
         Ok(self
-            .range(ns, start, end)?
+            .range_page(ns, start, end, limit)?
             .into_iter()
             .map(|(k, v, _)| (k, v))
             .collect())
@@ -174,6 +177,35 @@ impl<'a> PolicyCache<'a> {
     }
 }
 
+/// Merges a page of committed keys in a range (its first `limit`, or all of
+/// them if fewer) with writes over it (`None`: deleted), all in the range.
+/// When the page was cut at `limit`, writes after its last key are left out:
+/// committed keys the page did not read may come before them. The result is
+/// then a correct prefix of the merged range, of at least `limit` minus the
+/// deletions entries.
+pub(crate) fn merge_range_page<'a>(
+    committed: Vec<(String, Version)>,
+    limit: usize,
+    writes: impl Iterator<Item = (&'a String, Option<Version>)>,
+) -> BTreeMap<String, Version> {
+    let bound = if committed.len() >= limit {
+        committed.last().map(|(k, _)| k.clone())
+    } else {
+        None
+    };
+    let mut merged: BTreeMap<String, Version> = committed.into_iter().collect();
+    for (k, v) in writes {
+        if bound.as_ref().is_some_and(|b| k > b) {
+            continue;
+        }
+        match v {
+            Some(v) => merged.insert(k.clone(), v),
+            None => merged.remove(k),
+        };
+    }
+    merged
+}
+
 /// Validates every transaction of `block` (number `block.header.number`)
 /// against `config` and committed `state`.
 pub fn validate_block(
@@ -204,4 +236,39 @@ pub fn validate_block(
         }
     }
     Ok(verdict)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(block: u64) -> Version {
+        Version {
+            block_num: block,
+            tx_num: 0,
+        }
+    }
+
+    fn keys(m: &BTreeMap<String, Version>) -> Vec<&str> {
+        m.keys().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn a_cut_page_ignores_writes_after_its_last_key() {
+        // Committed a c e g; the page read 2 of them (a c); the block wrote f
+        // and deleted a. Keys after c cannot be placed: e was not read.
+        let page = vec![("a".to_string(), v(1)), ("c".to_string(), v(1))];
+        let (f, a) = ("f".to_string(), "a".to_string());
+        let writes = [(&f, Some(v(2))), (&a, None)];
+        let merged = merge_range_page(page, 2, writes.into_iter());
+        assert_eq!(keys(&merged), ["c"], "a correct prefix of c e f g");
+    }
+
+    #[test]
+    fn a_whole_range_takes_every_write() {
+        let page = vec![("a".to_string(), v(1))];
+        let f = "f".to_string();
+        let merged = merge_range_page(page, 5, [(&f, Some(v(2)))].into_iter());
+        assert_eq!(keys(&merged), ["a", "f"]);
+    }
 }

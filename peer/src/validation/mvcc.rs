@@ -235,21 +235,27 @@ fn phantom(
             )));
         }
     };
-    let mut now: BTreeMap<String, Version> = state
-        .range_versions(ns, &rq.start_key, &rq.end_key)?
-        .into_iter()
-        .collect();
-    if let Some(block_writes) = writes.0.get(ns) {
-        let in_range = |k: &str| {
-            k >= rq.start_key.as_str() && (rq.end_key.is_empty() || k < rq.end_key.as_str())
-        };
-        for (k, v) in block_writes.iter().filter(|(k, _)| in_range(k)) {
-            match v {
-                Some(v) => now.insert(k.clone(), *v),
-                None => now.remove(k),
-            };
-        }
-    }
+    // Only as many keys as the endorser read (and one more, for a key that
+    // appeared) are read back, whatever the range's size.
+    let in_range = |k: &&String| {
+        k.as_str() >= rq.start_key.as_str()
+            && (rq.end_key.is_empty() || k.as_str() < rq.end_key.as_str())
+    };
+    let block_writes = writes.0.get(ns);
+    let deleted = block_writes.map_or(0, |w| {
+        w.iter().filter(|(k, v)| in_range(k) && v.is_none()).count()
+    });
+    let read = recorded.len().saturating_add(1).saturating_add(deleted);
+    let committed = state.range_versions(ns, &rq.start_key, &rq.end_key, read)?;
+    let now = super::merge_range_page(
+        committed,
+        read,
+        block_writes
+            .into_iter()
+            .flat_map(|w| w.iter())
+            .filter(|(k, _)| in_range(k))
+            .map(|(k, v)| (k, *v)),
+    );
     let mut results = now.iter();
     for read in recorded {
         match results.next() {
