@@ -332,6 +332,8 @@ pub async fn start_with(
         crate::chaincode::RuntimeConfig {
             cache_dir: Some(config.data_dir.join("chaincodes").join("compiled")),
             total_query_limit: config.limits.total_query_limit,
+            fuel_per_invocation: config.limits.chaincode_fuel,
+            memory_limit_bytes: config.limits.chaincode_memory,
             ..Default::default()
         },
     )?);

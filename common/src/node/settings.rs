@@ -149,6 +149,33 @@ pub fn duration(field: &str, text: &str) -> Result<std::time::Duration, CommonEr
     crate::config::parse_go_duration(text).map_err(|e| cfg_err(field, e))
 }
 
+/// A byte size as Fabric writes it: a number of bytes, or `10 MB`, `512 KB`
+/// (units of 1024).
+pub fn byte_size(field: &str, value: &serde_yaml_ng::Value) -> Result<usize, CommonError> {
+    if let Some(n) = value.as_u64() {
+        return Ok(n as usize);
+    }
+    let text = value
+        .as_str()
+        .ok_or_else(|| cfg_err(field, "expected a size such as 1 MB"))?
+        .trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: usize = number
+        .parse()
+        .map_err(|_| cfg_err(field, format!("{text:?} is not a size such as 1 MB")))?;
+    let factor = match unit.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "K" | "KB" => 1 << 10,
+        "M" | "MB" => 1 << 20,
+        "G" | "GB" => 1 << 30,
+        other => return Err(cfg_err(field, format!("unknown unit {other:?}"))),
+    };
+    Ok(n * factor)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

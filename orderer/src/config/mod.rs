@@ -42,7 +42,9 @@ use weft_common::node::config_file::{ConfigFile, KeyTable, read_config, read_fil
 use weft_common::node::limits::ServerKeepAlive;
 use weft_common::node::net::ConnectionLimits;
 pub use weft_common::node::settings::{Listener, ListenerTls, ServerTls};
-use weft_common::node::settings::{TlsKeys, duration, listen_address, listener_tls, resolve};
+use weft_common::node::settings::{
+    TlsKeys, byte_size, duration, listen_address, listener_tls, resolve,
+};
 
 use crate::OrdererError;
 
@@ -258,33 +260,6 @@ fn cfg_err(field: &str, reason: impl std::fmt::Display) -> OrdererError {
 
 fn required<T>(value: Option<T>, key: &str) -> Result<T, OrdererError> {
     value.ok_or_else(|| cfg_err(key, "required"))
-}
-
-/// A byte size as Fabric writes it: a number of bytes, or `10 MB`, `512 KB`
-/// (units of 1024).
-fn byte_size(field: &str, value: &serde_yaml_ng::Value) -> Result<usize, OrdererError> {
-    if let Some(n) = value.as_u64() {
-        return Ok(n as usize);
-    }
-    let text = value
-        .as_str()
-        .ok_or_else(|| cfg_err(field, "expected a size such as 1 MB"))?
-        .trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let n: usize = number
-        .parse()
-        .map_err(|_| cfg_err(field, format!("{text:?} is not a size such as 1 MB")))?;
-    let factor = match unit.trim().to_ascii_uppercase().as_str() {
-        "" | "B" => 1,
-        "K" | "KB" => 1 << 10,
-        "M" | "MB" => 1 << 20,
-        "G" | "GB" => 1 << 30,
-        other => return Err(cfg_err(field, format!("unknown unit {other:?}"))),
-    };
-    Ok(n * factor)
 }
 
 impl OrdererConfig {

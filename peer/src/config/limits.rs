@@ -2,7 +2,8 @@
 //! names and defaults (`peer.maxRecvMsgSize`, `peer.keepalive.*`,
 //! `peer.limits.concurrency.*`, `ledger.state.totalQueryLimit`) and weft's
 //! own where Fabric has none (`peer.limits.maxConnections`,
-//! `peer.limits.chaincodeExecutions`).
+//! `peer.limits.chaincodeExecutions`, `peer.limits.chaincodeFuel`,
+//! `peer.limits.chaincodeMemory`).
 
 use std::time::Duration;
 
@@ -10,9 +11,12 @@ use serde::Deserialize;
 use weft_common::node::dial::KeepAlive;
 use weft_common::node::limits::ServerKeepAlive;
 use weft_common::node::net::ConnectionLimits;
-use weft_common::node::settings::duration;
+use weft_common::node::settings::{byte_size, duration};
 
 use crate::PeerError;
+
+/// The least linear memory chaincode may be given.
+const MIN_CHAINCODE_MEMORY: usize = 1024 * 1024;
 
 /// Fabric's default for both message sizes: 100 MiB.
 const MAX_MESSAGE: usize = 100 * 1024 * 1024;
@@ -40,6 +44,14 @@ pub struct PeerLimits {
     /// (`peer.limits.chaincodeExecutions`). With the runtime's memory limit per
     /// invocation, this bounds the memory chaincode can hold.
     pub chaincode_executions: usize,
+    /// Fuel one chaincode invocation may burn (weft's `peer.limits.chaincodeFuel`;
+    /// roughly WASM instructions plus host-call charges). Fabric bounds an
+    /// invocation by time (`chaincode.executeTimeout`); fuel makes the bound
+    /// the same on a fast and a slow machine.
+    pub chaincode_fuel: u64,
+    /// Linear memory one chaincode invocation may grow to, in bytes (weft's
+    /// `peer.limits.chaincodeMemory`, e.g. `64MB`).
+    pub chaincode_memory: usize,
     /// Results one range, composite-key or history query returns at most
     /// (`ledger.state.totalQueryLimit`); the iterator ends there.
     pub total_query_limit: usize,
@@ -57,6 +69,8 @@ impl Default for PeerLimits {
             deliver_concurrency: 2500,
             connections: ConnectionLimits::default(),
             chaincode_executions: 2 * std::thread::available_parallelism().map_or(2, |n| n.get()),
+            chaincode_fuel: 500_000_000,
+            chaincode_memory: 64 * 1024 * 1024,
             total_query_limit: 100_000,
         }
     }
@@ -95,6 +109,8 @@ pub(super) struct LimitsYaml {
     pub(super) concurrency: ConcurrencyYaml,
     maxconnections: Option<usize>,
     chaincodeexecutions: Option<usize>,
+    chaincodefuel: Option<u64>,
+    chaincodememory: Option<serde_yaml_ng::Value>,
 }
 
 /// The core.yaml keys behind [`PeerLimits`].
@@ -199,6 +215,27 @@ impl PeerLimits {
                 l.chaincodeexecutions,
                 d.chaincode_executions,
             )?,
+            chaincode_fuel: match l.chaincodefuel {
+                Some(0) => {
+                    return Err(PeerError::Config(
+                        "peer.limits.chaincodeFuel: must be at least 1".into(),
+                    ));
+                }
+                Some(n) => n,
+                None => d.chaincode_fuel,
+            },
+            chaincode_memory: match &l.chaincodememory {
+                None => d.chaincode_memory,
+                Some(value) => {
+                    let bytes = byte_size("peer.limits.chaincodeMemory", value)?;
+                    if bytes < MIN_CHAINCODE_MEMORY {
+                        return Err(PeerError::Config(format!(
+                            "peer.limits.chaincodeMemory: {bytes} bytes is below the 1 MiB chaincode may need"
+                        )));
+                    }
+                    bytes
+                }
+            },
             total_query_limit: at_least_one(
                 "ledger.state.totalQueryLimit",
                 keys.total_query_limit,

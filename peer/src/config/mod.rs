@@ -21,12 +21,22 @@
 //!   gateway:
 //!     enabled: true
 //!     peers: [{ MSPID: Org2MSP, Address: peer0.org2.example.com:9051 }]   # weft: besides anchor peers
-//!   limits: { concurrency: { gatewayService: 500 } }   # more Evaluate/Endorse at once: RESOURCE_EXHAUSTED
+//!   limits:                            # beyond a limit: RESOURCE_EXHAUSTED (see SECURITY.md)
+//!     concurrency: { gatewayService: 500, endorserService: 2500, deliverService: 2500 }
+//!     maxConnections: 10240            # weft: connections and TLS handshakes held at once
+//!     chaincodeExecutions: 4           # weft: invocations running at once (2 x cores)
+//!     chaincodeFuel: 500000000         # weft: work per invocation
+//!     chaincodeMemory: 64 MB           # weft: linear memory per invocation
+//!   maxRecvMsgSize: 104857600
+//!   maxSendMsgSize: 104857600
+//!   keepalive: { interval: 7200s, timeout: 20s, client: { interval: 60s, timeout: 20s } }
 //!   address: peer0.org1.example.com:7051   # where discovery says this peer is
 //!   gossip: { externalEndpoint: peer0.org1.example.com:7051 }   # (preferred over address)
 //!   discovery: { enabled: true, orgMembersAllowedAccess: false }
 //! operations:
 //!   listenAddress: 127.0.0.1:9443      # /healthz, /metrics, /logspec
+//! ledger:
+//!   state: { totalQueryLimit: 100000 } # results of one range or history query
 //! ```
 //!
 //! Any key can be set by an environment variable named after its path:
@@ -70,6 +80,8 @@ const WEFT_KEYS: &[&str] = &[
     "peer.keepalive.interval",
     "peer.keepalive.timeout",
     "peer.limits.chaincodeexecutions",
+    "peer.limits.chaincodefuel",
+    "peer.limits.chaincodememory",
     "peer.limits.concurrency.deliverservice",
     "peer.limits.concurrency.endorserservice",
     "peer.limits.concurrency.gatewayservice",

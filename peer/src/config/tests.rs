@@ -135,7 +135,7 @@ fn parses_with_fabric_defaults_and_relative_paths() {
 fn limits_parse_from_fabrics_keys_and_refuse_zero() {
     let c = parse(
         &format!(
-            "{YAML}  maxRecvMsgSize: 1048576\n  keepalive: {{ interval: 30s, deliveryClient: {{ interval: 10s, timeout: 5s }} }}\n  limits: {{ concurrency: {{ endorserService: 9, deliverService: 3 }}, maxConnections: 100 }}\nledger: {{ state: {{ totalQueryLimit: 500 }} }}\n"
+            "{YAML}  maxRecvMsgSize: 1048576\n  keepalive: {{ interval: 30s, deliveryClient: {{ interval: 10s, timeout: 5s }} }}\n  limits: {{ concurrency: {{ endorserService: 9, deliverService: 3 }}, maxConnections: 100, chaincodeFuel: 9000000000, chaincodeMemory: 256 MB }}\nledger: {{ state: {{ totalQueryLimit: 500 }} }}\n"
         ),
         &[],
     )
@@ -151,6 +151,8 @@ fn limits_parse_from_fabrics_keys_and_refuse_zero() {
     assert_eq!((l.endorser_concurrency, l.deliver_concurrency), (9, 3));
     assert_eq!(l.connections.max_connections, 100);
     assert_eq!(l.total_query_limit, 500);
+    assert_eq!(l.chaincode_fuel, 9_000_000_000);
+    assert_eq!(l.chaincode_memory, 256 * 1024 * 1024);
     let e = parse(
         &format!("{YAML}  limits: {{ concurrency: {{ endorserService: 0 }} }}\n"),
         &[],
@@ -161,6 +163,12 @@ fn limits_parse_from_fabrics_keys_and_refuse_zero() {
             .contains("peer.limits.concurrency.endorserService: must be at least 1"),
         "{e}"
     );
+    let e = parse(
+        &format!("{YAML}  limits: {{ chaincodeMemory: 64 KB }}\n"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("peer.limits.chaincodeMemory"), "{e}");
 }
 
 #[test]

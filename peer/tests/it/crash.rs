@@ -15,7 +15,8 @@ use weft_protos::common::Block;
 use crate::net::*;
 use crate::support::*;
 
-fn core_yaml(net: &Net, dir: &Path) -> String {
+/// A core.yaml for Org1's peer0 with its data under `dir`.
+pub fn core_yaml(net: &Net, dir: &Path) -> String {
     let pd = net.orgs.peer_dir(1, 0);
     format!(
         "peer:\n  id: peer0.org1\n  listenAddress: 127.0.0.1:0\n  tls: {{ cert: {{ file: {c} }}, key: {{ file: {k} }} }}\n  mspConfigPath: {m}\n  localMspId: Org1MSP\n  fileSystemPath: {d}\noperations:\n  listenAddress: 127.0.0.1:0\n",
@@ -44,14 +45,14 @@ fn strip_ansi(s: &str) -> String {
 }
 
 /// The running binary and a reader of its log.
-struct Child {
-    addr: String,
-    child: tokio::process::Child,
+pub struct Child {
+    pub addr: String,
+    pub child: tokio::process::Child,
     lines: tokio::io::Lines<BufReader<tokio::process::ChildStderr>>,
 }
 
 impl Child {
-    async fn start(config: &Path) -> Self {
+    pub async fn start(config: &Path) -> Self {
         let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_weft-peer"))
             .args(["node", "start", "--config"])
             .arg(config)
@@ -91,6 +92,14 @@ impl Child {
         tokio::time::timeout(Duration::from_secs(60), wait)
             .await
             .unwrap_or_else(|_| panic!("no log line with {needle:?}"))
+    }
+
+    /// Keeps reading the log in the background, so that the peer never
+    /// blocks on a full pipe; returns the process.
+    pub fn drain_log(self) -> tokio::process::Child {
+        let mut lines = self.lines;
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        self.child
     }
 
     async fn kill(mut self) {

@@ -196,22 +196,27 @@ impl Net {
 
     /// An admin client of `org` connected to `peer` of `peer_org`.
     pub async fn admin_of(&self, org: u8, peer_org: u8, peer: &PeerHandle) -> AdminClient {
-        let admin_tls = self.orgs.user_dir(org, "Admin").join("tls");
+        let addr = format!("127.0.0.1:{}", peer.addr.port());
+        self.client_at(org, "Admin", peer_org, &addr).await
+    }
+
+    /// A client of `org` signing as `who` (`Admin` or `User1`), connected over
+    /// mutual TLS to the peer of `peer_org` at `addr`.
+    pub async fn client_at(&self, org: u8, who: &str, peer_org: u8, addr: &str) -> AdminClient {
+        let tls_dir = self.orgs.user_dir(org, who).join("tls");
         let tls = ClientTls {
             ca_pem: std::fs::read(self.orgs.org_tls_ca(peer_org)).unwrap(),
             identity: Some(
-                TlsIdentity::load(&admin_tls.join("client.crt"), &admin_tls.join("client.key"))
+                TlsIdentity::load(&tls_dir.join("client.crt"), &tls_dir.join("client.key"))
                     .unwrap(),
             ),
             server_name: None,
         };
-        AdminClient::connect(
-            &format!("127.0.0.1:{}", peer.addr.port()),
-            Some(tls),
-            self.orgs.admin(org),
-        )
-        .await
-        .unwrap()
+        let signer = match who {
+            "Admin" => self.orgs.admin(org),
+            _ => self.orgs.user(org),
+        };
+        AdminClient::connect(addr, Some(tls), signer).await.unwrap()
     }
 
     /// Joins `peer` of `org` to the channel through cscc, as `weft-peer channel join` does.
