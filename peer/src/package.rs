@@ -62,12 +62,25 @@ fn tar_gz(entries: &[(&str, &[u8])]) -> Result<Vec<u8>, PeerError> {
     tar.into_inner().map_err(io)?.finish().map_err(io)
 }
 
+/// The most one archive of a package may unpack to (its entries' sizes
+/// together, read or skipped): a few hundred KiB of gzip must not make the
+/// peer inflate gigabytes.
+pub const MAX_UNPACKED: u64 = 256 * 1024 * 1024;
+
 fn untar_gz(bytes: &[u8], what: &str) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
     let bad = |e: String| PeerError::InvalidChaincode(format!("{what}: {e}"));
     let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
     let mut out = Vec::new();
+    let mut unpacked = 0u64;
     for entry in archive.entries().map_err(|e| bad(e.to_string()))? {
         let mut entry = entry.map_err(|e| bad(e.to_string()))?;
+        unpacked = unpacked.saturating_add(entry.size());
+        if unpacked > MAX_UNPACKED {
+            return Err(bad(format!(
+                "unpacks to more than {} MiB",
+                MAX_UNPACKED / (1024 * 1024)
+            )));
+        }
         let name = entry
             .path()
             .map_err(|e| bad(e.to_string()))?
@@ -76,7 +89,7 @@ fn untar_gz(bytes: &[u8], what: &str) -> Result<Vec<(String, Vec<u8>)>, PeerErro
         let mut data = Vec::new();
         entry
             .by_ref()
-            .take(256 * 1024 * 1024)
+            .take(MAX_UNPACKED)
             .read_to_end(&mut data)
             .map_err(|e| bad(e.to_string()))?;
         out.push((name, data));
@@ -84,17 +97,22 @@ fn untar_gz(bytes: &[u8], what: &str) -> Result<Vec<(String, Vec<u8>)>, PeerErro
     Ok(out)
 }
 
-/// Packages a WASM module under a label.
-pub fn package(label: &str, wasm: &[u8]) -> Result<Vec<u8>, PeerError> {
-    if label.is_empty()
-        || !label
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c))
-    {
+/// Refuses a label that is not Fabric's `^[[:alnum:]][[:alnum:]_.+-]*$`: the
+/// label names the package's file, so it must not lead outside its folder.
+pub fn check_label(label: &str) -> Result<(), PeerError> {
+    let mut chars = label.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || "._+-".contains(c)) {
         return Err(PeerError::InvalidChaincode(format!(
-            "label {label:?} must be non-empty and use only letters, digits and . _ + - (e.g. basic_1.0)"
+            "label {label:?} must start with a letter or digit and use only letters, digits and . _ + - (e.g. basic_1.0)"
         )));
     }
+    Ok(())
+}
+
+/// Packages a WASM module under a label.
+pub fn package(label: &str, wasm: &[u8]) -> Result<Vec<u8>, PeerError> {
+    check_label(label)?;
     let code = tar_gz(&[("chaincode.wasm", wasm)])?;
     let metadata = serde_json::to_vec(&Metadata {
         kind: WASM_TYPE.into(),
@@ -138,6 +156,7 @@ pub fn parse(package: &[u8]) -> Result<ChaincodePackage, PeerError> {
         .find(|(n, _)| n == "chaincode.wasm")
         .map(|(_, d)| d)
         .ok_or_else(|| PeerError::InvalidChaincode("code.tar.gz has no chaincode.wasm".into()))?;
+    check_label(&metadata.label)?;
     Ok(ChaincodePackage {
         label: metadata.label,
         wasm,

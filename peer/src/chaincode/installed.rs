@@ -97,9 +97,17 @@ impl InstalledChaincodes {
         let installed = self.add(bytes)?;
         let path = self.dir.join(file_name(&package_id));
         let tmp = path.with_extension("partial");
-        std::fs::write(&tmp, bytes)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| PeerError::Runtime(format!("cannot store {}: {e}", path.display())))?;
+        if let Err(e) = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, &path)) {
+            // Not kept, so not installed: a restart would not find it either.
+            self.by_id
+                .write()
+                .expect("installed lock")
+                .remove(&package_id);
+            return Err(PeerError::Runtime(format!(
+                "cannot store {}: {e}",
+                path.display()
+            )));
+        }
         Ok(installed)
     }
 
