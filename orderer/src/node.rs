@@ -297,6 +297,35 @@ fn read_roots(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, OrdererError> {
         .collect()
 }
 
+/// Refuses listeners that would let an outsider in: the cluster service
+/// (on the general listener) authenticates consenters by their TLS
+/// certificates, so it needs TLS (Fabric refuses a cluster orderer without it
+/// too); participation without TLS has no client certificate to authorise a
+/// request, so it is served only on a loopback address.
+fn check_listeners(config: &OrdererConfig, listeners: &Listeners) -> Result<(), OrdererError> {
+    if matches!(config.general.tls, ListenerTls::Plaintext) {
+        return Err(OrdererError::Config(
+            "General.TLS.Enabled: false: the cluster service on the general listener tells \
+             consenters apart by their TLS certificates, so TLS is required"
+                .into(),
+        ));
+    }
+    if matches!(config.admin.tls, ListenerTls::Plaintext) {
+        let addr = listeners
+            .admin
+            .local_addr()
+            .map_err(|e| OrdererError::Config(format!("the admin listener: {e}")))?;
+        if !addr.ip().is_loopback() {
+            return Err(OrdererError::Config(format!(
+                "Admin.TLS.Enabled: false: channel participation without TLS has no client \
+                 certificate to authorise requests, so it listens only on a loopback address \
+                 (127.0.0.1 or ::1), not {addr}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Starts an orderer.
 pub async fn start(
     config: OrdererConfig,
@@ -311,6 +340,7 @@ pub async fn start_with(
     listeners: Listeners,
     log_control: Option<Arc<dyn crate::operations::LogControl>>,
 ) -> Result<OrdererHandle, OrdererError> {
+    check_listeners(&config, &listeners)?;
     let signer =
         folder::load_signing_identity(&config.msp_dir, &MspId::new(config.msp_id.clone()))?;
     let (general_tls, extra_roots) = match &config.general.tls {

@@ -1,5 +1,6 @@
 //! The orderer's integration tests, in one binary.
 
+mod attacks;
 mod chain_cluster;
 mod client_tls;
 mod crash;
