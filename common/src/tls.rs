@@ -155,6 +155,30 @@ impl DynamicClientVerifier {
         self.required
     }
 
+    /// Whether `chain` (DER, leaf first) chains to a trusted root now, whatever
+    /// the handshake's mode: what a resource that needs an authenticated
+    /// client checks when the handshake let any certificate through.
+    pub fn verifies(&self, chain: &[Vec<u8>]) -> bool {
+        let Some((leaf, rest)) = chain.split_first() else {
+            return false;
+        };
+        let inner = self.inner.read().expect("verifier lock");
+        let Some(verifier) = inner.as_ref() else {
+            return false;
+        };
+        let rest: Vec<CertificateDer<'_>> = rest
+            .iter()
+            .map(|c| CertificateDer::from(c.as_slice()))
+            .collect();
+        verifier
+            .verify_client_cert(
+                &CertificateDer::from(leaf.as_slice()),
+                &rest,
+                UnixTime::now(),
+            )
+            .is_ok()
+    }
+
     /// Replaces the trusted roots.
     pub fn set_roots(&self, roots_pem: &[Vec<u8>]) -> Result<(), CommonError> {
         let store = root_store(roots_pem)?;

@@ -29,6 +29,7 @@ use weft_common::node::net::{
     HttpLimits, join_tasks, no_certs, serve_http, shutdown_signal, tcp_incoming, tls_certs,
     tls_incoming,
 };
+use weft_common::node::operations_listener::serve_operations;
 use weft_common::node::settings::ServerTls;
 
 /// HTTP/2 receive window of one stream on the general listener (the
@@ -498,19 +499,13 @@ pub async fn start_with(
     }
 
     // Operations listener.
-    let ops = crate::operations::router(core.clone());
-    let incoming = tcp_incoming(
+    tasks.push(serve_operations(
+        crate::operations::router(core.clone()),
         listeners.operations,
+        &config.operations_tls,
         config.connections,
         shutdown_rx.clone(),
-    );
-    tasks.push(tokio::spawn(serve_http(
-        ops,
-        incoming,
-        no_certs,
-        HttpLimits::OPERATIONS,
-        shutdown_rx.clone(),
-    )));
+    )?);
 
     tracing::info!(general = %addrs.0, admin = %addrs.1, operations = %addrs.2, "orderer started");
     Ok(OrdererHandle {

@@ -13,9 +13,7 @@ use weft_common::config::ChannelConfig;
 use weft_common::ids::{ChannelId, MspId};
 use weft_common::msp::{Msp, MspManager, SigningIdentity, folder};
 use weft_common::node::limits::ServiceLimit;
-use weft_common::node::net::{
-    HttpLimits, join_tasks, no_certs, serve_http, shutdown_signal, tcp_incoming, tls_incoming,
-};
+use weft_common::node::net::{join_tasks, shutdown_signal, tcp_incoming, tls_incoming};
 use weft_common::node::settings::ListenerTls;
 use weft_common::tls::{DynamicClientVerifier, TlsIdentity};
 use weft_protos::common::Block;
@@ -452,19 +450,16 @@ pub async fn start_with(
             }));
         }
     }
-    let ops = crate::operations::router(core.clone());
-    let incoming = tcp_incoming(
-        listeners.operations,
-        limits.connections,
-        shutdown_rx.clone(),
+    tasks.push(
+        weft_common::node::operations_listener::serve_operations(
+            crate::operations::router(core.clone()),
+            listeners.operations,
+            &config.operations_tls,
+            limits.connections,
+            shutdown_rx.clone(),
+        )
+        .map_err(PeerError::from)?,
     );
-    tasks.push(tokio::spawn(serve_http(
-        ops,
-        incoming,
-        no_certs,
-        HttpLimits::OPERATIONS,
-        shutdown_rx.clone(),
-    )));
     tracing::info!(peer = %config.id, %addr, operations = %operations_addr, "peer started");
     Ok(PeerHandle {
         addr,

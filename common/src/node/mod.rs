@@ -9,4 +9,5 @@ pub mod dial;
 pub mod limits;
 pub mod net;
 pub mod operations;
+pub mod operations_listener;
 pub mod settings;

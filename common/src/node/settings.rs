@@ -149,6 +149,18 @@ pub fn duration(field: &str, text: &str) -> Result<std::time::Duration, CommonEr
     crate::config::parse_go_duration(text).map_err(|e| cfg_err(field, e))
 }
 
+/// Validates the operations listener's TLS: Fabric's `operations.tls`, off
+/// unless `enabled` is true (Fabric's default, unlike its other listeners).
+pub fn operations_tls(
+    base: &Path,
+    keys: TlsKeys<'_>,
+    cert_key: &str,
+    key_key: &str,
+) -> Result<ListenerTls, CommonError> {
+    let enabled = Some(keys.enabled == Some(true));
+    listener_tls(base, TlsKeys { enabled, ..keys }, cert_key, key_key)
+}
+
 /// A byte size as Fabric writes it: a number of bytes, or `10 MB`, `512 KB`
 /// (units of 1024).
 pub fn byte_size(field: &str, value: &serde_yaml_ng::Value) -> Result<usize, CommonError> {

@@ -51,11 +51,6 @@ pub(crate) const FABRIC_ONLY: &[&str] = &[
     "metrics.statsd.network",
     "metrics.statsd.prefix",
     "metrics.statsd.writeinterval",
-    "operations.tls.certificate",
-    "operations.tls.clientauthrequired",
-    "operations.tls.clientrootcas",
-    "operations.tls.enabled",
-    "operations.tls.privatekey",
     "operations.tls.rootcas",
     "operations.tls.tlshandshaketimeshift",
 ];

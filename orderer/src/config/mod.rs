@@ -43,7 +43,7 @@ use weft_common::node::limits::ServerKeepAlive;
 use weft_common::node::net::ConnectionLimits;
 pub use weft_common::node::settings::{Listener, ListenerTls, ServerTls};
 use weft_common::node::settings::{
-    TlsKeys, byte_size, duration, listen_address, listener_tls, resolve,
+    TlsKeys, byte_size, duration, listen_address, listener_tls, operations_tls, resolve,
 };
 
 use crate::OrdererError;
@@ -75,6 +75,11 @@ const WEFT_KEYS: &[&str] = &[
     "general.tls.enabled",
     "general.tls.privatekey",
     "operations.listenaddress",
+    "operations.tls.certificate",
+    "operations.tls.clientauthrequired",
+    "operations.tls.clientrootcas",
+    "operations.tls.enabled",
+    "operations.tls.privatekey",
 ];
 
 /// orderer.yaml's keys: weft's and Fabric's.
@@ -203,6 +208,8 @@ pub struct OrdererConfig {
     pub admin: Listener,
     /// Operations (Fabric's 8443).
     pub operations: SocketAddr,
+    /// The operations listener's TLS (Fabric's `Operations.TLS`, off by default).
+    pub operations_tls: ListenerTls,
     /// MSP folder.
     pub msp_dir: PathBuf,
     /// MSP id.
@@ -240,6 +247,7 @@ impl OrdererConfig {
             general,
             admin,
             operations,
+            operations_tls: ListenerTls::Plaintext,
             msp_dir: msp.0,
             msp_id: msp.1,
             data_dir,
@@ -326,6 +334,12 @@ impl OrdererConfig {
                     .as_deref()
                     .unwrap_or(defaults::OPERATIONS),
                 None,
+            )?,
+            operations_tls: operations_tls(
+                base,
+                y.operations.tls.keys(),
+                "Operations.TLS.Certificate",
+                "Operations.TLS.PrivateKey",
             )?,
             msp_dir: resolve(
                 base,

@@ -127,14 +127,16 @@ fn a_fabric_operators_file_is_accepted_and_what_weft_ignores_is_named() {
         "general.bccsp.sw.hash",
         "metrics.provider",
         "consensus.waldir",
-        "operations.tls.enabled",
     ] {
         assert!(ignored.contains(&key), "{key} not reported in {ignored:?}");
     }
     assert!(
-        !ignored.iter().any(|k| k.starts_with("general.listen")),
+        !ignored
+            .iter()
+            .any(|k| k.starts_with("general.listen") || k.starts_with("operations.")),
         "{ignored:?}"
     );
+    assert!(c.config.operations_tls.server().is_none());
 }
 
 #[test]
@@ -224,4 +226,30 @@ fn the_sample_config_loads() {
 #[test]
 fn weft_keys_and_fabric_keys_do_not_overlap() {
     assert_eq!(KEYS.conflicts(), Vec::<String>::new());
+}
+
+#[test]
+fn operations_tls_is_off_unless_enabled() {
+    let c = parse(YAML, &[]).unwrap().config;
+    assert!(c.operations_tls.server().is_none(), "Fabric's default");
+    let c = parse(
+        YAML,
+        &[
+            ("ORDERER_OPERATIONS_TLS_ENABLED", "true"),
+            ("ORDERER_OPERATIONS_TLS_CERTIFICATE", "ops/server.crt"),
+            ("ORDERER_OPERATIONS_TLS_PRIVATEKEY", "ops/server.key"),
+            ("ORDERER_OPERATIONS_TLS_CLIENTROOTCAS", "[ops/ca.crt]"),
+        ],
+    )
+    .unwrap();
+    let tls = c.config.operations_tls.server().unwrap();
+    assert_eq!(tls.cert, Path::new("/etc/weft/ops/server.crt"));
+    assert_eq!(tls.client_roots, [Path::new("/etc/weft/ops/ca.crt")]);
+    assert!(!tls.client_auth_required);
+    assert!(c.ignored.is_empty(), "{:?}", c.ignored);
+    let err = parse(YAML, &[("ORDERER_OPERATIONS_TLS_ENABLED", "true")]).unwrap_err();
+    assert!(
+        err.to_string().contains("Operations.TLS.Certificate"),
+        "{err}"
+    );
 }

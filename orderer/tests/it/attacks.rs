@@ -24,10 +24,9 @@ async fn an_orderer_without_tls_on_its_cluster_listener_refuses_to_start() {
     let (net, _) = Net::new(1, 10).await;
     let mut config = net.config(0);
     config.general.tls = ListenerTls::Plaintext;
-    let refused = start(config, listeners("127.0.0.1").await)
-        .await
-        .err()
-        .expect("a plaintext cluster listener is refused");
+    let Err(refused) = start(config, listeners("127.0.0.1").await).await else {
+        panic!("a plaintext cluster listener is refused");
+    };
     let msg = refused.to_string();
     assert!(
         msg.contains("General.TLS.Enabled") && msg.contains("consenter"),
@@ -43,15 +42,64 @@ async fn participation_without_tls_is_served_only_on_loopback() {
     let (net, _) = Net::new(1, 10).await;
     let mut config = net.config(0);
     config.admin.tls = ListenerTls::Plaintext;
-    let refused = start(config.clone(), listeners("0.0.0.0").await)
-        .await
-        .err()
-        .expect("plaintext participation on every interface is refused");
+    let Err(refused) = start(config.clone(), listeners("0.0.0.0").await).await else {
+        panic!("plaintext participation on every interface is refused");
+    };
     let msg = refused.to_string();
     assert!(
         msg.contains("Admin.TLS.Enabled") && msg.contains("loopback"),
         "{msg}"
     );
     let node = start(config, listeners("127.0.0.1").await).await.unwrap();
+    node.shutdown().await;
+}
+
+/// Fabric's operations service over TLS: `/healthz` for anyone, `/logspec`
+/// and `/metrics` only for clients with a certificate from
+/// `Operations.TLS.ClientRootCAs`. Without that, whoever reaches the port
+/// could turn logging to debug (flooding the disk) or read the metrics.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_over_tls_serve_logspec_and_metrics_only_to_trusted_clients() {
+    use weft_orderer::config::ServerTls;
+
+    let (net, _) = Net::new(1, 10).await;
+    let mut config = net.config(0);
+    let od = orderer_dir(net.dir.path(), 1);
+    let tlsca = crypto_dir(net.dir.path())
+        .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem");
+    config.operations_tls = ListenerTls::Tls(ServerTls {
+        cert: od.join("tls/server.crt"),
+        key: od.join("tls/server.key"),
+        client_auth_required: false,
+        client_roots: vec![tlsca.clone()],
+    });
+    let node = start(config, listeners("127.0.0.1").await).await.unwrap();
+    let ops = format!("https://127.0.0.1:{}", node.operations_addr.port());
+    let anonymous = reqwest::Client::builder()
+        .use_rustls_tls()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(&std::fs::read(&tlsca).unwrap()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let stranger = crate::participation::client(&net, "org1");
+    let operator = crate::participation::client(&net, "admin");
+    let status = |client: &reqwest::Client, method: reqwest::Method, path: &str| {
+        let request = client
+            .request(method, format!("{ops}{path}"))
+            .json(&serde_json::json!({ "spec": "debug" }));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    use reqwest::Method;
+    for client in [&anonymous, &stranger, &operator] {
+        assert_eq!(status(client, Method::GET, "/healthz").await, 200);
+    }
+    for client in [&anonymous, &stranger] {
+        assert_eq!(status(client, Method::PUT, "/logspec").await, 401);
+        assert_eq!(status(client, Method::GET, "/metrics").await, 401);
+    }
+    assert_eq!(status(&operator, Method::GET, "/metrics").await, 200);
+    // Served (this in-process orderer has no log filter to change: 501).
+    assert_eq!(status(&operator, Method::PUT, "/logspec").await, 501);
     node.shutdown().await;
 }

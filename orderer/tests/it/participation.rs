@@ -2,7 +2,9 @@
 
 use crate::support::*;
 
-fn client(net: &Net, who: &str) -> reqwest::Client {
+/// An HTTPS client trusting the orderers' TLS CA, with the TLS identity of the
+/// orderer org's admin (`admin`) or of Org1's admin (anything else).
+pub fn client(net: &Net, who: &str) -> reqwest::Client {
     let crypto = net.dir.path().join("crypto");
     let orderer_org = crypto.join("ordererOrganizations/example.com");
     let ca = std::fs::read(orderer_org.join("tlsca/tlsca.example.com-cert.pem")).unwrap();

@@ -55,7 +55,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use weft_common::node::config_file::{ConfigFile, KeyTable, read_config, read_file};
 use weft_common::node::settings::{
-    Listener, TlsKeys, duration, listen_address, listener_tls, resolve,
+    Listener, ListenerTls, TlsKeys, duration, listen_address, listener_tls, operations_tls, resolve,
 };
 
 use crate::PeerError;
@@ -64,6 +64,11 @@ use crate::PeerError;
 const WEFT_KEYS: &[&str] = &[
     "ledger.state.totalquerylimit",
     "operations.listenaddress",
+    "operations.tls.cert.file",
+    "operations.tls.clientauthrequired",
+    "operations.tls.clientrootcas.files",
+    "operations.tls.enabled",
+    "operations.tls.key.file",
     "peer.address",
     "peer.authentication.timewindow",
     "peer.discovery.enabled",
@@ -127,6 +132,18 @@ struct TlsYaml {
     key: FileYaml,
     #[serde(default)]
     clientrootcas: FilesYaml,
+}
+
+impl TlsYaml {
+    fn keys(&self) -> TlsKeys<'_> {
+        TlsKeys {
+            enabled: self.enabled,
+            cert: self.cert.file.as_deref(),
+            key: self.key.file.as_deref(),
+            client_auth_required: self.clientauthrequired,
+            client_roots: self.clientrootcas.files.as_deref().unwrap_or_default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -199,6 +216,8 @@ struct LedgerYaml {
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 struct OperationsYaml {
     listenaddress: Option<String>,
+    #[serde(default)]
+    tls: TlsYaml,
 }
 
 /// The file as weft reads it (keys lowercased).
@@ -242,6 +261,8 @@ pub struct PeerConfig {
     pub listener: Listener,
     /// Operations listener (Fabric's 9443).
     pub operations: SocketAddr,
+    /// The operations listener's TLS (Fabric's `operations.tls`, off by default).
+    pub operations_tls: ListenerTls,
     /// MSP folder.
     pub msp_dir: PathBuf,
     /// MSP id.
@@ -284,6 +305,7 @@ impl PeerConfig {
             id: id.into(),
             listener,
             operations,
+            operations_tls: ListenerTls::Plaintext,
             msp_dir: msp.0,
             msp_id: msp.1,
             data_dir,
@@ -318,13 +340,7 @@ impl PeerConfig {
         let p = file.config.peer;
         let tls = listener_tls(
             base,
-            TlsKeys {
-                enabled: p.tls.enabled,
-                cert: p.tls.cert.file.as_deref(),
-                key: p.tls.key.file.as_deref(),
-                client_auth_required: p.tls.clientauthrequired,
-                client_roots: p.tls.clientrootcas.files.as_deref().unwrap_or_default(),
-            },
+            p.tls.keys(),
             "peer.tls.cert.file",
             "peer.tls.key.file",
         )?;
@@ -346,6 +362,12 @@ impl PeerConfig {
                     .as_deref()
                     .unwrap_or(defaults::OPERATIONS),
                 None,
+            )?,
+            operations_tls: operations_tls(
+                base,
+                file.config.operations.tls.keys(),
+                "operations.tls.cert.file",
+                "operations.tls.key.file",
             )?,
             msp_dir: resolve(base, &required(p.mspconfigpath, "peer.mspConfigPath")?),
             msp_id: required(p.localmspid, "peer.localMspId")?,

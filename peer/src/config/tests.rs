@@ -277,3 +277,20 @@ fn errors_name_the_key() {
 fn weft_keys_and_fabric_keys_do_not_overlap() {
     assert_eq!(KEYS.conflicts(), Vec::<String>::new());
 }
+
+#[test]
+fn operations_tls_is_off_unless_enabled() {
+    let c = parse(YAML, &[]).unwrap().config;
+    assert!(c.operations_tls.server().is_none(), "Fabric's default");
+    let c = parse(
+        &format!(
+            "{YAML}operations:\n  tls: {{ enabled: true, cert: {{ file: ops.crt }}, key: {{ file: ops.key }}, clientAuthRequired: true, clientRootCAs: {{ files: [ca.crt] }} }}\n"
+        ),
+        &[],
+    )
+    .unwrap()
+    .config;
+    let tls = c.operations_tls.server().unwrap();
+    assert_eq!(tls.key, PathBuf::from("/etc/weft/ops.key"));
+    assert!(tls.client_auth_required);
+}
