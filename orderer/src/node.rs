@@ -90,6 +90,25 @@ pub struct NodeCore {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The log filter control behind `/logspec`, if the process provides one.
     pub log_control: Option<Arc<dyn crate::operations::LogControl>>,
+    /// Channels being joined: a second join of one of them is refused, so
+    /// two joins never share (or delete) one channel's folder.
+    joining: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+/// A channel's place among those being joined, given back when dropped.
+struct Joining<'a> {
+    core: &'a NodeCore,
+    name: String,
+}
+
+impl Drop for Joining<'_> {
+    fn drop(&mut self) {
+        self.core
+            .joining
+            .lock()
+            .expect("joining lock")
+            .remove(&self.name);
+    }
 }
 
 impl std::fmt::Debug for NodeCore {
@@ -147,9 +166,19 @@ impl NodeCore {
         let config = ChannelConfig::from_block(&block)
             .map_err(|e| JoinError::Invalid(format!("not a config block: {e}")))?;
         let name = config.channel_id.to_string();
-        if self.registry.get(&name).is_some() {
+        if self.registry.get(&name).is_some()
+            || !self
+                .joining
+                .lock()
+                .expect("joining lock")
+                .insert(name.clone())
+        {
             return Err(JoinError::Exists(name));
         }
+        let _joining = Joining {
+            core: self,
+            name: name.clone(),
+        };
         weft_common::block::check_data_hash(&block)
             .map_err(|e| JoinError::Invalid(e.to_string()))?;
         let number = block.header.as_ref().map_or(0, |h| h.number);
@@ -372,6 +401,7 @@ pub async fn start_with(
         rpc_timeout: config.rpc_timeout,
         metrics: Arc::new(crate::metrics::Metrics::default()),
         log_control,
+        joining: Default::default(),
     });
     core.resume_channels()?;
 

@@ -103,3 +103,43 @@ async fn operations_over_tls_serve_logspec_and_metrics_only_to_trusted_clients()
     assert_eq!(status(&operator, Method::PUT, "/logspec").await, 501);
     node.shutdown().await;
 }
+
+/// Two admins (or one retrying) join the same channel at once: one join wins,
+/// the other is refused as existing, and neither deletes the other's folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_joins_of_one_channel_leave_one_working_channel() {
+    let (mut net, mut l) = Net::new(1, 1).await;
+    net.start_all(vec![l.remove(0)]).await;
+    let core = net.node(0).core.clone();
+    for round in 0..10 {
+        let joins: Vec<_> = (0..4)
+            .map(|_| {
+                let (core, genesis) = (core.clone(), net.genesis.clone());
+                tokio::spawn(async move { core.join_channel(&genesis).await })
+            })
+            .collect();
+        let mut joined = 0;
+        for j in joins {
+            match j.await.unwrap() {
+                Ok(_) => joined += 1,
+                Err(weft_orderer::node::JoinError::Exists(_)) => {}
+                Err(e) => panic!("round {round}: {e:?}"),
+            }
+        }
+        assert_eq!(joined, 1, "round {round}");
+        // The channel that won orders a block.
+        net.leader().await;
+        let mut client = net.client(0).await;
+        let user = net.user();
+        let sent = broadcast(&mut client, vec![envelope(&user, CHANNEL, round, 10)]).await;
+        assert_eq!(sent[0].0, weft_protos::common::Status::Success as i32);
+        wait_for("a block", std::time::Duration::from_secs(10), || {
+            net.height_of(0) >= 2
+        })
+        .await;
+        assert!(core.remove_channel(CHANNEL).await.unwrap());
+    }
+    for n in net.nodes.into_iter().flatten() {
+        n.shutdown().await;
+    }
+}
