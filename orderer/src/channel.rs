@@ -164,6 +164,8 @@ pub struct ChannelHandle {
     ordered: Mutex<RecentlyOrdered>,
     stop: watch::Sender<bool>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Why the channel's task stopped on its own, if it did.
+    halted: Mutex<Option<String>>,
     clients: Arc<Clients>,
     submitter: mpsc::Sender<SubmitJob>,
 }
@@ -330,6 +332,7 @@ impl ChannelHandle {
             ordered: Mutex::new(ordered),
             stop,
             task: Mutex::new(None),
+            halted: Mutex::new(None),
             clients: clients.clone(),
             submitter,
         });
@@ -351,7 +354,7 @@ impl ChannelHandle {
             leader_tx,
             config_tx,
             on_config: start.on_config,
-            evicted: false,
+            done: false,
             metrics: start.metrics,
             outbox: Outbox::new(
                 Arc::new(ConsenterLinks {
@@ -540,6 +543,31 @@ impl ChannelHandle {
             .map_err(|_| OrdererError::Stopped(self.id.to_string()))?
     }
 
+    /// Why the channel no longer orders, if it stopped without being asked
+    /// to: a committed config it could not load, a storage failure, a panic.
+    pub fn failure(&self) -> Option<String> {
+        if let Some(why) = self.halted.lock().expect("halted lock").clone() {
+            return Some(why);
+        }
+        let task = self.task.lock().expect("task lock");
+        let ended = task.as_ref().is_some_and(|t| t.is_finished());
+        (ended && !*self.stop.borrow()).then(|| "its task has ended".to_string())
+    }
+
+    /// Aborts the channel's task as a crash of it would, without asking it to
+    /// stop: what tests of `/healthz` use.
+    #[doc(hidden)]
+    pub fn abort_task(&self) {
+        if let Some(t) = self.task.lock().expect("task lock").as_ref() {
+            t.abort();
+        }
+    }
+
+    fn halt(&self, why: String) {
+        tracing::error!(channel = %self.id, "channel halted: {why}");
+        *self.halted.lock().expect("halted lock") = Some(why);
+    }
+
     /// Stops the channel's task.
     pub fn stop(&self) {
         let _ = self.stop.send(true);
@@ -573,8 +601,9 @@ struct Actor {
     leader_tx: watch::Sender<u64>,
     config_tx: watch::Sender<Arc<ChannelConfig>>,
     on_config: Arc<dyn Fn() + Send + Sync>,
-    /// Set once this node is removed from the consenters.
-    evicted: bool,
+    /// Set once the task should end: this node was removed from the
+    /// consenters, or the channel halted.
+    done: bool,
     metrics: Arc<crate::metrics::Metrics>,
     /// The node's shared runtime, where block fetches run.
     runtime: tokio::runtime::Handle,
@@ -685,7 +714,12 @@ impl Actor {
                 (self.on_config)();
             }
             Err(e) => {
-                tracing::error!(channel = %handle.id, block = number, "cannot load committed config: {e}")
+                // Going on with the old config would order under rules the
+                // channel no longer has: stop, visibly (logs and /healthz).
+                handle.halt(format!(
+                    "cannot load the config committed in block {number}: {e}"
+                ));
+                self.done = true;
             }
         }
     }
@@ -765,14 +799,17 @@ impl Actor {
                 }
             }
             if let Err(e) = self.process() {
-                tracing::error!("channel halted: {e}");
+                match self.handle.upgrade() {
+                    Some(handle) => handle.halt(e.to_string()),
+                    None => tracing::error!("channel halted: {e}"),
+                }
                 break;
             }
             let Some(handle) = self.handle.upgrade() else {
                 break;
             };
             self.dispatch(&handle);
-            if self.evicted {
+            if self.done {
                 break;
             }
         }
@@ -810,7 +847,7 @@ impl Actor {
                     tracing::info!(channel = %handle.id, ?changes, "consenters changed");
                     if changes.contains(&crate::membership::Change::Remove(handle.self_id)) {
                         tracing::warn!(channel = %handle.id, "this orderer was removed from the channel's consenters; it stops following the channel");
-                        self.evicted = true;
+                        self.done = true;
                     }
                 }
                 ChainEvent::LeaderChanged(l) => {

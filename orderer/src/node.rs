@@ -120,6 +120,11 @@ impl std::fmt::Debug for NodeCore {
 }
 
 impl NodeCore {
+    /// Where the node keeps its channels.
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     fn chain_dir(&self, name: &str) -> PathBuf {
         self.data_dir.join("chains").join(name)
     }

@@ -3,18 +3,35 @@
 
 use std::sync::Arc;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::json;
+use weft_common::node::health::{self, FailedCheck};
 
 use crate::node::NodeCore;
 
 pub use weft_common::node::operations::LogControl;
 
-async fn healthz(State(core): State<Arc<NodeCore>>) -> Json<serde_json::Value> {
-    Json(json!({ "status": "OK", "channels": core.registry.list().len() }))
+/// Fabric's `/healthz`: 503 naming each channel that stopped on its own
+/// (its reason) and a data disk about to fill up.
+async fn healthz(State(core): State<Arc<NodeCore>>) -> impl IntoResponse {
+    let channels = core.registry.list();
+    let mut failed: Vec<FailedCheck> = channels
+        .iter()
+        .filter_map(|c| {
+            c.failure().map(|reason| FailedCheck {
+                component: format!("channel:{}", c.id),
+                reason,
+            })
+        })
+        .collect();
+    failed.extend(health::disk_check(core.data_dir(), health::MIN_FREE_BYTES));
+    let mut extra = serde_json::Map::new();
+    extra.insert("channels".into(), json!(channels.len()));
+    health::respond(&failed, extra)
 }
 
 async fn metrics(

@@ -53,6 +53,7 @@ impl Listeners {
 struct Joined {
     committer: Arc<Committer>,
     delivery: JoinHandle<()>,
+    delivery_health: Arc<delivery::DeliveryHealth>,
 }
 
 /// What the peer's services share.
@@ -84,6 +85,8 @@ pub struct PeerCore {
     /// Chaincode packages installed on this peer.
     pub installed: crate::chaincode::installed::InstalledChaincodes,
     data_dir: PathBuf,
+    /// How long block delivery may fail before `/healthz` reports it.
+    delivery_stall: std::time::Duration,
     tls: Option<TlsIdentity>,
     verifier: Option<Arc<DynamicClientVerifier>>,
     client_auth_required: bool,
@@ -146,7 +149,9 @@ impl PeerCore {
             tls: self.tls.clone(),
             endpoints: self.orderer_override.lock().expect("override lock").clone(),
             keep_alive: self.limits.delivery_keep_alive,
+            health: Arc::default(),
         };
+        let delivery_health = settings.health.clone();
         let delivery = tokio::spawn(delivery::run(
             committer.clone(),
             settings,
@@ -157,6 +162,7 @@ impl PeerCore {
             Joined {
                 committer,
                 delivery,
+                delivery_health,
             },
         );
     }
@@ -195,6 +201,32 @@ impl PeerCore {
         if let Err(e) = verifier.set_roots(&roots) {
             tracing::warn!("cannot update TLS client roots: {e}");
         }
+    }
+
+    /// What `/healthz` reports failing: each channel whose block delivery has
+    /// stalled (`peer.deliveryclient.reconnectTotalTimeThreshold`) or whose
+    /// delivery task ended, and a data disk about to fill up.
+    pub fn failed_checks(&self) -> Vec<weft_common::node::health::FailedCheck> {
+        use weft_common::node::health::{self, FailedCheck};
+        let shutting_down = *self.shutdown.borrow();
+        let mut failed: Vec<FailedCheck> = self
+            .channels
+            .read()
+            .expect("channels lock")
+            .iter()
+            .filter_map(|(id, j)| {
+                let reason = j.delivery_health.stalled(self.delivery_stall).or_else(|| {
+                    (j.delivery.is_finished() && !shutting_down)
+                        .then(|| "its block delivery task has ended".to_string())
+                })?;
+                Some(FailedCheck {
+                    component: format!("channel:{id}"),
+                    reason,
+                })
+            })
+            .collect();
+        failed.extend(health::disk_check(&self.data_dir, health::MIN_FREE_BYTES));
+        failed
     }
 
     /// The committer of a joined channel.
@@ -371,6 +403,7 @@ pub async fn start_with(
         log_control,
         installed,
         data_dir: config.data_dir.clone(),
+        delivery_stall: config.delivery_stall,
         tls: tls.clone(),
         client_auth_required: config
             .listener

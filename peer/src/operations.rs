@@ -6,10 +6,10 @@ use std::fmt::Write;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::json;
 use weft_common::node::operations::Histogram;
 use weft_protos::protos::TxValidationCode;
@@ -27,8 +27,11 @@ pub struct EndorserMetrics {
     pub propose_duration: Histogram,
 }
 
-async fn healthz(State(core): State<Arc<PeerCore>>) -> Json<serde_json::Value> {
-    Json(json!({ "status": "OK", "channels": core.channel_ids().len() }))
+/// Fabric's `/healthz`: 503 naming each failing check ([`PeerCore::failed_checks`]).
+async fn healthz(State(core): State<Arc<PeerCore>>) -> impl axum::response::IntoResponse {
+    let mut extra = serde_json::Map::new();
+    extra.insert("channels".into(), json!(core.channel_ids().len()));
+    weft_common::node::health::respond(&core.failed_checks(), extra)
 }
 
 fn help(out: &mut String, name: &str, kind: &str, text: &str) {

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config_file;
 pub mod deliver;
 pub mod dial;
+pub mod health;
 pub mod limits;
 pub mod net;
 pub mod operations;

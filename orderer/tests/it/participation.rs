@@ -267,6 +267,30 @@ async fn operations_endpoint_reports_health_metrics_and_logspec() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 400);
+
+    // A channel whose task dies is reported, by name, until it is removed.
+    let handle = net.node(0).core.registry.get(CHANNEL).unwrap();
+    handle.abort_task();
+    let mut report = serde_json::Value::Null;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tokio::time::Instant::now() < deadline {
+        let r = http.get(format!("{ops}/healthz")).send().await.unwrap();
+        if r.status() == 503 {
+            report = r.json().await.unwrap();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(report["status"], "Service Unavailable", "{report}");
+    assert_eq!(
+        report["failed_checks"][0]["component"],
+        format!("channel:{CHANNEL}")
+    );
+    assert_eq!(report["failed_checks"][0]["reason"], "its task has ended");
+    drop(handle);
+    assert!(net.node(0).core.remove_channel(CHANNEL).await.unwrap());
+    let r = http.get(format!("{ops}/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
     for n in net.nodes.into_iter().flatten() {
         n.shutdown().await;
     }

@@ -32,6 +32,8 @@ use super::verify::verify_block;
 const MAX_BLOCK_BYTES: usize = 256 * 1024 * 1024;
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// How long a Deliver stream must stay open to count as working.
+const STREAM_SETTLED: Duration = Duration::from_secs(5);
 
 /// What the delivery task needs besides the committer.
 #[derive(Clone)]
@@ -44,6 +46,77 @@ pub struct DeliverySettings {
     pub endpoints: Vec<String>,
     /// Pings that find a dead orderer connection (`peer.keepalive.deliveryClient`).
     pub keep_alive: weft_common::node::dial::KeepAlive,
+    /// Where the task reports how it is doing.
+    pub health: Arc<DeliveryHealth>,
+}
+
+/// How a channel's block delivery is doing, for `/healthz`.
+#[derive(Debug, Default)]
+pub struct DeliveryHealth {
+    failing: std::sync::Mutex<Option<Failing>>,
+}
+
+#[derive(Debug)]
+struct Failing {
+    since: std::time::Instant,
+    why: String,
+    stopped: bool,
+}
+
+impl DeliveryHealth {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Failing>> {
+        self.failing.lock().expect("delivery health lock")
+    }
+
+    /// A stream is open (or a block arrived): delivery works again.
+    fn ok(&self) {
+        let mut f = self.lock();
+        if !f.as_ref().is_some_and(|f| f.stopped) {
+            *f = None;
+        }
+    }
+
+    /// An attempt failed; failing since the first failure in a row.
+    fn failed(&self, why: &str) {
+        let mut f = self.lock();
+        match f.as_mut() {
+            Some(f) => why.clone_into(&mut f.why),
+            None => {
+                *f = Some(Failing {
+                    since: std::time::Instant::now(),
+                    why: why.to_string(),
+                    stopped: false,
+                })
+            }
+        }
+    }
+
+    /// Delivery stopped for good.
+    fn stopped(&self, why: String) {
+        *self.lock() = Some(Failing {
+            since: std::time::Instant::now(),
+            why,
+            stopped: true,
+        });
+    }
+
+    /// Why delivery counts as stalled: it stopped, or every attempt has
+    /// failed for at least `after` (`peer.deliveryclient.reconnectTotalTimeThreshold`).
+    pub fn stalled(&self, after: Duration) -> Option<String> {
+        let f = self.lock();
+        let f = f.as_ref()?;
+        if f.stopped {
+            return Some(format!("block delivery stopped: {}", f.why));
+        }
+        let failing = f.since.elapsed();
+        (failing >= after).then(|| {
+            format!(
+                "no orderer has delivered blocks for {}s: {}",
+                failing.as_secs(),
+                f.why
+            )
+        })
+    }
 }
 
 /// Why pulling from one orderer stopped.
@@ -77,6 +150,9 @@ pub async fn run(
         };
         if endpoints.is_empty() {
             tracing::error!(%channel, "the channel config names no orderer endpoints; cannot pull blocks");
+            settings
+                .health
+                .stopped("the channel config names no orderer endpoints".into());
             let _ = shutdown.changed().await;
             return;
         }
@@ -95,10 +171,12 @@ pub async fn run(
                 return;
             }
             Stop::BadBlock(why) => {
+                settings.health.failed(&why);
                 tracing::warn!(%channel, orderer = %endpoint, "{why}; fetching it from another orderer");
                 index += 1;
             }
             Stop::Transport(why) => {
+                settings.health.failed(&why);
                 tracing::info!(%channel, orderer = %endpoint, "deliver: {why}; retrying in {backoff:?}");
                 index += 1;
                 tokio::select! {
@@ -170,9 +248,20 @@ async fn pull(
         Err(e) => return Stop::Transport(format!("deliver refused: {}", e.message())),
     };
     tracing::debug!(%channel, orderer = %endpoint, from = height, "pulling blocks");
+    // A stream that stays open this long without failing works, even on a
+    // channel with no new blocks; one the orderer answers with an error
+    // status at once does not.
+    let settled = tokio::time::sleep(STREAM_SETTLED);
+    tokio::pin!(settled);
+    let mut working = false;
     loop {
         let next = tokio::select! {
             n = stream.next() => n,
+            _ = &mut settled, if !working => {
+                working = true;
+                settings.health.ok();
+                continue;
+            }
             _ = shutdown.changed() => return Stop::Shutdown,
         };
         let response = match next {
@@ -202,11 +291,13 @@ async fn pull(
         let c = committer.clone();
         match tokio::task::spawn_blocking(move || c.submit(block)).await {
             Ok(Ok(done)) => {
+                settings.health.ok();
                 tracing::trace!(%channel, block = done.number, txs = done.txs.len(), "validated");
             }
             Ok(Err(e)) => {
                 // A ledger failure: stop pulling rather than skip a block.
                 tracing::error!(%channel, "commit failed: {e}; block delivery stops");
+                settings.health.stopped(format!("commit failed: {e}"));
                 let _ = shutdown.changed().await;
                 return Stop::Shutdown;
             }

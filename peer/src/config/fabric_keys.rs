@@ -55,7 +55,6 @@ pub(crate) const FABRIC_ONLY: &[&str] = &[
     "peer.deliveryclient.minimalreconnectinterval",
     "peer.deliveryclient.policy",
     "peer.deliveryclient.reconnectbackoffthreshold",
-    "peer.deliveryclient.reconnecttotaltimethreshold",
     "peer.discovery.authcacheenabled",
     "peer.discovery.authcachemaxsize",
     "peer.discovery.authcachepurgeretentionratio",

@@ -71,6 +71,7 @@ const WEFT_KEYS: &[&str] = &[
     "operations.tls.key.file",
     "peer.address",
     "peer.authentication.timewindow",
+    "peer.deliveryclient.reconnecttotaltimethreshold",
     "peer.discovery.enabled",
     "peer.discovery.orgmembersallowedaccess",
     "peer.filesystempath",
@@ -174,6 +175,12 @@ struct GossipYaml {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct DeliveryClientYaml {
+    reconnecttotaltimethreshold: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
 struct PeerYaml {
     id: Option<String>,
     listenaddress: Option<String>,
@@ -197,6 +204,8 @@ struct PeerYaml {
     keepalive: KeepaliveYaml,
     maxrecvmsgsize: Option<usize>,
     maxsendmsgsize: Option<usize>,
+    #[serde(default)]
+    deliveryclient: DeliveryClientYaml,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -250,6 +259,7 @@ mod defaults {
     pub const LISTEN: &str = "0.0.0.0:7051";
     pub const OPERATIONS: &str = "127.0.0.1:9443";
     pub const GATEWAY_CONCURRENCY: usize = 500;
+    pub const DELIVERY_STALL: std::time::Duration = std::time::Duration::from_secs(3600);
 }
 
 /// The validated configuration.
@@ -263,6 +273,10 @@ pub struct PeerConfig {
     pub operations: SocketAddr,
     /// The operations listener's TLS (Fabric's `operations.tls`, off by default).
     pub operations_tls: ListenerTls,
+    /// How long every orderer may fail to deliver blocks before `/healthz`
+    /// reports the channel (`peer.deliveryclient.reconnectTotalTimeThreshold`,
+    /// 3600 s; Fabric's peer gives up delivery then, weft's keeps trying).
+    pub delivery_stall: std::time::Duration,
     /// MSP folder.
     pub msp_dir: PathBuf,
     /// MSP id.
@@ -306,6 +320,7 @@ impl PeerConfig {
             listener,
             operations,
             operations_tls: ListenerTls::Plaintext,
+            delivery_stall: defaults::DELIVERY_STALL,
             msp_dir: msp.0,
             msp_id: msp.1,
             data_dir,
@@ -363,6 +378,10 @@ impl PeerConfig {
                     .unwrap_or(defaults::OPERATIONS),
                 None,
             )?,
+            delivery_stall: match &p.deliveryclient.reconnecttotaltimethreshold {
+                None => defaults::DELIVERY_STALL,
+                Some(text) => duration("peer.deliveryclient.reconnectTotalTimeThreshold", text)?,
+            },
             operations_tls: operations_tls(
                 base,
                 file.config.operations.tls.keys(),

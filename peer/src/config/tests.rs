@@ -294,3 +294,19 @@ fn operations_tls_is_off_unless_enabled() {
     assert_eq!(tls.key, PathBuf::from("/etc/weft/ops.key"));
     assert!(tls.client_auth_required);
 }
+
+#[test]
+fn delivery_counts_as_stalled_after_fabrics_reconnect_threshold() {
+    let c = parse(YAML, &[]).unwrap().config;
+    assert_eq!(c.delivery_stall, std::time::Duration::from_secs(3600));
+    let c = parse(
+        YAML,
+        &[(
+            "CORE_PEER_DELIVERYCLIENT_RECONNECTTOTALTIMETHRESHOLD",
+            "90s",
+        )],
+    )
+    .unwrap()
+    .config;
+    assert_eq!(c.delivery_stall, std::time::Duration::from_secs(90));
+}

@@ -420,7 +420,8 @@ async fn deliver_status(
 }
 
 /// A plain HTTP/1.1 GET on the operations listener; returns the body.
-async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
+/// A plain HTTP/1.1 GET; the whole response, status line first.
+pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes())

@@ -10,6 +10,7 @@ mod fabric_chain;
 mod fabric_client;
 mod fabric_network;
 mod gateway;
+mod health;
 mod lifecycle;
 mod net;
 mod network;
