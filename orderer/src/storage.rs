@@ -89,6 +89,14 @@ impl Bounds {
         self.last_index = self.last_index.max(index);
     }
 
+    /// The log is now empty after an installed snapshot at `index`.
+    fn reset_to(&mut self, index: u64, term: u64) {
+        self.terms.clear();
+        self.snapshot_index = index;
+        self.snapshot_term = term;
+        self.last_index = index;
+    }
+
     /// `entries` (consecutive) replace everything from their first index on.
     fn append(&mut self, entries: &[Entry]) {
         let Some(first) = entries.first() else {
@@ -221,7 +229,7 @@ impl ChannelStore {
     }
 
     /// Persists what a Raft `Ready` asks for, atomically: snapshot (replacing the
-    /// log up to its index), new entries (truncating any conflicting suffix) and the hard state.
+    /// whole log), new entries (truncating any conflicting suffix) and the hard state.
     pub fn persist(
         &self,
         snapshot: Option<&Snapshot>,
@@ -236,8 +244,10 @@ impl ChannelStore {
             if let Some(cs) = &md.conf_state {
                 batch.put_cf(self.cf(CF_STATE), KEY_CONF_STATE, cs.encode_to_vec());
             }
-            batch.delete_range_cf(self.cf(CF_LOG), be(0), be(md.index + 1));
-            last_index = last_index.max(md.index);
+            // The leader's snapshot replaces the whole log, as raft-rs's
+            // storage does: entries after it may be of a stale term.
+            batch.delete_range_cf(self.cf(CF_LOG), be(0), be(u64::MAX));
+            last_index = md.index;
         }
         if let Some(first) = entries.first() {
             // A new entry at index i replaces everything from i on.
@@ -254,7 +264,7 @@ impl ChannelStore {
         self.db.write_opt(batch, &sync_opts())?;
         let mut bounds = self.bounds.lock().expect("bounds lock");
         if let Some((_, md)) = snapshot {
-            bounds.compact_to(md.index, md.term);
+            bounds.reset_to(md.index, md.term);
         }
         bounds.append(entries);
         Ok(())
@@ -709,5 +719,36 @@ mod tests {
         );
         assert_eq!(s.term(20).unwrap(), 4);
         assert_eq!(s.raft_state().unwrap().conf_state.voters, vec![1, 2]);
+    }
+
+    #[test]
+    fn installing_a_snapshot_drops_the_entries_after_it_too() {
+        // Entries 1..=30 of an old term; the leader's snapshot at 20 (term 4)
+        // says nothing about 21..=30, which may conflict with its log.
+        let dir = tempfile::tempdir().unwrap();
+        let s = ChannelStore::open(dir.path()).unwrap();
+        s.persist(
+            None,
+            &(1..=30).map(|i| entry(i, 1)).collect::<Vec<_>>(),
+            None,
+        )
+        .unwrap();
+        let snap = Snapshot {
+            data: b"d".to_vec(),
+            metadata: Some(SnapshotMetadata {
+                conf_state: Some(ConfState::default()),
+                index: 20,
+                term: 4,
+            }),
+        };
+        s.persist(Some(&snap), &[], None).unwrap();
+        assert_eq!(
+            (s.first_index().unwrap(), s.last_index().unwrap()),
+            (21, 20)
+        );
+        assert!(s.term(25).is_err(), "stale entry 25 survived the snapshot");
+        drop(s);
+        let s = ChannelStore::open(dir.path()).unwrap();
+        assert_eq!(s.last_index().unwrap(), 20, "and after a restart");
     }
 }
