@@ -24,13 +24,15 @@ pub struct FailedCheck {
 }
 
 /// Whether the disk holding `dir` has fewer than `min_free` bytes left for
-/// this process; a failed check names the folder and what is left.
+/// this process; a failed check names the folder and what is left. A folder
+/// not made yet (no channel joined) is judged by its nearest existing parent.
 pub fn disk_check(dir: &Path, min_free: u64) -> Option<FailedCheck> {
     let failed = |reason: String| FailedCheck {
         component: "disk".into(),
         reason,
     };
-    match rustix::fs::statvfs(dir) {
+    let existing = dir.ancestors().find(|d| d.exists()).unwrap_or(dir);
+    match rustix::fs::statvfs(existing) {
         Ok(s) => {
             let free = s.f_bavail.saturating_mul(s.f_frsize);
             low_space(free, min_free).then(|| {
@@ -88,7 +90,7 @@ mod tests {
         let full = disk_check(dir.path(), u64::MAX).unwrap();
         assert_eq!(full.component, "disk");
         assert!(full.reason.contains("MiB left"), "{}", full.reason);
-        assert!(disk_check(Path::new("/no/such/dir"), 0).is_some());
+        assert_eq!(disk_check(&dir.path().join("not/made/yet"), 0), None);
         assert!(low_space(10, 11) && !low_space(11, 11));
     }
 
