@@ -216,7 +216,7 @@ pub fn check_envelope(
 }
 
 /// The Unix time at which the creator's certificate expires, if it parses.
-fn creator_expiry(creator: &[u8]) -> Option<i64> {
+pub fn creator_expiry(creator: &[u8]) -> Option<i64> {
     let id = weft_protos::msp::SerializedIdentity::decode(creator).ok()?;
     crate::msp::Certificate::from_pem(&id.id_bytes)
         .ok()

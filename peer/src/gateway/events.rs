@@ -1,10 +1,17 @@
 //! Chaincode events from committed blocks: from a start block (or after a
-//! given transaction), then live as blocks commit.
+//! given transaction), then live as blocks commit. Access is checked again
+//! whenever the channel's config changes (a CRL or a removed org ends the
+//! stream with PERMISSION_DENIED) and the stream ends when the client's
+//! certificate expires, as Deliver does.
 
 use std::sync::Arc;
 
 use futures::Stream;
-use weft_protos::gateway::{ChaincodeEventsRequest, ChaincodeEventsResponse};
+use prost::Message;
+use tonic::Status;
+use weft_protos::gateway::{
+    ChaincodeEventsRequest, ChaincodeEventsResponse, SignedChaincodeEventsRequest,
+};
 use weft_protos::orderer::seek_position;
 use weft_protos::protos::{ChaincodeEvent, TxValidationCode};
 
@@ -28,11 +35,62 @@ fn block_events(committer: &Committer, number: u64, chaincode: &str) -> Vec<Chai
         .collect()
 }
 
+/// The access a ChaincodeEvents request was granted, re-checked as it goes.
+pub struct Access {
+    sequence: u64,
+    expires: Option<i64>,
+    identity: Vec<u8>,
+    signed: SignedChaincodeEventsRequest,
+}
+
+impl Access {
+    /// The access of `signed` (already authorised) under the current config.
+    pub fn new(committer: &Committer, signed: SignedChaincodeEventsRequest) -> Self {
+        let identity = ChaincodeEventsRequest::decode(signed.request.as_slice())
+            .map(|r| r.identity)
+            .unwrap_or_default();
+        Self {
+            sequence: committer.config().sequence(),
+            expires: weft_common::node::deliver::creator_expiry(&identity),
+            identity,
+            signed,
+        }
+    }
+
+    /// Still allowed to read: the certificate has not expired, and a changed
+    /// config still lets the identity in.
+    fn check(&mut self, committer: &Committer) -> Result<(), Status> {
+        if self.expires.is_some_and(|t| crate::clock::unix_now() > t) {
+            return Err(Status::permission_denied(
+                "the client's certificate has expired",
+            ));
+        }
+        let sequence = committer.config().sequence();
+        if sequence != self.sequence {
+            super::authorize(
+                committer,
+                &self.identity,
+                &self.signed.request,
+                &self.signed.signature,
+            )
+            .map_err(|e| {
+                Status::permission_denied(format!(
+                    "access revoked by a config change: {}",
+                    e.message()
+                ))
+            })?;
+            self.sequence = sequence;
+        }
+        Ok(())
+    }
+}
+
 /// The stream a ChaincodeEvents request gets.
 pub fn stream(
     committer: Arc<Committer>,
     req: ChaincodeEventsRequest,
-) -> impl Stream<Item = ChaincodeEventsResponse> {
+    mut access: Access,
+) -> impl Stream<Item = Result<ChaincodeEventsResponse, Status>> {
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let mut commits = committer.subscribe();
     tokio::spawn(async move {
@@ -52,6 +110,11 @@ pub fn stream(
         }
         loop {
             while next < committer.ledger().height() {
+                if let Err(refused) = access.check(&committer) {
+                    tracing::info!("chaincode events ended: {}", refused.message());
+                    let _ = tx.send(Err(refused)).await;
+                    return;
+                }
                 let mut events = block_events(&committer, next, &req.chaincode_id);
                 if let Some(id) = skip_until.take()
                     && let Some(at) = events.iter().position(|e| e.tx_id == id)
@@ -60,10 +123,10 @@ pub fn stream(
                 }
                 if !events.is_empty()
                     && tx
-                        .send(ChaincodeEventsResponse {
+                        .send(Ok(ChaincodeEventsResponse {
                             events,
                             block_number: next,
-                        })
+                        }))
                         .await
                         .is_err()
                 {

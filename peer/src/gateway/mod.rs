@@ -453,8 +453,9 @@ impl Gateway for GatewayService {
             &signed.request,
             &signed.signature,
         )?;
-        let stream = events::stream(committer, req);
-        Ok(Response::new(Box::pin(stream.map(Ok))))
+        let access = events::Access::new(&committer, signed);
+        let stream = events::stream(committer, req, access);
+        Ok(Response::new(Box::pin(stream)))
     }
 }
 
@@ -489,7 +490,7 @@ fn policy_check(
 
 /// Checks a signed gateway request: the identity is valid on the channel,
 /// signed these bytes, and satisfies the channel's Readers policy.
-fn authorize(
+pub(super) fn authorize(
     committer: &Committer,
     identity: &[u8],
     data: &[u8],

@@ -265,3 +265,4 @@ async fn a_config_block_forged_with_a_stolen_orderer_key_changes_no_peer() {
 mod limits;
 mod packages;
 mod pressure;
+mod streams;
