@@ -14,6 +14,7 @@ use std::sync::{Arc, RwLock};
 
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
@@ -50,7 +51,7 @@ fn tls_err(what: &'static str, path: &Path, reason: impl std::fmt::Display) -> C
 
 /// Parses PEM certificates.
 pub fn parse_certs(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, CommonError> {
-    let certs = rustls_pemfile::certs(&mut &pem[..])
+    let certs = CertificateDer::pem_slice_iter(pem)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| CommonError::invalid("PEM certificates", e.to_string()))?;
     if certs.is_empty() {
@@ -66,9 +67,12 @@ impl TlsIdentity {
     /// From PEM bytes.
     pub fn from_pem(cert_pem: &[u8], key_pem: &[u8]) -> Result<Self, CommonError> {
         let certs = parse_certs(cert_pem)?;
-        let key = rustls_pemfile::private_key(&mut &key_pem[..])
-            .map_err(|e| CommonError::Key(e.to_string()))?
-            .ok_or_else(|| CommonError::Key("no private key in PEM".into()))?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| match e {
+            rustls::pki_types::pem::Error::NoItemsFound => {
+                CommonError::Key("no private key in PEM".into())
+            }
+            other => CommonError::Key(other.to_string()),
+        })?;
         Ok(Self {
             certs,
             key: Arc::new(key),
