@@ -1,0 +1,83 @@
+//! Every parser that takes bytes from outside a node, as a function of those
+//! bytes that must never panic (it may refuse them). cargo-fuzz drives these
+//! through `fuzz/fuzz_targets/`; `tests` runs each briefly over seeds,
+//! mutations of them and random input in the default test run.
+
+use prost::Message;
+use weft_protos::common::{Block, ConfigEnvelope, ConfigUpdateEnvelope};
+use weft_protos::protos::SignedProposal;
+
+/// A target: a name and the function its input goes to.
+pub type Target = (&'static str, fn(&[u8]));
+
+/// Every target, by name.
+pub const TARGETS: &[Target] = &[
+    ("envelope", envelope),
+    ("proposal", proposal),
+    ("block", block),
+    ("config", config),
+    ("chaincode_package", chaincode_package),
+    ("cluster_message", cluster_message),
+    ("chaincode_abi", chaincode_abi),
+];
+
+/// A transaction envelope as Broadcast and the committer receive it.
+pub fn envelope(data: &[u8]) {
+    if let Ok(env) = weft_common::tx::UnpackedEnvelope::from_bytes(data) {
+        let _ = env.endorser_transaction();
+    }
+}
+
+/// A signed proposal as the endorser receives it.
+pub fn proposal(data: &[u8]) {
+    if let Ok(sp) = SignedProposal::decode(data) {
+        let _ = weft_common::tx::UnpackedProposal::from_signed(&sp);
+    }
+}
+
+/// A block as a peer pulls it from an orderer (or a join request carries it).
+pub fn block(data: &[u8]) {
+    if let Ok(b) = Block::decode(data) {
+        let _ = weft_common::block::check_data_hash(&b);
+        let _ = weft_common::block::transactions_filter(&b);
+        let _ = weft_common::config::ChannelConfig::from_block(&b);
+        for tx in b.data.iter().flat_map(|d| &d.data) {
+            envelope(tx);
+        }
+    }
+}
+
+/// A config envelope (config blocks) and a config update (CONFIG_UPDATE).
+pub fn config(data: &[u8]) {
+    if let Ok(e) = ConfigEnvelope::decode(data)
+        && let Some(c) = &e.config
+    {
+        let _ = weft_common::config::ChannelConfig::from_config(
+            weft_common::ids::ChannelId::new("fuzz"),
+            c,
+        );
+    }
+    if let Ok(u) = ConfigUpdateEnvelope::decode(data) {
+        let _ = weft_protos::common::ConfigUpdate::decode(u.config_update.as_slice());
+    }
+}
+
+/// A chaincode package as `InstallChaincode` receives it (tar, gzip, JSON).
+pub fn chaincode_package(data: &[u8]) {
+    let _ = weft_peer::package::parse(data);
+}
+
+/// A Raft message from another consenter (`Cluster.Step`).
+pub fn cluster_message(data: &[u8]) {
+    use prost011::Message as _;
+    let _ = raft::prelude::Message::decode(data);
+}
+
+/// The chaincode ABI's encodings the host reads from guest memory.
+pub fn chaincode_abi(data: &[u8]) {
+    use weft_chaincode_abi as abi;
+    let _ = abi::Invocation::decode(data);
+    let _ = abi::Response::decode(data);
+    let _ = abi::decode_kv(data);
+    let _ = abi::decode_history(data);
+}
