@@ -213,6 +213,26 @@ pub async fn install(admin: &mut AdminClient, pkg: &[u8]) -> Result<String, Stri
         .package_id)
 }
 
+/// Waits until the peer behind each admin client has `height` blocks (the
+/// peers may run out of process, where only their admin clients reach them).
+async fn admins_at(admins: &mut [&mut AdminClient], height: u64) {
+    for a in admins.iter_mut() {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match a.chain_info(CHANNEL).await {
+                Ok(info) if info.height >= height => break,
+                _ => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "a peer never reached height {height}"
+                    );
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+        }
+    }
+}
+
 /// Deploys `basic` at `sequence` with the package `label`; returns its package id.
 pub async fn deploy(
     net: &Net,
@@ -305,11 +325,9 @@ pub async fn deploy_definition(
         .unwrap(),
         Code::Valid
     );
-    wait_height(
-        peers[1],
-        peers[0].core.channel(CHANNEL).unwrap().ledger().height(),
-    )
-    .await;
+    let height = peers[0].core.channel(CHANNEL).unwrap().ledger().height();
+    wait_height(peers[1], height).await;
+    admins_at(&mut [&mut *a1, &mut *a2], height).await;
     let check = CheckCommitReadinessArgs {
         sequence,
         name: name.into(),
@@ -345,11 +363,9 @@ pub async fn deploy_definition(
         .unwrap(),
         Code::Valid
     );
-    wait_height(
-        peers[1],
-        peers[0].core.channel(CHANNEL).unwrap().ledger().height(),
-    )
-    .await;
+    let height = peers[0].core.channel(CHANNEL).unwrap().ledger().height();
+    wait_height(peers[1], height).await;
+    admins_at(&mut [&mut *a1, &mut *a2], height).await;
     ids.remove(0)
 }
 
