@@ -3,6 +3,8 @@
 //! through `fuzz/fuzz_targets/`; `tests` runs each briefly over seeds,
 //! mutations of them and random input in the default test run.
 
+use std::sync::OnceLock;
+
 use prost::Message;
 use weft_protos::common::{Block, ConfigEnvelope, ConfigUpdateEnvelope};
 use weft_protos::protos::SignedProposal;
@@ -19,6 +21,7 @@ pub const TARGETS: &[Target] = &[
     ("chaincode_package", chaincode_package),
     ("cluster_message", cluster_message),
     ("chaincode_abi", chaincode_abi),
+    ("ca_request", ca_request),
 ];
 
 /// A transaction envelope as Broadcast and the committer receive it.
@@ -80,4 +83,34 @@ pub fn chaincode_abi(data: &[u8]) {
     let _ = abi::Response::decode(data);
     let _ = abi::decode_kv(data);
     let _ = abi::decode_history(data);
+}
+
+/// A CA with a bootstrap admin, made once per process for [`ca_request`].
+fn ca() -> &'static weft_ca::authority::Authority {
+    static CA: OnceLock<(tempfile::TempDir, weft_ca::authority::Authority)> = OnceLock::new();
+    let (_, ca) = CA.get_or_init(|| {
+        let home = tempfile::tempdir().expect("a temporary folder");
+        let config =
+            weft_ca::config::ServerConfig::parse("", home.path().to_path_buf(), std::iter::empty())
+                .expect("the default CA config");
+        weft_ca::authority::Authority::init(&config, Some(("admin", "adminpw"))).expect("a new CA");
+        let ca = weft_ca::authority::Authority::open(config).expect("the CA opens");
+        (home, ca)
+    });
+    ca
+}
+
+/// A CA request: its `Authorization` token (checked against a real CA, as
+/// every authenticated call is) and its JSON body. The input is the token,
+/// a zero byte, then the body.
+pub fn ca_request(data: &[u8]) {
+    let (token, body) = match data.iter().position(|b| *b == 0) {
+        Some(at) => (&data[..at], &data[at + 1..]),
+        None => (data, &[][..]),
+    };
+    let token = String::from_utf8_lossy(token);
+    let _ = ca().authenticate_token(&token, "POST", "/api/v1/register", body);
+    let _ = serde_json::from_slice::<weft_ca::authority::EnrollRequest>(body);
+    let _ = serde_json::from_slice::<weft_ca::authority::RegisterRequest>(body);
+    let _ = serde_json::from_slice::<weft_ca::authority::RevokeRequest>(body);
 }

@@ -59,6 +59,10 @@ fn seeds() -> Vec<Vec<u8>> {
     );
     seeds.push(weft_chaincode_abi::Response::ok(b"{}".to_vec()).encode());
     seeds.push(weft_chaincode_abi::encode_kv("k", b"v"));
+    seeds.push(
+        b"LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t.MEUCIQ\0{\"id\":\"user1\",\"type\":\"client\",\"affiliation\":\"org1\"}"
+            .to_vec(),
+    );
     seeds
 }
 
