@@ -85,15 +85,19 @@ impl Access {
     }
 }
 
-/// The stream a ChaincodeEvents request gets.
+/// The stream a ChaincodeEvents request gets; it holds `permit` (a place
+/// under `peer.limits.concurrency.gatewayService`) until it ends.
 pub fn stream(
     committer: Arc<Committer>,
     req: ChaincodeEventsRequest,
     mut access: Access,
+    permit: tokio::sync::OwnedSemaphorePermit,
 ) -> impl Stream<Item = Result<ChaincodeEventsResponse, Status>> {
     let (tx, rx) = tokio::sync::mpsc::channel(16);
     let mut commits = committer.subscribe();
     tokio::spawn(async move {
+        // The gateway's place is given back when the stream ends.
+        let _permit = permit;
         let height = committer.ledger().height();
         let mut next = match req.start_position.and_then(|p| p.r#type) {
             Some(seek_position::Type::Specified(s)) => s.number,

@@ -360,6 +360,7 @@ impl Gateway for GatewayService {
         &self,
         request: Request<SubmitRequest>,
     ) -> Result<Response<SubmitResponse>, Status> {
+        let _permit = self.permit()?;
         let req = request.into_inner();
         let env = req
             .prepared_transaction
@@ -402,6 +403,8 @@ impl Gateway for GatewayService {
         &self,
         request: Request<SignedCommitStatusRequest>,
     ) -> Result<Response<CommitStatusResponse>, Status> {
+        // Held while the call waits for the commit: waiters are bounded too.
+        let _permit = self.permit()?;
         let signed = request.into_inner();
         let req = CommitStatusRequest::decode(signed.request.as_slice()).map_err(|e| {
             Status::invalid_argument(format!("malformed commit status request: {e}"))
@@ -441,6 +444,8 @@ impl Gateway for GatewayService {
         &self,
         request: Request<SignedChaincodeEventsRequest>,
     ) -> Result<Response<Self::ChaincodeEventsStream>, Status> {
+        // Held for the stream's life, as Fabric counts streams in flight.
+        let permit = self.permit()?;
         let signed = request.into_inner();
         let req = weft_protos::gateway::ChaincodeEventsRequest::decode(signed.request.as_slice())
             .map_err(|e| {
@@ -454,7 +459,7 @@ impl Gateway for GatewayService {
             &signed.signature,
         )?;
         let access = events::Access::new(&committer, signed);
-        let stream = events::stream(committer, req, access);
+        let stream = events::stream(committer, req, access, permit);
         Ok(Response::new(Box::pin(stream)))
     }
 }

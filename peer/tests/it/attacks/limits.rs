@@ -126,3 +126,71 @@ async fn connections_that_never_finish_their_handshake_lose_their_place() {
     peer.shutdown().await;
     net.shutdown().await;
 }
+
+/// Fabric counts every gateway call in flight against
+/// `peer.limits.concurrency.gatewayService`, streams for their whole life:
+/// so are open chaincode-event streams and CommitStatus calls waiting for a
+/// commit, and a client cannot pile up waiters beyond the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_streams_and_commit_waits_hold_a_gateway_place() {
+    use weft_protos::gateway::gateway_client::GatewayClient;
+    use weft_protos::gateway::{CommitStatusRequest, SignedCommitStatusRequest};
+
+    let net = Net::start(1, 5).await;
+    let peer = net
+        .start_peer_configured(1, 0, |c| c.gateway_concurrency = 1)
+        .await;
+    net.join(1, &peer).await;
+    let user = net.orgs.user(1);
+    let mut gateway = GatewayClient::new(net.user_channel(&peer).await);
+    let status_request = {
+        let request = CommitStatusRequest {
+            transaction_id: "never-submitted".into(),
+            channel_id: CHANNEL.into(),
+            identity: user.serialized().to_vec(),
+        }
+        .encode_to_vec();
+        SignedCommitStatusRequest {
+            signature: user.sign(&request).unwrap(),
+            request,
+        }
+    };
+
+    let stream = gateway
+        .chaincode_events(events_request(&user))
+        .await
+        .unwrap()
+        .into_inner();
+    let busy = gateway
+        .commit_status(status_request.clone())
+        .await
+        .unwrap_err();
+    assert_eq!(busy.code(), GrpcCode::ResourceExhausted, "{busy:?}");
+
+    // The stream ends: its place is free again, and a CommitStatus call takes
+    // it and waits (for a transaction that never comes).
+    drop(stream);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut g = gateway.clone();
+        let call = tokio::time::timeout(
+            Duration::from_millis(300),
+            g.commit_status(status_request.clone()),
+        )
+        .await;
+        match call {
+            Err(_) => break, // admitted, waiting for the commit
+            Ok(Err(e)) => {
+                assert_eq!(e.code(), GrpcCode::ResourceExhausted, "{e:?}");
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the ended stream gave its place back"
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(Ok(r)) => panic!("a status for a transaction never submitted: {r:?}"),
+        }
+    }
+    peer.shutdown().await;
+    net.shutdown().await;
+}

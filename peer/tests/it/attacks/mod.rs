@@ -262,6 +262,21 @@ async fn a_config_block_forged_with_a_stolen_orderer_key_changes_no_peer() {
     net.shutdown().await;
 }
 
+/// A ChaincodeEvents request for `basic` on the channel, signed by `user`.
+fn events_request(user: &SigningIdentity) -> weft_protos::gateway::SignedChaincodeEventsRequest {
+    let request = weft_protos::gateway::ChaincodeEventsRequest {
+        channel_id: CHANNEL.into(),
+        chaincode_id: "basic".into(),
+        identity: user.serialized().to_vec(),
+        ..Default::default()
+    }
+    .encode_to_vec();
+    weft_protos::gateway::SignedChaincodeEventsRequest {
+        signature: user.sign(&request).unwrap(),
+        request,
+    }
+}
+
 mod limits;
 mod packages;
 mod pressure;

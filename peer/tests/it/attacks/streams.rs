@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use weft_protos::gateway::gateway_client::GatewayClient;
-use weft_protos::gateway::{ChaincodeEventsRequest, SignedChaincodeEventsRequest};
 
 use super::*;
 
@@ -38,18 +37,7 @@ async fn a_config_change_that_revokes_a_reader_ends_its_event_stream() {
     let net = Net::start(1, 1).await;
     let peer = net.start_peer(1, 0).await;
     net.join(1, &peer).await;
-    let user = net.orgs.user(1);
-    let request = ChaincodeEventsRequest {
-        channel_id: CHANNEL.into(),
-        chaincode_id: "basic".into(),
-        identity: user.serialized().to_vec(),
-        ..Default::default()
-    }
-    .encode_to_vec();
-    let signed = SignedChaincodeEventsRequest {
-        signature: user.sign(&request).unwrap(),
-        request,
-    };
+    let signed = events_request(&net.orgs.user(1));
     let mut events = GatewayClient::new(net.user_channel(&peer).await)
         .chaincode_events(signed.clone())
         .await
