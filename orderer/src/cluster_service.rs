@@ -19,17 +19,28 @@ use crate::registry::Registry;
 /// Most blocks returned by one PullBlocks call.
 const MAX_BLOCKS_PER_PULL: u64 = 1000;
 
+/// Most block bytes returned by one PullBlocks call (at least one block is
+/// always returned): blocks of megabytes each must not make the answer
+/// exceed the largest message the service may send.
+const MAX_BYTES_PER_PULL: usize = 16 * 1024 * 1024;
+
 /// The cluster service.
 #[derive(Debug, Clone)]
 pub struct ClusterService {
     registry: Arc<Registry>,
     tls: bool,
+    pull_bytes: usize,
 }
 
 impl ClusterService {
-    /// A service over the node's channels; `tls` says whether callers present certificates.
-    pub fn new(registry: Arc<Registry>, tls: bool) -> Self {
-        Self { registry, tls }
+    /// A service over the node's channels; `tls` says whether callers present
+    /// certificates; `max_send` is the largest message it may send.
+    pub fn new(registry: Arc<Registry>, tls: bool, max_send: usize) -> Self {
+        Self {
+            registry,
+            tls,
+            pull_bytes: MAX_BYTES_PER_PULL.min(max_send / 2),
+        }
     }
 
     fn authorize<T>(&self, req: &Request<T>, channel: &str) -> Result<Arc<ChannelHandle>, Status> {
@@ -121,15 +132,20 @@ impl Cluster for ClusterService {
             .to
             .min(height)
             .min(req.from.saturating_add(MAX_BLOCKS_PER_PULL));
-        let mut blocks = Vec::new();
+        let mut blocks: Vec<Vec<u8>> = Vec::new();
+        let mut bytes = 0usize;
         for n in req.from..to {
-            blocks.push(
-                handle
-                    .store()
-                    .block(n)
-                    .map_err(|e| Status::internal(e.to_string()))?
-                    .ok_or_else(|| Status::internal("missing block"))?,
-            );
+            let block = handle
+                .store()
+                .block(n)
+                .map_err(|e| Status::internal(e.to_string()))?
+                .ok_or_else(|| Status::internal("missing block"))?;
+            bytes += block.len();
+            if !blocks.is_empty() && bytes > self.pull_bytes {
+                // The puller asks again from where this answer ends.
+                break;
+            }
+            blocks.push(block);
         }
         Ok(Response::new(BlocksResponse { blocks }))
     }

@@ -458,6 +458,7 @@ pub async fn start_with(
             ClusterServer::new(ClusterService::new(
                 core.registry.clone(),
                 general_tls.is_some(),
+                config.max_send_msg_size,
             ))
             .max_decoding_message_size(config.max_recv_msg_size)
             .max_encoding_message_size(config.max_send_msg_size),

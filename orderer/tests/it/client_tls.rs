@@ -41,7 +41,8 @@ fn orderer_tls_ca(net: &Net) -> Vec<u8> {
     .unwrap()
 }
 
-async fn channel(
+/// A channel to node 0's general listener, with `identity` (PEM cert and key) if given.
+pub async fn channel(
     net: &Net,
     identity: Option<(Vec<u8>, Vec<u8>)>,
 ) -> Result<tonic::transport::Channel, String> {

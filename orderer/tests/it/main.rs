@@ -1,6 +1,7 @@
 //! The orderer's integration tests, in one binary.
 
 mod attacks;
+mod catch_up;
 mod chain_cluster;
 mod client_tls;
 mod crash;
