@@ -17,9 +17,7 @@ async fn megabyte_blocks_are_pulled_in_answers_bounded_by_bytes() {
     let node = weft_orderer::node::start(config, listeners.remove(0))
         .await
         .unwrap();
-    net.nodes.push(Some(node));
-    net.node(0).core.join_channel(&net.genesis).await.unwrap();
-    net.leader().await;
+    net.add_joined(node).await;
     let user = net.user();
     let mut client = net.client(0).await;
     let sent = broadcast(

@@ -180,9 +180,7 @@ async fn operations_endpoint_reports_health_metrics_and_logspec() {
     let node = weft_orderer::node::start_with(net.config(0), listeners.remove(0), Some(logs))
         .await
         .unwrap();
-    net.nodes.push(Some(node));
-    net.node(0).core.join_channel(&net.genesis).await.unwrap();
-    net.leader().await;
+    net.add_joined(node).await;
     let user = net.user();
     let mut client = net.client(0).await;
     let results = broadcast(

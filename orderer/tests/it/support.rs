@@ -267,6 +267,14 @@ impl Net {
         self.nodes[i] = Some(start(self.config(i), listeners).await.unwrap());
     }
 
+    /// Adds a node started with a config of the test's own, joins it to the
+    /// channel and waits for a leader.
+    pub async fn add_joined(&mut self, node: OrdererHandle) {
+        node.core.join_channel(&self.genesis).await.unwrap();
+        self.nodes.push(Some(node));
+        self.leader().await;
+    }
+
     pub async fn start_all(&mut self, listeners: Vec<Listeners>) {
         for (i, l) in listeners.into_iter().enumerate() {
             let node = start(self.config(i), l).await.unwrap();

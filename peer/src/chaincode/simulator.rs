@@ -186,8 +186,7 @@ impl StateReader for MemoryLedger {
         let all = self
             .history
             .get(&(ns.to_string(), key.to_string()))
-            .cloned()
-            .unwrap_or_default();
+            .map_or(&[][..], Vec::as_slice);
         let from = cursor
             .and_then(|c| c.try_into().ok())
             .map_or(0, |c: [u8; 8]| u64::from_be_bytes(c) as usize);

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use futures::Stream;
-use prost::Message;
 use tonic::Status;
 use weft_protos::gateway::{
     ChaincodeEventsRequest, ChaincodeEventsResponse, SignedChaincodeEventsRequest,
@@ -44,11 +43,13 @@ pub struct Access {
 }
 
 impl Access {
-    /// The access of `signed` (already authorised) under the current config.
-    pub fn new(committer: &Committer, signed: SignedChaincodeEventsRequest) -> Self {
-        let identity = ChaincodeEventsRequest::decode(signed.request.as_slice())
-            .map(|r| r.identity)
-            .unwrap_or_default();
+    /// The access of `signed` (already authorised), from `identity`, under
+    /// the current config.
+    pub fn new(
+        committer: &Committer,
+        identity: Vec<u8>,
+        signed: SignedChaincodeEventsRequest,
+    ) -> Self {
         Self {
             sequence: committer.config().sequence(),
             expires: weft_common::node::deliver::creator_expiry(&identity),

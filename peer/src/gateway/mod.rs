@@ -458,7 +458,7 @@ impl Gateway for GatewayService {
             &signed.request,
             &signed.signature,
         )?;
-        let access = events::Access::new(&committer, signed);
+        let access = events::Access::new(&committer, req.identity.clone(), signed);
         let stream = events::stream(committer, req, access, permit);
         Ok(Response::new(Box::pin(stream)))
     }

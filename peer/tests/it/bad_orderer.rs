@@ -114,18 +114,7 @@ async fn corrupted_and_wrongly_signed_blocks_are_refused_and_refetched() {
     net.broadcast(0, (0..20).map(tx).collect()).await;
     let height = net.settled_height().await;
     assert!(height >= 5, "{height}");
-    let real: Vec<Block> = {
-        let channel = net.orderers[0]
-            .as_ref()
-            .unwrap()
-            .core
-            .registry
-            .get(CHANNEL)
-            .unwrap();
-        (0..height)
-            .map(|n| Block::decode(channel.store().block(n).unwrap().unwrap().as_slice()).unwrap())
-            .collect()
-    };
+    let real: Vec<Block> = net.orderer_blocks(0, height);
 
     // Orderer A flips a byte in block 2's data; orderer B signs block 3 itself
     // with a peer's identity (not an orderer: BlockValidation fails).

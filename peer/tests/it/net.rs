@@ -264,6 +264,20 @@ impl Net {
         }
     }
 
+    /// Blocks `0..height` as orderer `i` stored them.
+    pub fn orderer_blocks(&self, i: usize, height: u64) -> Vec<Block> {
+        let channel = self.orderers[i]
+            .as_ref()
+            .unwrap()
+            .core
+            .registry
+            .get(CHANNEL)
+            .unwrap();
+        (0..height)
+            .map(|n| Block::decode(channel.store().block(n).unwrap().unwrap().as_slice()).unwrap())
+            .collect()
+    }
+
     /// The chain height once every running orderer has written the same number of blocks.
     pub async fn settled_height(&self) -> u64 {
         let heights = || -> Vec<u64> {

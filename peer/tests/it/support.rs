@@ -412,3 +412,44 @@ pub fn honest_config_tx(
 ) -> Envelope {
     config_tx(orderer, updated_config(current, &update), Some(update))
 }
+
+/// The Application group of `config`.
+pub fn application(
+    config: &mut weft_protos::common::Config,
+) -> &mut weft_protos::common::ConfigGroup {
+    config
+        .channel_group
+        .as_mut()
+        .unwrap()
+        .groups
+        .get_mut("Application")
+        .unwrap()
+}
+
+/// Org `msp`'s group within the Application group of `config`.
+pub fn application_org<'a>(
+    config: &'a mut weft_protos::common::Config,
+    msp: &str,
+) -> &'a mut weft_protos::common::ConfigGroup {
+    application(config).groups.get_mut(msp).unwrap()
+}
+
+/// `current` with the channel's Endorsement policy loosened to ANY
+/// Endorsement (its sequence unchanged, as `compute_update` wants it).
+pub fn any_endorsement(current: &weft_protos::common::Config) -> weft_protos::common::Config {
+    use weft_protos::common::{ImplicitMetaPolicy, Policy, implicit_meta_policy};
+    let mut config = current.clone();
+    application(&mut config)
+        .policies
+        .get_mut("Endorsement")
+        .unwrap()
+        .policy = Some(Policy {
+        r#type: 3,
+        value: ImplicitMetaPolicy {
+            sub_policy: "Endorsement".into(),
+            rule: implicit_meta_policy::Rule::Any as i32,
+        }
+        .encode_to_vec(),
+    });
+    config
+}

@@ -376,7 +376,6 @@ fn lifecycle_transactions_need_the_lifecycle_endorsement_policy() {
 
 #[test]
 fn a_config_block_changes_policies_from_the_next_block_on() {
-    use weft_protos::common::{ImplicitMetaPolicy, Policy, implicit_meta_policy};
     let chain = Chain::new();
     let (_, def) = define_chaincode(&chain.orgs, "basic", "/Channel/Application/Endorsement");
     assert_eq!(Chain::codes(&chain.commit(&[def])), [Code::Valid]);
@@ -397,22 +396,7 @@ fn a_config_block_changes_policies_from_the_next_block_on() {
     // The channel's Endorsement policy becomes ANY Endorsement, signed by
     // both orgs' admins (the Application group's Admins is MAJORITY).
     let current = chain.committer.config();
-    let mut config = current.config.clone();
-    let app = config
-        .channel_group
-        .as_mut()
-        .unwrap()
-        .groups
-        .get_mut("Application")
-        .unwrap();
-    app.policies.get_mut("Endorsement").unwrap().policy = Some(Policy {
-        r#type: 3,
-        value: ImplicitMetaPolicy {
-            sub_policy: "Endorsement".into(),
-            rule: implicit_meta_policy::Rule::Any as i32,
-        }
-        .encode_to_vec(),
-    });
+    let config = any_endorsement(&current.config);
     let update = config_update(
         &current.config,
         &config,

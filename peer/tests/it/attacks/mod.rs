@@ -9,9 +9,7 @@ use prost::Message;
 use tokio::sync::watch;
 use weft_common::block::{header_hash, sign_block, transactions_filter};
 use weft_common::msp::SigningIdentity;
-use weft_protos::common::{
-    Block, Config, Envelope, ImplicitMetaPolicy, Policy, implicit_meta_policy,
-};
+use weft_protos::common::{Block, Config, Envelope, Policy};
 use weft_protos::protos::TxValidationCode as Code;
 
 use crate::bad_orderer::{FaultyOrderer, serve};
@@ -19,58 +17,19 @@ use crate::net::*;
 use crate::support::*;
 use crate::validation::Chain;
 
-/// `current` with the channel's Endorsement policy loosened to ANY
-/// Endorsement (its sequence unchanged, as `compute_update` wants it).
-fn loosened(current: &Config) -> Config {
-    let mut config = current.clone();
-    let app = config
-        .channel_group
-        .as_mut()
-        .unwrap()
-        .groups
-        .get_mut("Application")
-        .unwrap();
-    app.policies.get_mut("Endorsement").unwrap().policy = Some(Policy {
-        r#type: 3,
-        value: ImplicitMetaPolicy {
-            sub_policy: "Endorsement".into(),
-            rule: implicit_meta_policy::Rule::Any as i32,
-        }
-        .encode_to_vec(),
-    });
-    config
-}
-
 /// What a hostile orderer would like every peer to adopt: the Endorsement
 /// policy loosened and Org2 removed, at the next sequence.
 fn hijacked(current: &Config) -> Config {
-    let mut config = loosened(current);
+    let mut config = any_endorsement(current);
     config.sequence += 1;
-    config
-        .channel_group
-        .as_mut()
-        .unwrap()
-        .groups
-        .get_mut("Application")
-        .unwrap()
-        .groups
-        .remove("Org2MSP");
+    application(&mut config).groups.remove("Org2MSP");
     config
 }
 
 /// An update only Org1's admin needs to sign: Org1's Writers policy becomes its Admins.
 fn org1_update(current: &Config, admins: &[SigningIdentity]) -> Envelope {
     let mut updated = current.clone();
-    let org1 = updated
-        .channel_group
-        .as_mut()
-        .unwrap()
-        .groups
-        .get_mut("Application")
-        .unwrap()
-        .groups
-        .get_mut("Org1MSP")
-        .unwrap();
+    let org1 = application_org(&mut updated, "Org1MSP");
     let admins_policy = org1.policies["Admins"].policy.clone();
     org1.policies.get_mut("Writers").unwrap().policy = admins_policy;
     config_update(current, &updated, admins)
@@ -117,7 +76,7 @@ fn config_blocks_need_the_updates_admins_signed() {
                 hijacked(&before.config),
                 Some(config_update(
                     &before.config,
-                    &loosened(&before.config),
+                    &any_endorsement(&before.config),
                     std::slice::from_ref(&admin1),
                 )),
             ),
@@ -168,7 +127,7 @@ fn config_blocks_need_the_updates_admins_signed() {
 
     // The peer keeps working: an honest update signed by both admins is adopted.
     let both = [admin1, admin2];
-    let honest = config_update(&before.config, &loosened(&before.config), &both);
+    let honest = config_update(&before.config, &any_endorsement(&before.config), &both);
     let done = chain.commit(&[honest_config_tx(&orderer, &before, honest)]);
     assert_eq!(Chain::codes(&done), [Code::Valid]);
     assert_eq!(chain.committer.config().sequence(), before.sequence() + 1);
@@ -192,18 +151,7 @@ async fn a_config_block_forged_with_a_stolen_orderer_key_changes_no_peer() {
     let (_, def) = define_chaincode(orgs, "basic", "/Channel/Application/Endorsement");
     net.broadcast(0, vec![def]).await;
     let height = net.settled_height().await;
-    let mut chain: Vec<Block> = {
-        let channel = net.orderers[0]
-            .as_ref()
-            .unwrap()
-            .core
-            .registry
-            .get(CHANNEL)
-            .unwrap();
-        (0..height)
-            .map(|n| Block::decode(channel.store().block(n).unwrap().unwrap().as_slice()).unwrap())
-            .collect()
-    };
+    let mut chain: Vec<Block> = net.orderer_blocks(0, height);
     let genesis_config = weft_common::config::ChannelConfig::from_block(&chain[0]).unwrap();
 
     // With orderer 1's key, the attacker signs a block that hijacks the

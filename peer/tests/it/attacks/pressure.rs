@@ -92,6 +92,22 @@ async fn idle_http2(
     s
 }
 
+/// `GetAllAssets` evaluated by the peer behind `client`, signed by `user`.
+async fn get_all_assets(
+    user: &weft_common::msp::SigningIdentity,
+    client: &mut weft_peer::admin::AdminClient,
+) -> weft_protos::protos::Response {
+    let (_, r) = endorse(
+        user,
+        CHANNEL,
+        "basic",
+        args(&["GetAllAssets"]),
+        &mut [client],
+    )
+    .await;
+    r[0].response.clone().unwrap()
+}
+
 /// Waits until the peer at `admin` has committed `tx_id`; its validation code.
 async fn committed(
     admin: &mut weft_peer::admin::AdminClient,
@@ -180,15 +196,7 @@ async fn a_flood_of_get_all_assets_and_idle_connections_leaves_memory_bounded_an
 
     // The answer every flood request gets (the query stops at totalQueryLimit).
     let mut probe = net.client_at(1, "User1", 1, &addr).await;
-    let (_, r) = endorse(
-        &user,
-        CHANNEL,
-        "basic",
-        args(&["GetAllAssets"]),
-        &mut [&mut probe],
-    )
-    .await;
-    let answer = r[0].response.clone().unwrap();
+    let answer = get_all_assets(&user, &mut probe).await;
     assert_eq!(answer.status, 200, "{}", answer.message);
     let listed = serde_json::from_slice::<Vec<serde_json::Value>>(&answer.payload).unwrap();
     assert_eq!(listed.len(), keys.min(limits.total_query_limit));
@@ -227,15 +235,7 @@ async fn a_flood_of_get_all_assets_and_idle_connections_leaves_memory_bounded_an
             (user.clone(), stop.clone(), served.clone(), largest.clone());
         flood.push(tokio::spawn(async move {
             while !stop.load(Ordering::Relaxed) {
-                let (_, r) = endorse(
-                    &user,
-                    CHANNEL,
-                    "basic",
-                    args(&["GetAllAssets"]),
-                    &mut [&mut client],
-                )
-                .await;
-                let r = r[0].response.clone().unwrap();
+                let r = get_all_assets(&user, &mut client).await;
                 assert_eq!(r.status, 200, "{}", r.message);
                 // The assets committed during the flood join the answer.
                 assert!(r.payload.len() as u64 >= response, "every asset listed");

@@ -12,16 +12,7 @@ use super::*;
 /// its clients may no longer read, its peer still pulls blocks.
 fn org1_readers_without_clients(current: &Config) -> Config {
     let mut updated = current.clone();
-    let org1 = updated
-        .channel_group
-        .as_mut()
-        .unwrap()
-        .groups
-        .get_mut("Application")
-        .unwrap()
-        .groups
-        .get_mut("Org1MSP")
-        .unwrap();
+    let org1 = application_org(&mut updated, "Org1MSP");
     let policy = weft_common::policy::parse_signature_policy("OR('Org1MSP.admin', 'Org1MSP.peer')")
         .unwrap()
         .to_proto();
