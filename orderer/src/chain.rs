@@ -187,6 +187,8 @@ pub struct Chain {
     fetching_until: Option<u64>,
     /// The term this node leads in, once it has built on its log for it.
     leading_term: Option<u64>,
+    /// Ticks this node has led while still fetching blocks (see [`Chain::tick`]).
+    fetching_ticks: usize,
     /// This leader holds a config block it has not written (proposed, or in
     /// its log when it took over): the next config must wait for it.
     config_pending: bool,
@@ -320,6 +322,7 @@ impl Chain {
             history: Vec::new(),
             fetching_until: None,
             leading_term: None,
+            fetching_ticks: 0,
             config_pending: false,
             leader: 0,
             last_config,
@@ -367,8 +370,50 @@ impl Chain {
     }
 
     /// Advances Raft's logical clock by one tick.
+    ///
+    /// A leader that is still fetching the blocks a snapshot skipped takes no
+    /// offers, so the channel orders nothing while it leads. After one
+    /// election timeout of that it hands leadership to the follower whose log
+    /// matches the most of its own (and tries again each further timeout,
+    /// should that follower be fetching too): a consenter that cannot catch
+    /// up never holds the channel.
     pub fn tick(&mut self) {
         self.node.tick();
+        if let Err(e) = self.hand_over_while_fetching() {
+            tracing::warn!("checking whether to hand over leadership: {e}");
+        }
+    }
+
+    fn hand_over_while_fetching(&mut self) -> Result<(), OrdererError> {
+        if self.leading()? || self.leading_term.is_none() {
+            self.fetching_ticks = 0;
+            return Ok(());
+        }
+        self.fetching_ticks += 1;
+        if self.fetching_ticks < self.settings.election_tick {
+            return Ok(());
+        }
+        self.fetching_ticks = 0;
+        let me = self.settings.node_id;
+        let voters = self.node.raft.prs().conf().voters().ids();
+        let best = self
+            .node
+            .raft
+            .prs()
+            .iter()
+            .filter(|(id, _)| **id != me && voters.contains(**id))
+            .max_by_key(|(_, p)| (p.recent_active, p.matched))
+            .map(|(id, _)| *id);
+        if let Some(to) = best {
+            tracing::warn!(
+                from = me,
+                to,
+                fetching_until = ?self.fetching_until,
+                "leader still fetching blocks; handing leadership over"
+            );
+            self.node.transfer_leader(to);
+        }
+        Ok(())
     }
 
     /// Starts an election now (tests, leadership transfer).

@@ -644,3 +644,30 @@ fn a_leader_still_fetching_blocks_after_a_snapshot_continues_the_chain() {
     want.sort();
     assert!(envs == want, "each of the 320 envelopes exactly once");
 }
+
+/// A leader that cannot catch up (nobody sends it the blocks it lacks) does
+/// not hold the channel: after an election timeout it hands leadership to an
+/// up-to-date follower, which orders again.
+#[test]
+fn a_leader_that_cannot_catch_up_hands_leadership_over() {
+    let (mut h, leader, victim) = victim_restored_from_a_snapshot();
+    let other = (1..=3).find(|i| *i != leader && *i != victim).unwrap();
+    let behind = h.nodes[&victim].store().height().unwrap();
+    h.stop(leader);
+    h.outlast_lease(other);
+    h.nodes.get_mut(&victim).unwrap().campaign().unwrap();
+    h.settle();
+    assert_eq!(h.leader(), Some(victim));
+    assert_eq!(h.offer(victim, env(300)), Offer::NotLeader(victim));
+    // The blocks it asked for never come.
+    h.ticks(2 * h.settings.election_tick);
+    assert_eq!(h.leader(), Some(other), "leadership handed to the follower");
+    assert_eq!(h.nodes[&victim].store().height().unwrap(), behind);
+    for i in 300..310 {
+        assert_eq!(h.offer(other, env(i)), Offer::Accepted);
+    }
+    h.ticks(10);
+    let envs = envelopes_in(&h.chain_of(other));
+    assert_eq!(envs.len(), 310, "each envelope once, the channel goes on");
+    assert_eq!(h.nodes[&victim].leader(), other);
+}
