@@ -14,7 +14,7 @@ use weft_protos::orderer::ConsensusType;
 
 use crate::support::*;
 
-fn orderer_admin(net: &Net) -> SigningIdentity {
+pub(crate) fn orderer_admin(net: &Net) -> SigningIdentity {
     folder::load_signing_identity(
         &net.dir
             .path()
@@ -25,7 +25,7 @@ fn orderer_admin(net: &Net) -> SigningIdentity {
 }
 
 /// A config update envelope that sets the consenter list with `edit`.
-fn consenters_update(
+pub(crate) fn consenters_update(
     net: &Net,
     current: &Config,
     edit: impl FnOnce(&mut Vec<Consenter>),
@@ -61,7 +61,7 @@ fn consenters_update(
     .unwrap()
 }
 
-fn consenter(net: &Net, i: usize, port: u16) -> Consenter {
+pub(crate) fn consenter(net: &Net, i: usize, port: u16) -> Consenter {
     let tls = std::fs::read(orderer_dir(net.dir.path(), i).join("tls/server.crt")).unwrap();
     Consenter {
         host: "127.0.0.1".into(),
@@ -71,7 +71,7 @@ fn consenter(net: &Net, i: usize, port: u16) -> Consenter {
     }
 }
 
-fn current_config(net: &Net, node: usize) -> Config {
+pub(crate) fn current_config(net: &Net, node: usize) -> Config {
     net.node(node)
         .core
         .registry

@@ -105,7 +105,13 @@ pub fn user_dir(dir: &Path) -> PathBuf {
     crypto_dir(dir).join("peerOrganizations/org1.example.com/users/User1@org1.example.com")
 }
 
-pub fn configtx_yaml(ports: &[u16], batch: u32, timeout: &str, snapshot: &str) -> String {
+pub fn configtx_yaml(
+    ports: &[u16],
+    batch: u32,
+    timeout: &str,
+    snapshot: &str,
+    absolute_max_bytes: &str,
+) -> String {
     let mut net = weft_configtx::local::LocalNetwork::new(
         "Test",
         weft_configtx::local::LocalNetwork::numbered_consenters(ports),
@@ -114,7 +120,7 @@ pub fn configtx_yaml(ports: &[u16], batch: u32, timeout: &str, snapshot: &str) -
     net.orderer_endpoints = false;
     net.batch_timeout = timeout.into();
     net.max_message_count = batch;
-    net.absolute_max_bytes = "1 MB".into();
+    net.absolute_max_bytes = absolute_max_bytes.into();
     net.preferred_max_bytes = "512 KB".into();
     net.snapshot_interval_size = snapshot.into();
     net.yaml()
@@ -154,6 +160,18 @@ impl Net {
         timeout: &str,
         snapshot: &str,
     ) -> (Self, Vec<Listeners>) {
+        Self::build_with_block_limit(n, consenters, batch, timeout, snapshot, "1 MB").await
+    }
+
+    /// [`Net::build`] with the channel's `AbsoluteMaxBytes`.
+    pub async fn build_with_block_limit(
+        n: usize,
+        consenters: usize,
+        batch: u32,
+        timeout: &str,
+        snapshot: &str,
+        absolute_max_bytes: &str,
+    ) -> (Self, Vec<Listeners>) {
         init_tracing();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("crypto-config.yaml"), CRYPTO).unwrap();
@@ -176,7 +194,13 @@ impl Net {
             .collect();
         std::fs::write(
             dir.path().join("configtx.yaml"),
-            configtx_yaml(&general_ports[..consenters], batch, timeout, snapshot),
+            configtx_yaml(
+                &general_ports[..consenters],
+                batch,
+                timeout,
+                snapshot,
+                absolute_max_bytes,
+            ),
         )
         .unwrap();
         let file = ConfigtxFile::load(&dir.path().join("configtx.yaml")).unwrap();
