@@ -340,26 +340,6 @@ async fn the_gateway_endorses_submits_and_reports_commit_status() {
     net.shutdown().await;
 }
 
-fn seek_envelope(signer: &SigningIdentity, from: u64, to: u64) -> Envelope {
-    use weft_protos::orderer::{SeekInfo, SeekPosition, SeekSpecified, seek_info, seek_position};
-    let at = |n| SeekPosition {
-        r#type: Some(seek_position::Type::Specified(SeekSpecified { number: n })),
-    };
-    let seek = SeekInfo {
-        start: Some(at(from)),
-        stop: Some(at(to)),
-        behavior: seek_info::SeekBehavior::BlockUntilReady as i32,
-        ..Default::default()
-    };
-    weft_common::tx::signed_envelope(
-        weft_protos::common::HeaderType::DeliverSeekInfo,
-        &ChannelId::new(CHANNEL),
-        seek.encode_to_vec(),
-        signer,
-    )
-    .unwrap()
-}
-
 async fn deliver_client(
     net: &Net,
     peer: &weft_peer::node::PeerHandle,

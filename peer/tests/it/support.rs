@@ -453,3 +453,25 @@ pub fn any_endorsement(current: &weft_protos::common::Config) -> weft_protos::co
     });
     config
 }
+
+/// A signed Deliver request for blocks `from..=to` of the test channel,
+/// waiting for blocks not written yet.
+pub fn seek_envelope(signer: &SigningIdentity, from: u64, to: u64) -> Envelope {
+    use weft_protos::orderer::{SeekInfo, SeekPosition, SeekSpecified, seek_info, seek_position};
+    let at = |n| SeekPosition {
+        r#type: Some(seek_position::Type::Specified(SeekSpecified { number: n })),
+    };
+    let seek = SeekInfo {
+        start: Some(at(from)),
+        stop: Some(at(to)),
+        behavior: seek_info::SeekBehavior::BlockUntilReady as i32,
+        ..Default::default()
+    };
+    weft_common::tx::signed_envelope(
+        weft_protos::common::HeaderType::DeliverSeekInfo,
+        &ChannelId::new(CHANNEL),
+        seek.encode_to_vec(),
+        signer,
+    )
+    .unwrap()
+}
