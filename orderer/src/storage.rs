@@ -295,6 +295,18 @@ impl ChannelStore {
         Ok(())
     }
 
+    /// Applies a committed membership change: the voters it leaves and its
+    /// entry's index as applied, in one synced write. A snapshot taken later
+    /// in the same Ready then carries these voters, and a crash cannot leave
+    /// the change applied but its voters unrecorded.
+    pub fn apply_conf_change(&self, index: u64, cs: &ConfState) -> Result<(), OrdererError> {
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_STATE), KEY_CONF_STATE, cs.encode_to_vec());
+        batch.put_cf(self.cf(CF_STATE), KEY_APPLIED, be(index));
+        self.db.write_opt(batch, &sync_opts())?;
+        Ok(())
+    }
+
     /// Applies a committed entry: writes `block` (if any) as the next block and
     /// the entry's index as applied, in one atomic write.
     pub fn apply(&self, index: u64, block: Option<(u64, &[u8])>) -> Result<(), OrdererError> {
