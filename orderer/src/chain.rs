@@ -232,12 +232,22 @@ fn is_config_envelope(envelope: &[u8]) -> bool {
 }
 
 /// Updates the membership from a config block's consenters; returns the changes.
+/// Takes the consenters of committed config block `number`. A config that
+/// cannot be loaded is an error naming the block: the channel halts rather
+/// than order under the config it was meant to replace.
 fn adopt_membership(
     membership: &mut Membership,
+    number: u64,
     block: &Block,
 ) -> Result<Vec<Change>, OrdererError> {
-    let cfg = weft_common::config::ChannelConfig::from_block(block)?;
-    let (updated, changes) = membership.update(consenter_certs(&cfg)?);
+    let unloadable = |e: &dyn std::fmt::Display| {
+        OrdererError::Config(format!(
+            "cannot load the config committed in block {number}: {e}"
+        ))
+    };
+    let cfg = weft_common::config::ChannelConfig::from_block(block).map_err(|e| unloadable(&e))?;
+    let certs = consenter_certs(&cfg).map_err(|e| unloadable(&e))?;
+    let (updated, changes) = membership.update(certs);
     *membership = updated;
     Ok(changes)
 }
@@ -834,7 +844,7 @@ impl Chain {
             let config = is_config_block(&block);
             if config {
                 self.last_config = number;
-                let changes = adopt_membership(&mut self.settings.membership, &block)?;
+                let changes = adopt_membership(&mut self.settings.membership, number, &block)?;
                 if !changes.is_empty() {
                     self.events.push(ChainEvent::MembershipChanged(changes));
                 }
@@ -1000,7 +1010,7 @@ impl ReadyEffects for Effects<'_> {
             let config = matches!(view.envelopes(), [only] if is_config_envelope(only));
             if config {
                 *self.last_config = number;
-                let changes = adopt_membership(self.membership, &decode_block(&e.data)?)?;
+                let changes = adopt_membership(self.membership, number, &decode_block(&e.data)?)?;
                 if !changes.is_empty() {
                     self.events
                         .push(ChainEvent::MembershipChanged(changes.clone()));

@@ -451,6 +451,12 @@ impl ChannelHandle {
         config: bool,
         deadline: Duration,
     ) -> Result<u64, OrdererError> {
+        if let Some(why) = self.failure() {
+            return Err(OrdererError::Unavailable(format!(
+                "channel {} is halted: {why}",
+                self.id
+            )));
+        }
         let hash = weft_common::crypto::sha256(&envelope);
         let (tx, mut done) = oneshot::channel();
         self.waiters
@@ -584,11 +590,17 @@ impl ChannelHandle {
 
     /// Whether a caller's TLS client certificate (DER) is a consenter's.
     pub fn is_consenter_cert(&self, der: &[u8]) -> bool {
+        self.consenter_id(der).is_some()
+    }
+
+    /// The Raft id of the consenter whose client TLS certificate is `der`.
+    pub fn consenter_id(&self, der: &[u8]) -> Option<u64> {
         self.consenters
             .read()
             .expect("consenters lock")
             .iter()
-            .any(|c| c.client_cert_der == der)
+            .find(|c| c.client_cert_der == der)
+            .map(|c| c.id)
     }
 }
 

@@ -44,39 +44,59 @@ impl ClusterService {
     }
 
     fn authorize<T>(&self, req: &Request<T>, channel: &str) -> Result<Arc<ChannelHandle>, Status> {
+        self.caller(req, channel).map(|(handle, _)| handle)
+    }
+
+    /// The channel and the calling consenter's Raft id (`None` without TLS,
+    /// where callers cannot be told apart).
+    fn caller<T>(
+        &self,
+        req: &Request<T>,
+        channel: &str,
+    ) -> Result<(Arc<ChannelHandle>, Option<u64>), Status> {
         let handle = self
             .registry
             .get(channel)
             .ok_or_else(|| Status::not_found(format!("channel {channel:?} is not served here")))?;
-        if self.tls {
-            let certs = req
-                .peer_certs()
-                .ok_or_else(|| Status::unauthenticated("no client TLS certificate"))?;
-            let leaf = certs
-                .first()
-                .ok_or_else(|| Status::unauthenticated("no client TLS certificate"))?;
-            if !handle.is_consenter_cert(leaf.as_ref()) {
-                return Err(Status::permission_denied(format!(
-                    "the caller is not a consenter of channel {channel}"
-                )));
-            }
+        if !self.tls {
+            return Ok((handle, None));
         }
-        Ok(handle)
+        let certs = req
+            .peer_certs()
+            .ok_or_else(|| Status::unauthenticated("no client TLS certificate"))?;
+        let leaf = certs
+            .first()
+            .ok_or_else(|| Status::unauthenticated("no client TLS certificate"))?;
+        match handle.consenter_id(leaf.as_ref()) {
+            Some(id) => Ok((handle, Some(id))),
+            None => Err(Status::permission_denied(format!(
+                "the caller is not a consenter of channel {channel}"
+            ))),
+        }
     }
 }
 
 #[tonic::async_trait]
 impl Cluster for ClusterService {
     async fn step(&self, request: Request<StepRequest>) -> Result<Response<StepResponse>, Status> {
-        let handle = self.authorize(&request, &request.get_ref().channel)?;
+        let (handle, caller) = self.caller(&request, &request.get_ref().channel)?;
         let mut msgs = Vec::new();
         for bytes in &request.get_ref().messages {
             // Decoding from `Bytes` (not a slice) lets prost hand each entry's
             // data over without an intermediate copy.
-            msgs.push(
-                raft::prelude::Message::decode(bytes.clone())
-                    .map_err(|e| Status::invalid_argument(format!("raft message: {e}")))?,
-            );
+            let msg = raft::prelude::Message::decode(bytes.clone())
+                .map_err(|e| Status::invalid_argument(format!("raft message: {e}")))?;
+            // A consenter speaks only for itself: a message claiming to come
+            // from another could forge that node's vote or acknowledgement.
+            if let Some(id) = caller
+                && msg.from != id
+            {
+                return Err(Status::permission_denied(format!(
+                    "raft message from node {} sent by consenter {id}",
+                    msg.from
+                )));
+            }
+            msgs.push(msg);
         }
         handle
             .step(msgs)

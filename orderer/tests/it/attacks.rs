@@ -1,9 +1,11 @@
 //! The orderer's threat model, one attack per test: listeners that would let
 //! an outsider in are refused at start, with the key to change named.
 
+use prost::Message as _;
 use tokio::net::TcpListener;
 use weft_orderer::config::ListenerTls;
 use weft_orderer::node::{Listeners, start};
+use weft_protos::common::Block;
 
 use crate::support::*;
 
@@ -140,6 +142,210 @@ async fn concurrent_joins_of_one_channel_leave_one_working_channel() {
         assert!(core.remove_channel(CHANNEL).await.unwrap());
     }
     for n in net.nodes.into_iter().flatten() {
+        n.shutdown().await;
+    }
+}
+
+/// Node `to`'s cluster service, called with orderer `me`'s TLS identity, and
+/// the Raft id that identity has on the channel.
+async fn as_consenter(
+    net: &Net,
+    to: usize,
+    me: usize,
+) -> (
+    weft_protos::weft::cluster::cluster_client::ClusterClient<tonic::transport::Channel>,
+    u64,
+) {
+    let od = orderer_dir(net.dir.path(), me + 1);
+    let cert = std::fs::read(od.join("tls/server.crt")).unwrap();
+    let key = std::fs::read(od.join("tls/server.key")).unwrap();
+    let der = weft_common::tls::parse_certs(&cert)
+        .unwrap()
+        .remove(0)
+        .to_vec();
+    let id = net
+        .node(to)
+        .core
+        .registry
+        .get(CHANNEL)
+        .unwrap()
+        .consenter_id(&der)
+        .expect("a consenter");
+    let ch = crate::client_tls::channel_to(net, to, Some((cert, key)))
+        .await
+        .unwrap();
+    (
+        weft_protos::weft::cluster::cluster_client::ClusterClient::new(ch),
+        id,
+    )
+}
+
+fn step(message: &raft::prelude::Message) -> weft_protos::weft::cluster::StepRequest {
+    weft_protos::weft::cluster::StepRequest {
+        channel: CHANNEL.into(),
+        messages: vec![prost011::Message::encode_to_vec(message).into()],
+    }
+}
+
+/// A consenter speaks only for itself in Raft: a message whose sender is
+/// another consenter (a forged vote or acknowledgement) is refused, and the
+/// channel goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consenter_cannot_send_raft_messages_in_another_ones_name() {
+    let (mut net, listeners) = Net::new(3, 1).await;
+    let leader = net.start_and_join(listeners).await;
+    let victim = (leader + 1) % 3;
+    let impostor = (leader + 2) % 3;
+    let (mut cluster, impostor_id) = as_consenter(&net, victim, impostor).await;
+    let handle = net.node(victim).core.registry.get(CHANNEL).unwrap();
+    let term = handle.store().raft_state().unwrap().hard_state.term;
+    // A vote granted "by the leader" for the impostor, at a term far ahead.
+    let leader_id = (1..=3).find(|id| *id != impostor_id).unwrap();
+    let forged = raft::prelude::Message {
+        msg_type: raft::prelude::MessageType::MsgRequestVoteResponse as i32,
+        from: leader_id,
+        to: impostor_id,
+        term: term + 100,
+        ..Default::default()
+    };
+    let refused = cluster.step(step(&forged)).await.unwrap_err();
+    assert_eq!(refused.code(), tonic::Code::PermissionDenied, "{refused:?}");
+    assert!(
+        refused.message().contains(&format!(
+            "raft message from node {leader_id} sent by consenter {impostor_id}"
+        )),
+        "{refused:?}"
+    );
+    assert_eq!(handle.store().raft_state().unwrap().hard_state.term, term);
+    // In its own name it is heard (a heartbeat response at the current term is harmless).
+    let own = raft::prelude::Message {
+        msg_type: raft::prelude::MessageType::MsgHeartbeatResponse as i32,
+        from: impostor_id,
+        to: handle.self_id,
+        term,
+        ..Default::default()
+    };
+    cluster.step(step(&own)).await.unwrap();
+    let mut client = net.client(leader).await;
+    let user = net.user();
+    let sent = broadcast(&mut client, vec![envelope(&user, CHANNEL, 1, 10)]).await;
+    assert_eq!(sent[0].0, weft_protos::common::Status::Success as i32);
+    for n in net.nodes.drain(..).flatten() {
+        n.shutdown().await;
+    }
+}
+
+/// A hostile consenter (here: one acting as a new Raft leader) gets a config
+/// block committed whose config cannot be loaded. The node must not go on
+/// ordering under the old config: the channel halts, says why in its health
+/// report, and refuses Broadcast with that cause; the node keeps serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_config_that_cannot_be_loaded_halts_the_channel_visibly() {
+    use raft::Storage as _;
+    use weft_common::ids::ChannelId;
+    use weft_protos::common::{ConfigEnvelope, HeaderType};
+
+    let (mut net, listeners) = Net::new(3, 1).await;
+    net.start_and_join(listeners).await;
+    let user = net.user();
+    let mut client = net.client(0).await;
+    let sent = broadcast(&mut client, vec![envelope(&user, CHANNEL, 0, 10)]).await;
+    assert_eq!(sent[0].0, weft_protos::common::Status::Success as i32);
+    let n = &net;
+    wait_for(
+        "block 1 everywhere",
+        std::time::Duration::from_secs(30),
+        || (0..3).all(|i| n.height_of(i) >= 2),
+    )
+    .await;
+    // Only the victim is left running; the hostile node uses a stopped one's identity.
+    let (victim, hostile) = (1, 0);
+    let (mut cluster, hostile_id) = as_consenter(&net, victim, hostile).await;
+    for i in [0, 2] {
+        net.nodes[i].take().unwrap().shutdown().await;
+    }
+    let handle = net.node(victim).core.registry.get(CHANNEL).unwrap();
+    let store = handle.store();
+    let (last, term) = (
+        store.last_index().unwrap(),
+        store.raft_state().unwrap().hard_state.term,
+    );
+    let height = store.height().unwrap();
+    let prev = Block::decode(store.block(height - 1).unwrap().unwrap().as_slice()).unwrap();
+    // A config block whose config has no channel group.
+    let config = ConfigEnvelope {
+        config: Some(weft_protos::common::Config {
+            sequence: 99,
+            channel_group: None,
+        }),
+        last_update: None,
+    };
+    let env = weft_common::tx::signed_envelope(
+        HeaderType::Config,
+        &ChannelId::new(CHANNEL),
+        config.encode_to_vec(),
+        &user,
+    )
+    .unwrap();
+    let block = weft_common::block::new_block(
+        height,
+        weft_common::block::header_hash(prev.header.as_ref().unwrap()).to_vec(),
+        vec![env.encode_to_vec()],
+    );
+    let append = raft::prelude::Message {
+        msg_type: raft::prelude::MessageType::MsgAppend as i32,
+        from: hostile_id,
+        to: handle.self_id,
+        term: term + 1,
+        log_term: store.term(last).unwrap(),
+        index: last,
+        commit: last + 1,
+        entries: vec![raft::prelude::Entry {
+            entry_type: raft::prelude::EntryType::EntryNormal as i32,
+            term: term + 1,
+            index: last + 1,
+            data: block.encode_to_vec(),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    cluster.step(step(&append)).await.unwrap();
+
+    let why = format!("cannot load the config committed in block {height}");
+    let h = &handle;
+    wait_for(
+        "the channel to halt",
+        std::time::Duration::from_secs(30),
+        || h.failure().is_some_and(|f| f.contains(&why)),
+    )
+    .await;
+    let ops = format!(
+        "http://127.0.0.1:{}",
+        net.node(victim).operations_addr.port()
+    );
+    let r = reqwest::get(format!("{ops}/healthz")).await.unwrap();
+    assert_eq!(r.status(), 503);
+    let report: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        report["failed_checks"][0]["component"],
+        format!("channel:{CHANNEL}")
+    );
+    assert!(
+        report["failed_checks"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&why),
+        "{report}"
+    );
+    // Broadcast is refused with the cause; Deliver of the blocks before it goes on.
+    let mut client = net.client(victim).await;
+    let sent = broadcast(&mut client, vec![envelope(&user, CHANNEL, 1, 10)]).await;
+    assert_ne!(sent[0].0, weft_protos::common::Status::Success as i32);
+    assert!(sent[0].1.contains(&why), "{:?}", sent[0]);
+    let (blocks, status) = deliver(&net, victim, 0, height - 1).await;
+    assert_eq!(status, weft_protos::common::Status::Success as i32);
+    assert_eq!(blocks.len() as u64, height);
+    for n in net.nodes.drain(..).flatten() {
         n.shutdown().await;
     }
 }

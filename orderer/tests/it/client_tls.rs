@@ -46,13 +46,22 @@ pub async fn channel(
     net: &Net,
     identity: Option<(Vec<u8>, Vec<u8>)>,
 ) -> Result<tonic::transport::Channel, String> {
+    channel_to(net, 0, identity).await
+}
+
+/// A channel to node `i`'s general listener, with `identity` (PEM cert and key) if given.
+pub async fn channel_to(
+    net: &Net,
+    i: usize,
+    identity: Option<(Vec<u8>, Vec<u8>)>,
+) -> Result<tonic::transport::Channel, String> {
     let tls = DialTls {
         roots: vec![orderer_tls_ca(net)],
         identity,
         server_name: None,
     };
     dial(
-        &format!("127.0.0.1:{}", net.node(0).general_addr.port()),
+        &format!("127.0.0.1:{}", net.general_ports[i]),
         Some(&tls),
         DialOptions::default(),
     )
