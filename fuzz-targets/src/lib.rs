@@ -18,6 +18,7 @@ pub const TARGETS: &[Target] = &[
     ("proposal", proposal),
     ("block", block),
     ("config", config),
+    ("config_update", config_update),
     ("chaincode_package", chaincode_package),
     ("cluster_message", cluster_message),
     ("chaincode_abi", chaincode_abi),
@@ -62,6 +63,41 @@ pub fn config(data: &[u8]) {
     }
     if let Ok(u) = ConfigUpdateEnvelope::decode(data) {
         let _ = weft_protos::common::ConfigUpdate::decode(u.config_update.as_slice());
+    }
+}
+
+/// The config of the real Fabric channel in `shared/fixtures` (its genesis
+/// block), loaded once per process for [`config_update`].
+pub fn fixture_config() -> &'static weft_common::config::ChannelConfig {
+    static CONFIG: OnceLock<weft_common::config::ChannelConfig> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/fixtures/fabric-3.0-chain/block-0.pb"
+        );
+        let bytes = std::fs::read(path).expect("the Fabric chain fixture");
+        let block = Block::decode(bytes.as_slice()).expect("a block");
+        weft_common::config::ChannelConfig::from_block(&block).expect("its config")
+    })
+}
+
+/// A config update (CONFIG_UPDATE) checked and applied to a real channel's
+/// config, as an orderer does before ordering it: read and write sets,
+/// versions, mod policies and signatures. The input is a
+/// `ConfigUpdateEnvelope`, or else a bare `ConfigUpdate` (unsigned).
+pub fn config_update(data: &[u8]) {
+    /// 2024-01-01, within the fixture's certificates' validity.
+    const NOW: i64 = 1_704_067_200;
+    let current = fixture_config();
+    if let Ok(u) = ConfigUpdateEnvelope::decode(data) {
+        let _ = weft_common::config::update::apply_update(current, &u, NOW);
+    }
+    if weft_protos::common::ConfigUpdate::decode(data).is_ok() {
+        let u = ConfigUpdateEnvelope {
+            config_update: data.to_vec(),
+            signatures: Vec::new(),
+        };
+        let _ = weft_common::config::update::apply_update(current, &u, NOW);
     }
 }
 

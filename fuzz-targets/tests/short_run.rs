@@ -50,6 +50,36 @@ fn seeds() -> Vec<Vec<u8>> {
             seeds.push(tx);
         }
     }
+    // A config update of the fixture's channel (its batch size raised), bare
+    // and in an envelope with one (untrusted) signature slot.
+    let current = weft_fuzz_targets::fixture_config();
+    let mut updated = current.config.clone();
+    let orderer = updated
+        .channel_group
+        .as_mut()
+        .unwrap()
+        .groups
+        .get_mut("Orderer")
+        .unwrap();
+    let batch = orderer.values.get_mut("BatchSize").unwrap();
+    let mut size = weft_protos::orderer::BatchSize::decode(batch.value.as_slice()).unwrap();
+    size.max_message_count += 1;
+    batch.value = size.encode_to_vec();
+    let update =
+        weft_common::config::update::compute_update(&current.channel_id, &current.config, &updated)
+            .unwrap()
+            .encode_to_vec();
+    seeds.push(
+        weft_protos::common::ConfigUpdateEnvelope {
+            config_update: update.clone(),
+            signatures: vec![weft_protos::common::ConfigSignature {
+                signature_header: b"header".to_vec(),
+                signature: b"signature".to_vec(),
+            }],
+        }
+        .encode_to_vec(),
+    );
+    seeds.push(update);
     seeds.push(weft_peer::package::package("seed_1", b"\0asm\x01\0\0\0").unwrap());
     seeds.push(
         weft_chaincode_abi::Invocation {
