@@ -223,6 +223,19 @@ pub fn creator_expiry(creator: &[u8]) -> Option<i64> {
         .map(|c| c.not_after)
 }
 
+/// Resolves once a certificate that expires at Unix time `expires` has
+/// expired (never, for `None`): a stream waiting for its next block or event
+/// ends at its client's expiry, not at the next block after it.
+pub async fn until_expired(expires: Option<i64>) {
+    let Some(t) = expires else {
+        return std::future::pending().await;
+    };
+    let left = t.saturating_sub(unix(SystemTime::now()));
+    if left >= 0 {
+        tokio::time::sleep(std::time::Duration::from_secs(left as u64 + 1)).await;
+    }
+}
+
 fn unix(now: SystemTime) -> i64 {
     now.duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64)
@@ -333,6 +346,10 @@ where
                     if !more {
                         return Outcome::Status(Status::ServiceUnavailable);
                     }
+                }
+                _ = until_expired(access.expires) => {
+                    tracing::info!("deliver ended: the client's certificate has expired");
+                    return Outcome::Status(Status::Forbidden);
                 }
                 _ = tx.closed() => return Outcome::Gone,
             }

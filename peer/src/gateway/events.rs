@@ -145,6 +145,12 @@ pub fn stream(
                         return;
                     }
                 }
+                _ = weft_common::node::deliver::until_expired(access.expires) => {
+                    let refused = Status::permission_denied("the client's certificate has expired");
+                    tracing::info!("chaincode events ended: {}", refused.message());
+                    let _ = tx.send(Err(refused)).await;
+                    return;
+                }
                 _ = tx.closed() => return,
             }
         }

@@ -136,11 +136,15 @@ impl DeliverChannel for FakeChannel {
 }
 
 fn request(seek: &SeekInfo, age: Duration, tls_hash: &[u8]) -> Envelope {
+    request_by(seek, age, tls_hash, b"creator")
+}
+
+fn request_by(seek: &SeekInfo, age: Duration, tls_hash: &[u8], creator: &[u8]) -> Envelope {
     let payload = crate::tx::envelope_payload(
         HeaderType::DeliverSeekInfo,
         &ChannelId::new("ch"),
         seek.encode_to_vec(),
-        b"creator",
+        creator,
     );
     // Rewrite the channel header's timestamp and TLS hash.
     let mut p = weft_protos::common::Payload::decode(payload.as_slice()).unwrap();
@@ -358,6 +362,50 @@ async fn access_is_checked_again_after_a_config_change() {
         "the block after the change is not sent"
     );
     assert_eq!(outcome, Outcome::Status(Status::Forbidden));
+}
+
+/// A client whose certificate expires two seconds from now, following new
+/// blocks when none come: its stream ends at the expiry, not at the next
+/// block (which may be hours away on a quiet channel).
+#[tokio::test]
+async fn an_idle_stream_ends_when_its_client_certificate_expires() {
+    use crate::pki::{CertAuthority, KeyType, Subject, Usage, Validity};
+    let ca = CertAuthority::new_root(
+        &Subject::fabric_style("org1.example.com", "ca"),
+        KeyType::EcdsaP256,
+        Validity::days_from_now(1),
+    )
+    .unwrap();
+    let now = unix(SystemTime::now());
+    let cert = ca
+        .issue(
+            &Subject::fabric_style("org1.example.com", "User1"),
+            &[],
+            Usage::Signing,
+            KeyType::EcdsaP256,
+            Validity {
+                not_before: now - 300,
+                not_after: now + 2,
+            },
+        )
+        .unwrap()
+        .cert_pem;
+    let creator = weft_protos::msp::SerializedIdentity {
+        mspid: "Org1MSP".into(),
+        id_bytes: cert.into_bytes(),
+    }
+    .encode_to_vec();
+    let c = FakeChannel::new(1);
+    let env = request_by(&seek(oldest(), at(u64::MAX)), Duration::ZERO, &[], &creator);
+    let (got, outcome) = tokio::time::timeout(
+        Duration::from_secs(10),
+        serve(&c, env, TlsBinding::default()),
+    )
+    .await
+    .expect("the stream ends at the expiry");
+    assert_eq!(numbers(&got), [0]);
+    assert_eq!(outcome, Outcome::Status(Status::Forbidden));
+    assert!(unix(SystemTime::now()) > now + 2);
 }
 
 async fn wait(mut cond: impl FnMut() -> bool) {
