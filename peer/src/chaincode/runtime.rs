@@ -23,6 +23,15 @@ const KEEP_RESIDENT_BYTES: usize = 128 * 1024;
 /// Fuel for instantiating a module and asking its ABI version at install.
 const PROBE_FUEL: u64 = 10_000_000;
 
+/// Default fuel per invocation (`peer.limits.chaincodeFuel`): four times
+/// what asset-transfer-basic's GetAllAssets burns listing 100,000 assets
+/// (Fabric's `totalQueryLimit`), about two seconds of work on a 2-core VM.
+pub const DEFAULT_FUEL: u64 = 10_000_000_000;
+
+/// Default largest linear memory (`peer.limits.chaincodeMemory`): twice what
+/// that GetAllAssets needs.
+pub const DEFAULT_MEMORY: usize = 256 * 1024 * 1024;
+
 /// Limits and caching of the runtime.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
@@ -43,8 +52,8 @@ pub struct RuntimeConfig {
 impl Default for RuntimeConfig {
     fn default() -> Self {
         Self {
-            fuel_per_invocation: 500_000_000,
-            memory_limit_bytes: 64 * 1024 * 1024,
+            fuel_per_invocation: DEFAULT_FUEL,
+            memory_limit_bytes: DEFAULT_MEMORY,
             max_concurrent_instances: 128,
             cache_dir: None,
             max_response_bytes: 16 * 1024 * 1024,

@@ -69,8 +69,8 @@ impl Default for PeerLimits {
             deliver_concurrency: 2500,
             connections: ConnectionLimits::default(),
             chaincode_executions: 2 * std::thread::available_parallelism().map_or(2, |n| n.get()),
-            chaincode_fuel: 500_000_000,
-            chaincode_memory: 64 * 1024 * 1024,
+            chaincode_fuel: crate::chaincode::runtime::DEFAULT_FUEL,
+            chaincode_memory: crate::chaincode::runtime::DEFAULT_MEMORY,
             total_query_limit: 100_000,
         }
     }

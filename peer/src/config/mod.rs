@@ -25,8 +25,8 @@
 //!     concurrency: { gatewayService: 500, endorserService: 2500, deliverService: 2500 }
 //!     maxConnections: 10240            # weft: connections and TLS handshakes held at once
 //!     chaincodeExecutions: 4           # weft: invocations running at once (2 x cores)
-//!     chaincodeFuel: 500000000         # weft: work per invocation
-//!     chaincodeMemory: 64 MB           # weft: linear memory per invocation
+//!     chaincodeFuel: 10000000000       # weft: work per invocation
+//!     chaincodeMemory: 256 MB          # weft: linear memory per invocation
 //!   maxRecvMsgSize: 104857600
 //!   maxSendMsgSize: 104857600
 //!   keepalive: { interval: 7200s, timeout: 20s, client: { interval: 60s, timeout: 20s } }
