@@ -134,6 +134,20 @@ pub struct IssuedCert {
     pub serial: Vec<u8>,
 }
 
+impl IssuedCert {
+    /// The identity this certificate and key make for `msp_id`, ready to sign.
+    pub fn signing_identity(
+        &self,
+        msp_id: crate::ids::MspId,
+    ) -> Result<crate::msp::SigningIdentity, CommonError> {
+        let signer = crate::crypto::load_private_key_pem(self.key_pem.as_bytes())?.signer()?;
+        crate::msp::SigningIdentity::new(
+            crate::msp::Identity::new(msp_id, self.cert_pem.as_bytes())?,
+            signer,
+        )
+    }
+}
+
 fn err(e: rcgen::Error) -> CommonError {
     CommonError::Key(format!("certificate generation: {e}"))
 }

@@ -1,11 +1,8 @@
 //! MSP identity validation and signature-policy evaluation against real
 //! certificates issued by `weft_common::pki`.
 
-use std::sync::Arc;
-
 use weft_common::CommonError;
-use weft_common::crypto::{Signer, load_private_key_pem};
-use weft_common::msp::{Identity, IdentityError, Msp, MspManager, SigningIdentity};
+use weft_common::msp::{IdentityError, Msp, MspManager, SigningIdentity};
 use weft_common::pki::{CertAuthority, KeyType, Subject, Usage, Validity};
 use weft_common::policy::{PolicyTree, SignedData, parse_signature_policy, verify_signers};
 use weft_protos::msp::{FabricMspConfig, FabricNodeOUs, FabricOuIdentifier};
@@ -75,13 +72,8 @@ impl Org {
             .ca
             .issue(&subject, &[], Usage::Signing, KeyType::EcdsaP256, validity)
             .unwrap();
-        let identity = Identity::new(self.msp_id().into(), issued.cert_pem.as_bytes()).unwrap();
-        let signer: Arc<dyn Signer> = load_private_key_pem(issued.key_pem.as_bytes())
-            .unwrap()
-            .signer()
-            .unwrap();
         (
-            SigningIdentity::new(identity, signer).unwrap(),
+            issued.signing_identity(self.msp_id().into()).unwrap(),
             issued.serial,
         )
     }

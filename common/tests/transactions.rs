@@ -1,13 +1,10 @@
 //! Building transactions the way clients and endorsers do, then unpacking and
 //! verifying them the way committers do; and signing blocks as orderers do.
 
-use std::sync::Arc;
-
 use prost::Message;
 use weft_common::block::{check_data_hash, check_link, new_block, sign_block, signature_set};
-use weft_common::crypto::{Signer, load_private_key_pem};
 use weft_common::ids::ChannelId;
-use weft_common::msp::{Identity, Msp, MspManager, SigningIdentity};
+use weft_common::msp::{Msp, MspManager, SigningIdentity};
 use weft_common::pki::{CertAuthority, KeyType, Subject, Usage, Validity};
 use weft_common::policy::{parse_signature_policy, verify_signers};
 use weft_common::tx::{
@@ -74,15 +71,7 @@ impl Org {
                 Validity::days_from_now(30),
             )
             .unwrap();
-        let signer: Arc<dyn Signer> = load_private_key_pem(issued.key_pem.as_bytes())
-            .unwrap()
-            .signer()
-            .unwrap();
-        SigningIdentity::new(
-            Identity::new(self.id.clone().into(), issued.cert_pem.as_bytes()).unwrap(),
-            signer,
-        )
-        .unwrap()
+        issued.signing_identity(self.id.clone().into()).unwrap()
     }
 }
 

@@ -1106,16 +1106,7 @@ mod tests {
                 Validity::days_from_now(1),
             )
             .unwrap();
-        let key = weft_common::crypto::load_private_key_pem(issued.key_pem.as_bytes())
-            .unwrap()
-            .signer()
-            .unwrap();
-        SigningIdentity::new(
-            weft_common::msp::Identity::new("OrdererMSP".into(), issued.cert_pem.as_bytes())
-                .unwrap(),
-            key,
-        )
-        .unwrap()
+        issued.signing_identity("OrdererMSP".into()).unwrap()
     }
 
     /// One Ready commits a membership change and, after it, a block that

@@ -3,13 +3,12 @@
 //! which can isolate and restart nodes.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use prost::Message as _;
 use weft_common::block::{check_data_hash, check_link, new_block};
-use weft_common::crypto::{Signer, load_private_key_pem, sha256};
-use weft_common::msp::{Identity, SigningIdentity};
+use weft_common::crypto::sha256;
+use weft_common::msp::SigningIdentity;
 use weft_common::pki::{CertAuthority, KeyType, Subject, Usage, Validity};
 use weft_orderer::chain::{Chain, ChainEvent, ChainSettings, Offer};
 use weft_orderer::cutter::BatchLimits;
@@ -38,15 +37,7 @@ fn orderer_identity(ca: &CertAuthority, n: u64) -> SigningIdentity {
             Validity::days_from_now(30),
         )
         .unwrap();
-    let signer: Arc<dyn Signer> = load_private_key_pem(issued.key_pem.as_bytes())
-        .unwrap()
-        .signer()
-        .unwrap();
-    SigningIdentity::new(
-        Identity::new("OrdererMSP".into(), issued.cert_pem.as_bytes()).unwrap(),
-        signer,
-    )
-    .unwrap()
+    issued.signing_identity("OrdererMSP".into()).unwrap()
 }
 
 impl Harness {

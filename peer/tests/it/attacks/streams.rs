@@ -27,6 +27,18 @@ fn org1_readers_without_clients(current: &Config) -> Config {
     updated
 }
 
+/// Org1's admin narrows Org1's Readers (its own group: its signature is
+/// enough), and the update is ordered.
+async fn revoke_org1_clients(net: &Net, peer: &weft_peer::node::PeerHandle) {
+    let current = peer.core.channel(CHANNEL).unwrap().config();
+    let update = config_update(
+        &current.config,
+        &org1_readers_without_clients(&current.config),
+        &[net.orgs.admin(1)],
+    );
+    net.broadcast(0, vec![update]).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_config_change_that_revokes_a_reader_ends_its_event_stream() {
     let net = Net::start(1, 1).await;
@@ -39,14 +51,7 @@ async fn a_config_change_that_revokes_a_reader_ends_its_event_stream() {
         .unwrap()
         .into_inner();
 
-    // Org1's admin narrows Org1's Readers (its own group: its signature is enough).
-    let current = peer.core.channel(CHANNEL).unwrap().config();
-    let update = config_update(
-        &current.config,
-        &org1_readers_without_clients(&current.config),
-        &[net.orgs.admin(1)],
-    );
-    net.broadcast(0, vec![update]).await;
+    revoke_org1_clients(&net, &peer).await;
 
     let ended = tokio::time::timeout(Duration::from_secs(30), events.message())
         .await
@@ -130,13 +135,7 @@ async fn a_config_change_that_revokes_a_reader_ends_its_deliver_streams() {
         Some(OrdererType::Block(_))
     ));
 
-    let current = peer.core.channel(CHANNEL).unwrap().config();
-    let update = config_update(
-        &current.config,
-        &org1_readers_without_clients(&current.config),
-        &[net.orgs.admin(1)],
-    );
-    net.broadcast(0, vec![update]).await;
+    revoke_org1_clients(&net, &peer).await;
 
     let peer_status = |r: &weft_protos::protos::DeliverResponse| match r.r#type {
         Some(PeerType::Status(s)) => Some(s),
