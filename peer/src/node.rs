@@ -22,6 +22,7 @@ use weft_protos::protos::endorser_server::EndorserServer;
 use crate::PeerError;
 use crate::channel::Committer;
 use crate::channel::delivery::{self, DeliverySettings};
+use crate::client_roots::ClientRoots;
 use crate::config::PeerConfig;
 use crate::ledger::Ledger;
 
@@ -49,11 +50,13 @@ impl Listeners {
     }
 }
 
-/// A joined channel: its committer and the task pulling its blocks.
+/// A joined channel: its committer, the task pulling its blocks and the one
+/// keeping the TLS client roots in line with its config.
 struct Joined {
     committer: Arc<Committer>,
     delivery: JoinHandle<()>,
     delivery_health: Arc<delivery::DeliveryHealth>,
+    roots: JoinHandle<()>,
 }
 
 /// What the peer's services share.
@@ -88,12 +91,11 @@ pub struct PeerCore {
     /// How long block delivery may fail before `/healthz` reports it.
     delivery_stall: std::time::Duration,
     tls: Option<TlsIdentity>,
-    verifier: Option<Arc<DynamicClientVerifier>>,
+    client_roots: Arc<ClientRoots>,
     client_auth_required: bool,
     /// Whether any member of this org may ask discovery for the local peers.
     pub discovery_org_members_allowed: bool,
     discovery_member: crate::discovery::members::LocalMember,
-    extra_client_roots: Vec<Vec<u8>>,
     channels: RwLock<BTreeMap<ChannelId, Joined>>,
     shutdown: watch::Receiver<bool>,
     orderer_override: Mutex<Vec<String>>,
@@ -143,7 +145,13 @@ impl PeerCore {
 
     fn start_channel(&self, channels: &mut BTreeMap<ChannelId, Joined>, committer: Arc<Committer>) {
         let id = committer.config().channel_id.clone();
-        self.refresh_tls_roots(Some(&committer.config()));
+        // Trusted before the join returns, then kept in line with each config block.
+        self.client_roots.set_channel(&committer.config());
+        let roots = tokio::spawn(
+            self.client_roots
+                .clone()
+                .follow(committer.watch_config(), self.shutdown.clone()),
+        );
         let settings = DeliverySettings {
             signer: self.signer.clone(),
             tls: self.tls.clone(),
@@ -163,6 +171,7 @@ impl PeerCore {
                 committer,
                 delivery,
                 delivery_health,
+                roots,
             },
         );
     }
@@ -184,23 +193,6 @@ impl PeerCore {
             self.start_channel(&mut channels, committer);
         }
         Ok(())
-    }
-
-    /// Adds the TLS roots of every joined channel (and `extra`) to the client verifier.
-    fn refresh_tls_roots(&self, extra: Option<&ChannelConfig>) {
-        let Some(verifier) = &self.verifier else {
-            return;
-        };
-        let mut roots = self.extra_client_roots.clone();
-        for j in self.channels.try_read().iter().flat_map(|c| c.values()) {
-            roots.extend(j.committer.config().tls_roots());
-        }
-        if let Some(cfg) = extra {
-            roots.extend(cfg.tls_roots());
-        }
-        if let Err(e) = verifier.set_roots(&roots) {
-            tracing::warn!("cannot update TLS client roots: {e}");
-        }
     }
 
     /// What `/healthz` reports failing: each channel whose block delivery has
@@ -306,6 +298,7 @@ impl PeerHandle {
                 .collect();
         for j in joined {
             let _ = j.delivery.await;
+            let _ = j.roots.await;
         }
         join_tasks(self.tasks, std::time::Duration::from_secs(5)).await;
     }
@@ -410,16 +403,14 @@ pub async fn start_with(
             .tls
             .server()
             .is_some_and(|s| s.client_auth_required),
-        verifier: verifier.clone(),
+        client_roots: Arc::new(ClientRoots::new(verifier.clone(), initial_roots)),
         discovery_org_members_allowed: config.discovery_org_members_allowed,
         discovery_member: crate::discovery::members::LocalMember::new(endpoint),
-        extra_client_roots: initial_roots,
         channels: RwLock::new(BTreeMap::new()),
         shutdown: shutdown_rx.clone(),
         orderer_override: Mutex::new(Vec::new()),
     });
     core.resume()?;
-    core.refresh_tls_roots(None);
 
     let operations_addr = listeners
         .operations

@@ -7,10 +7,10 @@
 //! state plus the in-flight block's [`Overlay`]. Writes stay in block order,
 //! and a block is announced only once it is durable.
 
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 use weft_common::block::header_hash;
 use weft_common::config::ChannelConfig;
 use weft_protos::common::{Block, BlockMetadata, BlockMetadataIndex};
@@ -65,7 +65,8 @@ struct Tip {
 /// Validates and commits the blocks of one channel.
 pub struct Committer {
     ledger: Ledger,
-    config: RwLock<Arc<ChannelConfig>>,
+    /// The config in force; receivers learn of every config block committed.
+    config: watch::Sender<Arc<ChannelConfig>>,
     notify: broadcast::Sender<Arc<BlockCommitted>>,
     tip: Mutex<Tip>,
     transient: Arc<TransientStore>,
@@ -145,7 +146,7 @@ impl Committer {
         let info = ledger.info();
         Self {
             ledger,
-            config: RwLock::new(Arc::new(config)),
+            config: watch::Sender::new(Arc::new(config)),
             notify: broadcast::channel(NOTIFY_CAPACITY).0,
             tip: Mutex::new(Tip {
                 height: info.height,
@@ -207,7 +208,12 @@ impl Committer {
 
     /// The channel config in force for the next block.
     pub fn config(&self) -> Arc<ChannelConfig> {
-        self.config.read().expect("config lock").clone()
+        self.config.borrow().clone()
+    }
+
+    /// The config in force, changing with every config block committed.
+    pub fn watch_config(&self) -> watch::Receiver<Arc<ChannelConfig>> {
+        self.config.subscribe()
     }
 
     /// Subscribes to commit notifications from the next block on.
@@ -285,7 +291,7 @@ impl Committer {
         Self::wait_write(&mut tip)?;
         if let Some(cfg) = verdict.new_config {
             tracing::info!(channel = %cfg.channel_id, sequence = cfg.sequence(), block = number, "adopted new channel config");
-            *self.config.write().expect("config lock") = Arc::new(cfg);
+            self.config.send_replace(Arc::new(cfg));
         }
         for t in verdict.txs.iter().filter(|t| !t.is_valid()) {
             tracing::debug!(block = number, tx_id = %t.tx_id, code = t.code.as_str_name(), reason = t.reason.as_deref().unwrap_or(""), "invalid transaction");

@@ -15,4 +15,5 @@ mod lifecycle;
 mod net;
 mod network;
 mod support;
+mod tls_roots;
 mod validation;

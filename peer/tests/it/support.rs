@@ -62,10 +62,16 @@ OrdererOrgs:
 
 fn configtx_yaml(ports: &[u16], anchors: &[(u8, u16)], batch: u32, timeout: &str) -> String {
     let anchor = |n: u8| anchors.iter().find(|(o, _)| *o == n).map(|(_, p)| *p);
+    configtx_yaml_of(ports, vec![anchor(1), anchor(2)], batch, timeout)
+}
+
+/// A channel of the peer orgs in `orgs` (Org1, then Org2; each with its
+/// anchor peer's port, if any).
+fn configtx_yaml_of(ports: &[u16], orgs: Vec<Option<u16>>, batch: u32, timeout: &str) -> String {
     let mut net = weft_configtx::local::LocalNetwork::new(
         "Test",
         weft_configtx::local::LocalNetwork::numbered_consenters(ports),
-        vec![anchor(1), anchor(2)],
+        orgs,
     );
     net.batch_timeout = timeout.into();
     net.max_message_count = batch;
@@ -112,6 +118,15 @@ impl Orgs {
         .unwrap();
         let file = ConfigtxFile::load(&self.path().join("configtx.yaml")).unwrap();
         weft_configtx::genesis::genesis_block(&file, "Test", &ChannelId::parse(CHANNEL).unwrap())
+            .unwrap()
+    }
+
+    /// The genesis block of channel `channel` with Org1 alone as its member.
+    pub fn org1_only_genesis(&self, channel: &str, ports: &[u16]) -> Block {
+        let path = self.path().join(format!("configtx-{channel}.yaml"));
+        std::fs::write(&path, configtx_yaml_of(ports, vec![None], 10, "100ms")).unwrap();
+        let file = ConfigtxFile::load(&path).unwrap();
+        weft_configtx::genesis::genesis_block(&file, "Test", &ChannelId::parse(channel).unwrap())
             .unwrap()
     }
 
@@ -457,6 +472,17 @@ pub fn any_endorsement(current: &weft_protos::common::Config) -> weft_protos::co
 /// A signed Deliver request for blocks `from..=to` of the test channel,
 /// waiting for blocks not written yet.
 pub fn seek_envelope(signer: &SigningIdentity, from: u64, to: u64) -> Envelope {
+    seek_envelope_bound(signer, from, to, Vec::new())
+}
+
+/// The same, bound to the client's TLS certificate (its hash), as Deliver
+/// requires under mutual TLS.
+pub fn seek_envelope_bound(
+    signer: &SigningIdentity,
+    from: u64,
+    to: u64,
+    tls_cert_hash: Vec<u8>,
+) -> Envelope {
     use weft_protos::orderer::{SeekInfo, SeekPosition, SeekSpecified, seek_info, seek_position};
     let at = |n| SeekPosition {
         r#type: Some(seek_position::Type::Specified(SeekSpecified { number: n })),
@@ -467,11 +493,12 @@ pub fn seek_envelope(signer: &SigningIdentity, from: u64, to: u64) -> Envelope {
         behavior: seek_info::SeekBehavior::BlockUntilReady as i32,
         ..Default::default()
     };
-    weft_common::tx::signed_envelope(
+    weft_common::tx::signed_bound_envelope(
         weft_protos::common::HeaderType::DeliverSeekInfo,
         &ChannelId::new(CHANNEL),
         seek.encode_to_vec(),
         signer,
+        tls_cert_hash,
     )
     .unwrap()
 }
