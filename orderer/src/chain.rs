@@ -27,7 +27,7 @@
 //! each other's bytes anyway (Raft tolerates crashes, not lies). An entry
 //! without them (written by an older weft) is hashed.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::HashSet;
 use std::time::Instant;
 
 use prost::Message as _;
@@ -40,6 +40,7 @@ use weft_protos::common::Block;
 
 use crate::OrdererError;
 use crate::cutter::{Batch, BatchLimits, BlockCutter};
+use crate::digest_window::DigestWindow;
 use crate::encoded_block::EncodedBlock;
 use crate::membership::{Change, Membership, consenter_certs};
 use crate::raft_driver::{ReadyEffects, handle_ready, raft_logger};
@@ -174,8 +175,7 @@ pub struct Chain {
     /// log when it takes over, moved by each block it proposes.
     tip: (u64, Vec<u8>),
     /// Digests of envelopes in recently written blocks (a window of [`DEDUP_WINDOW`]).
-    recent: HashSet<[u8; 32]>,
-    recent_order: VecDeque<[u8; 32]>,
+    recent: DigestWindow<()>,
     /// Digests of envelopes this leader holds but has not written: pending in
     /// the cutter, proposed, or in its log when it took over.
     in_flight: HashSet<[u8; 32]>,
@@ -326,8 +326,7 @@ impl Chain {
             cutter: BlockCutter::new(settings.limits),
             settings,
             tip,
-            recent: HashSet::new(),
-            recent_order: VecDeque::new(),
+            recent: DigestWindow::new(DEDUP_WINDOW),
             in_flight: HashSet::new(),
             history: Vec::new(),
             fetching_until: None,
@@ -451,14 +450,7 @@ impl Chain {
     /// Remembers the digest of an envelope in a written block.
     fn remember(&mut self, h: [u8; 32]) {
         self.in_flight.remove(&h);
-        if self.recent.insert(h) {
-            self.recent_order.push_back(h);
-            while self.recent_order.len() > DEDUP_WINDOW {
-                if let Some(old) = self.recent_order.pop_front() {
-                    self.recent.remove(&old);
-                }
-            }
-        }
+        self.recent.insert(h, ());
     }
 
     /// Offers a CONFIG envelope (already validated against the current config):

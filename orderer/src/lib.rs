@@ -9,7 +9,9 @@
 //!   snapshots and the block store;
 //! - [`raft_driver`]: the Ready loop (persist → send → restore → apply → advance);
 //! - [`chain`]: one channel's state machine (Raft node + cutter + blocks), with
-//!   exactly-once ordering across leader changes and snapshot catch-up.
+//!   exactly-once ordering across leader changes and snapshot catch-up;
+//! - [`digest_window`]: the bounded windows of envelope digests it and the
+//!   channel handle keep.
 //!
 //! The async shell around them: [`channel`] (one task per channel driving its
 //! chain), [`raft_outbox`] (ordered Raft delivery to each consenter),
@@ -23,6 +25,7 @@ pub mod cluster_service;
 pub mod config;
 pub mod cutter;
 pub mod deliver;
+pub mod digest_window;
 pub mod encoded_block;
 pub mod error;
 pub mod membership;

@@ -1,0 +1,272 @@
+//! The task that owns a channel's chain: it takes commands from the handle,
+//! the submitter and the cluster service, ticks Raft, cuts blocks on the
+//! batch deadline, processes Readies and turns the chain's events into
+//! watch updates, waiter wake-ups, config adoption and block fetches.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prost::Message as _;
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, sleep_until};
+use weft_common::config::ChannelConfig;
+use weft_protos::common::Block;
+
+use super::clients::ConsenterLinks;
+use super::puller::fetch_blocks;
+use super::{ChannelHandle, Command, consenters};
+use crate::OrdererError;
+use crate::chain::{Chain, ChainEvent, Offer};
+use crate::cutter::BatchLimits;
+use crate::membership::consenter_certs;
+use crate::raft_outbox::Outbox;
+
+/// Commands handled before one Raft Ready is processed.
+const MAX_COMMANDS_PER_READY: usize = 256;
+
+pub(super) struct Actor {
+    pub(super) chain: Chain,
+    pub(super) rx: mpsc::Receiver<Command>,
+    pub(super) stop: watch::Receiver<bool>,
+    pub(super) tick: Duration,
+    pub(super) height_tx: watch::Sender<u64>,
+    pub(super) leader_tx: watch::Sender<u64>,
+    pub(super) config_tx: watch::Sender<Arc<ChannelConfig>>,
+    pub(super) on_config: Arc<dyn Fn() + Send + Sync>,
+    /// Set once the task should end: this node was removed from the
+    /// consenters, or the channel halted.
+    pub(super) done: bool,
+    pub(super) metrics: Arc<crate::metrics::Metrics>,
+    /// The node's shared runtime, where block fetches run.
+    pub(super) runtime: tokio::runtime::Handle,
+    pub(super) handle: std::sync::Weak<ChannelHandle>,
+    /// Raft messages to the other consenters, in order.
+    pub(super) outbox: Outbox<ConsenterLinks>,
+}
+
+pub(super) fn batch_limits(cfg: &ChannelConfig) -> BatchLimits {
+    let ord = cfg.orderer.as_ref().expect("checked by consenters()");
+    BatchLimits {
+        max_message_count: ord.batch_size.max_message_count,
+        preferred_max_bytes: ord.batch_size.preferred_max_bytes,
+        timeout: ord.batch_timeout,
+    }
+}
+
+impl Actor {
+    /// Checks a CONFIG envelope is the next config (and none is in flight) before ordering it.
+    fn order_config(&mut self, env: Vec<u8>) -> Result<Offer, OrdererError> {
+        if !self.chain.leading()? {
+            return Ok(Offer::NotLeader(self.chain.leader()));
+        }
+        if self.chain.knows(&env) {
+            return Ok(Offer::Duplicate); // a resubmission of the config in flight
+        }
+        let bad = |e: String| OrdererError::Config(e);
+        let unpacked =
+            weft_common::tx::UnpackedEnvelope::from_bytes(&env).map_err(|e| bad(e.to_string()))?;
+        let ce = weft_protos::common::ConfigEnvelope::decode(unpacked.data.as_slice())
+            .map_err(|e| bad(e.to_string()))?;
+        let ce_config = ce.config;
+        let sequence = ce_config.as_ref().map_or(0, |c| c.sequence);
+        let current = self.config_tx.borrow().sequence();
+        if self.chain.config_pending() || sequence != current + 1 {
+            return Err(bad(format!(
+                "the channel config changed while this update was validated (now at sequence {current}); recompute the update and resubmit"
+            )));
+        }
+        let new_cfg = ChannelConfig::from_config(
+            self.config_tx.borrow().channel_id.clone(),
+            ce_config
+                .as_ref()
+                .ok_or_else(|| bad("the CONFIG envelope holds no config".into()))?,
+        )
+        .map_err(|e| bad(e.to_string()))?;
+        self.chain
+            .check_membership_change(consenter_certs(&new_cfg)?)
+            .map_err(bad)?;
+        self.chain.order_config(env)
+    }
+
+    /// A config block was written: adopt its config.
+    fn config_committed(&mut self, handle: &Arc<ChannelHandle>, number: u64) {
+        let loaded = handle
+            .store
+            .block(number)
+            .ok()
+            .flatten()
+            .and_then(|b| Block::decode(b.as_slice()).ok())
+            .ok_or_else(|| "config block missing from the store".to_string())
+            .and_then(|b| ChannelConfig::from_block(&b).map_err(|e| e.to_string()));
+        match loaded {
+            Ok(cfg) => {
+                tracing::info!(channel = %handle.id, block = number, sequence = cfg.sequence(), "channel config updated");
+                self.chain.set_limits(batch_limits(&cfg));
+                match consenters(&cfg, self.chain.membership()) {
+                    Ok(list) => {
+                        handle.clients.set_consenters(&list, handle.self_id);
+                        self.outbox.retain(|id| list.iter().any(|c| c.id == id));
+                        *handle.consenters.write().expect("consenters lock") = list;
+                    }
+                    Err(e) => {
+                        tracing::error!(channel = %handle.id, "consenters of the new config: {e}")
+                    }
+                }
+                let _ = self.config_tx.send(Arc::new(cfg));
+                (self.on_config)();
+            }
+            Err(e) => {
+                // Going on with the old config would order under rules the
+                // channel no longer has: stop, visibly (logs and /healthz).
+                handle.halt(format!(
+                    "cannot load the config committed in block {number}: {e}"
+                ));
+                self.done = true;
+            }
+        }
+    }
+
+    /// Carries out one command from the channel's handle or the cluster service.
+    fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Step(msgs) => {
+                for m in msgs {
+                    if let Err(e) = self.chain.step(m) {
+                        tracing::warn!("raft step: {e}");
+                    }
+                }
+            }
+            Command::Unreachable(id) => self.chain.report_unreachable(id),
+            Command::OrderMany(envs, reply) => {
+                let _ = reply.send(self.chain.order_many(envs, std::time::Instant::now()));
+            }
+            Command::Reachable(reply) => {
+                let _ = reply.send(self.chain.reachable_voters());
+            }
+            Command::OrderConfig(env, reply) => {
+                let _ = reply.send(self.order_config(env));
+            }
+            Command::Order(env, reply) => {
+                let _ = reply.send(self.chain.order(env, std::time::Instant::now()));
+            }
+            Command::CatchUp(blocks) => {
+                if let Err(e) = self.chain.catch_up(&blocks) {
+                    tracing::warn!("catch-up blocks refused: {e}");
+                }
+            }
+        }
+    }
+
+    /// Persists and applies what Raft has ready. This writes to RocksDB with
+    /// fsync, so on a multi-threaded runtime the worker thread is handed
+    /// over for the duration and other tasks (admission checks, the other
+    /// channels) keep running.
+    fn process(&mut self) -> Result<(), OrdererError> {
+        let multi_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if multi_thread {
+            tokio::task::block_in_place(|| self.chain.process())
+        } else {
+            self.chain.process()
+        }
+    }
+
+    pub(super) async fn run(mut self) {
+        let mut ticker = tokio::time::interval(self.tick);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let deadline = self.chain.deadline().map(Instant::from_std);
+            tokio::select! {
+                biased;
+                _ = self.stop.changed() => break,
+                cmd = self.rx.recv() => match cmd {
+                    None => break,
+                    Some(cmd) => {
+                        self.handle(cmd);
+                        // Take what else is waiting before persisting, so that one
+                        // Raft Ready (one fsync) covers many commands under load.
+                        for _ in 0..MAX_COMMANDS_PER_READY {
+                            match self.rx.try_recv() {
+                                Ok(cmd) => self.handle(cmd),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                },
+                _ = ticker.tick() => self.chain.tick(),
+                _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                    if let Err(e) = self.chain.on_time(std::time::Instant::now()) {
+                        tracing::error!("cutting a block: {e}");
+                    }
+                }
+            }
+            if let Err(e) = self.process() {
+                match self.handle.upgrade() {
+                    Some(handle) => handle.halt(e.to_string()),
+                    None => tracing::error!("channel halted: {e}"),
+                }
+                break;
+            }
+            let Some(handle) = self.handle.upgrade() else {
+                break;
+            };
+            self.dispatch(&handle);
+            if self.done {
+                break;
+            }
+        }
+    }
+
+    fn dispatch(&mut self, handle: &Arc<ChannelHandle>) {
+        self.outbox.send(self.chain.take_messages());
+        for event in self.chain.take_events() {
+            match event {
+                ChainEvent::BlockWritten {
+                    number,
+                    envelopes,
+                    config,
+                } => {
+                    if config {
+                        self.config_committed(handle, number);
+                    }
+                    self.metrics
+                        .block_written(handle.id.as_str(), envelopes.len());
+                    let _ = self.height_tx.send(number + 1);
+                    {
+                        let mut ordered = handle.ordered.lock().expect("ordered lock");
+                        for h in &envelopes {
+                            ordered.insert(*h, number);
+                        }
+                    }
+                    let mut waiters = handle.waiters.lock().expect("waiters lock");
+                    for h in envelopes {
+                        for tx in waiters.remove(&h).unwrap_or_default() {
+                            let _ = tx.send(number);
+                        }
+                    }
+                }
+                ChainEvent::MembershipChanged(changes) => {
+                    tracing::info!(channel = %handle.id, ?changes, "consenters changed");
+                    if changes.contains(&crate::membership::Change::Remove(handle.self_id)) {
+                        tracing::warn!(channel = %handle.id, "this orderer was removed from the channel's consenters; it stops following the channel");
+                        self.done = true;
+                    }
+                }
+                ChainEvent::LeaderChanged(l) => {
+                    tracing::info!(channel = %handle.id, leader = l, "leader changed");
+                    self.metrics.leader_changed(
+                        handle.id.as_str(),
+                        self.chain.term(),
+                        l == handle.self_id,
+                    );
+                    let _ = self.leader_tx.send(l);
+                }
+                ChainEvent::NeedBlocks { height } => {
+                    let handle = handle.clone();
+                    self.runtime
+                        .spawn(async move { fetch_blocks(handle, height).await });
+                }
+            }
+        }
+    }
+}

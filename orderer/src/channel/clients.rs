@@ -1,0 +1,113 @@
+//! gRPC clients to the other consenters, and the Raft transport over them.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use weft_common::node::dial::{DialOptions, DialTls, dial_lazy};
+use weft_common::tls::TlsIdentity;
+use weft_protos::weft::cluster::cluster_client::ClusterClient;
+
+use super::{Command, Consenter};
+use crate::raft_outbox::Transport;
+use crate::step_wire::{self, StepBatch};
+
+/// gRPC clients to the other consenters, made lazily.
+pub(super) struct Clients {
+    pub(super) tls: Option<(TlsIdentity, Vec<Vec<u8>>)>,
+    pub(super) by_id: Mutex<BTreeMap<u64, tonic::transport::Channel>>,
+    pub(super) endpoints: Mutex<BTreeMap<u64, (String, String)>>,
+}
+
+impl Clients {
+    /// Replaces the endpoints (after a membership change); drops clients of removed consenters.
+    pub(super) fn set_consenters(&self, consenters: &[Consenter], self_id: u64) {
+        let endpoints: BTreeMap<u64, (String, String)> = consenters
+            .iter()
+            .filter(|c| c.id != self_id)
+            .map(|c| (c.id, (c.endpoint.clone(), c.host.clone())))
+            .collect();
+        self.by_id
+            .lock()
+            .expect("clients lock")
+            .retain(|id, _| endpoints.contains_key(id));
+        *self.endpoints.lock().expect("endpoints lock") = endpoints;
+    }
+
+    pub(super) fn client(&self, id: u64) -> Option<ClusterClient<tonic::transport::Channel>> {
+        let channel = self.channel(id)?;
+        Some(ClusterClient::new(channel).max_decoding_message_size(256 * 1024 * 1024))
+    }
+
+    /// The (lazily connecting) channel to consenter `id`, shared by every call to it.
+    pub(super) fn channel(&self, id: u64) -> Option<tonic::transport::Channel> {
+        let mut by_id = self.by_id.lock().expect("clients lock");
+        if let Some(c) = by_id.get(&id) {
+            return Some(c.clone());
+        }
+        let (endpoint, host) = self
+            .endpoints
+            .lock()
+            .expect("endpoints lock")
+            .get(&id)?
+            .clone();
+        let tls = self.tls.as_ref().map(|(identity, roots)| DialTls {
+            roots: roots.clone(),
+            identity: Some((identity.cert_pem.clone(), identity.key_pem.clone())),
+            server_name: Some(host),
+        });
+        let options = DialOptions {
+            connect_timeout: Duration::from_secs(3),
+            ..DialOptions::default()
+        };
+        let channel = match dial_lazy(&endpoint, tls.as_ref(), options) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(consenter = id, "{e}");
+                return None;
+            }
+        };
+        by_id.insert(id, channel.clone());
+        Some(channel)
+    }
+}
+
+/// The cluster transport as the outbox sees it: `Cluster.Step` calls to the
+/// consenters, and failures reported back to this channel's Raft node.
+pub(super) struct ConsenterLinks {
+    /// A call not answered in time fails, so a black-holed consenter does not
+    /// hold its link (and every message queued behind the call) forever.
+    pub(super) rpc_timeout: Duration,
+    pub(super) channel: String,
+    pub(super) clients: Arc<Clients>,
+    pub(super) commands: mpsc::Sender<Command>,
+}
+
+impl Transport for ConsenterLinks {
+    fn deliver(
+        &self,
+        to: u64,
+        messages: Vec<raft::prelude::Message>,
+    ) -> impl std::future::Future<Output = Result<(), String>> + Send {
+        let connection = self.clients.channel(to);
+        let batch = StepBatch {
+            channel: self.channel.clone(),
+            messages,
+        };
+        let timeout = self.rpc_timeout;
+        async move {
+            let connection =
+                connection.ok_or_else(|| format!("consenter {to} has no known endpoint"))?;
+            tokio::time::timeout(timeout, step_wire::step(connection, batch))
+                .await
+                .map_err(|_| format!("consenter {to} did not answer within {timeout:?}"))?
+                .map_err(|s| s.message().to_string())
+        }
+    }
+
+    fn unreachable(&self, to: u64) {
+        // Raft falls back to probing the peer instead of streaming to it.
+        let _ = self.commands.try_send(Command::Unreachable(to));
+    }
+}
