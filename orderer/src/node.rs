@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use weft_common::config::ChannelConfig;
 use weft_common::ids::MspId;
 use weft_common::msp::{SigningIdentity, folder};
+use weft_common::node::client_roots::ClientRoots;
 use weft_common::tls::{DynamicClientVerifier, TlsIdentity};
 use weft_protos::common::Block;
 use weft_protos::orderer::atomic_broadcast_server::AtomicBroadcastServer;
@@ -83,8 +84,9 @@ pub struct NodeCore {
     data_dir: PathBuf,
     signer: SigningIdentity,
     tls: Option<TlsIdentity>,
-    general_verifier: Option<Arc<DynamicClientVerifier>>,
-    extra_client_roots: Vec<Vec<u8>>,
+    client_roots: Arc<ClientRoots>,
+    /// Set when the node shuts down.
+    shutdown: watch::Receiver<bool>,
     rpc_timeout: std::time::Duration,
     /// Metrics shown on `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -129,26 +131,13 @@ impl NodeCore {
         self.data_dir.join("chains").join(name)
     }
 
-    fn refresh_client_roots(&self) {
-        if let Some(v) = &self.general_verifier {
-            let mut roots = self.extra_client_roots.clone();
-            for c in self.registry.list() {
-                roots.extend(c.config.borrow().tls_roots());
-            }
-            if let Err(e) = v.set_roots(&roots) {
-                tracing::error!("updating TLS client roots: {e}");
-            }
-        }
-    }
-
     fn start_channel(
         self: &Arc<Self>,
         store: ChannelStore,
         config: ChannelConfig,
         joining: bool,
     ) -> Result<Arc<ChannelHandle>, OrdererError> {
-        let weak = Arc::downgrade(self);
-        ChannelHandle::start(ChannelStart {
+        let handle = ChannelHandle::start(ChannelStart {
             store,
             config: Arc::new(config),
             signer: self.signer.clone(),
@@ -156,12 +145,16 @@ impl NodeCore {
             metrics: self.metrics.clone(),
             joining,
             rpc_timeout: self.rpc_timeout,
-            on_config: Arc::new(move || {
-                if let Some(core) = weak.upgrade() {
-                    core.refresh_client_roots();
-                }
-            }),
-        })
+        })?;
+        // Trusted before the join returns, then kept in line with each config
+        // block; forgotten when the channel ends.
+        self.client_roots.set_channel(&handle.config.borrow());
+        tokio::spawn(
+            self.client_roots
+                .clone()
+                .follow(handle.config.clone(), self.shutdown.clone()),
+        );
+        Ok(handle)
     }
 
     /// Joins a channel from its genesis block; returns the channel name.
@@ -213,7 +206,6 @@ impl NodeCore {
         match result {
             Ok(handle) => {
                 self.registry.insert(handle);
-                self.refresh_client_roots();
                 tracing::info!(channel = %name, from_block = number, "joined channel");
                 Ok(name)
             }
@@ -233,10 +225,11 @@ impl NodeCore {
             return Ok(false);
         };
         handle.stop_and_wait().await;
+        let id = handle.id.clone();
         drop(handle);
         std::fs::remove_dir_all(self.chain_dir(name))
             .map_err(|e| OrdererError::Storage(e.to_string()))?;
-        self.refresh_client_roots();
+        self.client_roots.remove_channel(&id);
         Ok(true)
     }
 
@@ -257,7 +250,6 @@ impl NodeCore {
             tracing::info!(channel = %handle.id, height, "resumed channel");
             self.registry.insert(handle);
         }
-        self.refresh_client_roots();
         Ok(())
     }
 }
@@ -395,14 +387,15 @@ pub async fn start_with(
         )?),
         None => None,
     };
+    let (shutdown, shutdown_rx) = watch::channel(false);
     let core = Arc::new(NodeCore {
         registry: Arc::new(Registry::default()),
         admin_tls: config.admin.tls.server().is_some(),
         data_dir: config.data_dir.clone(),
         signer,
         tls: general_tls.clone(),
-        general_verifier: general_verifier.clone(),
-        extra_client_roots: extra_roots,
+        client_roots: Arc::new(ClientRoots::new(general_verifier.clone(), extra_roots)),
+        shutdown: shutdown_rx.clone(),
         rpc_timeout: config.rpc_timeout,
         metrics: Arc::new(crate::metrics::Metrics::default()),
         log_control,
@@ -410,7 +403,6 @@ pub async fn start_with(
     });
     core.resume_channels()?;
 
-    let (shutdown, shutdown_rx) = watch::channel(false);
     let addrs = (
         listeners
             .general

@@ -12,7 +12,6 @@
 pub mod admin;
 pub mod chaincode;
 pub mod channel;
-pub mod client_roots;
 pub mod clock;
 pub mod config;
 pub mod deliver;

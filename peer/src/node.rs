@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use weft_common::config::ChannelConfig;
 use weft_common::ids::{ChannelId, MspId};
 use weft_common::msp::{Msp, MspManager, SigningIdentity, folder};
+use weft_common::node::client_roots::ClientRoots;
 use weft_common::node::limits::ServiceLimit;
 use weft_common::node::net::{join_tasks, shutdown_signal, tcp_incoming, tls_incoming};
 use weft_common::node::settings::ListenerTls;
@@ -22,7 +23,7 @@ use weft_protos::protos::endorser_server::EndorserServer;
 use crate::PeerError;
 use crate::channel::Committer;
 use crate::channel::delivery::{self, DeliverySettings};
-use crate::client_roots::ClientRoots;
+
 use crate::config::PeerConfig;
 use crate::ledger::Ledger;
 

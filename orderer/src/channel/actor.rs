@@ -32,7 +32,6 @@ pub(super) struct Actor {
     pub(super) height_tx: watch::Sender<u64>,
     pub(super) leader_tx: watch::Sender<u64>,
     pub(super) config_tx: watch::Sender<Arc<ChannelConfig>>,
-    pub(super) on_config: Arc<dyn Fn() + Send + Sync>,
     /// Set once the task should end: this node was removed from the
     /// consenters, or the channel halted.
     pub(super) done: bool,
@@ -112,8 +111,8 @@ impl Actor {
                         tracing::error!(channel = %handle.id, "consenters of the new config: {e}")
                     }
                 }
-                let _ = self.config_tx.send(Arc::new(cfg));
-                (self.on_config)();
+                // The node follows this watch (its TLS client roots).
+                self.config_tx.send_replace(Arc::new(cfg));
             }
             Err(e) => {
                 // Going on with the old config would order under rules the

@@ -98,8 +98,6 @@ pub struct ChannelStart {
     pub joining: bool,
     /// How long one call to another consenter may take (`General.Cluster.RPCTimeout`).
     pub rpc_timeout: Duration,
-    /// Called after a config block is committed (the node refreshes its TLS roots).
-    pub on_config: Arc<dyn Fn() + Send + Sync>,
 }
 
 impl ChannelHandle {
@@ -187,7 +185,6 @@ impl ChannelHandle {
             height_tx,
             leader_tx,
             config_tx,
-            on_config: start.on_config,
             done: false,
             metrics: start.metrics,
             outbox: Outbox::new(

@@ -1,21 +1,23 @@
-//! The TLS client roots the peer trusts: the ones its own config names
-//! (`peer.tls.clientRootCAs` and its local MSP's TLS CAs) and the TLS CAs of
-//! every org in every channel it has joined, as Fabric's peer keeps them.
+//! The TLS client roots a node trusts: the ones its own config names (the
+//! peer's `peer.tls.clientRootCAs` and local MSP TLS CAs, the orderer's
+//! `General.TLS.ClientRootCAs`) and the TLS CAs of every org in every channel
+//! it serves, as Fabric's nodes keep them.
 //!
-//! Each joined channel's roots come from its config and are replaced when a
-//! config block commits ([`ClientRoots::follow`]); the verifier always holds
-//! their union. Channels are tracked here, not read from the peer's channel
+//! Each channel's roots come from its config and are replaced when a config
+//! block commits ([`ClientRoots::follow`]); the verifier always holds their
+//! union. Channels are tracked here, not read from the node's channel
 //! registry, so updating the roots never needs that registry's lock.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
-use weft_common::config::ChannelConfig;
-use weft_common::ids::ChannelId;
-use weft_common::tls::DynamicClientVerifier;
 
-/// The client roots of the peer's TLS listener.
+use crate::config::ChannelConfig;
+use crate::ids::ChannelId;
+use crate::tls::DynamicClientVerifier;
+
+/// The client roots of a node's TLS listener.
 #[derive(Debug)]
 pub struct ClientRoots {
     verifier: Option<Arc<DynamicClientVerifier>>,
@@ -43,21 +45,32 @@ impl ClientRoots {
         self.apply(&channels);
     }
 
-    /// Sets a channel's roots now and after every config change, until the
-    /// channel's committer goes away or `stop` is set.
+    /// Forgets a channel's roots.
+    pub fn remove_channel(&self, id: &ChannelId) {
+        let mut channels = self.channels.lock().expect("client roots lock");
+        if channels.remove(id).is_some() {
+            self.apply(&channels);
+        }
+    }
+
+    /// Sets a channel's roots now and after every config change. When the
+    /// channel ends (its config's sender is dropped) its roots are forgotten;
+    /// when `stop` is set (the node shuts down) they are left as they are.
     pub async fn follow(
         self: Arc<Self>,
         mut config: watch::Receiver<Arc<ChannelConfig>>,
         mut stop: watch::Receiver<bool>,
     ) {
+        let id = config.borrow().channel_id.clone();
         loop {
             let current = config.borrow_and_update().clone();
             self.set_channel(&current);
             tokio::select! {
-                changed = config.changed() => if changed.is_err() { return },
+                changed = config.changed() => if changed.is_err() { break },
                 _ = stop.changed() => return,
             }
         }
+        self.remove_channel(&id);
     }
 
     fn apply(&self, channels: &BTreeMap<ChannelId, Vec<Vec<u8>>>) {
