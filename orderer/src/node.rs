@@ -13,6 +13,7 @@ use weft_common::config::ChannelConfig;
 use weft_common::ids::MspId;
 use weft_common::msp::{SigningIdentity, folder};
 use weft_common::node::client_roots::ClientRoots;
+use weft_common::node::task_scope::TaskScope;
 use weft_common::tls::{DynamicClientVerifier, TlsIdentity};
 use weft_protos::common::Block;
 use weft_protos::orderer::atomic_broadcast_server::AtomicBroadcastServer;
@@ -87,6 +88,8 @@ pub struct NodeCore {
     client_roots: Arc<ClientRoots>,
     /// Set when the node shuts down.
     shutdown: watch::Receiver<bool>,
+    /// The node's own background tasks (each channel's client-roots follower).
+    tasks: TaskScope,
     rpc_timeout: std::time::Duration,
     /// Metrics shown on `/metrics`.
     pub metrics: Arc<crate::metrics::Metrics>,
@@ -149,7 +152,7 @@ impl NodeCore {
         // Trusted before the join returns, then kept in line with each config
         // block; forgotten when the channel ends.
         self.client_roots.set_channel(&handle.config.borrow());
-        tokio::spawn(
+        self.tasks.spawn(
             self.client_roots
                 .clone()
                 .follow(handle.config.clone(), self.shutdown.clone()),
@@ -301,6 +304,7 @@ impl OrdererHandle {
         for c in &channels {
             c.stop_and_wait().await;
         }
+        self.core.tasks.shutdown().await;
         join_tasks(self.tasks, std::time::Duration::from_secs(5)).await;
         let stores: Vec<ChannelStore> = channels.iter().map(|c| c.store().clone()).collect();
         drop(channels);
@@ -396,6 +400,7 @@ pub async fn start_with(
         tls: general_tls.clone(),
         client_roots: Arc::new(ClientRoots::new(general_verifier.clone(), extra_roots)),
         shutdown: shutdown_rx.clone(),
+        tasks: TaskScope::current(),
         rpc_timeout: config.rpc_timeout,
         metrics: Arc::new(crate::metrics::Metrics::default()),
         log_control,

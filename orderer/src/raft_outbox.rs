@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use raft::prelude::{Message, MessageType};
 use tokio::sync::mpsc::{self, error::TrySendError};
+use weft_common::node::task_scope::TaskScope;
 
 /// Batches (one per Ready) queued for one consenter before new ones are dropped.
 const LINK_QUEUE: usize = 1024;
@@ -69,7 +70,7 @@ impl Lane {
 /// Two ordered links per consenter.
 pub struct Outbox<T: Transport> {
     transport: Arc<T>,
-    runtime: tokio::runtime::Handle,
+    scope: TaskScope,
     links: HashMap<(u64, Lane), mpsc::Sender<Vec<Message>>>,
 }
 
@@ -82,11 +83,12 @@ impl<T: Transport> std::fmt::Debug for Outbox<T> {
 }
 
 impl<T: Transport> Outbox<T> {
-    /// An outbox whose link tasks run on `runtime`.
-    pub fn new(transport: Arc<T>, runtime: tokio::runtime::Handle) -> Self {
+    /// An outbox whose link tasks run in `scope`: cancelling it ends them,
+    /// calls in flight included.
+    pub fn new(transport: Arc<T>, scope: TaskScope) -> Self {
         Self {
             transport,
-            runtime,
+            scope,
             links: HashMap::new(),
         }
     }
@@ -108,7 +110,13 @@ impl<T: Transport> Outbox<T> {
         for _ in 0..2 {
             let link = self.links.entry((to, lane)).or_insert_with(|| {
                 let (tx, rx) = mpsc::channel(LINK_QUEUE);
-                self.runtime.spawn(run_link(to, self.transport.clone(), rx));
+                let (transport, scope) = (self.transport.clone(), self.scope.clone());
+                self.scope.spawn(async move {
+                    tokio::select! {
+                        _ = run_link(to, transport, rx) => {}
+                        _ = scope.cancelled() => {}
+                    }
+                });
                 tx
             });
             match link.try_send(messages) {
@@ -231,7 +239,7 @@ mod tests {
     #[tokio::test]
     async fn messages_reach_each_consenter_in_order_one_call_at_a_time() {
         let transport = Arc::new(Recorder::default());
-        let mut outbox = Outbox::new(transport.clone(), tokio::runtime::Handle::current());
+        let mut outbox = Outbox::new(transport.clone(), TaskScope::current());
         for i in 0..200 {
             outbox.send(vec![append(2, i)]);
             outbox.send(vec![append(4, 1000 + i), append(4, 2000 + i)]);
@@ -298,7 +306,7 @@ mod tests {
     #[tokio::test]
     async fn heartbeats_do_not_wait_behind_appends() {
         let transport = Arc::new(SlowAppends::default());
-        let mut outbox = Outbox::new(transport.clone(), tokio::runtime::Handle::current());
+        let mut outbox = Outbox::new(transport.clone(), TaskScope::current());
         let heartbeat = Message {
             msg_type: MessageType::MsgHeartbeat as i32,
             to: 2,
@@ -333,7 +341,7 @@ mod tests {
     #[tokio::test]
     async fn a_failed_call_reports_the_consenter_unreachable_and_the_link_goes_on() {
         let transport = Arc::new(Recorder::default());
-        let mut outbox = Outbox::new(transport.clone(), tokio::runtime::Handle::current());
+        let mut outbox = Outbox::new(transport.clone(), TaskScope::current());
         outbox.send(vec![append(3, 1)]);
         wait_for("the failure report", || {
             !transport.unreachable.lock().unwrap().is_empty()
@@ -350,7 +358,7 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_drops_new_messages_and_reports_the_consenter() {
         let transport = Arc::new(Recorder::default());
-        let mut outbox = Outbox::new(transport.clone(), tokio::runtime::Handle::current());
+        let mut outbox = Outbox::new(transport.clone(), TaskScope::current());
         // Until this test awaits, the link task (on this one thread) cannot
         // drain: the queue fills.
         for i in 0..(LINK_QUEUE as u64 + 5) {

@@ -14,3 +14,4 @@ pub mod net;
 pub mod operations;
 pub mod operations_listener;
 pub mod settings;
+pub mod task_scope;

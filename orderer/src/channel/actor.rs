@@ -20,6 +20,7 @@ use crate::chain::{Chain, ChainEvent, Offer};
 use crate::cutter::BatchLimits;
 use crate::membership::consenter_certs;
 use crate::raft_outbox::Outbox;
+use weft_common::node::task_scope::TaskScope;
 
 /// Commands handled before one Raft Ready is processed.
 const MAX_COMMANDS_PER_READY: usize = 256;
@@ -27,7 +28,9 @@ const MAX_COMMANDS_PER_READY: usize = 256;
 pub(super) struct Actor {
     pub(super) chain: Chain,
     pub(super) rx: mpsc::Receiver<Command>,
-    pub(super) stop: watch::Receiver<bool>,
+    /// The channel's tasks: the actor ends when it is cancelled, and spawns
+    /// its block fetches in it.
+    pub(super) scope: TaskScope,
     pub(super) tick: Duration,
     pub(super) height_tx: watch::Sender<u64>,
     pub(super) leader_tx: watch::Sender<u64>,
@@ -36,8 +39,6 @@ pub(super) struct Actor {
     /// consenters, or the channel halted.
     pub(super) done: bool,
     pub(super) metrics: Arc<crate::metrics::Metrics>,
-    /// The node's shared runtime, where block fetches run.
-    pub(super) runtime: tokio::runtime::Handle,
     pub(super) handle: std::sync::Weak<ChannelHandle>,
     /// Raft messages to the other consenters, in order.
     pub(super) outbox: Outbox<ConsenterLinks>,
@@ -177,7 +178,7 @@ impl Actor {
             let deadline = self.chain.deadline().map(Instant::from_std);
             tokio::select! {
                 biased;
-                _ = self.stop.changed() => break,
+                _ = self.scope.cancelled() => break,
                 cmd = self.rx.recv() => match cmd {
                     None => break,
                     Some(cmd) => {
@@ -262,8 +263,7 @@ impl Actor {
                 }
                 ChainEvent::NeedBlocks { height } => {
                     let handle = handle.clone();
-                    self.runtime
-                        .spawn(async move { fetch_blocks(handle, height).await });
+                    self.scope.spawn(fetch_blocks(handle, height));
                 }
             }
         }

@@ -22,6 +22,7 @@ use crate::chain::{Chain, ChainSettings, Offer, Offered};
 use crate::digest_window::DigestWindow;
 use crate::raft_outbox::Outbox;
 use crate::storage::ChannelStore;
+use weft_common::node::task_scope::TaskScope;
 
 pub(super) type Waiters = Arc<Mutex<HashMap<[u8; 32], Vec<oneshot::Sender<u64>>>>>;
 
@@ -65,7 +66,9 @@ pub struct ChannelHandle {
     pub(super) commands: mpsc::Sender<Command>,
     pub(super) waiters: Waiters,
     pub(super) ordered: Mutex<DigestWindow<u64>>,
-    stop: watch::Sender<bool>,
+    /// Every task of the channel: the actor, the submitter, Raft links,
+    /// forwards and block fetches; cancelled and joined together.
+    pub(super) scope: TaskScope,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     /// Why the channel's task stopped on its own, if it did.
     halted: Mutex<Option<String>>,
@@ -150,7 +153,7 @@ impl ChannelHandle {
         let (height_tx, height) = watch::channel(start.store.height()?);
         let ordered = ordered_from_history(chain.take_history());
         let (leader_tx, leader) = watch::channel(0);
-        let (stop, stop_rx) = watch::channel(false);
+        let scope = TaskScope::current();
         let handle = Arc::new(Self {
             id: cfg.channel_id.clone(),
             config,
@@ -162,25 +165,25 @@ impl ChannelHandle {
             commands,
             waiters: Arc::new(Mutex::new(HashMap::new())),
             ordered: Mutex::new(ordered),
-            stop,
+            scope: scope.clone(),
             task: Mutex::new(None),
             halted: Mutex::new(None),
             clients: clients.clone(),
             submitter,
         });
-        tokio::spawn(run_submitter(
+        scope.spawn(run_submitter(
             handle.id.to_string(),
             handle.self_id,
             handle.leader.clone(),
             handle.commands.clone(),
             handle.clients.clone(),
             submit_rx,
+            scope.clone(),
         ));
-        let runtime = tokio::runtime::Handle::current();
         let actor = Actor {
             chain,
             rx,
-            stop: stop_rx,
+            scope: scope.clone(),
             tick: opts.tick_interval,
             height_tx,
             leader_tx,
@@ -194,12 +197,11 @@ impl ChannelHandle {
                     clients: handle.clients.clone(),
                     commands: handle.commands.clone(),
                 }),
-                runtime.clone(),
+                scope.clone(),
             ),
-            runtime,
             handle: Arc::downgrade(&handle),
         };
-        *handle.task.lock().expect("task lock") = Some(tokio::spawn(actor.run()));
+        *handle.task.lock().expect("task lock") = Some(scope.spawn(actor.run()));
         Ok(handle)
     }
 
@@ -387,7 +389,7 @@ impl ChannelHandle {
         }
         let task = self.task.lock().expect("task lock");
         let ended = task.as_ref().is_some_and(|t| t.is_finished());
-        (ended && !*self.stop.borrow()).then(|| "its task has ended".to_string())
+        (ended && !self.scope.is_cancelled()).then(|| "its task has ended".to_string())
     }
 
     /// Aborts the channel's task as a crash of it would, without asking it to
@@ -404,18 +406,15 @@ impl ChannelHandle {
         *self.halted.lock().expect("halted lock") = Some(why);
     }
 
-    /// Stops the channel's task.
+    /// Stops the channel's tasks.
     pub fn stop(&self) {
-        let _ = self.stop.send(true);
+        self.scope.cancel();
     }
 
-    /// Stops the channel's task and waits until it has ended (its store is closed).
+    /// Stops the channel's tasks and waits until every one has ended (the
+    /// actor's store is closed, no call or fetch is left running).
     pub async fn stop_and_wait(&self) {
-        self.stop();
-        let task = self.task.lock().expect("task lock").take();
-        if let Some(t) = task {
-            let _ = t.await;
-        }
+        self.scope.shutdown().await;
     }
 
     /// Whether a caller's TLS client certificate (DER) is a consenter's.

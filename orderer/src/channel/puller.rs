@@ -105,8 +105,17 @@ fn verify_backwards(blocks: &[Vec<u8>], trusted: &Block) -> Result<(), OrdererEr
     Ok(())
 }
 
-/// Pulls blocks from the other consenters until this node reaches `height`.
+/// Pulls blocks from the other consenters until this node reaches `height`
+/// (or the channel stops).
 pub(super) async fn fetch_blocks(handle: Arc<ChannelHandle>, height: u64) {
+    let scope = handle.scope.clone();
+    tokio::select! {
+        _ = fetch_until(&handle, height) => {}
+        _ = scope.cancelled() => {}
+    }
+}
+
+async fn fetch_until(handle: &ChannelHandle, height: u64) {
     for _attempt in 0..30 {
         let from = handle.store.height().unwrap_or(0);
         if from >= height {

@@ -11,6 +11,7 @@ use super::Command;
 use super::clients::Clients;
 use crate::OrdererError;
 use crate::chain::{Offer, Offered};
+use weft_common::node::task_scope::TaskScope;
 
 /// One envelope to offer to the leader.
 pub(super) struct SubmitJob {
@@ -27,13 +28,30 @@ const MAX_SUBMIT_BATCH: usize = 1000;
 /// Offers envelopes to the leader in batches: whatever is queued when a batch
 /// can go (up to [`MAX_SUBMIT_BATCH`]) travels together, to this node's actor
 /// when it leads, or in one forward RPC to the leader otherwise.
+/// Runs until the channel's scope is cancelled; forwards run in the scope too.
 pub(super) async fn run_submitter(
     channel: String,
     self_id: u64,
     leader: watch::Receiver<u64>,
     commands: mpsc::Sender<Command>,
     clients: Arc<Clients>,
+    rx: mpsc::Receiver<SubmitJob>,
+    scope: TaskScope,
+) {
+    tokio::select! {
+        _ = submit_batches(channel, self_id, leader, commands, clients, rx, &scope) => {}
+        _ = scope.cancelled() => {}
+    }
+}
+
+async fn submit_batches(
+    channel: String,
+    self_id: u64,
+    leader: watch::Receiver<u64>,
+    commands: mpsc::Sender<Command>,
+    clients: Arc<Clients>,
     mut rx: mpsc::Receiver<SubmitJob>,
+    scope: &TaskScope,
 ) {
     while let Some(first) = rx.recv().await {
         let mut jobs = vec![first];
@@ -88,8 +106,12 @@ pub(super) async fn run_submitter(
                 }
                 let clients = clients.clone();
                 let channel = channel.clone();
-                tokio::spawn(async move {
-                    forward_group(&clients, channel, leader, config, group).await
+                let cancel = scope.clone();
+                scope.spawn(async move {
+                    tokio::select! {
+                        _ = forward_group(&clients, channel, leader, config, group) => {}
+                        _ = cancel.cancelled() => {}
+                    }
                 });
             }
         }
