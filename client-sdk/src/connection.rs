@@ -67,8 +67,8 @@ pub async fn connect(
     };
     dial(endpoint, tls.as_ref(), options)
         .await
-        .map_err(|reason| ClientError::Connect {
+        .map_err(|source| ClientError::Connect {
             endpoint: endpoint.to_string(),
-            reason,
+            source,
         })
 }

@@ -54,12 +54,12 @@ impl std::fmt::Display for GatewayFailure {
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
     /// The gateway could not be reached.
-    #[error("{reason}")]
+    #[error("{source}")]
     Connect {
         /// The address tried.
         endpoint: String,
         /// Why it failed (naming the address and every cause).
-        reason: String,
+        source: weft_common::CommonError,
     },
     /// Identity, key or certificate files could not be loaded or used.
     #[error("identity: {0}")]

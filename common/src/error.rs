@@ -82,6 +82,51 @@ pub enum CommonError {
     /// A node's configuration file or setting is invalid (names the file or key).
     #[error("config: {0}")]
     NodeConfig(String),
+    /// An address to dial is not `host:port`.
+    #[error("{endpoint:?} is not a host:port address: {source}")]
+    BadEndpoint {
+        /// The address given.
+        endpoint: String,
+        /// What the URI parser said.
+        source: tonic::transport::Error,
+    },
+    /// TLS settings towards a node could not be used.
+    #[error("TLS towards {endpoint}: {source}")]
+    DialTls {
+        /// The node's address.
+        endpoint: String,
+        /// Why the TLS settings were refused.
+        source: tonic::transport::Error,
+    },
+    /// A node could not be reached; the message names every cause (refused,
+    /// bad certificate, timeout, …).
+    #[error("cannot connect to {endpoint}: {}", error_chain(source))]
+    Connect {
+        /// The node's address.
+        endpoint: String,
+        /// The transport's error.
+        source: tonic::transport::Error,
+    },
+    /// A log spec (`/logspec`, `FABRIC_LOGGING_SPEC`) could not be applied.
+    #[error("log spec {spec:?}: {reason}")]
+    LogSpec {
+        /// The spec given.
+        spec: String,
+        /// What the filter parser said.
+        reason: String,
+    },
+}
+
+/// An error and all its sources, joined by ": " (transport errors hide
+/// their real cause, a refused connection or a bad certificate, in sources).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out = format!("{out}: {s}");
+        source = s.source();
+    }
+    out
 }
 
 impl CommonError {

@@ -11,7 +11,7 @@ pub async fn connect(
     endpoint: &str,
     tls: Option<(&TlsIdentity, Vec<Vec<u8>>)>,
     keep_alive: KeepAlive,
-) -> Result<tonic::transport::Channel, String> {
+) -> Result<tonic::transport::Channel, weft_common::CommonError> {
     let tls = tls.map(|(identity, roots)| DialTls {
         roots,
         identity: Some((identity.cert_pem.clone(), identity.key_pem.clone())),
@@ -47,7 +47,7 @@ impl Connections {
         &self,
         endpoint: &str,
         tls: Option<(&TlsIdentity, Vec<Vec<u8>>)>,
-    ) -> Result<tonic::transport::Channel, String> {
+    ) -> Result<tonic::transport::Channel, weft_common::CommonError> {
         if let Some(c) = self.open.lock().expect("connections lock").get(endpoint) {
             return Ok(c.clone());
         }

@@ -34,7 +34,7 @@ impl Target {
             Default::default(),
         )
         .await
-        .map_err(PeerError::Remote)
+        .map_err(PeerError::Common)
     }
 }
 

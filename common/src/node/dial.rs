@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::CommonError;
+
 /// TLS towards the node dialled.
 #[derive(Debug, Clone, Default)]
 pub struct DialTls {
@@ -67,18 +69,13 @@ pub async fn dial(
     endpoint: &str,
     tls: Option<&DialTls>,
     options: DialOptions,
-) -> Result<tonic::transport::Channel, String> {
+) -> Result<tonic::transport::Channel, CommonError> {
     configure(endpoint, tls, options)?
         .connect()
         .await
-        .map_err(|e| {
-            let mut reason = format!("cannot connect to {endpoint}: {e}");
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                reason = format!("{reason}: {s}");
-                source = s.source();
-            }
-            reason
+        .map_err(|source| CommonError::Connect {
+            endpoint: endpoint.to_string(),
+            source,
         })
 }
 
@@ -88,7 +85,7 @@ pub fn dial_lazy(
     endpoint: &str,
     tls: Option<&DialTls>,
     options: DialOptions,
-) -> Result<tonic::transport::Channel, String> {
+) -> Result<tonic::transport::Channel, CommonError> {
     Ok(configure(endpoint, tls, options)?.connect_lazy())
 }
 
@@ -97,10 +94,13 @@ fn configure(
     endpoint: &str,
     tls: Option<&DialTls>,
     options: DialOptions,
-) -> Result<tonic::transport::Endpoint, String> {
+) -> Result<tonic::transport::Endpoint, CommonError> {
     let scheme = if tls.is_some() { "https" } else { "http" };
     let mut ep = tonic::transport::Endpoint::from_shared(format!("{scheme}://{endpoint}"))
-        .map_err(|e| format!("{endpoint:?} is not a host:port address: {e}"))?
+        .map_err(|source| CommonError::BadEndpoint {
+            endpoint: endpoint.to_string(),
+            source,
+        })?
         .connect_timeout(options.connect_timeout)
         .tcp_nodelay(true);
     if let Some(k) = options.keep_alive {
@@ -121,9 +121,10 @@ fn configure(
         if let Some((cert, key)) = &t.identity {
             cfg = cfg.identity(tonic::transport::Identity::from_pem(cert, key));
         }
-        ep = ep
-            .tls_config(cfg)
-            .map_err(|e| format!("TLS towards {endpoint}: {e}"))?;
+        ep = ep.tls_config(cfg).map_err(|source| CommonError::DialTls {
+            endpoint: endpoint.to_string(),
+            source,
+        })?;
     }
     Ok(ep)
 }
@@ -152,14 +153,16 @@ mod tests {
         let endpoint = format!("127.0.0.1:{port}");
         let e = dial(&endpoint, None, DialOptions::default())
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains(&endpoint) && e.to_lowercase().contains("refused"),
             "{e}"
         );
         let e = dial("not an address", None, DialOptions::default())
             .await
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not a host:port"), "{e}");
     }
 }

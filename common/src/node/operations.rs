@@ -21,7 +21,7 @@ pub trait LogControl: Send + Sync {
     /// The current filter.
     fn get(&self) -> String;
     /// Sets a new filter (`RUST_LOG` syntax); an error says why it is invalid.
-    fn set(&self, spec: &str) -> Result<(), String>;
+    fn set(&self, spec: &str) -> Result<(), crate::CommonError>;
 }
 
 /// `/logspec` backed by a reloadable `tracing` filter.
@@ -35,10 +35,15 @@ impl LogControl for ReloadableFilter {
         self.spec.lock().expect("spec lock").clone()
     }
 
-    fn set(&self, spec: &str) -> Result<(), String> {
-        let filter =
-            EnvFilter::try_new(spec).map_err(|e| format!("invalid log spec {spec:?}: {e}"))?;
-        self.handle.reload(filter).map_err(|e| e.to_string())?;
+    fn set(&self, spec: &str) -> Result<(), crate::CommonError> {
+        let refused = |reason: String| crate::CommonError::LogSpec {
+            spec: spec.to_string(),
+            reason,
+        };
+        let filter = EnvFilter::try_new(spec).map_err(|e| refused(e.to_string()))?;
+        self.handle
+            .reload(filter)
+            .map_err(|e| refused(e.to_string()))?;
         *self.spec.lock().expect("spec lock") = spec.to_string();
         Ok(())
     }
@@ -87,7 +92,10 @@ async fn put_logspec(
     match &c {
         Some(c) => match c.set(spec) {
             Ok(()) => (StatusCode::NO_CONTENT, Json(json!({}))),
-            Err(e) => (StatusCode::BAD_REQUEST, Json(json!({ "error": e }))),
+            Err(e) => (
+                StatusCode::BAD_REQUEST,
+                Json(json!({ "error": e.to_string() })),
+            ),
         },
         None => (
             StatusCode::NOT_IMPLEMENTED,

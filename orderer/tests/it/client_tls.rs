@@ -66,6 +66,7 @@ pub async fn channel_to(
         DialOptions::default(),
     )
     .await
+    .map_err(|e| e.to_string())
 }
 
 async fn broadcast_and_deliver(net: &Net, ch: tonic::transport::Channel, i: usize) {

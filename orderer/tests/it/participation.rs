@@ -165,8 +165,13 @@ impl weft_orderer::operations::LogControl for TestLogs {
     fn get(&self) -> String {
         self.0.lock().unwrap().clone()
     }
-    fn set(&self, spec: &str) -> Result<(), String> {
-        tracing_subscriber::EnvFilter::try_new(spec).map_err(|e| e.to_string())?;
+    fn set(&self, spec: &str) -> Result<(), weft_common::CommonError> {
+        tracing_subscriber::EnvFilter::try_new(spec).map_err(|e| {
+            weft_common::CommonError::LogSpec {
+                spec: spec.into(),
+                reason: e.to_string(),
+            }
+        })?;
         *self.0.lock().unwrap() = spec.to_string();
         Ok(())
     }

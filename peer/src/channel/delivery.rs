@@ -193,7 +193,7 @@ async fn connect(
     endpoint: &str,
     tls: Option<(&TlsIdentity, Vec<Vec<u8>>)>,
     keep_alive: weft_common::node::dial::KeepAlive,
-) -> Result<AtomicBroadcastClient<tonic::transport::Channel>, String> {
+) -> Result<AtomicBroadcastClient<tonic::transport::Channel>, weft_common::CommonError> {
     let channel = crate::remote::connect(endpoint, tls, keep_alive).await?;
     Ok(AtomicBroadcastClient::new(channel).max_decoding_message_size(MAX_BLOCK_BYTES))
 }
@@ -224,7 +224,7 @@ async fn pull(
         .map(|t| (t, committer.config().tls_roots()));
     let mut client = match connect(endpoint, tls, settings.keep_alive).await {
         Ok(c) => c,
-        Err(e) => return Stop::Transport(e),
+        Err(e) => return Stop::Transport(e.to_string()),
     };
     let height = committer.tip().0;
     // Bound to this peer's TLS certificate, as Fabric's peers bind theirs:

@@ -285,7 +285,11 @@ impl Views {
         .encode_to_vec();
         let signature = core.signer.sign(&query).map_err(|e| e.to_string())?;
         let tls = core.tls().map(|t| (t, cfg.tls_roots()));
-        let channel = self.connections.get(endpoint, tls).await?;
+        let channel = self
+            .connections
+            .get(endpoint, tls)
+            .await
+            .map_err(|e| e.to_string())?;
         let mut client = MembershipClient::new(channel);
         let call = client.alive(AliveRequest {
             payload: query,

@@ -153,7 +153,7 @@ impl GatewayService {
         for address in peers {
             let tls = self.core.tls().map(|t| (t, cfg.tls_roots()));
             let result = match self.connections.get(&address, tls).await {
-                Err(e) => Err(e),
+                Err(e) => Err(e.to_string()),
                 Ok(channel) => EndorserClient::new(channel)
                     .max_decoding_message_size(self.core.limits.max_recv_msg_size)
                     .process_proposal(sp.clone())
@@ -528,7 +528,10 @@ async fn broadcast(
     tls: Option<(&weft_common::tls::TlsIdentity, Vec<Vec<u8>>)>,
     env: Envelope,
 ) -> Result<(), String> {
-    let channel = connections.get(endpoint, tls).await?;
+    let channel = connections
+        .get(endpoint, tls)
+        .await
+        .map_err(|e| e.to_string())?;
     let mut client = AtomicBroadcastClient::new(channel);
     let mut responses = client
         .broadcast(futures::stream::iter([env]))
