@@ -208,7 +208,7 @@ impl AtomicBroadcast for BroadcastService {
                                 metrics.broadcast_latency.observe(started.elapsed());
                                 reply(FabricStatus::Success, "")
                             }
-                            Err(crate::OrdererError::Config(msg)) => {
+                            Err(crate::OrdererError::UpdateRefused(msg)) => {
                                 reply(FabricStatus::BadRequest, msg)
                             }
                             Err(e) => reply(FabricStatus::ServiceUnavailable, e.to_string()),

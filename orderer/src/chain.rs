@@ -241,7 +241,7 @@ fn adopt_membership(
     block: &Block,
 ) -> Result<Vec<Change>, OrdererError> {
     let unloadable = |e: &dyn std::fmt::Display| {
-        OrdererError::Config(format!(
+        OrdererError::ChannelConfig(format!(
             "cannot load the config committed in block {number}: {e}"
         ))
     };
@@ -570,25 +570,27 @@ impl Chain {
     /// Whether the cluster can take the consenter list becoming `new_certs`:
     /// one consenter added or removed at a time, and after a removal the
     /// consenters this leader hears from must still form a quorum.
-    pub fn check_membership_change(&self, new_certs: Vec<Vec<u8>>) -> Result<(), String> {
+    pub fn check_membership_change(&self, new_certs: Vec<Vec<u8>>) -> Result<(), OrdererError> {
         if new_certs.is_empty() {
-            return Err("a channel needs at least one consenter".into());
+            return Err(OrdererError::UpdateRefused(
+                "a channel needs at least one consenter".into(),
+            ));
         }
         let (updated, changes) = self.settings.membership.update(new_certs);
         if changes.len() > 1 {
-            return Err(format!(
+            return Err(OrdererError::UpdateRefused(format!(
                 "add or remove one consenter at a time (this update makes {} changes)",
                 changes.len()
-            ));
+            )));
         }
         if let [Change::Remove(_)] = changes.as_slice() {
             let active = self.count_recently_active(&updated.ids);
             let quorum = updated.ids.len() / 2 + 1;
             if active < quorum {
-                return Err(format!(
+                return Err(OrdererError::UpdateRefused(format!(
                     "removing this consenter would lose quorum: {active} of the remaining {} consenters are reachable, {quorum} are needed",
                     updated.ids.len()
-                ));
+                )));
             }
         }
         Ok(())

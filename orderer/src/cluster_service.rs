@@ -98,10 +98,7 @@ impl Cluster for ClusterService {
             }
             msgs.push(msg);
         }
-        handle
-            .step(msgs)
-            .await
-            .map_err(|e| Status::unavailable(e.to_string()))?;
+        handle.step(msgs).await.map_err(Status::from)?;
         Ok(Response::new(StepResponse {}))
     }
 
@@ -120,10 +117,7 @@ impl Cluster for ClusterService {
         } else {
             handle.offer_many(offered(req.envelopes, req.digests)).await
         };
-        let offers = offers.map_err(|e| match e {
-            crate::OrdererError::Config(msg) => Status::failed_precondition(msg),
-            other => Status::unavailable(other.to_string()),
-        })?;
+        let offers = offers.map_err(Status::from)?;
         let outcomes = offers
             .into_iter()
             .map(|o| match o {
@@ -144,10 +138,7 @@ impl Cluster for ClusterService {
     ) -> Result<Response<BlocksResponse>, Status> {
         let handle = self.authorize(&request, &request.get_ref().channel)?;
         let req = request.into_inner();
-        let height = handle
-            .store()
-            .height()
-            .map_err(|e| Status::internal(e.to_string()))?;
+        let height = handle.store().height().map_err(Status::from)?;
         let to = req
             .to
             .min(height)
@@ -158,7 +149,7 @@ impl Cluster for ClusterService {
             let block = handle
                 .store()
                 .block(n)
-                .map_err(|e| Status::internal(e.to_string()))?
+                .map_err(Status::from)?
                 .ok_or_else(|| Status::internal("missing block"))?;
             bytes += block.len();
             if !blocks.is_empty() && bytes > self.pull_bytes {

@@ -38,7 +38,7 @@ pub fn consenter_certs(cfg: &ChannelConfig) -> Result<Vec<Vec<u8>>, OrdererError
     let ord = cfg
         .orderer
         .as_ref()
-        .ok_or_else(|| OrdererError::Config("channel config has no Orderer group".into()))?;
+        .ok_or_else(|| OrdererError::ChannelConfig("it has no Orderer group".into()))?;
     ord.consenters
         .iter()
         .map(|c| {

@@ -55,7 +55,7 @@ impl Listeners {
         let bind = |a: SocketAddr| async move {
             TcpListener::bind(a)
                 .await
-                .map_err(|e| OrdererError::Config(format!("cannot listen on {a}: {e}")))
+                .map_err(|e| OrdererError::NodeConfig(format!("cannot listen on {a}: {e}")))
         };
         Ok(Self {
             general: bind(config.general.address).await?,
@@ -215,7 +215,7 @@ impl NodeCore {
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);
                 match e {
-                    OrdererError::Config(msg) => Err(JoinError::Invalid(msg)),
+                    OrdererError::ChannelConfig(msg) => Err(JoinError::Invalid(msg)),
                     other => Err(JoinError::Internal(other.to_string())),
                 }
             }
@@ -322,8 +322,9 @@ fn read_roots(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, OrdererError> {
     paths
         .iter()
         .map(|p| {
-            std::fs::read(p)
-                .map_err(|e| OrdererError::Config(format!("client root CA {}: {e}", p.display())))
+            std::fs::read(p).map_err(|e| {
+                OrdererError::NodeConfig(format!("client root CA {}: {e}", p.display()))
+            })
         })
         .collect()
 }
@@ -335,7 +336,7 @@ fn read_roots(paths: &[PathBuf]) -> Result<Vec<Vec<u8>>, OrdererError> {
 /// request, so it is served only on a loopback address.
 fn check_listeners(config: &OrdererConfig, listeners: &Listeners) -> Result<(), OrdererError> {
     if matches!(config.general.tls, ListenerTls::Plaintext) {
-        return Err(OrdererError::Config(
+        return Err(OrdererError::NodeConfig(
             "General.TLS.Enabled: false: the cluster service on the general listener tells \
              consenters apart by their TLS certificates, so TLS is required"
                 .into(),
@@ -345,9 +346,9 @@ fn check_listeners(config: &OrdererConfig, listeners: &Listeners) -> Result<(), 
         let addr = listeners
             .admin
             .local_addr()
-            .map_err(|e| OrdererError::Config(format!("the admin listener: {e}")))?;
+            .map_err(|e| OrdererError::NodeConfig(format!("the admin listener: {e}")))?;
         if !addr.ip().is_loopback() {
-            return Err(OrdererError::Config(format!(
+            return Err(OrdererError::NodeConfig(format!(
                 "Admin.TLS.Enabled: false: channel participation without TLS has no client \
                  certificate to authorise requests, so it listens only on a loopback address \
                  (127.0.0.1 or ::1), not {addr}"
@@ -412,15 +413,15 @@ pub async fn start_with(
         listeners
             .general
             .local_addr()
-            .map_err(|e| OrdererError::Config(e.to_string()))?,
+            .map_err(|e| OrdererError::NodeConfig(e.to_string()))?,
         listeners
             .admin
             .local_addr()
-            .map_err(|e| OrdererError::Config(e.to_string()))?,
+            .map_err(|e| OrdererError::NodeConfig(e.to_string()))?,
         listeners
             .operations
             .local_addr()
-            .map_err(|e| OrdererError::Config(e.to_string()))?,
+            .map_err(|e| OrdererError::NodeConfig(e.to_string()))?,
     );
     let mut tasks = Vec::new();
 

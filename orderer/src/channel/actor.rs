@@ -62,7 +62,7 @@ impl Actor {
         if self.chain.knows(&env) {
             return Ok(Offer::Duplicate); // a resubmission of the config in flight
         }
-        let bad = |e: String| OrdererError::Config(e);
+        let bad = |e: String| OrdererError::UpdateRefused(e);
         let unpacked =
             weft_common::tx::UnpackedEnvelope::from_bytes(&env).map_err(|e| bad(e.to_string()))?;
         let ce = weft_protos::common::ConfigEnvelope::decode(unpacked.data.as_slice())
@@ -83,8 +83,7 @@ impl Actor {
         )
         .map_err(|e| bad(e.to_string()))?;
         self.chain
-            .check_membership_change(consenter_certs(&new_cfg)?)
-            .map_err(bad)?;
+            .check_membership_change(consenter_certs(&new_cfg).map_err(|e| bad(e.to_string()))?)?;
         self.chain.order_config(env)
     }
 

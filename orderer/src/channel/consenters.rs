@@ -30,9 +30,9 @@ pub fn consenters(
     let ord = cfg
         .orderer
         .as_ref()
-        .ok_or_else(|| OrdererError::Config("channel config has no Orderer group".into()))?;
+        .ok_or_else(|| OrdererError::ChannelConfig("it has no Orderer group".into()))?;
     if ord.consensus_type != "etcdraft" {
-        return Err(OrdererError::Config(format!(
+        return Err(OrdererError::ChannelConfig(format!(
             "consensus type {:?} is not supported (etcdraft only)",
             ord.consensus_type
         )));

@@ -116,7 +116,7 @@ impl ChannelHandle {
         let membership = stored_membership(&start.store, &cfg)?;
         let consenters = consenters(&cfg, &membership)?;
         let self_id = membership.id_of(&own_cert).ok_or_else(|| {
-            OrdererError::Config(format!(
+            OrdererError::ChannelConfig(format!(
                 "this orderer's TLS certificate is not among the consenters of channel {}; it cannot follow the channel as a consenter",
                 cfg.channel_id
             ))
@@ -327,9 +327,9 @@ impl ChannelHandle {
                 Ok(true) => ACCEPTED_SAFETY_RETRY,
                 Ok(false) => Duration::from_millis(100),
                 // A config the leader refuses as stale does not become valid by retrying.
-                Err(OrdererError::Config(msg)) => {
+                Err(OrdererError::UpdateRefused(msg)) => {
                     self.waiters.lock().expect("waiters lock").remove(&hash);
-                    return Err(OrdererError::Config(msg));
+                    return Err(OrdererError::UpdateRefused(msg));
                 }
                 Err(e) => {
                     tracing::debug!(channel = %self.id, "offer failed, will retry: {e}");

@@ -133,7 +133,7 @@ fn answer(
             let msg = e.to_string();
             for reply in replies {
                 let _ = reply.send(Err(match &e {
-                    OrdererError::Config(_) => OrdererError::Config(msg.clone()),
+                    OrdererError::UpdateRefused(why) => OrdererError::UpdateRefused(why.clone()),
                     _ => OrdererError::Unavailable(msg.clone()),
                 }));
             }
@@ -191,7 +191,7 @@ async fn forward_group(
             for reply in replies {
                 let e = match s.code() {
                     tonic::Code::FailedPrecondition => {
-                        OrdererError::Config(s.message().to_string())
+                        OrdererError::UpdateRefused(s.message().to_string())
                     }
                     _ => OrdererError::Unavailable(format!(
                         "forwarding to consenter {leader}: {}",

@@ -263,7 +263,7 @@ impl OrdererConfig {
 }
 
 fn cfg_err(field: &str, reason: impl std::fmt::Display) -> OrdererError {
-    OrdererError::Config(format!("{field}: {reason}"))
+    OrdererError::NodeConfig(format!("{field}: {reason}"))
 }
 
 fn required<T>(value: Option<T>, key: &str) -> Result<T, OrdererError> {
