@@ -44,7 +44,7 @@ use crate::digest_window::DigestWindow;
 use crate::encoded_block::EncodedBlock;
 use crate::membership::{Change, Membership, consenter_certs};
 use crate::raft_driver::{ReadyEffects, handle_ready, raft_logger};
-use crate::storage::{BlockDigests, ChannelStore};
+use crate::storage::{BlockDigests, ChannelStorage, ChannelStore};
 
 /// How many recent envelope hashes the leader keeps for duplicate suppression.
 const DEDUP_WINDOW: usize = 200_000;
@@ -165,9 +165,9 @@ fn envelopes_of(block: &Block) -> Vec<&[u8]> {
 }
 
 /// One channel on one node.
-pub struct Chain {
-    node: RawNode<ChannelStore>,
-    store: ChannelStore,
+pub struct Chain<S: ChannelStorage = ChannelStore> {
+    node: RawNode<S>,
+    store: S,
     signer: SigningIdentity,
     cutter: BlockCutter<Offered>,
     settings: ChainSettings,
@@ -199,7 +199,7 @@ pub struct Chain {
     events: Vec<ChainEvent>,
 }
 
-impl std::fmt::Debug for Chain {
+impl<S: ChannelStorage> std::fmt::Debug for Chain<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Chain")
             .field("node", &self.settings.node_id)
@@ -257,10 +257,10 @@ fn block_tip(block: &Block) -> (u64, Vec<u8>) {
     (h.number, header_hash(&h).to_vec())
 }
 
-impl Chain {
+impl<S: ChannelStorage> Chain<S> {
     /// Opens the chain on `store`. A new store must already hold the genesis block.
     pub fn open(
-        store: ChannelStore,
+        store: S,
         signer: SigningIdentity,
         settings: ChainSettings,
     ) -> Result<Self, OrdererError> {
@@ -306,7 +306,7 @@ impl Chain {
         // After a crash during catch-up, ask for the missing blocks again.
         let mut events = Vec::new();
         let snapshot_height = {
-            let snap = store.snapshot()?;
+            let snap = store.latest_snapshot()?;
             if snap.data.is_empty() {
                 0
             } else {
@@ -374,7 +374,7 @@ impl Chain {
     }
 
     /// The store.
-    pub fn store(&self) -> &ChannelStore {
+    pub fn store(&self) -> &S {
         &self.store
     }
 
@@ -802,7 +802,7 @@ impl Chain {
             .expect("height counts stored blocks");
         let newest = match self.store.highest_stashed()? {
             Some(n) => self.store.stashed_block(n)?,
-            None => Some(self.store.snapshot()?.data).filter(|d| !d.is_empty()),
+            None => Some(self.store.latest_snapshot()?.data).filter(|d| !d.is_empty()),
         };
         let mut tip = block_tip(&decode_block(&written)?);
         if let Some(bytes) = newest {
@@ -914,8 +914,8 @@ struct Written {
 }
 
 /// The chain's side of a Ready: storage writes, block signing, events.
-struct Effects<'a> {
-    store: &'a ChannelStore,
+struct Effects<'a, S: ChannelStorage> {
+    store: &'a S,
     signer: &'a SigningIdentity,
     snapshot_interval_bytes: u64,
     outbox: &'a mut Vec<Message>,
@@ -928,7 +928,7 @@ struct Effects<'a> {
     bytes_since_snapshot: &'a mut u64,
 }
 
-impl ReadyEffects for Effects<'_> {
+impl<S: ChannelStorage> ReadyEffects for Effects<'_, S> {
     fn persist(
         &mut self,
         snapshot: Option<&Snapshot>,

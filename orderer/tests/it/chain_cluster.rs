@@ -1,5 +1,6 @@
-//! A cluster of `Chain`s wired together in memory: real Raft, real RocksDB
-//! stores, real signing identities; messages are delivered by the harness,
+//! A cluster of `Chain`s wired together in memory: real Raft, real signing
+//! identities, and in-memory stores (held to the RocksDB store's behaviour by
+//! the storage conformance suite); messages are delivered by the harness,
 //! which can isolate and restart nodes.
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -12,12 +13,12 @@ use weft_common::msp::SigningIdentity;
 use weft_common::pki::{CertAuthority, KeyType, Subject, Usage, Validity};
 use weft_orderer::chain::{Chain, ChainEvent, ChainSettings, Offer};
 use weft_orderer::cutter::BatchLimits;
-use weft_orderer::storage::ChannelStore;
+use weft_orderer::storage::{ChannelStorage, MemoryStore};
 use weft_protos::common::Block;
 
 struct Harness {
-    nodes: BTreeMap<u64, Chain>,
-    dirs: BTreeMap<u64, tempfile::TempDir>,
+    nodes: BTreeMap<u64, Chain<MemoryStore>>,
+    stores: BTreeMap<u64, MemoryStore>,
     signers: BTreeMap<u64, SigningIdentity>,
     isolated: HashSet<u64>,
     queue: VecDeque<raft::prelude::Message>,
@@ -62,7 +63,7 @@ impl Harness {
         let genesis = new_block(0, vec![], vec![b"genesis config".to_vec()]).encode_to_vec();
         let mut h = Harness {
             nodes: BTreeMap::new(),
-            dirs: BTreeMap::new(),
+            stores: BTreeMap::new(),
             signers: BTreeMap::new(),
             isolated: HashSet::new(),
             queue: VecDeque::new(),
@@ -72,12 +73,9 @@ impl Harness {
             now: Instant::now(),
         };
         for id in 1..=n {
-            let dir = tempfile::tempdir().unwrap();
-            ChannelStore::open(dir.path())
-                .unwrap()
-                .append_block(0, &genesis)
-                .unwrap();
-            h.dirs.insert(id, dir);
+            let store = MemoryStore::new();
+            store.append_block(0, &genesis).unwrap();
+            h.stores.insert(id, store);
             h.signers.insert(id, orderer_identity(&ca, id));
             h.start(id);
         }
@@ -85,7 +83,7 @@ impl Harness {
     }
 
     fn start(&mut self, id: u64) {
-        let store = ChannelStore::open(self.dirs[&id].path()).unwrap();
+        let store = self.stores[&id].clone();
         let settings = ChainSettings {
             node_id: id,
             ..self.settings.clone()
@@ -97,7 +95,7 @@ impl Harness {
     }
 
     fn stop(&mut self, id: u64) {
-        self.nodes.remove(&id); // drops the RocksDB handle, like a crash after the last sync write
+        self.nodes.remove(&id); // a crash: what the store holds is what it had written
     }
 
     /// Delivers messages and processes readies until quiet.

@@ -1,4 +1,4 @@
-//! Per-channel storage in RocksDB: the Raft log, hard state and snapshot, and
+//! A channel's storage in RocksDB: the Raft log, hard state and snapshot, and
 //! the channel's block store, in one database with column families.
 //!
 //! Every write that must be atomic is one `WriteBatch`:
@@ -21,6 +21,7 @@ use raft::prelude::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{RaftState, StorageError};
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
+use super::{BlockDigests, ChannelStorage};
 use crate::OrdererError;
 
 const CF_LOG: &str = "raft_log";
@@ -33,15 +34,6 @@ const KEY_CONF_STATE: &[u8] = b"conf_state";
 const KEY_SNAPSHOT: &[u8] = b"snapshot";
 const KEY_APPLIED: &[u8] = b"applied_index";
 const KEY_HEIGHT: &[u8] = b"height";
-
-/// The SHA-256 digests of one written block's envelopes, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BlockDigests {
-    /// The block's number.
-    pub number: u64,
-    /// One digest per envelope.
-    pub digests: Vec<[u8; 32]>,
-}
 
 fn be(n: u64) -> [u8; 8] {
     n.to_be_bytes()
@@ -408,41 +400,14 @@ impl ChannelStore {
         Ok(out)
     }
 
-    /// The envelope digests of the newest written blocks, oldest block first:
-    /// whole blocks, newest back, until `max_envelopes` digests or
-    /// `max_blocks` blocks are read. How a restarted node remembers what it
-    /// ordered before.
+    /// The envelope digests of the newest written blocks (see
+    /// [`ChannelStorage::recent_envelopes`]).
     pub fn recent_envelopes(
         &self,
         max_envelopes: usize,
         max_blocks: u64,
     ) -> Result<Vec<BlockDigests>, OrdererError> {
-        let height = self.height()?;
-        let mut newest_first = Vec::new();
-        let mut count = 0;
-        for number in (height.saturating_sub(max_blocks)..height).rev() {
-            if count >= max_envelopes {
-                break;
-            }
-            let Some(bytes) = self.block(number)? else {
-                break;
-            };
-            let block = <weft_protos::common::Block as prost::Message>::decode(bytes.as_slice())
-                .map_err(|e| OrdererError::Corrupt {
-                    what: format!("block {number}"),
-                    reason: e.to_string(),
-                })?;
-            let digests: Vec<[u8; 32]> = block
-                .data
-                .iter()
-                .flat_map(|d| d.data.iter())
-                .map(|env| weft_common::crypto::sha256(env))
-                .collect();
-            count += digests.len();
-            newest_first.push(BlockDigests { number, digests });
-        }
-        newest_first.reverse();
-        Ok(newest_first)
+        super::recent_envelopes(self, max_envelopes, max_blocks)
     }
 
     /// A stashed block's bytes.
@@ -559,208 +524,64 @@ impl raft::Storage for ChannelStore {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use raft::Storage;
-
-    use super::*;
-
-    fn entry(index: u64, term: u64) -> Entry {
-        Entry {
-            index,
-            term,
-            data: vec![index as u8],
-            ..Default::default()
-        }
+impl ChannelStorage for ChannelStore {
+    fn raft_state(&self) -> Result<RaftState, OrdererError> {
+        ChannelStore::raft_state(self)
     }
-
-    #[test]
-    fn entries_persist_truncate_and_survive_reopen() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let s = ChannelStore::open(dir.path()).unwrap();
-            s.initialize(&[1, 2, 3]).unwrap();
-            let hs = HardState {
-                term: 1,
-                vote: 1,
-                commit: 0,
-            };
-            s.persist(None, &[entry(1, 1), entry(2, 1), entry(3, 1)], Some(&hs))
-                .unwrap();
-            assert_eq!((s.first_index().unwrap(), s.last_index().unwrap()), (1, 3));
-            // A new leader overwrites index 2 onwards.
-            s.persist(None, &[entry(2, 2)], None).unwrap();
-            assert_eq!(s.last_index().unwrap(), 2);
-            assert_eq!(s.term(2).unwrap(), 2);
-            assert!(matches!(
-                s.term(3),
-                Err(raft::Error::Store(StorageError::Unavailable))
-            ));
-        }
-        let s = ChannelStore::open(dir.path()).unwrap();
-        assert!(s.is_initialized().unwrap());
-        assert_eq!(s.last_index().unwrap(), 2);
-        // Terms come back from disk on reopen.
-        assert_eq!((s.term(1).unwrap(), s.term(2).unwrap()), (1, 2));
-        let e = s
-            .entries(1, 3, None, raft::GetEntriesContext::empty(false))
-            .unwrap();
-        assert_eq!(
-            e.iter().map(|e| (e.index, e.term)).collect::<Vec<_>>(),
-            vec![(1, 1), (2, 2)]
-        );
-        let st = s.initial_state().unwrap();
-        assert_eq!(st.hard_state.vote, 1);
-        assert_eq!(st.conf_state.voters, vec![1, 2, 3]);
+    fn is_initialized(&self) -> Result<bool, OrdererError> {
+        ChannelStore::is_initialized(self)
     }
-
-    #[test]
-    fn entries_respect_size_limits_but_return_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = ChannelStore::open(dir.path()).unwrap();
-        s.persist(
-            None,
-            &(1..=5).map(|i| entry(i, 1)).collect::<Vec<_>>(),
-            None,
-        )
-        .unwrap();
-        let one = s
-            .entries(1, 6, Some(1), raft::GetEntriesContext::empty(false))
-            .unwrap();
-        assert_eq!(one.len(), 1);
-        let all = s
-            .entries(2, 6, None, raft::GetEntriesContext::empty(false))
-            .unwrap();
-        assert_eq!(all.len(), 4);
-        assert!(
-            s.entries(1, 7, None, raft::GetEntriesContext::empty(false))
-                .is_err()
-        );
+    fn initialize(&self, voters: &[u64]) -> Result<(), OrdererError> {
+        ChannelStore::initialize(self, voters)
     }
-
-    #[test]
-    fn snapshots_compact_the_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = ChannelStore::open(dir.path()).unwrap();
-        s.initialize(&[1]).unwrap();
-        s.persist(
-            None,
-            // Entry i in term i, so that a misaligned term cache shows.
-            &(1..=10).map(|i| entry(i, i)).collect::<Vec<_>>(),
-            None,
-        )
-        .unwrap();
-        for i in 1..=7 {
-            s.apply(i, None).unwrap();
-        }
-        s.snapshot_at(7, b"state".to_vec()).unwrap();
-        assert_eq!(s.first_index().unwrap(), 8);
-        assert_eq!(s.term(7).unwrap(), 7);
-        assert_eq!((s.term(8).unwrap(), s.term(10).unwrap()), (8, 10));
-        assert!(matches!(
-            s.term(6),
-            Err(raft::Error::Store(StorageError::Compacted))
-        ));
-        assert!(matches!(
-            s.entries(5, 9, None, raft::GetEntriesContext::empty(false)),
-            Err(raft::Error::Store(StorageError::Compacted))
-        ));
-        let snap = Storage::snapshot(&s, 0, 2).unwrap();
-        assert_eq!(snap.data, b"state");
-        assert_eq!(snap.metadata.unwrap().conf_state.unwrap().voters, vec![1]);
-        drop(s);
-        let s = ChannelStore::open(dir.path()).unwrap();
-        assert_eq!((s.first_index().unwrap(), s.last_index().unwrap()), (8, 10));
-        assert_eq!((s.term(7).unwrap(), s.term(9).unwrap()), (7, 9));
+    fn persist(
+        &self,
+        snapshot: Option<&Snapshot>,
+        entries: &[Entry],
+        hard_state: Option<&HardState>,
+    ) -> Result<(), OrdererError> {
+        ChannelStore::persist(self, snapshot, entries, hard_state)
     }
-
-    #[test]
-    fn blocks_and_applied_index_move_together() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = ChannelStore::open(dir.path()).unwrap();
-        s.append_block(0, b"genesis").unwrap();
-        s.apply(5, Some((1, b"one"))).unwrap();
-        assert_eq!(s.height().unwrap(), 2);
-        assert_eq!(s.applied_index().unwrap(), 5);
-        assert_eq!(s.block(1).unwrap().unwrap(), b"one");
-        assert!(
-            s.apply(6, Some((5, b"gap"))).is_err(),
-            "blocks are written in order"
-        );
-        assert_eq!(
-            s.applied_index().unwrap(),
-            5,
-            "a refused write changes nothing"
-        );
+    fn set_commit(&self, commit: u64) -> Result<(), OrdererError> {
+        ChannelStore::set_commit(self, commit)
     }
-
-    #[test]
-    fn installing_a_snapshot_replaces_the_log() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = ChannelStore::open(dir.path()).unwrap();
-        s.persist(
-            None,
-            &(1..=3).map(|i| entry(i, 1)).collect::<Vec<_>>(),
-            None,
-        )
-        .unwrap();
-        let snap = Snapshot {
-            data: b"d".to_vec(),
-            metadata: Some(SnapshotMetadata {
-                conf_state: Some(ConfState {
-                    voters: vec![1, 2],
-                    ..Default::default()
-                }),
-                index: 20,
-                term: 4,
-            }),
-        };
-        s.persist(
-            Some(&snap),
-            &[],
-            Some(&HardState {
-                term: 4,
-                vote: 0,
-                commit: 20,
-            }),
-        )
-        .unwrap();
-        assert_eq!(
-            (s.first_index().unwrap(), s.last_index().unwrap()),
-            (21, 20)
-        );
-        assert_eq!(s.term(20).unwrap(), 4);
-        assert_eq!(s.raft_state().unwrap().conf_state.voters, vec![1, 2]);
+    fn set_conf_state(&self, cs: &ConfState) -> Result<(), OrdererError> {
+        ChannelStore::set_conf_state(self, cs)
     }
-
-    #[test]
-    fn installing_a_snapshot_drops_the_entries_after_it_too() {
-        // Entries 1..=30 of an old term; the leader's snapshot at 20 (term 4)
-        // says nothing about 21..=30, which may conflict with its log.
-        let dir = tempfile::tempdir().unwrap();
-        let s = ChannelStore::open(dir.path()).unwrap();
-        s.persist(
-            None,
-            &(1..=30).map(|i| entry(i, 1)).collect::<Vec<_>>(),
-            None,
-        )
-        .unwrap();
-        let snap = Snapshot {
-            data: b"d".to_vec(),
-            metadata: Some(SnapshotMetadata {
-                conf_state: Some(ConfState::default()),
-                index: 20,
-                term: 4,
-            }),
-        };
-        s.persist(Some(&snap), &[], None).unwrap();
-        assert_eq!(
-            (s.first_index().unwrap(), s.last_index().unwrap()),
-            (21, 20)
-        );
-        assert!(s.term(25).is_err(), "stale entry 25 survived the snapshot");
-        drop(s);
-        let s = ChannelStore::open(dir.path()).unwrap();
-        assert_eq!(s.last_index().unwrap(), 20, "and after a restart");
+    fn apply_conf_change(&self, index: u64, cs: &ConfState) -> Result<(), OrdererError> {
+        ChannelStore::apply_conf_change(self, index, cs)
+    }
+    fn apply(&self, index: u64, block: Option<(u64, &[u8])>) -> Result<(), OrdererError> {
+        ChannelStore::apply(self, index, block)
+    }
+    fn applied_index(&self) -> Result<u64, OrdererError> {
+        ChannelStore::applied_index(self)
+    }
+    fn height(&self) -> Result<u64, OrdererError> {
+        ChannelStore::height(self)
+    }
+    fn block(&self, number: u64) -> Result<Option<Vec<u8>>, OrdererError> {
+        ChannelStore::block(self, number)
+    }
+    fn snapshot_at(&self, index: u64, data: Vec<u8>) -> Result<(), OrdererError> {
+        ChannelStore::snapshot_at(self, index, data)
+    }
+    fn stash_block(&self, index: u64, number: u64, bytes: &[u8]) -> Result<(), OrdererError> {
+        ChannelStore::stash_block(self, index, number, bytes)
+    }
+    fn drain_stash(&self) -> Result<Vec<(u64, Vec<u8>)>, OrdererError> {
+        ChannelStore::drain_stash(self)
+    }
+    fn stashed_block(&self, number: u64) -> Result<Option<Vec<u8>>, OrdererError> {
+        ChannelStore::stashed_block(self, number)
+    }
+    fn highest_stashed(&self) -> Result<Option<u64>, OrdererError> {
+        ChannelStore::highest_stashed(self)
+    }
+    fn set_applied(&self, index: u64) -> Result<(), OrdererError> {
+        ChannelStore::set_applied(self, index)
+    }
+    fn latest_snapshot(&self) -> Result<Snapshot, OrdererError> {
+        ChannelStore::snapshot(self)
     }
 }
