@@ -108,7 +108,7 @@ pub trait ChannelStorage: raft::Storage + Clone + Send + Sync + 'static {
 }
 
 /// [`ChannelStorage::recent_envelopes`] over any store's blocks.
-fn recent_envelopes<S: ChannelStorage + ?Sized>(
+fn recent_envelopes<S: ChannelStorage>(
     store: &S,
     max_envelopes: usize,
     max_blocks: u64,
