@@ -13,6 +13,7 @@
 
 pub mod bench;
 pub mod cas;
+pub mod cli;
 pub mod connection_profile;
 pub mod deploy;
 pub mod error;
