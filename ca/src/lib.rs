@@ -17,6 +17,7 @@
 
 pub mod api;
 pub mod authority;
+pub mod cli;
 pub mod client;
 pub mod config;
 pub mod crl_update;
