@@ -105,6 +105,50 @@ pub struct Users {
     pub count: u32,
 }
 
+impl CryptoConfig {
+    /// A local network's crypto, as Fabric's test network lays it out: one
+    /// orderer org (`example.com`) with a node per name in `orderer_hosts`,
+    /// and peer orgs `Org1`, `Org2`, … (`orgN.example.com`), each with
+    /// `peers` peers and `users` users besides Admin. NodeOUs are on, and
+    /// every node's certificates name 127.0.0.1 and localhost.
+    pub fn local(orderer_hosts: &[String], orgs: usize, peers: u32, users: u32) -> Self {
+        let local_sans = || vec!["127.0.0.1".to_string(), "localhost".to_string()];
+        Self {
+            orderer_orgs: vec![OrgSpec {
+                name: "Orderer".into(),
+                domain: "example.com".into(),
+                enable_node_ous: true,
+                ca: None,
+                specs: orderer_hosts
+                    .iter()
+                    .map(|h| NodeSpec {
+                        hostname: h.clone(),
+                        sans: local_sans(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                template: None,
+                users: None,
+            }],
+            peer_orgs: (1..=orgs)
+                .map(|n| OrgSpec {
+                    name: format!("Org{n}"),
+                    domain: format!("org{n}.example.com"),
+                    enable_node_ous: true,
+                    ca: None,
+                    specs: Vec::new(),
+                    template: Some(Template {
+                        count: peers,
+                        start: 0,
+                        sans: local_sans(),
+                    }),
+                    users: Some(Users { count: users }),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Parses a crypto-config file.
 pub fn load_config(path: &Path) -> Result<CryptoConfig, ConfigtxError> {
     let text = std::fs::read_to_string(path).map_err(|e| ConfigtxError::io(path, e))?;

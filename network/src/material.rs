@@ -2,6 +2,7 @@
 //! with `weft-configtx` (Fabric's `cryptogen` layout and `configtx.yaml`).
 
 use std::path::Path;
+use weft_configtx::cryptogen::CryptoConfig;
 
 use prost::Message;
 use weft_common::ids::ChannelId;
@@ -45,27 +46,9 @@ impl PortPlan {
     }
 }
 
-fn crypto_config(t: &Topology) -> String {
-    let specs: String = (0..t.orderers)
-        .map(|i| {
-            format!(
-                "      - {{ Hostname: {}, SANS: [127.0.0.1, localhost] }}\n",
-                t.orderer_host(i)
-            )
-        })
-        .collect();
-    let orgs: String = (1..=t.orgs)
-        .map(|n| {
-            format!(
-                "  - Name: Org{n}\n    Domain: org{n}.example.com\n    EnableNodeOUs: true\n    \
-                 Template: {{ Count: {}, SANS: [127.0.0.1, localhost] }}\n    Users: {{ Count: 1 }}\n",
-                t.peers_per_org
-            )
-        })
-        .collect();
-    format!(
-        "OrdererOrgs:\n  - Name: Orderer\n    Domain: example.com\n    EnableNodeOUs: true\n    Specs:\n{specs}PeerOrgs:\n{orgs}"
-    )
+fn crypto_config(t: &Topology) -> CryptoConfig {
+    let orderers: Vec<String> = (0..t.orderers).map(|i| t.orderer_host(i)).collect();
+    CryptoConfig::local(&orderers, t.orgs, t.peers_per_org as u32, 1)
 }
 
 fn configtx(t: &Topology, ports: &PortPlan) -> String {
@@ -90,9 +73,7 @@ fn write(path: &Path, text: &str) -> Result<(), NetworkError> {
 pub fn generate(t: &Topology, dir: &Path, ports: &PortPlan) -> Result<NetworkInfo, NetworkError> {
     t.validate()?;
     let dir = prepare(dir)?;
-    write(&dir.join("crypto-config.yaml"), &crypto_config(t))?;
-    let cc = weft_configtx::cryptogen::load_config(&dir.join("crypto-config.yaml"))?;
-    weft_configtx::cryptogen::generate(&cc, &dir.join("crypto"), KeyType::EcdsaP256)?;
+    weft_configtx::cryptogen::generate(&crypto_config(t), &dir.join("crypto"), KeyType::EcdsaP256)?;
     describe(t, &dir, ports, Vec::new())
 }
 

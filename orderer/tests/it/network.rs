@@ -86,12 +86,8 @@ async fn bad_input_gets_a_clear_status_and_the_node_keeps_serving() {
     };
     // An identity from a CA the channel does not know.
     let stranger_dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        stranger_dir.path().join("c.yaml"),
-        CRYPTO.replace("org1.example.com", "org9.example.com"),
-    )
-    .unwrap();
-    let cc = weft_configtx::cryptogen::load_config(&stranger_dir.path().join("c.yaml")).unwrap();
+    let mut cc = crypto();
+    cc.peer_orgs[0].domain = "org9.example.com".into();
     weft_configtx::cryptogen::generate(&cc, stranger_dir.path(), KeyType::EcdsaP256).unwrap();
     let stranger = folder::load_signing_identity(
         &stranger_dir

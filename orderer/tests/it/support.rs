@@ -126,22 +126,11 @@ pub fn configtx_yaml(
     net.yaml()
 }
 
-pub const CRYPTO: &str = "
-OrdererOrgs:
-  - Name: Orderer
-    Domain: example.com
-    EnableNodeOUs: true
-    Specs:
-      - { Hostname: orderer1, SANS: [127.0.0.1] }
-      - { Hostname: orderer2, SANS: [127.0.0.1] }
-      - { Hostname: orderer3, SANS: [127.0.0.1] }
-      - { Hostname: orderer4, SANS: [127.0.0.1] }
-PeerOrgs:
-  - Name: Org1
-    Domain: org1.example.com
-    EnableNodeOUs: true
-    Users: { Count: 1 }
-";
+/// Four orderers (the fourth joins later in some tests) and Org1 with a user.
+pub fn crypto() -> weft_configtx::cryptogen::CryptoConfig {
+    let hosts: Vec<String> = (1..=4).map(|i| format!("orderer{i}")).collect();
+    weft_configtx::cryptogen::CryptoConfig::local(&hosts, 1, 0, 1)
+}
 
 impl Net {
     pub async fn new(n: usize, batch: u32) -> (Self, Vec<Listeners>) {
@@ -174,10 +163,7 @@ impl Net {
     ) -> (Self, Vec<Listeners>) {
         init_tracing();
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("crypto-config.yaml"), CRYPTO).unwrap();
-        let cc =
-            weft_configtx::cryptogen::load_config(&dir.path().join("crypto-config.yaml")).unwrap();
-        weft_configtx::cryptogen::generate(&cc, &crypto_dir(dir.path()), KeyType::EcdsaP256)
+        weft_configtx::cryptogen::generate(&crypto(), &crypto_dir(dir.path()), KeyType::EcdsaP256)
             .unwrap();
         let mut listeners = Vec::new();
         for _ in 0..n {

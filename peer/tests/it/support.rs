@@ -34,30 +34,10 @@ pub async fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> b
     }
 }
 
-fn crypto_yaml(orderers: usize) -> String {
-    let specs: String = (1..=orderers)
-        .map(|i| format!("      - {{ Hostname: orderer{i}, SANS: [127.0.0.1, localhost] }}\n"))
-        .collect();
-    format!(
-        "
-OrdererOrgs:
-  - Name: Orderer
-    Domain: example.com
-    EnableNodeOUs: true
-    Specs:
-{specs}PeerOrgs:
-  - Name: Org1
-    Domain: org1.example.com
-    EnableNodeOUs: true
-    Template: {{ Count: 2, SANS: [127.0.0.1, localhost] }}
-    Users: {{ Count: 1 }}
-  - Name: Org2
-    Domain: org2.example.com
-    EnableNodeOUs: true
-    Template: {{ Count: 2, SANS: [127.0.0.1, localhost] }}
-    Users: {{ Count: 1 }}
-"
-    )
+/// `orderers` orderers; Org1 and Org2 with two peers and a user each.
+fn crypto_config(orderers: usize) -> weft_configtx::cryptogen::CryptoConfig {
+    let hosts: Vec<String> = (1..=orderers).map(|i| format!("orderer{i}")).collect();
+    weft_configtx::cryptogen::CryptoConfig::local(&hosts, 2, 2, 1)
 }
 
 fn configtx_yaml(ports: &[u16], anchors: &[(u8, u16)], batch: u32, timeout: &str) -> String {
@@ -86,11 +66,12 @@ pub struct Orgs {
 impl Orgs {
     pub fn new(orderers: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("crypto-config.yaml"), crypto_yaml(orderers)).unwrap();
-        let cc =
-            weft_configtx::cryptogen::load_config(&dir.path().join("crypto-config.yaml")).unwrap();
-        weft_configtx::cryptogen::generate(&cc, &dir.path().join("crypto"), KeyType::EcdsaP256)
-            .unwrap();
+        weft_configtx::cryptogen::generate(
+            &crypto_config(orderers),
+            &dir.path().join("crypto"),
+            KeyType::EcdsaP256,
+        )
+        .unwrap();
         Self { dir }
     }
 
