@@ -72,17 +72,7 @@ fn payload_index(envelope: &[u8]) -> Option<usize> {
         .ok()
 }
 
-/// Waits for a condition, polling, up to `timeout`.
-pub async fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+pub use weft_testkit::wait_for;
 
 pub struct Net {
     pub dir: tempfile::TempDir,

@@ -3,7 +3,6 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use prost::Message;
 use weft_common::block::new_block;
@@ -22,17 +21,9 @@ use weft_protos::rwset::{NsReadWriteSet, TxReadWriteSet, tx_read_write_set};
 
 pub const CHANNEL: &str = "mychannel";
 
-/// Waits for a condition, polling, up to `timeout`.
-pub async fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = tokio::time::Instant::now() + timeout;
-    while !cond() {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
+// Shared with the benches, which do not wait on anything.
+#[allow(unused_imports)]
+pub use weft_testkit::wait_for;
 
 /// `orderers` orderers; Org1 and Org2 with two peers and a user each.
 fn crypto_config(orderers: usize) -> weft_configtx::cryptogen::CryptoConfig {
