@@ -13,23 +13,39 @@ use weft_protos::protos::deliver_client::DeliverClient;
 use crate::net::*;
 use crate::support::*;
 
+/// Why a read was refused.
+#[derive(Debug)]
+enum Refused {
+    /// Before any service saw it: the TLS handshake (or the connection it
+    /// closed) failed.
+    Transport(String),
+    /// By the service: a Deliver status or a gRPC error status.
+    Service(String),
+}
+
 /// Whether `org`'s User1 gets block 0 of the channel from `peer` over mutual
-/// TLS; `Err` names what refused it.
+/// TLS, and if not, who refused it.
 async fn reads_block_0(
     net: &Net,
     org: u8,
     peer: &weft_peer::node::PeerHandle,
-) -> Result<(), String> {
+) -> Result<(), Refused> {
     let tls = net.orgs.user_dir(org, "User1").join("tls");
     let id = TlsIdentity::load(&tls.join("client.crt"), &tls.join("client.key")).unwrap();
     let roots = vec![std::fs::read(net.orgs.org_tls_ca(1)).unwrap()];
+    let status = |s: tonic::Status| match s.code() {
+        tonic::Code::Unavailable | tonic::Code::Unknown | tonic::Code::Cancelled => {
+            Refused::Transport(s.to_string())
+        }
+        _ => Refused::Service(s.to_string()),
+    };
     let ch = weft_peer::remote::connect(
         &format!("127.0.0.1:{}", peer.addr.port()),
         Some((&id, roots)),
         Default::default(),
     )
     .await
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| Refused::Transport(e.to_string()))?;
     let mut stream = DeliverClient::new(ch)
         .deliver(futures::stream::iter([seek_envelope_bound(
             &net.orgs.user(org),
@@ -38,14 +54,14 @@ async fn reads_block_0(
             id.cert_hash(),
         )]))
         .await
-        .map_err(|s| s.to_string())?
+        .map_err(status)?
         .into_inner();
-    match stream.message().await.map_err(|s| s.to_string())? {
+    match stream.message().await.map_err(status)? {
         Some(r) => match r.r#type {
             Some(weft_protos::protos::deliver_response::Type::Block(_)) => Ok(()),
-            other => Err(format!("{other:?}")),
+            other => Err(Refused::Service(format!("{other:?}"))),
         },
-        None => Err("no answer".into()),
+        None => Err(Refused::Service("no answer".into())),
     }
 }
 
@@ -109,7 +125,7 @@ async fn a_config_block_that_removes_an_org_takes_its_tls_ca_away() {
         .await
         .expect_err("Org2's TLS CA is no longer in any channel");
     // Refused at the handshake, not by the channel's ACL.
-    assert!(refused.contains("transport error"), "{refused}");
+    assert!(matches!(refused, Refused::Transport(_)), "{refused:?}");
     reads_block_0(&net, 1, &peer)
         .await
         .expect("Org1 still gets through");
