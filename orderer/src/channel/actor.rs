@@ -6,19 +6,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use prost::Message as _;
 use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, sleep_until};
 use weft_common::config::ChannelConfig;
-use weft_protos::common::Block;
 
 use super::clients::ConsenterLinks;
 use super::puller::fetch_blocks;
-use super::{ChannelHandle, Command, consenters};
+use super::{ChannelHandle, Command, config_change};
 use crate::OrdererError;
 use crate::chain::{Chain, ChainEvent, Offer};
-use crate::cutter::BatchLimits;
-use crate::membership::consenter_certs;
 use crate::raft_outbox::Outbox;
 use weft_common::node::task_scope::TaskScope;
 
@@ -44,17 +40,8 @@ pub(super) struct Actor {
     pub(super) outbox: Outbox<ConsenterLinks>,
 }
 
-pub(super) fn batch_limits(cfg: &ChannelConfig) -> BatchLimits {
-    let ord = cfg.orderer.as_ref().expect("checked by consenters()");
-    BatchLimits {
-        max_message_count: ord.batch_size.max_message_count,
-        preferred_max_bytes: ord.batch_size.preferred_max_bytes,
-        timeout: ord.batch_timeout,
-    }
-}
-
 impl Actor {
-    /// Checks a CONFIG envelope is the next config (and none is in flight) before ordering it.
+    /// Orders a CONFIG envelope if this node leads and it is the next config.
     fn order_config(&mut self, env: Vec<u8>) -> Result<Offer, OrdererError> {
         if !self.chain.leading()? {
             return Ok(Offer::NotLeader(self.chain.leader()));
@@ -62,56 +49,18 @@ impl Actor {
         if self.chain.knows(&env) {
             return Ok(Offer::Duplicate); // a resubmission of the config in flight
         }
-        let bad = |e: String| OrdererError::UpdateRefused(e);
-        let unpacked =
-            weft_common::tx::UnpackedEnvelope::from_bytes(&env).map_err(|e| bad(e.to_string()))?;
-        let ce = weft_protos::common::ConfigEnvelope::decode(unpacked.data.as_slice())
-            .map_err(|e| bad(e.to_string()))?;
-        let ce_config = ce.config;
-        let sequence = ce_config.as_ref().map_or(0, |c| c.sequence);
-        let current = self.config_tx.borrow().sequence();
-        if self.chain.config_pending() || sequence != current + 1 {
-            return Err(bad(format!(
-                "the channel config changed while this update was validated (now at sequence {current}); recompute the update and resubmit"
-            )));
-        }
-        let new_cfg = ChannelConfig::from_config(
-            self.config_tx.borrow().channel_id.clone(),
-            ce_config
-                .as_ref()
-                .ok_or_else(|| bad("the CONFIG envelope holds no config".into()))?,
-        )
-        .map_err(|e| bad(e.to_string()))?;
-        self.chain
-            .check_membership_change(consenter_certs(&new_cfg).map_err(|e| bad(e.to_string()))?)?;
+        let current = self.config_tx.borrow().clone();
+        config_change::check_next_config(&self.chain, &current, &env)?;
         self.chain.order_config(env)
     }
 
-    /// A config block was written: adopt its config.
+    /// A config block was written: adopt its config, and publish it on the
+    /// watch the node follows (its TLS client roots).
     fn config_committed(&mut self, handle: &Arc<ChannelHandle>, number: u64) {
-        let loaded = handle
-            .store
-            .block(number)
-            .ok()
-            .flatten()
-            .and_then(|b| Block::decode(b.as_slice()).ok())
-            .ok_or_else(|| "config block missing from the store".to_string())
-            .and_then(|b| ChannelConfig::from_block(&b).map_err(|e| e.to_string()));
-        match loaded {
+        match config_change::committed_config(&handle.store, number) {
             Ok(cfg) => {
                 tracing::info!(channel = %handle.id, block = number, sequence = cfg.sequence(), "channel config updated");
-                self.chain.set_limits(batch_limits(&cfg));
-                match consenters(&cfg, self.chain.membership()) {
-                    Ok(list) => {
-                        handle.clients.set_consenters(&list, handle.self_id);
-                        self.outbox.retain(|id| list.iter().any(|c| c.id == id));
-                        *handle.consenters.write().expect("consenters lock") = list;
-                    }
-                    Err(e) => {
-                        tracing::error!(channel = %handle.id, "consenters of the new config: {e}")
-                    }
-                }
-                // The node follows this watch (its TLS client roots).
+                config_change::adopt(&mut self.chain, handle, &mut self.outbox, &cfg);
                 self.config_tx.send_replace(Arc::new(cfg));
             }
             Err(e) => {

@@ -13,8 +13,9 @@ use weft_common::ids::ChannelId;
 use weft_common::msp::SigningIdentity;
 use weft_common::tls::TlsIdentity;
 
-use super::actor::{Actor, batch_limits};
+use super::actor::Actor;
 use super::clients::{Clients, ConsenterLinks};
+use super::config_change::batch_limits;
 use super::submit::{SubmitJob, run_submitter};
 use super::{Command, Consenter, consenters, stored_membership};
 use crate::OrdererError;

@@ -7,6 +7,8 @@
 //!   answers resubmissions from its window of recently ordered envelopes;
 //! - `actor`: the task that owns the chain (commands in, Raft Readies,
 //!   events out, config adoption);
+//! - `config_change`: the leader's check of a config update before it
+//!   orders it, and what a committed config changes on this node;
 //! - `submit`: batches of offers to the leader, here or forwarded;
 //! - `clients`: gRPC clients to the other consenters and the Raft transport
 //!   over them;
@@ -15,6 +17,7 @@
 
 mod actor;
 mod clients;
+mod config_change;
 mod consenters;
 mod handle;
 mod puller;
