@@ -12,6 +12,7 @@
 pub mod admin;
 pub mod chaincode;
 pub mod channel;
+pub mod channels;
 pub mod cli;
 pub mod clock;
 pub mod config;

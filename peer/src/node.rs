@@ -1,10 +1,9 @@
 //! The peer node: built from a validated config and a pre-bound listener,
 //! returns a handle with its addresses and a `shutdown()`.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -22,10 +21,9 @@ use weft_protos::protos::endorser_server::EndorserServer;
 
 use crate::PeerError;
 use crate::channel::Committer;
-use crate::channel::delivery::{self, DeliverySettings};
+use crate::channels::{Channels, DeliveryIdentity};
 
 use crate::config::PeerConfig;
-use crate::ledger::Ledger;
 
 /// The peer's listeners, bound before start (tests bind `127.0.0.1:0`).
 #[derive(Debug)]
@@ -49,15 +47,6 @@ impl Listeners {
             operations: bind(config.operations).await?,
         })
     }
-}
-
-/// A joined channel: its committer, the task pulling its blocks and the one
-/// keeping the TLS client roots in line with its config.
-struct Joined {
-    committer: Arc<Committer>,
-    delivery: JoinHandle<()>,
-    delivery_health: Arc<delivery::DeliveryHealth>,
-    roots: JoinHandle<()>,
 }
 
 /// What the peer's services share.
@@ -89,17 +78,13 @@ pub struct PeerCore {
     /// Chaincode packages installed on this peer.
     pub installed: crate::chaincode::installed::InstalledChaincodes,
     data_dir: PathBuf,
-    /// How long block delivery may fail before `/healthz` reports it.
-    delivery_stall: std::time::Duration,
     tls: Option<TlsIdentity>,
-    client_roots: Arc<ClientRoots>,
     client_auth_required: bool,
     /// Whether any member of this org may ask discovery for the local peers.
     pub discovery_org_members_allowed: bool,
     discovery_member: crate::discovery::members::LocalMember,
-    channels: RwLock<BTreeMap<ChannelId, Joined>>,
-    shutdown: watch::Receiver<bool>,
-    orderer_override: Mutex<Vec<String>>,
+    /// The channels this peer has joined.
+    pub channels: Channels,
 }
 
 impl std::fmt::Debug for PeerCore {
@@ -109,137 +94,28 @@ impl std::fmt::Debug for PeerCore {
 }
 
 impl PeerCore {
-    fn ledgers_dir(&self) -> PathBuf {
-        self.data_dir.join("ledgers")
-    }
-
-    /// Joins the channel whose genesis block this is: creates its ledger and
-    /// starts pulling blocks from its orderers.
+    /// Joins the channel whose genesis block this is (see [`Channels::join`]).
     pub fn join(&self, genesis: Block) -> Result<ChannelId, PeerError> {
-        let config = ChannelConfig::from_block(&genesis)
-            .map_err(|e| PeerError::Channel(format!("not a usable genesis block: {e}")))?;
-        let id = config.channel_id.clone();
-        let mut channels = self.channels.write().expect("channels lock");
-        if channels.contains_key(&id) {
-            return Err(PeerError::Channel(format!(
-                "this peer has already joined channel {id}"
-            )));
-        }
-        let dir = self.ledgers_dir().join(id.as_str());
-        let ledger = Ledger::open(&dir)?;
-        if ledger.height() > 0 {
-            return Err(PeerError::Channel(format!(
-                "a ledger for channel {id} already exists"
-            )));
-        }
-        let committer = match Committer::genesis(ledger, genesis) {
-            Ok(c) => Arc::new(c),
-            Err(e) => {
-                let _ = std::fs::remove_dir_all(&dir);
-                return Err(e);
-            }
-        };
-        self.start_channel(&mut channels, committer);
-        tracing::info!(channel = %id, "joined channel");
-        Ok(id)
-    }
-
-    fn start_channel(&self, channels: &mut BTreeMap<ChannelId, Joined>, committer: Arc<Committer>) {
-        let id = committer.config().channel_id.clone();
-        // Trusted before the join returns, then kept in line with each config block.
-        self.client_roots.set_channel(&committer.config());
-        let roots = tokio::spawn(
-            self.client_roots
-                .clone()
-                .follow(committer.watch_config(), self.shutdown.clone()),
-        );
-        let settings = DeliverySettings {
-            signer: self.signer.clone(),
-            tls: self.tls.clone(),
-            endpoints: self.orderer_override.lock().expect("override lock").clone(),
-            keep_alive: self.limits.delivery_keep_alive,
-            health: Arc::default(),
-        };
-        let delivery_health = settings.health.clone();
-        let delivery = tokio::spawn(delivery::run(
-            committer.clone(),
-            settings,
-            self.shutdown.clone(),
-        ));
-        channels.insert(
-            id,
-            Joined {
-                committer,
-                delivery,
-                delivery_health,
-                roots,
-            },
-        );
-    }
-
-    /// Opens every channel ledger found in the data directory.
-    fn resume(&self) -> Result<(), PeerError> {
-        let dir = self.ledgers_dir();
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return Ok(());
-        };
-        let mut channels = self.channels.write().expect("channels lock");
-        for entry in entries.flatten() {
-            let ledger = Ledger::open(&entry.path())?;
-            if ledger.height() == 0 {
-                continue;
-            }
-            let committer = Arc::new(Committer::open(ledger)?);
-            tracing::info!(channel = %committer.config().channel_id, height = committer.ledger().height(), "resumed channel");
-            self.start_channel(&mut channels, committer);
-        }
-        Ok(())
+        self.channels.join(genesis)
     }
 
     /// What `/healthz` reports failing: each channel whose block delivery has
-    /// stalled (`peer.deliveryclient.reconnectTotalTimeThreshold`) or whose
-    /// delivery task ended, and a data disk about to fill up.
+    /// stalled or ended, and a data disk about to fill up.
     pub fn failed_checks(&self) -> Vec<weft_common::node::health::FailedCheck> {
-        use weft_common::node::health::{self, FailedCheck};
-        let shutting_down = *self.shutdown.borrow();
-        let mut failed: Vec<FailedCheck> = self
-            .channels
-            .read()
-            .expect("channels lock")
-            .iter()
-            .filter_map(|(id, j)| {
-                let reason = j.delivery_health.stalled(self.delivery_stall).or_else(|| {
-                    (j.delivery.is_finished() && !shutting_down)
-                        .then(|| "its block delivery task has ended".to_string())
-                })?;
-                Some(FailedCheck {
-                    component: format!("channel:{id}"),
-                    reason,
-                })
-            })
-            .collect();
+        use weft_common::node::health;
+        let mut failed = self.channels.failed_checks();
         failed.extend(health::disk_check(&self.data_dir, health::MIN_FREE_BYTES));
         failed
     }
 
     /// The committer of a joined channel.
     pub fn channel(&self, id: &str) -> Option<Arc<Committer>> {
-        self.channels
-            .read()
-            .expect("channels lock")
-            .iter()
-            .find(|(k, _)| k.as_str() == id)
-            .map(|(_, j)| j.committer.clone())
+        self.channels.get(id)
     }
 
     /// The joined channels.
     pub fn channel_ids(&self) -> Vec<ChannelId> {
-        self.channels
-            .read()
-            .expect("channels lock")
-            .keys()
-            .cloned()
-            .collect()
+        self.channels.ids()
     }
 
     /// This peer as service discovery presents it.
@@ -260,18 +136,13 @@ impl PeerCore {
 
     /// The orderers to use for a channel: the override if set, else the config's.
     pub fn orderer_endpoints(&self, config: &ChannelConfig) -> Vec<String> {
-        let o = self.orderer_override.lock().expect("override lock").clone();
-        if o.is_empty() {
-            config.orderer_endpoints()
-        } else {
-            o
-        }
+        self.channels.orderer_endpoints(config)
     }
 
     /// Pulls blocks from these orderer endpoints instead of the channel config's
     /// (for channels joined after this call).
     pub fn set_orderer_endpoints(&self, endpoints: Vec<String>) {
-        *self.orderer_override.lock().expect("override lock") = endpoints;
+        self.channels.set_orderer_endpoints(endpoints);
     }
 }
 
@@ -293,14 +164,7 @@ impl PeerHandle {
     /// closed (so a new node can open the same data directory).
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        let joined: Vec<Joined> =
-            std::mem::take(&mut *self.core.channels.write().expect("channels lock"))
-                .into_values()
-                .collect();
-        for j in joined {
-            let _ = j.delivery.await;
-            let _ = j.roots.await;
-        }
+        self.core.channels.stop_all().await;
         join_tasks(self.tasks, std::time::Duration::from_secs(5)).await;
     }
 }
@@ -380,6 +244,17 @@ pub async fn start_with(
         }
         None => addr.to_string(),
     };
+    let channels = Channels::new(
+        config.data_dir.join("ledgers"),
+        DeliveryIdentity {
+            signer: signer.clone(),
+            tls: tls.clone(),
+            keep_alive: config.limits.delivery_keep_alive,
+        },
+        config.delivery_stall,
+        Arc::new(ClientRoots::new(verifier.clone(), initial_roots)),
+        shutdown_rx.clone(),
+    );
     let core = Arc::new(PeerCore {
         id: config.id.clone(),
         signer,
@@ -397,21 +272,17 @@ pub async fn start_with(
         log_control,
         installed,
         data_dir: config.data_dir.clone(),
-        delivery_stall: config.delivery_stall,
         tls: tls.clone(),
         client_auth_required: config
             .listener
             .tls
             .server()
             .is_some_and(|s| s.client_auth_required),
-        client_roots: Arc::new(ClientRoots::new(verifier.clone(), initial_roots)),
         discovery_org_members_allowed: config.discovery_org_members_allowed,
         discovery_member: crate::discovery::members::LocalMember::new(endpoint),
-        channels: RwLock::new(BTreeMap::new()),
-        shutdown: shutdown_rx.clone(),
-        orderer_override: Mutex::new(Vec::new()),
+        channels,
     });
-    core.resume()?;
+    core.channels.resume()?;
 
     let operations_addr = listeners
         .operations

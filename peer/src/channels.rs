@@ -1,0 +1,238 @@
+//! The channels a peer has joined: each one's committer, the task pulling its
+//! blocks from the orderers, and the task keeping the TLS client roots in line
+//! with its config. The peer's services find a channel's committer here; the
+//! node only wires it (see `node`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use weft_common::config::ChannelConfig;
+use weft_common::ids::ChannelId;
+use weft_common::msp::SigningIdentity;
+use weft_common::node::client_roots::ClientRoots;
+use weft_common::node::dial::KeepAlive;
+use weft_common::node::health::FailedCheck;
+use weft_common::tls::TlsIdentity;
+use weft_protos::common::Block;
+
+use crate::PeerError;
+use crate::channel::Committer;
+use crate::channel::delivery::{self, DeliverySettings};
+use crate::ledger::Ledger;
+
+/// A joined channel and its tasks.
+struct Joined {
+    committer: Arc<Committer>,
+    delivery: JoinHandle<()>,
+    delivery_health: Arc<delivery::DeliveryHealth>,
+    roots: JoinHandle<()>,
+}
+
+/// How the peer pulls blocks: as whom, over which TLS, with which keep-alive.
+#[derive(Debug, Clone)]
+pub struct DeliveryIdentity {
+    /// The peer's signing identity (its Deliver requests).
+    pub signer: SigningIdentity,
+    /// The peer's TLS identity (its client certificate towards orderers).
+    pub tls: Option<TlsIdentity>,
+    /// `peer.keepalive.deliveryClient.*`.
+    pub keep_alive: KeepAlive,
+}
+
+/// The channels a peer has joined.
+pub struct Channels {
+    ledgers_dir: PathBuf,
+    joined: RwLock<BTreeMap<ChannelId, Joined>>,
+    delivery: DeliveryIdentity,
+    /// How long block delivery may fail before `/healthz` reports it.
+    delivery_stall: Duration,
+    /// Orderer endpoints that replace the channels' own (tests, `--orderer`).
+    orderer_override: Mutex<Vec<String>>,
+    client_roots: Arc<ClientRoots>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl std::fmt::Debug for Channels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Channels")
+            .field("ledgers_dir", &self.ledgers_dir)
+            .finish()
+    }
+}
+
+impl Channels {
+    /// No channel yet; ledgers live under `ledgers_dir`.
+    pub fn new(
+        ledgers_dir: PathBuf,
+        delivery: DeliveryIdentity,
+        delivery_stall: Duration,
+        client_roots: Arc<ClientRoots>,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            ledgers_dir,
+            joined: RwLock::new(BTreeMap::new()),
+            delivery,
+            delivery_stall,
+            orderer_override: Mutex::new(Vec::new()),
+            client_roots,
+            shutdown,
+        }
+    }
+
+    /// Joins the channel whose genesis block this is: creates its ledger and
+    /// starts pulling blocks from its orderers.
+    pub fn join(&self, genesis: Block) -> Result<ChannelId, PeerError> {
+        let config = ChannelConfig::from_block(&genesis)
+            .map_err(|e| PeerError::Channel(format!("not a usable genesis block: {e}")))?;
+        let id = config.channel_id.clone();
+        let mut joined = self.joined.write().expect("channels lock");
+        if joined.contains_key(&id) {
+            return Err(PeerError::Channel(format!(
+                "this peer has already joined channel {id}"
+            )));
+        }
+        let dir = self.ledgers_dir.join(id.as_str());
+        let ledger = Ledger::open(&dir)?;
+        if ledger.height() > 0 {
+            return Err(PeerError::Channel(format!(
+                "a ledger for channel {id} already exists"
+            )));
+        }
+        let committer = match Committer::genesis(ledger, genesis) {
+            Ok(c) => Arc::new(c),
+            Err(e) => {
+                let _ = std::fs::remove_dir_all(&dir);
+                return Err(e);
+            }
+        };
+        self.start(&mut joined, committer);
+        tracing::info!(channel = %id, "joined channel");
+        Ok(id)
+    }
+
+    /// Opens every channel ledger found under the ledgers directory.
+    pub fn resume(&self) -> Result<(), PeerError> {
+        let Ok(entries) = std::fs::read_dir(&self.ledgers_dir) else {
+            return Ok(());
+        };
+        let mut joined = self.joined.write().expect("channels lock");
+        for entry in entries.flatten() {
+            let ledger = Ledger::open(&entry.path())?;
+            if ledger.height() == 0 {
+                continue;
+            }
+            let committer = Arc::new(Committer::open(ledger)?);
+            tracing::info!(channel = %committer.config().channel_id, height = committer.ledger().height(), "resumed channel");
+            self.start(&mut joined, committer);
+        }
+        Ok(())
+    }
+
+    fn start(&self, joined: &mut BTreeMap<ChannelId, Joined>, committer: Arc<Committer>) {
+        let id = committer.config().channel_id.clone();
+        // Trusted before the join returns, then kept in line with each config block.
+        self.client_roots.set_channel(&committer.config());
+        let roots = tokio::spawn(
+            self.client_roots
+                .clone()
+                .follow(committer.watch_config(), self.shutdown.clone()),
+        );
+        let settings = DeliverySettings {
+            signer: self.delivery.signer.clone(),
+            tls: self.delivery.tls.clone(),
+            endpoints: self.orderer_override.lock().expect("override lock").clone(),
+            keep_alive: self.delivery.keep_alive,
+            health: Arc::default(),
+        };
+        let delivery_health = settings.health.clone();
+        let delivery = tokio::spawn(delivery::run(
+            committer.clone(),
+            settings,
+            self.shutdown.clone(),
+        ));
+        joined.insert(
+            id,
+            Joined {
+                committer,
+                delivery,
+                delivery_health,
+                roots,
+            },
+        );
+    }
+
+    /// The committer of a joined channel.
+    pub fn get(&self, id: &str) -> Option<Arc<Committer>> {
+        self.joined
+            .read()
+            .expect("channels lock")
+            .iter()
+            .find(|(k, _)| k.as_str() == id)
+            .map(|(_, j)| j.committer.clone())
+    }
+
+    /// The joined channels.
+    pub fn ids(&self) -> Vec<ChannelId> {
+        self.joined
+            .read()
+            .expect("channels lock")
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Each channel whose block delivery has stalled
+    /// (`peer.deliveryclient.reconnectTotalTimeThreshold`) or whose delivery
+    /// task ended.
+    pub fn failed_checks(&self) -> Vec<FailedCheck> {
+        let shutting_down = *self.shutdown.borrow();
+        self.joined
+            .read()
+            .expect("channels lock")
+            .iter()
+            .filter_map(|(id, j)| {
+                let reason = j.delivery_health.stalled(self.delivery_stall).or_else(|| {
+                    (j.delivery.is_finished() && !shutting_down)
+                        .then(|| "its block delivery task has ended".to_string())
+                })?;
+                Some(FailedCheck {
+                    component: format!("channel:{id}"),
+                    reason,
+                })
+            })
+            .collect()
+    }
+
+    /// The orderers to use for a channel: the override if set, else the config's.
+    pub fn orderer_endpoints(&self, config: &ChannelConfig) -> Vec<String> {
+        let o = self.orderer_override.lock().expect("override lock").clone();
+        if o.is_empty() {
+            config.orderer_endpoints()
+        } else {
+            o
+        }
+    }
+
+    /// Pulls blocks from these orderer endpoints instead of the channel config's
+    /// (for channels joined after this call).
+    pub fn set_orderer_endpoints(&self, endpoints: Vec<String>) {
+        *self.orderer_override.lock().expect("override lock") = endpoints;
+    }
+
+    /// Forgets every channel and waits for its tasks to end (the node is
+    /// shutting down: its shutdown signal is already set).
+    pub async fn stop_all(&self) {
+        let joined: Vec<Joined> = std::mem::take(&mut *self.joined.write().expect("channels lock"))
+            .into_values()
+            .collect();
+        for j in joined {
+            let _ = j.delivery.await;
+            let _ = j.roots.await;
+        }
+    }
+}
