@@ -8,6 +8,7 @@
 
 mod host;
 pub mod installed;
+mod memory_ledger;
 pub mod runtime;
 pub mod simulator;
 
