@@ -1,4 +1,6 @@
 //! JSON ⇄ protobuf in the shape of Fabric's `configtxlator proto_decode/encode`.
+//! (One file on purpose: the table of which field holds which message is read
+//! as a whole, and the decoder and encoder mirror each other line by line.)
 //!
 //! Fabric nests many messages as opaque `bytes` (a payload's header, a config
 //! value, a read/write set). This module decodes those bytes into the message

@@ -1,7 +1,8 @@
 //! The host functions: the weft ABI as seen from the peer. Each charges fuel
 //! for its work before doing it, validates every pointer the guest passes, and
 //! reaches state only through the [`TxSimulator`], in the invoked chaincode's
-//! own namespace.
+//! own namespace. (One file on purpose: every host function's checks and
+//! charges are read side by side, as the ABI lists them.)
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
