@@ -1,5 +1,6 @@
 //! The CA's REST API over HTTP: enroll, register, and every refusal, each a
 //! 4xx in Fabric CA's error shape that changes nothing in the database.
+//! (One file: the API's refusals are read side by side, one per rule.)
 
 use std::sync::Arc;
 

@@ -26,6 +26,9 @@
 //! duplicate set, instead of hashing each envelope again; consenters trust
 //! each other's bytes anyway (Raft tolerates crashes, not lies). An entry
 //! without them (written by an older weft) is hashed.
+//!
+//! (Just over 600 lines, most of them these design notes and the docs of the
+//! chain's API; the parts with a job of their own are submodules.)
 
 use std::collections::HashSet;
 use std::time::Instant;

@@ -1,7 +1,8 @@
 //! A cluster of `Chain`s wired together in memory: real Raft, real signing
 //! identities, and in-memory stores (held to the RocksDB store's behaviour by
 //! the storage conformance suite); messages are delivered by the harness,
-//! which can isolate and restart nodes.
+//! which can isolate and restart nodes. (One file: the harness and the
+//! scenarios it drives are read together.)
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::time::{Duration, Instant};

@@ -1,5 +1,6 @@
 //! The chaincode lifecycle end to end on an in-process network: package,
 //! install, approve by both orgs, commit, invoke asset-transfer-basic, upgrade.
+//! (One file: each scenario builds on the same deployment steps, kept together.)
 
 use std::sync::OnceLock;
 use std::time::Duration;
