@@ -45,9 +45,9 @@ enum Cmd {
     /// Deploy (or upgrade) a chaincode on every org: build, package, install, approve, commit.
     Deploy(deploy::DeployArgs),
     /// Submit a transaction as an org's User1 and print its result.
-    Invoke(call::InvokeArgs),
+    Invoke(call::CallArgs),
     /// Evaluate a transaction (a query) as an org's User1 and print its result.
-    Query(call::QueryArgs),
+    Query(call::CallArgs),
     /// Print a chaincode's events as they commit (Ctrl-C to stop).
     Events(events::EventsArgs),
     /// Show every node: process, address, channel height.

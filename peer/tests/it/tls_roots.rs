@@ -74,16 +74,20 @@ async fn reads_block_0(
     }
 }
 
+/// Org1's peer with `peer.tls.clientAuthRequired: true`.
+async fn peer_requiring_client_certs(net: &Net) -> weft_peer::node::PeerHandle {
+    net.start_peer_configured(1, 0, |c| {
+        if let weft_common::node::settings::ListenerTls::Tls(s) = &mut c.listener.tls {
+            s.client_auth_required = true;
+        }
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_another_channel_keeps_the_client_roots_of_the_channels_joined() {
     let net = Net::start(1, 1).await;
-    let peer = net
-        .start_peer_configured(1, 0, |c| {
-            if let weft_common::node::settings::ListenerTls::Tls(s) = &mut c.listener.tls {
-                s.client_auth_required = true;
-            }
-        })
-        .await;
+    let peer = peer_requiring_client_certs(&net).await;
     net.join(1, &peer).await;
     reads_block_0(&net, 2, &peer).await.unwrap_or_else(|r| {
         panic!(
@@ -109,13 +113,7 @@ async fn joining_another_channel_keeps_the_client_roots_of_the_channels_joined()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_config_block_that_removes_an_org_takes_its_tls_ca_away() {
     let net = Net::start(1, 1).await;
-    let peer = net
-        .start_peer_configured(1, 0, |c| {
-            if let weft_common::node::settings::ListenerTls::Tls(s) = &mut c.listener.tls {
-                s.client_auth_required = true;
-            }
-        })
-        .await;
+    let peer = peer_requiring_client_certs(&net).await;
     net.join(1, &peer).await;
     reads_block_0(&net, 2, &peer)
         .await
