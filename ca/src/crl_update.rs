@@ -41,10 +41,14 @@ pub fn config_from_block(block_bytes: &[u8]) -> Result<Config, CaError> {
 /// with `tls`); returns once the orderer accepted it.
 pub async fn submit(
     orderer: &str,
-    tls: Option<&weft_client_sdk::Tls>,
+    tls: Option<&weft_common::node::dial::DialTls>,
     envelope: Envelope,
 ) -> Result<(), CaError> {
-    let channel = weft_client_sdk::connection::connect(orderer, tls)
+    let options = weft_common::node::dial::DialOptions {
+        connect_timeout: std::time::Duration::from_secs(10),
+        ..Default::default()
+    };
+    let channel = weft_common::node::dial::dial(orderer, tls, options)
         .await
         .map_err(|e| config_err(e.to_string()))?;
     let mut client =

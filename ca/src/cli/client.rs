@@ -281,14 +281,15 @@ pub(crate) async fn run_client(conn: ClientArgs, command: ClientCmd) -> Result<(
             if let Some(orderer) = &orderer {
                 let tls = match &orderer_tls_ca {
                     Some(ca) => {
-                        let client_pair = match (&tls_cert, &tls_key) {
-                            (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
+                        let identity = match (&tls_cert, &tls_key) {
+                            (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
                             _ => None,
                         };
-                        Some(
-                            weft_client_sdk::Tls::from_files(ca, client_pair)
-                                .map_err(|e| crate::CaError::Config(e.to_string()))?,
-                        )
+                        Some(weft_common::node::dial::DialTls {
+                            roots: vec![read(ca)?],
+                            identity,
+                            server_name: None,
+                        })
                     }
                     None => None,
                 };
