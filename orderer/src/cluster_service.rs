@@ -15,6 +15,7 @@ use weft_protos::weft::cluster::{
 use crate::chain::{Offer, Offered};
 use crate::channel::ChannelHandle;
 use crate::registry::Registry;
+use crate::storage::ChannelStorage;
 
 /// Most blocks returned by one PullBlocks call.
 const MAX_BLOCKS_PER_PULL: u64 = 1000;

@@ -18,6 +18,7 @@ use weft_protos::orderer::{DeliverResponse, deliver_response};
 
 use crate::channel::ChannelHandle;
 use crate::registry::Registry;
+use crate::storage::ChannelStorage;
 
 impl DeliverChannel for ChannelHandle {
     fn height(&self) -> u64 {

@@ -25,7 +25,7 @@ use crate::channel::{ChannelHandle, ChannelStart};
 use crate::cluster_service::ClusterService;
 use crate::config::{ListenerTls, OrdererConfig};
 use crate::registry::Registry;
-use crate::storage::ChannelStore;
+use crate::storage::{ChannelStorage, ChannelStore};
 use weft_common::node::deliver::DeliverSettings;
 use weft_common::node::net::{
     HttpLimits, join_tasks, no_certs, serve_http, shutdown_signal, tcp_incoming, tls_certs,

@@ -117,6 +117,7 @@ mod tests {
     use raft::prelude::EntryType;
 
     use super::*;
+    use crate::storage::ChannelStorage;
     use crate::storage::ChannelStore;
 
     /// Records the order of effects and performs them on a real store.

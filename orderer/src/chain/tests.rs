@@ -120,7 +120,7 @@ fn a_membership_change_and_a_snapshot_in_one_ready_survive_a_crash() {
     let mut voters = store.raft_state().unwrap().conf_state.voters;
     voters.sort();
     assert_eq!(voters, [1, 2, 3, 4], "voters after restart");
-    let md = store.snapshot().unwrap().metadata.unwrap();
+    let md = store.latest_snapshot().unwrap().metadata.unwrap();
     assert_eq!(md.index, 2);
     let mut voters = md.conf_state.unwrap().voters;
     voters.sort();

@@ -14,7 +14,7 @@ use crate::chain::Chain;
 use crate::cutter::BatchLimits;
 use crate::membership::consenter_certs;
 use crate::raft_outbox::Outbox;
-use crate::storage::ChannelStore;
+use crate::storage::{ChannelStorage, ChannelStore};
 
 /// Whether a CONFIG envelope holds the next config (the sequence after
 /// `current`, with no other config in flight) and a consenter change the

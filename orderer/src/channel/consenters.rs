@@ -7,7 +7,7 @@ use weft_protos::common::Block;
 
 use crate::OrdererError;
 use crate::membership::{Membership, consenter_certs};
-use crate::storage::ChannelStore;
+use crate::storage::{ChannelStorage, ChannelStore};
 
 /// A consenter of the channel as this node sees it.
 #[derive(Debug, Clone)]

@@ -22,7 +22,7 @@ use crate::OrdererError;
 use crate::chain::{Chain, ChainSettings, Offer, Offered};
 use crate::digest_window::DigestWindow;
 use crate::raft_outbox::Outbox;
-use crate::storage::ChannelStore;
+use crate::storage::{ChannelStorage, ChannelStore};
 use weft_common::node::task_scope::TaskScope;
 
 pub(super) type Waiters = Arc<Mutex<HashMap<[u8; 32], Vec<oneshot::Sender<u64>>>>>;

@@ -15,6 +15,7 @@ use super::clients::Clients;
 use super::{ChannelHandle, Command, Consenter, consenters};
 use crate::OrdererError;
 use crate::membership::{Membership, consenter_certs};
+use crate::storage::ChannelStorage;
 
 /// Pulls blocks `0..=last` of a channel from the consenters of `cfg` (for a
 /// node joining with a config block). The blocks are checked backwards from

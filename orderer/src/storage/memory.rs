@@ -147,14 +147,6 @@ impl ChannelStorage for MemoryStore {
         Ok(self.state().conf_state.is_some())
     }
 
-    fn initialize(&self, voters: &[u64]) -> Result<(), OrdererError> {
-        self.state().conf_state = Some(ConfState {
-            voters: voters.to_vec(),
-            ..Default::default()
-        });
-        Ok(())
-    }
-
     fn persist(
         &self,
         snapshot: Option<&Snapshot>,

@@ -46,7 +46,12 @@ pub trait ChannelStorage: raft::Storage + Clone + Send + Sync + 'static {
     /// Whether anything was ever persisted (a restart rather than a first start).
     fn is_initialized(&self) -> Result<bool, OrdererError>;
     /// Sets the initial membership of a brand-new Raft group.
-    fn initialize(&self, voters: &[u64]) -> Result<(), OrdererError>;
+    fn initialize(&self, voters: &[u64]) -> Result<(), OrdererError> {
+        self.set_conf_state(&ConfState {
+            voters: voters.to_vec(),
+            ..Default::default()
+        })
+    }
     /// Persists what a Raft `Ready` asks for, atomically: snapshot (replacing
     /// the whole log), new entries (truncating any conflicting suffix) and the
     /// hard state.

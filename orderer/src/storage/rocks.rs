@@ -21,7 +21,7 @@ use raft::prelude::{ConfState, Entry, HardState, Snapshot, SnapshotMetadata};
 use raft::{RaftState, StorageError};
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, WriteBatch, WriteOptions};
 
-use super::{BlockDigests, ChannelStorage};
+use super::ChannelStorage;
 use crate::OrdererError;
 
 const CF_LOG: &str = "raft_log";
@@ -192,252 +192,9 @@ impl ChannelStore {
             .unwrap_or_default())
     }
 
-    /// The persisted hard state and conf state.
-    pub fn raft_state(&self) -> Result<RaftState, OrdererError> {
-        Ok(RaftState {
-            hard_state: self.get_msg(CF_STATE, KEY_HARD_STATE)?.unwrap_or_default(),
-            conf_state: self.get_msg(CF_STATE, KEY_CONF_STATE)?.unwrap_or_default(),
-        })
-    }
-
-    /// Whether anything was ever persisted (a restart rather than a first start).
-    pub fn is_initialized(&self) -> Result<bool, OrdererError> {
-        Ok(self.db.get_cf(self.cf(CF_STATE), KEY_CONF_STATE)?.is_some())
-    }
-
-    /// Sets the initial membership of a brand-new Raft group.
-    pub fn initialize(&self, voters: &[u64]) -> Result<(), OrdererError> {
-        let cs = ConfState {
-            voters: voters.to_vec(),
-            ..Default::default()
-        };
-        self.db.put_cf_opt(
-            self.cf(CF_STATE),
-            KEY_CONF_STATE,
-            cs.encode_to_vec(),
-            &sync_opts(),
-        )?;
-        Ok(())
-    }
-
-    /// Persists what a Raft `Ready` asks for, atomically: snapshot (replacing the
-    /// whole log), new entries (truncating any conflicting suffix) and the hard state.
-    pub fn persist(
-        &self,
-        snapshot: Option<&Snapshot>,
-        entries: &[Entry],
-        hard_state: Option<&HardState>,
-    ) -> Result<(), OrdererError> {
-        let mut batch = WriteBatch::default();
-        let mut last_index = self.bounds.lock().expect("bounds lock").last_index;
-        let snapshot = snapshot.and_then(|s| s.metadata.as_ref().map(|md| (s, md)));
-        if let Some((snap, md)) = snapshot {
-            batch.put_cf(self.cf(CF_STATE), KEY_SNAPSHOT, snap.encode_to_vec());
-            if let Some(cs) = &md.conf_state {
-                batch.put_cf(self.cf(CF_STATE), KEY_CONF_STATE, cs.encode_to_vec());
-            }
-            // The leader's snapshot replaces the whole log, as raft-rs's
-            // storage does: entries after it may be of a stale term.
-            batch.delete_range_cf(self.cf(CF_LOG), be(0), be(u64::MAX));
-            last_index = md.index;
-        }
-        if let Some(first) = entries.first() {
-            // A new entry at index i replaces everything from i on.
-            if first.index <= last_index {
-                batch.delete_range_cf(self.cf(CF_LOG), be(first.index), be(last_index + 1));
-            }
-            for e in entries {
-                batch.put_cf(self.cf(CF_LOG), be(e.index), e.encode_to_vec());
-            }
-        }
-        if let Some(hs) = hard_state {
-            batch.put_cf(self.cf(CF_STATE), KEY_HARD_STATE, hs.encode_to_vec());
-        }
-        self.db.write_opt(batch, &sync_opts())?;
-        let mut bounds = self.bounds.lock().expect("bounds lock");
-        if let Some((_, md)) = snapshot {
-            bounds.reset_to(md.index, md.term);
-        }
-        bounds.append(entries);
-        Ok(())
-    }
-
-    /// Records a new commit index in the hard state. Not synced: Raft can learn
-    /// the commit index again from the leader after a crash.
-    pub fn set_commit(&self, commit: u64) -> Result<(), OrdererError> {
-        let mut hs: HardState = self.get_msg(CF_STATE, KEY_HARD_STATE)?.unwrap_or_default();
-        hs.commit = commit;
-        self.db.put_cf_opt(
-            self.cf(CF_STATE),
-            KEY_HARD_STATE,
-            hs.encode_to_vec(),
-            &WriteOptions::default(),
-        )?;
-        Ok(())
-    }
-
-    /// Records a membership change that was applied.
-    pub fn set_conf_state(&self, cs: &ConfState) -> Result<(), OrdererError> {
-        self.db.put_cf_opt(
-            self.cf(CF_STATE),
-            KEY_CONF_STATE,
-            cs.encode_to_vec(),
-            &sync_opts(),
-        )?;
-        Ok(())
-    }
-
-    /// Applies a committed membership change: the voters it leaves and its
-    /// entry's index as applied, in one synced write. A snapshot taken later
-    /// in the same Ready then carries these voters, and a crash cannot leave
-    /// the change applied but its voters unrecorded.
-    pub fn apply_conf_change(&self, index: u64, cs: &ConfState) -> Result<(), OrdererError> {
-        let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(CF_STATE), KEY_CONF_STATE, cs.encode_to_vec());
-        batch.put_cf(self.cf(CF_STATE), KEY_APPLIED, be(index));
-        self.db.write_opt(batch, &sync_opts())?;
-        Ok(())
-    }
-
-    /// Applies a committed entry: writes `block` (if any) as the next block and
-    /// the entry's index as applied, in one atomic write.
-    pub fn apply(&self, index: u64, block: Option<(u64, &[u8])>) -> Result<(), OrdererError> {
-        let mut batch = WriteBatch::default();
-        if let Some((number, bytes)) = block {
-            let height = self.height()?;
-            if number != height {
-                return Err(OrdererError::Corrupt {
-                    what: "block store".into(),
-                    reason: format!("applying block {number} at height {height}"),
-                });
-            }
-            batch.put_cf(self.cf(CF_BLOCKS), be(number), bytes);
-            batch.put_cf(self.cf(CF_STATE), KEY_HEIGHT, be(number + 1));
-        }
-        batch.put_cf(self.cf(CF_STATE), KEY_APPLIED, be(index));
-        self.db.write(batch)?;
-        Ok(())
-    }
-
-    /// The last applied Raft index.
-    pub fn applied_index(&self) -> Result<u64, OrdererError> {
-        self.db
-            .get_cf(self.cf(CF_STATE), KEY_APPLIED)?
-            .map_or(Ok(0), |b| from_be(&b))
-    }
-
-    /// Number of blocks stored.
-    pub fn height(&self) -> Result<u64, OrdererError> {
-        self.db
-            .get_cf(self.cf(CF_STATE), KEY_HEIGHT)?
-            .map_or(Ok(0), |b| from_be(&b))
-    }
-
-    /// The stored bytes of block `number`.
-    pub fn block(&self, number: u64) -> Result<Option<Vec<u8>>, OrdererError> {
-        Ok(self.db.get_cf(self.cf(CF_BLOCKS), be(number))?)
-    }
-
-    /// Writes a block outside Raft (a genesis block, or blocks fetched during catch-up).
-    pub fn append_block(&self, number: u64, bytes: &[u8]) -> Result<(), OrdererError> {
-        self.apply(self.applied_index()?, Some((number, bytes)))
-    }
-
-    /// Takes a snapshot at `index` (already applied) holding `data`, and drops
-    /// the log up to it.
-    pub fn snapshot_at(&self, index: u64, data: Vec<u8>) -> Result<(), OrdererError> {
-        let term = raft::Storage::term(self, index)?;
-        let cs: ConfState = self.get_msg(CF_STATE, KEY_CONF_STATE)?.unwrap_or_default();
-        let snap = Snapshot {
-            data,
-            metadata: Some(SnapshotMetadata {
-                conf_state: Some(cs),
-                index,
-                term,
-            }),
-        };
-        let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(CF_STATE), KEY_SNAPSHOT, snap.encode_to_vec());
-        batch.delete_range_cf(self.cf(CF_LOG), be(0), be(index + 1));
-        self.db.write_opt(batch, &sync_opts())?;
-        self.bounds
-            .lock()
-            .expect("bounds lock")
-            .compact_to(index, term);
-        Ok(())
-    }
-
-    /// Records a committed block that cannot be written yet because earlier
-    /// blocks are still being fetched, together with its entry's index as applied.
-    pub fn stash_block(&self, index: u64, number: u64, bytes: &[u8]) -> Result<(), OrdererError> {
-        let mut batch = WriteBatch::default();
-        batch.put_cf(self.cf(CF_STASH), be(number), bytes);
-        batch.put_cf(self.cf(CF_STATE), KEY_APPLIED, be(index));
-        self.db.write_opt(batch, &sync_opts())?;
-        Ok(())
-    }
-
-    /// Moves stashed blocks that now follow the chain into the block store, in
-    /// order; returns them.
-    pub fn drain_stash(&self) -> Result<Vec<(u64, Vec<u8>)>, OrdererError> {
-        let mut out = Vec::new();
-        loop {
-            let height = self.height()?;
-            let Some(bytes) = self.db.get_cf(self.cf(CF_STASH), be(height))? else {
-                break;
-            };
-            let mut batch = WriteBatch::default();
-            batch.put_cf(self.cf(CF_BLOCKS), be(height), &bytes);
-            batch.put_cf(self.cf(CF_STATE), KEY_HEIGHT, be(height + 1));
-            batch.delete_cf(self.cf(CF_STASH), be(height));
-            self.db.write_opt(batch, &sync_opts())?;
-            out.push((height, bytes));
-        }
-        // Drop stale entries below the height (already written by catch-up).
-        let height = self.height()?;
-        self.db
-            .delete_range_cf_opt(self.cf(CF_STASH), be(0), be(height), &sync_opts())?;
-        Ok(out)
-    }
-
-    /// The envelope digests of the newest written blocks (see
-    /// [`ChannelStorage::recent_envelopes`]).
-    pub fn recent_envelopes(
-        &self,
-        max_envelopes: usize,
-        max_blocks: u64,
-    ) -> Result<Vec<BlockDigests>, OrdererError> {
-        super::recent_envelopes(self, max_envelopes, max_blocks)
-    }
-
-    /// A stashed block's bytes.
-    pub fn stashed_block(&self, number: u64) -> Result<Option<Vec<u8>>, OrdererError> {
-        Ok(self.db.get_cf(self.cf(CF_STASH), be(number))?)
-    }
-
-    /// The highest stashed block number, if any.
-    pub fn highest_stashed(&self) -> Result<Option<u64>, OrdererError> {
-        let mut it = self.db.raw_iterator_cf(self.cf(CF_STASH));
-        it.seek_to_last();
-        it.status()?;
-        it.key().map(from_be).transpose()
-    }
-
-    /// Marks a snapshot's index as applied (its state arrives by block transfer).
-    pub fn set_applied(&self, index: u64) -> Result<(), OrdererError> {
-        self.db
-            .put_cf_opt(self.cf(CF_STATE), KEY_APPLIED, be(index), &sync_opts())?;
-        Ok(())
-    }
-
     /// Whether this is the last open handle on the database.
     pub fn is_last_handle(&self) -> bool {
         Arc::strong_count(&self.db) == 1
-    }
-
-    /// The latest snapshot.
-    pub fn snapshot(&self) -> Result<Snapshot, OrdererError> {
-        self.stored_snapshot()
     }
 }
 
@@ -525,63 +282,215 @@ impl raft::Storage for ChannelStore {
 }
 
 impl ChannelStorage for ChannelStore {
+    /// The persisted hard state and conf state.
     fn raft_state(&self) -> Result<RaftState, OrdererError> {
-        ChannelStore::raft_state(self)
+        Ok(RaftState {
+            hard_state: self.get_msg(CF_STATE, KEY_HARD_STATE)?.unwrap_or_default(),
+            conf_state: self.get_msg(CF_STATE, KEY_CONF_STATE)?.unwrap_or_default(),
+        })
     }
+
+    /// Whether anything was ever persisted (a restart rather than a first start).
     fn is_initialized(&self) -> Result<bool, OrdererError> {
-        ChannelStore::is_initialized(self)
+        Ok(self.db.get_cf(self.cf(CF_STATE), KEY_CONF_STATE)?.is_some())
     }
-    fn initialize(&self, voters: &[u64]) -> Result<(), OrdererError> {
-        ChannelStore::initialize(self, voters)
-    }
+
+    /// Persists what a Raft `Ready` asks for, atomically: snapshot (replacing the
+    /// whole log), new entries (truncating any conflicting suffix) and the hard state.
     fn persist(
         &self,
         snapshot: Option<&Snapshot>,
         entries: &[Entry],
         hard_state: Option<&HardState>,
     ) -> Result<(), OrdererError> {
-        ChannelStore::persist(self, snapshot, entries, hard_state)
+        let mut batch = WriteBatch::default();
+        let mut last_index = self.bounds.lock().expect("bounds lock").last_index;
+        let snapshot = snapshot.and_then(|s| s.metadata.as_ref().map(|md| (s, md)));
+        if let Some((snap, md)) = snapshot {
+            batch.put_cf(self.cf(CF_STATE), KEY_SNAPSHOT, snap.encode_to_vec());
+            if let Some(cs) = &md.conf_state {
+                batch.put_cf(self.cf(CF_STATE), KEY_CONF_STATE, cs.encode_to_vec());
+            }
+            // The leader's snapshot replaces the whole log, as raft-rs's
+            // storage does: entries after it may be of a stale term.
+            batch.delete_range_cf(self.cf(CF_LOG), be(0), be(u64::MAX));
+            last_index = md.index;
+        }
+        if let Some(first) = entries.first() {
+            // A new entry at index i replaces everything from i on.
+            if first.index <= last_index {
+                batch.delete_range_cf(self.cf(CF_LOG), be(first.index), be(last_index + 1));
+            }
+            for e in entries {
+                batch.put_cf(self.cf(CF_LOG), be(e.index), e.encode_to_vec());
+            }
+        }
+        if let Some(hs) = hard_state {
+            batch.put_cf(self.cf(CF_STATE), KEY_HARD_STATE, hs.encode_to_vec());
+        }
+        self.db.write_opt(batch, &sync_opts())?;
+        let mut bounds = self.bounds.lock().expect("bounds lock");
+        if let Some((_, md)) = snapshot {
+            bounds.reset_to(md.index, md.term);
+        }
+        bounds.append(entries);
+        Ok(())
     }
+
+    /// Records a new commit index in the hard state. Not synced: Raft can learn
+    /// the commit index again from the leader after a crash.
     fn set_commit(&self, commit: u64) -> Result<(), OrdererError> {
-        ChannelStore::set_commit(self, commit)
+        let mut hs: HardState = self.get_msg(CF_STATE, KEY_HARD_STATE)?.unwrap_or_default();
+        hs.commit = commit;
+        self.db.put_cf_opt(
+            self.cf(CF_STATE),
+            KEY_HARD_STATE,
+            hs.encode_to_vec(),
+            &WriteOptions::default(),
+        )?;
+        Ok(())
     }
+
+    /// Records a membership change that was applied.
     fn set_conf_state(&self, cs: &ConfState) -> Result<(), OrdererError> {
-        ChannelStore::set_conf_state(self, cs)
+        self.db.put_cf_opt(
+            self.cf(CF_STATE),
+            KEY_CONF_STATE,
+            cs.encode_to_vec(),
+            &sync_opts(),
+        )?;
+        Ok(())
     }
+
+    /// Applies a committed membership change: the voters it leaves and its
+    /// entry's index as applied, in one synced write. A snapshot taken later
+    /// in the same Ready then carries these voters, and a crash cannot leave
+    /// the change applied but its voters unrecorded.
     fn apply_conf_change(&self, index: u64, cs: &ConfState) -> Result<(), OrdererError> {
-        ChannelStore::apply_conf_change(self, index, cs)
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_STATE), KEY_CONF_STATE, cs.encode_to_vec());
+        batch.put_cf(self.cf(CF_STATE), KEY_APPLIED, be(index));
+        self.db.write_opt(batch, &sync_opts())?;
+        Ok(())
     }
+
+    /// Applies a committed entry: writes `block` (if any) as the next block and
+    /// the entry's index as applied, in one atomic write.
     fn apply(&self, index: u64, block: Option<(u64, &[u8])>) -> Result<(), OrdererError> {
-        ChannelStore::apply(self, index, block)
+        let mut batch = WriteBatch::default();
+        if let Some((number, bytes)) = block {
+            let height = self.height()?;
+            if number != height {
+                return Err(OrdererError::Corrupt {
+                    what: "block store".into(),
+                    reason: format!("applying block {number} at height {height}"),
+                });
+            }
+            batch.put_cf(self.cf(CF_BLOCKS), be(number), bytes);
+            batch.put_cf(self.cf(CF_STATE), KEY_HEIGHT, be(number + 1));
+        }
+        batch.put_cf(self.cf(CF_STATE), KEY_APPLIED, be(index));
+        self.db.write(batch)?;
+        Ok(())
     }
+
+    /// The last applied Raft index.
     fn applied_index(&self) -> Result<u64, OrdererError> {
-        ChannelStore::applied_index(self)
+        self.db
+            .get_cf(self.cf(CF_STATE), KEY_APPLIED)?
+            .map_or(Ok(0), |b| from_be(&b))
     }
+
+    /// Number of blocks stored.
     fn height(&self) -> Result<u64, OrdererError> {
-        ChannelStore::height(self)
+        self.db
+            .get_cf(self.cf(CF_STATE), KEY_HEIGHT)?
+            .map_or(Ok(0), |b| from_be(&b))
     }
+
+    /// The stored bytes of block `number`.
     fn block(&self, number: u64) -> Result<Option<Vec<u8>>, OrdererError> {
-        ChannelStore::block(self, number)
+        Ok(self.db.get_cf(self.cf(CF_BLOCKS), be(number))?)
     }
+
+    /// Takes a snapshot at `index` (already applied) holding `data`, and drops
+    /// the log up to it.
     fn snapshot_at(&self, index: u64, data: Vec<u8>) -> Result<(), OrdererError> {
-        ChannelStore::snapshot_at(self, index, data)
+        let term = raft::Storage::term(self, index)?;
+        let cs: ConfState = self.get_msg(CF_STATE, KEY_CONF_STATE)?.unwrap_or_default();
+        let snap = Snapshot {
+            data,
+            metadata: Some(SnapshotMetadata {
+                conf_state: Some(cs),
+                index,
+                term,
+            }),
+        };
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_STATE), KEY_SNAPSHOT, snap.encode_to_vec());
+        batch.delete_range_cf(self.cf(CF_LOG), be(0), be(index + 1));
+        self.db.write_opt(batch, &sync_opts())?;
+        self.bounds
+            .lock()
+            .expect("bounds lock")
+            .compact_to(index, term);
+        Ok(())
     }
+
+    /// Records a committed block that cannot be written yet because earlier
+    /// blocks are still being fetched, together with its entry's index as applied.
     fn stash_block(&self, index: u64, number: u64, bytes: &[u8]) -> Result<(), OrdererError> {
-        ChannelStore::stash_block(self, index, number, bytes)
+        let mut batch = WriteBatch::default();
+        batch.put_cf(self.cf(CF_STASH), be(number), bytes);
+        batch.put_cf(self.cf(CF_STATE), KEY_APPLIED, be(index));
+        self.db.write_opt(batch, &sync_opts())?;
+        Ok(())
     }
+
+    /// Moves stashed blocks that now follow the chain into the block store, in
+    /// order; returns them.
     fn drain_stash(&self) -> Result<Vec<(u64, Vec<u8>)>, OrdererError> {
-        ChannelStore::drain_stash(self)
+        let mut out = Vec::new();
+        loop {
+            let height = self.height()?;
+            let Some(bytes) = self.db.get_cf(self.cf(CF_STASH), be(height))? else {
+                break;
+            };
+            let mut batch = WriteBatch::default();
+            batch.put_cf(self.cf(CF_BLOCKS), be(height), &bytes);
+            batch.put_cf(self.cf(CF_STATE), KEY_HEIGHT, be(height + 1));
+            batch.delete_cf(self.cf(CF_STASH), be(height));
+            self.db.write_opt(batch, &sync_opts())?;
+            out.push((height, bytes));
+        }
+        // Drop stale entries below the height (already written by catch-up).
+        let height = self.height()?;
+        self.db
+            .delete_range_cf_opt(self.cf(CF_STASH), be(0), be(height), &sync_opts())?;
+        Ok(out)
     }
+
+    /// A stashed block's bytes.
     fn stashed_block(&self, number: u64) -> Result<Option<Vec<u8>>, OrdererError> {
-        ChannelStore::stashed_block(self, number)
+        Ok(self.db.get_cf(self.cf(CF_STASH), be(number))?)
     }
+
+    /// The highest stashed block number, if any.
     fn highest_stashed(&self) -> Result<Option<u64>, OrdererError> {
-        ChannelStore::highest_stashed(self)
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_STASH));
+        it.seek_to_last();
+        it.status()?;
+        it.key().map(from_be).transpose()
     }
+
+    /// Marks a snapshot's index as applied (its state arrives by block transfer).
     fn set_applied(&self, index: u64) -> Result<(), OrdererError> {
-        ChannelStore::set_applied(self, index)
+        self.db
+            .put_cf_opt(self.cf(CF_STATE), KEY_APPLIED, be(index), &sync_opts())?;
+        Ok(())
     }
+
     fn latest_snapshot(&self) -> Result<Snapshot, OrdererError> {
-        ChannelStore::snapshot(self)
+        self.stored_snapshot()
     }
 }

@@ -5,6 +5,7 @@ use prost::Message as _;
 use tokio::net::TcpListener;
 use weft_orderer::config::ListenerTls;
 use weft_orderer::node::{Listeners, start};
+use weft_orderer::storage::ChannelStorage;
 use weft_protos::common::Block;
 
 use crate::support::*;

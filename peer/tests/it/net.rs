@@ -22,6 +22,7 @@ fn node_tls(dir: &std::path::Path) -> ListenerTls {
 use weft_common::tls::TlsIdentity;
 use weft_orderer::config::OrdererConfig;
 use weft_orderer::node::{Listeners as OrdererListeners, OrdererHandle};
+use weft_orderer::storage::ChannelStorage;
 use weft_peer::admin::{AdminClient, ClientTls};
 use weft_peer::config::PeerConfig;
 use weft_peer::node::{Listeners as PeerListeners, PeerHandle};
