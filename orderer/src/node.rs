@@ -151,10 +151,8 @@ impl NodeCore {
         })?;
         // Trusted before the join returns, then kept in line with each config
         // block; forgotten when the channel ends.
-        self.client_roots.set_channel(&handle.config.borrow());
         self.tasks.spawn(
             self.client_roots
-                .clone()
                 .follow(handle.config.clone(), self.shutdown.clone()),
         );
         Ok(handle)

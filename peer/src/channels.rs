@@ -136,10 +136,8 @@ impl Channels {
     fn start(&self, joined: &mut BTreeMap<ChannelId, Joined>, committer: Arc<Committer>) {
         let id = committer.config().channel_id.clone();
         // Trusted before the join returns, then kept in line with each config block.
-        self.client_roots.set_channel(&committer.config());
         let roots = tokio::spawn(
             self.client_roots
-                .clone()
                 .follow(committer.watch_config(), self.shutdown.clone()),
         );
         let settings = DeliverySettings {

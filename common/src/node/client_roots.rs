@@ -39,7 +39,7 @@ impl ClientRoots {
     }
 
     /// Sets the roots of `config`'s channel to its orgs' TLS CAs.
-    pub fn set_channel(&self, config: &ChannelConfig) {
+    fn set_channel(&self, config: &ChannelConfig) {
         let mut channels = self.channels.lock().expect("client roots lock");
         channels.insert(config.channel_id.clone(), config.tls_roots());
         self.apply(&channels);
@@ -53,24 +53,29 @@ impl ClientRoots {
         }
     }
 
-    /// Sets a channel's roots now and after every config change. When the
-    /// channel ends (its config's sender is dropped) its roots are forgotten;
-    /// when `stop` is set (the node shuts down) they are left as they are.
-    pub async fn follow(
-        self: Arc<Self>,
+    /// Sets a channel's roots now (before this returns), and returns the
+    /// task that sets them again after every config change. When the channel
+    /// ends (its config's sender is dropped) its roots are forgotten; when
+    /// `stop` is set (the node shuts down) they are left as they are.
+    pub fn follow(
+        self: &Arc<Self>,
         mut config: watch::Receiver<Arc<ChannelConfig>>,
         mut stop: watch::Receiver<bool>,
-    ) {
-        let id = config.borrow().channel_id.clone();
-        loop {
-            let current = config.borrow_and_update().clone();
-            self.set_channel(&current);
-            tokio::select! {
-                changed = config.changed() => if changed.is_err() { break },
-                _ = stop.changed() => return,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let current = config.borrow_and_update().clone();
+        self.set_channel(&current);
+        let roots = self.clone();
+        async move {
+            loop {
+                tokio::select! {
+                    changed = config.changed() => if changed.is_err() { break },
+                    _ = stop.changed() => return,
+                }
+                let current = config.borrow_and_update().clone();
+                roots.set_channel(&current);
             }
+            roots.remove_channel(&current.channel_id);
         }
-        self.remove_channel(&id);
     }
 
     fn apply(&self, channels: &BTreeMap<ChannelId, Vec<Vec<u8>>>) {
