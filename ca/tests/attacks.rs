@@ -183,10 +183,7 @@ fn issued_with_validity(ca: &Ca, id: &str, not_before: i64, not_after: i64) -> E
 #[tokio::test]
 async fn tokens_made_with_expired_or_future_certificates_are_refused() {
     let ca = ca(-1).await;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = weft_common::clock::unix_now();
     let before = ca.handle.authority.store().identities().unwrap().len();
     let expired = issued_with_validity(&ca, "admin", now - 2 * 86_400, now - 86_400);
     let future = issued_with_validity(&ca, "admin", now + 86_400, now + 2 * 86_400);

@@ -186,10 +186,7 @@ async fn an_intermediate_enrolled_from_its_parent_with_a_separate_tls_ca() {
     let folder = weft_common::msp::folder::load(&msp, &mspid).unwrap();
     let org = weft_common::msp::Msp::from_config(&folder.config).unwrap();
     let me = folder.signing.expect("a signing identity");
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = weft_common::clock::unix_now();
     org.validate(&me.identity, now)
         .expect("the identity chains through the intermediate to the root");
 

@@ -85,10 +85,7 @@ fn policy_signer(c: &mut Criterion) {
         data: data.clone(),
         signature: s.sign(&data).unwrap(),
     }];
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = weft_common::clock::unix_now();
     c.bench_function("verify_signers/one_ecdsa_endorser (cached chain)", |b| {
         b.iter(|| assert_eq!(verify_signers(&sd, &msps, now).valid.len(), 1))
     });

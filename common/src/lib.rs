@@ -15,6 +15,7 @@
 //! signatures are always checked over what was signed, never over a re-encoding.
 
 pub mod block;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;

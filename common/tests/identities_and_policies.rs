@@ -10,10 +10,7 @@ use weft_protos::msp::{FabricMspConfig, FabricNodeOUs, FabricOuIdentifier};
 const DAY: i64 = 86_400;
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    weft_common::clock::unix_now()
 }
 
 struct Org {

@@ -15,10 +15,7 @@ use weft_protos::msp::{FabricMspConfig, MspConfig};
 use weft_protos::orderer::BatchSize;
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    weft_common::clock::unix_now()
 }
 
 struct Sample {

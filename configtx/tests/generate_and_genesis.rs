@@ -30,10 +30,7 @@ fn sample_network(key_type: KeyType) -> tempfile::TempDir {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    weft_common::clock::unix_now()
 }
 
 fn check_identity(msps: &MspManager, msp_dir: &Path, msp_id: &str, role: Role) {

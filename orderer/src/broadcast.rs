@@ -3,12 +3,13 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use futures::{Stream, StreamExt};
 use prost::Message as _;
 use tokio::sync::mpsc;
 use tonic::{Request, Response, Status, Streaming};
+use weft_common::clock::unix_now;
 use weft_common::config::update::apply_update;
 use weft_common::msp::SigningIdentity;
 use weft_common::node::deliver::{DeliverSettings, TlsBinding};
@@ -58,13 +59,6 @@ impl BroadcastService {
             client_auth_required,
         }
     }
-}
-
-/// The clock, in Unix seconds (identities are judged at this time).
-pub(crate) fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn reply(status: FabricStatus, info: impl Into<String>) -> BroadcastResponse {

@@ -44,7 +44,7 @@ impl DeliverChannel for ChannelHandle {
         let signers = verify_signers(
             std::slice::from_ref(request),
             &cfg.msps,
-            crate::broadcast::unix_now(),
+            weft_common::clock::unix_now(),
         );
         cfg.policies
             .evaluate("/Channel/Readers", &signers, &cfg.msps)

@@ -31,6 +31,7 @@ pub mod error;
 pub mod membership;
 pub mod metrics;
 pub mod node;
+pub mod node_core;
 pub mod operations;
 pub mod participation;
 pub mod raft_driver;

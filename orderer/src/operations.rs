@@ -11,7 +11,7 @@ use axum::routing::get;
 use serde_json::json;
 use weft_common::node::health::{self, FailedCheck};
 
-use crate::node::NodeCore;
+use crate::node_core::NodeCore;
 
 pub use weft_common::node::operations::LogControl;
 

@@ -15,7 +15,7 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use serde_json::json;
 
-use crate::node::NodeCore;
+use crate::node_core::NodeCore;
 use weft_common::node::net::ClientCerts;
 
 type ApiResult = Result<Response, (StatusCode, Json<serde_json::Value>)>;
@@ -106,7 +106,7 @@ async fn join(
     })?;
     match core.join_channel(&block).await {
         Ok(name) => Ok((StatusCode::CREATED, Json(channel_info(&core, &name))).into_response()),
-        Err(crate::node::JoinError::Exists(_)) => {
+        Err(crate::node_core::JoinError::Exists(_)) => {
             let mut response = api_err(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "cannot join: channel already exists",
@@ -118,11 +118,11 @@ async fn join(
             );
             Ok(response)
         }
-        Err(crate::node::JoinError::Invalid(msg)) => Err(api_err(
+        Err(crate::node_core::JoinError::Invalid(msg)) => Err(api_err(
             StatusCode::BAD_REQUEST,
             format!("invalid join block: {msg}"),
         )),
-        Err(crate::node::JoinError::Internal(msg)) => Err(api_err(
+        Err(crate::node_core::JoinError::Internal(msg)) => Err(api_err(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("cannot join: {msg}"),
         )),

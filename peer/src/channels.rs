@@ -24,6 +24,25 @@ use crate::channel::Committer;
 use crate::channel::delivery::{self, DeliverySettings};
 use crate::ledger::Ledger;
 
+/// The channels a service reads. Every peer service needs this of the
+/// registry and nothing more of it, so services (and their unit tests with
+/// fakes) do not depend on the whole peer.
+pub trait JoinedChannels: Send + Sync + std::fmt::Debug {
+    /// The committer of a joined channel.
+    fn channel(&self, id: &str) -> Option<Arc<Committer>>;
+    /// The joined channels.
+    fn channel_ids(&self) -> Vec<ChannelId>;
+}
+
+impl JoinedChannels for Channels {
+    fn channel(&self, id: &str) -> Option<Arc<Committer>> {
+        self.get(id)
+    }
+    fn channel_ids(&self) -> Vec<ChannelId> {
+        self.ids()
+    }
+}
+
 /// A joined channel and its tasks.
 struct Joined {
     committer: Arc<Committer>,

@@ -15,6 +15,7 @@ use weft_common::CommonError;
 use weft_common::node::deliver::{
     DeliverChannel, DeliverSettings, TlsBinding, deliver_blocks, run_stream,
 };
+use weft_common::node::limits::ServiceLimit;
 use weft_common::policy::{SignedData, verify_signers};
 use weft_common::tx::UnpackedEnvelope;
 use weft_protos::common::{Block, Envelope, HeaderType, Status as FabricStatus};
@@ -25,20 +26,37 @@ use weft_protos::protos::{
 };
 
 use crate::channel::Committer;
-use crate::node::PeerCore;
+use crate::channels::JoinedChannels;
 
 type Responses = Pin<Box<dyn Stream<Item = Result<DeliverResponse, Status>> + Send>>;
 
 /// The Deliver service.
 #[derive(Debug, Clone)]
 pub struct DeliverService {
-    core: Arc<PeerCore>,
+    channels: Arc<dyn JoinedChannels>,
+    limit: ServiceLimit,
+    client_auth_required: bool,
+    time_window: std::time::Duration,
 }
 
 impl DeliverService {
-    /// A service over the peer's shared state.
-    pub fn new(core: Arc<PeerCore>) -> Self {
-        Self { core }
+    /// A service over the peer's channels, holding at most `limit` streams
+    /// open (`peer.limits.concurrency.deliverService`). With
+    /// `client_auth_required`, requests must be bound to the client's TLS
+    /// certificate, as in Fabric; their timestamps may be `time_window` away
+    /// from this peer's clock.
+    pub fn new(
+        channels: Arc<dyn JoinedChannels>,
+        limit: ServiceLimit,
+        client_auth_required: bool,
+        time_window: std::time::Duration,
+    ) -> Self {
+        Self {
+            channels,
+            limit,
+            client_auth_required,
+            time_window,
+        }
     }
 }
 
@@ -131,7 +149,7 @@ impl DeliverChannel for ChannelBlocks {
         let signers = verify_signers(
             std::slice::from_ref(request),
             &cfg.msps,
-            crate::clock::unix_now(),
+            weft_common::clock::unix_now(),
         );
         let path = cfg
             .acl_policy(self.resource)
@@ -149,12 +167,12 @@ impl DeliverService {
         filtered: bool,
     ) -> Result<Responses, Status> {
         // The stream holds its place until it ends.
-        let place = self.core.deliver_limit.try_acquire()?;
-        let binding = TlsBinding::of(&request, self.core.client_auth_required());
+        let place = self.limit.try_acquire()?;
+        let binding = TlsBinding::of(&request, self.client_auth_required);
         let settings = DeliverSettings {
-            time_window: self.core.proposal_time_window,
+            time_window: self.time_window,
         };
-        let core = self.core.clone();
+        let core = self.channels.clone();
         let incoming = request.into_inner();
         let (tx, rx) = tokio::sync::mpsc::channel(16);
         let resource = if filtered {

@@ -4,31 +4,30 @@
 
 use std::fmt::Write;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use serde_json::json;
-use weft_common::node::operations::Histogram;
+use weft_common::node::health::FailedCheck;
+use weft_common::node::operations::LogControl;
 use weft_protos::protos::TxValidationCode;
 
-use crate::node::PeerCore;
+use crate::channels::JoinedChannels;
+use crate::endorser::EndorserMetrics;
 
-/// What the endorser counts.
-#[derive(Debug, Default)]
-pub struct EndorserMetrics {
-    /// Proposals received.
-    pub proposals: AtomicU64,
-    /// Proposals refused or failed.
-    pub proposal_failures: AtomicU64,
-    /// Time to check, simulate and sign a proposal.
-    pub propose_duration: Histogram,
+/// What the operations endpoint reads of the peer.
+pub trait Support: JoinedChannels {
+    /// What `/healthz` reports failing.
+    fn failed_checks(&self) -> Vec<FailedCheck>;
+    /// What the endorser counts.
+    fn endorser_metrics(&self) -> &EndorserMetrics;
 }
 
-/// Fabric's `/healthz`: 503 naming each failing check ([`PeerCore::failed_checks`]).
-async fn healthz(State(core): State<Arc<PeerCore>>) -> impl axum::response::IntoResponse {
+/// Fabric's `/healthz`: 503 naming each failing check ([`Support::failed_checks`]).
+async fn healthz(State(core): State<Arc<dyn Support>>) -> impl axum::response::IntoResponse {
     let mut extra = serde_json::Map::new();
     extra.insert("channels".into(), json!(core.channel_ids().len()));
     weft_common::node::health::respond(&core.failed_checks(), extra)
@@ -39,7 +38,7 @@ fn help(out: &mut String, name: &str, kind: &str, text: &str) {
 }
 
 /// The metrics in Prometheus' text format.
-pub fn render(core: &PeerCore) -> String {
+pub fn render(core: &dyn Support) -> String {
     let mut out = String::new();
     let channels: Vec<_> = core
         .channel_ids()
@@ -105,7 +104,7 @@ pub fn render(core: &PeerCore) -> String {
             &mut out,
         );
     }
-    let m = &core.metrics;
+    let m = core.endorser_metrics();
     help(
         &mut out,
         "endorser_proposals_received_total",
@@ -140,22 +139,21 @@ pub fn render(core: &PeerCore) -> String {
 }
 
 async fn metrics(
-    State(core): State<Arc<PeerCore>>,
+    State(core): State<Arc<dyn Support>>,
 ) -> (StatusCode, [(&'static str, &'static str); 1], String) {
     (
         StatusCode::OK,
         [("content-type", "text/plain; version=0.0.4")],
-        render(&core),
+        render(core.as_ref()),
     )
 }
 
-/// The operations router.
-pub fn router(core: Arc<PeerCore>) -> Router {
+/// The operations router; `/logspec` changes the log filter through
+/// `log_control` when the binary installed one.
+pub fn router(core: Arc<dyn Support>, log_control: Option<Arc<dyn LogControl>>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .with_state(core.clone())
-        .merge(weft_common::node::operations::logspec_router(
-            core.log_control.clone(),
-        ))
+        .with_state(core)
+        .merge(weft_common::node::operations::logspec_router(log_control))
 }

@@ -11,28 +11,25 @@ use weft_common::tx::UnpackedProposal;
 use weft_protos::common::Block;
 use weft_protos::protos::{ChannelInfo, ChannelQueryResponse};
 
+use weft_common::ids::ChannelId;
+use weft_common::msp::MspManager;
+
+use crate::PeerError;
 use crate::channel::Committer;
-use crate::node::PeerCore;
+use crate::channels::JoinedChannels;
+use crate::refusal::{Refusal, err, internal};
 
-/// A refused or failed system chaincode call: Fabric's response status and message.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SccError {
-    /// 400 (bad arguments), 403 (access denied), 404 (not found), 500 (failure).
-    pub status: i32,
-    /// What went wrong.
-    pub message: String,
-}
-
-/// A refusal with a status and message.
-pub(crate) fn err(status: i32, message: impl Into<String>) -> SccError {
-    SccError {
-        status,
-        message: message.into(),
-    }
+/// What the system chaincodes need of the peer: its channels, joining one,
+/// and its own MSP (who is an admin of this peer).
+pub trait Support: JoinedChannels {
+    /// Joins the channel whose genesis block this is.
+    fn join(&self, genesis: Block) -> Result<ChannelId, PeerError>;
+    /// The peer's own MSP.
+    fn local_msp(&self) -> &MspManager;
 }
 
 /// Runs a system chaincode proposal; `Ok` carries the response payload.
-pub fn invoke(core: &Arc<PeerCore>, p: &UnpackedProposal) -> Result<Vec<u8>, SccError> {
+pub fn invoke(core: &dyn Support, p: &UnpackedProposal) -> Result<Vec<u8>, Refusal> {
     let args = p.args();
     let function = args
         .first()
@@ -74,7 +71,6 @@ pub fn invoke(core: &Arc<PeerCore>, p: &UnpackedProposal) -> Result<Vec<u8>, Scc
                     .ok_or_else(|| err(400, format!("{f} needs argument {i}")))
             };
             let ledger = c.ledger();
-            let internal = |e: crate::PeerError| err(500, e.to_string());
             match f {
                 "GetChainInfo" => Ok(ledger.info().to_proto().encode_to_vec()),
                 "GetBlockByNumber" => {
@@ -117,7 +113,7 @@ pub fn invoke(core: &Arc<PeerCore>, p: &UnpackedProposal) -> Result<Vec<u8>, Scc
     }
 }
 
-fn block_bytes(c: &Committer, n: u64) -> Result<Vec<u8>, SccError> {
+fn block_bytes(c: &Committer, n: u64) -> Result<Vec<u8>, Refusal> {
     c.ledger()
         .block_bytes(n)
         .map_err(|e| err(500, e.to_string()))?
@@ -132,12 +128,12 @@ fn block_bytes(c: &Committer, n: u64) -> Result<Vec<u8>, SccError> {
         })
 }
 
-fn require_local(core: &PeerCore, p: &UnpackedProposal, admin: bool) -> Result<(), SccError> {
+fn require_local(core: &dyn Support, p: &UnpackedProposal, admin: bool) -> Result<(), Refusal> {
     let sd = p.creator_signed_data();
     let signers = verify_signers(
         std::slice::from_ref(&sd),
-        &core.local_msp,
-        crate::clock::unix_now(),
+        core.local_msp(),
+        weft_common::clock::unix_now(),
     );
     let Some(v) = signers.valid.first() else {
         return Err(err(
@@ -166,21 +162,21 @@ fn require_local(core: &PeerCore, p: &UnpackedProposal, admin: bool) -> Result<(
 }
 
 /// Refuses a creator who is not an admin of this peer's own MSP.
-pub fn require_local_admin(core: &PeerCore, p: &UnpackedProposal) -> Result<(), SccError> {
+pub fn require_local_admin(core: &dyn Support, p: &UnpackedProposal) -> Result<(), Refusal> {
     require_local(core, p, true)
 }
 
-fn require_local_member(core: &PeerCore, p: &UnpackedProposal) -> Result<(), SccError> {
+fn require_local_member(core: &dyn Support, p: &UnpackedProposal) -> Result<(), Refusal> {
     require_local(core, p, false)
 }
 
 /// The channel named by `args[1]`, after checking the creator against its ACL for `resource`.
 fn channel_for(
-    core: &PeerCore,
+    core: &dyn Support,
     p: &UnpackedProposal,
     args: &[Vec<u8>],
     resource: &str,
-) -> Result<Arc<Committer>, SccError> {
+) -> Result<Arc<Committer>, Refusal> {
     let name = args
         .get(1)
         .map(|a| String::from_utf8_lossy(a).into_owned())
@@ -195,7 +191,7 @@ fn channel_for(
     let signers = verify_signers(
         &[p.creator_signed_data()],
         &cfg.msps,
-        crate::clock::unix_now(),
+        weft_common::clock::unix_now(),
     );
     cfg.policies
         .evaluate(&path, &signers, &cfg.msps)

@@ -210,9 +210,7 @@ fn serial_bytes(hex_serial: &str) -> Result<Vec<u8>, CaError> {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    weft_common::clock::unix_now()
 }
 
 /// What `cainfo` and `enroll` return about the CA.

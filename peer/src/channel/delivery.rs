@@ -283,7 +283,7 @@ async fn pull(
             height,
             &hash,
             &committer.config(),
-            crate::clock::unix_now(),
+            weft_common::clock::unix_now(),
         ) {
             return Stop::BadBlock(bad.to_string());
         }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use weft_protos::kvrwset::Version;
 
 use crate::PeerError;
+use crate::ledger::StateView;
 use crate::ledger::{BlockCommit, Ledger};
-use crate::validation::StateView;
 
 /// A key's new value with its version; `None`: deleted.
 type NewValue = Option<(Version, Vec<u8>)>;

@@ -260,6 +260,9 @@ mod defaults {
     pub const OPERATIONS: &str = "127.0.0.1:9443";
     pub const GATEWAY_CONCURRENCY: usize = 500;
     pub const DELIVERY_STALL: std::time::Duration = std::time::Duration::from_secs(3600);
+    /// How far a proposal's timestamp may be from the peer's clock
+    /// (`peer.authentication.timewindow`, Fabric's 15 minutes).
+    pub const PROPOSAL_TIME_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 }
 
 /// The validated configuration.
@@ -324,7 +327,7 @@ impl PeerConfig {
             msp_dir: msp.0,
             msp_id: msp.1,
             data_dir,
-            proposal_time_window: crate::endorser::TIMESTAMP_WINDOW,
+            proposal_time_window: defaults::PROPOSAL_TIME_WINDOW,
             gateway_enabled: true,
             gateway_concurrency: defaults::GATEWAY_CONCURRENCY,
             gateway_peers: Vec::new(),
@@ -392,7 +395,7 @@ impl PeerConfig {
             msp_id: required(p.localmspid, "peer.localMspId")?,
             data_dir: resolve(base, &required(p.filesystempath, "peer.fileSystemPath")?),
             proposal_time_window: match &p.authentication.timewindow {
-                None => crate::endorser::TIMESTAMP_WINDOW,
+                None => defaults::PROPOSAL_TIME_WINDOW,
                 Some(text) => duration("peer.authentication.timewindow", text)?,
             },
             gateway_enabled: p.gateway.enabled.unwrap_or(true),

@@ -26,10 +26,10 @@ use weft_protos::weft::membership::membership_client::MembershipClient;
 use weft_protos::weft::membership::membership_server::Membership;
 use weft_protos::weft::membership::{AliveQuery, AliveRequest, AliveResponse};
 
+use super::Support;
 use crate::channel::Committer;
 use crate::lifecycle::NAMESPACE;
 use crate::lifecycle::layout::{self, NAMESPACES};
-use crate::node::PeerCore;
 
 /// How long a channel's view of its peers is reused.
 const VIEW_TTL: Duration = Duration::from_secs(5);
@@ -113,8 +113,8 @@ impl LocalMember {
     }
 
     /// This peer's membership and state on `committer`'s channel.
-    pub fn describe(&self, core: &PeerCore, committer: &Committer) -> Result<Member, Status> {
-        let signer = &core.signer;
+    pub fn describe(&self, core: &dyn Support, committer: &Committer) -> Result<Member, Status> {
+        let signer = core.signer();
         let identity = signer.serialized().to_vec();
         let pki = pki_id(&identity);
         let alive = Self::signed(
@@ -173,7 +173,7 @@ impl LocalMember {
 
 /// Chaincodes defined on the channel whose package this peer's org chose and
 /// this peer has installed: (name, version of the definition).
-fn runnable_chaincodes(core: &PeerCore, committer: &Committer) -> Vec<(String, String)> {
+fn runnable_chaincodes(core: &dyn Support, committer: &Committer) -> Vec<(String, String)> {
     let ledger = committer.ledger();
     let prefix = format!("{NAMESPACES}/metadata/");
     let Ok(entries) = ledger.range(NAMESPACE, &prefix, &format!("{NAMESPACES}/metadata0")) else {
@@ -205,9 +205,9 @@ fn runnable_chaincodes(core: &PeerCore, committer: &Committer) -> Vec<(String, S
 
 /// The endpoints of the other peers this peer knows on a channel: its
 /// config's gateway peers and the channel's anchor peers.
-fn known_endpoints(core: &PeerCore, cfg: &ChannelConfig, own: &str) -> Vec<String> {
+fn known_endpoints(core: &dyn Support, cfg: &ChannelConfig, own: &str) -> Vec<String> {
     let mut out: Vec<String> = core
-        .gateway_peers
+        .known_peers()
         .iter()
         .map(|p| p.address.clone())
         .collect();
@@ -234,7 +234,7 @@ impl Views {
     /// that answers, with a valid identity in the channel.
     pub async fn members(
         &self,
-        core: &PeerCore,
+        core: &dyn Support,
         local: &LocalMember,
         committer: &Committer,
     ) -> Result<Vec<Member>, Status> {
@@ -273,17 +273,17 @@ impl Views {
     /// Asks the peer at `endpoint` for its membership and state.
     async fn ask(
         &self,
-        core: &PeerCore,
+        core: &dyn Support,
         cfg: &ChannelConfig,
         endpoint: &str,
     ) -> Result<Member, String> {
         let query = AliveQuery {
             channel: cfg.channel_id.to_string(),
-            identity: core.signer.serialized().to_vec(),
+            identity: core.signer().serialized().to_vec(),
             timestamp: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
         }
         .encode_to_vec();
-        let signature = core.signer.sign(&query).map_err(|e| e.to_string())?;
+        let signature = core.signer().sign(&query).map_err(|e| e.to_string())?;
         let tls = core.tls().map(|t| (t, cfg.tls_roots()));
         let channel = self
             .connections
@@ -324,7 +324,7 @@ fn member_from_answer(cfg: &ChannelConfig, a: AliveResponse) -> Result<Member, S
             })
             .collect::<Vec<_>>(),
         &cfg.msps,
-        crate::clock::unix_now(),
+        weft_common::clock::unix_now(),
     );
     if signers.valid.is_empty() || !signers.refused.is_empty() {
         return Err(format!(
@@ -373,12 +373,12 @@ fn member_from_answer(cfg: &ChannelConfig, a: AliveResponse) -> Result<Member, S
 /// of one of the channel's orgs (its Readers), within the time window.
 #[derive(Debug, Clone)]
 pub struct MembershipService {
-    core: std::sync::Arc<PeerCore>,
+    core: std::sync::Arc<dyn Support>,
 }
 
 impl MembershipService {
     /// The service over the peer's state.
-    pub fn new(core: std::sync::Arc<PeerCore>) -> Self {
+    pub fn new(core: std::sync::Arc<dyn Support>) -> Self {
         Self { core }
     }
 }
@@ -396,8 +396,8 @@ impl Membership for MembershipService {
             Status::not_found(format!("channel {:?} is not joined here", q.channel))
         })?;
         let sent = q.timestamp.map_or(0, |t| t.seconds);
-        let skew = (crate::clock::unix_now() - sent).unsigned_abs();
-        if skew > self.core.proposal_time_window.as_secs() {
+        let skew = (weft_common::clock::unix_now() - sent).unsigned_abs();
+        if skew > self.core.proposal_time_window().as_secs() {
             return Err(Status::invalid_argument(format!(
                 "the query's timestamp is {skew} s away from this peer's clock"
             )));
@@ -410,7 +410,7 @@ impl Membership for MembershipService {
                 signature: r.signature,
             }],
             &cfg.msps,
-            crate::clock::unix_now(),
+            weft_common::clock::unix_now(),
         );
         cfg.policies
             .evaluate("/Channel/Application/Readers", &signers, &cfg.msps)
@@ -419,8 +419,8 @@ impl Membership for MembershipService {
             })?;
         let me = self
             .core
-            .discovery_member()
-            .describe(&self.core, &committer)?;
+            .local_member()
+            .describe(self.core.as_ref(), &committer)?;
         Ok(Response::new(AliveResponse {
             membership_info: Some(me.alive),
             state_info: Some(me.state),

@@ -22,6 +22,7 @@ use prost::Message;
 use tonic::{Request, Response, Status};
 use weft_common::config::ChannelConfig;
 use weft_common::policy::{SignedData, inquire, verify_signers};
+use weft_common::tls::TlsIdentity;
 use weft_protos::common::{ConfigGroup, OrdererAddresses};
 use weft_protos::discovery::discovery_server::Discovery;
 use weft_protos::discovery::{
@@ -33,20 +34,34 @@ use weft_protos::msp::{FabricMspConfig, MspConfig};
 use weft_protos::protos::ChaincodeInterest;
 
 use crate::channel::Committer;
+use crate::config::GatewayPeer;
 use crate::lifecycle::EndorsementPolicy;
-use crate::node::PeerCore;
 use members::Member;
+
+/// What discovery needs of the peer besides what the endorser needs (it asks
+/// which chaincodes this peer can run as the endorser would resolve them).
+pub trait Support: crate::endorser::Support {
+    /// The peer's TLS identity (its client certificate towards other peers).
+    fn tls(&self) -> Option<&TlsIdentity>;
+    /// This peer as discovery presents it.
+    fn local_member(&self) -> &members::LocalMember;
+    /// Other orgs' peers this peer's config names (`peer.gateway.peers`).
+    fn known_peers(&self) -> &[GatewayPeer];
+    /// Whether any member of this org may ask for the local peers
+    /// (`peer.discovery.orgMembersAllowedAccess`), not only its admins.
+    fn org_members_allowed(&self) -> bool;
+}
 
 /// The Discovery service.
 #[derive(Debug, Clone)]
 pub struct DiscoveryService {
-    core: Arc<PeerCore>,
+    core: Arc<dyn Support>,
     views: Arc<members::Views>,
 }
 
 impl DiscoveryService {
     /// The service over the peer's state.
-    pub fn new(core: Arc<PeerCore>) -> Self {
+    pub fn new(core: Arc<dyn Support>) -> Self {
         Self {
             core,
             views: Default::default(),
@@ -164,7 +179,7 @@ impl DiscoveryService {
         let signers = verify_signers(
             std::slice::from_ref(who),
             &cfg.msps,
-            crate::clock::unix_now(),
+            weft_common::clock::unix_now(),
         );
         if let Err(e) = cfg
             .policies
@@ -220,17 +235,17 @@ impl DiscoveryService {
 
     /// Admins of this peer's org (or any member, when configured).
     fn local_access(&self, who: &SignedData) -> bool {
-        let now = crate::clock::unix_now();
-        let signers = verify_signers(std::slice::from_ref(who), &self.core.local_msp, now);
+        let now = weft_common::clock::unix_now();
+        let signers = verify_signers(std::slice::from_ref(who), self.core.local_msp(), now);
         signers.valid.iter().any(|id| {
-            id.identity.msp_id() == self.core.signer.identity.msp_id()
-                && (id.is_admin || self.core.discovery_org_members_allowed)
+            id.identity.msp_id() == self.core.signer().identity.msp_id()
+                && (id.is_admin || self.core.org_members_allowed())
         })
     }
 
     async fn members(&self, committer: &Committer) -> Result<Vec<Member>, Status> {
         self.views
-            .members(&self.core, self.core.discovery_member(), committer)
+            .members(self.core.as_ref(), self.core.local_member(), committer)
             .await
     }
 
@@ -339,7 +354,7 @@ fn descriptor(
         per_chaincode.push(signature.satisfied_by().map_err(|e| e.to_string())?);
     }
     let sets = inquire::merge(&per_chaincode);
-    let now = crate::clock::unix_now();
+    let now = weft_common::clock::unix_now();
     let identities: Vec<_> = members
         .iter()
         .map(|m| cfg.msps.validate(&m.identity, now).ok())

@@ -61,7 +61,10 @@ impl Access {
     /// Still allowed to read: the certificate has not expired, and a changed
     /// config still lets the identity in.
     fn check(&mut self, committer: &Committer) -> Result<(), Status> {
-        if self.expires.is_some_and(|t| crate::clock::unix_now() > t) {
+        if self
+            .expires
+            .is_some_and(|t| weft_common::clock::unix_now() > t)
+        {
             return Err(Status::permission_denied(
                 "the client's certificate has expired",
             ));

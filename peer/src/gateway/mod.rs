@@ -8,6 +8,8 @@
 
 mod events;
 mod status;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -31,25 +33,38 @@ use weft_protos::protos::endorser_client::EndorserClient;
 use weft_protos::protos::{ProposalResponse, SignedProposal};
 
 use crate::channel::Committer;
-use crate::node::PeerCore;
+use crate::config::PeerLimits;
 use status::with_details;
+
+/// What the gateway needs of the peer besides what discovery needs (it
+/// endorses locally, finds other orgs' peers as discovery does, and submits).
+pub trait Support: crate::discovery::Support {
+    /// The orderers to submit to on a channel: the override if set, else the config's.
+    fn orderer_endpoints(&self, config: &weft_common::config::ChannelConfig) -> Vec<String>;
+}
 
 /// The Gateway service.
 #[derive(Debug, Clone)]
 pub struct GatewayService {
-    core: Arc<PeerCore>,
+    core: Arc<dyn Support>,
+    /// The same peer, as the local endorser sees it.
+    endorser: Arc<dyn crate::endorser::Support>,
     limit: Arc<Semaphore>,
+    concurrency: usize,
+    max_recv_msg_size: usize,
     connections: Arc<crate::remote::Connections>,
 }
 
 impl GatewayService {
-    /// A service over the peer's shared state.
-    pub fn new(core: Arc<PeerCore>) -> Self {
+    /// A service over `core` serving at most `concurrency` requests at once
+    /// (`peer.gateway.maxConcurrentRequests`), calling other peers within `limits`.
+    pub fn new(core: Arc<dyn Support>, concurrency: usize, limits: &PeerLimits) -> Self {
         Self {
-            limit: Arc::new(Semaphore::new(core.gateway_concurrency)),
-            connections: Arc::new(crate::remote::Connections::new(
-                core.limits.client_keep_alive,
-            )),
+            limit: Arc::new(Semaphore::new(concurrency)),
+            concurrency,
+            max_recv_msg_size: limits.max_recv_msg_size,
+            connections: Arc::new(crate::remote::Connections::new(limits.client_keep_alive)),
+            endorser: core.clone(),
             core,
         }
     }
@@ -58,7 +73,7 @@ impl GatewayService {
         self.limit.clone().try_acquire_owned().map_err(|_| {
             Status::resource_exhausted(format!(
                 "the gateway is serving its limit of {} requests (Peer.Gateway.MaxConcurrentRequests); retry later",
-                self.core.gateway_concurrency
+                self.concurrency
             ))
         })
     }
@@ -104,21 +119,21 @@ impl GatewayService {
         cfg: &weft_common::config::ChannelConfig,
         sp: &SignedProposal,
     ) -> Attempt {
-        let mine = self.core.signer.identity.msp_id().to_string();
+        let mine = self.core.signer().identity.msp_id().to_string();
         if msp_id == mine {
-            let result = crate::endorser::endorse(&self.core, sp.clone())
+            let result = crate::endorser::endorse(&self.endorser, sp.clone())
                 .await
                 .map_err(|s| s.message().to_string());
             return Attempt {
                 msp_id,
-                address: self.core.discovery_member().endpoint().to_string(),
+                address: self.core.local_member().endpoint().to_string(),
                 result,
             };
         }
         // Peers named in this peer's config first, then the org's anchor peers.
         let mut peers: Vec<String> = self
             .core
-            .gateway_peers
+            .known_peers()
             .iter()
             .filter(|p| p.msp_id == msp_id)
             .map(|p| p.address.clone())
@@ -155,7 +170,7 @@ impl GatewayService {
             let result = match self.connections.get(&address, tls).await {
                 Err(e) => Err(e.to_string()),
                 Ok(channel) => EndorserClient::new(channel)
-                    .max_decoding_message_size(self.core.limits.max_recv_msg_size)
+                    .max_decoding_message_size(self.max_recv_msg_size)
                     .process_proposal(sp.clone())
                     .await
                     .map(|r| r.into_inner())
@@ -189,15 +204,15 @@ impl Gateway for GatewayService {
         let sp = req.proposed_transaction.ok_or_else(|| {
             Status::invalid_argument("EvaluateRequest has no proposed transaction")
         })?;
-        let r = crate::endorser::endorse(&self.core, sp).await?;
+        let r = crate::endorser::endorse(&self.endorser, sp).await?;
         let resp = r.response.unwrap_or_default();
         if resp.status >= 400 {
             return Err(with_details(
                 tonic::Code::Aborted,
                 format!("evaluate call to endorser returned error: {}", resp.message),
                 vec![ErrorDetail {
-                    address: self.core.discovery_member().endpoint().to_string(),
-                    msp_id: self.core.signer.identity.msp_id().to_string(),
+                    address: self.core.local_member().endpoint().to_string(),
+                    msp_id: self.core.signer().identity.msp_id().to_string(),
                     message: format!("chaincode response {}, {}", resp.status, resp.message),
                 }],
             ));
@@ -229,7 +244,7 @@ impl Gateway for GatewayService {
         };
         // This org first: when its endorsement alone satisfies the policy
         // (an OR, ANY or single-org policy), no other org is asked.
-        let mine = self.core.signer.identity.msp_id().to_string();
+        let mine = self.core.signer().identity.msp_id().to_string();
         let mut attempts: Vec<Attempt> = Vec::new();
         let mut others = orgs;
         if !explicit && let Some(at) = others.iter().position(|o| *o == mine) {
@@ -489,7 +504,7 @@ fn policy_check(
             })
         })
         .collect();
-    let signers = verify_signers(&signed, &cfg.msps, crate::clock::unix_now());
+    let signers = verify_signers(&signed, &cfg.msps, weft_common::clock::unix_now());
     Ok(policy.evaluate(&signers, cfg))
 }
 
@@ -509,7 +524,7 @@ pub(super) fn authorize(
             signature: signature.to_vec(),
         }],
         &cfg.msps,
-        crate::clock::unix_now(),
+        weft_common::clock::unix_now(),
     );
     if signers.valid.is_empty() {
         return Err(Status::permission_denied(format!(

@@ -12,6 +12,9 @@
 //! start-up is always consistent with the state.
 
 pub mod keys;
+mod state_view;
+
+pub use state_view::StateView;
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};

@@ -9,7 +9,7 @@ use weft_protos::protos::{ApplicationPolicy, TxValidationCode as Code, applicati
 
 use super::{LIFECYCLE_ENDORSEMENT, NAMESPACE};
 use crate::PeerError;
-use crate::validation::StateView;
+use crate::ledger::StateView;
 
 /// The policy a chaincode's transactions must satisfy.
 #[derive(Debug, Clone)]

@@ -23,13 +23,9 @@ use super::NAMESPACE;
 const LEGACY_NAMESPACE: &str = "lscc";
 use super::layout::{self, NAMESPACES, Parameters};
 use crate::chaincode::{Simulator, StateReader, TxSimulator};
-use crate::scc::{SccError, err};
+use crate::refusal::{Refusal, err, internal};
 
-fn internal(e: crate::PeerError) -> SccError {
-    err(500, e.to_string())
-}
-
-fn decode<M: Message + Default>(function: &str, bytes: Option<&Vec<u8>>) -> Result<M, SccError> {
+fn decode<M: Message + Default>(function: &str, bytes: Option<&Vec<u8>>) -> Result<M, Refusal> {
     M::decode(bytes.map_or(&[][..], |b| b.as_slice())).map_err(|e| {
         err(
             400,
@@ -55,7 +51,7 @@ macro_rules! parameters {
 }
 
 /// A new definition must take the next sequence.
-fn require_next(requested: i64, current: i64) -> Result<(), SccError> {
+fn require_next(requested: i64, current: i64) -> Result<(), Refusal> {
     if requested == current + 1 {
         Ok(())
     } else {
@@ -70,7 +66,7 @@ fn require_next(requested: i64, current: i64) -> Result<(), SccError> {
 }
 
 /// Fabric's rule for chaincode names.
-fn check_name(name: &str) -> Result<(), SccError> {
+fn check_name(name: &str) -> Result<(), Refusal> {
     let ok = !name.is_empty()
         && name
             .split(['-', '_'])
@@ -107,12 +103,12 @@ pub struct Committed {
 }
 
 impl<R: StateReader> Lifecycle<'_, R> {
-    fn get(&mut self, key: &str) -> Result<Option<Vec<u8>>, SccError> {
+    fn get(&mut self, key: &str) -> Result<Option<Vec<u8>>, Refusal> {
         self.sim.get_state(NAMESPACE, key).map_err(internal)
     }
 
     /// The committed definition of `name` (recording the reads, as Fabric does).
-    pub fn committed(&mut self, name: &str) -> Result<Option<Committed>, SccError> {
+    pub fn committed(&mut self, name: &str) -> Result<Option<Committed>, Refusal> {
         let sequence = self
             .get(&layout::field_key(NAMESPACES, name, "Sequence"))?
             .and_then(|v| layout::data_int(&v));
@@ -120,7 +116,7 @@ impl<R: StateReader> Lifecycle<'_, R> {
         let (Some(sequence), Some(_)) = (sequence, meta) else {
             return Ok(None);
         };
-        let field = |me: &mut Self, f: &str| -> Result<Vec<u8>, SccError> {
+        let field = |me: &mut Self, f: &str| -> Result<Vec<u8>, Refusal> {
             me.get(&layout::field_key(NAMESPACES, name, f))?
                 .ok_or_else(|| err(500, format!("definition of {name} lacks {f}")))
         };
@@ -138,7 +134,7 @@ impl<R: StateReader> Lifecycle<'_, R> {
     }
 
     /// A valid name and the sequence after the committed one (a new definition's rule).
-    fn check_next(&mut self, name: &str, sequence: i64) -> Result<(), SccError> {
+    fn check_next(&mut self, name: &str, sequence: i64) -> Result<(), Refusal> {
         check_name(name)?;
         let current = self.committed_sequence(name)?;
         require_next(sequence, current)
@@ -148,7 +144,7 @@ impl<R: StateReader> Lifecycle<'_, R> {
     /// up for an approval or a commit: from `_lifecycle`, and when it is not
     /// defined there, from the legacy lifecycle's `lscc` namespace (which weft
     /// never writes, but Fabric's endorsers record the read, so weft does too).
-    fn committed_or_legacy(&mut self, name: &str) -> Result<Option<Committed>, SccError> {
+    fn committed_or_legacy(&mut self, name: &str) -> Result<Option<Committed>, Refusal> {
         let current = self.committed(name)?;
         if current.is_none() {
             self.sim
@@ -158,7 +154,7 @@ impl<R: StateReader> Lifecycle<'_, R> {
         Ok(current)
     }
 
-    fn committed_sequence(&mut self, name: &str) -> Result<i64, SccError> {
+    fn committed_sequence(&mut self, name: &str) -> Result<i64, Refusal> {
         let s = self
             .get(&layout::field_key(NAMESPACES, name, "Sequence"))?
             .and_then(|v| layout::data_int(&v))
@@ -174,7 +170,7 @@ impl<R: StateReader> Lifecycle<'_, R> {
         name: &str,
         sequence: i64,
         p: &Parameters,
-    ) -> Result<BTreeMap<String, bool>, SccError> {
+    ) -> Result<BTreeMap<String, bool>, Refusal> {
         let orgs: Vec<String> = self
             .config
             .application
@@ -199,7 +195,7 @@ impl<R: StateReader> Lifecycle<'_, R> {
     }
 
     /// Runs a channel function of `_lifecycle`; returns the result message's bytes.
-    pub fn invoke(&mut self, function: &str, args: &[Vec<u8>]) -> Result<Vec<u8>, SccError> {
+    pub fn invoke(&mut self, function: &str, args: &[Vec<u8>]) -> Result<Vec<u8>, Refusal> {
         let arg = args.get(1);
         match function {
             "ApproveChaincodeDefinitionForMyOrg" => {
@@ -382,10 +378,10 @@ impl<R: StateReader> Lifecycle<'_, R> {
         &mut self,
         name: &str,
         sequence: i64,
-    ) -> Result<Option<(Parameters, Option<String>)>, SccError> {
+    ) -> Result<Option<(Parameters, Option<String>)>, Refusal> {
         let coll = layout::implicit_collection(self.my_org);
         let private_name = format!("{name}#{sequence}");
-        let mut field = |f: &str| -> Result<Option<Vec<u8>>, SccError> {
+        let mut field = |f: &str| -> Result<Option<Vec<u8>>, Refusal> {
             self.sim
                 .get_private(
                     NAMESPACE,

@@ -21,10 +21,7 @@ pub fn fixture(n: u64) -> Block {
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
+    weft_common::clock::unix_now()
 }
 
 /// Joins with block 0 and commits blocks 1..=6 after verifying each; returns the committer.

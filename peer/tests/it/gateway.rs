@@ -183,11 +183,7 @@ async fn the_gateway_endorses_submits_and_reports_commit_status() {
     let stale = ProposalBuilder::new(ChannelId::new(CHANNEL), "basic")
         .args(args(&["ReadAsset", "asset9"]))
         .timestamp(prost_types::Timestamp {
-            seconds: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_secs() as i64
-                - 3600,
+            seconds: weft_common::clock::unix_now() - 3600,
             nanos: 0,
         })
         .sign(&user)

@@ -384,10 +384,7 @@ pub fn updated_config(
     use weft_protos::common::{ConfigUpdateEnvelope, Payload};
     let payload = Payload::decode(update.payload.as_slice()).unwrap();
     let cue = ConfigUpdateEnvelope::decode(payload.data.as_slice()).unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64;
+    let now = weft_common::clock::unix_now();
     weft_common::config::update::apply_update(current, &cue, now).unwrap()
 }
 

@@ -1,5 +1,12 @@
 //! The peer node: built from a validated config and a pre-bound listener,
 //! returns a handle with its addresses and a `shutdown()`.
+//!
+//! Architecture invariant: this module only wires. The services (`endorser`,
+//! `gateway`, `discovery`, `deliver`, `scc`, `operations`) each declare what
+//! they need of the peer as a `Support` trait; [`PeerCore`] implements them
+//! (in `support`), and no service imports this module.
+
+mod support;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,7 +15,6 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use weft_common::config::ChannelConfig;
 use weft_common::ids::{ChannelId, MspId};
 use weft_common::msp::{Msp, MspManager, SigningIdentity, folder};
 use weft_common::node::client_roots::ClientRoots;
@@ -72,7 +78,7 @@ pub struct PeerCore {
     /// Other orgs' peers the gateway knows from the config.
     pub gateway_peers: Vec<crate::config::GatewayPeer>,
     /// Endorsement counters for `/metrics`.
-    pub metrics: crate::operations::EndorserMetrics,
+    pub metrics: crate::endorser::EndorserMetrics,
     /// Changes the log filter on `/logspec` (when the binary installed one).
     pub log_control: Option<Arc<dyn weft_common::node::operations::LogControl>>,
     /// Chaincode packages installed on this peer.
@@ -99,44 +105,9 @@ impl PeerCore {
         self.channels.join(genesis)
     }
 
-    /// What `/healthz` reports failing: each channel whose block delivery has
-    /// stalled or ended, and a data disk about to fill up.
-    pub fn failed_checks(&self) -> Vec<weft_common::node::health::FailedCheck> {
-        use weft_common::node::health;
-        let mut failed = self.channels.failed_checks();
-        failed.extend(health::disk_check(&self.data_dir, health::MIN_FREE_BYTES));
-        failed
-    }
-
     /// The committer of a joined channel.
     pub fn channel(&self, id: &str) -> Option<Arc<Committer>> {
         self.channels.get(id)
-    }
-
-    /// The joined channels.
-    pub fn channel_ids(&self) -> Vec<ChannelId> {
-        self.channels.ids()
-    }
-
-    /// This peer as service discovery presents it.
-    pub fn discovery_member(&self) -> &crate::discovery::members::LocalMember {
-        &self.discovery_member
-    }
-
-    /// Whether the listener requires TLS client certificates (then Deliver
-    /// requests must be bound to them, as in Fabric).
-    pub fn client_auth_required(&self) -> bool {
-        self.client_auth_required
-    }
-
-    /// The peer's TLS identity (its client certificate towards other nodes).
-    pub fn tls(&self) -> Option<&TlsIdentity> {
-        self.tls.as_ref()
-    }
-
-    /// The orderers to use for a channel: the override if set, else the config's.
-    pub fn orderer_endpoints(&self, config: &ChannelConfig) -> Vec<String> {
-        self.channels.orderer_endpoints(config)
     }
 
     /// Pulls blocks from these orderer endpoints instead of the channel config's
@@ -292,20 +263,28 @@ pub async fn start_with(
     let limits = &config.limits;
     let gateway = config.gateway_enabled.then(|| {
         weft_protos::gateway::gateway_server::GatewayServer::new(
-            crate::gateway::GatewayService::new(core.clone()),
+            crate::gateway::GatewayService::new(core.clone(), config.gateway_concurrency, limits),
         )
         .max_decoding_message_size(limits.max_recv_msg_size)
         .max_encoding_message_size(limits.max_send_msg_size)
     });
     let router = weft_common::node::limits::grpc_server(limits.keep_alive)
         .add_service(
-            EndorserServer::new(crate::endorser::EndorserService::new(core.clone()))
-                .max_decoding_message_size(limits.max_recv_msg_size)
-                .max_encoding_message_size(limits.max_send_msg_size),
+            EndorserServer::new(crate::endorser::EndorserService::new(
+                core.clone(),
+                core.endorser_limit.clone(),
+            ))
+            .max_decoding_message_size(limits.max_recv_msg_size)
+            .max_encoding_message_size(limits.max_send_msg_size),
         )
         .add_service(
             weft_protos::protos::deliver_server::DeliverServer::new(
-                crate::deliver::DeliverService::new(core.clone()),
+                crate::deliver::DeliverService::new(
+                    core.clone(),
+                    core.deliver_limit.clone(),
+                    core.client_auth_required,
+                    core.proposal_time_window,
+                ),
             )
             .max_decoding_message_size(limits.max_recv_msg_size)
             .max_encoding_message_size(limits.max_send_msg_size),
@@ -348,7 +327,7 @@ pub async fn start_with(
     }
     tasks.push(
         weft_common::node::operations_listener::serve_operations(
-            crate::operations::router(core.clone()),
+            crate::operations::router(core.clone(), core.log_control.clone()),
             listeners.operations,
             &config.operations_tls,
             limits.connections,

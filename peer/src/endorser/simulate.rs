@@ -1,0 +1,232 @@
+//! Simulating a channel proposal: `_lifecycle`'s channel functions, or an
+//! application chaincode's defined and installed package run in the WASM
+//! runtime against committed state, with Fabric's Init-once rule.
+
+use std::sync::Arc;
+
+use prost::Message;
+use weft_common::tx::UnpackedProposal;
+use weft_protos::protos::{self, ChaincodeEvent};
+
+use super::{SYSTEM_CHAINCODE_VERSION, Simulated, Support};
+use crate::chaincode::{InvocationContext, Simulator, TxSimulator};
+use crate::channel::Committer;
+use crate::lifecycle::layout::{self, NAMESPACES};
+use crate::lifecycle::scc::Lifecycle;
+use crate::refusal::{Refusal, err, internal};
+
+pub(super) fn simulate(
+    core: &Arc<dyn Support>,
+    committer: &Committer,
+    p: &UnpackedProposal,
+    cc: &str,
+    function: &str,
+) -> Result<Simulated, Refusal> {
+    let cfg = committer.config();
+    let ledger = committer.ledger().clone();
+    let mut sim = Simulator::new(ledger.clone());
+    let my_org = core.signer().identity.msp_id().to_string();
+    if cc == crate::lifecycle::NAMESPACE {
+        let payload = Lifecycle {
+            sim: &mut sim,
+            config: &cfg,
+            my_org: &my_org,
+        }
+        .invoke(function, p.args())?;
+        return Ok(Simulated {
+            response: protos::Response {
+                status: 200,
+                message: String::new(),
+                payload,
+            },
+            results: sim.rwset().encode_to_vec(),
+            event: Vec::new(),
+            // Fabric's endorser names every system chaincode's version so.
+            version: SYSTEM_CHAINCODE_VERSION.into(),
+            private: sim.private_rwset(),
+        });
+    }
+    // The definition: its sequence is read through the simulation (as Fabric
+    // records it), the rest and this org's package choice directly.
+    let sequence = sim
+        .get_state(crate::lifecycle::NAMESPACE, &layout::field_key(NAMESPACES, cc, "Sequence"))
+        .map_err(internal)?
+        .and_then(|v| layout::data_int(&v))
+        .ok_or_else(|| {
+            err(
+                404,
+                format!("chaincode definition for '{cc}' not found: make sure it has been committed on channel {}", cfg.channel_id),
+            )
+        })?;
+    let read = |k: String| {
+        ledger
+            .get_state(crate::lifecycle::NAMESPACE, &k)
+            .map_err(internal)
+    };
+    let info = read(layout::field_key(NAMESPACES, cc, "EndorsementInfo"))?
+        .and_then(|(_, v)| layout::endorsement_info(&v))
+        .unwrap_or_default();
+    let version = info.version.clone();
+    check_init(&mut sim, p, cc, &info)?;
+    let installed = installed_for(core.as_ref(), &ledger, cc, sequence)?;
+    let creator = weft_common::msp::Identity::from_serialized(&p.signature_header.creator)
+        .map_err(|e| err(400, format!("creator: {e}")))?;
+    let ts = p.channel_header.timestamp.unwrap_or_default();
+    let ctx = InvocationContext {
+        chaincode: cc.to_string(),
+        args: p.args().to_vec(),
+        tx_id: p.channel_header.tx_id.clone(),
+        channel_id: cfg.channel_id.to_string(),
+        timestamp: (ts.seconds, ts.nanos),
+        creator_msp_id: creator.msp_id().to_string(),
+        creator_cert: creator.cert_pem(),
+        transient: p.transient().clone(),
+        read_only: false,
+    };
+    let (outcome, sim) = core.installed().runtime().invoke(
+        &installed.compiled,
+        ctx,
+        Box::new(sim),
+        Some(Arc::new(DefinedChaincodes {
+            core: core.clone(),
+            ledger: ledger.clone(),
+        })),
+    );
+    let outcome = outcome.map_err(|e| err(500, format!("error in simulation: {e}")))?;
+    if outcome.response.status >= 400 {
+        return Err(err(
+            outcome.response.status as i32,
+            format!(
+                "error in simulation: transaction returned with failure: {}",
+                outcome.response.message
+            ),
+        ));
+    }
+    let event = outcome
+        .event
+        .map(|(name, payload)| {
+            ChaincodeEvent {
+                chaincode_id: cc.to_string(),
+                tx_id: p.channel_header.tx_id.clone(),
+                event_name: name,
+                payload,
+            }
+            .encode_to_vec()
+        })
+        .unwrap_or_default();
+    Ok(Simulated {
+        response: protos::Response {
+            status: outcome.response.status as i32,
+            message: outcome.response.message,
+            payload: outcome.response.payload,
+        },
+        results: sim.rwset().encode_to_vec(),
+        event,
+        version,
+        private: None,
+    })
+}
+
+/// Fabric's Init-once rule for definitions with `init_required`: the first
+/// transaction of a version must be an init (`is_init`), and only the first.
+fn check_init(
+    sim: &mut Simulator<crate::ledger::Ledger>,
+    p: &UnpackedProposal,
+    cc: &str,
+    info: &weft_protos::lifecycle::ChaincodeEndorsementInfo,
+) -> Result<(), Refusal> {
+    let is_init = p
+        .invocation
+        .chaincode_spec
+        .as_ref()
+        .and_then(|s| s.input.as_ref())
+        .is_some_and(|i| i.is_init);
+    if !info.init_required {
+        if is_init {
+            return Err(err(
+                400,
+                format!("chaincode '{cc}' does not require initialization but called as init"),
+            ));
+        }
+        return Ok(());
+    }
+    let done = sim
+        .get_state(cc, layout::INITIALIZED_KEY)
+        .map_err(internal)?;
+    let initialized = done.as_deref() == Some(info.version.as_bytes());
+    match (initialized, is_init) {
+        (true, true) => Err(err(
+            400,
+            format!("chaincode '{cc}' is already initialized but called as init"),
+        )),
+        (false, false) => Err(err(
+            400,
+            format!(
+                "chaincode '{cc}' has not been initialized for version {}, must call as init first",
+                info.version
+            ),
+        )),
+        (false, true) => sim
+            .put_state(
+                cc,
+                layout::INITIALIZED_KEY,
+                info.version.clone().into_bytes(),
+            )
+            .map_err(internal),
+        (true, false) => Ok(()),
+    }
+}
+
+/// The package this peer's org chose for `cc` at `sequence`, if installed here.
+pub(crate) fn installed_for(
+    core: &dyn Support,
+    ledger: &crate::ledger::Ledger,
+    cc: &str,
+    sequence: i64,
+) -> Result<crate::chaincode::installed::Installed, Refusal> {
+    let my_org = core.signer().identity.msp_id().to_string();
+    let coll = layout::implicit_collection(&my_org);
+    let package_id = ledger
+        .get_private(
+            crate::lifecycle::NAMESPACE,
+            &coll,
+            &layout::field_key(layout::CHAINCODE_SOURCES, &format!("{cc}#{sequence}"), "PackageID"),
+        )
+        .map_err(internal)?
+        .and_then(|v| layout::data_string(&v))
+        .ok_or_else(|| {
+            err(
+                500,
+                format!("chaincode definition for '{cc}' exists, but {my_org} has not approved it with a package on this peer (sequence {sequence})"),
+            )
+        })?;
+    core.installed().get(&package_id).ok_or_else(|| {
+        err(
+            500,
+            format!("chaincode definition for '{cc}' exists, but chaincode {package_id} is not installed on this peer"),
+        )
+    })
+}
+
+/// Chaincodes a chaincode may call (`invoke_chaincode`): those with a
+/// committed definition whose package this org installed here.
+struct DefinedChaincodes {
+    core: Arc<dyn Support>,
+    ledger: crate::ledger::Ledger,
+}
+
+impl crate::chaincode::runtime::ChaincodeResolver for DefinedChaincodes {
+    fn resolve(&self, name: &str) -> Option<Arc<crate::chaincode::CompiledChaincode>> {
+        let (_, v) = self
+            .ledger
+            .get_state(
+                crate::lifecycle::NAMESPACE,
+                &layout::field_key(NAMESPACES, name, "Sequence"),
+            )
+            .ok()??;
+        let sequence = layout::data_int(&v)?;
+        installed_for(self.core.as_ref(), &self.ledger, name, sequence)
+            .ok()
+            .map(|i| i.compiled)
+    }
+}

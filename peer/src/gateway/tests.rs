@@ -1,0 +1,166 @@
+//! The gateway against [`crate::fake_peer`]: local evaluation and
+//! endorsement, its concurrency limit, and failures that name the peer or
+//! orderer that failed — with other orgs' peers and orderers that are not
+//! there.
+
+use prost::Message;
+use tonic::{Code, Request};
+use weft_protos::common::{ChannelHeader, Envelope, Header, Payload};
+use weft_protos::gateway::gateway_server::Gateway;
+use weft_protos::gateway::{EndorseRequest, EvaluateRequest, SubmitRequest};
+use weft_protos::protos::SignedProposal;
+
+use super::GatewayService;
+use crate::config::{GatewayPeer, PeerLimits};
+use crate::fake_peer::{CHANNEL, Fixture, proposal};
+
+/// An address nothing listens on (a port just bound and released).
+fn nobody() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
+}
+
+fn gateway(f: &Fixture, concurrency: usize) -> GatewayService {
+    GatewayService::new(f.peer.clone(), concurrency, &PeerLimits::default())
+}
+
+fn evaluate(sp: SignedProposal) -> Request<EvaluateRequest> {
+    Request::new(EvaluateRequest {
+        proposed_transaction: Some(sp),
+        ..Default::default()
+    })
+}
+
+fn endorse(sp: SignedProposal, orgs: &[&str]) -> Request<EndorseRequest> {
+    Request::new(EndorseRequest {
+        channel_id: CHANNEL.into(),
+        proposed_transaction: Some(sp),
+        endorsing_organizations: orgs.iter().map(|o| o.to_string()).collect(),
+        ..Default::default()
+    })
+}
+
+fn definitions(f: &Fixture) -> SignedProposal {
+    proposal(
+        CHANNEL,
+        "_lifecycle",
+        &["QueryChaincodeDefinitions", ""],
+        &f.user(1, "User1"),
+    )
+}
+
+#[tokio::test]
+async fn evaluate_returns_this_peers_result() {
+    let f = Fixture::new();
+    let r = gateway(&f, 10)
+        .evaluate(evaluate(definitions(&f)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(r.result.unwrap().status, 200);
+}
+
+#[tokio::test]
+async fn an_evaluation_refused_is_aborted_naming_this_peer_and_the_cause() {
+    let f = Fixture::new();
+    let sp = proposal(CHANNEL, "basic", &["Get"], &f.user(1, "User1"));
+    let e = gateway(&f, 10).evaluate(evaluate(sp)).await.unwrap_err();
+    assert_eq!(e.code(), Code::Aborted);
+    let m = e.message();
+    assert!(m.contains("Org1MSP (peer0.org1.example.com:7051)"), "{m}");
+    assert!(m.contains("definition for 'basic' not found"), "{m}");
+    assert!(
+        !e.details().is_empty(),
+        "the ErrorDetails travel with the status"
+    );
+}
+
+#[tokio::test]
+async fn a_gateway_at_its_limit_refuses_with_resource_exhausted() {
+    let f = Fixture::new();
+    let e = gateway(&f, 0)
+        .evaluate(evaluate(definitions(&f)))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::ResourceExhausted);
+    assert!(
+        e.message().contains("MaxConcurrentRequests"),
+        "{}",
+        e.message()
+    );
+}
+
+#[tokio::test]
+async fn endorsing_on_a_channel_of_this_org_alone_prepares_the_transaction() {
+    let f = Fixture::new();
+    let sp = definitions(&f);
+    let r = gateway(&f, 10)
+        .endorse(endorse(sp, &[]))
+        .await
+        .unwrap()
+        .into_inner();
+    let env = r.prepared_transaction.unwrap();
+    assert!(
+        env.signature.is_empty(),
+        "the client signs it, not the gateway"
+    );
+    let payload = Payload::decode(env.payload.as_slice()).unwrap();
+    let header = payload.header.unwrap();
+    let ch = ChannelHeader::decode(header.channel_header.as_slice()).unwrap();
+    assert_eq!(ch.channel_id, CHANNEL);
+}
+
+#[tokio::test]
+async fn an_org_whose_peers_are_unreachable_is_named_with_each_address_tried() {
+    let absent = nobody();
+    let f = Fixture::with(
+        vec![GatewayPeer {
+            msp_id: "Org2MSP".into(),
+            address: absent.clone(),
+        }],
+        Vec::new(),
+    );
+    let e = gateway(&f, 10)
+        .endorse(endorse(definitions(&f), &["Org2MSP"]))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Aborted);
+    assert!(
+        e.message().contains(&format!("Org2MSP ({absent})")),
+        "{}",
+        e.message()
+    );
+}
+
+#[tokio::test]
+async fn submit_tries_every_orderer_and_names_each_failure() {
+    let (a, b) = (nobody(), nobody());
+    let f = Fixture::with(Vec::new(), vec![a.clone(), b.clone()]);
+    let gw = gateway(&f, 10);
+    let unsigned = Envelope {
+        payload: Payload {
+            header: Some(Header::default()),
+            data: Vec::new(),
+        }
+        .encode_to_vec(),
+        signature: Vec::new(),
+    };
+    let submit = |env: Envelope| {
+        Request::new(SubmitRequest {
+            transaction_id: "tx1".into(),
+            channel_id: CHANNEL.into(),
+            prepared_transaction: Some(env),
+        })
+    };
+    let e = gw.submit(submit(unsigned.clone())).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    let signed = Envelope {
+        signature: vec![1],
+        ..unsigned
+    };
+    let e = gw.submit(submit(signed)).await.unwrap_err();
+    assert_eq!(e.code(), Code::Unavailable);
+    for orderer in [&a, &b] {
+        assert!(e.message().contains(orderer.as_str()), "{}", e.message());
+    }
+}

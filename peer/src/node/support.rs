@@ -1,0 +1,93 @@
+//! The peer as each service sees it: [`PeerCore`] implements every service's
+//! `Support` trait by handing out the one part of itself that service needs.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use weft_common::config::ChannelConfig;
+use weft_common::ids::ChannelId;
+use weft_common::msp::{MspManager, SigningIdentity};
+use weft_common::node::health::FailedCheck;
+use weft_common::tls::TlsIdentity;
+use weft_protos::common::Block;
+
+use super::PeerCore;
+use crate::PeerError;
+use crate::chaincode::installed::InstalledChaincodes;
+use crate::channel::Committer;
+use crate::channels::JoinedChannels;
+use crate::config::GatewayPeer;
+use crate::discovery::members::LocalMember;
+use crate::endorser::EndorserMetrics;
+
+impl JoinedChannels for PeerCore {
+    fn channel(&self, id: &str) -> Option<Arc<Committer>> {
+        PeerCore::channel(self, id)
+    }
+    fn channel_ids(&self) -> Vec<ChannelId> {
+        self.channels.ids()
+    }
+}
+
+impl crate::scc::Support for PeerCore {
+    fn join(&self, genesis: Block) -> Result<ChannelId, PeerError> {
+        PeerCore::join(self, genesis)
+    }
+    fn local_msp(&self) -> &MspManager {
+        &self.local_msp
+    }
+}
+
+impl crate::endorser::Support for PeerCore {
+    fn signer(&self) -> &SigningIdentity {
+        &self.signer
+    }
+    fn proposal_time_window(&self) -> Duration {
+        self.proposal_time_window
+    }
+    fn installed(&self) -> &InstalledChaincodes {
+        &self.installed
+    }
+    fn executions(&self) -> &Semaphore {
+        &self.executions
+    }
+    fn metrics(&self) -> &EndorserMetrics {
+        &self.metrics
+    }
+}
+
+impl crate::discovery::Support for PeerCore {
+    fn tls(&self) -> Option<&TlsIdentity> {
+        self.tls.as_ref()
+    }
+    fn local_member(&self) -> &LocalMember {
+        &self.discovery_member
+    }
+    fn known_peers(&self) -> &[GatewayPeer] {
+        &self.gateway_peers
+    }
+    fn org_members_allowed(&self) -> bool {
+        self.discovery_org_members_allowed
+    }
+}
+
+impl crate::gateway::Support for PeerCore {
+    fn orderer_endpoints(&self, config: &ChannelConfig) -> Vec<String> {
+        self.channels.orderer_endpoints(config)
+    }
+}
+
+impl crate::operations::Support for PeerCore {
+    fn failed_checks(&self) -> Vec<FailedCheck> {
+        let mut failed = self.channels.failed_checks();
+        failed.extend(weft_common::node::health::disk_check(
+            &self.data_dir,
+            weft_common::node::health::MIN_FREE_BYTES,
+        ));
+        failed
+    }
+    fn endorser_metrics(&self) -> &EndorserMetrics {
+        &self.metrics
+    }
+}
