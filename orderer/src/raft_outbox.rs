@@ -33,6 +33,25 @@ const LINK_QUEUE: usize = 1024;
 /// Stop adding queued batches to a call once it carries this many bytes of entries.
 const MAX_CALL_BYTES: usize = 16 * 1024 * 1024;
 
+/// Why a call to a consenter did not deliver its messages.
+#[derive(Debug, thiserror::Error)]
+pub enum Undelivered {
+    /// No endpoint of the consenter is known.
+    #[error("consenter {0} has no known endpoint")]
+    NoEndpoint(u64),
+    /// The consenter did not answer in time.
+    #[error("consenter {to} did not answer within {timeout:?}")]
+    Timeout {
+        /// The consenter.
+        to: u64,
+        /// How long it had.
+        timeout: std::time::Duration,
+    },
+    /// The call failed.
+    #[error("{}", .0.message())]
+    Call(tonic::Status),
+}
+
 /// Where an outbox's messages go.
 pub trait Transport: Send + Sync + 'static {
     /// Delivers `messages` to consenter `to` in one call. Resolves once the
@@ -41,7 +60,7 @@ pub trait Transport: Send + Sync + 'static {
         &self,
         to: u64,
         messages: Vec<Message>,
-    ) -> impl Future<Output = Result<(), String>> + Send;
+    ) -> impl Future<Output = Result<(), Undelivered>> + Send;
 
     /// `to` could not be reached (a call failed, or its queue is full).
     fn unreachable(&self, to: u64);
@@ -194,7 +213,7 @@ mod tests {
             &self,
             to: u64,
             messages: Vec<Message>,
-        ) -> impl Future<Output = Result<(), String>> + Send {
+        ) -> impl Future<Output = Result<(), Undelivered>> + Send {
             let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
             self.most_in_flight.fetch_max(now, Ordering::SeqCst);
             self.calls
@@ -205,7 +224,9 @@ mod tests {
                 tokio::time::sleep(Duration::from_millis(2)).await;
                 self.in_flight.fetch_sub(1, Ordering::SeqCst);
                 if to == 3 {
-                    Err("connection refused".into())
+                    Err(Undelivered::Call(tonic::Status::unavailable(
+                        "connection refused",
+                    )))
                 } else {
                     Ok(())
                 }
@@ -286,7 +307,7 @@ mod tests {
     }
 
     impl Transport for SlowAppends {
-        async fn deliver(&self, _to: u64, messages: Vec<Message>) -> Result<(), String> {
+        async fn deliver(&self, _to: u64, messages: Vec<Message>) -> Result<(), Undelivered> {
             let has_append = messages
                 .iter()
                 .any(|m| m.msg_type == MessageType::MsgAppend as i32);

@@ -27,9 +27,14 @@ pub enum BlockSelector {
     Number(u64),
 }
 
+/// A block selector that is none of `newest`, `oldest`, `config` or a number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?}: use newest, oldest, config or a block number")]
+pub struct BadBlockSelector(pub String);
+
 impl std::str::FromStr for BlockSelector {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = BadBlockSelector;
+    fn from_str(s: &str) -> Result<Self, BadBlockSelector> {
         match s {
             "newest" => Ok(Self::Newest),
             "oldest" => Ok(Self::Oldest),
@@ -37,7 +42,7 @@ impl std::str::FromStr for BlockSelector {
             n => n
                 .parse()
                 .map(Self::Number)
-                .map_err(|_| format!("{n:?}: use newest, oldest, config or a block number")),
+                .map_err(|_| BadBlockSelector(n.to_string())),
         }
     }
 }

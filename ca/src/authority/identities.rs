@@ -82,25 +82,31 @@ impl Authority {
     }
 
     /// Why `caller` may not act on `identity`, if it may not.
-    fn authority_over(caller: &IdentityRecord, identity: &IdentityRecord) -> Result<(), String> {
+    fn authority_over(
+        caller: &IdentityRecord,
+        identity: &IdentityRecord,
+    ) -> Result<(), NoAuthority> {
         let roles = caller.attribute("hf.Registrar.Roles").unwrap_or("");
         if !list_allows(roles, &identity.kind) {
-            return Err(format!(
-                "'{}' may act on types [{roles}], not '{}'",
-                caller.id, identity.kind
-            ));
+            return Err(NoAuthority::Type {
+                caller: caller.id.clone(),
+                roles: roles.to_string(),
+                kind: identity.kind.clone(),
+            });
         }
         if Self::require_affiliation(caller, &identity.affiliation).is_err() {
-            return Err(format!(
-                "'{}' of affiliation '{}' may not act on affiliation '{}'",
-                caller.id, caller.affiliation, identity.affiliation
-            ));
+            return Err(NoAuthority::Affiliation {
+                caller: caller.id.clone(),
+                held: caller.affiliation.clone(),
+                wanted: identity.affiliation.clone(),
+            });
         }
         if let Some(privilege) = privilege_beyond(caller, identity) {
-            return Err(format!(
-                "'{}' holds {privilege}, which '{}' does not",
-                identity.id, caller.id
-            ));
+            return Err(NoAuthority::Privilege {
+                identity: identity.id.clone(),
+                privilege: privilege.to_string(),
+                caller: caller.id.clone(),
+            });
         }
         Ok(())
     }
@@ -248,4 +254,30 @@ impl Authority {
         tracing::info!(id, by = %caller.id, revoked = revoked.len(), "removed identity");
         Ok(IdentityInfo::from(&identity))
     }
+}
+
+/// Why a registrar may not act on an identity.
+#[derive(Debug, thiserror::Error)]
+enum NoAuthority {
+    /// The identity's type is not in the registrar's `hf.Registrar.Roles`.
+    #[error("'{caller}' may act on types [{roles}], not '{kind}'")]
+    Type {
+        caller: String,
+        roles: String,
+        kind: String,
+    },
+    /// The identity's affiliation is outside the registrar's.
+    #[error("'{caller}' of affiliation '{held}' may not act on affiliation '{wanted}'")]
+    Affiliation {
+        caller: String,
+        held: String,
+        wanted: String,
+    },
+    /// The identity holds an `hf.*` privilege the registrar lacks.
+    #[error("'{identity}' holds {privilege}, which '{caller}' does not")]
+    Privilege {
+        identity: String,
+        privilege: String,
+        caller: String,
+    },
 }

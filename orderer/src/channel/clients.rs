@@ -10,7 +10,7 @@ use weft_common::tls::TlsIdentity;
 use weft_protos::weft::cluster::cluster_client::ClusterClient;
 
 use super::{Command, Consenter};
-use crate::raft_outbox::Transport;
+use crate::raft_outbox::{Transport, Undelivered};
 use crate::step_wire::{self, StepBatch};
 
 /// gRPC clients to the other consenters, made lazily.
@@ -89,7 +89,7 @@ impl Transport for ConsenterLinks {
         &self,
         to: u64,
         messages: Vec<raft::prelude::Message>,
-    ) -> impl std::future::Future<Output = Result<(), String>> + Send {
+    ) -> impl std::future::Future<Output = Result<(), Undelivered>> + Send {
         let connection = self.clients.channel(to);
         let batch = StepBatch {
             channel: self.channel.clone(),
@@ -97,12 +97,11 @@ impl Transport for ConsenterLinks {
         };
         let timeout = self.rpc_timeout;
         async move {
-            let connection =
-                connection.ok_or_else(|| format!("consenter {to} has no known endpoint"))?;
+            let connection = connection.ok_or(Undelivered::NoEndpoint(to))?;
             tokio::time::timeout(timeout, step_wire::step(connection, batch))
                 .await
-                .map_err(|_| format!("consenter {to} did not answer within {timeout:?}"))?
-                .map_err(|s| s.message().to_string())
+                .map_err(|_| Undelivered::Timeout { to, timeout })?
+                .map_err(Undelivered::Call)
         }
     }
 

@@ -47,14 +47,19 @@ pub(super) fn check_next_config(
 }
 
 /// The config committed in block `number`, read back from the store.
-pub(super) fn committed_config(store: &ChannelStore, number: u64) -> Result<ChannelConfig, String> {
-    store
-        .block(number)
-        .ok()
-        .flatten()
-        .and_then(|b| Block::decode(b.as_slice()).ok())
-        .ok_or_else(|| "config block missing from the store".to_string())
-        .and_then(|b| ChannelConfig::from_block(&b).map_err(|e| e.to_string()))
+pub(super) fn committed_config(
+    store: &ChannelStore,
+    number: u64,
+) -> Result<ChannelConfig, OrdererError> {
+    let corrupt = |reason: String| OrdererError::Corrupt {
+        what: format!("config block {number}"),
+        reason,
+    };
+    let bytes = store
+        .block(number)?
+        .ok_or_else(|| corrupt("missing from the store".into()))?;
+    let block = Block::decode(bytes.as_slice()).map_err(|e| corrupt(e.to_string()))?;
+    Ok(ChannelConfig::from_block(&block)?)
 }
 
 /// What a committed config changes on this node: the chain's batch limits,

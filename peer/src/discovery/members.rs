@@ -222,6 +222,64 @@ fn known_endpoints(core: &dyn Support, cfg: &ChannelConfig, own: &str) -> Vec<St
     out
 }
 
+/// Why a peer is left out of this peer's view of a channel.
+#[derive(Debug, thiserror::Error)]
+pub enum LeftOut {
+    /// This peer could not sign its query.
+    #[error("cannot sign the query: {0}")]
+    Sign(weft_common::CommonError),
+    /// The peer could not be reached.
+    #[error(transparent)]
+    Connect(weft_common::CommonError),
+    /// The peer refused the query.
+    #[error("{endpoint}: {}", .status.message())]
+    Refused {
+        /// The peer asked.
+        endpoint: String,
+        /// Its answer.
+        status: Status,
+    },
+    /// The peer did not answer in time.
+    #[error("{endpoint}: no answer in {timeout:?}")]
+    Timeout {
+        /// The peer asked.
+        endpoint: String,
+        /// How long it had.
+        timeout: Duration,
+    },
+    /// The peer's answer cannot be trusted or read.
+    #[error("{endpoint}: {source}")]
+    Answer {
+        /// The peer asked.
+        endpoint: String,
+        /// What is wrong with it.
+        source: BadAnswer,
+    },
+}
+
+/// What is wrong with a peer's membership answer.
+#[derive(Debug, thiserror::Error)]
+pub enum BadAnswer {
+    /// Its identity or signatures are not valid on the channel.
+    #[error("its identity or signatures are not valid on the channel: {}", .0.join("; "))]
+    Unverified(Vec<String>),
+    /// It lacks the membership or the state message.
+    #[error("incomplete answer")]
+    Incomplete,
+    /// A message does not decode.
+    #[error(transparent)]
+    Decode(#[from] prost::DecodeError),
+    /// The membership message is not an alive message.
+    #[error("not an alive message")]
+    NotAlive,
+    /// The state message is not a state info message.
+    #[error("not a state info message")]
+    NotStateInfo,
+    /// Its identity does not decode.
+    #[error(transparent)]
+    Identity(weft_common::CommonError),
+}
+
 /// Channel views of their peers, kept for a few seconds.
 #[derive(Debug, Default)]
 pub struct Views {
@@ -276,20 +334,20 @@ impl Views {
         core: &dyn Support,
         cfg: &ChannelConfig,
         endpoint: &str,
-    ) -> Result<Member, String> {
+    ) -> Result<Member, LeftOut> {
         let query = AliveQuery {
             channel: cfg.channel_id.to_string(),
             identity: core.signer().serialized().to_vec(),
             timestamp: Some(prost_types::Timestamp::from(std::time::SystemTime::now())),
         }
         .encode_to_vec();
-        let signature = core.signer().sign(&query).map_err(|e| e.to_string())?;
+        let signature = core.signer().sign(&query).map_err(LeftOut::Sign)?;
         let tls = core.tls().map(|t| (t, cfg.tls_roots()));
         let channel = self
             .connections
             .get(endpoint, tls)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(LeftOut::Connect)?;
         let mut client = MembershipClient::new(channel);
         let call = client.alive(AliveRequest {
             payload: query,
@@ -299,20 +357,29 @@ impl Views {
             Ok(Ok(r)) => r.into_inner(),
             Ok(Err(s)) => {
                 self.connections.drop_endpoint(endpoint);
-                return Err(format!("{endpoint}: {}", s.message()));
+                return Err(LeftOut::Refused {
+                    endpoint: endpoint.to_string(),
+                    status: s,
+                });
             }
             Err(_) => {
                 self.connections.drop_endpoint(endpoint);
-                return Err(format!("{endpoint}: no answer in {ASK_TIMEOUT:?}"));
+                return Err(LeftOut::Timeout {
+                    endpoint: endpoint.to_string(),
+                    timeout: ASK_TIMEOUT,
+                });
             }
         };
-        member_from_answer(cfg, answer).map_err(|e| format!("{endpoint}: {e}"))
+        member_from_answer(cfg, answer).map_err(|source| LeftOut::Answer {
+            endpoint: endpoint.to_string(),
+            source,
+        })
     }
 }
 
 /// Checks a peer's answer: its identity is valid on the channel and signed
 /// both messages; returns what they say.
-fn member_from_answer(cfg: &ChannelConfig, a: AliveResponse) -> Result<Member, String> {
+fn member_from_answer(cfg: &ChannelConfig, a: AliveResponse) -> Result<Member, BadAnswer> {
     let signers = verify_signers(
         &[a.membership_info.as_ref(), a.state_info.as_ref()]
             .into_iter()
@@ -327,21 +394,17 @@ fn member_from_answer(cfg: &ChannelConfig, a: AliveResponse) -> Result<Member, S
         weft_common::clock::unix_now(),
     );
     if signers.valid.is_empty() || !signers.refused.is_empty() {
-        return Err(format!(
-            "its identity or signatures are not valid on the channel: {}",
-            signers.refused.join("; ")
-        ));
+        return Err(BadAnswer::Unverified(signers.refused));
     }
     let (Some(alive), Some(state)) = (a.membership_info, a.state_info) else {
-        return Err("incomplete answer".into());
+        return Err(BadAnswer::Incomplete);
     };
-    let decode =
-        |e: &Envelope| GossipMessage::decode(e.payload.as_slice()).map_err(|e| e.to_string());
+    let decode = |e: &Envelope| GossipMessage::decode(e.payload.as_slice());
     let endpoint = match decode(&alive)?.content {
         Some(gossip_message::Content::AliveMsg(m)) => {
             m.membership.map(|m| m.endpoint).unwrap_or_default()
         }
-        _ => return Err("not an alive message".into()),
+        _ => return Err(BadAnswer::NotAlive),
     };
     let chaincodes = match decode(&state)?.content {
         Some(gossip_message::Content::StateInfo(s)) => s
@@ -353,11 +416,11 @@ fn member_from_answer(cfg: &ChannelConfig, a: AliveResponse) -> Result<Member, S
                     .collect()
             })
             .unwrap_or_default(),
-        _ => return Err("not a state info message".into()),
+        _ => return Err(BadAnswer::NotStateInfo),
     };
     let msp_id = Identity::from_serialized(&a.identity)
         .map(|i| i.msp_id().to_string())
-        .map_err(|e| e.to_string())?;
+        .map_err(BadAnswer::Identity)?;
     Ok(Member {
         msp_id,
         identity: a.identity,

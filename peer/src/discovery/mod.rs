@@ -331,27 +331,51 @@ fn discovery_peer(m: &Member, with_state: bool) -> Peer {
     }
 }
 
+/// Why no endorsement descriptor can be given for an interest.
+#[derive(Debug, thiserror::Error)]
+enum NoDescriptor {
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] crate::PeerError),
+    /// A chaincode has no usable committed definition.
+    #[error("{}", .0.reason)]
+    Definition(weft_common::tx::Invalid),
+    /// A policy cannot be turned into principal combinations.
+    #[error(transparent)]
+    Policy(#[from] weft_common::CommonError),
+    /// The members cannot satisfy it.
+    #[error("{}", .0.as_str())]
+    Plan(plan::NoPlan),
+}
+
+/// Why a channel's config cannot be given to a discovery client.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigUnreadable {
+    /// The config has no channel group.
+    #[error("the config has no channel group")]
+    NoChannelGroup,
+    /// A value in it does not decode.
+    #[error(transparent)]
+    Decode(#[from] prost::DecodeError),
+}
+
 /// The endorsement descriptor of one interest: the principal combinations of
 /// every chaincode's committed policy, merged, planned over the members.
 fn descriptor(
     committer: &Committer,
     members: &[Member],
     interest: &ChaincodeInterest,
-) -> Result<EndorsementDescriptor, String> {
+) -> Result<EndorsementDescriptor, NoDescriptor> {
     let cfg = committer.config();
     let mut per_chaincode = Vec::new();
     for call in &interest.chaincodes {
-        let policy = crate::lifecycle::committed_policy(committer.ledger(), &call.name)
-            .map_err(|e| e.to_string())?
-            .map_err(|why| why.reason)?;
+        let policy = crate::lifecycle::committed_policy(committer.ledger(), &call.name)?
+            .map_err(NoDescriptor::Definition)?;
         let signature = match policy {
             EndorsementPolicy::Signature(p) => p,
-            EndorsementPolicy::ChannelPolicy(path) => cfg
-                .policies
-                .to_signature_policy(&path)
-                .map_err(|e| e.to_string())?,
+            EndorsementPolicy::ChannelPolicy(path) => cfg.policies.to_signature_policy(&path)?,
         };
-        per_chaincode.push(signature.satisfied_by().map_err(|e| e.to_string())?);
+        per_chaincode.push(signature.satisfied_by()?);
     }
     let sets = inquire::merge(&per_chaincode);
     let now = weft_common::clock::unix_now();
@@ -369,7 +393,7 @@ fn descriptor(
         },
         |i| interest.chaincodes.iter().all(|c| members[i].runs(&c.name)),
     )
-    .map_err(|e| e.as_str().to_string())?;
+    .map_err(NoDescriptor::Plan)?;
     Ok(EndorsementDescriptor {
         chaincode: interest.chaincodes[0].name.clone(),
         endorsers_by_groups: plan
@@ -395,29 +419,27 @@ fn descriptor(
 
 /// The channel's MSPs (orderer and application orgs) and orderers by org:
 /// each orderer org's endpoints, else the channel-level orderer addresses.
-pub fn config_result(cfg: &ChannelConfig) -> Result<ConfigResult, String> {
+pub fn config_result(cfg: &ChannelConfig) -> Result<ConfigResult, ConfigUnreadable> {
     let root = cfg
         .config
         .channel_group
         .as_ref()
-        .ok_or("the config has no channel group")?;
+        .ok_or(ConfigUnreadable::NoChannelGroup)?;
     let orgs = |name: &str| -> Vec<&ConfigGroup> {
         root.groups
             .get(name)
             .map(|g| g.groups.values().collect())
             .unwrap_or_default()
     };
-    let fabric_msp = |g: &ConfigGroup| -> Result<Option<FabricMspConfig>, String> {
+    let fabric_msp = |g: &ConfigGroup| -> Result<Option<FabricMspConfig>, prost::DecodeError> {
         let Some(v) = g.values.get("MSP") else {
             return Ok(None);
         };
-        let msp = MspConfig::decode(v.value.as_slice()).map_err(|e| e.to_string())?;
+        let msp = MspConfig::decode(v.value.as_slice())?;
         if msp.r#type != 0 {
             return Ok(None); // not an X.509 (FABRIC) MSP
         }
-        FabricMspConfig::decode(msp.config.as_slice())
-            .map(Some)
-            .map_err(|e| e.to_string())
+        FabricMspConfig::decode(msp.config.as_slice()).map(Some)
     };
     let endpoints = |addresses: &[String]| Endpoints {
         endpoint: addresses
@@ -436,11 +458,7 @@ pub fn config_result(cfg: &ChannelConfig) -> Result<ConfigResult, String> {
     for g in orgs("Orderer") {
         let Some(m) = fabric_msp(g)? else { continue };
         let addresses = match g.values.get("Endpoints") {
-            Some(v) => {
-                OrdererAddresses::decode(v.value.as_slice())
-                    .map_err(|e| e.to_string())?
-                    .addresses
-            }
+            Some(v) => OrdererAddresses::decode(v.value.as_slice())?.addresses,
             None => Vec::new(),
         };
         per_org.insert(m.name.clone(), addresses);

@@ -7,6 +7,7 @@
 //! gives RESOURCE_EXHAUSTED instead of a hang.
 
 mod events;
+mod failure;
 mod status;
 #[cfg(test)]
 mod tests;
@@ -34,6 +35,7 @@ use weft_protos::protos::{ProposalResponse, SignedProposal};
 
 use crate::channel::Committer;
 use crate::config::PeerLimits;
+use failure::{NotOrdered, Shortfall, Unendorsed};
 use status::with_details;
 
 /// What the gateway needs of the peer besides what discovery needs (it
@@ -89,13 +91,13 @@ impl GatewayService {
 struct Attempt {
     msp_id: String,
     address: String,
-    result: Result<ProposalResponse, String>,
+    result: Result<ProposalResponse, Unendorsed>,
 }
 
 impl Attempt {
     fn failure(&self) -> Option<ErrorDetail> {
         let message = match &self.result {
-            Err(e) => e.clone(),
+            Err(e) => e.to_string(),
             Ok(r) => {
                 let resp = r.response.clone().unwrap_or_default();
                 if resp.status == 200 {
@@ -123,7 +125,7 @@ impl GatewayService {
         if msp_id == mine {
             let result = crate::endorser::endorse(&self.endorser, sp.clone())
                 .await
-                .map_err(|s| s.message().to_string());
+                .map_err(Unendorsed::Local);
             return Attempt {
                 msp_id,
                 address: self.core.local_member().endpoint().to_string(),
@@ -155,41 +157,35 @@ impl GatewayService {
             return Attempt {
                 msp_id: msp_id.clone(),
                 address: String::new(),
-                result: Err(format!(
-                    "no peer of {msp_id} is known: the channel config lists no anchor peers for it and Peer.Gateway.Peers names none"
-                )),
+                result: Err(Unendorsed::NoPeer(msp_id)),
             };
         }
-        let mut last = Attempt {
-            msp_id: msp_id.clone(),
-            address: String::new(),
-            result: Err("no attempt".into()),
-        };
+        let mut last = None;
         for address in peers {
             let tls = self.core.tls().map(|t| (t, cfg.tls_roots()));
             let result = match self.connections.get(&address, tls).await {
-                Err(e) => Err(e.to_string()),
+                Err(e) => Err(Unendorsed::Connect(e)),
                 Ok(channel) => EndorserClient::new(channel)
                     .max_decoding_message_size(self.max_recv_msg_size)
                     .process_proposal(sp.clone())
                     .await
                     .map(|r| r.into_inner())
-                    .map_err(|s| format!("{}: {}", s.code(), s.message())),
+                    .map_err(Unendorsed::Remote),
             };
             let ok = result.is_ok();
             if !ok {
                 self.connections.drop_endpoint(&address);
             }
-            last = Attempt {
+            last = Some(Attempt {
                 msp_id: msp_id.clone(),
                 address,
                 result,
-            };
+            });
             if ok {
                 break;
             }
         }
-        last
+        last.expect("at least one peer was asked")
     }
 }
 
@@ -393,13 +389,13 @@ impl Gateway for GatewayService {
             let tls = self.core.tls().map(|t| (t, cfg.tls_roots()));
             match broadcast(&self.connections, endpoint, tls, env.clone()).await {
                 Ok(()) => return Ok(Response::new(SubmitResponse {})),
-                Err(message) => {
+                Err(why) => {
                     self.connections.drop_endpoint(endpoint);
-                    tracing::info!(orderer = %endpoint, tx_id = %req.transaction_id, "submit failed: {message}");
+                    tracing::info!(orderer = %endpoint, tx_id = %req.transaction_id, "submit failed: {why}");
                     details.push(ErrorDetail {
                         address: endpoint.clone(),
                         msp_id: String::new(),
-                        message,
+                        message: why.to_string(),
                     });
                 }
             }
@@ -486,10 +482,10 @@ fn policy_check(
     cfg: &weft_common::config::ChannelConfig,
     chaincode: &str,
     responses: &[ProposalResponse],
-) -> Result<Result<(), String>, crate::PeerError> {
+) -> Result<Result<(), Shortfall>, crate::PeerError> {
     let policy = match crate::lifecycle::committed_policy(ledger, chaincode)? {
         Ok(p) => p,
-        Err(why) => return Ok(Err(why.reason)),
+        Err(why) => return Ok(Err(Shortfall::Definition(why))),
     };
     let signed: Vec<SignedData> = responses
         .iter()
@@ -505,7 +501,7 @@ fn policy_check(
         })
         .collect();
     let signers = verify_signers(&signed, &cfg.msps, weft_common::clock::unix_now());
-    Ok(policy.evaluate(&signers, cfg))
+    Ok(policy.evaluate(&signers, cfg).map_err(Shortfall::from))
 }
 
 /// Checks a signed gateway request: the identity is valid on the channel,
@@ -542,21 +538,24 @@ async fn broadcast(
     endpoint: &str,
     tls: Option<(&weft_common::tls::TlsIdentity, Vec<Vec<u8>>)>,
     env: Envelope,
-) -> Result<(), String> {
+) -> Result<(), NotOrdered> {
     let channel = connections
         .get(endpoint, tls)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(NotOrdered::Connect)?;
     let mut client = AtomicBroadcastClient::new(channel);
     let mut responses = client
         .broadcast(futures::stream::iter([env]))
         .await
-        .map_err(|s| s.message().to_string())?
+        .map_err(NotOrdered::Call)?
         .into_inner();
     match responses.next().await {
         Some(Ok(r)) if r.status == 200 => Ok(()),
-        Some(Ok(r)) => Err(format!("status {}: {}", r.status, r.info)),
-        Some(Err(s)) => Err(s.message().to_string()),
-        None => Err("the orderer closed the stream".into()),
+        Some(Ok(r)) => Err(NotOrdered::Refused {
+            status: r.status,
+            info: r.info,
+        }),
+        Some(Err(s)) => Err(NotOrdered::Call(s)),
+        None => Err(NotOrdered::Closed),
     }
 }

@@ -7,9 +7,73 @@ use weft_common::tx::Invalid;
 use weft_protos::lifecycle::{ChaincodeValidationInfo, StateData, state_data};
 use weft_protos::protos::{ApplicationPolicy, TxValidationCode as Code, application_policy};
 
+use weft_common::CommonError;
+
 use super::{LIFECYCLE_ENDORSEMENT, NAMESPACE};
 use crate::PeerError;
 use crate::ledger::StateView;
+
+/// Why an endorsement policy cannot be read, or is not satisfied.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    /// The endorsers do not satisfy the definition's signature policy.
+    #[error("{policy} requires more than {endorsers}")]
+    NotSatisfied {
+        /// The policy, as text.
+        policy: String,
+        /// Who endorsed.
+        endorsers: String,
+    },
+    /// A channel policy refused, is missing, or a signature policy does not parse.
+    #[error(transparent)]
+    Channel(#[from] CommonError),
+    /// An `ApplicationPolicy` does not decode.
+    #[error("malformed application policy: {0}")]
+    Malformed(#[source] prost::DecodeError),
+    /// An `ApplicationPolicy` holds neither kind of policy.
+    #[error("application policy is empty")]
+    Empty,
+    /// A definition's `ValidationInfo` does not decode.
+    #[error("{chaincode}'s ValidationInfo is malformed: {source}")]
+    ValidationInfo {
+        /// The chaincode defined.
+        chaincode: String,
+        /// The decoding error.
+        source: prost::DecodeError,
+    },
+    /// A definition's `ValidationInfo` holds no bytes.
+    #[error("{chaincode}'s ValidationInfo holds no bytes")]
+    NoValidationInfo {
+        /// The chaincode defined.
+        chaincode: String,
+    },
+    /// A definition names a validation plugin other than Fabric's built-in `vscc`.
+    #[error(
+        "{chaincode} asks for validation plugin {plugin:?}; weft supports only the built-in vscc"
+    )]
+    Plugin {
+        /// The chaincode defined.
+        chaincode: String,
+        /// The plugin it names.
+        plugin: String,
+    },
+    /// A definition's endorsement policy cannot be read.
+    #[error("{chaincode}'s endorsement policy: {source}")]
+    Definition {
+        /// The chaincode defined.
+        chaincode: String,
+        /// Why.
+        source: Box<PolicyError>,
+    },
+    /// The policy of an org's implicit collection cannot be built.
+    #[error("implicit collection of {org}: {source}")]
+    ImplicitCollection {
+        /// The org.
+        org: String,
+        /// Why.
+        source: CommonError,
+    },
+}
 
 /// The policy a chaincode's transactions must satisfy.
 #[derive(Debug, Clone)]
@@ -22,36 +86,36 @@ pub enum EndorsementPolicy {
 
 impl EndorsementPolicy {
     /// Checks the policy against verified endorsers; the error says what was missing.
-    pub fn evaluate(&self, signers: &Signers, config: &ChannelConfig) -> Result<(), String> {
+    pub fn evaluate(&self, signers: &Signers, config: &ChannelConfig) -> Result<(), PolicyError> {
         match self {
             Self::Signature(p) => {
                 if p.evaluate(&signers.valid, &config.msps) {
                     Ok(())
                 } else {
-                    Err(format!("{p} requires more than {}", signers.describe()))
+                    Err(PolicyError::NotSatisfied {
+                        policy: p.to_string(),
+                        endorsers: signers.describe(),
+                    })
                 }
             }
-            Self::ChannelPolicy(path) => config
+            Self::ChannelPolicy(path) => Ok(config
                 .policies
                 .evaluate(path, signers, &config.msps)
-                .map_err(|e| e.to_string()),
+                .map(|_| ())?),
         }
     }
 
     /// Decodes an `ApplicationPolicy`.
-    pub fn from_application_policy(bytes: &[u8]) -> Result<Self, String> {
-        let ap = ApplicationPolicy::decode(bytes)
-            .map_err(|e| format!("malformed application policy: {e}"))?;
+    pub fn from_application_policy(bytes: &[u8]) -> Result<Self, PolicyError> {
+        let ap = ApplicationPolicy::decode(bytes).map_err(PolicyError::Malformed)?;
         match ap.r#type {
             Some(application_policy::Type::SignaturePolicy(env)) => {
-                SignaturePolicy::from_proto(&env)
-                    .map(Self::Signature)
-                    .map_err(|e| e.to_string())
+                Ok(SignaturePolicy::from_proto(&env).map(Self::Signature)?)
             }
             Some(application_policy::Type::ChannelConfigPolicyReference(path)) => {
                 Ok(Self::ChannelPolicy(path))
             }
-            None => Err("application policy is empty".into()),
+            None => Err(PolicyError::Empty),
         }
     }
 }
@@ -82,33 +146,44 @@ pub fn committed_policy(
         )));
     };
     Ok(parse_validation_info(chaincode, &bytes)
-        .map_err(|why| Invalid::new(Code::EndorsementPolicyFailure, why)))
+        .map_err(|why| Invalid::new(Code::EndorsementPolicyFailure, why.to_string())))
 }
 
-fn parse_validation_info(chaincode: &str, bytes: &[u8]) -> Result<EndorsementPolicy, String> {
-    let data = StateData::decode(bytes)
-        .map_err(|e| format!("{chaincode}'s ValidationInfo is malformed: {e}"))?;
-    let Some(state_data::Type::Bytes(inner)) = data.r#type else {
-        return Err(format!("{chaincode}'s ValidationInfo holds no bytes"));
+fn parse_validation_info(chaincode: &str, bytes: &[u8]) -> Result<EndorsementPolicy, PolicyError> {
+    let malformed = |source| PolicyError::ValidationInfo {
+        chaincode: chaincode.to_string(),
+        source,
     };
-    let info = ChaincodeValidationInfo::decode(inner.as_slice())
-        .map_err(|e| format!("{chaincode}'s ValidationInfo is malformed: {e}"))?;
+    let data = StateData::decode(bytes).map_err(malformed)?;
+    let Some(state_data::Type::Bytes(inner)) = data.r#type else {
+        return Err(PolicyError::NoValidationInfo {
+            chaincode: chaincode.to_string(),
+        });
+    };
+    let info = ChaincodeValidationInfo::decode(inner.as_slice()).map_err(malformed)?;
     if info.validation_plugin != "vscc" {
-        return Err(format!(
-            "{chaincode} asks for validation plugin {:?}; weft supports only the built-in vscc",
-            info.validation_plugin
-        ));
+        return Err(PolicyError::Plugin {
+            chaincode: chaincode.to_string(),
+            plugin: info.validation_plugin,
+        });
     }
-    EndorsementPolicy::from_application_policy(&info.validation_parameter)
-        .map_err(|e| format!("{chaincode}'s endorsement policy: {e}"))
+    EndorsementPolicy::from_application_policy(&info.validation_parameter).map_err(|e| {
+        PolicyError::Definition {
+            chaincode: chaincode.to_string(),
+            source: Box::new(e),
+        }
+    })
 }
 
 /// The policy guarding writes to an implicit org collection of `_lifecycle`:
 /// any member of that org (an org approves its own definitions).
-pub fn implicit_collection_policy(org: &str) -> Result<EndorsementPolicy, String> {
+pub fn implicit_collection_policy(org: &str) -> Result<EndorsementPolicy, PolicyError> {
     parse_signature_policy(&format!("OR('{org}.member')"))
         .map(EndorsementPolicy::Signature)
-        .map_err(|e| format!("implicit collection of {org}: {e}"))
+        .map_err(|source| PolicyError::ImplicitCollection {
+            org: org.to_string(),
+            source,
+        })
 }
 
 /// Encodes a `ValidationInfo` field as `_lifecycle` stores it (for tests and the lifecycle).

@@ -12,8 +12,8 @@ pub mod layout;
 pub mod scc;
 
 pub use definition::{
-    EndorsementPolicy, committed_policy, implicit_collection_org, implicit_collection_policy,
-    validation_info_value,
+    EndorsementPolicy, PolicyError, committed_policy, implicit_collection_org,
+    implicit_collection_policy, validation_info_value,
 };
 
 /// The lifecycle system chaincode's name and namespace.

@@ -190,7 +190,7 @@ pub fn check(
     for (ns, collection) in checks {
         let policy = match collection.and_then(implicit_collection_org) {
             Some(org) if ns == lifecycle::NAMESPACE => implicit_collection_policy(org)
-                .map_err(|why| invalid(Code::EndorsementPolicyFailure, why)),
+                .map_err(|why| invalid(Code::EndorsementPolicyFailure, why.to_string())),
             _ => policies.policy(&ns)?,
         };
         let policy = match policy {
