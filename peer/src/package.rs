@@ -271,10 +271,8 @@ pub fn build_wasm(crate_dir: &Path, target_dir: Option<&Path>) -> Result<PathBuf
 
 /// Writes a package file.
 pub fn write_package(path: &Path, package: &[u8]) -> Result<(), PeerError> {
-    let mut f = std::fs::File::create(path)
-        .map_err(|e| PeerError::Runtime(format!("{}: {e}", path.display())))?;
-    f.write_all(package)
-        .map_err(|e| PeerError::Runtime(format!("{}: {e}", path.display())))
+    let mut f = std::fs::File::create(path).map_err(PeerError::file(path))?;
+    f.write_all(package).map_err(PeerError::file(path))
 }
 
 #[cfg(test)]

@@ -94,7 +94,10 @@ pub async fn submit(
     let mut stream = client
         .broadcast(futures::stream::iter([env]))
         .await
-        .map_err(|s| PeerError::Remote(format!("orderer {}: {}", orderer.address, s.message())))?
+        .map_err(|source| PeerError::Call {
+            what: format!("orderer {}", orderer.address),
+            source,
+        })?
         .into_inner();
     match stream.next().await {
         Some(Ok(r)) if r.status == 200 => Ok(bundle.tx_id.to_string()),
@@ -102,11 +105,10 @@ pub async fn submit(
             "orderer {} refused the transaction: status {}, {}",
             orderer.address, r.status, r.info
         ))),
-        Some(Err(s)) => Err(PeerError::Remote(format!(
-            "orderer {}: {}",
-            orderer.address,
-            s.message()
-        ))),
+        Some(Err(source)) => Err(PeerError::Call {
+            what: format!("orderer {}", orderer.address),
+            source,
+        }),
         None => Err(PeerError::Remote(format!(
             "orderer {} closed the stream",
             orderer.address

@@ -44,22 +44,19 @@ fn file_name(package_id: &str) -> String {
 impl InstalledChaincodes {
     /// Opens the store in `dir`, loading every package found there.
     pub fn open(dir: PathBuf, runtime: Arc<ChaincodeRuntime>) -> Result<Self, PeerError> {
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| PeerError::Config(format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(PeerError::file(&dir))?;
         let store = Self {
             dir: dir.clone(),
             runtime,
             by_id: RwLock::new(BTreeMap::new()),
         };
-        let entries = std::fs::read_dir(&dir)
-            .map_err(|e| PeerError::Config(format!("{}: {e}", dir.display())))?;
+        let entries = std::fs::read_dir(&dir).map_err(PeerError::file(&dir))?;
         for entry in entries.flatten() {
             let path = entry.path();
             if !path.to_string_lossy().ends_with(".tar.gz") {
                 continue;
             }
-            let bytes = std::fs::read(&path)
-                .map_err(|e| PeerError::Config(format!("{}: {e}", path.display())))?;
+            let bytes = std::fs::read(&path).map_err(PeerError::file(&path))?;
             match store.add(&bytes) {
                 Ok(i) => tracing::info!(package_id = %i.package_id, "loaded installed chaincode"),
                 Err(e) => tracing::warn!(file = %path.display(), "skipping installed package: {e}"),
@@ -138,7 +135,7 @@ impl InstalledChaincodes {
         let path = self.dir.join(file_name(package_id));
         std::fs::read(&path)
             .map(Some)
-            .map_err(|e| PeerError::Runtime(format!("{}: {e}", path.display())))
+            .map_err(PeerError::file(&path))
     }
 
     /// The runtime the packages are compiled for.

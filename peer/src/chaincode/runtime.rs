@@ -131,10 +131,6 @@ impl std::fmt::Debug for ChaincodeRuntime {
     }
 }
 
-fn rt_err(e: impl std::fmt::Display) -> PeerError {
-    PeerError::Runtime(e.to_string())
-}
-
 fn invalid(e: impl Into<String>) -> PeerError {
     PeerError::InvalidChaincode(e.into())
 }
@@ -167,11 +163,10 @@ impl ChaincodeRuntime {
         pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
         pool.table_keep_resident(64 * 1024);
         c.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-        let engine = Engine::new(&c).map_err(rt_err)?;
-        let linker = host::linker(&engine).map_err(rt_err)?;
+        let engine = Engine::new(&c)?;
+        let linker = host::linker(&engine)?;
         if let Some(dir) = &config.cache_dir {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| rt_err(format!("cache dir {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(PeerError::file(dir))?;
         }
         Ok(Self {
             engine,
@@ -293,7 +288,7 @@ impl ChaincodeRuntime {
         let compiled = Arc::new(CompiledChaincode { hash, pre });
         // Ask the module which ABI it speaks.
         let mut store = self.store(HostState::probe(self.config.memory_limit_bytes));
-        store.set_fuel(PROBE_FUEL).map_err(rt_err)?;
+        store.set_fuel(PROBE_FUEL)?;
         let instance = compiled
             .pre
             .instantiate(&mut store)

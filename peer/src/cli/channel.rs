@@ -9,7 +9,7 @@ use prost::Message;
 use crate::PeerError;
 use crate::admin::BlockSelector;
 
-use super::connection::{Connection, base64_std, connect, io_err};
+use super::connection::{Connection, base64_std, connect};
 
 #[derive(Subcommand)]
 pub(crate) enum ChannelCommand {
@@ -52,7 +52,7 @@ pub(crate) enum ChannelCommand {
 pub(crate) async fn run_channel(command: ChannelCommand) -> Result<(), PeerError> {
     match command {
         ChannelCommand::Join { block, conn } => {
-            let bytes = std::fs::read(&block).map_err(|e| io_err(&block, e))?;
+            let bytes = std::fs::read(&block).map_err(PeerError::file(&block))?;
             connect(&conn).await?.join(&bytes).await?;
             eprintln!("Successfully submitted proposal to join channel");
         }
@@ -93,7 +93,7 @@ pub(crate) async fn run_channel(command: ChannelCommand) -> Result<(), PeerError
                 };
                 PathBuf::from(format!("{channel}_{name}.block"))
             });
-            std::fs::write(&output, &bytes).map_err(|e| io_err(&output, e))?;
+            std::fs::write(&output, &bytes).map_err(PeerError::file(&output))?;
             eprintln!("Received block: {number} → {}", output.display());
         }
     }

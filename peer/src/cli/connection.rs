@@ -65,18 +65,13 @@ pub(crate) struct OrdererArgs {
     pub(crate) cafile: Option<PathBuf>,
 }
 
-/// A file that could not be read, named.
-pub(crate) fn io_err(path: &std::path::Path, e: std::io::Error) -> PeerError {
-    PeerError::Config(format!("{}: {e}", path.display()))
-}
-
 /// An admin client of the connection's peer, signing as its MSP identity.
 pub(crate) async fn connect(c: &Connection) -> Result<AdminClient, PeerError> {
     let signer = folder::load_signing_identity(&c.msp_dir, &MspId::new(c.msp_id.clone()))?;
     let tls = match &c.tls_ca {
         None => None,
         Some(ca) => Some(ClientTls {
-            ca_pem: std::fs::read(ca).map_err(|e| io_err(ca, e))?,
+            ca_pem: std::fs::read(ca).map_err(PeerError::file(ca))?,
             identity: match (&c.tls_cert, &c.tls_key) {
                 (Some(cert), Some(key)) => Some(TlsIdentity::load(cert, key)?),
                 (None, None) => None,
@@ -107,7 +102,7 @@ pub(crate) fn target(
     c: &Connection,
 ) -> Result<Target, PeerError> {
     let tls = match (ca, client_tls(c)?) {
-        (Some(ca), Some(id)) => Some((id, std::fs::read(ca).map_err(|e| io_err(ca, e))?)),
+        (Some(ca), Some(id)) => Some((id, std::fs::read(ca).map_err(PeerError::file(ca))?)),
         (Some(_), None) => {
             return Err(PeerError::Config(
                 "weft nodes use mutual TLS: give --tls-cert and --tls-key (CORE_PEER_TLS_CLIENTCERT_FILE / _KEY_FILE)".into(),

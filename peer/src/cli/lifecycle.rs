@@ -10,7 +10,7 @@ use crate::PeerError;
 use crate::package;
 
 use super::chaincode::{endorsers, query, transact};
-use super::connection::{Connection, OrdererArgs, PeerTargets, connect, io_err};
+use super::connection::{Connection, OrdererArgs, PeerTargets, connect};
 
 #[derive(Subcommand)]
 pub(crate) enum LifecycleCommand {
@@ -215,20 +215,18 @@ pub(crate) async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerE
             } else {
                 path
             };
-            let wasm = std::fs::read(&wasm_path)
-                .map_err(|e| crate::PeerError::Runtime(format!("{}: {e}", wasm_path.display())))?;
+            let wasm = std::fs::read(&wasm_path).map_err(PeerError::file(&wasm_path))?;
             let bytes = package::package(&label, &wasm)?;
             package::write_package(&output, &bytes)?;
             println!("{}", package::package_id(&label, &bytes));
         }
         ChaincodeCommand::Calculatepackageid { file } => {
-            let bytes = std::fs::read(&file)
-                .map_err(|e| crate::PeerError::Runtime(format!("{}: {e}", file.display())))?;
+            let bytes = std::fs::read(&file).map_err(PeerError::file(&file))?;
             let p = package::parse(&bytes)?;
             println!("{}", package::package_id(&p.label, &bytes));
         }
         ChaincodeCommand::Install { package, conn } => {
-            let bytes = std::fs::read(&package).map_err(|e| io_err(&package, e))?;
+            let bytes = std::fs::read(&package).map_err(PeerError::file(&package))?;
             let r: lc::InstallChaincodeResult = lifecycle_query(
                 &conn,
                 "",

@@ -348,8 +348,7 @@ impl Gateway for GatewayService {
             .filter_map(|a| a.result.as_ref().ok().cloned())
             .collect();
         if !explicit {
-            let verdict = policy_check(committer.ledger(), &cfg, &p.chaincode_name, &responses)
-                .map_err(|e| Status::internal(e.to_string()))?;
+            let verdict = policy_check(committer.ledger(), &cfg, &p.chaincode_name, &responses)?;
             if let Err(why) = verdict {
                 return Err(fail(
                     format!(
@@ -429,11 +428,7 @@ impl Gateway for GatewayService {
         )?;
         let mut commits = committer.subscribe();
         loop {
-            if let Some(loc) = committer
-                .ledger()
-                .tx_location(&req.transaction_id)
-                .map_err(|e| Status::internal(e.to_string()))?
-            {
+            if let Some(loc) = committer.ledger().tx_location(&req.transaction_id)? {
                 return Ok(Response::new(CommitStatusResponse {
                     result: loc.code,
                     block_number: loc.block,

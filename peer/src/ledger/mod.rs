@@ -546,11 +546,5 @@ impl Ledger {
     }
 }
 
-impl From<rocksdb::Error> for PeerError {
-    fn from(e: rocksdb::Error) -> Self {
-        PeerError::Ledger(e.to_string())
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -46,7 +46,10 @@ impl Listeners {
         let bind = |a: SocketAddr| async move {
             TcpListener::bind(a)
                 .await
-                .map_err(|e| PeerError::Config(format!("cannot listen on {a}: {e}")))
+                .map_err(|source| PeerError::Listen {
+                    addr: a.to_string(),
+                    source,
+                })
         };
         Ok(Self {
             peer: bind(config.listener.address).await?,
@@ -163,11 +166,7 @@ pub async fn start_with(
             let roots = s
                 .client_roots
                 .iter()
-                .map(|p| {
-                    std::fs::read(p).map_err(|e| {
-                        PeerError::Config(format!("client root CA {}: {e}", p.display()))
-                    })
-                })
+                .map(|p| std::fs::read(p).map_err(PeerError::file(p)))
                 .collect::<Result<Vec<_>, _>>()?;
             (Some(TlsIdentity::load(&s.cert, &s.key)?), roots)
         }
@@ -203,7 +202,10 @@ pub async fn start_with(
     let addr = listeners
         .peer
         .local_addr()
-        .map_err(|e| PeerError::Config(e.to_string()))?;
+        .map_err(|source| PeerError::Listen {
+            addr: "a bound listener".into(),
+            source,
+        })?;
     let endpoint = match &config.external_endpoint {
         Some(e) => e.clone(),
         None if addr.ip().is_unspecified() => {
@@ -255,10 +257,14 @@ pub async fn start_with(
     });
     core.channels.resume()?;
 
-    let operations_addr = listeners
-        .operations
-        .local_addr()
-        .map_err(|e| PeerError::Config(e.to_string()))?;
+    let operations_addr =
+        listeners
+            .operations
+            .local_addr()
+            .map_err(|source| PeerError::Listen {
+                addr: "a bound listener".into(),
+                source,
+            })?;
     let mut tasks = Vec::new();
     let limits = &config.limits;
     let gateway = config.gateway_enabled.then(|| {
