@@ -27,6 +27,12 @@ pub enum CommonError {
         "invalid channel name {0:?}: use lowercase letters, digits, '.' and '-', starting with a letter, under 250 characters"
     )]
     InvalidChannelId(String),
+    /// A chaincode name breaks Fabric's rule.
+    #[error("invalid chaincode name '{0}': must match ^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$")]
+    InvalidChaincodeName(String),
+    /// A transaction id is not 64 lowercase hex digits.
+    #[error("invalid transaction id {0:?}: a txid is the lowercase hex of a SHA-256 (64 digits)")]
+    InvalidTxId(String),
     /// A key or certificate could not be read.
     #[error("{what} at {path}: {reason}")]
     Load {

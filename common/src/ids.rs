@@ -6,7 +6,7 @@ use std::fmt;
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
         pub struct $name(String);
 
@@ -82,6 +82,35 @@ impl ChannelId {
     }
 }
 
+impl ChaincodeName {
+    /// Checks Fabric's rule for chaincode names: ASCII letters and digits in
+    /// runs joined by single `-` or `_` (`^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$`).
+    pub fn parse(raw: &str) -> Result<Self, crate::CommonError> {
+        let ok = !raw.is_empty()
+            && raw
+                .split(['-', '_'])
+                .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()));
+        if ok {
+            Ok(Self(raw.to_string()))
+        } else {
+            Err(crate::CommonError::InvalidChaincodeName(raw.to_string()))
+        }
+    }
+}
+
+impl TxId {
+    /// Checks the form of a transaction id as Fabric computes it: the
+    /// lowercase hex of SHA-256(nonce ‖ creator), 64 digits.
+    pub fn parse(raw: &str) -> Result<Self, crate::CommonError> {
+        let ok = raw.len() == 64 && raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if ok {
+            Ok(Self(raw.to_string()))
+        } else {
+            Err(crate::CommonError::InvalidTxId(raw.to_string()))
+        }
+    }
+}
+
 /// A block number (height - 1 of the block's chain position).
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
@@ -109,6 +138,35 @@ pub struct TxNum(pub u64);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chaincode_names_follow_fabric_rules() {
+        for good in ["basic", "asset-transfer_2", "A1"] {
+            assert!(ChaincodeName::parse(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "-basic",
+            "basic-",
+            "a--b",
+            "a_-b",
+            "bad.name",
+            "_lifecycle",
+            "x y",
+        ] {
+            assert!(ChaincodeName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn txids_are_64_lowercase_hex_digits() {
+        let computed = crate::tx::compute_txid(b"nonce", b"creator");
+        assert_eq!(TxId::parse(computed.as_str()).unwrap(), computed);
+        let upper = computed.as_str().to_uppercase();
+        for bad in ["", "abc", upper.as_str(), &computed.as_str()[1..]] {
+            assert!(TxId::parse(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn channel_names_follow_fabric_rules() {

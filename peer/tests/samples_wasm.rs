@@ -101,10 +101,10 @@ impl Chain {
                 .collect(),
             chaincode: "basic".into(),
             args: args.iter().map(|a| a.as_bytes().to_vec()).collect(),
-            tx_id: format!("tx{}", self.block),
+            tx_id: format!("tx{}", self.block).into(),
             channel_id: "mychannel".into(),
             timestamp: (1_700_000_000 + self.block as i64, 0),
-            creator_msp_id: self.creator.0.clone(),
+            creator_msp_id: self.creator.0.clone().into(),
             creator_cert: self.creator.1.clone(),
             read_only,
         };

@@ -249,7 +249,7 @@ fn set_result(caller: &mut Ctx<'_>, bytes: Vec<u8>) -> wasmtime::Result<i64> {
 
 fn sim<'a>(caller: &'a mut Ctx<'_>) -> (&'a mut dyn TxSimulator, String) {
     let data = caller.data_mut();
-    let ns = data.ctx.chaincode.clone();
+    let ns = data.ctx.chaincode.to_string();
     (
         data.sim
             .as_deref_mut()
@@ -405,14 +405,14 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
             charge(&mut c, CALL_COST)?;
             let ctx = &c.data().ctx;
             let bytes = match TxInfo::from_i32(kind) {
-                Some(TxInfo::TxId) => ctx.tx_id.as_bytes().to_vec(),
-                Some(TxInfo::ChannelId) => ctx.channel_id.as_bytes().to_vec(),
+                Some(TxInfo::TxId) => ctx.tx_id.as_str().as_bytes().to_vec(),
+                Some(TxInfo::ChannelId) => ctx.channel_id.as_str().as_bytes().to_vec(),
                 Some(TxInfo::Timestamp) => {
                     let mut b = ctx.timestamp.0.to_le_bytes().to_vec();
                     b.extend_from_slice(&ctx.timestamp.1.to_le_bytes());
                     b
                 }
-                Some(TxInfo::CreatorMspId) => ctx.creator_msp_id.as_bytes().to_vec(),
+                Some(TxInfo::CreatorMspId) => ctx.creator_msp_id.as_str().as_bytes().to_vec(),
                 Some(TxInfo::CreatorCert) => ctx.creator_cert.clone(),
                 Some(TxInfo::ReadOnly) => vec![u8::from(ctx.read_only)],
                 None => return Ok(ErrorCode::InvalidArgument.as_return()),
@@ -481,7 +481,7 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
                 return Ok(ErrorCode::NotFound.as_return());
             };
             let mut ctx = c.data().ctx.clone();
-            ctx.chaincode = name;
+            ctx.chaincode = name.into();
             ctx.args = inv.args;
             let sim = c
                 .data_mut()
@@ -599,7 +599,7 @@ fn next_page(data: &mut HostState, id: i32) -> Result<u64, ErrorCode> {
         }
         Source::History { key, cursor } => {
             let (page, next) = sim
-                .history_page(&ctx.chaincode, key, cursor.as_deref(), want)
+                .history_page(ctx.chaincode.as_str(), key, cursor.as_deref(), want)
                 .map_err(|_| ErrorCode::Internal)?;
             if next.is_none() {
                 it.done = true;

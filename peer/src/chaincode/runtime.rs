@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use weft_common::ids::{ChaincodeName, ChannelId, MspId, TxId};
 
 use wasmtime::{
     Config, Engine, ExternType, InstanceAllocationStrategy, InstancePre, Linker, Module,
@@ -66,17 +67,17 @@ impl Default for RuntimeConfig {
 #[derive(Debug, Clone, Default)]
 pub struct InvocationContext {
     /// The chaincode (and its state namespace).
-    pub chaincode: String,
+    pub chaincode: ChaincodeName,
     /// Function name then arguments.
     pub args: Vec<Vec<u8>>,
     /// Transaction id.
-    pub tx_id: String,
+    pub tx_id: TxId,
     /// Channel.
-    pub channel_id: String,
+    pub channel_id: ChannelId,
     /// Proposal timestamp (seconds, nanos).
     pub timestamp: (i64, i32),
     /// Creator's MSP id.
-    pub creator_msp_id: String,
+    pub creator_msp_id: MspId,
     /// Creator's certificate (PEM).
     pub creator_cert: Vec<u8>,
     /// Transient data.
@@ -335,7 +336,7 @@ impl ChaincodeRuntime {
         resolver: Option<Arc<dyn ChaincodeResolver>>,
         depth: u32,
     ) -> (Result<InvokeOutcome, PeerError>, Box<dyn TxSimulator>) {
-        let name = ctx.chaincode.clone();
+        let name = ctx.chaincode.to_string();
         let fail = |reason: String| PeerError::Invocation {
             chaincode: name.clone(),
             reason,

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use prost::Message;
+use weft_common::ids::ChaincodeName;
 use weft_common::tx::UnpackedProposal;
 use weft_protos::protos::{self, ChaincodeEvent};
 
@@ -73,12 +74,12 @@ pub(super) fn simulate(
         .map_err(|e| err(400, format!("creator: {e}")))?;
     let ts = p.channel_header.timestamp.unwrap_or_default();
     let ctx = InvocationContext {
-        chaincode: cc.to_string(),
+        chaincode: ChaincodeName::new(cc),
         args: p.args().to_vec(),
-        tx_id: p.channel_header.tx_id.clone(),
-        channel_id: cfg.channel_id.to_string(),
+        tx_id: p.tx_id(),
+        channel_id: cfg.channel_id.clone(),
         timestamp: (ts.seconds, ts.nanos),
-        creator_msp_id: creator.msp_id().to_string(),
+        creator_msp_id: creator.msp_id().clone(),
         creator_cert: creator.cert_pem(),
         transient: p.transient().clone(),
         read_only: false,

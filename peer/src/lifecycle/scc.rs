@@ -65,22 +65,11 @@ fn require_next(requested: i64, current: i64) -> Result<(), Refusal> {
     }
 }
 
-/// Fabric's rule for chaincode names.
+/// Fabric's rule for chaincode names (which `_lifecycle` itself breaks).
 fn check_name(name: &str) -> Result<(), Refusal> {
-    let ok = !name.is_empty()
-        && name
-            .split(['-', '_'])
-            .all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric()));
-    if ok && name != NAMESPACE {
-        Ok(())
-    } else {
-        Err(err(
-            400,
-            format!(
-                "invalid chaincode name '{name}': must match ^[a-zA-Z0-9]+([-_][a-zA-Z0-9]+)*$"
-            ),
-        ))
-    }
+    weft_common::ids::ChaincodeName::parse(name)
+        .map(|_| ())
+        .map_err(|e| err(400, e.to_string()))
 }
 
 /// What the lifecycle functions run with.
