@@ -33,10 +33,11 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// The wait before retry number `retry` (1-based), jittered to 50–100%.
     pub fn delay(&self, retry: u32) -> Duration {
-        let base = self
-            .backoff
-            .saturating_mul(1 << retry.saturating_sub(1).min(16))
-            .min(self.max_backoff);
+        let base = weft_common::backoff::Backoff::nth(
+            self.backoff,
+            self.max_backoff,
+            retry.saturating_sub(1),
+        );
         let jitter = weft_common::crypto::random_bytes(1)[0] as u32;
         base / 2 + base * jitter / 510
     }

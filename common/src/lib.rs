@@ -14,6 +14,7 @@
 //! "unpacked" types once, at the edge, keeping the original signed bytes so that
 //! signatures are always checked over what was signed, never over a re-encoding.
 
+pub mod backoff;
 pub mod block;
 pub mod clock;
 pub mod config;

@@ -40,8 +40,7 @@ impl LoginThrottle {
         if self.limit == 0 || count < self.limit {
             return Duration::ZERO;
         }
-        let doublings = (count - self.limit).min(20);
-        Duration::from_secs(1u64 << doublings).min(MAX_BACKOFF)
+        weft_common::backoff::Backoff::nth(Duration::from_secs(1), MAX_BACKOFF, count - self.limit)
     }
 
     /// How long `id` must still wait at `now` before a secret is checked

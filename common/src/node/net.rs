@@ -104,7 +104,8 @@ fn accept_loop(
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     tokio::spawn(async move {
-        let mut pause = Duration::from_millis(5);
+        let mut pause =
+            crate::backoff::Backoff::new(Duration::from_millis(5), Duration::from_secs(1));
         loop {
             let permit = tokio::select! {
                 _ = shutdown.changed() => break,
@@ -115,17 +116,17 @@ fn accept_loop(
                 r = listener.accept() => match r {
                     Ok(x) => x,
                     Err(e) => {
-                        tracing::warn!("accept failed, retrying in {pause:?}: {e}");
+                        let wait = pause.next_wait();
+                        tracing::warn!("accept failed, retrying in {wait:?}: {e}");
                         tokio::select! {
                             _ = shutdown.changed() => break,
-                            _ = tokio::time::sleep(pause) => {}
+                            _ = tokio::time::sleep(wait) => {}
                         }
-                        pause = (pause * 2).min(Duration::from_secs(1));
                         continue;
                     }
                 },
             };
-            pause = Duration::from_millis(5);
+            pause.reset();
             let _ = tcp.set_nodelay(true);
             if !accepted(tcp, peer, permit) {
                 break;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::{Instant, sleep_until};
+use weft_common::backoff::Backoff;
 use weft_common::config::ChannelConfig;
 use weft_common::ids::ChannelId;
 use weft_common::msp::SigningIdentity;
@@ -318,7 +319,7 @@ impl ChannelHandle {
             return Ok(number);
         }
         let give_up = Instant::now() + deadline;
-        let mut backoff = Duration::from_millis(50);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(1));
         loop {
             let offered = self.submit(&envelope, hash, config).await;
             // Once the leader has the envelope only a leader change can lose it, so
@@ -334,8 +335,7 @@ impl ChannelHandle {
                 }
                 Err(e) => {
                     tracing::debug!(channel = %self.id, "offer failed, will retry: {e}");
-                    backoff = (backoff * 2).min(Duration::from_secs(1));
-                    backoff
+                    backoff.next_wait()
                 }
             };
             // A clone keeps the handle's "seen" version; mark the current leader as

@@ -15,6 +15,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use prost::Message;
 use tokio::sync::watch;
+use weft_common::backoff::Backoff;
 use weft_common::ids::ChannelId;
 use weft_common::msp::SigningIdentity;
 use weft_common::tls::TlsIdentity;
@@ -138,7 +139,7 @@ pub async fn run(
 ) {
     let channel = committer.config().channel_id.clone();
     let mut index = 0usize;
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
     loop {
         if *shutdown.borrow() {
             return;
@@ -160,7 +161,7 @@ pub async fn run(
         let height_before = committer.tip().0;
         let stop = pull(&committer, &settings, &endpoint, &channel, &mut shutdown).await;
         if committer.tip().0 > height_before {
-            backoff = FIRST_BACKOFF;
+            backoff.reset();
         }
         match stop {
             Stop::Shutdown => {
@@ -177,13 +178,13 @@ pub async fn run(
             }
             Stop::Transport(why) => {
                 settings.health.failed(&why);
-                tracing::info!(%channel, orderer = %endpoint, "deliver: {why}; retrying in {backoff:?}");
+                let wait = backoff.next_wait();
+                tracing::info!(%channel, orderer = %endpoint, "deliver: {why}; retrying in {wait:?}");
                 index += 1;
                 tokio::select! {
-                    _ = tokio::time::sleep(backoff) => {}
+                    _ = tokio::time::sleep(wait) => {}
                     _ = shutdown.changed() => return,
                 }
-                backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
     }

@@ -292,7 +292,12 @@ impl Gateway for GatewayService {
                 if differing(&attempts, &local_payload).is_empty() {
                     break;
                 }
-                tokio::time::sleep(std::time::Duration::from_millis(100 << round)).await;
+                tokio::time::sleep(weft_common::backoff::Backoff::nth(
+                    std::time::Duration::from_millis(100),
+                    std::time::Duration::from_millis(800),
+                    round,
+                ))
+                .await;
                 let again = self.endorse_at(mine.clone(), &cfg, &sp).await;
                 if let (Ok(r), None) = (&again.result, again.failure()) {
                     local_payload = r.payload.clone();
