@@ -2,9 +2,12 @@
 //! with its config, data and log under the network's directory, PIDs in
 //! `pids/`, and the description in `network.json`.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
+
+use weft_common::node::config_writer::NodeYaml;
 
 use crate::info::{CaInfo, NetworkInfo, NodeInfo, OrgInfo};
 use crate::material::{PortPlan, generate};
@@ -136,52 +139,58 @@ fn plan(t: &Topology) -> Result<PortPlan, NetworkError> {
     }
 }
 
-fn orderer_yaml(info: &NetworkInfo, node: &NodeInfo) -> String {
-    let c = node.crypto.display();
-    format!(
-        "General:\n  ListenAddress: {addr}\n  TLS:\n    Enabled: true\n    Certificate: {c}/tls/server.crt\n    PrivateKey: {c}/tls/server.key\n    ClientAuthRequired: {client_auth}\n    ClientRootCAs: []\n\
-         \x20 LocalMSPDir: {c}/msp\n  LocalMSPID: OrdererMSP\n\
-         Admin:\n  ListenAddress: {admin}\n  TLS:\n    Enabled: true\n    Certificate: {c}/tls/server.crt\n    PrivateKey: {c}/tls/server.key\n    ClientAuthRequired: true\n    ClientRootCAs: [{ca}]\n\
-         Operations:\n  ListenAddress: {ops}\nFileLedger:\n  Location: {data}\n",
-        addr = node.address,
-        client_auth = info.client_auth_required,
-        admin = node.admin_address.as_deref().unwrap_or("127.0.0.1:0"),
-        ca = info.orderer_tls_ca.display(),
-        ops = node.operations_address,
-        data = node.data.display(),
-    )
+fn orderer_yaml(info: &NetworkInfo, node: &NodeInfo) -> Result<String, NetworkError> {
+    let c = &node.crypto;
+    Ok(NodeYaml::new(&weft_orderer::config::KEYS)
+        .set("General.ListenAddress", &node.address)
+        .set("General.TLS.Enabled", true)
+        .set("General.TLS.Certificate", c.join("tls/server.crt"))
+        .set("General.TLS.PrivateKey", c.join("tls/server.key"))
+        .set("General.TLS.ClientAuthRequired", info.client_auth_required)
+        .set("General.TLS.ClientRootCAs", Vec::<String>::new())
+        .set("General.LocalMSPDir", c.join("msp"))
+        .set("General.LocalMSPID", "OrdererMSP")
+        .set(
+            "Admin.ListenAddress",
+            node.admin_address.as_deref().unwrap_or("127.0.0.1:0"),
+        )
+        .set("Admin.TLS.Enabled", true)
+        .set("Admin.TLS.Certificate", c.join("tls/server.crt"))
+        .set("Admin.TLS.PrivateKey", c.join("tls/server.key"))
+        .set("Admin.TLS.ClientAuthRequired", true)
+        .set("Admin.TLS.ClientRootCAs", [&info.orderer_tls_ca])
+        .set("Operations.ListenAddress", &node.operations_address)
+        .set("FileLedger.Location", &node.data)
+        .to_yaml()?)
 }
 
-fn peer_yaml(info: &NetworkInfo, org: &OrgInfo, node: &NodeInfo) -> String {
-    let c = node.crypto.display();
-    let gateway_peers: String = info
+fn peer_yaml(info: &NetworkInfo, org: &OrgInfo, node: &NodeInfo) -> Result<String, NetworkError> {
+    let c = &node.crypto;
+    let gateway_peers: Vec<BTreeMap<&str, &str>> = info
         .orgs
         .iter()
         .flat_map(|o| o.peers.iter().map(move |p| (o, p)))
         .filter(|(_, p)| p.name != node.name)
         .map(|(o, p)| {
-            format!(
-                "      - {{ MSPID: {}, Address: \"{}\" }}\n",
-                o.msp_id, p.address
-            )
+            BTreeMap::from([
+                ("MSPID", o.msp_id.as_str()),
+                ("Address", p.address.as_str()),
+            ])
         })
         .collect();
-    format!(
-        "peer:\n  id: {name}\n  listenAddress: {addr}\n  tls:\n    enabled: true\n    clientAuthRequired: {client_auth}\n    cert: {{ file: {c}/tls/server.crt }}\n    key: {{ file: {c}/tls/server.key }}\n\
-         \x20 mspConfigPath: {c}/msp\n  localMspId: {msp}\n  fileSystemPath: {data}\n  gateway:\n    peers:\n{peers}\
-         operations:\n  listenAddress: {ops}\n",
-        name = node.name,
-        client_auth = info.client_auth_required,
-        addr = node.address,
-        msp = org.msp_id,
-        data = node.data.display(),
-        peers = if gateway_peers.is_empty() {
-            "      []\n".to_string()
-        } else {
-            gateway_peers
-        },
-        ops = node.operations_address,
-    )
+    Ok(NodeYaml::new(&weft_peer::config::KEYS)
+        .set("peer.id", &node.name)
+        .set("peer.listenAddress", &node.address)
+        .set("peer.tls.enabled", true)
+        .set("peer.tls.clientAuthRequired", info.client_auth_required)
+        .set("peer.tls.cert.file", c.join("tls/server.crt"))
+        .set("peer.tls.key.file", c.join("tls/server.key"))
+        .set("peer.mspConfigPath", c.join("msp"))
+        .set("peer.localMspId", &org.msp_id)
+        .set("peer.fileSystemPath", &node.data)
+        .set("peer.gateway.peers", gateway_peers)
+        .set("operations.listenAddress", &node.operations_address)
+        .to_yaml()?)
 }
 
 /// What `spawn` starts: a name (for its config, PID and log files) and its log.
@@ -386,7 +395,7 @@ pub async fn up(opts: &UpOptions, progress: impl Fn(&str)) -> Result<NetworkInfo
             node.into(),
             "weft-orderer",
             &["start"],
-            &orderer_yaml(&info, node),
+            &orderer_yaml(&info, node)?,
         )?;
     }
     for org in &info.orgs {
@@ -396,7 +405,7 @@ pub async fn up(opts: &UpOptions, progress: impl Fn(&str)) -> Result<NetworkInfo
                 node.into(),
                 "weft-peer",
                 &["node", "start"],
-                &peer_yaml(&info, org, node),
+                &peer_yaml(&info, org, node)?,
             )?;
         }
     }

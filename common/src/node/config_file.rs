@@ -93,7 +93,7 @@ fn cfg_err(file: &str, reason: impl std::fmt::Display) -> CommonError {
 }
 
 impl KeyTable {
-    fn is_weft(&self, key: &str) -> bool {
+    pub(crate) fn is_weft(&self, key: &str) -> bool {
         self.weft.contains(&key)
     }
 
@@ -115,7 +115,7 @@ impl KeyTable {
     }
 
     /// The known key closest to `key`, for "did you mean".
-    fn nearest(&self, key: &str) -> Option<&'static str> {
+    pub(crate) fn nearest(&self, key: &str) -> Option<&'static str> {
         self.weft
             .iter()
             .chain(self.fabric.iter().filter(|f| !f.ends_with(".*")))

@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod client_roots;
 pub mod config_file;
+pub mod config_writer;
 pub mod deliver;
 pub mod dial;
 pub mod health;

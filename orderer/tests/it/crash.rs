@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
+use weft_common::node::config_writer::NodeYaml;
 
 use weft_protos::common::Status;
 
@@ -16,18 +17,26 @@ fn orderer_yaml(net: &Net, i: usize, port: u16) -> String {
     let od = orderer_dir(net.dir.path(), i + 1);
     let tlsca = crypto_dir(net.dir.path())
         .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem");
-    format!(
-        "General:\n  ListenAddress: 127.0.0.1\n  ListenPort: {port}\n  TLS: {{ Certificate: {c}, PrivateKey: {k} }}\n\
-         \x20 LocalMSPDir: {m}\n  LocalMSPID: OrdererMSP\n\
-         Admin:\n  ListenAddress: 127.0.0.1:0\n  TLS: {{ Certificate: {c}, PrivateKey: {k}, ClientAuthRequired: true, ClientRootCAs: [{ca}] }}\n\
-         Operations:\n  ListenAddress: 127.0.0.1:0\n\
-         FileLedger: {{ Location: {d} }}\n",
-        c = od.join("tls/server.crt").display(),
-        k = od.join("tls/server.key").display(),
-        ca = tlsca.display(),
-        m = od.join("msp").display(),
-        d = net.dir.path().join(format!("data{i}")).display(),
-    )
+    let (cert, key) = (od.join("tls/server.crt"), od.join("tls/server.key"));
+    NodeYaml::new(&weft_orderer::config::KEYS)
+        .set("General.ListenAddress", "127.0.0.1")
+        .set("General.ListenPort", port)
+        .set("General.TLS.Certificate", &cert)
+        .set("General.TLS.PrivateKey", &key)
+        .set("General.LocalMSPDir", od.join("msp"))
+        .set("General.LocalMSPID", "OrdererMSP")
+        .set("Admin.ListenAddress", "127.0.0.1:0")
+        .set("Admin.TLS.Certificate", &cert)
+        .set("Admin.TLS.PrivateKey", &key)
+        .set("Admin.TLS.ClientAuthRequired", true)
+        .set("Admin.TLS.ClientRootCAs", [tlsca])
+        .set("Operations.ListenAddress", "127.0.0.1:0")
+        .set(
+            "FileLedger.Location",
+            net.dir.path().join(format!("data{i}")),
+        )
+        .to_yaml()
+        .unwrap()
 }
 
 /// Starts the binary; its log is appended to `log`.

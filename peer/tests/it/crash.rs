@@ -6,6 +6,7 @@
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
+use weft_common::node::config_writer::NodeYaml;
 
 use prost::Message;
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -18,13 +19,17 @@ use crate::support::*;
 /// A core.yaml for Org1's peer0 with its data under `dir`.
 pub fn core_yaml(net: &Net, dir: &Path) -> String {
     let pd = net.orgs.peer_dir(1, 0);
-    format!(
-        "peer:\n  id: peer0.org1\n  listenAddress: 127.0.0.1:0\n  tls: {{ cert: {{ file: {c} }}, key: {{ file: {k} }} }}\n  mspConfigPath: {m}\n  localMspId: Org1MSP\n  fileSystemPath: {d}\noperations:\n  listenAddress: 127.0.0.1:0\n",
-        c = pd.join("tls/server.crt").display(),
-        k = pd.join("tls/server.key").display(),
-        m = pd.join("msp").display(),
-        d = dir.display(),
-    )
+    NodeYaml::new(&weft_peer::config::KEYS)
+        .set("peer.id", "peer0.org1")
+        .set("peer.listenAddress", "127.0.0.1:0")
+        .set("peer.tls.cert.file", pd.join("tls/server.crt"))
+        .set("peer.tls.key.file", pd.join("tls/server.key"))
+        .set("peer.mspConfigPath", pd.join("msp"))
+        .set("peer.localMspId", "Org1MSP")
+        .set("peer.fileSystemPath", dir)
+        .set("operations.listenAddress", "127.0.0.1:0")
+        .to_yaml()
+        .unwrap()
 }
 
 fn strip_ansi(s: &str) -> String {
