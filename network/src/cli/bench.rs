@@ -1,6 +1,5 @@
 //! `weft-network bench`: a load test with asset-transfer-basic.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
@@ -74,25 +73,18 @@ pub(crate) async fn run(dir: PathBuf, args: BenchArgs) -> Result<(), NetworkErro
         workload.name(),
         rate.map_or(String::new(), |r| format!(", {r} tx/s"))
     ));
-    let started = std::time::Instant::now();
-    let last = std::sync::Mutex::new(std::time::Instant::now() - std::time::Duration::from_secs(1));
+    let bar = indicatif::ProgressBar::new(transactions as u64).with_style(
+        indicatif::ProgressStyle::with_template("[{bar:40}] {pos}/{len}  {per_sec} ")
+            .expect("a valid template")
+            .progress_chars("#> "),
+    );
+    let shown = bar.clone();
     let report = bench::run(&info, &opts, move |done, total| {
-        let mut last = last.lock().expect("progress lock");
-        if done == total || last.elapsed() > std::time::Duration::from_millis(200) {
-            *last = std::time::Instant::now();
-            let width = 40;
-            let filled = width * done / total.max(1);
-            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-            eprint!(
-                "\r[{}{}] {done}/{total}  {rate:.0} tx/s ",
-                "#".repeat(filled),
-                " ".repeat(width - filled)
-            );
-            let _ = std::io::stderr().flush();
-        }
+        shown.set_length(total as u64);
+        shown.set_position(done as u64);
     })
     .await?;
-    eprintln!();
+    bar.finish();
     println!("{}", report.summary());
     let svg = bench::write_report(&report, &output)?;
     say(&format!("wrote {} and {}", output.display(), svg.display()));

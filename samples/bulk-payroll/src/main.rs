@@ -1,6 +1,5 @@
 //! `bulk-payroll`: pays N employees with the ERC-20 sample, exactly once.
 
-use std::io::Write;
 use std::path::PathBuf;
 
 use clap::Parser;
@@ -57,31 +56,30 @@ async fn main() {
     bulk_payroll::fund(&contract, needed)
         .await
         .unwrap_or_else(|e| fail(format!("funding the payer: {e}")));
+    let bar = indicatif::ProgressBar::new(args.employees as u64).with_style(
+        indicatif::ProgressStyle::with_template("[{bar:40}] {pos}/{len}  {msg} ")
+            .expect("a valid template")
+            .progress_chars("#> "),
+    );
+    let shown = bar.clone();
     let report = bulk_payroll::pay(
         &contract,
         &args.run,
         args.employees,
         args.amount,
         &args.journal,
-        |p| {
-            let done = p.committed + p.failed;
-            let width = 40;
-            let filled = width * done / p.total.max(1);
-            eprint!(
-                "\r[{}{}] {done}/{}  conflicts {}  resubmitted {}  window {} ",
-                "#".repeat(filled),
-                " ".repeat(width - filled),
-                p.total,
-                p.conflicts,
-                p.resubmitted,
-                p.window
-            );
-            let _ = std::io::stderr().flush();
+        move |p| {
+            shown.set_length(p.total as u64);
+            shown.set_position((p.committed + p.failed) as u64);
+            shown.set_message(format!(
+                "conflicts {}  resubmitted {}  window {}",
+                p.conflicts, p.resubmitted, p.window
+            ));
         },
     )
     .await
     .unwrap_or_else(|e| fail(e.to_string()));
-    eprintln!();
+    bar.finish();
     let p = &report.progress;
     println!(
         "paid {} of {} employees ({} already paid by an earlier run) in {:.1} s; {} failed, {} left in flight",
