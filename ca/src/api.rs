@@ -16,6 +16,7 @@ use crate::authority::{
     Authority, EnrollRequest, Enrollment, ModifyRequest, RegisterRequest, RevokeRequest,
 };
 use crate::error::code;
+use crate::protocol::{CrlResponse, EnrollResponse, IdentitiesResponse, RegisterResponse};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -109,7 +110,10 @@ async fn enroll(
 }
 
 fn enrolled_response(e: Enrollment) -> Response {
-    ok(serde_json::json!({ "Cert": B64.encode(e.cert), "ServerInfo": e.info }))
+    ok(EnrollResponse {
+        cert: B64.encode(e.cert),
+        server_info: e.info,
+    })
 }
 
 async fn register(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Response, CaError> {
@@ -118,7 +122,7 @@ async fn register(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Re
         ca.register(caller, &req)
     })
     .await?;
-    Ok(ok(serde_json::json!({ "secret": secret })))
+    Ok(ok(RegisterResponse { secret }))
 }
 
 /// A request's body, or a refusal in Fabric CA's shape when it cannot be
@@ -208,7 +212,10 @@ async fn list_identities(
 ) -> Result<Response, CaError> {
     let name = ca.name().to_string();
     let all = as_caller(ca, signed, |ca, caller, _| ca.list_identities(caller)).await?;
-    Ok(ok(serde_json::json!({ "identities": all, "caname": name })))
+    Ok(ok(IdentitiesResponse {
+        identities: all,
+        caname: name,
+    }))
 }
 
 async fn get_identity(
@@ -365,7 +372,7 @@ async fn gencrl(State(ca): State<Arc<Authority>>, signed: Signed) -> Result<Resp
         ca.gencrl(caller, &CaName::of(body)?)
     })
     .await?;
-    Ok(ok(serde_json::json!({ "CRL": crl })))
+    Ok(ok(CrlResponse { crl }))
 }
 
 /// Any path or method the API does not have: a 404 or 405 in the cfssl

@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use rcgen::{CertificateParams, DnType, KeyPair};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+
+use crate::protocol::{Attribute, EnrollRequest, EnrollResponse, ServerInfo};
 
 use crate::CaError;
 
@@ -152,7 +156,12 @@ impl CaClient {
             .enroll_request(
                 id,
                 secret,
-                &json!({ "certificate_request": csr, "profile": profile, "hosts": hosts }),
+                &EnrollRequest {
+                    certificate_request: csr,
+                    profile: profile.to_string(),
+                    hosts: hosts.to_vec(),
+                    ..Default::default()
+                },
             )
             .await?;
         write(&msp.join("signcerts/cert.pem"), cert.as_bytes())?;
@@ -201,7 +210,8 @@ impl CaClient {
             .send()
             .await
             .map_err(client_err)?;
-        decode_pem(&Self::answer(r).await?["CAChain"])
+        let info: ServerInfo = typed(Self::answer(r).await?)?;
+        decode_pem(&info.ca_chain)
     }
 
     /// `POST enroll` with HTTP Basic `id:secret` and `body`; returns the
@@ -210,7 +220,7 @@ impl CaClient {
         &self,
         id: &str,
         secret: &str,
-        body: &Value,
+        body: &EnrollRequest,
     ) -> Result<(String, String), CaError> {
         let r = self
             .http
@@ -220,10 +230,10 @@ impl CaClient {
             .send()
             .await
             .map_err(client_err)?;
-        let result = Self::answer(r).await?;
+        let result: EnrollResponse = typed(Self::answer(r).await?)?;
         Ok((
-            decode_pem(&result["Cert"])?,
-            decode_pem(&result["ServerInfo"]["CAChain"])?,
+            decode_pem(&result.cert)?,
+            decode_pem(&result.server_info.ca_chain)?,
         ))
     }
 
@@ -263,12 +273,24 @@ impl CaClient {
         Ok(format!("{b64cert}.{}", B64.encode(sig)))
     }
 
+    /// A token-authenticated call to `/api/v1/<api>` (a body means POST, none
+    /// GET), its result read as `R`.
+    pub async fn send<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        who: &MspIdentity,
+        method: reqwest::Method,
+        api: &str,
+        body: Option<&B>,
+    ) -> Result<R, CaError> {
+        typed(self.request(who, method, api, body).await?)
+    }
+
     /// A token-authenticated call to `/api/v1/<api>` (a body means POST, none GET).
-    pub async fn call(
+    pub async fn call<B: Serialize + ?Sized>(
         &self,
         who: &MspIdentity,
         api: &str,
-        body: Option<&Value>,
+        body: Option<&B>,
     ) -> Result<Value, CaError> {
         let method = if body.is_some() {
             reqwest::Method::POST
@@ -280,12 +302,12 @@ impl CaClient {
 
     /// A token-authenticated `method` call to `/api/v1/<api>` (which may
     /// carry a query, e.g. `identities/x?force=true`).
-    pub async fn request(
+    pub async fn request<B: Serialize + ?Sized>(
         &self,
         who: &MspIdentity,
         method: reqwest::Method,
         api: &str,
-        body: Option<&Value>,
+        body: Option<&B>,
     ) -> Result<Value, CaError> {
         let path = format!("/api/v1/{api}");
         let bytes = body.map_or_else(Vec::new, |b| serde_json::to_vec(b).expect("request JSON"));
@@ -299,9 +321,20 @@ impl CaClient {
     }
 }
 
+/// A CA's result read as `R`.
+fn typed<R: DeserializeOwned>(result: Value) -> Result<R, CaError> {
+    serde_json::from_value(result).map_err(|e| {
+        CaError::api(
+            502,
+            0,
+            format!("the CA sent a result this client cannot read: {e}"),
+        )
+    })
+}
+
 /// A base64 PEM field of a CA's answer.
-fn decode_pem(v: &Value) -> Result<String, CaError> {
-    B64.decode(v.as_str().unwrap_or_default())
+fn decode_pem(v: &str) -> Result<String, CaError> {
+    B64.decode(v)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| CaError::api(502, 0, "the CA sent a certificate that is not base64 PEM"))
@@ -332,7 +365,7 @@ pub fn split_chain(chain: &str) -> Result<(String, String), CaError> {
 }
 
 /// Parses Fabric CA's `--id.attrs` (`name=value[:ecert],...`).
-pub fn parse_attrs(text: &str) -> Result<Vec<Value>, CaError> {
+pub fn parse_attrs(text: &str) -> Result<Vec<Attribute>, CaError> {
     text.split(',')
         .map(str::trim)
         .filter(|a| !a.is_empty())
@@ -344,7 +377,11 @@ pub fn parse_attrs(text: &str) -> Result<Vec<Value>, CaError> {
                 Some(v) => (v, true),
                 None => (rest, false),
             };
-            Ok(json!({ "name": name, "value": value, "ecert": ecert }))
+            Ok(Attribute {
+                name: name.to_string(),
+                value: value.to_string(),
+                ecert,
+            })
         })
         .collect()
 }
@@ -363,9 +400,9 @@ pub fn new_request_for(msp: &Path) -> Result<String, CaError> {
 }
 
 /// Installs a reenroll's certificate with the key made by [`new_request_for`].
-pub fn store_reenrolled(msp: &Path, result: &Value) -> Result<(), CaError> {
+pub fn store_reenrolled(msp: &Path, result: &EnrollResponse) -> Result<(), CaError> {
     let cert = B64
-        .decode(result["Cert"].as_str().unwrap_or_default())
+        .decode(&result.cert)
         .map_err(|e| CaError::api(502, 0, format!("the CA sent bad base64: {e}")))?;
     let next = msp.join("reenroll-key.pem");
     let pem_text = std::fs::read_to_string(&next).map_err(|e| CaError::io(&next, e))?;

@@ -4,7 +4,6 @@
 //! chain, so what it issues verifies up to the parent's root.
 
 use rcgen::{CertificateParams, DnType, KeyPair};
-use serde_json::json;
 
 use crate::CaError;
 use crate::authority::CaFiles;
@@ -40,7 +39,12 @@ pub async fn enroll_from_parent(config: &ServerConfig) -> Result<bool, CaError> 
         .enroll_request(
             &id,
             &secret,
-            &json!({ "certificate_request": csr, "profile": "ca", "caname": parent.caname }),
+            &crate::protocol::EnrollRequest {
+                certificate_request: csr,
+                profile: "ca".into(),
+                caname: parent.caname.clone(),
+                ..Default::default()
+            },
         )
         .await
         .map_err(|e| CaError::Config(format!("enrolling at the parent CA as '{id}': {e}")))?;

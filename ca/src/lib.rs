@@ -23,6 +23,7 @@ pub mod config;
 pub mod crl_update;
 pub mod error;
 pub mod intermediate;
+pub mod protocol;
 pub mod server;
 pub mod store;
 

@@ -7,21 +7,10 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::{Deserialize, Serialize};
 
 use crate::CaError;
 
-/// An attribute of an identity (`hf.Registrar.Roles`, or an application's own).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Attribute {
-    /// Its name.
-    pub name: String,
-    /// Its value.
-    pub value: String,
-    /// Whether it goes into enrollment certificates by default.
-    #[serde(default)]
-    pub ecert: bool,
-}
+pub use crate::protocol::Attribute;
 
 /// A registered identity.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,36 +2,10 @@
 //! (`org1`, `org1.department1`, …). Every call needs `hf.AffiliationMgr`
 //! and reaches only the caller's own affiliation and what is below it.
 
-use serde::{Deserialize, Serialize};
-
-use super::{Authority, IdentityInfo, covers, now, null_as_default};
+use super::{AffiliationInfo, AffiliationRequest, Authority, IdentityInfo, covers, now};
 use crate::CaError;
 use crate::error::code;
 use crate::store::IdentityRecord;
-
-/// The body of `POST affiliations` (the new name) and of
-/// `PUT affiliations/{name}` (the name to rename it to).
-#[derive(Debug, Clone, Deserialize)]
-pub struct AffiliationRequest {
-    /// The affiliation's full dotted name.
-    pub name: String,
-    /// The CA to ask.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub caname: String,
-}
-
-/// An affiliation with what is below it, as the API shows it.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct AffiliationInfo {
-    /// Full dotted name (`""` for the root).
-    pub name: String,
-    /// Affiliations directly below it.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub affiliations: Vec<AffiliationInfo>,
-    /// Identities in it (those the caller manages).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub identities: Vec<IdentityInfo>,
-}
 
 impl AffiliationInfo {
     /// The subtree of `all` (sorted names) rooted at `root`.

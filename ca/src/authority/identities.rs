@@ -2,28 +2,10 @@
 //! (add is `register`). A registrar sees and manages only identities whose
 //! type is in its `hf.Registrar.Roles` and whose affiliation is under its own.
 
-use serde::{Deserialize, Serialize};
-
-use super::{Authority, list_allows, now, null_as_default};
+use super::{Authority, IdentityInfo, ModifyRequest, list_allows, now};
 use crate::CaError;
 use crate::error::code;
-use crate::store::{Attribute, IdentityRecord};
-
-/// An identity as the identities API shows it (never its secret).
-#[derive(Debug, Clone, Serialize)]
-pub struct IdentityInfo {
-    /// Enrollment id.
-    pub id: String,
-    /// Type.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Affiliation.
-    pub affiliation: String,
-    /// Attributes.
-    pub attrs: Vec<Attribute>,
-    /// Enrollments allowed.
-    pub max_enrollments: i64,
-}
+use crate::store::IdentityRecord;
 
 impl From<&IdentityRecord> for IdentityInfo {
     fn from(i: &IdentityRecord) -> Self {
@@ -137,30 +119,6 @@ impl Authority {
     pub fn get_identity(&self, caller: &IdentityRecord, id: &str) -> Result<IdentityInfo, CaError> {
         Ok(IdentityInfo::from(&self.managed_identity(caller, id)?))
     }
-}
-
-/// The body of `PUT /api/v1/identities/{id}`: what to change (empty fields
-/// stay as they are).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ModifyRequest {
-    /// New type.
-    #[serde(default, rename = "type", deserialize_with = "null_as_default")]
-    pub kind: String,
-    /// New affiliation (`.` for the root).
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub affiliation: String,
-    /// Attributes to add or change; one with an empty value is removed.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub attrs: Vec<Attribute>,
-    /// New enrollment limit (0: unchanged).
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub max_enrollments: i64,
-    /// New secret.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub secret: String,
-    /// The CA to ask.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub caname: String,
 }
 
 impl Authority {

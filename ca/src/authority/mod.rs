@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 use weft_common::pki::{KeyType, Subject, Usage, Validity};
 
 use crate::CaError;
@@ -24,8 +23,10 @@ mod token;
 pub use signing::CaFiles;
 use signing::SigningCa;
 
-pub use affiliations::{AffiliationInfo, AffiliationRequest};
-pub use identities::{IdentityInfo, ModifyRequest};
+pub use crate::protocol::{
+    AffiliationInfo, AffiliationRequest, AttributeRequest, EnrollRequest, IdentityInfo,
+    ModifyRequest, RegisterRequest, RevokeRequest, RevokeResult, RevokedCert, ServerInfo,
+};
 pub use throttle::LoginThrottle;
 
 /// Fabric CA's attribute extension: `{"attrs":{name: value}}` as raw JSON.
@@ -44,45 +45,6 @@ const BOOTSTRAP_ATTRIBUTES: [(&str, &str); 7] = [
     ("hf.AffiliationMgr", "true"),
 ];
 
-/// Fabric's clients send `null` for fields they leave out: read it as the default.
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-/// An attribute asked for in an enrollment.
-#[derive(Debug, Clone, Deserialize)]
-pub struct AttributeRequest {
-    /// Its name.
-    pub name: String,
-    /// Missing is not an error.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub optional: bool,
-}
-
-/// The body of `POST /api/v1/enroll` and `/reenroll`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct EnrollRequest {
-    /// PKCS#10 request (PEM).
-    pub certificate_request: String,
-    /// `tls` for a TLS certificate; empty for an enrollment certificate.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub profile: String,
-    /// Attributes to put into the certificate (default: those marked `ecert`).
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub attr_reqs: Option<Vec<AttributeRequest>>,
-    /// The CA to ask (must be this one's name, or empty).
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub caname: String,
-    /// Host names and addresses for the certificate's subject alternative
-    /// names (default: those in the request).
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub hosts: Vec<String>,
-}
-
 /// What an enrollment returns: the certificate and the issuing CA's info.
 #[derive(Debug, Clone)]
 pub struct Enrollment {
@@ -90,76 +52,6 @@ pub struct Enrollment {
     pub cert: String,
     /// The CA that signed it.
     pub info: ServerInfo,
-}
-
-/// The body of `POST /api/v1/register`.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RegisterRequest {
-    /// The new enrollment id.
-    pub id: String,
-    /// Its type (default `client`).
-    #[serde(default, rename = "type", deserialize_with = "null_as_default")]
-    pub kind: String,
-    /// Its secret (generated when empty).
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub secret: String,
-    /// Enrollments allowed (0: the CA's default).
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub max_enrollments: i64,
-    /// Its affiliation (default: the registrar's).
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub affiliation: String,
-    /// Its attributes.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub attrs: Vec<Attribute>,
-    /// The CA to ask.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub caname: String,
-}
-
-/// The body of `POST /api/v1/revoke`: an identity, or one certificate.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RevokeRequest {
-    /// Revoke this identity and all its certificates …
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub id: String,
-    /// … or the certificate with this AKI (hex) …
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub aki: String,
-    /// … and serial (hex).
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub serial: String,
-    /// Reason (`keycompromise`, `superseded`, …; default unspecified).
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub reason: String,
-    /// Also return a fresh CRL.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub gencrl: bool,
-    /// The CA to ask.
-    #[serde(default, deserialize_with = "null_as_default")]
-    pub caname: String,
-}
-
-/// What `revoke` returns.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct RevokeResult {
-    /// The certificates revoked by this request.
-    pub revoked_certs: Vec<RevokedCert>,
-    /// Base64 of the CRL (PEM), when asked for.
-    #[serde(rename = "CRL", skip_serializing_if = "String::is_empty")]
-    pub crl: String,
-}
-
-/// One revoked certificate.
-#[derive(Debug, Clone, Serialize)]
-pub struct RevokedCert {
-    /// Serial (hex).
-    #[serde(rename = "Serial")]
-    pub serial: String,
-    /// AKI (hex).
-    #[serde(rename = "AKI")]
-    pub aki: String,
 }
 
 /// RFC 5280 reason codes by Fabric CA's names.
@@ -211,24 +103,6 @@ fn serial_bytes(hex_serial: &str) -> Result<Vec<u8>, CaError> {
 
 fn now() -> i64 {
     weft_common::clock::unix_now()
-}
-
-/// What `cainfo` and `enroll` return about the CA.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ServerInfo {
-    /// The CA's name.
-    #[serde(rename = "CAName")]
-    pub ca_name: String,
-    /// Base64 of the CA chain (PEM).
-    #[serde(rename = "CAChain")]
-    pub ca_chain: String,
-    /// Idemix issuer key (not supported: empty).
-    pub issuer_public_key: String,
-    /// Idemix revocation key (not supported: empty).
-    pub issuer_revocation_public_key: String,
-    /// Server version.
-    pub version: String,
 }
 
 /// A running CA: its signing CAs and the registry.

@@ -2,6 +2,9 @@
 
 use clap::Subcommand;
 
+use super::NO_BODY;
+use crate::protocol::{AffiliationInfo, AffiliationRequest};
+
 #[derive(Subcommand)]
 pub(crate) enum AffiliationCmd {
     /// Show the affiliation tree below yours (or below --affiliation).
@@ -40,13 +43,12 @@ pub(crate) enum AffiliationCmd {
 }
 
 /// Prints an affiliation tree, one name per line, indented by depth.
-pub(crate) fn print_affiliations(a: &serde_json::Value, depth: usize) {
-    let name = a["name"].as_str().unwrap_or("");
-    if !name.is_empty() {
-        println!("{}affiliation: {name}", "   ".repeat(depth));
+pub(crate) fn print_affiliations(a: &AffiliationInfo, depth: usize) {
+    if !a.name.is_empty() {
+        println!("{}affiliation: {}", "   ".repeat(depth), a.name);
     }
-    for child in a["affiliations"].as_array().into_iter().flatten() {
-        print_affiliations(child, depth + usize::from(!name.is_empty()));
+    for child in &a.affiliations {
+        print_affiliations(child, depth + usize::from(!a.name.is_empty()));
     }
 }
 
@@ -60,7 +62,8 @@ pub(crate) async fn run_affiliation(
         AffiliationCmd::List { affiliation } => {
             let api =
                 affiliation.map_or("affiliations".to_string(), |a| format!("affiliations/{a}"));
-            print_affiliations(&client.call(me, &api, None).await?, 0);
+            let tree: AffiliationInfo = client.send(me, Method::GET, &api, NO_BODY).await?;
+            print_affiliations(&tree, 0);
         }
         AffiliationCmd::Add { name, force } => {
             client
@@ -68,7 +71,10 @@ pub(crate) async fn run_affiliation(
                     me,
                     Method::POST,
                     &format!("affiliations?force={force}"),
-                    Some(&serde_json::json!({"name": name})),
+                    Some(&AffiliationRequest {
+                        name: name.clone(),
+                        caname: String::new(),
+                    }),
                 )
                 .await?;
             eprintln!("added affiliation '{name}'");
@@ -83,7 +89,10 @@ pub(crate) async fn run_affiliation(
                     me,
                     Method::PUT,
                     &format!("affiliations/{name}?force={force}"),
-                    Some(&serde_json::json!({"name": new_name})),
+                    Some(&AffiliationRequest {
+                        name: new_name.clone(),
+                        caname: String::new(),
+                    }),
                 )
                 .await?;
             eprintln!("renamed affiliation '{name}' to '{new_name}'");
@@ -94,7 +103,7 @@ pub(crate) async fn run_affiliation(
                     me,
                     Method::DELETE,
                     &format!("affiliations/{name}?force={force}"),
-                    None,
+                    NO_BODY,
                 )
                 .await?;
             eprintln!("removed affiliation '{name}'");

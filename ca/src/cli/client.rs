@@ -7,6 +7,11 @@ use clap::Subcommand;
 
 use super::affiliation::{AffiliationCmd, run_affiliation};
 use super::identity::{IdentityCmd, run_identity};
+use crate::protocol::{
+    CrlResponse, EnrollRequest, EnrollResponse, RegisterRequest, RegisterResponse, RevokeRequest,
+    RevokeResult,
+};
+use reqwest::Method;
 
 #[derive(clap::Args)]
 pub(crate) struct ClientArgs {
@@ -149,13 +154,10 @@ pub(crate) enum ClientCmd {
     },
 }
 
-pub(crate) fn write_crl(
-    msp: &std::path::Path,
-    b64: &serde_json::Value,
-) -> Result<PathBuf, crate::CaError> {
+pub(crate) fn write_crl(msp: &std::path::Path, b64: &str) -> Result<PathBuf, crate::CaError> {
     use base64::Engine;
     let pem = base64::engine::general_purpose::STANDARD
-        .decode(b64.as_str().unwrap_or_default())
+        .decode(b64)
         .map_err(|e| crate::CaError::api(502, 0, format!("the CA sent a bad CRL: {e}")))?;
     let path = msp.join("crls/crl.pem");
     std::fs::create_dir_all(msp.join("crls"))
@@ -185,13 +187,15 @@ pub(crate) async fn run_client(conn: ClientArgs, command: ClientCmd) -> Result<(
         }
         ClientCmd::Reenroll => {
             let me = CaClient::load(&msp)?;
-            let fresh = client
-                .call(
+            let fresh: EnrollResponse = client
+                .send(
                     &me,
+                    Method::POST,
                     "reenroll",
-                    Some(&serde_json::json!({
-                        "certificate_request": crate::client::new_request_for(&msp)?
-                    })),
+                    Some(&EnrollRequest {
+                        certificate_request: crate::client::new_request_for(&msp)?,
+                        ..Default::default()
+                    }),
                 )
                 .await?;
             crate::client::store_reenrolled(&msp, &fresh)?;
@@ -206,12 +210,19 @@ pub(crate) async fn run_client(conn: ClientArgs, command: ClientCmd) -> Result<(
             max_enrollments,
         } => {
             let me = CaClient::load(&msp)?;
-            let body = serde_json::json!({
-                "id": name, "secret": secret, "type": kind, "affiliation": affiliation,
-                "attrs": crate::client::parse_attrs(&attrs)?, "max_enrollments": max_enrollments,
-            });
-            let r = client.call(&me, "register", Some(&body)).await?;
-            println!("Password: {}", r["secret"].as_str().unwrap_or_default());
+            let body = RegisterRequest {
+                id: name,
+                secret,
+                kind,
+                affiliation,
+                attrs: crate::client::parse_attrs(&attrs)?,
+                max_enrollments,
+                caname: String::new(),
+            };
+            let r: RegisterResponse = client
+                .send(&me, Method::POST, "register", Some(&body))
+                .await?;
+            println!("Password: {}", r.secret);
         }
         ClientCmd::Revoke {
             name,
@@ -221,25 +232,30 @@ pub(crate) async fn run_client(conn: ClientArgs, command: ClientCmd) -> Result<(
             gencrl,
         } => {
             let me = CaClient::load(&msp)?;
-            let body = serde_json::json!({"id": name, "serial": serial, "aki": aki, "reason": reason, "gencrl": gencrl});
-            let r = client.call(&me, "revoke", Some(&body)).await?;
-            for c in r["RevokedCerts"].as_array().into_iter().flatten() {
-                println!(
-                    "revoked serial {} (AKI {})",
-                    c["Serial"].as_str().unwrap_or(""),
-                    c["AKI"].as_str().unwrap_or("")
-                );
+            let body = RevokeRequest {
+                id: name,
+                serial,
+                aki,
+                reason,
+                gencrl,
+                caname: String::new(),
+            };
+            let r: RevokeResult = client
+                .send(&me, Method::POST, "revoke", Some(&body))
+                .await?;
+            for c in &r.revoked_certs {
+                println!("revoked serial {} (AKI {})", c.serial, c.aki);
             }
             if gencrl {
-                eprintln!("CRL written to {}", write_crl(&msp, &r["CRL"])?.display());
+                eprintln!("CRL written to {}", write_crl(&msp, &r.crl)?.display());
             }
         }
         ClientCmd::Gencrl => {
             let me = CaClient::load(&msp)?;
-            let r = client
-                .call(&me, "gencrl", Some(&serde_json::json!({})))
+            let r: CrlResponse = client
+                .send(&me, Method::POST, "gencrl", Some(&serde_json::json!({})))
                 .await?;
-            eprintln!("CRL written to {}", write_crl(&msp, &r["CRL"])?.display());
+            eprintln!("CRL written to {}", write_crl(&msp, &r.crl)?.display());
         }
         ClientCmd::CrlUpdate {
             channel,

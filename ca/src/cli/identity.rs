@@ -2,6 +2,11 @@
 
 use clap::Subcommand;
 
+use super::NO_BODY;
+use crate::protocol::{
+    IdentitiesResponse, IdentityInfo, ModifyRequest, RegisterRequest, RegisterResponse,
+};
+
 #[derive(Subcommand)]
 pub(crate) enum IdentityCmd {
     /// List them (or show one with --id).
@@ -57,26 +62,40 @@ pub(crate) struct IdentityFields {
 }
 
 impl IdentityFields {
-    fn body(&self, id: Option<&str>) -> Result<serde_json::Value, crate::CaError> {
-        let mut body = serde_json::json!({
-            "type": self.kind, "affiliation": self.affiliation, "secret": self.secret,
-            "attrs": crate::client::parse_attrs(&self.attrs)?, "max_enrollments": self.max_enrollments,
-        });
-        if let Some(id) = id {
-            body["id"] = id.into();
-        }
-        Ok(body)
+    /// What `identity add` registers.
+    fn register(&self, id: &str) -> Result<RegisterRequest, crate::CaError> {
+        Ok(RegisterRequest {
+            id: id.to_string(),
+            kind: self.kind.clone(),
+            secret: self.secret.clone(),
+            max_enrollments: self.max_enrollments,
+            affiliation: self.affiliation.clone(),
+            attrs: crate::client::parse_attrs(&self.attrs)?,
+            caname: String::new(),
+        })
+    }
+
+    /// What `identity modify` changes.
+    fn modify(&self) -> Result<ModifyRequest, crate::CaError> {
+        Ok(ModifyRequest {
+            kind: self.kind.clone(),
+            affiliation: self.affiliation.clone(),
+            attrs: crate::client::parse_attrs(&self.attrs)?,
+            max_enrollments: self.max_enrollments,
+            secret: self.secret.clone(),
+            caname: String::new(),
+        })
     }
 }
 
-pub(crate) fn print_identity(i: &serde_json::Value) {
+pub(crate) fn print_identity(i: &IdentityInfo) {
     println!(
         "Name: {}, Type: {}, Affiliation: {}, Max Enrollments: {}, Attributes: {}",
-        i["id"].as_str().unwrap_or(""),
-        i["type"].as_str().unwrap_or(""),
-        i["affiliation"].as_str().unwrap_or(""),
-        i["max_enrollments"],
-        i["attrs"]
+        i.id,
+        i.kind,
+        i.affiliation,
+        i.max_enrollments,
+        serde_json::to_string(&i.attrs).unwrap_or_default()
     );
 }
 
@@ -88,46 +107,42 @@ pub(crate) async fn run_identity(
     use reqwest::Method;
     match command {
         IdentityCmd::List { id: None } => {
-            let r = client.call(me, "identities", None).await?;
-            r["identities"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .for_each(print_identity);
+            let r: IdentitiesResponse = client.send(me, Method::GET, "identities", NO_BODY).await?;
+            r.identities.iter().for_each(print_identity);
         }
         IdentityCmd::List { id: Some(id) } => {
-            print_identity(&client.call(me, &format!("identities/{id}"), None).await?);
+            let i: IdentityInfo = client
+                .send(me, Method::GET, &format!("identities/{id}"), NO_BODY)
+                .await?;
+            print_identity(&i);
         }
         IdentityCmd::Add { id, fields } => {
-            let r = client
-                .call(me, "identities", Some(&fields.body(Some(&id))?))
+            let r: RegisterResponse = client
+                .send(me, Method::POST, "identities", Some(&fields.register(&id)?))
                 .await?;
-            println!("Password: {}", r["secret"].as_str().unwrap_or_default());
+            println!("Password: {}", r.secret);
         }
         IdentityCmd::Modify { id, fields } => {
-            let r = client
-                .request(
+            let i: IdentityInfo = client
+                .send(
                     me,
                     Method::PUT,
                     &format!("identities/{id}"),
-                    Some(&fields.body(None)?),
+                    Some(&fields.modify()?),
                 )
                 .await?;
-            print_identity(&r);
+            print_identity(&i);
         }
         IdentityCmd::Remove { id, force } => {
-            let r = client
-                .request(
+            let r: IdentityInfo = client
+                .send(
                     me,
                     Method::DELETE,
                     &format!("identities/{id}?force={force}"),
-                    None,
+                    NO_BODY,
                 )
                 .await?;
-            eprintln!(
-                "removed '{}'; its certificates are revoked",
-                r["id"].as_str().unwrap_or("")
-            );
+            eprintln!("removed '{}'; its certificates are revoked", r.id);
         }
     }
     Ok(())

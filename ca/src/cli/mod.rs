@@ -13,6 +13,9 @@ use clap::{Parser, Subcommand};
 use client::{ClientArgs, ClientCmd, run_client};
 use server::{ServerCmd, init};
 
+/// The body of a call that sends none.
+const NO_BODY: Option<&()> = None;
+
 #[derive(Parser)]
 #[command(
     name = "weft-ca",
