@@ -11,11 +11,12 @@ use tokio::sync::Semaphore;
 use weft_common::config::ChannelConfig;
 use weft_common::ids::{ChannelId, MspId};
 use weft_common::msp::{Msp, MspManager, SigningIdentity, folder};
-use weft_common::pki::KeyType;
 use weft_common::tls::TlsIdentity;
 use weft_common::tx::ProposalBuilder;
+use weft_configtx::local::LocalNetwork;
 use weft_protos::common::Block;
 use weft_protos::protos::{ProposalResponse, SignedProposal};
+use weft_testkit::material::Material;
 
 use crate::PeerError;
 use crate::chaincode::installed::InstalledChaincodes;
@@ -113,7 +114,7 @@ impl Support for FakePeer {
 pub struct Fixture {
     pub peer: Arc<FakePeer>,
     pub genesis: Block,
-    dir: tempfile::TempDir,
+    material: Material,
 }
 
 impl Fixture {
@@ -124,33 +125,18 @@ impl Fixture {
 
     /// The same, knowing `known_peers` of other orgs and submitting to `orderers`.
     pub fn with(known_peers: Vec<GatewayPeer>, orderers: Vec<String>) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let crypto = dir.path().join("crypto");
-        weft_configtx::cryptogen::generate(
-            &weft_configtx::cryptogen::CryptoConfig::local(&["orderer1".into()], 2, 1, 1),
-            &crypto,
-            KeyType::EcdsaP256,
-        )
-        .unwrap();
-        let net = weft_configtx::local::LocalNetwork::new(
+        let material = Material::generate(1, 2, 1, 1);
+        let net = LocalNetwork::new(
             "Test",
-            weft_configtx::local::LocalNetwork::numbered_consenters(&[7050]),
+            LocalNetwork::numbered_consenters(&[7050]),
             vec![None],
         );
-        std::fs::write(dir.path().join("configtx.yaml"), net.yaml()).unwrap();
-        let file =
-            weft_configtx::profile::ConfigtxFile::load(&dir.path().join("configtx.yaml")).unwrap();
-        let genesis = weft_configtx::genesis::genesis_block(
-            &file,
-            "Test",
-            &ChannelId::parse(CHANNEL).unwrap(),
-        )
-        .unwrap();
-        let ledger = Ledger::open(&dir.path().join("ledger")).unwrap();
+        let genesis = material.genesis(CHANNEL, &net);
+        let dir = material.path();
+        let ledger = Ledger::open(&dir.join("ledger")).unwrap();
         let committer = Arc::new(Committer::genesis(ledger, genesis.clone()).unwrap());
         let org1 = MspId::new("Org1MSP");
-        let peer_msp =
-            crypto.join("peerOrganizations/org1.example.com/peers/peer0.org1.example.com/msp");
+        let peer_msp = material.peer_dir(1, 0).join("msp");
         let local = folder::load(&peer_msp, &org1).unwrap();
         let runtime = Arc::new(
             crate::chaincode::ChaincodeRuntime::new(crate::chaincode::RuntimeConfig::default())
@@ -158,9 +144,9 @@ impl Fixture {
         );
         let peer = FakePeer {
             channels: [(CHANNEL.to_string(), committer)].into(),
-            signer: folder::load_signing_identity(&peer_msp, &org1).unwrap(),
+            signer: material.peer(1),
             local_msp: MspManager::new([Msp::from_config(&local.config).unwrap()]),
-            installed: InstalledChaincodes::open(dir.path().join("packages"), runtime).unwrap(),
+            installed: InstalledChaincodes::open(dir.join("packages"), runtime).unwrap(),
             executions: Semaphore::new(1),
             metrics: EndorserMetrics::default(),
             joined: Mutex::new(Vec::new()),
@@ -171,14 +157,12 @@ impl Fixture {
         Self {
             peer: Arc::new(peer),
             genesis,
-            dir,
+            material,
         }
     }
 
     pub fn user(&self, org: u8, name: &str) -> SigningIdentity {
-        let msp = self.dir.path().join(format!(
-            "crypto/peerOrganizations/org{org}.example.com/users/{name}@org{org}.example.com/msp"
-        ));
+        let msp = self.material.user_dir(org, name).join("msp");
         folder::load_signing_identity(&msp, &MspId::new(format!("Org{org}MSP"))).unwrap()
     }
 

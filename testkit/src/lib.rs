@@ -3,6 +3,8 @@
 //! Tests never sleep for a fixed time: they wait on a condition with a
 //! timeout ([`wait_for`]), which fails with what was awaited.
 
+pub mod material;
+
 use std::time::Duration;
 
 /// How often a condition is polled.

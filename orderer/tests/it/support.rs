@@ -10,9 +10,8 @@ use tokio::net::TcpListener;
 use weft_common::ids::{ChannelId, MspId};
 use weft_common::msp::{SigningIdentity, folder};
 use weft_common::node::dial::{DialOptions, DialTls, dial};
-use weft_common::pki::KeyType;
 use weft_common::tx::signed_envelope;
-use weft_configtx::profile::ConfigtxFile;
+use weft_configtx::local::LocalNetwork;
 use weft_orderer::config::{Listener, ListenerTls, OrdererConfig, ServerTls};
 use weft_orderer::node::{Listeners, OrdererHandle, start};
 use weft_protos::common::{Block, Envelope, HeaderType};
@@ -20,6 +19,7 @@ use weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
 use weft_protos::orderer::{
     SeekInfo, SeekPosition, SeekSpecified, deliver_response, seek_info, seek_position,
 };
+use weft_testkit::material::Material;
 
 pub const CHANNEL: &str = "testchannel";
 
@@ -81,27 +81,27 @@ pub struct Net {
     pub genesis: Vec<u8>,
 }
 
-pub fn crypto_dir(dir: &Path) -> PathBuf {
-    dir.join("crypto")
-}
+pub use weft_testkit::material::{crypto_dir, orderer_dir};
 
-pub fn orderer_dir(dir: &Path, i: usize) -> PathBuf {
-    crypto_dir(dir).join(format!(
-        "ordererOrganizations/example.com/orderers/orderer{i}.example.com"
-    ))
-}
-
+/// Org1's `User1`.
 pub fn user_dir(dir: &Path) -> PathBuf {
-    crypto_dir(dir).join("peerOrganizations/org1.example.com/users/User1@org1.example.com")
+    weft_testkit::material::user_dir(dir, 1, "User1")
 }
 
-pub fn configtx_yaml(
+/// What `Net` generates: four orderers (the fourth joins later in some
+/// tests) and Org1 with a user.
+pub fn crypto() -> weft_configtx::cryptogen::CryptoConfig {
+    let hosts: Vec<String> = (1..=4).map(|i| format!("orderer{i}")).collect();
+    weft_configtx::cryptogen::CryptoConfig::local(&hosts, 1, 0, 1)
+}
+
+pub fn local_network(
     ports: &[u16],
     batch: u32,
     timeout: &str,
     snapshot: &str,
     absolute_max_bytes: &str,
-) -> String {
+) -> LocalNetwork {
     let mut net = weft_configtx::local::LocalNetwork::new(
         "Test",
         weft_configtx::local::LocalNetwork::numbered_consenters(ports),
@@ -113,13 +113,7 @@ pub fn configtx_yaml(
     net.absolute_max_bytes = absolute_max_bytes.into();
     net.preferred_max_bytes = "512 KB".into();
     net.snapshot_interval_size = snapshot.into();
-    net.yaml()
-}
-
-/// Four orderers (the fourth joins later in some tests) and Org1 with a user.
-pub fn crypto() -> weft_configtx::cryptogen::CryptoConfig {
-    let hosts: Vec<String> = (1..=4).map(|i| format!("orderer{i}")).collect();
-    weft_configtx::cryptogen::CryptoConfig::local(&hosts, 1, 0, 1)
+    net
 }
 
 impl Net {
@@ -152,9 +146,8 @@ impl Net {
         absolute_max_bytes: &str,
     ) -> (Self, Vec<Listeners>) {
         init_tracing();
-        let dir = tempfile::tempdir().unwrap();
-        weft_configtx::cryptogen::generate(&crypto(), &crypto_dir(dir.path()), KeyType::EcdsaP256)
-            .unwrap();
+        // Four orderers (the fourth joins later in some tests) and Org1 with a user.
+        let material = Material::generate(4, 1, 0, 1);
         let mut listeners = Vec::new();
         for _ in 0..n {
             let bind = || async { TcpListener::bind("127.0.0.1:0").await.unwrap() };
@@ -168,28 +161,21 @@ impl Net {
             .iter()
             .map(|l| l.general.local_addr().unwrap().port())
             .collect();
-        std::fs::write(
-            dir.path().join("configtx.yaml"),
-            configtx_yaml(
-                &general_ports[..consenters],
-                batch,
-                timeout,
-                snapshot,
-                absolute_max_bytes,
-            ),
-        )
-        .unwrap();
-        let file = ConfigtxFile::load(&dir.path().join("configtx.yaml")).unwrap();
-        let genesis = weft_configtx::genesis::genesis_block(
-            &file,
-            "Test",
-            &ChannelId::parse(CHANNEL).unwrap(),
-        )
-        .unwrap()
-        .encode_to_vec();
+        let genesis = material
+            .genesis(
+                CHANNEL,
+                &local_network(
+                    &general_ports[..consenters],
+                    batch,
+                    timeout,
+                    snapshot,
+                    absolute_max_bytes,
+                ),
+            )
+            .encode_to_vec();
         (
             Net {
-                dir,
+                dir: material.dir,
                 nodes: Vec::new(),
                 general_ports,
                 genesis,

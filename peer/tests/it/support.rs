@@ -2,15 +2,12 @@
 //! and endorsed with the common crate, as a client and endorsing peers would.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-
 use prost::Message;
 use weft_common::block::new_block;
-use weft_common::ids::{ChannelId, MspId};
-use weft_common::msp::{SigningIdentity, folder};
-use weft_common::pki::KeyType;
+use weft_common::ids::ChannelId;
+use weft_common::msp::SigningIdentity;
 use weft_common::tx::{ProposalBuilder, assemble_transaction, create_proposal_response};
-use weft_configtx::profile::ConfigtxFile;
+use weft_configtx::local::LocalNetwork;
 use weft_peer::lifecycle;
 use weft_protos::common::{Block, Envelope};
 use weft_protos::kvrwset::{
@@ -18,6 +15,7 @@ use weft_protos::kvrwset::{
 };
 use weft_protos::protos::{ApplicationPolicy, ChaincodeId, Response, application_policy};
 use weft_protos::rwset::{NsReadWriteSet, TxReadWriteSet, tx_read_write_set};
+use weft_testkit::material::Material;
 
 pub const CHANNEL: &str = "mychannel";
 
@@ -25,49 +23,29 @@ pub const CHANNEL: &str = "mychannel";
 #[allow(unused_imports)]
 pub use weft_testkit::wait_for;
 
-/// `orderers` orderers; Org1 and Org2 with two peers and a user each.
-fn crypto_config(orderers: usize) -> weft_configtx::cryptogen::CryptoConfig {
-    let hosts: Vec<String> = (1..=orderers).map(|i| format!("orderer{i}")).collect();
-    weft_configtx::cryptogen::CryptoConfig::local(&hosts, 2, 2, 1)
-}
-
-fn configtx_yaml(ports: &[u16], anchors: &[(u8, u16)], batch: u32, timeout: &str) -> String {
-    let anchor = |n: u8| anchors.iter().find(|(o, _)| *o == n).map(|(_, p)| *p);
-    configtx_yaml_of(ports, vec![anchor(1), anchor(2)], batch, timeout)
-}
-
 /// A channel of the peer orgs in `orgs` (Org1, then Org2; each with its
 /// anchor peer's port, if any).
-fn configtx_yaml_of(ports: &[u16], orgs: Vec<Option<u16>>, batch: u32, timeout: &str) -> String {
-    let mut net = weft_configtx::local::LocalNetwork::new(
-        "Test",
-        weft_configtx::local::LocalNetwork::numbered_consenters(ports),
-        orgs,
-    );
+fn local_network(ports: &[u16], orgs: Vec<Option<u16>>, batch: u32, timeout: &str) -> LocalNetwork {
+    let mut net = LocalNetwork::new("Test", LocalNetwork::numbered_consenters(ports), orgs);
     net.batch_timeout = timeout.into();
     net.max_message_count = batch;
-    net.yaml()
+    net
 }
 
-/// Crypto material of an orderer org (n orderers) and Org1/Org2 (two peers and a user each).
-pub struct Orgs {
-    pub dir: tempfile::TempDir,
+/// Crypto material of an orderer org (n orderers) and Org1/Org2 (two peers
+/// and a user each), from the test kit, with the channels these tests use.
+pub struct Orgs(Material);
+
+impl std::ops::Deref for Orgs {
+    type Target = Material;
+    fn deref(&self) -> &Material {
+        &self.0
+    }
 }
 
 impl Orgs {
     pub fn new(orderers: usize) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        weft_configtx::cryptogen::generate(
-            &crypto_config(orderers),
-            &dir.path().join("crypto"),
-            KeyType::EcdsaP256,
-        )
-        .unwrap();
-        Self { dir }
-    }
-
-    pub fn path(&self) -> &Path {
-        self.dir.path()
+        Self(Material::generate(orderers, 2, 2, 1))
     }
 
     /// The genesis block of `mychannel` with consenters on `ports`.
@@ -83,80 +61,15 @@ impl Orgs {
         batch: u32,
         timeout: &str,
     ) -> Block {
-        std::fs::write(
-            self.path().join("configtx.yaml"),
-            configtx_yaml(ports, anchors, batch, timeout),
-        )
-        .unwrap();
-        let file = ConfigtxFile::load(&self.path().join("configtx.yaml")).unwrap();
-        weft_configtx::genesis::genesis_block(&file, "Test", &ChannelId::parse(CHANNEL).unwrap())
-            .unwrap()
+        let anchor = |n: u8| anchors.iter().find(|(o, _)| *o == n).map(|(_, p)| *p);
+        let net = local_network(ports, vec![anchor(1), anchor(2)], batch, timeout);
+        self.0.genesis(CHANNEL, &net)
     }
 
     /// The genesis block of channel `channel` with Org1 alone as its member.
     pub fn org1_only_genesis(&self, channel: &str, ports: &[u16]) -> Block {
-        let path = self.path().join(format!("configtx-{channel}.yaml"));
-        std::fs::write(&path, configtx_yaml_of(ports, vec![None], 10, "100ms")).unwrap();
-        let file = ConfigtxFile::load(&path).unwrap();
-        weft_configtx::genesis::genesis_block(&file, "Test", &ChannelId::parse(channel).unwrap())
-            .unwrap()
-    }
-
-    pub fn orderer_dir(&self, i: usize) -> PathBuf {
-        self.path().join(format!(
-            "crypto/ordererOrganizations/example.com/orderers/orderer{i}.example.com"
-        ))
-    }
-
-    pub fn orderer_tls_ca(&self) -> PathBuf {
-        self.path()
-            .join("crypto/ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem")
-    }
-
-    pub fn peer_dir(&self, org: u8, i: usize) -> PathBuf {
-        self.path().join(format!(
-            "crypto/peerOrganizations/org{org}.example.com/peers/peer{i}.org{org}.example.com"
-        ))
-    }
-
-    pub fn user_dir(&self, org: u8, name: &str) -> PathBuf {
-        self.path().join(format!(
-            "crypto/peerOrganizations/org{org}.example.com/users/{name}@org{org}.example.com"
-        ))
-    }
-
-    pub fn org_tls_ca(&self, org: u8) -> PathBuf {
-        self.path()
-            .join(format!("crypto/peerOrganizations/org{org}.example.com/tlsca/tlsca.org{org}.example.com-cert.pem"))
-    }
-
-    pub fn peer(&self, org: u8) -> SigningIdentity {
-        folder::load_signing_identity(
-            &self.peer_dir(org, 0).join("msp"),
-            &MspId::new(format!("Org{org}MSP")),
-        )
-        .unwrap()
-    }
-
-    pub fn user(&self, org: u8) -> SigningIdentity {
-        folder::load_signing_identity(
-            &self.user_dir(org, "User1").join("msp"),
-            &MspId::new(format!("Org{org}MSP")),
-        )
-        .unwrap()
-    }
-
-    pub fn admin(&self, org: u8) -> SigningIdentity {
-        folder::load_signing_identity(
-            &self.user_dir(org, "Admin").join("msp"),
-            &MspId::new(format!("Org{org}MSP")),
-        )
-        .unwrap()
-    }
-
-    pub fn orderer(&self, i: usize) -> SigningIdentity {
-        folder::load_signing_identity(&self.orderer_dir(i).join("msp"), &MspId::new("OrdererMSP"))
-            .unwrap()
+        self.0
+            .genesis(channel, &local_network(ports, vec![None], 10, "100ms"))
     }
 }
 
