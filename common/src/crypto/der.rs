@@ -3,6 +3,9 @@
 //! An ECDSA signature `(r, s)` is as valid as `(r, n - s)`. To make signatures
 //! non-malleable Fabric accepts only the form with `s <= n/2` ("low-S").
 
+use der::asn1::UintRef;
+use der::{Decode, Encode};
+
 /// The order n of the P-256 group, big-endian.
 const P256_N: [u8; 32] = [
     0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -15,82 +18,44 @@ const P256_HALF_N: [u8; 32] = [
     0xde, 0x73, 0x7d, 0x56, 0xd3, 0x8b, 0xcf, 0x42, 0x79, 0xdc, 0xe5, 0x61, 0x7e, 0x31, 0x92, 0xa8,
 ];
 
-/// Parses `SEQUENCE { INTEGER r, INTEGER s }` into 32-byte big-endian r and s.
+/// `ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }` (RFC 3279).
+#[derive(der::Sequence)]
+struct EcdsaSig<'a> {
+    r: UintRef<'a>,
+    s: UintRef<'a>,
+}
+
+/// Parses a strict-DER signature into 32-byte big-endian r and s (as Go's
+/// `asn1.Unmarshal`, which Fabric uses, refuses non-minimal integers, a
+/// negative one or trailing bytes, so does this).
 fn parse(sig: &[u8]) -> Option<([u8; 32], [u8; 32])> {
-    let (tag, body, rest) = tlv(sig)?;
-    if tag != 0x30 || !rest.is_empty() {
-        return None;
-    }
-    let (tag_r, r, rest) = tlv(body)?;
-    let (tag_s, s, rest) = tlv(rest)?;
-    if tag_r != 0x02 || tag_s != 0x02 || !rest.is_empty() {
-        return None;
-    }
-    Some((to_fixed(r)?, to_fixed(s)?))
+    let sig = EcdsaSig::from_der(sig).ok()?;
+    Some((to_fixed(sig.r.as_bytes())?, to_fixed(sig.s.as_bytes())?))
 }
 
-/// One DER TLV with a short or one/two-byte long length.
-fn tlv(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
-    let (&tag, rest) = input.split_first()?;
-    let (&len0, rest) = rest.split_first()?;
-    let (len, rest) = match len0 {
-        0..=0x7f => (len0 as usize, rest),
-        0x81 => {
-            let (&l, rest) = rest.split_first()?;
-            (l as usize, rest)
-        }
-        0x82 => {
-            if rest.len() < 2 {
-                return None;
-            }
-            ((rest[0] as usize) << 8 | rest[1] as usize, &rest[2..])
-        }
-        _ => return None,
-    };
-    if rest.len() < len {
-        return None;
-    }
-    Some((tag, &rest[..len], &rest[len..]))
-}
-
-/// A positive DER INTEGER body as 32 big-endian bytes.
+/// An unsigned integer's big-endian bytes (no leading zeros) as 32 bytes.
 fn to_fixed(int: &[u8]) -> Option<[u8; 32]> {
-    if int.is_empty() || int[0] & 0x80 != 0 {
-        return None; // empty or negative
-    }
-    let trimmed = match int.iter().position(|&b| b != 0) {
-        Some(i) => &int[i..],
-        None => &[][..],
-    };
-    if trimmed.len() > 32 {
+    if int.len() > 32 {
         return None;
     }
     let mut out = [0u8; 32];
-    out[32 - trimmed.len()..].copy_from_slice(trimmed);
+    out[32 - int.len()..].copy_from_slice(int);
     Some(out)
 }
 
-fn encode_int(v: &[u8; 32], out: &mut Vec<u8>) {
+/// `v` as an unsigned DER integer.
+fn uint(v: &[u8; 32]) -> UintRef<'_> {
     let start = v.iter().position(|&b| b != 0).unwrap_or(31);
-    let body = &v[start..];
-    let pad = body[0] & 0x80 != 0;
-    out.push(0x02);
-    out.push((body.len() + usize::from(pad)) as u8);
-    if pad {
-        out.push(0);
-    }
-    out.extend_from_slice(body);
+    UintRef::new(&v[start..]).expect("at most 32 bytes")
 }
 
 fn encode(r: &[u8; 32], s: &[u8; 32]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(72);
-    encode_int(r, &mut body);
-    encode_int(s, &mut body);
-    let mut out = Vec::with_capacity(body.len() + 2);
-    out.push(0x30);
-    out.push(body.len() as u8);
-    out.extend_from_slice(&body);
-    out
+    EcdsaSig {
+        r: uint(r),
+        s: uint(s),
+    }
+    .to_der()
+    .expect("two integers encode")
 }
 
 /// `a - b` for 256-bit big-endian numbers with `a >= b`.
@@ -161,6 +126,23 @@ mod tests {
     #[test]
     fn half_n_itself_is_low() {
         assert!(is_low_s(&encode(&[1u8; 32], &P256_HALF_N)));
+    }
+
+    #[test]
+    fn refuses_what_gos_asn1_refuses() {
+        let sig = encode(&[7u8; 32], &[1u8; 32]);
+        let mut trailing = sig.clone();
+        trailing.push(0);
+        assert!(!is_low_s(&trailing), "trailing bytes");
+        // r = 7…7 with a superfluous leading zero byte (non-minimal).
+        let mut padded = vec![0x30, sig[1] + 1, 0x02, 0x21, 0x00];
+        padded.extend_from_slice(&sig[4..]);
+        assert!(!is_low_s(&padded), "non-minimal integer");
+        // s with its high bit set and no zero pad is negative.
+        let mut negative = sig.clone();
+        let s_at = 4 + 32 + 2;
+        negative[s_at] = 0x81;
+        assert!(!is_low_s(&negative), "negative integer");
     }
 
     #[test]

@@ -3,16 +3,18 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use pkcs8::der::Encode;
+use pkcs8::{AlgorithmIdentifierRef, ObjectIdentifier, PrivateKeyInfo};
+
 use super::signer::{EcdsaP256Signer, Ed25519Signer, Signer};
 use crate::CommonError;
 
-/// OID 1.2.840.10045.2.1 (id-ecPublicKey) followed by 1.2.840.10045.3.1.7 (prime256v1), DER.
-const EC_P256_ALGORITHM: [u8; 21] = [
-    0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
-    0xce, 0x3d, 0x03, 0x01, 0x07,
-];
-/// OID 1.3.101.112 (Ed25519) inside an AlgorithmIdentifier.
-const ED25519_ALGORITHM: [u8; 7] = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
+/// id-ecPublicKey (RFC 5480).
+const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// prime256v1, the curve of an id-ecPublicKey's parameters.
+const PRIME256V1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+/// Ed25519 (RFC 8410).
+const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 
 /// A private key in PKCS#8 DER, with its algorithm recognised.
 pub enum PrivateKey {
@@ -39,31 +41,16 @@ impl PrivateKey {
     }
 }
 
-fn der_len(len: usize, out: &mut Vec<u8>) {
-    if len < 0x80 {
-        out.push(len as u8);
-    } else if len < 0x100 {
-        out.extend_from_slice(&[0x81, len as u8]);
-    } else {
-        out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]);
-    }
-}
-
 /// Wraps a SEC1 `EC PRIVATE KEY` (P-256) into PKCS#8.
-fn sec1_to_pkcs8(sec1: &[u8]) -> Vec<u8> {
-    let mut body = vec![0x02, 0x01, 0x00];
-    body.extend_from_slice(&EC_P256_ALGORITHM);
-    body.push(0x04);
-    der_len(sec1.len(), &mut body);
-    body.extend_from_slice(sec1);
-    let mut out = vec![0x30];
-    der_len(body.len(), &mut out);
-    out.extend_from_slice(&body);
-    out
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+fn sec1_to_pkcs8(sec1: &[u8]) -> Result<Vec<u8>, CommonError> {
+    let curve = pkcs8::der::asn1::AnyRef::from(&PRIME256V1);
+    let algorithm = AlgorithmIdentifierRef {
+        oid: EC_PUBLIC_KEY,
+        parameters: Some(curve),
+    };
+    PrivateKeyInfo::new(algorithm, sec1)
+        .to_der()
+        .map_err(|e| CommonError::Key(format!("SEC1 key: {e}")))
 }
 
 /// Parses a PEM private key: PKCS#8 (`PRIVATE KEY`, as cryptogen and Fabric CA
@@ -73,11 +60,14 @@ pub fn load_private_key_pem(pem_bytes: &[u8]) -> Result<PrivateKey, CommonError>
     match block.tag() {
         "PRIVATE KEY" => {
             let der = block.contents().to_vec();
-            // The algorithm identifier sits near the start of the structure.
-            let head = &der[..der.len().min(40)];
-            if contains(head, &ED25519_ALGORITHM) {
+            let info = PrivateKeyInfo::try_from(der.as_slice())
+                .map_err(|e| CommonError::Key(format!("PKCS#8 key: {e}")))?;
+            let algorithm = info.algorithm;
+            if algorithm.oid == ED25519 {
                 Ok(PrivateKey::Ed25519(der))
-            } else if contains(head, &EC_P256_ALGORITHM) {
+            } else if algorithm.oid == EC_PUBLIC_KEY
+                && algorithm.parameters_oid().ok() == Some(PRIME256V1)
+            {
                 Ok(PrivateKey::EcdsaP256(der))
             } else {
                 Err(CommonError::Key(
@@ -85,7 +75,7 @@ pub fn load_private_key_pem(pem_bytes: &[u8]) -> Result<PrivateKey, CommonError>
                 ))
             }
         }
-        "EC PRIVATE KEY" => Ok(PrivateKey::EcdsaP256(sec1_to_pkcs8(block.contents()))),
+        "EC PRIVATE KEY" => Ok(PrivateKey::EcdsaP256(sec1_to_pkcs8(block.contents())?)),
         other => Err(CommonError::Key(format!(
             "PEM block {other:?} is not a private key"
         ))),
@@ -140,17 +130,24 @@ mod tests {
 
     /// Extracts the SEC1 `ECPrivateKey` that a PKCS#8 P-256 key wraps.
     fn sec1_of(pkcs8: &[u8]) -> Vec<u8> {
-        let at = pkcs8
-            .windows(EC_P256_ALGORITHM.len())
-            .position(|w| w == EC_P256_ALGORITHM)
-            .unwrap();
-        let rest = &pkcs8[at + EC_P256_ALGORITHM.len()..];
-        assert_eq!(rest[0], 0x04, "OCTET STRING follows the algorithm");
-        let (len, body) = match rest[1] {
-            0x81 => (rest[2] as usize, &rest[3..]),
-            l => (l as usize, &rest[2..]),
-        };
-        body[..len].to_vec()
+        PrivateKeyInfo::try_from(pkcs8)
+            .unwrap()
+            .private_key
+            .to_vec()
+    }
+
+    #[test]
+    fn a_key_of_another_curve_or_garbage_is_refused_naming_why() {
+        let p384 = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384).unwrap();
+        let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", p384.serialize_der()));
+        let e = load_private_key_pem(pem.as_bytes()).err().unwrap();
+        assert!(
+            e.to_string().contains("neither P-256 ECDSA nor Ed25519"),
+            "{e}"
+        );
+        let garbage = pem::encode(&pem::Pem::new("PRIVATE KEY", vec![0x30, 0x03, 1, 2, 3]));
+        let e = load_private_key_pem(garbage.as_bytes()).err().unwrap();
+        assert!(e.to_string().contains("PKCS#8 key"), "{e}");
     }
 
     #[test]
