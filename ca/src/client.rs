@@ -411,3 +411,20 @@ pub fn store_reenrolled(msp: &Path, result: &EnrollResponse) -> Result<(), CaErr
     std::fs::remove_file(&next).map_err(|e| CaError::io(&next, e))?;
     write(&msp.join("signcerts/cert.pem"), &cert)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{RegisterResponse, RevokeResult};
+
+    #[test]
+    fn a_result_of_the_wrong_shape_is_a_502_naming_what_could_not_be_read() {
+        let e = typed::<RegisterResponse>(json!({ "secret": 5 })).unwrap_err();
+        assert!(matches!(e, CaError::Api { status: 502, .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains("cannot read"), "{text}");
+        assert!(text.contains("invalid type"), "{text}");
+        let ok: RevokeResult = typed(json!({ "RevokedCerts": [] })).unwrap();
+        assert!(ok.revoked_certs.is_empty() && ok.crl.is_empty());
+    }
+}

@@ -55,15 +55,10 @@ pub(super) fn local_lifecycle(
         .encode_to_vec()),
         "QueryInstalledChaincode" => {
             let a = QueryInstalledChaincodeArgs::decode(arg).map_err(bad)?;
-            let i = core.installed().get(&a.package_id).ok_or_else(|| {
-                err(
-                    404,
-                    format!(
-                        "could not find chaincode with package id '{}'",
-                        a.package_id
-                    ),
-                )
-            })?;
+            let i = core
+                .installed()
+                .get(&a.package_id)
+                .ok_or_else(|| not_installed(&a.package_id))?;
             Ok(QueryInstalledChaincodeResult {
                 package_id: i.package_id,
                 label: i.label,
@@ -77,15 +72,7 @@ pub(super) fn local_lifecycle(
                 .installed()
                 .package_bytes(&a.package_id)
                 .map_err(internal)?
-                .ok_or_else(|| {
-                    err(
-                        404,
-                        format!(
-                            "could not find chaincode with package id '{}'",
-                            a.package_id
-                        ),
-                    )
-                })?;
+                .ok_or_else(|| not_installed(&a.package_id))?;
             Ok(GetInstalledChaincodePackageResult {
                 chaincode_install_package: bytes,
             }
@@ -96,4 +83,12 @@ pub(super) fn local_lifecycle(
             format!("_lifecycle/{other} needs a channel (or does not exist)"),
         )),
     }
+}
+
+/// Fabric's refusal for a package id that is not installed here.
+fn not_installed(package_id: &str) -> Refusal {
+    err(
+        404,
+        format!("could not find chaincode with package id '{package_id}'"),
+    )
 }

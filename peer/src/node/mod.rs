@@ -203,7 +203,7 @@ pub async fn start_with(
         .peer
         .local_addr()
         .map_err(|source| PeerError::Listen {
-            addr: "a bound listener".into(),
+            addr: "the peer listener (its address cannot be read)".into(),
             source,
         })?;
     let endpoint = match &config.external_endpoint {
@@ -262,7 +262,7 @@ pub async fn start_with(
             .operations
             .local_addr()
             .map_err(|source| PeerError::Listen {
-                addr: "a bound listener".into(),
+                addr: "the operations listener (its address cannot be read)".into(),
                 source,
             })?;
     let mut tasks = Vec::new();
