@@ -34,6 +34,14 @@ pub enum ConfigtxError {
     /// Bytes or JSON do not hold the expected message.
     #[error("{0}")]
     Decode(String),
+    /// A size (`10 MB`, `512 KB`, a number of bytes) does not read.
+    #[error("size {text:?}: {reason}")]
+    Size {
+        /// The text given.
+        text: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),

@@ -2,8 +2,18 @@
 //! (`OrdererMSP`) and peer orgs `Org1MSP`, `Org2MSP`, … with Fabric's
 //! test-network policies, over the crypto `cryptogen` wrote into `crypto/`.
 //! `weft-network` and the node crates' test suites describe their networks with it.
+//!
+//! The profile is built as [`crate::profile`] structs; [`LocalNetwork::yaml`]
+//! serialises them for a user to read and edit, and [`LocalNetwork::file`]
+//! hands them to the genesis builder without a round trip through text.
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::profile::{
+    AnchorPeer, Application, BatchSize, ByteSize, ConfigtxFile, ConfigtxYaml, Consenter, EtcdRaft,
+    Orderer, Organization, PolicySpec, Profile, RaftOptions,
+};
 
 /// The network to describe.
 #[derive(Debug, Clone)]
@@ -21,12 +31,48 @@ pub struct LocalNetwork {
     pub batch_timeout: String,
     /// `BatchSize.MaxMessageCount`.
     pub max_message_count: u32,
-    /// `BatchSize.AbsoluteMaxBytes` (e.g. `10 MB`).
-    pub absolute_max_bytes: String,
+    /// `BatchSize.AbsoluteMaxBytes`.
+    pub absolute_max_bytes: ByteSize,
     /// `BatchSize.PreferredMaxBytes`.
-    pub preferred_max_bytes: String,
+    pub preferred_max_bytes: ByteSize,
     /// `EtcdRaft.Options.SnapshotIntervalSize`.
-    pub snapshot_interval_size: String,
+    pub snapshot_interval_size: ByteSize,
+}
+
+const MB: u32 = 1024 * 1024;
+
+/// The orderer org's crypto folder, relative to the file.
+const ORDERER_ORG: &str = "crypto/ordererOrganizations/example.com";
+
+fn policy(kind: &str, rule: &str) -> PolicySpec {
+    PolicySpec {
+        kind: kind.into(),
+        rule: rule.into(),
+    }
+}
+
+fn policies(entries: &[(&str, &str, &str)]) -> BTreeMap<String, PolicySpec> {
+    entries
+        .iter()
+        .map(|(name, kind, rule)| ((*name).into(), policy(kind, rule)))
+        .collect()
+}
+
+/// Readers `ANY`, Writers `ANY`, Admins `MAJORITY`: Fabric's channel-level default.
+fn implicit_meta(extra: &[(&str, &str)]) -> BTreeMap<String, PolicySpec> {
+    let mut p = policies(&[
+        ("Readers", "ImplicitMeta", "ANY Readers"),
+        ("Writers", "ImplicitMeta", "ANY Writers"),
+        ("Admins", "ImplicitMeta", "MAJORITY Admins"),
+    ]);
+    for (name, rule) in extra {
+        p.insert((*name).into(), policy("ImplicitMeta", rule));
+    }
+    p
+}
+
+fn capabilities(name: &str) -> BTreeMap<String, bool> {
+    BTreeMap::from([(name.into(), true)])
 }
 
 impl LocalNetwork {
@@ -40,9 +86,9 @@ impl LocalNetwork {
             orgs,
             batch_timeout: "2s".into(),
             max_message_count: 500,
-            absolute_max_bytes: "10 MB".into(),
-            preferred_max_bytes: "2 MB".into(),
-            snapshot_interval_size: "16 MB".into(),
+            absolute_max_bytes: ByteSize(10 * MB),
+            preferred_max_bytes: ByteSize(2 * MB),
+            snapshot_interval_size: ByteSize(16 * MB),
         }
     }
 
@@ -56,104 +102,144 @@ impl LocalNetwork {
             .collect()
     }
 
-    /// The file's text.
-    pub fn yaml(&self) -> String {
-        let mut out = String::from(
-            r#"# A local network: one Raft orderer org and peer orgs, crypto under crypto/.
-Organizations:
-  - &OrdererOrg
-    Name: OrdererOrg
-    ID: OrdererMSP
-    MSPDir: crypto/ordererOrganizations/example.com/msp
-    Policies:
-      Readers: { Type: Signature, Rule: "OR('OrdererMSP.member')" }
-      Writers: { Type: Signature, Rule: "OR('OrdererMSP.member')" }
-      Admins: { Type: Signature, Rule: "OR('OrdererMSP.admin')" }
-"#,
-        );
-        if self.orderer_endpoints {
-            out.push_str("    OrdererEndpoints:\n");
-            for (_, port) in &self.consenters {
-                let _ = writeln!(out, "      - 127.0.0.1:{port}");
-            }
+    fn orderer_org(&self) -> Organization {
+        Organization {
+            name: "OrdererOrg".into(),
+            id: "OrdererMSP".into(),
+            msp_dir: format!("{ORDERER_ORG}/msp").into(),
+            policies: policies(&[
+                ("Readers", "Signature", "OR('OrdererMSP.member')"),
+                ("Writers", "Signature", "OR('OrdererMSP.member')"),
+                ("Admins", "Signature", "OR('OrdererMSP.admin')"),
+            ]),
+            orderer_endpoints: if self.orderer_endpoints {
+                self.consenters
+                    .iter()
+                    .map(|(_, port)| format!("127.0.0.1:{port}"))
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            anchor_peers: Vec::new(),
         }
-        for (i, anchor) in self.orgs.iter().enumerate() {
-            let n = i + 1;
-            let _ = write!(
-                out,
-                r#"  - &Org{n}
-    Name: Org{n}MSP
-    ID: Org{n}MSP
-    MSPDir: crypto/peerOrganizations/org{n}.example.com/msp
-    Policies:
-      Readers: {{ Type: Signature, Rule: "OR('Org{n}MSP.admin', 'Org{n}MSP.peer', 'Org{n}MSP.client')" }}
-      Writers: {{ Type: Signature, Rule: "OR('Org{n}MSP.admin', 'Org{n}MSP.client')" }}
-      Admins: {{ Type: Signature, Rule: "OR('Org{n}MSP.admin')" }}
-      Endorsement: {{ Type: Signature, Rule: "OR('Org{n}MSP.peer')" }}
-"#
-            );
-            if let Some(port) = anchor {
-                let _ = writeln!(
-                    out,
-                    "    AnchorPeers: [{{ Host: 127.0.0.1, Port: {port} }}]"
-                );
-            }
+    }
+
+    /// Peer org `n` (1-based) with its anchor peer's port, if any.
+    fn peer_org(n: usize, anchor: Option<u16>) -> Organization {
+        let msp = format!("Org{n}MSP");
+        let rule = |roles: &[&str]| {
+            let members: Vec<String> = roles.iter().map(|r| format!("'{msp}.{r}'")).collect();
+            format!("OR({})", members.join(", "))
+        };
+        Organization {
+            name: msp.clone(),
+            id: msp.clone(),
+            msp_dir: format!("crypto/peerOrganizations/org{n}.example.com/msp").into(),
+            policies: policies(&[
+                ("Readers", "Signature", &rule(&["admin", "peer", "client"])),
+                ("Writers", "Signature", &rule(&["admin", "client"])),
+                ("Admins", "Signature", &rule(&["admin"])),
+                ("Endorsement", "Signature", &rule(&["peer"])),
+            ]),
+            orderer_endpoints: Vec::new(),
+            anchor_peers: anchor
+                .map(|port| AnchorPeer {
+                    host: "127.0.0.1".into(),
+                    port,
+                })
+                .into_iter()
+                .collect(),
         }
-        let consenters: String = self
+    }
+
+    fn orderer(&self) -> Orderer {
+        let consenters = self
             .consenters
             .iter()
             .map(|(host, port)| {
-                let tls = format!(
-                    "crypto/ordererOrganizations/example.com/orderers/{host}.example.com/tls/server.crt"
-                );
-                format!(
-                    "          - {{ Host: 127.0.0.1, Port: {port}, ClientTLSCert: {tls}, ServerTLSCert: {tls} }}\n"
-                )
+                let tls = format!("{ORDERER_ORG}/orderers/{host}.example.com/tls/server.crt");
+                Consenter {
+                    host: "127.0.0.1".into(),
+                    port: *port,
+                    client_tls_cert: tls.clone().into(),
+                    server_tls_cert: tls.into(),
+                }
             })
             .collect();
-        let members: Vec<String> = (1..=self.orgs.len()).map(|n| format!("*Org{n}")).collect();
-        let _ = write!(
-            out,
-            r#"Profiles:
-  {profile}:
-    Policies:
-      Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
-      Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
-      Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
-    Capabilities: {{ V3_0: true }}
-    Orderer:
-      OrdererType: etcdraft
-      EtcdRaft:
-        Consenters:
-{consenters}        Options: {{ TickInterval: 100ms, ElectionTick: 10, HeartbeatTick: 1, MaxInflightBlocks: 5, SnapshotIntervalSize: {snapshot} }}
-      BatchTimeout: {timeout}
-      BatchSize: {{ MaxMessageCount: {count}, AbsoluteMaxBytes: {absolute}, PreferredMaxBytes: {preferred} }}
-      Organizations: [*OrdererOrg]
-      Policies:
-        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
-        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
-        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
-        BlockValidation: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
-      Capabilities: {{ V2_0: true }}
-    Application:
-      Organizations: [{members}]
-      Policies:
-        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
-        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
-        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
-        LifecycleEndorsement: {{ Type: ImplicitMeta, Rule: "MAJORITY Endorsement" }}
-        Endorsement: {{ Type: ImplicitMeta, Rule: "MAJORITY Endorsement" }}
-      Capabilities: {{ V2_5: true }}
-"#,
-            profile = self.profile,
-            snapshot = self.snapshot_interval_size,
-            timeout = self.batch_timeout,
-            count = self.max_message_count,
-            absolute = self.absolute_max_bytes,
-            preferred = self.preferred_max_bytes,
-            members = members.join(", "),
-        );
-        out
+        Orderer {
+            orderer_type: "etcdraft".into(),
+            addresses: Vec::new(),
+            etcd_raft: Some(EtcdRaft {
+                consenters,
+                options: RaftOptions {
+                    tick_interval: "100ms".into(),
+                    election_tick: 10,
+                    heartbeat_tick: 1,
+                    max_inflight_blocks: 5,
+                    snapshot_interval_size: self.snapshot_interval_size,
+                },
+            }),
+            batch_timeout: self.batch_timeout.clone(),
+            batch_size: BatchSize {
+                max_message_count: self.max_message_count,
+                absolute_max_bytes: self.absolute_max_bytes,
+                preferred_max_bytes: self.preferred_max_bytes,
+            },
+            organizations: Some(vec![self.orderer_org()]),
+            policies: implicit_meta(&[("BlockValidation", "ANY Writers")]),
+            capabilities: capabilities("V2_0"),
+        }
+    }
+
+    /// The channel profile.
+    pub fn channel_profile(&self) -> Profile {
+        let members = self
+            .orgs
+            .iter()
+            .enumerate()
+            .map(|(i, anchor)| Self::peer_org(i + 1, *anchor))
+            .collect();
+        Profile {
+            consortium: None,
+            policies: implicit_meta(&[]),
+            capabilities: capabilities("V3_0"),
+            application: Some(Application {
+                organizations: Some(members),
+                policies: implicit_meta(&[
+                    ("LifecycleEndorsement", "MAJORITY Endorsement"),
+                    ("Endorsement", "MAJORITY Endorsement"),
+                ]),
+                capabilities: capabilities("V2_5"),
+                acls: BTreeMap::new(),
+            }),
+            orderer: Some(self.orderer()),
+        }
+    }
+
+    /// The file's content: the one profile.
+    pub fn configtx(&self) -> ConfigtxYaml {
+        ConfigtxYaml {
+            consortiums: BTreeMap::new(),
+            profiles: BTreeMap::from([(self.profile.clone(), self.channel_profile())]),
+        }
+    }
+
+    /// The content as if read from `dir/configtx.yaml`: crypto paths resolve
+    /// below `dir`. Nothing is written.
+    pub fn file(&self, dir: &Path) -> ConfigtxFile {
+        ConfigtxFile {
+            path: dir.join("configtx.yaml"),
+            content: self.configtx(),
+        }
+    }
+
+    /// The file's text (Fabric's `configtx.yaml` layout, for people to read and edit).
+    pub fn yaml(&self) -> String {
+        let body = serde_yaml_ng::to_string(&self.configtx())
+            .expect("a configtx profile of strings, numbers and maps serialises");
+        format!(
+            "# A local network: one Raft orderer org and peer orgs, crypto under crypto/.\n{body}"
+        )
     }
 }
 
@@ -174,10 +260,49 @@ mod tests {
         std::fs::write(dir.path().join("configtx.yaml"), &text).unwrap();
         let file = crate::profile::ConfigtxFile::load(&dir.path().join("configtx.yaml"))
             .expect("valid configtx.yaml");
-        file.profile("Net").expect("a complete profile");
-        assert!(text.contains("AnchorPeers: [{ Host: 127.0.0.1, Port: 7051 }]"));
+        let profile = file.profile("Net").expect("a complete profile");
+        let orgs = profile
+            .application
+            .as_ref()
+            .unwrap()
+            .organizations
+            .as_ref()
+            .unwrap();
+        let anchors: Vec<(&str, u16)> = orgs[0]
+            .anchor_peers
+            .iter()
+            .map(|a| (a.host.as_str(), a.port))
+            .collect();
+        assert_eq!(anchors, [("127.0.0.1", 7051)]);
         assert_eq!(text.matches("AnchorPeers").count(), 1);
         assert!(text.contains("- 127.0.0.1:8050"));
         assert!(text.contains("orderers/orderer2.example.com/tls/server.crt"));
+    }
+
+    #[test]
+    fn the_written_file_and_the_structs_make_the_same_genesis_block() {
+        let mut net = LocalNetwork::new(
+            "Net",
+            LocalNetwork::numbered_consenters(&[7050]),
+            vec![Some(7051), Some(9051)],
+        );
+        net.absolute_max_bytes = ByteSize(1024 * 1024 + 1);
+        net.preferred_max_bytes = ByteSize(512 * 1024);
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = ["orderer1".to_string()];
+        crate::cryptogen::generate(
+            &crate::cryptogen::CryptoConfig::local(&hosts, 2, 1, 1),
+            &dir.path().join("crypto"),
+            weft_common::pki::KeyType::EcdsaP256,
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("configtx.yaml"), net.yaml()).unwrap();
+        let loaded = ConfigtxFile::load(&dir.path().join("configtx.yaml")).unwrap();
+        let from_text =
+            crate::genesis::channel_group(&loaded, "Net", loaded.profile("Net").unwrap());
+        let structs = net.file(dir.path());
+        let from_structs =
+            crate::genesis::channel_group(&structs, "Net", structs.profile("Net").unwrap());
+        assert_eq!(from_text.unwrap(), from_structs.unwrap());
     }
 }

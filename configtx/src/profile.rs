@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::ConfigtxError;
 
 /// A policy definition: `Type: Signature|ImplicitMeta`, `Rule: ...`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct PolicySpec {
     /// `Signature` or `ImplicitMeta`.
@@ -22,7 +22,7 @@ pub struct PolicySpec {
 }
 
 /// An anchor peer.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AnchorPeer {
     /// Host.
@@ -32,7 +32,7 @@ pub struct AnchorPeer {
 }
 
 /// An organisation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Organization {
     /// Group name in the config tree.
@@ -44,36 +44,36 @@ pub struct Organization {
     #[serde(rename = "MSPDir")]
     pub msp_dir: PathBuf,
     /// The org's policies.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policies: BTreeMap<String, PolicySpec>,
     /// Orderer endpoints (orderer orgs).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub orderer_endpoints: Vec<String>,
     /// Anchor peers (peer orgs).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub anchor_peers: Vec<AnchorPeer>,
 }
 
 /// The application section.
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
 #[serde(rename_all = "PascalCase")]
 pub struct Application {
     /// Member organisations.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organizations: Option<Vec<Organization>>,
     /// Policies.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policies: BTreeMap<String, PolicySpec>,
     /// Capabilities (name → enabled).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub capabilities: BTreeMap<String, bool>,
     /// ACLs (resource → policy path).
-    #[serde(default, rename = "ACLs")]
+    #[serde(default, rename = "ACLs", skip_serializing_if = "BTreeMap::is_empty")]
     pub acls: BTreeMap<String, String>,
 }
 
 /// A Raft consenter.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Consenter {
     /// Host.
@@ -89,7 +89,7 @@ pub struct Consenter {
 }
 
 /// Raft options.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct RaftOptions {
     /// e.g. `500ms`.
@@ -138,7 +138,7 @@ impl Default for RaftOptions {
 }
 
 /// The EtcdRaft section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct EtcdRaft {
     /// Consenters.
@@ -152,6 +152,34 @@ pub struct EtcdRaft {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ByteSize(pub u32);
 
+impl std::str::FromStr for ByteSize {
+    type Err = ConfigtxError;
+
+    /// `99 MB`, `512 KB`, `1 GB`, `300 B` or a plain number of bytes.
+    fn from_str(text: &str) -> Result<Self, ConfigtxError> {
+        let err = |reason: String| ConfigtxError::Size {
+            text: text.into(),
+            reason,
+        };
+        let t = text.trim();
+        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let n: u64 = t[..split]
+            .trim()
+            .parse()
+            .map_err(|e| err(format!("not a number of bytes: {e}")))?;
+        let mult = match t[split..].trim().to_ascii_uppercase().as_str() {
+            "" | "B" => 1,
+            "KB" => 1024,
+            "MB" => 1024 * 1024,
+            "GB" => 1024 * 1024 * 1024,
+            other => return Err(err(format!("unknown unit {other:?}: use KB, MB or GB"))),
+        };
+        u32::try_from(n * mult)
+            .map(ByteSize)
+            .map_err(|_| err("larger than 4 GB".into()))
+    }
+}
+
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         #[derive(Deserialize)]
@@ -162,34 +190,28 @@ impl<'de> Deserialize<'de> for ByteSize {
         }
         match Raw::deserialize(d)? {
             Raw::Num(n) => Ok(ByteSize(n)),
-            Raw::Text(t) => {
-                let t = t.trim();
-                let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-                let n: u64 = t[..split]
-                    .trim()
-                    .parse()
-                    .map_err(serde::de::Error::custom)?;
-                let mult = match t[split..].trim().to_ascii_uppercase().as_str() {
-                    "" | "B" => 1,
-                    "KB" => 1024,
-                    "MB" => 1024 * 1024,
-                    "GB" => 1024 * 1024 * 1024,
-                    other => {
-                        return Err(serde::de::Error::custom(format!(
-                            "unknown size unit {other:?}: use KB, MB or GB"
-                        )));
-                    }
-                };
-                u32::try_from(n * mult)
-                    .map(ByteSize)
-                    .map_err(|_| serde::de::Error::custom(format!("{t} is larger than 4 GB")))
-            }
+            Raw::Text(t) => t.parse().map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl Serialize for ByteSize {
+    /// Whole megabytes or kilobytes as `N MB` / `N KB`, as Fabric's sample
+    /// files write them; any other size as a number of bytes.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        const KB: u32 = 1024;
+        const MB: u32 = 1024 * 1024;
+        match self.0 {
+            0 => s.serialize_u32(0),
+            n if n % MB == 0 => s.serialize_str(&format!("{} MB", n / MB)),
+            n if n % KB == 0 => s.serialize_str(&format!("{} KB", n / KB)),
+            n => s.serialize_u32(n),
         }
     }
 }
 
 /// Batch size.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct BatchSize {
     /// Most envelopes per block.
@@ -201,72 +223,72 @@ pub struct BatchSize {
 }
 
 /// The orderer section.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Orderer {
     /// `etcdraft`.
     pub orderer_type: String,
     /// Channel-level orderer addresses (deprecated in Fabric; optional).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<String>,
     /// Raft settings.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub etcd_raft: Option<EtcdRaft>,
     /// e.g. `2s`.
     pub batch_timeout: String,
     /// Batch size.
     pub batch_size: BatchSize,
     /// Orderer organisations.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organizations: Option<Vec<Organization>>,
     /// Policies.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policies: BTreeMap<String, PolicySpec>,
     /// Capabilities.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub capabilities: BTreeMap<String, bool>,
 }
 
 /// A consortium: the orgs a channel profile may include.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Consortium {
     /// Member organisations.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub organizations: Vec<Organization>,
 }
 
 /// A channel profile.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Profile {
     /// The consortium whose orgs the application may use.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consortium: Option<String>,
     /// Channel policies.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub policies: BTreeMap<String, PolicySpec>,
     /// Channel capabilities.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub capabilities: BTreeMap<String, bool>,
     /// Application section.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application: Option<Application>,
     /// Orderer section.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub orderer: Option<Orderer>,
 }
 
 /// The parts of `configtx.yaml` weft reads (other top-level sections are
 /// anchors referenced by profiles).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ConfigtxYaml {
     /// Named consortiums.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub consortiums: BTreeMap<String, Consortium>,
     /// Named profiles.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub profiles: BTreeMap<String, Profile>,
 }
 

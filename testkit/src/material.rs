@@ -10,7 +10,6 @@ use weft_common::ids::{ChannelId, MspId};
 use weft_common::msp::{SigningIdentity, folder};
 use weft_common::pki::KeyType;
 use weft_configtx::local::LocalNetwork;
-use weft_configtx::profile::ConfigtxFile;
 use weft_protos::common::Block;
 
 /// Crypto material under a temporary folder (removed when dropped).
@@ -47,8 +46,7 @@ impl Material {
 
     /// The orderer org's TLS CA certificate.
     pub fn orderer_tls_ca(&self) -> PathBuf {
-        crypto_dir(self.path())
-            .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem")
+        orderer_tls_ca(self.path())
     }
 
     /// Peer `i` of org `org` (0-based peer, 1-based org).
@@ -90,14 +88,11 @@ impl Material {
         signer(&self.orderer_dir(i), &MspId::new("OrdererMSP"))
     }
 
-    /// The genesis block of `channel` for profile `net` (written to
-    /// `configtx-<channel>.yaml` and read back as `configtxgen` would).
+    /// The genesis block of `channel` for profile `net`, built from the
+    /// profile's structs over this network's crypto (no `configtx.yaml`).
     pub fn genesis(&self, channel: &str, net: &LocalNetwork) -> Block {
-        let path = self.path().join(format!("configtx-{channel}.yaml"));
-        std::fs::write(&path, net.yaml()).expect("configtx.yaml written");
-        let file = ConfigtxFile::load(&path).expect("a valid configtx.yaml");
         weft_configtx::genesis::genesis_block(
-            &file,
+            &net.file(self.path()),
             &net.profile,
             &ChannelId::parse(channel).expect("a valid channel name"),
         )
@@ -115,6 +110,11 @@ pub fn orderer_dir(dir: &Path, i: usize) -> PathBuf {
     crypto_dir(dir).join(format!(
         "ordererOrganizations/example.com/orderers/orderer{i}.example.com"
     ))
+}
+
+/// The orderer org's TLS CA certificate below a network's folder.
+pub fn orderer_tls_ca(dir: &Path) -> PathBuf {
+    crypto_dir(dir).join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem")
 }
 
 /// User `name` of org `org` below a network's folder.
