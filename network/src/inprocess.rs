@@ -2,11 +2,10 @@
 //! calling process on 127.0.0.1:0 ports — what the test suites use. Nodes are
 //! the same libraries the binaries run; only the process boundary is gone.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
-use weft_common::node::settings::{Listener, ListenerTls, ServerTls};
 use weft_orderer::config::OrdererConfig;
 use weft_orderer::node::{Listeners as OrdererListeners, OrdererHandle};
 use weft_peer::config::{GatewayPeer, PeerConfig};
@@ -24,56 +23,23 @@ pub struct InProcessNetwork {
     peers: Vec<Vec<Option<PeerHandle>>>,
 }
 
-async fn bind() -> Result<TcpListener, NetworkError> {
-    TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| NetworkError::node("127.0.0.1:0", e))
-}
-
-fn port(l: &TcpListener) -> u16 {
-    l.local_addr().map(|a| a.port()).unwrap_or(0)
-}
-
-/// A node's TLS listener: its own certificate, client authentication as the
-/// network says, and `client_roots` besides the channels' TLS CAs.
-fn node_tls(crypto: &Path, client_auth_required: bool, client_roots: Vec<PathBuf>) -> ListenerTls {
-    ListenerTls::Tls(ServerTls {
-        cert: crypto.join("tls/server.crt"),
-        key: crypto.join("tls/server.key"),
-        client_auth_required,
-        client_roots,
-    })
-}
-
 /// The orderer config of `node` (addresses come from pre-bound listeners).
 pub fn orderer_config(info: &NetworkInfo, node: &NodeInfo) -> OrdererConfig {
-    let unused = "127.0.0.1:0".parse().expect("address");
-    OrdererConfig::new(
-        Listener {
-            address: unused,
-            tls: node_tls(&node.crypto, info.client_auth_required, vec![]),
-        },
-        Listener {
-            address: unused,
-            tls: node_tls(&node.crypto, true, vec![info.orderer_tls_ca.clone()]),
-        },
-        unused,
-        (node.crypto.join("msp"), "OrdererMSP".into()),
+    OrdererConfig::local(
+        &node.crypto,
+        info.client_auth_required,
+        info.orderer_tls_ca.clone(),
         node.data.clone(),
     )
 }
 
 /// The peer config of `node` of `org`; its gateway knows every other peer.
 pub fn peer_config(info: &NetworkInfo, org: &OrgInfo, node: &NodeInfo) -> PeerConfig {
-    let unused = "127.0.0.1:0".parse().expect("address");
-    let mut config = PeerConfig::new(
-        node.name.clone(),
-        Listener {
-            address: unused,
-            tls: node_tls(&node.crypto, info.client_auth_required, vec![]),
-        },
-        unused,
-        (node.crypto.join("msp"), org.msp_id.clone()),
+    let mut config = PeerConfig::local(
+        &node.name,
+        &node.crypto,
+        &org.msp_id,
+        info.client_auth_required,
         node.data.clone(),
     );
     config.gateway_concurrency = 1024;
@@ -90,6 +56,28 @@ pub fn peer_config(info: &NetworkInfo, org: &OrgInfo, node: &NodeInfo) -> PeerCo
     config
 }
 
+async fn bind() -> Result<TcpListener, NetworkError> {
+    TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| NetworkError::node("127.0.0.1:0", e))
+}
+
+fn port(l: &TcpListener) -> u16 {
+    l.local_addr().map(|a| a.port()).unwrap_or(0)
+}
+
+async fn local_orderer() -> Result<OrdererListeners, NetworkError> {
+    OrdererListeners::local()
+        .await
+        .map_err(|e| NetworkError::node("127.0.0.1:0", e))
+}
+
+async fn local_peer() -> Result<PeerListeners, NetworkError> {
+    PeerListeners::local()
+        .await
+        .map_err(|e| NetworkError::node("127.0.0.1:0", e))
+}
+
 impl InProcessNetwork {
     /// Generates crypto and the genesis block under `dir`, starts every node,
     /// and joins them all to the channel (orderers through their core, peers
@@ -98,20 +86,13 @@ impl InProcessNetwork {
         t.validate()?;
         let mut orderer_listeners = Vec::new();
         for _ in 0..t.orderers {
-            orderer_listeners.push(OrdererListeners {
-                general: bind().await?,
-                admin: bind().await?,
-                operations: bind().await?,
-            });
+            orderer_listeners.push(local_orderer().await?);
         }
         let mut peer_listeners = Vec::new();
         for _ in 0..t.orgs {
             let mut org = Vec::new();
             for _ in 0..t.peers_per_org {
-                org.push(PeerListeners {
-                    peer: bind().await?,
-                    operations: bind().await?,
-                });
+                org.push(local_peer().await?);
             }
             peer_listeners.push(org);
         }
@@ -248,15 +229,10 @@ impl InProcessNetwork {
         self.stop_peer(org, p).await;
         let o = self.info.orgs[org].clone();
         let node = o.peers[p].clone();
-        let handle = weft_peer::node::start(
-            peer_config(&self.info, &o, &node),
-            PeerListeners {
-                peer: bind().await?,
-                operations: bind().await?,
-            },
-        )
-        .await
-        .map_err(|e| NetworkError::node(&node.name, e))?;
+        let handle =
+            weft_peer::node::start(peer_config(&self.info, &o, &node), local_peer().await?)
+                .await
+                .map_err(|e| NetworkError::node(&node.name, e))?;
         self.info.orgs[org].peers[p].address = format!("127.0.0.1:{}", handle.addr.port());
         self.info.orgs[org].peers[p].operations_address =
             format!("127.0.0.1:{}", handle.operations_addr.port());

@@ -49,17 +49,28 @@ pub struct Listeners {
 impl Listeners {
     /// Binds the addresses of `config`.
     pub async fn bind(config: &OrdererConfig) -> Result<Self, OrdererError> {
-        let bind = |a: SocketAddr| async move {
-            TcpListener::bind(a)
-                .await
-                .map_err(|e| OrdererError::NodeConfig(format!("cannot listen on {a}: {e}")))
-        };
         Ok(Self {
-            general: bind(config.general.address).await?,
-            admin: bind(config.admin.address).await?,
-            operations: bind(config.operations).await?,
+            general: listen(config.general.address).await?,
+            admin: listen(config.admin.address).await?,
+            operations: listen(config.operations).await?,
         })
     }
+
+    /// Listeners on free ports of 127.0.0.1, as tests and in-process networks use.
+    pub async fn local() -> Result<Self, OrdererError> {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Ok(Self {
+            general: listen(any).await?,
+            admin: listen(any).await?,
+            operations: listen(any).await?,
+        })
+    }
+}
+
+async fn listen(a: SocketAddr) -> Result<TcpListener, OrdererError> {
+    TcpListener::bind(a)
+        .await
+        .map_err(|e| OrdererError::NodeConfig(format!("cannot listen on {a}: {e}")))
 }
 
 /// A running orderer.

@@ -38,6 +38,23 @@ pub struct ServerTls {
     pub client_roots: Vec<PathBuf>,
 }
 
+impl ServerTls {
+    /// TLS with a node folder's certificate and key as `cryptogen` and
+    /// `weft-network` lay them out (`tls/server.crt`, `tls/server.key`).
+    pub fn in_node_folder(
+        node: &Path,
+        client_auth_required: bool,
+        client_roots: Vec<PathBuf>,
+    ) -> Self {
+        Self {
+            cert: node.join("tls/server.crt"),
+            key: node.join("tls/server.key"),
+            client_auth_required,
+            client_roots,
+        }
+    }
+}
+
 impl ListenerTls {
     /// The TLS settings, unless plaintext.
     pub fn server(&self) -> Option<&ServerTls> {

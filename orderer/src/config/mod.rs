@@ -262,6 +262,37 @@ impl OrdererConfig {
     }
 }
 
+impl OrdererConfig {
+    /// An orderer of `OrdererMSP` from its node folder (`msp/`, `tls/`) on
+    /// ports to be bound by the caller (`Listeners::local` in `node`):
+    /// the general listener asks for client certificates as
+    /// `client_auth_required` says, the admin listener requires one issued
+    /// by `admin_client_ca` (Fabric's channel-participation setting).
+    pub fn local(
+        node: &Path,
+        client_auth_required: bool,
+        admin_client_ca: PathBuf,
+        data_dir: PathBuf,
+    ) -> Self {
+        let unbound = SocketAddr::from(([127, 0, 0, 1], 0));
+        let tls =
+            |required, roots| ListenerTls::Tls(ServerTls::in_node_folder(node, required, roots));
+        Self::new(
+            Listener {
+                address: unbound,
+                tls: tls(client_auth_required, Vec::new()),
+            },
+            Listener {
+                address: unbound,
+                tls: tls(true, vec![admin_client_ca]),
+            },
+            unbound,
+            (node.join("msp"), "OrdererMSP".into()),
+            data_dir,
+        )
+    }
+}
+
 fn cfg_err(field: &str, reason: impl std::fmt::Display) -> OrdererError {
     OrdererError::NodeConfig(format!("{field}: {reason}"))
 }

@@ -68,8 +68,7 @@ async fn operations_over_tls_serve_logspec_and_metrics_only_to_trusted_clients()
     let (net, _) = Net::new(1, 10).await;
     let mut config = net.config(0);
     let od = orderer_dir(net.dir.path(), 1);
-    let tlsca = crypto_dir(net.dir.path())
-        .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem");
+    let tlsca = orderer_tls_ca(net.dir.path());
     config.operations_tls = ListenerTls::Tls(ServerTls {
         cert: od.join("tls/server.crt"),
         key: od.join("tls/server.key"),

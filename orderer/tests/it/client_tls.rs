@@ -33,12 +33,8 @@ fn stranger_identity() -> (Vec<u8>, Vec<u8>) {
     (issued.cert_pem.into_bytes(), issued.key_pem.into_bytes())
 }
 
-fn orderer_tls_ca(net: &Net) -> Vec<u8> {
-    std::fs::read(
-        crypto_dir(net.dir.path())
-            .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem"),
-    )
-    .unwrap()
+fn orderer_tls_ca_pem(net: &Net) -> Vec<u8> {
+    std::fs::read(orderer_tls_ca(net.dir.path())).unwrap()
 }
 
 /// A channel to node 0's general listener, with `identity` (PEM cert and key) if given.
@@ -56,7 +52,7 @@ pub async fn channel_to(
     identity: Option<(Vec<u8>, Vec<u8>)>,
 ) -> Result<tonic::transport::Channel, String> {
     let tls = DialTls {
-        roots: vec![orderer_tls_ca(net)],
+        roots: vec![orderer_tls_ca_pem(net)],
         identity,
         server_name: None,
     };

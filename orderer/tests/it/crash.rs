@@ -15,8 +15,7 @@ use crate::support::*;
 /// An `orderer.yaml` for node `i` of `net`, Broadcast/Deliver/cluster on `port`.
 fn orderer_yaml(net: &Net, i: usize, port: u16) -> String {
     let od = orderer_dir(net.dir.path(), i + 1);
-    let tlsca = crypto_dir(net.dir.path())
-        .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem");
+    let tlsca = orderer_tls_ca(net.dir.path());
     let (cert, key) = (od.join("tls/server.crt"), od.join("tls/server.key"));
     NodeYaml::new(&weft_orderer::config::KEYS)
         .set("General.ListenAddress", "127.0.0.1")

@@ -12,7 +12,7 @@ use weft_common::msp::{SigningIdentity, folder};
 use weft_common::node::dial::{DialOptions, DialTls, dial};
 use weft_common::tx::signed_envelope;
 use weft_configtx::local::LocalNetwork;
-use weft_orderer::config::{Listener, ListenerTls, OrdererConfig, ServerTls};
+use weft_orderer::config::OrdererConfig;
 use weft_orderer::node::{Listeners, OrdererHandle, start};
 use weft_protos::common::{Block, Envelope, HeaderType};
 use weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
@@ -81,7 +81,9 @@ pub struct Net {
     pub genesis: Vec<u8>,
 }
 
-pub use weft_testkit::material::{crypto_dir, orderer_dir};
+// The benches share this file and use only some of it.
+#[allow(unused_imports)]
+pub use weft_testkit::material::{crypto_dir, orderer_dir, orderer_tls_ca};
 
 /// Org1's `User1`.
 pub fn user_dir(dir: &Path) -> PathBuf {
@@ -110,9 +112,9 @@ pub fn local_network(
     net.orderer_endpoints = false;
     net.batch_timeout = timeout.into();
     net.max_message_count = batch;
-    net.absolute_max_bytes = absolute_max_bytes.into();
-    net.preferred_max_bytes = "512 KB".into();
-    net.snapshot_interval_size = snapshot.into();
+    net.absolute_max_bytes = absolute_max_bytes.parse().expect("a size");
+    net.preferred_max_bytes = "512 KB".parse().expect("a size");
+    net.snapshot_interval_size = snapshot.parse().expect("a size");
     net
 }
 
@@ -150,12 +152,7 @@ impl Net {
         let material = Material::generate(4, 1, 0, 1);
         let mut listeners = Vec::new();
         for _ in 0..n {
-            let bind = || async { TcpListener::bind("127.0.0.1:0").await.unwrap() };
-            listeners.push(Listeners {
-                general: bind().await,
-                admin: bind().await,
-                operations: bind().await,
-            });
+            listeners.push(Listeners::local().await.unwrap());
         }
         let general_ports: Vec<u16> = listeners
             .iter()
@@ -186,34 +183,10 @@ impl Net {
 
     /// Node `i`'s config with Fabric's defaults (General.TLS.ClientAuthRequired false).
     pub fn config(&self, i: usize) -> OrdererConfig {
-        let od = orderer_dir(self.dir.path(), i + 1);
-        let tls = ListenerTls::Tls(ServerTls {
-            cert: od.join("tls/server.crt"),
-            key: od.join("tls/server.key"),
-            client_auth_required: false,
-            client_roots: vec![],
-        });
-        let admin_tls = ListenerTls::Tls(ServerTls {
-            cert: od.join("tls/server.crt"),
-            key: od.join("tls/server.key"),
-            client_auth_required: true,
-            client_roots: vec![
-                crypto_dir(self.dir.path())
-                    .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem"),
-            ],
-        });
-        let unused = "127.0.0.1:0".parse().unwrap();
-        OrdererConfig::new(
-            Listener {
-                address: unused,
-                tls,
-            },
-            Listener {
-                address: unused,
-                tls: admin_tls,
-            },
-            unused,
-            (od.join("msp"), "OrdererMSP".into()),
+        OrdererConfig::local(
+            &orderer_dir(self.dir.path(), i + 1),
+            false,
+            orderer_tls_ca(self.dir.path()),
             self.dir.path().join(format!("data{i}")),
         )
     }
@@ -293,13 +266,7 @@ impl Net {
     pub async fn client_at(&self, port: u16) -> AtomicBroadcastClient<tonic::transport::Channel> {
         let user = user_dir(self.dir.path());
         let tls = DialTls {
-            roots: vec![
-                std::fs::read(
-                    crypto_dir(self.dir.path())
-                        .join("ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem"),
-                )
-                .unwrap(),
-            ],
+            roots: vec![std::fs::read(orderer_tls_ca(self.dir.path())).unwrap()],
             identity: Some((
                 std::fs::read(user.join("tls/client.crt")).unwrap(),
                 std::fs::read(user.join("tls/client.key")).unwrap(),

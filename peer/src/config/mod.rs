@@ -55,7 +55,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use weft_common::node::config_file::{ConfigFile, KeyTable, read_config, read_file};
 use weft_common::node::settings::{
-    Listener, ListenerTls, TlsKeys, duration, listen_address, listener_tls, operations_tls, resolve,
+    Listener, ListenerTls, ServerTls, TlsKeys, duration, listen_address, listener_tls,
+    operations_tls, resolve,
 };
 
 use crate::PeerError;
@@ -336,6 +337,35 @@ impl PeerConfig {
             discovery_org_members_allowed: false,
             limits: PeerLimits::default(),
         }
+    }
+}
+
+impl PeerConfig {
+    /// Peer `name` of `msp_id` from its node folder (`msp/`, `tls/`) on
+    /// ports to be bound by the caller (`Listeners::local` in `node`),
+    /// asking for client certificates as `client_auth_required` says.
+    pub fn local(
+        name: &str,
+        node: &Path,
+        msp_id: &str,
+        client_auth_required: bool,
+        data_dir: PathBuf,
+    ) -> Self {
+        let unbound = SocketAddr::from(([127, 0, 0, 1], 0));
+        Self::new(
+            name,
+            Listener {
+                address: unbound,
+                tls: ListenerTls::Tls(ServerTls::in_node_folder(
+                    node,
+                    client_auth_required,
+                    Vec::new(),
+                )),
+            },
+            unbound,
+            (node.join("msp"), msp_id.into()),
+            data_dir,
+        )
     }
 }
 

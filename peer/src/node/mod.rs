@@ -43,19 +43,29 @@ pub struct Listeners {
 impl Listeners {
     /// Binds the addresses of `config`.
     pub async fn bind(config: &PeerConfig) -> Result<Self, PeerError> {
-        let bind = |a: SocketAddr| async move {
-            TcpListener::bind(a)
-                .await
-                .map_err(|source| PeerError::Listen {
-                    addr: a.to_string(),
-                    source,
-                })
-        };
         Ok(Self {
-            peer: bind(config.listener.address).await?,
-            operations: bind(config.operations).await?,
+            peer: listen(config.listener.address).await?,
+            operations: listen(config.operations).await?,
         })
     }
+
+    /// Listeners on free ports of 127.0.0.1, as tests and in-process networks use.
+    pub async fn local() -> Result<Self, PeerError> {
+        let any = SocketAddr::from(([127, 0, 0, 1], 0));
+        Ok(Self {
+            peer: listen(any).await?,
+            operations: listen(any).await?,
+        })
+    }
+}
+
+async fn listen(addr: SocketAddr) -> Result<TcpListener, PeerError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| PeerError::Listen {
+            addr: addr.to_string(),
+            source,
+        })
 }
 
 /// What the peer's services share.

@@ -6,19 +6,8 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use prost::Message;
-use tokio::net::TcpListener;
 use weft_common::node::dial::{DialOptions, DialTls, dial};
-use weft_common::node::settings::{Listener, ListenerTls, ServerTls};
 
-/// A node's TLS listener with Fabric's default client authentication (none required).
-fn node_tls(dir: &std::path::Path) -> ListenerTls {
-    ListenerTls::Tls(ServerTls {
-        cert: dir.join("tls/server.crt"),
-        key: dir.join("tls/server.key"),
-        client_auth_required: false,
-        client_roots: vec![],
-    })
-}
 use weft_common::tls::TlsIdentity;
 use weft_orderer::config::OrdererConfig;
 use weft_orderer::node::{Listeners as OrdererListeners, OrdererHandle};
@@ -41,10 +30,6 @@ pub struct Net {
     pub data: tempfile::TempDir,
 }
 
-async fn bind() -> TcpListener {
-    TcpListener::bind("127.0.0.1:0").await.unwrap()
-}
-
 impl Net {
     /// `n` orderers serving `mychannel` (batches of at most `batch`, 100 ms timeout).
     pub async fn start(n: usize, batch: u32) -> Self {
@@ -57,11 +42,7 @@ impl Net {
         let orgs = Orgs::new(n.max(3));
         let mut listeners = Vec::new();
         for _ in 0..n {
-            listeners.push(OrdererListeners {
-                general: bind().await,
-                admin: bind().await,
-                operations: bind().await,
-            });
+            listeners.push(OrdererListeners::local().await.unwrap());
         }
         let ports: Vec<u16> = listeners
             .iter()
@@ -69,13 +50,7 @@ impl Net {
             .collect();
         let mut anchors = std::collections::HashMap::new();
         for org in [1u8, 2] {
-            anchors.insert(
-                org,
-                PeerListeners {
-                    peer: bind().await,
-                    operations: bind().await,
-                },
-            );
+            anchors.insert(org, PeerListeners::local().await.unwrap());
         }
         let anchor_ports: Vec<(u8, u16)> = anchors
             .iter()
@@ -91,10 +66,12 @@ impl Net {
             data,
         };
         for (i, l) in listeners.into_iter().enumerate() {
-            let mut config = net.orderer_config(i);
-            if let ListenerTls::Tls(s) = &mut config.general.tls {
-                s.client_auth_required = client_auth_required;
-            }
+            let config = OrdererConfig::local(
+                &net.orgs.orderer_dir(i + 1),
+                client_auth_required,
+                net.orgs.orderer_tls_ca(),
+                net.data.path().join(format!("orderer{i}")),
+            );
             let node = weft_orderer::node::start(config, l).await.unwrap();
             node.core
                 .join_channel(&net.genesis.encode_to_vec())
@@ -103,25 +80,6 @@ impl Net {
             net.orderers.push(Some(node));
         }
         net
-    }
-
-    fn orderer_config(&self, i: usize) -> OrdererConfig {
-        let od = self.orgs.orderer_dir(i + 1);
-        let tls = node_tls(&od);
-        let unused = "127.0.0.1:0".parse().unwrap();
-        OrdererConfig::new(
-            Listener {
-                address: unused,
-                tls: tls.clone(),
-            },
-            Listener {
-                address: unused,
-                tls,
-            },
-            unused,
-            (od.join("msp"), "OrdererMSP".into()),
-            self.data.path().join(format!("orderer{i}")),
-        )
     }
 
     pub fn orderer_endpoint(&self, i: usize) -> String {
@@ -147,16 +105,11 @@ impl Net {
         i: usize,
         configure: impl FnOnce(&mut PeerConfig),
     ) -> PeerHandle {
-        let pd = self.orgs.peer_dir(org, i);
-        let unused = "127.0.0.1:0".parse().unwrap();
-        let mut config = PeerConfig::new(
-            format!("peer{i}.org{org}"),
-            Listener {
-                address: unused,
-                tls: node_tls(&pd),
-            },
-            unused,
-            (pd.join("msp"), format!("Org{org}MSP")),
+        let mut config = PeerConfig::local(
+            &format!("peer{i}.org{org}"),
+            &self.orgs.peer_dir(org, i),
+            &format!("Org{org}MSP"),
+            false,
             self.peer_data(org, i),
         );
         config.gateway_concurrency = 1024;
@@ -168,10 +121,7 @@ impl Net {
         };
         let listeners = match pre_bound {
             Some(l) => l,
-            None => PeerListeners {
-                peer: bind().await,
-                operations: bind().await,
-            },
+            None => PeerListeners::local().await.unwrap(),
         };
         weft_peer::node::start(config, listeners).await.unwrap()
     }
