@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use weft_protos::kvrwset::Version;
+use weft_protos::kvrwset::{KvMetadataEntry, Version};
 
 use crate::PeerError;
 use crate::ledger::StateView;
@@ -22,6 +22,9 @@ pub struct Overlay {
     tx_ids: HashSet<String>,
     /// (namespace, collection, key hash) → new version (`None`: deleted).
     hashed: HashMap<(String, String, Vec<u8>), Option<Version>>,
+    /// (namespace, key) → metadata after the block, for keys whose metadata
+    /// it sets or drops.
+    metadata: HashMap<(String, String), Vec<KvMetadataEntry>>,
 }
 
 impl Overlay {
@@ -33,6 +36,13 @@ impl Overlay {
                 .entry(u.namespace.clone())
                 .or_default()
                 .insert(u.key.clone(), u.value.clone().map(|v| (u.version, v)));
+            let metadata = match (&u.value, &u.metadata) {
+                (None, _) => Some(Vec::new()),
+                (Some(_), m) => m.clone(),
+            };
+            if let Some(m) = metadata {
+                o.metadata.insert((u.namespace.clone(), u.key.clone()), m);
+            }
         }
         for u in &c.hashed_updates {
             o.hashed.insert(
@@ -128,6 +138,16 @@ impl StateView for OverlaidState<'_> {
         match self.overlay.and_then(|o| o.hashed.get(&key)) {
             Some(v) => Ok(*v),
             None => self.ledger.hashed_version(ns, collection, key_hash),
+        }
+    }
+
+    fn metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
+        let over = self
+            .overlay
+            .and_then(|o| o.metadata.get(&(ns.to_string(), key.to_string())));
+        match over {
+            Some(m) => Ok(m.clone()),
+            None => self.ledger.metadata(ns, key),
         }
     }
 }

@@ -12,8 +12,10 @@
 //! start-up is always consistent with the state.
 
 pub mod keys;
+mod metadata;
 mod state_view;
 
+pub use metadata::{VALIDATION_PARAMETER, validation_parameter};
 pub use state_view::StateView;
 
 use std::path::Path;
@@ -25,7 +27,7 @@ use rocksdb::{
 };
 use weft_chaincode_abi::{KeyModification, decode_history, encode_history};
 use weft_protos::common::{Block, BlockchainInfo, Envelope};
-use weft_protos::kvrwset::Version;
+use weft_protos::kvrwset::{KvMetadataEntry, Version};
 use weft_protos::protos::ProcessedTransaction;
 
 use crate::PeerError;
@@ -38,6 +40,7 @@ const CF_HISTORY: &str = "history";
 const CF_HASHED: &str = "hashed";
 const CF_PRIVATE: &str = "private";
 const CF_META: &str = "meta";
+const CF_METADATA: &str = "metadata";
 
 const META_HEIGHT: &[u8] = b"height";
 const META_CURRENT_HASH: &[u8] = b"current_hash";
@@ -95,6 +98,12 @@ pub struct StateUpdate {
     pub tx_id: String,
     /// Its timestamp in seconds (kept in the key's history).
     pub timestamp_seconds: i64,
+    /// The key's metadata from now on (empty: none); `None` keeps what it
+    /// has. A deletion drops the metadata with the value.
+    pub metadata: Option<Vec<KvMetadataEntry>>,
+    /// Whether the change is the key's history: a value written or deleted,
+    /// not only its metadata (Fabric's history holds only the former).
+    pub in_history: bool,
 }
 
 /// A change to the hashed state of a private-data collection.
@@ -180,6 +189,7 @@ impl Ledger {
             CF_HASHED,
             CF_PRIVATE,
             CF_META,
+            CF_METADATA,
         ]
         .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
@@ -268,6 +278,19 @@ impl Ledger {
             match &u.value {
                 Some(v) => batch.put_cf(self.cf(CF_STATE), &sk, keys::state_value(&u.version, v)),
                 None => batch.delete_cf(self.cf(CF_STATE), &sk),
+            }
+            match (&u.value, &u.metadata) {
+                (None, _) => batch.delete_cf(self.cf(CF_METADATA), &sk),
+                (Some(_), Some(entries)) if entries.is_empty() => {
+                    batch.delete_cf(self.cf(CF_METADATA), &sk)
+                }
+                (Some(_), Some(entries)) => {
+                    batch.put_cf(self.cf(CF_METADATA), &sk, metadata::encode(entries))
+                }
+                (Some(_), None) => {}
+            }
+            if !u.in_history {
+                continue;
             }
             let m = KeyModification {
                 tx_id: u.tx_id.clone(),

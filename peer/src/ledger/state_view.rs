@@ -1,7 +1,7 @@
 //! What validation and the lifecycle read from committed state, as a trait so
 //! that a block's pending writes can overlay the ledger and tests can use maps.
 
-use weft_protos::kvrwset::Version;
+use weft_protos::kvrwset::{KvMetadataEntry, Version};
 
 use super::Ledger;
 use crate::PeerError;
@@ -31,6 +31,8 @@ pub trait StateView: Sync {
         collection: &str,
         key_hash: &[u8],
     ) -> Result<Option<Version>, PeerError>;
+    /// Committed metadata of `key` in `ns` (empty: none).
+    fn metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError>;
 }
 
 impl StateView for Ledger {
@@ -63,5 +65,8 @@ impl StateView for Ledger {
         key_hash: &[u8],
     ) -> Result<Option<Version>, PeerError> {
         Ok(self.get_hashed(ns, collection, key_hash)?.map(|(v, _)| v))
+    }
+    fn metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
+        self.get_metadata(ns, key)
     }
 }

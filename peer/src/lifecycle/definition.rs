@@ -120,6 +120,16 @@ impl EndorsementPolicy {
     }
 }
 
+impl EndorsementPolicy {
+    /// Decodes a key's validation parameter (a `SignaturePolicyEnvelope`, as
+    /// Fabric's `statebased` package writes it): its key-level policy.
+    pub fn from_validation_parameter(bytes: &[u8]) -> Result<Self, PolicyError> {
+        let env = weft_protos::common::SignaturePolicyEnvelope::decode(bytes)
+            .map_err(PolicyError::Malformed)?;
+        Ok(SignaturePolicy::from_proto(&env).map(Self::Signature)?)
+    }
+}
+
 /// The org of an implicit collection name (`_implicit_org_<MSPID>`).
 pub fn implicit_collection_org(collection: &str) -> Option<&str> {
     collection.strip_prefix("_implicit_org_")

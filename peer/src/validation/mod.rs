@@ -14,6 +14,7 @@
 //! The result is data: a [`BlockVerdict`] with one code per transaction and the
 //! state updates of the valid ones. Errors are reserved for a failing ledger.
 
+pub mod key_level;
 pub mod mvcc;
 pub mod transaction;
 

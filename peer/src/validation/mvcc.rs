@@ -53,6 +53,8 @@ pub fn resolve(
     let mut updates = Vec::new();
     let mut hashed_updates = Vec::new();
     let mut private_writes = Vec::new();
+    // (namespace, key) whose metadata an earlier transaction of the block wrote.
+    let mut parameters_changed: HashMap<String, HashSet<String>> = HashMap::new();
     for (i, (tx_id, c)) in checked.into_iter().enumerate() {
         let tx = match c {
             Err(inv) => {
@@ -70,7 +72,35 @@ pub fn resolve(
             code: Code::Valid,
             reason: None,
         };
-        if !seen.insert(tx.tx_id.clone()) {
+        // Fabric invalidates a write to a key whose validation parameter an
+        // earlier transaction of the block changed (and that passed its
+        // endorsement checks), rather than judge it by either policy.
+        let changed_parameter = tx.rwset.iter().find_map(|ns| {
+            super::key_level::written_keys(&ns.kv)
+                .find(|k| {
+                    parameters_changed
+                        .get(&ns.namespace)
+                        .is_some_and(|keys| keys.contains(*k))
+                })
+                .map(|k| (ns.namespace.clone(), k.to_string()))
+        });
+        if changed_parameter.is_none() {
+            for ns in &tx.rwset {
+                for m in &ns.kv.metadata_writes {
+                    parameters_changed
+                        .entry(ns.namespace.clone())
+                        .or_default()
+                        .insert(m.key.clone());
+                }
+            }
+        }
+        if let Some((ns, key)) = changed_parameter {
+            verdict.code = Code::EndorsementPolicyFailure;
+            verdict.reason = Some(format!(
+                "{}: the key-level endorsement policy of {ns}/{key:?} was changed by an earlier transaction of this block",
+                tx.tx_id
+            ));
+        } else if !seen.insert(tx.tx_id.clone()) {
             verdict.code = Code::DuplicateTxid;
             verdict.reason = Some(format!(
                 "{}: an earlier transaction of this block has this txid",
@@ -88,6 +118,13 @@ pub fn resolve(
                 tx_num: i as u64,
             };
             for ns in &tx.rwset {
+                let metadata_of = |key: &str| {
+                    ns.kv
+                        .metadata_writes
+                        .iter()
+                        .find(|m| m.key == key)
+                        .map(|m| m.entries.clone())
+                };
                 for w in &ns.kv.writes {
                     writes
                         .0
@@ -101,6 +138,40 @@ pub fn resolve(
                         version,
                         tx_id: tx.tx_id.clone(),
                         timestamp_seconds: tx.timestamp_seconds,
+                        metadata: metadata_of(&w.key),
+                        in_history: true,
+                    });
+                }
+                // Metadata written without the value: the key keeps its
+                // value under the transaction's version, as Fabric's ledger
+                // does; a key that does not exist gets none.
+                for m in &ns.kv.metadata_writes {
+                    if ns.kv.writes.iter().any(|w| w.key == m.key) {
+                        continue;
+                    }
+                    let value = match updates
+                        .iter()
+                        .rev()
+                        .find(|u| u.namespace == ns.namespace && u.key == m.key)
+                    {
+                        Some(u) => u.value.clone(),
+                        None => state.value(&ns.namespace, &m.key)?,
+                    };
+                    let Some(value) = value else { continue };
+                    writes
+                        .0
+                        .entry(ns.namespace.clone())
+                        .or_default()
+                        .insert(m.key.clone(), Some(version));
+                    updates.push(StateUpdate {
+                        namespace: ns.namespace.clone(),
+                        key: m.key.clone(),
+                        value: Some(value),
+                        version,
+                        tx_id: tx.tx_id.clone(),
+                        timestamp_seconds: tx.timestamp_seconds,
+                        metadata: Some(m.entries.clone()),
+                        in_history: false,
                     });
                 }
             }

@@ -9,7 +9,7 @@ use weft_protos::common::{Block, ConfigEnvelope, HeaderType};
 use weft_protos::kvrwset::HashedRwSet;
 use weft_protos::protos::TxValidationCode as Code;
 
-use super::{PolicyCache, StateView};
+use super::{PolicyCache, StateView, key_level};
 use crate::PeerError;
 use crate::lifecycle::{self, implicit_collection_org, implicit_collection_policy};
 
@@ -163,7 +163,10 @@ pub fn check(
         timestamp_seconds,
     );
     // Namespaces that must be satisfied: the invoked chaincode always, and
-    // every namespace the transaction writes to.
+    // every namespace the transaction writes to. A public key with a
+    // validation parameter answers to that key-level policy instead of its
+    // namespace's (Fabric's state-based endorsement): the namespace's policy
+    // is needed only for keys without one.
     let mut checks: Vec<(String, Option<&str>)> = Vec::new();
     let invoked = etx.chaincode.as_str();
     let mut invoked_checked = false;
@@ -175,7 +178,13 @@ pub fn check(
             .map(|c| c.collection_name.as_str())
             .collect();
         if public_writes {
-            checks.push((ns.namespace.clone(), None));
+            match key_level::check(&ns.namespace, &ns.kv, state, &endorsers, config)? {
+                Err(why) => return with_id(why),
+                Ok(key_level::Outcome::NamespacePolicyNeeded) => {
+                    checks.push((ns.namespace.clone(), None))
+                }
+                Ok(key_level::Outcome::AllKeysCovered) => {}
+            }
         }
         for c in &collections {
             checks.push((ns.namespace.clone(), Some(c)));

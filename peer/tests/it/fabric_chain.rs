@@ -211,6 +211,8 @@ fn fabric_transactions_conflict_with_state_and_repeat_as_fabric_would() {
                 },
                 tx_id: "someone-else".into(),
                 timestamp_seconds: 0,
+                metadata: None,
+                in_history: true,
             }],
             hashed_updates: vec![],
             private_updates: vec![],

@@ -11,6 +11,7 @@ mod fabric_client;
 mod fabric_network;
 mod gateway;
 mod health;
+mod key_level;
 mod lifecycle;
 mod net;
 mod network;

@@ -11,7 +11,8 @@ use weft_configtx::local::LocalNetwork;
 use weft_peer::lifecycle;
 use weft_protos::common::{Block, Envelope};
 use weft_protos::kvrwset::{
-    KvRead, KvWrite, KvrwSet, QueryReads, RangeQueryInfo, Version, range_query_info,
+    KvMetadataEntry, KvMetadataWrite, KvRead, KvWrite, KvrwSet, QueryReads, RangeQueryInfo,
+    Version, range_query_info,
 };
 use weft_protos::protos::{ApplicationPolicy, ChaincodeId, Response, application_policy};
 use weft_protos::rwset::{NsReadWriteSet, TxReadWriteSet, tx_read_write_set};
@@ -113,6 +114,18 @@ impl Ns {
         });
         self
     }
+    /// Sets `key`'s validation parameter (its metadata, as Fabric's
+    /// `SetStateValidationParameter` writes it); empty `policy` bytes clear it.
+    pub fn validation_parameter(mut self, key: &str, policy: &[u8]) -> Self {
+        self.kv.metadata_writes.push(KvMetadataWrite {
+            key: key.into(),
+            entries: vec![KvMetadataEntry {
+                name: weft_peer::ledger::VALIDATION_PARAMETER.into(),
+                value: policy.to_vec(),
+            }],
+        });
+        self
+    }
     pub fn range(mut self, start: &str, end: &str, seen: &[(&str, (u64, u64))]) -> Self {
         self.kv.range_queries_info.push(RangeQueryInfo {
             start_key: start.into(),
@@ -133,6 +146,15 @@ impl Ns {
         });
         self
     }
+}
+
+/// A key-level endorsement policy in Fabric's signature-policy DSL, as the
+/// validation parameter bytes (a `SignaturePolicyEnvelope`).
+pub fn key_policy(rule: &str) -> Vec<u8> {
+    weft_common::policy::parse_signature_policy(rule)
+        .unwrap()
+        .to_proto()
+        .encode_to_vec()
 }
 
 pub fn rwset(namespaces: Vec<Ns>) -> Vec<u8> {
