@@ -43,6 +43,29 @@ impl<'a> Context<'a> {
         self.ledger.del_state(key)
     }
 
+    /// A key's endorsement policy, if it has one (Fabric's
+    /// `GetStateValidationParameter`); decode it with
+    /// [`crate::statebased::KeyEndorsementPolicy`].
+    pub fn get_state_validation_parameter(
+        &mut self,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.ledger.get_state_validation_parameter(key)
+    }
+
+    /// Sets a key's endorsement policy (Fabric's `SetStateValidationParameter`):
+    /// once this transaction commits, writes to the key must satisfy `policy`
+    /// (build it with [`crate::statebased::KeyEndorsementPolicy`]) instead of
+    /// the chaincode's endorsement policy — changing it again included. A key
+    /// that does not exist when the transaction commits keeps no policy.
+    pub fn set_state_validation_parameter(
+        &mut self,
+        key: &str,
+        policy: &[u8],
+    ) -> Result<(), LedgerError> {
+        self.ledger.set_state_validation_parameter(key, policy)
+    }
+
     /// A key's value parsed from JSON.
     pub fn get_json<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, ContractError> {
         match self.get_state(key)? {

@@ -49,6 +49,13 @@ mod wasm {
         fn get_state(kp: *const u8, kl: usize) -> i64;
         fn put_state(kp: *const u8, kl: usize, vp: *const u8, vl: usize) -> i32;
         fn del_state(kp: *const u8, kl: usize) -> i32;
+        fn get_state_validation_parameter(kp: *const u8, kl: usize) -> i64;
+        fn set_state_validation_parameter(
+            kp: *const u8,
+            kl: usize,
+            pp: *const u8,
+            pl: usize,
+        ) -> i32;
         fn range_open(sp: *const u8, sl: usize, ep: *const u8, el: usize) -> i64;
         fn history_open(kp: *const u8, kl: usize) -> i64;
         fn iter_next(id: i32) -> i64;
@@ -141,6 +148,38 @@ mod wasm {
             let r = unsafe { del_state(key.as_ptr(), key.len()) };
             if r < 0 {
                 Err(err(r as i64, "del_state"))
+            } else {
+                Ok(())
+            }
+        }
+
+        fn get_state_validation_parameter(
+            &mut self,
+            key: &str,
+        ) -> Result<Option<Vec<u8>>, LedgerError> {
+            bytes_or_none(
+                // SAFETY: pointer and length of a live slice.
+                unsafe { get_state_validation_parameter(key.as_ptr(), key.len()) },
+                "get_state_validation_parameter",
+            )
+        }
+
+        fn set_state_validation_parameter(
+            &mut self,
+            key: &str,
+            policy: &[u8],
+        ) -> Result<(), LedgerError> {
+            // SAFETY: pointers and lengths of live slices.
+            let r = unsafe {
+                set_state_validation_parameter(
+                    key.as_ptr(),
+                    key.len(),
+                    policy.as_ptr(),
+                    policy.len(),
+                )
+            };
+            if r < 0 {
+                Err(err(r as i64, "set_state_validation_parameter"))
             } else {
                 Ok(())
             }

@@ -39,6 +39,16 @@ pub trait Ledger {
     fn put_state(&mut self, key: &str, value: &[u8]) -> Result<(), LedgerError>;
     /// Deletes a key.
     fn del_state(&mut self, key: &str) -> Result<(), LedgerError>;
+    /// A key's committed endorsement policy (Fabric's validation parameter).
+    fn get_state_validation_parameter(&mut self, key: &str)
+    -> Result<Option<Vec<u8>>, LedgerError>;
+    /// Sets a key's endorsement policy: from the next transaction on, writes
+    /// to the key must satisfy it instead of the chaincode's policy.
+    fn set_state_validation_parameter(
+        &mut self,
+        key: &str,
+        policy: &[u8],
+    ) -> Result<(), LedgerError>;
     /// Keys in `[start, end)` (empty `end`: to the end), in key order.
     fn get_range(&mut self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>, LedgerError>;
     /// A key's past values, newest first (evaluations only).

@@ -5,7 +5,8 @@
 //! form routes to a named contract), with arguments decoded from strings or
 //! JSON and results encoded back ([`codec`]). Each transaction gets a
 //! [`Context`]: state, ranges, composite keys, history, transaction facts, the
-//! client's identity, transient data, events, and calls to other chaincodes.
+//! client's identity, transient data, events, calls to other chaincodes, and
+//! key-level endorsement policies ([`statebased`]).
 //!
 //! ```
 //! use weft_chaincode_sdk::{contract, Context, ContractError};
@@ -43,6 +44,7 @@ pub mod guest;
 mod ledger;
 pub mod mock;
 mod router;
+pub mod statebased;
 
 pub use context::{COMPOSITE_KEY_NAMESPACE, ClientIdentity, Context};
 

@@ -38,6 +38,8 @@ pub struct MockStub {
     pub read_only: bool,
     /// Log lines.
     pub logs: Vec<String>,
+    /// Keys' endorsement policies (validation parameters).
+    pub validation_parameters: BTreeMap<String, Vec<u8>>,
     history: HashMap<String, Vec<KeyModification>>,
     chaincodes: HashMap<String, MockChaincode>,
     tx_counter: u64,
@@ -55,6 +57,7 @@ impl MockStub {
         Self {
             state: BTreeMap::new(),
             writes: Vec::new(),
+            validation_parameters: BTreeMap::new(),
             event: None,
             transient: BTreeMap::new(),
             tx_id: "mocktx0".into(),
@@ -131,7 +134,34 @@ impl Ledger for MockStub {
         Ok(())
     }
 
+    fn get_state_validation_parameter(
+        &mut self,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self.validation_parameters.get(key).cloned())
+    }
+
+    fn set_state_validation_parameter(
+        &mut self,
+        key: &str,
+        policy: &[u8],
+    ) -> Result<(), LedgerError> {
+        if key.is_empty() {
+            return Err(LedgerError {
+                code: ErrorCode::InvalidArgument,
+                call: "set_state_validation_parameter",
+            });
+        }
+        // As on a peer, a key that does not exist keeps no policy.
+        if self.state.contains_key(key) {
+            self.validation_parameters
+                .insert(key.to_string(), policy.to_vec());
+        }
+        Ok(())
+    }
+
     fn del_state(&mut self, key: &str) -> Result<(), LedgerError> {
+        self.validation_parameters.remove(key);
         self.state.remove(key);
         self.writes.push((key.to_string(), None));
         self.history.entry(key.to_string()).or_default().insert(

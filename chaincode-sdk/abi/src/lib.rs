@@ -65,6 +65,12 @@ pub mod imports {
     pub const PUT_STATE: &str = "put_state";
     /// `(key_ptr, key_len) -> i32`
     pub const DEL_STATE: &str = "del_state";
+    /// `(key_ptr, key_len) -> i64`: the key's endorsement policy (Fabric's
+    /// `GetStateValidationParameter`); not found when it has none.
+    pub const GET_STATE_VALIDATION_PARAMETER: &str = "get_state_validation_parameter";
+    /// `(key_ptr, key_len, policy_ptr, policy_len) -> i32` (Fabric's
+    /// `SetStateValidationParameter`).
+    pub const SET_STATE_VALIDATION_PARAMETER: &str = "set_state_validation_parameter";
     /// `(start_ptr, start_len, end_ptr, end_len) -> i64`
     pub const RANGE_OPEN: &str = "range_open";
     /// `(key_ptr, key_len) -> i64`
@@ -91,6 +97,8 @@ pub mod imports {
         GET_STATE,
         PUT_STATE,
         DEL_STATE,
+        GET_STATE_VALIDATION_PARAMETER,
+        SET_STATE_VALIDATION_PARAMETER,
         RANGE_OPEN,
         HISTORY_OPEN,
         ITER_NEXT,

@@ -15,6 +15,7 @@ use weft_chaincode_abi::{
 
 use super::runtime::{ChaincodeResolver, ChaincodeRuntime, InvocationContext};
 use super::simulator::TxSimulator;
+use weft_protos::kvrwset::KvMetadataEntry;
 
 /// Fuel charged for any host call.
 const CALL_COST: u64 = 1_000;
@@ -123,6 +124,25 @@ impl TxSimulator for NoState {
         ))
     }
     fn del_state(&mut self, _: &str, _: &str) -> Result<(), crate::PeerError> {
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
+    }
+    fn get_state_metadata(
+        &mut self,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<KvMetadataEntry>, crate::PeerError> {
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
+    }
+    fn set_state_metadata(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: Vec<KvMetadataEntry>,
+    ) -> Result<(), crate::PeerError> {
         Err(crate::PeerError::Ledger(
             "no state during install checks".into(),
         ))
@@ -324,6 +344,58 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
             };
             let (s, ns) = sim(&mut c);
             Ok(match s.del_state(&ns, &key) {
+                Ok(()) => 0,
+                Err(_) => ErrorCode::Internal.as_return() as i32,
+            })
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::GET_STATE_VALIDATION_PARAMETER,
+        |mut c: Ctx<'_>, kp: i32, kl: i32| -> wasmtime::Result<i64> {
+            charge(&mut c, CALL_COST + kl.max(0) as u64 * BYTE_COST)?;
+            let key = try_code!(read_str(&mut c, kp, kl));
+            let (s, ns) = sim(&mut c);
+            match s.get_state_metadata(&ns, &key) {
+                Ok(entries) => match crate::ledger::validation_parameter(&entries) {
+                    Some(p) => {
+                        let p = p.to_vec();
+                        set_result(&mut c, p)
+                    }
+                    None => Ok(ErrorCode::NotFound.as_return()),
+                },
+                Err(e) => {
+                    tracing::warn!("get_state_validation_parameter: {e}");
+                    Ok(ErrorCode::Internal.as_return())
+                }
+            }
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::SET_STATE_VALIDATION_PARAMETER,
+        |mut c: Ctx<'_>, kp: i32, kl: i32, pp: i32, pl: i32| -> wasmtime::Result<i32> {
+            charge(
+                &mut c,
+                CALL_COST + (kl.max(0) + pl.max(0)) as u64 * BYTE_COST,
+            )?;
+            let key = match read_str(&mut c, kp, kl) {
+                Ok(k) if !k.is_empty() => k,
+                _ => return Ok(ErrorCode::InvalidArgument.as_return() as i32),
+            };
+            let policy = match read_bytes(&mut c, pp, pl) {
+                Ok(v) => v,
+                Err(code) => return Ok(code as i32),
+            };
+            // As Fabric's handler: the key's metadata becomes this one entry.
+            let entries = vec![KvMetadataEntry {
+                name: crate::ledger::VALIDATION_PARAMETER.into(),
+                value: policy,
+            }];
+            let (s, ns) = sim(&mut c);
+            Ok(match s.set_state_metadata(&ns, &key, entries) {
                 Ok(()) => 0,
                 Err(_) => ErrorCode::Internal.as_return() as i32,
             })

@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use prost::Message;
 use weft_chaincode_abi::KeyModification;
 use weft_protos::kvrwset::{
-    HashedRwSet, KvRead, KvReadHash, KvWrite, KvWriteHash, KvrwSet, QueryReads, RangeQueryInfo,
-    Version, range_query_info,
+    HashedRwSet, KvMetadataEntry, KvMetadataWrite, KvRead, KvReadHash, KvWrite, KvWriteHash,
+    KvrwSet, QueryReads, RangeQueryInfo, Version, range_query_info,
 };
 use weft_protos::rwset::{
     CollectionHashedReadWriteSet, CollectionPvtReadWriteSet, NsPvtReadWriteSet, NsReadWriteSet,
@@ -35,6 +35,20 @@ pub trait TxSimulator: Send {
     fn put_state(&mut self, ns: &str, key: &str, value: Vec<u8>) -> Result<(), PeerError>;
     /// Records a delete.
     fn del_state(&mut self, ns: &str, key: &str) -> Result<(), PeerError>;
+    /// Committed metadata of `key` in `ns`, recording a read of the key
+    /// (Fabric's `GetStateMetadata`).
+    fn get_state_metadata(
+        &mut self,
+        ns: &str,
+        key: &str,
+    ) -> Result<Vec<KvMetadataEntry>, PeerError>;
+    /// Sets `key`'s metadata to `entries` (Fabric's `SetStateMetadata`).
+    fn set_state_metadata(
+        &mut self,
+        ns: &str,
+        key: &str,
+        entries: Vec<KvMetadataEntry>,
+    ) -> Result<(), PeerError>;
     /// Opens a range query over committed keys in `[start, end)` (empty
     /// `end`: to the end), recorded in the read set; returns its handle.
     fn open_range(&mut self, ns: &str, start: &str, end: &str) -> usize;
@@ -112,6 +126,10 @@ pub trait StateReader: Send {
     ) -> Result<Option<Vec<u8>>, PeerError> {
         Ok(None)
     }
+    /// Committed metadata of a key (empty: none).
+    fn read_metadata(&self, _ns: &str, _key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
+        Ok(Vec::new())
+    }
 }
 
 impl StateReader for crate::ledger::Ledger {
@@ -152,6 +170,9 @@ impl StateReader for crate::ledger::Ledger {
     ) -> Result<Option<Vec<u8>>, PeerError> {
         self.get_private(ns, collection, key)
     }
+    fn read_metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
+        self.get_metadata(ns, key)
+    }
 }
 
 /// Simulates one transaction over committed state, recording its read/write set.
@@ -160,6 +181,8 @@ pub struct Simulator<R> {
     reader: R,
     reads: BTreeMap<String, BTreeMap<String, Option<Version>>>,
     writes: BTreeMap<String, BTreeMap<String, Option<Vec<u8>>>>,
+    /// namespace → key → the metadata it is set to.
+    metadata_writes: BTreeMap<String, BTreeMap<String, Vec<KvMetadataEntry>>>,
     ranges: BTreeMap<String, Vec<RangeQueryInfo>>,
     /// Range queries being read, by handle.
     open_ranges: Vec<OpenRange>,
@@ -195,6 +218,7 @@ impl<R: StateReader> Simulator<R> {
             reader,
             reads: BTreeMap::new(),
             writes: BTreeMap::new(),
+            metadata_writes: BTreeMap::new(),
             ranges: BTreeMap::new(),
             open_ranges: Vec::new(),
             hashed_reads: BTreeMap::new(),
@@ -373,6 +397,34 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         Ok(())
     }
 
+    fn get_state_metadata(
+        &mut self,
+        ns: &str,
+        key: &str,
+    ) -> Result<Vec<KvMetadataEntry>, PeerError> {
+        let version = self.reader.read(ns, key)?.map(|(v, _)| v);
+        self.reads
+            .entry(ns.to_string())
+            .or_default()
+            .entry(key.to_string())
+            .or_insert(version);
+        self.reader.read_metadata(ns, key)
+    }
+
+    fn set_state_metadata(
+        &mut self,
+        ns: &str,
+        key: &str,
+        mut entries: Vec<KvMetadataEntry>,
+    ) -> Result<(), PeerError> {
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        self.metadata_writes
+            .entry(ns.to_string())
+            .or_default()
+            .insert(key.to_string(), entries);
+        Ok(())
+    }
+
     fn open_range(&mut self, ns: &str, start: &str, end: &str) -> usize {
         let infos = self.ranges.entry(ns.to_string()).or_default();
         infos.push(RangeQueryInfo {
@@ -438,6 +490,7 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
             .reads
             .keys()
             .chain(self.writes.keys())
+            .chain(self.metadata_writes.keys())
             .chain(self.ranges.keys())
             .chain(self.hashed_reads.keys().map(|(ns, _)| ns))
             .chain(self.private_writes.keys().map(|(ns, _)| ns))
@@ -474,7 +527,18 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
                                 .collect()
                         })
                         .unwrap_or_default(),
-                    metadata_writes: Vec::new(),
+                    metadata_writes: self
+                        .metadata_writes
+                        .get(ns)
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, entries)| KvMetadataWrite {
+                                    key: k.clone(),
+                                    entries: entries.clone(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 };
                 NsReadWriteSet {
                     namespace: ns.clone(),
@@ -493,6 +557,38 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_reads_record_the_key_and_metadata_writes_replace_the_entries() {
+        let mut ledger = MemoryLedger::default();
+        ledger.put("cc", "k", b"1", 2, 0);
+        let mut sim = ledger.simulator();
+        assert!(sim.get_state_metadata("cc", "k").unwrap().is_empty());
+        let entry = |name: &str, value: &[u8]| KvMetadataEntry {
+            name: name.into(),
+            value: value.to_vec(),
+        };
+        sim.set_state_metadata("cc", "k", vec![entry("Z", b"z"), entry("A", b"a")])
+            .unwrap();
+        sim.set_state_metadata("cc", "new", vec![entry("A", b"1")])
+            .unwrap();
+        let rw = sim.rwset();
+        let kv = KvrwSet::decode(rw.ns_rwset[0].rwset.as_slice()).unwrap();
+        assert_eq!(kv.reads.len(), 1);
+        assert_eq!(kv.reads[0].version.map(|v| v.block_num), Some(2));
+        assert!(kv.writes.is_empty(), "metadata is not a value write");
+        let written: Vec<(&str, Vec<&str>)> = kv
+            .metadata_writes
+            .iter()
+            .map(|m| {
+                (
+                    m.key.as_str(),
+                    m.entries.iter().map(|e| e.name.as_str()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(written, [("k", vec!["A", "Z"]), ("new", vec!["A"])]);
+    }
 
     #[test]
     fn records_reads_writes_and_ranges_like_fabric() {
