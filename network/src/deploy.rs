@@ -54,6 +54,10 @@ pub struct DeploySpec {
     pub source: ChaincodeSource,
     /// Where crate builds go (default: the crate's own `target/`).
     pub build_dir: Option<PathBuf>,
+    /// The endorsement policy in Fabric's signature-policy syntax (`peer
+    /// lifecycle chaincode approveformyorg --signature-policy`); `None`: the
+    /// channel's `/Channel/Application/Endorsement`.
+    pub signature_policy: Option<String>,
 }
 
 impl DeploySpec {
@@ -65,7 +69,24 @@ impl DeploySpec {
             version: "1.0".into(),
             source: ChaincodeSource::Crate(dir.to_path_buf()),
             build_dir: build_dir.map(Path::to_path_buf),
+            signature_policy: None,
         }
+    }
+
+    /// The definition's `validation_parameter`: an `ApplicationPolicy`
+    /// holding the signature policy, or empty for the channel's default.
+    fn validation_parameter(&self) -> Result<Vec<u8>, NetworkError> {
+        let Some(rule) = &self.signature_policy else {
+            return Ok(Vec::new());
+        };
+        let policy = weft_common::policy::parse_signature_policy(rule)
+            .map_err(|e| NetworkError::Deploy(format!("signature policy {rule:?}: {e}")))?;
+        Ok(weft_protos::protos::ApplicationPolicy {
+            r#type: Some(
+                weft_protos::protos::application_policy::Type::SignaturePolicy(policy.to_proto()),
+            ),
+        }
+        .encode_to_vec())
     }
 }
 
@@ -187,6 +208,8 @@ pub async fn deploy(
     spec: &DeploySpec,
     progress: impl Fn(&str),
 ) -> Result<Deployed, NetworkError> {
+    // A policy that does not parse is refused before anything is installed.
+    let validation_parameter = spec.validation_parameter()?;
     progress(&format!("packaging {} {}", spec.name, spec.version));
     let bytes = package_bytes(spec)?;
     let parsed = package::parse(&bytes)?;
@@ -225,6 +248,7 @@ pub async fn deploy(
         sequence,
         name: spec.name.clone(),
         version: spec.version.clone(),
+        validation_parameter: validation_parameter.clone(),
         ..Default::default()
     };
     for org in &info.orgs {
@@ -240,6 +264,7 @@ pub async fn deploy(
                     },
                 )),
             }),
+            validation_parameter: validation_parameter.clone(),
             ..Default::default()
         };
         let mut peers = vec![(

@@ -3,4 +3,5 @@
 mod bulk;
 mod events;
 mod gateway;
+mod key_level;
 mod support;

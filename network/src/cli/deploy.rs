@@ -23,6 +23,11 @@ pub(crate) struct DeployArgs {
     /// Call this function (no arguments) once deployed, e.g. InitLedger.
     #[arg(long)]
     pub(crate) init: Option<String>,
+    /// The chaincode's endorsement policy in Fabric's signature-policy
+    /// syntax, e.g. "OR('Org1MSP.peer','Org2MSP.peer')" [default: the
+    /// channel's /Channel/Application/Endorsement].
+    #[arg(long)]
+    pub(crate) signature_policy: Option<String>,
 }
 
 /// The sample directory for `name` (`samples/<name>` here or in the source tree).
@@ -61,6 +66,7 @@ pub(crate) async fn deploy_and_init(
     name: Option<String>,
     version: &str,
     init: Option<String>,
+    signature_policy: Option<String>,
 ) -> Result<(), NetworkError> {
     let (path, default_name) = resolve_chaincode(arg)?;
     let spec = DeploySpec {
@@ -68,6 +74,7 @@ pub(crate) async fn deploy_and_init(
         version: version.to_string(),
         source: ChaincodeSource::from_path(&path),
         build_dir: None,
+        signature_policy,
     };
     let d = deploy(info, &spec, say).await?;
     say(&format!(
@@ -93,8 +100,9 @@ pub(crate) async fn run(dir: PathBuf, args: DeployArgs) -> Result<(), NetworkErr
         name,
         version,
         init,
+        signature_policy,
     } = args;
     let info = NetworkInfo::load(&dir)?;
-    deploy_and_init(&info, &chaincode, name, &version, init).await?;
+    deploy_and_init(&info, &chaincode, name, &version, init, signature_policy).await?;
     Ok(())
 }

@@ -270,3 +270,31 @@ fn a_key_policy_in_the_block_still_being_written_governs_the_next_block() {
     chain.committer.flush().unwrap();
     assert_eq!(chain.value("basic", "k").unwrap().2, b"v2");
 }
+
+#[test]
+fn the_sdk_builds_the_policy_bytes_fabric_would_and_the_validator_reads_them() {
+    use prost::Message;
+    use weft_chaincode_sdk::statebased::{KeyEndorsementPolicy, RoleType};
+
+    let mut ep = KeyEndorsementPolicy::new();
+    ep.add_orgs(RoleType::Peer, ["Org2MSP", "Org1MSP"]);
+    let dsl = weft_common::policy::parse_signature_policy("AND('Org1MSP.peer', 'Org2MSP.peer')")
+        .unwrap()
+        .to_proto();
+    let sdk = weft_protos::common::SignaturePolicyEnvelope::decode(ep.policy().as_slice()).unwrap();
+    assert_eq!(sdk, dsl);
+
+    let chain = chain_with_key();
+    let set = endorsed_by(
+        &chain,
+        Ns::new("basic").validation_parameter("k", &ep.policy()),
+        &[1],
+    );
+    assert_eq!(Chain::codes(&chain.commit(&[set])), [Code::Valid]);
+    let one = endorsed_by(&chain, Ns::new("basic").write("k", b"1"), &[2]);
+    let both = endorsed_by(&chain, Ns::new("basic").write("k", b"2"), &[1, 2]);
+    assert_eq!(
+        Chain::codes(&chain.commit(&[one, both])),
+        [Code::EndorsementPolicyFailure, Code::Valid]
+    );
+}
