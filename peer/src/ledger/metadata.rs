@@ -2,6 +2,8 @@
 //! entries kept beside a key's value, of which Fabric defines one, the key's
 //! validation parameter (its key-level endorsement policy).
 
+use std::sync::atomic::Ordering;
+
 use prost::Message;
 use weft_protos::kvrwset::{KvMetadataEntry, KvMetadataWrite};
 
@@ -24,6 +26,9 @@ pub(super) fn encode(entries: &[KvMetadataEntry]) -> Vec<u8> {
 impl Ledger {
     /// The committed metadata of `key` in `ns` (empty: none).
     pub fn get_metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
+        if !self.any_metadata.load(Ordering::Acquire) {
+            return Ok(Vec::new());
+        }
         match self
             .db
             .get_cf(self.cf(CF_METADATA), keys::state_key(ns, key))?

@@ -19,6 +19,7 @@ pub use metadata::{VALIDATION_PARAMETER, validation_parameter};
 pub use state_view::StateView;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use prost::Message;
@@ -159,6 +160,9 @@ pub struct BlockCommit {
 pub struct Ledger {
     db: Arc<DB>,
     info: Arc<RwLock<ChainInfo>>,
+    /// Whether any key may have metadata: until one does, validation's
+    /// per-key metadata reads cost nothing.
+    any_metadata: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -196,7 +200,14 @@ impl Ledger {
         let ledger = Self {
             db: Arc::new(db),
             info: Arc::new(RwLock::new(ChainInfo::default())),
+            any_metadata: Arc::new(AtomicBool::new(false)),
         };
+        let any = ledger
+            .db
+            .iterator_cf(ledger.cf(CF_METADATA), rocksdb::IteratorMode::Start)
+            .next()
+            .is_some();
+        ledger.any_metadata.store(any, Ordering::Release);
         let info = ledger.read_info()?;
         *ledger.info.write().expect("info lock") = info;
         Ok(ledger)
@@ -334,6 +345,14 @@ impl Ledger {
         batch.put_cf(meta, META_CURRENT_HASH, &c.hash);
         batch.put_cf(meta, META_PREVIOUS_HASH, &previous);
         batch.put_cf(meta, META_LAST_CONFIG, keys::number(last_config));
+        // Set before the write, so that no reader can see the metadata
+        // without the flag.
+        if c.updates
+            .iter()
+            .any(|u| u.value.is_some() && u.metadata.as_ref().is_some_and(|m| !m.is_empty()))
+        {
+            self.any_metadata.store(true, Ordering::Release);
+        }
         let mut w = WriteOptions::default();
         w.set_sync(true);
         self.db.write_opt(batch, &w)?;

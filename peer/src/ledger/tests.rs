@@ -45,3 +45,51 @@ fn history_pages_go_newest_first_and_end() {
     assert!(cursor.is_none());
     assert_eq!(ids(&ledger.history("cc", "k").unwrap()).len(), 5);
 }
+
+#[test]
+fn metadata_survives_a_restart_and_goes_with_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let entry = KvMetadataEntry {
+        name: VALIDATION_PARAMETER.into(),
+        value: b"policy".to_vec(),
+    };
+    let update = |value: Option<&[u8]>, metadata: Option<Vec<KvMetadataEntry>>| StateUpdate {
+        namespace: "cc".into(),
+        key: "k".into(),
+        value: value.map(<[u8]>::to_vec),
+        version: Version {
+            block_num: 0,
+            tx_num: 0,
+        },
+        tx_id: "tx".into(),
+        timestamp_seconds: 0,
+        metadata,
+        in_history: true,
+    };
+    let commit = |ledger: &Ledger, updates: Vec<StateUpdate>| {
+        let info = ledger.info();
+        let block = weft_common::block::new_block(info.height, info.current_hash, vec![]);
+        ledger
+            .commit(&BlockCommit {
+                hash: weft_common::block::header_hash(block.header.as_ref().unwrap()).to_vec(),
+                block,
+                tx_ids: vec![],
+                updates,
+                hashed_updates: vec![],
+                private_updates: vec![],
+                is_config: false,
+            })
+            .unwrap();
+    };
+    {
+        let ledger = Ledger::open(dir.path()).unwrap();
+        assert!(ledger.get_metadata("cc", "k").unwrap().is_empty());
+        commit(&ledger, vec![update(Some(b"v"), Some(vec![entry.clone()]))]);
+        // A value write without metadata keeps it.
+        commit(&ledger, vec![update(Some(b"w"), None)]);
+    }
+    let ledger = Ledger::open(dir.path()).unwrap();
+    assert_eq!(ledger.get_metadata("cc", "k").unwrap(), [entry]);
+    commit(&ledger, vec![update(None, None)]);
+    assert!(ledger.get_metadata("cc", "k").unwrap().is_empty());
+}
