@@ -172,8 +172,12 @@ async fn order(
     args: Vec<Vec<u8>>,
 ) -> Result<(), NetworkError> {
     let creator = peers[0].1.signer().clone();
-    let (bundle, responses) =
-        transact::endorse(&creator, &info.channel, "_lifecycle", args, false, peers).await?;
+    let (bundle, responses) = transact::endorse(
+        &creator,
+        transact::Call::new(&info.channel, "_lifecycle", args),
+        peers,
+    )
+    .await?;
     let mut last = None;
     let mut tx_id = None;
     for i in 0..info.orderers.len() {

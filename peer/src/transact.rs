@@ -38,20 +38,47 @@ impl Target {
     }
 }
 
+/// A chaincode call: what the proposal asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Call {
+    /// The channel.
+    pub channel: String,
+    /// The chaincode.
+    pub chaincode: String,
+    /// Arguments, function name first.
+    pub args: Vec<Vec<u8>>,
+    /// Invoke as the chaincode's init.
+    pub is_init: bool,
+    /// Transient data: given to the chaincode, kept out of the transaction.
+    pub transient: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+impl Call {
+    /// A call of `chaincode` on `channel` with `args`.
+    pub fn new(channel: &str, chaincode: &str, args: Vec<Vec<u8>>) -> Self {
+        Self {
+            channel: channel.into(),
+            chaincode: chaincode.into(),
+            args,
+            ..Self::default()
+        }
+    }
+}
+
 /// Signs a proposal and collects every peer's endorsement; if any peer
 /// refuses, the error names every peer that did, with its status and message.
 pub async fn endorse(
     creator: &SigningIdentity,
-    channel: &str,
-    chaincode: &str,
-    args: Vec<Vec<u8>>,
-    is_init: bool,
+    call: Call,
     peers: &mut [(String, AdminClient)],
 ) -> Result<(SignedProposalBundle, Vec<ProposalResponse>), PeerError> {
-    let bundle = ProposalBuilder::new(ChannelId::new(channel), chaincode)
-        .args(args)
-        .init(is_init)
-        .sign(creator)?;
+    let mut builder = ProposalBuilder::new(ChannelId::new(&call.channel), &call.chaincode)
+        .args(call.args)
+        .init(call.is_init);
+    for (key, value) in call.transient {
+        builder = builder.transient(key, value);
+    }
+    let bundle = builder.sign(creator)?;
     let mut responses = Vec::new();
     let mut refusals = Vec::new();
     for (address, peer) in peers.iter_mut() {
@@ -170,6 +197,32 @@ pub fn parse_ctor(text: &str) -> Result<Vec<Vec<u8>>, PeerError> {
         .collect())
 }
 
+/// Parses Fabric's `--transient` argument: a JSON object whose values are
+/// base64 (`{"asset_properties":"eyJvYmplY3RUeXBlIjoi..."}`).
+pub fn parse_transient(
+    text: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, PeerError> {
+    use base64::Engine as _;
+    let map: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(text).map_err(|e| {
+            PeerError::Config(format!(
+                "--transient {text:?}: {e}; expected {{\"key\":\"<base64>\",...}}"
+            ))
+        })?;
+    map.into_iter()
+        .map(|(k, v)| {
+            base64::engine::general_purpose::STANDARD
+                .decode(&v)
+                .map(|b| (k.clone(), b))
+                .map_err(|e| {
+                    PeerError::Config(format!(
+                        "--transient: the value of {k:?} is not base64: {e}"
+                    ))
+                })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +239,21 @@ mod tests {
         );
         assert!(
             parse_ctor("InitLedger")
+                .unwrap_err()
+                .to_string()
+                .contains("expected")
+        );
+    }
+
+    #[test]
+    fn transient_maps_of_fabrics_cli() {
+        let t = parse_transient(r#"{"asset":"aGVsbG8=","empty":""}"#).unwrap();
+        assert_eq!(t["asset"], b"hello");
+        assert!(t["empty"].is_empty());
+        let e = parse_transient(r#"{"asset":"not base64!"}"#).unwrap_err();
+        assert!(e.to_string().contains("\"asset\" is not base64"), "{e}");
+        assert!(
+            parse_transient("[1]")
                 .unwrap_err()
                 .to_string()
                 .contains("expected")

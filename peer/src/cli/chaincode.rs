@@ -25,6 +25,10 @@ pub(crate) enum InvokeCommand {
         /// Invoke as the chaincode's init (definitions with --init-required need one first).
         #[arg(short = 'I', long = "isInit")]
         is_init: bool,
+        /// Transient data for the chaincode, kept out of the transaction: a
+        /// JSON object of base64 values, e.g. '{"asset_properties":"eyJ..."}'.
+        #[arg(long = "transient")]
+        transient: Option<String>,
         #[command(flatten)]
         targets: PeerTargets,
         #[command(flatten)]
@@ -43,6 +47,9 @@ pub(crate) enum InvokeCommand {
         /// The call, e.g. '{"Args":["ReadAsset","a1"]}'.
         #[arg(short = 'c', long = "ctor")]
         ctor: String,
+        /// Transient data, as for invoke.
+        #[arg(long = "transient")]
+        transient: Option<String>,
         #[command(flatten)]
         conn: Connection,
     },
@@ -86,17 +93,15 @@ pub(crate) async fn endorsers(
 
 /// Endorses on `peers`, orders through `orderer` and waits for the commit on the first peer.
 pub(crate) async fn transact(
-    channel: &str,
-    chaincode: &str,
-    args: Vec<Vec<u8>>,
-    is_init: bool,
+    call: transact::Call,
     mut peers: Vec<(String, AdminClient)>,
     orderer: &OrdererArgs,
     conn: &Connection,
 ) -> Result<(), PeerError> {
     let creator = peers[0].1.signer().clone();
-    let (bundle, responses) =
-        transact::endorse(&creator, channel, chaincode, args, is_init, &mut peers).await?;
+    let channel = call.channel.clone();
+    let channel = channel.as_str();
+    let (bundle, responses) = transact::endorse(&creator, call, &mut peers).await?;
     let payload = responses[0]
         .response
         .as_ref()
@@ -126,21 +131,33 @@ pub(crate) async fn transact(
 }
 
 /// Evaluates a chaincode function on the connection's peer (nothing is ordered).
-pub(crate) async fn query(
-    conn: &Connection,
-    channel: &str,
-    chaincode: &str,
-    args: Vec<Vec<u8>>,
-) -> Result<Vec<u8>, PeerError> {
+pub(crate) async fn query(conn: &Connection, call: transact::Call) -> Result<Vec<u8>, PeerError> {
     let mut peers = vec![(conn.address.clone(), connect(conn).await?)];
     let creator = peers[0].1.signer().clone();
-    let (_, responses) =
-        transact::endorse(&creator, channel, chaincode, args, false, &mut peers).await?;
+    let (_, responses) = transact::endorse(&creator, call, &mut peers).await?;
     Ok(responses[0]
         .response
         .as_ref()
         .map(|r| r.payload.clone())
         .unwrap_or_default())
+}
+
+/// The call the `-c` and `--transient` arguments describe.
+fn call(
+    channel: &str,
+    name: &str,
+    ctor: &str,
+    transient: Option<&str>,
+    is_init: bool,
+) -> Result<transact::Call, PeerError> {
+    Ok(transact::Call {
+        is_init,
+        transient: transient
+            .map(transact::parse_transient)
+            .transpose()?
+            .unwrap_or_default(),
+        ..transact::Call::new(channel, name, transact::parse_ctor(ctor)?)
+    })
 }
 
 /// Runs `chaincode invoke|query`.
@@ -151,29 +168,24 @@ pub(crate) async fn run_chaincode(command: InvokeCommand) -> Result<(), PeerErro
             name,
             ctor,
             is_init,
+            transient,
             targets,
             orderer,
             conn,
         } => {
+            let call = call(&channel, &name, &ctor, transient.as_deref(), is_init)?;
             let peers = endorsers(&targets, &conn).await?;
-            transact(
-                &channel,
-                &name,
-                transact::parse_ctor(&ctor)?,
-                is_init,
-                peers,
-                &orderer,
-                &conn,
-            )
-            .await
+            transact(call, peers, &orderer, &conn).await
         }
         InvokeCommand::Query {
             channel,
             name,
             ctor,
+            transient,
             conn,
         } => {
-            let out = query(&conn, &channel, &name, transact::parse_ctor(&ctor)?).await?;
+            let call = call(&channel, &name, &ctor, transient.as_deref(), false)?;
+            let out = query(&conn, call).await?;
             println!("{}", String::from_utf8_lossy(&out));
             Ok(())
         }

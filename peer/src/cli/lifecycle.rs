@@ -8,6 +8,7 @@ use prost::Message;
 
 use crate::PeerError;
 use crate::package;
+use crate::transact::Call;
 
 use super::chaincode::{endorsers, query, transact};
 use super::connection::{Connection, OrdererArgs, PeerTargets, connect};
@@ -181,9 +182,11 @@ pub(crate) async fn lifecycle_query<M: Message + Default>(
 ) -> Result<M, PeerError> {
     let out = query(
         conn,
-        channel,
-        "_lifecycle",
-        vec![function.as_bytes().to_vec(), arg],
+        Call::new(
+            channel,
+            "_lifecycle",
+            vec![function.as_bytes().to_vec(), arg],
+        ),
     )
     .await?;
     M::decode(out.as_slice()).map_err(|e| {
@@ -273,10 +276,11 @@ pub(crate) async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerE
             };
             let peers = vec![(conn.address.clone(), connect(&conn).await?)];
             transact(
-                &def.channel,
-                "_lifecycle",
-                call("ApproveChaincodeDefinitionForMyOrg", a.encode_to_vec()),
-                false,
+                Call::new(
+                    &def.channel,
+                    "_lifecycle",
+                    call("ApproveChaincodeDefinitionForMyOrg", a.encode_to_vec()),
+                ),
                 peers,
                 &orderer,
                 &conn,
@@ -338,10 +342,11 @@ pub(crate) async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerE
             let c = def.commit_args()?;
             let peers = endorsers(&targets, &conn).await?;
             transact(
-                &def.channel,
-                "_lifecycle",
-                call("CommitChaincodeDefinition", c.encode_to_vec()),
-                false,
+                Call::new(
+                    &def.channel,
+                    "_lifecycle",
+                    call("CommitChaincodeDefinition", c.encode_to_vec()),
+                ),
                 peers,
                 &orderer,
                 &conn,

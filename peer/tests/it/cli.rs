@@ -239,6 +239,29 @@ async fn fabric_style_cli_deploys_and_calls_chaincode() {
     .await
     .unwrap_err();
     assert!(err.contains("expected"), "{err}");
+    // Transient data as Fabric's CLI takes it: base64 values, checked before anything is sent.
+    let read_with = |transient: &str| {
+        s(&[
+            "chaincode",
+            "query",
+            "-C",
+            CHANNEL,
+            "-n",
+            "basic",
+            "-c",
+            r#"{"Args":["ReadAsset","asset1"]}"#,
+            "--transient",
+            transient,
+        ])
+    };
+    let out = cli(&net, 1, &p1, read_with(r#"{"secret":"aGVsbG8="}"#))
+        .await
+        .unwrap();
+    assert!(out.contains(r#""ID":"asset1""#), "{out}");
+    let err = cli(&net, 1, &p1, read_with(r#"{"secret":"not base64!"}"#))
+        .await
+        .unwrap_err();
+    assert!(err.contains("\"secret\" is not base64"), "{err}");
     p1.shutdown().await;
     p2.shutdown().await;
     net.shutdown().await;
