@@ -203,64 +203,38 @@ async fn fabric_style_cli_deploys_and_calls_chaincode() {
             .unwrap_or_else(|| panic!("no line for {}: {err}", peer.addr));
         assert!(line.contains("asset1 already exists"), "{line}");
     }
+    let query = |ctor: &str, extra: &[&str]| {
+        let head = [
+            "chaincode",
+            "query",
+            "-C",
+            CHANNEL,
+            "-n",
+            "basic",
+            "-c",
+            ctor,
+        ];
+        s(&head).into_iter().chain(s(extra)).collect::<Vec<_>>()
+    };
+    let read = r#"{"Args":["ReadAsset","asset1"]}"#;
+    let out = cli(&net, 1, &p1, query(read, &[])).await.unwrap();
+    assert!(out.contains(r#""ID":"asset1""#), "{out}");
+    let err = cli(&net, 1, &p1, query("ReadAsset", &[]))
+        .await
+        .unwrap_err();
+    assert!(err.contains("expected"), "{err}");
+    // Transient data as Fabric's CLI takes it: base64 values, checked before anything is sent.
     let out = cli(
         &net,
         1,
         &p1,
-        s(&[
-            "chaincode",
-            "query",
-            "-C",
-            CHANNEL,
-            "-n",
-            "basic",
-            "-c",
-            r#"{"Args":["ReadAsset","asset1"]}"#,
-        ]),
+        query(read, &["--transient", r#"{"secret":"aGVsbG8="}"#]),
     )
     .await
     .unwrap();
     assert!(out.contains(r#""ID":"asset1""#), "{out}");
-    let err = cli(
-        &net,
-        1,
-        &p1,
-        s(&[
-            "chaincode",
-            "query",
-            "-C",
-            CHANNEL,
-            "-n",
-            "basic",
-            "-c",
-            "ReadAsset",
-        ]),
-    )
-    .await
-    .unwrap_err();
-    assert!(err.contains("expected"), "{err}");
-    // Transient data as Fabric's CLI takes it: base64 values, checked before anything is sent.
-    let read_with = |transient: &str| {
-        s(&[
-            "chaincode",
-            "query",
-            "-C",
-            CHANNEL,
-            "-n",
-            "basic",
-            "-c",
-            r#"{"Args":["ReadAsset","asset1"]}"#,
-            "--transient",
-            transient,
-        ])
-    };
-    let out = cli(&net, 1, &p1, read_with(r#"{"secret":"aGVsbG8="}"#))
-        .await
-        .unwrap();
-    assert!(out.contains(r#""ID":"asset1""#), "{out}");
-    let err = cli(&net, 1, &p1, read_with(r#"{"secret":"not base64!"}"#))
-        .await
-        .unwrap_err();
+    let bad = ["--transient", r#"{"secret":"not base64!"}"#];
+    let err = cli(&net, 1, &p1, query(read, &bad)).await.unwrap_err();
     assert!(err.contains("\"secret\" is not base64"), "{err}");
     p1.shutdown().await;
     p2.shutdown().await;

@@ -26,6 +26,11 @@ fn endorsed_by(chain: &Chain, ns: Ns, orgs: &[u8]) -> weft_protos::common::Envel
     endorsed_tx("basic", rwset(vec![ns]), &chain.orgs.user(1), &refs).1
 }
 
+/// Why transaction `i` of a committed block was refused.
+fn reason(done: &weft_peer::channel::BlockCommitted, i: usize) -> &str {
+    done.txs[i].reason.as_deref().unwrap_or_default()
+}
+
 fn parameter(chain: &Chain, key: &str) -> Option<Vec<u8>> {
     let metadata = chain.committer.ledger().get_metadata("basic", key).unwrap();
     validation_parameter(&metadata).map(<[u8]>::to_vec)
@@ -47,7 +52,7 @@ fn a_key_policy_naming_org2_refuses_a_write_org1_alone_endorsed() {
     let by_org1 = endorsed_by(&chain, Ns::new("basic").write("k", b"v1"), &[1]);
     let done = chain.commit(&[by_org1]);
     assert_eq!(Chain::codes(&done), [Code::EndorsementPolicyFailure]);
-    let why = done.txs[0].reason.clone().unwrap();
+    let why = reason(&done, 0);
     assert!(
         why.contains("key-level endorsement policy of basic/\"k\""),
         "{why}"
@@ -91,11 +96,9 @@ fn the_key_policy_replaces_the_chaincode_policy_for_its_key() {
         [Code::Valid, Code::EndorsementPolicyFailure]
     );
     assert!(
-        done.txs[1]
-            .reason
-            .as_ref()
-            .unwrap()
-            .contains("endorsement policy of basic")
+        reason(&done, 1).contains("endorsement policy of basic"),
+        "{}",
+        reason(&done, 1)
     );
 }
 
@@ -137,11 +140,9 @@ fn changing_a_key_policy_needs_the_current_one_and_counts_from_the_next_transact
         [Code::Valid, Code::EndorsementPolicyFailure]
     );
     assert!(
-        done.txs[1]
-            .reason
-            .as_ref()
-            .unwrap()
-            .contains("changed by an earlier transaction")
+        reason(&done, 1).contains("changed by an earlier transaction"),
+        "{}",
+        reason(&done, 1)
     );
     let by_org2 = endorsed_by(&chain, Ns::new("basic").write("k", b"v2"), &[2]);
     let by_org1 = endorsed_by(&chain, Ns::new("basic").write("k", b"v3"), &[1]);
@@ -228,11 +229,9 @@ fn deleting_a_key_drops_its_policy_and_an_unreadable_policy_refuses_writes() {
     let done = chain.commit(&[write_g]);
     assert_eq!(Chain::codes(&done), [Code::EndorsementPolicyFailure]);
     assert!(
-        done.txs[0]
-            .reason
-            .as_ref()
-            .unwrap()
-            .contains("cannot be read")
+        reason(&done, 0).contains("cannot be read"),
+        "{}",
+        reason(&done, 0)
     );
 }
 
