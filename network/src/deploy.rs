@@ -58,6 +58,8 @@ pub struct DeploySpec {
     /// lifecycle chaincode approveformyorg --signature-policy`); `None`: the
     /// channel's `/Channel/Application/Endorsement`.
     pub signature_policy: Option<String>,
+    /// Private data collections (`--collections-config`; empty: none).
+    pub collections: weft_protos::protos::CollectionConfigPackage,
 }
 
 impl DeploySpec {
@@ -70,7 +72,13 @@ impl DeploySpec {
             source: ChaincodeSource::Crate(dir.to_path_buf()),
             build_dir: build_dir.map(Path::to_path_buf),
             signature_policy: None,
+            collections: Default::default(),
         }
+    }
+
+    /// The definition's collections as Fabric's CLI sends them (none: absent).
+    fn collections(&self) -> Option<weft_protos::protos::CollectionConfigPackage> {
+        (!self.collections.config.is_empty()).then(|| self.collections.clone())
     }
 
     /// The definition's `validation_parameter`: an `ApplicationPolicy`
@@ -253,6 +261,7 @@ pub async fn deploy(
         name: spec.name.clone(),
         version: spec.version.clone(),
         validation_parameter: validation_parameter.clone(),
+        collections: spec.collections(),
         ..Default::default()
     };
     for org in &info.orgs {
@@ -269,6 +278,7 @@ pub async fn deploy(
                 )),
             }),
             validation_parameter: validation_parameter.clone(),
+            collections: spec.collections(),
             ..Default::default()
         };
         let mut peers = vec![(

@@ -28,6 +28,9 @@ pub(crate) struct DeployArgs {
     /// channel's /Channel/Application/Endorsement].
     #[arg(long)]
     pub(crate) signature_policy: Option<String>,
+    /// Private data collections: Fabric's collections-config JSON file.
+    #[arg(long)]
+    pub(crate) collections_config: Option<PathBuf>,
 }
 
 /// The sample directory for `name` (`samples/<name>` here or in the source tree).
@@ -60,21 +63,37 @@ pub(crate) fn resolve_chaincode(arg: &str) -> Result<(PathBuf, String), NetworkE
     Ok((path, name))
 }
 
+/// A deployment's policies as the command line gives them.
+#[derive(Default)]
+pub(crate) struct Policies {
+    pub(crate) signature_policy: Option<String>,
+    pub(crate) collections_config: Option<PathBuf>,
+}
+
 pub(crate) async fn deploy_and_init(
     info: &NetworkInfo,
     arg: &str,
     name: Option<String>,
     version: &str,
     init: Option<String>,
-    signature_policy: Option<String>,
+    policies: Policies,
 ) -> Result<(), NetworkError> {
     let (path, default_name) = resolve_chaincode(arg)?;
+    let collections = match &policies.collections_config {
+        None => Default::default(),
+        Some(file) => {
+            let text = std::fs::read_to_string(file).map_err(|e| NetworkError::io(file, e))?;
+            weft_peer::lifecycle::collections::from_json(&text)
+                .map_err(|e| NetworkError::Deploy(format!("{}: {e}", file.display())))?
+        }
+    };
     let spec = DeploySpec {
         name: name.unwrap_or(default_name),
         version: version.to_string(),
         source: ChaincodeSource::from_path(&path),
         build_dir: None,
-        signature_policy,
+        signature_policy: policies.signature_policy,
+        collections,
     };
     let d = deploy(info, &spec, say).await?;
     say(&format!(
@@ -101,8 +120,13 @@ pub(crate) async fn run(dir: PathBuf, args: DeployArgs) -> Result<(), NetworkErr
         version,
         init,
         signature_policy,
+        collections_config,
     } = args;
     let info = NetworkInfo::load(&dir)?;
-    deploy_and_init(&info, &chaincode, name, &version, init, signature_policy).await?;
+    let policies = Policies {
+        signature_policy,
+        collections_config,
+    };
+    deploy_and_init(&info, &chaincode, name, &version, init, policies).await?;
     Ok(())
 }

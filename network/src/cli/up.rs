@@ -127,7 +127,7 @@ pub(crate) async fn run(dir: PathBuf, args: UpArgs) -> Result<(), NetworkError> 
             None,
             "1.0",
             Some("InitLedger".into()),
-            None,
+            Default::default(),
         )
         .await?;
         let contract = info

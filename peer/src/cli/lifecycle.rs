@@ -139,6 +139,9 @@ pub(crate) struct DefinitionArgs {
     /// Whether Init must be invoked first.
     #[arg(long = "init-required")]
     pub(crate) init_required: bool,
+    /// Private data collections: Fabric's collections-config JSON file.
+    #[arg(long = "collections-config")]
+    pub(crate) collections_config: Option<PathBuf>,
 }
 
 impl DefinitionArgs {
@@ -168,8 +171,21 @@ impl DefinitionArgs {
             version: self.version.clone(),
             validation_parameter: self.validation_parameter()?,
             init_required: self.init_required,
+            collections: self.collections()?,
             ..Default::default()
         })
+    }
+
+    fn collections(
+        &self,
+    ) -> Result<Option<weft_protos::protos::CollectionConfigPackage>, PeerError> {
+        let Some(path) = &self.collections_config else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path).map_err(PeerError::file(path))?;
+        crate::lifecycle::collections::from_json(&text)
+            .map(Some)
+            .map_err(|e| PeerError::Config(format!("{}: {e}", path.display())))
     }
 }
 
@@ -267,6 +283,7 @@ pub(crate) async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerE
                 version: c.version,
                 validation_parameter: c.validation_parameter,
                 init_required: c.init_required,
+                collections: c.collections,
                 source: Some(lc::ChaincodeSource {
                     r#type: Some(lc::chaincode_source::Type::LocalPackage(
                         lc::chaincode_source::Local { package_id },

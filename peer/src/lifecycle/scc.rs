@@ -21,6 +21,7 @@ use super::NAMESPACE;
 
 /// The legacy lifecycle's namespace, read (never written) where Fabric reads it.
 const LEGACY_NAMESPACE: &str = "lscc";
+use super::collections;
 use super::layout::{self, NAMESPACES, Parameters};
 use crate::chaincode::{Simulator, StateReader, TxSimulator};
 use crate::refusal::{Refusal, err, internal};
@@ -143,6 +144,22 @@ impl<R: StateReader> Lifecycle<'_, R> {
         Ok(current)
     }
 
+    /// Checks a proposed definition's collections against the channel and
+    /// against the committed definition (Fabric's `validateInput`); returns
+    /// the committed definition.
+    fn checked_collections(
+        &mut self,
+        name: &str,
+        p: &Parameters,
+    ) -> Result<Option<Committed>, Refusal> {
+        collections::validate(&p.collections, self.config)?;
+        let current = self.committed_or_legacy(name)?;
+        if let Some(c) = &current {
+            collections::validate_against_committed(&p.collections, &c.parameters.collections)?;
+        }
+        Ok(current)
+    }
+
     fn committed_sequence(&mut self, name: &str) -> Result<i64, Refusal> {
         let s = self
             .get(&layout::field_key(NAMESPACES, name, "Sequence"))?
@@ -191,7 +208,7 @@ impl<R: StateReader> Lifecycle<'_, R> {
                 let a: ApproveChaincodeDefinitionForMyOrgArgs = decode(function, arg)?;
                 check_name(&a.name)?;
                 let p = parameters!(a);
-                let current = self.committed_or_legacy(&a.name)?;
+                let current = self.checked_collections(&a.name, &p)?;
                 let current_seq = current.as_ref().map_or(0, |c| c.sequence);
                 if a.sequence == current_seq {
                     if current.is_some_and(|c| c.parameters != p) {
@@ -231,9 +248,9 @@ impl<R: StateReader> Lifecycle<'_, R> {
             "CommitChaincodeDefinition" => {
                 let a: CommitChaincodeDefinitionArgs = decode(function, arg)?;
                 check_name(&a.name)?;
-                let current = self.committed_or_legacy(&a.name)?;
-                require_next(a.sequence, current.map_or(0, |c| c.sequence))?;
                 let p = parameters!(a);
+                let current = self.checked_collections(&a.name, &p)?;
+                require_next(a.sequence, current.map_or(0, |c| c.sequence))?;
                 let approvals = self.approvals(&a.name, a.sequence, &p)?;
                 if !approvals.get(self.my_org).copied().unwrap_or(false) {
                     return Err(err(
