@@ -3,7 +3,6 @@
 pub mod commit;
 pub mod delivery;
 pub mod pending;
-pub mod private;
 pub mod transient;
 pub mod verify;
 
