@@ -18,9 +18,9 @@ use super::simulator::TxSimulator;
 use weft_protos::kvrwset::KvMetadataEntry;
 
 /// Fuel charged for any host call.
-pub(super) const CALL_COST: u64 = 1_000;
+const CALL_COST: u64 = 1_000;
 /// Fuel charged per byte moved across the boundary or through the ledger.
-pub(super) const BYTE_COST: u64 = 1;
+const BYTE_COST: u64 = 1;
 /// Fuel charged per item a range or history query returns.
 const ITEM_COST: u64 = 500;
 /// Deepest chain of chaincode-to-chaincode calls.
@@ -91,7 +91,7 @@ impl ResourceLimiter for Limits {
 
 /// Per-invocation host state.
 pub struct HostState {
-    pub(super) ctx: InvocationContext,
+    ctx: InvocationContext,
     sim: Option<Box<dyn TxSimulator>>,
     runtime: Option<Arc<ChaincodeRuntime>>,
     resolver: Option<Arc<dyn ChaincodeResolver>>,
@@ -112,26 +112,30 @@ pub struct HostState {
 /// A simulator for stores that never touch state (the ABI-version probe).
 struct NoState;
 
-fn no_state() -> crate::PeerError {
-    crate::PeerError::Ledger("no state during install checks".into())
-}
-
 impl TxSimulator for NoState {
     fn get_state(&mut self, _: &str, _: &str) -> Result<Option<Vec<u8>>, crate::PeerError> {
-        Err(no_state())
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
     }
     fn put_state(&mut self, _: &str, _: &str, _: Vec<u8>) -> Result<(), crate::PeerError> {
-        Err(no_state())
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
     }
     fn del_state(&mut self, _: &str, _: &str) -> Result<(), crate::PeerError> {
-        Err(no_state())
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
     }
     fn get_state_metadata(
         &mut self,
         _: &str,
         _: &str,
     ) -> Result<Vec<KvMetadataEntry>, crate::PeerError> {
-        Err(no_state())
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
     }
     fn set_state_metadata(
         &mut self,
@@ -139,35 +143,9 @@ impl TxSimulator for NoState {
         _: &str,
         _: Vec<KvMetadataEntry>,
     ) -> Result<(), crate::PeerError> {
-        Err(no_state())
-    }
-    fn get_private_data(
-        &mut self,
-        _: &str,
-        _: &str,
-        _: &str,
-    ) -> Result<Option<Vec<u8>>, crate::PeerError> {
-        Err(no_state())
-    }
-    fn get_private_data_hash(
-        &mut self,
-        _: &str,
-        _: &str,
-        _: &str,
-    ) -> Result<Option<Vec<u8>>, crate::PeerError> {
-        Err(no_state())
-    }
-    fn put_private_data(
-        &mut self,
-        _: &str,
-        _: &str,
-        _: &str,
-        _: Option<Vec<u8>>,
-    ) -> Result<(), crate::PeerError> {
-        Err(no_state())
-    }
-    fn private_writes(&self) -> Option<weft_protos::rwset::TxPvtReadWriteSet> {
-        None
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
     }
     fn open_range(&mut self, _: &str, _: &str, _: &str) -> usize {
         0
@@ -177,7 +155,9 @@ impl TxSimulator for NoState {
         _: usize,
         _: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, crate::PeerError> {
-        Err(no_state())
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
     }
     fn history_page(
         &mut self,
@@ -186,7 +166,9 @@ impl TxSimulator for NoState {
         _: Option<&[u8]>,
         _: usize,
     ) -> Result<super::simulator::HistoryPage, crate::PeerError> {
-        Err(no_state())
+        Err(crate::PeerError::Ledger(
+            "no state during install checks".into(),
+        ))
     }
     fn rwset(&self) -> weft_protos::rwset::TxReadWriteSet {
         Default::default()
@@ -248,9 +230,9 @@ impl HostState {
     }
 }
 
-pub(super) type Ctx<'a> = Caller<'a, HostState>;
+type Ctx<'a> = Caller<'a, HostState>;
 
-pub(super) fn charge(caller: &mut Ctx<'_>, cost: u64) -> wasmtime::Result<()> {
+fn charge(caller: &mut Ctx<'_>, cost: u64) -> wasmtime::Result<()> {
     let fuel = caller.get_fuel()?;
     if fuel < cost {
         caller.set_fuel(0)?;
@@ -260,7 +242,7 @@ pub(super) fn charge(caller: &mut Ctx<'_>, cost: u64) -> wasmtime::Result<()> {
     Ok(())
 }
 
-pub(super) fn read_bytes(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> Result<Vec<u8>, i64> {
+fn read_bytes(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> Result<Vec<u8>, i64> {
     let Some(Extern::Memory(mem)) = caller.get_export("memory") else {
         return Err(ErrorCode::Internal.as_return());
     };
@@ -272,20 +254,20 @@ pub(super) fn read_bytes(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> Result<Vec
     }
 }
 
-pub(super) fn read_str(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> Result<String, i64> {
+fn read_str(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> Result<String, i64> {
     String::from_utf8(read_bytes(caller, ptr, len)?)
         .map_err(|_| ErrorCode::InvalidArgument.as_return())
 }
 
 /// Puts bytes in the result buffer; returns their length.
-pub(super) fn set_result(caller: &mut Ctx<'_>, bytes: Vec<u8>) -> wasmtime::Result<i64> {
+fn set_result(caller: &mut Ctx<'_>, bytes: Vec<u8>) -> wasmtime::Result<i64> {
     charge(caller, bytes.len() as u64 * BYTE_COST)?;
     let len = bytes.len() as i64;
     caller.data_mut().result = bytes;
     Ok(len)
 }
 
-pub(super) fn sim<'a>(caller: &'a mut Ctx<'_>) -> (&'a mut dyn TxSimulator, String) {
+fn sim<'a>(caller: &'a mut Ctx<'_>) -> (&'a mut dyn TxSimulator, String) {
     let data = caller.data_mut();
     let ns = data.ctx.chaincode.to_string();
     (
@@ -635,7 +617,6 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
         },
     )?;
 
-    super::host_private::link(&mut l)?;
     Ok(l)
 }
 
