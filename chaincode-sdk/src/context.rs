@@ -66,6 +66,44 @@ impl<'a> Context<'a> {
         self.ledger.set_state_validation_parameter(key, policy)
     }
 
+    /// A private value of `collection` (Fabric's `GetPrivateData`): present
+    /// on peers of the collection's member orgs only. With `memberOnlyRead`,
+    /// clients of other orgs are refused.
+    pub fn get_private_data(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.ledger.get_private_data(collection, key)
+    }
+
+    /// The SHA-256 of a private value as committed (Fabric's
+    /// `GetPrivateDataHash`): every org's peers can read it, e.g. to check a
+    /// value another org shows them.
+    pub fn get_private_data_hash(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.ledger.get_private_data_hash(collection, key)
+    }
+
+    /// Writes a private value (Fabric's `PutPrivateData`): the transaction
+    /// carries only its hash; the value stays with the collection's members.
+    pub fn put_private_data(
+        &mut self,
+        collection: &str,
+        key: &str,
+        value: &[u8],
+    ) -> Result<(), LedgerError> {
+        self.ledger.put_private_data(collection, key, Some(value))
+    }
+
+    /// Deletes a private value (Fabric's `DelPrivateData`).
+    pub fn del_private_data(&mut self, collection: &str, key: &str) -> Result<(), LedgerError> {
+        self.ledger.put_private_data(collection, key, None)
+    }
+
     /// A key's value parsed from JSON.
     pub fn get_json<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, ContractError> {
         match self.get_state(key)? {

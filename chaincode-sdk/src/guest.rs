@@ -56,6 +56,17 @@ mod wasm {
             pp: *const u8,
             pl: usize,
         ) -> i32;
+        fn get_private_data(cp: *const u8, cl: usize, kp: *const u8, kl: usize) -> i64;
+        fn get_private_data_hash(cp: *const u8, cl: usize, kp: *const u8, kl: usize) -> i64;
+        fn put_private_data(
+            cp: *const u8,
+            cl: usize,
+            kp: *const u8,
+            kl: usize,
+            vp: *const u8,
+            vl: usize,
+        ) -> i32;
+        fn del_private_data(cp: *const u8, cl: usize, kp: *const u8, kl: usize) -> i32;
         fn range_open(sp: *const u8, sl: usize, ep: *const u8, el: usize) -> i64;
         fn history_open(kp: *const u8, kl: usize) -> i64;
         fn iter_next(id: i32) -> i64;
@@ -180,6 +191,78 @@ mod wasm {
             };
             if r < 0 {
                 Err(err(r as i64, "set_state_validation_parameter"))
+            } else {
+                Ok(())
+            }
+        }
+
+        fn get_private_data(
+            &mut self,
+            collection: &str,
+            key: &str,
+        ) -> Result<Option<Vec<u8>>, LedgerError> {
+            bytes_or_none(
+                // SAFETY: pointers and lengths of live slices.
+                unsafe {
+                    get_private_data(
+                        collection.as_ptr(),
+                        collection.len(),
+                        key.as_ptr(),
+                        key.len(),
+                    )
+                },
+                "get_private_data",
+            )
+        }
+
+        fn get_private_data_hash(
+            &mut self,
+            collection: &str,
+            key: &str,
+        ) -> Result<Option<Vec<u8>>, LedgerError> {
+            bytes_or_none(
+                // SAFETY: pointers and lengths of live slices.
+                unsafe {
+                    get_private_data_hash(
+                        collection.as_ptr(),
+                        collection.len(),
+                        key.as_ptr(),
+                        key.len(),
+                    )
+                },
+                "get_private_data_hash",
+            )
+        }
+
+        fn put_private_data(
+            &mut self,
+            collection: &str,
+            key: &str,
+            value: Option<&[u8]>,
+        ) -> Result<(), LedgerError> {
+            let (c, k) = (collection, key);
+            // SAFETY: pointers and lengths of live slices.
+            let (r, call) = unsafe {
+                match value {
+                    Some(v) => (
+                        put_private_data(
+                            c.as_ptr(),
+                            c.len(),
+                            k.as_ptr(),
+                            k.len(),
+                            v.as_ptr(),
+                            v.len(),
+                        ),
+                        "put_private_data",
+                    ),
+                    None => (
+                        del_private_data(c.as_ptr(), c.len(), k.as_ptr(), k.len()),
+                        "del_private_data",
+                    ),
+                }
+            };
+            if r < 0 {
+                Err(err(r as i64, call))
             } else {
                 Ok(())
             }

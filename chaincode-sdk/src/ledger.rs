@@ -49,6 +49,25 @@ pub trait Ledger {
         key: &str,
         policy: &[u8],
     ) -> Result<(), LedgerError>;
+    /// A private value of `collection` this peer holds.
+    fn get_private_data(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, LedgerError>;
+    /// The SHA-256 of a private value as committed (readable by every org).
+    fn get_private_data_hash(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, LedgerError>;
+    /// Writes a private value (`None`: deletes it).
+    fn put_private_data(
+        &mut self,
+        collection: &str,
+        key: &str,
+        value: Option<&[u8]>,
+    ) -> Result<(), LedgerError>;
     /// Keys in `[start, end)` (empty `end`: to the end), in key order.
     fn get_range(&mut self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>, LedgerError>;
     /// A key's past values, newest first (evaluations only).

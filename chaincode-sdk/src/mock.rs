@@ -40,6 +40,8 @@ pub struct MockStub {
     pub logs: Vec<String>,
     /// Keys' endorsement policies (validation parameters).
     pub validation_parameters: BTreeMap<String, Vec<u8>>,
+    /// Private data: collection → key → value.
+    pub private: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
     history: HashMap<String, Vec<KeyModification>>,
     chaincodes: HashMap<String, MockChaincode>,
     tx_counter: u64,
@@ -58,6 +60,7 @@ impl MockStub {
             state: BTreeMap::new(),
             writes: Vec::new(),
             validation_parameters: BTreeMap::new(),
+            private: BTreeMap::new(),
             event: None,
             transient: BTreeMap::new(),
             tx_id: "mocktx0".into(),
@@ -157,6 +160,59 @@ impl Ledger for MockStub {
             self.validation_parameters
                 .insert(key.to_string(), policy.to_vec());
         }
+        Ok(())
+    }
+
+    fn get_private_data(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self
+            .private
+            .get(collection)
+            .and_then(|c| c.get(key))
+            .cloned())
+    }
+
+    fn get_private_data_hash(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, LedgerError> {
+        let value = self.get_private_data(collection, key)?;
+        #[cfg(not(target_arch = "wasm32"))]
+        return Ok(value.map(|v| {
+            ring::digest::digest(&ring::digest::SHA256, &v)
+                .as_ref()
+                .to_vec()
+        }));
+        #[cfg(target_arch = "wasm32")]
+        return value.map_or(Ok(None), |_| {
+            Err(LedgerError {
+                code: ErrorCode::Internal,
+                call: "get_private_data_hash (MockStub runs natively)",
+            })
+        });
+    }
+
+    fn put_private_data(
+        &mut self,
+        collection: &str,
+        key: &str,
+        value: Option<&[u8]>,
+    ) -> Result<(), LedgerError> {
+        if key.is_empty() || collection.is_empty() {
+            return Err(LedgerError {
+                code: ErrorCode::InvalidArgument,
+                call: "put_private_data",
+            });
+        }
+        let c = self.private.entry(collection.to_string()).or_default();
+        match value {
+            Some(v) => c.insert(key.to_string(), v.to_vec()),
+            None => c.remove(key),
+        };
         Ok(())
     }
 

@@ -107,6 +107,7 @@ impl Chain {
             creator_msp_id: self.creator.0.clone().into(),
             creator_cert: self.creator.1.clone(),
             read_only,
+            collections: Default::default(),
         };
         let (out, sim) = self
             .rt

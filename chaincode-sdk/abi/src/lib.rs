@@ -71,6 +71,17 @@ pub mod imports {
     /// `(key_ptr, key_len, policy_ptr, policy_len) -> i32` (Fabric's
     /// `SetStateValidationParameter`).
     pub const SET_STATE_VALIDATION_PARAMETER: &str = "set_state_validation_parameter";
+    /// `(coll_ptr, coll_len, key_ptr, key_len) -> i64`: a private value
+    /// (Fabric's `GetPrivateData`).
+    pub const GET_PRIVATE_DATA: &str = "get_private_data";
+    /// `(coll_ptr, coll_len, key_ptr, key_len) -> i64`: the SHA-256 of a
+    /// private value as committed (Fabric's `GetPrivateDataHash`).
+    pub const GET_PRIVATE_DATA_HASH: &str = "get_private_data_hash";
+    /// `(coll_ptr, coll_len, key_ptr, key_len, val_ptr, val_len) -> i32`
+    /// (Fabric's `PutPrivateData`).
+    pub const PUT_PRIVATE_DATA: &str = "put_private_data";
+    /// `(coll_ptr, coll_len, key_ptr, key_len) -> i32` (Fabric's `DelPrivateData`).
+    pub const DEL_PRIVATE_DATA: &str = "del_private_data";
     /// `(start_ptr, start_len, end_ptr, end_len) -> i64`
     pub const RANGE_OPEN: &str = "range_open";
     /// `(key_ptr, key_len) -> i64`
@@ -99,6 +110,10 @@ pub mod imports {
         DEL_STATE,
         GET_STATE_VALIDATION_PARAMETER,
         SET_STATE_VALIDATION_PARAMETER,
+        GET_PRIVATE_DATA,
+        GET_PRIVATE_DATA_HASH,
+        PUT_PRIVATE_DATA,
+        DEL_PRIVATE_DATA,
         RANGE_OPEN,
         HISTORY_OPEN,
         ITER_NEXT,

@@ -18,9 +18,9 @@ use super::simulator::TxSimulator;
 use weft_protos::kvrwset::KvMetadataEntry;
 
 /// Fuel charged for any host call.
-const CALL_COST: u64 = 1_000;
+pub(super) const CALL_COST: u64 = 1_000;
 /// Fuel charged per byte moved across the boundary or through the ledger.
-const BYTE_COST: u64 = 1;
+pub(super) const BYTE_COST: u64 = 1;
 /// Fuel charged per item a range or history query returns.
 const ITEM_COST: u64 = 500;
 /// Deepest chain of chaincode-to-chaincode calls.
@@ -91,7 +91,7 @@ impl ResourceLimiter for Limits {
 
 /// Per-invocation host state.
 pub struct HostState {
-    ctx: InvocationContext,
+    pub(super) ctx: InvocationContext,
     sim: Option<Box<dyn TxSimulator>>,
     runtime: Option<Arc<ChaincodeRuntime>>,
     resolver: Option<Arc<dyn ChaincodeResolver>>,
@@ -112,30 +112,26 @@ pub struct HostState {
 /// A simulator for stores that never touch state (the ABI-version probe).
 struct NoState;
 
+fn no_state() -> crate::PeerError {
+    crate::PeerError::Ledger("no state during install checks".into())
+}
+
 impl TxSimulator for NoState {
     fn get_state(&mut self, _: &str, _: &str) -> Result<Option<Vec<u8>>, crate::PeerError> {
-        Err(crate::PeerError::Ledger(
-            "no state during install checks".into(),
-        ))
+        Err(no_state())
     }
     fn put_state(&mut self, _: &str, _: &str, _: Vec<u8>) -> Result<(), crate::PeerError> {
-        Err(crate::PeerError::Ledger(
-            "no state during install checks".into(),
-        ))
+        Err(no_state())
     }
     fn del_state(&mut self, _: &str, _: &str) -> Result<(), crate::PeerError> {
-        Err(crate::PeerError::Ledger(
-            "no state during install checks".into(),
-        ))
+        Err(no_state())
     }
     fn get_state_metadata(
         &mut self,
         _: &str,
         _: &str,
     ) -> Result<Vec<KvMetadataEntry>, crate::PeerError> {
-        Err(crate::PeerError::Ledger(
-            "no state during install checks".into(),
-        ))
+        Err(no_state())
     }
     fn set_state_metadata(
         &mut self,
@@ -143,9 +139,35 @@ impl TxSimulator for NoState {
         _: &str,
         _: Vec<KvMetadataEntry>,
     ) -> Result<(), crate::PeerError> {
-        Err(crate::PeerError::Ledger(
-            "no state during install checks".into(),
-        ))
+        Err(no_state())
+    }
+    fn get_private_data(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<Vec<u8>>, crate::PeerError> {
+        Err(no_state())
+    }
+    fn get_private_data_hash(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<Vec<u8>>, crate::PeerError> {
+        Err(no_state())
+    }
+    fn put_private_data(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Option<Vec<u8>>,
+    ) -> Result<(), crate::PeerError> {
+        Err(no_state())
+    }
+    fn private_writes(&self) -> Option<weft_protos::rwset::TxPvtReadWriteSet> {
+        None
     }
     fn open_range(&mut self, _: &str, _: &str, _: &str) -> usize {
         0
@@ -155,9 +177,7 @@ impl TxSimulator for NoState {
         _: usize,
         _: usize,
     ) -> Result<Vec<(String, Vec<u8>)>, crate::PeerError> {
-        Err(crate::PeerError::Ledger(
-            "no state during install checks".into(),
-        ))
+        Err(no_state())
     }
     fn history_page(
         &mut self,
@@ -166,9 +186,7 @@ impl TxSimulator for NoState {
         _: Option<&[u8]>,
         _: usize,
     ) -> Result<super::simulator::HistoryPage, crate::PeerError> {
-        Err(crate::PeerError::Ledger(
-            "no state during install checks".into(),
-        ))
+        Err(no_state())
     }
     fn rwset(&self) -> weft_protos::rwset::TxReadWriteSet {
         Default::default()
@@ -230,9 +248,9 @@ impl HostState {
     }
 }
 
-type Ctx<'a> = Caller<'a, HostState>;
+pub(super) type Ctx<'a> = Caller<'a, HostState>;
 
-fn charge(caller: &mut Ctx<'_>, cost: u64) -> wasmtime::Result<()> {
+pub(super) fn charge(caller: &mut Ctx<'_>, cost: u64) -> wasmtime::Result<()> {
     let fuel = caller.get_fuel()?;
     if fuel < cost {
         caller.set_fuel(0)?;
@@ -242,7 +260,7 @@ fn charge(caller: &mut Ctx<'_>, cost: u64) -> wasmtime::Result<()> {
     Ok(())
 }
 
-fn read_bytes(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> Result<Vec<u8>, i64> {
+pub(super) fn read_bytes(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> Result<Vec<u8>, i64> {
     let Some(Extern::Memory(mem)) = caller.get_export("memory") else {
         return Err(ErrorCode::Internal.as_return());
     };
@@ -254,20 +272,20 @@ fn read_bytes(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> Result<Vec<u8>, i64> 
     }
 }
 
-fn read_str(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> Result<String, i64> {
+pub(super) fn read_str(caller: &mut Ctx<'_>, ptr: i32, len: i32) -> Result<String, i64> {
     String::from_utf8(read_bytes(caller, ptr, len)?)
         .map_err(|_| ErrorCode::InvalidArgument.as_return())
 }
 
 /// Puts bytes in the result buffer; returns their length.
-fn set_result(caller: &mut Ctx<'_>, bytes: Vec<u8>) -> wasmtime::Result<i64> {
+pub(super) fn set_result(caller: &mut Ctx<'_>, bytes: Vec<u8>) -> wasmtime::Result<i64> {
     charge(caller, bytes.len() as u64 * BYTE_COST)?;
     let len = bytes.len() as i64;
     caller.data_mut().result = bytes;
     Ok(len)
 }
 
-fn sim<'a>(caller: &'a mut Ctx<'_>) -> (&'a mut dyn TxSimulator, String) {
+pub(super) fn sim<'a>(caller: &'a mut Ctx<'_>) -> (&'a mut dyn TxSimulator, String) {
     let data = caller.data_mut();
     let ns = data.ctx.chaincode.to_string();
     (
@@ -617,6 +635,7 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
         },
     )?;
 
+    super::host_private::link(&mut l)?;
     Ok(l)
 }
 

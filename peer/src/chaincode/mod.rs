@@ -7,12 +7,14 @@
 //! the guest: time is the proposal's timestamp, from `tx_info`.
 
 mod host;
+mod host_private;
 pub mod installed;
 mod memory_ledger;
 pub mod runtime;
 pub mod simulator;
 
 pub use runtime::{
-    ChaincodeRuntime, CompiledChaincode, InvocationContext, InvokeOutcome, RuntimeConfig,
+    ChaincodeRuntime, CollectionAccess, CompiledChaincode, InvocationContext, InvokeOutcome,
+    RuntimeConfig,
 };
 pub use simulator::{MemoryLedger, MemorySimulator, Simulator, StateReader, TxSimulator};

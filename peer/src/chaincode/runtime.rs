@@ -84,6 +84,22 @@ pub struct InvocationContext {
     pub transient: BTreeMap<String, Vec<u8>>,
     /// An evaluation (writes refused, history allowed) rather than a submission.
     pub read_only: bool,
+    /// The private data collections the chaincode may use, by name, with
+    /// who may read and write them.
+    pub collections: BTreeMap<String, CollectionAccess>,
+}
+
+/// What an invocation may do with one private data collection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CollectionAccess {
+    /// The endorsing peer's org is a member (it holds the values).
+    pub peer_is_member: bool,
+    /// The client's org is a member.
+    pub creator_is_member: bool,
+    /// Only members' clients may read (`memberOnlyRead`).
+    pub member_only_read: bool,
+    /// Only members' clients may write (`memberOnlyWrite`).
+    pub member_only_write: bool,
 }
 
 /// The result of an invocation.

@@ -49,6 +49,32 @@ pub trait TxSimulator: Send {
         key: &str,
         entries: Vec<KvMetadataEntry>,
     ) -> Result<(), PeerError>;
+    /// A private value this peer holds in `collection` (recording a hashed read).
+    fn get_private_data(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, PeerError>;
+    /// SHA-256 of a private value as committed, which every channel member
+    /// can read (recording a hashed read).
+    fn get_private_data_hash(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, PeerError>;
+    /// Records a private write (`None`: a deletion): hashes in the
+    /// transaction, the value only in [`TxSimulator::private_writes`].
+    fn put_private_data(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+        value: Option<Vec<u8>>,
+    ) -> Result<(), PeerError>;
+    /// The private writes, if any, as Fabric's private rwset.
+    fn private_writes(&self) -> Option<TxPvtReadWriteSet>;
     /// Opens a range query over committed keys in `[start, end)` (empty
     /// `end`: to the end), recorded in the read set; returns its handle.
     fn open_range(&mut self, ns: &str, start: &str, end: &str) -> usize;
@@ -267,10 +293,14 @@ impl<R: StateReader> Simulator<R> {
     /// Records a private write: its hashes go in the transaction, the value
     /// in [`Self::private_rwset`] for the endorsing peer's transient store.
     pub fn put_private(&mut self, ns: &str, collection: &str, key: &str, value: Vec<u8>) {
+        self.write_private(ns, collection, key, Some(value));
+    }
+
+    fn write_private(&mut self, ns: &str, collection: &str, key: &str, value: Option<Vec<u8>>) {
         self.private_writes
             .entry((ns.to_string(), collection.to_string()))
             .or_default()
-            .insert(key.to_string(), Some(value));
+            .insert(key.to_string(), value);
     }
 
     fn private_kv(writes: &PrivateKeys) -> Vec<u8> {
@@ -423,6 +453,39 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
             .or_default()
             .insert(key.to_string(), entries);
         Ok(())
+    }
+
+    fn get_private_data(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, PeerError> {
+        self.get_private(ns, collection, key)
+    }
+
+    fn get_private_data_hash(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, PeerError> {
+        self.private_hash(ns, collection, key)
+    }
+
+    fn put_private_data(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+        value: Option<Vec<u8>>,
+    ) -> Result<(), PeerError> {
+        self.write_private(ns, collection, key, value);
+        Ok(())
+    }
+
+    fn private_writes(&self) -> Option<TxPvtReadWriteSet> {
+        self.private_rwset()
     }
 
     fn open_range(&mut self, ns: &str, start: &str, end: &str) -> usize {

@@ -3,7 +3,7 @@
 //! JSON on the client side, and checked by `_lifecycle` on approval and
 //! commit with Fabric's rules (`validateInput` in Fabric's lifecycle).
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 use prost::Message;
 use weft_common::config::ChannelConfig;
@@ -17,6 +17,7 @@ use weft_protos::protos::{
 };
 
 use crate::PeerError;
+use crate::chaincode::CollectionAccess;
 use crate::refusal::{Refusal, err};
 
 /// One entry of Fabric's `--collections-config` file.
@@ -269,6 +270,56 @@ fn principal_msp(p: &MspPrincipal) -> Result<String, String> {
         other => return Err(format!("principal type {other:?} is not supported")),
     };
     Ok(msp)
+}
+
+/// The organisations whose members belong to a collection (the MSPs its
+/// member policy names).
+pub fn member_orgs(c: &StaticCollectionConfig) -> Vec<String> {
+    c.member_orgs_policy
+        .as_ref()
+        .and_then(|p| p.payload.as_ref())
+        .map(|collection_policy_config::Payload::SignaturePolicy(p)| {
+            p.identities
+                .iter()
+                .filter_map(|i| principal_msp(i).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What an invocation by a client of `creator_org` on a peer of `peer_org`
+/// may do with each collection of a definition, and with every channel
+/// org's implicit collection (members: that org; anyone may read and write).
+pub fn access(
+    pkg: &CollectionConfigPackage,
+    channel_orgs: &[String],
+    peer_org: &str,
+    creator_org: &str,
+) -> BTreeMap<String, CollectionAccess> {
+    let mut out = BTreeMap::new();
+    for org in channel_orgs {
+        out.insert(
+            super::layout::implicit_collection(org),
+            CollectionAccess {
+                peer_is_member: org == peer_org,
+                creator_is_member: org == creator_org,
+                member_only_read: false,
+                member_only_write: false,
+            },
+        );
+    }
+    for c in super::collection_rules::declared(pkg) {
+        out.insert(
+            c.name.clone(),
+            CollectionAccess {
+                peer_is_member: c.has_member(peer_org),
+                creator_is_member: c.has_member(creator_org),
+                member_only_read: c.member_only_read,
+                member_only_write: c.member_only_write,
+            },
+        );
+    }
+    out
 }
 
 /// Fabric's rule for an update: every committed collection stays, with

@@ -110,6 +110,11 @@ pub fn endorsement_info(v: &[u8]) -> Option<ChaincodeEndorsementInfo> {
     ChaincodeEndorsementInfo::decode(data_bytes(v)?.as_slice()).ok()
 }
 
+/// The `Collections` field: the definition's collection package.
+pub fn collections(v: &[u8]) -> Option<CollectionConfigPackage> {
+    CollectionConfigPackage::decode(data_bytes(v)?.as_slice()).ok()
+}
+
 /// The key (in a chaincode's own namespace) recording which version ran
 /// `Init`, as Fabric names it.
 pub const INITIALIZED_KEY: &str = "\u{0}\u{10FFFF}initialized";

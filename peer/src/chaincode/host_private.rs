@@ -1,0 +1,182 @@
+//! The private-data host functions (Fabric's `GetPrivateData`,
+//! `GetPrivateDataHash`, `PutPrivateData`, `DelPrivateData`), with the
+//! access rules of Fabric's chaincode handler: the collection must be one
+//! the chaincode defines (or an org's implicit collection), `memberOnlyRead`
+//! and `memberOnlyWrite` keep other orgs' clients out, and a peer outside
+//! the collection serves no private values — only their hashes.
+
+use wasmtime::Linker;
+use weft_chaincode_abi::{ErrorCode, HOST_MODULE, imports as abi};
+
+use super::host::{
+    BYTE_COST, CALL_COST, Ctx, HostState, charge, read_bytes, read_str, set_result, sim,
+};
+use super::runtime::CollectionAccess;
+
+/// The collection and key a call names, if the collection is one this
+/// chaincode may use.
+fn target(
+    c: &mut Ctx<'_>,
+    call: &str,
+    (cp, cl): (i32, i32),
+    (kp, kl): (i32, i32),
+) -> Result<(String, String, CollectionAccess), i64> {
+    let collection = read_str(c, cp, cl)?;
+    let key = read_str(c, kp, kl)?;
+    if key.is_empty() {
+        return Err(ErrorCode::InvalidArgument.as_return());
+    }
+    match c.data().ctx.collections.get(&collection) {
+        Some(access) => Ok((collection, key, *access)),
+        None => {
+            tracing::warn!(
+                chaincode = %c.data().ctx.chaincode,
+                "{call}: collection {collection:?} is not defined for this chaincode"
+            );
+            Err(ErrorCode::InvalidArgument.as_return())
+        }
+    }
+}
+
+fn refuse(c: &Ctx<'_>, call: &str, collection: &str, why: &str) -> i64 {
+    tracing::warn!(chaincode = %c.data().ctx.chaincode, "{call} on collection {collection:?}: {why}");
+    ErrorCode::Forbidden.as_return()
+}
+
+macro_rules! try_code {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(code) => return Ok(code as _),
+        }
+    };
+}
+
+/// Adds the private-data functions to the linker.
+pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    l.func_wrap(
+        HOST_MODULE,
+        abi::GET_PRIVATE_DATA,
+        |mut c: Ctx<'_>, cp: i32, cl: i32, kp: i32, kl: i32| -> wasmtime::Result<i64> {
+            charge(
+                &mut c,
+                CALL_COST + (cl.max(0) + kl.max(0)) as u64 * BYTE_COST,
+            )?;
+            let call = abi::GET_PRIVATE_DATA;
+            let (coll, key, access) = try_code!(target(&mut c, call, (cp, cl), (kp, kl)));
+            if access.member_only_read && !access.creator_is_member {
+                return Ok(refuse(
+                    &c,
+                    call,
+                    &coll,
+                    "the client's org is not a member (memberOnlyRead)",
+                ));
+            }
+            let (s, ns) = sim(&mut c);
+            if !access.peer_is_member {
+                // As Fabric: a value this peer cannot hold is an error when it exists.
+                return Ok(match s.get_private_data_hash(&ns, &coll, &key) {
+                    Ok(None) => ErrorCode::NotFound.as_return(),
+                    Ok(Some(_)) => refuse(
+                        &c,
+                        call,
+                        &coll,
+                        "this peer's org is not a member and holds no private values",
+                    ),
+                    Err(_) => ErrorCode::Internal.as_return(),
+                });
+            }
+            match s.get_private_data(&ns, &coll, &key) {
+                Ok(Some(v)) => set_result(&mut c, v),
+                Ok(None) => Ok(ErrorCode::NotFound.as_return()),
+                Err(e) => {
+                    tracing::warn!("{call}: {e}");
+                    Ok(ErrorCode::Internal.as_return())
+                }
+            }
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::GET_PRIVATE_DATA_HASH,
+        |mut c: Ctx<'_>, cp: i32, cl: i32, kp: i32, kl: i32| -> wasmtime::Result<i64> {
+            charge(
+                &mut c,
+                CALL_COST + (cl.max(0) + kl.max(0)) as u64 * BYTE_COST,
+            )?;
+            let (coll, key, _) = try_code!(target(
+                &mut c,
+                abi::GET_PRIVATE_DATA_HASH,
+                (cp, cl),
+                (kp, kl)
+            ));
+            let (s, ns) = sim(&mut c);
+            match s.get_private_data_hash(&ns, &coll, &key) {
+                Ok(Some(h)) => set_result(&mut c, h),
+                Ok(None) => Ok(ErrorCode::NotFound.as_return()),
+                Err(_) => Ok(ErrorCode::Internal.as_return()),
+            }
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::PUT_PRIVATE_DATA,
+        |mut c: Ctx<'_>,
+         cp: i32,
+         cl: i32,
+         kp: i32,
+         kl: i32,
+         vp: i32,
+         vl: i32|
+         -> wasmtime::Result<i32> {
+            charge(
+                &mut c,
+                CALL_COST + (cl.max(0) + kl.max(0) + vl.max(0)) as u64 * BYTE_COST,
+            )?;
+            let call = abi::PUT_PRIVATE_DATA;
+            let (coll, key, access) = try_code!(target(&mut c, call, (cp, cl), (kp, kl)));
+            let value = try_code!(read_bytes(&mut c, vp, vl));
+            write(&mut c, call, &coll, &key, access, Some(value))
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::DEL_PRIVATE_DATA,
+        |mut c: Ctx<'_>, cp: i32, cl: i32, kp: i32, kl: i32| -> wasmtime::Result<i32> {
+            charge(
+                &mut c,
+                CALL_COST + (cl.max(0) + kl.max(0)) as u64 * BYTE_COST,
+            )?;
+            let call = abi::DEL_PRIVATE_DATA;
+            let (coll, key, access) = try_code!(target(&mut c, call, (cp, cl), (kp, kl)));
+            write(&mut c, call, &coll, &key, access, None)
+        },
+    )?;
+    Ok(())
+}
+
+fn write(
+    c: &mut Ctx<'_>,
+    call: &str,
+    coll: &str,
+    key: &str,
+    access: CollectionAccess,
+    value: Option<Vec<u8>>,
+) -> wasmtime::Result<i32> {
+    if access.member_only_write && !access.creator_is_member {
+        return Ok(refuse(
+            c,
+            call,
+            coll,
+            "the client's org is not a member (memberOnlyWrite)",
+        ) as i32);
+    }
+    let (s, ns) = sim(c);
+    Ok(match s.put_private_data(&ns, coll, key, value) {
+        Ok(()) => 0,
+        Err(_) => ErrorCode::Internal.as_return() as i32,
+    })
+}
