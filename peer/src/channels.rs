@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -21,7 +21,7 @@ use weft_protos::common::Block;
 
 use crate::PeerError;
 use crate::channel::Committer;
-use crate::channel::delivery::{self, DeliverySettings};
+use crate::channel::delivery::{self, DeliverySettings, PrivateFetch};
 use crate::ledger::Ledger;
 
 /// The channels a service reads. Every peer service needs this of the
@@ -49,6 +49,19 @@ struct Joined {
     delivery: JoinHandle<()>,
     delivery_health: Arc<delivery::DeliveryHealth>,
     roots: JoinHandle<()>,
+    reconciler: Option<JoinHandle<()>>,
+}
+
+/// Where a channel's missing private data comes from, and how often it is
+/// asked for again.
+#[derive(Clone)]
+pub struct PrivateDataSource {
+    /// Pulls before commit and reconciles.
+    pub fetch: Arc<dyn PrivateFetch>,
+    /// `peer.gossip.pvtData.reconcileSleepInterval`.
+    pub reconcile_interval: Duration,
+    /// `peer.ledger.pvtdataStore.transientstoreMaxBlockRetention`.
+    pub transient_retention: u64,
 }
 
 /// How the peer pulls blocks: as whom, over which TLS, with which keep-alive.
@@ -73,6 +86,7 @@ pub struct Channels {
     orderer_override: Mutex<Vec<String>>,
     client_roots: Arc<ClientRoots>,
     shutdown: watch::Receiver<bool>,
+    private: OnceLock<PrivateDataSource>,
 }
 
 impl std::fmt::Debug for Channels {
@@ -100,6 +114,25 @@ impl Channels {
             orderer_override: Mutex::new(Vec::new()),
             client_roots,
             shutdown,
+            private: OnceLock::new(),
+        }
+    }
+
+    /// Sets where channels get private data from; channels joined or
+    /// resumed afterwards commit as peers of this peer's org, pull what they
+    /// lack and reconcile.
+    pub fn set_private_data(&self, source: PrivateDataSource) {
+        let _ = self.private.set(source);
+    }
+
+    /// A committer as this peer's org, when private data is set up.
+    fn as_member(&self, c: Committer) -> Committer {
+        match self.private.get() {
+            Some(p) => c.for_org(
+                self.delivery.signer.identity.msp_id().to_string(),
+                p.transient_retention,
+            ),
+            None => c,
         }
     }
 
@@ -123,7 +156,7 @@ impl Channels {
             )));
         }
         let committer = match Committer::genesis(ledger, genesis) {
-            Ok(c) => Arc::new(c),
+            Ok(c) => Arc::new(self.as_member(c)),
             Err(e) => {
                 let _ = std::fs::remove_dir_all(&dir);
                 return Err(e);
@@ -145,7 +178,7 @@ impl Channels {
             if ledger.height() == 0 {
                 continue;
             }
-            let committer = Arc::new(Committer::open(ledger)?);
+            let committer = Arc::new(self.as_member(Committer::open(ledger)?));
             tracing::info!(channel = %committer.config().channel_id, height = committer.ledger().height(), "resumed channel");
             self.start(&mut joined, committer);
         }
@@ -165,7 +198,16 @@ impl Channels {
             endpoints: self.orderer_override.lock().expect("override lock").clone(),
             keep_alive: self.delivery.keep_alive,
             health: Arc::default(),
+            private: self.private.get().map(|p| p.fetch.clone()),
         };
+        let reconciler = self.private.get().map(|p| {
+            tokio::spawn(delivery::reconcile(
+                committer.clone(),
+                p.fetch.clone(),
+                p.reconcile_interval,
+                self.shutdown.clone(),
+            ))
+        });
         let delivery_health = settings.health.clone();
         let delivery = tokio::spawn(delivery::run(
             committer.clone(),
@@ -179,6 +221,7 @@ impl Channels {
                 delivery,
                 delivery_health,
                 roots,
+                reconciler,
             },
         );
     }
@@ -250,6 +293,9 @@ impl Channels {
         for j in joined {
             let _ = j.delivery.await;
             let _ = j.roots.await;
+            if let Some(r) = j.reconciler {
+                let _ = r.await;
+            }
         }
     }
 }

@@ -41,6 +41,7 @@ pub struct FakePeer {
     /// The genesis blocks `join` was asked to join.
     pub joined: Mutex<Vec<Block>>,
     local_member: LocalMember,
+    views: crate::discovery::members::Views,
     /// Other orgs' peers this peer knows (`peer.gateway.peers`).
     pub known_peers: Vec<GatewayPeer>,
     /// Where the gateway submits.
@@ -85,6 +86,9 @@ impl crate::discovery::Support for FakePeer {
     fn org_members_allowed(&self) -> bool {
         false
     }
+    fn views(&self) -> &crate::discovery::members::Views {
+        &self.views
+    }
 }
 
 impl crate::gateway::Support for FakePeer {
@@ -108,6 +112,15 @@ impl Support for FakePeer {
     }
     fn metrics(&self) -> &EndorserMetrics {
         &self.metrics
+    }
+    fn disseminate<'a>(
+        &'a self,
+        _: &'a Committer,
+        _: &'a str,
+        _: &'a weft_protos::rwset::TxPvtReadWriteSet,
+    ) -> futures::future::BoxFuture<'a, Result<(), Box<dyn std::error::Error + Send + Sync>>> {
+        // One peer and no other: nothing to push to.
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -151,6 +164,7 @@ impl Fixture {
             metrics: EndorserMetrics::default(),
             joined: Mutex::new(Vec::new()),
             local_member: LocalMember::new("peer0.org1.example.com:7051".into()),
+            views: Default::default(),
             known_peers,
             orderers,
         };

@@ -27,6 +27,7 @@ pub mod lifecycle;
 pub mod node;
 pub mod operations;
 pub mod package;
+pub mod privdata;
 pub mod refusal;
 pub mod remote;
 pub mod scc;

@@ -79,6 +79,10 @@ pub mod weft {
     pub mod membership {
         include!(concat!(env!("OUT_DIR"), "/weft.membership.rs"));
     }
+    /// Peer-to-peer private data: push at endorsement, pull at commit.
+    pub mod privdata {
+        include!(concat!(env!("OUT_DIR"), "/weft.privdata.rs"));
+    }
 }
 
 /// Google's well-known RPC types.

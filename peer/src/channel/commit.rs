@@ -19,7 +19,7 @@ use weft_protos::protos::TxValidationCode;
 use super::pending::{OverlaidState, Overlay};
 use super::transient::TransientStore;
 use crate::PeerError;
-use crate::ledger::{BlockCommit, Ledger};
+use crate::ledger::{BlockCommit, Ledger, PvtKey};
 use crate::validation::{TxVerdict, validate_block};
 
 /// What one committed block did: the notification behind the gateway's
@@ -69,7 +69,8 @@ pub struct Committer {
     config: watch::Sender<Arc<ChannelConfig>>,
     notify: broadcast::Sender<Arc<BlockCommitted>>,
     tip: Mutex<Tip>,
-    transient: Arc<TransientStore>,
+    transient: TransientStore,
+    private: super::private::CommitSettings,
     metrics: Arc<CommitMetrics>,
 }
 
@@ -137,6 +138,7 @@ impl Committer {
             updates: Vec::new(),
             hashed_updates: Vec::new(),
             private_updates: Vec::new(),
+            private: Default::default(),
             is_config: true,
         })?;
         Ok(Self::with_config(ledger, config))
@@ -144,6 +146,7 @@ impl Committer {
 
     fn with_config(ledger: Ledger, config: ChannelConfig) -> Self {
         let info = ledger.info();
+        let transient_ledger = ledger.clone();
         Self {
             ledger,
             config: watch::Sender::new(Arc::new(config)),
@@ -155,7 +158,11 @@ impl Committer {
                 writing: None,
                 failed: None,
             }),
-            transient: Arc::default(),
+            transient: TransientStore::new(transient_ledger),
+            private: super::private::CommitSettings {
+                org: None,
+                transient_retention: super::transient::DEFAULT_MAX_BLOCK_RETENTION,
+            },
             metrics: Arc::default(),
         }
     }
@@ -197,8 +204,52 @@ impl Committer {
     }
 
     /// Private writes of endorsements waiting for their transactions to commit.
-    pub fn transient(&self) -> &Arc<TransientStore> {
+    pub fn transient(&self) -> &TransientStore {
         &self.transient
+    }
+
+    /// Commits as a peer of `org`: it stores the private data of collections
+    /// its org belongs to (and records what it lacks), and nothing else;
+    /// transient entries live `transient_retention` blocks at most.
+    pub fn for_org(mut self, org: String, transient_retention: u64) -> Self {
+        self.private = super::private::CommitSettings {
+            org: Some(org),
+            transient_retention,
+        };
+        self
+    }
+
+    /// Stores private rwsets fetched after their blocks committed: each one's
+    /// values where the key still has the version that transaction gave it
+    /// (a later write or a purge wins). Commits wait meanwhile.
+    pub fn reconcile(&self, found: Vec<(PvtKey, Vec<u8>)>) -> Result<(), PeerError> {
+        let mut tip = self.tip.lock().expect("tip lock");
+        Self::wait_write(&mut tip)?;
+        let mut values = Vec::new();
+        let mut stored = Vec::new();
+        for (key, rwset) in found {
+            let Some(r) = super::transient::decode_writes(&key.namespace, &key.collection, rwset)
+            else {
+                continue;
+            };
+            for u in r.updates {
+                let hash = weft_common::crypto::sha256(u.key.as_bytes());
+                if self
+                    .ledger
+                    .get_hashed(&key.namespace, &key.collection, &hash)?
+                    .is_some_and(|(v, _)| v == key.version())
+                {
+                    values.push(u);
+                }
+            }
+            stored.push((key, r.rwset));
+        }
+        self.ledger.commit_reconciled(&stored, &values)
+    }
+
+    /// The org whose private data this committer stores, if it is set.
+    pub fn org(&self) -> Option<&str> {
+        self.private.org.as_deref()
     }
 
     /// The ledger.
@@ -244,13 +295,20 @@ impl Committer {
         }
         let config = self.config();
         let started = std::time::Instant::now();
-        let verdict = {
-            let view = OverlaidState {
-                ledger: &self.ledger,
-                overlay: tip.overlay.as_deref(),
-            };
-            validate_block(&block, &config, &view)?
+        let view = OverlaidState {
+            ledger: &self.ledger,
+            overlay: tip.overlay.as_deref(),
         };
+        let verdict = validate_block(&block, &config, &view)?;
+        let private = super::private::plan(
+            number,
+            &verdict,
+            crate::lifecycle::collection_rules::channel_orgs(&config),
+            &self.private,
+            &self.transient,
+            &self.ledger,
+            &view,
+        )?;
         self.metrics.validate.observe(started.elapsed());
         {
             let mut by_code = self.metrics.txs_by_code.lock().expect("metrics lock");
@@ -275,17 +333,15 @@ impl Committer {
                 .map(|t| (t.tx_id.clone(), t.code as i32))
                 .collect(),
             updates: verdict.updates,
-            hashed_updates: verdict.hashed_updates,
-            private_updates: verdict
-                .private_writes
-                .iter()
-                .filter_map(|w| self.transient.resolve(w))
-                .flatten()
-                .collect(),
+            hashed_updates: {
+                let mut h = verdict.hashed_updates;
+                h.extend(private.purged_hashes);
+                h
+            },
+            private_updates: private.values,
+            private: private.commit,
             is_config: verdict.new_config.is_some(),
         };
-        self.transient
-            .remove(verdict.txs.iter().map(|t| t.tx_id.as_str()));
         let overlay = Arc::new(Overlay::of(&commit));
         // Writes stay in order: the previous block must be durable first.
         Self::wait_write(&mut tip)?;

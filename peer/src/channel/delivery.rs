@@ -36,6 +36,17 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// How long a Deliver stream must stay open to count as working.
 const STREAM_SETTLED: Duration = Duration::from_secs(5);
 
+/// Where a committing peer gets the private data a block needs: before the
+/// block commits, and later for what was still missing.
+#[tonic::async_trait]
+pub trait PrivateFetch: Send + Sync {
+    /// Fetches into the transient store the private writes of `block` that
+    /// this peer should hold and lacks.
+    async fn before_commit(&self, committer: &Committer, block: &weft_protos::common::Block);
+    /// One reconciliation round over what is recorded as missing.
+    async fn reconcile(&self, committer: &Committer);
+}
+
 /// What the delivery task needs besides the committer.
 #[derive(Clone)]
 pub struct DeliverySettings {
@@ -49,6 +60,8 @@ pub struct DeliverySettings {
     pub keep_alive: weft_common::node::dial::KeepAlive,
     /// Where the task reports how it is doing.
     pub health: Arc<DeliveryHealth>,
+    /// Where private data comes from (`None`: only the transient store).
+    pub private: Option<Arc<dyn PrivateFetch>>,
 }
 
 /// How a channel's block delivery is doing, for `/healthz`.
@@ -129,6 +142,26 @@ enum Stop {
     Transport(String),
     /// The peer is shutting down.
     Shutdown,
+}
+
+/// Reconciles missing private data every `interval` until `shutdown`
+/// turns true (Fabric's `peer.gossip.pvtData.reconcileSleepInterval`).
+pub async fn reconcile(
+    committer: Arc<Committer>,
+    private: Arc<dyn PrivateFetch>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        if *shutdown.borrow() {
+            return;
+        }
+        private.reconcile(&committer).await;
+    }
 }
 
 /// Runs until `shutdown` turns true.
@@ -287,6 +320,9 @@ async fn pull(
             weft_common::clock::unix_now(),
         ) {
             return Stop::BadBlock(bad.to_string());
+        }
+        if let Some(p) = &settings.private {
+            p.before_commit(committer, &block).await;
         }
         // Validating this block overlaps the write of the previous one.
         let c = committer.clone();

@@ -3,6 +3,7 @@
 pub mod commit;
 pub mod delivery;
 pub mod pending;
+pub mod private;
 pub mod transient;
 pub mod verify;
 

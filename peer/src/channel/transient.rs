@@ -1,77 +1,138 @@
-//! The transient store: private writes an endorsement produced, kept until
-//! the transaction commits (then the committer moves them into the ledger's
-//! private data) or is pushed out by newer entries.
-
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+//! The transient store: private writes endorsed (by this peer, or by another
+//! that pushed them here) and kept until their transaction commits — then the
+//! committer moves those the block commits to into the private state — or
+//! until `peer.ledger.transientstoreMaxBlockRetention` blocks have passed.
+//! Kept in the channel's RocksDB ([`crate::ledger::private`]), so it survives
+//! a restart.
 
 use prost::Message;
 use weft_protos::kvrwset::KvrwSet;
 use weft_protos::rwset::TxPvtReadWriteSet;
 
-use crate::ledger::PrivateUpdate;
+use crate::PeerError;
+use crate::ledger::{Ledger, PrivateUpdate, TransientEntry};
 use crate::validation::PrivateWrites;
 
-/// Most transactions whose private writes are kept while they wait to commit.
-const CAPACITY: usize = 100_000;
+/// Fabric's `peer.ledger.pvtdataStore.transientstoreMaxBlockRetention` default.
+pub const DEFAULT_MAX_BLOCK_RETENTION: u64 = 1000;
 
-/// Private rwsets by txid.
-#[derive(Debug, Default)]
+/// Most entries the store holds: a member that pushes more (private writes
+/// of transactions that never commit) is refused beyond this.
+pub const CAPACITY: usize = 100_000;
+
+/// Why the store refused private writes.
+#[derive(Debug, thiserror::Error)]
+pub enum TransientError {
+    /// It holds [`CAPACITY`] entries already.
+    #[error("the transient store is full ({CAPACITY} entries)")]
+    Full,
+    /// The ledger failed.
+    #[error(transparent)]
+    Ledger(#[from] PeerError),
+}
+
+/// A channel's transient store.
+#[derive(Debug, Clone)]
 pub struct TransientStore {
-    inner: Mutex<(HashMap<String, TxPvtReadWriteSet>, VecDeque<String>)>,
+    ledger: Ledger,
+}
+
+/// Private writes resolved for one transaction and collection.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The collection's private rwset bytes.
+    pub rwset: Vec<u8>,
+    /// The values written (`None`: deleted).
+    pub updates: Vec<PrivateUpdate>,
 }
 
 impl TransientStore {
-    /// Keeps the private writes of an endorsed transaction.
-    pub fn put(&self, tx_id: &str, pvt: TxPvtReadWriteSet) {
-        let mut g = self.inner.lock().expect("transient lock");
-        let (map, order) = &mut *g;
-        if map.insert(tx_id.to_string(), pvt).is_none() {
-            order.push_back(tx_id.to_string());
-        }
-        while order.len() > CAPACITY {
-            if let Some(old) = order.pop_front() {
-                map.remove(&old);
-            }
-        }
+    /// The store in `ledger`'s database.
+    pub fn new(ledger: Ledger) -> Self {
+        Self { ledger }
     }
 
-    /// The private values behind `w`, if this peer endorsed them and they
-    /// hash to what the transaction committed to.
-    pub fn resolve(&self, w: &PrivateWrites) -> Option<Vec<PrivateUpdate>> {
-        let g = self.inner.lock().expect("transient lock");
-        let pvt = g.0.get(&w.tx_id)?;
-        let rwset = pvt
+    /// Keeps the private writes of a transaction not yet committed.
+    pub fn put(&self, tx_id: &str, pvt: &TxPvtReadWriteSet) -> Result<(), TransientError> {
+        let entries: Vec<TransientEntry> = pvt
             .ns_pvt_rwset
             .iter()
-            .filter(|ns| ns.namespace == w.namespace)
-            .flat_map(|ns| ns.collection_pvt_rwset.iter())
-            .find(|c| c.collection_name == w.collection)?;
-        if weft_common::crypto::sha256(&rwset.rwset).as_slice() != w.pvt_rwset_hash {
-            tracing::warn!(tx_id = %w.tx_id, collection = %w.collection, "private data does not match the committed hash; not stored");
-            return None;
-        }
-        let kv = KvrwSet::decode(rwset.rwset.as_slice()).ok()?;
-        Some(
-            kv.writes
-                .into_iter()
-                .map(|wr| PrivateUpdate {
-                    namespace: w.namespace.clone(),
-                    collection: w.collection.clone(),
-                    key: wr.key,
-                    value: (!wr.is_delete).then_some(wr.value),
+            .flat_map(|ns| {
+                ns.collection_pvt_rwset.iter().map(|c| TransientEntry {
+                    namespace: ns.namespace.clone(),
+                    collection: c.collection_name.clone(),
+                    rwset: c.rwset.clone(),
                 })
-                .collect(),
-        )
+            })
+            .collect();
+        self.put_entries(tx_id, &entries)
     }
 
-    /// Forgets transactions that are in a committed block.
-    pub fn remove<'a>(&self, tx_ids: impl Iterator<Item = &'a str>) {
-        let mut g = self.inner.lock().expect("transient lock");
-        for t in tx_ids {
-            g.0.remove(t);
+    /// Keeps private writes of a transaction, one entry per collection.
+    pub fn put_entries(
+        &self,
+        tx_id: &str,
+        entries: &[TransientEntry],
+    ) -> Result<(), TransientError> {
+        if self.ledger.transient_len() + entries.len() > CAPACITY {
+            return Err(TransientError::Full);
         }
-        let (map, order) = &mut *g;
-        order.retain(|t| map.contains_key(t));
+        self.ledger
+            .transient_put(tx_id, self.ledger.height(), entries)?;
+        Ok(())
     }
+
+    /// The private rwset bytes of `tx_id` in a collection whose SHA-256 is
+    /// `hash`, if the store holds them.
+    pub fn find(
+        &self,
+        tx_id: &str,
+        namespace: &str,
+        collection: &str,
+        hash: &[u8],
+    ) -> Result<Option<Vec<u8>>, PeerError> {
+        Ok(self
+            .ledger
+            .transient_get(tx_id)?
+            .into_iter()
+            .find(|e| {
+                e.namespace == namespace
+                    && e.collection == collection
+                    && weft_common::crypto::sha256(&e.rwset).as_slice() == hash
+            })
+            .map(|e| e.rwset))
+    }
+
+    /// Every entry held for `tx_id` (to answer a member peer's pull).
+    pub fn entries(&self, tx_id: &str) -> Result<Vec<TransientEntry>, PeerError> {
+        self.ledger.transient_get(tx_id)
+    }
+
+    /// The private values behind `w`, if the store holds rwset bytes that
+    /// hash to what the transaction committed to.
+    pub fn resolve(&self, w: &PrivateWrites) -> Result<Option<Resolved>, PeerError> {
+        let Some(rwset) = self.find(&w.tx_id, &w.namespace, &w.collection, &w.pvt_rwset_hash)?
+        else {
+            return Ok(None);
+        };
+        Ok(decode_writes(&w.namespace, &w.collection, rwset))
+    }
+}
+
+/// The values a collection's private rwset writes; `None` if it does not decode.
+pub fn decode_writes(namespace: &str, collection: &str, rwset: Vec<u8>) -> Option<Resolved> {
+    let kv = KvrwSet::decode(rwset.as_slice()).ok()?;
+    Some(Resolved {
+        updates: kv
+            .writes
+            .into_iter()
+            .map(|wr| PrivateUpdate {
+                namespace: namespace.to_string(),
+                collection: collection.to_string(),
+                key: wr.key,
+                value: (!wr.is_delete).then_some(wr.value),
+            })
+            .collect(),
+        rwset,
+    })
 }

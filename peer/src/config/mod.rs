@@ -98,6 +98,8 @@ const WEFT_KEYS: &[&str] = &[
     "peer.maxrecvmsgsize",
     "peer.maxsendmsgsize",
     "peer.mspconfigpath",
+    "peer.gossip.pvtdata.reconcilesleepinterval",
+    "peer.gossip.pvtdata.transientstoremaxblockretention",
     "peer.tls.cert.file",
     "peer.tls.clientauthrequired",
     "peer.tls.clientrootcas.files",
@@ -172,6 +174,15 @@ struct DiscoveryYaml {
 #[serde(rename_all = "lowercase", deny_unknown_fields)]
 struct GossipYaml {
     externalendpoint: Option<String>,
+    #[serde(default)]
+    pvtdata: PvtDataYaml,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "lowercase", deny_unknown_fields)]
+struct PvtDataYaml {
+    reconcilesleepinterval: Option<String>,
+    transientstoremaxblockretention: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -261,6 +272,7 @@ mod defaults {
     pub const OPERATIONS: &str = "127.0.0.1:9443";
     pub const GATEWAY_CONCURRENCY: usize = 500;
     pub const DELIVERY_STALL: std::time::Duration = std::time::Duration::from_secs(3600);
+    pub const RECONCILE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
     /// How far a proposal's timestamp may be from the peer's clock
     /// (`peer.authentication.timewindow`, Fabric's 15 minutes).
     pub const PROPOSAL_TIME_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
@@ -281,6 +293,12 @@ pub struct PeerConfig {
     /// reports the channel (`peer.deliveryclient.reconnectTotalTimeThreshold`,
     /// 3600 s; Fabric's peer gives up delivery then, weft's keeps trying).
     pub delivery_stall: std::time::Duration,
+    /// How often missing private data is asked for again
+    /// (`peer.gossip.pvtData.reconcileSleepInterval`, 1 min).
+    pub reconcile_interval: std::time::Duration,
+    /// Blocks a transient store entry lives at most
+    /// (`peer.gossip.pvtData.transientstoreMaxBlockRetention`, 1000).
+    pub transient_retention: u64,
     /// MSP folder.
     pub msp_dir: PathBuf,
     /// MSP id.
@@ -325,6 +343,8 @@ impl PeerConfig {
             operations,
             operations_tls: ListenerTls::Plaintext,
             delivery_stall: defaults::DELIVERY_STALL,
+            reconcile_interval: defaults::RECONCILE_INTERVAL,
+            transient_retention: crate::channel::transient::DEFAULT_MAX_BLOCK_RETENTION,
             msp_dir: msp.0,
             msp_id: msp.1,
             data_dir,
@@ -415,6 +435,16 @@ impl PeerConfig {
                 None => defaults::DELIVERY_STALL,
                 Some(text) => duration("peer.deliveryclient.reconnectTotalTimeThreshold", text)?,
             },
+            reconcile_interval: match &p.gossip.pvtdata.reconcilesleepinterval {
+                None => defaults::RECONCILE_INTERVAL,
+                Some(text) => duration("peer.gossip.pvtData.reconcileSleepInterval", text)?,
+            },
+            transient_retention: p
+                .gossip
+                .pvtdata
+                .transientstoremaxblockretention
+                .unwrap_or(crate::channel::transient::DEFAULT_MAX_BLOCK_RETENTION)
+                .max(1),
             operations_tls: operations_tls(
                 base,
                 file.config.operations.tls.keys(),

@@ -178,6 +178,11 @@ fn a_fabric_operators_file_is_accepted_and_what_weft_ignores_is_named() {
     assert_eq!(c.config.operations.port(), 9444);
     let tls = c.config.listener.tls.server().unwrap();
     assert_eq!(tls.client_roots, [PathBuf::from("/etc/weft/tls/ca.crt")]);
+    assert_eq!(c.config.transient_retention, 20000);
+    assert_eq!(
+        c.config.reconcile_interval,
+        std::time::Duration::from_secs(60)
+    );
     let ignored: Vec<&str> = c.ignored.iter().map(|k| k.key.as_str()).collect();
     for key in [
         "peer.gossip.bootstrap",

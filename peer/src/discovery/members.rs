@@ -328,6 +328,23 @@ impl Views {
         Ok(members)
     }
 
+    /// A connection to the peer at `endpoint` (mutual TLS with this peer's
+    /// TLS identity, trusting the channel's TLS CAs), reused across calls.
+    pub async fn connect(
+        &self,
+        core: &dyn Support,
+        cfg: &ChannelConfig,
+        endpoint: &str,
+    ) -> Result<tonic::transport::Channel, weft_common::CommonError> {
+        let tls = core.tls().map(|t| (t, cfg.tls_roots()));
+        self.connections.get(endpoint, tls).await
+    }
+
+    /// Drops the connection to `endpoint` after a failure.
+    pub fn forget(&self, endpoint: &str) {
+        self.connections.drop_endpoint(endpoint);
+    }
+
     /// Asks the peer at `endpoint` for its membership and state.
     async fn ask(
         &self,

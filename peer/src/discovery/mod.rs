@@ -50,6 +50,10 @@ pub trait Support: crate::endorser::Support {
     /// Whether any member of this org may ask for the local peers
     /// (`peer.discovery.orgMembersAllowedAccess`), not only its admins.
     fn org_members_allowed(&self) -> bool;
+    /// The other peers of each channel, as private data exchange last asked
+    /// (discovery keeps its own, so that its answers are never older than
+    /// its own query).
+    fn views(&self) -> &members::Views;
 }
 
 /// The Discovery service.

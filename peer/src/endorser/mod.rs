@@ -53,6 +53,15 @@ pub trait Support: crate::scc::Support {
     fn executions(&self) -> &Semaphore;
     /// What the endorser counts.
     fn metrics(&self) -> &EndorserMetrics;
+    /// Hands the private writes of a transaction endorsed on `committer`'s
+    /// channel to peers of the collections' member orgs, as many as each
+    /// collection requires, before the endorsement is returned.
+    fn disseminate<'a>(
+        &'a self,
+        committer: &'a Committer,
+        tx_id: &'a str,
+        pvt: &'a weft_protos::rwset::TxPvtReadWriteSet,
+    ) -> futures::future::BoxFuture<'a, Result<(), Box<dyn std::error::Error + Send + Sync>>>;
 }
 
 /// The Endorser service.
@@ -88,7 +97,15 @@ struct Simulated {
     results: Vec<u8>,
     event: Vec<u8>,
     version: String,
-    private: Option<weft_protos::rwset::TxPvtReadWriteSet>,
+    private: Option<PrivateWrites>,
+}
+
+/// The private writes of an endorsement.
+struct PrivateWrites {
+    /// Every collection's, for dissemination.
+    all: weft_protos::rwset::TxPvtReadWriteSet,
+    /// Those of collections this peer's org belongs to, for its transient store.
+    own: Option<weft_protos::rwset::TxPvtReadWriteSet>,
 }
 
 impl Simulated {
@@ -191,7 +208,17 @@ async fn endorse_inner(
         if let Some(pvt) = done.private
             && let Some(c) = core.channel(&p.channel_header.channel_id)
         {
-            c.transient().put(&p.channel_header.tx_id, pvt);
+            let tx_id = &p.channel_header.tx_id;
+            if let Err(e) = core.disseminate(&c, tx_id, &pvt.all).await {
+                tracing::info!(chaincode = %p.chaincode_name, %tx_id, "proposal refused: {e}");
+                return Ok(refusal(500, e.to_string()));
+            }
+            if let Some(own) = &pvt.own
+                && let Err(e) = c.transient().put(tx_id, own)
+            {
+                tracing::warn!(%tx_id, "cannot keep the private writes of an endorsement: {e}");
+                return Ok(refusal(500, format!("cannot keep the private writes: {e}")));
+            }
         }
         Ok(response)
     }

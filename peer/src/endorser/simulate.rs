@@ -44,7 +44,10 @@ pub(super) fn simulate(
             event: Vec::new(),
             // Fabric's endorser names every system chaincode's version so.
             version: SYSTEM_CHAINCODE_VERSION.into(),
-            private: sim.private_rwset(),
+            private: sim.private_rwset().map(|all| super::PrivateWrites {
+                own: Some(all.clone()),
+                all,
+            }),
         });
     }
     // The definition: its sequence is read through the simulation (as Fabric
@@ -68,11 +71,20 @@ pub(super) fn simulate(
         .and_then(|(_, v)| layout::endorsement_info(&v))
         .unwrap_or_default();
     let version = info.version.clone();
+    let collections = read(layout::field_key(NAMESPACES, cc, "Collections"))?
+        .and_then(|(_, v)| layout::collections(&v))
+        .unwrap_or_default();
     check_init(&mut sim, p, cc, &info)?;
     let installed = installed_for(core.as_ref(), &ledger, cc, sequence)?;
     let creator = weft_common::msp::Identity::from_serialized(&p.signature_header.creator)
         .map_err(|e| err(400, format!("creator: {e}")))?;
     let ts = p.channel_header.timestamp.unwrap_or_default();
+    let access = crate::lifecycle::collections::access(
+        &collections,
+        &crate::lifecycle::collection_rules::channel_orgs(&cfg),
+        &my_org,
+        creator.msp_id().as_str(),
+    );
     let ctx = InvocationContext {
         chaincode: ChaincodeName::new(cc),
         args: p.args().to_vec(),
@@ -83,6 +95,7 @@ pub(super) fn simulate(
         creator_cert: creator.cert_pem(),
         transient: p.transient().clone(),
         read_only: false,
+        collections: access.clone(),
     };
     let (outcome, sim) = core.installed().runtime().invoke(
         &installed.compiled,
@@ -124,7 +137,23 @@ pub(super) fn simulate(
         results: sim.rwset().encode_to_vec(),
         event,
         version,
-        private: None,
+        private: sim.private_writes().map(|all| {
+            // This peer keeps (until the commit) only what its org may hold.
+            let mut own = all.clone();
+            for ns in &mut own.ns_pvt_rwset {
+                ns.collection_pvt_rwset.retain(|c| {
+                    access
+                        .get(&c.collection_name)
+                        .is_some_and(|a| a.peer_is_member)
+                });
+            }
+            own.ns_pvt_rwset
+                .retain(|ns| !ns.collection_pvt_rwset.is_empty());
+            super::PrivateWrites {
+                all,
+                own: (!own.ns_pvt_rwset.is_empty()).then_some(own),
+            }
+        }),
     })
 }
 

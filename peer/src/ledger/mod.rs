@@ -6,20 +6,23 @@
 //! (`namespace \0 key \0 block tx` → modification), `hashed` (private data
 //! as every peer sees it: `namespace \0 collection \0 SHA-256(key)` →
 //! version + SHA-256(value)), `private` (the private values this peer holds:
-//! `namespace \0 collection \0 key` → value) and `meta` (chain info).
+//! `namespace \0 collection \0 key` → value), `meta` (chain info), and the
+//! private-data bookkeeping and transient store of [`private`].
 //! A block is committed with one synced `WriteBatch` across all of them, so a
 //! crash leaves either the whole block or none of it, and the height read at
 //! start-up is always consistent with the state.
 
 pub mod keys;
 mod metadata;
+pub mod private;
 mod state_view;
 
 pub use metadata::{VALIDATION_PARAMETER, validation_parameter};
+pub use private::{Expiry, MissingPvt, PrivateCommit, PvtKey, TransientEntry};
 pub use state_view::StateView;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use prost::Message;
@@ -148,8 +151,11 @@ pub struct BlockCommit {
     pub updates: Vec<StateUpdate>,
     /// Hashed private-data changes of the valid transactions.
     pub hashed_updates: Vec<HashedUpdate>,
-    /// Private values of the valid transactions that this peer holds.
+    /// Private values of the valid transactions that this peer holds, and
+    /// those that expire with this block.
     pub private_updates: Vec<PrivateUpdate>,
+    /// Private rwsets held or missing, expiries, transient entries done with.
+    pub private: PrivateCommit,
     /// Whether the block is a config block.
     pub is_config: bool,
 }
@@ -163,6 +169,8 @@ pub struct Ledger {
     /// Whether any key may have metadata: until one does, validation's
     /// per-key metadata reads cost nothing.
     any_metadata: Arc<AtomicBool>,
+    /// Entries in the transient store: until there is one, commits skip it.
+    transient_count: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -194,6 +202,11 @@ impl Ledger {
             CF_PRIVATE,
             CF_META,
             CF_METADATA,
+            private::CF_PVT_TX,
+            private::CF_PVT_MISSING,
+            private::CF_PVT_EXPIRY,
+            private::CF_TRANSIENT,
+            private::CF_TRANSIENT_HEIGHT,
         ]
         .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
@@ -201,7 +214,9 @@ impl Ledger {
             db: Arc::new(db),
             info: Arc::new(RwLock::new(ChainInfo::default())),
             any_metadata: Arc::new(AtomicBool::new(false)),
+            transient_count: Arc::new(AtomicUsize::new(0)),
         };
+        ledger.count_transient();
         let any = ledger
             .db
             .iterator_cf(ledger.cf(CF_METADATA), rocksdb::IteratorMode::Start)
@@ -322,13 +337,8 @@ impl Ledger {
                 None => batch.delete_cf(self.cf(CF_HASHED), &k),
             }
         }
-        for u in &c.private_updates {
-            let k = keys::collection_key(&u.namespace, &u.collection, u.key.as_bytes());
-            match &u.value {
-                Some(v) => batch.put_cf(self.cf(CF_PRIVATE), &k, v),
-                None => batch.delete_cf(self.cf(CF_PRIVATE), &k),
-            }
-        }
+        self.batch_private_values(&mut batch, &c.private_updates);
+        let transient_removed = self.batch_private(&mut batch, &c.private)?;
         let previous = c
             .block
             .header
@@ -356,6 +366,7 @@ impl Ledger {
         let mut w = WriteOptions::default();
         w.set_sync(true);
         self.db.write_opt(batch, &w)?;
+        self.transient_removed(transient_removed);
         *info = ChainInfo {
             height: number + 1,
             current_hash: c.hash.clone(),
@@ -363,6 +374,16 @@ impl Ledger {
             last_config,
         };
         Ok(())
+    }
+
+    fn batch_private_values(&self, batch: &mut WriteBatch, values: &[PrivateUpdate]) {
+        for u in values {
+            let k = keys::collection_key(&u.namespace, &u.collection, u.key.as_bytes());
+            match &u.value {
+                Some(v) => batch.put_cf(self.cf(CF_PRIVATE), &k, v),
+                None => batch.delete_cf(self.cf(CF_PRIVATE), &k),
+            }
+        }
     }
 
     /// The committed block `number`, as bytes.

@@ -77,6 +77,7 @@ fn metadata_survives_a_restart_and_goes_with_its_key() {
                 updates,
                 hashed_updates: vec![],
                 private_updates: vec![],
+                private: Default::default(),
                 is_config: false,
             })
             .unwrap();

@@ -7,6 +7,7 @@
 //! endorsement policy from `ValidationInfo`; the approve/commit transactions
 //! themselves arrive with the endorsing half of the peer.
 
+pub mod collection_rules;
 pub mod collections;
 pub mod definition;
 pub mod layout;

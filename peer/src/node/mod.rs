@@ -102,6 +102,8 @@ pub struct PeerCore {
     /// Whether any member of this org may ask discovery for the local peers.
     pub discovery_org_members_allowed: bool,
     discovery_member: crate::discovery::members::LocalMember,
+    /// The other peers of each channel, as last asked.
+    views: crate::discovery::members::Views,
     /// The channels this peer has joined.
     pub channels: Channels,
 }
@@ -263,8 +265,15 @@ pub async fn start_with(
             .is_some_and(|s| s.client_auth_required),
         discovery_org_members_allowed: config.discovery_org_members_allowed,
         discovery_member: crate::discovery::members::LocalMember::new(endpoint),
+        views: Default::default(),
         channels,
     });
+    core.channels
+        .set_private_data(crate::channels::PrivateDataSource {
+            fetch: Arc::new(support::PrivateFetcher(Arc::downgrade(&core))),
+            reconcile_interval: config.reconcile_interval,
+            transient_retention: config.transient_retention,
+        });
     core.channels.resume()?;
 
     let operations_addr =
@@ -315,6 +324,13 @@ pub async fn start_with(
             weft_protos::weft::membership::membership_server::MembershipServer::new(
                 crate::discovery::members::MembershipService::new(core.clone()),
             ),
+        )
+        .add_service(
+            weft_protos::weft::privdata::private_data_server::PrivateDataServer::new(
+                crate::privdata::service::PrivateDataService::new(core.clone()),
+            )
+            .max_decoding_message_size(limits.max_recv_msg_size)
+            .max_encoding_message_size(limits.max_send_msg_size),
         );
     let signal = shutdown_signal(shutdown_rx.clone());
     match (&tls, verifier) {

@@ -55,6 +55,18 @@ impl crate::endorser::Support for PeerCore {
     fn metrics(&self) -> &EndorserMetrics {
         &self.metrics
     }
+    fn disseminate<'a>(
+        &'a self,
+        committer: &'a Committer,
+        tx_id: &'a str,
+        pvt: &'a weft_protos::rwset::TxPvtReadWriteSet,
+    ) -> futures::future::BoxFuture<'a, Result<(), Box<dyn std::error::Error + Send + Sync>>> {
+        Box::pin(async move {
+            crate::privdata::push::disseminate(self, committer, tx_id, pvt)
+                .await
+                .map_err(Into::into)
+        })
+    }
 }
 
 impl crate::discovery::Support for PeerCore {
@@ -69,6 +81,29 @@ impl crate::discovery::Support for PeerCore {
     }
     fn org_members_allowed(&self) -> bool {
         self.discovery_org_members_allowed
+    }
+    fn views(&self) -> &crate::discovery::members::Views {
+        &self.views
+    }
+}
+
+/// Private data for the channels' committers: pulled from the channel's
+/// member peers as this peer (held weakly: the channels belong to the peer).
+pub(super) struct PrivateFetcher(pub(super) std::sync::Weak<PeerCore>);
+
+#[tonic::async_trait]
+impl crate::channel::delivery::PrivateFetch for PrivateFetcher {
+    async fn before_commit(&self, committer: &Committer, block: &Block) {
+        if let Some(core) = self.0.upgrade() {
+            crate::privdata::pull::before_commit(core.as_ref(), committer, block).await;
+        }
+    }
+    async fn reconcile(&self, committer: &Committer) {
+        if let Some(core) = self.0.upgrade()
+            && let Err(e) = crate::privdata::pull::reconcile(core.as_ref(), committer).await
+        {
+            tracing::info!(channel = %committer.config().channel_id, "private data reconciliation: {e}");
+        }
     }
 }
 

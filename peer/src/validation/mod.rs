@@ -62,6 +62,8 @@ pub struct PrivateWrites {
     pub collection: String,
     /// SHA-256 of the collection's private rwset bytes.
     pub pvt_rwset_hash: Vec<u8>,
+    /// The transaction's block and position.
+    pub version: Version,
 }
 
 /// The outcome for a block.

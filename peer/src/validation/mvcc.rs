@@ -200,6 +200,7 @@ pub fn resolve(
                         namespace: c.namespace.clone(),
                         collection: c.collection.clone(),
                         pvt_rwset_hash: c.pvt_rwset_hash.clone(),
+                        version,
                     });
                 }
             }

@@ -216,6 +216,7 @@ fn fabric_transactions_conflict_with_state_and_repeat_as_fabric_would() {
             }],
             hashed_updates: vec![],
             private_updates: vec![],
+            private: Default::default(),
             is_config: false,
         })
         .unwrap();
