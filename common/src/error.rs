@@ -113,6 +113,15 @@ pub enum CommonError {
         /// The transport's error.
         source: tonic::transport::Error,
     },
+    /// A node accepted the connection but did not finish the TLS and HTTP/2
+    /// handshakes in time (a host that black-holes, or is not a gRPC server).
+    #[error("cannot connect to {endpoint}: no handshake within {after:?}")]
+    ConnectTimeout {
+        /// The node's address.
+        endpoint: String,
+        /// How long it was given.
+        after: std::time::Duration,
+    },
     /// A log spec (`/logspec`, `FABRIC_LOGGING_SPEC`) could not be applied.
     #[error("log spec {spec:?}: {reason}")]
     LogSpec {

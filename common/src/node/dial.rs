@@ -64,19 +64,25 @@ fn host_of(endpoint: &str) -> &str {
 
 /// Opens a gRPC channel to `endpoint` (`host:port`); plaintext when `tls` is
 /// `None`. An error names the endpoint and every cause (refused, bad
-/// certificate, timeout, …).
+/// certificate, timeout, …). The TCP, TLS and HTTP/2 handshakes together
+/// get `options.connect_timeout`: a host that accepts a connection and then
+/// says nothing cannot hold the caller.
 pub async fn dial(
     endpoint: &str,
     tls: Option<&DialTls>,
     options: DialOptions,
 ) -> Result<tonic::transport::Channel, CommonError> {
-    configure(endpoint, tls, options)?
-        .connect()
-        .await
-        .map_err(|source| CommonError::Connect {
+    let ep = configure(endpoint, tls, options)?;
+    match tokio::time::timeout(options.connect_timeout, ep.connect()).await {
+        Ok(r) => r.map_err(|source| CommonError::Connect {
             endpoint: endpoint.to_string(),
             source,
-        })
+        }),
+        Err(_) => Err(CommonError::ConnectTimeout {
+            endpoint: endpoint.to_string(),
+            after: options.connect_timeout,
+        }),
+    }
 }
 
 /// Like [`dial`], but connects on first use (and reconnects after a
@@ -141,6 +147,37 @@ mod tests {
         );
         assert_eq!(host_of("[::1]:7051"), "::1");
         assert_eq!(host_of("localhost"), "localhost");
+    }
+
+    /// A listener that accepts connections and never answers (its backlog
+    /// completes the TCP handshake): the TLS handshake never ends. (Over
+    /// plaintext, HTTP/2 does not wait for the server before the first call,
+    /// so there it is each call's deadline that bounds the wait.)
+    #[tokio::test]
+    async fn a_host_that_accepts_and_stays_silent_fails_the_dial_in_time() {
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = silent.local_addr().unwrap().to_string();
+        let options = DialOptions {
+            connect_timeout: std::time::Duration::from_millis(300),
+            ..DialOptions::default()
+        };
+        let tls = DialTls {
+            roots: Vec::new(),
+            identity: None,
+            server_name: None,
+        };
+        let e = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            dial(&endpoint, Some(&tls), options),
+        )
+        .await
+        .expect("the dial gives up by itself")
+        .unwrap_err();
+        assert!(
+            matches!(&e, CommonError::ConnectTimeout { endpoint: ep, .. } if *ep == endpoint),
+            "{e}"
+        );
+        assert!(e.to_string().contains("no handshake within 300ms"), "{e}");
     }
 
     #[tokio::test]
