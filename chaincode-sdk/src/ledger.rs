@@ -20,7 +20,9 @@ impl fmt::Display for LedgerError {
             ErrorCode::NotFound => "not found",
             ErrorCode::Done => "no more items",
             ErrorCode::InvalidArgument => "invalid argument",
-            ErrorCode::Forbidden => "not allowed here",
+            ErrorCode::Forbidden => {
+                "refused by the peer's access rules (the client's org or this peer is not a member of the collection)"
+            }
             ErrorCode::NoSuchIterator => "no such iterator",
             ErrorCode::Internal => "the peer failed",
             ErrorCode::BufferTooSmall => "buffer too small",

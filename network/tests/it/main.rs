@@ -1,3 +1,4 @@
 //! weft-network end to end.
 
+mod private_data;
 mod readme;

@@ -51,12 +51,40 @@ pub enum PushError {
     Ledger(#[from] crate::PeerError),
 }
 
-/// One collection's dissemination: its rules and the peers chosen.
+/// One collection's dissemination: its rules, the eligible peers in the
+/// order they are tried, and how far down that list it has gone.
 struct Target {
     namespace: String,
     rules: CollectionRules,
     rwset: Vec<u8>,
-    peers: Vec<String>,
+    candidates: Vec<String>,
+    tried: usize,
+    acked: i32,
+    failures: Vec<String>,
+}
+
+impl Target {
+    /// `namespace/collection`, as an acknowledgement names it.
+    fn name(&self) -> String {
+        format!("{}/{}", self.namespace, self.rules.name)
+    }
+
+    /// The peers to push to next: up to `maxPeerCount` at first, then as
+    /// many as acknowledgements are still short of `requiredPeerCount`.
+    fn next_peers(&mut self) -> Vec<String> {
+        let want = if self.tried == 0 {
+            self.rules
+                .maximum_peer_count
+                .max(self.rules.required_peer_count)
+        } else {
+            self.rules.required_peer_count - self.acked
+        };
+        let want = want.max(0) as usize;
+        let end = (self.tried + want).min(self.candidates.len());
+        let next = self.candidates[self.tried..end].to_vec();
+        self.tried = end;
+        next
+    }
 }
 
 /// Orders the peers of a collection's member orgs for a push from `me`:
@@ -89,16 +117,10 @@ pub fn choose(members: &[Member], me: &Member, rules: &CollectionRules) -> Vec<S
             }
         }
         if own.len() == before {
-            break;
+            return own;
         }
         round += 1;
     }
-    let max = rules
-        .maximum_peer_count
-        .max(rules.required_peer_count)
-        .max(0) as usize;
-    own.truncate(max);
-    own
 }
 
 /// Pushes `pvt`, the private writes of `tx_id` endorsed on `committer`'s
@@ -126,7 +148,10 @@ pub async fn disseminate(
                 namespace: ns.namespace.clone(),
                 rules,
                 rwset: c.rwset.clone(),
-                peers: Vec::new(),
+                candidates: Vec::new(),
+                tried: 0,
+                acked: 0,
+                failures: Vec::new(),
             });
         }
     }
@@ -142,83 +167,177 @@ pub async fn disseminate(
             source: s,
         })?;
     let me = &members[0];
-    // One request per peer, carrying every collection it is chosen for.
-    let mut per_peer: BTreeMap<String, Vec<PrivatePayload>> = BTreeMap::new();
-    let height = committer.ledger().height();
     for t in &mut targets {
-        t.peers = choose(&members, me, &t.rules);
-        for p in &t.peers {
-            per_peer.entry(p.clone()).or_default().push(PrivatePayload {
-                collection_name: t.rules.name.clone(),
-                namespace: t.namespace.clone(),
-                tx_id: tx_id.to_string(),
-                private_rwset: t.rwset.clone(),
-                private_sim_height: height,
-                collection_configs: None,
-            });
+        t.candidates = choose(&members, me, &t.rules);
+    }
+    let height = committer.ledger().height();
+    let channel = cfg.channel_id.to_string();
+    // Rounds: the first pushes to up to maxPeerCount peers of each
+    // collection; each later one to further peers, for the collections
+    // still short of requiredPeerCount, until none is or none is left.
+    loop {
+        let mut per_peer: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, t) in targets.iter_mut().enumerate() {
+            for p in t.next_peers() {
+                per_peer.entry(p).or_default().push(i);
+            }
+        }
+        if per_peer.is_empty() {
+            break;
+        }
+        let sends = per_peer.iter().map(|(endpoint, which)| {
+            let payloads = which
+                .iter()
+                .map(|&i| PrivatePayload {
+                    collection_name: targets[i].rules.name.clone(),
+                    namespace: targets[i].namespace.clone(),
+                    tx_id: tx_id.to_string(),
+                    private_rwset: targets[i].rwset.clone(),
+                    private_sim_height: height,
+                    collection_configs: None,
+                })
+                .collect();
+            push_one(core, &cfg, &channel, endpoint, payloads)
+        });
+        let answers = futures::future::join_all(sends).await;
+        for ((endpoint, which), answer) in per_peer.iter().zip(answers) {
+            for &i in which {
+                let t = &mut targets[i];
+                match &answer {
+                    Ok(kept) if kept.contains(&t.name()) => t.acked += 1,
+                    Ok(_) => t.failures.push(format!("{endpoint} refused it")),
+                    Err(e) => t.failures.push(format!("{endpoint}: {e}")),
+                }
+            }
         }
     }
-    let channel = cfg.channel_id.to_string();
-    let sends = per_peer.into_iter().map(|(endpoint, payloads)| {
-        let channel = channel.clone();
-        let cfg = cfg.clone();
-        async move {
-            let result = async {
-                let body = PushRequest {
-                    asker: Some(request::asker(&channel, core.signer())),
-                    payloads,
-                }
-                .encode_to_vec();
-                let signed = request::sign(body, core.signer()).map_err(|e| e.to_string())?;
-                let conn = core
-                    .views()
-                    .connect(core, &cfg, &endpoint)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                match tokio::time::timeout(
-                    PUSH_ACK_TIMEOUT,
-                    PrivateDataClient::new(conn).push(signed),
-                )
-                .await
-                {
-                    Ok(Ok(r)) => Ok(r.into_inner().kept),
-                    Ok(Err(s)) => {
-                        core.views().forget(&endpoint);
-                        Err(s.message().to_string())
-                    }
-                    Err(_) => {
-                        core.views().forget(&endpoint);
-                        Err(format!("no acknowledgement in {PUSH_ACK_TIMEOUT:?}"))
-                    }
-                }
-            }
-            .await;
-            (endpoint, result)
-        }
-    });
-    let answers: Vec<(String, Result<Vec<String>, String>)> =
-        futures::future::join_all(sends).await;
-    for t in &targets {
-        let name = format!("{}/{}", t.namespace, t.rules.name);
-        let mut acked = 0;
-        let mut failures = Vec::new();
-        for (endpoint, answer) in answers.iter().filter(|(e, _)| t.peers.contains(e)) {
-            match answer {
-                Ok(kept) if kept.contains(&name) => acked += 1,
-                Ok(_) => failures.push(format!("{endpoint} refused it")),
-                Err(e) => failures.push(format!("{endpoint}: {e}")),
-            }
-        }
-        tracing::debug!(%tx_id, collection = %name, acked, peers = t.peers.len(), "private data disseminated");
-        if acked < t.rules.required_peer_count {
+    for t in targets {
+        tracing::debug!(%tx_id, collection = %t.name(), acked = t.acked, tried = t.tried, "private data disseminated");
+        if t.acked < t.rules.required_peer_count {
             return Err(PushError::Shortfall {
-                namespace: t.namespace.clone(),
-                collection: t.rules.name.clone(),
+                namespace: t.namespace,
+                collection: t.rules.name,
                 required: t.rules.required_peer_count,
-                acked,
-                failures,
+                acked: t.acked,
+                failures: t.failures,
             });
         }
     }
     Ok(())
+}
+
+/// Pushes `payloads` to the peer at `endpoint`; the collections it kept.
+async fn push_one(
+    core: &dyn Support,
+    cfg: &weft_common::config::ChannelConfig,
+    channel: &str,
+    endpoint: &str,
+    payloads: Vec<PrivatePayload>,
+) -> Result<Vec<String>, String> {
+    let body = PushRequest {
+        asker: Some(request::asker(channel, core.signer())),
+        payloads,
+    }
+    .encode_to_vec();
+    let signed = request::sign(body, core.signer()).map_err(|e| e.to_string())?;
+    let conn = core
+        .views()
+        .connect(core, cfg, endpoint)
+        .await
+        .map_err(|e| e.to_string())?;
+    match tokio::time::timeout(PUSH_ACK_TIMEOUT, PrivateDataClient::new(conn).push(signed)).await {
+        Ok(Ok(r)) => Ok(r.into_inner().kept),
+        Ok(Err(s)) => {
+            core.views().forget(endpoint);
+            Err(s.message().to_string())
+        }
+        Err(_) => {
+            core.views().forget(endpoint);
+            Err(format!("no acknowledgement in {PUSH_ACK_TIMEOUT:?}"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn member(org: &str, n: u8) -> Member {
+        Member {
+            msp_id: org.into(),
+            identity: vec![n],
+            endpoint: format!("{org}-peer{n}"),
+            alive: Default::default(),
+            state: Default::default(),
+            chaincodes: Vec::new(),
+        }
+    }
+
+    fn rules(members: &[&str], required: i32, max: i32) -> CollectionRules {
+        CollectionRules {
+            name: "c".into(),
+            members: members.iter().map(|m| m.to_string()).collect(),
+            required_peer_count: required,
+            maximum_peer_count: max,
+            block_to_live: 0,
+            member_only_read: true,
+            member_only_write: true,
+            endorsement_policy: None,
+        }
+    }
+
+    fn target(rules: CollectionRules, candidates: Vec<String>) -> Target {
+        Target {
+            namespace: "cc".into(),
+            rules,
+            rwset: Vec::new(),
+            candidates,
+            tried: 0,
+            acked: 0,
+            failures: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn own_org_peers_come_first_then_one_peer_of_each_member_org_in_turn() {
+        let me = member("Org1", 0);
+        let all = [
+            me.clone(),
+            member("Org2", 1),
+            member("Org2", 2),
+            member("Org3", 3),
+            member("Org1", 4),
+            member("Org4", 5),
+        ];
+        let order = choose(&all, &me, &rules(&["Org1", "Org2", "Org3"], 1, 1));
+        assert_eq!(
+            order,
+            ["Org1-peer4", "Org2-peer1", "Org3-peer3", "Org2-peer2"],
+            "Org4 is not a member; this peer is not a target"
+        );
+    }
+
+    #[test]
+    fn a_push_goes_to_max_peers_then_to_further_ones_while_required_acks_are_short() {
+        let peers: Vec<String> = (0..4).map(|n| format!("p{n}")).collect();
+        let mut t = target(rules(&["Org1"], 2, 3), peers.clone());
+        assert_eq!(t.next_peers(), peers[..3]);
+        // One acknowledged; two failed: one more peer is tried.
+        t.acked = 1;
+        assert_eq!(t.next_peers(), peers[3..]);
+        // None left: the shortfall stands.
+        assert!(t.next_peers().is_empty());
+
+        let mut enough = target(rules(&["Org1"], 1, 1), peers.clone());
+        assert_eq!(enough.next_peers(), peers[..1]);
+        enough.acked = 1;
+        assert!(enough.next_peers().is_empty());
+
+        // requiredPeerCount 0, maxPeerCount 0: nobody.
+        assert!(
+            target(rules(&["Org1"], 0, 0), peers)
+                .next_peers()
+                .is_empty()
+        );
+    }
 }

@@ -1,0 +1,363 @@
+//! Private data end to end, on an in-process network of three orgs with two
+//! peers each, running the Rust port of Fabric's asset-transfer-private-data
+//! (its `collections_config.json`: `assetCollection` of Org1 and Org2, and a
+//! collection per org with BlockToLive 3), driven by the client SDK with
+//! transient data.
+//!
+//! - Org3 is in no collection: no store of either Org3 peer ever holds a
+//!   private value, yet both commit the same blocks, the private-data
+//!   transactions valid.
+//! - Org1's second peer serves the chaincode Org1 approved on its first peer
+//!   (the approval's private data reached it), and after being down while a
+//!   transaction was endorsed it gets the private data it missed.
+//! - BlockToLive: an org collection's value is gone from every member peer
+//!   three blocks later; its hash stays.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use weft_client_sdk::Gateway;
+use weft_network::{InProcessNetwork, Topology};
+use weft_peer::node::PeerHandle;
+
+const CC: &str = "private";
+
+/// What the test's asset colours are made of: a string found nowhere else.
+const MARKER: &str = "ultramarine-7c41e0";
+
+fn sample() -> PathBuf {
+    weft_network::deploy::samples_dir().join("asset-transfer-private-data")
+}
+
+/// Every key and value of every column family of the RocksDB at `dir`
+/// (opened read-only beside the running peer) that contains `needle`.
+fn occurrences(dir: &Path, needle: &[u8]) -> Vec<String> {
+    let opts = rocksdb::Options::default();
+    let cfs = rocksdb::DB::list_cf(&opts, dir).unwrap();
+    let db = rocksdb::DB::open_cf_for_read_only(&opts, dir, &cfs, false).unwrap();
+    let has = |b: &[u8]| b.windows(needle.len()).any(|w| w == needle);
+    let mut found = Vec::new();
+    for name in &cfs {
+        let cf = db.cf_handle(name).unwrap();
+        for item in db.iterator_cf(cf, rocksdb::IteratorMode::Start) {
+            let (k, v) = item.unwrap();
+            if has(&k) || has(&v) {
+                found.push(format!("{}: {name}", dir.display()));
+            }
+        }
+    }
+    found
+}
+
+/// Where every peer keeps its ledgers, by org and peer.
+fn ledger_dirs(net: &InProcessNetwork, org: usize) -> Vec<PathBuf> {
+    net.info().orgs[org]
+        .peers
+        .iter()
+        .map(|p| p.data.join("ledgers").join(&net.info().channel))
+        .collect()
+}
+
+fn peer(net: &InProcessNetwork, org: usize, p: usize) -> &PeerHandle {
+    net.peer(org, p).expect("running")
+}
+
+async fn gateway(net: &InProcessNetwork, org: usize, p: usize) -> Gateway {
+    let info = net.info();
+    let o = &info.orgs[org];
+    info.gateway_as(o, &o.user, p).await.unwrap()
+}
+
+/// Submits `function` with one transient entry through `gw`; waits for its
+/// commit, and returns its id and block.
+async fn submit(
+    gw: &Gateway,
+    channel: &str,
+    function: &str,
+    key: &str,
+    value: serde_json::Value,
+) -> weft_client_sdk::transaction::Status {
+    let contract = gw.network(channel).contract(CC);
+    let tx = contract
+        .new_proposal(function)
+        .transient(key, value.to_string())
+        .build()
+        .unwrap()
+        .endorse()
+        .await
+        .unwrap_or_else(|e| panic!("{function}: {e}"));
+    let status = tx.submit().await.unwrap().status().await.unwrap();
+    assert!(status.is_successful(), "{function}: {:?}", status.code);
+    status
+}
+
+/// The value hash that transaction `tx` of `block` (on `p`) commits to for
+/// `key` of `collection`.
+fn value_hash_in_block(
+    p: &PeerHandle,
+    channel: &str,
+    tx: &weft_client_sdk::transaction::Status,
+    collection: &str,
+    key: &str,
+) -> Option<Vec<u8>> {
+    use prost::Message;
+    let c = p.core.channel(channel).unwrap();
+    let block = c.ledger().block(tx.block_number).unwrap().unwrap();
+    let key_hash = weft_common::crypto::sha256(key.as_bytes());
+    for bytes in &block.data.unwrap().data {
+        let env = weft_common::tx::UnpackedEnvelope::from_bytes(bytes).unwrap();
+        if env.channel_header.tx_id != tx.tx_id {
+            continue;
+        }
+        let etx = env.endorser_transaction().unwrap();
+        let ns = etx.action.rwset.iter().find(|ns| ns.namespace == CC)?;
+        let coll = ns
+            .collections
+            .iter()
+            .find(|c| c.collection_name == collection)?;
+        let hashed =
+            weft_protos::kvrwset::HashedRwSet::decode(coll.hashed_rwset.as_slice()).unwrap();
+        return hashed
+            .hashed_writes
+            .into_iter()
+            .find(|w| w.key_hash == key_hash)
+            .map(|w| w.value_hash);
+    }
+    None
+}
+
+async fn evaluate(gw: &Gateway, channel: &str, args: &[&str]) -> Result<String, String> {
+    gw.network(channel)
+        .contract(CC)
+        .evaluate_transaction(args[0], args[1..].iter().copied())
+        .await
+        .map(|b| String::from_utf8(b).unwrap())
+        .map_err(|e| e.to_string())
+}
+
+/// Waits until `check` holds, or fails naming `what`.
+async fn until(what: &str, mut check: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while !check() {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn private(p: &PeerHandle, channel: &str, collection: &str, key: &str) -> Option<Vec<u8>> {
+    let c = p.core.channel(channel).unwrap();
+    c.ledger().get_private(CC, collection, key).unwrap()
+}
+
+fn hashed(p: &PeerHandle, channel: &str, collection: &str, key: &str) -> Option<Vec<u8>> {
+    let c = p.core.channel(channel).unwrap();
+    let h = weft_common::crypto::sha256(key.as_bytes());
+    c.ledger()
+        .get_hashed(CC, collection, &h)
+        .unwrap()
+        .map(|(_, v)| v)
+}
+
+fn asset(id: &str, value: i64) -> serde_json::Value {
+    serde_json::json!({
+        "objectType": "asset", "assetID": id, "color": format!("{MARKER}-{id}"),
+        "size": 20, "appraisedValue": value,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_data_reaches_member_peers_only_survives_a_peer_restart_and_expires() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .try_init();
+    let dir = tempfile::tempdir().unwrap();
+    let topology = Topology {
+        orgs: 3,
+        peers_per_org: 2,
+        ..Topology::for_tests("100ms")
+    };
+    let mut net = InProcessNetwork::start(&topology, dir.path())
+        .await
+        .unwrap();
+    let channel = net.info().channel.clone();
+    let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
+    let mut spec = weft_network::deploy::DeploySpec::from_crate(CC, &sample(), Some(&build));
+    // As Fabric's sample deploys it.
+    spec.signature_policy = Some("OR('Org1MSP.peer','Org2MSP.peer')".into());
+    spec.collections = weft_peer::lifecycle::collections::from_json(
+        &std::fs::read_to_string(sample().join("collections_config.json")).unwrap(),
+    )
+    .unwrap();
+    weft_network::deploy::deploy(net.info(), &spec, |_| {})
+        .await
+        .unwrap();
+
+    // Either Org1 peer serves the chaincode Org1 approved through its first
+    // peer: the second got the approval's private data.
+    let org1 = [gateway(&net, 0, 0).await, gateway(&net, 0, 1).await];
+    let created = submit(
+        &org1[0],
+        &channel,
+        "CreateAsset",
+        "asset_properties",
+        asset("asset1", 100),
+    )
+    .await;
+    for gw in &org1 {
+        let read = evaluate(gw, &channel, &["ReadAsset", "asset1"])
+            .await
+            .unwrap();
+        assert!(read.contains(&format!("{MARKER}-asset1")), "{read}");
+    }
+    let h = peer(&net, 0, 0)
+        .core
+        .channel(&channel)
+        .unwrap()
+        .ledger()
+        .height();
+    net.wait_for_height(h, Duration::from_secs(30))
+        .await
+        .unwrap();
+
+    // Org2's peers hold the shared asset (pulled at commit); Org3's nothing.
+    for p in 0..2 {
+        assert!(private(peer(&net, 1, p), &channel, "assetCollection", "asset1").is_some());
+        assert!(private(peer(&net, 2, p), &channel, "assetCollection", "asset1").is_none());
+        assert!(hashed(peer(&net, 2, p), &channel, "assetCollection", "asset1").is_some());
+    }
+    let org3 = gateway(&net, 2, 0).await;
+    let refused = evaluate(&org3, &channel, &["ReadAsset", "asset1"])
+        .await
+        .unwrap_err();
+    assert!(
+        refused.contains("get_private_data: refused by the peer's access rules"),
+        "{refused}"
+    );
+
+    // Org1's second peer is down while asset2 is endorsed and committed.
+    net.stop_peer(0, 1).await;
+    submit(
+        &org1[0],
+        &channel,
+        "CreateAsset",
+        "asset_properties",
+        asset("asset2", 200),
+    )
+    .await;
+    net.restart_peer(0, 1).await.unwrap();
+    until("Org1's second peer gets the private data it missed", || {
+        net.peer(0, 1).is_some_and(|p| {
+            private(p, &channel, "assetCollection", "asset2").is_some()
+                && private(p, &channel, "Org1MSPPrivateCollection", "asset2").is_some()
+        })
+    })
+    .await;
+    let org1_second = gateway(&net, 0, 1).await;
+    let read = evaluate(&org1_second, &channel, &["ReadAsset", "asset2"])
+        .await
+        .unwrap();
+    assert!(read.contains(&format!("{MARKER}-asset2")), "{read}");
+
+    // Org2 agrees to buy asset1: its appraisal goes to its own collection.
+    let org2 = gateway(&net, 1, 0).await;
+    let agree = serde_json::json!({"assetID": "asset1", "appraisedValue": 100});
+    submit(&org2, &channel, "AgreeToTransfer", "asset_value", agree).await;
+
+    // Every peer has committed the same blocks, Org3's too.
+    let height = (0..3)
+        .map(|org| {
+            peer(&net, org, 0)
+                .core
+                .channel(&channel)
+                .unwrap()
+                .ledger()
+                .height()
+        })
+        .max()
+        .unwrap();
+    net.wait_for_height(height, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let header = |org: usize, p: usize, n: u64| {
+        let c = peer(&net, org, p).core.channel(&channel).unwrap();
+        c.ledger().block(n).unwrap().unwrap().header
+    };
+    for n in 0..height {
+        for org in 0..3 {
+            for p in 0..2 {
+                assert_eq!(
+                    header(org, p, n),
+                    header(0, 0, n),
+                    "block {n} of org {org} peer {p}"
+                );
+            }
+        }
+    }
+
+    // BlockToLive 3: Org1's appraisal of asset1 (block b) is purged at
+    // block b + 4 on both Org1 peers; the hash stays everywhere.
+    for i in 0..4 {
+        let id = format!("filler{i}");
+        submit(
+            &org1[0],
+            &channel,
+            "CreateAsset",
+            "asset_properties",
+            asset(&id, 1),
+        )
+        .await;
+    }
+    until(
+        "Org1's appraisal of asset1 purged on both Org1 peers",
+        || {
+            (0..2).all(|p| {
+                net.peer(0, p).is_some_and(|h| {
+                    private(h, &channel, "Org1MSPPrivateCollection", "asset1").is_none()
+                })
+            })
+        },
+    )
+    .await;
+    // As in Fabric, the expired key leaves the hashed state too; the hash
+    // of its value stays in the block, on every peer.
+    let appraisal = br#"{"assetID":"asset1","appraisedValue":100}"#;
+    for org in 0..3 {
+        for p in 0..2 {
+            let h = peer(&net, org, p);
+            assert_eq!(
+                value_hash_in_block(h, &channel, &created, "Org1MSPPrivateCollection", "asset1"),
+                Some(weft_common::crypto::sha256(appraisal).to_vec()),
+                "org {org} peer {p}"
+            );
+        }
+    }
+    // The shared collection's BlockToLive is 1,000,000: asset1 stays.
+    assert!(private(peer(&net, 1, 0), &channel, "assetCollection", "asset1").is_some());
+
+    // No Org3 store ever held a private value: a scan of every column family
+    // of its peers' ledgers (state, blocks, private, transient) finds none,
+    // and the same scan finds them on Org1's and Org2's peers.
+    let height = peer(&net, 0, 0)
+        .core
+        .channel(&channel)
+        .unwrap()
+        .ledger()
+        .height();
+    net.wait_for_height(height, Duration::from_secs(30))
+        .await
+        .unwrap();
+    for d in ledger_dirs(&net, 2) {
+        assert_eq!(occurrences(&d, MARKER.as_bytes()), Vec::<String>::new());
+    }
+    for org in 0..2 {
+        for d in ledger_dirs(&net, org) {
+            assert!(
+                !occurrences(&d, MARKER.as_bytes()).is_empty(),
+                "{}",
+                d.display()
+            );
+        }
+    }
+    net.shutdown().await;
+}
