@@ -335,6 +335,36 @@ async fn private_data_reaches_member_peers_only_survives_a_peer_restart_and_expi
     // The shared collection's BlockToLive is 1,000,000: asset1 stays.
     assert!(private(peer(&net, 1, 0), &channel, "assetCollection", "asset1").is_some());
 
+    // With the channel's default policy (a majority: two of three orgs),
+    // Org1's endorsement needs another org's, but none is a member of both
+    // collections CreateAsset writes. As in Fabric, the Gateway does not send
+    // the transient data to a non-member; it asks the client to choose.
+    let mut majority = spec.clone();
+    majority.name = "private_majority".into();
+    majority.signature_policy = None;
+    weft_network::deploy::deploy(net.info(), &majority, |_| {})
+        .await
+        .unwrap();
+    let refused = org1[0]
+        .network(&channel)
+        .contract("private_majority")
+        .new_proposal("CreateAsset")
+        .transient("asset_properties", asset("asset9", 9).to_string())
+        .build()
+        .unwrap()
+        .endorse()
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        refused.contains("not in the distribution policy of the private data collection(s)")
+            && refused.contains("Org1MSPPrivateCollection"),
+        "{refused}"
+    );
+    // (Org1's endorsement did push its private writes of `assetCollection`
+    // to a member peer, as every endorsement does; Org3 got nothing, which
+    // the scan below checks.)
+
     // No Org3 store ever held a private value: a scan of every column family
     // of its peers' ledgers (state, blocks, private, transient) finds none,
     // and the same scan finds them on Org1's and Org2's peers.
@@ -359,5 +389,6 @@ async fn private_data_reaches_member_peers_only_survives_a_peer_restart_and_expi
             );
         }
     }
+
     net.shutdown().await;
 }

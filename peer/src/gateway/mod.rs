@@ -11,6 +11,7 @@ mod failure;
 mod status;
 #[cfg(test)]
 mod tests;
+pub mod transient;
 
 use std::collections::BTreeMap;
 use std::pin::Pin;
@@ -243,6 +244,15 @@ impl Gateway for GatewayService {
         let mine = self.core.signer().identity.msp_id().to_string();
         let mut attempts: Vec<Attempt> = Vec::new();
         let mut others = orgs;
+        // Transient data goes to other orgs only if they are members of the
+        // collections the local endorsement touched (`transient`).
+        let protect = !explicit && !p.transient().is_empty();
+        let mut protecting: Vec<String> = Vec::new();
+        if protect && !others.contains(&mine) {
+            return Err(Status::failed_precondition(
+                "no endorsers found in the gateway's organization; retry specifying endorsing organization(s) to protect transient data",
+            ));
+        }
         if !explicit && let Some(at) = others.iter().position(|o| *o == mine) {
             others.remove(at);
             let local = self.endorse_at(mine.clone(), &cfg, &sp).await;
@@ -256,6 +266,21 @@ impl Gateway for GatewayService {
                 .is_ok_and(|r| r.is_ok()),
                 _ => false,
             };
+            if protect && !alone {
+                match (&local.result, local.failure()) {
+                    (Ok(r), None) => {
+                        let touched = transient::collections_touched(r);
+                        let orgs = crate::lifecycle::collection_rules::channel_orgs(&cfg);
+                        let (kept, excluding) =
+                            transient::trusted_orgs(committer.ledger(), &orgs, &touched, others)
+                                .map_err(|e| Status::internal(e.to_string()))?;
+                        others = kept;
+                        protecting = excluding;
+                    }
+                    // As Fabric: no other org is asked before this one endorsed.
+                    _ => others = Vec::new(),
+                }
+            }
             attempts.push(local);
             if alone {
                 others.clear();
@@ -355,6 +380,12 @@ impl Gateway for GatewayService {
         if !explicit {
             let verdict = policy_check(committer.ledger(), &cfg, &p.chaincode_name, &responses)?;
             if let Err(why) = verdict {
+                if !protecting.is_empty() {
+                    return Err(Status::failed_precondition(format!(
+                        "requires endorsement from organisation(s) that are not in the distribution policy of the private data collection(s): [{}]; retry specifying trusted endorsing organizations to protect transient data",
+                        protecting.join(" ")
+                    )));
+                }
                 return Err(fail(
                     format!(
                         "endorsement policy of {} not satisfied by the organisations that endorsed: {why}",
