@@ -172,9 +172,16 @@ pub fn check(
     let mut invoked_checked = false;
     for ns in &etx.action.rwset {
         let public_writes = !ns.kv.writes.is_empty() || !ns.kv.metadata_writes.is_empty();
+        // Collections the transaction writes to (a collection only read
+        // needs no policy of its own, as in Fabric).
         let collections: Vec<&str> = ns
             .collections
             .iter()
+            .filter(|c| {
+                HashedRwSet::decode(c.hashed_rwset.as_slice()).map_or(true, |h| {
+                    !h.hashed_writes.is_empty() || !h.metadata_writes.is_empty()
+                })
+            })
             .map(|c| c.collection_name.as_str())
             .collect();
         if public_writes {
@@ -197,10 +204,19 @@ pub fn check(
         checks.push((invoked.to_string(), None));
     }
     for (ns, collection) in checks {
-        let policy = match collection.and_then(implicit_collection_org) {
-            Some(org) if ns == lifecycle::NAMESPACE => implicit_collection_policy(org)
-                .map_err(|why| invalid(Code::EndorsementPolicyFailure, why.to_string())),
-            _ => policies.policy(&ns)?,
+        let policy = match collection {
+            Some(c) if ns == lifecycle::NAMESPACE => match implicit_collection_org(c) {
+                Some(org) => implicit_collection_policy(org)
+                    .map_err(|why| invalid(Code::EndorsementPolicyFailure, why.to_string())),
+                None => policies.policy(&ns)?,
+            },
+            // A collection's own endorsement policy replaces the chaincode's
+            // for its writes.
+            Some(c) => match collection_policy(state, config, &ns, c)? {
+                Some(p) => p,
+                None => policies.policy(&ns)?,
+            },
+            None => policies.policy(&ns)?,
         };
         let policy = match policy {
             Ok(p) => p,
@@ -226,6 +242,33 @@ pub fn check(
             rwset: etx.action.rwset,
             collections,
         }),
+    ))
+}
+
+/// Collection `c` of chaincode `ns`'s own endorsement policy, if its
+/// definition gives it one (Fabric's collection-level endorsement); `None`:
+/// the chaincode's policy applies.
+fn collection_policy(
+    state: &dyn StateView,
+    config: &ChannelConfig,
+    ns: &str,
+    c: &str,
+) -> Result<Option<Result<lifecycle::EndorsementPolicy, Invalid>>, PeerError> {
+    let orgs = lifecycle::collection_rules::channel_orgs(config);
+    let Some(policy) = lifecycle::collection_rules::lookup(state, &orgs, ns, c)?
+        .and_then(|rules| rules.endorsement_policy)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(
+        lifecycle::EndorsementPolicy::from_application_policy(&policy.encode_to_vec()).map_err(
+            |e| {
+                invalid(
+                    Code::EndorsementPolicyFailure,
+                    format!("endorsement policy of {ns} (collection {c}) cannot be read: {e}"),
+                )
+            },
+        ),
     ))
 }
 

@@ -3,6 +3,7 @@
 mod attacks;
 mod bad_orderer;
 mod cli;
+mod collection_policy;
 mod crash;
 mod discovery;
 mod endorsement_conformance;
