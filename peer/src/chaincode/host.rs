@@ -285,6 +285,23 @@ pub(super) fn set_result(caller: &mut Ctx<'_>, bytes: Vec<u8>) -> wasmtime::Resu
     Ok(len)
 }
 
+/// A lookup's answer to the guest: the value in the result buffer (its
+/// length returned), NOT_FOUND, or INTERNAL with the cause logged.
+pub(super) fn answer_lookup<E: std::fmt::Display>(
+    caller: &mut Ctx<'_>,
+    call: &str,
+    found: Result<Option<Vec<u8>>, E>,
+) -> wasmtime::Result<i64> {
+    match found {
+        Ok(Some(v)) => set_result(caller, v),
+        Ok(None) => Ok(ErrorCode::NotFound.as_return()),
+        Err(e) => {
+            tracing::warn!("{call}: {e}");
+            Ok(ErrorCode::Internal.as_return())
+        }
+    }
+}
+
 pub(super) fn sim<'a>(caller: &'a mut Ctx<'_>) -> (&'a mut dyn TxSimulator, String) {
     let data = caller.data_mut();
     let ns = data.ctx.chaincode.to_string();
@@ -316,14 +333,8 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
             charge(&mut c, CALL_COST + kl.max(0) as u64 * BYTE_COST)?;
             let key = try_code!(read_str(&mut c, kp, kl));
             let (s, ns) = sim(&mut c);
-            match s.get_state(&ns, &key) {
-                Ok(Some(v)) => set_result(&mut c, v),
-                Ok(None) => Ok(ErrorCode::NotFound.as_return()),
-                Err(e) => {
-                    tracing::warn!("get_state: {e}");
-                    Ok(ErrorCode::Internal.as_return())
-                }
-            }
+            let found = s.get_state(&ns, &key);
+            answer_lookup(&mut c, "get_state", found)
         },
     )?;
 

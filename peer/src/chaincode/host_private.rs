@@ -9,7 +9,7 @@ use wasmtime::Linker;
 use weft_chaincode_abi::{ErrorCode, HOST_MODULE, imports as abi};
 
 use super::host::{
-    BYTE_COST, CALL_COST, Ctx, HostState, charge, read_bytes, read_str, set_result, sim,
+    BYTE_COST, CALL_COST, Ctx, HostState, answer_lookup, charge, read_bytes, read_str, sim,
 };
 use super::runtime::CollectionAccess;
 
@@ -86,14 +86,8 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                     Err(_) => ErrorCode::Internal.as_return(),
                 });
             }
-            match s.get_private_data(&ns, &coll, &key) {
-                Ok(Some(v)) => set_result(&mut c, v),
-                Ok(None) => Ok(ErrorCode::NotFound.as_return()),
-                Err(e) => {
-                    tracing::warn!("{call}: {e}");
-                    Ok(ErrorCode::Internal.as_return())
-                }
-            }
+            let found = s.get_private_data(&ns, &coll, &key);
+            answer_lookup(&mut c, call, found)
         },
     )?;
 
@@ -112,11 +106,8 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 (kp, kl)
             ));
             let (s, ns) = sim(&mut c);
-            match s.get_private_data_hash(&ns, &coll, &key) {
-                Ok(Some(h)) => set_result(&mut c, h),
-                Ok(None) => Ok(ErrorCode::NotFound.as_return()),
-                Err(_) => Ok(ErrorCode::Internal.as_return()),
-            }
+            let found = s.get_private_data_hash(&ns, &coll, &key);
+            answer_lookup(&mut c, abi::GET_PRIVATE_DATA_HASH, found)
         },
     )?;
 

@@ -29,6 +29,9 @@ pub(super) const CF_PVT_EXPIRY: &str = "pvt_expiry";
 pub(super) const CF_TRANSIENT: &str = "transient";
 pub(super) const CF_TRANSIENT_HEIGHT: &str = "transient_height";
 
+/// A key and its value, as RocksDB hands them out.
+type RawEntry = (Box<[u8]>, Box<[u8]>);
+
 /// One transaction's private writes in one collection: where they are.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PvtKey {
@@ -202,15 +205,8 @@ impl Ledger {
         let mut removed = std::collections::BTreeSet::new();
         for tx_id in &c.transient_done {
             let prefix = transient_prefix(tx_id);
-            let it = self.db.iterator_cf(
-                self.cf(CF_TRANSIENT),
-                IteratorMode::From(&prefix, Direction::Forward),
-            );
-            for item in it {
+            for item in self.with_prefix(CF_TRANSIENT, &prefix) {
                 let (k, v) = item?;
-                if !k.starts_with(&prefix) {
-                    break;
-                }
                 let mut hk = v
                     .get(..8)
                     .ok_or_else(|| corrupt("transient entry"))?
@@ -256,6 +252,18 @@ impl Ledger {
             .iterator_cf(self.cf(CF_TRANSIENT), IteratorMode::Start)
             .count();
         self.transient_count.store(n, Ordering::Release);
+    }
+
+    /// The entries of column family `cf` whose keys start with `prefix`, in
+    /// key order.
+    fn with_prefix<'a>(
+        &'a self,
+        cf: &str,
+        prefix: &'a [u8],
+    ) -> impl Iterator<Item = Result<RawEntry, rocksdb::Error>> + 'a {
+        self.db
+            .iterator_cf(self.cf(cf), IteratorMode::From(prefix, Direction::Forward))
+            .take_while(move |item| !matches!(item, Ok((k, _)) if !k.starts_with(prefix)))
     }
 
     /// Transient entries held.
@@ -305,15 +313,8 @@ impl Ledger {
         }
         let prefix = transient_prefix(tx_id);
         let mut out = Vec::new();
-        let it = self.db.iterator_cf(
-            self.cf(CF_TRANSIENT),
-            IteratorMode::From(&prefix, Direction::Forward),
-        );
-        for item in it {
+        for item in self.with_prefix(CF_TRANSIENT, &prefix) {
             let (k, v) = item?;
-            if !k.starts_with(&prefix) {
-                break;
-            }
             let (_, ns, coll) = split_transient_key(&k).ok_or_else(|| corrupt("transient key"))?;
             out.push(TransientEntry {
                 namespace: ns.to_string(),
@@ -359,15 +360,8 @@ impl Ledger {
     pub fn expiring(&self, at: u64) -> Result<Vec<Expiry>, PeerError> {
         let prefix = at.to_be_bytes();
         let mut out = Vec::new();
-        let it = self.db.iterator_cf(
-            self.cf(CF_PVT_EXPIRY),
-            IteratorMode::From(&prefix, Direction::Forward),
-        );
-        for item in it {
+        for item in self.with_prefix(CF_PVT_EXPIRY, &prefix) {
             let (k, v) = item?;
-            if !k.starts_with(&prefix) {
-                break;
-            }
             let key = PvtKey::decode(&k[8..]).ok_or_else(|| corrupt("expiry key"))?;
             out.push(Expiry {
                 at,
