@@ -5,79 +5,26 @@
 //! collection that is only read needs no policy of its own.
 
 use prost::Message;
-use weft_peer::lifecycle;
 use weft_protos::kvrwset::{HashedRwSet, KvReadHash, KvWriteHash};
-use weft_protos::lifecycle::{StateData, state_data};
-use weft_protos::protos::{
-    ApplicationPolicy, CollectionConfig, CollectionConfigPackage, CollectionPolicyConfig,
-    StaticCollectionConfig, TxValidationCode as Code, application_policy, collection_config,
-    collection_policy_config,
-};
+use weft_protos::protos::TxValidationCode as Code;
 use weft_protos::rwset::{CollectionHashedReadWriteSet, NsReadWriteSet, TxReadWriteSet};
 
 use crate::support::*;
 use crate::validation::Chain;
-
-fn signature(rule: &str) -> ApplicationPolicy {
-    let p = weft_common::policy::parse_signature_policy(rule).unwrap();
-    ApplicationPolicy {
-        r#type: Some(application_policy::Type::SignaturePolicy(p.to_proto())),
-    }
-}
-
-fn collection(name: &str, endorsement: Option<&str>) -> CollectionConfig {
-    let members =
-        weft_common::policy::parse_signature_policy("OR('Org1MSP.member', 'Org2MSP.member')")
-            .unwrap();
-    CollectionConfig {
-        payload: Some(collection_config::Payload::StaticCollectionConfig(
-            StaticCollectionConfig {
-                name: name.into(),
-                member_orgs_policy: Some(CollectionPolicyConfig {
-                    payload: Some(collection_policy_config::Payload::SignaturePolicy(
-                        members.to_proto(),
-                    )),
-                }),
-                required_peer_count: 0,
-                maximum_peer_count: 1,
-                block_to_live: 0,
-                member_only_read: false,
-                member_only_write: false,
-                endorsement_policy: endorsement.map(signature),
-            },
-        )),
-    }
-}
 
 /// Chaincode `pd` (policy: either org's peer) with collections `shared`
 /// (no policy of its own) and `org2_endorsed` (`OR('Org2MSP.peer')`), as
 /// `_lifecycle` commits a definition.
 fn chain_with_collections() -> Chain {
     let chain = Chain::new();
-    let package = CollectionConfigPackage {
-        config: vec![
-            collection("shared", None),
-            collection("org2_endorsed", Some("OR('Org2MSP.peer')")),
+    let (_, def) = define_chaincode_with_collections(
+        &chain.orgs,
+        "pd",
+        "OR('Org1MSP.peer', 'Org2MSP.peer')",
+        &[
+            ("shared", None),
+            ("org2_endorsed", Some("OR('Org2MSP.peer')")),
         ],
-    };
-    let collections = StateData {
-        r#type: Some(state_data::Type::Bytes(package.encode_to_vec())),
-    }
-    .encode_to_vec();
-    let results = rwset(vec![
-        Ns::new(lifecycle::NAMESPACE)
-            .write(
-                "namespaces/fields/pd/ValidationInfo",
-                &lifecycle::validation_info_value(&signature("OR('Org1MSP.peer', 'Org2MSP.peer')")),
-            )
-            .write("namespaces/fields/pd/Collections", &collections),
-    ]);
-    let orgs = &chain.orgs;
-    let (_, def) = endorsed_tx(
-        lifecycle::NAMESPACE,
-        results,
-        &orgs.admin(1),
-        &[&orgs.peer(1), &orgs.peer(2)],
     );
     assert_eq!(Chain::codes(&chain.commit(&[def])), [Code::Valid]);
     chain

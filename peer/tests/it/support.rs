@@ -251,6 +251,85 @@ pub fn define_chaincode(orgs: &Orgs, chaincode: &str, policy: &str) -> (String, 
     )
 }
 
+fn signature_policy(rule: &str) -> ApplicationPolicy {
+    let p = weft_common::policy::parse_signature_policy(rule).unwrap();
+    ApplicationPolicy {
+        r#type: Some(application_policy::Type::SignaturePolicy(p.to_proto())),
+    }
+}
+
+/// A collection of Org1 and Org2 (at most one peer pushed to, values kept
+/// forever) with its own endorsement policy, if any.
+fn collection_of_org1_and_org2(
+    name: &str,
+    endorsement: Option<&str>,
+) -> weft_protos::protos::CollectionConfig {
+    use weft_protos::protos::{
+        CollectionConfig, CollectionPolicyConfig, StaticCollectionConfig, collection_config,
+        collection_policy_config,
+    };
+    let members =
+        weft_common::policy::parse_signature_policy("OR('Org1MSP.member', 'Org2MSP.member')")
+            .unwrap();
+    CollectionConfig {
+        payload: Some(collection_config::Payload::StaticCollectionConfig(
+            StaticCollectionConfig {
+                name: name.into(),
+                member_orgs_policy: Some(CollectionPolicyConfig {
+                    payload: Some(collection_policy_config::Payload::SignaturePolicy(
+                        members.to_proto(),
+                    )),
+                }),
+                required_peer_count: 0,
+                maximum_peer_count: 1,
+                block_to_live: 0,
+                member_only_read: false,
+                member_only_write: false,
+                endorsement_policy: endorsement.map(signature_policy),
+            },
+        )),
+    }
+}
+
+/// A `_lifecycle` transaction defining `chaincode` with the signature policy
+/// `policy` and collections of Org1 and Org2 `(name, own endorsement
+/// policy)`, as a committed definition lays them out.
+pub fn define_chaincode_with_collections(
+    orgs: &Orgs,
+    chaincode: &str,
+    policy: &str,
+    collections: &[(&str, Option<&str>)],
+) -> (String, Envelope) {
+    use weft_protos::lifecycle::{StateData, state_data};
+    let package = weft_protos::protos::CollectionConfigPackage {
+        config: collections
+            .iter()
+            .map(|(name, endorsement)| collection_of_org1_and_org2(name, *endorsement))
+            .collect(),
+    };
+    let collections = StateData {
+        r#type: Some(state_data::Type::Bytes(package.encode_to_vec())),
+    }
+    .encode_to_vec();
+    let results = rwset(vec![
+        Ns::new(lifecycle::NAMESPACE)
+            .write(
+                &format!("namespaces/fields/{chaincode}/ValidationInfo"),
+                &lifecycle::validation_info_value(&signature_policy(policy)),
+            )
+            .write(
+                &format!("namespaces/fields/{chaincode}/Collections"),
+                &collections,
+            ),
+    ]);
+    endorsed_tx(
+        lifecycle::NAMESPACE,
+        results,
+        &orgs.admin(1),
+        &[&orgs.peer(1), &orgs.peer(2)],
+    )
+}
+
 /// An unsigned block of `envs` following a block with header hash `prev`.
 pub fn block(number: u64, prev: Vec<u8>, envs: &[Envelope]) -> Block {
     new_block(
