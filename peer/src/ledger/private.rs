@@ -161,14 +161,6 @@ fn split_transient_key(k: &[u8]) -> Option<(&str, &str, &str)> {
     Some((tx, ns, coll))
 }
 
-fn upper_bound(prefix: &[u8]) -> Vec<u8> {
-    let mut u = prefix.to_vec();
-    if let Some(last) = u.last_mut() {
-        *last += 1;
-    }
-    u
-}
-
 impl Ledger {
     /// Adds the private side of a block's commit to its batch; returns how
     /// many transient entries the batch removes.
@@ -390,44 +382,6 @@ impl Ledger {
         w.set_sync(true);
         self.db.write_opt(batch, &w)?;
         Ok(())
-    }
-
-    /// The private values of a collection in `[start, end)` (empty `end`:
-    /// to the collection's end), in key order, at most `limit`.
-    pub fn private_range(
-        &self,
-        ns: &str,
-        collection: &str,
-        start: &str,
-        end: &str,
-        limit: usize,
-    ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
-        let from = keys::collection_key(ns, collection, start.as_bytes());
-        let prefix = keys::collection_key(ns, collection, b"");
-        let upper = if end.is_empty() {
-            upper_bound(&prefix)
-        } else {
-            keys::collection_key(ns, collection, end.as_bytes())
-        };
-        let mut out = Vec::new();
-        let it = self.db.iterator_cf(
-            self.cf(super::CF_PRIVATE),
-            IteratorMode::From(&from, Direction::Forward),
-        );
-        for item in it {
-            if out.len() >= limit {
-                break;
-            }
-            let (k, v) = item?;
-            if *k >= *upper {
-                break;
-            }
-            let key = std::str::from_utf8(&k[prefix.len()..])
-                .map_err(|_| corrupt("private key"))?
-                .to_string();
-            out.push((key, v.to_vec()));
-        }
-        Ok(out)
     }
 }
 

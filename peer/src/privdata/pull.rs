@@ -13,7 +13,6 @@ use weft_common::tx::UnpackedEnvelope;
 use weft_protos::common::Block;
 use weft_protos::gossip::PvtDataDigest;
 use weft_protos::weft::privdata::PullRequest;
-use weft_protos::weft::privdata::private_data_client::PrivateDataClient;
 
 use super::request;
 use crate::PeerError;
@@ -162,25 +161,17 @@ pub async fn fetch(
                 break;
             }
         };
-        let answer = async {
-            let conn = core
-                .views()
-                .connect(core, &cfg, &peer.endpoint)
-                .await
-                .map_err(|e| e.to_string())?;
-            match tokio::time::timeout(PULL_TIMEOUT, PrivateDataClient::new(conn).pull(signed))
-                .await
-            {
-                Ok(Ok(r)) => Ok(r.into_inner()),
-                Ok(Err(s)) => Err(s.message().to_string()),
-                Err(_) => Err(format!("no answer in {PULL_TIMEOUT:?}")),
-            }
-        }
+        let answer = super::call_peer(
+            core,
+            &cfg,
+            &peer.endpoint,
+            PULL_TIMEOUT,
+            |mut c| async move { c.pull(signed).await },
+        )
         .await;
         let answer = match answer {
             Ok(a) => a,
             Err(e) => {
-                core.views().forget(&peer.endpoint);
                 tracing::debug!(peer = %peer.endpoint, "private data pull failed: {e}");
                 continue;
             }

@@ -11,7 +11,6 @@ use prost::Message;
 use weft_protos::gossip::PrivatePayload;
 use weft_protos::rwset::TxPvtReadWriteSet;
 use weft_protos::weft::privdata::PushRequest;
-use weft_protos::weft::privdata::private_data_client::PrivateDataClient;
 
 use super::request;
 use crate::channel::Committer;
@@ -240,22 +239,11 @@ async fn push_one(
     }
     .encode_to_vec();
     let signed = request::sign(body, core.signer()).map_err(|e| e.to_string())?;
-    let conn = core
-        .views()
-        .connect(core, cfg, endpoint)
-        .await
-        .map_err(|e| e.to_string())?;
-    match tokio::time::timeout(PUSH_ACK_TIMEOUT, PrivateDataClient::new(conn).push(signed)).await {
-        Ok(Ok(r)) => Ok(r.into_inner().kept),
-        Ok(Err(s)) => {
-            core.views().forget(endpoint);
-            Err(s.message().to_string())
-        }
-        Err(_) => {
-            core.views().forget(endpoint);
-            Err(format!("no acknowledgement in {PUSH_ACK_TIMEOUT:?}"))
-        }
-    }
+    let kept = super::call_peer(core, cfg, endpoint, PUSH_ACK_TIMEOUT, |mut c| async move {
+        c.push(signed).await
+    })
+    .await?;
+    Ok(kept.kept)
 }
 
 #[cfg(test)]
