@@ -12,6 +12,9 @@
 //!   transaction was endorsed it gets the private data it missed.
 //! - BlockToLive: an org collection's value is gone from every member peer
 //!   three blocks later; its hash stays.
+//! - weft's PrivateData service answers a pull only for the asking peer's
+//!   collections, refuses clients, and keeps no push of a collection its
+//!   org is not in.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -365,6 +368,43 @@ async fn private_data_reaches_member_peers_only_survives_a_peer_restart_and_expi
     // to a member peer, as every endorsement does; Org3 got nothing, which
     // the scan below checks.)
 
+    // A hostile member asks Org1's peer directly, over weft's PrivateData
+    // service, for asset1's transaction in `assetCollection`.
+    let digest = weft_protos::gossip::PvtDataDigest {
+        tx_id: created.tx_id.clone(),
+        namespace: CC.into(),
+        collection: "assetCollection".into(),
+        block_seq: created.block_number,
+        seq_in_block: 0,
+    };
+    let org3_peer = load_signer(&net, 2, None);
+    let org2_peer = load_signer(&net, 1, None);
+    let org2_user = load_signer(&net, 1, Some("user"));
+    // Org3's peer is not a member: nothing is handed over.
+    assert!(
+        pull(&net, &channel, &org3_peer, &digest)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // A member's client (not a peer) is refused outright.
+    let refused = pull(&net, &channel, &org2_user, &digest).await.unwrap_err();
+    assert!(
+        refused.contains("only peers may exchange private data"),
+        "{refused}"
+    );
+    // A member org's peer gets it (the control: the digest is right).
+    assert_eq!(
+        pull(&net, &channel, &org2_peer, &digest)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // A push of a collection Org1 is not a member of is refused, not stored.
+    let kept = push(&net, &channel, &org3_peer, "Org2MSPPrivateCollection").await;
+    assert_eq!(kept, Vec::<String>::new());
+
     // No Org3 store ever held a private value: a scan of every column family
     // of its peers' ledgers (state, blocks, private, transient) finds none,
     // and the same scan finds them on Org1's and Org2's peers.
@@ -391,4 +431,100 @@ async fn private_data_reaches_member_peers_only_survives_a_peer_restart_and_expi
     }
 
     net.shutdown().await;
+}
+
+/// The signing identity of `org`'s first peer, or of its user.
+fn load_signer(
+    net: &InProcessNetwork,
+    org: usize,
+    user: Option<&str>,
+) -> weft_common::msp::SigningIdentity {
+    let o = &net.info().orgs[org];
+    let msp = match user {
+        Some(_) => o.user.msp.clone(),
+        None => o.peers[0].crypto.join("msp"),
+    };
+    weft_common::msp::folder::load_signing_identity(&msp, &weft_common::ids::MspId::new(&o.msp_id))
+        .unwrap()
+}
+
+/// weft's PrivateData service of Org1's first peer, as a TLS client.
+async fn private_data_client(
+    net: &InProcessNetwork,
+) -> weft_protos::weft::privdata::private_data_client::PrivateDataClient<tonic::transport::Channel>
+{
+    let o = &net.info().orgs[0];
+    let tls = weft_common::node::dial::DialTls {
+        roots: vec![std::fs::read(&o.tls_ca).unwrap()],
+        identity: None,
+        server_name: None,
+    };
+    let channel = weft_common::node::dial::dial(
+        &o.peers[0].address,
+        Some(&tls),
+        weft_common::node::dial::DialOptions::default(),
+    )
+    .await
+    .unwrap();
+    weft_protos::weft::privdata::private_data_client::PrivateDataClient::new(channel)
+}
+
+/// Pulls `digest` from Org1's first peer as `signer`: the payloads handed over.
+async fn pull(
+    net: &InProcessNetwork,
+    channel: &str,
+    signer: &weft_common::msp::SigningIdentity,
+    digest: &weft_protos::gossip::PvtDataDigest,
+) -> Result<Vec<Vec<u8>>, String> {
+    use prost::Message;
+    use weft_peer::privdata::request;
+    let body = weft_protos::weft::privdata::PullRequest {
+        asker: Some(request::asker(channel, signer)),
+        digests: vec![digest.clone()],
+    }
+    .encode_to_vec();
+    let signed = request::sign(body, signer).unwrap();
+    let answer = private_data_client(net)
+        .await
+        .pull(signed)
+        .await
+        .map_err(|s| s.message().to_string())?;
+    Ok(answer
+        .into_inner()
+        .elements
+        .into_iter()
+        .flat_map(|e| e.payload)
+        .collect())
+}
+
+/// Pushes a made-up private rwset of `collection` to Org1's first peer as
+/// `signer`; the collections it kept.
+async fn push(
+    net: &InProcessNetwork,
+    channel: &str,
+    signer: &weft_common::msp::SigningIdentity,
+    collection: &str,
+) -> Vec<String> {
+    use prost::Message;
+    use weft_peer::privdata::request;
+    let body = weft_protos::weft::privdata::PushRequest {
+        asker: Some(request::asker(channel, signer)),
+        payloads: vec![weft_protos::gossip::PrivatePayload {
+            collection_name: collection.into(),
+            namespace: CC.into(),
+            tx_id: "planted".into(),
+            private_rwset: b"forged".to_vec(),
+            private_sim_height: 0,
+            collection_configs: None,
+        }],
+    }
+    .encode_to_vec();
+    let signed = request::sign(body, signer).unwrap();
+    private_data_client(net)
+        .await
+        .push(signed)
+        .await
+        .unwrap()
+        .into_inner()
+        .kept
 }
