@@ -17,6 +17,27 @@ const MAX_UNICODE_RUNE: char = '\u{10FFFF}';
 /// (Fabric's `emptyKeySubstitute`).
 const SIMPLE_KEYS_START: &str = "\u{1}";
 
+/// Where a simple-key range begins (an empty `start`: after the composite
+/// keys); a bound that is a composite key is refused, as by Fabric's shim.
+fn simple_range_start<'s>(start: &'s str, end: &str) -> Result<&'s str, ContractError> {
+    for bound in [start, end] {
+        if bound.starts_with(COMPOSITE_KEY_NAMESPACE) {
+            return Err(ContractError::with_status(
+                400,
+                format!(
+                    "range bound {bound:?} starts with U+0000, which marks a composite key; \
+                     use a partial-composite-key query"
+                ),
+            ));
+        }
+    }
+    Ok(if start.is_empty() {
+        SIMPLE_KEYS_START
+    } else {
+        start
+    })
+}
+
 /// The context of one transaction.
 pub struct Context<'a> {
     ledger: &'a mut dyn Ledger,
@@ -128,23 +149,23 @@ impl<'a> Context<'a> {
         start: &str,
         end: &str,
     ) -> Result<Vec<(String, Vec<u8>)>, ContractError> {
-        for bound in [start, end] {
-            if bound.starts_with(COMPOSITE_KEY_NAMESPACE) {
-                return Err(ContractError::with_status(
-                    400,
-                    format!(
-                        "range bound {bound:?} starts with U+0000, which marks a composite key; \
-                         use get_state_by_partial_composite_key"
-                    ),
-                ));
-            }
-        }
-        let start = if start.is_empty() {
-            SIMPLE_KEYS_START
-        } else {
-            start
-        };
+        let start = simple_range_start(start, end)?;
         Ok(self.ledger.get_range(start, end)?)
+    }
+
+    /// Private values of `collection` this peer holds, with simple keys in
+    /// `[start, end)` (Fabric's `GetPrivateDataByRange`; bounds as in
+    /// [`Self::get_state_by_range`]). Keys are not recorded for validation,
+    /// so Fabric and weft allow it only in a transaction that writes nothing
+    /// (an evaluation, typically): a write before or after it fails.
+    pub fn get_private_data_by_range(
+        &mut self,
+        collection: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, ContractError> {
+        let start = simple_range_start(start, end)?;
+        Ok(self.ledger.get_private_data_range(collection, start, end)?)
     }
 
     /// Fabric's composite key: `\0type\0attr1\0attr2\0`.
@@ -189,6 +210,24 @@ impl<'a> Context<'a> {
         let mut end = start.clone();
         end.push(MAX_UNICODE_RUNE);
         Ok(self.ledger.get_range(&start, &end)?)
+    }
+
+    /// Private values of `collection` whose composite key starts with `type`
+    /// and the given leading attributes (Fabric's
+    /// `GetPrivateDataByPartialCompositeKey`; the same rule as
+    /// [`Self::get_private_data_by_range`]).
+    pub fn get_private_data_by_partial_composite_key(
+        &mut self,
+        collection: &str,
+        object_type: &str,
+        attributes: &[&str],
+    ) -> Result<Vec<(String, Vec<u8>)>, ContractError> {
+        let start = self.create_composite_key(object_type, attributes)?;
+        let mut end = start.clone();
+        end.push(MAX_UNICODE_RUNE);
+        Ok(self
+            .ledger
+            .get_private_data_range(collection, &start, &end)?)
     }
 
     /// A key's past values, newest first (in evaluations).

@@ -68,6 +68,14 @@ mod wasm {
         ) -> i32;
         fn del_private_data(cp: *const u8, cl: usize, kp: *const u8, kl: usize) -> i32;
         fn range_open(sp: *const u8, sl: usize, ep: *const u8, el: usize) -> i64;
+        fn private_range_open(
+            cp: *const u8,
+            cl: usize,
+            sp: *const u8,
+            sl: usize,
+            ep: *const u8,
+            el: usize,
+        ) -> i64;
         fn history_open(kp: *const u8, kl: usize) -> i64;
         fn iter_next(id: i32) -> i64;
         fn iter_close(id: i32) -> i32;
@@ -133,6 +141,19 @@ mod wasm {
         // SAFETY: a plain host call with an integer.
         unsafe { iter_close(id as i32) };
         Ok(items)
+    }
+
+    /// Every key and value of a range iterator.
+    fn drain_kv(id: i64, call: &'static str) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
+        drain(id, call)?
+            .iter()
+            .map(|b| {
+                decode_kv(b).ok_or(LedgerError {
+                    code: ErrorCode::Internal,
+                    call: "iter_next",
+                })
+            })
+            .collect()
     }
 
     /// The ledger of the running invocation, through host calls.
@@ -275,15 +296,27 @@ mod wasm {
         ) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
             // SAFETY: pointers and lengths of live slices.
             let id = unsafe { range_open(start.as_ptr(), start.len(), end.as_ptr(), end.len()) };
-            drain(id, "range_open")?
-                .iter()
-                .map(|b| {
-                    decode_kv(b).ok_or(LedgerError {
-                        code: ErrorCode::Internal,
-                        call: "iter_next",
-                    })
-                })
-                .collect()
+            drain_kv(id, "range_open")
+        }
+
+        fn get_private_data_range(
+            &mut self,
+            collection: &str,
+            start: &str,
+            end: &str,
+        ) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
+            // SAFETY: pointers and lengths of live slices.
+            let id = unsafe {
+                private_range_open(
+                    collection.as_ptr(),
+                    collection.len(),
+                    start.as_ptr(),
+                    start.len(),
+                    end.as_ptr(),
+                    end.len(),
+                )
+            };
+            drain_kv(id, "private_range_open")
         }
 
         fn get_history(&mut self, key: &str) -> Result<Vec<KeyModification>, LedgerError> {

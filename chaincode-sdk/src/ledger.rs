@@ -26,6 +26,9 @@ impl fmt::Display for LedgerError {
             ErrorCode::NoSuchIterator => "no such iterator",
             ErrorCode::Internal => "the peer failed",
             ErrorCode::BufferTooSmall => "buffer too small",
+            ErrorCode::Unsupported => {
+                "unsupported transaction: queries on private data are allowed only in a transaction that writes nothing, and no write may follow one"
+            }
         };
         write!(f, "{}: {what}", self.call)
     }
@@ -72,6 +75,14 @@ pub trait Ledger {
     ) -> Result<(), LedgerError>;
     /// Keys in `[start, end)` (empty `end`: to the end), in key order.
     fn get_range(&mut self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>, LedgerError>;
+    /// Private values of `collection` this peer holds with keys in
+    /// `[start, end)` (empty `end`: to the end), in key order.
+    fn get_private_data_range(
+        &mut self,
+        collection: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, LedgerError>;
     /// A key's past values, newest first (evaluations only).
     fn get_history(&mut self, key: &str) -> Result<Vec<KeyModification>, LedgerError>;
     /// A fact of the transaction.

@@ -45,6 +45,10 @@ pub struct MockStub {
     history: HashMap<String, Vec<KeyModification>>,
     chaincodes: HashMap<String, MockChaincode>,
     tx_counter: u64,
+    /// Whether the current invocation has written (Fabric then refuses
+    /// private-data queries) or queried private data (then it refuses writes).
+    wrote: bool,
+    queried_private: bool,
 }
 
 impl Default for MockStub {
@@ -73,6 +77,8 @@ impl MockStub {
             history: HashMap::new(),
             chaincodes: HashMap::new(),
             tx_counter: 0,
+            wrote: false,
+            queried_private: false,
         }
     }
 
@@ -90,6 +96,8 @@ impl MockStub {
         self.tx_counter += 1;
         self.tx_id = format!("mocktx{}", self.tx_counter);
         self.event = None;
+        self.wrote = false;
+        self.queried_private = false;
         let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
         router.handle(self, &args)
     }
@@ -101,6 +109,18 @@ impl MockStub {
     pub fn set_client(&mut self, msp_id: &str, common_name: &str) {
         self.creator_msp_id = msp_id.to_string();
         self.creator_cert = test_certificate(common_name);
+    }
+
+    /// Fabric's rule for one transaction: no write after a private-data query.
+    fn write_allowed(&mut self, call: &'static str) -> Result<(), LedgerError> {
+        if self.queried_private {
+            return Err(LedgerError {
+                code: ErrorCode::Unsupported,
+                call,
+            });
+        }
+        self.wrote = true;
+        Ok(())
     }
 
     /// A key's value as UTF-8 (for assertions).
@@ -123,6 +143,7 @@ impl Ledger for MockStub {
                 call: "put_state",
             });
         }
+        self.write_allowed("put_state")?;
         self.state.insert(key.to_string(), value.to_vec());
         self.writes.push((key.to_string(), Some(value.to_vec())));
         self.history.entry(key.to_string()).or_default().insert(
@@ -155,6 +176,7 @@ impl Ledger for MockStub {
                 call: "set_state_validation_parameter",
             });
         }
+        self.write_allowed("set_state_validation_parameter")?;
         // As on a peer, a key that does not exist keeps no policy.
         if self.state.contains_key(key) {
             self.validation_parameters
@@ -208,6 +230,7 @@ impl Ledger for MockStub {
                 call: "put_private_data",
             });
         }
+        self.write_allowed("put_private_data")?;
         let c = self.private.entry(collection.to_string()).or_default();
         match value {
             Some(v) => c.insert(key.to_string(), v.to_vec()),
@@ -217,6 +240,7 @@ impl Ledger for MockStub {
     }
 
     fn del_state(&mut self, key: &str) -> Result<(), LedgerError> {
+        self.write_allowed("del_state")?;
         self.validation_parameters.remove(key);
         self.state.remove(key);
         self.writes.push((key.to_string(), None));
@@ -236,6 +260,29 @@ impl Ledger for MockStub {
         Ok(self
             .state
             .range(start.to_string()..)
+            .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn get_private_data_range(
+        &mut self,
+        collection: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, LedgerError> {
+        if self.wrote {
+            return Err(LedgerError {
+                code: ErrorCode::Unsupported,
+                call: "private_range_open",
+            });
+        }
+        self.queried_private = true;
+        Ok(self
+            .private
+            .get(collection)
+            .into_iter()
+            .flat_map(|c| c.range(start.to_string()..))
             .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
@@ -298,4 +345,57 @@ pub fn test_certificate(common_name: &str) -> Vec<u8> {
         .expect("self-signing a test certificate")
         .pem()
         .into_bytes()
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::Context;
+
+    #[test]
+    fn private_ranges_follow_fabrics_rule_against_writes_in_the_same_transaction() {
+        let mut stub = MockStub::new();
+        for k in ["a", "b", "c"] {
+            stub.put_private_data("coll", k, Some(k.as_bytes()))
+                .unwrap();
+        }
+        let composite = Context::new(&mut stub)
+            .create_composite_key("t", &["x"])
+            .unwrap();
+        stub.put_private_data("coll", &composite, Some(b"z"))
+            .unwrap();
+
+        // A new transaction: the query reads, then a write is refused.
+        stub.wrote = false;
+        let mut ctx = Context::new(&mut stub);
+        let keys: Vec<String> = ctx
+            .get_private_data_by_range("coll", "a", "c")
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(keys, ["a", "b"]);
+        assert_eq!(
+            ctx.get_private_data_by_range("coll", "", "").unwrap().len(),
+            3
+        );
+        let by_type = ctx
+            .get_private_data_by_partial_composite_key("coll", "t", &[])
+            .unwrap();
+        assert_eq!(by_type, vec![(composite, b"z".to_vec())]);
+        let refused = ctx.put_state("k", b"v").unwrap_err();
+        assert_eq!(refused.code, ErrorCode::Unsupported);
+        assert!(refused.to_string().contains("unsupported transaction"));
+
+        // Another: a write first, then the query is refused.
+        stub.queried_private = false;
+        stub.wrote = false;
+        let mut ctx = Context::new(&mut stub);
+        ctx.del_private_data("coll", "a").unwrap();
+        let refused = ctx.get_private_data_by_range("coll", "", "").unwrap_err();
+        assert!(
+            refused.message.contains("unsupported transaction"),
+            "{refused}"
+        );
+    }
 }

@@ -17,6 +17,10 @@ pub enum PeerError {
         /// What happened (out of fuel, memory limit, trap, bad response, ...).
         reason: String,
     },
+    /// A simulation mixed what Fabric keeps apart in one transaction (a
+    /// private-data query and a write); the chaincode is told why.
+    #[error("unsupported transaction: {0}")]
+    UnsupportedTransaction(&'static str),
     /// The ledger's data is missing or inconsistent.
     #[error("ledger: {0}")]
     Ledger(String),
@@ -80,7 +84,9 @@ impl From<PeerError> for tonic::Status {
     fn from(e: PeerError) -> Self {
         let message = e.to_string();
         match e {
-            PeerError::InvalidChaincode(_) => Self::invalid_argument(message),
+            PeerError::InvalidChaincode(_) | PeerError::UnsupportedTransaction(_) => {
+                Self::invalid_argument(message)
+            }
             PeerError::Remote(_) | PeerError::Call { .. } => Self::unavailable(message),
             PeerError::Channel(_) => Self::failed_precondition(message),
             PeerError::Common(c) => common_status(c, message),

@@ -23,6 +23,7 @@
 //! | `put_state(key, value) -> i32` | write |
 //! | `del_state(key) -> i32` | delete |
 //! | `range_open(start, end) -> i64` | iterator over `[start, end)` (empty end = to the end); a composite-key prefix query is `start = prefix`, `end = prefix + U+10FFFF` |
+//! | `private_range_open(collection, start, end) -> i64` | the same over a collection's private values this peer holds; as in Fabric, only in a transaction that writes nothing (`UNSUPPORTED` otherwise, and for any write after it) |
 //! | `history_open(key) -> i64` | iterator over a key's past values (read-only invocations only) |
 //! | `iter_next(id) -> i64` | next item ([`encode_kv`] for ranges, [`encode_history`] for history) or `DONE` |
 //! | `iter_close(id) -> i32` | release |
@@ -84,6 +85,10 @@ pub mod imports {
     pub const DEL_PRIVATE_DATA: &str = "del_private_data";
     /// `(start_ptr, start_len, end_ptr, end_len) -> i64`
     pub const RANGE_OPEN: &str = "range_open";
+    /// `(coll_ptr, coll_len, start_ptr, start_len, end_ptr, end_len) -> i64`:
+    /// an iterator over a collection's private values (Fabric's
+    /// `GetPrivateDataByRange`), read with `iter_next` as [`encode_kv`] items.
+    pub const PRIVATE_RANGE_OPEN: &str = "private_range_open";
     /// `(key_ptr, key_len) -> i64`
     pub const HISTORY_OPEN: &str = "history_open";
     /// `(id) -> i64`
@@ -115,6 +120,7 @@ pub mod imports {
         PUT_PRIVATE_DATA,
         DEL_PRIVATE_DATA,
         RANGE_OPEN,
+        PRIVATE_RANGE_OPEN,
         HISTORY_OPEN,
         ITER_NEXT,
         ITER_CLOSE,
@@ -145,6 +151,9 @@ pub enum ErrorCode {
     Internal = 6,
     /// The result buffer is larger than the guest's buffer.
     BufferTooSmall = 7,
+    /// The transaction mixes what Fabric keeps apart: a private-data query
+    /// in a transaction that writes, or a write after one.
+    Unsupported = 8,
 }
 
 impl ErrorCode {
@@ -163,6 +172,7 @@ impl ErrorCode {
             5 => Self::NoSuchIterator,
             6 => Self::Internal,
             7 => Self::BufferTooSmall,
+            8 => Self::Unsupported,
             _ => return None,
         })
     }

@@ -12,6 +12,8 @@
 //!   transaction was endorsed it gets the private data it missed.
 //! - BlockToLive: an org collection's value is gone from every member peer
 //!   three blocks later; its hash stays.
+//! - Fabric's Node.js Gateway client, unchanged, runs the sample's flow
+//!   (create, range query, agree, transfer, delete) with transient data.
 //! - weft's PrivateData service answers a pull only for the asking peer's
 //!   collections, refuses clients, and keeps no push of a collection its
 //!   org is not in.
@@ -127,6 +129,49 @@ fn value_hash_in_block(
             .map(|w| w.value_hash);
     }
     None
+}
+
+/// The one file in an MSP folder's `sub` folder (`signcerts`, `keystore`).
+fn only_file(msp: &Path, sub: &str) -> PathBuf {
+    let mut files = std::fs::read_dir(msp.join(sub)).unwrap();
+    files.next().unwrap().unwrap().path()
+}
+
+/// Runs `peer/tests/fabric-gateway/private-data.mjs` (npm's
+/// `@hyperledger/fabric-gateway`, installed by `scripts/setup.sh`) as
+/// Org1's and Org2's users, each through its org's first peer.
+async fn run_fabric_client(net: &InProcessNetwork) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../peer/tests/fabric-gateway");
+    assert!(
+        dir.join("node_modules/@hyperledger/fabric-gateway")
+            .is_dir(),
+        "the Fabric client packages are missing: run scripts/setup.sh"
+    );
+    let info = net.info();
+    let mut cmd = tokio::process::Command::new("node");
+    cmd.arg(dir.join("private-data.mjs"))
+        .current_dir(&dir)
+        .env("WEFT_CHANNEL", &info.channel)
+        .env("WEFT_CHAINCODE", CC)
+        .kill_on_drop(true);
+    for (n, org) in info.orgs.iter().take(2).enumerate() {
+        let var = |name: &str| format!("WEFT_ORG{}_{name}", n + 1);
+        cmd.env(var("PEER"), &org.peers[0].address)
+            .env(var("MSP_ID"), &org.msp_id)
+            .env(var("TLS_ROOT"), &org.tls_ca)
+            .env(var("SIGN_CERT"), only_file(&org.user.msp, "signcerts"))
+            .env(var("SIGN_KEY"), only_file(&org.user.msp, "keystore"));
+    }
+    let output = tokio::time::timeout(Duration::from_secs(180), cmd.output())
+        .await
+        .expect("the Node.js client finished")
+        .expect("node runs (scripts/setup.sh installs Node.js)");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("FABRIC PRIVATE DATA CLIENT OK"),
+        "Fabric's client failed:\n{stdout}\n{stderr}"
+    );
 }
 
 async fn evaluate(gw: &Gateway, channel: &str, args: &[&str]) -> Result<String, String> {
@@ -261,6 +306,28 @@ async fn private_data_reaches_member_peers_only_survives_a_peer_restart_and_expi
         .await
         .unwrap();
     assert!(read.contains(&format!("{MARKER}-asset2")), "{read}");
+    // A range query over the collection, on the peer that was down.
+    let listed = evaluate(
+        &org1_second,
+        &channel,
+        &["GetAssetByRange", "asset1", "asset3"],
+    )
+    .await
+    .unwrap();
+    let listed: Vec<serde_json::Value> = serde_json::from_str(&listed).unwrap();
+    let ids: Vec<&str> = listed
+        .iter()
+        .map(|a| a["assetID"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["asset1", "asset2"]);
+    // Org3's peer holds none to list, and says so.
+    let refused = evaluate(&org3, &channel, &["GetAssetByRange", "", ""])
+        .await
+        .unwrap_err();
+    assert!(
+        refused.contains("private_range_open: refused by the peer's access rules"),
+        "{refused}"
+    );
 
     // Org2 agrees to buy asset1: its appraisal goes to its own collection.
     let org2 = gateway(&net, 1, 0).await;
@@ -337,6 +404,10 @@ async fn private_data_reaches_member_peers_only_survives_a_peer_restart_and_expi
     }
     // The shared collection's BlockToLive is 1,000,000: asset1 stays.
     assert!(private(peer(&net, 1, 0), &channel, "assetCollection", "asset1").is_some());
+
+    // Fabric's own Node.js client drives the sample as Fabric's sample
+    // application does, through Org1's and Org2's first peers.
+    run_fabric_client(&net).await;
 
     // With the channel's default policy (a majority: two of three orgs),
     // Org1's endorsement needs another org's, but none is a member of both

@@ -26,13 +26,13 @@ const ITEM_COST: u64 = 500;
 /// Deepest chain of chaincode-to-chaincode calls.
 const MAX_CALL_DEPTH: u32 = 8;
 /// Most iterators open at once in one invocation.
-const MAX_ITERATORS: usize = 64;
+pub(super) const MAX_ITERATORS: usize = 64;
 /// Results a range or history iterator reads from the ledger at a time
 /// (Fabric's shim pages by 100 too): no query holds more in memory.
 const PAGE: usize = 100;
 
 /// What an open iterator reads from.
-enum Source {
+pub(super) enum Source {
     /// A range query of the simulator (by its handle).
     Range(usize),
     /// A key's history, from this cursor on.
@@ -172,6 +172,15 @@ impl TxSimulator for NoState {
     fn open_range(&mut self, _: &str, _: &str, _: &str) -> usize {
         0
     }
+    fn open_private_range(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<usize, crate::PeerError> {
+        Err(no_state())
+    }
     fn next_range(
         &mut self,
         _: usize,
@@ -194,6 +203,11 @@ impl TxSimulator for NoState {
 }
 
 impl HostState {
+    /// How many iterators the guest holds open.
+    pub(super) fn iterators_open(&self) -> usize {
+        self.iterators.len()
+    }
+
     pub(super) fn new(
         ctx: InvocationContext,
         sim: Box<dyn TxSimulator>,
@@ -302,6 +316,22 @@ pub(super) fn answer_lookup<E: std::fmt::Display>(
     }
 }
 
+/// A write's answer to the guest: 0, UNSUPPORTED (a write after a
+/// private-data query), or INTERNAL; the cause is logged.
+pub(super) fn answer_write(c: &Ctx<'_>, call: &str, done: Result<(), crate::PeerError>) -> i32 {
+    match done {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::warn!(chaincode = %c.data().ctx.chaincode, "{call}: {e}");
+            match e {
+                crate::PeerError::UnsupportedTransaction(_) => ErrorCode::Unsupported,
+                _ => ErrorCode::Internal,
+            }
+            .as_return() as i32
+        }
+    }
+}
+
 pub(super) fn sim<'a>(caller: &'a mut Ctx<'_>) -> (&'a mut dyn TxSimulator, String) {
     let data = caller.data_mut();
     let ns = data.ctx.chaincode.to_string();
@@ -355,10 +385,8 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
                 Err(code) => return Ok(code as i32),
             };
             let (s, ns) = sim(&mut c);
-            Ok(match s.put_state(&ns, &key, value) {
-                Ok(()) => 0,
-                Err(_) => ErrorCode::Internal.as_return() as i32,
-            })
+            let done = s.put_state(&ns, &key, value);
+            Ok(answer_write(&c, abi::PUT_STATE, done))
         },
     )?;
 
@@ -372,10 +400,8 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
                 _ => return Ok(ErrorCode::InvalidArgument.as_return() as i32),
             };
             let (s, ns) = sim(&mut c);
-            Ok(match s.del_state(&ns, &key) {
-                Ok(()) => 0,
-                Err(_) => ErrorCode::Internal.as_return() as i32,
-            })
+            let done = s.del_state(&ns, &key);
+            Ok(answer_write(&c, abi::DEL_STATE, done))
         },
     )?;
 
@@ -424,10 +450,8 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
                 value: policy,
             }];
             let (s, ns) = sim(&mut c);
-            Ok(match s.set_state_metadata(&ns, &key, entries) {
-                Ok(()) => 0,
-                Err(_) => ErrorCode::Internal.as_return() as i32,
-            })
+            let done = s.set_state_metadata(&ns, &key, entries);
+            Ok(answer_write(&c, abi::SET_STATE_VALIDATION_PARAMETER, done))
         },
     )?;
 
@@ -651,7 +675,7 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
 }
 
 /// Registers an iterator over `source`; its results are read when the guest asks.
-fn open_iterator(c: &mut Ctx<'_>, source: Source) -> i64 {
+pub(super) fn open_iterator(c: &mut Ctx<'_>, source: Source) -> i64 {
     let data = c.data_mut();
     let id = data.next_iterator;
     data.next_iterator += 1;

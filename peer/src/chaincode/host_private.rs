@@ -1,5 +1,6 @@
 //! The private-data host functions (Fabric's `GetPrivateData`,
-//! `GetPrivateDataHash`, `PutPrivateData`, `DelPrivateData`), with the
+//! `GetPrivateDataHash`, `PutPrivateData`, `DelPrivateData`,
+//! `GetPrivateDataByRange`), with the
 //! access rules of Fabric's chaincode handler: the collection must be one
 //! the chaincode defines (or an org's implicit collection), `memberOnlyRead`
 //! and `memberOnlyWrite` keep other orgs' clients out, and a peer outside
@@ -9,7 +10,8 @@ use wasmtime::Linker;
 use weft_chaincode_abi::{ErrorCode, HOST_MODULE, imports as abi};
 
 use super::host::{
-    BYTE_COST, CALL_COST, Ctx, HostState, answer_lookup, charge, read_bytes, read_str, sim,
+    BYTE_COST, CALL_COST, Ctx, HostState, MAX_ITERATORS, Source, answer_lookup, answer_write,
+    charge, open_iterator, read_bytes, read_str, sim,
 };
 use super::runtime::CollectionAccess;
 
@@ -18,16 +20,26 @@ use super::runtime::CollectionAccess;
 fn target(
     c: &mut Ctx<'_>,
     call: &str,
-    (cp, cl): (i32, i32),
+    coll: (i32, i32),
     (kp, kl): (i32, i32),
 ) -> Result<(String, String, CollectionAccess), i64> {
-    let collection = read_str(c, cp, cl)?;
+    let (collection, access) = collection(c, call, coll)?;
     let key = read_str(c, kp, kl)?;
     if key.is_empty() {
         return Err(ErrorCode::InvalidArgument.as_return());
     }
+    Ok((collection, key, access))
+}
+
+/// The collection a call names, if it is one this chaincode may use.
+fn collection(
+    c: &mut Ctx<'_>,
+    call: &str,
+    (cp, cl): (i32, i32),
+) -> Result<(String, CollectionAccess), i64> {
+    let collection = read_str(c, cp, cl)?;
     match c.data().ctx.collections.get(&collection) {
-        Some(access) => Ok((collection, key, *access)),
+        Some(access) => Ok((collection, *access)),
         None => {
             tracing::warn!(
                 chaincode = %c.data().ctx.chaincode,
@@ -146,6 +158,51 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             write(&mut c, call, &coll, &key, access, None)
         },
     )?;
+    l.func_wrap(
+        HOST_MODULE,
+        abi::PRIVATE_RANGE_OPEN,
+        |mut c: Ctx<'_>,
+         cp: i32,
+         cl: i32,
+         sp: i32,
+         sl: i32,
+         ep: i32,
+         el: i32|
+         -> wasmtime::Result<i64> {
+            charge(
+                &mut c,
+                CALL_COST + (cl.max(0) + sl.max(0) + el.max(0)) as u64 * BYTE_COST,
+            )?;
+            let call = abi::PRIVATE_RANGE_OPEN;
+            let (coll, access) = try_code!(collection(&mut c, call, (cp, cl)));
+            let start = try_code!(read_str(&mut c, sp, sl));
+            let end = try_code!(read_str(&mut c, ep, el));
+            if access.member_only_read && !access.creator_is_member {
+                return Ok(refuse(
+                    &c,
+                    call,
+                    &coll,
+                    "the client's org is not a member (memberOnlyRead)",
+                ));
+            }
+            if !access.peer_is_member {
+                return Ok(refuse(
+                    &c,
+                    call,
+                    &coll,
+                    "this peer's org is not a member and holds no private values",
+                ));
+            }
+            if c.data().iterators_open() >= MAX_ITERATORS {
+                return Ok(ErrorCode::Forbidden.as_return());
+            }
+            let (s, ns) = sim(&mut c);
+            match s.open_private_range(&ns, &coll, &start, &end) {
+                Ok(query) => Ok(open_iterator(&mut c, Source::Range(query))),
+                Err(e) => Ok(answer_write(&c, call, Err(e)) as i64),
+            }
+        },
+    )?;
     Ok(())
 }
 
@@ -166,8 +223,6 @@ fn write(
         ) as i32);
     }
     let (s, ns) = sim(c);
-    Ok(match s.put_private_data(&ns, coll, key, value) {
-        Ok(()) => 0,
-        Err(_) => ErrorCode::Internal.as_return() as i32,
-    })
+    let done = s.put_private_data(&ns, coll, key, value);
+    Ok(answer_write(c, call, done))
 }

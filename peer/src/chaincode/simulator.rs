@@ -78,8 +78,19 @@ pub trait TxSimulator: Send {
     /// Opens a range query over committed keys in `[start, end)` (empty
     /// `end`: to the end), recorded in the read set; returns its handle.
     fn open_range(&mut self, ns: &str, start: &str, end: &str) -> usize;
-    /// The next (up to) `max` results of range query `query`, recorded as
-    /// read; empty when it is exhausted.
+    /// Opens a range query over the private values of `collection` this
+    /// peer holds (Fabric's `GetPrivateDataByRange`). Nothing is recorded,
+    /// so, as in Fabric, it is refused once the transaction has written and
+    /// every write after it is refused.
+    fn open_private_range(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<usize, PeerError>;
+    /// The next (up to) `max` results of range query `query` (public ones
+    /// recorded as read); empty when it is exhausted.
     fn next_range(&mut self, query: usize, max: usize)
     -> Result<Vec<(String, Vec<u8>)>, PeerError>;
     /// Every result of a range query at once (for system chaincode reading a
@@ -152,6 +163,18 @@ pub trait StateReader: Send {
     ) -> Result<Option<Vec<u8>>, PeerError> {
         Ok(None)
     }
+    /// The first `limit` private values of a collection this peer holds in
+    /// `[start, end)` (empty `end`: unbounded), in key order.
+    fn read_private_range(
+        &self,
+        _ns: &str,
+        _collection: &str,
+        _start: &str,
+        _end: &str,
+        _limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
+        Ok(Vec::new())
+    }
     /// Committed metadata of a key (empty: none).
     fn read_metadata(&self, _ns: &str, _key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
         Ok(Vec::new())
@@ -196,6 +219,16 @@ impl StateReader for crate::ledger::Ledger {
     ) -> Result<Option<Vec<u8>>, PeerError> {
         self.get_private(ns, collection, key)
     }
+    fn read_private_range(
+        &self,
+        ns: &str,
+        collection: &str,
+        start: &str,
+        end: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
+        self.private_range_page(ns, collection, start, end, limit)
+    }
     fn read_metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
         self.get_metadata(ns, key)
     }
@@ -217,13 +250,19 @@ pub struct Simulator<R> {
     hashed_reads: BTreeMap<(String, String), HashedReads>,
     /// (namespace, collection) → key → private value written (`None`: deleted).
     private_writes: BTreeMap<(String, String), PrivateKeys>,
+    /// Whether anything was written, and whether private data was queried:
+    /// Fabric refuses a transaction that does both.
+    wrote: bool,
+    queried_private: bool,
 }
 
 /// A range query being read page by page.
 #[derive(Debug, Clone)]
 struct OpenRange {
     ns: String,
-    /// Its `RangeQueryInfo` in `ranges[ns]`.
+    /// The collection of a private-data range, which records nothing.
+    collection: Option<String>,
+    /// Its `RangeQueryInfo` in `ranges[ns]` (public ranges).
     info: usize,
     /// The first key of the next page.
     next: String,
@@ -249,7 +288,20 @@ impl<R: StateReader> Simulator<R> {
             open_ranges: Vec::new(),
             hashed_reads: BTreeMap::new(),
             private_writes: BTreeMap::new(),
+            wrote: false,
+            queried_private: false,
         }
+    }
+
+    /// Fabric's rule: no write once private data has been queried.
+    fn may_write(&mut self) -> Result<(), PeerError> {
+        if self.queried_private {
+            return Err(PeerError::UnsupportedTransaction(
+                "the transaction has queried private data; writes are not allowed after that",
+            ));
+        }
+        self.wrote = true;
+        Ok(())
     }
 
     fn record_hashed_read(
@@ -412,6 +464,7 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
     }
 
     fn put_state(&mut self, ns: &str, key: &str, value: Vec<u8>) -> Result<(), PeerError> {
+        self.may_write()?;
         self.writes
             .entry(ns.to_string())
             .or_default()
@@ -420,6 +473,7 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
     }
 
     fn del_state(&mut self, ns: &str, key: &str) -> Result<(), PeerError> {
+        self.may_write()?;
         self.writes
             .entry(ns.to_string())
             .or_default()
@@ -447,6 +501,7 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         key: &str,
         mut entries: Vec<KvMetadataEntry>,
     ) -> Result<(), PeerError> {
+        self.may_write()?;
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         self.metadata_writes
             .entry(ns.to_string())
@@ -480,6 +535,7 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         key: &str,
         value: Option<Vec<u8>>,
     ) -> Result<(), PeerError> {
+        self.may_write()?;
         self.write_private(ns, collection, key, value);
         Ok(())
     }
@@ -498,12 +554,37 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         });
         self.open_ranges.push(OpenRange {
             ns: ns.to_string(),
+            collection: None,
             info: infos.len() - 1,
             next: start.to_string(),
             end: end.to_string(),
             done: false,
         });
         self.open_ranges.len() - 1
+    }
+
+    fn open_private_range(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        start: &str,
+        end: &str,
+    ) -> Result<usize, PeerError> {
+        if self.wrote {
+            return Err(PeerError::UnsupportedTransaction(
+                "queries on private data are supported only in a transaction that writes nothing",
+            ));
+        }
+        self.queried_private = true;
+        self.open_ranges.push(OpenRange {
+            ns: ns.to_string(),
+            collection: Some(collection.to_string()),
+            info: 0,
+            next: start.to_string(),
+            end: end.to_string(),
+            done: false,
+        });
+        Ok(self.open_ranges.len() - 1)
     }
 
     fn next_range(
@@ -516,6 +597,16 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         };
         if open.done || max == 0 {
             return Ok(Vec::new());
+        }
+        if let Some(collection) = &open.collection {
+            let page = self
+                .reader
+                .read_private_range(&open.ns, collection, &open.next, &open.end, max)?;
+            match page.last() {
+                Some((last, _)) if page.len() == max => open.next = format!("{last}\0"),
+                _ => open.done = true,
+            }
+            return Ok(page);
         }
         let page = self
             .reader
@@ -620,6 +711,82 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Committed state with no public keys and these private values of
+    /// `ns`/`coll`.
+    struct PrivateOnly(BTreeMap<String, Vec<u8>>);
+
+    impl StateReader for PrivateOnly {
+        fn read(&self, _: &str, _: &str) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
+            Ok(None)
+        }
+        fn read_range(
+            &self,
+            _: &str,
+            _: &str,
+            _: &str,
+            _: usize,
+        ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError> {
+            Ok(Vec::new())
+        }
+        fn read_history(
+            &self,
+            _: &str,
+            _: &str,
+            _: Option<&[u8]>,
+            _: usize,
+        ) -> Result<HistoryPage, PeerError> {
+            Ok((Vec::new(), None))
+        }
+        fn read_private_range(
+            &self,
+            ns: &str,
+            collection: &str,
+            start: &str,
+            end: &str,
+            limit: usize,
+        ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
+            assert_eq!((ns, collection), ("cc", "coll"));
+            Ok(self
+                .0
+                .range(start.to_string()..)
+                .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
+                .take(limit)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect())
+        }
+    }
+
+    #[test]
+    fn private_ranges_page_record_nothing_and_exclude_writes_as_in_fabric() {
+        let values = (0..5).map(|i| (format!("k{i}"), vec![i as u8])).collect();
+        let mut sim = Simulator::new(PrivateOnly(values));
+        let q = sim.open_private_range("cc", "coll", "k1", "k4").unwrap();
+        let mut keys = Vec::new();
+        loop {
+            let page = sim.next_range(q, 2).unwrap();
+            if page.is_empty() {
+                break;
+            }
+            keys.extend(page.into_iter().map(|(k, _)| k));
+        }
+        assert_eq!(keys, ["k1", "k2", "k3"]);
+        let rwset = sim.rwset();
+        assert!(rwset.ns_rwset.is_empty(), "{rwset:?}");
+        for refused in [
+            sim.put_state("cc", "k", b"v".to_vec()),
+            sim.del_state("cc", "k"),
+            sim.put_private_data("cc", "coll", "k", None),
+            sim.set_state_metadata("cc", "k", Vec::new()),
+        ] {
+            assert!(matches!(refused, Err(PeerError::UnsupportedTransaction(_))));
+        }
+
+        let mut sim = Simulator::new(PrivateOnly(BTreeMap::new()));
+        sim.put_state("cc", "k", b"v".to_vec()).unwrap();
+        let refused = sim.open_private_range("cc", "coll", "", "").unwrap_err();
+        assert!(refused.to_string().contains("writes nothing"), "{refused}");
+    }
 
     #[test]
     fn metadata_reads_record_the_key_and_metadata_writes_replace_the_entries() {

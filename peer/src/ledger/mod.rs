@@ -502,6 +502,44 @@ impl Ledger {
         )?)
     }
 
+    /// The first `limit` private values of `collection` this peer holds
+    /// with keys in `[start, end)` (empty `end`: to the collection's end),
+    /// in key order.
+    pub fn private_range_page(
+        &self,
+        ns: &str,
+        collection: &str,
+        start: &str,
+        end: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
+        let prefix = keys::collection_key(ns, collection, b"");
+        let from = keys::collection_key(ns, collection, start.as_bytes());
+        let upper = if end.is_empty() {
+            None
+        } else {
+            Some(keys::collection_key(ns, collection, end.as_bytes()))
+        };
+        let it = self.db.iterator_cf(
+            self.cf(CF_PRIVATE),
+            IteratorMode::From(&from, Direction::Forward),
+        );
+        let mut out = Vec::new();
+        for item in it {
+            if out.len() >= limit {
+                break;
+            }
+            let (k, v) = item?;
+            if !k.starts_with(&prefix) || upper.as_ref().is_some_and(|u| *k >= **u) {
+                break;
+            }
+            let key =
+                std::str::from_utf8(&k[prefix.len()..]).map_err(|_| corrupt("private key"))?;
+            out.push((key.to_string(), v.to_vec()));
+        }
+        Ok(out)
+    }
+
     /// Committed keys of `ns` in `[start, end)` (empty `end`: to the namespace's end), in key order.
     pub fn range(
         &self,

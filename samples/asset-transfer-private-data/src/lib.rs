@@ -231,50 +231,80 @@ impl AssetContract {
         Ok(())
     }
 
-    /// Deletes the asset and the caller org's appraisal.
+    /// Deletes the asset and the caller org's appraisal; only an org that
+    /// holds an appraisal of the asset (its owner's) may.
     #[transaction]
     pub fn delete_asset(&self, ctx: &mut Context) -> Result<(), ContractError> {
         let input: IdInput = transient(ctx, "asset_delete")?;
         self.asset(ctx, &input.id)?;
         let client = ctx.client_identity()?;
+        let own = org_collection(&client.msp_id);
+        if ctx.get_private_data(&own, &input.id)?.is_none() {
+            return Err(fail(format!(
+                "asset not found in owner's private collection {own}: {}",
+                input.id
+            )));
+        }
         ctx.del_private_data(ASSET_COLLECTION, &input.id)?;
-        ctx.del_private_data(&org_collection(&client.msp_id), &input.id)?;
+        ctx.del_private_data(&own, &input.id)?;
         Ok(())
     }
 
-    /// The asset, from `assetCollection`.
+    /// The asset, from `assetCollection`; nothing when there is none (as
+    /// Fabric's sample answers).
     #[transaction(evaluate)]
-    pub fn read_asset(&self, ctx: &mut Context, id: String) -> Result<Asset, ContractError> {
-        self.asset(ctx, &id)
+    pub fn read_asset(
+        &self,
+        ctx: &mut Context,
+        id: String,
+    ) -> Result<Option<Asset>, ContractError> {
+        private_json(ctx, ASSET_COLLECTION, &id)
     }
 
-    /// An org's appraisal of the asset, from `collection`.
+    /// An org's appraisal of the asset, from `collection`; nothing when
+    /// there is none.
     #[transaction(evaluate)]
     pub fn read_asset_private_details(
         &self,
         ctx: &mut Context,
         collection: String,
         id: String,
-    ) -> Result<AssetPrivateDetails, ContractError> {
-        private_json(ctx, &collection, &id)?
-            .ok_or_else(|| fail(format!("{id} does not exist in collection {collection}")))
+    ) -> Result<Option<AssetPrivateDetails>, ContractError> {
+        private_json(ctx, &collection, &id)
     }
 
-    /// Who agreed to buy the asset.
+    /// Who agreed to buy the asset; nothing when no one has.
     #[transaction(evaluate)]
     pub fn read_transfer_agreement(
         &self,
         ctx: &mut Context,
         id: String,
-    ) -> Result<TransferAgreement, ContractError> {
+    ) -> Result<Option<TransferAgreement>, ContractError> {
         let key = self.agreement_key(ctx, &id)?;
-        let buyer = ctx
+        Ok(ctx
             .get_private_data(ASSET_COLLECTION, &key)?
-            .ok_or_else(|| fail(format!("no transfer agreement for {id}")))?;
-        Ok(TransferAgreement {
-            id,
-            buyer_id: String::from_utf8_lossy(&buyer).into_owned(),
-        })
+            .map(|buyer| TransferAgreement {
+                id,
+                buyer_id: String::from_utf8_lossy(&buyer).into_owned(),
+            }))
+    }
+
+    /// The assets of `assetCollection` with ids in `[start, end)` (a
+    /// private-data range query, so an evaluation).
+    #[transaction(evaluate)]
+    pub fn get_asset_by_range(
+        &self,
+        ctx: &mut Context,
+        start: String,
+        end: String,
+    ) -> Result<Vec<Asset>, ContractError> {
+        ctx.get_private_data_by_range(ASSET_COLLECTION, &start, &end)?
+            .into_iter()
+            .map(|(_, value)| {
+                serde_json::from_slice(&value)
+                    .map_err(|e| fail(format!("failed to unmarshal JSON: {e}")))
+            })
+            .collect()
     }
 }
 
@@ -339,6 +369,50 @@ mod tests {
         assert!(
             stored::<AssetPrivateDetails>(&stub, "Org1MSPPrivateCollection", "asset1").is_none()
         );
+    }
+
+    #[test]
+    fn assets_are_listed_by_range_and_missing_ones_read_as_nothing() {
+        let mut stub = MockStub::new();
+        for id in ["asset1", "asset2", "asset3"] {
+            create(&mut stub, id, 10);
+        }
+        stub.read_only = true;
+        let r = stub.invoke(&router(), &["GetAssetByRange", "asset1", "asset3"]);
+        assert_eq!(r.status, 200, "{}", r.message);
+        let listed: Vec<Asset> = serde_json::from_slice(&r.payload).unwrap();
+        let ids: Vec<&str> = listed.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["asset1", "asset2"]);
+        // The agreement's composite key is not a simple key: not listed.
+        let r = stub.invoke(&router(), &["GetAssetByRange", "", ""]);
+        assert_eq!(
+            serde_json::from_slice::<Vec<Asset>>(&r.payload)
+                .unwrap()
+                .len(),
+            3
+        );
+        let r = stub.invoke(
+            &router(),
+            &[
+                "ReadAssetPrivateDetails",
+                "Org2MSPPrivateCollection",
+                "asset1",
+            ],
+        );
+        assert_eq!((r.status, r.payload.len()), (200, 0));
+        let r = stub.invoke(&router(), &["ReadAsset", "nope"]);
+        assert_eq!((r.status, r.payload.len()), (200, 0));
+
+        // Only the org holding an appraisal deletes.
+        stub.read_only = false;
+        stub.set_client("Org2MSP", "User1@org2.example.com");
+        let del = r#"{"assetID":"asset2"}"#;
+        let (status, message) = call(&mut stub, "DeleteAsset", "asset_delete", del);
+        assert_ne!(status, 200);
+        assert!(message.contains("Org2MSPPrivateCollection"), "{message}");
+        stub.set_client("Org1MSP", "User1@org1.example.com");
+        assert_eq!(call(&mut stub, "DeleteAsset", "asset_delete", del).0, 200);
+        assert!(stored::<Asset>(&stub, ASSET_COLLECTION, "asset2").is_none());
     }
 
     #[test]
