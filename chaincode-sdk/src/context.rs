@@ -125,6 +125,14 @@ impl<'a> Context<'a> {
         self.ledger.put_private_data(collection, key, None)
     }
 
+    /// Deletes a private value and has every member peer drop every past
+    /// version of it from its private data store (Fabric 2.5's
+    /// `PurgePrivateData`, which the channel's `V2_5` application capability
+    /// enables). Validated like a delete.
+    pub fn purge_private_data(&mut self, collection: &str, key: &str) -> Result<(), LedgerError> {
+        self.ledger.purge_private_data(collection, key)
+    }
+
     /// A key's value parsed from JSON.
     pub fn get_json<T: DeserializeOwned>(&mut self, key: &str) -> Result<Option<T>, ContractError> {
         match self.get_state(key)? {

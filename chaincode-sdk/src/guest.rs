@@ -67,6 +67,7 @@ mod wasm {
             vl: usize,
         ) -> i32;
         fn del_private_data(cp: *const u8, cl: usize, kp: *const u8, kl: usize) -> i32;
+        fn purge_private_data(cp: *const u8, cl: usize, kp: *const u8, kl: usize) -> i32;
         fn range_open(sp: *const u8, sl: usize, ep: *const u8, el: usize) -> i64;
         fn private_range_open(
             cp: *const u8,
@@ -284,6 +285,23 @@ mod wasm {
             };
             if r < 0 {
                 Err(err(r as i64, call))
+            } else {
+                Ok(())
+            }
+        }
+
+        fn purge_private_data(&mut self, collection: &str, key: &str) -> Result<(), LedgerError> {
+            // SAFETY: pointers and lengths of live slices.
+            let r = unsafe {
+                purge_private_data(
+                    collection.as_ptr(),
+                    collection.len(),
+                    key.as_ptr(),
+                    key.len(),
+                )
+            };
+            if r < 0 {
+                Err(err(r as i64, "purge_private_data"))
             } else {
                 Ok(())
             }

@@ -73,6 +73,9 @@ pub trait Ledger {
         key: &str,
         value: Option<&[u8]>,
     ) -> Result<(), LedgerError>;
+    /// Deletes a private value and has every member peer drop every past
+    /// version of it (Fabric 2.5's `PurgePrivateData`).
+    fn purge_private_data(&mut self, collection: &str, key: &str) -> Result<(), LedgerError>;
     /// Keys in `[start, end)` (empty `end`: to the end), in key order.
     fn get_range(&mut self, start: &str, end: &str) -> Result<Vec<(String, Vec<u8>)>, LedgerError>;
     /// Private values of `collection` this peer holds with keys in

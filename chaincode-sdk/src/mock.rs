@@ -42,6 +42,8 @@ pub struct MockStub {
     pub validation_parameters: BTreeMap<String, Vec<u8>>,
     /// Private data: collection → key → value.
     pub private: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// Private keys purged, in order: (collection, key).
+    pub purged: Vec<(String, String)>,
     history: HashMap<String, Vec<KeyModification>>,
     chaincodes: HashMap<String, MockChaincode>,
     tx_counter: u64,
@@ -65,6 +67,7 @@ impl MockStub {
             writes: Vec::new(),
             validation_parameters: BTreeMap::new(),
             private: BTreeMap::new(),
+            purged: Vec::new(),
             event: None,
             transient: BTreeMap::new(),
             tx_id: "mocktx0".into(),
@@ -236,6 +239,16 @@ impl Ledger for MockStub {
             Some(v) => c.insert(key.to_string(), v.to_vec()),
             None => c.remove(key),
         };
+        Ok(())
+    }
+
+    fn purge_private_data(&mut self, collection: &str, key: &str) -> Result<(), LedgerError> {
+        self.put_private_data(collection, key, None)
+            .map_err(|e| LedgerError {
+                call: "purge_private_data",
+                ..e
+            })?;
+        self.purged.push((collection.to_string(), key.to_string()));
         Ok(())
     }
 

@@ -43,6 +43,9 @@ pub fn peer_config(info: &NetworkInfo, org: &OrgInfo, node: &NodeInfo) -> PeerCo
         node.data.clone(),
     );
     config.gateway_concurrency = 1024;
+    // In-process networks are test networks: background reconciliation of
+    // missing private data runs every second, not every minute.
+    config.reconcile_interval = std::time::Duration::from_secs(1);
     config.gateway_peers = info
         .orgs
         .iter()

@@ -23,6 +23,7 @@
 //! | `put_state(key, value) -> i32` | write |
 //! | `del_state(key) -> i32` | delete |
 //! | `range_open(start, end) -> i64` | iterator over `[start, end)` (empty end = to the end); a composite-key prefix query is `start = prefix`, `end = prefix + U+10FFFF` |
+//! | `put_private_data`, `del_private_data`, `purge_private_data`, `get_private_data`, `get_private_data_hash` | a collection's private data (`purge`: the key and every past version of it, Fabric 2.5) |
 //! | `private_range_open(collection, start, end) -> i64` | the same over a collection's private values this peer holds; as in Fabric, only in a transaction that writes nothing (`UNSUPPORTED` otherwise, and for any write after it) |
 //! | `history_open(key) -> i64` | iterator over a key's past values (read-only invocations only) |
 //! | `iter_next(id) -> i64` | next item ([`encode_kv`] for ranges, [`encode_history`] for history) or `DONE` |
@@ -83,6 +84,10 @@ pub mod imports {
     pub const PUT_PRIVATE_DATA: &str = "put_private_data";
     /// `(coll_ptr, coll_len, key_ptr, key_len) -> i32` (Fabric's `DelPrivateData`).
     pub const DEL_PRIVATE_DATA: &str = "del_private_data";
+    /// `(coll_ptr, coll_len, key_ptr, key_len) -> i32` (Fabric 2.5's
+    /// `PurgePrivateData`): deletes the key and, on every member peer, every
+    /// past version of it.
+    pub const PURGE_PRIVATE_DATA: &str = "purge_private_data";
     /// `(start_ptr, start_len, end_ptr, end_len) -> i64`
     pub const RANGE_OPEN: &str = "range_open";
     /// `(coll_ptr, coll_len, start_ptr, start_len, end_ptr, end_len) -> i64`:
@@ -119,6 +124,7 @@ pub mod imports {
         GET_PRIVATE_DATA_HASH,
         PUT_PRIVATE_DATA,
         DEL_PRIVATE_DATA,
+        PURGE_PRIVATE_DATA,
         RANGE_OPEN,
         PRIVATE_RANGE_OPEN,
         HISTORY_OPEN,

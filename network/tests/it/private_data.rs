@@ -12,6 +12,9 @@
 //!   transaction was endorsed it gets the private data it missed.
 //! - BlockToLive: an org collection's value is gone from every member peer
 //!   three blocks later; its hash stays.
+//! - PurgePrivateData: a purged asset is in no store of any member peer,
+//!   not even its past versions, and a peer that was down while it was
+//!   created and purged ends up with nothing missing.
 //! - Fabric's Node.js Gateway client, unchanged, runs the sample's flow
 //!   (create, range query, agree, transfer, delete) with transient data.
 //! - weft's PrivateData service answers a pull only for the asking peer's
@@ -404,6 +407,64 @@ async fn private_data_reaches_member_peers_only_survives_a_peer_restart_and_expi
     }
     // The shared collection's BlockToLive is 1,000,000: asset1 stays.
     assert!(private(peer(&net, 1, 0), &channel, "assetCollection", "asset1").is_some());
+
+    // PurgePrivateData (Fabric 2.5): asset2 and every past version of it
+    // leave every member peer's stores. Org1's second peer is down while
+    // asset3 is created and purged; it accepts the rwset shortened by the
+    // purge only once it has committed the purge itself, and then has
+    // nothing missing.
+    let member_dirs: Vec<PathBuf> = (0..2).flat_map(|org| ledger_dirs(&net, org)).collect();
+    let stored_anywhere = |id: &str| {
+        let needle = format!("{MARKER}-{id}");
+        member_dirs
+            .iter()
+            .flat_map(|d| occurrences(d, needle.as_bytes()))
+            .collect::<Vec<_>>()
+    };
+    assert!(!stored_anywhere("asset2").is_empty(), "the control");
+    net.stop_peer(0, 1).await;
+    submit(
+        &org1[0],
+        &channel,
+        "CreateAsset",
+        "asset_properties",
+        asset("asset3", 300),
+    )
+    .await;
+    for id in ["asset2", "asset3"] {
+        let input = serde_json::json!({ "assetID": id });
+        submit(&org1[0], &channel, "PurgeAsset", "asset_purge", input).await;
+    }
+    net.restart_peer(0, 1).await.unwrap();
+    let height = peer(&net, 0, 0)
+        .core
+        .channel(&channel)
+        .unwrap()
+        .ledger()
+        .height();
+    net.wait_for_height(height, Duration::from_secs(30))
+        .await
+        .unwrap();
+    until("Org1's second peer misses no private data", || {
+        net.peer(0, 1).is_some_and(|p| {
+            let c = p.core.channel(&channel).unwrap();
+            c.ledger().missing_pvt(10).unwrap().is_empty()
+        })
+    })
+    .await;
+    for org in 0..2 {
+        for p in 0..2 {
+            for id in ["asset2", "asset3"] {
+                let h = peer(&net, org, p);
+                assert!(private(h, &channel, "assetCollection", id).is_none());
+                assert!(hashed(h, &channel, "assetCollection", id).is_none());
+                assert!(private(h, &channel, "Org1MSPPrivateCollection", id).is_none());
+            }
+        }
+    }
+    for id in ["asset2", "asset3"] {
+        assert_eq!(stored_anywhere(id), Vec::<String>::new(), "{id} purged");
+    }
 
     // Fabric's own Node.js client drives the sample as Fabric's sample
     // application does, through Org1's and Org2's first peers.

@@ -166,6 +166,9 @@ impl TxSimulator for NoState {
     ) -> Result<(), crate::PeerError> {
         Err(no_state())
     }
+    fn purge_private_data(&mut self, _: &str, _: &str, _: &str) -> Result<(), crate::PeerError> {
+        Err(no_state())
+    }
     fn private_writes(&self) -> Option<weft_protos::rwset::TxPvtReadWriteSet> {
         None
     }

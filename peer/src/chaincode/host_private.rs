@@ -1,6 +1,6 @@
 //! The private-data host functions (Fabric's `GetPrivateData`,
 //! `GetPrivateDataHash`, `PutPrivateData`, `DelPrivateData`,
-//! `GetPrivateDataByRange`), with the
+//! `PurgePrivateData`, `GetPrivateDataByRange`), with the
 //! access rules of Fabric's chaincode handler: the collection must be one
 //! the chaincode defines (or an org's implicit collection), `memberOnlyRead`
 //! and `memberOnlyWrite` keep other orgs' clients out, and a peer outside
@@ -141,7 +141,7 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let call = abi::PUT_PRIVATE_DATA;
             let (coll, key, access) = try_code!(target(&mut c, call, (cp, cl), (kp, kl)));
             let value = try_code!(read_bytes(&mut c, vp, vl));
-            write(&mut c, call, &coll, &key, access, Some(value))
+            write(&mut c, call, &coll, &key, access, Change::Put(value))
         },
     )?;
 
@@ -155,7 +155,21 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             )?;
             let call = abi::DEL_PRIVATE_DATA;
             let (coll, key, access) = try_code!(target(&mut c, call, (cp, cl), (kp, kl)));
-            write(&mut c, call, &coll, &key, access, None)
+            write(&mut c, call, &coll, &key, access, Change::Delete)
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::PURGE_PRIVATE_DATA,
+        |mut c: Ctx<'_>, cp: i32, cl: i32, kp: i32, kl: i32| -> wasmtime::Result<i32> {
+            charge(
+                &mut c,
+                CALL_COST + (cl.max(0) + kl.max(0)) as u64 * BYTE_COST,
+            )?;
+            let call = abi::PURGE_PRIVATE_DATA;
+            let (coll, key, access) = try_code!(target(&mut c, call, (cp, cl), (kp, kl)));
+            write(&mut c, call, &coll, &key, access, Change::Purge)
         },
     )?;
     l.func_wrap(
@@ -206,13 +220,20 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     Ok(())
 }
 
+/// What a private write does to its key.
+enum Change {
+    Put(Vec<u8>),
+    Delete,
+    Purge,
+}
+
 fn write(
     c: &mut Ctx<'_>,
     call: &str,
     coll: &str,
     key: &str,
     access: CollectionAccess,
-    value: Option<Vec<u8>>,
+    change: Change,
 ) -> wasmtime::Result<i32> {
     if access.member_only_write && !access.creator_is_member {
         return Ok(refuse(
@@ -223,6 +244,10 @@ fn write(
         ) as i32);
     }
     let (s, ns) = sim(c);
-    let done = s.put_private_data(&ns, coll, key, value);
+    let done = match change {
+        Change::Put(value) => s.put_private_data(&ns, coll, key, Some(value)),
+        Change::Delete => s.put_private_data(&ns, coll, key, None),
+        Change::Purge => s.purge_private_data(&ns, coll, key),
+    };
     Ok(answer_write(c, call, done))
 }

@@ -73,6 +73,18 @@ pub trait TxSimulator: Send {
         key: &str,
         value: Option<Vec<u8>>,
     ) -> Result<(), PeerError>;
+    /// Records a purge (Fabric 2.5's `PurgePrivateData`): a deletion that
+    /// also has member peers drop every past version of the key.
+    fn purge_private_data(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<(), PeerError>;
+    /// Whether the transaction purges a private key.
+    fn purges(&self) -> bool {
+        false
+    }
     /// The private writes, if any, as Fabric's private rwset.
     fn private_writes(&self) -> Option<TxPvtReadWriteSet>;
     /// Opens a range query over committed keys in `[start, end)` (empty
@@ -273,8 +285,26 @@ struct OpenRange {
 /// A collection's hashed reads: key → its hash and the version read.
 type HashedReads = BTreeMap<String, (Vec<u8>, Option<Version>)>;
 
-/// A collection's private writes: key → value (`None`: deleted).
-type PrivateKeys = BTreeMap<String, Option<Vec<u8>>>;
+/// A collection's private writes: key → what was done to it last.
+type PrivateKeys = BTreeMap<String, PrivateWrite>;
+
+/// What a transaction did to a private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum PrivateWrite {
+    Put(Vec<u8>),
+    Delete,
+    /// A delete that also purges the key's past versions.
+    Purge,
+}
+
+impl PrivateWrite {
+    fn value(&self) -> Option<&Vec<u8>> {
+        match self {
+            Self::Put(v) => Some(v),
+            Self::Delete | Self::Purge => None,
+        }
+    }
+}
 
 impl<R: StateReader> Simulator<R> {
     /// A simulation reading `reader`.
@@ -345,10 +375,10 @@ impl<R: StateReader> Simulator<R> {
     /// Records a private write: its hashes go in the transaction, the value
     /// in [`Self::private_rwset`] for the endorsing peer's transient store.
     pub fn put_private(&mut self, ns: &str, collection: &str, key: &str, value: Vec<u8>) {
-        self.write_private(ns, collection, key, Some(value));
+        self.write_private(ns, collection, key, PrivateWrite::Put(value));
     }
 
-    fn write_private(&mut self, ns: &str, collection: &str, key: &str, value: Option<Vec<u8>>) {
+    fn write_private(&mut self, ns: &str, collection: &str, key: &str, value: PrivateWrite) {
         self.private_writes
             .entry((ns.to_string(), collection.to_string()))
             .or_default()
@@ -359,10 +389,10 @@ impl<R: StateReader> Simulator<R> {
         KvrwSet {
             writes: writes
                 .iter()
-                .map(|(k, v)| KvWrite {
+                .map(|(k, w)| KvWrite {
                     key: k.clone(),
-                    is_delete: v.is_none(),
-                    value: v.clone().unwrap_or_default(),
+                    is_delete: w.value().is_none(),
+                    value: w.value().cloned().unwrap_or_default(),
                 })
                 .collect(),
             ..Default::default()
@@ -418,14 +448,14 @@ impl<R: StateReader> Simulator<R> {
                 let hashed_writes: Vec<KvWriteHash> = writes
                     .iter()
                     .flat_map(|m| m.iter())
-                    .map(|(k, v)| KvWriteHash {
+                    .map(|(k, w)| KvWriteHash {
                         key_hash: weft_common::crypto::sha256(k.as_bytes()).to_vec(),
-                        is_delete: v.is_none(),
-                        value_hash: v
-                            .as_ref()
+                        is_delete: w.value().is_none(),
+                        value_hash: w
+                            .value()
                             .map(|v| weft_common::crypto::sha256(v).to_vec())
                             .unwrap_or_default(),
-                        is_purge: false,
+                        is_purge: *w == PrivateWrite::Purge,
                     })
                     .collect();
                 let hashed = HashedRwSet {
@@ -536,8 +566,26 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         value: Option<Vec<u8>>,
     ) -> Result<(), PeerError> {
         self.may_write()?;
-        self.write_private(ns, collection, key, value);
+        let w = value.map_or(PrivateWrite::Delete, PrivateWrite::Put);
+        self.write_private(ns, collection, key, w);
         Ok(())
+    }
+
+    fn purge_private_data(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<(), PeerError> {
+        self.may_write()?;
+        self.write_private(ns, collection, key, PrivateWrite::Purge);
+        Ok(())
+    }
+
+    fn purges(&self) -> bool {
+        self.private_writes
+            .values()
+            .any(|keys| keys.values().any(|w| *w == PrivateWrite::Purge))
     }
 
     fn private_writes(&self) -> Option<TxPvtReadWriteSet> {

@@ -228,6 +228,8 @@ impl Committer {
         let mut values = Vec::new();
         let mut stored = Vec::new();
         for (key, rwset) in found {
+            // Versions purged here since never come back.
+            let rwset = self.ledger.trim_purged(&key, rwset)?;
             let Some(r) = super::transient::decode_writes(&key.namespace, &key.collection, rwset)
             else {
                 continue;

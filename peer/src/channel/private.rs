@@ -8,6 +8,8 @@
 //! - each write in a collection with a BlockToLive is scheduled to expire,
 //!   and the writes expiring with this block are purged, value and hash
 //!   (the hash stays in the block), unless a later transaction rewrote the key;
+//! - a purge (`PurgePrivateData`) drops the key's value and every older
+//!   version of it ([`crate::ledger::Purge`]);
 //! - the transient entries of the block's transactions, and those older than
 //!   the retention, are dropped.
 
@@ -19,7 +21,8 @@ use weft_protos::kvrwset::{KvrwSet, Version};
 use super::transient::TransientStore;
 use crate::PeerError;
 use crate::ledger::{
-    Expiry, HashedUpdate, Ledger, MissingPvt, PrivateCommit, PrivateUpdate, PvtKey, StateView,
+    Expiry, HashedUpdate, Ledger, MissingPvt, PrivateCommit, PrivateUpdate, Purge, PvtKey,
+    StateView, without_keys,
 };
 use crate::lifecycle::collection_rules::{CollectionRules, lookup};
 use crate::validation::BlockVerdict;
@@ -109,6 +112,7 @@ pub fn plan(
             None => {}
         }
     }
+    apply_purges(verdict, &mut out)?;
     // Expiries of this block's writes, one per transaction and collection.
     let mut written: BTreeMap<PvtKey, Vec<Vec<u8>>> = BTreeMap::new();
     for u in &verdict.hashed_updates {
@@ -141,6 +145,54 @@ pub fn plan(
         out.commit.transient_below = Some(number - retention);
     }
     Ok(out)
+}
+
+/// The block's purges (`PurgePrivateData`): the versions of the keys that
+/// earlier transactions of this block wrote leave the rwsets stored with it
+/// (the ledger drops those of earlier blocks), and the current value goes
+/// unless a later transaction of the block writes the key again.
+fn apply_purges(verdict: &BlockVerdict, out: &mut PrivatePlan) -> Result<(), PeerError> {
+    let order = |v: &Version| (v.block_num, v.tx_num);
+    for p in &verdict.purges {
+        let rewritten_later = verdict.hashed_updates.iter().any(|u| {
+            u.namespace == p.namespace
+                && u.collection == p.collection
+                && u.key_hash == p.key_hash
+                && order(&u.version) > order(&p.version)
+        });
+        for (k, rwset) in &mut out.commit.stored {
+            if k.namespace != p.namespace
+                || k.collection != p.collection
+                || order(&k.version()) >= order(&p.version)
+            {
+                continue;
+            }
+            let Some(rest) = without_keys(rwset, |h| Ok(h == p.key_hash))? else {
+                continue;
+            };
+            if !rewritten_later {
+                let kv = KvrwSet::decode(rwset.as_slice())
+                    .map_err(|_| PeerError::Ledger("private rwset".into()))?;
+                out.values.extend(
+                    kv.writes
+                        .into_iter()
+                        .filter(|w| weft_common::crypto::sha256(w.key.as_bytes()) == *p.key_hash)
+                        .map(|w| PrivateUpdate {
+                            namespace: p.namespace.clone(),
+                            collection: p.collection.clone(),
+                            key: w.key,
+                            value: None,
+                        }),
+                );
+            }
+            *rwset = rest;
+        }
+        out.commit.purges.push(Purge {
+            drop_value: !rewritten_later,
+            ..p.clone()
+        });
+    }
+    Ok(())
 }
 
 /// Purges the writes whose BlockToLive ends with block `number`.

@@ -116,6 +116,16 @@ pub(super) fn simulate(
             ),
         ));
     }
+    // As Fabric's endorser: a purge needs the capability that makes every
+    // peer of the channel carry it out.
+    if sim.purges() && !purge_enabled(cfg.application.as_ref()) {
+        return Err(err(
+            500,
+            format!(
+                "error in simulation: PurgePrivateData needs the channel's {PURGE_CAPABILITY} application capability"
+            ),
+        ));
+    }
     let event = outcome
         .event
         .map(|(name, payload)| {
@@ -155,6 +165,14 @@ pub(super) fn simulate(
             }
         }),
     })
+}
+
+/// The application capability that enables `PurgePrivateData`.
+const PURGE_CAPABILITY: &str = "V2_5";
+
+/// Whether the channel's application capabilities enable `PurgePrivateData`.
+fn purge_enabled(app: Option<&weft_common::config::ApplicationConfig>) -> bool {
+    app.is_some_and(|a| a.capabilities.iter().any(|c| c == PURGE_CAPABILITY))
 }
 
 /// Fabric's Init-once rule for definitions with `init_required`: the first
@@ -258,5 +276,23 @@ impl crate::chaincode::runtime::ChaincodeResolver for DefinedChaincodes {
         installed_for(self.core.as_ref(), &self.ledger, name, sequence)
             .ok()
             .map(|i| i.compiled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use weft_common::config::ApplicationConfig;
+
+    use super::*;
+
+    #[test]
+    fn purge_needs_the_v2_5_application_capability() {
+        let with = |caps: &[&str]| ApplicationConfig {
+            capabilities: caps.iter().map(|c| c.to_string()).collect(),
+            ..Default::default()
+        };
+        assert!(purge_enabled(Some(&with(&["V2_5"]))));
+        assert!(!purge_enabled(Some(&with(&["V2_0"]))));
+        assert!(!purge_enabled(None));
     }
 }

@@ -15,10 +15,12 @@
 pub mod keys;
 mod metadata;
 pub mod private;
+mod purge;
 mod state_view;
 
 pub use metadata::{VALIDATION_PARAMETER, validation_parameter};
 pub use private::{Expiry, MissingPvt, PrivateCommit, PvtKey, TransientEntry};
+pub use purge::{Purge, without_keys};
 pub use state_view::StateView;
 
 use std::path::Path;
@@ -207,6 +209,8 @@ impl Ledger {
             private::CF_PVT_EXPIRY,
             private::CF_TRANSIENT,
             private::CF_TRANSIENT_HEIGHT,
+            purge::CF_PVT_KEY_INDEX,
+            purge::CF_PVT_PURGED,
         ]
         .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;

@@ -8,6 +8,8 @@
 //!   for background reconciliation;
 //! - `pvt_expiry` (`expiry block ‖ block tx namespace \0 collection` → the
 //!   written key hashes): when each write's BlockToLive runs out;
+//! - `pvt_key_index` and `pvt_purged`: where each key's versions are, and
+//!   the keys purged ([`super::purge`]);
 //! - `transient` and `transient_height`: the transient store, private writes
 //!   endorsed (here or by another peer that pushed them) and not yet
 //!   committed, by txid and by the height at which they arrived.
@@ -46,7 +48,7 @@ pub struct PvtKey {
 }
 
 impl PvtKey {
-    fn encode(&self) -> Vec<u8> {
+    pub(super) fn encode(&self) -> Vec<u8> {
         let mut k = Vec::with_capacity(18 + self.namespace.len() + self.collection.len());
         k.extend_from_slice(&self.block.to_be_bytes());
         k.extend_from_slice(&self.tx.to_be_bytes());
@@ -124,6 +126,8 @@ pub struct PrivateCommit {
     pub transient_done: Vec<String>,
     /// Transient entries that arrived below this height go (retention).
     pub transient_below: Option<u64>,
+    /// Keys purged by the block's valid transactions (`PurgePrivateData`).
+    pub purges: Vec<super::Purge>,
 }
 
 /// A transient entry: private writes of one transaction in one collection.
@@ -170,8 +174,7 @@ impl Ledger {
         c: &PrivateCommit,
     ) -> Result<usize, PeerError> {
         for (k, rwset) in &c.stored {
-            batch.put_cf(self.cf(CF_PVT_TX), k.encode(), rwset);
-            batch.delete_cf(self.cf(CF_PVT_MISSING), k.encode());
+            self.batch_store_pvt(batch, k, rwset)?;
         }
         for m in &c.missing {
             let mut v = m.hash.clone();
@@ -189,7 +192,9 @@ impl Ledger {
             batch.delete_cf(self.cf(CF_PVT_EXPIRY), e.encode_key());
             batch.delete_cf(self.cf(CF_PVT_TX), e.key.encode());
             batch.delete_cf(self.cf(CF_PVT_MISSING), e.key.encode());
+            self.batch_unindex(batch, e);
         }
+        self.batch_purges(batch, &c.purges)?;
         if self.transient_len() == 0 {
             return Ok(0);
         }
@@ -248,7 +253,7 @@ impl Ledger {
 
     /// The entries of column family `cf` whose keys start with `prefix`, in
     /// key order.
-    fn with_prefix<'a>(
+    pub(super) fn with_prefix<'a>(
         &'a self,
         cf: &str,
         prefix: &'a [u8],
@@ -374,8 +379,7 @@ impl Ledger {
     ) -> Result<(), PeerError> {
         let mut batch = WriteBatch::default();
         for (k, rwset) in stored {
-            batch.put_cf(self.cf(CF_PVT_TX), k.encode(), rwset);
-            batch.delete_cf(self.cf(CF_PVT_MISSING), k.encode());
+            self.batch_store_pvt(&mut batch, k, rwset)?;
         }
         self.batch_private_values(&mut batch, values);
         let mut w = WriteOptions::default();

@@ -14,6 +14,7 @@ pub mod pull;
 pub mod push;
 pub mod request;
 pub mod service;
+pub mod verify;
 
 use std::future::Future;
 use std::time::Duration;

@@ -86,7 +86,7 @@ pub fn wanted_in(committer: &Committer, block: &Block) -> Result<Vec<MissingPvt>
 }
 
 /// Asks member peers for `wanted`, own org first; returns what was found,
-/// each rwset hashing to what its block commits to.
+/// each rwset what its block commits to ([`super::verify::genuine`]).
 pub async fn fetch(
     core: &dyn Support,
     committer: &Committer,
@@ -185,10 +185,13 @@ pub async fn fetch(
             }) else {
                 continue;
             };
-            let genuine = element
-                .payload
-                .into_iter()
-                .find(|p| weft_common::crypto::sha256(p).as_slice() == left[pos].hash);
+            let ledger = committer.ledger();
+            let genuine = element.payload.into_iter().find(|p| {
+                super::verify::genuine(ledger, left[pos], p).unwrap_or_else(|e| {
+                    tracing::warn!("cannot check pulled private data: {e}");
+                    false
+                })
+            });
             match genuine {
                 Some(rwset) => found.push((left.swap_remove(pos).clone(), rwset)),
                 None => {

@@ -75,6 +75,9 @@ pub struct BlockVerdict {
     pub updates: Vec<StateUpdate>,
     /// Hashed private-data changes of the valid transactions, in block order.
     pub hashed_updates: Vec<HashedUpdate>,
+    /// Private keys the valid transactions purged, in block order
+    /// (`drop_value` is left to the committer, which knows the later writes).
+    pub purges: Vec<crate::ledger::Purge>,
     /// Private writes the valid transactions made: (txid, namespace,
     /// collection, SHA-256 of the private rwset), for the committer to fetch
     /// from the endorser's transient store if this peer holds them.

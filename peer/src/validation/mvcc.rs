@@ -11,7 +11,7 @@ use weft_protos::protos::TxValidationCode as Code;
 use super::transaction::{CollectionRw, Verdict};
 use super::{BlockVerdict, PrivateWrites, StateView, TxVerdict};
 use crate::PeerError;
-use crate::ledger::{HashedUpdate, StateUpdate};
+use crate::ledger::{HashedUpdate, Purge, StateUpdate};
 
 /// Writes of the block's valid transactions so far: namespace → key → version
 /// (`None`: deleted), and the same for hashed private keys.
@@ -52,6 +52,7 @@ pub fn resolve(
     let mut txs = Vec::with_capacity(checked.len());
     let mut updates = Vec::new();
     let mut hashed_updates = Vec::new();
+    let mut purges = Vec::new();
     let mut private_writes = Vec::new();
     // (namespace, key) whose metadata an earlier transaction of the block wrote.
     let mut parameters_changed: HashMap<String, HashSet<String>> = HashMap::new();
@@ -193,6 +194,15 @@ pub fn resolve(
                         value_hash: live.then(|| w.value_hash.clone()),
                         version,
                     });
+                    if w.is_purge {
+                        purges.push(Purge {
+                            namespace: c.namespace.clone(),
+                            collection: c.collection.clone(),
+                            key_hash: w.key_hash.clone(),
+                            version,
+                            drop_value: true,
+                        });
+                    }
                 }
                 if !c.pvt_rwset_hash.is_empty() {
                     private_writes.push(PrivateWrites {
@@ -211,6 +221,7 @@ pub fn resolve(
         txs,
         updates,
         hashed_updates,
+        purges,
         private_writes,
         new_config: None,
     })

@@ -10,6 +10,8 @@
 //! - `TransferAsset` (`asset_owner`: assetID, buyerMSP) — the owner hands the
 //!   asset over when both appraisals hash the same;
 //! - `DeleteAsset` (`asset_delete`: assetID);
+//! - `PurgeAsset` (`asset_purge`: assetID) — Fabric 2.5's purge: every past
+//!   version goes too;
 //! - `ReadAsset`, `ReadAssetPrivateDetails`, `ReadTransferAgreement`,
 //!   `GetAssetByRange`.
 
@@ -250,6 +252,27 @@ impl AssetContract {
         Ok(())
     }
 
+    /// Purges the asset (Fabric 2.5's sample `PurgeAsset`): it and the
+    /// caller org's appraisal leave the private state, and every member
+    /// peer drops every past version of them. The asset may be gone already
+    /// (deleted); while it exists, only its owner may purge it.
+    #[transaction]
+    pub fn purge_asset(&self, ctx: &mut Context) -> Result<(), ContractError> {
+        let input: IdInput = transient(ctx, "asset_purge")?;
+        let client = ctx.client_identity()?;
+        if let Some(asset) = private_json::<Asset>(ctx, ASSET_COLLECTION, &input.id)?
+            && asset.owner != client.id
+        {
+            return Err(fail(format!(
+                "submitting client identity does not own asset {}",
+                input.id
+            )));
+        }
+        ctx.purge_private_data(ASSET_COLLECTION, &input.id)?;
+        ctx.purge_private_data(&org_collection(&client.msp_id), &input.id)?;
+        Ok(())
+    }
+
     /// The asset, from `assetCollection`; nothing when there is none (as
     /// Fabric's sample answers).
     #[transaction(evaluate)]
@@ -413,6 +436,25 @@ mod tests {
         stub.set_client("Org1MSP", "User1@org1.example.com");
         assert_eq!(call(&mut stub, "DeleteAsset", "asset_delete", del).0, 200);
         assert!(stored::<Asset>(&stub, ASSET_COLLECTION, "asset2").is_none());
+
+        // Only the owner purges an asset that exists; then both its records go.
+        let purge = r#"{"assetID":"asset3"}"#;
+        stub.set_client("Org2MSP", "User1@org2.example.com");
+        let (status, message) = call(&mut stub, "PurgeAsset", "asset_purge", purge);
+        assert!(
+            status != 200 && message.contains("does not own"),
+            "{message}"
+        );
+        stub.set_client("Org1MSP", "User1@org1.example.com");
+        assert_eq!(call(&mut stub, "PurgeAsset", "asset_purge", purge).0, 200);
+        assert_eq!(
+            stub.purged,
+            [
+                (ASSET_COLLECTION.to_string(), "asset3".to_string()),
+                ("Org1MSPPrivateCollection".to_string(), "asset3".to_string())
+            ]
+        );
+        assert!(stored::<Asset>(&stub, ASSET_COLLECTION, "asset3").is_none());
     }
 
     #[test]
