@@ -87,6 +87,33 @@ impl<'a> Context<'a> {
         self.ledger.set_state_validation_parameter(key, policy)
     }
 
+    /// A private key's endorsement policy (Fabric's
+    /// `GetPrivateDataValidationParameter`), if it has one.
+    pub fn get_private_data_validation_parameter(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, LedgerError> {
+        self.ledger
+            .get_private_data_validation_parameter(collection, key)
+    }
+
+    /// Sets a private key's endorsement policy (Fabric's
+    /// `SetPrivateDataValidationParameter`; build it with
+    /// [`crate::statebased::KeyEndorsementPolicy`]): from the next
+    /// transaction on, writes to the key must satisfy it instead of the
+    /// collection's or the chaincode's policy. Every peer of the channel
+    /// checks it, members or not, as it is kept by the key's hash.
+    pub fn set_private_data_validation_parameter(
+        &mut self,
+        collection: &str,
+        key: &str,
+        policy: &[u8],
+    ) -> Result<(), LedgerError> {
+        self.ledger
+            .set_private_data_validation_parameter(collection, key, policy)
+    }
+
     /// A private value of `collection` (Fabric's `GetPrivateData`): present
     /// on peers of the collection's member orgs only. With `memberOnlyRead`,
     /// clients of other orgs are refused.

@@ -56,6 +56,20 @@ mod wasm {
             pp: *const u8,
             pl: usize,
         ) -> i32;
+        fn get_private_data_validation_parameter(
+            cp: *const u8,
+            cl: usize,
+            kp: *const u8,
+            kl: usize,
+        ) -> i64;
+        fn set_private_data_validation_parameter(
+            cp: *const u8,
+            cl: usize,
+            kp: *const u8,
+            kl: usize,
+            pp: *const u8,
+            pl: usize,
+        ) -> i32;
         fn get_private_data(cp: *const u8, cl: usize, kp: *const u8, kl: usize) -> i64;
         fn get_private_data_hash(cp: *const u8, cl: usize, kp: *const u8, kl: usize) -> i64;
         fn put_private_data(
@@ -213,6 +227,49 @@ mod wasm {
             };
             if r < 0 {
                 Err(err(r as i64, "set_state_validation_parameter"))
+            } else {
+                Ok(())
+            }
+        }
+
+        fn get_private_data_validation_parameter(
+            &mut self,
+            collection: &str,
+            key: &str,
+        ) -> Result<Option<Vec<u8>>, LedgerError> {
+            bytes_or_none(
+                // SAFETY: pointers and lengths of live slices.
+                unsafe {
+                    get_private_data_validation_parameter(
+                        collection.as_ptr(),
+                        collection.len(),
+                        key.as_ptr(),
+                        key.len(),
+                    )
+                },
+                "get_private_data_validation_parameter",
+            )
+        }
+
+        fn set_private_data_validation_parameter(
+            &mut self,
+            collection: &str,
+            key: &str,
+            policy: &[u8],
+        ) -> Result<(), LedgerError> {
+            // SAFETY: pointers and lengths of live slices.
+            let r = unsafe {
+                set_private_data_validation_parameter(
+                    collection.as_ptr(),
+                    collection.len(),
+                    key.as_ptr(),
+                    key.len(),
+                    policy.as_ptr(),
+                    policy.len(),
+                )
+            };
+            if r < 0 {
+                Err(err(r as i64, "set_private_data_validation_parameter"))
             } else {
                 Ok(())
             }

@@ -54,6 +54,20 @@ pub trait Ledger {
         key: &str,
         policy: &[u8],
     ) -> Result<(), LedgerError>;
+    /// A private key's committed endorsement policy.
+    fn get_private_data_validation_parameter(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, LedgerError>;
+    /// Sets a private key's endorsement policy (kept by the key's hash, so
+    /// every peer of the channel checks it).
+    fn set_private_data_validation_parameter(
+        &mut self,
+        collection: &str,
+        key: &str,
+        policy: &[u8],
+    ) -> Result<(), LedgerError>;
     /// A private value of `collection` this peer holds.
     fn get_private_data(
         &mut self,

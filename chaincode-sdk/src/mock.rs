@@ -42,6 +42,8 @@ pub struct MockStub {
     pub validation_parameters: BTreeMap<String, Vec<u8>>,
     /// Private data: collection → key → value.
     pub private: BTreeMap<String, BTreeMap<String, Vec<u8>>>,
+    /// Private keys' endorsement policies: (collection, key) → policy.
+    pub private_validation_parameters: BTreeMap<(String, String), Vec<u8>>,
     /// Private keys purged, in order: (collection, key).
     pub purged: Vec<(String, String)>,
     history: HashMap<String, Vec<KeyModification>>,
@@ -68,6 +70,7 @@ impl MockStub {
             validation_parameters: BTreeMap::new(),
             private: BTreeMap::new(),
             purged: Vec::new(),
+            private_validation_parameters: BTreeMap::new(),
             event: None,
             transient: BTreeMap::new(),
             tx_id: "mocktx0".into(),
@@ -188,6 +191,42 @@ impl Ledger for MockStub {
         Ok(())
     }
 
+    fn get_private_data_validation_parameter(
+        &mut self,
+        collection: &str,
+        key: &str,
+    ) -> Result<Option<Vec<u8>>, LedgerError> {
+        Ok(self
+            .private_validation_parameters
+            .get(&(collection.to_string(), key.to_string()))
+            .cloned())
+    }
+
+    fn set_private_data_validation_parameter(
+        &mut self,
+        collection: &str,
+        key: &str,
+        policy: &[u8],
+    ) -> Result<(), LedgerError> {
+        if key.is_empty() || collection.is_empty() {
+            return Err(LedgerError {
+                code: ErrorCode::InvalidArgument,
+                call: "set_private_data_validation_parameter",
+            });
+        }
+        self.write_allowed("set_private_data_validation_parameter")?;
+        // As on a peer, a key that does not exist keeps no policy.
+        let exists = self
+            .private
+            .get(collection)
+            .is_some_and(|c| c.contains_key(key));
+        if exists {
+            self.private_validation_parameters
+                .insert((collection.to_string(), key.to_string()), policy.to_vec());
+        }
+        Ok(())
+    }
+
     fn get_private_data(
         &mut self,
         collection: &str,
@@ -239,6 +278,10 @@ impl Ledger for MockStub {
             Some(v) => c.insert(key.to_string(), v.to_vec()),
             None => c.remove(key),
         };
+        if value.is_none() {
+            self.private_validation_parameters
+                .remove(&(collection.to_string(), key.to_string()));
+        }
         Ok(())
     }
 
@@ -409,6 +452,34 @@ mod tests {
         assert!(
             refused.message.contains("unsupported transaction"),
             "{refused}"
+        );
+    }
+
+    #[test]
+    fn a_private_key_keeps_a_policy_while_it_exists() {
+        let mut stub = MockStub::new();
+        let mut ctx = Context::new(&mut stub);
+        // A key that does not exist keeps no policy, as on a peer.
+        ctx.set_private_data_validation_parameter("coll", "k", b"p")
+            .unwrap();
+        assert_eq!(
+            ctx.get_private_data_validation_parameter("coll", "k")
+                .unwrap(),
+            None
+        );
+        ctx.put_private_data("coll", "k", b"v").unwrap();
+        ctx.set_private_data_validation_parameter("coll", "k", b"p")
+            .unwrap();
+        assert_eq!(
+            ctx.get_private_data_validation_parameter("coll", "k")
+                .unwrap(),
+            Some(b"p".to_vec())
+        );
+        ctx.del_private_data("coll", "k").unwrap();
+        assert_eq!(
+            ctx.get_private_data_validation_parameter("coll", "k")
+                .unwrap(),
+            None
         );
     }
 }

@@ -73,6 +73,13 @@ pub mod imports {
     /// `(key_ptr, key_len, policy_ptr, policy_len) -> i32` (Fabric's
     /// `SetStateValidationParameter`).
     pub const SET_STATE_VALIDATION_PARAMETER: &str = "set_state_validation_parameter";
+    /// `(coll_ptr, coll_len, key_ptr, key_len) -> i64`: a private key's
+    /// endorsement policy (Fabric's `GetPrivateDataValidationParameter`);
+    /// not found when it has none.
+    pub const GET_PRIVATE_DATA_VALIDATION_PARAMETER: &str = "get_private_data_validation_parameter";
+    /// `(coll_ptr, coll_len, key_ptr, key_len, policy_ptr, policy_len) -> i32`
+    /// (Fabric's `SetPrivateDataValidationParameter`).
+    pub const SET_PRIVATE_DATA_VALIDATION_PARAMETER: &str = "set_private_data_validation_parameter";
     /// `(coll_ptr, coll_len, key_ptr, key_len) -> i64`: a private value
     /// (Fabric's `GetPrivateData`).
     pub const GET_PRIVATE_DATA: &str = "get_private_data";
@@ -120,6 +127,8 @@ pub mod imports {
         DEL_STATE,
         GET_STATE_VALIDATION_PARAMETER,
         SET_STATE_VALIDATION_PARAMETER,
+        GET_PRIVATE_DATA_VALIDATION_PARAMETER,
+        SET_PRIVATE_DATA_VALIDATION_PARAMETER,
         GET_PRIVATE_DATA,
         GET_PRIVATE_DATA_HASH,
         PUT_PRIVATE_DATA,

@@ -169,6 +169,23 @@ impl TxSimulator for NoState {
     fn purge_private_data(&mut self, _: &str, _: &str, _: &str) -> Result<(), crate::PeerError> {
         Err(no_state())
     }
+    fn get_private_metadata(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &str,
+    ) -> Result<Vec<KvMetadataEntry>, crate::PeerError> {
+        Err(no_state())
+    }
+    fn set_private_metadata(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: Vec<KvMetadataEntry>,
+    ) -> Result<(), crate::PeerError> {
+        Err(no_state())
+    }
     fn private_writes(&self) -> Option<weft_protos::rwset::TxPvtReadWriteSet> {
         None
     }

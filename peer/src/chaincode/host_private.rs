@@ -1,6 +1,7 @@
 //! The private-data host functions (Fabric's `GetPrivateData`,
 //! `GetPrivateDataHash`, `PutPrivateData`, `DelPrivateData`,
-//! `PurgePrivateData`, `GetPrivateDataByRange`), with the
+//! `PurgePrivateData`, `GetPrivateDataByRange`,
+//! `Get`/`SetPrivateDataValidationParameter`), with the
 //! access rules of Fabric's chaincode handler: the collection must be one
 //! the chaincode defines (or an org's implicit collection), `memberOnlyRead`
 //! and `memberOnlyWrite` keep other orgs' clients out, and a peer outside
@@ -8,6 +9,7 @@
 
 use wasmtime::Linker;
 use weft_chaincode_abi::{ErrorCode, HOST_MODULE, imports as abi};
+use weft_protos::kvrwset::KvMetadataEntry;
 
 use super::host::{
     BYTE_COST, CALL_COST, Ctx, HostState, MAX_ITERATORS, Source, answer_lookup, answer_write,
@@ -174,6 +176,59 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     )?;
     l.func_wrap(
         HOST_MODULE,
+        abi::GET_PRIVATE_DATA_VALIDATION_PARAMETER,
+        |mut c: Ctx<'_>, cp: i32, cl: i32, kp: i32, kl: i32| -> wasmtime::Result<i64> {
+            charge(
+                &mut c,
+                CALL_COST + (cl.max(0) + kl.max(0)) as u64 * BYTE_COST,
+            )?;
+            let call = abi::GET_PRIVATE_DATA_VALIDATION_PARAMETER;
+            let (coll, key, access) = try_code!(target(&mut c, call, (cp, cl), (kp, kl)));
+            if access.member_only_read && !access.creator_is_member {
+                return Ok(refuse(
+                    &c,
+                    call,
+                    &coll,
+                    "the client's org is not a member (memberOnlyRead)",
+                ));
+            }
+            let (s, ns) = sim(&mut c);
+            let found = s
+                .get_private_metadata(&ns, &coll, &key)
+                .map(|entries| crate::ledger::validation_parameter(&entries).map(<[u8]>::to_vec));
+            answer_lookup(&mut c, call, found)
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::SET_PRIVATE_DATA_VALIDATION_PARAMETER,
+        |mut c: Ctx<'_>,
+         cp: i32,
+         cl: i32,
+         kp: i32,
+         kl: i32,
+         pp: i32,
+         pl: i32|
+         -> wasmtime::Result<i32> {
+            charge(
+                &mut c,
+                CALL_COST + (cl.max(0) + kl.max(0) + pl.max(0)) as u64 * BYTE_COST,
+            )?;
+            let call = abi::SET_PRIVATE_DATA_VALIDATION_PARAMETER;
+            let (coll, key, access) = try_code!(target(&mut c, call, (cp, cl), (kp, kl)));
+            let policy = try_code!(read_bytes(&mut c, pp, pl));
+            // As Fabric's handler: the key's metadata becomes this one entry.
+            let entries = vec![KvMetadataEntry {
+                name: crate::ledger::VALIDATION_PARAMETER.into(),
+                value: policy,
+            }];
+            write(&mut c, call, &coll, &key, access, Change::Metadata(entries))
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
         abi::PRIVATE_RANGE_OPEN,
         |mut c: Ctx<'_>,
          cp: i32,
@@ -225,6 +280,8 @@ enum Change {
     Put(Vec<u8>),
     Delete,
     Purge,
+    /// Sets its metadata (its validation parameter).
+    Metadata(Vec<KvMetadataEntry>),
 }
 
 fn write(
@@ -248,6 +305,7 @@ fn write(
         Change::Put(value) => s.put_private_data(&ns, coll, key, Some(value)),
         Change::Delete => s.put_private_data(&ns, coll, key, None),
         Change::Purge => s.purge_private_data(&ns, coll, key),
+        Change::Metadata(entries) => s.set_private_metadata(&ns, coll, key, entries),
     };
     Ok(answer_write(c, call, done))
 }

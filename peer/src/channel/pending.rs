@@ -13,6 +13,22 @@ use crate::ledger::{BlockCommit, Ledger};
 /// A key's new value with its version; `None`: deleted.
 type NewValue = Option<(Version, Vec<u8>)>;
 
+/// (namespace, collection, key hash).
+type HashedKey = (String, String, Vec<u8>);
+
+/// Metadata after a write: a deletion drops it; otherwise what the write
+/// sets, if it sets any.
+fn metadata_after(
+    deleted: bool,
+    set: &Option<Vec<KvMetadataEntry>>,
+) -> Option<Vec<KvMetadataEntry>> {
+    if deleted {
+        Some(Vec::new())
+    } else {
+        set.clone()
+    }
+}
+
 /// What one block being written changes.
 #[derive(Debug, Default)]
 pub struct Overlay {
@@ -20,8 +36,12 @@ pub struct Overlay {
     state: HashMap<String, BTreeMap<String, NewValue>>,
     /// Txids the block indexes.
     tx_ids: HashSet<String>,
-    /// (namespace, collection, key hash) → new version (`None`: deleted).
-    hashed: HashMap<(String, String, Vec<u8>), Option<Version>>,
+    /// (namespace, collection, key hash) → new version and value hash
+    /// (`None`: deleted).
+    hashed: HashMap<HashedKey, NewValue>,
+    /// (namespace, collection, key hash) → metadata after the block, for
+    /// private keys whose metadata it sets or drops.
+    hashed_metadata: HashMap<HashedKey, Vec<KvMetadataEntry>>,
     /// (namespace, key) → metadata after the block, for keys whose metadata
     /// it sets or drops.
     metadata: HashMap<(String, String), Vec<KvMetadataEntry>>,
@@ -36,23 +56,21 @@ impl Overlay {
                 .entry(u.namespace.clone())
                 .or_default()
                 .insert(u.key.clone(), u.value.clone().map(|v| (u.version, v)));
-            let metadata = match (&u.value, &u.metadata) {
-                (None, _) => Some(Vec::new()),
-                (Some(_), m) => m.clone(),
-            };
-            if let Some(m) = metadata {
+            if let Some(m) = metadata_after(u.value.is_none(), &u.metadata) {
                 o.metadata.insert((u.namespace.clone(), u.key.clone()), m);
             }
         }
         for u in &c.hashed_updates {
-            o.hashed.insert(
-                (
-                    u.namespace.clone(),
-                    u.collection.clone(),
-                    u.key_hash.clone(),
-                ),
-                u.value_hash.as_ref().map(|_| u.version),
+            let key = (
+                u.namespace.clone(),
+                u.collection.clone(),
+                u.key_hash.clone(),
             );
+            if let Some(m) = metadata_after(u.value_hash.is_none(), &u.metadata) {
+                o.hashed_metadata.insert(key.clone(), m);
+            }
+            o.hashed
+                .insert(key, u.value_hash.clone().map(|h| (u.version, h)));
         }
         o.tx_ids = c
             .tx_ids
@@ -128,16 +146,29 @@ impl StateView for OverlaidState<'_> {
         self.ledger.has_tx(tx_id)
     }
 
-    fn hashed_version(
+    fn hashed_value(
         &self,
         ns: &str,
         collection: &str,
         key_hash: &[u8],
-    ) -> Result<Option<Version>, PeerError> {
+    ) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
         let key = (ns.to_string(), collection.to_string(), key_hash.to_vec());
         match self.overlay.and_then(|o| o.hashed.get(&key)) {
-            Some(v) => Ok(*v),
-            None => self.ledger.hashed_version(ns, collection, key_hash),
+            Some(v) => Ok(v.clone()),
+            None => self.ledger.hashed_value(ns, collection, key_hash),
+        }
+    }
+
+    fn hashed_metadata(
+        &self,
+        ns: &str,
+        collection: &str,
+        key_hash: &[u8],
+    ) -> Result<Vec<KvMetadataEntry>, PeerError> {
+        let key = (ns.to_string(), collection.to_string(), key_hash.to_vec());
+        match self.overlay.and_then(|o| o.hashed_metadata.get(&key)) {
+            Some(m) => Ok(m.clone()),
+            None => self.ledger.hashed_metadata(ns, collection, key_hash),
         }
     }
 

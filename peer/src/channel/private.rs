@@ -253,6 +253,7 @@ fn purge_expired(
                 key_hash: h.clone(),
                 value_hash: None,
                 version: purge_version,
+                metadata: None,
             });
             if let Some(k) = keys.get(h) {
                 out.values.push(PrivateUpdate {

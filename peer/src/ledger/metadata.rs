@@ -1,5 +1,6 @@
-//! Per-key metadata of public state (Fabric's `GetStateMetadata`): named
-//! entries kept beside a key's value, of which Fabric defines one, the key's
+//! Per-key metadata of public state and of private keys by their hash
+//! (Fabric's `GetStateMetadata`, `GetPrivateDataMetadata`): named entries
+//! kept beside a key's value, of which Fabric defines one, the key's
 //! validation parameter (its key-level endorsement policy).
 
 use std::sync::atomic::Ordering;
@@ -7,7 +8,7 @@ use std::sync::atomic::Ordering;
 use prost::Message;
 use weft_protos::kvrwset::{KvMetadataEntry, KvMetadataWrite};
 
-use super::{CF_METADATA, Ledger, corrupt, keys};
+use super::{CF_HASHED_METADATA, CF_METADATA, Ledger, corrupt, keys};
 use crate::PeerError;
 
 /// The metadata entry holding a key's endorsement policy (Fabric's
@@ -26,17 +27,32 @@ pub(super) fn encode(entries: &[KvMetadataEntry]) -> Vec<u8> {
 impl Ledger {
     /// The committed metadata of `key` in `ns` (empty: none).
     pub fn get_metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
+        self.read_metadata(CF_METADATA, &keys::state_key(ns, key))
+    }
+
+    /// The committed metadata of a private key, by its hash (empty: none);
+    /// every peer of the channel holds it, as it holds the hashed state.
+    pub fn get_hashed_metadata(
+        &self,
+        ns: &str,
+        collection: &str,
+        key_hash: &[u8],
+    ) -> Result<Vec<KvMetadataEntry>, PeerError> {
+        self.read_metadata(
+            CF_HASHED_METADATA,
+            &keys::collection_key(ns, collection, key_hash),
+        )
+    }
+
+    fn read_metadata(&self, cf: &str, k: &[u8]) -> Result<Vec<KvMetadataEntry>, PeerError> {
         if !self.any_metadata.load(Ordering::Acquire) {
             return Ok(Vec::new());
         }
-        match self
-            .db
-            .get_cf(self.cf(CF_METADATA), keys::state_key(ns, key))?
-        {
+        match self.db.get_cf(self.cf(cf), k)? {
             None => Ok(Vec::new()),
             Some(b) => KvMetadataWrite::decode(b.as_slice())
                 .map(|w| w.entries)
-                .map_err(|_| corrupt("state metadata")),
+                .map_err(|_| corrupt("key metadata")),
         }
     }
 }

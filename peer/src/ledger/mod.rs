@@ -47,6 +47,8 @@ const CF_HASHED: &str = "hashed";
 const CF_PRIVATE: &str = "private";
 const CF_META: &str = "meta";
 const CF_METADATA: &str = "metadata";
+/// Metadata of private keys, by (namespace, collection, key hash).
+const CF_HASHED_METADATA: &str = "hashed_metadata";
 
 const META_HEIGHT: &[u8] = b"height";
 const META_CURRENT_HASH: &[u8] = b"current_hash";
@@ -125,6 +127,9 @@ pub struct HashedUpdate {
     pub value_hash: Option<Vec<u8>>,
     /// Block and position of the writing transaction.
     pub version: Version,
+    /// The key's metadata from now on (empty: none); `None` keeps what it
+    /// has. A deletion drops the metadata with the value.
+    pub metadata: Option<Vec<KvMetadataEntry>>,
 }
 
 /// A private value this peer holds (its org is a member of the collection).
@@ -204,6 +209,7 @@ impl Ledger {
             CF_PRIVATE,
             CF_META,
             CF_METADATA,
+            CF_HASHED_METADATA,
             private::CF_PVT_TX,
             private::CF_PVT_MISSING,
             private::CF_PVT_EXPIRY,
@@ -221,11 +227,13 @@ impl Ledger {
             transient_count: Arc::new(AtomicUsize::new(0)),
         };
         ledger.count_transient();
-        let any = ledger
-            .db
-            .iterator_cf(ledger.cf(CF_METADATA), rocksdb::IteratorMode::Start)
-            .next()
-            .is_some();
+        let any = [CF_METADATA, CF_HASHED_METADATA].iter().any(|cf| {
+            ledger
+                .db
+                .iterator_cf(ledger.cf(cf), rocksdb::IteratorMode::Start)
+                .next()
+                .is_some()
+        });
         ledger.any_metadata.store(any, Ordering::Release);
         let info = ledger.read_info()?;
         *ledger.info.write().expect("info lock") = info;
@@ -340,6 +348,16 @@ impl Ledger {
                 Some(h) => batch.put_cf(self.cf(CF_HASHED), &k, keys::state_value(&u.version, h)),
                 None => batch.delete_cf(self.cf(CF_HASHED), &k),
             }
+            match (&u.value_hash, &u.metadata) {
+                (None, _) => batch.delete_cf(self.cf(CF_HASHED_METADATA), &k),
+                (Some(_), Some(entries)) if entries.is_empty() => {
+                    batch.delete_cf(self.cf(CF_HASHED_METADATA), &k)
+                }
+                (Some(_), Some(entries)) => {
+                    batch.put_cf(self.cf(CF_HASHED_METADATA), &k, metadata::encode(entries))
+                }
+                (Some(_), None) => {}
+            }
         }
         self.batch_private_values(&mut batch, &c.private_updates);
         let transient_removed = self.batch_private(&mut batch, &c.private)?;
@@ -361,9 +379,15 @@ impl Ledger {
         batch.put_cf(meta, META_LAST_CONFIG, keys::number(last_config));
         // Set before the write, so that no reader can see the metadata
         // without the flag.
+        let sets_metadata = |value: bool, m: &Option<Vec<KvMetadataEntry>>| {
+            value && m.as_ref().is_some_and(|m| !m.is_empty())
+        };
         if c.updates
             .iter()
-            .any(|u| u.value.is_some() && u.metadata.as_ref().is_some_and(|m| !m.is_empty()))
+            .any(|u| sets_metadata(u.value.is_some(), &u.metadata))
+            || c.hashed_updates
+                .iter()
+                .any(|u| sets_metadata(u.value_hash.is_some(), &u.metadata))
         {
             self.any_metadata.store(true, Ordering::Release);
         }

@@ -30,9 +30,25 @@ pub trait StateView: Sync {
         ns: &str,
         collection: &str,
         key_hash: &[u8],
-    ) -> Result<Option<Version>, PeerError>;
+    ) -> Result<Option<Version>, PeerError> {
+        Ok(self.hashed_value(ns, collection, key_hash)?.map(|(v, _)| v))
+    }
     /// Committed metadata of `key` in `ns` (empty: none).
     fn metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError>;
+    /// Committed version and value hash of a private-data key (by its hash).
+    fn hashed_value(
+        &self,
+        ns: &str,
+        collection: &str,
+        key_hash: &[u8],
+    ) -> Result<Option<(Version, Vec<u8>)>, PeerError>;
+    /// Committed metadata of a private-data key (by its hash; empty: none).
+    fn hashed_metadata(
+        &self,
+        ns: &str,
+        collection: &str,
+        key_hash: &[u8],
+    ) -> Result<Vec<KvMetadataEntry>, PeerError>;
 }
 
 impl StateView for Ledger {
@@ -58,15 +74,23 @@ impl StateView for Ledger {
     fn has_tx(&self, tx_id: &str) -> Result<bool, PeerError> {
         Ok(self.tx_location(tx_id)?.is_some())
     }
-    fn hashed_version(
+    fn metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
+        self.get_metadata(ns, key)
+    }
+    fn hashed_value(
         &self,
         ns: &str,
         collection: &str,
         key_hash: &[u8],
-    ) -> Result<Option<Version>, PeerError> {
-        Ok(self.get_hashed(ns, collection, key_hash)?.map(|(v, _)| v))
+    ) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
+        self.get_hashed(ns, collection, key_hash)
     }
-    fn metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
-        self.get_metadata(ns, key)
+    fn hashed_metadata(
+        &self,
+        ns: &str,
+        collection: &str,
+        key_hash: &[u8],
+    ) -> Result<Vec<KvMetadataEntry>, PeerError> {
+        self.get_hashed_metadata(ns, collection, key_hash)
     }
 }

@@ -1,6 +1,6 @@
 //! Key-level (state-based) endorsement, as Fabric's `statebased` validator
-//! decides it: every public key a transaction writes, or whose metadata it
-//! writes, and that carries a validation parameter must have its own policy
+//! decides it: every key a transaction writes, or whose metadata it
+//! writes — public, or private by its hash — and that carries a validation parameter must have its own policy
 //! satisfied by the transaction's endorsers; the chaincode's policy is
 //! needed only when some written key has none.
 //!
@@ -12,7 +12,7 @@
 use weft_common::config::ChannelConfig;
 use weft_common::policy::Signers;
 use weft_common::tx::Invalid;
-use weft_protos::kvrwset::KvrwSet;
+use weft_protos::kvrwset::{HashedRwSet, KvMetadataEntry, KvrwSet};
 use weft_protos::protos::TxValidationCode as Code;
 
 use super::StateView;
@@ -39,6 +39,18 @@ pub fn written_keys(kv: &KvrwSet) -> impl Iterator<Item = &str> {
         .filter(move |k| seen.insert(*k))
 }
 
+/// The private keys (by hash) a collection's hashed rwset writes or sets
+/// metadata of, once each.
+pub fn written_key_hashes(hashed: &HashedRwSet) -> impl Iterator<Item = &[u8]> {
+    let mut seen = std::collections::HashSet::new();
+    hashed
+        .hashed_writes
+        .iter()
+        .map(|w| w.key_hash.as_slice())
+        .chain(hashed.metadata_writes.iter().map(|m| m.key_hash.as_slice()))
+        .filter(move |k| seen.insert(*k))
+}
+
 /// Checks the key-level policies of the keys `kv` writes in `ns`. `Ok(Err)`
 /// is an invalid transaction; `Err` only a failing ledger.
 pub fn check(
@@ -48,9 +60,41 @@ pub fn check(
     endorsers: &Signers,
     config: &ChannelConfig,
 ) -> Result<Result<Outcome, Invalid>, PeerError> {
+    let keys = written_keys(kv).map(|key| {
+        let metadata = state.metadata(ns, key);
+        (format!("{ns}/{key:?}"), metadata)
+    });
+    check_keys(keys, endorsers, config)
+}
+
+/// Checks the key-level policies of the private keys a transaction writes
+/// in collection `coll` of `ns` (Fabric keeps them by key hash, so every
+/// peer of the channel can check them); the collection's own policy (or
+/// the chaincode's) is needed only for keys without one.
+pub fn check_collection(
+    ns: &str,
+    coll: &str,
+    hashed: &HashedRwSet,
+    state: &dyn StateView,
+    endorsers: &Signers,
+    config: &ChannelConfig,
+) -> Result<Result<Outcome, Invalid>, PeerError> {
+    let keys = written_key_hashes(hashed).map(|h| {
+        let name = format!("{ns}/{coll} key {}", hex::encode(&h[..h.len().min(8)]));
+        (name, state.hashed_metadata(ns, coll, h))
+    });
+    check_keys(keys, endorsers, config)
+}
+
+/// Each key (named for messages) with its committed metadata.
+fn check_keys(
+    keys: impl Iterator<Item = (String, Result<Vec<KvMetadataEntry>, PeerError>)>,
+    endorsers: &Signers,
+    config: &ChannelConfig,
+) -> Result<Result<Outcome, Invalid>, PeerError> {
     let mut outcome = Outcome::AllKeysCovered;
-    for key in written_keys(kv) {
-        let metadata = state.metadata(ns, key)?;
+    for (name, metadata) in keys {
+        let metadata = metadata?;
         let parameter = match validation_parameter(&metadata) {
             Some(p) if !p.is_empty() => p,
             _ => {
@@ -61,7 +105,7 @@ pub fn check(
         let refused = |why: String| {
             Err(Invalid::new(
                 Code::EndorsementPolicyFailure,
-                format!("key-level endorsement policy of {ns}/{key:?} {why}"),
+                format!("key-level endorsement policy of {name} {why}"),
             ))
         };
         // Fabric halts the channel on a parameter it cannot read; every

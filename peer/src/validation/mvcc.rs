@@ -56,6 +56,8 @@ pub fn resolve(
     let mut private_writes = Vec::new();
     // (namespace, key) whose metadata an earlier transaction of the block wrote.
     let mut parameters_changed: HashMap<String, HashSet<String>> = HashMap::new();
+    // (namespace, collection, key hash) of private keys likewise.
+    let mut hashed_parameters_changed: HashSet<(String, String, Vec<u8>)> = HashSet::new();
     for (i, (tx_id, c)) in checked.into_iter().enumerate() {
         let tx = match c {
             Err(inv) => {
@@ -76,15 +78,36 @@ pub fn resolve(
         // Fabric invalidates a write to a key whose validation parameter an
         // earlier transaction of the block changed (and that passed its
         // endorsement checks), rather than judge it by either policy.
-        let changed_parameter = tx.rwset.iter().find_map(|ns| {
+        let changed_public = tx.rwset.iter().find_map(|ns| {
             super::key_level::written_keys(&ns.kv)
                 .find(|k| {
                     parameters_changed
                         .get(&ns.namespace)
                         .is_some_and(|keys| keys.contains(*k))
                 })
-                .map(|k| (ns.namespace.clone(), k.to_string()))
+                .map(|k| format!("{}/{k:?}", ns.namespace))
         });
+        let changed_private = || {
+            tx.collections.iter().find_map(|c| {
+                super::key_level::written_key_hashes(&c.hashed)
+                    .find(|h| {
+                        hashed_parameters_changed.contains(&(
+                            c.namespace.clone(),
+                            c.collection.clone(),
+                            h.to_vec(),
+                        ))
+                    })
+                    .map(|h| {
+                        format!(
+                            "{}/{} key {}",
+                            c.namespace,
+                            c.collection,
+                            hex::encode(&h[..h.len().min(8)])
+                        )
+                    })
+            })
+        };
+        let changed_parameter = changed_public.or_else(changed_private);
         if changed_parameter.is_none() {
             for ns in &tx.rwset {
                 for m in &ns.kv.metadata_writes {
@@ -94,11 +117,20 @@ pub fn resolve(
                         .insert(m.key.clone());
                 }
             }
+            for c in &tx.collections {
+                for m in &c.hashed.metadata_writes {
+                    hashed_parameters_changed.insert((
+                        c.namespace.clone(),
+                        c.collection.clone(),
+                        m.key_hash.clone(),
+                    ));
+                }
+            }
         }
-        if let Some((ns, key)) = changed_parameter {
+        if let Some(what) = changed_parameter {
             verdict.code = Code::EndorsementPolicyFailure;
             verdict.reason = Some(format!(
-                "{}: the key-level endorsement policy of {ns}/{key:?} was changed by an earlier transaction of this block",
+                "{}: the key-level endorsement policy of {what} was changed by an earlier transaction of this block",
                 tx.tx_id
             ));
         } else if !seen.insert(tx.tx_id.clone()) {
@@ -177,33 +209,14 @@ pub fn resolve(
                 }
             }
             for c in &tx.collections {
-                for w in &c.hashed.hashed_writes {
-                    let live = !w.is_delete && !w.is_purge;
-                    writes.1.insert(
-                        (
-                            c.namespace.clone(),
-                            c.collection.clone(),
-                            w.key_hash.clone(),
-                        ),
-                        live.then_some(version),
-                    );
-                    hashed_updates.push(HashedUpdate {
-                        namespace: c.namespace.clone(),
-                        collection: c.collection.clone(),
-                        key_hash: w.key_hash.clone(),
-                        value_hash: live.then(|| w.value_hash.clone()),
-                        version,
-                    });
-                    if w.is_purge {
-                        purges.push(Purge {
-                            namespace: c.namespace.clone(),
-                            collection: c.collection.clone(),
-                            key_hash: w.key_hash.clone(),
-                            version,
-                            drop_value: true,
-                        });
-                    }
-                }
+                hashed_writes(
+                    c,
+                    version,
+                    state,
+                    &mut writes,
+                    &mut hashed_updates,
+                    &mut purges,
+                )?;
                 if !c.pvt_rwset_hash.is_empty() {
                     private_writes.push(PrivateWrites {
                         tx_id: tx.tx_id.clone(),
@@ -225,6 +238,80 @@ pub fn resolve(
         private_writes,
         new_config: None,
     })
+}
+
+/// A valid transaction's writes to collection `c`: hashed values (a purge
+/// also noted), and metadata — with the value, or alone, when the key keeps
+/// its value hash under the transaction's version (a key that does not
+/// exist gets none), as for public keys.
+fn hashed_writes(
+    c: &CollectionRw,
+    version: Version,
+    state: &dyn StateView,
+    writes: &mut BlockWrites,
+    updates: &mut Vec<HashedUpdate>,
+    purges: &mut Vec<Purge>,
+) -> Result<(), PeerError> {
+    let metadata_of = |h: &[u8]| {
+        c.hashed
+            .metadata_writes
+            .iter()
+            .find(|m| m.key_hash == h)
+            .map(|m| m.entries.clone())
+    };
+    let key = |h: &[u8]| (c.namespace.clone(), c.collection.clone(), h.to_vec());
+    for w in &c.hashed.hashed_writes {
+        let live = !w.is_delete && !w.is_purge;
+        writes.1.insert(key(&w.key_hash), live.then_some(version));
+        updates.push(HashedUpdate {
+            namespace: c.namespace.clone(),
+            collection: c.collection.clone(),
+            key_hash: w.key_hash.clone(),
+            value_hash: live.then(|| w.value_hash.clone()),
+            version,
+            metadata: metadata_of(&w.key_hash),
+        });
+        if w.is_purge {
+            purges.push(Purge {
+                namespace: c.namespace.clone(),
+                collection: c.collection.clone(),
+                key_hash: w.key_hash.clone(),
+                version,
+                drop_value: true,
+            });
+        }
+    }
+    for m in &c.hashed.metadata_writes {
+        if c.hashed
+            .hashed_writes
+            .iter()
+            .any(|w| w.key_hash == m.key_hash)
+        {
+            continue;
+        }
+        let earlier = updates.iter().rev().find(|u| {
+            u.namespace == c.namespace && u.collection == c.collection && u.key_hash == m.key_hash
+        });
+        let value_hash = match earlier {
+            Some(u) => u.value_hash.clone(),
+            None => state
+                .hashed_value(&c.namespace, &c.collection, &m.key_hash)?
+                .map(|(_, h)| h),
+        };
+        let Some(value_hash) = value_hash else {
+            continue;
+        };
+        writes.1.insert(key(&m.key_hash), Some(version));
+        updates.push(HashedUpdate {
+            namespace: c.namespace.clone(),
+            collection: c.collection.clone(),
+            key_hash: m.key_hash.clone(),
+            value_hash: Some(value_hash),
+            version,
+            metadata: Some(m.entries.clone()),
+        });
+    }
+    Ok(())
 }
 
 /// Hashed reads of private data against the hashed state (and the block's earlier writes).

@@ -173,17 +173,35 @@ pub fn check(
     for ns in &etx.action.rwset {
         let public_writes = !ns.kv.writes.is_empty() || !ns.kv.metadata_writes.is_empty();
         // Collections the transaction writes to (a collection only read
-        // needs no policy of its own, as in Fabric).
-        let collections: Vec<&str> = ns
-            .collections
-            .iter()
-            .filter(|c| {
-                HashedRwSet::decode(c.hashed_rwset.as_slice()).map_or(true, |h| {
-                    !h.hashed_writes.is_empty() || !h.metadata_writes.is_empty()
-                })
-            })
-            .map(|c| c.collection_name.as_str())
-            .collect();
+        // needs no policy of its own, as in Fabric), and whether their
+        // writes need the collection's policy: a private key with a
+        // validation parameter answers to it instead.
+        let mut collections: Vec<&str> = Vec::new();
+        let mut collection_checks: Vec<&str> = Vec::new();
+        for c in &ns.collections {
+            let name = c.collection_name.as_str();
+            let Ok(hashed) = HashedRwSet::decode(c.hashed_rwset.as_slice()) else {
+                collections.push(name);
+                collection_checks.push(name);
+                continue;
+            };
+            if hashed.hashed_writes.is_empty() && hashed.metadata_writes.is_empty() {
+                continue;
+            }
+            collections.push(name);
+            match key_level::check_collection(
+                &ns.namespace,
+                name,
+                &hashed,
+                state,
+                &endorsers,
+                config,
+            )? {
+                Err(why) => return with_id(why),
+                Ok(key_level::Outcome::NamespacePolicyNeeded) => collection_checks.push(name),
+                Ok(key_level::Outcome::AllKeysCovered) => {}
+            }
+        }
         if public_writes {
             match key_level::check(&ns.namespace, &ns.kv, state, &endorsers, config)? {
                 Err(why) => return with_id(why),
@@ -193,7 +211,7 @@ pub fn check(
                 Ok(key_level::Outcome::AllKeysCovered) => {}
             }
         }
-        for c in &collections {
+        for c in collection_checks {
             checks.push((ns.namespace.clone(), Some(c)));
         }
         if ns.namespace == invoked && (public_writes || !collections.is_empty()) {

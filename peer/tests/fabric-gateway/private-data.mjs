@@ -45,6 +45,21 @@ async function evaluate(contract, name, ...args) {
     return text ? JSON.parse(text) : undefined;
 }
 
+/**
+ * Evaluates `name` until `ready` accepts the result: a read on one org's
+ * peer right after another org's peer committed may run before this peer
+ * has the block. Fails after 30 s.
+ */
+async function evaluateWhen(ready, contract, name, ...args) {
+    const deadline = Date.now() + 30000;
+    for (;;) {
+        const result = await evaluate(contract, name, ...args);
+        if (ready(result)) return result;
+        assert.ok(Date.now() < deadline, `${name}(${args}) never became ready: ${JSON.stringify(result)}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+}
+
 /** Runs `action`, which must fail; returns the error's text (its details included). */
 async function mustFail(what, action) {
     try {
@@ -86,13 +101,13 @@ try {
     assert.match(early, /has not agreed/);
 
     // Org2 reads the shared asset and agrees at the same appraisal.
-    const seen = await evaluate(contract2, 'ReadAsset', first);
+    const seen = await evaluateWhen((a) => a !== undefined, contract2, 'ReadAsset', first);
     assert.equal(seen.color, 'green');
     const seller = seen.owner;
     await submitWith(contract2, 'AgreeToTransfer', 'asset_value', { assetID: first, appraisedValue: 100 });
 
     // Org1 sees the agreement and transfers.
-    const agreement = await evaluate(contract1, 'ReadTransferAgreement', first);
+    const agreement = await evaluateWhen((a) => a !== undefined, contract1, 'ReadTransferAgreement', first);
     assert.equal(agreement.assetID, first);
     assert.notEqual(agreement.buyerID, seller);
     await submitWith(contract1, 'TransferAsset', 'asset_owner', { assetID: first, buyerMSP: org2.msp });
@@ -103,6 +118,8 @@ try {
     assert.equal(await evaluate(contract1, 'ReadAssetPrivateDetails', `${org1.msp}PrivateCollection`, first), undefined);
     const kept = await evaluate(contract2, 'ReadAssetPrivateDetails', `${org2.msp}PrivateCollection`, first);
     assert.equal(kept.appraisedValue, 100);
+    // Org2's peer sees the transfer once it has the block.
+    await evaluateWhen((a) => a?.owner === agreement.buyerID, contract2, 'ReadAsset', first);
 
     // Only the owner's org deletes.
     await mustFail('DeleteAsset by a non-owner org', () =>

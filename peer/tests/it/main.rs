@@ -16,6 +16,7 @@ mod key_level;
 mod lifecycle;
 mod net;
 mod network;
+mod private_key_level;
 mod support;
 mod tls_roots;
 mod validation;

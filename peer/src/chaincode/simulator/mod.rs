@@ -12,17 +12,20 @@ use std::collections::BTreeMap;
 use prost::Message;
 use weft_chaincode_abi::KeyModification;
 use weft_protos::kvrwset::{
-    HashedRwSet, KvMetadataEntry, KvMetadataWrite, KvRead, KvReadHash, KvWrite, KvWriteHash,
-    KvrwSet, QueryReads, RangeQueryInfo, Version, range_query_info,
+    KvMetadataEntry, KvMetadataWrite, KvRead, KvWrite, KvrwSet, QueryReads, RangeQueryInfo,
+    Version, range_query_info,
 };
-use weft_protos::rwset::{
-    CollectionHashedReadWriteSet, CollectionPvtReadWriteSet, NsPvtReadWriteSet, NsReadWriteSet,
-    TxPvtReadWriteSet, TxReadWriteSet, tx_read_write_set,
-};
+use weft_protos::rwset::{NsReadWriteSet, TxPvtReadWriteSet, TxReadWriteSet, tx_read_write_set};
 
 use crate::PeerError;
 
 pub use super::memory_ledger::{MemoryLedger, MemorySimulator, VersionedValue};
+
+mod private;
+mod reader;
+
+use private::{HashedReads, PrivateKeys, PrivateWrite};
+pub use reader::StateReader;
 
 /// A page of a key's history and the cursor of the next (`None`: no more).
 pub type HistoryPage = (Vec<KeyModification>, Option<Vec<u8>>);
@@ -72,6 +75,23 @@ pub trait TxSimulator: Send {
         collection: &str,
         key: &str,
         value: Option<Vec<u8>>,
+    ) -> Result<(), PeerError>;
+    /// Committed metadata of a private key (Fabric's
+    /// `GetPrivateDataMetadata`), recording a hashed read of the key.
+    fn get_private_metadata(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<Vec<KvMetadataEntry>, PeerError>;
+    /// Sets a private key's metadata to `entries` (Fabric's
+    /// `SetPrivateDataMetadata`): a hashed metadata write, seen by every peer.
+    fn set_private_metadata(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+        entries: Vec<KvMetadataEntry>,
     ) -> Result<(), PeerError>;
     /// Records a purge (Fabric 2.5's `PurgePrivateData`): a deletion that
     /// also has member peers drop every past version of the key.
@@ -136,116 +156,6 @@ pub trait TxSimulator: Send {
     fn rwset(&self) -> TxReadWriteSet;
 }
 
-/// Committed state a simulation reads: the peer's ledger, or a [`MemoryLedger`].
-pub trait StateReader: Send {
-    /// Committed value and version of `key` in `ns`.
-    fn read(&self, ns: &str, key: &str) -> Result<Option<(Version, Vec<u8>)>, PeerError>;
-    /// The first `limit` committed keys of `ns` in `[start, end)` (empty
-    /// `end`: unbounded), in key order.
-    fn read_range(
-        &self,
-        ns: &str,
-        start: &str,
-        end: &str,
-        limit: usize,
-    ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError>;
-    /// Up to `limit` past values of a key, newest first, after `cursor`.
-    fn read_history(
-        &self,
-        ns: &str,
-        key: &str,
-        cursor: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<HistoryPage, PeerError>;
-    /// Version and value hash of a private key (by its hash), as every peer sees it.
-    fn read_hashed(
-        &self,
-        _ns: &str,
-        _collection: &str,
-        _key_hash: &[u8],
-    ) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
-        Ok(None)
-    }
-    /// A private value this peer holds.
-    fn read_private(
-        &self,
-        _ns: &str,
-        _collection: &str,
-        _key: &str,
-    ) -> Result<Option<Vec<u8>>, PeerError> {
-        Ok(None)
-    }
-    /// The first `limit` private values of a collection this peer holds in
-    /// `[start, end)` (empty `end`: unbounded), in key order.
-    fn read_private_range(
-        &self,
-        _ns: &str,
-        _collection: &str,
-        _start: &str,
-        _end: &str,
-        _limit: usize,
-    ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
-        Ok(Vec::new())
-    }
-    /// Committed metadata of a key (empty: none).
-    fn read_metadata(&self, _ns: &str, _key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
-        Ok(Vec::new())
-    }
-}
-
-impl StateReader for crate::ledger::Ledger {
-    fn read(&self, ns: &str, key: &str) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
-        self.get_state(ns, key)
-    }
-    fn read_range(
-        &self,
-        ns: &str,
-        start: &str,
-        end: &str,
-        limit: usize,
-    ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError> {
-        self.range_page(ns, start, end, limit)
-    }
-    fn read_history(
-        &self,
-        ns: &str,
-        key: &str,
-        cursor: Option<&[u8]>,
-        limit: usize,
-    ) -> Result<HistoryPage, PeerError> {
-        self.history_page(ns, key, cursor, limit)
-    }
-    fn read_hashed(
-        &self,
-        ns: &str,
-        collection: &str,
-        key_hash: &[u8],
-    ) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
-        self.get_hashed(ns, collection, key_hash)
-    }
-    fn read_private(
-        &self,
-        ns: &str,
-        collection: &str,
-        key: &str,
-    ) -> Result<Option<Vec<u8>>, PeerError> {
-        self.get_private(ns, collection, key)
-    }
-    fn read_private_range(
-        &self,
-        ns: &str,
-        collection: &str,
-        start: &str,
-        end: &str,
-        limit: usize,
-    ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
-        self.private_range_page(ns, collection, start, end, limit)
-    }
-    fn read_metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
-        self.get_metadata(ns, key)
-    }
-}
-
 /// Simulates one transaction over committed state, recording its read/write set.
 #[derive(Debug, Clone)]
 pub struct Simulator<R> {
@@ -262,6 +172,8 @@ pub struct Simulator<R> {
     hashed_reads: BTreeMap<(String, String), HashedReads>,
     /// (namespace, collection) → key → private value written (`None`: deleted).
     private_writes: BTreeMap<(String, String), PrivateKeys>,
+    /// (namespace, collection) → key → the metadata it is set to.
+    private_metadata_writes: BTreeMap<(String, String), BTreeMap<String, Vec<KvMetadataEntry>>>,
     /// Whether anything was written, and whether private data was queried:
     /// Fabric refuses a transaction that does both.
     wrote: bool,
@@ -282,30 +194,6 @@ struct OpenRange {
     done: bool,
 }
 
-/// A collection's hashed reads: key → its hash and the version read.
-type HashedReads = BTreeMap<String, (Vec<u8>, Option<Version>)>;
-
-/// A collection's private writes: key → what was done to it last.
-type PrivateKeys = BTreeMap<String, PrivateWrite>;
-
-/// What a transaction did to a private key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum PrivateWrite {
-    Put(Vec<u8>),
-    Delete,
-    /// A delete that also purges the key's past versions.
-    Purge,
-}
-
-impl PrivateWrite {
-    fn value(&self) -> Option<&Vec<u8>> {
-        match self {
-            Self::Put(v) => Some(v),
-            Self::Delete | Self::Purge => None,
-        }
-    }
-}
-
 impl<R: StateReader> Simulator<R> {
     /// A simulation reading `reader`.
     pub fn new(reader: R) -> Self {
@@ -318,6 +206,7 @@ impl<R: StateReader> Simulator<R> {
             open_ranges: Vec::new(),
             hashed_reads: BTreeMap::new(),
             private_writes: BTreeMap::new(),
+            private_metadata_writes: BTreeMap::new(),
             wrote: false,
             queried_private: false,
         }
@@ -332,153 +221,6 @@ impl<R: StateReader> Simulator<R> {
         }
         self.wrote = true;
         Ok(())
-    }
-
-    fn record_hashed_read(
-        &mut self,
-        ns: &str,
-        collection: &str,
-        key: &str,
-    ) -> Result<Option<Vec<u8>>, PeerError> {
-        let key_hash = weft_common::crypto::sha256(key.as_bytes()).to_vec();
-        let current = self.reader.read_hashed(ns, collection, &key_hash)?;
-        self.hashed_reads
-            .entry((ns.to_string(), collection.to_string()))
-            .or_default()
-            .entry(key.to_string())
-            .or_insert_with(|| (key_hash, current.as_ref().map(|(v, _)| *v)));
-        Ok(current.map(|(_, h)| h))
-    }
-
-    /// SHA-256 of a private value as committed (any channel member can read
-    /// it), recording a hashed read.
-    pub fn private_hash(
-        &mut self,
-        ns: &str,
-        collection: &str,
-        key: &str,
-    ) -> Result<Option<Vec<u8>>, PeerError> {
-        self.record_hashed_read(ns, collection, key)
-    }
-
-    /// A private value this peer holds, recording a hashed read.
-    pub fn get_private(
-        &mut self,
-        ns: &str,
-        collection: &str,
-        key: &str,
-    ) -> Result<Option<Vec<u8>>, PeerError> {
-        self.record_hashed_read(ns, collection, key)?;
-        self.reader.read_private(ns, collection, key)
-    }
-
-    /// Records a private write: its hashes go in the transaction, the value
-    /// in [`Self::private_rwset`] for the endorsing peer's transient store.
-    pub fn put_private(&mut self, ns: &str, collection: &str, key: &str, value: Vec<u8>) {
-        self.write_private(ns, collection, key, PrivateWrite::Put(value));
-    }
-
-    fn write_private(&mut self, ns: &str, collection: &str, key: &str, value: PrivateWrite) {
-        self.private_writes
-            .entry((ns.to_string(), collection.to_string()))
-            .or_default()
-            .insert(key.to_string(), value);
-    }
-
-    fn private_kv(writes: &PrivateKeys) -> Vec<u8> {
-        KvrwSet {
-            writes: writes
-                .iter()
-                .map(|(k, w)| KvWrite {
-                    key: k.clone(),
-                    is_delete: w.value().is_none(),
-                    value: w.value().cloned().unwrap_or_default(),
-                })
-                .collect(),
-            ..Default::default()
-        }
-        .encode_to_vec()
-    }
-
-    /// The private writes, if any, as Fabric's private rwset.
-    pub fn private_rwset(&self) -> Option<TxPvtReadWriteSet> {
-        if self.private_writes.is_empty() {
-            return None;
-        }
-        let mut by_ns: BTreeMap<&str, Vec<CollectionPvtReadWriteSet>> = BTreeMap::new();
-        for ((ns, coll), writes) in &self.private_writes {
-            by_ns
-                .entry(ns)
-                .or_default()
-                .push(CollectionPvtReadWriteSet {
-                    collection_name: coll.clone(),
-                    rwset: Self::private_kv(writes),
-                });
-        }
-        Some(TxPvtReadWriteSet {
-            data_model: tx_read_write_set::DataModel::Kv as i32,
-            ns_pvt_rwset: by_ns
-                .into_iter()
-                .map(|(ns, collection_pvt_rwset)| NsPvtReadWriteSet {
-                    namespace: ns.to_string(),
-                    collection_pvt_rwset,
-                })
-                .collect(),
-        })
-    }
-
-    fn collection_sets(&self, ns: &str) -> Vec<CollectionHashedReadWriteSet> {
-        let mut names: Vec<&String> = self
-            .hashed_reads
-            .keys()
-            .chain(self.private_writes.keys())
-            .filter(|(n, _)| n == ns)
-            .map(|(_, c)| c)
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-            .into_iter()
-            .map(|coll| {
-                let key = (ns.to_string(), coll.clone());
-                let reads = self.hashed_reads.get(&key);
-                let writes = self.private_writes.get(&key);
-                // Reads and writes in the order of their keys (Fabric's
-                // rwset builder), not of their hashes.
-                let hashed_writes: Vec<KvWriteHash> = writes
-                    .iter()
-                    .flat_map(|m| m.iter())
-                    .map(|(k, w)| KvWriteHash {
-                        key_hash: weft_common::crypto::sha256(k.as_bytes()).to_vec(),
-                        is_delete: w.value().is_none(),
-                        value_hash: w
-                            .value()
-                            .map(|v| weft_common::crypto::sha256(v).to_vec())
-                            .unwrap_or_default(),
-                        is_purge: *w == PrivateWrite::Purge,
-                    })
-                    .collect();
-                let hashed = HashedRwSet {
-                    hashed_reads: reads
-                        .iter()
-                        .flat_map(|m| m.values())
-                        .map(|(h, v)| KvReadHash {
-                            key_hash: h.clone(),
-                            version: *v,
-                        })
-                        .collect(),
-                    hashed_writes,
-                    metadata_writes: Vec::new(),
-                };
-                CollectionHashedReadWriteSet {
-                    collection_name: coll.clone(),
-                    hashed_rwset: hashed.encode_to_vec(),
-                    pvt_rwset_hash: writes
-                        .map(|w| weft_common::crypto::sha256(&Self::private_kv(w)).to_vec())
-                        .unwrap_or_default(),
-                }
-            })
-            .collect()
     }
 }
 
@@ -568,6 +310,33 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         self.may_write()?;
         let w = value.map_or(PrivateWrite::Delete, PrivateWrite::Put);
         self.write_private(ns, collection, key, w);
+        Ok(())
+    }
+
+    fn get_private_metadata(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+    ) -> Result<Vec<KvMetadataEntry>, PeerError> {
+        self.record_hashed_read(ns, collection, key)?;
+        let key_hash = weft_common::crypto::sha256(key.as_bytes());
+        self.reader.read_hashed_metadata(ns, collection, &key_hash)
+    }
+
+    fn set_private_metadata(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        key: &str,
+        mut entries: Vec<KvMetadataEntry>,
+    ) -> Result<(), PeerError> {
+        self.may_write()?;
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        self.private_metadata_writes
+            .entry((ns.to_string(), collection.to_string()))
+            .or_default()
+            .insert(key.to_string(), entries);
         Ok(())
     }
 
@@ -696,6 +465,7 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
             .chain(self.ranges.keys())
             .chain(self.hashed_reads.keys().map(|(ns, _)| ns))
             .chain(self.private_writes.keys().map(|(ns, _)| ns))
+            .chain(self.private_metadata_writes.keys().map(|(ns, _)| ns))
             .collect();
         namespaces.sort();
         namespaces.dedup();
@@ -757,146 +527,4 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Committed state with no public keys and these private values of
-    /// `ns`/`coll`.
-    struct PrivateOnly(BTreeMap<String, Vec<u8>>);
-
-    impl StateReader for PrivateOnly {
-        fn read(&self, _: &str, _: &str) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
-            Ok(None)
-        }
-        fn read_range(
-            &self,
-            _: &str,
-            _: &str,
-            _: &str,
-            _: usize,
-        ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError> {
-            Ok(Vec::new())
-        }
-        fn read_history(
-            &self,
-            _: &str,
-            _: &str,
-            _: Option<&[u8]>,
-            _: usize,
-        ) -> Result<HistoryPage, PeerError> {
-            Ok((Vec::new(), None))
-        }
-        fn read_private_range(
-            &self,
-            ns: &str,
-            collection: &str,
-            start: &str,
-            end: &str,
-            limit: usize,
-        ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
-            assert_eq!((ns, collection), ("cc", "coll"));
-            Ok(self
-                .0
-                .range(start.to_string()..)
-                .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
-                .take(limit)
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect())
-        }
-    }
-
-    #[test]
-    fn private_ranges_page_record_nothing_and_exclude_writes_as_in_fabric() {
-        let values = (0..5).map(|i| (format!("k{i}"), vec![i as u8])).collect();
-        let mut sim = Simulator::new(PrivateOnly(values));
-        let q = sim.open_private_range("cc", "coll", "k1", "k4").unwrap();
-        let mut keys = Vec::new();
-        loop {
-            let page = sim.next_range(q, 2).unwrap();
-            if page.is_empty() {
-                break;
-            }
-            keys.extend(page.into_iter().map(|(k, _)| k));
-        }
-        assert_eq!(keys, ["k1", "k2", "k3"]);
-        let rwset = sim.rwset();
-        assert!(rwset.ns_rwset.is_empty(), "{rwset:?}");
-        for refused in [
-            sim.put_state("cc", "k", b"v".to_vec()),
-            sim.del_state("cc", "k"),
-            sim.put_private_data("cc", "coll", "k", None),
-            sim.set_state_metadata("cc", "k", Vec::new()),
-        ] {
-            assert!(matches!(refused, Err(PeerError::UnsupportedTransaction(_))));
-        }
-
-        let mut sim = Simulator::new(PrivateOnly(BTreeMap::new()));
-        sim.put_state("cc", "k", b"v".to_vec()).unwrap();
-        let refused = sim.open_private_range("cc", "coll", "", "").unwrap_err();
-        assert!(refused.to_string().contains("writes nothing"), "{refused}");
-    }
-
-    #[test]
-    fn metadata_reads_record_the_key_and_metadata_writes_replace_the_entries() {
-        let mut ledger = MemoryLedger::default();
-        ledger.put("cc", "k", b"1", 2, 0);
-        let mut sim = ledger.simulator();
-        assert!(sim.get_state_metadata("cc", "k").unwrap().is_empty());
-        let entry = |name: &str, value: &[u8]| KvMetadataEntry {
-            name: name.into(),
-            value: value.to_vec(),
-        };
-        sim.set_state_metadata("cc", "k", vec![entry("Z", b"z"), entry("A", b"a")])
-            .unwrap();
-        sim.set_state_metadata("cc", "new", vec![entry("A", b"1")])
-            .unwrap();
-        let rw = sim.rwset();
-        let kv = KvrwSet::decode(rw.ns_rwset[0].rwset.as_slice()).unwrap();
-        assert_eq!(kv.reads.len(), 1);
-        assert_eq!(kv.reads[0].version.map(|v| v.block_num), Some(2));
-        assert!(kv.writes.is_empty(), "metadata is not a value write");
-        let written: Vec<(&str, Vec<&str>)> = kv
-            .metadata_writes
-            .iter()
-            .map(|m| {
-                (
-                    m.key.as_str(),
-                    m.entries.iter().map(|e| e.name.as_str()).collect(),
-                )
-            })
-            .collect();
-        assert_eq!(written, [("k", vec!["A", "Z"]), ("new", vec!["A"])]);
-    }
-
-    #[test]
-    fn records_reads_writes_and_ranges_like_fabric() {
-        let mut ledger = MemoryLedger::default();
-        ledger.put("cc", "a", b"1", 3, 0);
-        ledger.put("cc", "b", b"2", 4, 1);
-        ledger.put("other", "a", b"x", 1, 0);
-        let mut sim = ledger.simulator();
-        assert_eq!(sim.get_state("cc", "a").unwrap(), Some(b"1".to_vec()));
-        sim.put_state("cc", "a", b"9".to_vec()).unwrap();
-        // No read-your-writes: still the committed value, and the read version stays.
-        assert_eq!(sim.get_state("cc", "a").unwrap(), Some(b"1".to_vec()));
-        assert_eq!(sim.get_state("cc", "zz").unwrap(), None);
-        sim.del_state("cc", "b").unwrap();
-        let range = sim.get_range("cc", "a", "c").unwrap();
-        assert_eq!(range.len(), 2);
-        let rw = sim.rwset();
-        assert_eq!(rw.ns_rwset.len(), 1, "only namespaces touched appear");
-        let kv = KvrwSet::decode(rw.ns_rwset[0].rwset.as_slice()).unwrap();
-        assert_eq!(
-            kv.reads
-                .iter()
-                .map(|r| (r.key.as_str(), r.version.map(|v| v.block_num)))
-                .collect::<Vec<_>>(),
-            vec![("a", Some(3)), ("zz", None)]
-        );
-        assert_eq!(kv.writes.len(), 2);
-        assert!(kv.writes.iter().any(|w| w.key == "b" && w.is_delete));
-        assert_eq!(kv.range_queries_info[0].start_key, "a");
-        // Namespaces are separate.
-        assert_eq!(ledger.simulator().get_state("other", "b").unwrap(), None);
-    }
-}
+mod tests;

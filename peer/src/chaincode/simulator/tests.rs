@@ -1,0 +1,173 @@
+use weft_protos::kvrwset::HashedRwSet;
+
+use super::*;
+
+/// Committed state with no public keys and these private values of
+/// `ns`/`coll`.
+struct PrivateOnly(BTreeMap<String, Vec<u8>>);
+
+impl StateReader for PrivateOnly {
+    fn read(&self, _: &str, _: &str) -> Result<Option<(Version, Vec<u8>)>, PeerError> {
+        Ok(None)
+    }
+    fn read_range(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: usize,
+    ) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError> {
+        Ok(Vec::new())
+    }
+    fn read_history(
+        &self,
+        _: &str,
+        _: &str,
+        _: Option<&[u8]>,
+        _: usize,
+    ) -> Result<HistoryPage, PeerError> {
+        Ok((Vec::new(), None))
+    }
+    fn read_private_range(
+        &self,
+        ns: &str,
+        collection: &str,
+        start: &str,
+        end: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
+        assert_eq!((ns, collection), ("cc", "coll"));
+        Ok(self
+            .0
+            .range(start.to_string()..)
+            .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+}
+
+#[test]
+fn private_ranges_page_record_nothing_and_exclude_writes_as_in_fabric() {
+    let values = (0..5).map(|i| (format!("k{i}"), vec![i as u8])).collect();
+    let mut sim = Simulator::new(PrivateOnly(values));
+    let q = sim.open_private_range("cc", "coll", "k1", "k4").unwrap();
+    let mut keys = Vec::new();
+    loop {
+        let page = sim.next_range(q, 2).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        keys.extend(page.into_iter().map(|(k, _)| k));
+    }
+    assert_eq!(keys, ["k1", "k2", "k3"]);
+    let rwset = sim.rwset();
+    assert!(rwset.ns_rwset.is_empty(), "{rwset:?}");
+    for refused in [
+        sim.put_state("cc", "k", b"v".to_vec()),
+        sim.del_state("cc", "k"),
+        sim.put_private_data("cc", "coll", "k", None),
+        sim.set_state_metadata("cc", "k", Vec::new()),
+    ] {
+        assert!(matches!(refused, Err(PeerError::UnsupportedTransaction(_))));
+    }
+
+    let mut sim = Simulator::new(PrivateOnly(BTreeMap::new()));
+    sim.put_state("cc", "k", b"v".to_vec()).unwrap();
+    let refused = sim.open_private_range("cc", "coll", "", "").unwrap_err();
+    assert!(refused.to_string().contains("writes nothing"), "{refused}");
+}
+
+#[test]
+fn metadata_reads_record_the_key_and_metadata_writes_replace_the_entries() {
+    let mut ledger = MemoryLedger::default();
+    ledger.put("cc", "k", b"1", 2, 0);
+    let mut sim = ledger.simulator();
+    assert!(sim.get_state_metadata("cc", "k").unwrap().is_empty());
+    let entry = |name: &str, value: &[u8]| KvMetadataEntry {
+        name: name.into(),
+        value: value.to_vec(),
+    };
+    sim.set_state_metadata("cc", "k", vec![entry("Z", b"z"), entry("A", b"a")])
+        .unwrap();
+    sim.set_state_metadata("cc", "new", vec![entry("A", b"1")])
+        .unwrap();
+    let rw = sim.rwset();
+    let kv = KvrwSet::decode(rw.ns_rwset[0].rwset.as_slice()).unwrap();
+    assert_eq!(kv.reads.len(), 1);
+    assert_eq!(kv.reads[0].version.map(|v| v.block_num), Some(2));
+    assert!(kv.writes.is_empty(), "metadata is not a value write");
+    let written: Vec<(&str, Vec<&str>)> = kv
+        .metadata_writes
+        .iter()
+        .map(|m| {
+            (
+                m.key.as_str(),
+                m.entries.iter().map(|e| e.name.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(written, [("k", vec!["A", "Z"]), ("new", vec!["A"])]);
+}
+
+#[test]
+fn records_reads_writes_and_ranges_like_fabric() {
+    let mut ledger = MemoryLedger::default();
+    ledger.put("cc", "a", b"1", 3, 0);
+    ledger.put("cc", "b", b"2", 4, 1);
+    ledger.put("other", "a", b"x", 1, 0);
+    let mut sim = ledger.simulator();
+    assert_eq!(sim.get_state("cc", "a").unwrap(), Some(b"1".to_vec()));
+    sim.put_state("cc", "a", b"9".to_vec()).unwrap();
+    // No read-your-writes: still the committed value, and the read version stays.
+    assert_eq!(sim.get_state("cc", "a").unwrap(), Some(b"1".to_vec()));
+    assert_eq!(sim.get_state("cc", "zz").unwrap(), None);
+    sim.del_state("cc", "b").unwrap();
+    let range = sim.get_range("cc", "a", "c").unwrap();
+    assert_eq!(range.len(), 2);
+    let rw = sim.rwset();
+    assert_eq!(rw.ns_rwset.len(), 1, "only namespaces touched appear");
+    let kv = KvrwSet::decode(rw.ns_rwset[0].rwset.as_slice()).unwrap();
+    assert_eq!(
+        kv.reads
+            .iter()
+            .map(|r| (r.key.as_str(), r.version.map(|v| v.block_num)))
+            .collect::<Vec<_>>(),
+        vec![("a", Some(3)), ("zz", None)]
+    );
+    assert_eq!(kv.writes.len(), 2);
+    assert!(kv.writes.iter().any(|w| w.key == "b" && w.is_delete));
+    assert_eq!(kv.range_queries_info[0].start_key, "a");
+    // Namespaces are separate.
+    assert_eq!(ledger.simulator().get_state("other", "b").unwrap(), None);
+}
+
+#[test]
+fn a_private_key_policy_is_a_hashed_metadata_write_and_its_read_a_hashed_read() {
+    let mut sim = Simulator::new(PrivateOnly(BTreeMap::new()));
+    let entries = vec![KvMetadataEntry {
+        name: crate::ledger::VALIDATION_PARAMETER.into(),
+        value: b"policy".to_vec(),
+    }];
+    assert!(
+        sim.get_private_metadata("cc", "coll", "k")
+            .unwrap()
+            .is_empty()
+    );
+    sim.set_private_metadata("cc", "coll", "k", entries.clone())
+        .unwrap();
+    // No private value is written, so there is no private rwset.
+    assert!(sim.private_writes().is_none());
+    let rwset = sim.rwset();
+    let coll = &rwset.ns_rwset[0].collection_hashed_rwset[0];
+    assert_eq!(coll.collection_name, "coll");
+    assert!(coll.pvt_rwset_hash.is_empty());
+    let hashed = HashedRwSet::decode(coll.hashed_rwset.as_slice()).unwrap();
+    let key_hash = weft_common::crypto::sha256(b"k").to_vec();
+    assert_eq!(hashed.hashed_reads.len(), 1);
+    assert_eq!(hashed.hashed_reads[0].key_hash, key_hash);
+    assert!(hashed.hashed_writes.is_empty());
+    assert_eq!(hashed.metadata_writes.len(), 1);
+    assert_eq!(hashed.metadata_writes[0].key_hash, key_hash);
+    assert_eq!(hashed.metadata_writes[0].entries, entries);
+}
