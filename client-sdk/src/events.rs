@@ -14,7 +14,7 @@ use weft_protos::orderer::{
     SeekInfo, SeekNextCommit, SeekPosition, SeekSpecified, seek_info, seek_position,
 };
 use weft_protos::protos::deliver_client::DeliverClient;
-use weft_protos::protos::deliver_response;
+use weft_protos::protos::{BlockAndPrivateData, deliver_response};
 
 use crate::checkpoint::{Checkpoint, Checkpointer};
 use crate::error::GatewayFailure;
@@ -159,13 +159,14 @@ impl ChaincodeEventsRequestBuilder {
 }
 
 /// A stream of whole committed blocks (with their validation codes in the
-/// metadata), in order.
-pub struct BlockEvents {
-    inner: BoxStream<'static, Result<Block, ClientError>>,
+/// metadata), in order: `Block`s from [`Network::block_events`], or
+/// [`BlockAndPrivateData`] from [`Network::block_and_private_data_events`].
+pub struct BlockEvents<T = Block> {
+    inner: BoxStream<'static, Result<T, ClientError>>,
 }
 
-impl Stream for BlockEvents {
-    type Item = Result<Block, ClientError>;
+impl<T> Stream for BlockEvents<T> {
+    type Item = Result<T, ClientError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.inner.poll_next_unpin(cx)
@@ -211,6 +212,36 @@ impl Network {
     /// Committed blocks from `start` (a checkpoint's block; block events have
     /// no transaction-level resume). Needs the channel's `Readers` access.
     pub async fn block_events(&self, start: EventStart) -> Result<BlockEvents, ClientError> {
+        self.deliver(start, false, |t| match t {
+            deliver_response::Type::Block(b) => Some(b),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Committed blocks from `start`, each with the private data the peer
+    /// holds and this client may read (Fabric's `DeliverWithPrivateData`:
+    /// `memberOnlyRead` collections only for members' clients), by
+    /// transaction position.
+    pub async fn block_and_private_data_events(
+        &self,
+        start: EventStart,
+    ) -> Result<BlockEvents<BlockAndPrivateData>, ClientError> {
+        self.deliver(start, true, |t| match t {
+            deliver_response::Type::BlockAndPrivateData(b) => Some(b),
+            _ => None,
+        })
+        .await
+    }
+
+    /// Opens a Deliver stream (with private data or not) from `start`;
+    /// `item` picks the responses it yields.
+    async fn deliver<T: Send + 'static>(
+        &self,
+        start: EventStart,
+        with_private_data: bool,
+        item: fn(deliver_response::Type) -> Option<T>,
+    ) -> Result<BlockEvents<T>, ClientError> {
         let (position, _) = start.position_and_after();
         let seek = SeekInfo {
             start: Some(position),
@@ -235,16 +266,19 @@ impl Network {
             .ok_or(ClientError::Unsigned("block events request"))?;
         let mut client = DeliverClient::new(self.gateway.inner.channel.clone())
             .max_decoding_message_size(256 * 1024 * 1024);
-        let stream = client
-            .deliver(futures::stream::iter([Envelope { payload, signature }]))
-            .await
+        let request = futures::stream::iter([Envelope { payload, signature }]);
+        let opened = if with_private_data {
+            client.deliver_with_private_data(request).await
+        } else {
+            client.deliver(request).await
+        };
+        let stream = opened
             .map_err(|s| ClientError::Events(GatewayFailure::from_status(&s)))?
             .into_inner();
         let inner = stream
-            .filter_map(|r| async move {
+            .filter_map(move |r| async move {
                 match r {
                     Ok(resp) => match resp.r#type {
-                        Some(deliver_response::Type::Block(b)) => Some(Ok(b)),
                         Some(deliver_response::Type::Status(code)) => {
                             Some(Err(ClientError::Events(GatewayFailure {
                                 code: tonic::Code::Unavailable,
@@ -254,7 +288,8 @@ impl Network {
                                 details: Vec::new(),
                             })))
                         }
-                        _ => None,
+                        Some(t) => item(t).map(Ok),
+                        None => None,
                     },
                     Err(s) => Some(Err(ClientError::Events(GatewayFailure::from_status(&s)))),
                 }

@@ -241,22 +241,7 @@ impl UnpackedEnvelope {
                 format!("malformed chaincode action: {e}"),
             )
         })?;
-        let rwset = TxReadWriteSet::decode(cc_action.results.as_slice())
-            .map_err(|e| bad(Code::BadRwset, format!("malformed read/write set: {e}")))?;
-        let mut namespaces = Vec::with_capacity(rwset.ns_rwset.len());
-        for ns in rwset.ns_rwset {
-            let kv = KvrwSet::decode(ns.rwset.as_slice()).map_err(|e| {
-                bad(
-                    Code::BadRwset,
-                    format!("malformed KV read/write set of {}: {e}", ns.namespace),
-                )
-            })?;
-            namespaces.push(NsRwSet {
-                namespace: ns.namespace,
-                kv,
-                collections: ns.collection_hashed_rwset,
-            });
-        }
+        let namespaces = decode_ns_rwsets(&cc_action.results)?;
         let event = if cc_action.events.is_empty() {
             None
         } else {
@@ -282,6 +267,28 @@ impl UnpackedEnvelope {
             },
         })
     }
+}
+
+/// A chaincode action's results (a `TxReadWriteSet`), one entry per
+/// namespace with its public reads and writes decoded.
+pub fn decode_ns_rwsets(results: &[u8]) -> Result<Vec<NsRwSet>, Invalid> {
+    let rwset = TxReadWriteSet::decode(results)
+        .map_err(|e| bad(Code::BadRwset, format!("malformed read/write set: {e}")))?;
+    let mut namespaces = Vec::with_capacity(rwset.ns_rwset.len());
+    for ns in rwset.ns_rwset {
+        let kv = KvrwSet::decode(ns.rwset.as_slice()).map_err(|e| {
+            bad(
+                Code::BadRwset,
+                format!("malformed KV read/write set of {}: {e}", ns.namespace),
+            )
+        })?;
+        namespaces.push(NsRwSet {
+            namespace: ns.namespace,
+            kv,
+            collections: ns.collection_hashed_rwset,
+        });
+    }
+    Ok(namespaces)
 }
 
 /// One namespace's reads and writes.

@@ -17,7 +17,9 @@ pub use build::{
     create_proposal_response, envelope_payload, prepare_transaction, signed_bound_envelope,
     signed_envelope,
 };
-pub use envelope::{EndorserTransaction, NsRwSet, UnpackedAction, UnpackedEnvelope};
+pub use envelope::{
+    EndorserTransaction, NsRwSet, UnpackedAction, UnpackedEnvelope, decode_ns_rwsets,
+};
 pub use invalid::Invalid;
 pub use proposal::{UnpackedProposal, proposal_hash};
 pub use txid::compute_txid;

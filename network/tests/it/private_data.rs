@@ -6,7 +6,8 @@
 //!
 //! - Org3 is in no collection: no store of either Org3 peer ever holds a
 //!   private value, yet both commit the same blocks, the private-data
-//!   transactions valid.
+//!   transactions valid; `DeliverWithPrivateData` gives Org3's client the
+//!   blocks without the private writes Org1's client gets with them.
 //! - Org1's second peer serves the chaincode Org1 approved on its first peer
 //!   (the approval's private data reached it), and after being down while a
 //!   transaction was endorsed it gets the private data it missed.
@@ -284,6 +285,64 @@ async fn private_data_reaches_member_peers_only_survives_a_peer_restart_and_expi
     assert!(
         refused.contains("get_private_data: refused by the peer's access rules"),
         "{refused}"
+    );
+
+    // DeliverWithPrivateData from Org1's peer: Org1's client gets asset1's
+    // private writes with its block; Org3's client gets the block without
+    // them (both collections asset1 wrote are members-only).
+    let from_org1_peer = |user_org: usize| {
+        let info = net.info();
+        let user = &info.orgs[user_org];
+        let (identity, signer) =
+            weft_client_sdk::identity::load_msp(&user.user.msp, &user.msp_id).unwrap();
+        let tls = weft_client_sdk::connection::Tls::from_files(
+            &info.orgs[0].tls_ca,
+            Some((&user.user.tls_cert, &user.user.tls_key)),
+        )
+        .unwrap();
+        let address = info.orgs[0].peers[0].address.clone();
+        async move {
+            Gateway::connect(&address, identity, Some(signer), Some(tls))
+                .await
+                .unwrap()
+        }
+    };
+    let with_private = |gw: Gateway| {
+        let channel = channel.clone();
+        async move {
+            let mut events = gw
+                .network(&channel)
+                .block_and_private_data_events(weft_client_sdk::events::EventStart::Block(
+                    created.block_number,
+                ))
+                .await
+                .unwrap();
+            futures::StreamExt::next(&mut events)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let seen_by_org1 = with_private(from_org1_peer(0).await).await;
+    let mut collections: Vec<&str> = seen_by_org1
+        .private_data_map
+        .values()
+        .flat_map(|tx| &tx.ns_pvt_rwset)
+        .flat_map(|ns| &ns.collection_pvt_rwset)
+        .map(|c| c.collection_name.as_str())
+        .collect();
+    collections.sort();
+    assert_eq!(
+        collections,
+        ["Org1MSPPrivateCollection", "assetCollection"],
+        "Org1's client sees its collections"
+    );
+    let seen_by_org3 = with_private(from_org1_peer(2).await).await;
+    assert_eq!(seen_by_org3.block, seen_by_org1.block);
+    assert!(
+        seen_by_org3.private_data_map.is_empty(),
+        "Org3's client got {:?}",
+        seen_by_org3.private_data_map.keys()
     );
 
     // Org1's second peer is down while asset2 is endorsed and committed.

@@ -6,8 +6,6 @@ use tonic::Status;
 use weft_common::CommonError;
 use weft_common::tx::Invalid;
 
-use crate::lifecycle::PolicyError;
-
 /// Why one org's endorsement could not be had.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum Unendorsed {
@@ -52,10 +50,11 @@ pub(super) enum NotOrdered {
 /// Why endorsements fall short of a chaincode's committed policy.
 #[derive(Debug, thiserror::Error)]
 pub(super) enum Shortfall {
-    /// The chaincode has no usable committed definition.
+    /// The endorsements cannot be read.
+    #[error("the endorsed result: {0}")]
+    Unreadable(String),
+    /// A policy the committer will check is not satisfied (or the chaincode
+    /// has no usable committed definition).
     #[error("{}", .0.reason)]
-    Definition(Invalid),
-    /// The endorsers do not satisfy its policy.
-    #[error(transparent)]
-    Policy(#[from] PolicyError),
+    Policy(Invalid),
 }

@@ -387,10 +387,7 @@ impl Gateway for GatewayService {
                     )));
                 }
                 return Err(fail(
-                    format!(
-                        "endorsement policy of {} not satisfied by the organisations that endorsed: {why}",
-                        p.chaincode_name
-                    ),
+                    format!("failed to collect enough transaction endorsements: {why}"),
                     failures,
                 ));
             }
@@ -506,17 +503,22 @@ impl Gateway for GatewayService {
     }
 }
 
-/// Whether these endorsements satisfy `chaincode`'s committed policy (the
-/// error says what is missing); `Err` only when the ledger fails.
+/// Whether these endorsements (all of one payload) satisfy every policy the
+/// committer will check for what they endorse: the chaincode's, a written
+/// collection's own, and the key-level policies of the keys written (the
+/// error says what is missing). `Err` only when the ledger fails.
 fn policy_check(
     ledger: &crate::ledger::Ledger,
     cfg: &weft_common::config::ChannelConfig,
     chaincode: &str,
     responses: &[ProposalResponse],
 ) -> Result<Result<(), Shortfall>, crate::PeerError> {
-    let policy = match crate::lifecycle::committed_policy(ledger, chaincode)? {
-        Ok(p) => p,
-        Err(why) => return Ok(Err(Shortfall::Definition(why))),
+    let Some(first) = responses.first() else {
+        return Ok(Err(Shortfall::Unreadable("no endorsement".into())));
+    };
+    let rwset = match endorsed_rwset(first) {
+        Ok(r) => r,
+        Err(why) => return Ok(Err(Shortfall::Unreadable(why))),
     };
     let signed: Vec<SignedData> = responses
         .iter()
@@ -532,7 +534,21 @@ fn policy_check(
         })
         .collect();
     let signers = verify_signers(&signed, &cfg.msps, weft_common::clock::unix_now());
-    Ok(policy.evaluate(&signers, cfg).map_err(Shortfall::from))
+    let policies = crate::validation::PolicyCache::new(ledger);
+    Ok(crate::validation::transaction::check_endorsements(
+        chaincode, &rwset, &signers, cfg, ledger, &policies,
+    )?
+    .map_err(Shortfall::Policy))
+}
+
+/// The read/write set an endorsement signed.
+fn endorsed_rwset(r: &ProposalResponse) -> Result<Vec<weft_common::tx::NsRwSet>, String> {
+    use prost::Message;
+    let payload = weft_protos::protos::ProposalResponsePayload::decode(r.payload.as_slice())
+        .map_err(|e| format!("malformed proposal response payload: {e}"))?;
+    let action = weft_protos::protos::ChaincodeAction::decode(payload.extension.as_slice())
+        .map_err(|e| format!("malformed chaincode action: {e}"))?;
+    weft_common::tx::decode_ns_rwsets(&action.results).map_err(|e| e.reason)
 }
 
 /// Checks a signed gateway request: the identity is valid on the channel,

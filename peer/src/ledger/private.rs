@@ -331,6 +331,19 @@ impl Ledger {
         Ok(self.db.get_cf(self.cf(CF_PVT_TX), k.encode())?)
     }
 
+    /// Every private rwset this peer holds for block `block`, in the order
+    /// of transaction, namespace and collection.
+    pub fn pvt_rwsets_of_block(&self, block: u64) -> Result<Vec<(PvtKey, Vec<u8>)>, PeerError> {
+        let prefix = block.to_be_bytes();
+        let mut out = Vec::new();
+        for item in self.with_prefix(CF_PVT_TX, &prefix) {
+            let (k, v) = item?;
+            let key = PvtKey::decode(&k).ok_or_else(|| corrupt("private data key"))?;
+            out.push((key, v.to_vec()));
+        }
+        Ok(out)
+    }
+
     /// Up to `limit` private writes this peer lacks, oldest first.
     pub fn missing_pvt(&self, limit: usize) -> Result<Vec<MissingPvt>, PeerError> {
         let mut out = Vec::new();

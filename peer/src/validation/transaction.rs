@@ -3,7 +3,7 @@
 use prost::Message;
 use weft_common::config::ChannelConfig;
 use weft_common::config::update::verify_config_envelope;
-use weft_common::policy::verify_signers;
+use weft_common::policy::{Signers, verify_signers};
 use weft_common::tx::{Invalid, NsRwSet, UnpackedEnvelope};
 use weft_protos::common::{Block, ConfigEnvelope, HeaderType};
 use weft_protos::kvrwset::HashedRwSet;
@@ -162,15 +162,52 @@ pub fn check(
         &config.msps,
         timestamp_seconds,
     );
+    if let Err(why) = check_endorsements(
+        etx.chaincode.as_str(),
+        &etx.action.rwset,
+        &endorsers,
+        config,
+        state,
+        policies,
+    )? {
+        return with_id(why);
+    }
+    Ok((
+        tx_id.clone(),
+        Ok(Checked {
+            tx_id,
+            header_type,
+            timestamp_seconds,
+            rwset: etx.action.rwset,
+            collections,
+        }),
+    ))
+}
+
+/// The endorsement policies an action's read/write set must satisfy, as the
+/// committer decides them: the invoked chaincode's and every written
+/// namespace's, a written collection's own policy instead of its
+/// chaincode's, and a key's validation parameter (public, or private by
+/// hash) instead of either for that key. `endorsers` are the verified
+/// endorsements. `Ok(Err)` is an unsatisfied policy; `Err` a failing ledger.
+/// The Gateway asks it too, to know whom to ask for endorsements.
+pub fn check_endorsements(
+    chaincode: &str,
+    rwset: &[NsRwSet],
+    endorsers: &Signers,
+    config: &ChannelConfig,
+    state: &dyn StateView,
+    policies: &PolicyCache<'_>,
+) -> Result<Result<(), Invalid>, PeerError> {
     // Namespaces that must be satisfied: the invoked chaincode always, and
     // every namespace the transaction writes to. A public key with a
     // validation parameter answers to that key-level policy instead of its
     // namespace's (Fabric's state-based endorsement): the namespace's policy
     // is needed only for keys without one.
     let mut checks: Vec<(String, Option<&str>)> = Vec::new();
-    let invoked = etx.chaincode.as_str();
+    let invoked = chaincode;
     let mut invoked_checked = false;
-    for ns in &etx.action.rwset {
+    for ns in rwset {
         let public_writes = !ns.kv.writes.is_empty() || !ns.kv.metadata_writes.is_empty();
         // Collections the transaction writes to (a collection only read
         // needs no policy of its own, as in Fabric), and whether their
@@ -194,17 +231,17 @@ pub fn check(
                 name,
                 &hashed,
                 state,
-                &endorsers,
+                endorsers,
                 config,
             )? {
-                Err(why) => return with_id(why),
+                Err(why) => return Ok(Err(why)),
                 Ok(key_level::Outcome::NamespacePolicyNeeded) => collection_checks.push(name),
                 Ok(key_level::Outcome::AllKeysCovered) => {}
             }
         }
         if public_writes {
-            match key_level::check(&ns.namespace, &ns.kv, state, &endorsers, config)? {
-                Err(why) => return with_id(why),
+            match key_level::check(&ns.namespace, &ns.kv, state, endorsers, config)? {
+                Err(why) => return Ok(Err(why)),
                 Ok(key_level::Outcome::NamespacePolicyNeeded) => {
                     checks.push((ns.namespace.clone(), None))
                 }
@@ -238,29 +275,20 @@ pub fn check(
         };
         let policy = match policy {
             Ok(p) => p,
-            Err(why) => return with_id(why),
+            Err(why) => return Ok(Err(why)),
         };
-        if let Err(why) = policy.evaluate(&endorsers, config) {
+        if let Err(why) = policy.evaluate(endorsers, config) {
             let what = match collection {
                 Some(c) => format!("{ns} (collection {c})"),
                 None => ns.clone(),
             };
-            return with_id(invalid(
+            return Ok(Err(invalid(
                 Code::EndorsementPolicyFailure,
                 format!("endorsement policy of {what} not satisfied: {why}"),
-            ));
+            )));
         }
     }
-    Ok((
-        tx_id.clone(),
-        Ok(Checked {
-            tx_id,
-            header_type,
-            timestamp_seconds,
-            rwset: etx.action.rwset,
-            collections,
-        }),
-    ))
+    Ok(Ok(()))
 }
 
 /// Collection `c` of chaincode `ns`'s own endorsement policy, if its
