@@ -62,6 +62,42 @@ async fn the_gateway_asks_the_org_a_key_level_policy_names() {
         .await
         .unwrap();
 
+    // Org2's peer says so in its proposal response, as Fabric's endorser
+    // does: the ChaincodeInterest carries the key's policy and disregards
+    // the chaincode's.
+    let info = net.info();
+    let org2_info = &info.orgs[1];
+    let user = weft_common::msp::folder::load_signing_identity(
+        &org2_info.user.msp,
+        &weft_common::ids::MspId::new(&org2_info.msp_id),
+    )
+    .unwrap();
+    let bundle =
+        weft_common::tx::ProposalBuilder::new(weft_common::ids::ChannelId::new(&channel), CC)
+            .args(vec![
+                b"UpdateAsset".to_vec(),
+                b"a1".to_vec(),
+                b"150".to_vec(),
+            ])
+            .sign(&user)
+            .unwrap();
+    let mut admin = info.admin_client(org2_info, 0).await.unwrap();
+    let response = admin.process(&bundle.signed).await.unwrap();
+    let interest = response.interest.expect("a ChaincodeInterest");
+    assert_eq!(interest.chaincodes.len(), 1, "{interest:?}");
+    let call = &interest.chaincodes[0];
+    assert_eq!(call.name, CC);
+    assert!(call.disregard_namespace_policy);
+    let names_org1 = |p: &weft_protos::common::SignaturePolicyEnvelope| {
+        p.identities
+            .iter()
+            .any(|i| String::from_utf8_lossy(&i.principal).contains("Org1MSP"))
+    };
+    assert!(
+        call.key_policies.len() == 1 && names_org1(&call.key_policies[0]),
+        "{call:?}"
+    );
+
     // Org2's client updates it through Org2's Gateway, which gets Org1's
     // endorsement too.
     org2.network(&channel)

@@ -10,6 +10,7 @@
 //!   `_lifecycle`'s channel functions or an application chaincode run in the
 //!   WASM runtime against committed state.
 
+mod interest;
 mod local;
 mod metrics;
 mod simulate;
@@ -98,6 +99,9 @@ struct Simulated {
     event: Vec<u8>,
     version: String,
     private: Option<PrivateWrites>,
+    /// What the result needs endorsed (Fabric's `ChaincodeInterest`), for
+    /// channel chaincode invocations.
+    interest: Option<protos::ChaincodeInterest>,
 }
 
 /// The private writes of an endorsement.
@@ -120,6 +124,7 @@ impl Simulated {
             event: Vec::new(),
             version: String::new(),
             private: None,
+            interest: None,
         }
     }
 }
@@ -196,7 +201,7 @@ async fn endorse_inner(
             version: done.version,
             path: String::new(),
         };
-        let response = create_proposal_response(
+        let mut response = create_proposal_response(
             &p,
             done.response,
             done.results,
@@ -205,6 +210,7 @@ async fn endorse_inner(
             core.signer(),
         )
         .map_err(|e| Status::internal(format!("cannot sign the response: {e}")))?;
+        response.interest = done.interest;
         if let Some(pvt) = done.private
             && let Some(c) = core.channel(&p.channel_header.channel_id)
         {

@@ -48,6 +48,8 @@ pub(super) fn simulate(
                 own: Some(all.clone()),
                 all,
             }),
+            // As Fabric: a system chaincode's result names no chaincode.
+            interest: Some(Default::default()),
         });
     }
     // The definition: its sequence is read through the simulation (as Fabric
@@ -138,13 +140,26 @@ pub(super) fn simulate(
             .encode_to_vec()
         })
         .unwrap_or_default();
+    let results = sim.rwset().encode_to_vec();
+    let interest = weft_common::tx::decode_ns_rwsets(&results)
+        .map_err(|e| err(500, format!("error in simulation: {e}")))
+        .and_then(|namespaces| {
+            super::interest::build(
+                &namespaces,
+                &|ns, key| ledger.get_metadata(ns, key),
+                &|ns, coll, h| ledger.get_hashed_metadata(ns, coll, h),
+                is_system_chaincode,
+            )
+            .map_err(internal)
+        })?;
     Ok(Simulated {
         response: protos::Response {
             status: outcome.response.status as i32,
             message: outcome.response.message,
             payload: outcome.response.payload,
         },
-        results: sim.rwset().encode_to_vec(),
+        results,
+        interest: Some(interest),
         event,
         version,
         private: sim.private_writes().map(|all| {
@@ -165,6 +180,11 @@ pub(super) fn simulate(
             }
         }),
     })
+}
+
+/// Fabric's system chaincodes, which a `ChaincodeInterest` leaves out.
+fn is_system_chaincode(name: &str) -> bool {
+    matches!(name, crate::lifecycle::NAMESPACE | "lscc" | "cscc" | "qscc")
 }
 
 /// The application capability that enables `PurgePrivateData`.
