@@ -592,6 +592,22 @@ async fn private_data_reaches_member_peers_only_survives_a_peer_restart_and_expi
             .len(),
         1
     );
+    // A member peer asking for more than MAX_DIGESTS at once is refused
+    // (the control above asked for one), and so is a request whose clock
+    // is an hour off, replayed or forged ahead.
+    let many = vec![digest.clone(); weft_peer::privdata::service::MAX_DIGESTS + 1];
+    let asker = weft_peer::privdata::request::asker(&channel, &org2_peer);
+    let refused = pull_as(&net, asker, &org2_peer, many).await.unwrap_err();
+    assert!(refused.contains("digests at most"), "{refused}");
+    let mut stale = weft_peer::privdata::request::asker(&channel, &org2_peer);
+    if let Some(t) = stale.timestamp.as_mut() {
+        t.seconds -= 3600;
+    }
+    let refused = pull_as(&net, stale, &org2_peer, vec![digest.clone()])
+        .await
+        .unwrap_err();
+    assert!(refused.contains("away from this peer's clock"), "{refused}");
+
     // A push of a collection Org1 is not a member of is refused, not stored.
     let kept = push(&net, &channel, &org3_peer, "Org2MSPPrivateCollection").await;
     assert_eq!(kept, Vec::<String>::new());
@@ -667,11 +683,22 @@ async fn pull(
     signer: &weft_common::msp::SigningIdentity,
     digest: &weft_protos::gossip::PvtDataDigest,
 ) -> Result<Vec<Vec<u8>>, String> {
+    let asker = weft_peer::privdata::request::asker(channel, signer);
+    pull_as(net, asker, signer, vec![digest.clone()]).await
+}
+
+/// Pulls `digests` from Org1's first peer with `asker`, signed by `signer`.
+async fn pull_as(
+    net: &InProcessNetwork,
+    asker: weft_protos::weft::privdata::Asker,
+    signer: &weft_common::msp::SigningIdentity,
+    digests: Vec<weft_protos::gossip::PvtDataDigest>,
+) -> Result<Vec<Vec<u8>>, String> {
     use prost::Message;
     use weft_peer::privdata::request;
     let body = weft_protos::weft::privdata::PullRequest {
-        asker: Some(request::asker(channel, signer)),
-        digests: vec![digest.clone()],
+        asker: Some(asker),
+        digests,
     }
     .encode_to_vec();
     let signed = request::sign(body, signer).unwrap();

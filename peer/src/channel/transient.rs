@@ -136,3 +136,38 @@ pub fn decode_writes(namespace: &str, collection: &str, rwset: Vec<u8>) -> Optio
         rwset,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(i: usize) -> TransientEntry {
+        TransientEntry {
+            namespace: "cc".into(),
+            collection: "coll".into(),
+            rwset: i.to_be_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_member_cannot_fill_the_store_past_its_capacity() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path()).unwrap();
+        let store = TransientStore::new(ledger.clone());
+        // More than the store holds, at once: refused whole, nothing kept.
+        let flood: Vec<TransientEntry> = (0..=CAPACITY).map(entry).collect();
+        assert!(matches!(
+            store.put_entries("tx-flood", &flood),
+            Err(TransientError::Full)
+        ));
+        assert_eq!(ledger.transient_len(), 0);
+        // Up to the capacity, kept; one more, refused.
+        store.put_entries("tx-fill", &flood[..CAPACITY]).unwrap();
+        assert_eq!(ledger.transient_len(), CAPACITY);
+        assert!(matches!(
+            store.put_entries("tx-one-more", &[entry(CAPACITY + 1)]),
+            Err(TransientError::Full)
+        ));
+        assert!(store.entries("tx-one-more").unwrap().is_empty());
+    }
+}
