@@ -50,6 +50,8 @@ struct Chain {
     block: u64,
     /// The submitting client: MSP id and PEM certificate.
     creator: (String, Vec<u8>),
+    /// The private data collections the contract may use.
+    collections: std::collections::BTreeMap<String, weft_peer::chaincode::CollectionAccess>,
 }
 
 impl Chain {
@@ -75,6 +77,7 @@ impl Chain {
             ledger: MemoryLedger::default(),
             block: 0,
             creator: ("Org1MSP".into(), Vec::new()),
+            collections: Default::default(),
         }
     }
 
@@ -107,7 +110,7 @@ impl Chain {
             creator_msp_id: self.creator.0.clone().into(),
             creator_cert: self.creator.1.clone(),
             read_only,
-            collections: Default::default(),
+            collections: self.collections.clone(),
         };
         let (out, sim) = self
             .rt
@@ -590,4 +593,46 @@ fn get_all_assets_lists_fabrics_total_query_limit_on_the_default_budgets() {
         "{} fuel of {budget}: less than 4× headroom",
         out.fuel_used
     );
+}
+
+#[test]
+fn a_private_keys_policy_is_set_and_read_through_the_abi() {
+    use weft_protos::kvrwset::HashedRwSet;
+    let mut chain = Chain::new("peer/tests/chaincode/private-policy");
+    chain.collections.insert(
+        "coll".into(),
+        weft_peer::chaincode::CollectionAccess {
+            peer_is_member: true,
+            creator_is_member: true,
+            ..Default::default()
+        },
+    );
+    let (out, rw) = chain.simulate(&["SetPolicy", "coll", "k", "Org2MSP"], false);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let coll = &rw.ns_rwset[0].collection_hashed_rwset[0];
+    assert_eq!(coll.collection_name, "coll");
+    let hashed = HashedRwSet::decode(coll.hashed_rwset.as_slice()).unwrap();
+    let write = &hashed.metadata_writes[0];
+    assert_eq!(write.key_hash, weft_common::crypto::sha256(b"k").to_vec());
+    let policy = weft_peer::ledger::validation_parameter(&write.entries).unwrap();
+    let orgs = weft_chaincode_sdk::statebased::KeyEndorsementPolicy::from_policy(policy)
+        .unwrap()
+        .list_orgs()
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+    assert_eq!(orgs, ["Org2MSP"]);
+    // Nothing committed yet: no policy, and the read is a hashed read.
+    let (out, rw) = chain.simulate(&["GetPolicy", "coll", "k"], true);
+    assert_eq!(out.response.payload, b"[]");
+    let hashed = HashedRwSet::decode(
+        rw.ns_rwset[0].collection_hashed_rwset[0]
+            .hashed_rwset
+            .as_slice(),
+    )
+    .unwrap();
+    assert_eq!(hashed.hashed_reads.len(), 1);
+    // A collection the chaincode does not define is refused.
+    let (out, _) = chain.simulate(&["SetPolicy", "other", "k", "Org2MSP"], false);
+    assert_ne!(out.response.status, 200);
 }
