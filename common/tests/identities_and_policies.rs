@@ -417,6 +417,21 @@ fn implicit_meta_policies_count_child_groups() {
         err.contains("MAJORITY Endorsement needs 2 of 3 groups, 1 satisfied"),
         "{err}"
     );
+    // Who must still sign, in words, for an offline signature round.
+    let needed = |path: &str, n: usize| tree.still_needed(path, &signers(n), &msps);
+    assert_eq!(
+        needed("/Channel/Application/Endorsement", 1).as_deref(),
+        Some("1 more of the Endorsement of BMSP, CMSP")
+    );
+    assert_eq!(
+        needed("/Channel/Application/AllEndorsement", 1).as_deref(),
+        Some("2 more of the Endorsement of BMSP, CMSP")
+    );
+    assert_eq!(needed("/Channel/Application/Endorsement", 2), None);
+    assert_eq!(
+        needed("/Channel/Application/BMSP/Endorsement", 1).as_deref(),
+        Some("signatures satisfying OutOf(1, 'BMSP.peer')")
+    );
     // A relative path starts at the group it is asked of; an absolute one at
     // the root group, by name.
     let app_tree = tree.group("Application").unwrap();

@@ -495,15 +495,16 @@ pub fn apply_update(
                     )));
                 }
                 let path = mod_policy_path(key, cur.mod_policy());
-                current
+                if let Some(need) = current
                     .policies
-                    .evaluate(&path, &signers, &current.msps)
-                    .map_err(|e| {
-                        CommonError::Config(format!(
-                            "changing {} needs its mod_policy {path}: {e}",
-                            describe(key)
-                        ))
-                    })?;
+                    .still_needed(&path, &signers, &current.msps)
+                {
+                    return Err(CommonError::Config(format!(
+                        "changing {} needs its mod_policy {path}: it still needs {need} (signed by {})",
+                        describe(key),
+                        signers.describe()
+                    )));
+                }
             }
         }
     }

@@ -226,6 +226,66 @@ impl PolicyTree {
         }
     }
 
+    /// Who must still sign for the policy at `path` to be satisfied by
+    /// `signers`, in words ("1 more of the Admins of Org2MSP, Org3MSP");
+    /// `None` when it is satisfied. For an offline multi-signature workflow:
+    /// the next signers can be named before anything is submitted.
+    pub fn still_needed(&self, path: &str, signers: &Signers, msps: &MspManager) -> Option<String> {
+        let Some((node, name)) = self
+            .locate(path)
+            .filter(|(node, name)| node.policies.contains_key(*name))
+        else {
+            return Some(format!("a policy {path}, which does not exist"));
+        };
+        node.needed(name, signers, msps)
+    }
+
+    fn needed(&self, name: &str, signers: &Signers, msps: &MspManager) -> Option<String> {
+        match self.policies.get(name) {
+            None => Some(format!("a policy {name} in group {}", self.name)),
+            Some(PolicyDef::Unsupported(t)) => {
+                Some(format!("a policy of type {t}, which weft cannot evaluate"))
+            }
+            Some(PolicyDef::Signature(p)) => {
+                (!p.evaluate(&signers.valid, msps)).then(|| format!("signatures satisfying {p}"))
+            }
+            Some(PolicyDef::ImplicitMeta { rule, sub_policy }) => {
+                let threshold = rule.threshold(self.groups.len());
+                let mut satisfied = 0;
+                let mut missing: Vec<(String, Option<String>)> = Vec::new();
+                for (gname, g) in &self.groups {
+                    match g.needed(sub_policy, signers, msps) {
+                        None => satisfied += 1,
+                        Some(why) => {
+                            // A group's signature policy is named by the
+                            // group; a deeper implicit-meta one says more.
+                            let nested = matches!(
+                                g.policies.get(sub_policy),
+                                Some(PolicyDef::ImplicitMeta { .. })
+                            );
+                            missing.push((gname.clone(), nested.then_some(why)));
+                        }
+                    }
+                }
+                if satisfied >= threshold {
+                    return None;
+                }
+                let names: Vec<String> = missing
+                    .into_iter()
+                    .map(|(g, why)| match why {
+                        Some(why) => format!("{g} ({why})"),
+                        None => g,
+                    })
+                    .collect();
+                Some(format!(
+                    "{} more of the {sub_policy} of {}",
+                    threshold - satisfied,
+                    names.join(", ")
+                ))
+            }
+        }
+    }
+
     /// Evaluates this group's policy `name`, saying why it is not satisfied.
     fn explain(&self, name: &str, signers: &Signers, msps: &MspManager) -> Result<(), String> {
         match self.policies.get(name) {

@@ -81,7 +81,7 @@ fn config_blocks_need_the_updates_admins_signed() {
                 )),
             ),
             Code::InvalidConfigTransaction,
-            "needs its mod_policy /Channel/Application/Admins",
+            "needs its mod_policy /Channel/Application/Admins: it still needs 1 more of the Admins of Org2MSP",
         ),
         (
             "a genuine update next to a config it does not yield",
