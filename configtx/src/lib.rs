@@ -9,6 +9,7 @@ pub mod genesis;
 pub mod local;
 pub mod profile;
 pub mod protolator;
+pub mod update_file;
 
 /// Everything `weft-configtx` can fail with. Messages name the file, the field and the fix.
 #[derive(Debug, thiserror::Error)]

@@ -9,6 +9,7 @@ use weft_common::ids::ChannelId;
 use weft_common::pki::KeyType;
 use weft_configtx::profile::ConfigtxFile;
 use weft_configtx::protolator::{Protolator, TOP_LEVEL_TYPES};
+use weft_configtx::update_file::UpdateFile;
 use weft_configtx::{ConfigtxError, cryptogen, genesis};
 
 #[derive(Parser)]
@@ -44,6 +45,11 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Config updates passed between admins for signatures.
+    Update {
+        #[command(subcommand)]
+        command: UpdateCommand,
+    },
     /// Decode a protobuf file to JSON (like `configtxlator proto_decode`).
     Inspect {
         /// The file to decode.
@@ -62,6 +68,38 @@ enum Command {
         /// Where to write the bytes.
         #[arg(long)]
         output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum UpdateCommand {
+    /// Add this admin's signature to a config update file, in place (Fabric's
+    /// `peer channel signconfigtx`). The file passes from admin to admin
+    /// until `update inspect` says it is ready.
+    ///
+    /// Example: CORE_PEER_MSPCONFIGPATH=org2/users/Admin@org2.example.com/msp
+    /// CORE_PEER_LOCALMSPID=Org2MSP weft-configtx update sign org3_update.pb
+    Sign {
+        /// A CONFIG_UPDATE envelope, or a bare config update (compute-update's output).
+        file: PathBuf,
+        /// The signing admin's MSP folder.
+        #[arg(long, env = "CORE_PEER_MSPCONFIGPATH")]
+        msp: PathBuf,
+        /// The signing admin's MSP id.
+        #[arg(long, env = "CORE_PEER_LOCALMSPID")]
+        msp_id: String,
+    },
+    /// Show what a config update changes, whose signatures it has, and who
+    /// must still sign, against the channel's current config.
+    ///
+    /// Example: weft-peer channel fetch config config.block -c mychannel;
+    /// weft-configtx update inspect org3_update.pb --config-block config.block
+    Inspect {
+        /// The update file.
+        file: PathBuf,
+        /// The channel's newest config block.
+        #[arg(long)]
+        config_block: PathBuf,
     },
 }
 
@@ -120,6 +158,28 @@ fn run(cli: Cli) -> Result<(), ConfigtxError> {
             std::fs::write(&output, block.encode_to_vec())
                 .map_err(|e| ConfigtxError::io(&output, e))?;
             tracing::info!(channel = %channel, profile, output = %output.display(), "wrote genesis block");
+        }
+        Command::Update {
+            command: UpdateCommand::Sign { file, msp, msp_id },
+        } => {
+            let admin = weft_common::msp::folder::load_signing_identity(
+                &msp,
+                &weft_common::ids::MspId::new(&msp_id),
+            )?;
+            let mut update = UpdateFile::read(&file)?;
+            update.sign(&admin)?;
+            update.write(&file, &admin)?;
+            eprintln!(
+                "{} signed by {msp_id}: it has {} signature(s)",
+                file.display(),
+                update.envelope.signatures.len()
+            );
+        }
+        Command::Update {
+            command: UpdateCommand::Inspect { file, config_block },
+        } => {
+            let review = UpdateFile::read(&file)?.review(&config_block)?;
+            println!("{review}");
         }
         Command::Inspect { file, type_name } => {
             let bytes = std::fs::read(&file).map_err(|e| ConfigtxError::io(&file, e))?;

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use prost::Message;
 use weft_common::config::ChannelConfig;
-use weft_common::config::update::{apply_update, compute_update, sign_config_update};
+use weft_common::config::update::{
+    add_signature, apply_update, compute_update, review_update, sign_config_update,
+};
 use weft_common::ids::{ChannelId, MspId};
 use weft_common::msp::{SigningIdentity, folder};
 use weft_common::pki::{CertAuthority, KeyType};
@@ -21,6 +23,7 @@ fn now() -> i64 {
 struct Sample {
     dir: tempfile::TempDir,
     config: ChannelConfig,
+    block: weft_protos::common::Block,
 }
 
 impl Sample {
@@ -56,6 +59,7 @@ impl Sample {
         .unwrap();
         Self {
             config: ChannelConfig::from_block(&block).unwrap(),
+            block,
             dir,
         }
     }
@@ -214,9 +218,35 @@ fn adding_an_org_needs_a_majority_of_application_admins() {
     .unwrap_err()
     .to_string();
     assert!(
-        err.contains("group /Channel/Application") && err.contains("MAJORITY Admins needs 2 of 2"),
+        err.contains("group /Channel/Application")
+            && err.contains("it still needs 1 more of the Admins of Org2MSP"),
         "{err}"
     );
+    // The offline round: Org1's signature alone is reviewed as short of
+    // Org2's; once Org2 signs, the update is complete.
+    let by_org1 = envelope(&s.config.config, &updated, &[&org1]);
+    let review = review_update(&s.config, &by_org1, now()).unwrap();
+    assert!(!review.complete());
+    let app_change = review
+        .changes
+        .iter()
+        .find(|c| c.element == "group /Channel/Application")
+        .unwrap();
+    assert_eq!(
+        app_change.needs.as_deref(),
+        Some("1 more of the Admins of Org2MSP to sign")
+    );
+    assert!(
+        review
+            .changes
+            .iter()
+            .any(|c| c.element == "group /Channel/Application/Org3MSP" && c.added)
+    );
+    let text = review.to_string();
+    assert!(text.contains("Not ready"), "{text}");
+    let by_both = add_signature(&by_org1, &org2).unwrap();
+    let review = review_update(&s.config, &by_both, now()).unwrap();
+    assert!(review.complete(), "{review}");
     let new = apply_update(
         &s.config,
         &envelope(&s.config.config, &updated, &[&org1, &org2]),
@@ -310,4 +340,97 @@ fn malformed_and_foreign_updates_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("otherchannel"), "{err}");
+}
+
+/// Runs `weft-configtx` with `args` and `envs`; its stdout and stderr.
+fn cli(args: &[&std::ffi::OsStr], envs: &[(&str, &std::path::Path)]) -> (String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weft-configtx"))
+        .args(args)
+        .envs(envs.iter().map(|(k, v)| (*k, v.as_os_str())))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "weft-configtx {args:?}: {stderr}");
+    (stdout, stderr)
+}
+
+#[test]
+fn admins_sign_an_update_file_in_turn_and_inspect_says_who_is_missing() {
+    let s = Sample::new();
+    let mut updated = s.config.config.clone();
+    // A change a majority of the application admins must approve: the
+    // channel's endorsement policy becomes ANY Endorsement.
+    let app = group(&mut updated, &["Application"]);
+    let policy = app.policies.get_mut("Endorsement").unwrap();
+    policy.policy.as_mut().unwrap().value = weft_protos::common::ImplicitMetaPolicy {
+        sub_policy: "Endorsement".into(),
+        rule: weft_protos::common::implicit_meta_policy::Rule::Any as i32,
+    }
+    .encode_to_vec();
+    let update = compute_update(&ChannelId::new("mychannel"), &s.config.config, &updated)
+        .unwrap()
+        .encode_to_vec();
+    let file = s.dir.path().join("update.pb");
+    std::fs::write(&file, update).unwrap();
+    let block = s.dir.path().join("config.block");
+    std::fs::write(&block, s.block.encode_to_vec()).unwrap();
+    let inspect = || {
+        cli(
+            &[
+                "update".as_ref(),
+                "inspect".as_ref(),
+                file.as_os_str(),
+                "--config-block".as_ref(),
+                block.as_os_str(),
+            ],
+            &[],
+        )
+        .0
+    };
+    let sign = |domain: &str, msp: &str| {
+        let dir = s.org(domain).join(format!("users/Admin@{domain}/msp"));
+        let (_, stderr) = cli(
+            &["update".as_ref(), "sign".as_ref(), file.as_os_str()],
+            &[
+                ("CORE_PEER_MSPCONFIGPATH", dir.as_path()),
+                ("CORE_PEER_LOCALMSPID", std::path::Path::new(msp)),
+            ],
+        );
+        stderr
+    };
+
+    // Unsigned: both orgs' admins are needed.
+    let text = inspect();
+    assert!(
+        text.contains(
+            "changes policy /Channel/Application/Endorsement: needs 2 more of the Admins of Org1MSP, Org2MSP to sign"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("Not ready"), "{text}");
+    // Org1's admin signs; the file is now a CONFIG_UPDATE envelope.
+    assert!(sign("org1.example.com", "Org1MSP").contains("1 signature(s)"));
+    let text = inspect();
+    assert!(
+        text.contains("needs 1 more of the Admins of Org2MSP to sign"),
+        "{text}"
+    );
+    let partial = weft_configtx::update_file::UpdateFile::read(&file).unwrap();
+    let err = apply_update(&s.config, &partial.envelope, now())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("it still needs 1 more of the Admins of Org2MSP"),
+        "{err}"
+    );
+    // Org2's admin signs, offline, on the same file.
+    assert!(sign("org2.example.com", "Org2MSP").contains("2 signature(s)"));
+    let text = inspect();
+    assert!(text.contains("Ready to submit."), "{text}");
+    // The result applies as an orderer would apply it.
+    let signed = weft_configtx::update_file::UpdateFile::read(&file).unwrap();
+    apply_update(&s.config, &signed.envelope, now()).unwrap();
 }

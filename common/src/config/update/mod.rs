@@ -13,6 +13,8 @@
 //! 5. the new config is the current one with the delta applied; a group in the
 //!    delta keeps exactly the children its write-set entry lists.
 
+mod review;
+
 use std::collections::BTreeMap;
 
 use prost::Message;
@@ -27,6 +29,8 @@ use crate::error::decode;
 use crate::ids::ChannelId;
 use crate::msp::SigningIdentity;
 use crate::policy::{PolicyTree, SignedData, verify_signers};
+
+pub use review::{ChangeReview, UpdateReview, add_signature, review_update};
 
 // ---------- computing an update ----------
 
