@@ -401,14 +401,18 @@ fn rebuild(
     Ok(out)
 }
 
-/// Validates a `ConfigUpdateEnvelope` against the current config at Unix time
-/// `now` and returns the new config (sequence + 1). Errors say which element
-/// and which policy.
-pub fn apply_update(
+/// The current config and an update's read and write sets, flattened.
+struct Flattened {
+    current: BTreeMap<Key, Element>,
+    read: BTreeMap<Key, Element>,
+    write: BTreeMap<Key, Element>,
+}
+
+/// Decodes `envelope`'s update for `current`'s channel and flattens it.
+fn flattened(
     current: &ChannelConfig,
     envelope: &ConfigUpdateEnvelope,
-    now: i64,
-) -> Result<Config, CommonError> {
+) -> Result<Flattened, CommonError> {
     let update: ConfigUpdate = decode("config update", &envelope.config_update)?;
     if update.channel_id != current.channel_id.as_str() {
         return Err(CommonError::Config(format!(
@@ -421,18 +425,59 @@ pub fn apply_update(
         .channel_group
         .as_ref()
         .ok_or_else(|| CommonError::Config("current config has no channel group".into()))?;
-    let mut current_map = BTreeMap::new();
-    flatten(root, &[], "Channel", &mut current_map);
-    let mut read_map = BTreeMap::new();
-    if let Some(r) = &update.read_set {
-        flatten(r, &[], "Channel", &mut read_map);
-    }
-    let mut write_map = BTreeMap::new();
     let write_set = update
         .write_set
         .as_ref()
         .ok_or_else(|| CommonError::Config("the update has no write set".into()))?;
-    flatten(write_set, &[], "Channel", &mut write_map);
+    let mut out = Flattened {
+        current: BTreeMap::new(),
+        read: BTreeMap::new(),
+        write: BTreeMap::new(),
+    };
+    flatten(root, &[], "Channel", &mut out.current);
+    if let Some(r) = &update.read_set {
+        flatten(r, &[], "Channel", &mut out.read);
+    }
+    flatten(write_set, &[], "Channel", &mut out.write);
+    Ok(out)
+}
+
+/// The verified signers of an update's signatures, at Unix time `now`.
+fn update_signers(
+    current: &ChannelConfig,
+    envelope: &ConfigUpdateEnvelope,
+    now: i64,
+) -> Result<crate::policy::Signers, CommonError> {
+    let signed: Vec<SignedData> = envelope
+        .signatures
+        .iter()
+        .map(|s| -> Result<SignedData, CommonError> {
+            let header: SignatureHeader = decode("config signature header", &s.signature_header)?;
+            let mut data = s.signature_header.clone();
+            data.extend_from_slice(&envelope.config_update);
+            Ok(SignedData {
+                identity: header.creator,
+                data,
+                signature: s.signature.clone(),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(verify_signers(&signed, &current.msps, now))
+}
+
+/// Validates a `ConfigUpdateEnvelope` against the current config at Unix time
+/// `now` and returns the new config (sequence + 1). Errors say which element
+/// and which policy.
+pub fn apply_update(
+    current: &ChannelConfig,
+    envelope: &ConfigUpdateEnvelope,
+    now: i64,
+) -> Result<Config, CommonError> {
+    let Flattened {
+        current: current_map,
+        read: read_map,
+        write: write_map,
+    } = flattened(current, envelope)?;
 
     for (key, el) in &read_map {
         match current_map.get(key) {
@@ -462,21 +507,7 @@ pub fn apply_update(
         return Err(CommonError::Config("the update changes nothing".into()));
     }
 
-    let signed: Vec<SignedData> = envelope
-        .signatures
-        .iter()
-        .map(|s| -> Result<SignedData, CommonError> {
-            let header: SignatureHeader = decode("config signature header", &s.signature_header)?;
-            let mut data = s.signature_header.clone();
-            data.extend_from_slice(&envelope.config_update);
-            Ok(SignedData {
-                identity: header.creator,
-                data,
-                signature: s.signature.clone(),
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    let signers = verify_signers(&signed, &current.msps, now);
+    let signers = update_signers(current, envelope, now)?;
 
     for (key, el) in &delta {
         match current_map.get(*key) {

@@ -5,13 +5,11 @@
 
 use std::collections::BTreeMap;
 
-use weft_protos::common::{ConfigUpdate, ConfigUpdateEnvelope, SignatureHeader};
+use weft_protos::common::ConfigUpdateEnvelope;
 
-use super::{Element, Key, describe, flatten, mod_policy_path};
+use super::{Element, Flattened, Key, describe, flattened, mod_policy_path, update_signers};
 use crate::CommonError;
 use crate::config::bundle::ChannelConfig;
-use crate::error::decode;
-use crate::policy::{SignedData, verify_signers};
 
 /// One element an update writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,43 +49,12 @@ pub fn review_update(
     envelope: &ConfigUpdateEnvelope,
     now: i64,
 ) -> Result<UpdateReview, CommonError> {
-    let update: ConfigUpdate = decode("config update", &envelope.config_update)?;
-    if update.channel_id != current.channel_id.as_str() {
-        return Err(CommonError::Config(format!(
-            "the update is for channel {:?}, not {}",
-            update.channel_id, current.channel_id
-        )));
-    }
-    let root = current
-        .config
-        .channel_group
-        .as_ref()
-        .ok_or_else(|| CommonError::Config("current config has no channel group".into()))?;
-    let mut current_map = BTreeMap::new();
-    flatten(root, &[], "Channel", &mut current_map);
-    let mut read_map = BTreeMap::new();
-    if let Some(r) = &update.read_set {
-        flatten(r, &[], "Channel", &mut read_map);
-    }
-    let mut write_map = BTreeMap::new();
-    if let Some(w) = &update.write_set {
-        flatten(w, &[], "Channel", &mut write_map);
-    }
-    let signed: Vec<SignedData> = envelope
-        .signatures
-        .iter()
-        .map(|s| -> Result<SignedData, CommonError> {
-            let header: SignatureHeader = decode("config signature header", &s.signature_header)?;
-            let mut data = s.signature_header.clone();
-            data.extend_from_slice(&envelope.config_update);
-            Ok(SignedData {
-                identity: header.creator,
-                data,
-                signature: s.signature.clone(),
-            })
-        })
-        .collect::<Result<_, _>>()?;
-    let signers = verify_signers(&signed, &current.msps, now);
+    let Flattened {
+        current: current_map,
+        read: read_map,
+        write: write_map,
+    } = flattened(current, envelope)?;
+    let signers = update_signers(current, envelope, now)?;
     let changes = write_map
         .iter()
         .filter(|(k, el)| {
