@@ -118,6 +118,15 @@ mod wasm {
         }
     }
 
+    /// Interprets a host call that returns only success or an error code.
+    fn unit(r: i32, call: &'static str) -> Result<(), LedgerError> {
+        if r < 0 {
+            Err(err(r as i64, call))
+        } else {
+            Ok(())
+        }
+    }
+
     /// Copies the host's result buffer of `len` bytes.
     fn take_result(len: i64) -> Vec<u8> {
         let mut buf = vec![0u8; len as usize];
@@ -183,21 +192,13 @@ mod wasm {
         fn put_state(&mut self, key: &str, value: &[u8]) -> Result<(), LedgerError> {
             // SAFETY: pointers and lengths of live slices.
             let r = unsafe { put_state(key.as_ptr(), key.len(), value.as_ptr(), value.len()) };
-            if r < 0 {
-                Err(err(r as i64, "put_state"))
-            } else {
-                Ok(())
-            }
+            unit(r, "put_state")
         }
 
         fn del_state(&mut self, key: &str) -> Result<(), LedgerError> {
             // SAFETY: pointer and length of a live slice.
             let r = unsafe { del_state(key.as_ptr(), key.len()) };
-            if r < 0 {
-                Err(err(r as i64, "del_state"))
-            } else {
-                Ok(())
-            }
+            unit(r, "del_state")
         }
 
         fn get_state_validation_parameter(
@@ -225,11 +226,7 @@ mod wasm {
                     policy.len(),
                 )
             };
-            if r < 0 {
-                Err(err(r as i64, "set_state_validation_parameter"))
-            } else {
-                Ok(())
-            }
+            unit(r, "set_state_validation_parameter")
         }
 
         fn get_private_data_validation_parameter(
@@ -268,11 +265,7 @@ mod wasm {
                     policy.len(),
                 )
             };
-            if r < 0 {
-                Err(err(r as i64, "set_private_data_validation_parameter"))
-            } else {
-                Ok(())
-            }
+            unit(r, "set_private_data_validation_parameter")
         }
 
         fn get_private_data(
@@ -340,11 +333,7 @@ mod wasm {
                     ),
                 }
             };
-            if r < 0 {
-                Err(err(r as i64, call))
-            } else {
-                Ok(())
-            }
+            unit(r, call)
         }
 
         fn purge_private_data(&mut self, collection: &str, key: &str) -> Result<(), LedgerError> {
@@ -357,11 +346,7 @@ mod wasm {
                     key.len(),
                 )
             };
-            if r < 0 {
-                Err(err(r as i64, "purge_private_data"))
-            } else {
-                Ok(())
-            }
+            unit(r, "purge_private_data")
         }
 
         fn get_range(
@@ -430,11 +415,7 @@ mod wasm {
             // SAFETY: pointers and lengths of live slices.
             let r =
                 unsafe { set_event(name.as_ptr(), name.len(), payload.as_ptr(), payload.len()) };
-            if r < 0 {
-                Err(err(r as i64, "set_event"))
-            } else {
-                Ok(())
-            }
+            unit(r, "set_event")
         }
 
         fn invoke_chaincode(

@@ -52,6 +52,24 @@ fn collection(
     }
 }
 
+/// `memberOnlyRead`: only members' clients read the collection.
+fn may_read(
+    c: &Ctx<'_>,
+    call: &str,
+    collection: &str,
+    access: CollectionAccess,
+) -> Result<(), i64> {
+    if access.member_only_read && !access.creator_is_member {
+        return Err(refuse(
+            c,
+            call,
+            collection,
+            "the client's org is not a member (memberOnlyRead)",
+        ));
+    }
+    Ok(())
+}
+
 fn refuse(c: &Ctx<'_>, call: &str, collection: &str, why: &str) -> i64 {
     tracing::warn!(chaincode = %c.data().ctx.chaincode, "{call} on collection {collection:?}: {why}");
     ErrorCode::Forbidden.as_return()
@@ -78,14 +96,7 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             )?;
             let call = abi::GET_PRIVATE_DATA;
             let (coll, key, access) = try_code!(target(&mut c, call, (cp, cl), (kp, kl)));
-            if access.member_only_read && !access.creator_is_member {
-                return Ok(refuse(
-                    &c,
-                    call,
-                    &coll,
-                    "the client's org is not a member (memberOnlyRead)",
-                ));
-            }
+            try_code!(may_read(&c, call, &coll, access));
             let (s, ns) = sim(&mut c);
             if !access.peer_is_member {
                 // As Fabric: a value this peer cannot hold is an error when it exists.
@@ -184,14 +195,7 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             )?;
             let call = abi::GET_PRIVATE_DATA_VALIDATION_PARAMETER;
             let (coll, key, access) = try_code!(target(&mut c, call, (cp, cl), (kp, kl)));
-            if access.member_only_read && !access.creator_is_member {
-                return Ok(refuse(
-                    &c,
-                    call,
-                    &coll,
-                    "the client's org is not a member (memberOnlyRead)",
-                ));
-            }
+            try_code!(may_read(&c, call, &coll, access));
             let (s, ns) = sim(&mut c);
             let found = s
                 .get_private_metadata(&ns, &coll, &key)
@@ -246,14 +250,7 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let (coll, access) = try_code!(collection(&mut c, call, (cp, cl)));
             let start = try_code!(read_str(&mut c, sp, sl));
             let end = try_code!(read_str(&mut c, ep, el));
-            if access.member_only_read && !access.creator_is_member {
-                return Ok(refuse(
-                    &c,
-                    call,
-                    &coll,
-                    "the client's org is not a member (memberOnlyRead)",
-                ));
-            }
+            try_code!(may_read(&c, call, &coll, access));
             if !access.peer_is_member {
                 return Ok(refuse(
                     &c,
