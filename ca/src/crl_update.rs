@@ -11,7 +11,6 @@ use weft_common::msp::SigningIdentity;
 use weft_protos::common::{
     Block, Config, ConfigEnvelope, ConfigUpdateEnvelope, Envelope, HeaderType, Payload,
 };
-use weft_protos::msp::{FabricMspConfig, MspConfig};
 
 use crate::CaError;
 
@@ -74,46 +73,11 @@ pub async fn submit(
 /// `Application` and `Orderer`, wherever the org is), replacing any earlier
 /// CRL from the same issuer.
 pub fn with_crl(current: &Config, msp_id: &str, crl_pem: &[u8]) -> Result<Config, CaError> {
-    let new_crl = weft_common::msp::RevocationList::parse(crl_pem)
-        .map_err(|e| config_err(format!("the CRL does not parse: {e}")))?;
-    let mut updated = current.clone();
-    let root = updated
-        .channel_group
-        .as_mut()
-        .ok_or_else(|| config_err("the config has no channel group"))?;
-    let mut found = false;
-    for section in ["Application", "Orderer"] {
-        let Some(group) = root.groups.get_mut(section) else {
-            continue;
-        };
-        for org in group.groups.values_mut() {
-            let Some(value) = org.values.get_mut("MSP") else {
-                continue;
-            };
-            let mut msp = MspConfig::decode(value.value.as_slice())
-                .map_err(|e| config_err(format!("an MSP value does not decode: {e}")))?;
-            let mut fabric = FabricMspConfig::decode(msp.config.as_slice())
-                .map_err(|e| config_err(format!("an MSP config does not decode: {e}")))?;
-            if fabric.name != msp_id {
-                continue;
-            }
-            found = true;
-            fabric.revocation_list.retain(|old| {
-                weft_common::msp::RevocationList::parse(old)
-                    .map(|c| c.issuer_raw != new_crl.issuer_raw)
-                    .unwrap_or(true)
-            });
-            fabric.revocation_list.push(crl_pem.to_vec());
-            msp.config = fabric.encode_to_vec();
-            value.value = msp.encode_to_vec();
-        }
-    }
-    if !found {
-        return Err(config_err(format!(
-            "organisation {msp_id} is not in the channel config"
-        )));
-    }
-    Ok(updated)
+    let edit = weft_common::config::edit::Edit::AddCrl {
+        msp_id: msp_id.to_string(),
+        crl_pem: crl_pem.to_vec(),
+    };
+    weft_common::config::edit::apply(current, &edit).map_err(|e| config_err(e.to_string()))
 }
 
 /// The CONFIG_UPDATE envelope that adds `crl_pem` to `msp_id`'s MSP on

@@ -85,6 +85,9 @@ pub enum CommonError {
     /// A channel config is missing something or is inconsistent.
     #[error("channel config: {0}")]
     Config(String),
+    /// An operator's change to a channel config cannot be made (says why).
+    #[error("cannot change the channel config: {0}")]
+    ConfigEdit(String),
     /// A node's configuration file or setting is invalid (names the file or key).
     #[error("config: {0}")]
     NodeConfig(String),

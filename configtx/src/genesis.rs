@@ -14,8 +14,8 @@ use weft_common::tx::compute_txid;
 use weft_protos::common::{
     Block, BlockDataHashingStructure, BlockMetadataIndex, Capabilities, Capability, ChannelHeader,
     Config, ConfigEnvelope, ConfigGroup, ConfigPolicy, ConfigValue, Consortium, Envelope,
-    HashingAlgorithm, Header, HeaderType, ImplicitMetaPolicy, LastConfig, Metadata,
-    OrdererAddresses, OrdererBlockMetadata, Payload, Policy, SignatureHeader, policy::PolicyType,
+    HashingAlgorithm, Header, HeaderType, LastConfig, Metadata, OrdererAddresses,
+    OrdererBlockMetadata, Payload, SignatureHeader,
 };
 use weft_protos::etcdraft::{ConfigMetadata, Consenter, Options};
 use weft_protos::msp::MspConfig;
@@ -62,25 +62,12 @@ fn policies(
             field: format!("{section}.Policies.{name}"),
             reason,
         };
-        let policy = match spec.kind.as_str() {
-            "Signature" => Policy {
-                r#type: PolicyType::Signature as i32,
-                value: parse_signature_policy(&spec.rule)
-                    .map_err(|e| err(e.to_string()))?
-                    .encode(),
-            },
+        let def = match spec.kind.as_str() {
+            "Signature" => PolicyDef::Signature(
+                parse_signature_policy(&spec.rule).map_err(|e| err(e.to_string()))?,
+            ),
             "ImplicitMeta" => {
-                match PolicyDef::parse_implicit_meta(&spec.rule).map_err(|e| err(e.to_string()))? {
-                    PolicyDef::ImplicitMeta { rule, sub_policy } => Policy {
-                        r#type: PolicyType::ImplicitMeta as i32,
-                        value: ImplicitMetaPolicy {
-                            sub_policy,
-                            rule: rule as i32,
-                        }
-                        .encode_to_vec(),
-                    },
-                    _ => unreachable!("parse_implicit_meta returns ImplicitMeta"),
-                }
+                PolicyDef::parse_implicit_meta(&spec.rule).map_err(|e| err(e.to_string()))?
             }
             other => {
                 return Err(err(format!(
@@ -88,6 +75,7 @@ fn policies(
                 )));
             }
         };
+        let policy = def.to_proto()?;
         out.insert(
             name.clone(),
             ConfigPolicy {

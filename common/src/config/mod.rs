@@ -7,6 +7,7 @@
 
 mod bundle;
 mod duration;
+pub mod edit;
 pub mod go_encoding;
 pub mod update;
 

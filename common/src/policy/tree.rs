@@ -87,6 +87,46 @@ impl PolicyDef {
         })
     }
 
+    /// Parses a policy as an operator writes it: `ANY Readers` /
+    /// `MAJORITY Endorsement` (implicit-meta, when it starts with ANY, ALL or
+    /// MAJORITY) or a signature policy (`OR('Org1MSP.admin')`).
+    pub fn parse(text: &str) -> Result<Self, CommonError> {
+        let first = text.split_whitespace().next().unwrap_or("");
+        if ["ANY", "ALL", "MAJORITY"].contains(&first.to_ascii_uppercase().as_str()) {
+            Self::parse_implicit_meta(text)
+        } else {
+            Ok(PolicyDef::Signature(super::dsl::parse(text)?))
+        }
+    }
+
+    /// The `common.Policy` that holds it (refused for [`PolicyDef::Unsupported`]).
+    pub fn to_proto(&self) -> Result<weft_protos::common::Policy, CommonError> {
+        use prost::Message;
+        Ok(match self {
+            PolicyDef::Signature(s) => weft_protos::common::Policy {
+                r#type: PolicyType::Signature as i32,
+                value: s.encode(),
+            },
+            PolicyDef::ImplicitMeta { rule, sub_policy } => weft_protos::common::Policy {
+                r#type: PolicyType::ImplicitMeta as i32,
+                value: ImplicitMetaPolicy {
+                    sub_policy: sub_policy.clone(),
+                    rule: match rule {
+                        ImplicitMetaRule::Any => 0,
+                        ImplicitMetaRule::All => 1,
+                        ImplicitMetaRule::Majority => 2,
+                    },
+                }
+                .encode_to_vec(),
+            },
+            PolicyDef::Unsupported(t) => {
+                return Err(CommonError::Config(format!(
+                    "policy type {t} cannot be written"
+                )));
+            }
+        })
+    }
+
     /// Parses `ANY Readers` / `MAJORITY Admins` (configtx.yaml's ImplicitMeta rule text).
     pub fn parse_implicit_meta(text: &str) -> Result<Self, CommonError> {
         let mut parts = text.split_whitespace();
