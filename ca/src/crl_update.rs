@@ -50,23 +50,9 @@ pub async fn submit(
     let channel = weft_common::node::dial::dial(orderer, tls, options)
         .await
         .map_err(|e| config_err(e.to_string()))?;
-    let mut client =
-        weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient::new(channel);
-    let mut answers = client
-        .broadcast(futures::stream::iter([envelope]))
+    weft_common::node::orderer_client::broadcast(channel, orderer, envelope)
         .await
-        .map_err(|s| config_err(format!("orderer {orderer}: {}", s.message())))?
-        .into_inner();
-    use futures::StreamExt;
-    match answers.next().await {
-        Some(Ok(a)) if a.status == 200 => Ok(()),
-        Some(Ok(a)) => Err(config_err(format!(
-            "orderer {orderer} refused the update: status {}, {}",
-            a.status, a.info
-        ))),
-        Some(Err(s)) => Err(config_err(format!("orderer {orderer}: {}", s.message()))),
-        None => Err(config_err(format!("orderer {orderer} closed the stream"))),
-    }
+        .map_err(|e| config_err(e.to_string()))
 }
 
 /// The channel config with `crl_pem` in organisation `msp_id`'s MSP (under

@@ -125,6 +125,14 @@ pub enum CommonError {
         /// How long it was given.
         after: std::time::Duration,
     },
+    /// An orderer refused a request or failed to answer it.
+    #[error("orderer {endpoint}: {reason}")]
+    Orderer {
+        /// The orderer's address.
+        endpoint: String,
+        /// Its status and reason, or what went wrong.
+        reason: String,
+    },
     /// A log spec (`/logspec`, `FABRIC_LOGGING_SPEC`) could not be applied.
     #[error("log spec {spec:?}: {reason}")]
     LogSpec {

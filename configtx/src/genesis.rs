@@ -88,7 +88,7 @@ fn policies(
     Ok(out)
 }
 
-fn org_group(
+pub(crate) fn org_group(
     file: &ConfigtxFile,
     section: &str,
     org: &Organization,

@@ -4,6 +4,9 @@
 //! - [`profile`] and [`genesis`]: channel genesis blocks from Fabric's `configtx.yaml`.
 //! - [`protolator`]: protobuf ⇄ JSON in the shape of Fabric's `configtxlator`.
 
+pub mod channel_update;
+pub mod cli;
+pub mod config_diff;
 pub mod cryptogen;
 pub mod genesis;
 pub mod local;

@@ -219,6 +219,7 @@ impl LocalNetwork {
     /// The file's content: the one profile.
     pub fn configtx(&self) -> ConfigtxYaml {
         ConfigtxYaml {
+            organizations: Vec::new(),
             consortiums: BTreeMap::new(),
             profiles: BTreeMap::from([(self.profile.clone(), self.channel_profile())]),
         }

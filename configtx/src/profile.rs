@@ -284,6 +284,9 @@ pub struct Profile {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ConfigtxYaml {
+    /// The organisations (what `org print` exports).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub organizations: Vec<Organization>,
     /// Named consortiums.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub consortiums: BTreeMap<String, Consortium>,

@@ -11,7 +11,8 @@ use weft_common::config::update::{UpdateReview, add_signature, review_update};
 use weft_common::ids::ChannelId;
 use weft_common::msp::SigningIdentity;
 use weft_protos::common::{
-    Block, ChannelHeader, ConfigUpdate, ConfigUpdateEnvelope, Envelope, HeaderType, Payload,
+    ChannelHeader, ConfigUpdate, ConfigUpdateEnvelope, Envelope, HeaderType, Payload,
+    SignatureHeader,
 };
 
 use crate::ConfigtxError;
@@ -68,10 +69,35 @@ impl UpdateFile {
     }
 
     /// Adds `admin`'s signature, as Fabric's `peer channel signconfigtx`
-    /// does: the envelope around it is signed by `admin` too.
+    /// does: the envelope around it is signed by `admin` too. An admin who
+    /// has signed already is not added twice (it would count once anyway).
     pub fn sign(&mut self, admin: &SigningIdentity) -> Result<(), ConfigtxError> {
-        self.envelope = add_signature(&self.envelope, admin)?;
+        if !self.signed_by(admin) {
+            self.envelope = add_signature(&self.envelope, admin)?;
+        }
         Ok(())
+    }
+
+    /// Whether `who` has signed the update.
+    pub fn signed_by(&self, who: &SigningIdentity) -> bool {
+        self.envelope.signatures.iter().any(|s| {
+            SignatureHeader::decode(s.signature_header.as_slice())
+                .is_ok_and(|h| h.creator == who.serialized())
+        })
+    }
+
+    /// The CONFIG_UPDATE envelope an orderer takes, signed by `submitter`,
+    /// whose signature is added to the update first, as Fabric's `peer
+    /// channel update` adds it.
+    pub fn submission(&self, submitter: &SigningIdentity) -> Result<Envelope, ConfigtxError> {
+        let mut signed = self.clone();
+        signed.sign(submitter)?;
+        Ok(weft_common::tx::signed_envelope(
+            HeaderType::ConfigUpdate,
+            &self.channel,
+            signed.envelope.encode_to_vec(),
+            submitter,
+        )?)
     }
 
     /// Writes it as a CONFIG_UPDATE envelope signed by `submitter`.
@@ -87,11 +113,13 @@ impl UpdateFile {
 
     /// What it changes and who must still sign, against the channel's
     /// config in `config_block` (its newest config block, e.g. from
-    /// `weft-peer channel fetch config`).
+    /// `weft-configtx fetch config`).
     pub fn review(&self, config_block: &Path) -> Result<UpdateReview, ConfigtxError> {
-        let bytes = std::fs::read(config_block).map_err(|e| ConfigtxError::io(config_block, e))?;
-        let block = Block::decode(bytes.as_slice()).map_err(|e| bad(config_block, e))?;
-        let current = ChannelConfig::from_block(&block)?;
+        self.review_against(&crate::channel_update::read_config_block(config_block)?)
+    }
+
+    /// What it changes and who must still sign, against `current`.
+    pub fn review_against(&self, current: &ChannelConfig) -> Result<UpdateReview, ConfigtxError> {
         if current.channel_id != self.channel {
             return Err(ConfigtxError::Usage(format!(
                 "the update is for channel {}, the config block is {}'s",
@@ -99,7 +127,7 @@ impl UpdateFile {
             )));
         }
         Ok(review_update(
-            &current,
+            current,
             &self.envelope,
             weft_common::clock::unix_now(),
         )?)

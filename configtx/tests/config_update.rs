@@ -434,3 +434,154 @@ fn admins_sign_an_update_file_in_turn_and_inspect_says_who_is_missing() {
     let signed = weft_configtx::update_file::UpdateFile::read(&file).unwrap();
     apply_update(&s.config, &signed.envelope, now()).unwrap();
 }
+
+/// Org3's own configtx.yaml, as the new org writes it on its own host.
+const ORG3_CONFIGTX: &str = r#"
+Organizations:
+  - &Org3
+    Name: Org3MSP
+    ID: Org3MSP
+    MSPDir: ../crypto-config/peerOrganizations/org3.example.com/msp
+    Policies:
+      Readers: { Type: Signature, Rule: "OR('Org3MSP.admin', 'Org3MSP.peer', 'Org3MSP.client')" }
+      Writers: { Type: Signature, Rule: "OR('Org3MSP.admin', 'Org3MSP.client')" }
+      Admins: { Type: Signature, Rule: "OR('Org3MSP.admin')" }
+      Endorsement: { Type: Signature, Rule: "OR('Org3MSP.peer')" }
+    AnchorPeers:
+      - { Host: peer0.org3.example.com, Port: 11051 }
+"#;
+
+#[test]
+fn an_org_printed_on_its_host_is_added_by_one_admin_and_signed_by_another() {
+    let s = Sample::new();
+    let org3 = s.dir.path().join("org3");
+    std::fs::create_dir(&org3).unwrap();
+    std::fs::write(org3.join("configtx.yaml"), ORG3_CONFIGTX).unwrap();
+    let (json, _) = cli(
+        &[
+            "org".as_ref(),
+            "print".as_ref(),
+            "Org3MSP".as_ref(),
+            "--config".as_ref(),
+            org3.join("configtx.yaml").as_os_str(),
+        ],
+        &[],
+    );
+    let definition = s.dir.path().join("org3.json");
+    std::fs::write(&definition, &json).unwrap();
+    let block = s.dir.path().join("config.block");
+    std::fs::write(&block, s.block.encode_to_vec()).unwrap();
+    let admin_env = |domain: &str, msp: &str| {
+        (
+            s.org(domain).join(format!("users/Admin@{domain}/msp")),
+            std::path::PathBuf::from(msp),
+        )
+    };
+    let add = |extra: &[&std::ffi::OsStr], who: Option<(&std::path::Path, &std::path::Path)>| {
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "channel".as_ref(),
+            "org".as_ref(),
+            "add".as_ref(),
+            definition.as_os_str(),
+            "--config-block".as_ref(),
+            block.as_os_str(),
+        ];
+        args.extend_from_slice(extra);
+        let envs: Vec<(&str, &std::path::Path)> = who
+            .map(|(msp, id)| {
+                vec![
+                    ("CORE_PEER_MSPCONFIGPATH", msp),
+                    ("CORE_PEER_LOCALMSPID", id),
+                ]
+            })
+            .unwrap_or_default();
+        cli(&args, &envs)
+    };
+
+    // The dry run shows the change and who must sign, and writes nothing.
+    let (text, _) = add(&["--dry-run".as_ref()], None);
+    assert!(text.contains("+ /Application/Org3MSP"), "{text}");
+    assert!(
+        text.contains("needs 2 more of the Admins of Org1MSP, Org2MSP to sign"),
+        "{text}"
+    );
+
+    // Org1's admin proposes: the file carries its signature.
+    let (msp1, id1) = admin_env("org1.example.com", "Org1MSP");
+    let (text, _) = add(&[], Some((&msp1, &id1)));
+    assert!(
+        text.contains("needs 1 more of the Admins of Org2MSP"),
+        "{text}"
+    );
+    let file = std::env::current_dir().unwrap().join("mychannel_update.pb");
+    let moved = s.dir.path().join("org3_update.pb");
+    std::fs::rename(&file, &moved).unwrap();
+    let proposed = weft_configtx::update_file::UpdateFile::read(&moved).unwrap();
+    let err = apply_update(&s.config, &proposed.envelope, now())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("it still needs 1 more of the Admins of Org2MSP"),
+        "{err}"
+    );
+
+    // Org2's admin signs the same file offline; signing twice adds nothing.
+    let (msp2, id2) = admin_env("org2.example.com", "Org2MSP");
+    let sign = || {
+        cli(
+            &["update".as_ref(), "sign".as_ref(), moved.as_os_str()],
+            &[
+                ("CORE_PEER_MSPCONFIGPATH", &msp2),
+                ("CORE_PEER_LOCALMSPID", &id2),
+            ],
+        )
+        .1
+    };
+    assert!(sign().contains("2 signature(s)"));
+    assert!(sign().contains("already signed"));
+    let signed = weft_configtx::update_file::UpdateFile::read(&moved).unwrap();
+    assert_eq!(signed.envelope.signatures.len(), 2);
+    let next = apply_update(&s.config, &signed.envelope, now()).unwrap();
+    let next = ChannelConfig::from_config(ChannelId::new("mychannel"), &next).unwrap();
+    let org3 = &next.application.as_ref().unwrap().orgs[&MspId::new("Org3MSP")];
+    assert_eq!(
+        org3.anchor_peers,
+        [("peer0.org3.example.com".to_string(), 11051)]
+    );
+}
+
+#[test]
+fn compute_update_writes_what_configtxlator_would() {
+    let s = Sample::new();
+    let mut updated = s.config.config.clone();
+    let ord = group(&mut updated, &["Orderer"]);
+    ord.values.get_mut("BatchTimeout").unwrap().value = weft_protos::orderer::BatchTimeout {
+        timeout: "750ms".into(),
+    }
+    .encode_to_vec();
+    let (block, wanted, out) = (
+        s.dir.path().join("config.block"),
+        s.dir.path().join("modified_config.pb"),
+        s.dir.path().join("update.pb"),
+    );
+    std::fs::write(&block, s.block.encode_to_vec()).unwrap();
+    std::fs::write(&wanted, updated.encode_to_vec()).unwrap();
+    cli(
+        &[
+            "compute-update".as_ref(),
+            "--original".as_ref(),
+            block.as_os_str(),
+            "--updated".as_ref(),
+            wanted.as_os_str(),
+            "--output".as_ref(),
+            out.as_os_str(),
+        ],
+        &[],
+    );
+    let expected =
+        compute_update(&ChannelId::new("mychannel"), &s.config.config, &updated).unwrap();
+    let written =
+        weft_protos::common::ConfigUpdate::decode(std::fs::read(&out).unwrap().as_slice()).unwrap();
+    assert_eq!(written, expected);
+    assert_eq!(written.channel_id, "mychannel");
+}

@@ -14,5 +14,6 @@ pub mod limits;
 pub mod net;
 pub mod operations;
 pub mod operations_listener;
+pub mod orderer_client;
 pub mod settings;
 pub mod task_scope;

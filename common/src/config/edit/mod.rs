@@ -152,6 +152,11 @@ pub enum Edit {
     },
 }
 
+/// The MSP id of an organisation's group (from its MSP value).
+pub fn msp_id_of(group: &ConfigGroup) -> Option<String> {
+    orgs::fabric_msp(group).map(|m| m.name)
+}
+
 /// An edit that cannot be made, with the reason.
 pub(crate) fn refused(reason: impl Into<String>) -> CommonError {
     CommonError::ConfigEdit(reason.into())
