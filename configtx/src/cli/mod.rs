@@ -331,6 +331,17 @@ fn read_config(
     )?)
 }
 
+/// Runs a command line (program name first) in this process, as the binary
+/// runs it; what tests and embedding tools call.
+pub async fn run_args<I, T>(args: I) -> Result<(), ConfigtxError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::try_parse_from(args).map_err(|e| ConfigtxError::Usage(e.to_string()))?;
+    run(cli).await
+}
+
 /// Parses the command line and runs it.
 pub fn main() -> ExitCode {
     weft_common::node::cli::run_async("info", run(Cli::parse()))
