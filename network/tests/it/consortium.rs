@@ -320,3 +320,141 @@ async fn org3_is_added_by_org1_with_org2s_offline_signature_and_endorses_with_or
     peer3.shutdown().await;
     net.shutdown().await;
 }
+
+/// The committed batch timeout as the first peer sees it.
+fn batch_timeout(net: &InProcessNetwork) -> Duration {
+    let committer = net
+        .peer(0, 0)
+        .unwrap()
+        .core
+        .channel(&net.info().channel)
+        .unwrap();
+    committer.config().orderer.as_ref().unwrap().batch_timeout
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_batch_timeout_and_an_anchor_peer_change_on_a_running_channel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
+    let net = InProcessNetwork::start(&Topology::for_tests("100ms"), &tmp.path().join("net"))
+        .await
+        .unwrap();
+    let spec = weft_network::deploy::DeploySpec::from_crate(
+        CC,
+        &weft_network::deploy::samples_dir().join("asset-transfer-basic"),
+        Some(&build),
+    );
+    weft_network::deploy::deploy(net.info(), &spec, |_| {})
+        .await
+        .unwrap();
+    let info = net.info().clone();
+    let block = tmp.path().join("config.block");
+    let update = tmp.path().join("update.pb");
+    let orderer_admin = [
+        "--msp".to_string(),
+        info.orderer_admin.msp.display().to_string(),
+        "--msp-id".to_string(),
+        "OrdererMSP".to_string(),
+    ];
+    let org1_admin = [
+        "--msp".to_string(),
+        info.orgs[0].admin.msp.display().to_string(),
+        "--msp-id".to_string(),
+        info.orgs[0].msp_id.clone(),
+    ];
+    let orderer = [
+        "-o".to_string(),
+        info.orderers[0].address.clone(),
+        "--cafile".to_string(),
+        info.orderer_tls_ca.display().to_string(),
+    ];
+    let run = |args: Vec<String>| async move {
+        weft_configtx::cli::run_args(std::iter::once("weft-configtx".to_string()).chain(args)).await
+    };
+    let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    // Propose with `verb`, signed and submitted by `admin`.
+    let change = |verb: Vec<String>, admin: [String; 4]| {
+        let (run, words, block, update, orderer) =
+            (run, words, block.clone(), update.clone(), orderer.clone());
+        let channel = info.channel.clone();
+        async move {
+            let fetch = [
+                words(&["fetch", "config", s(&block), "-c", &channel]),
+                orderer.to_vec(),
+                admin.to_vec(),
+            ];
+            run(fetch.concat()).await.unwrap();
+            let tail = words(&["--config-block", s(&block), "--output", s(&update)]);
+            run([verb, tail, admin.to_vec()].concat()).await.unwrap();
+            run([
+                words(&["update", "submit", s(&update)]),
+                orderer.to_vec(),
+                admin.to_vec(),
+            ]
+            .concat())
+            .await
+            .unwrap();
+        }
+    };
+
+    // The orderer org's admin slows the batch timeout down: a lone
+    // transaction now waits for it before its block is cut.
+    change(
+        words(&["channel", "batch", "set", "--timeout", "3s"]),
+        orderer_admin.clone(),
+    )
+    .await;
+    weft_testkit::wait_for(
+        "the peers to adopt the new timeout",
+        Duration::from_secs(10),
+        || batch_timeout(&net) == Duration::from_secs(3),
+    )
+    .await;
+    let gateway = info.gateway("Org1").await.unwrap();
+    let contract = gateway.network(&info.channel).contract(CC);
+    let started = std::time::Instant::now();
+    contract
+        .submit_transaction("CreateAsset", ["slow", "red", "1", "Ana", "10"])
+        .await
+        .unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(3),
+        "committed after {waited:?}"
+    );
+
+    // And back: the block is cut within the new timeout again.
+    change(
+        words(&["channel", "batch", "set", "--timeout", "100ms"]),
+        orderer_admin,
+    )
+    .await;
+    weft_testkit::wait_for(
+        "the peers to adopt the old timeout",
+        Duration::from_secs(10),
+        || batch_timeout(&net) == Duration::from_millis(100),
+    )
+    .await;
+
+    // Org1's admin moves its anchor peer; every peer sees it.
+    change(
+        words(&[
+            "channel",
+            "anchor-peers",
+            "set",
+            "--org",
+            "Org1MSP",
+            "peer1.org1.example.com:7151",
+        ]),
+        org1_admin,
+    )
+    .await;
+    weft_testkit::wait_for("the anchor peer to move", Duration::from_secs(10), || {
+        let committer = net.peer(1, 0).unwrap().core.channel(&info.channel).unwrap();
+        let config = committer.config();
+        let org1 = &config.application.as_ref().unwrap().orgs[&MspId::new("Org1MSP")];
+        org1.anchor_peers == [("peer1.org1.example.com".to_string(), 7151)]
+    })
+    .await;
+    net.shutdown().await;
+}
