@@ -78,7 +78,7 @@ pub async fn deliver_block(
         r#type: Some(position),
     };
     let seek = SeekInfo {
-        start: Some(position.clone()),
+        start: Some(position),
         stop: Some(position),
         behavior: seek_info::SeekBehavior::FailIfNotReady as i32,
         ..Default::default()

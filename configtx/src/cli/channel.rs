@@ -290,9 +290,10 @@ pub(crate) enum OrdererCommand {
         #[command(flatten)]
         proposal: Proposal,
     },
-    /// Give a consenter new TLS certificates in place (the same Raft member:
-    /// quorum never changes). Start the orderer with the new certificate
-    /// once the update commits.
+    /// Give the consenter at an address new TLS certificates. (weft's
+    /// orderers do not yet keep it the same Raft member: they refuse the
+    /// update as two membership changes. Until they do, replace it: add the
+    /// new consenter, then remove the old one.)
     ///
     /// Example: weft-configtx channel orderer rotate-consenter-cert --host
     /// orderer1.example.com --port 7050 --client-tls-cert new/server.crt

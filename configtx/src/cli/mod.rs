@@ -72,10 +72,26 @@ enum Command {
         #[command(subcommand)]
         command: OrgCommand,
     },
-    /// Read a channel's blocks from an orderer.
+    /// Write a block of a channel, read from an orderer (Fabric's `peer
+    /// channel fetch`): `config` (the newest config block, what the channel
+    /// verbs read), `oldest` (the genesis block a new peer joins with),
+    /// `newest` or a number.
+    ///
+    /// Example: CORE_PEER_MSPCONFIGPATH=org1/users/Admin@org1.example.com/msp
+    /// CORE_PEER_LOCALMSPID=Org1MSP weft-configtx fetch config config.block
+    /// -c mychannel -o orderer.example.com:7050 --cafile tlsca.example.com-cert.pem
     Fetch {
-        #[command(subcommand)]
-        command: FetchCommand,
+        /// config, oldest, newest or a block number.
+        which: Which,
+        /// The file to write.
+        output: PathBuf,
+        /// The channel.
+        #[arg(short = 'c', long = "channelID")]
+        channel: String,
+        #[command(flatten)]
+        orderer: Orderer,
+        #[command(flatten)]
+        admin: Admin,
     },
     /// The config update between two configs (like `configtxlator
     /// compute_update`), unsigned; pass it to `update sign`.
@@ -134,24 +150,28 @@ enum OrgCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum FetchCommand {
-    /// Write the channel's newest config block (Fabric's `peer channel fetch config`).
-    ///
-    /// Example: CORE_PEER_MSPCONFIGPATH=org1/users/Admin@org1.example.com/msp
-    /// CORE_PEER_LOCALMSPID=Org1MSP weft-configtx fetch config config.block
-    /// -c mychannel -o orderer.example.com:7050 --cafile tlsca.example.com-cert.pem
-    Config {
-        /// The file to write.
-        output: PathBuf,
-        /// The channel.
-        #[arg(short = 'c', long = "channelID")]
-        channel: String,
-        #[command(flatten)]
-        orderer: Orderer,
-        #[command(flatten)]
-        admin: Admin,
-    },
+/// Which block `fetch` reads.
+#[derive(Clone, Copy, Debug)]
+enum Which {
+    Config,
+    Newest,
+    Oldest,
+    Number(u64),
+}
+
+impl std::str::FromStr for Which {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "config" => Ok(Which::Config),
+            "newest" => Ok(Which::Newest),
+            "oldest" => Ok(Which::Oldest),
+            n => n
+                .parse()
+                .map(Which::Number)
+                .map_err(|_| format!("{n:?}: use config, newest, oldest or a block number")),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -221,25 +241,30 @@ async fn run(cli: Cli) -> Result<(), ConfigtxError> {
             println!("{}", org_definition_json(&org_definition(&file, &org)?)?);
         }
         Command::Fetch {
-            command:
-                FetchCommand::Config {
-                    output,
-                    channel,
-                    orderer,
-                    admin,
-                },
+            which,
+            output,
+            channel,
+            orderer,
+            admin,
         } => {
+            use weft_common::node::orderer_client::{BlockWanted, config_block, deliver_block};
             let channel_id = ChannelId::parse(&channel)?;
             let admin = admin.load()?;
-            let (conn, cert_hash) = orderer.connect().await?;
-            let block = weft_common::node::orderer_client::config_block(
-                conn,
-                &orderer.orderer,
-                &channel_id,
-                &admin,
-                cert_hash,
-            )
-            .await?;
+            let (conn, hash) = orderer.connect().await?;
+            let at = orderer.orderer.as_str();
+            let block = match which {
+                Which::Config => config_block(conn, at, &channel_id, &admin, hash).await?,
+                Which::Newest => {
+                    deliver_block(conn, at, &channel_id, BlockWanted::Newest, &admin, hash).await?
+                }
+                Which::Oldest => {
+                    deliver_block(conn, at, &channel_id, BlockWanted::Oldest, &admin, hash).await?
+                }
+                Which::Number(n) => {
+                    let wanted = BlockWanted::Number(n);
+                    deliver_block(conn, at, &channel_id, wanted, &admin, hash).await?
+                }
+            };
             std::fs::write(&output, block.encode_to_vec())
                 .map_err(|e| ConfigtxError::io(&output, e))?;
             eprintln!(

@@ -117,16 +117,11 @@ async fn create_asset(
         .0
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn org3_is_added_by_org1_with_org2s_offline_signature_and_endorses_with_org2() {
-    let tmp = tempfile::tempdir().unwrap();
+/// A running network of Org1 and Org2 (one peer each) under `dir`, with
+/// asset-transfer-basic deployed; and the deploy spec, to deploy again.
+async fn basic_network(dir: &Path) -> (InProcessNetwork, weft_network::deploy::DeploySpec) {
     let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
-    let topology = Topology {
-        orgs: 2,
-        peers_per_org: 1,
-        ..Topology::for_tests("100ms")
-    };
-    let net = InProcessNetwork::start(&topology, &tmp.path().join("net"))
+    let net = InProcessNetwork::start(&Topology::for_tests("100ms"), dir)
         .await
         .unwrap();
     let spec = weft_network::deploy::DeploySpec::from_crate(
@@ -137,6 +132,13 @@ async fn org3_is_added_by_org1_with_org2s_offline_signature_and_endorses_with_or
     weft_network::deploy::deploy(net.info(), &spec, |_| {})
         .await
         .unwrap();
+    (net, spec)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org3_is_added_by_org1_with_org2s_offline_signature_and_endorses_with_org2() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (net, spec) = basic_network(&tmp.path().join("net")).await;
     let info = net.info().clone();
     let (org1, org2) = (&info.orgs[0], &info.orgs[1]);
     let orderer = info.orderers[0].address.clone();
@@ -276,7 +278,14 @@ async fn org3_is_added_by_org1_with_org2s_offline_signature_and_endorses_with_or
             log: home3.join("peer.log"),
         }],
     };
-    let genesis = std::fs::read(&info.genesis).unwrap();
+    // Org3's admin, now a reader of the channel, fetches the genesis block.
+    let genesis = home3.join("mychannel.block");
+    let fetch = ["fetch", "oldest", s(&genesis), "-c", &info.channel];
+    run(with(&fetch, &orderer_flags, &as_admin(&org3)))
+        .await
+        .unwrap();
+    let genesis = std::fs::read(&genesis).unwrap();
+    assert_eq!(genesis, std::fs::read(&info.genesis).unwrap());
     info.admin_client(&org3, 0)
         .await
         .unwrap()
@@ -335,18 +344,7 @@ fn batch_timeout(net: &InProcessNetwork) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_batch_timeout_and_an_anchor_peer_change_on_a_running_channel() {
     let tmp = tempfile::tempdir().unwrap();
-    let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
-    let net = InProcessNetwork::start(&Topology::for_tests("100ms"), &tmp.path().join("net"))
-        .await
-        .unwrap();
-    let spec = weft_network::deploy::DeploySpec::from_crate(
-        CC,
-        &weft_network::deploy::samples_dir().join("asset-transfer-basic"),
-        Some(&build),
-    );
-    weft_network::deploy::deploy(net.info(), &spec, |_| {})
-        .await
-        .unwrap();
+    let (net, _) = basic_network(&tmp.path().join("net")).await;
     let info = net.info().clone();
     let block = tmp.path().join("config.block");
     let update = tmp.path().join("update.pb");
