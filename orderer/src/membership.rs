@@ -31,6 +31,8 @@ pub enum Change {
     Add(u64),
     /// This id leaves.
     Remove(u64),
+    /// This id stays, with a new TLS certificate.
+    Rotate(u64),
 }
 
 /// The consenters' client TLS certificates (DER) of a config, in order.
@@ -87,12 +89,36 @@ impl Membership {
     }
 
     /// The mapping after the consenter list becomes `new_certs`, and the changes.
+    ///
+    /// Fabric's rule: when exactly one certificate is new and exactly one is
+    /// gone, the consenter's certificate was rotated and the new one keeps
+    /// the old one's id (no Raft membership change); otherwise each new
+    /// certificate is an added consenter with the next id, each gone one a
+    /// removed consenter.
     pub fn update(&self, new_certs: Vec<Vec<u8>>) -> (Self, Vec<Change>) {
+        let known: Vec<Option<u64>> = new_certs.iter().map(|c| self.id_of(c)).collect();
+        let gone: Vec<u64> = self
+            .certs
+            .iter()
+            .zip(&self.ids)
+            .filter(|(cert, _)| !new_certs.contains(cert))
+            .map(|(_, id)| *id)
+            .collect();
+        let added = known.iter().filter(|k| k.is_none()).count();
+        if let ([rotated], 1) = (gone.as_slice(), added) {
+            let ids = known.iter().map(|k| k.unwrap_or(*rotated)).collect();
+            let next = Self {
+                ids,
+                certs: new_certs,
+                next_id: self.next_id,
+            };
+            return (next, vec![Change::Rotate(*rotated)]);
+        }
         let mut next_id = self.next_id;
         let mut ids = Vec::with_capacity(new_certs.len());
         let mut changes = Vec::new();
-        for cert in &new_certs {
-            match self.id_of(cert) {
+        for k in known {
+            match k {
                 Some(id) => ids.push(id),
                 None => {
                     ids.push(next_id);
@@ -101,11 +127,7 @@ impl Membership {
                 }
             }
         }
-        for (i, cert) in self.certs.iter().enumerate() {
-            if !new_certs.contains(cert) {
-                changes.push(Change::Remove(self.ids[i]));
-            }
-        }
+        changes.extend(gone.into_iter().map(Change::Remove));
         (
             Self {
                 ids,
@@ -138,17 +160,45 @@ mod tests {
     fn ids_stay_with_their_consenters() {
         let m = Membership::genesis(vec![cert(1), cert(2), cert(3)]);
         assert_eq!(m.ids, vec![1, 2, 3]);
-        // Remove the second, add a fourth: ids of the others do not shift.
-        let (m2, changes) = m.update(vec![cert(1), cert(3), cert(4)]);
+        // Add a fourth, then remove the second: ids of the others do not shift.
+        let (m2, changes) = m.update(vec![cert(1), cert(2), cert(3), cert(4)]);
+        assert_eq!(changes, vec![Change::Add(4)]);
+        let (m2, changes) = m2.update(vec![cert(1), cert(3), cert(4)]);
         assert_eq!(m2.ids, vec![1, 3, 4]);
         assert_eq!(m2.next_id, 5);
-        assert_eq!(changes, vec![Change::Add(4), Change::Remove(2)]);
+        assert_eq!(changes, vec![Change::Remove(2)]);
         assert_eq!(m2.id_of(&cert(3)), Some(3));
         assert_eq!(m2.id_of(&cert(2)), None);
         // A consenter removed and added back gets a new id, as in Fabric.
         let (m3, changes) = m2.update(vec![cert(1), cert(3), cert(4), cert(2)]);
         assert_eq!(changes, vec![Change::Add(5)]);
         assert_eq!(m3.id_of(&cert(2)), Some(5));
+    }
+
+    #[test]
+    fn one_certificate_replaced_is_a_rotation_that_keeps_the_id() {
+        let m = Membership::genesis(vec![cert(1), cert(2), cert(3)]);
+        let (rotated, changes) = m.update(vec![cert(1), cert(9), cert(3)]);
+        assert_eq!(changes, vec![Change::Rotate(2)]);
+        assert_eq!(rotated.ids, vec![1, 2, 3]);
+        assert_eq!(rotated.next_id, 4, "no id is used up");
+        assert_eq!(rotated.id_of(&cert(9)), Some(2));
+        assert_eq!(
+            rotated.id_of(&cert(2)),
+            None,
+            "the old certificate is no consenter"
+        );
+        // Two replaced at once are two removals and two additions.
+        let (_, changes) = m.update(vec![cert(1), cert(8), cert(9)]);
+        assert_eq!(
+            changes,
+            vec![
+                Change::Add(4),
+                Change::Add(5),
+                Change::Remove(2),
+                Change::Remove(3)
+            ]
+        );
     }
 
     #[test]

@@ -290,10 +290,10 @@ pub(crate) enum OrdererCommand {
         #[command(flatten)]
         proposal: Proposal,
     },
-    /// Give the consenter at an address new TLS certificates. (weft's
-    /// orderers do not yet keep it the same Raft member: they refuse the
-    /// update as two membership changes. Until they do, replace it: add the
-    /// new consenter, then remove the old one.)
+    /// Give a consenter new TLS certificates in place: it stays the same Raft
+    /// member, so the cluster's size never changes. The orderers refuse it
+    /// if the others could not keep quorum while this one is cut off; once it
+    /// commits, restart that orderer with the new certificate and key.
     ///
     /// Example: weft-configtx channel orderer rotate-consenter-cert --host
     /// orderer1.example.com --port 7050 --client-tls-cert new/server.crt

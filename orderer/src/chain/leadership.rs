@@ -32,6 +32,16 @@ impl<S: ChannelStorage> Chain<S> {
             return Ok(());
         }
         self.fetching_ticks = 0;
+        tracing::warn!(fetching_until = ?self.fetching_until, "leader still fetching blocks");
+        self.hand_over_leadership("it is still fetching blocks")
+    }
+
+    /// If this node leads, hands leadership to the follower whose log
+    /// matches most of its own (among the recently active ones first).
+    pub(super) fn hand_over_leadership(&mut self, why: &str) -> Result<(), OrdererError> {
+        if self.leading_term.is_none() {
+            return Ok(());
+        }
         let me = self.settings.node_id;
         let voters = self.node.raft.prs().conf().voters().ids();
         let best = self
@@ -43,12 +53,7 @@ impl<S: ChannelStorage> Chain<S> {
             .max_by_key(|(_, p)| (p.recent_active, p.matched))
             .map(|(id, _)| *id);
         if let Some(to) = best {
-            tracing::warn!(
-                from = me,
-                to,
-                fetching_until = ?self.fetching_until,
-                "leader still fetching blocks; handing leadership over"
-            );
+            tracing::warn!(from = me, to, "handing leadership over: {why}");
             self.node.transfer_leader(to);
         }
         Ok(())

@@ -450,8 +450,11 @@ impl<S: ChannelStorage> Chain<S> {
     }
 
     /// Whether the cluster can take the consenter list becoming `new_certs`:
-    /// one consenter added or removed at a time, and after a removal the
-    /// consenters this leader hears from must still form a quorum.
+    /// one consenter added, removed or given a new certificate at a time.
+    /// After a removal the consenters this leader hears from must still form
+    /// a quorum; so must they without the rotated one (it is cut off until
+    /// it restarts with its new certificate), as Fabric checks, unless the
+    /// cluster is too small to tolerate any fault anyway.
     pub fn check_membership_change(&self, new_certs: Vec<Vec<u8>>) -> Result<(), OrdererError> {
         if new_certs.is_empty() {
             return Err(OrdererError::UpdateRefused(
@@ -464,6 +467,17 @@ impl<S: ChannelStorage> Chain<S> {
                 "add or remove one consenter at a time (this update makes {} changes)",
                 changes.len()
             )));
+        }
+        if let [Change::Rotate(id)] = changes.as_slice() {
+            let others: Vec<u64> = updated.ids.iter().copied().filter(|i| i != id).collect();
+            let active = self.count_recently_active(&others);
+            let quorum = updated.ids.len() / 2 + 1;
+            if updated.ids.len() > 2 && active < quorum {
+                return Err(OrdererError::UpdateRefused(format!(
+                    "rotating consenter {id}'s certificate would lose quorum until it restarts: {active} of the other {} consenters are reachable, {quorum} are needed",
+                    others.len()
+                )));
+            }
         }
         if let [Change::Remove(_)] = changes.as_slice() {
             let active = self.count_recently_active(&updated.ids);
@@ -569,7 +583,12 @@ impl<S: ChannelStorage> Chain<S> {
             };
             let had = handle_ready(&mut self.node, &mut fx)?;
             let (conf_changes, written, changes) = (fx.conf_changes, fx.written, fx.changes);
-            let _ = changes; // the leader reconciles Raft's voters with the membership below
+            // Raft's voters follow the membership (reconciled below); a
+            // leader whose own certificate was rotated hands leadership
+            // over, since the others now refuse its old certificate.
+            if changes.contains(&Change::Rotate(self.settings.node_id)) {
+                self.hand_over_leadership("this node's certificate was rotated")?;
+            }
             let membership_changed = !conf_changes.is_empty();
             for cc in conf_changes {
                 let cs = self.node.apply_conf_change(&cc)?;

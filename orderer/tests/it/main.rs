@@ -8,5 +8,6 @@ mod crash;
 mod membership;
 mod network;
 mod participation;
+mod rotation;
 mod soak;
 mod support;

@@ -101,10 +101,10 @@ async fn a_consenter_is_added_catches_up_and_is_removed_one_at_a_time() {
             .all(|(s, _)| *s == Status::Success as i32)
     );
 
-    // Two changes at once are refused.
+    // Two changes at once are refused (one certificate gone and one new
+    // would be a rotation: two consenters gone are two changes).
     let two = consenters_update(&net, &current_config(&net, 0), |c| {
-        c.push(consenter(&net, 4, fourth_port));
-        c.remove(0);
+        c.truncate(1);
     });
     let r = broadcast(&mut client, vec![two]).await;
     assert_eq!(r[0].0, Status::BadRequest as i32);
@@ -208,6 +208,25 @@ async fn a_consenter_is_added_catches_up_and_is_removed_one_at_a_time() {
     let r = broadcast(&mut leader_client, vec![lose]).await;
     assert_eq!(r[0].0, Status::BadRequest as i32, "{}", r[0].1);
     assert!(r[0].1.contains("lose quorum"), "{}", r[0].1);
+    // So would rotating the other one's certificate: it is cut off until it
+    // restarts with the new one, as Fabric counts it.
+    let other_index = net
+        .general_ports
+        .iter()
+        .take(3)
+        .position(|p| *p == other_port)
+        .unwrap();
+    let fresh = consenter(&net, 4, other_port);
+    let rotate = consenters_update(&net, &current_config(&net, leader), |c| {
+        c[other_index] = fresh;
+    });
+    let r = broadcast(&mut leader_client, vec![rotate]).await;
+    assert_eq!(r[0].0, Status::BadRequest as i32, "{}", r[0].1);
+    assert!(
+        r[0].1.contains("rotating consenter") && r[0].1.contains("lose quorum"),
+        "{}",
+        r[0].1
+    );
     for n in net.nodes.into_iter().flatten() {
         n.shutdown().await;
     }
