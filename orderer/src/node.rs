@@ -202,6 +202,7 @@ pub async fn start_with(
         log_control,
         joining: Default::default(),
     });
+    core.own_certificates().log(weft_common::clock::unix_now());
     core.resume_channels()?;
 
     let addrs = (

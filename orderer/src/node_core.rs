@@ -80,6 +80,12 @@ impl std::fmt::Debug for NodeCore {
 }
 
 impl NodeCore {
+    /// This node's own certificates (enrollment and TLS), whose expiry
+    /// `/metrics` shows.
+    pub fn own_certificates(&self) -> weft_common::msp::expiry::OwnCertificates {
+        weft_common::msp::expiry::OwnCertificates::new(&self.signer, self.tls.as_ref())
+    }
+
     /// Where the node keeps its channels.
     pub fn data_dir(&self) -> &std::path::Path {
         &self.data_dir

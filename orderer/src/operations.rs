@@ -40,7 +40,11 @@ async fn metrics(
     (
         StatusCode::OK,
         [("content-type", "text/plain; version=0.0.4")],
-        core.metrics.render(),
+        {
+            let mut text = core.metrics.render();
+            core.own_certificates().render(&mut text);
+            text
+        },
     )
 }
 

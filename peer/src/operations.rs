@@ -24,6 +24,8 @@ pub trait Support: JoinedChannels {
     fn failed_checks(&self) -> Vec<FailedCheck>;
     /// What the endorser counts.
     fn endorser_metrics(&self) -> &EndorserMetrics;
+    /// The peer's own certificates, whose expiry `/metrics` shows.
+    fn own_certificates(&self) -> weft_common::msp::expiry::OwnCertificates;
 }
 
 /// Fabric's `/healthz`: 503 naming each failing check ([`Support::failed_checks`]).
@@ -135,6 +137,7 @@ pub fn render(core: &dyn Support) -> String {
     );
     m.propose_duration
         .render("endorser_propose_duration_seconds", "", &mut out);
+    core.own_certificates().render(&mut out);
     out
 }
 

@@ -7,6 +7,7 @@
 //! against them and matches identities to policy principals.
 
 mod cert;
+pub mod expiry;
 pub mod folder;
 mod identity;
 mod manager;

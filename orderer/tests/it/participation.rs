@@ -223,6 +223,15 @@ async fn operations_endpoint_reports_health_metrics_and_logspec() {
         )),
         "{metrics}"
     );
+    // Its own certificates' expiry (cryptogen's: ten years).
+    let year_ahead = weft_common::clock::unix_now() + 365 * 86_400;
+    for cert in ["enrollment", "tls"] {
+        let at = weft_common::msp::expiry::gauge_in(&metrics, cert);
+        assert!(
+            at.is_some_and(|t| t > year_ahead),
+            "{cert}: {at:?} in\n{metrics}"
+        );
+    }
     assert!(
         metrics.contains("weft_orderer_broadcast_latency_seconds_count 1"),
         "{metrics}"

@@ -268,6 +268,7 @@ pub async fn start_with(
         views: Default::default(),
         channels,
     });
+    crate::operations::Support::own_certificates(core.as_ref()).log(weft_common::clock::unix_now());
     core.channels
         .set_private_data(crate::channels::PrivateDataSource {
             fetch: Arc::new(support::PrivateFetcher(Arc::downgrade(&core))),

@@ -125,4 +125,7 @@ impl crate::operations::Support for PeerCore {
     fn endorser_metrics(&self) -> &EndorserMetrics {
         &self.metrics
     }
+    fn own_certificates(&self) -> weft_common::msp::expiry::OwnCertificates {
+        weft_common::msp::expiry::OwnCertificates::new(&self.signer, self.tls.as_ref())
+    }
 }

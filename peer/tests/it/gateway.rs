@@ -155,6 +155,15 @@ async fn the_gateway_endorses_submits_and_reports_commit_status() {
     ] {
         assert!(metrics.contains(want), "{want} missing from\n{metrics}");
     }
+    // Its own certificates' expiry (cryptogen's: ten years).
+    let year_ahead = weft_common::clock::unix_now() + 365 * 86_400;
+    for cert in ["enrollment", "tls"] {
+        let at = weft_common::msp::expiry::gauge_in(&metrics, cert);
+        assert!(
+            at.is_some_and(|t| t > year_ahead),
+            "{cert}: {at:?} in\n{metrics}"
+        );
+    }
     assert!(
         http_get(p1.operations_addr, "/healthz")
             .await
