@@ -46,6 +46,16 @@ pub enum ConfigtxError {
         /// What is wrong with it.
         reason: String,
     },
+    /// `cert check` found certificates that are expired or due soon.
+    #[error("{expired} certificate(s) expired and {soon} expire within {days} days: renew them")]
+    CertificatesDue {
+        /// How many have expired.
+        expired: usize,
+        /// How many expire within the window.
+        soon: usize,
+        /// The window.
+        days: i64,
+    },
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),

@@ -222,6 +222,26 @@ impl NetworkInfo {
         })
     }
 
+    /// The certificates of the network's crypto folder and genesis config
+    /// that are expired or expire within 30 days (what `status` prints).
+    pub fn certificate_report(&self) -> weft_common::msp::expiry::Report {
+        use weft_common::msp::expiry;
+        let mut certs = expiry::in_files(&self.dir.join("crypto"));
+        let genesis = std::fs::read(&self.genesis)
+            .ok()
+            .and_then(|b| <weft_protos::common::Block as prost::Message>::decode(b.as_slice()).ok())
+            .and_then(|b| weft_common::config::ChannelConfig::from_block(&b).ok());
+        if let Some(cfg) = genesis {
+            certs.extend(expiry::in_config(&cfg.config));
+        }
+        expiry::report(
+            &certs,
+            weft_common::clock::unix_now(),
+            expiry::DEFAULT_WARN_SECONDS,
+            false,
+        )
+    }
+
     /// Every node, orderers first.
     pub fn nodes(&self) -> impl Iterator<Item = &NodeInfo> {
         self.orderers

@@ -243,6 +243,33 @@ impl InProcessNetwork {
         Ok(())
     }
 
+    /// Stops orderer `i` and starts it again over its data, on its general
+    /// port (the channel config names it) and new admin and operations ports
+    /// (the network description is updated). It picks up new crypto files.
+    pub async fn restart_orderer(&mut self, i: usize) -> Result<(), NetworkError> {
+        if let Some(h) = self.orderers.get_mut(i).and_then(Option::take) {
+            h.shutdown().await;
+        }
+        let node = self.info.orderers[i].clone();
+        let general = TcpListener::bind(&node.address)
+            .await
+            .map_err(|e| NetworkError::node(&node.name, e))?;
+        let listeners = OrdererListeners {
+            general,
+            admin: bind().await?,
+            operations: bind().await?,
+        };
+        let handle = weft_orderer::node::start(orderer_config(&self.info, &node), listeners)
+            .await
+            .map_err(|e| NetworkError::node(&node.name, e))?;
+        self.info.orderers[i].admin_address =
+            Some(format!("127.0.0.1:{}", handle.admin_addr.port()));
+        self.info.orderers[i].operations_address =
+            format!("127.0.0.1:{}", handle.operations_addr.port());
+        self.orderers[i] = Some(handle);
+        Ok(())
+    }
+
     /// Waits until every running peer has committed `height` blocks.
     pub async fn wait_for_height(
         &self,

@@ -13,6 +13,7 @@ use weft_protos::msp::{FabricMspConfig, MspConfig};
 use weft_protos::orderer::ConsensusType;
 
 use super::Certificate;
+use crate::clock::format_unix;
 use crate::config::keys;
 
 /// One certificate and where it was found.
@@ -159,6 +160,60 @@ pub fn in_config(config: &Config) -> Vec<CertExpiry> {
     out
 }
 
+/// How many certificates are expired and due soon, and a table of them all
+/// (soonest first), for people to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Certificates already expired.
+    pub expired: usize,
+    /// Certificates expiring within the window.
+    pub soon: usize,
+    /// The table.
+    pub text: String,
+}
+
+/// The report on `certs` at `now`, warning `warn_seconds` ahead; with
+/// `all` false, only the expired and soon-due ones are listed.
+pub fn report(certs: &[CertExpiry], now: i64, warn_seconds: i64, all: bool) -> Report {
+    use std::fmt::Write;
+    let mut sorted: Vec<&CertExpiry> = certs.iter().collect();
+    sorted.sort_by_key(|c| (c.not_after, c.place.clone()));
+    let (mut expired, mut soon, mut text) = (0, 0, String::new());
+    for c in sorted {
+        let due = c.due(now, warn_seconds);
+        match due {
+            Due::Expired => expired += 1,
+            Due::Soon => soon += 1,
+            Due::Fine if !all => continue,
+            Due::Fine => {}
+        }
+        let tag = match due {
+            Due::Expired => "EXPIRED",
+            Due::Soon => "SOON",
+            Due::Fine => "ok",
+        };
+        let _ = writeln!(
+            text,
+            "{tag:<8} {} {:>6}d  {:<32} {}",
+            format_unix(c.not_after),
+            c.days_left(now),
+            c.subject,
+            c.place
+        );
+    }
+    let days = warn_seconds / 86_400;
+    let _ = write!(
+        text,
+        "{} certificates: {expired} expired, {soon} expire within {days} days",
+        certs.len()
+    );
+    Report {
+        expired,
+        soon,
+        text,
+    }
+}
+
 /// The value of `/metrics`' expiry gauge for `certificate` (`enrollment`,
 /// `tls`) in Prometheus text `metrics`, if present.
 pub fn gauge_in(metrics: &str, certificate: &str) -> Option<i64> {
@@ -196,7 +251,7 @@ impl OwnCertificates {
     /// when one has expired or expires within a week.
     pub fn log(&self, now: i64) {
         for (role, c) in &self.certs {
-            let when = crate::clock::format_unix(c.not_after);
+            let when = format_unix(c.not_after);
             match c.due(now, 7 * 86_400) {
                 Due::Expired => tracing::warn!("the {role} certificate expired on {when}"),
                 Due::Soon => tracing::warn!(
@@ -262,6 +317,21 @@ mod tests {
         assert_eq!(found.len(), 2);
         assert_eq!(found[1].due(now, DEFAULT_WARN_SECONDS), Due::Fine);
         assert!(in_pem("junk", b"not pem").is_empty());
+        let r = report(&found, now, DEFAULT_WARN_SECONDS, false);
+        assert_eq!((r.expired, r.soon), (0, 1));
+        assert!(r.text.starts_with("SOON "), "{}", r.text);
+        assert!(
+            r.text
+                .ends_with("2 certificates: 0 expired, 1 expire within 30 days"),
+            "{}",
+            r.text
+        );
+        assert_eq!(
+            r.text.lines().count(),
+            2,
+            "the fine one is not listed: {}",
+            r.text
+        );
     }
 
     #[test]

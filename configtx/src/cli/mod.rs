@@ -67,6 +67,11 @@ enum Command {
         #[command(subcommand)]
         command: update::UpdateCommand,
     },
+    /// Certificates and when they expire.
+    Cert {
+        #[command(subcommand)]
+        command: CertCommand,
+    },
     /// Organisation definitions.
     Org {
         #[command(subcommand)]
@@ -147,6 +152,29 @@ enum OrgCommand {
         /// configtx.yaml with a top-level Organizations list.
         #[arg(long, default_value = "configtx.yaml")]
         config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertCommand {
+    /// List every certificate of channel configs and of crypto folders with
+    /// its expiry, soonest first; fail (exit status 1) if any has expired or
+    /// expires within the warning window.
+    ///
+    /// Example: weft-configtx cert check --config-block config.block
+    /// organizations/ --warn-days 30
+    Check {
+        /// Folders or PEM files (MSP folders, a whole crypto folder, TLS certificates).
+        paths: Vec<PathBuf>,
+        /// Config blocks: every CA, admin and consenter certificate of the channel.
+        #[arg(long = "config-block")]
+        config_blocks: Vec<PathBuf>,
+        /// Warn about certificates expiring within this many days.
+        #[arg(long, default_value_t = 30)]
+        warn_days: i64,
+        /// List every certificate, not only the due ones.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -234,6 +262,46 @@ async fn run(cli: Cli) -> Result<(), ConfigtxError> {
         }
         Command::Channel { command } => channel::run(command)?,
         Command::Update { command } => update::run(command).await?,
+        Command::Cert {
+            command:
+                CertCommand::Check {
+                    paths,
+                    config_blocks,
+                    warn_days,
+                    all,
+                },
+        } => {
+            use weft_common::msp::expiry;
+            if paths.is_empty() && config_blocks.is_empty() {
+                return Err(ConfigtxError::Usage(
+                    "name folders, PEM files or --config-block blocks to check".into(),
+                ));
+            }
+            let mut certs = Vec::new();
+            for block in &config_blocks {
+                certs.extend(expiry::in_config(&read_config_block(block)?.config));
+            }
+            for path in &paths {
+                if !path.exists() {
+                    return Err(ConfigtxError::io(path, "no such file or folder"));
+                }
+                certs.extend(expiry::in_files(path));
+            }
+            let report = expiry::report(
+                &certs,
+                weft_common::clock::unix_now(),
+                warn_days * 86_400,
+                all,
+            );
+            println!("{}", report.text);
+            if report.expired + report.soon > 0 {
+                return Err(ConfigtxError::CertificatesDue {
+                    expired: report.expired,
+                    soon: report.soon,
+                    days: warn_days,
+                });
+            }
+        }
         Command::Org {
             command: OrgCommand::Print { org, config },
         } => {

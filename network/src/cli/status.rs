@@ -1,11 +1,12 @@
-//! `weft-network status`: every node's process, address and channel height.
+//! `weft-network status`: every node's process, address and channel height,
+//! and the network's certificates that are expired or expire within 30 days.
 
 use std::path::PathBuf;
 
 use crate::NetworkError;
 use crate::process;
 
-/// Show every node: process, address, channel height.
+/// Show every node (process, address, channel height) and the certificates due.
 pub(crate) async fn run(dir: PathBuf) -> Result<(), NetworkError> {
     let (info, nodes) = process::status(&dir).await?;
     println!(
@@ -27,5 +28,6 @@ pub(crate) async fn run(dir: PathBuf) -> Result<(), NetworkError> {
             n.height.map_or("-".into(), |h| h.to_string())
         );
     }
+    println!("\n{}", info.certificate_report().text);
     Ok(())
 }

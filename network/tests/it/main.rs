@@ -1,5 +1,6 @@
 //! weft-network end to end.
 
+mod certificates;
 mod consortium;
 mod key_level;
 mod private_data;

@@ -82,6 +82,10 @@ fn the_readme_command_brings_a_network_up_runs_a_transaction_and_tears_it_down()
 
     let status = String::from_utf8_lossy(&run(&dir, &["status"]).stdout).into_owned();
     assert_eq!(status.matches("running").count(), 5, "{status}");
+    assert!(
+        status.contains("0 expired, 0 expire within 30 days"),
+        "{status}"
+    );
     let all = String::from_utf8_lossy(&run(&dir, &["query", "GetAllAssets"]).stdout).into_owned();
     assert!(all.contains("asset6"), "{all}");
 
