@@ -96,9 +96,8 @@ pub fn in_files(dir: &Path) -> Vec<CertExpiry> {
     let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
     paths.sort();
     for path in paths {
-        if path.is_dir() {
-            out.extend(in_files(&path));
-        } else if path.extension().is_some_and(|e| e == "pem" || e == "crt") {
+        let pem_file = path.extension().is_some_and(|e| e == "pem" || e == "crt");
+        if path.is_dir() || pem_file {
             out.extend(in_files(&path));
         }
     }
