@@ -136,7 +136,7 @@ async fn basic_network(dir: &Path) -> (InProcessNetwork, weft_network::deploy::D
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn org3_is_added_by_org1_with_org2s_offline_signature_and_endorses_with_org2() {
+async fn org3_is_added_by_org1_with_org2s_offline_signature_endorses_with_org2_and_is_removed() {
     let tmp = tempfile::tempdir().unwrap();
     let (net, spec) = basic_network(&tmp.path().join("net")).await;
     let info = net.info().clone();
@@ -261,6 +261,8 @@ async fn org3_is_added_by_org1_with_org2s_offline_signature_and_endorses_with_or
             address: o.peers[0].address.clone(),
         })
         .collect();
+    // Its health says at once when no orderer delivers to it.
+    config.delivery_stall = Duration::ZERO;
     let peer3 = weft_peer::node::start(config, listeners).await.unwrap();
     let org3 = OrgInfo {
         name: "Org3".into(),
@@ -325,6 +327,124 @@ async fn org3_is_added_by_org1_with_org2s_offline_signature_and_endorses_with_or
     assert_eq!(
         create_asset(&three, &org3, &[&org3], "asset-by-org3-alone").await,
         TxValidationCode::EndorsementPolicyFailure
+    );
+
+    // Org3 is removed: Org1 proposes, Org2 signs (a majority of three).
+    let removal = tmp.path().join("remove_org3.pb");
+    let fetch = ["fetch", "config", s(&config_block), "-c", &info.channel];
+    run(with(&fetch, &orderer_flags, &as_admin(org1)))
+        .await
+        .unwrap();
+    let remove = [
+        "channel",
+        "org",
+        "remove",
+        "Org3MSP",
+        "--config-block",
+        s(&config_block),
+        "--output",
+        s(&removal),
+    ];
+    run(with(&remove, &[], &as_admin(org1))).await.unwrap();
+    run(with(&["update", "sign", s(&removal)], &[], &as_admin(org2)))
+        .await
+        .unwrap();
+    run(with(
+        &["update", "submit", s(&removal)],
+        &orderer_flags,
+        &as_admin(org2),
+    ))
+    .await
+    .unwrap();
+    let removed_at = net
+        .peer(0, 0)
+        .unwrap()
+        .core
+        .channel(&info.channel)
+        .unwrap()
+        .ledger()
+        .height();
+
+    // Its admin can no longer read from the orderer...
+    let newest = tmp.path().join("newest.block");
+    let fetch = ["fetch", "newest", s(&newest), "-c", &info.channel];
+    let err = run(with(&fetch, &orderer_flags, &as_admin(&org3)))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("forbidden"), "{err}");
+    // ...its user can no longer submit...
+    let user3 = load_signing_identity(&org3.user.msp, &MspId::new("Org3MSP")).unwrap();
+    let envelope = weft_common::tx::signed_envelope(
+        weft_protos::common::HeaderType::Message,
+        &weft_common::ids::ChannelId::new(&info.channel),
+        b"from a removed org".to_vec(),
+        &user3,
+    )
+    .unwrap();
+    let tls = weft_common::node::dial::DialTls {
+        roots: vec![std::fs::read(&cafile).unwrap()],
+        identity: None,
+        server_name: None,
+    };
+    let conn = weft_common::node::dial::dial(&orderer, Some(&tls), Default::default())
+        .await
+        .unwrap();
+    let err = weft_common::node::orderer_client::broadcast(conn, &orderer, envelope)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("403"), "{err}");
+    // ...nor have a channel peer endorse for it...
+    let mut peers = vec![endorser(org2, &org3).await];
+    let read = Call::new(
+        &info.channel,
+        CC,
+        vec![b"ReadAsset".to_vec(), b"asset-by-org2-org3".to_vec()],
+    );
+    assert!(transact::endorse(&user3, read, &mut peers).await.is_err());
+    // ...and its peer receives no block after the removal.
+    let creator1 = load_signing_identity(&org1.user.msp, &MspId::new(&org1.msp_id)).unwrap();
+    let mut both = vec![endorser(org1, org1).await, endorser(org2, org1).await];
+    let args = ["CreateAsset", "after-removal", "red", "1", "Org1", "1"];
+    let call = Call::new(
+        &info.channel,
+        CC,
+        args.iter().map(|a| a.as_bytes().to_vec()).collect(),
+    );
+    let (bundle, responses) = transact::endorse(&creator1, call, &mut both).await.unwrap();
+    let target = weft_peer::transact::Target {
+        address: orderer.clone(),
+        tls: Some((
+            weft_common::tls::TlsIdentity::load(&org1.user.tls_cert, &org1.user.tls_key).unwrap(),
+            std::fs::read(&cafile).unwrap(),
+        )),
+    };
+    transact::submit(&creator1, &bundle, &responses, &target)
+        .await
+        .unwrap();
+    net.wait_for_height(removed_at + 1, Duration::from_secs(30))
+        .await
+        .unwrap();
+    let core3: &dyn weft_peer::operations::Support = peer3.core.as_ref();
+    let mut why = Vec::new();
+    weft_testkit::wait_for(
+        "the orderer to refuse Org3's peer",
+        Duration::from_secs(30),
+        || {
+            why = core3.failed_checks();
+            !why.is_empty()
+        },
+    )
+    .await;
+    assert!(
+        format!("{why:?}").to_lowercase().contains("forbidden"),
+        "{why:?}"
+    );
+    let org3_height = peer3.core.channel(&info.channel).unwrap().ledger().height();
+    assert!(
+        org3_height <= removed_at,
+        "Org3's peer is at {org3_height}, the removal at {removed_at}"
     );
     peer3.shutdown().await;
     net.shutdown().await;
