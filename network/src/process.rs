@@ -295,36 +295,27 @@ pub async fn join_orderer(
     block: &[u8],
 ) -> Result<(), NetworkError> {
     let read = |p: &Path| std::fs::read(p).map_err(|e| NetworkError::io(p, e));
-    let mut identity_pem = read(&info.orderer_admin.tls_cert)?;
-    identity_pem.extend(read(&info.orderer_admin.tls_key)?);
-    let fail =
-        |e: reqwest::Error| NetworkError::node(&node.name, format!("channel participation: {e}"));
-    let client = reqwest::Client::builder()
-        .use_rustls_tls()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(&read(&info.orderer_tls_ca)?).map_err(fail)?,
-        )
-        .identity(reqwest::Identity::from_pem(&identity_pem).map_err(fail)?)
-        .build()
-        .map_err(fail)?;
-    let admin = node.admin_address.as_deref().unwrap_or_default();
-    let form = reqwest::multipart::Form::new().part(
-        "config-block",
-        reqwest::multipart::Part::bytes(block.to_vec()).file_name("genesis.block"),
+    let (cert, key) = (
+        read(&info.orderer_admin.tls_cert)?,
+        read(&info.orderer_admin.tls_key)?,
     );
-    let resp = client
-        .post(format!("https://{admin}/participation/v1/channels"))
-        .multipart(form)
-        .send()
-        .await
-        .map_err(fail)?;
-    if !resp.status().is_success() {
-        let status = resp.status();
-        let body = resp.text().await.unwrap_or_default();
+    let fail = |e: weft_orderer::OrdererError| NetworkError::node(&node.name, e);
+    let admin = node.admin_address.as_deref().unwrap_or_default();
+    let client = weft_orderer::osnadmin::ParticipationClient::new(
+        admin,
+        Some(&read(&info.orderer_tls_ca)?),
+        Some((&cert, &key)),
+    )
+    .map_err(fail)?;
+    let answer = client.join(block.to_vec()).await.map_err(fail)?;
+    if !answer.ok() {
         return Err(NetworkError::node(
             &node.name,
-            format!("channel join refused: {status} {body}"),
+            format!(
+                "channel join refused: {} {}",
+                answer.status,
+                String::from_utf8_lossy(&answer.body)
+            ),
         ));
     }
     Ok(())

@@ -146,6 +146,39 @@ fn admit(
     Ok(Admitted::Config(channel, config_env.encode_to_vec()))
 }
 
+/// Admits one envelope (its checks, a config update validated and wrapped
+/// in a CONFIG envelope signed by this orderer), orders it and waits for its
+/// block: Broadcast's answer for it. Channel participation's update uses it
+/// too, so a config update is checked the same way on both.
+pub(crate) async fn order_envelope(
+    registry: &Registry,
+    metrics: &crate::metrics::Metrics,
+    signer: &SigningIdentity,
+    bytes: Vec<u8>,
+) -> BroadcastResponse {
+    let started = std::time::Instant::now();
+    let ordered = match admit(registry, signer, &bytes) {
+        Err(refusal) => {
+            metrics
+                .broadcast_refused
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return refusal;
+        }
+        Ok(Admitted::Normal(channel)) => channel.order_and_wait(bytes, ORDER_DEADLINE).await,
+        Ok(Admitted::Config(channel, env)) => {
+            channel.order_config_and_wait(env, ORDER_DEADLINE).await
+        }
+    };
+    match ordered {
+        Ok(_block) => {
+            metrics.broadcast_latency.observe(started.elapsed());
+            reply(FabricStatus::Success, "")
+        }
+        Err(crate::OrdererError::UpdateRefused(msg)) => reply(FabricStatus::BadRequest, msg),
+        Err(e) => reply(FabricStatus::ServiceUnavailable, e.to_string()),
+    }
+}
+
 /// What admission let through.
 enum Admitted {
     /// A normal envelope, ordered as received.
@@ -180,33 +213,8 @@ impl AtomicBroadcast for BroadcastService {
                     let metrics = metrics.clone();
                     let signer = signer.clone();
                     async move {
-                        let started = std::time::Instant::now();
                         let bytes = item.expect("errors end the stream above").encode_to_vec();
-                        let admitted = admit(&registry, &signer, &bytes);
-                        let ordered = match admitted {
-                            Err(refusal) => {
-                                metrics
-                                    .broadcast_refused
-                                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                                return refusal;
-                            }
-                            Ok(Admitted::Normal(channel)) => {
-                                channel.order_and_wait(bytes, ORDER_DEADLINE).await
-                            }
-                            Ok(Admitted::Config(channel, env)) => {
-                                channel.order_config_and_wait(env, ORDER_DEADLINE).await
-                            }
-                        };
-                        match ordered {
-                            Ok(_block) => {
-                                metrics.broadcast_latency.observe(started.elapsed());
-                                reply(FabricStatus::Success, "")
-                            }
-                            Err(crate::OrdererError::UpdateRefused(msg)) => {
-                                reply(FabricStatus::BadRequest, msg)
-                            }
-                            Err(e) => reply(FabricStatus::ServiceUnavailable, e.to_string()),
-                        }
+                        order_envelope(&registry, &metrics, &signer, bytes).await
                     }
                 })
                 .buffered(MAX_IN_FLIGHT_PER_STREAM);

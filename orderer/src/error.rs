@@ -31,6 +31,15 @@ pub enum OrdererError {
     /// The service cannot do it now; retrying may help.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// An orderer's channel participation API could not be asked (the
+    /// admin client's error: connection, TLS, an unreadable answer).
+    #[error("channel participation at {address}: {reason}")]
+    Participation {
+        /// The admin endpoint.
+        address: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// Raft refused an operation.
     #[error("raft: {0}")]
     Raft(#[from] raft::Error),
@@ -53,9 +62,10 @@ impl From<OrdererError> for tonic::Status {
     fn from(e: OrdererError) -> Self {
         match e {
             OrdererError::UpdateRefused(why) => tonic::Status::failed_precondition(why),
-            OrdererError::Stopped(_) | OrdererError::Unavailable(_) | OrdererError::Raft(_) => {
-                tonic::Status::unavailable(e.to_string())
-            }
+            OrdererError::Stopped(_)
+            | OrdererError::Unavailable(_)
+            | OrdererError::Raft(_)
+            | OrdererError::Participation { .. } => tonic::Status::unavailable(e.to_string()),
             OrdererError::NodeConfig(_)
             | OrdererError::ChannelConfig(_)
             | OrdererError::Storage(_)

@@ -21,6 +21,7 @@
 pub mod broadcast;
 pub mod chain;
 pub mod channel;
+pub mod cli;
 pub mod cluster_service;
 pub mod config;
 pub mod cutter;
@@ -33,6 +34,7 @@ pub mod metrics;
 pub mod node;
 pub mod node_core;
 pub mod operations;
+pub mod osnadmin;
 pub mod participation;
 pub mod raft_driver;
 pub mod raft_outbox;

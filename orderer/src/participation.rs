@@ -1,6 +1,8 @@
 //! The channel participation API, compatible with Fabric's `osnadmin`:
 //! `/participation/v1/channels` — join (multipart `config-block`), list, get,
-//! remove. Served on the admin listener, whose TLS requires a client
+//! remove, and Fabric 3.1's update (PUT, multipart `config-update-envelope`:
+//! checked and ordered exactly as Broadcast orders it) and block fetch
+//! (`/channels/{name}/blocks/{newest|oldest|config|N}`). Served on the admin listener, whose TLS requires a client
 //! certificate issued by one of `Admin.TLS.ClientRootCAs`: as in Fabric, that
 //! handshake is the authorisation (any certificate of those CAs, with or
 //! without an `admin` OU — cryptogen's admin TLS certificates carry none).
@@ -77,20 +79,19 @@ async fn get_one(
     Ok(Json(channel_info(&core, &name)).into_response())
 }
 
-async fn join(
-    State(core): State<Arc<NodeCore>>,
-    Extension(certs): Extension<ClientCerts>,
+/// The file part `name` of a multipart form.
+async fn form_file(
     mut form: Multipart,
-) -> ApiResult {
-    authorize(&core, &certs)?;
-    let mut block = None;
+    name: &str,
+) -> Result<axum::body::Bytes, (StatusCode, Json<serde_json::Value>)> {
+    let mut found = None;
     while let Some(field) = form
         .next_field()
         .await
         .map_err(|e| api_err(StatusCode::BAD_REQUEST, format!("multipart: {e}")))?
     {
-        if field.name() == Some("config-block") {
-            block = Some(
+        if field.name() == Some(name) {
+            found = Some(
                 field
                     .bytes()
                     .await
@@ -98,12 +99,21 @@ async fn join(
             );
         }
     }
-    let block = block.ok_or_else(|| {
+    found.ok_or_else(|| {
         api_err(
             StatusCode::BAD_REQUEST,
-            "form field 'config-block' is missing",
+            format!("form field '{name}' is missing"),
         )
-    })?;
+    })
+}
+
+async fn join(
+    State(core): State<Arc<NodeCore>>,
+    Extension(certs): Extension<ClientCerts>,
+    form: Multipart,
+) -> ApiResult {
+    authorize(&core, &certs)?;
+    let block = form_file(form, "config-block").await?;
     match core.join_channel(&block).await {
         Ok(name) => Ok((StatusCode::CREATED, Json(channel_info(&core, &name))).into_response()),
         Err(crate::node_core::JoinError::Exists(_)) => {
@@ -148,14 +158,123 @@ async fn remove(
     }
 }
 
+/// Fabric 3.1's channel update: a CONFIG_UPDATE envelope, ordered as
+/// Broadcast orders it; 201 with the channel's info once its block is written.
+async fn update(
+    State(core): State<Arc<NodeCore>>,
+    Extension(certs): Extension<ClientCerts>,
+    form: Multipart,
+) -> ApiResult {
+    use weft_protos::common::{HeaderType, Status as FabricStatus};
+    authorize(&core, &certs)?;
+    let bytes = form_file(form, "config-update-envelope").await?;
+    let invalid = |why: String| {
+        api_err(
+            StatusCode::BAD_REQUEST,
+            format!("invalid config update envelope: {why}"),
+        )
+    };
+    let envelope = <weft_protos::common::Envelope as prost::Message>::decode(bytes.as_ref())
+        .map_err(|e| invalid(e.to_string()))?;
+    let unpacked = weft_common::tx::UnpackedEnvelope::from_envelope(&envelope)
+        .map_err(|e| invalid(e.to_string()))?;
+    if unpacked.header_type() != HeaderType::ConfigUpdate as i32 {
+        return Err(invalid("bad type: not a CONFIG_UPDATE".into()));
+    }
+    let name = unpacked.channel_header.channel_id.clone();
+    if core.registry.get(&name).is_none() {
+        return Err(api_err(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "cannot update: channel does not exist",
+        ));
+    }
+    let answer = crate::broadcast::order_envelope(
+        &core.registry,
+        &core.metrics,
+        &core.signer,
+        bytes.to_vec(),
+    )
+    .await;
+    let code = match FabricStatus::try_from(answer.status) {
+        Ok(FabricStatus::Success) => {
+            return Ok((StatusCode::CREATED, Json(channel_info(&core, &name))).into_response());
+        }
+        Ok(FabricStatus::Forbidden) => StatusCode::FORBIDDEN,
+        Ok(FabricStatus::ServiceUnavailable) => StatusCode::SERVICE_UNAVAILABLE,
+        Ok(FabricStatus::RequestEntityTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    Err(api_err(code, format!("cannot update: {}", answer.info)))
+}
+
+/// Fabric 3.1's block fetch: the block's bytes.
+async fn fetch_block(
+    State(core): State<Arc<NodeCore>>,
+    Extension(certs): Extension<ClientCerts>,
+    Path((name, id)): Path<(String, String)>,
+) -> ApiResult {
+    use crate::storage::ChannelStorage;
+    authorize(&core, &certs)?;
+    let channel = core
+        .registry
+        .get(&name)
+        .ok_or_else(|| api_err(StatusCode::NOT_FOUND, "channel does not exist"))?;
+    let height = *channel.height.borrow();
+    let read = |n: u64| {
+        channel
+            .store()
+            .block(n)
+            .ok()
+            .flatten()
+            .ok_or_else(|| api_err(StatusCode::NOT_FOUND, format!("block {n} does not exist")))
+    };
+    let newest = height.checked_sub(1);
+    let bytes = match id.as_str() {
+        "newest" => read(newest.unwrap_or(0))?,
+        "oldest" => read(0)?,
+        "config" => {
+            let top = read(newest.unwrap_or(0))?;
+            let block = <weft_protos::common::Block as prost::Message>::decode(top.as_slice())
+                .map_err(|e| api_err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            let index = weft_common::block::last_config_index(&block)
+                .map_err(|e| api_err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            read(index)?
+        }
+        other => match other.parse::<u64>() {
+            Ok(n) => read(n)?,
+            Err(_) => {
+                return Err(api_err(
+                    StatusCode::BAD_REQUEST,
+                    format!("'{other}' not equal <newest|oldest|config|(number)>"),
+                ));
+            }
+        },
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "application/octet-stream"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// The participation router; a request body (a join's multipart form) may be
 /// at most `max_body` bytes (`ChannelParticipation.MaxRequestBodySize`).
 pub fn router(core: Arc<NodeCore>, max_body: usize) -> Router {
     Router::new()
-        .route("/participation/v1/channels", get(list).post(join))
+        .route(
+            "/participation/v1/channels",
+            get(list).post(join).put(update),
+        )
         .route(
             "/participation/v1/channels/{name}",
             get(get_one).delete(remove),
+        )
+        .route(
+            "/participation/v1/channels/{name}/blocks/{id}",
+            get(fetch_block),
         )
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(core)

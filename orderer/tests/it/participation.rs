@@ -307,3 +307,215 @@ async fn operations_endpoint_reports_health_metrics_and_logspec() {
         n.shutdown().await;
     }
 }
+
+/// `weft-orderer channel ...` as the orderer org's admin against node 0.
+async fn osnadmin(net: &Net, args: &[&str]) -> Result<(), weft_orderer::OrdererError> {
+    let org = net
+        .dir
+        .path()
+        .join("crypto/ordererOrganizations/example.com");
+    let tls = org.join("users/Admin@example.com/tls");
+    let s = |p: std::path::PathBuf| p.display().to_string();
+    let address = format!("127.0.0.1:{}", net.node(0).admin_addr.port());
+    let flags = [
+        "-o".to_string(),
+        address,
+        "--ca-file".into(),
+        s(org.join("tlsca/tlsca.example.com-cert.pem")),
+        "--client-cert".into(),
+        s(tls.join("client.crt")),
+        "--client-key".into(),
+        s(tls.join("client.key")),
+    ];
+    let line = ["weft-orderer", "channel"]
+        .iter()
+        .map(|a| a.to_string())
+        .chain(args.iter().map(|a| a.to_string()))
+        .chain(flags);
+    weft_orderer::cli::run_args(line).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_updates_and_block_fetches_go_through_the_admin_endpoint() {
+    let (mut net, listeners) = Net::new(1, 10).await;
+    net.start_and_join(listeners).await;
+    let files = tempfile::tempdir().unwrap();
+    let block = files.path().join("config.block");
+    let b = block.to_str().unwrap();
+    osnadmin(&net, &["fetch", "-c", CHANNEL, "-b", "config", "-f", b])
+        .await
+        .unwrap();
+    let config = weft_configtx::channel_update::read_config_block(&block).unwrap();
+    assert_eq!(
+        config
+            .orderer
+            .as_ref()
+            .unwrap()
+            .batch_size
+            .max_message_count,
+        10
+    );
+
+    // An update signed by the orderer org's admin (weft-configtx), submitted
+    // over the admin endpoint: ordered, and the next config fetch shows it.
+    let update = files.path().join("batch.pb");
+    let propose = |msp: &str, msp_id: &str| {
+        let msp = net.dir.path().join(format!("crypto/{msp}"));
+        let args = [
+            "weft-configtx",
+            "channel",
+            "batch",
+            "set",
+            "--max-count",
+            "7",
+            "--config-block",
+            b,
+            "--output",
+            update.to_str().unwrap(),
+            "--msp",
+            msp.to_str().unwrap(),
+            "--msp-id",
+            msp_id,
+        ]
+        .map(String::from);
+        async move { weft_configtx::cli::run_args(args).await.unwrap() }
+    };
+    let u = update.to_str().unwrap();
+    // Signed by Org1's admin alone: refused, naming who must sign.
+    propose(
+        "peerOrganizations/org1.example.com/users/Admin@org1.example.com/msp",
+        "Org1MSP",
+    )
+    .await;
+    let refused = osnadmin(&net, &["update", "-c", CHANNEL, "-e", u])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("answered 400"), "{refused}");
+    propose(
+        "ordererOrganizations/example.com/users/Admin@example.com/msp",
+        "OrdererMSP",
+    )
+    .await;
+    osnadmin(&net, &["update", "-c", CHANNEL, "-e", u])
+        .await
+        .unwrap();
+    osnadmin(&net, &["fetch", "-c", CHANNEL, "-b", "config", "-f", b])
+        .await
+        .unwrap();
+    let config = weft_configtx::channel_update::read_config_block(&block).unwrap();
+    assert_eq!(
+        config
+            .orderer
+            .as_ref()
+            .unwrap()
+            .batch_size
+            .max_message_count,
+        7
+    );
+    // newest is that config block; oldest the genesis block.
+    let newest = files.path().join("newest.block");
+    osnadmin(
+        &net,
+        &[
+            "fetch",
+            "-c",
+            CHANNEL,
+            "-b",
+            "newest",
+            "-f",
+            newest.to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        std::fs::read(&newest).unwrap(),
+        std::fs::read(&block).unwrap()
+    );
+    let oldest = files.path().join("oldest.block");
+    osnadmin(
+        &net,
+        &[
+            "fetch",
+            "-c",
+            CHANNEL,
+            "-b",
+            "0",
+            "-f",
+            oldest.to_str().unwrap(),
+        ],
+    )
+    .await
+    .unwrap();
+    let genesis = weft_configtx::channel_update::read_config_block(&oldest).unwrap();
+    assert_eq!(genesis.sequence(), 0);
+
+    // Bad requests get Fabric's statuses and leave the node serving.
+    let base = format!(
+        "https://127.0.0.1:{}/participation/v1/channels",
+        net.node(0).admin_addr.port()
+    );
+    let admin = client(&net, "admin");
+    let status = |r: reqwest::Response| r.status().as_u16();
+    assert_eq!(
+        status(
+            admin
+                .get(format!("{base}/{CHANNEL}/blocks/latest"))
+                .send()
+                .await
+                .unwrap()
+        ),
+        400
+    );
+    assert_eq!(
+        status(
+            admin
+                .get(format!("{base}/{CHANNEL}/blocks/99"))
+                .send()
+                .await
+                .unwrap()
+        ),
+        404
+    );
+    assert_eq!(
+        status(
+            admin
+                .get(format!("{base}/nochannel/blocks/newest"))
+                .send()
+                .await
+                .unwrap()
+        ),
+        404
+    );
+    let not_an_update = reqwest::multipart::Form::new().part(
+        "config-update-envelope",
+        reqwest::multipart::Part::bytes(net.genesis.clone()).file_name("x"),
+    );
+    let r = admin
+        .put(&base)
+        .multipart(not_an_update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("invalid config update envelope")
+    );
+    let missing = reqwest::multipart::Form::new().text("other", "x");
+    assert_eq!(
+        status(admin.put(&base).multipart(missing).send().await.unwrap()),
+        400
+    );
+    // -c must name the envelope's channel.
+    let wrong = osnadmin(&net, &["update", "-c", "otherchannel", "-e", u])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(wrong.contains("is for channel"), "{wrong}");
+    let h = height(&net, 0).await;
+    assert!(h >= 2);
+}
