@@ -139,7 +139,8 @@ fn plan(t: &Topology) -> Result<PortPlan, NetworkError> {
     }
 }
 
-fn orderer_yaml(info: &NetworkInfo, node: &NodeInfo) -> Result<String, NetworkError> {
+/// The `orderer.yaml` of `node` of the network `info` describes.
+pub fn orderer_yaml(info: &NetworkInfo, node: &NodeInfo) -> Result<String, NetworkError> {
     let c = &node.crypto;
     Ok(NodeYaml::new(&weft_orderer::config::KEYS)
         .set("General.ListenAddress", &node.address)
@@ -164,7 +165,12 @@ fn orderer_yaml(info: &NetworkInfo, node: &NodeInfo) -> Result<String, NetworkEr
         .to_yaml()?)
 }
 
-fn peer_yaml(info: &NetworkInfo, org: &OrgInfo, node: &NodeInfo) -> Result<String, NetworkError> {
+/// The `core.yaml` of peer `node` of `org`; its gateway knows every other peer of `info`.
+pub fn peer_yaml(
+    info: &NetworkInfo,
+    org: &OrgInfo,
+    node: &NodeInfo,
+) -> Result<String, NetworkError> {
     let c = &node.crypto;
     let gateway_peers: Vec<BTreeMap<&str, &str>> = info
         .orgs

@@ -48,7 +48,7 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-fn user_files(org: &Path, user: &str, domain: &str) -> UserFiles {
+pub(crate) fn user_files(org: &Path, user: &str, domain: &str) -> UserFiles {
     let home = org.join(format!("users/{user}@{domain}"));
     UserFiles {
         msp: home.join("msp"),
@@ -58,7 +58,7 @@ fn user_files(org: &Path, user: &str, domain: &str) -> UserFiles {
 }
 
 /// An endorsing client on `org`'s first peer, as `user` of `as_org`.
-async fn endorser(org: &OrgInfo, as_org: &OrgInfo) -> (String, AdminClient) {
+pub(crate) async fn endorser(org: &OrgInfo, as_org: &OrgInfo) -> (String, AdminClient) {
     let signer = load_signing_identity(&as_org.user.msp, &MspId::new(&as_org.msp_id)).unwrap();
     let tls = ClientTls {
         ca_pem: std::fs::read(&org.tls_ca).unwrap(),
@@ -76,7 +76,7 @@ async fn endorser(org: &OrgInfo, as_org: &OrgInfo) -> (String, AdminClient) {
 }
 
 /// Creates `id` as Org3's user, endorsed by `endorsers`; its validation code.
-async fn create_asset(
+pub(crate) async fn create_asset(
     info: &weft_network::info::NetworkInfo,
     org3: &OrgInfo,
     endorsers: &[&OrgInfo],

@@ -1,0 +1,556 @@
+//! Issue 21's flow with each organisation on its own host: four network
+//! namespaces on a private bridge (the orderer org, Org1, Org2, Org3), each
+//! with its own address, directory and processes (`weft-orderer`,
+//! `weft-peer`, and every admin command of `weft-configtx`, `weft-peer` and
+//! `weft-orderer` run inside it). Nothing passes between hosts but the files
+//! the workflow names: public MSP folders and the orderer's TLS CA for the
+//! genesis block, the genesis block, Org3's definition, the update file.
+//! The test process reaches the hosts through the bridge for the chaincode
+//! deployment and the final transactions, as the network tool would.
+//!
+//! Skips, saying why, where namespaces cannot be made (no root, no `ip`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use weft_network::info::{NetworkInfo, NodeInfo, OrgInfo, UserFiles};
+use weft_protos::protos::TxValidationCode;
+use weft_testkit::hosts::{Host, Hosts};
+
+use crate::consortium::{create_asset, user_files};
+
+const CHANNEL: &str = "mychannel";
+
+/// The node and tool binaries, built if needed (next to this test's deps folder).
+fn bins() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "-q",
+            "--locked",
+            "-p",
+            "weft-orderer",
+            "-p",
+            "weft-peer",
+            "-p",
+            "weft-configtx",
+        ])
+        .current_dir(&root)
+        .status()
+        .unwrap();
+    assert!(status.success(), "building the binaries");
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().to_path_buf()
+}
+
+/// Runs `program args` on `host` with `env`; its stdout, or its stderr as the error.
+fn run(
+    host: &Host,
+    program: &Path,
+    args: &[&str],
+    env: &[(&str, String)],
+) -> Result<String, String> {
+    let out = host
+        .command(program)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(stderr)
+    }
+}
+
+fn must(r: Result<String, String>, what: &str) -> String {
+    r.unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+/// Copies a folder (a public MSP) from one host's directory to another's.
+fn pass_folder(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            pass_folder(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn pass_file(from: &Path, to: &Path) {
+    std::fs::copy(from, to).unwrap();
+}
+
+fn crypto_config(org: u8, ip: &str) -> String {
+    format!(
+        "PeerOrgs:\n  - Name: Org{org}\n    Domain: org{org}.example.com\n    EnableNodeOUs: true\n    Specs:\n      - Hostname: peer0\n        SANS: [{ip}, 127.0.0.1, localhost]\n    Users: {{ Count: 1 }}\n"
+    )
+}
+
+fn org_entry(org: u8, msp_dir: &str, anchor: &str) -> String {
+    let (host, port) = anchor.rsplit_once(':').unwrap();
+    format!(
+        r#"  - &Org{org}
+    Name: Org{org}MSP
+    ID: Org{org}MSP
+    MSPDir: {msp_dir}
+    Policies:
+      Readers: {{ Type: Signature, Rule: "OR('Org{org}MSP.admin', 'Org{org}MSP.peer', 'Org{org}MSP.client')" }}
+      Writers: {{ Type: Signature, Rule: "OR('Org{org}MSP.admin', 'Org{org}MSP.client')" }}
+      Admins: {{ Type: Signature, Rule: "OR('Org{org}MSP.admin')" }}
+      Endorsement: {{ Type: Signature, Rule: "OR('Org{org}MSP.peer')" }}
+    AnchorPeers:
+      - {{ Host: {host}, Port: {port} }}
+"#
+    )
+}
+
+/// The orderer host's configtx.yaml: its org and the MSPs Org1 and Org2 passed to it.
+fn channel_configtx(orderer: &str, anchors: [&str; 2]) -> String {
+    let ca = "Capabilities: { V2_0: true }";
+    format!(
+        r#"Organizations:
+  - &OrdererOrg
+    Name: OrdererOrg
+    ID: OrdererMSP
+    MSPDir: crypto/ordererOrganizations/example.com/msp
+    Policies:
+      Readers: {{ Type: Signature, Rule: "OR('OrdererMSP.member')" }}
+      Writers: {{ Type: Signature, Rule: "OR('OrdererMSP.member')" }}
+      Admins: {{ Type: Signature, Rule: "OR('OrdererMSP.admin')" }}
+    OrdererEndpoints: [{orderer}]
+{org1}{org2}
+Profiles:
+  ThreeHosts:
+    Capabilities: {{ V3_0: true }}
+    Policies:
+      Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
+      Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+      Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
+    Orderer:
+      OrdererType: etcdraft
+      BatchTimeout: 200ms
+      BatchSize: {{ MaxMessageCount: 10, AbsoluteMaxBytes: 10 MB, PreferredMaxBytes: 2 MB }}
+      EtcdRaft:
+        Consenters:
+          - Host: {host}
+            Port: {port}
+            ClientTLSCert: crypto/ordererOrganizations/example.com/orderers/orderer.example.com/tls/server.crt
+            ServerTLSCert: crypto/ordererOrganizations/example.com/orderers/orderer.example.com/tls/server.crt
+      Organizations: [*OrdererOrg]
+      Policies:
+        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
+        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
+        BlockValidation: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+      {ca}
+    Application:
+      Organizations: [*Org1, *Org2]
+      Policies:
+        Readers: {{ Type: ImplicitMeta, Rule: "ANY Readers" }}
+        Writers: {{ Type: ImplicitMeta, Rule: "ANY Writers" }}
+        Admins: {{ Type: ImplicitMeta, Rule: "MAJORITY Admins" }}
+        LifecycleEndorsement: {{ Type: ImplicitMeta, Rule: "MAJORITY Endorsement" }}
+        Endorsement: {{ Type: ImplicitMeta, Rule: "MAJORITY Endorsement" }}
+      Capabilities: {{ V2_5: true }}
+"#,
+        org1 = org_entry(1, "orgs/org1/msp", anchors[0]),
+        org2 = org_entry(2, "orgs/org2/msp", anchors[1]),
+        host = orderer.rsplit_once(':').unwrap().0,
+        port = orderer.rsplit_once(':').unwrap().1,
+    )
+}
+
+/// Waits until something listens at `address` (reached through the bridge).
+async fn wait_listening(address: &str, what: &str, log: &Path) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(address).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} never listened on {address}:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn peer_org(host: &Host, org: u8) -> OrgInfo {
+    let domain = format!("org{org}.example.com");
+    let dir = host.dir.join("crypto/peerOrganizations").join(&domain);
+    OrgInfo {
+        name: format!("Org{org}"),
+        msp_id: format!("Org{org}MSP"),
+        tls_ca: dir.join(format!("tlsca/tlsca.{domain}-cert.pem")),
+        admin: user_files(&dir, "Admin", &domain),
+        user: user_files(&dir, "User1", &domain),
+        peers: vec![NodeInfo {
+            name: format!("peer0.{domain}"),
+            address: host.addr(7051),
+            admin_address: None,
+            operations_address: "127.0.0.1:9443".into(),
+            crypto: dir.join(format!("peers/peer0.{domain}")),
+            data: host.dir.join("data"),
+            log: host.dir.join("peer.log"),
+        }],
+    }
+}
+
+/// An org admin's environment for `weft-configtx` and `weft-peer` on its host.
+fn admin_env(org: &OrgInfo) -> Vec<(&'static str, String)> {
+    let peer = &org.peers[0];
+    vec![
+        (
+            "CORE_PEER_MSPCONFIGPATH",
+            org.admin.msp.display().to_string(),
+        ),
+        ("CORE_PEER_LOCALMSPID", org.msp_id.clone()),
+        ("CORE_PEER_ADDRESS", peer.address.clone()),
+        (
+            "CORE_PEER_TLS_ROOTCERT_FILE",
+            org.tls_ca.display().to_string(),
+        ),
+        ("RUST_LOG", "warn".into()),
+    ]
+}
+
+async fn height(info: &NetworkInfo, org: &OrgInfo) -> u64 {
+    match info.admin_client(org, 0).await {
+        Ok(mut c) => c.chain_info(CHANNEL).await.map(|i| i.height).unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+/// Starts `org`'s peer on its host and joins it with the genesis block, as its admin.
+async fn start_peer(hosts: &Hosts, bin: &Path, info: &NetworkInfo, org: &OrgInfo, host: &str) {
+    let h = hosts.host(host);
+    std::fs::write(
+        h.dir.join("core.yaml"),
+        weft_network::process::peer_yaml(info, org, &org.peers[0]).unwrap(),
+    )
+    .unwrap();
+    hosts
+        .spawn(
+            host,
+            &bin.join("weft-peer"),
+            &["node", "start", "--config", "core.yaml"],
+            "peer.log",
+        )
+        .unwrap();
+    wait_listening(
+        &org.peers[0].address,
+        &org.peers[0].name,
+        &h.dir.join("peer.log"),
+    )
+    .await;
+    must(
+        run(
+            h,
+            &bin.join("weft-peer"),
+            &["channel", "join", "-b", "mychannel.block"],
+            &admin_env(org),
+        ),
+        "peer channel join",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn org3_joins_from_its_own_host_with_org2s_offline_signature() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hosts = match Hosts::create(&["orderer", "org1", "org2", "org3"], tmp.path()) {
+        Ok(h) => h,
+        Err(why) => {
+            eprintln!("skipping the multi-host test: {why}");
+            return;
+        }
+    };
+    let bin = bins();
+    let configtx = bin.join("weft-configtx");
+    let (h0, h1, h2, h3) = (
+        hosts.host("orderer"),
+        hosts.host("org1"),
+        hosts.host("org2"),
+        hosts.host("org3"),
+    );
+
+    // Each org makes its crypto on its own host.
+    let orderer_addr = h0.addr(7050);
+    std::fs::write(
+        h0.dir.join("crypto-config.yaml"),
+        format!("OrdererOrgs:\n  - Name: Orderer\n    Domain: example.com\n    EnableNodeOUs: true\n    Specs:\n      - Hostname: orderer\n        SANS: [{}, 127.0.0.1, localhost]\n", h0.ip),
+    )
+    .unwrap();
+    for (h, org) in [(h1, 1), (h2, 2), (h3, 3)] {
+        std::fs::write(
+            h.dir.join("crypto-config.yaml"),
+            crypto_config(org, &h.ip.to_string()),
+        )
+        .unwrap();
+    }
+    for h in [h0, h1, h2, h3] {
+        must(
+            run(
+                h,
+                &configtx,
+                &["crypto", "generate", "--output", "crypto"],
+                &[],
+            ),
+            "crypto generate",
+        );
+    }
+
+    // Org1 and Org2 pass their public MSP folders to the orderer org, which
+    // makes the genesis block; the block and the orderer's TLS CA go back.
+    for (h, org) in [(h1, 1), (h2, 2)] {
+        let msp = h
+            .dir
+            .join(format!("crypto/peerOrganizations/org{org}.example.com/msp"));
+        pass_folder(&msp, &h0.dir.join(format!("orgs/org{org}/msp")));
+    }
+    std::fs::write(
+        h0.dir.join("configtx.yaml"),
+        channel_configtx(&orderer_addr, [&h1.addr(7051), &h2.addr(7051)]),
+    )
+    .unwrap();
+    must(
+        run(
+            h0,
+            &configtx,
+            &[
+                "genesis",
+                "--profile",
+                "ThreeHosts",
+                "--channel",
+                CHANNEL,
+                "--output",
+                "mychannel.block",
+            ],
+            &[],
+        ),
+        "genesis",
+    );
+    let orderer_tlsca = h0
+        .dir
+        .join("crypto/ordererOrganizations/example.com/tlsca/tlsca.example.com-cert.pem");
+    for h in [h1, h2, h3] {
+        pass_file(&orderer_tlsca, &h.dir.join("orderer-tlsca.pem"));
+    }
+    for h in [h1, h2] {
+        pass_file(
+            &h0.dir.join("mychannel.block"),
+            &h.dir.join("mychannel.block"),
+        );
+    }
+
+    // The orderer starts on its host and its admin joins it (osnadmin's verb).
+    let orderer_org = h0.dir.join("crypto/ordererOrganizations/example.com");
+    let admin_tls = orderer_org.join("users/Admin@example.com/tls");
+    let info = NetworkInfo {
+        dir: tmp.path().to_path_buf(),
+        channel: CHANNEL.into(),
+        genesis: h0.dir.join("mychannel.block"),
+        orderer_tls_ca: orderer_tlsca.clone(),
+        orderer_admin: UserFiles {
+            msp: orderer_org.join("users/Admin@example.com/msp"),
+            tls_cert: admin_tls.join("client.crt"),
+            tls_key: admin_tls.join("client.key"),
+        },
+        orderers: vec![NodeInfo {
+            name: "orderer.example.com".into(),
+            address: orderer_addr.clone(),
+            admin_address: Some("127.0.0.1:7053".into()),
+            operations_address: "127.0.0.1:8443".into(),
+            crypto: orderer_org.join("orderers/orderer.example.com"),
+            data: h0.dir.join("data"),
+            log: h0.dir.join("orderer.log"),
+        }],
+        orgs: vec![peer_org(h1, 1), peer_org(h2, 2)],
+        cas: Vec::new(),
+        client_auth_required: false,
+    };
+    std::fs::write(
+        h0.dir.join("orderer.yaml"),
+        weft_network::process::orderer_yaml(&info, &info.orderers[0]).unwrap(),
+    )
+    .unwrap();
+    hosts
+        .spawn(
+            "orderer",
+            &bin.join("weft-orderer"),
+            &["start", "--config", "orderer.yaml"],
+            "orderer.log",
+        )
+        .unwrap();
+    wait_listening(&orderer_addr, "the orderer", &h0.dir.join("orderer.log")).await;
+    let (cert, key) = (admin_tls.join("client.crt"), admin_tls.join("client.key"));
+    let osnadmin = [
+        "channel",
+        "join",
+        "-o",
+        "127.0.0.1:7053",
+        "--ca-file",
+        orderer_tlsca.to_str().unwrap(),
+        "--client-cert",
+        cert.to_str().unwrap(),
+        "--client-key",
+        key.to_str().unwrap(),
+        "-c",
+        CHANNEL,
+        "-b",
+        "mychannel.block",
+    ];
+    must(
+        run(h0, &bin.join("weft-orderer"), &osnadmin, &[]),
+        "weft-orderer channel join",
+    );
+
+    // Org1's and Org2's peers, each on its host, joined by their admins.
+    let (org1, org2) = (info.orgs[0].clone(), info.orgs[1].clone());
+    start_peer(&hosts, &bin, &info, &org1, "org1").await;
+    start_peer(&hosts, &bin, &info, &org2, "org2").await;
+
+    // asset-transfer-basic, deployed on both orgs (through the bridge).
+    let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
+    let spec = weft_network::deploy::DeploySpec::from_crate(
+        "basic",
+        &weft_network::deploy::samples_dir().join("asset-transfer-basic"),
+        Some(&build),
+    );
+    weft_network::deploy::deploy(&info, &spec, |_| {})
+        .await
+        .unwrap();
+
+    // Org3, on its host: crypto (made above), its org definition.
+    std::fs::write(
+        h3.dir.join("configtx.yaml"),
+        format!(
+            "Organizations:\n{}",
+            org_entry(
+                3,
+                "crypto/peerOrganizations/org3.example.com/msp",
+                &h3.addr(7051)
+            )
+        ),
+    )
+    .unwrap();
+    let definition = must(
+        run(h3, &configtx, &["org", "print", "Org3MSP"], &[]),
+        "org print",
+    );
+    std::fs::write(h3.dir.join("org3.json"), definition).unwrap();
+    pass_file(&h3.dir.join("org3.json"), &h1.dir.join("org3.json"));
+
+    // Org1's admin proposes the addition and tries to submit it alone.
+    let orderer_flags = ["-o", orderer_addr.as_str(), "--cafile", "orderer-tlsca.pem"];
+    let env1 = admin_env(&org1);
+    let fetch = |h: &Host, env: &[(&str, String)]| {
+        let args = [
+            &["fetch", "config", "config.block", "-c", CHANNEL][..],
+            &orderer_flags,
+        ]
+        .concat();
+        must(run(h, &configtx, &args, env), "fetch config");
+    };
+    fetch(h1, &env1);
+    must(
+        run(
+            h1,
+            &configtx,
+            &[
+                "channel",
+                "org",
+                "add",
+                "org3.json",
+                "--config-block",
+                "config.block",
+                "--output",
+                "org3_update.pb",
+            ],
+            &env1,
+        ),
+        "channel org add",
+    );
+    let submit = [&["update", "submit", "org3_update.pb"][..], &orderer_flags].concat();
+    let refused = run(h1, &configtx, &submit, &env1).unwrap_err();
+    assert!(
+        refused.contains("still needs 1 more of the Admins of Org2MSP"),
+        "{refused}"
+    );
+
+    // The file goes to Org2's admin, who inspects, signs and submits it.
+    pass_file(
+        &h1.dir.join("org3_update.pb"),
+        &h2.dir.join("org3_update.pb"),
+    );
+    let env2 = admin_env(&org2);
+    fetch(h2, &env2);
+    let review = must(
+        run(
+            h2,
+            &configtx,
+            &[
+                "update",
+                "inspect",
+                "org3_update.pb",
+                "--config-block",
+                "config.block",
+            ],
+            &env2,
+        ),
+        "inspect",
+    );
+    assert!(
+        review.contains("adds group /Channel/Application/Org3MSP"),
+        "{review}"
+    );
+    must(
+        run(h2, &configtx, &["update", "sign", "org3_update.pb"], &env2),
+        "update sign",
+    );
+    must(run(h2, &configtx, &submit, &env2), "update submit");
+
+    // Org3's admin fetches the genesis block, starts its peer and joins it.
+    let org3 = peer_org(h3, 3);
+    let env3 = admin_env(&org3);
+    let args = [
+        &["fetch", "oldest", "mychannel.block", "-c", CHANNEL][..],
+        &orderer_flags,
+    ]
+    .concat();
+    must(run(h3, &configtx, &args, &env3), "fetch oldest");
+    let mut three = info.clone();
+    three.orgs.push(org3.clone());
+    start_peer(&hosts, &bin, &three, &org3, "org3").await;
+    let target = height(&three, &org1).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while height(&three, &org3).await < target {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Org3's peer never caught up"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Org3 approves; the next sequence commits with a majority of three.
+    let deployed = weft_network::deploy::deploy(&three, &spec, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(deployed.sequence, 2);
+    assert_eq!(
+        create_asset(&three, &org3, &[&org2, &org3], "from-org3-host").await,
+        TxValidationCode::Valid
+    );
+    assert_eq!(
+        create_asset(&three, &org3, &[&org3], "org3-alone").await,
+        TxValidationCode::EndorsementPolicyFailure
+    );
+}
