@@ -60,28 +60,23 @@ fn bad_blocks_crls_and_unknown_orgs_are_refused_with_the_reason() {
     };
     assert_eq!(org1(&twice), vec![newer.into_bytes()]);
 
-    // A CRL from a CA the org does not have makes an invalid MSP config,
-    // which the channel would refuse.
+    // A CRL from a CA the org does not have would make an invalid MSP
+    // config, which the channel would refuse: it is refused before anyone signs.
     let stranger = CertAuthority::new_root(
         &Subject::fabric_style("o", "ca"),
         KeyType::EcdsaP256,
         Validity::days_from_now(1),
     )
     .unwrap();
-    let foreign = with_crl(
+    let e = with_crl(
         &config,
         "Org1MSP",
         stranger.crl(&[vec![9]], 1, 1).unwrap().as_bytes(),
     )
-    .unwrap();
-    let e = weft_common::config::ChannelConfig::from_config(
-        weft_common::ids::ChannelId::new("mychannel"),
-        &foreign,
-    )
     .unwrap_err()
     .to_string();
     assert!(
-        e.to_lowercase().contains("crl") || e.to_lowercase().contains("revocation"),
+        e.contains("a CRL is not signed by any CA of the MSP"),
         "{e}"
     );
 }

@@ -245,6 +245,9 @@ mod tests {
         assert!(netns_list().contains(&a.netns));
         drop(hosts);
         let left = netns_list();
-        assert!(!left.contains(&a.netns) && !left.contains(&b.netns), "{left}");
+        assert!(
+            !left.contains(&a.netns) && !left.contains(&b.netns),
+            "{left}"
+        );
     }
 }

@@ -82,6 +82,50 @@ pub(crate) enum ChannelCommand {
         #[command(subcommand)]
         command: CrlCommand,
     },
+    /// Change an organisation's MSP roots (renewing a CA).
+    Msp {
+        #[command(subcommand)]
+        command: MspCommand,
+    },
+}
+
+/// A CA certificate of an org's MSP.
+#[derive(Args, Debug)]
+pub(crate) struct RootCert {
+    /// The org's MSP id.
+    #[arg(long)]
+    org: String,
+    /// The CA certificate (PEM).
+    #[arg(long)]
+    cert: PathBuf,
+    /// A TLS CA root rather than an identity CA root.
+    #[arg(long)]
+    tls: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum MspCommand {
+    /// Add a CA root: the first step of renewing a CA. Identities of the new
+    /// root are valid once it commits (NodeOU certifiers become every root).
+    ///
+    /// Example: weft-configtx channel msp add-root --org Org1MSP --cert
+    /// new-ca/ca-cert.pem --config-block config.block
+    AddRoot {
+        #[command(flatten)]
+        root: RootCert,
+        #[command(flatten)]
+        proposal: Proposal,
+    },
+    /// Remove a CA root once nothing it issued is in use (the last one stays).
+    ///
+    /// Example: weft-configtx channel msp remove-root --org Org1MSP --cert
+    /// old-ca/ca-cert.pem --config-block config.block
+    RemoveRoot {
+        #[command(flatten)]
+        root: RootCert,
+        #[command(flatten)]
+        proposal: Proposal,
+    },
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -330,7 +374,7 @@ pub(crate) enum CrlCommand {
     /// Add a CRL (from `weft-ca client gencrl` or any CA) to an org's MSP;
     /// its revoked identities are refused once the update commits.
     ///
-    /// Example: weft-configtx channel crl add --msp-id Org1MSP
+    /// Example: weft-configtx channel crl add --org Org1MSP
     /// --crl org1/msp/crls/crl.pem --config-block config.block
     Add {
         /// The org's MSP id.
@@ -529,6 +573,29 @@ fn edit_of(command: ChannelCommand) -> Result<(Edit, Proposal), ConfigtxError> {
                 },
                 proposal,
             )
+        }
+        C::Msp { command } => {
+            let (root, proposal, add) = match command {
+                MspCommand::AddRoot { root, proposal } => (root, proposal, true),
+                MspCommand::RemoveRoot { root, proposal } => (root, proposal, false),
+            };
+            let cert_pem =
+                std::fs::read(&root.cert).map_err(|e| ConfigtxError::io(&root.cert, e))?;
+            let (msp_id, tls) = (root.org, root.tls);
+            let edit = if add {
+                Edit::AddRootCert {
+                    msp_id,
+                    cert_pem,
+                    tls,
+                }
+            } else {
+                Edit::RemoveRootCert {
+                    msp_id,
+                    cert_pem,
+                    tls,
+                }
+            };
+            (edit, proposal)
         }
     })
 }

@@ -142,6 +142,26 @@ pub enum Edit {
         /// The endpoints.
         endpoints: Vec<String>,
     },
+    /// Adds a CA root (or, with `tls`, a TLS CA root) to an org's MSP,
+    /// everywhere the org is: the first step of renewing a CA.
+    AddRootCert {
+        /// The org's MSP id.
+        msp_id: String,
+        /// The CA certificate (PEM).
+        cert_pem: Vec<u8>,
+        /// A TLS root rather than an identity root.
+        tls: bool,
+    },
+    /// Removes a CA root (or TLS CA root) from an org's MSP, once nothing it
+    /// issued is in use; the last one is kept.
+    RemoveRootCert {
+        /// The org's MSP id.
+        msp_id: String,
+        /// The CA certificate (PEM) to remove.
+        cert_pem: Vec<u8>,
+        /// A TLS root rather than an identity root.
+        tls: bool,
+    },
     /// Adds a CRL to an org's MSP (everywhere the org is), replacing an
     /// earlier CRL of the same issuer.
     AddCrl {
@@ -182,6 +202,16 @@ pub fn apply(config: &Config, edit: &Edit) -> Result<Config, CommonError> {
             orgs::set_orderer_endpoints(root, org, endpoints)?
         }
         Edit::AddCrl { msp_id, crl_pem } => orgs::add_crl(root, msp_id, crl_pem)?,
+        Edit::AddRootCert {
+            msp_id,
+            cert_pem,
+            tls,
+        } => orgs::change_roots(root, msp_id, cert_pem, *tls, true)?,
+        Edit::RemoveRootCert {
+            msp_id,
+            cert_pem,
+            tls,
+        } => orgs::change_roots(root, msp_id, cert_pem, *tls, false)?,
         Edit::SetBatch(change) => orderer::set_batch(root, change)?,
         Edit::AddConsenter(c) => orderer::add_consenter(root, c)?,
         Edit::RemoveConsenter { host, port } => orderer::remove_consenter(root, host, *port)?,

@@ -188,13 +188,13 @@ pub(super) fn set_orderer_endpoints(
     Ok(())
 }
 
-pub(super) fn add_crl(
+/// Applies `f` to the MSP config of `msp_id` wherever the org is (and
+/// checks the result loads); an error if the org is in no section.
+fn with_msp(
     root: &mut ConfigGroup,
     msp_id: &str,
-    crl_pem: &[u8],
+    mut f: impl FnMut(&mut FabricMspConfig) -> Result<(), CommonError>,
 ) -> Result<(), CommonError> {
-    let new_crl = RevocationList::parse(crl_pem)
-        .map_err(|e| refused(format!("the CRL does not parse: {e}")))?;
     let mut found = false;
     for section in [keys::APPLICATION, keys::ORDERER] {
         let Some(group) = root.groups.get_mut(section) else {
@@ -205,12 +205,8 @@ pub(super) fn add_crl(
                 continue;
             };
             found = true;
-            fabric.revocation_list.retain(|old| {
-                RevocationList::parse(old)
-                    .map(|c| c.issuer_raw != new_crl.issuer_raw)
-                    .unwrap_or(true)
-            });
-            fabric.revocation_list.push(crl_pem.to_vec());
+            f(&mut fabric)?;
+            Msp::from_config(&fabric)?;
             let bytes = MspConfig {
                 r#type: 0,
                 config: fabric.encode_to_vec(),
@@ -226,4 +222,89 @@ pub(super) fn add_crl(
             "organisation {msp_id} is not in the channel config"
         )))
     }
+}
+
+/// NodeOU identifiers that name the certificate allowed to issue them pin
+/// the old root: a second root's members would match no OU. Renewing a CA
+/// makes every root of the MSP a certifier (Fabric's empty `Certificate`),
+/// as an MSP with several roots is written.
+fn unpin_node_ous(fabric: &mut FabricMspConfig) {
+    if let Some(ous) = fabric.fabric_node_ous.as_mut() {
+        for id in [
+            &mut ous.client_ou_identifier,
+            &mut ous.peer_ou_identifier,
+            &mut ous.admin_ou_identifier,
+            &mut ous.orderer_ou_identifier,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            id.certificate.clear();
+        }
+    }
+}
+
+pub(super) fn change_roots(
+    root: &mut ConfigGroup,
+    msp_id: &str,
+    cert_pem: &[u8],
+    tls: bool,
+    add: bool,
+) -> Result<(), CommonError> {
+    let cert = crate::msp::Certificate::from_pem(cert_pem)
+        .map_err(|e| refused(format!("the CA certificate does not parse: {e}")))?;
+    let kind = if tls { "TLS root" } else { "root" };
+    if add && (!cert.is_ca || !cert.valid_at(crate::clock::unix_now())) {
+        return Err(refused(format!(
+            "a new {kind} must be a CA certificate valid now"
+        )));
+    }
+    let same =
+        |pem: &Vec<u8>| crate::msp::Certificate::from_pem(pem).is_ok_and(|c| c.der == cert.der);
+    with_msp(root, msp_id, |fabric| {
+        let roots = if tls {
+            &mut fabric.tls_root_certs
+        } else {
+            &mut fabric.root_certs
+        };
+        if add {
+            if roots.iter().any(same) {
+                return Err(refused(format!("{msp_id} already has this {kind}")));
+            }
+            roots.push(cert_pem.to_vec());
+            if !tls {
+                unpin_node_ous(fabric);
+            }
+        } else {
+            let before = roots.len();
+            roots.retain(|r| !same(r));
+            if roots.len() == before {
+                return Err(refused(format!("{msp_id} has no such {kind}")));
+            }
+            if roots.is_empty() {
+                return Err(refused(format!(
+                    "it is {msp_id}'s only {kind}: add the new one first"
+                )));
+            }
+        }
+        Ok(())
+    })
+}
+
+pub(super) fn add_crl(
+    root: &mut ConfigGroup,
+    msp_id: &str,
+    crl_pem: &[u8],
+) -> Result<(), CommonError> {
+    let new_crl = RevocationList::parse(crl_pem)
+        .map_err(|e| refused(format!("the CRL does not parse: {e}")))?;
+    with_msp(root, msp_id, |fabric| {
+        fabric.revocation_list.retain(|old| {
+            RevocationList::parse(old)
+                .map(|c| c.issuer_raw != new_crl.issuer_raw)
+                .unwrap_or(true)
+        });
+        fabric.revocation_list.push(crl_pem.to_vec());
+        Ok(())
+    })
 }

@@ -376,3 +376,71 @@ fn orderer_endpoints_must_be_host_and_port() {
     assert!(refusal(&current.config, &set(&["orderer.example.com"])).contains("not host:port"));
     assert!(refusal(&current.config, &set(&[])).contains("at least one endpoint"));
 }
+
+#[test]
+fn a_new_ca_root_is_added_before_the_old_one_is_removed() {
+    let current = fabric_config();
+    let new_root = CertAuthority::new_root(
+        &Subject::fabric_style("org1.example.com", "ca2.org1.example.com"),
+        KeyType::EcdsaP256,
+        Validity::days_from_now(3650),
+    )
+    .unwrap();
+    let pem = new_root.cert_pem().as_bytes().to_vec();
+    let add = Edit::AddRootCert {
+        msp_id: "Org1MSP".into(),
+        cert_pem: pem.clone(),
+        tls: false,
+    };
+    let both = apply(&current.config, &add).unwrap();
+    let msp = super::orgs::fabric_msp(
+        &both.channel_group.as_ref().unwrap().groups["Application"].groups["Org1MSP"],
+    )
+    .unwrap();
+    assert_eq!(msp.root_certs.len(), 2);
+    // A member the new root issued is now an Org1 identity.
+    let member = new_root
+        .issue(
+            &Subject::fabric_style("org1.example.com", "peer9.org1.example.com").with_ou("peer"),
+            &[],
+            Usage::Signing,
+            KeyType::EcdsaP256,
+            Validity::days_from_now(30),
+        )
+        .unwrap();
+    let msps = typed(&both).msps;
+    let id = crate::msp::Identity::new(MspId::new("Org1MSP"), member.cert_pem.as_bytes()).unwrap();
+    msps.validate_identity(&id, crate::clock::unix_now())
+        .unwrap();
+    let before = typed(&current.config).msps;
+    assert!(
+        before
+            .validate_identity(&id, crate::clock::unix_now())
+            .is_err()
+    );
+    assert!(refusal(&both, &add).contains("already has this root"));
+    // The old root goes; the last one stays.
+    let old = super::orgs::fabric_msp(
+        &current.config.channel_group.as_ref().unwrap().groups["Application"].groups["Org1MSP"],
+    )
+    .unwrap()
+    .root_certs[0]
+        .clone();
+    let remove = |pem: Vec<u8>| Edit::RemoveRootCert {
+        msp_id: "Org1MSP".into(),
+        cert_pem: pem,
+        tls: false,
+    };
+    let renewed = apply(&both, &remove(old)).unwrap();
+    assert!(refusal(&renewed, &remove(pem)).contains("only root"));
+    let ca_cert = tls_cert();
+    let why = refusal(
+        &current.config,
+        &Edit::AddRootCert {
+            msp_id: "Org1MSP".into(),
+            cert_pem: ca_cert.into_bytes(),
+            tls: true,
+        },
+    );
+    assert!(why.contains("must be a CA certificate"), "{why}");
+}
