@@ -444,6 +444,30 @@ pub fn main() -> ExitCode {
 mod tests {
     use clap::CommandFactory;
 
+    /// Words as a shell splits them (double quotes group; nothing else).
+    fn shell_words(text: &str) -> Vec<String> {
+        let (mut words, mut word, mut quoted, mut any) = (Vec::new(), String::new(), false, false);
+        for c in text.chars() {
+            match c {
+                '"' => (quoted, any) = (!quoted, true),
+                c if c.is_whitespace() && !quoted => {
+                    if any {
+                        words.push(std::mem::take(&mut word));
+                    }
+                    any = false;
+                }
+                c => {
+                    word.push(c);
+                    any = true;
+                }
+            }
+        }
+        if any {
+            words.push(word);
+        }
+        words
+    }
+
     /// Every command a user runs says, in its `--help`, how to run it.
     #[test]
     fn every_command_has_an_example_in_its_help() {
@@ -476,5 +500,27 @@ mod tests {
             .map(|(p, _)| p.as_str())
             .collect();
         assert!(missing.is_empty(), "no example in the help of: {missing:?}");
+        // Each example parses as the command line it shows.
+        for (path, help) in &all {
+            let example = help.split_once("Example: ").map(|(_, e)| e).unwrap_or("");
+            // Up to the first `;` or `>` (a second command, a redirection).
+            let mut words = Vec::new();
+            for w in shell_words(example)
+                .into_iter()
+                .skip_while(|w| w.contains('='))
+            {
+                if w == ">" {
+                    break;
+                }
+                if let Some(last) = w.strip_suffix(';') {
+                    words.push(last.to_string());
+                    break;
+                }
+                words.push(w);
+            }
+            if let Err(e) = <super::Cli as clap::Parser>::try_parse_from(&words) {
+                panic!("{path}: its example {words:?} does not parse: {e}");
+            }
+        }
     }
 }

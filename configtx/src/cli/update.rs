@@ -26,8 +26,8 @@ pub(crate) enum UpdateCommand {
     /// Show what a config update changes, whose signatures it has, and who
     /// must still sign, against the channel's current config.
     ///
-    /// Example: weft-configtx fetch config -o orderer.example.com:7050 -c mychannel
-    /// --cafile tlsca.pem config.block; weft-configtx update inspect
+    /// Example: weft-configtx fetch config config.block -o orderer.example.com:7050
+    /// -c mychannel --cafile tlsca.pem; weft-configtx update inspect
     /// org3_update.pb --config-block config.block
     Inspect {
         /// The update file.

@@ -4,7 +4,7 @@
 //! and an orderer's TLS certificate renewed as its consenter certificate is
 //! rotated in place with weft-configtx's verbs.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use weft_common::msp::expiry;
@@ -149,18 +149,7 @@ async fn certificates_near_expiry_are_flagged_and_renewed_while_the_network_serv
         orderers: 3,
         ..Topology::for_tests("100ms")
     };
-    let mut net = InProcessNetwork::start(&topology, &tmp.path().join("net"))
-        .await
-        .unwrap();
-    let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
-    let spec = weft_network::deploy::DeploySpec::from_crate(
-        CC,
-        &weft_network::deploy::samples_dir().join("asset-transfer-basic"),
-        Some(&build),
-    );
-    weft_network::deploy::deploy(net.info(), &spec, |_| {})
-        .await
-        .unwrap();
+    let (mut net, _) = crate::consortium::basic_network(&tmp.path().join("net"), &topology).await;
     assert_eq!(net.info().certificate_report().soon, 0);
 
     // Ten days left on peer0.org1's certificates and orderer 0's TLS one.

@@ -119,11 +119,12 @@ pub(crate) async fn create_asset(
 
 /// A running network of Org1 and Org2 (one peer each) under `dir`, with
 /// asset-transfer-basic deployed; and the deploy spec, to deploy again.
-async fn basic_network(dir: &Path) -> (InProcessNetwork, weft_network::deploy::DeploySpec) {
+pub(crate) async fn basic_network(
+    dir: &Path,
+    topology: &Topology,
+) -> (InProcessNetwork, weft_network::deploy::DeploySpec) {
     let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
-    let net = InProcessNetwork::start(&Topology::for_tests("100ms"), dir)
-        .await
-        .unwrap();
+    let net = InProcessNetwork::start(topology, dir).await.unwrap();
     let spec = weft_network::deploy::DeploySpec::from_crate(
         CC,
         &weft_network::deploy::samples_dir().join("asset-transfer-basic"),
@@ -138,7 +139,7 @@ async fn basic_network(dir: &Path) -> (InProcessNetwork, weft_network::deploy::D
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn org3_is_added_by_org1_with_org2s_offline_signature_endorses_with_org2_and_is_removed() {
     let tmp = tempfile::tempdir().unwrap();
-    let (net, spec) = basic_network(&tmp.path().join("net")).await;
+    let (net, spec) = basic_network(&tmp.path().join("net"), &Topology::for_tests("100ms")).await;
     let info = net.info().clone();
     let (org1, org2) = (&info.orgs[0], &info.orgs[1]);
     let orderer = info.orderers[0].address.clone();
@@ -231,16 +232,21 @@ async fn org3_is_added_by_org1_with_org2s_offline_signature_endorses_with_org2_a
     );
 
     // Org2's admin signs the same file and submits it.
-    run(with(&["update", "sign", s(&update)], &[], &as_admin(org2)))
-        .await
-        .unwrap();
-    run(with(
-        &["update", "submit", s(&update)],
-        &orderer_flags,
-        &as_admin(org2),
-    ))
-    .await
-    .unwrap();
+    let org2_signs_and_submits = |file: PathBuf| {
+        let (sign, submit) = (
+            with(&["update", "sign", s(&file)], &[], &as_admin(org2)),
+            with(
+                &["update", "submit", s(&file)],
+                &orderer_flags,
+                &as_admin(org2),
+            ),
+        );
+        async move {
+            run(sign).await.unwrap();
+            run(submit).await.unwrap();
+        }
+    };
+    org2_signs_and_submits(update.clone()).await;
 
     // Org3's peer starts from Org3's folder and joins from the genesis block.
     let org3_dir = crypto3.join("peerOrganizations/org3.example.com");
@@ -346,16 +352,7 @@ async fn org3_is_added_by_org1_with_org2s_offline_signature_endorses_with_org2_a
         s(&removal),
     ];
     run(with(&remove, &[], &as_admin(org1))).await.unwrap();
-    run(with(&["update", "sign", s(&removal)], &[], &as_admin(org2)))
-        .await
-        .unwrap();
-    run(with(
-        &["update", "submit", s(&removal)],
-        &orderer_flags,
-        &as_admin(org2),
-    ))
-    .await
-    .unwrap();
+    org2_signs_and_submits(removal.clone()).await;
     let removed_at = net
         .peer(0, 0)
         .unwrap()
@@ -464,7 +461,7 @@ fn batch_timeout(net: &InProcessNetwork) -> Duration {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_batch_timeout_and_an_anchor_peer_change_on_a_running_channel() {
     let tmp = tempfile::tempdir().unwrap();
-    let (net, _) = basic_network(&tmp.path().join("net")).await;
+    let (net, _) = basic_network(&tmp.path().join("net"), &Topology::for_tests("100ms")).await;
     let info = net.info().clone();
     let block = tmp.path().join("config.block");
     let update = tmp.path().join("update.pb");
