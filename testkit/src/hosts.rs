@@ -169,13 +169,14 @@ impl Hosts {
             .unwrap_or_else(|| panic!("no host {name}"))
     }
 
-    /// Starts `program args` on host `name` as a long-running process
-    /// (stdout and stderr to `log` in its directory), stopped on drop.
+    /// Starts `program args` on host `name` with `env` as a long-running
+    /// process (stdout and stderr to `log` in its directory), stopped on drop.
     pub fn spawn(
         &self,
         name: &str,
         program: &Path,
         args: &[&str],
+        env: &[(&str, &str)],
         log: &str,
     ) -> std::io::Result<()> {
         let host = self.host(name);
@@ -183,6 +184,7 @@ impl Hosts {
         let child = host
             .command(program)
             .args(args)
+            .envs(env.iter().copied())
             .stdout(Stdio::from(file.try_clone()?))
             .stderr(Stdio::from(file))
             .spawn()?;

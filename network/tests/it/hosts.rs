@@ -1,4 +1,4 @@
-//! Issue 21's flow with each organisation on its own host: four network
+//! Issue 21's flows with each organisation on its own host: four network
 //! namespaces on a private bridge (the orderer org, Org1, Org2, Org3), each
 //! with its own address, directory and processes (`weft-orderer`,
 //! `weft-peer`, and every admin command of `weft-configtx`, `weft-peer` and
@@ -6,7 +6,11 @@
 //! the workflow names: public MSP folders and the orderer's TLS CA for the
 //! genesis block, the genesis block, Org3's definition, the update file.
 //! The test process reaches the hosts through the bridge for the chaincode
-//! deployment and the final transactions, as the network tool would.
+//! deployment and the transactions, as the network tool would. After Org3
+//! joins, the orderer org's admin slows the batch timeout and Org1's admin
+//! moves its anchor peer, each from its own host; then a new orderer
+//! organisation on Org3's host is added and brings a second consenter,
+//! co-signed by both orderer organisations' admins.
 //!
 //! Skips, saying why, where namespaces cannot be made (no root, no `ip`).
 
@@ -243,6 +247,7 @@ async fn start_peer(hosts: &Hosts, bin: &Path, info: &NetworkInfo, org: &OrgInfo
             host,
             &bin.join("weft-peer"),
             &["node", "start", "--config", "core.yaml"],
+            &[],
             "peer.log",
         )
         .unwrap();
@@ -387,6 +392,7 @@ async fn org3_joins_from_its_own_host_with_org2s_offline_signature() {
             "orderer",
             &bin.join("weft-orderer"),
             &["start", "--config", "orderer.yaml"],
+            &[],
             "orderer.log",
         )
         .unwrap();
@@ -552,5 +558,244 @@ async fn org3_joins_from_its_own_host_with_org2s_offline_signature() {
     assert_eq!(
         create_asset(&three, &org3, &[&org3], "org3-alone").await,
         TxValidationCode::EndorsementPolicyFailure
+    );
+
+    // The orderer org's admin slows the batch timeout from its host: a lone
+    // transaction now waits for it before its block is cut.
+    let env0 = [
+        (
+            "CORE_PEER_MSPCONFIGPATH",
+            info.orderer_admin.msp.display().to_string(),
+        ),
+        ("CORE_PEER_LOCALMSPID", "OrdererMSP".to_string()),
+    ];
+    pass_file(&orderer_tlsca, &h0.dir.join("orderer-tlsca.pem"));
+    fetch(h0, &env0);
+    let batch = [
+        "channel",
+        "batch",
+        "set",
+        "--timeout",
+        "2s",
+        "--config-block",
+        "config.block",
+        "--output",
+        "batch.pb",
+    ];
+    must(run(h0, &configtx, &batch, &env0), "batch set");
+    let submit_batch = [&["update", "submit", "batch.pb"][..], &orderer_flags].concat();
+    must(run(h0, &configtx, &submit_batch, &env0), "submit batch");
+    let started = std::time::Instant::now();
+    assert_eq!(
+        create_asset(&three, &org3, &[&org2, &org3], "slow").await,
+        TxValidationCode::Valid
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(2),
+        "committed after {waited:?}"
+    );
+
+    // Org1's admin moves its anchor peer from its host; Org2 sees it in the
+    // config it fetches on its own host.
+    fetch(h1, &env1);
+    let moved = h1.addr(7151);
+    let anchors = [
+        "channel",
+        "anchor-peers",
+        "set",
+        "--org",
+        "Org1MSP",
+        moved.as_str(),
+        "--config-block",
+        "config.block",
+        "--output",
+        "anchors.pb",
+    ];
+    must(run(h1, &configtx, &anchors, &env1), "anchor-peers set");
+    let submit_anchors = [&["update", "submit", "anchors.pb"][..], &orderer_flags].concat();
+    must(run(h1, &configtx, &submit_anchors, &env1), "submit anchors");
+    fetch(h2, &env2);
+    let seen =
+        weft_configtx::channel_update::read_config_block(&h2.dir.join("config.block")).unwrap();
+    let org1_seen =
+        &seen.application.as_ref().unwrap().orgs[&weft_common::ids::MspId::new("Org1MSP")];
+    assert_eq!(org1_seen.anchor_peers, [(h1.ip.to_string(), 7151)]);
+
+    // A new orderer organisation on Org3's host brings a consenter.
+    let o3 = "orderer.org3.example.com";
+    std::fs::write(
+        h3.dir.join("orderer-crypto.yaml"),
+        format!("OrdererOrgs:\n  - Name: Org3Orderer\n    Domain: {o3}\n    EnableNodeOUs: true\n    Specs:\n      - Hostname: orderer\n        SANS: [{}, 127.0.0.1, localhost]\n", h3.ip),
+    )
+    .unwrap();
+    let generate = [
+        "crypto",
+        "generate",
+        "--config",
+        "orderer-crypto.yaml",
+        "--output",
+        "orderer-crypto",
+    ];
+    must(
+        run(h3, &configtx, &generate, &[]),
+        "orderer crypto generate",
+    );
+    let o3_org = h3
+        .dir
+        .join(format!("orderer-crypto/ordererOrganizations/{o3}"));
+    let o3_addr = h3.addr(7050);
+    std::fs::write(
+        h3.dir.join("configtx.yaml"),
+        format!(
+            "Organizations:\n  - &Org3Orderer\n    Name: Org3OrdererMSP\n    ID: Org3OrdererMSP\n    MSPDir: orderer-crypto/ordererOrganizations/{o3}/msp\n    Policies:\n      Readers: {{ Type: Signature, Rule: \"OR('Org3OrdererMSP.member')\" }}\n      Writers: {{ Type: Signature, Rule: \"OR('Org3OrdererMSP.member')\" }}\n      Admins: {{ Type: Signature, Rule: \"OR('Org3OrdererMSP.admin')\" }}\n    OrdererEndpoints: [{o3_addr}]\n"
+        ),
+    )
+    .unwrap();
+    let definition = must(
+        run(h3, &configtx, &["org", "print", "Org3OrdererMSP"], &[]),
+        "org print",
+    );
+    std::fs::write(h0.dir.join("org3-orderer.json"), definition).unwrap();
+    let o3_node = o3_org.join(format!("orderers/orderer.{o3}"));
+    pass_file(
+        &o3_node.join("tls/server.crt"),
+        &h0.dir.join("org3-orderer-tls.crt"),
+    );
+
+    // The orderer org's admin adds the org to the Orderer group (its admins
+    // alone decide that), then proposes the consenter: the Orderer group's
+    // admins are now a majority of two orgs, so Org3's orderer admin must sign.
+    fetch(h0, &env0);
+    let add_org = [
+        "channel",
+        "org",
+        "add",
+        "org3-orderer.json",
+        "--section",
+        "orderer",
+        "--config-block",
+        "config.block",
+        "--output",
+        "org.pb",
+    ];
+    must(
+        run(h0, &configtx, &add_org, &env0),
+        "org add --section orderer",
+    );
+    must(
+        run(
+            h0,
+            &configtx,
+            &[&["update", "submit", "org.pb"][..], &orderer_flags].concat(),
+            &env0,
+        ),
+        "submit org",
+    );
+    fetch(h0, &env0);
+    let (o3_host, o3_port) = o3_addr.rsplit_once(':').unwrap();
+    let add = [
+        "channel",
+        "orderer",
+        "add-consenter",
+        "--host",
+        o3_host,
+        "--port",
+        o3_port,
+        "--client-tls-cert",
+        "org3-orderer-tls.crt",
+        "--config-block",
+        "config.block",
+        "--output",
+        "consenter.pb",
+    ];
+    must(run(h0, &configtx, &add, &env0), "add-consenter");
+    let submit_consenter = [&["update", "submit", "consenter.pb"][..], &orderer_flags].concat();
+    let refused = run(h0, &configtx, &submit_consenter, &env0).unwrap_err();
+    assert!(refused.contains("Org3OrdererMSP"), "{refused}");
+    pass_file(&h0.dir.join("consenter.pb"), &h3.dir.join("consenter.pb"));
+    let o3_admin = o3_org.join(format!("users/Admin@{o3}"));
+    let env_o3 = [
+        (
+            "CORE_PEER_MSPCONFIGPATH",
+            o3_admin.join("msp").display().to_string(),
+        ),
+        ("CORE_PEER_LOCALMSPID", "Org3OrdererMSP".to_string()),
+    ];
+    must(
+        run(h3, &configtx, &["update", "sign", "consenter.pb"], &env_o3),
+        "sign consenter",
+    );
+    must(
+        run(h3, &configtx, &submit_consenter, &env_o3),
+        "submit consenter",
+    );
+
+    // Org3's orderer starts on its host and joins with the newest config block.
+    let args = [
+        &["fetch", "config", "join.block", "-c", CHANNEL][..],
+        &orderer_flags,
+    ]
+    .concat();
+    must(run(h3, &configtx, &args, &env_o3), "fetch the join block");
+    let o3_tlsca = o3_org.join(format!("tlsca/tlsca.{o3}-cert.pem"));
+    let via3 = NetworkInfo {
+        orderer_tls_ca: o3_tlsca.clone(),
+        orderers: vec![NodeInfo {
+            name: format!("orderer.{o3}"),
+            address: o3_addr.clone(),
+            admin_address: Some("127.0.0.1:7053".into()),
+            operations_address: "127.0.0.1:8443".into(),
+            crypto: o3_node.clone(),
+            data: h3.dir.join("orderer-data"),
+            log: h3.dir.join("orderer.log"),
+        }],
+        ..three.clone()
+    };
+    std::fs::write(
+        h3.dir.join("orderer.yaml"),
+        weft_network::process::orderer_yaml(&via3, &via3.orderers[0]).unwrap(),
+    )
+    .unwrap();
+    let msp_env = [("ORDERER_GENERAL_LOCALMSPID", "Org3OrdererMSP")];
+    hosts
+        .spawn(
+            "org3",
+            &bin.join("weft-orderer"),
+            &["start", "--config", "orderer.yaml"],
+            &msp_env,
+            "orderer.log",
+        )
+        .unwrap();
+    wait_listening(&o3_addr, "Org3's orderer", &h3.dir.join("orderer.log")).await;
+    let (cert3, key3) = (
+        o3_admin.join("tls/client.crt"),
+        o3_admin.join("tls/client.key"),
+    );
+    let join = [
+        "channel",
+        "join",
+        "-o",
+        "127.0.0.1:7053",
+        "--ca-file",
+        o3_tlsca.to_str().unwrap(),
+        "--client-cert",
+        cert3.to_str().unwrap(),
+        "--client-key",
+        key3.to_str().unwrap(),
+        "-c",
+        CHANNEL,
+        "-b",
+        "join.block",
+    ];
+    must(
+        run(h3, &bin.join("weft-orderer"), &join, &[]),
+        "weft-orderer channel join on Org3's host",
+    );
+
+    // Two consenters order again; a transaction through Org3's orderer commits.
+    assert_eq!(
+        create_asset(&via3, &org3, &[&org2, &org3], "through-org3-orderer").await,
+        TxValidationCode::Valid
     );
 }

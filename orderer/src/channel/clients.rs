@@ -15,23 +15,47 @@ use crate::step_wire::{self, StepBatch};
 
 /// gRPC clients to the other consenters, made lazily.
 pub(super) struct Clients {
-    pub(super) tls: Option<(TlsIdentity, Vec<Vec<u8>>)>,
-    pub(super) by_id: Mutex<BTreeMap<u64, tonic::transport::Channel>>,
-    pub(super) endpoints: Mutex<BTreeMap<u64, (String, String)>>,
+    /// This node's TLS identity (none: plaintext).
+    identity: Option<TlsIdentity>,
+    /// The TLS roots of the channel's config in force: a consenter of an
+    /// organisation added later presents a certificate of a new TLS CA.
+    roots: Mutex<Vec<Vec<u8>>>,
+    by_id: Mutex<BTreeMap<u64, tonic::transport::Channel>>,
+    endpoints: Mutex<BTreeMap<u64, (String, String)>>,
 }
 
 impl Clients {
-    /// Replaces the endpoints (after a membership change); drops clients of removed consenters.
-    pub(super) fn set_consenters(&self, consenters: &[Consenter], self_id: u64) {
+    /// No consenters yet; `identity` is this node's TLS identity.
+    pub(super) fn new(identity: Option<TlsIdentity>) -> Self {
+        Self {
+            identity,
+            roots: Mutex::new(Vec::new()),
+            by_id: Mutex::new(BTreeMap::new()),
+            endpoints: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// Replaces the endpoints and TLS roots (at start and after every
+    /// config): drops clients of removed consenters, and every client when
+    /// the roots changed, so the next call dials with the new ones.
+    pub(super) fn set_consenters(
+        &self,
+        consenters: &[Consenter],
+        self_id: u64,
+        roots: Vec<Vec<u8>>,
+    ) {
         let endpoints: BTreeMap<u64, (String, String)> = consenters
             .iter()
             .filter(|c| c.id != self_id)
             .map(|c| (c.id, (c.endpoint.clone(), c.host.clone())))
             .collect();
-        self.by_id
-            .lock()
-            .expect("clients lock")
-            .retain(|id, _| endpoints.contains_key(id));
+        let mut by_id = self.by_id.lock().expect("clients lock");
+        let mut current = self.roots.lock().expect("roots lock");
+        if *current != roots {
+            by_id.clear();
+            *current = roots;
+        }
+        by_id.retain(|id, _| endpoints.contains_key(id));
         *self.endpoints.lock().expect("endpoints lock") = endpoints;
     }
 
@@ -52,8 +76,9 @@ impl Clients {
             .expect("endpoints lock")
             .get(&id)?
             .clone();
-        let tls = self.tls.as_ref().map(|(identity, roots)| DialTls {
-            roots: roots.clone(),
+        let roots = self.roots.lock().expect("roots lock").clone();
+        let tls = self.identity.as_ref().map(|identity| DialTls {
+            roots,
             identity: Some((identity.cert_pem.clone(), identity.key_pem.clone())),
             server_name: Some(host),
         });

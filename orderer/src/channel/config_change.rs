@@ -73,7 +73,9 @@ pub(super) fn adopt(
     chain.set_limits(batch_limits(cfg));
     match consenters(cfg, chain.membership()) {
         Ok(list) => {
-            handle.clients.set_consenters(&list, handle.self_id);
+            handle
+                .clients
+                .set_consenters(&list, handle.self_id, cfg.tls_roots());
             outbox.retain(|id| list.iter().any(|c| c.id == id));
             *handle.consenters.write().expect("consenters lock") = list;
         }

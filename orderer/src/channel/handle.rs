@@ -2,7 +2,7 @@
 //! starts the channel's tasks, offers envelopes and waits for the blocks that
 //! hold them, and reports why the channel stopped if it did.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -143,12 +143,8 @@ impl ChannelHandle {
             snapshot_interval_bytes: opts.snapshot_interval_size as u64,
         };
         let mut chain = Chain::open(start.store.clone(), start.signer, settings)?;
-        let clients = Arc::new(Clients {
-            tls: start.tls.map(|t| (t, cfg.tls_roots())),
-            by_id: Mutex::new(BTreeMap::new()),
-            endpoints: Mutex::new(BTreeMap::new()),
-        });
-        clients.set_consenters(&consenters, self_id);
+        let clients = Arc::new(Clients::new(start.tls));
+        clients.set_consenters(&consenters, self_id, cfg.tls_roots());
         let (commands, rx) = mpsc::channel(4096);
         let (submitter, submit_rx) = mpsc::channel(16 * 1024);
         let (config_tx, config) = watch::channel(cfg.clone());

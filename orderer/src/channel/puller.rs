@@ -1,8 +1,7 @@
 //! Blocks pulled from the other consenters: the chain up to a join block
 //! (verified backwards from it), and the blocks a snapshot skipped.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use prost::Message as _;
@@ -32,13 +31,9 @@ pub async fn pull_chain(
     let own = tls
         .map(|t| weft_common::tls::parse_certs(&t.cert_pem).map(|mut c| c.remove(0).to_vec()))
         .transpose()?;
-    let clients = Clients {
-        tls: tls.map(|t| (t.clone(), cfg.tls_roots())),
-        by_id: Mutex::new(BTreeMap::new()),
-        endpoints: Mutex::new(BTreeMap::new()),
-    };
+    let clients = Clients::new(tls.cloned());
     let self_id = own.and_then(|o| membership.id_of(&o)).unwrap_or(0);
-    clients.set_consenters(&list, self_id);
+    clients.set_consenters(&list, self_id, cfg.tls_roots());
     let mut failures = Vec::new();
     for c in list.iter().filter(|c| c.id != self_id) {
         let Some(mut client) = clients.client(c.id) else {
