@@ -10,7 +10,8 @@
 //! joins, the orderer org's admin slows the batch timeout and Org1's admin
 //! moves its anchor peer, each from its own host; then a new orderer
 //! organisation on Org3's host is added and brings a second consenter,
-//! co-signed by both orderer organisations' admins.
+//! co-signed by both orderer organisations' admins; and finally Org3's peer
+//! organisation is removed and its admin can no longer read the channel.
 //!
 //! Skips, saying why, where namespaces cannot be made (no root, no `ip`).
 
@@ -798,4 +799,33 @@ async fn org3_joins_from_its_own_host_with_org2s_offline_signature() {
         create_asset(&via3, &org3, &[&org2, &org3], "through-org3-orderer").await,
         TxValidationCode::Valid
     );
+
+    // Org3's peer organisation is removed (proposed on Org1's host, signed
+    // and submitted on Org2's): its admin can no longer read the channel.
+    fetch(h1, &env1);
+    let remove = [
+        "channel",
+        "org",
+        "remove",
+        "Org3MSP",
+        "--config-block",
+        "config.block",
+        "--output",
+        "remove.pb",
+    ];
+    must(run(h1, &configtx, &remove, &env1), "org remove");
+    pass_file(&h1.dir.join("remove.pb"), &h2.dir.join("remove.pb"));
+    must(
+        run(h2, &configtx, &["update", "sign", "remove.pb"], &env2),
+        "sign removal",
+    );
+    let submit_removal = [&["update", "submit", "remove.pb"][..], &orderer_flags].concat();
+    must(run(h2, &configtx, &submit_removal, &env2), "submit removal");
+    let args = [
+        &["fetch", "newest", "newest.block", "-c", CHANNEL][..],
+        &orderer_flags,
+    ]
+    .concat();
+    let refused = run(h3, &configtx, &args, &env3).unwrap_err();
+    assert!(refused.contains("forbidden"), "{refused}");
 }
