@@ -39,6 +39,18 @@ const ORG3_CONFIGTX: &str = r#"Organizations:
       Endorsement: { Type: Signature, Rule: "OR('Org3MSP.peer')" }
 "#;
 
+/// The height of Org1's first peer.
+fn org1_height(net: &InProcessNetwork) -> u64 {
+    let channel = &net.info().channel;
+    net.peer(0, 0)
+        .unwrap()
+        .core
+        .channel(channel)
+        .unwrap()
+        .ledger()
+        .height()
+}
+
 /// `weft-configtx` with `args`, in this process.
 async fn configtx(args: &[&str]) -> Result<(), weft_configtx::ConfigtxError> {
     weft_configtx::cli::run_args(std::iter::once("weft-configtx").chain(args.iter().copied())).await
@@ -300,14 +312,7 @@ async fn org3_is_added_by_org1_with_org2s_offline_signature_endorses_with_org2_a
         .join(&genesis)
         .await
         .unwrap();
-    let height = net
-        .peer(0, 0)
-        .unwrap()
-        .core
-        .channel(&info.channel)
-        .unwrap()
-        .ledger()
-        .height();
+    let height = org1_height(&net);
     weft_testkit::wait_for("Org3's peer to catch up", Duration::from_secs(30), || {
         peer3
             .core
@@ -353,14 +358,7 @@ async fn org3_is_added_by_org1_with_org2s_offline_signature_endorses_with_org2_a
     ];
     run(with(&remove, &[], &as_admin(org1))).await.unwrap();
     org2_signs_and_submits(removal.clone()).await;
-    let removed_at = net
-        .peer(0, 0)
-        .unwrap()
-        .core
-        .channel(&info.channel)
-        .unwrap()
-        .ledger()
-        .height();
+    let removed_at = org1_height(&net);
 
     // Its admin can no longer read from the orderer...
     let newest = tmp.path().join("newest.block");

@@ -342,19 +342,15 @@ async fn config_updates_and_block_fetches_go_through_the_admin_endpoint() {
     let files = tempfile::tempdir().unwrap();
     let block = files.path().join("config.block");
     let b = block.to_str().unwrap();
-    osnadmin(&net, &["fetch", "-c", CHANNEL, "-b", "config", "-f", b])
-        .await
-        .unwrap();
-    let config = weft_configtx::channel_update::read_config_block(&block).unwrap();
-    assert_eq!(
-        config
-            .orderer
-            .as_ref()
-            .unwrap()
-            .batch_size
-            .max_message_count,
-        10
-    );
+    // The batch size's max count of the newest config block, fetched over the admin endpoint.
+    let max_count = || async {
+        osnadmin(&net, &["fetch", "-c", CHANNEL, "-b", "config", "-f", b])
+            .await
+            .unwrap();
+        let config = weft_configtx::channel_update::read_config_block(&block).unwrap();
+        config.orderer.unwrap().batch_size.max_message_count
+    };
+    assert_eq!(max_count().await, 10);
 
     // An update signed by the orderer org's admin (weft-configtx), submitted
     // over the admin endpoint: ordered, and the next config fetch shows it.
@@ -400,19 +396,7 @@ async fn config_updates_and_block_fetches_go_through_the_admin_endpoint() {
     osnadmin(&net, &["update", "-c", CHANNEL, "-e", u])
         .await
         .unwrap();
-    osnadmin(&net, &["fetch", "-c", CHANNEL, "-b", "config", "-f", b])
-        .await
-        .unwrap();
-    let config = weft_configtx::channel_update::read_config_block(&block).unwrap();
-    assert_eq!(
-        config
-            .orderer
-            .as_ref()
-            .unwrap()
-            .batch_size
-            .max_message_count,
-        7
-    );
+    assert_eq!(max_count().await, 7);
     // newest is that config block; oldest the genesis block.
     let newest = files.path().join("newest.block");
     osnadmin(
