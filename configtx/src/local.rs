@@ -23,6 +23,9 @@ pub struct LocalNetwork {
     /// Per consenter: its host name (crypto in `orderers/<host>.example.com`)
     /// and its port on 127.0.0.1.
     pub consenters: Vec<(String, u16)>,
+    /// Per consenter, the address it listens on, when not 127.0.0.1 (each on
+    /// its own host, in the multi-host tests); empty: 127.0.0.1 for all.
+    pub consenter_ips: Vec<String>,
     /// Also list the consenters as the orderer org's endpoints.
     pub orderer_endpoints: bool,
     /// Per peer org (Org1, Org2, …): its anchor peer's port on 127.0.0.1, if any.
@@ -82,6 +85,7 @@ impl LocalNetwork {
         Self {
             profile: profile.into(),
             consenters,
+            consenter_ips: Vec::new(),
             orderer_endpoints: true,
             orgs,
             batch_timeout: "2s".into(),
@@ -102,6 +106,14 @@ impl LocalNetwork {
             .collect()
     }
 
+    /// Consenter `i`'s address.
+    fn consenter_ip(&self, i: usize) -> String {
+        self.consenter_ips
+            .get(i)
+            .cloned()
+            .unwrap_or_else(|| "127.0.0.1".into())
+    }
+
     fn orderer_org(&self) -> Organization {
         Organization {
             name: "OrdererOrg".into(),
@@ -115,7 +127,8 @@ impl LocalNetwork {
             orderer_endpoints: if self.orderer_endpoints {
                 self.consenters
                     .iter()
-                    .map(|(_, port)| format!("127.0.0.1:{port}"))
+                    .enumerate()
+                    .map(|(i, (_, port))| format!("{}:{port}", self.consenter_ip(i)))
                     .collect()
             } else {
                 Vec::new()
@@ -156,10 +169,11 @@ impl LocalNetwork {
         let consenters = self
             .consenters
             .iter()
-            .map(|(host, port)| {
+            .enumerate()
+            .map(|(i, (host, port))| {
                 let tls = format!("{ORDERER_ORG}/orderers/{host}.example.com/tls/server.crt");
                 Consenter {
-                    host: "127.0.0.1".into(),
+                    host: self.consenter_ip(i),
                     port: *port,
                     client_tls_cert: tls.clone().into(),
                     server_tls_cert: tls.into(),

@@ -31,6 +31,8 @@ pub struct Host {
     pub ip: Ipv4Addr,
     /// Its directory: its crypto, configs, data and logs live only here.
     pub dir: PathBuf,
+    /// The bridge side of its veth pair (down: the host is cut off).
+    pub link: String,
 }
 
 impl Host {
@@ -53,7 +55,7 @@ impl Host {
 pub struct Hosts {
     bridge: String,
     hosts: Vec<Host>,
-    children: Mutex<Vec<Child>>,
+    children: Mutex<Vec<(String, Child)>>,
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -142,6 +144,7 @@ impl Hosts {
                 netns: netns.clone(),
                 ip: host_ip,
                 dir: base.join(name),
+                link: outer.clone(),
             });
             in_ns(&netns, &["link", "set", "lo", "up"])?;
             ip(&[
@@ -170,7 +173,8 @@ impl Hosts {
     }
 
     /// Starts `program args` on host `name` with `env` as a long-running
-    /// process (stdout and stderr to `log` in its directory), stopped on drop.
+    /// process (stdout and stderr to `log` in its directory), stopped on
+    /// drop; `log` names the process for [`Hosts::pid`].
     pub fn spawn(
         &self,
         name: &str,
@@ -188,14 +192,54 @@ impl Hosts {
             .stdout(Stdio::from(file.try_clone()?))
             .stderr(Stdio::from(file))
             .spawn()?;
-        self.children.lock().expect("children lock").push(child);
+        self.children
+            .lock()
+            .expect("children lock")
+            .push((format!("{name}/{log}"), child));
         Ok(())
+    }
+}
+
+impl Hosts {
+    /// The pid of the process started on `host` with log `log`, if running.
+    pub fn pid(&self, host: &str, log: &str) -> Option<u32> {
+        let key = format!("{host}/{log}");
+        let mut children = self.children.lock().expect("children lock");
+        children
+            .iter_mut()
+            .filter(|(k, _)| *k == key)
+            .find_map(|(_, c)| matches!(c.try_wait(), Ok(None)).then(|| c.id()))
+    }
+
+    /// Forgets (and reaps) the process `log` on `host`, e.g. after a SIGKILL.
+    pub fn reap(&self, host: &str, log: &str) {
+        let key = format!("{host}/{log}");
+        let mut children = self.children.lock().expect("children lock");
+        children.retain_mut(|(k, c)| {
+            if *k == key {
+                let _ = c.kill();
+                let _ = c.wait();
+                false
+            } else {
+                true
+            }
+        });
+    }
+
+    /// Cuts `host` off from every other host (both directions).
+    pub fn isolate(&self, host: &str) -> Result<(), String> {
+        ip(&["link", "set", &self.host(host).link, "down"])
+    }
+
+    /// Connects `host` again.
+    pub fn heal(&self, host: &str) -> Result<(), String> {
+        ip(&["link", "set", &self.host(host).link, "up"])
     }
 }
 
 impl Drop for Hosts {
     fn drop(&mut self) {
-        for mut child in self.children.lock().expect("children lock").drain(..) {
+        for (_, mut child) in self.children.lock().expect("children lock").drain(..) {
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -28,7 +28,7 @@ use crate::consortium::{create_asset, user_files};
 const CHANNEL: &str = "mychannel";
 
 /// The node and tool binaries, built if needed (next to this test's deps folder).
-fn bins() -> PathBuf {
+pub(crate) fn bins() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)

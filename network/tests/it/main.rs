@@ -2,6 +2,7 @@
 
 mod certificates;
 mod consortium;
+mod faults;
 mod hosts;
 mod key_level;
 mod private_data;

@@ -1,0 +1,84 @@
+//! Faults on [`hosts`](crate::hosts): cut a host off and heal it, SIGKILL,
+//! SIGSTOP and SIGCONT a node's process. Every action is logged with the
+//! time since the harness started, so a failing test reads as a story
+//! ([`Faults::story`]).
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::hosts::Hosts;
+
+/// The fault injector over a set of hosts.
+pub struct Faults<'a> {
+    hosts: &'a Hosts,
+    started: Instant,
+    log: Mutex<Vec<String>>,
+}
+
+impl<'a> Faults<'a> {
+    /// Faults on `hosts`, the clock of the story starting now.
+    pub fn new(hosts: &'a Hosts) -> Self {
+        Self {
+            hosts,
+            started: Instant::now(),
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Records `what` in the story (tests add their own events too).
+    pub fn note(&self, what: impl Into<String>) {
+        let line = format!(
+            "{:>8.3}s {}",
+            self.started.elapsed().as_secs_f64(),
+            what.into()
+        );
+        eprintln!("fault harness: {line}");
+        self.log.lock().expect("log lock").push(line);
+    }
+
+    /// Everything that happened, one line per event.
+    pub fn story(&self) -> String {
+        self.log.lock().expect("log lock").join("\n")
+    }
+
+    /// Cuts `host` off from every other host.
+    pub fn isolate(&self, host: &str) {
+        self.note(format!("isolate {host}"));
+        self.hosts.isolate(host).expect("isolating a host");
+    }
+
+    /// Connects `host` again.
+    pub fn heal(&self, host: &str) {
+        self.note(format!("heal {host}"));
+        self.hosts.heal(host).expect("healing a host");
+    }
+
+    fn signal(&self, host: &str, process: &str, signal: &str) {
+        let pid = self
+            .hosts
+            .pid(host, process)
+            .unwrap_or_else(|| panic!("{process} is not running on {host}"));
+        self.note(format!("SIG{signal} {process} on {host} (pid {pid})"));
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .expect("running kill");
+        assert!(status.success(), "kill -{signal} {pid}");
+    }
+
+    /// SIGKILLs the process `process` (its log name) on `host`.
+    pub fn kill(&self, host: &str, process: &str) {
+        self.signal(host, process, "KILL");
+        self.hosts.reap(host, process);
+    }
+
+    /// SIGSTOPs it: it holds its sockets but answers nothing.
+    pub fn stop(&self, host: &str, process: &str) {
+        self.signal(host, process, "STOP");
+    }
+
+    /// SIGCONTs it.
+    pub fn resume(&self, host: &str, process: &str) {
+        self.signal(host, process, "CONT");
+    }
+}
