@@ -58,7 +58,8 @@ impl<'a> Faults<'a> {
             .hosts
             .pid(host, process)
             .unwrap_or_else(|| panic!("{process} is not running on {host}"));
-        self.note(format!("SIG{signal} {process} on {host} (pid {pid})"));
+        let name = process.trim_end_matches(".log");
+        self.note(format!("SIG{signal} {name} on {host} (pid {pid})"));
         let status = std::process::Command::new("kill")
             .args([&format!("-{signal}"), &pid.to_string()])
             .status()

@@ -283,8 +283,21 @@ fn ordered(blocks: &[Block]) -> Vec<usize> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_isolated_leader_cuts_no_block_and_rejoins_the_majoritys_chain() {
+/// How a scenario takes the leader out, and brings it back.
+#[derive(Clone, Copy)]
+enum LeaderFault {
+    /// Cut its host off from the others; heal it.
+    Isolate,
+    /// SIGSTOP it past its election timeout (it keeps its sockets but
+    /// answers nothing); SIGCONT it.
+    Stop,
+}
+
+/// The leader of three orderers on three hosts is taken out by `fault`
+/// while a client streams envelopes through a follower: the majority must
+/// elect another and order on; brought back, the old leader must follow
+/// the majority's chain, with every acknowledged envelope in it once.
+async fn leader_fault(fault: LeaderFault) {
     let orderers = match Orderers::start(tempfile::tempdir().unwrap()).await {
         Ok(o) => o,
         Err(why) => {
@@ -343,8 +356,11 @@ async fn an_isolated_leader_cuts_no_block_and_rejoins_the_majoritys_chain() {
     };
     acked_at_least(10, "the first acknowledgements").await;
 
-    // The leader is cut off: the majority elects another and orders on.
-    faults.isolate(old);
+    // The leader is taken out: the majority elects another and orders on.
+    match fault {
+        LeaderFault::Isolate => faults.isolate(old),
+        LeaderFault::Stop => faults.stop(old, "orderer.log"),
+    }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let new = loop {
         assert!(
@@ -366,8 +382,11 @@ async fn an_isolated_leader_cuts_no_block_and_rejoins_the_majoritys_chain() {
     )
     .await;
 
-    // Healed: the old leader follows the majority's chain.
-    faults.heal(old);
+    // Back: the old leader follows the majority's chain.
+    match fault {
+        LeaderFault::Isolate => faults.heal(old),
+        LeaderFault::Stop => faults.resume(old, "orderer.log"),
+    }
     let healed = count.load(Ordering::Relaxed);
     acked_at_least(healed + 10, "envelopes after the heal").await;
     stop.store(true, Ordering::Relaxed);
@@ -415,4 +434,14 @@ async fn an_isolated_leader_cuts_no_block_and_rejoins_the_majoritys_chain() {
         faults.story()
     );
     assert!(acked.len() >= 10, "{}", faults.story());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_isolated_leader_cuts_no_block_and_rejoins_the_majoritys_chain() {
+    leader_fault(LeaderFault::Isolate).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_stopped_past_its_election_timeout_rejoins_as_a_follower() {
+    leader_fault(LeaderFault::Stop).await;
 }
