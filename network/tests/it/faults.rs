@@ -167,6 +167,22 @@ impl Orderers {
             .join("\n")
     }
 
+    /// Starts host `h`'s orderer again over its data (after a SIGKILL), its
+    /// output in `log`.
+    async fn restart(&self, h: &str, log: &str) {
+        let host = self.hosts.host(h);
+        self.hosts
+            .spawn(
+                h,
+                &bins().join("weft-orderer"),
+                &["start", "--config", "orderer.yaml"],
+                &[("RUST_LOG", "info")],
+                log,
+            )
+            .unwrap();
+        wait_listening(&host.addr(7050), &host.dir.join(log)).await;
+    }
+
     fn addr(&self, h: &str) -> String {
         self.hosts.host(h).addr(7050)
     }
@@ -291,6 +307,8 @@ enum LeaderFault {
     /// SIGSTOP it past its election timeout (it keeps its sockets but
     /// answers nothing); SIGCONT it.
     Stop,
+    /// SIGKILL it mid-stream (mid-append); start it again over its data.
+    Kill,
 }
 
 /// The leader of three orderers on three hosts is taken out by `fault`
@@ -360,6 +378,7 @@ async fn leader_fault(fault: LeaderFault) {
     match fault {
         LeaderFault::Isolate => faults.isolate(old),
         LeaderFault::Stop => faults.stop(old, "orderer.log"),
+        LeaderFault::Kill => faults.kill(old, "orderer.log"),
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let new = loop {
@@ -386,6 +405,10 @@ async fn leader_fault(fault: LeaderFault) {
     match fault {
         LeaderFault::Isolate => faults.heal(old),
         LeaderFault::Stop => faults.resume(old, "orderer.log"),
+        LeaderFault::Kill => {
+            faults.note(format!("restart {old}"));
+            orderers.restart(old, "orderer-restarted.log").await;
+        }
     }
     let healed = count.load(Ordering::Relaxed);
     acked_at_least(healed + 10, "envelopes after the heal").await;
@@ -444,4 +467,9 @@ async fn an_isolated_leader_cuts_no_block_and_rejoins_the_majoritys_chain() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_stopped_past_its_election_timeout_rejoins_as_a_follower() {
     leader_fault(LeaderFault::Stop).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_killed_mid_stream_restarts_and_follows_the_new_leader() {
+    leader_fault(LeaderFault::Kill).await;
 }
