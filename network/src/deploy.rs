@@ -292,6 +292,30 @@ pub async fn deploy(
         order(info, org, &mut peers, args).await?;
     }
 
+    // Every endorser of the commit must have read every approval: a peer
+    // still behind would endorse other reads (a different payload).
+    let mut heights = Vec::new();
+    for org in &info.orgs {
+        let mut client = info.admin_client(org, 0).await?;
+        heights.push(client.chain_info(&info.channel).await?.height);
+    }
+    let top = heights.into_iter().max().unwrap_or(0);
+    for org in &info.orgs {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let mut client = info.admin_client(org, 0).await?;
+            if client.chain_info(&info.channel).await?.height >= top {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(NetworkError::Timeout(format!(
+                    "{} to reach height {top}",
+                    org.peers[0].name
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
     progress(&format!("committing {} sequence {sequence}", spec.name));
     let mut peers = Vec::new();
     for org in &info.orgs {
