@@ -294,16 +294,16 @@ pub async fn deploy(
 
     // Every endorser of the commit must have read every approval: a peer
     // still behind would endorse other reads (a different payload).
-    let mut heights = Vec::new();
+    let mut endorsers = Vec::new();
+    let mut top = 0;
     for org in &info.orgs {
         let mut client = info.admin_client(org, 0).await?;
-        heights.push(client.chain_info(&info.channel).await?.height);
+        top = top.max(client.chain_info(&info.channel).await?.height);
+        endorsers.push((org, client));
     }
-    let top = heights.into_iter().max().unwrap_or(0);
-    for org in &info.orgs {
+    for (org, client) in &mut endorsers {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
         loop {
-            let mut client = info.admin_client(org, 0).await?;
             if client.chain_info(&info.channel).await?.height >= top {
                 break;
             }
