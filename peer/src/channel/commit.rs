@@ -54,6 +54,8 @@ struct Tip {
     height: u64,
     /// Header hash of the newest validated block.
     hash: Vec<u8>,
+    /// Commit hash of the newest validated block (empty before the first).
+    commit_hash: Vec<u8>,
     /// What the block being written changes.
     overlay: Option<Arc<Overlay>>,
     /// The background write of that block.
@@ -104,7 +106,13 @@ impl Committer {
         })?;
         let config = ChannelConfig::from_block(&block)
             .map_err(|e| PeerError::Ledger(format!("config block {}: {e}", info.last_config)))?;
-        Ok(Self::with_config(ledger, config))
+        // A ledger written before commit hashes existed starts its chain of
+        // them at the next block.
+        let newest = ledger
+            .block(info.height - 1)?
+            .ok_or_else(|| PeerError::Ledger(format!("block {} is missing", info.height - 1)))?;
+        let commit_hash = super::commit_hash::of(&newest).unwrap_or_default();
+        Ok(Self::with_config(ledger, config, commit_hash))
     }
 
     /// Creates the ledger's first block from a channel's genesis (or any config)
@@ -129,7 +137,10 @@ impl Committer {
         )
         .map(|e| e.channel_header.tx_id)
         .unwrap_or_default();
-        set_filter(&mut block, vec![TxValidationCode::Valid as i32 as u8]);
+        let filter = vec![TxValidationCode::Valid as i32 as u8];
+        let commit_hash = super::commit_hash::next(&[], &filter, &[], &[]);
+        super::commit_hash::record(&mut block, &commit_hash);
+        set_filter(&mut block, filter);
         let hash = header_hash(block.header.as_ref().expect("checked above")).to_vec();
         ledger.commit(&BlockCommit {
             block,
@@ -141,10 +152,10 @@ impl Committer {
             private: Default::default(),
             is_config: true,
         })?;
-        Ok(Self::with_config(ledger, config))
+        Ok(Self::with_config(ledger, config, commit_hash))
     }
 
-    fn with_config(ledger: Ledger, config: ChannelConfig) -> Self {
+    fn with_config(ledger: Ledger, config: ChannelConfig, commit_hash: Vec<u8>) -> Self {
         let info = ledger.info();
         let transient_ledger = ledger.clone();
         Self {
@@ -154,6 +165,7 @@ impl Committer {
             tip: Mutex::new(Tip {
                 height: info.height,
                 hash: info.current_hash,
+                commit_hash,
                 overlay: None,
                 writing: None,
                 failed: None,
@@ -318,7 +330,15 @@ impl Committer {
                 *by_code.entry(t.code as i32).or_default() += 1;
             }
         }
-        set_filter(&mut block, verdict.filter());
+        let filter = verdict.filter();
+        let commit_hash = super::commit_hash::next(
+            &tip.commit_hash,
+            &filter,
+            &verdict.updates,
+            &verdict.hashed_updates,
+        );
+        super::commit_hash::record(&mut block, &commit_hash);
+        set_filter(&mut block, filter);
         let hash = header_hash(
             block
                 .header
@@ -376,6 +396,7 @@ impl Committer {
         tip.overlay = Some(overlay);
         tip.height = number + 1;
         tip.hash = hash;
+        tip.commit_hash = commit_hash;
         Ok(done)
     }
 }

@@ -1,6 +1,7 @@
 //! A channel the peer has joined: its ledger, committer and block delivery.
 
 pub mod commit;
+pub mod commit_hash;
 pub mod delivery;
 pub mod pending;
 pub mod private;

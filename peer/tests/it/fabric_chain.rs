@@ -270,3 +270,58 @@ fn bad_fabric_blocks_are_refused_with_the_cause() {
             .contains("previous hash")
     );
 }
+
+/// Every stored block carries its commit hash; two peers committing the same
+/// blocks hold the same hashes, a restarted peer continues its chain of
+/// them, and a different verdict in one block changes that block's hash and
+/// every later one.
+#[test]
+fn commit_hashes_chain_every_block_agree_across_peers_and_survive_a_restart() {
+    use weft_peer::channel::commit_hash;
+    let hashes = |c: &Committer| -> Vec<Vec<u8>> {
+        (0..c.ledger().info().height)
+            .map(|n| commit_hash::of(&c.ledger().block(n).unwrap().unwrap()).unwrap())
+            .collect()
+    };
+    let (a, _, _dir_a) = replay(|_, _| {});
+    let (b, _, _dir_b) = replay(|_, _| {});
+    let (ha, hb) = (hashes(&a), hashes(&b));
+    assert_eq!(ha.len(), 7);
+    assert_eq!(ha, hb);
+    assert_eq!(
+        ha.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        7,
+        "each block has its own hash"
+    );
+
+    // A peer that restarts after block 3 ends with the same hashes.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path()).unwrap();
+    let first = Committer::genesis(ledger.clone(), fixture(0)).unwrap();
+    for n in 1..=3 {
+        first.commit(fixture(n)).unwrap();
+    }
+    drop(first);
+    let reopened = Committer::open(ledger).unwrap();
+    for n in 4..=6 {
+        reopened.commit(fixture(n)).unwrap();
+    }
+    assert_eq!(hashes(&reopened), ha);
+
+    // Block 2's first transaction invalid (a forged creator signature): the
+    // hashes agree up to block 1 and differ from block 2 on.
+    let (c, codes, _dir_c) = replay(|n, block| {
+        if n == 2 {
+            edit_tx(block, 0, |env| {
+                let last = env.signature.len() - 1;
+                env.signature[last] ^= 1;
+            });
+        }
+    });
+    assert_ne!(codes[1][0], Code::Valid);
+    let hc = hashes(&c);
+    assert_eq!(hc[..2], ha[..2]);
+    for n in 2..7 {
+        assert_ne!(hc[n], ha[n], "block {n}");
+    }
+}
