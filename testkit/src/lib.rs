@@ -5,6 +5,7 @@
 
 pub mod faults;
 pub mod hosts;
+pub mod ledger_check;
 pub mod material;
 
 use std::time::Duration;
