@@ -28,8 +28,11 @@ pub struct LocalNetwork {
     pub consenter_ips: Vec<String>,
     /// Also list the consenters as the orderer org's endpoints.
     pub orderer_endpoints: bool,
-    /// Per peer org (Org1, Org2, …): its anchor peer's port on 127.0.0.1, if any.
+    /// Per peer org (Org1, Org2, …): its anchor peer's port, if any.
     pub orgs: Vec<Option<u16>>,
+    /// Per peer org, its anchor peer's address, when not 127.0.0.1; empty:
+    /// 127.0.0.1 for all.
+    pub anchor_ips: Vec<String>,
     /// `BatchTimeout` (Fabric duration syntax).
     pub batch_timeout: String,
     /// `BatchSize.MaxMessageCount`.
@@ -86,6 +89,7 @@ impl LocalNetwork {
             profile: profile.into(),
             consenters,
             consenter_ips: Vec::new(),
+            anchor_ips: Vec::new(),
             orderer_endpoints: true,
             orgs,
             batch_timeout: "2s".into(),
@@ -138,7 +142,7 @@ impl LocalNetwork {
     }
 
     /// Peer org `n` (1-based) with its anchor peer's port, if any.
-    fn peer_org(n: usize, anchor: Option<u16>) -> Organization {
+    fn peer_org(&self, n: usize, anchor: Option<u16>) -> Organization {
         let msp = format!("Org{n}MSP");
         let rule = |roles: &[&str]| {
             let members: Vec<String> = roles.iter().map(|r| format!("'{msp}.{r}'")).collect();
@@ -157,7 +161,11 @@ impl LocalNetwork {
             orderer_endpoints: Vec::new(),
             anchor_peers: anchor
                 .map(|port| AnchorPeer {
-                    host: "127.0.0.1".into(),
+                    host: self
+                        .anchor_ips
+                        .get(n - 1)
+                        .cloned()
+                        .unwrap_or_else(|| "127.0.0.1".into()),
                     port,
                 })
                 .into_iter()
@@ -211,7 +219,7 @@ impl LocalNetwork {
             .orgs
             .iter()
             .enumerate()
-            .map(|(i, anchor)| Self::peer_org(i + 1, *anchor))
+            .map(|(i, anchor)| self.peer_org(i + 1, *anchor))
             .collect();
         Profile {
             consortium: None,

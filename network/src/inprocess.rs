@@ -119,6 +119,8 @@ impl InProcessNetwork {
                         .collect()
                 })
                 .collect(),
+            orderer_ips: Vec::new(),
+            peer_ips: Vec::new(),
         };
         let mut ca_handles = Vec::new();
         let info = if t.ca {

@@ -21,6 +21,11 @@ pub struct PortPlan {
     pub peers: Vec<Vec<(u16, u16)>>,
     /// With CAs: the orderer org's CA port, then each peer org's.
     pub cas: Vec<u16>,
+    /// Per orderer, the address of the host it runs on; empty: 127.0.0.1
+    /// for every node (see [`PortPlan::on_hosts`]).
+    pub orderer_ips: Vec<String>,
+    /// Per org, per peer, the address of its host; empty: 127.0.0.1.
+    pub peer_ips: Vec<Vec<String>>,
 }
 
 impl PortPlan {
@@ -42,13 +47,48 @@ impl PortPlan {
             } else {
                 Vec::new()
             },
+            orderer_ips: Vec::new(),
+            peer_ips: Vec::new(),
         }
+    }
+
+    /// Every node on a host of its own (each address one of the machine's,
+    /// e.g. a network namespace's): orderer `i` on `orderer_ips[i]`, peer
+    /// `p` of org `n` on `peer_ips[n][p]`. Certificates name these
+    /// addresses, and the channel's consenters, orderer endpoints and anchor
+    /// peers use them.
+    pub fn on_hosts(mut self, orderer_ips: Vec<String>, peer_ips: Vec<Vec<String>>) -> Self {
+        self.orderer_ips = orderer_ips;
+        self.peer_ips = peer_ips;
+        self
+    }
+
+    /// The address orderer `i` listens on.
+    pub fn orderer_ip(&self, i: usize) -> &str {
+        self.orderer_ips.get(i).map_or("127.0.0.1", String::as_str)
+    }
+
+    /// The address peer `p` of org `org` (0-based) listens on.
+    pub fn peer_ip(&self, org: usize, p: usize) -> &str {
+        self.peer_ips
+            .get(org)
+            .and_then(|o| o.get(p))
+            .map_or("127.0.0.1", String::as_str)
     }
 }
 
-fn crypto_config(t: &Topology) -> CryptoConfig {
+fn crypto_config(t: &Topology, ports: &PortPlan) -> CryptoConfig {
     let orderers: Vec<String> = (0..t.orderers).map(|i| t.orderer_host(i)).collect();
-    CryptoConfig::local(&orderers, t.orgs, t.peers_per_org as u32, 1)
+    let mut cc = CryptoConfig::local(&orderers, t.orgs, t.peers_per_org as u32, 1);
+    for (spec, ip) in cc.orderer_orgs[0].specs.iter_mut().zip(&ports.orderer_ips) {
+        spec.sans.push(ip.clone());
+    }
+    for (org, ips) in cc.peer_orgs.iter_mut().zip(&ports.peer_ips) {
+        if let Some(template) = &mut org.template {
+            template.sans.extend(ips.iter().cloned());
+        }
+    }
+    cc
 }
 
 fn configtx(t: &Topology, ports: &PortPlan) -> String {
@@ -59,6 +99,10 @@ fn configtx(t: &Topology, ports: &PortPlan) -> String {
             .collect(),
         ports.peers.iter().map(|org| Some(org[0].0)).collect(),
     );
+    net.consenter_ips = ports.orderer_ips.clone();
+    net.anchor_ips = (0..ports.peers.len())
+        .map(|n| ports.peer_ip(n, 0).to_string())
+        .collect();
     net.batch_timeout = t.batch_timeout.clone();
     net.max_message_count = t.max_message_count;
     net.yaml()
@@ -73,7 +117,11 @@ fn write(path: &Path, text: &str) -> Result<(), NetworkError> {
 pub fn generate(t: &Topology, dir: &Path, ports: &PortPlan) -> Result<NetworkInfo, NetworkError> {
     t.validate()?;
     let dir = prepare(dir)?;
-    weft_configtx::cryptogen::generate(&crypto_config(t), &dir.join("crypto"), KeyType::EcdsaP256)?;
+    weft_configtx::cryptogen::generate(
+        &crypto_config(t, ports),
+        &dir.join("crypto"),
+        KeyType::EcdsaP256,
+    )?;
     describe(t, &dir, ports, Vec::new())
 }
 
@@ -113,10 +161,11 @@ pub fn describe(
         .map(|i| {
             let name = format!("{}.example.com", t.orderer_host(i));
             let (general, admin, ops) = ports.orderers[i];
+            let ip = ports.orderer_ip(i);
             NodeInfo {
-                address: format!("127.0.0.1:{general}"),
-                admin_address: Some(format!("127.0.0.1:{admin}")),
-                operations_address: format!("127.0.0.1:{ops}"),
+                address: format!("{ip}:{general}"),
+                admin_address: Some(format!("{ip}:{admin}")),
+                operations_address: format!("{ip}:{ops}"),
                 crypto: ord.join(format!("orderers/{name}")),
                 data: dir.join(format!("data/{name}")),
                 log: dir.join(format!("logs/{name}.log")),
@@ -138,10 +187,11 @@ pub fn describe(
                     .map(|p| {
                         let name = format!("peer{p}.{domain}");
                         let (port, ops) = ports.peers[n - 1][p];
+                        let ip = ports.peer_ip(n - 1, p);
                         NodeInfo {
-                            address: format!("127.0.0.1:{port}"),
+                            address: format!("{ip}:{port}"),
                             admin_address: None,
-                            operations_address: format!("127.0.0.1:{ops}"),
+                            operations_address: format!("{ip}:{ops}"),
                             crypto: base.join(format!("peers/{name}")),
                             data: dir.join(format!("data/{name}")),
                             log: dir.join(format!("logs/{name}.log")),

@@ -134,6 +134,8 @@ fn plan(t: &Topology) -> Result<PortPlan, NetworkError> {
                     .map(|_| (0..t.peers_per_org).map(|_| (next(), next())).collect())
                     .collect(),
                 cas: (0..cas).map(|_| next()).collect(),
+                orderer_ips: Vec::new(),
+                peer_ips: Vec::new(),
             })
         }
     }
