@@ -7,6 +7,8 @@
 #  - RocksDB (Debian's librocksdb-dev, linked dynamically), libclang for its bindings, and protoc
 #    (raft-rs's protobuf build needs it)
 #  - iproute2 (`ip`): the multi-host tests put each organisation in its own network namespace
+#  - nftables (`nft`): the fault tests partition hosts (both ways or one way) and drop packets
+#  - libfaketime: the fault tests run a node with its clock skewed
 #  - a WASM toolchain for chaincode (see shared notes: Debian's rustc-web + rust-web-src + lld
 #    when rustup cannot add the wasm32 target)
 # Rust itself comes from rustup.
@@ -48,6 +50,8 @@ need_pkg node nodejs
 need_pkg npm npm
 need_pkg protoc protobuf-compiler
 need_pkg ip iproute2  # the multi-host tests make network namespaces (ip netns, veth, bridge)
+need_pkg nft nftables  # partitions and packet loss between those namespaces
+need_file /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1 libfaketime  # a node's clock skewed
 need_pkg curl curl   # the README shows the orderer's participation API with curl
 need_file /usr/lib/x86_64-linux-gnu/librocksdb.so librocksdb-dev
 need_file /usr/lib/llvm-14/lib/libclang.so libclang-dev

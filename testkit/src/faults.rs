@@ -1,5 +1,7 @@
-//! Faults on [`hosts`](crate::hosts): cut a host off and heal it, SIGKILL,
-//! SIGSTOP and SIGCONT a node's process. Every action is logged with the
+//! Faults on [`hosts`](crate::hosts): cut a host off and heal it, partition
+//! sets of hosts (both ways or one way) and lose packets
+//! ([`netfilter`](crate::netfilter)), SIGKILL, SIGSTOP and SIGCONT a node's
+//! process. Every action is logged with the
 //! time since the harness started, so a failing test reads as a story
 //! ([`Faults::story`]).
 
@@ -51,6 +53,33 @@ impl<'a> Faults<'a> {
     pub fn heal(&self, host: &str) {
         self.note(format!("heal {host}"));
         self.hosts.heal(host).expect("healing a host");
+    }
+
+    /// Partitions hosts `a` from hosts `b`, both directions (the test
+    /// process still reaches all of them).
+    pub fn partition(&self, a: &[&str], b: &[&str]) {
+        self.note(format!("partition {a:?} | {b:?}"));
+        self.hosts.partition(a, b).expect("partitioning hosts");
+    }
+
+    /// Hosts `deaf` stop receiving from hosts `from` (one-way partition).
+    pub fn deafen(&self, deaf: &[&str], from: &[&str]) {
+        self.note(format!("{deaf:?} stop hearing {from:?}"));
+        self.hosts.deafen(deaf, from).expect("deafening hosts");
+    }
+
+    /// `host` loses `percent`% of the packets it receives.
+    pub fn lose(&self, host: &str, percent: u8) {
+        self.note(format!("{host} loses {percent}% of incoming packets"));
+        self.hosts.lose(host, percent).expect("packet loss");
+    }
+
+    /// Removes the packet filters of every host in `hosts`.
+    pub fn mend(&self, hosts: &[&str]) {
+        self.note(format!("filters removed on {hosts:?}"));
+        for h in hosts {
+            self.hosts.clear_filters(h).expect("clearing filters");
+        }
     }
 
     fn signal(&self, host: &str, process: &str, signal: &str) {

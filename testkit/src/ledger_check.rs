@@ -15,7 +15,6 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
-use prost::Message;
 use weft_protos::common::{Block, BlockMetadataIndex, HeaderType};
 
 /// What one client knows of one transaction it sent.
@@ -316,6 +315,7 @@ pub fn tally(clients: &[ClientRecord]) -> BTreeMap<String, (usize, usize, usize)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use prost::Message;
     use weft_common::ids::ChannelId;
     use weft_protos::common::{BlockData, BlockHeader, BlockMetadata};
 

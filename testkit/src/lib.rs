@@ -7,6 +7,7 @@ pub mod faults;
 pub mod hosts;
 pub mod ledger_check;
 pub mod material;
+pub mod netfilter;
 
 use std::time::Duration;
 

@@ -300,7 +300,7 @@ fn ordered(blocks: &[Block]) -> Vec<usize> {
 }
 
 /// How a scenario takes the leader out, and brings it back.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum LeaderFault {
     /// Cut its host off from the others; heal it.
     Isolate,
@@ -309,6 +309,12 @@ enum LeaderFault {
     Stop,
     /// SIGKILL it mid-stream (mid-append); start it again over its data.
     Kill,
+    /// It stops hearing the other orderers but can still send to them (a
+    /// one-way partition); then hears again.
+    Deaf,
+    /// Partition it from the other two (a minority of one), watching it
+    /// from outside: it must cut no block while the majority moves on.
+    Minority,
 }
 
 /// The leader of three orderers on three hosts is taken out by `fault`
@@ -375,10 +381,13 @@ async fn leader_fault(fault: LeaderFault) {
     acked_at_least(10, "the first acknowledgements").await;
 
     // The leader is taken out: the majority elects another and orders on.
+    let others: Vec<&str> = NAMES.iter().copied().filter(|h| *h != old).collect();
     match fault {
         LeaderFault::Isolate => faults.isolate(old),
         LeaderFault::Stop => faults.stop(old, "orderer.log"),
         LeaderFault::Kill => faults.kill(old, "orderer.log"),
+        LeaderFault::Deaf => faults.deafen(&[old], &others),
+        LeaderFault::Minority => faults.partition(&[old], &others),
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let new = loop {
@@ -394,12 +403,62 @@ async fn leader_fault(fault: LeaderFault) {
         }
     };
     faults.note(format!("{new} leads the majority"));
+    // The stale leader, still reachable from here, takes an envelope.
+    let stale = (fault == LeaderFault::Minority).then_some(());
+    let stale_height = match stale {
+        Some(()) => {
+            let height = orderers.chain(old).await.len();
+            let mut client = orderers.client(old).await;
+            let answer = tokio::time::timeout(
+                Duration::from_secs(5),
+                client.broadcast(futures::stream::iter([envelope(&orderers.user, 900_000)])),
+            )
+            .await;
+            let acked = match answer {
+                Ok(Ok(answers)) => {
+                    let mut answers = answers.into_inner();
+                    matches!(
+                        tokio::time::timeout(Duration::from_secs(5), answers.next()).await,
+                        Ok(Some(Ok(a))) if a.status == 200
+                    )
+                }
+                _ => false,
+            };
+            faults.note(format!(
+                "the stale leader {old} has {height} blocks; an envelope sent to it {}",
+                if acked {
+                    "was ACKNOWLEDGED"
+                } else {
+                    "was not acknowledged"
+                }
+            ));
+            assert!(
+                !acked,
+                "a leader cut off from the majority acknowledged an envelope\n{}",
+                faults.story()
+            );
+            Some(height)
+        }
+        None => None,
+    };
     let during = count.load(Ordering::Relaxed);
     acked_at_least(
         during + 10,
         "the majority to order while the old leader is cut off",
     )
     .await;
+    if let Some(height) = stale_height {
+        let now = orderers.chain(old).await.len();
+        faults.note(format!(
+            "the majority ordered on; {old} still has {now} blocks"
+        ));
+        assert_eq!(
+            now,
+            height,
+            "a stale leader cut a block\n{}",
+            faults.story()
+        );
+    }
 
     // Back: the old leader follows the majority's chain.
     match fault {
@@ -409,6 +468,7 @@ async fn leader_fault(fault: LeaderFault) {
             faults.note(format!("restart {old}"));
             orderers.restart(old, "orderer-restarted.log").await;
         }
+        LeaderFault::Deaf | LeaderFault::Minority => faults.mend(&NAMES),
     }
     let healed = count.load(Ordering::Relaxed);
     acked_at_least(healed + 10, "envelopes after the heal").await;
@@ -472,4 +532,14 @@ async fn a_leader_stopped_past_its_election_timeout_rejoins_as_a_follower() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_leader_killed_mid_stream_restarts_and_follows_the_new_leader() {
     leader_fault(LeaderFault::Kill).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_that_can_send_but_not_hear_loses_leadership_and_rejoins() {
+    leader_fault(LeaderFault::Deaf).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_leader_in_a_minority_cuts_no_block_and_follows_after_the_heal() {
+    leader_fault(LeaderFault::Minority).await;
 }

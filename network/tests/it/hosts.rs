@@ -177,7 +177,7 @@ Profiles:
 }
 
 /// Waits until something listens at `address` (reached through the bridge).
-async fn wait_listening(address: &str, what: &str, log: &Path) {
+pub(crate) async fn wait_listening(address: &str, what: &str, log: &Path) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while tokio::net::TcpStream::connect(address).await.is_err() {
         assert!(

@@ -1,8 +1,10 @@
 //! weft-network end to end.
 
+mod br2k;
 mod certificates;
 mod consortium;
 mod faults;
+mod hosted;
 mod hosts;
 mod key_level;
 mod private_data;
