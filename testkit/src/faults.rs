@@ -10,6 +10,24 @@ use std::time::Instant;
 
 use crate::hosts::Hosts;
 
+/// Where Debian's `libfaketime` puts its preloadable library.
+const FAKETIME_LIB: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1";
+
+/// The environment that runs a process with its wall clock `offset` away
+/// from the machine's (libfaketime's syntax: `+10m`, `-90s`, `+1h`); its
+/// monotonic clock (timers, timeouts) is left alone. Says why not if
+/// libfaketime is missing (`scripts/setup.sh` installs it).
+pub fn skewed_clock(offset: &str) -> Result<Vec<(&'static str, String)>, String> {
+    if !std::path::Path::new(FAKETIME_LIB).exists() {
+        return Err(format!("{FAKETIME_LIB} is missing (install libfaketime)"));
+    }
+    Ok(vec![
+        ("LD_PRELOAD", FAKETIME_LIB.to_string()),
+        ("FAKETIME", offset.to_string()),
+        ("FAKETIME_DONT_FAKE_MONOTONIC", "1".to_string()),
+    ])
+}
+
 /// The fault injector over a set of hosts.
 pub struct Faults<'a> {
     hosts: &'a Hosts,

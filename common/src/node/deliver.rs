@@ -205,6 +205,13 @@ pub fn check_envelope(
         Err(e) => e.duration(),
     };
     if skew > window {
+        tracing::warn!(
+            channel = %e.channel_header.channel_id,
+            "deliver request refused: its timestamp is {} s away from this node's clock \
+             (allowed: {} s); the requester's clock or this node's is wrong",
+            skew.as_secs(),
+            window.as_secs()
+        );
         return Err(Status::BadRequest);
     }
     if let Some(hash) = &binding.required_cert_hash

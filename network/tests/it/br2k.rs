@@ -21,18 +21,15 @@
 //! and the clients' pace are timers; every wait for an outcome is a
 //! condition with a timeout.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use weft_client_sdk::Contract;
-use weft_client_sdk::bulk::journal::Record;
-use weft_client_sdk::bulk::{BulkOptions, BulkReport, BulkRequest, submit_all};
 use weft_testkit::faults::Faults;
-use weft_testkit::ledger_check::{ClientRecord, Outcome, check};
 
-use crate::hosted::{CC, HostedNetwork};
+use crate::hosted::HostedNetwork;
+use crate::load::{Load, LoadResult};
 
 const CLIENTS: usize = 5;
 
@@ -107,124 +104,6 @@ impl Dice {
     }
 }
 
-/// One client's batches: the requests, their journal, the last report.
-struct Batch {
-    requests: Vec<BulkRequest>,
-    journal: PathBuf,
-    report: Option<BulkReport>,
-}
-
-fn options() -> BulkOptions {
-    BulkOptions {
-        max_in_flight: 8,
-        initial_in_flight: 8,
-        // A cut lasts 20 s: keep resubmitting the same envelope through it.
-        max_resubmits: 400,
-        ..BulkOptions::default()
-    }
-}
-
-/// Client `c`: every second, `rate` new requests handed to the bulk path
-/// with a journal of their own, until `stop`; then every batch run to an
-/// end (unresolved ones resumed from their journals).
-async fn client(
-    c: usize,
-    contract: Contract,
-    dir: PathBuf,
-    rate: usize,
-    stop: Arc<AtomicBool>,
-    sent: Arc<AtomicUsize>,
-) -> Vec<Batch> {
-    let mut running = Vec::new();
-    let mut tick = tokio::time::interval(Duration::from_secs(1));
-    let mut k = 0;
-    while !stop.load(Ordering::Relaxed) {
-        tick.tick().await;
-        let requests: Vec<BulkRequest> = (0..rate)
-            .map(|j| {
-                let id = format!("c{c}-{k:05}-{j}");
-                BulkRequest {
-                    function: "CreateAsset".into(),
-                    args: vec![
-                        id.clone(),
-                        "blue".into(),
-                        "5".into(),
-                        format!("client{c}"),
-                        "100".into(),
-                    ],
-                    id,
-                }
-            })
-            .collect();
-        sent.fetch_add(requests.len(), Ordering::Relaxed);
-        let journal = dir.join(format!("c{c}-{k:05}.journal"));
-        let (contract, reqs, path) = (contract.clone(), requests.clone(), journal.clone());
-        let task =
-            tokio::spawn(
-                async move { submit_all(&contract, reqs, &path, options(), |_| {}).await },
-            );
-        running.push((
-            Batch {
-                requests,
-                journal,
-                report: None,
-            },
-            task,
-        ));
-        k += 1;
-    }
-    let mut batches = Vec::new();
-    for (mut batch, task) in running {
-        let mut report = task.await.unwrap().unwrap();
-        // Resume what a fault left in flight, from the journal.
-        for _ in 0..5 {
-            if report.unresolved.is_empty() {
-                break;
-            }
-            report = submit_all(
-                &contract,
-                batch.requests.clone(),
-                &batch.journal,
-                options(),
-                |_| {},
-            )
-            .await
-            .unwrap();
-        }
-        batch.report = Some(report);
-        batches.push(batch);
-    }
-    batches
-}
-
-/// What client `c`'s journals say of each transaction it sent.
-fn records(c: usize, batches: &[Batch]) -> Vec<ClientRecord> {
-    let mut out: Vec<ClientRecord> = Vec::new();
-    for b in batches {
-        let text = std::fs::read_to_string(&b.journal).unwrap_or_default();
-        for line in text.lines() {
-            let record: Record = serde_json::from_str(line).unwrap();
-            let (tx_id, outcome) = match record {
-                Record::Prepared { tx_id, .. } | Record::Superseded { tx_id, .. } => {
-                    (tx_id, Outcome::Sent)
-                }
-                Record::Committed { tx_id, block, .. } => (tx_id, Outcome::Valid { block }),
-                Record::Failed { .. } => continue,
-            };
-            match out.iter_mut().find(|r| r.tx_id == tx_id) {
-                Some(r) if outcome != Outcome::Sent => r.outcome = outcome,
-                Some(_) => {}
-                None => out.push(ClientRecord {
-                    client: format!("client{c}"),
-                    tx_id,
-                    outcome,
-                }),
-            }
-        }
-    }
-    out
-}
-
 /// The result, laid out as BR2K's Table 2.
 fn table(plan: &Plan, rows: &[(&str, String)]) -> String {
     let mut t = format!(
@@ -254,7 +133,6 @@ async fn br2k_five_clients_keep_sending_while_nodes_are_cut_off_and_nothing_is_l
     let faults = Faults::new(&net.hosts);
     faults.note(format!("plan: {plan:?}"));
     let from_block = net.peer_heights().await.iter().map(|h| h.1).min().unwrap();
-    let journals = tempfile::tempdir().unwrap();
 
     // Gateways: the first peer of each org; the attacker leaves those alone
     // (gateway failover is issue 22's item 5) and cuts the others.
@@ -269,22 +147,7 @@ async fn br2k_five_clients_keep_sending_while_nodes_are_cut_off_and_nothing_is_l
         .filter(|h| !gateway_hosts.contains(h))
         .collect();
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let sent = Arc::new(AtomicUsize::new(0));
-    let mut clients = Vec::new();
-    for c in 0..CLIENTS {
-        let org = &net.info.orgs[c % net.info.orgs.len()];
-        let gateway = net.info.gateway_as(org, &org.user, 0).await.unwrap();
-        let contract = gateway.network(&net.info.channel).contract(CC);
-        clients.push(tokio::spawn(client(
-            c,
-            contract,
-            journals.path().to_path_buf(),
-            plan.rate,
-            stop.clone(),
-            sent.clone(),
-        )));
-    }
+    let load = Load::start(&net, CLIENTS, plan.rate).await;
 
     // Who leads, all along.
     let leader_changes = Arc::new(AtomicUsize::new(0));
@@ -339,7 +202,7 @@ async fn br2k_five_clients_keep_sending_while_nodes_are_cut_off_and_nothing_is_l
             "round {round} ({}): cut {target} off for {:?}; {} requests sent so far",
             if leader_round { "leader" } else { "random" },
             plan.cut,
-            sent.load(Ordering::Relaxed)
+            load.sent()
         ));
         faults.isolate(&target);
         tokio::time::sleep(plan.cut).await;
@@ -348,51 +211,25 @@ async fn br2k_five_clients_keep_sending_while_nodes_are_cut_off_and_nothing_is_l
         next_cut += Duration::from_secs(plan.gap.0 + dice.below(plan.gap.1 - plan.gap.0 + 1));
     }
     tokio::time::sleep_until((started + plan.duration).into()).await;
-    stop.store(true, Ordering::Relaxed);
     faults.note(format!(
         "clients stop sending after {} requests; resolving what is in flight",
-        sent.load(Ordering::Relaxed)
+        load.sent()
     ));
-    let mut batches = Vec::new();
-    for c in clients {
-        batches.push(c.await.unwrap());
-    }
+    let result = load.finish().await;
     watching.store(false, Ordering::Relaxed);
     monitor.await.unwrap();
-
-    // Every peer catches up to the same height.
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let height = loop {
-        let heights = net.peer_heights().await;
-        let first = heights[0].1;
-        if first > 0 && heights.iter().all(|h| h.1 == first) {
-            break first;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "peers never reached one height: {heights:?}\n{}\n{}",
-            faults.story(),
-            net.logs(20)
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    faults.note(format!("every peer has {height} blocks"));
-
-    let mut all = Vec::new();
-    let (mut acknowledged, mut failed, mut unresolved, mut resubmitted) = (0, 0, 0, 0);
-    for (c, b) in batches.iter().enumerate() {
-        all.extend(records(c, b));
-        for batch in b {
-            let r = batch.report.as_ref().unwrap();
-            acknowledged += r.progress.committed;
-            failed += r.failures.len();
-            unresolved += r.unresolved.len();
-            resubmitted += r.progress.resubmitted;
-        }
-    }
-    let ledgers = net.peer_ledgers(height).await;
-    let report = check(&all, &ledgers, from_block);
-    let total = sent.load(Ordering::Relaxed);
+    let report = net
+        .converge_and_check(&faults, &result.records, from_block)
+        .await;
+    let height = report.height;
+    let LoadResult {
+        sent: total,
+        acknowledged,
+        failed,
+        unresolved,
+        resubmitted,
+        ..
+    } = result;
     let rows = [
         ("Duration", format!("{:?}", plan.duration)),
         (

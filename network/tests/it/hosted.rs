@@ -6,12 +6,14 @@
 //! stop nodes through `weft_testkit::faults`.
 
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use weft_network::Topology;
 use weft_network::info::{NetworkInfo, NodeInfo};
 use weft_network::material::PortPlan;
+use weft_testkit::faults::Faults;
 use weft_testkit::hosts::Hosts;
+use weft_testkit::ledger_check::{ClientRecord, Report};
 
 use crate::hosts::{bins, wait_listening};
 
@@ -42,6 +44,24 @@ impl HostedNetwork {
     /// blocks every `batch_timeout`, and deploys asset-transfer-basic; or
     /// says why hosts cannot be made here (the caller skips).
     pub async fn start(orgs: usize, peers: usize, batch_timeout: &str) -> Result<Self, String> {
+        Self::start_with_clocks(orgs, peers, batch_timeout, &[]).await
+    }
+
+    /// As [`Self::start`], each host of `clocks` running its node with its
+    /// wall clock that far off (`("orderer3", "+10m")`).
+    pub async fn start_with_clocks(
+        orgs: usize,
+        peers: usize,
+        batch_timeout: &str,
+        clocks: &[(&str, &str)],
+    ) -> Result<Self, String> {
+        let mut skews = Vec::new();
+        for (host, offset) in clocks {
+            skews.push((
+                host.to_string(),
+                weft_testkit::faults::skewed_clock(offset)?,
+            ));
+        }
         let tmp = tempfile::tempdir().unwrap();
         let t = Topology {
             orderers: 3,
@@ -85,15 +105,10 @@ impl HostedNetwork {
             bin,
             _tmp: tmp,
         };
-        for node in &net.info.orderers {
-            let yaml = weft_network::process::orderer_yaml(&net.info, node).unwrap();
-            net.launch(node, "weft-orderer", &["start"], &yaml, LOG);
-        }
-        for org in &net.info.orgs {
-            for node in &org.peers {
-                let yaml = weft_network::process::peer_yaml(&net.info, org, node).unwrap();
-                net.launch(node, "weft-peer", &["node", "start"], &yaml, LOG);
-            }
+        for node in net.info.nodes() {
+            let host = host_of(&node.name);
+            let clock = skews.iter().find(|(h, _)| *h == host).map(|s| s.1.clone());
+            net.launch(node, clock.unwrap_or_default(), LOG);
         }
         for node in net.info.nodes() {
             wait_listening(&node.address, &node.name, &node.log).await;
@@ -127,24 +142,59 @@ impl HostedNetwork {
         Ok(net)
     }
 
-    /// Writes `node`'s config on its host and starts `program args --config`
-    /// there, its output in `log`.
-    fn launch(&self, node: &NodeInfo, program: &str, args: &[&str], yaml: &str, log: &str) {
+    /// Writes `node`'s config on its host and starts it there with `env`
+    /// added, its output in `log`.
+    fn launch(&self, node: &NodeInfo, env: Vec<(&'static str, String)>, log: &str) {
         let host = host_of(&node.name);
+        let (program, args, yaml): (&str, &[&str], String) =
+            if self.info.orderers.iter().any(|o| o.name == node.name) {
+                let yaml = weft_network::process::orderer_yaml(&self.info, node).unwrap();
+                ("weft-orderer", &["start"], yaml)
+            } else {
+                let org = self
+                    .info
+                    .orgs
+                    .iter()
+                    .find(|o| o.peers.iter().any(|p| p.name == node.name))
+                    .expect("a node is an orderer or an org's peer");
+                let yaml = weft_network::process::peer_yaml(&self.info, org, node).unwrap();
+                ("weft-peer", &["node", "start"], yaml)
+            };
         let config = self.hosts.host(&host).dir.join("node.yaml");
         std::fs::write(&config, yaml).unwrap();
         let config = config.display().to_string();
         let mut args = args.to_vec();
         args.extend(["--config", config.as_str()]);
+        let mut all: Vec<(&str, &str)> = vec![("RUST_LOG", "info"), ("NO_COLOR", "1")];
+        all.extend(env.iter().map(|(k, v)| (*k, v.as_str())));
         self.hosts
-            .spawn(
-                &host,
-                &self.bin.join(program),
-                &args,
-                &[("RUST_LOG", "info"), ("NO_COLOR", "1")],
-                log,
-            )
+            .spawn(&host, &self.bin.join(program), &args, &all, log)
             .unwrap();
+    }
+
+    /// Stops the node on `host` (SIGKILL) and starts it again over its data
+    /// with `env` added (e.g. a skewed clock), its output in `log`; waits
+    /// until it listens.
+    pub async fn restart(
+        &self,
+        host: &str,
+        was: &str,
+        env: Vec<(&'static str, String)>,
+        log: &str,
+    ) {
+        self.hosts.reap(host, was);
+        let node = self
+            .info
+            .nodes()
+            .find(|n| host_of(&n.name) == host)
+            .expect("a node on that host");
+        self.launch(node, env, log);
+        wait_listening(
+            &node.address,
+            &node.name,
+            &self.hosts.host(host).dir.join(log),
+        )
+        .await;
     }
 
     /// Every orderer's and peer's host name.
@@ -207,6 +257,36 @@ impl HostedNetwork {
             }
         }
         out
+    }
+
+    /// Waits (up to 2 minutes) until every peer has the same height, then
+    /// checks `records` against every peer's chain
+    /// ([`weft_testkit::ledger_check`]); blocks before `from_block` are
+    /// the set-up's.
+    pub async fn converge_and_check(
+        &self,
+        faults: &Faults<'_>,
+        records: &[ClientRecord],
+        from_block: u64,
+    ) -> Report {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let height = loop {
+            let heights = self.peer_heights().await;
+            let first = heights[0].1;
+            if first > 0 && heights.iter().all(|h| h.1 == first) {
+                break first;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "peers never reached one height: {heights:?}\n{}\n{}",
+                faults.story(),
+                self.logs(20)
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        faults.note(format!("every peer has {height} blocks"));
+        let ledgers = self.peer_ledgers(height).await;
+        weft_testkit::ledger_check::check(records, &ledgers, from_block)
     }
 
     /// The last `n` lines of every node's log.

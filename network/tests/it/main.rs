@@ -7,5 +7,7 @@ mod faults;
 mod hosted;
 mod hosts;
 mod key_level;
+mod load;
+mod peer_faults;
 mod private_data;
 mod readme;

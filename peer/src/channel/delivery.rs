@@ -307,7 +307,13 @@ async fn pull(
             Some(deliver_response::Type::Block(b)) => b,
             Some(deliver_response::Type::Status(s)) => {
                 let name = Status::try_from(s).map_or("UNKNOWN", |s| s.as_str_name());
-                return Stop::Transport(format!("orderer answered {name}"));
+                let hint = if s == Status::BadRequest as i32 {
+                    " (an orderer refuses a request whose timestamp is further from its \
+                     clock than its time window, 15 min by default: check this host's clock)"
+                } else {
+                    ""
+                };
+                return Stop::Transport(format!("orderer answered {name}{hint}"));
             }
             None => return Stop::Transport("empty deliver response".into()),
         };
