@@ -201,6 +201,7 @@ pub async fn start_with(
         metrics: Arc::new(crate::metrics::Metrics::default()),
         log_control,
         joining: Default::default(),
+        deferred: Default::default(),
     });
     core.own_certificates().log(weft_common::clock::unix_now());
     core.resume_channels()?;

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use weft_common::config::ChannelConfig;
 use weft_common::msp::SigningIdentity;
 use weft_common::node::client_roots::ClientRoots;
+use weft_common::node::health;
 use weft_common::node::task_scope::TaskScope;
 use weft_common::tls::TlsIdentity;
 use weft_protos::common::Block;
@@ -53,6 +54,9 @@ pub struct NodeCore {
     /// Channels being joined: a second join of one of them is refused, so
     /// two joins never share (or delete) one channel's folder.
     pub(crate) joining: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// Why the channels found at start-up are not open yet (the data
+    /// directory's disk was full): `/healthz` names it until they are.
+    pub(crate) deferred: std::sync::Mutex<Option<String>>,
 }
 
 /// A channel's place among those being joined, given back when dropped.
@@ -146,6 +150,11 @@ impl NodeCore {
         if dir.exists() {
             return Err(JoinError::Exists(name));
         }
+        if let Some(why) = self.deferred().or_else(|| self.disk_full()) {
+            return Err(JoinError::Internal(format!(
+                "not joining {name}: the data directory's disk is full ({why})"
+            )));
+        }
         // A later config block: this orderer was added to a running channel and
         // fetches the chain up to that block from the other consenters first.
         let earlier = if number == 0 {
@@ -195,8 +204,61 @@ impl NodeCore {
         Ok(true)
     }
 
-    /// Restarts every channel found in the data directory.
+    /// Why the data directory's disk cannot take a channel's writes now,
+    /// if it cannot: RocksDB must never meet a full disk (Debian's build
+    /// aborts the process on the write error), so stores are opened only
+    /// with room to spare.
+    fn disk_full(&self) -> Option<String> {
+        health::disk_check(&self.data_dir, health::MIN_FREE_BYTES).map(|f| f.reason)
+    }
+
+    /// Why the channels found at start-up are not open yet, if they are not.
+    pub fn deferred(&self) -> Option<String> {
+        self.deferred.lock().expect("deferred lock").clone()
+    }
+
+    /// Restarts every channel found in the data directory; with its disk
+    /// full, serves without them (and `/healthz` says why) and opens them
+    /// once it has room again.
     pub(crate) fn resume_channels(self: &Arc<Self>) -> Result<(), OrdererError> {
+        let Some(why) = self.disk_full() else {
+            return self.open_found_channels();
+        };
+        tracing::error!(
+            "the data directory's disk is full ({why}): its channels are opened once it has room"
+        );
+        *self.deferred.lock().expect("deferred lock") = Some(format!("channels not opened: {why}"));
+        let core = self.clone();
+        let mut shutdown = self.shutdown.clone();
+        self.tasks.spawn(async move {
+            let mut tick = tokio::time::interval(DISK_RECHECK);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = shutdown.changed() => return,
+                }
+                if core.disk_full().is_some() {
+                    continue;
+                }
+                let outcome = core.open_found_channels();
+                let mut deferred = core.deferred.lock().expect("deferred lock");
+                match outcome {
+                    Ok(()) => {
+                        tracing::info!("the data directory's disk has room: channels opened");
+                        *deferred = None;
+                    }
+                    Err(e) => {
+                        tracing::error!("opening the channels failed: {e}");
+                        *deferred = Some(format!("channels not opened: {e}"));
+                    }
+                }
+                return;
+            }
+        });
+        Ok(())
+    }
+
+    fn open_found_channels(self: &Arc<Self>) -> Result<(), OrdererError> {
         let chains = self.data_dir.join("chains");
         let Ok(entries) = std::fs::read_dir(&chains) else {
             return Ok(());
@@ -215,6 +277,9 @@ impl NodeCore {
         Ok(())
     }
 }
+
+/// How often a full disk is looked at again.
+const DISK_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The channel config as of the newest config block (named by the last block's metadata).
 fn newest_config(store: &ChannelStore, height: u64) -> Result<ChannelConfig, OrdererError> {

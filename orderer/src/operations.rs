@@ -28,6 +28,12 @@ async fn healthz(State(core): State<Arc<NodeCore>>) -> impl IntoResponse {
             })
         })
         .collect();
+    if let Some(reason) = core.deferred() {
+        failed.push(FailedCheck {
+            component: "channels".into(),
+            reason,
+        });
+    }
     failed.extend(health::disk_check(core.data_dir(), health::MIN_FREE_BYTES));
     let mut extra = serde_json::Map::new();
     extra.insert("channels".into(), json!(channels.len()));

@@ -100,6 +100,18 @@ impl<'a> Faults<'a> {
         }
     }
 
+    /// Fills the disk holding `dir` on `host` to the last byte.
+    pub fn fill_disk(&self, host: &str, dir: &std::path::Path) {
+        let bytes = crate::disks::fill(dir).expect("filling a disk");
+        self.note(format!("{host}'s disk full ({} MiB written)", bytes >> 20));
+    }
+
+    /// Gives the space back.
+    pub fn free_disk(&self, host: &str, dir: &std::path::Path) {
+        crate::disks::free(dir).expect("freeing a disk");
+        self.note(format!("{host}'s disk has room again"));
+    }
+
     fn signal(&self, host: &str, process: &str, signal: &str) {
         let pid = self
             .hosts

@@ -56,6 +56,8 @@ pub struct Hosts {
     bridge: String,
     hosts: Vec<Host>,
     children: Mutex<Vec<(String, Child)>>,
+    /// Small disks mounted for the hosts ([`crate::disks`]), unmounted on drop.
+    pub(crate) mounts: Mutex<Vec<PathBuf>>,
 }
 
 fn ip(args: &[&str]) -> Result<(), String> {
@@ -131,6 +133,7 @@ impl Hosts {
             bridge: bridge.clone(),
             hosts: Vec::new(),
             children: Mutex::new(Vec::new()),
+            mounts: Mutex::new(Vec::new()),
         };
         ip(&["addr", "add", &format!("10.{a}.{b}.1/24"), "dev", &bridge])?;
         ip(&["link", "set", &bridge, "up"])?;
@@ -242,6 +245,9 @@ impl Drop for Hosts {
         for (_, mut child) in self.children.lock().expect("children lock").drain(..) {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        for m in self.mounts.lock().expect("mounts lock").drain(..) {
+            let _ = Command::new("umount").arg("-l").arg(&m).status();
         }
         for h in &self.hosts {
             let _ = ip(&["netns", "del", &h.netns]);

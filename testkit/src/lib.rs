@@ -3,6 +3,7 @@
 //! Tests never sleep for a fixed time: they wait on a condition with a
 //! timeout ([`wait_for`]), which fails with what was awaited.
 
+pub mod disks;
 pub mod faults;
 pub mod hosts;
 pub mod ledger_check;

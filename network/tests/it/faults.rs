@@ -43,7 +43,19 @@ fn bins() -> PathBuf {
 
 impl Orderers {
     async fn start(tmp: tempfile::TempDir) -> Result<Self, String> {
+        Self::start_with_disk(tmp, None).await
+    }
+
+    /// As [`Self::start`], host `disk.0`'s orderer keeping its data on a
+    /// tmpfs of `disk.1` MiB.
+    async fn start_with_disk(
+        tmp: tempfile::TempDir,
+        disk: Option<(&str, u32)>,
+    ) -> Result<Self, String> {
         let hosts = Hosts::create(&NAMES, tmp.path())?;
+        if let Some((h, mib)) = disk {
+            hosts.small_disk(h, "data", mib)?;
+        }
         let org = tmp.path().join("org");
         let names: Vec<String> = (1..=3).map(|i| format!("orderer{i}")).collect();
         let mut cc = weft_configtx::cryptogen::CryptoConfig::local(&names, 1, 0, 1);
@@ -542,4 +554,346 @@ async fn a_leader_that_can_send_but_not_hear_loses_leadership_and_rejoins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stale_leader_in_a_minority_cuts_no_block_and_follows_after_the_heal() {
     leader_fault(LeaderFault::Minority).await;
+}
+
+/// The Raft leader SIGKILLed mid-append again and again while a client
+/// streams through a follower, restarted over its data each time:
+/// `WEFT_LEADER_KILLS` rounds (3 by default; `scripts/br2k.sh`'s companion
+/// run uses 50). Every acknowledged envelope is ordered exactly once and
+/// all three chains are identical at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_killed_mid_append_round_after_round_loses_and_doubles_nothing() {
+    let rounds: usize = std::env::var("WEFT_LEADER_KILLS")
+        .ok()
+        .map(|v| v.parse().expect("WEFT_LEADER_KILLS is a number"))
+        .unwrap_or(3);
+    let orderers = match Orderers::start(tempfile::tempdir().unwrap()).await {
+        Ok(o) => o,
+        Err(why) => {
+            eprintln!("skipping the fault test: {why}");
+            return;
+        }
+    };
+    let faults = Faults::new(&orderers.hosts);
+    // Each host's current process, by log name.
+    let mut logs: std::collections::HashMap<&str, String> = NAMES
+        .iter()
+        .map(|h| (*h, "orderer.log".to_string()))
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicUsize::new(0));
+    // The client moves to another orderer whenever its own is killed.
+    let flow = {
+        let (stop, count) = (stop.clone(), count.clone());
+        let user = orderers.user.clone();
+        let mut clients = Vec::new();
+        for h in NAMES {
+            clients.push(orderers.client(h).await);
+        }
+        tokio::spawn(async move {
+            let (mut next, mut acked, mut via) = (0usize, Vec::new(), 0usize);
+            while !stop.load(Ordering::Relaxed) {
+                let envs: Vec<Envelope> = (next..next + 5).map(|i| envelope(&user, i)).collect();
+                let client = &mut clients[via % 3];
+                let answers = tokio::time::timeout(
+                    Duration::from_secs(10),
+                    client.broadcast(futures::stream::iter(envs)),
+                )
+                .await;
+                let Ok(Ok(answers)) = answers else {
+                    via += 1;
+                    next += 5;
+                    continue;
+                };
+                let mut answers = answers.into_inner();
+                let mut i = next;
+                loop {
+                    match tokio::time::timeout(Duration::from_secs(10), answers.next()).await {
+                        Ok(Some(Ok(a))) => {
+                            if a.status == 200 {
+                                acked.push(i);
+                                count.fetch_add(1, Ordering::Relaxed);
+                            }
+                            i += 1;
+                        }
+                        Ok(None) => break,
+                        _ => {
+                            via += 1;
+                            break;
+                        }
+                    }
+                }
+                next += 5;
+            }
+            acked
+        })
+    };
+    for round in 0..rounds {
+        let before = count.load(Ordering::Relaxed);
+        weft_testkit::wait_for("acknowledgements", Duration::from_secs(60), || {
+            count.load(Ordering::Relaxed) >= before + 10
+        })
+        .await;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let old = loop {
+            if let Some(h) = orderers.leader().await {
+                break h;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no leader\n{}",
+                faults.story()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        faults.note(format!("round {round}: leader is {old}"));
+        faults.kill(old, &logs[old]);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            match orderers.leader().await {
+                Some(h) if h != old => break,
+                _ => {
+                    assert!(
+                        tokio::time::Instant::now() < deadline,
+                        "no new leader\n{}\n{}",
+                        faults.story(),
+                        orderers.logs()
+                    );
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+        let log = format!("orderer-{round}.log");
+        faults.note(format!("restart {old}"));
+        orderers.restart(old, &log).await;
+        logs.insert(old, log);
+    }
+    let before = count.load(Ordering::Relaxed);
+    weft_testkit::wait_for(
+        "acknowledgements after the last round",
+        Duration::from_secs(60),
+        || count.load(Ordering::Relaxed) >= before + 10,
+    )
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    let acked = flow.await.unwrap();
+    faults.note(format!(
+        "{} envelopes acknowledged over {rounds} kills",
+        acked.len()
+    ));
+    // All three reach one height, then hold identical chains.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let chains = loop {
+        let chains = [
+            orderers.chain(NAMES[0]).await,
+            orderers.chain(NAMES[1]).await,
+            orderers.chain(NAMES[2]).await,
+        ];
+        if chains.iter().all(|c| c.len() == chains[0].len()) {
+            break chains;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "chains never converged\n{}",
+            faults.story()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    for c in &chains[1..] {
+        for (a, b) in chains[0].iter().zip(c) {
+            assert_eq!(a.header, b.header, "chains differ\n{}", faults.story());
+            assert_eq!(a.data, b.data);
+        }
+    }
+    let indices = ordered(&chains[0]);
+    let unique: BTreeSet<usize> = indices.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        indices.len(),
+        "ordered twice\n{}",
+        faults.story()
+    );
+    let lost: Vec<usize> = acked
+        .iter()
+        .copied()
+        .filter(|i| !unique.contains(i))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "acknowledged but not ordered: {lost:?}\n{}",
+        faults.story()
+    );
+    eprintln!(
+        "{} leader kills: {} envelopes acknowledged, {} ordered, 0 lost, 0 doubled, 3 identical chains of {} blocks",
+        rounds,
+        acked.len(),
+        indices.len(),
+        chains[0].len()
+    );
+}
+
+/// An orderer whose disk fills while the channel runs: its `/healthz` says
+/// so at once and the other two order on. Restarted on the full disk, it
+/// serves without opening its store (`/healthz` names why); when space
+/// returns it opens the store, intact, and catches up to the identical
+/// chain by itself, with every acknowledged envelope ordered exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_orderer_with_a_full_disk_stops_safely_says_so_and_recovers_intact() {
+    let full = "o3";
+    let orderers =
+        match Orderers::start_with_disk(tempfile::tempdir().unwrap(), Some((full, 256))).await {
+            Ok(o) => o,
+            Err(why) => {
+                eprintln!("skipping the fault test: {why}");
+                return;
+            }
+        };
+    let faults = Faults::new(&orderers.hosts);
+    let data = orderers.hosts.host(full).dir.join("data");
+    let stop = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicUsize::new(0));
+    let flow = {
+        let (stop, count) = (stop.clone(), count.clone());
+        let (user, mut client) = (orderers.user.clone(), orderers.client("o1").await);
+        tokio::spawn(async move {
+            let (mut next, mut acked) = (0usize, Vec::new());
+            while !stop.load(Ordering::Relaxed) {
+                let envs: Vec<Envelope> = (next..next + 5).map(|i| envelope(&user, i)).collect();
+                if let Ok(answers) = client.broadcast(futures::stream::iter(envs)).await {
+                    let mut answers = answers.into_inner();
+                    let mut i = next;
+                    while let Some(Ok(a)) = answers.next().await {
+                        if a.status == 200 {
+                            acked.push(i);
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
+                        i += 1;
+                    }
+                }
+                next += 5;
+            }
+            acked
+        })
+    };
+    let acked_at_least = |n: usize, what: &'static str| {
+        let count = count.clone();
+        async move {
+            weft_testkit::wait_for(what, Duration::from_secs(60), || {
+                count.load(Ordering::Relaxed) >= n
+            })
+            .await;
+        }
+    };
+    acked_at_least(10, "the first acknowledgements").await;
+    faults.fill_disk(full, &data);
+
+    // /healthz names the disk.
+    let health_url = format!("http://{}/healthz", orderers.hosts.host(full).addr(8443));
+    let http = reqwest::Client::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        let r = http.get(&health_url).send().await.unwrap();
+        let (status, body) = (r.status(), r.text().await.unwrap());
+        if status == 503 && body.contains("disk") {
+            break body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "healthz never named the disk: {status} {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    faults.note(format!("{full} /healthz: {health}"));
+
+    // The others order on; whatever the full node acknowledged, it stored.
+    let during = count.load(Ordering::Relaxed);
+    acked_at_least(during + 30, "the other two to order on").await;
+    let height_full = orderers.chain(full).await.len();
+    let height_o1 = orderers.chain("o1").await.len();
+    faults.note(format!("{full} has {height_full} blocks, o1 {height_o1}"));
+    let health = http
+        .get(&health_url)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    faults.note(format!("{full} /healthz now: {health}"));
+
+    // Restarted on the full disk: it serves, opens no store (RocksDB
+    // would meet the full disk), and says why.
+    faults.kill(full, "orderer.log");
+    faults.note(format!("restart {full} on its full disk"));
+    orderers.restart(full, "orderer-restarted.log").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let health = loop {
+        if let Ok(r) = http.get(&health_url).send().await {
+            let body = r.text().await.unwrap_or_default();
+            if body.contains("channels not opened") {
+                break body;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the restarted orderer never said why its channels are closed\n{}\n{}",
+            faults.story(),
+            orderers.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    faults.note(format!("{full} /healthz on a full disk: {health}"));
+
+    // Space back: it opens its store, intact, and catches up by itself.
+    faults.free_disk(full, &data);
+    let healed = count.load(Ordering::Relaxed);
+    acked_at_least(healed + 10, "envelopes after the recovery").await;
+    stop.store(true, Ordering::Relaxed);
+    let acked = flow.await.unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let chains = loop {
+        let chains = [
+            orderers.chain(NAMES[0]).await,
+            orderers.chain(NAMES[1]).await,
+            orderers.chain(NAMES[2]).await,
+        ];
+        if chains.iter().all(|c| c.len() == chains[0].len()) {
+            break chains;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "chains never converged\n{}\n{}",
+            faults.story(),
+            orderers.logs()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    faults.note(format!("all three hold {} blocks", chains[0].len()));
+    for c in &chains[1..] {
+        for (a, b) in chains[0].iter().zip(c) {
+            assert_eq!(a.header, b.header, "chains differ\n{}", faults.story());
+            assert_eq!(a.data, b.data);
+        }
+    }
+    let indices = ordered(&chains[0]);
+    let unique: BTreeSet<usize> = indices.iter().copied().collect();
+    assert_eq!(
+        unique.len(),
+        indices.len(),
+        "ordered twice\n{}",
+        faults.story()
+    );
+    let lost: Vec<usize> = acked
+        .iter()
+        .copied()
+        .filter(|i| !unique.contains(i))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "acknowledged but not ordered: {lost:?}\n{}",
+        faults.story()
+    );
+    let health = http.get(&health_url).send().await.unwrap();
+    assert_eq!(health.status(), 200, "{}", faults.story());
+    eprintln!("{}\n{}", faults.story(), orderers.logs());
 }
