@@ -87,6 +87,9 @@ pub struct Channels {
     client_roots: Arc<ClientRoots>,
     shutdown: watch::Receiver<bool>,
     private: OnceLock<PrivateDataSource>,
+    /// Why the ledgers found at start-up are not open yet (the disk was
+    /// full), for `/healthz`.
+    deferred: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Channels {
@@ -115,7 +118,14 @@ impl Channels {
             client_roots,
             shutdown,
             private: OnceLock::new(),
+            deferred: Mutex::new(None),
         }
+    }
+
+    /// Records why the ledgers found at start-up are not open yet (`None`:
+    /// they are).
+    pub fn set_deferred(&self, why: Option<String>) {
+        *self.deferred.lock().expect("deferred lock") = why;
     }
 
     /// Sets where channels get private data from; channels joined or
@@ -146,6 +156,22 @@ impl Channels {
         if joined.contains_key(&id) {
             return Err(PeerError::Channel(format!(
                 "this peer has already joined channel {id}"
+            )));
+        }
+        let full = weft_common::node::health::disk_check(
+            &self.ledgers_dir,
+            weft_common::node::health::MIN_FREE_BYTES,
+        )
+        .map(|f| f.reason);
+        if let Some(why) = self
+            .deferred
+            .lock()
+            .expect("deferred lock")
+            .clone()
+            .or(full)
+        {
+            return Err(PeerError::Channel(format!(
+                "not joining channel {id}: {why}"
             )));
         }
         let dir = self.ledgers_dir.join(id.as_str());
@@ -248,9 +274,14 @@ impl Channels {
 
     /// Each channel whose block delivery has stalled
     /// (`peer.deliveryclient.reconnectTotalTimeThreshold`) or whose delivery
-    /// task ended.
+    /// task ended, and ledgers not opened for want of disk space.
     pub fn failed_checks(&self) -> Vec<FailedCheck> {
         let shutting_down = *self.shutdown.borrow();
+        let deferred = self.deferred.lock().expect("deferred lock").clone();
+        let deferred = deferred.map(|reason| FailedCheck {
+            component: "channels".into(),
+            reason,
+        });
         self.joined
             .read()
             .expect("channels lock")
@@ -265,6 +296,7 @@ impl Channels {
                     reason,
                 })
             })
+            .chain(deferred)
             .collect()
     }
 

@@ -44,16 +44,18 @@ impl HostedNetwork {
     /// blocks every `batch_timeout`, and deploys asset-transfer-basic; or
     /// says why hosts cannot be made here (the caller skips).
     pub async fn start(orgs: usize, peers: usize, batch_timeout: &str) -> Result<Self, String> {
-        Self::start_with_clocks(orgs, peers, batch_timeout, &[]).await
+        Self::start_with(orgs, peers, batch_timeout, &[], &[]).await
     }
 
     /// As [`Self::start`], each host of `clocks` running its node with its
-    /// wall clock that far off (`("orderer3", "+10m")`).
-    pub async fn start_with_clocks(
+    /// wall clock that far off (`("orderer3", "+10m")`), and each host of
+    /// `disks` keeping its node's data on a tmpfs of that many MiB.
+    pub async fn start_with(
         orgs: usize,
         peers: usize,
         batch_timeout: &str,
         clocks: &[(&str, &str)],
+        disks: &[(&str, u32)],
     ) -> Result<Self, String> {
         let mut skews = Vec::new();
         for (host, offset) in clocks {
@@ -96,7 +98,11 @@ impl HostedNetwork {
             .iter_mut()
             .chain(info.orgs.iter_mut().flat_map(|o| o.peers.iter_mut()))
         {
-            node.log = hosts.host(&host_of(&node.name)).dir.join(LOG);
+            let host = host_of(&node.name);
+            node.log = hosts.host(&host).dir.join(LOG);
+            if let Some((_, mib)) = disks.iter().find(|(h, _)| *h == host) {
+                node.data = hosts.small_disk(&host, "data", *mib)?;
+            }
         }
         let bin = bins();
         let net = Self {
@@ -287,6 +293,29 @@ impl HostedNetwork {
         faults.note(format!("every peer has {height} blocks"));
         let ledgers = self.peer_ledgers(height).await;
         weft_testkit::ledger_check::check(records, &ledgers, from_block)
+    }
+
+    /// The data directory of the node on `host`.
+    pub fn data_dir(&self, host: &str) -> PathBuf {
+        self.info
+            .nodes()
+            .find(|n| host_of(&n.name) == host)
+            .map(|n| n.data.clone())
+            .expect("a node on that host")
+    }
+
+    /// The `/healthz` body of the node on `host` (empty if it does not answer).
+    pub async fn health(&self, host: &str) -> String {
+        let node = self
+            .info
+            .nodes()
+            .find(|n| host_of(&n.name) == host)
+            .expect("a node on that host");
+        let url = format!("http://{}/healthz", node.operations_address);
+        match reqwest::get(url).await {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
 
     /// The last `n` lines of every node's log.

@@ -110,7 +110,7 @@ async fn a_peer_cut_off_from_every_orderer_catches_up_to_the_same_chain_and_stat
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clocks_ten_minutes_ahead_break_nothing_and_thirty_minutes_ahead_are_named() {
     let clocks = [("orderer3", "+10m"), ("peer1.org2", "+10m")];
-    let net = match HostedNetwork::start_with_clocks(2, 2, "250ms", &clocks).await {
+    let net = match HostedNetwork::start_with(2, 2, "250ms", &clocks, &[]).await {
         Ok(n) => n,
         Err(why) => {
             eprintln!("skipping: {why}");
@@ -166,6 +166,74 @@ async fn clocks_ten_minutes_ahead_break_nothing_and_thirty_minutes_ahead_are_nam
     faults.note("peer1.org2 restarted with the right time");
     net.restart("peer1.org2", "node-30m.log", Vec::new(), "node-fixed.log")
         .await;
+    let result = load.finish().await;
+    let report = net
+        .converge_and_check(&faults, &result.records, from_block)
+        .await;
+    eprintln!("{}\n{report}", faults.story());
+    assert!(report.ok(), "{report}\n{}", faults.story());
+    assert_eq!(
+        (result.failed, result.unresolved),
+        (0, 0),
+        "{}",
+        faults.story()
+    );
+    assert_eq!(result.acknowledged, result.sent);
+}
+
+/// A peer whose disk fills mid-run: `/healthz` says so at once while the
+/// others commit on. Restarted on the full disk it opens no ledger (RocksDB
+/// would meet the full disk) and `/healthz` says why; when space returns it
+/// opens its ledger, intact (one atomic write per block: no partial block),
+/// and catches up to the same chain and state as every other peer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_with_a_full_disk_stops_safely_says_so_and_catches_up_when_space_returns() {
+    let full = "peer1.org1";
+    let net = match HostedNetwork::start_with(2, 2, "250ms", &[], &[(full, 256)]).await {
+        Ok(n) => n,
+        Err(why) => {
+            eprintln!("skipping: {why}");
+            return;
+        }
+    };
+    let faults = Faults::new(&net.hosts);
+    let from_block = net.peer_heights().await.iter().map(|h| h.1).min().unwrap();
+    let load = Load::start(&net, 2, 4).await;
+    wait_until(&faults, "the first requests", 60, || async {
+        load.sent() >= 16
+    })
+    .await;
+    let data = net.data_dir(full);
+    faults.fill_disk(full, &data);
+    wait_until(&faults, "/healthz to name the disk", 30, || async {
+        net.health(full).await.contains("\"disk\"")
+    })
+    .await;
+    let sent = load.sent();
+    wait_until(&faults, "the others to commit on", 60, || async {
+        load.sent() >= sent + 16
+    })
+    .await;
+
+    faults.note(format!("restart {full} on its full disk"));
+    net.restart(full, LOG, Vec::new(), "node-full.log").await;
+    wait_until(
+        &faults,
+        "/healthz to say why the ledger is closed",
+        30,
+        || async { net.health(full).await.contains("channels not opened") },
+    )
+    .await;
+    faults.note(format!("{full} /healthz: {}", net.health(full).await));
+
+    faults.free_disk(full, &data);
+    wait_until(
+        &faults,
+        "the ledger to open once there is room",
+        30,
+        || async { !net.health(full).await.contains("channels not opened") },
+    )
+    .await;
     let result = load.finish().await;
     let report = net
         .converge_and_check(&faults, &result.records, from_block)

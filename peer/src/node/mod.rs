@@ -275,7 +275,7 @@ pub async fn start_with(
             reconcile_interval: config.reconcile_interval,
             transient_retention: config.transient_retention,
         });
-    core.channels.resume()?;
+    resume_channels(&core, shutdown_rx.clone())?;
 
     let operations_addr =
         listeners
@@ -376,4 +376,55 @@ pub async fn start_with(
         shutdown,
         tasks,
     })
+}
+
+/// How often a full disk is looked at again.
+const DISK_RECHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Opens the channel ledgers found on disk. RocksDB must never meet a full
+/// disk (Debian's build aborts the process on the write error), so with the
+/// data directory's disk full the peer serves without them, `/healthz`
+/// says why, and they are opened once it has room.
+fn resume_channels(
+    core: &Arc<PeerCore>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), PeerError> {
+    use weft_common::node::health::{MIN_FREE_BYTES, disk_check};
+    let dir = core.data_dir.clone();
+    let Some(full) = disk_check(&dir, MIN_FREE_BYTES) else {
+        return core.channels.resume();
+    };
+    tracing::error!(
+        "the data directory's disk is full ({}): channel ledgers are opened once it has room",
+        full.reason
+    );
+    core.channels
+        .set_deferred(Some(format!("channels not opened: {}", full.reason)));
+    let core = Arc::downgrade(core);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(DISK_RECHECK);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = shutdown.changed() => return,
+            }
+            if disk_check(&dir, MIN_FREE_BYTES).is_some() {
+                continue;
+            }
+            let Some(core) = core.upgrade() else { return };
+            match core.channels.resume() {
+                Ok(()) => {
+                    tracing::info!("the data directory's disk has room: channel ledgers opened");
+                    core.channels.set_deferred(None);
+                }
+                Err(e) => {
+                    tracing::error!("opening the channel ledgers failed: {e}");
+                    core.channels
+                        .set_deferred(Some(format!("channels not opened: {e}")));
+                }
+            }
+            return;
+        }
+    });
+    Ok(())
 }
