@@ -51,16 +51,38 @@ impl Tls {
     }
 }
 
+fn dial_tls(tls: Option<&Tls>) -> Option<DialTls> {
+    tls.map(|t| DialTls {
+        roots: vec![t.ca_pem.clone()],
+        identity: t.client.clone(),
+        server_name: t.server_name.clone(),
+    })
+}
+
+/// A gRPC channel to `endpoint` that connects on first use (and again after
+/// a failure).
+pub fn connect_lazy(
+    endpoint: &str,
+    tls: Option<&Tls>,
+) -> Result<tonic::transport::Channel, ClientError> {
+    let options = DialOptions {
+        connect_timeout: Duration::from_secs(10),
+        ..DialOptions::default()
+    };
+    weft_common::node::dial::dial_lazy(endpoint, dial_tls(tls).as_ref(), options).map_err(
+        |source| ClientError::Connect {
+            endpoint: endpoint.to_string(),
+            source,
+        },
+    )
+}
+
 /// Opens a gRPC channel to `endpoint` (`host:port`).
 pub async fn connect(
     endpoint: &str,
     tls: Option<&Tls>,
 ) -> Result<tonic::transport::Channel, ClientError> {
-    let tls = tls.map(|t| DialTls {
-        roots: vec![t.ca_pem.clone()],
-        identity: t.client.clone(),
-        server_name: t.server_name.clone(),
-    });
+    let tls = dial_tls(tls);
     let options = DialOptions {
         connect_timeout: Duration::from_secs(10),
         ..DialOptions::default()

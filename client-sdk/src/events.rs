@@ -264,8 +264,8 @@ impl Network {
             .gateway
             .try_sign(&payload)?
             .ok_or(ClientError::Unsigned("block events request"))?;
-        let mut client = DeliverClient::new(self.gateway.inner.channel.clone())
-            .max_decoding_message_size(256 * 1024 * 1024);
+        let mut client =
+            DeliverClient::new(self.gateway.channel()).max_decoding_message_size(256 * 1024 * 1024);
         let request = futures::stream::iter([Envelope { payload, signature }]);
         let opened = if with_private_data {
             client.deliver_with_private_data(request).await

@@ -36,8 +36,24 @@ impl Default for Timeouts {
     }
 }
 
-pub(crate) struct Inner {
+/// One gateway peer a client may use.
+pub(crate) struct Endpoint {
+    pub(crate) address: String,
     pub(crate) channel: tonic::transport::Channel,
+}
+
+/// Why a gateway call failed on the last gateway tried.
+pub(crate) enum CallFailure {
+    /// No answer within the call's timeout.
+    Timeout,
+    /// The gateway's error.
+    Status(tonic::Status),
+}
+
+pub(crate) struct Inner {
+    /// The gateway peers, in order of preference; calls go to `current`.
+    pub(crate) endpoints: Vec<Endpoint>,
+    pub(crate) current: std::sync::atomic::AtomicUsize,
     pub(crate) identity: Identity,
     pub(crate) signer: Option<Arc<dyn Signer>>,
     pub(crate) timeouts: Timeouts,
@@ -72,6 +88,10 @@ impl Gateway {
     ) -> Result<Self, ClientError> {
         let channel = connect(endpoint, tls.as_ref()).await?;
         let mut gateway = Self::from_channel(channel, identity, signer);
+        Arc::get_mut(&mut gateway.inner)
+            .expect("a new gateway is not shared")
+            .endpoints[0]
+            .address = endpoint.to_string();
         if let Some((cert_pem, _)) = tls.as_ref().and_then(|t| t.client.as_ref()) {
             let der = weft_common::tls::parse_certs(cert_pem)
                 .map_err(|e| ClientError::Identity(format!("client TLS certificate: {e}")))?;
@@ -91,7 +111,11 @@ impl Gateway {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                channel,
+                endpoints: vec![Endpoint {
+                    address: String::new(),
+                    channel,
+                }],
+                current: Default::default(),
                 identity,
                 signer,
                 timeouts: Timeouts::default(),
@@ -100,11 +124,122 @@ impl Gateway {
         }
     }
 
+    /// A gateway that fails over: calls go to the first of `endpoints`
+    /// (`host:port` and its TLS; list the client's own org's peers first,
+    /// then other peers it trusts) until it cannot be reached or does not
+    /// answer in time, then to the next, and so on round the list. Every
+    /// call the SDK retries this way is safe to repeat: an evaluation or
+    /// endorsement only simulates, a resubmitted transaction is the same
+    /// signed envelope (the ledger commits a txid at most once), and a
+    /// status request is answered by any peer of the channel — so the
+    /// status of a transaction in flight when its gateway went away is
+    /// resolved on the next one. Connections are opened on first use: a
+    /// peer down now is not an error now.
+    pub fn connect_with_failover(
+        endpoints: &[(&str, Option<Tls>)],
+        identity: Identity,
+        signer: Option<Arc<dyn Signer>>,
+    ) -> Result<Self, ClientError> {
+        if endpoints.is_empty() {
+            return Err(ClientError::malformed("gateway endpoints", "none given"));
+        }
+        let mut list = Vec::new();
+        let mut tls_cert_hash = Vec::new();
+        for (address, tls) in endpoints {
+            let channel = crate::connection::connect_lazy(address, tls.as_ref())?;
+            if let Some((cert_pem, _)) = tls.as_ref().and_then(|t| t.client.as_ref())
+                && tls_cert_hash.is_empty()
+            {
+                let der = weft_common::tls::parse_certs(cert_pem)
+                    .map_err(|e| ClientError::Identity(format!("client TLS certificate: {e}")))?;
+                tls_cert_hash = weft_common::crypto::sha256(der[0].as_ref()).to_vec();
+            }
+            list.push(Endpoint {
+                address: address.to_string(),
+                channel,
+            });
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                endpoints: list,
+                current: Default::default(),
+                identity,
+                signer,
+                timeouts: Timeouts::default(),
+                tls_cert_hash,
+            }),
+        })
+    }
+
+    /// The gateway peer calls go to now (`host:port`; empty for a gateway
+    /// made with [`Gateway::from_channel`]).
+    pub fn endpoint(&self) -> &str {
+        &self.inner.endpoints[self.current()].address
+    }
+
+    fn current(&self) -> usize {
+        self.inner
+            .current
+            .load(std::sync::atomic::Ordering::Relaxed)
+            % self.inner.endpoints.len()
+    }
+
+    /// Runs one gateway call with `timeout`; with several endpoints, a call
+    /// that times out or finds its gateway unavailable moves the gateway to
+    /// the next endpoint and runs there, each endpoint tried at most once.
+    pub(crate) async fn call<T, F, Fut>(
+        &self,
+        timeout: Duration,
+        mut call: F,
+    ) -> Result<T, CallFailure>
+    where
+        F: FnMut(GatewayClient<tonic::transport::Channel>) -> Fut,
+        Fut: std::future::Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    {
+        let n = self.inner.endpoints.len();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let at = self.current();
+            let why = match tokio::time::timeout(timeout, call(self.client_at(at))).await {
+                Ok(Ok(r)) => return Ok(r.into_inner()),
+                Ok(Err(s)) if s.code() == tonic::Code::Unavailable && attempt < n => {
+                    format!("unavailable: {}", s.message())
+                }
+                Ok(Err(s)) => return Err(CallFailure::Status(s)),
+                Err(_) if attempt < n => format!("no answer in {timeout:?}"),
+                Err(_) => return Err(CallFailure::Timeout),
+            };
+            let next = (at + 1) % n;
+            // Another call may have moved on already: move only from `at`.
+            let _ = self.inner.current.compare_exchange(
+                at,
+                next,
+                std::sync::atomic::Ordering::Relaxed,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            tracing::warn!(
+                from = %self.inner.endpoints[at].address,
+                to = %self.inner.endpoints[next].address,
+                "gateway failover: {why}"
+            );
+        }
+    }
+
     /// The same connection and identity with other call timeouts.
     pub fn with_timeouts(&self, timeouts: Timeouts) -> Self {
         Self {
             inner: Arc::new(Inner {
-                channel: self.inner.channel.clone(),
+                endpoints: self
+                    .inner
+                    .endpoints
+                    .iter()
+                    .map(|e| Endpoint {
+                        address: e.address.clone(),
+                        channel: e.channel.clone(),
+                    })
+                    .collect(),
+                current: self.current().into(),
                 identity: self.inner.identity.clone(),
                 signer: self.inner.signer.clone(),
                 timeouts,
@@ -150,7 +285,20 @@ impl Gateway {
     }
 
     pub(crate) fn client(&self) -> GatewayClient<tonic::transport::Channel> {
-        GatewayClient::new(self.inner.channel.clone()).max_decoding_message_size(64 * 1024 * 1024)
+        self.client_at(self.current())
+    }
+
+    fn client_at(&self, i: usize) -> GatewayClient<tonic::transport::Channel> {
+        GatewayClient::new(self.channel_at(i)).max_decoding_message_size(64 * 1024 * 1024)
+    }
+
+    fn channel_at(&self, i: usize) -> tonic::transport::Channel {
+        self.inner.endpoints[i].channel.clone()
+    }
+
+    /// The gRPC channel to the current gateway peer.
+    pub(crate) fn channel(&self) -> tonic::transport::Channel {
+        self.channel_at(self.current())
     }
 
     pub(crate) fn serialized_identity(&self) -> &[u8] {

@@ -1,6 +1,7 @@
 //! Proposals: built from a contract call, signed (here or offline), then
 //! evaluated on one peer or endorsed by enough peers to make a transaction.
 
+use crate::gateway::CallFailure;
 use std::collections::BTreeMap;
 
 use prost::Message;
@@ -192,16 +193,20 @@ impl Proposal {
             proposed_transaction: Some(self.signed()?),
             target_organizations: self.endorsing_organizations.clone(),
         };
-        let mut client = self.gateway.client();
-        let call = client.evaluate(request);
-        let response = tokio::time::timeout(self.gateway.timeouts().evaluate, call)
+        let response = self
+            .gateway
+            .call(self.gateway.timeouts().evaluate, |mut c| {
+                let request = request.clone();
+                async move { c.evaluate(request).await }
+            })
             .await
-            .map_err(|_| ClientError::Timeout("evaluate"))?
-            .map_err(|s| ClientError::Evaluate {
-                tx_id: self.tx_id.clone(),
-                failure: GatewayFailure::from_status(&s),
-            })?
-            .into_inner();
+            .map_err(|f| match f {
+                CallFailure::Timeout => ClientError::Timeout("evaluate"),
+                CallFailure::Status(s) => ClientError::Evaluate {
+                    tx_id: self.tx_id.clone(),
+                    failure: GatewayFailure::from_status(&s),
+                },
+            })?;
         Ok(response.result.map(|r| r.payload).unwrap_or_default())
     }
 
@@ -214,16 +219,20 @@ impl Proposal {
             proposed_transaction: Some(self.signed()?),
             endorsing_organizations: self.endorsing_organizations.clone(),
         };
-        let mut client = self.gateway.client();
-        let call = client.endorse(request);
-        let response = tokio::time::timeout(self.gateway.timeouts().endorse, call)
+        let response = self
+            .gateway
+            .call(self.gateway.timeouts().endorse, |mut c| {
+                let request = request.clone();
+                async move { c.endorse(request).await }
+            })
             .await
-            .map_err(|_| ClientError::Timeout("endorse"))?
-            .map_err(|s| ClientError::Endorse {
-                tx_id: self.tx_id.clone(),
-                failure: GatewayFailure::from_status(&s),
-            })?
-            .into_inner();
+            .map_err(|f| match f {
+                CallFailure::Timeout => ClientError::Timeout("endorse"),
+                CallFailure::Status(s) => ClientError::Endorse {
+                    tx_id: self.tx_id.clone(),
+                    failure: GatewayFailure::from_status(&s),
+                },
+            })?;
         let envelope = response
             .prepared_transaction
             .ok_or_else(|| ClientError::malformed("endorse response", "no prepared transaction"))?;

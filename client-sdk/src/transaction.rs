@@ -1,6 +1,7 @@
 //! Endorsed transactions (to sign and submit) and submitted ones (whose
 //! commit status can be asked for).
 
+use crate::gateway::CallFailure;
 use prost::Message;
 use weft_common::crypto::sha256;
 use weft_protos::common::Envelope;
@@ -140,14 +141,18 @@ impl Transaction {
             channel_id: self.channel.clone(),
             prepared_transaction: Some(self.envelope.clone()),
         };
-        let mut client = self.gateway.client();
-        let call = client.submit(request);
-        tokio::time::timeout(self.gateway.timeouts().submit, call)
+        self.gateway
+            .call(self.gateway.timeouts().submit, |mut c| {
+                let request = request.clone();
+                async move { c.submit(request).await }
+            })
             .await
-            .map_err(|_| ClientError::Timeout("submit"))?
-            .map_err(|s| ClientError::Submit {
-                tx_id: self.tx_id.clone(),
-                failure: GatewayFailure::from_status(&s),
+            .map_err(|f| match f {
+                CallFailure::Timeout => ClientError::Timeout("submit"),
+                CallFailure::Status(s) => ClientError::Submit {
+                    tx_id: self.tx_id.clone(),
+                    failure: GatewayFailure::from_status(&s),
+                },
             })?;
         let mut commit = Commit::new(self.gateway.clone(), &self.channel, &self.tx_id)?;
         commit.result = self.result.clone();
@@ -276,19 +281,24 @@ impl Commit {
             .signature
             .clone()
             .ok_or(ClientError::Unsigned("commit status request"))?;
-        let mut client = self.gateway.client();
-        let call = client.commit_status(SignedCommitStatusRequest {
+        let request = SignedCommitStatusRequest {
             request: self.request.clone(),
             signature,
-        });
-        let r = tokio::time::timeout(self.gateway.timeouts().commit_status, call)
+        };
+        let r = self
+            .gateway
+            .call(self.gateway.timeouts().commit_status, |mut c| {
+                let request = request.clone();
+                async move { c.commit_status(request).await }
+            })
             .await
-            .map_err(|_| ClientError::Timeout("commit status"))?
-            .map_err(|s| ClientError::CommitStatus {
-                tx_id: self.tx_id.clone(),
-                failure: GatewayFailure::from_status(&s),
-            })?
-            .into_inner();
+            .map_err(|f| match f {
+                CallFailure::Timeout => ClientError::Timeout("commit status"),
+                CallFailure::Status(s) => ClientError::CommitStatus {
+                    tx_id: self.tx_id.clone(),
+                    failure: GatewayFailure::from_status(&s),
+                },
+            })?;
         Ok(Status {
             tx_id: self.tx_id.clone(),
             code: TxValidationCode::try_from(r.result)

@@ -295,6 +295,40 @@ impl HostedNetwork {
         weft_testkit::ledger_check::check(records, &ledgers, from_block)
     }
 
+    /// A client SDK gateway for org `org`'s user that fails over: its own
+    /// org's peers first, then every other org's first peer; calls give up
+    /// on a gateway after 5 s (10 s for a commit status).
+    pub fn failover_gateway(&self, org: usize) -> weft_client_sdk::Gateway {
+        let own = &self.info.orgs[org];
+        let tls = |o: &weft_network::info::OrgInfo| {
+            weft_client_sdk::Tls::from_files(
+                &o.tls_ca,
+                Some((&own.user.tls_cert, &own.user.tls_key)),
+            )
+            .unwrap()
+        };
+        let mut endpoints: Vec<(&str, Option<weft_client_sdk::Tls>)> = own
+            .peers
+            .iter()
+            .map(|p| (p.address.as_str(), Some(tls(own))))
+            .collect();
+        for (i, o) in self.info.orgs.iter().enumerate() {
+            if i != org {
+                endpoints.push((o.peers[0].address.as_str(), Some(tls(o))));
+            }
+        }
+        let (identity, signer) =
+            weft_client_sdk::identity::load_msp(&own.user.msp, &own.msp_id).unwrap();
+        weft_client_sdk::Gateway::connect_with_failover(&endpoints, identity, Some(signer))
+            .unwrap()
+            .with_timeouts(weft_client_sdk::Timeouts {
+                evaluate: Duration::from_secs(5),
+                endorse: Duration::from_secs(5),
+                submit: Duration::from_secs(5),
+                commit_status: Duration::from_secs(10),
+            })
+    }
+
     /// The data directory of the node on `host`.
     pub fn data_dir(&self, host: &str) -> PathBuf {
         self.info

@@ -40,17 +40,28 @@ pub(crate) struct LoadResult {
 }
 
 impl Load {
-    /// `clients` clients, client `c` on the first peer of org `c % orgs`,
-    /// each sending `rate` requests a second.
-    pub async fn start(net: &HostedNetwork, clients: usize, rate: usize) -> Self {
+    /// `clients` clients, client `c` a user of org `c % orgs` whose gateway
+    /// fails over ([`HostedNetwork::failover_gateway`]), each sending `rate`
+    /// requests a second.
+    pub fn start(net: &HostedNetwork, clients: usize, rate: usize) -> Self {
+        let contracts = (0..clients)
+            .map(|c| {
+                net.failover_gateway(c % net.info.orgs.len())
+                    .network(&net.info.channel)
+                    .contract(CC)
+            })
+            .collect();
+        Self::through(contracts, rate)
+    }
+
+    /// One client per contract (its gateway and identity), each sending
+    /// `rate` requests a second.
+    pub fn through(contracts: Vec<Contract>, rate: usize) -> Self {
         let journals = tempfile::tempdir().unwrap();
         let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(AtomicUsize::new(0));
         let mut handles = Vec::new();
-        for c in 0..clients {
-            let org = &net.info.orgs[c % net.info.orgs.len()];
-            let gateway = net.info.gateway_as(org, &org.user, 0).await.unwrap();
-            let contract = gateway.network(&net.info.channel).contract(CC);
+        for (c, contract) in contracts.into_iter().enumerate() {
             handles.push(tokio::spawn(client(
                 c,
                 contract,

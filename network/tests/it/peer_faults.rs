@@ -51,7 +51,7 @@ async fn a_peer_cut_off_from_every_orderer_catches_up_to_the_same_chain_and_stat
     };
     let faults = Faults::new(&net.hosts);
     let from_block = net.peer_heights().await.iter().map(|h| h.1).min().unwrap();
-    let load = Load::start(&net, 2, 4).await;
+    let load = Load::start(&net, 2, 4);
     wait_until(&faults, "the first requests", 60, || async {
         load.sent() >= 16
     })
@@ -120,7 +120,7 @@ async fn clocks_ten_minutes_ahead_break_nothing_and_thirty_minutes_ahead_are_nam
     let faults = Faults::new(&net.hosts);
     faults.note(format!("clocks: {clocks:?}"));
     let from_block = net.peer_heights().await.iter().map(|h| h.1).min().unwrap();
-    let load = Load::start(&net, 2, 4).await;
+    let load = Load::start(&net, 2, 4);
     wait_until(&faults, "requests through skewed nodes", 60, || async {
         load.sent() >= 24
     })
@@ -198,7 +198,7 @@ async fn a_peer_with_a_full_disk_stops_safely_says_so_and_catches_up_when_space_
     };
     let faults = Faults::new(&net.hosts);
     let from_block = net.peer_heights().await.iter().map(|h| h.1).min().unwrap();
-    let load = Load::start(&net, 2, 4).await;
+    let load = Load::start(&net, 2, 4);
     wait_until(&faults, "the first requests", 60, || async {
         load.sent() >= 16
     })
@@ -235,6 +235,69 @@ async fn a_peer_with_a_full_disk_stops_safely_says_so_and_catches_up_when_space_
     )
     .await;
     let result = load.finish().await;
+    let report = net
+        .converge_and_check(&faults, &result.records, from_block)
+        .await;
+    eprintln!("{}\n{report}", faults.story());
+    assert!(report.ok(), "{report}\n{}", faults.story());
+    assert_eq!(
+        (result.failed, result.unresolved),
+        (0, 0),
+        "{}",
+        faults.story()
+    );
+    assert_eq!(result.acknowledged, result.sent);
+}
+
+/// A client whose gateway peer is cut off mid-submit: its SDK gateway lists
+/// its org's two peers, then the other org's, and moves to the next one
+/// when a call gets no answer; the bulk path's transactions in flight are
+/// resubmitted unchanged and their status is resolved on the new gateway.
+/// No transaction is lost or committed twice, and every peer ends
+/// identical.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_whose_gateway_is_cut_off_mid_submit_fails_over_and_loses_nothing() {
+    let net = match HostedNetwork::start(2, 2, "250ms").await {
+        Ok(n) => n,
+        Err(why) => {
+            eprintln!("skipping: {why}");
+            return;
+        }
+    };
+    let faults = Faults::new(&net.hosts);
+    let from_block = net.peer_heights().await.iter().map(|h| h.1).min().unwrap();
+    let gateway = net.failover_gateway(0);
+    let first = gateway.endpoint().to_string();
+    let contract = gateway
+        .network(&net.info.channel)
+        .contract(crate::hosted::CC);
+    let load = Load::through(vec![contract.clone(), contract], 4);
+    wait_until(&faults, "the first requests", 60, || async {
+        load.sent() >= 16
+    })
+    .await;
+
+    let gateway_host = "peer0.org1";
+    faults.isolate(gateway_host);
+    wait_until(&faults, "the client to fail over", 60, || async {
+        gateway.endpoint() != first
+    })
+    .await;
+    faults.note(format!(
+        "the client's gateway is now {}",
+        gateway.endpoint()
+    ));
+    let sent = load.sent();
+    wait_until(&faults, "requests through the new gateway", 60, || async {
+        load.sent() >= sent + 16
+    })
+    .await;
+    faults.heal(gateway_host);
+    let result = load.finish().await;
+    faults.note(format!(
+        "{} sent, {} acknowledged, {} resubmitted unchanged",
+        result.sent, result.acknowledged, result.resubmitted
+    ));
     let report = net
         .converge_and_check(&faults, &result.records, from_block)
         .await;
