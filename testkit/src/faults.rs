@@ -92,6 +92,23 @@ impl<'a> Faults<'a> {
         self.hosts.lose(host, percent).expect("packet loss");
     }
 
+    /// Slows what `host` receives to `kbit` kbit/s with a queue of
+    /// `queue_ms` (its packets wait, then overflow).
+    pub fn throttle(&self, host: &str, kbit: u32, queue_ms: u32) {
+        self.note(format!(
+            "{host}'s link slowed to {kbit} kbit/s ({queue_ms} ms queue)"
+        ));
+        self.hosts
+            .throttle(host, kbit, queue_ms)
+            .expect("throttling a link");
+    }
+
+    /// Takes the rate limit off `host`'s link.
+    pub fn unthrottle(&self, host: &str) {
+        self.note(format!("{host}'s link at full speed"));
+        self.hosts.unthrottle(host).expect("unthrottling a link");
+    }
+
     /// Removes the packet filters of every host in `hosts`.
     pub fn mend(&self, hosts: &[&str]) {
         self.note(format!("filters removed on {hosts:?}"));

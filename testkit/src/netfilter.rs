@@ -1,6 +1,8 @@
 //! Packet filters inside the hosts' namespaces (nftables): partitions of one
 //! set of hosts from another, in both directions or one only, and random
-//! packet loss. Unlike [`Hosts::isolate`], which takes a host's link down,
+//! packet loss; and slow links (`tc tbf` on a host's bridge port: this
+//! kernel has no `netem`, so a rate limit with a deep queue is how packets
+//! are delayed). Unlike [`Hosts::isolate`], which takes a host's link down,
 //! these leave the test process (on the bridge's own address) able to reach
 //! every host, so a test can watch a cut-off node from outside: that a stale
 //! leader cuts no block, that a deaf node still sends.
@@ -132,6 +134,49 @@ impl Hosts {
     }
 }
 
+impl Hosts {
+    /// Limits what `host` receives to `kbit` kbit/s, queueing up to
+    /// `queue_ms` of traffic (delay) and dropping what overflows.
+    pub fn throttle(&self, host: &str, kbit: u32, queue_ms: u32) -> Result<(), String> {
+        let link = &self.host(host).link;
+        tc(&[
+            "qdisc",
+            "replace",
+            "dev",
+            link,
+            "root",
+            "tbf",
+            "rate",
+            &format!("{kbit}kbit"),
+            "burst",
+            "32kbit",
+            "latency",
+            &format!("{queue_ms}ms"),
+        ])
+    }
+
+    /// Removes the rate limit on `host`'s link.
+    pub fn unthrottle(&self, host: &str) -> Result<(), String> {
+        tc(&["qdisc", "del", "dev", &self.host(host).link, "root"])
+    }
+}
+
+fn tc(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("tc")
+        .args(args)
+        .output()
+        .map_err(|e| format!("cannot run `tc` (install iproute2): {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`tc {}`: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,5 +259,11 @@ mod tests {
         assert!(!reaches(b, a));
         hosts.clear_filters("a").unwrap();
         assert!(reaches(b, a));
+
+        // A slow link still carries connections; the limit comes off again.
+        hosts.throttle("a", 128, 500).unwrap();
+        assert!(reaches(b, a));
+        hosts.unthrottle("a").unwrap();
+        assert!(hosts.unthrottle("a").is_err(), "no limit left to remove");
     }
 }

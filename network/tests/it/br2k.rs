@@ -179,7 +179,7 @@ async fn br2k_five_clients_keep_sending_while_nodes_are_cut_off_and_nothing_is_l
         let leader_round = match plan.targets {
             Targets::Leader => true,
             Targets::Random => false,
-            Targets::Mixed => round % 2 == 0,
+            Targets::Mixed => round.is_multiple_of(2),
         };
         let target = if leader_round {
             leader_rounds += 1;

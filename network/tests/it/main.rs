@@ -8,6 +8,7 @@ mod hosted;
 mod hosts;
 mod key_level;
 mod load;
+mod orderer_hosts;
 mod peer_faults;
 mod private_data;
 mod readme;

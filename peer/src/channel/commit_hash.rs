@@ -159,7 +159,12 @@ mod tests {
                 value: vec![3],
             }]),
         };
-        let with = next(b"", &[0], &[put("a", Some(b"1"))], &[hashed.clone()]);
+        let with = next(
+            b"",
+            &[0],
+            &[put("a", Some(b"1"))],
+            std::slice::from_ref(&hashed),
+        );
         assert_ne!(base, with);
         let mut other = hashed;
         other.metadata = None;
