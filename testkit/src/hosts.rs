@@ -82,6 +82,23 @@ fn in_ns(netns: &str, args: &[&str]) -> Result<(), String> {
     ip(&all)
 }
 
+/// Refuses a namespace that could send a packet off the machine: its only
+/// routes must be the bridge's subnet (checked before anything runs there).
+fn no_default_route(netns: &str) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(["netns", "exec", netns, "ip", "route", "show", "default"])
+        .output()
+        .map_err(|e| format!("cannot run `ip`: {e}"))?;
+    let routes = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || !routes.trim().is_empty() {
+        return Err(format!(
+            "namespace {netns} has a default route ({}): its packets could leave the machine",
+            routes.trim()
+        ));
+    }
+    Ok(())
+}
+
 /// Deletes namespaces and bridges of test processes that are gone.
 fn sweep() {
     let Ok(out) = Command::new("ip").args(["netns", "list"]).output() else {
@@ -163,6 +180,7 @@ impl Hosts {
             in_ns(&netns, &["link", "set", &inner, "up"])?;
             std::fs::create_dir_all(base.join(name))
                 .map_err(|e| format!("{}: {e}", base.join(name).display()))?;
+            no_default_route(&netns)?;
         }
         Ok(made)
     }
@@ -301,5 +319,32 @@ mod tests {
             !left.contains(&a.netns) && !left.contains(&b.netns),
             "{left}"
         );
+    }
+
+    #[test]
+    fn a_namespace_with_a_default_route_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let hosts = match Hosts::create(&["a"], dir.path()) {
+            Ok(h) => h,
+            Err(why) => {
+                eprintln!("skipping: {why}");
+                return;
+            }
+        };
+        let a = hosts.host("a");
+        no_default_route(&a.netns).unwrap();
+        let gateway = format!("{}", std::net::Ipv4Addr::from(u32::from(a.ip) & !0xff | 1));
+        let out = a
+            .command("ip")
+            .args(["route", "add", "default", "via", &gateway])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let err = no_default_route(&a.netns).unwrap_err();
+        assert!(err.contains("could leave the machine"), "{err}");
     }
 }
