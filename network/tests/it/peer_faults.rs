@@ -180,9 +180,11 @@ async fn clocks_ten_minutes_ahead_break_nothing_and_thirty_minutes_ahead_are_nam
     finish_and_check(&net, &faults, load, from_block).await;
 }
 
-/// A peer whose disk fills mid-run: `/healthz` says so at once while the
-/// others commit on. Restarted on the full disk it opens no ledger (RocksDB
-/// would meet the full disk) and `/healthz` says why; when space returns it
+/// A peer whose disk fills mid-run: `/healthz` says so at once, and it
+/// pauses its commits before the next block's write (RocksDB never meets the
+/// full disk mid-block) while the others commit on; with room again it
+/// commits on, without a restart. Filled again and restarted on the full
+/// disk it opens no ledger and `/healthz` says why; when space returns it
 /// opens its ledger, intact (one atomic write per block: no partial block),
 /// and catches up to the same chain and state as every other peer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -208,11 +210,43 @@ async fn a_peer_with_a_full_disk_stops_safely_says_so_and_catches_up_when_space_
         net.health(full).await.contains("\"disk\"")
     })
     .await;
-    let sent = load.sent();
-    wait_until(&faults, "the others to commit on", 60, || async {
-        load.sent() >= sent + 16
+    // Commits pause before RocksDB would meet the full disk.
+    let log = net.hosts.host(full).dir.join(LOG);
+    wait_until(&faults, "the peer to pause its commits", 60, || {
+        let log = log.clone();
+        async move {
+            std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("commits pause until it has room")
+        }
     })
     .await;
+    let paused_at = height_of(&net.peer_heights().await, full);
+    wait_until(&faults, "the others to commit 5 blocks on", 60, || async {
+        height_of(&net.peer_heights().await, "peer0.org1") >= paused_at + 5
+    })
+    .await;
+    let still = height_of(&net.peer_heights().await, full);
+    faults.note(format!(
+        "{full} paused at block {paused_at}, still at {still}"
+    ));
+    assert_eq!(
+        still,
+        paused_at,
+        "a peer wrote to a full disk\n{}",
+        faults.story()
+    );
+
+    // Room again: commits resume in place.
+    faults.free_disk(full, &data);
+    wait_until(
+        &faults,
+        "commits to resume without a restart",
+        60,
+        || async { height_of(&net.peer_heights().await, full) > paused_at },
+    )
+    .await;
+    faults.fill_disk(full, &data);
 
     faults.note(format!("restart {full} on its full disk"));
     net.restart(full, LOG, Vec::new(), "node-full.log").await;

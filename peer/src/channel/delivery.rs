@@ -327,6 +327,9 @@ async fn pull(
         ) {
             return Stop::BadBlock(bad.to_string());
         }
+        if wait_for_disk_room(committer, &settings.health, shutdown).await {
+            return Stop::Shutdown;
+        }
         if let Some(p) = &settings.private {
             p.before_commit(committer, &block).await;
         }
@@ -345,6 +348,38 @@ async fn pull(
                 return Stop::Shutdown;
             }
             Err(e) => return Stop::Transport(format!("commit task: {e}")),
+        }
+    }
+}
+
+/// How often a full disk is looked at again while commits wait.
+const DISK_RECHECK: Duration = Duration::from_secs(1);
+
+/// Before a block is written: with the ledger's disk nearly full, commits
+/// pause (delivery health says why) until it has room, so RocksDB never
+/// meets a full disk in the middle of a block's write (Debian's build aborts
+/// the process on that error). Returns whether the peer shut down meanwhile.
+async fn wait_for_disk_room(
+    committer: &Committer,
+    health: &DeliveryHealth,
+    shutdown: &mut watch::Receiver<bool>,
+) -> bool {
+    use weft_common::node::health::{MIN_FREE_BYTES, disk_check};
+    let dir = committer.ledger().dir();
+    let Some(full) = disk_check(dir, MIN_FREE_BYTES) else {
+        return false;
+    };
+    let channel = committer.config().channel_id.clone();
+    tracing::error!(%channel, "the ledger's disk is full ({}): commits pause until it has room", full.reason);
+    health.failed(&format!("commits paused: {}", full.reason));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(DISK_RECHECK) => {}
+            _ = shutdown.changed() => return true,
+        }
+        if disk_check(dir, MIN_FREE_BYTES).is_none() {
+            tracing::info!(%channel, "the ledger's disk has room: commits resume");
+            return false;
         }
     }
 }

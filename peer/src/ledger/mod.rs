@@ -265,6 +265,11 @@ impl Ledger {
         })
     }
 
+    /// The ledger's directory.
+    pub fn dir(&self) -> &std::path::Path {
+        self.db.path()
+    }
+
     /// Height, hashes and newest config block.
     pub fn info(&self) -> ChainInfo {
         self.info.read().expect("info lock").clone()
