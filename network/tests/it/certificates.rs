@@ -4,6 +4,7 @@
 //! and an orderer's TLS certificate renewed as its consenter certificate is
 //! rotated in place with weft-configtx's verbs.
 
+use prost::Message;
 use std::path::Path;
 use std::time::Duration;
 
@@ -117,6 +118,38 @@ async fn renew_orderer(net: &mut InProcessNetwork, days: i64, files: &Path) {
     run([words(&["update", "submit", &s(&update)]), flags.to_vec()].concat())
         .await
         .unwrap();
+    // The update was acknowledged once written on the orderer it went
+    // through; this one must have written it too before it restarts on the
+    // new certificate (its store's config must already name it).
+    let newest = |address: String| {
+        let mut flags = flags.to_vec();
+        flags[5] = address;
+        let out = files.join("newest.block");
+        let args = [
+            words(&["fetch", "newest", &s(&out), "-c", &info.channel]),
+            flags,
+        ]
+        .concat();
+        async move {
+            run(args).await.unwrap();
+            let bytes = std::fs::read(&out).unwrap();
+            weft_protos::common::Block::decode(bytes.as_slice())
+                .unwrap()
+                .header
+                .unwrap()
+                .number
+        }
+    };
+    let target = newest(info.orderers[1].address.clone()).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while newest(node.address.clone()).await < target {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} never wrote the rotation's config block",
+            node.name
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     std::fs::write(node.crypto.join("tls/server.crt"), cert).unwrap();
     std::fs::write(node.crypto.join("tls/server.key"), key).unwrap();
     net.restart_orderer(0).await.unwrap();
