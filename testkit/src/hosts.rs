@@ -60,20 +60,25 @@ pub struct Hosts {
     pub(crate) mounts: Mutex<Vec<PathBuf>>,
 }
 
-fn ip(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("ip")
+/// Runs iproute2's `program args`; its stderr as the error.
+pub(crate) fn iproute2(program: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new(program)
         .args(args)
         .output()
-        .map_err(|e| format!("cannot run `ip` (install iproute2): {e}"))?;
+        .map_err(|e| format!("cannot run `{program}` (install iproute2): {e}"))?;
     if out.status.success() {
         Ok(())
     } else {
         Err(format!(
-            "`ip {}` failed: {}",
+            "`{program} {}` failed: {}",
             args.join(" "),
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    iproute2("ip", args)
 }
 
 fn in_ns(netns: &str, args: &[&str]) -> Result<(), String> {

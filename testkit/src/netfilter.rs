@@ -162,19 +162,7 @@ impl Hosts {
 }
 
 fn tc(args: &[&str]) -> Result<(), String> {
-    let out = Command::new("tc")
-        .args(args)
-        .output()
-        .map_err(|e| format!("cannot run `tc` (install iproute2): {e}"))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`tc {}`: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+    crate::hosts::iproute2("tc", args)
 }
 
 #[cfg(test)]
