@@ -3,7 +3,7 @@
 #![allow(missing_docs)] // criterion's macros generate undocumented functions
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use weft_common::crypto::{Signer, load_private_key_pem};
+use weft_common::crypto::{Signer, VerifiedSignatures, load_private_key_pem};
 use weft_common::msp::{Identity, Msp, MspManager};
 use weft_common::pki::{CertAuthority, KeyType, Subject, Usage, Validity};
 use weft_common::policy::{SignedData, verify_signers};
@@ -31,6 +31,9 @@ fn raw(c: &mut Criterion) {
         let sig = s.sign(&msg).unwrap();
         let pk = s.public_key();
         c.bench_function(&format!("verify/{name}/1KiB"), |b| {
+            b.iter(|| pk.verify_uncached(&msg, &sig).unwrap())
+        });
+        c.bench_function(&format!("verify/{name}/1KiB (verified before)"), |b| {
             b.iter(|| pk.verify(&msg, &sig).unwrap())
         });
         c.bench_function(&format!("sign/{name}/1KiB"), |b| {
@@ -86,9 +89,12 @@ fn policy_signer(c: &mut Criterion) {
         signature: s.sign(&data).unwrap(),
     }];
     let now = weft_common::clock::unix_now();
+    // The signature's cost, not a lookup in the memory of verified ones.
+    VerifiedSignatures::process().set_enabled(false);
     c.bench_function("verify_signers/one_ecdsa_endorser (cached chain)", |b| {
         b.iter(|| assert_eq!(verify_signers(&sd, &msps, now).valid.len(), 1))
     });
+    VerifiedSignatures::process().set_enabled(true);
 }
 
 criterion_group!(benches, raw, policy_signer);

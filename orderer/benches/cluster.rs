@@ -39,6 +39,9 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // The clients sign in this process: every envelope's check is measured
+    // as the orderer that receives it pays for it.
+    weft_common::crypto::VerifiedSignatures::process().set_enabled(false);
     let rounds = env_or("WEFT_BENCH_ROUNDS", 3).max(1);
     let mut rates: Vec<f64> = (0..rounds).map(|_| rt.block_on(run())).collect();
     rates.sort_by(f64::total_cmp);
@@ -64,7 +67,11 @@ async fn run() -> f64 {
     let checks = 500;
     let t = Instant::now();
     for _ in 0..checks {
-        user.identity.verify(&message, &signature).unwrap();
+        user.identity
+            .certificate()
+            .public_key
+            .verify_uncached(&message, &signature)
+            .unwrap();
     }
     println!(
         "cluster: one ECDSA P-256 verification takes {:.0} µs of one core now (the target assumes 67)",

@@ -12,12 +12,14 @@ mod der;
 mod key_file;
 mod keys;
 mod signer;
+mod verified;
 mod verify;
 
 pub use der::{is_low_s, normalize_low_s};
 pub use key_file::write_private_key;
 pub use keys::{PrivateKey, load_private_key_pem, load_signer_from_keystore};
 pub use signer::{EcdsaP256Signer, Ed25519Signer, Signer};
+pub use verified::{CacheStats, GENERATION, VerifiedSignatures};
 pub use verify::{KeyAlgorithm, PublicKey};
 
 /// SHA-256 of `data`.

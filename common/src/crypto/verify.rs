@@ -3,6 +3,7 @@
 use ring::signature::{ECDSA_P256_SHA256_ASN1, ED25519, UnparsedPublicKey};
 
 use super::der::is_low_s;
+use super::verified::VerifiedSignatures;
 use crate::CommonError;
 
 /// The signature algorithms weft accepts.
@@ -40,7 +41,16 @@ impl PublicKey {
 
     /// Verifies `signature` over `message`. For ECDSA the signature must be DER
     /// and low-S: a high-S signature is refused even though it is mathematically valid.
+    /// A signature this process verified or made before is not computed again
+    /// ([`VerifiedSignatures`]).
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), CommonError> {
+        VerifiedSignatures::process().check(self, message, signature, || {
+            self.verify_uncached(message, signature)
+        })
+    }
+
+    /// Verifies without consulting or filling the memory of verified signatures.
+    pub fn verify_uncached(&self, message: &[u8], signature: &[u8]) -> Result<(), CommonError> {
         match self.algorithm {
             KeyAlgorithm::EcdsaP256 => {
                 if !is_low_s(signature) {

@@ -173,7 +173,8 @@ impl ProposalBuilder {
 }
 
 /// An endorser's signed response: the proposal hash and chaincode action,
-/// signed over `payload ‖ endorser identity`.
+/// signed over `payload ‖ endorser identity`. The signature is remembered as
+/// verified ([`crate::crypto::VerifiedSignatures`]).
 pub fn create_proposal_response(
     proposal: &UnpackedProposal,
     response: Response,
@@ -196,6 +197,13 @@ pub fn create_proposal_response(
     let mut signed = payload.clone();
     signed.extend_from_slice(endorser.serialized());
     let signature = endorser.sign(&signed)?;
+    // The endorsement comes back to this node in a block: it need not be
+    // verified there.
+    crate::crypto::VerifiedSignatures::process().remember(
+        &endorser.identity.certificate().public_key,
+        &signed,
+        &signature,
+    );
     Ok(ProposalResponse {
         version: 1,
         timestamp: None,
