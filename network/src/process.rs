@@ -487,7 +487,7 @@ pub async fn status(dir: &Path) -> Result<(NetworkInfo, Vec<NodeStatus>), Networ
 }
 
 /// The live processes recorded in `dir/pids`: (name, pid).
-fn running(dir: &Path) -> Vec<(String, u32)> {
+pub(crate) fn running(dir: &Path) -> Vec<(String, u32)> {
     let Ok(entries) = std::fs::read_dir(dir.join("pids")) else {
         return Vec::new();
     };

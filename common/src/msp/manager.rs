@@ -45,25 +45,30 @@ impl MspManager {
 
     /// Deserializes and validates a `SerializedIdentity` at Unix time `now`.
     pub fn validate(&self, serialized: &[u8], now: i64) -> Result<ValidatedIdentity, CommonError> {
+        let identity = self.deserialize(serialized)?;
+        self.validate_identity(&identity, now)
+    }
+
+    /// Deserializes a `SerializedIdentity` (its certificate parsed once and
+    /// remembered for the next transactions of the same creator or endorser),
+    /// without validating it.
+    pub fn deserialize(&self, serialized: &[u8]) -> Result<Identity, CommonError> {
         let cached = self
             .identities
             .read()
             .expect("identity cache lock")
             .get(serialized)
             .cloned();
-        let identity = match cached {
-            Some(i) => i,
-            None => {
-                let i = Identity::from_serialized(serialized)?;
-                let mut cache = self.identities.write().expect("identity cache lock");
-                if cache.len() >= IDENTITY_CACHE_LIMIT {
-                    cache.clear();
-                }
-                cache.insert(serialized.to_vec(), i.clone());
-                i
-            }
-        };
-        self.validate_identity(&identity, now)
+        if let Some(i) = cached {
+            return Ok(i);
+        }
+        let i = Identity::from_serialized(serialized)?;
+        let mut cache = self.identities.write().expect("identity cache lock");
+        if cache.len() >= IDENTITY_CACHE_LIMIT {
+            cache.clear();
+        }
+        cache.insert(serialized.to_vec(), i.clone());
+        Ok(i)
     }
 
     /// Validates an already deserialized identity.

@@ -2,8 +2,10 @@
 //! Caliper. It drives asset-transfer-basic through the client SDK from
 //! every org's gateway, at a fixed concurrency or a target rate, and reports
 //! committed throughput, latency percentiles and outcomes per validation code
-//! ([`stats`]), with an SVG plot over time ([`plot`]).
+//! ([`stats`]), the node processes' CPU per transaction ([`cpu`]), with an
+//! SVG plot over time ([`plot`]).
 
+pub mod cpu;
 pub mod plot;
 pub mod stats;
 
@@ -168,6 +170,7 @@ pub async fn run(
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let progress = Arc::new(progress);
+    let cpu_before = cpu::CpuSnapshot::take(&info.dir);
     let started = Instant::now();
     let samples = Arc::new(std::sync::Mutex::new(Vec::with_capacity(opts.transactions)));
     let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
@@ -224,8 +227,11 @@ pub async fn run(
     for t in tasks {
         let _ = t.await;
     }
+    let cpu_after = cpu::CpuSnapshot::take(&info.dir);
     let samples = all_samples.lock().expect("samples lock").clone();
-    Ok(Report::from_samples(&opts.workload.name(), &samples))
+    let mut report = Report::from_samples(&opts.workload.name(), &samples);
+    report.server_cpu = cpu::ServerCpu::between(&cpu_before, &cpu_after, report.succeeded);
+    Ok(report)
 }
 
 /// Writes `report` as JSON and its SVG plot next to it (`<stem>.svg`).

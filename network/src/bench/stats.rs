@@ -66,6 +66,10 @@ pub struct Report {
     pub outcomes: BTreeMap<String, u64>,
     /// Per-second throughput and latency.
     pub timeline: Vec<Second>,
+    /// CPU the node processes spent per successful transaction, when they
+    /// run as processes of a `weft-network` directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_cpu: Option<super::cpu::ServerCpu>,
 }
 
 /// The `q` quantile (0..=1) of sorted values (nearest rank).
@@ -155,6 +159,7 @@ impl Report {
             latency_ms: percentiles(ok.iter().map(|s| s.latency * 1000.0).collect()),
             outcomes,
             timeline,
+            server_cpu: None,
         }
     }
 
@@ -174,6 +179,10 @@ impl Report {
         );
         for (k, v) in &self.outcomes {
             s.push_str(&format!(" {k}={v}"));
+        }
+        if let Some(cpu) = &self.server_cpu {
+            s.push('\n');
+            s.push_str(&cpu.summary());
         }
         s
     }

@@ -78,7 +78,9 @@ pub(super) fn simulate(
         .unwrap_or_default();
     check_init(&mut sim, p, cc, &info)?;
     let installed = installed_for(core.as_ref(), &ledger, cc, sequence)?;
-    let creator = weft_common::msp::Identity::from_serialized(&p.signature_header.creator)
+    let creator = cfg
+        .msps
+        .deserialize(&p.signature_header.creator)
         .map_err(|e| err(400, format!("creator: {e}")))?;
     let ts = p.channel_header.timestamp.unwrap_or_default();
     let access = crate::lifecycle::collections::access(
