@@ -26,4 +26,4 @@ pub mod topology;
 pub use error::NetworkError;
 pub use info::NetworkInfo;
 pub use inprocess::InProcessNetwork;
-pub use topology::{Ports, Topology};
+pub use topology::{KeyKind, Ports, Topology};

@@ -6,7 +6,6 @@ use weft_configtx::cryptogen::CryptoConfig;
 
 use prost::Message;
 use weft_common::ids::ChannelId;
-use weft_common::pki::KeyType;
 use weft_configtx::profile::ConfigtxFile;
 
 use crate::info::{NetworkInfo, NodeInfo, OrgInfo, UserFiles};
@@ -120,7 +119,7 @@ pub fn generate(t: &Topology, dir: &Path, ports: &PortPlan) -> Result<NetworkInf
     weft_configtx::cryptogen::generate(
         &crypto_config(t, ports),
         &dir.join("crypto"),
-        KeyType::EcdsaP256,
+        t.key_type.key_type(),
     )?;
     describe(t, &dir, ports, Vec::new())
 }

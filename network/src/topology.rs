@@ -19,6 +19,27 @@ pub enum Ports {
     Auto,
 }
 
+/// The kind of key every identity and TLS certificate of the network has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyKind {
+    /// ECDSA P-256, Fabric's default.
+    #[default]
+    Ecdsa,
+    /// Ed25519 (Fabric 3's V3_0 channel capability, which weft's channels have).
+    Ed25519,
+}
+
+impl KeyKind {
+    /// The key type to generate.
+    pub fn key_type(self) -> weft_common::pki::KeyType {
+        match self {
+            Self::Ecdsa => weft_common::pki::KeyType::EcdsaP256,
+            Self::Ed25519 => weft_common::pki::KeyType::Ed25519,
+        }
+    }
+}
+
 /// A network's shape. Defaults follow Fabric's test network with three
 /// Raft orderers: `mychannel`, Org1 and Org2 with one peer each.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +67,9 @@ pub struct Topology {
     /// default, as in Fabric and its test network: clients are then
     /// authenticated by their signed requests only.
     pub client_auth_required: bool,
+    /// The kind of key of every generated identity (`ecdsa` or `ed25519`).
+    /// Identities a `weft-ca` issues (`ca: true`) are ECDSA.
+    pub key_type: KeyKind,
 }
 
 impl Default for Topology {
@@ -60,6 +84,7 @@ impl Default for Topology {
             ports: Ports::Fabric,
             ca: false,
             client_auth_required: false,
+            key_type: KeyKind::Ecdsa,
         }
     }
 }
@@ -98,6 +123,9 @@ impl Topology {
         }
         if self.max_message_count == 0 {
             return bad("maxMessageCount must be at least 1");
+        }
+        if self.ca && self.key_type != KeyKind::Ecdsa {
+            return bad("keyType ed25519 needs generated crypto: weft-ca enrolls ECDSA keys");
         }
         weft_common::ids::ChannelId::parse(&self.channel)
             .map_err(|e| NetworkError::Topology(format!("channel: {e}")))?;
@@ -169,5 +197,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("channel"), "{e}");
+        let t = Topology::from_yaml("keyType: ed25519").unwrap();
+        assert_eq!(t.key_type, KeyKind::Ed25519);
+        let e = Topology::from_yaml("keyType: ed25519\nca: true")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("weft-ca enrolls ECDSA"), "{e}");
     }
 }

@@ -7,12 +7,12 @@ use clap::{Args, ValueEnum};
 use super::deploy::deploy_and_init;
 use super::say;
 use crate::process::{self, UpOptions};
-use crate::{NetworkError, Ports, Topology};
+use crate::{KeyKind, NetworkError, Ports, Topology};
 
 /// Start a network, deploy asset-transfer-basic (as `basic`) and run InitLedger.
 #[derive(Args)]
 pub(crate) struct UpArgs {
-    /// Topology YAML (channel, orderers, orgs, peersPerOrg, batchTimeout, maxMessageCount, ports, ca, clientAuthRequired).
+    /// Topology YAML (channel, orderers, orgs, peersPerOrg, batchTimeout, maxMessageCount, ports, ca, clientAuthRequired, keyType).
     #[arg(long)]
     pub(crate) topology: Option<PathBuf>,
     /// Raft orderers [default: 3].
@@ -44,9 +44,20 @@ pub(crate) struct UpArgs {
     /// as in Fabric's test network.
     #[arg(long)]
     pub(crate) client_auth_required: bool,
+    /// Key type of every generated identity and TLS certificate [default: ecdsa].
+    #[arg(long, value_enum)]
+    pub(crate) key_type: Option<KeyTypeArg>,
     /// Where weft-orderer and weft-peer are [default: next to this program].
     #[arg(long)]
     pub(crate) bin_dir: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum KeyTypeArg {
+    /// ECDSA P-256, Fabric's default.
+    Ecdsa,
+    /// Ed25519 (Fabric 3's V3_0 capability).
+    Ed25519,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -69,6 +80,7 @@ pub(crate) async fn run(dir: PathBuf, args: UpArgs) -> Result<(), NetworkError> 
         no_deploy,
         ca,
         client_auth_required,
+        key_type,
         bin_dir,
     } = args;
     let mut t = match topology {
@@ -91,6 +103,12 @@ pub(crate) async fn run(dir: PathBuf, args: UpArgs) -> Result<(), NetworkError> 
     }
     t.ca |= ca;
     t.client_auth_required |= client_auth_required;
+    if let Some(k) = key_type {
+        t.key_type = match k {
+            KeyTypeArg::Ecdsa => KeyKind::Ecdsa,
+            KeyTypeArg::Ed25519 => KeyKind::Ed25519,
+        };
+    }
     if let Some(p) = ports {
         t.ports = match p {
             PortsArg::Fabric => Ports::Fabric,

@@ -3,6 +3,7 @@
 mod br2k;
 mod certificates;
 mod consortium;
+mod ed25519;
 mod faults;
 mod hosted;
 mod hosts;

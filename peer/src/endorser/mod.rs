@@ -13,6 +13,7 @@
 mod interest;
 mod local;
 mod metrics;
+mod pool;
 mod simulate;
 #[cfg(test)]
 mod tests;
@@ -180,8 +181,8 @@ async fn endorse_inner(
             .acquire()
             .await
             .map_err(|_| Status::unavailable("the peer is shutting down"))?;
-        // Simulation and signature checks are CPU work; JoinChain also needs the runtime context.
-        let result = tokio::task::spawn_blocking(move || {
+        // Simulation and signature checks are CPU work, done off the runtime.
+        let result = pool::run(move || {
             let _enter =
                 tracing::debug_span!("proposal", chaincode = %p2.chaincode_name, tx_id = %p2.channel_header.tx_id)
                     .entered();
