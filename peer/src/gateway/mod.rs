@@ -6,6 +6,7 @@
 //! blocks. Failures name the org, peer and reason; too much concurrent work
 //! gives RESOURCE_EXHAUSTED instead of a hang.
 
+mod broadcast_line;
 mod events;
 mod failure;
 mod status;
@@ -17,20 +18,18 @@ use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use futures::{Stream, StreamExt};
+use futures::Stream;
 use prost::Message;
 use tokio::sync::Semaphore;
 use tonic::{Request, Response, Status};
 use weft_common::policy::{SignedData, verify_signers};
 use weft_common::tx::{UnpackedProposal, prepare_transaction};
-use weft_protos::common::Envelope;
 use weft_protos::gateway::gateway_server::Gateway;
 use weft_protos::gateway::{
     ChaincodeEventsResponse, CommitStatusRequest, CommitStatusResponse, EndorseRequest,
     EndorseResponse, ErrorDetail, EvaluateRequest, EvaluateResponse, SignedChaincodeEventsRequest,
     SignedCommitStatusRequest, SubmitRequest, SubmitResponse,
 };
-use weft_protos::orderer::atomic_broadcast_client::AtomicBroadcastClient;
 use weft_protos::protos::endorser_client::EndorserClient;
 use weft_protos::protos::{ProposalResponse, SignedProposal};
 
@@ -56,6 +55,8 @@ pub struct GatewayService {
     concurrency: usize,
     max_recv_msg_size: usize,
     connections: Arc<crate::remote::Connections>,
+    /// Long-lived Broadcast streams to the orderers.
+    lines: Arc<broadcast_line::BroadcastLines>,
 }
 
 impl GatewayService {
@@ -67,6 +68,7 @@ impl GatewayService {
             concurrency,
             max_recv_msg_size: limits.max_recv_msg_size,
             connections: Arc::new(crate::remote::Connections::new(limits.client_keep_alive)),
+            lines: Arc::default(),
             endorser: core.clone(),
             core,
         }
@@ -416,13 +418,28 @@ impl Gateway for GatewayService {
         let committer = self.channel(&req.channel_id)?;
         let cfg = committer.config();
         let endpoints = self.core.orderer_endpoints(&cfg);
+        // An envelope the channel refuses for its size goes on a stream of
+        // its own, where the orderer's refusal (or its gRPC limit) touches
+        // no other submission.
+        let alone = cfg
+            .orderer
+            .as_ref()
+            .is_some_and(|o| env.encoded_len() > o.batch_size.absolute_max_bytes as usize);
         let mut details = Vec::new();
         for endpoint in &endpoints {
             let tls = self.core.tls().map(|t| (t, cfg.tls_roots()));
-            match broadcast(&self.connections, endpoint, tls, env.clone()).await {
+            let sent = match self.connections.get(endpoint, tls).await {
+                Err(e) => Err(NotOrdered::Connect(e)),
+                Ok(channel) if alone => broadcast_line::submit_alone(channel, env.clone()).await,
+                Ok(channel) => self.lines.submit(endpoint, channel, env.clone()).await,
+            };
+            match sent {
                 Ok(()) => return Ok(Response::new(SubmitResponse {})),
                 Err(why) => {
                     self.connections.drop_endpoint(endpoint);
+                    if !matches!(why, NotOrdered::Refused { .. }) {
+                        self.lines.drop_endpoint(endpoint);
+                    }
                     tracing::info!(orderer = %endpoint, tx_id = %req.transaction_id, "submit failed: {why}");
                     details.push(ErrorDetail {
                         address: endpoint.clone(),
@@ -578,31 +595,4 @@ pub(super) fn authorize(
     cfg.policies
         .evaluate("/Channel/Application/Readers", &signers, &cfg.msps)
         .map_err(|e| Status::permission_denied(e.to_string()))
-}
-
-async fn broadcast(
-    connections: &crate::remote::Connections,
-    endpoint: &str,
-    tls: Option<(&weft_common::tls::TlsIdentity, Vec<Vec<u8>>)>,
-    env: Envelope,
-) -> Result<(), NotOrdered> {
-    let channel = connections
-        .get(endpoint, tls)
-        .await
-        .map_err(NotOrdered::Connect)?;
-    let mut client = AtomicBroadcastClient::new(channel);
-    let mut responses = client
-        .broadcast(futures::stream::iter([env]))
-        .await
-        .map_err(NotOrdered::Call)?
-        .into_inner();
-    match responses.next().await {
-        Some(Ok(r)) if r.status == 200 => Ok(()),
-        Some(Ok(r)) => Err(NotOrdered::Refused {
-            status: r.status,
-            info: r.info,
-        }),
-        Some(Err(s)) => Err(NotOrdered::Call(s)),
-        None => Err(NotOrdered::Closed),
-    }
 }
