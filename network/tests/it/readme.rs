@@ -89,6 +89,29 @@ fn the_readme_command_brings_a_network_up_runs_a_transaction_and_tears_it_down()
     let all = String::from_utf8_lossy(&run(&dir, &["query", "GetAllAssets"]).stdout).into_owned();
     assert!(all.contains("asset6"), "{all}");
 
+    // The bench reports every node's CPU per transaction beside its throughput.
+    let report = dir.join("bench.json");
+    let bench = run(
+        &dir,
+        &[
+            "bench",
+            "-n",
+            "40",
+            "-c",
+            "8",
+            "-o",
+            report.to_str().unwrap(),
+        ],
+    );
+    let summary = String::from_utf8_lossy(&bench.stdout).into_owned();
+    assert!(summary.contains("40 succeeded"), "{summary}");
+    assert!(summary.contains("server CPU"), "{summary}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    let per_node = report["server_cpu"]["per_node_ms"].as_object().unwrap();
+    assert_eq!(per_node.len(), 5, "every node measured: {per_node:?}");
+    assert!(report["server_cpu"]["total_ms"].as_f64().unwrap() > 0.0);
+
     // A refused endorsement prints each org's detail: peer, MSP and message.
     let refused = Command::new(script())
         .args(["invoke", "CreateAsset", "asset1", "red", "1", "Ann", "1"])
