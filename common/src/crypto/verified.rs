@@ -198,6 +198,12 @@ mod tests {
         EcdsaP256Signer::from_pkcs8(der.as_ref()).unwrap()
     }
 
+    /// A fresh key and its signature over `message`.
+    fn signed(message: &[u8]) -> (PublicKey, Vec<u8>) {
+        let s = signer();
+        (s.public_key(), s.sign(message).unwrap())
+    }
+
     /// Verifies with `memory`, counting the real verifications.
     fn verify(
         memory: &VerifiedSignatures,
@@ -217,9 +223,7 @@ mod tests {
     #[test]
     fn a_good_signature_is_verified_once() {
         let memory = VerifiedSignatures::new(16);
-        let s = signer();
-        let key = s.public_key();
-        let sig = s.sign(b"message").unwrap();
+        let (key, sig) = signed(b"message");
         let mut computed = 0;
         assert!(verify(&memory, &key, b"message", &sig, &mut computed));
         assert!(verify(&memory, &key, b"message", &sig, &mut computed));
@@ -230,9 +234,7 @@ mod tests {
     #[test]
     fn a_bad_signature_is_refused_every_time() {
         let memory = VerifiedSignatures::new(16);
-        let s = signer();
-        let key = s.public_key();
-        let sig = s.sign(b"message").unwrap();
+        let (key, sig) = signed(b"message");
         let mut computed = 0;
         for _ in 0..2 {
             assert!(!verify(&memory, &key, b"messagE", &sig, &mut computed));
@@ -244,9 +246,7 @@ mod tests {
     #[test]
     fn only_the_exact_triple_is_known() {
         let memory = VerifiedSignatures::new(16);
-        let s = signer();
-        let key = s.public_key();
-        let sig = s.sign(b"message").unwrap();
+        let (key, sig) = signed(b"message");
         memory.remember(&key, b"message", &sig);
         let mut computed = 0;
         assert!(verify(&memory, &key, b"message", &sig, &mut computed));
@@ -287,9 +287,7 @@ mod tests {
     #[test]
     fn switched_off_it_neither_answers_nor_learns() {
         let memory = VerifiedSignatures::new(16);
-        let s = signer();
-        let key = s.public_key();
-        let sig = s.sign(b"m").unwrap();
+        let (key, sig) = signed(b"m");
         memory.set_enabled(false);
         memory.remember(&key, b"m", &sig);
         let mut computed = 0;
