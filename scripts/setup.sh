@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what weft's build and tests need on a fresh Debian machine. Idempotent.
 #  - Node.js + npm (the protocol conformance test runs Fabric's official npm package)
-#  - the npm packages of protos/conformance, peer/tests/fabric-gateway, peer/tests/fabric-network
-#    and ca/tests/fabric-ca-client
-#    (from their lock files)
+#  - the npm packages of protos/conformance, peer/tests/fabric-gateway, peer/tests/fabric-network,
+#    ca/tests/fabric-ca-client and network/fabric-node-bench (`weft-network bench --client
+#    fabric-node`), from their lock files
 #  - RocksDB (Debian's librocksdb-dev, linked dynamically), libclang for its bindings, and protoc
 #    (raft-rs's protobuf build needs it)
 #  - iproute2 (`ip`): the multi-host tests put each organisation in its own network namespace
@@ -73,7 +73,8 @@ fi
 #  - peer/tests/fabric-gateway: Fabric's official Gateway client SDK
 #  - peer/tests/fabric-network: Fabric's legacy Node SDK (fabric-network 2.2, service discovery)
 #  - ca/tests/fabric-ca-client: Fabric's official CA client
-for dir in protos/conformance peer/tests/fabric-gateway peer/tests/fabric-network ca/tests/fabric-ca-client; do
+#  - network/fabric-node-bench: Fabric's Gateway client, as a bench client
+for dir in protos/conformance peer/tests/fabric-gateway peer/tests/fabric-network ca/tests/fabric-ca-client network/fabric-node-bench; do
   lock=$dir/package-lock.json
   stamp=$dir/node_modules/.weft-installed
   if [ ! -f "$stamp" ] || [ "$lock" -nt "$stamp" ]; then

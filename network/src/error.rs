@@ -43,6 +43,14 @@ pub enum NetworkError {
     /// No network is running in this directory.
     #[error("no network in {0} (run `weft-network up` first)")]
     NotRunning(std::path::PathBuf),
+    /// The bench's external client (Fabric's Node.js client) could not run.
+    #[error("bench client {client}: {reason}")]
+    BenchClient {
+        /// Which client.
+        client: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 impl NetworkError {

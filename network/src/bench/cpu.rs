@@ -17,22 +17,23 @@ const TICKS_PER_SECOND: f64 = 100.0;
 pub struct CpuSnapshot(pub Vec<(String, u64)>);
 
 impl CpuSnapshot {
-    /// The node processes of the network in `dir` (its `pids/`) and this
-    /// process, as `client`. Processes that cannot be read are left out.
-    pub fn take(dir: &Path) -> Self {
+    /// The node processes of the network in `dir` (its `pids/`) and the
+    /// client that drives the load, as `client`: process `client_pid`, or
+    /// this process when `None`. Processes that cannot be read are left out.
+    pub fn take(dir: &Path, client_pid: Option<u32>) -> Self {
+        let ticks_of = |pid: &str| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| cpu_ticks(&stat))
+        };
         let mut out: Vec<(String, u64)> = crate::process::running(dir)
             .into_iter()
-            .filter_map(|(name, pid)| {
-                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-                Some((name, cpu_ticks(&stat)?))
-            })
+            .filter_map(|(name, pid)| Some((name, ticks_of(&pid.to_string())?)))
             .collect();
         out.sort();
-        if let Some(me) = std::fs::read_to_string("/proc/self/stat")
-            .ok()
-            .and_then(|s| cpu_ticks(&s))
-        {
-            out.push((CLIENT.into(), me));
+        let client = client_pid.map_or_else(|| "self".to_string(), |pid| pid.to_string());
+        if let Some(ticks) = ticks_of(&client) {
+            out.push((CLIENT.into(), ticks));
         }
         Self(out)
     }

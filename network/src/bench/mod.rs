@@ -3,9 +3,11 @@
 //! every org's gateway, at a fixed concurrency or a target rate, and reports
 //! committed throughput, latency percentiles and outcomes per validation code
 //! ([`stats`]), the node processes' CPU per transaction ([`cpu`]), with an
-//! SVG plot over time ([`plot`]).
+//! SVG plot over time ([`plot`]). The client is weft's Rust SDK or Fabric's
+//! own Node.js Gateway client ([`node`]).
 
 pub mod cpu;
+pub mod node;
 pub mod plot;
 pub mod stats;
 
@@ -61,6 +63,18 @@ pub struct BenchOptions {
     pub rate: Option<f64>,
     /// The asset-transfer-basic chaincode's name.
     pub chaincode: String,
+    /// Which client sends the transactions.
+    pub client: BenchClient,
+}
+
+/// The client a bench drives the network with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BenchClient {
+    /// weft's Rust client SDK, in this process.
+    Rust,
+    /// Fabric's Node.js Gateway client (`@hyperledger/fabric-gateway`), as a
+    /// `node` process running `bench.mjs` from this directory.
+    FabricNode(std::path::PathBuf),
 }
 
 fn outcome(result: Result<weft_client_sdk::Status, ClientError>) -> String {
@@ -132,12 +146,29 @@ pub async fn run(
     opts: &BenchOptions,
     progress: impl Fn(usize, usize) + Send + Sync + 'static,
 ) -> Result<Report, NetworkError> {
+    let run_id = hex::encode(weft_common::crypto::random_bytes(4));
+    let (samples, cpu_before, cpu_after) = match &opts.client {
+        BenchClient::Rust => run_rust(info, opts, run_id, progress).await?,
+        BenchClient::FabricNode(dir) => node::run(info, opts, dir, &run_id, &progress).await?,
+    };
+    let mut report = Report::from_samples(&opts.workload.name(), &samples);
+    report.server_cpu = cpu::ServerCpu::between(&cpu_before, &cpu_after, report.succeeded);
+    Ok(report)
+}
+
+/// The samples of a run with weft's Rust client, and the CPU snapshots
+/// around its measured phase.
+async fn run_rust(
+    info: &NetworkInfo,
+    opts: &BenchOptions,
+    run_id: String,
+    progress: impl Fn(usize, usize) + Send + Sync + 'static,
+) -> Result<(Vec<Sample>, cpu::CpuSnapshot, cpu::CpuSnapshot), NetworkError> {
     let mut contracts = Vec::new();
     for org in &info.orgs {
         let gateway = info.gateway(&org.msp_id).await?;
         contracts.push(gateway.network(&info.channel).contract(&opts.chaincode));
     }
-    let run_id = hex::encode(weft_common::crypto::random_bytes(4));
     let keys: Vec<String> = match opts.workload {
         Workload::Transfer { keys } | Workload::Read { keys } => (0..keys.max(1))
             .map(|k| format!("{run_id}-key{k}"))
@@ -170,7 +201,7 @@ pub async fn run(
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let progress = Arc::new(progress);
-    let cpu_before = cpu::CpuSnapshot::take(&info.dir);
+    let cpu_before = cpu::CpuSnapshot::take(&info.dir, None);
     let started = Instant::now();
     let samples = Arc::new(std::sync::Mutex::new(Vec::with_capacity(opts.transactions)));
     let limit = Arc::new(tokio::sync::Semaphore::new(opts.concurrency.max(1)));
@@ -227,11 +258,9 @@ pub async fn run(
     for t in tasks {
         let _ = t.await;
     }
-    let cpu_after = cpu::CpuSnapshot::take(&info.dir);
+    let cpu_after = cpu::CpuSnapshot::take(&info.dir, None);
     let samples = all_samples.lock().expect("samples lock").clone();
-    let mut report = Report::from_samples(&opts.workload.name(), &samples);
-    report.server_cpu = cpu::ServerCpu::between(&cpu_before, &cpu_after, report.succeeded);
-    Ok(report)
+    Ok((samples, cpu_before, cpu_after))
 }
 
 /// Writes `report` as JSON and its SVG plot next to it (`<stem>.svg`).

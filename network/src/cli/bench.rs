@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::say;
-use crate::bench::{self, BenchOptions, Workload};
+use crate::bench::{self, BenchClient, BenchOptions, Workload};
 use crate::{NetworkError, NetworkInfo};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -18,7 +18,19 @@ pub(crate) enum WorkloadArg {
     Read,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum ClientArg {
+    /// weft's Rust client SDK (in this process).
+    Rust,
+    /// Fabric's own Node.js Gateway client, @hyperledger/fabric-gateway
+    /// (needs Node.js and the npm packages `scripts/setup.sh` installs).
+    FabricNode,
+}
+
 /// Load-test the network with asset-transfer-basic and report TPS and latency.
+///
+/// Example: `weft-network bench -n 5000 -c 256`, or with Fabric's Node.js
+/// client: `weft-network bench -n 5000 -c 256 --client fabric-node`.
 #[derive(Args)]
 pub(crate) struct BenchArgs {
     /// What each transaction does.
@@ -39,6 +51,12 @@ pub(crate) struct BenchArgs {
     /// Chaincode name of asset-transfer-basic.
     #[arg(long, default_value = "basic")]
     pub(crate) chaincode: String,
+    /// Which client sends the transactions.
+    #[arg(long, value_enum, default_value = "rust")]
+    pub(crate) client: ClientArg,
+    /// Where `bench.mjs` and its node_modules are, for `--client fabric-node`.
+    #[arg(long, env = "WEFT_FABRIC_NODE_BENCH", default_value_os_t = bench::node::default_dir())]
+    pub(crate) node_dir: PathBuf,
     /// Report file (JSON); the plot goes next to it as .svg.
     #[arg(short, long, default_value = "bench.json")]
     pub(crate) output: PathBuf,
@@ -53,6 +71,8 @@ pub(crate) async fn run(dir: PathBuf, args: BenchArgs) -> Result<(), NetworkErro
         rate,
         keys,
         chaincode,
+        client,
+        node_dir,
         output,
     } = args;
     let info = NetworkInfo::load(&dir)?;
@@ -67,11 +87,19 @@ pub(crate) async fn run(dir: PathBuf, args: BenchArgs) -> Result<(), NetworkErro
         concurrency,
         rate,
         chaincode,
+        client: match client {
+            ClientArg::Rust => BenchClient::Rust,
+            ClientArg::FabricNode => BenchClient::FabricNode(node_dir),
+        },
     };
     say(&format!(
-        "{}: {transactions} transactions, concurrency {concurrency}{}",
+        "{}: {transactions} transactions, concurrency {concurrency}{}, {} client",
         workload.name(),
-        rate.map_or(String::new(), |r| format!(", {r} tx/s"))
+        rate.map_or(String::new(), |r| format!(", {r} tx/s")),
+        match client {
+            ClientArg::Rust => "Rust",
+            ClientArg::FabricNode => "Fabric Node.js",
+        }
     ));
     let bar = indicatif::ProgressBar::new(transactions as u64).with_style(
         indicatif::ProgressStyle::with_template("[{bar:40}] {pos}/{len}  {per_sec} ")

@@ -112,6 +112,35 @@ fn the_readme_command_brings_a_network_up_runs_a_transaction_and_tears_it_down()
     assert_eq!(per_node.len(), 5, "every node measured: {per_node:?}");
     assert!(report["server_cpu"]["total_ms"].as_f64().unwrap() > 0.0);
 
+    // The same workload from Fabric's own Node.js Gateway client, with the
+    // node process's CPU reported as the client's.
+    let report = dir.join("bench-node.json");
+    let bench = run(
+        &dir,
+        &[
+            "bench",
+            "--client",
+            "fabric-node",
+            "-n",
+            "40",
+            "-c",
+            "8",
+            "-o",
+            report.to_str().unwrap(),
+        ],
+    );
+    let summary = String::from_utf8_lossy(&bench.stdout).into_owned();
+    assert!(summary.contains("40 succeeded"), "{summary}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["outcomes"]["VALID"], 40, "{report}");
+    let cpu = &report["server_cpu"];
+    assert_eq!(cpu["per_node_ms"].as_object().unwrap().len(), 5, "{cpu}");
+    assert!(
+        cpu["client_ms"].as_f64().unwrap() > 0.0,
+        "node measured: {cpu}"
+    );
+
     // A refused endorsement prints each org's detail: peer, MSP and message.
     let refused = Command::new(script())
         .args(["invoke", "CreateAsset", "asset1", "red", "1", "Ann", "1"])
