@@ -17,9 +17,9 @@ use crate::lifecycle::{args, deploy};
 use crate::net::*;
 use crate::support::*;
 
-type Client = GatewayClient<tonic::transport::Channel>;
+pub(crate) type Client = GatewayClient<tonic::transport::Channel>;
 
-async fn client(net: &Net, peer: &weft_peer::node::PeerHandle) -> Client {
+pub(crate) async fn client(net: &Net, peer: &weft_peer::node::PeerHandle) -> Client {
     let ch = net.user_channel(peer).await;
     GatewayClient::new(ch)
 }
@@ -49,7 +49,7 @@ async fn evaluate(
 }
 
 /// Endorse through the gateway and sign the prepared transaction as the client does.
-async fn endorse(
+pub(crate) async fn endorse(
     gw: &mut Client,
     user: &SigningIdentity,
     a: &[&str],
@@ -68,7 +68,7 @@ async fn endorse(
     Ok((p.tx_id.to_string(), env))
 }
 
-async fn submit_and_wait(
+pub(crate) async fn submit_and_wait(
     gw: &mut Client,
     user: &SigningIdentity,
     tx_id: &str,

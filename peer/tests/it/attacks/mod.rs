@@ -229,3 +229,4 @@ mod limits;
 mod packages;
 mod pressure;
 mod streams;
+mod submissions;
