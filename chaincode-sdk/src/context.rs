@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use weft_chaincode_abi::{KeyModification, Response, TxInfo, log_level};
+use weft_chaincode_abi::{KeyModification, QueryMetadata, Response, TxInfo, log_level};
 
+use crate::ledger::KeyValues;
 use crate::{ContractError, Ledger, LedgerError};
 
 /// Composite keys start with this character (Fabric's `minUnicodeRuneValue`),
@@ -263,6 +264,36 @@ impl<'a> Context<'a> {
         Ok(self
             .ledger
             .get_private_data_range(collection, &start, &end)?)
+    }
+
+    /// The results of a rich query (Fabric's `GetQueryResult`): CouchDB's
+    /// JSON query language over this chaincode's JSON values, evaluated by
+    /// the peer on its embedded state (see [`crate::QueryBuilder`]). As in
+    /// Fabric, each key returned is checked for changes at commit, but a
+    /// document that starts to match between endorsement and commit is not:
+    /// do not rely on a rich query's completeness in a transaction that
+    /// writes. A malformed or unsupported query fails with the peer's reason.
+    pub fn get_query_result(
+        &mut self,
+        query: &str,
+    ) -> Result<Vec<(String, Vec<u8>)>, ContractError> {
+        Ok(self.ledger.get_query_result(query, None)?.records)
+    }
+
+    /// One page of a rich query's results, after `bookmark` (empty: the
+    /// first page), and where the next page starts (Fabric's
+    /// `GetQueryResultWithPagination`). Only in a transaction that writes
+    /// nothing, as in Fabric.
+    pub fn get_query_result_with_pagination(
+        &mut self,
+        query: &str,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<(KeyValues, QueryMetadata), ContractError> {
+        let results = self
+            .ledger
+            .get_query_result(query, Some((page_size, bookmark)))?;
+        Ok((results.records, results.metadata.unwrap_or_default()))
     }
 
     /// A key's past values, newest first (in evaluations).

@@ -39,10 +39,11 @@ pub use wasm::{alloc, invoke};
 #[allow(unsafe_code)]
 mod wasm {
     use weft_chaincode_abi::{
-        ErrorCode, Invocation, KeyModification, Response, TxInfo, decode_history, decode_kv,
+        ErrorCode, Invocation, KeyModification, QueryMetadata, Response, TxInfo, decode_history,
+        decode_kv,
     };
 
-    use crate::{Ledger, LedgerError, Router};
+    use crate::{ContractError, Ledger, LedgerError, QueryResults, Router};
 
     #[link(wasm_import_module = "weft")]
     unsafe extern "C" {
@@ -91,6 +92,9 @@ mod wasm {
             ep: *const u8,
             el: usize,
         ) -> i64;
+        fn query_open(qp: *const u8, ql: usize, bp: *const u8, bl: usize, page_size: i32) -> i64;
+        fn query_metadata(id: i32) -> i64;
+        fn last_error() -> i64;
         fn history_open(kp: *const u8, kl: usize) -> i64;
         fn iter_next(id: i32) -> i64;
         fn iter_close(id: i32) -> i32;
@@ -377,6 +381,51 @@ mod wasm {
                 )
             };
             drain_kv(id, "private_range_open")
+        }
+
+        fn get_query_result(
+            &mut self,
+            query: &str,
+            page: Option<(i32, &str)>,
+        ) -> Result<QueryResults, ContractError> {
+            let (size, bookmark) = page.unwrap_or((-1, ""));
+            // SAFETY: pointers and lengths of live slices.
+            let id = unsafe {
+                query_open(
+                    query.as_ptr(),
+                    query.len(),
+                    bookmark.as_ptr(),
+                    bookmark.len(),
+                    size,
+                )
+            };
+            if id == ErrorCode::BadQuery.as_return() || id == ErrorCode::Unsupported.as_return() {
+                // SAFETY: a plain host call.
+                let why = match unsafe { last_error() } {
+                    len if len >= 0 => String::from_utf8_lossy(&take_result(len)).into_owned(),
+                    _ => err(id, "query_open").to_string(),
+                };
+                return Err(ContractError::with_status(400, why));
+            }
+            if id < 0 {
+                return Err(err(id, "query_open").into());
+            }
+            let metadata = match page {
+                None => None,
+                Some(_) => {
+                    // SAFETY: a plain host call with an integer.
+                    let len = unsafe { query_metadata(id as i32) };
+                    if len < 0 {
+                        return Err(err(len, "query_metadata").into());
+                    }
+                    Some(QueryMetadata::decode(&take_result(len)).ok_or(LedgerError {
+                        code: ErrorCode::Internal,
+                        call: "query_metadata",
+                    })?)
+                }
+            };
+            let records = drain_kv(id, "query_open")?;
+            Ok(QueryResults { records, metadata })
         }
 
         fn get_history(&mut self, key: &str) -> Result<Vec<KeyModification>, LedgerError> {

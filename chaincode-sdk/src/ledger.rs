@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use weft_chaincode_abi::{ErrorCode, KeyModification, Response, TxInfo};
+use weft_chaincode_abi::{ErrorCode, KeyModification, QueryMetadata, Response, TxInfo};
+
+use crate::ContractError;
 
 /// A host call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,8 +29,9 @@ impl fmt::Display for LedgerError {
             ErrorCode::Internal => "the peer failed",
             ErrorCode::BufferTooSmall => "buffer too small",
             ErrorCode::Unsupported => {
-                "unsupported transaction: queries on private data are allowed only in a transaction that writes nothing, and no write may follow one"
+                "unsupported transaction: queries on private data and paginated queries are allowed only in a transaction that writes nothing, and no write may follow one"
             }
+            ErrorCode::BadQuery => "the rich query was refused",
         };
         write!(f, "{}: {what}", self.call)
     }
@@ -100,6 +103,15 @@ pub trait Ledger {
         start: &str,
         end: &str,
     ) -> Result<Vec<(String, Vec<u8>)>, LedgerError>;
+    /// Runs a rich query (CouchDB's JSON query language) over this
+    /// namespace; with `page` = (page size, bookmark), one page and its
+    /// metadata. A refused query's error carries the peer's reason (status
+    /// 400).
+    fn get_query_result(
+        &mut self,
+        query: &str,
+        page: Option<(i32, &str)>,
+    ) -> Result<QueryResults, ContractError>;
     /// A key's past values, newest first (evaluations only).
     fn get_history(&mut self, key: &str) -> Result<Vec<KeyModification>, LedgerError>;
     /// A fact of the transaction.
@@ -112,4 +124,16 @@ pub trait Ledger {
     fn invoke_chaincode(&mut self, name: &str, args: &[Vec<u8>]) -> Result<Response, LedgerError>;
     /// Logs a line.
     fn log(&mut self, level: i32, message: &str);
+}
+
+/// Keys and their values, as range and rich queries return them.
+pub type KeyValues = Vec<(String, Vec<u8>)>;
+
+/// A rich query's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QueryResults {
+    /// Keys and values, in the query's order.
+    pub records: KeyValues,
+    /// For a paginated query: results fetched and the next page's bookmark.
+    pub metadata: Option<QueryMetadata>,
 }

@@ -43,6 +43,7 @@ mod error;
 pub mod guest;
 mod ledger;
 pub mod mock;
+mod query;
 mod router;
 pub mod statebased;
 
@@ -54,8 +55,9 @@ pub use context::{COMPOSITE_KEY_NAMESPACE, ClientIdentity, Context};
 #[global_allocator]
 static ALLOCATOR: bump::BumpAllocator = bump::BumpAllocator::new();
 pub use error::ContractError;
-pub use ledger::{Ledger, LedgerError};
+pub use ledger::{KeyValues, Ledger, LedgerError, QueryResults};
+pub use query::QueryBuilder;
 pub use router::{Contract, METADATA_FUNCTION, Router, TransactionInfo};
 pub use weft_chaincode_abi as abi;
-pub use weft_chaincode_abi::{KeyModification, Response};
+pub use weft_chaincode_abi::{KeyModification, QueryMetadata, Response};
 pub use weft_chaincode_macros::{contract, transaction};

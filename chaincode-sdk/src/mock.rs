@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use weft_chaincode_abi::{ErrorCode, KeyModification, Response, TxInfo};
 
-use crate::{Ledger, LedgerError, Router};
+use crate::{ContractError, Ledger, LedgerError, Router};
 
 /// A chaincode called from the contract under test.
 pub type MockChaincode = Box<dyn FnMut(&[Vec<u8>]) -> Response>;
@@ -50,9 +50,10 @@ pub struct MockStub {
     chaincodes: HashMap<String, MockChaincode>,
     tx_counter: u64,
     /// Whether the current invocation has written (Fabric then refuses
-    /// private-data queries) or queried private data (then it refuses writes).
+    /// private-data and paginated queries) or run one of those (then it
+    /// refuses writes).
     wrote: bool,
-    queried_private: bool,
+    queried_unrecorded: bool,
 }
 
 impl Default for MockStub {
@@ -84,7 +85,7 @@ impl MockStub {
             chaincodes: HashMap::new(),
             tx_counter: 0,
             wrote: false,
-            queried_private: false,
+            queried_unrecorded: false,
         }
     }
 
@@ -103,7 +104,7 @@ impl MockStub {
         self.tx_id = format!("mocktx{}", self.tx_counter);
         self.event = None;
         self.wrote = false;
-        self.queried_private = false;
+        self.queried_unrecorded = false;
         let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
         router.handle(self, &args)
     }
@@ -119,7 +120,7 @@ impl MockStub {
 
     /// Fabric's rule for one transaction: no write after a private-data query.
     fn write_allowed(&mut self, call: &'static str) -> Result<(), LedgerError> {
-        if self.queried_private {
+        if self.queried_unrecorded {
             return Err(LedgerError {
                 code: ErrorCode::Unsupported,
                 call,
@@ -333,7 +334,7 @@ impl Ledger for MockStub {
                 call: "private_range_open",
             });
         }
-        self.queried_private = true;
+        self.queried_unrecorded = true;
         Ok(self
             .private
             .get(collection)
@@ -342,6 +343,74 @@ impl Ledger for MockStub {
             .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect())
+    }
+
+    /// The peer's own evaluator (`weft-chaincode-query`) over this stub's
+    /// state, with the peer's rules: the paginated form only in a transaction
+    /// that writes nothing, values returned as stored.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn get_query_result(
+        &mut self,
+        query: &str,
+        page: Option<(i32, &str)>,
+    ) -> Result<crate::QueryResults, ContractError> {
+        let refused =
+            |e: &dyn std::fmt::Display| ContractError::with_status(400, format!("rich query: {e}"));
+        let parsed = weft_chaincode_query::Query::parse(query).map_err(|e| refused(&e))?;
+        let paging = match page {
+            None => None,
+            Some((size, _)) if size <= 0 => {
+                return Err(refused(&"query option pageSize must be positive"));
+            }
+            Some((size, bookmark)) => {
+                if self.wrote {
+                    return Err(LedgerError {
+                        code: ErrorCode::Unsupported,
+                        call: "query_open",
+                    }
+                    .into());
+                }
+                self.queried_unrecorded = true;
+                Some((size as usize, bookmark))
+            }
+        };
+        let docs = self.state.iter().filter_map(|(k, v)| {
+            serde_json::from_slice::<serde_json::Value>(v)
+                .ok()
+                .map(|doc| (k.clone(), doc))
+        });
+        let (size, bookmark) = paging.unwrap_or((parsed.limit.unwrap_or(usize::MAX), ""));
+        let page_out = parsed
+            .run(docs, Some(size), bookmark)
+            .map_err(|e| refused(&e))?;
+        let records = page_out
+            .records
+            .into_iter()
+            .map(|r| {
+                let value = match parsed.fields {
+                    None => self.state[&r.key].clone(),
+                    Some(_) => r.value.to_string().into_bytes(),
+                };
+                (r.key, value)
+            })
+            .collect::<Vec<_>>();
+        let metadata = paging.map(|_| crate::QueryMetadata {
+            fetched_records_count: records.len() as u32,
+            bookmark: page_out.bookmark,
+        });
+        Ok(crate::QueryResults { records, metadata })
+    }
+
+    /// MockStub evaluates rich queries natively only.
+    #[cfg(target_arch = "wasm32")]
+    fn get_query_result(
+        &mut self,
+        _: &str,
+        _: Option<(i32, &str)>,
+    ) -> Result<crate::QueryResults, ContractError> {
+        Err(ContractError::new(
+            "MockStub evaluates rich queries natively only",
+        ))
     }
 
     fn get_history(&mut self, key: &str) -> Result<Vec<KeyModification>, LedgerError> {
@@ -444,7 +513,7 @@ mod tests {
         assert!(refused.to_string().contains("unsupported transaction"));
 
         // Another: a write first, then the query is refused.
-        stub.queried_private = false;
+        stub.queried_unrecorded = false;
         stub.wrote = false;
         let mut ctx = Context::new(&mut stub);
         ctx.del_private_data("coll", "a").unwrap();

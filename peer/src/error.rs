@@ -21,6 +21,18 @@ pub enum PeerError {
     /// private-data query and a write); the chaincode is told why.
     #[error("unsupported transaction: {0}")]
     UnsupportedTransaction(&'static str),
+    /// A chaincode's rich query is malformed or uses what weft does not
+    /// evaluate; the chaincode is told why.
+    #[error("rich query: {0}")]
+    Query(#[from] weft_chaincode_query::QueryError),
+    /// A rich query would examine more documents than the peer allows.
+    #[error(
+        "rich query examined {scanned} documents without finishing (ledger.state.totalQueryLimit): add an index its selector can use, or narrow it"
+    )]
+    QueryTooBroad {
+        /// The documents examined.
+        scanned: usize,
+    },
     /// The ledger's data is missing or inconsistent.
     #[error("ledger: {0}")]
     Ledger(String),
@@ -84,9 +96,10 @@ impl From<PeerError> for tonic::Status {
     fn from(e: PeerError) -> Self {
         let message = e.to_string();
         match e {
-            PeerError::InvalidChaincode(_) | PeerError::UnsupportedTransaction(_) => {
-                Self::invalid_argument(message)
-            }
+            PeerError::InvalidChaincode(_)
+            | PeerError::UnsupportedTransaction(_)
+            | PeerError::Query(_)
+            | PeerError::QueryTooBroad { .. } => Self::invalid_argument(message),
             PeerError::Remote(_) | PeerError::Call { .. } => Self::unavailable(message),
             PeerError::Channel(_) => Self::failed_precondition(message),
             PeerError::Common(c) => common_status(c, message),

@@ -333,6 +333,108 @@ fn marbles_from_transient_data_and_by_owner_over_many_marbles_in_wasm() {
 }
 
 #[test]
+fn marbles_rich_queries_run_in_wasm_with_reads_recorded_and_refusals_named() {
+    let mut chain = Chain::new("marbles");
+    for i in 0..25 {
+        let (name, owner) = (format!("m{i:02}"), ["tom", "ann"][i % 2]);
+        let size = i.to_string();
+        let out = chain.submit(&["InitMarble", &name, "blue", &size, owner]);
+        assert_eq!(out.response.status, 200, "{}", out.response.message);
+    }
+    // Each key returned is a read; index entries (not JSON) are never results.
+    let (out, rw) = chain.simulate(&["QueryMarblesByOwner", "ann"], false);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let found: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+    assert_eq!(found.as_array().unwrap().len(), 12);
+    assert_eq!(found[0]["Key"], "m01");
+    assert_eq!(found[0]["Record"]["owner"], "ann");
+    let reads: Vec<_> = kv(&rw).reads.iter().map(|r| r.key.clone()).collect();
+    assert_eq!(reads.len(), 12);
+    assert!(reads.iter().all(|k| k.starts_with('m')));
+
+    // Pages of 10, sorted by size descending, with the bookmark from each.
+    let query = r#"{"selector":{"docType":"marble"},"sort":[{"size":"desc"}]}"#;
+    let (mut sizes, mut bookmark) = (Vec::new(), String::new());
+    loop {
+        let (out, _) = chain.simulate(
+            &["QueryMarblesWithPagination", query, "10", &bookmark],
+            true,
+        );
+        assert_eq!(out.response.status, 200, "{}", out.response.message);
+        let page: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+        let records = page["records"].as_array().unwrap();
+        if records.is_empty() {
+            break;
+        }
+        assert_eq!(page["fetchedRecordsCount"], records.len());
+        sizes.extend(
+            records
+                .iter()
+                .map(|r| r["Record"]["size"].as_u64().unwrap()),
+        );
+        bookmark = page["bookmark"].as_str().unwrap().to_string();
+    }
+    assert_eq!(sizes, (0..25).rev().collect::<Vec<u64>>());
+
+    // A refused query tells the client why; the peer goes on serving.
+    let (out, _) = chain.simulate(
+        &["QueryMarbles", r#"{"selector":{"size":{"$bogus":1}}}"#],
+        true,
+    );
+    assert_eq!(out.response.status, 400);
+    assert!(
+        out.response.message.contains("unknown operator $bogus"),
+        "{}",
+        out.response.message
+    );
+    let (out, _) = chain.simulate(&["QueryMarbles", "not json"], true);
+    assert!(
+        out.response.message.contains("invalid query"),
+        "{}",
+        out.response.message
+    );
+    // A page size of 0 is refused by name.
+    let (out, _) = chain.simulate(&["QueryMarblesWithPagination", query, "0", ""], true);
+    assert!(
+        out.response.message.contains("pageSize must be positive"),
+        "{}",
+        out.response.message
+    );
+}
+
+/// A client cannot make one query examine more than the peer allows: past
+/// `totalQueryLimit` documents it is refused with the reason, and the next
+/// call is served.
+#[test]
+fn a_rich_query_over_too_many_documents_is_refused_by_name() {
+    let mut chain = Chain::configured(
+        "marbles",
+        RuntimeConfig {
+            max_concurrent_instances: 8,
+            total_query_limit: 20,
+            ..Default::default()
+        },
+    );
+    for i in 0..10 {
+        let name = format!("m{i}");
+        let out = chain.submit(&["InitMarble", &name, "red", "1", "tom"]);
+        assert_eq!(out.response.status, 200, "{}", out.response.message);
+    }
+    // 10 marbles and 20 index entries: 30 keys to examine.
+    let (out, _) = chain.simulate(&["QueryMarblesByOwner", "tom"], true);
+    assert_eq!(out.response.status, 400);
+    assert!(
+        out.response
+            .message
+            .contains("examined 20 documents without finishing"),
+        "{}",
+        out.response.message
+    );
+    let (out, _) = chain.simulate(&["ReadMarble", "m3"], true);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+}
+
+#[test]
 fn marbles_index_range_and_history_run_in_wasm() {
     let mut chain = Chain::new("marbles");
     for (name, color) in [("m1", "blue"), ("m2", "red"), ("m3", "blue")] {

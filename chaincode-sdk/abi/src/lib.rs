@@ -101,6 +101,21 @@ pub mod imports {
     /// an iterator over a collection's private values (Fabric's
     /// `GetPrivateDataByRange`), read with `iter_next` as [`encode_kv`] items.
     pub const PRIVATE_RANGE_OPEN: &str = "private_range_open";
+    /// `(query_ptr, query_len, bookmark_ptr, bookmark_len, page_size) -> i64`:
+    /// an iterator over the results of a rich query (CouchDB's JSON query
+    /// language) on this namespace, read with `iter_next` as [`encode_kv`]
+    /// items. `page_size < 0`: every result (Fabric's `GetQueryResult`);
+    /// otherwise one page after the bookmark (`GetQueryResultWithPagination`),
+    /// whose metadata `query_metadata` returns. A refused query returns
+    /// [`ErrorCode::BadQuery`](crate::ErrorCode::BadQuery).
+    pub const QUERY_OPEN: &str = "query_open";
+    /// `(id) -> i64`: the [`QueryMetadata`](crate::QueryMetadata) of a
+    /// query iterator, in the result buffer.
+    pub const QUERY_METADATA: &str = "query_metadata";
+    /// `() -> i64`: why the last call returning
+    /// [`ErrorCode::BadQuery`](crate::ErrorCode::BadQuery) was refused (UTF-8,
+    /// in the result buffer); not found when none was.
+    pub const LAST_ERROR: &str = "last_error";
     /// `(key_ptr, key_len) -> i64`
     pub const HISTORY_OPEN: &str = "history_open";
     /// `(id) -> i64`
@@ -136,6 +151,9 @@ pub mod imports {
         PURGE_PRIVATE_DATA,
         RANGE_OPEN,
         PRIVATE_RANGE_OPEN,
+        QUERY_OPEN,
+        QUERY_METADATA,
+        LAST_ERROR,
         HISTORY_OPEN,
         ITER_NEXT,
         ITER_CLOSE,
@@ -169,6 +187,9 @@ pub enum ErrorCode {
     /// The transaction mixes what Fabric keeps apart: a private-data query
     /// in a transaction that writes, or a write after one.
     Unsupported = 8,
+    /// A rich query was refused (malformed, not supported, or over the
+    /// peer's limits); `last_error` says why.
+    BadQuery = 9,
 }
 
 impl ErrorCode {
@@ -188,6 +209,7 @@ impl ErrorCode {
             6 => Self::Internal,
             7 => Self::BufferTooSmall,
             8 => Self::Unsupported,
+            9 => Self::BadQuery,
             _ => return None,
         })
     }
@@ -388,6 +410,36 @@ pub fn decode_kv(b: &[u8]) -> Option<(String, Vec<u8>)> {
     r.done().then_some((key, value))
 }
 
+/// What a paginated rich query reports beside its results (Fabric's
+/// `QueryResponseMetadata`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct QueryMetadata {
+    /// Results in this page.
+    pub fetched_records_count: u32,
+    /// Where the next page starts; empty when this page is empty.
+    pub bookmark: String,
+}
+
+impl QueryMetadata {
+    /// Encodes: the count, then the bookmark length-prefixed.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = self.fetched_records_count.to_le_bytes().to_vec();
+        put_bytes(&mut out, self.bookmark.as_bytes());
+        out
+    }
+
+    /// Decodes what [`QueryMetadata::encode`] wrote.
+    pub fn decode(b: &[u8]) -> Option<Self> {
+        let mut r = Reader(b);
+        let fetched_records_count = r.u32()?;
+        let bookmark = String::from_utf8(r.bytes()?.to_vec()).ok()?;
+        r.done().then_some(Self {
+            fetched_records_count,
+            bookmark,
+        })
+    }
+}
+
 /// One past value of a key (history).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyModification {
@@ -471,6 +523,16 @@ mod tests {
             is_delete: true,
         };
         assert_eq!(decode_history(&encode_history(&m)), Some(m));
+        let q = QueryMetadata {
+            fetched_records_count: 7,
+            bookmark: "5b2261225d".into(),
+        };
+        assert_eq!(QueryMetadata::decode(&q.encode()), Some(q.clone()));
+        assert_eq!(QueryMetadata::decode(&q.encode()[..5]), None);
+        assert_eq!(
+            ErrorCode::from_return(ErrorCode::BadQuery.as_return()),
+            Some(ErrorCode::BadQuery)
+        );
         assert_eq!(unpack(pack(0xdead_beef, 42)), (0xdead_beef, 42));
         assert_eq!(
             ErrorCode::from_return(ErrorCode::Done.as_return()),

@@ -22,7 +22,7 @@ pub(super) const CALL_COST: u64 = 1_000;
 /// Fuel charged per byte moved across the boundary or through the ledger.
 pub(super) const BYTE_COST: u64 = 1;
 /// Fuel charged per item a range or history query returns.
-const ITEM_COST: u64 = 500;
+pub(super) const ITEM_COST: u64 = 500;
 /// Deepest chain of chaincode-to-chaincode calls.
 const MAX_CALL_DEPTH: u32 = 8;
 /// Most iterators open at once in one invocation.
@@ -40,16 +40,20 @@ pub(super) enum Source {
         key: String,
         cursor: Option<Vec<u8>>,
     },
+    /// A rich query's results, all fetched when it was opened.
+    Fetched,
 }
 
 /// An iterator of the guest: its source, the page fetched and not yet
 /// returned, and how many results it has returned (at most the
 /// `total_query_limit`).
-struct OpenIterator {
+pub(super) struct OpenIterator {
     source: Source,
     page: VecDeque<Vec<u8>>,
     returned: usize,
     done: bool,
+    /// A paginated rich query's metadata.
+    pub(super) metadata: Option<weft_chaincode_abi::QueryMetadata>,
 }
 
 /// An event a chaincode set: (name, payload).
@@ -107,6 +111,8 @@ pub struct HostState {
     /// The guest's last error-level log line (the SDK logs a panic's message
     /// there before aborting), to name the cause of a trap.
     pub last_error_log: Option<String>,
+    /// Why the last refused rich query was refused (`last_error`).
+    pub(super) last_refusal: Option<String>,
 }
 
 /// A simulator for stores that never touch state (the ABI-version probe).
@@ -192,6 +198,15 @@ impl TxSimulator for NoState {
     fn open_range(&mut self, _: &str, _: &str, _: &str) -> usize {
         0
     }
+    fn rich_query(
+        &mut self,
+        _: &str,
+        _: &weft_chaincode_query::Query,
+        _: Option<(usize, &str)>,
+        _: super::simulator::QueryLimits,
+    ) -> Result<super::simulator::QueryOutcome, crate::PeerError> {
+        Err(no_state())
+    }
     fn open_private_range(
         &mut self,
         _: &str,
@@ -228,6 +243,16 @@ impl HostState {
         self.iterators.len()
     }
 
+    /// Results one query returns at most (`ledger.state.totalQueryLimit`).
+    pub(super) fn query_limit(&self) -> usize {
+        self.query_limit
+    }
+
+    /// The metadata of iterator `id`, if it is a paginated rich query's.
+    pub(super) fn query_metadata(&self, id: i32) -> Option<&weft_chaincode_abi::QueryMetadata> {
+        self.iterators.get(&id)?.metadata.as_ref()
+    }
+
     pub(super) fn new(
         ctx: InvocationContext,
         sim: Box<dyn TxSimulator>,
@@ -249,6 +274,7 @@ impl HostState {
             query_limit,
             event: None,
             last_error_log: None,
+            last_refusal: None,
             limits: Limits {
                 max_memory,
                 exceeded: false,
@@ -361,15 +387,6 @@ pub(super) fn sim<'a>(caller: &'a mut Ctx<'_>) -> (&'a mut dyn TxSimulator, Stri
             .expect("the simulator is present during an invocation"),
         ns,
     )
-}
-
-macro_rules! try_code {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(code) => return Ok(code),
-        }
-    };
 }
 
 /// The linker with every host function of the ABI.
@@ -691,6 +708,7 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
     )?;
 
     super::host_private::link(&mut l)?;
+    super::host_query::link(&mut l)?;
     Ok(l)
 }
 
@@ -706,9 +724,27 @@ pub(super) fn open_iterator(c: &mut Ctx<'_>, source: Source) -> i64 {
             page: VecDeque::new(),
             returned: 0,
             done: false,
+            metadata: None,
         },
     );
     id as i64
+}
+
+/// Registers an iterator over results already fetched (a rich query's),
+/// with the metadata of a paginated query.
+pub(super) fn open_fetched(
+    c: &mut Ctx<'_>,
+    items: Vec<Vec<u8>>,
+    metadata: Option<weft_chaincode_abi::QueryMetadata>,
+) -> i64 {
+    let id = open_iterator(c, Source::Fetched);
+    if let Some(it) = c.data_mut().iterators.get_mut(&(id as i32)) {
+        it.returned = items.len();
+        it.page = items.into();
+        it.done = true;
+        it.metadata = metadata;
+    }
+    id
 }
 
 /// Reads iterator `id`'s next page from the ledger if it has none left and
@@ -743,6 +779,7 @@ fn next_page(data: &mut HostState, id: i32) -> Result<u64, ErrorCode> {
                 .sum();
             (page.iter().map(|(k, v)| encode_kv(k, v)).collect(), cost)
         }
+        Source::Fetched => (Vec::new(), 0),
         Source::History { key, cursor } => {
             let (page, next) = sim
                 .history_page(ctx.chaincode.as_str(), key, cursor.as_deref(), want)

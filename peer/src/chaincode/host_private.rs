@@ -75,15 +75,6 @@ fn refuse(c: &Ctx<'_>, call: &str, collection: &str, why: &str) -> i64 {
     ErrorCode::Forbidden.as_return()
 }
 
-macro_rules! try_code {
-    ($e:expr) => {
-        match $e {
-            Ok(v) => v,
-            Err(code) => return Ok(code as _),
-        }
-    };
-}
-
 /// Adds the private-data functions to the linker.
 pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     l.func_wrap(

@@ -6,8 +6,20 @@
 //! fails its own proposal and nothing else. No clock, randomness or I/O reach
 //! the guest: time is the proposal's timestamp, from `tx_info`.
 
+/// The value of a host-side `Result<T, i64>`, or the host function returns
+/// the error code to the guest.
+macro_rules! try_code {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(code) => return Ok(code as _),
+        }
+    };
+}
+
 mod host;
 mod host_private;
+mod host_query;
 pub mod installed;
 mod memory_ledger;
 pub mod runtime;

@@ -1,17 +1,20 @@
 //! Fabric's marbles02 sample, as weft chaincode. Marbles are stored under
 //! their name with the same JSON as the Go sample. Two composite-key indexes,
 //! `color~name` and `owner~name`, let `TransferMarblesBasedOnColor`,
-//! `GetMarblesByColor` and `GetMarblesByOwner` find marbles without a rich
-//! query (Fabric's `QueryMarblesByOwner` needs CouchDB; an index does not).
+//! `GetMarblesByColor` and `GetMarblesByOwner` find marbles by key; Fabric's
+//! rich-query functions (`QueryMarblesByOwner`, `QueryMarbles`,
+//! `QueryMarblesWithPagination`) search the values themselves, which on weft
+//! needs no CouchDB.
 //!
 //! Transactions: `InitMarble`, `InitMarbleFromTransient` (the marble comes
 //! in transient data, as in Fabric's private-data marbles, so its attributes
 //! never appear in the transaction), `ReadMarble`, `DeleteMarble`,
 //! `TransferMarble`, `TransferMarblesBasedOnColor`, `GetMarblesByRange`,
-//! `GetMarblesByColor`, `GetMarblesByOwner` and `GetHistoryForMarble`.
+//! `GetMarblesByColor`, `GetMarblesByOwner`, `GetHistoryForMarble`,
+//! `QueryMarblesByOwner`, `QueryMarbles` and `QueryMarblesWithPagination`.
 
 use serde::{Deserialize, Serialize};
-use weft_chaincode_sdk::{Context, ContractError, contract};
+use weft_chaincode_sdk::{Context, ContractError, QueryBuilder, contract};
 
 /// The colour index's object type, as in Fabric's sample.
 const COLOR_INDEX: &str = "color~name";
@@ -66,6 +69,29 @@ pub struct MarbleHistory {
     /// Whether the transaction deleted the marble.
     #[serde(rename = "IsDelete")]
     pub is_delete: bool,
+}
+
+/// One result of a rich query, as Fabric's sample returns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryResult {
+    /// The marble's key (its name).
+    #[serde(rename = "Key")]
+    pub key: String,
+    /// The marble.
+    #[serde(rename = "Record")]
+    pub record: Marble,
+}
+
+/// A page of a rich query's results and where the next page starts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryPage {
+    /// The marbles of this page.
+    pub records: Vec<QueryResult>,
+    /// How many there are.
+    #[serde(rename = "fetchedRecordsCount")]
+    pub fetched_records_count: u32,
+    /// Pass back to get the next page (empty after the last).
+    pub bookmark: String,
 }
 
 /// The contract.
@@ -157,6 +183,19 @@ impl Marbles {
         self.index_names(ctx, index, value)?
             .iter()
             .map(|name| self.read(ctx, name))
+            .collect()
+    }
+
+    /// Rich-query results as `{Key, Record}` pairs.
+    fn query_results(pairs: Vec<(String, Vec<u8>)>) -> Result<Vec<QueryResult>, ContractError> {
+        pairs
+            .into_iter()
+            .map(|(key, v)| {
+                Ok(QueryResult {
+                    key,
+                    record: serde_json::from_slice(&v)?,
+                })
+            })
             .collect()
     }
 
@@ -283,6 +322,51 @@ impl Marbles {
         owner: String,
     ) -> Result<Vec<Marble>, ContractError> {
         self.by_index(ctx, OWNER_INDEX, &owner.to_lowercase())
+    }
+
+    /// Marbles of one owner, by a rich query on the values (Fabric's
+    /// `QueryMarblesByOwner`; the package's `indexOwner` index serves it).
+    #[transaction(evaluate)]
+    pub fn query_marbles_by_owner(
+        &self,
+        ctx: &mut Context,
+        owner: String,
+    ) -> Result<Vec<QueryResult>, ContractError> {
+        let query = QueryBuilder::new()
+            .eq("docType", "marble")
+            .eq("owner", owner.to_lowercase())
+            .build();
+        Self::query_results(ctx.get_query_result(&query)?)
+    }
+
+    /// Marbles matching any rich query (Fabric's `QueryMarbles`), e.g.
+    /// `{"selector":{"docType":"marble","size":{"$gt":10}},"sort":[{"size":"desc"}]}`.
+    #[transaction(evaluate)]
+    pub fn query_marbles(
+        &self,
+        ctx: &mut Context,
+        query: String,
+    ) -> Result<Vec<QueryResult>, ContractError> {
+        Self::query_results(ctx.get_query_result(&query)?)
+    }
+
+    /// One page of a rich query's marbles after `bookmark` (Fabric's
+    /// `QueryMarblesWithPagination`).
+    #[transaction(evaluate)]
+    pub fn query_marbles_with_pagination(
+        &self,
+        ctx: &mut Context,
+        query: String,
+        page_size: i32,
+        bookmark: String,
+    ) -> Result<QueryPage, ContractError> {
+        let (records, metadata) =
+            ctx.get_query_result_with_pagination(&query, page_size, &bookmark)?;
+        Ok(QueryPage {
+            records: Self::query_results(records)?,
+            fetched_records_count: metadata.fetched_records_count,
+            bookmark: metadata.bookmark,
+        })
     }
 
     /// Every value a marble has had, newest first.
@@ -452,5 +536,60 @@ mod tests {
         assert!(history[0].is_delete && history[0].value.is_none());
         assert_eq!(history[1].value.as_ref().unwrap().owner, "bob");
         assert_eq!(history[2].value.as_ref().unwrap().owner, "ann");
+    }
+
+    #[test]
+    fn rich_queries_find_marbles_by_value_and_page_with_bookmarks() {
+        let r = router();
+        let mut stub = MockStub::new();
+        for i in 0..7 {
+            let owner = if i % 2 == 0 { "tom" } else { "ann" };
+            let name = format!("marble{i}");
+            let size = (10 * i).to_string();
+            stub.invoke(&r, &["InitMarble", &name, "blue", &size, owner]);
+        }
+        let toms: Vec<QueryResult> =
+            serde_json::from_slice(&stub.invoke(&r, &["QueryMarblesByOwner", "TOM"]).payload)
+                .unwrap();
+        let names: Vec<_> = toms.iter().map(|q| q.key.as_str()).collect();
+        assert_eq!(names, ["marble0", "marble2", "marble4", "marble6"]);
+        assert_eq!(toms[1].record.size, 20);
+
+        let big =
+            r#"{"selector":{"docType":"marble","size":{"$gte":30}},"sort":[{"size":"desc"}]}"#;
+        let found: Vec<QueryResult> =
+            serde_json::from_slice(&stub.invoke(&r, &["QueryMarbles", big]).payload).unwrap();
+        let sizes: Vec<_> = found.iter().map(|q| q.record.size).collect();
+        assert_eq!(sizes, [60, 50, 40, 30]);
+
+        // Pages of 3 over all seven, each marble once.
+        let all = r#"{"selector":{"docType":"marble"}}"#;
+        let (mut seen, mut bookmark) = (Vec::new(), String::new());
+        loop {
+            let page: QueryPage = serde_json::from_slice(
+                &stub
+                    .invoke(&r, &["QueryMarblesWithPagination", all, "3", &bookmark])
+                    .payload,
+            )
+            .unwrap();
+            if page.records.is_empty() {
+                break;
+            }
+            assert_eq!(page.fetched_records_count as usize, page.records.len());
+            seen.extend(page.records.into_iter().map(|q| q.key));
+            bookmark = page.bookmark;
+        }
+        assert_eq!(seen.len(), 7);
+
+        let bad = stub.invoke(
+            &r,
+            &["QueryMarbles", r#"{"selector":{"size":{"$near":1}}}"#],
+        );
+        assert_eq!(bad.status, 400);
+        assert!(
+            bad.message.contains("$near is not supported"),
+            "{}",
+            bad.message
+        );
     }
 }

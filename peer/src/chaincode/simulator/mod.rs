@@ -23,9 +23,11 @@ pub use super::memory_ledger::{MemoryLedger, MemorySimulator, VersionedValue};
 
 mod private;
 mod reader;
+mod rich;
 
 use private::{HashedReads, PrivateKeys, PrivateWrite};
 pub use reader::StateReader;
+pub use rich::{QueryLimits, QueryOutcome};
 
 /// A page of a key's history and the cursor of the next (`None`: no more).
 pub type HistoryPage = (Vec<KeyModification>, Option<Vec<u8>>);
@@ -152,6 +154,16 @@ pub trait TxSimulator: Send {
         cursor: Option<&[u8]>,
         max: usize,
     ) -> Result<HistoryPage, PeerError>;
+    /// Runs a rich query over the committed JSON values of `ns` (Fabric's
+    /// `GetQueryResult`; with `paging` = (page size, bookmark),
+    /// `GetQueryResultWithPagination`), recording each key returned as read.
+    fn rich_query(
+        &mut self,
+        ns: &str,
+        query: &weft_chaincode_query::Query,
+        paging: Option<(usize, &str)>,
+        limits: QueryLimits,
+    ) -> Result<QueryOutcome, PeerError>;
     /// The read/write set recorded so far.
     fn rwset(&self) -> TxReadWriteSet;
 }
@@ -174,10 +186,12 @@ pub struct Simulator<R> {
     private_writes: BTreeMap<(String, String), PrivateKeys>,
     /// (namespace, collection) → key → the metadata it is set to.
     private_metadata_writes: BTreeMap<(String, String), BTreeMap<String, Vec<KvMetadataEntry>>>,
-    /// Whether anything was written, and whether private data was queried:
-    /// Fabric refuses a transaction that does both.
+    /// Whether anything was written, whether private data was queried, and
+    /// whether a paginated query ran: Fabric refuses a transaction that
+    /// writes and does either of the others.
     wrote: bool,
     queried_private: bool,
+    paginated: bool,
 }
 
 /// A range query being read page by page.
@@ -209,6 +223,7 @@ impl<R: StateReader> Simulator<R> {
             private_metadata_writes: BTreeMap::new(),
             wrote: false,
             queried_private: false,
+            paginated: false,
         }
     }
 
@@ -217,6 +232,11 @@ impl<R: StateReader> Simulator<R> {
         if self.queried_private {
             return Err(PeerError::UnsupportedTransaction(
                 "the transaction has queried private data; writes are not allowed after that",
+            ));
+        }
+        if self.paginated {
+            return Err(PeerError::UnsupportedTransaction(
+                "the transaction has run a paginated query; writes are not allowed after that",
             ));
         }
         self.wrote = true;
@@ -454,6 +474,16 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         max: usize,
     ) -> Result<HistoryPage, PeerError> {
         self.reader.read_history(ns, key, cursor, max)
+    }
+
+    fn rich_query(
+        &mut self,
+        ns: &str,
+        query: &weft_chaincode_query::Query,
+        paging: Option<(usize, &str)>,
+        limits: QueryLimits,
+    ) -> Result<QueryOutcome, PeerError> {
+        self.run_rich_query(ns, query, paging, limits)
     }
 
     fn rwset(&self) -> TxReadWriteSet {

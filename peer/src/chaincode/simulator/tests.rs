@@ -171,3 +171,102 @@ fn a_private_key_policy_is_a_hashed_metadata_write_and_its_read_a_hashed_read() 
     assert_eq!(hashed.metadata_writes[0].key_hash, key_hash);
     assert_eq!(hashed.metadata_writes[0].entries, entries);
 }
+
+/// `n` JSON documents `d000..` of `cc`, with `size` = i and `color` red for
+/// even i, and one value that is not a document.
+fn documents(n: usize) -> MemoryLedger {
+    let mut ledger = MemoryLedger::default();
+    for i in 0..n {
+        let color = if i % 2 == 0 { "red" } else { "blue" };
+        let doc = format!(r#"{{"color":"{color}","size":{i}}}"#);
+        ledger.put("cc", &format!("d{i:03}"), doc.as_bytes(), 1, i as u64);
+    }
+    ledger.put("cc", "raw", b"not json", 1, 999);
+    ledger
+}
+
+fn limits(n: usize) -> QueryLimits {
+    QueryLimits {
+        max_results: n,
+        max_scanned: n,
+    }
+}
+
+#[test]
+fn rich_queries_return_stored_values_and_record_each_key_read() {
+    let ledger = documents(6);
+    let mut sim = ledger.simulator();
+    let query = weft_chaincode_query::Query::parse(
+        r#"{"selector":{"color":"red"},"sort":[{"size":"desc"}]}"#,
+    )
+    .unwrap();
+    let out = sim.rich_query("cc", &query, None, limits(100)).unwrap();
+    let keys: Vec<_> = out.records.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["d004", "d002", "d000"]);
+    assert_eq!(out.records[0].1, br#"{"color":"red","size":4}"#);
+    assert_eq!(out.scanned, 7, "every key of the namespace examined");
+    // Each key returned is a read at the version seen (block 1, tx = i);
+    // nothing else is recorded.
+    let rwset = sim.rwset();
+    let kv = KvrwSet::decode(&rwset.ns_rwset[0].rwset[..]).unwrap();
+    let reads: Vec<_> = kv
+        .reads
+        .iter()
+        .map(|r| (r.key.as_str(), r.version.unwrap().tx_num))
+        .collect();
+    assert_eq!(reads, [("d000", 0), ("d002", 2), ("d004", 4)]);
+    assert!(kv.range_queries_info.is_empty());
+}
+
+#[test]
+fn paginated_queries_and_writes_exclude_each_other_as_in_fabric() {
+    let ledger = documents(4);
+    let query = weft_chaincode_query::Query::parse(r#"{"selector":{}}"#).unwrap();
+    let mut sim = ledger.simulator();
+    let first = sim
+        .rich_query("cc", &query, Some((3, "")), limits(100))
+        .unwrap();
+    assert_eq!(first.records.len(), 3);
+    let rest = sim
+        .rich_query("cc", &query, Some((3, &first.bookmark)), limits(100))
+        .unwrap();
+    let keys: Vec<_> = rest.records.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["d003"]);
+    assert!(matches!(
+        sim.put_state("cc", "x", b"1".to_vec()),
+        Err(PeerError::UnsupportedTransaction(_))
+    ));
+
+    let mut writer = ledger.simulator();
+    writer.put_state("cc", "x", b"1".to_vec()).unwrap();
+    assert!(matches!(
+        writer.rich_query("cc", &query, Some((3, "")), limits(100)),
+        Err(PeerError::UnsupportedTransaction(_))
+    ));
+    // The unpaginated form is allowed in a transaction that writes.
+    assert!(writer.rich_query("cc", &query, None, limits(100)).is_ok());
+}
+
+#[test]
+fn queries_are_capped_in_results_and_refused_past_the_scan_limit() {
+    let ledger = documents(50);
+    let all = weft_chaincode_query::Query::parse(r#"{"selector":{}}"#).unwrap();
+    let mut sim = ledger.simulator();
+    let capped = sim
+        .rich_query(
+            "cc",
+            &all,
+            None,
+            QueryLimits {
+                max_results: 10,
+                max_scanned: 100,
+            },
+        )
+        .unwrap();
+    assert_eq!(capped.records.len(), 10);
+    let refused = sim.rich_query("cc", &all, None, limits(20)).unwrap_err();
+    assert!(
+        refused.to_string().contains("examined 20 documents"),
+        "{refused}"
+    );
+}

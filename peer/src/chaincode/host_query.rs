@@ -1,0 +1,127 @@
+//! The rich-query host functions (Fabric's `GetQueryResult` and
+//! `GetQueryResultWithPagination`), and `last_error`, which tells the guest
+//! why a query was refused.
+//!
+//! A query comes from whoever invokes the chaincode, so what it may cost is
+//! bounded: its text is charged per byte, every document it examines is
+//! charged like a range query's item, it examines at most
+//! `ledger.state.totalQueryLimit` documents (more is refused with the
+//! cause, never answered from part of the data) and returns at most as many.
+
+use wasmtime::Linker;
+use weft_chaincode_abi::{ErrorCode, HOST_MODULE, QueryMetadata, encode_kv, imports as abi};
+use weft_chaincode_query::Query;
+
+use super::host::{
+    BYTE_COST, CALL_COST, Ctx, HostState, ITEM_COST, MAX_ITERATORS, charge, open_fetched, read_str,
+    set_result, sim,
+};
+use super::simulator::QueryLimits;
+use crate::PeerError;
+
+/// Refuses a query: the reason is kept for `last_error`, and logged.
+fn refuse(c: &mut Ctx<'_>, e: &PeerError) -> i64 {
+    tracing::debug!(chaincode = %c.data().ctx.chaincode, "rich query refused: {e}");
+    c.data_mut().last_refusal = Some(e.to_string());
+    ErrorCode::BadQuery.as_return()
+}
+
+/// Links the rich-query host functions.
+pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
+    l.func_wrap(
+        HOST_MODULE,
+        abi::QUERY_OPEN,
+        |mut c: Ctx<'_>,
+         qp: i32,
+         ql: i32,
+         bp: i32,
+         bl: i32,
+         page_size: i32|
+         -> wasmtime::Result<i64> {
+            charge(
+                &mut c,
+                CALL_COST + (ql.max(0) + bl.max(0)) as u64 * BYTE_COST,
+            )?;
+            let text = try_code!(read_str(&mut c, qp, ql));
+            let bookmark = try_code!(read_str(&mut c, bp, bl));
+            if c.data().iterators_open() >= MAX_ITERATORS {
+                return Ok(ErrorCode::Forbidden.as_return());
+            }
+            let query = match Query::parse(&text) {
+                Ok(q) => q,
+                Err(e) => return Ok(refuse(&mut c, &e.into())),
+            };
+            let paging = match page_size {
+                n if n < 0 => None,
+                0 => {
+                    let e = PeerError::Query(weft_chaincode_query::QueryError::BadOption {
+                        name: "pageSize".into(),
+                        reason: "must be positive".into(),
+                    });
+                    return Ok(refuse(&mut c, &e));
+                }
+                n => Some((n as usize, bookmark.as_str())),
+            };
+            let limit = c.data().query_limit();
+            let limits = QueryLimits {
+                max_results: limit,
+                max_scanned: limit,
+            };
+            let (s, ns) = sim(&mut c);
+            let outcome = match s.rich_query(&ns, &query, paging, limits) {
+                Ok(o) => o,
+                Err(e @ PeerError::UnsupportedTransaction(_)) => {
+                    tracing::debug!("{}: {e}", abi::QUERY_OPEN);
+                    c.data_mut().last_refusal = Some(e.to_string());
+                    return Ok(ErrorCode::Unsupported.as_return());
+                }
+                Err(e @ (PeerError::Query(_) | PeerError::QueryTooBroad { .. })) => {
+                    return Ok(refuse(&mut c, &e));
+                }
+                Err(e) => {
+                    tracing::warn!("{}: {e}", abi::QUERY_OPEN);
+                    return Ok(ErrorCode::Internal.as_return());
+                }
+            };
+            charge(
+                &mut c,
+                outcome.scanned as u64 * ITEM_COST + outcome.scanned_bytes as u64 * BYTE_COST,
+            )?;
+            let metadata = paging.map(|_| QueryMetadata {
+                fetched_records_count: outcome.records.len() as u32,
+                bookmark: outcome.bookmark.clone(),
+            });
+            let items = outcome
+                .records
+                .iter()
+                .map(|(key, value)| encode_kv(key, value))
+                .collect();
+            Ok(open_fetched(&mut c, items, metadata))
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::QUERY_METADATA,
+        |mut c: Ctx<'_>, id: i32| -> wasmtime::Result<i64> {
+            charge(&mut c, CALL_COST)?;
+            match c.data().query_metadata(id).map(QueryMetadata::encode) {
+                Some(bytes) => set_result(&mut c, bytes),
+                None => Ok(ErrorCode::NoSuchIterator.as_return()),
+            }
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::LAST_ERROR,
+        |mut c: Ctx<'_>| -> wasmtime::Result<i64> {
+            charge(&mut c, CALL_COST)?;
+            match c.data_mut().last_refusal.take() {
+                Some(why) => set_result(&mut c, why.into_bytes()),
+                None => Ok(ErrorCode::NotFound.as_return()),
+            }
+        },
+    )?;
+    Ok(())
+}
