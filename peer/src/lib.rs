@@ -28,6 +28,7 @@ pub mod node;
 pub mod operations;
 pub mod package;
 pub mod privdata;
+pub mod range_summary;
 pub mod refusal;
 pub mod remote;
 pub mod scc;

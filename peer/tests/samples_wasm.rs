@@ -9,7 +9,7 @@ use weft_peer::chaincode::{
     ChaincodeRuntime, CompiledChaincode, InvocationContext, MemoryLedger, RuntimeConfig,
 };
 use weft_peer::package;
-use weft_protos::kvrwset::{KvrwSet, range_query_info};
+use weft_protos::kvrwset::{KvRead, KvrwSet, Version, range_query_info};
 use weft_protos::rwset::TxReadWriteSet;
 
 fn workspace() -> PathBuf {
@@ -228,15 +228,33 @@ fn range_queries_read_page_by_page_and_end_at_the_total_query_limit() {
     );
     let range = &kv(&rw).range_queries_info[0];
     assert!(!range.itr_exhausted, "the range was not read to its end");
-    let Some(range_query_info::ReadsInfo::RawReads(reads)) = &range.reads_info else {
-        panic!("raw reads recorded");
+    assert_eq!(
+        range.end_key, "asset249",
+        "Fabric records the last key read"
+    );
+    // More than 50 results: recorded as Fabric's Merkle summary of exactly
+    // what was read (asset i was written in block i + 1).
+    let read = |n: usize| {
+        (0..n).map(|i| KvRead {
+            key: format!("asset{i:03}"),
+            version: Some(Version {
+                block_num: i as u64 + 1,
+                tx_num: 0,
+            }),
+        })
+    };
+    let Some(range_query_info::ReadsInfo::ReadsMerkleHashes(summary)) = &range.reads_info else {
+        panic!("a Merkle summary recorded: {range:?}");
     };
     assert_eq!(
-        reads.kv_reads.len(),
-        250,
-        "exactly what was read is recorded"
+        (
+            summary.max_degree,
+            summary.max_level,
+            summary.max_level_hashes.len()
+        ),
+        (50, 1, 5)
     );
-    assert_eq!(reads.kv_reads[249].key, "asset249");
+    assert_eq!(weft_peer::range_summary::check(summary, read(250)), Ok(()));
 
     // Under the limit, the whole range is read and recorded as exhausted.
     chain.rt = Arc::new(
@@ -259,10 +277,11 @@ fn range_queries_read_page_by_page_and_end_at_the_total_query_limit() {
     assert_eq!(all.as_array().unwrap().len(), 300);
     let range = &kv(&rw).range_queries_info[0];
     assert!(range.itr_exhausted);
-    let Some(range_query_info::ReadsInfo::RawReads(reads)) = &range.reads_info else {
-        panic!("raw reads recorded");
+    assert_eq!(range.end_key, "");
+    let Some(range_query_info::ReadsInfo::ReadsMerkleHashes(summary)) = &range.reads_info else {
+        panic!("a Merkle summary recorded: {range:?}");
     };
-    assert_eq!(reads.kv_reads.len(), 300);
+    assert_eq!(weft_peer::range_summary::check(summary, read(300)), Ok(()));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use weft_common::tx::NsRwSet;
-use weft_protos::kvrwset::{RangeQueryInfo, Version, range_query_info};
+use weft_protos::kvrwset::{KvRead, RangeQueryInfo, Version, range_query_info};
 use weft_protos::protos::TxValidationCode as Code;
 
 use super::transaction::{CollectionRw, Verdict};
@@ -382,50 +382,86 @@ fn conflicts(
     Ok(None)
 }
 
+/// Results a Merkle-summarised range may be re-read to, at most; a summary
+/// claiming more is refused (Fabric's default `totalQueryLimit` is 100,000).
+const MAX_SUMMARISED_RESULTS: u64 = 200_000;
+
 /// Re-runs a recorded range query over committed state plus the block's
-/// earlier writes and compares the results with what the endorser saw.
+/// earlier writes and compares the results with what the endorser saw: raw
+/// reads one by one, a Merkle summary by rebuilding it
+/// ([`crate::range_summary`]). A range not read to its end covers its start
+/// to the last key read, inclusive (Fabric records that key as the end).
 fn phantom(
     ns: &str,
     rq: &RangeQueryInfo,
     writes: &BlockWrites,
     state: &dyn StateView,
 ) -> Result<Option<String>, PeerError> {
-    let recorded = match &rq.reads_info {
-        Some(range_query_info::ReadsInfo::RawReads(r)) => &r.kv_reads,
-        Some(range_query_info::ReadsInfo::ReadsMerkleHashes(_)) => {
-            return Ok(Some(format!(
-                "range [{:?}, {:?}) of {ns} was recorded as Merkle hashes, which weft does not check; the transaction is refused rather than committed unchecked",
-                rq.start_key, rq.end_key
-            )));
-        }
-        None => {
-            return Ok(Some(format!(
-                "range [{:?}, {:?}) of {ns} has no recorded reads",
-                rq.start_key, rq.end_key
-            )));
-        }
+    let end = if !rq.itr_exhausted && !rq.end_key.is_empty() {
+        format!("{}\0", rq.end_key)
+    } else {
+        rq.end_key.clone()
     };
-    // Only as many keys as the endorser read (and one more, for a key that
-    // appeared) are read back, whatever the range's size.
     let in_range = |k: &&String| {
-        k.as_str() >= rq.start_key.as_str()
-            && (rq.end_key.is_empty() || k.as_str() < rq.end_key.as_str())
+        k.as_str() >= rq.start_key.as_str() && (end.is_empty() || k.as_str() < end.as_str())
     };
     let block_writes = writes.0.get(ns);
     let deleted = block_writes.map_or(0, |w| {
         w.iter().filter(|(k, v)| in_range(k) && v.is_none()).count()
     });
+    let current = |read: usize| -> Result<BTreeMap<String, Version>, PeerError> {
+        let committed = state.range_versions(ns, &rq.start_key, &end, read)?;
+        Ok(super::merge_range_page(
+            committed,
+            read,
+            block_writes
+                .into_iter()
+                .flat_map(|w| w.iter())
+                .filter(|(k, _)| in_range(k))
+                .map(|(k, v)| (k, *v)),
+        ))
+    };
+    let empty = Vec::new();
+    let recorded = match &rq.reads_info {
+        Some(range_query_info::ReadsInfo::RawReads(r)) => &r.kv_reads,
+        // Fabric records no reads for a range that returned nothing.
+        None => &empty,
+        Some(range_query_info::ReadsInfo::ReadsMerkleHashes(summary)) => {
+            let most = crate::range_summary::max_results(summary);
+            if most > MAX_SUMMARISED_RESULTS {
+                return Ok(Some(format!(
+                    "range [{:?}, {:?}) of {ns} is summarised as up to {most} results, more than weft re-reads ({MAX_SUMMARISED_RESULTS})",
+                    rq.start_key, rq.end_key
+                )));
+            }
+            // Every current result up to the most the summary can cover,
+            // and one more (which would make it differ).
+            let read = (most as usize).saturating_add(1).saturating_add(deleted);
+            let now = current(read)?;
+            let results = now.into_iter().map(|(key, v)| KvRead {
+                key,
+                version: Some(v),
+            });
+            return Ok(match crate::range_summary::check(summary, results) {
+                Ok(()) => None,
+                Err(crate::range_summary::Mismatch::Malformed) => Some(format!(
+                    "range [{:?}, {:?}) of {ns}: Merkle summary of degree {} is malformed",
+                    rq.start_key, rq.end_key, summary.max_degree
+                )),
+                Err(crate::range_summary::Mismatch::Differs) => Some(format!(
+                    "range [{:?}, {:?}) of {ns}: results differ from the endorser's (Merkle summary of {} hashes at level {})",
+                    rq.start_key,
+                    rq.end_key,
+                    summary.max_level_hashes.len(),
+                    summary.max_level
+                )),
+            });
+        }
+    };
+    // Only as many keys as the endorser read (and one more, for a key that
+    // appeared) are read back, whatever the range's size.
     let read = recorded.len().saturating_add(1).saturating_add(deleted);
-    let committed = state.range_versions(ns, &rq.start_key, &rq.end_key, read)?;
-    let now = super::merge_range_page(
-        committed,
-        read,
-        block_writes
-            .into_iter()
-            .flat_map(|w| w.iter())
-            .filter(|(k, _)| in_range(k))
-            .map(|(k, v)| (k, *v)),
-    );
+    let now = current(read)?;
     let mut results = now.iter();
     for read in recorded {
         match results.next() {

@@ -17,6 +17,7 @@ mod lifecycle;
 mod net;
 mod network;
 mod private_key_level;
+mod range_hashes;
 mod support;
 mod tls_roots;
 mod validation;

@@ -89,7 +89,7 @@ fn resign(
     Envelope { payload, signature }
 }
 
-fn defined_chain() -> Chain {
+pub(crate) fn defined_chain() -> Chain {
     let chain = Chain::new();
     let (_, def) = define_chaincode(&chain.orgs, "basic", "AND('Org1MSP.peer', 'Org2MSP.peer')");
     assert_eq!(Chain::codes(&chain.commit(&[def])), [Code::Valid]);

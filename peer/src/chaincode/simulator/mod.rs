@@ -168,6 +168,17 @@ pub trait TxSimulator: Send {
     fn rwset(&self) -> TxReadWriteSet;
 }
 
+/// A range as recorded while it was read (raw reads), in the form Fabric's
+/// endorsers put in the read/write set ([`crate::range_summary`]).
+fn fabric_form(mut info: RangeQueryInfo) -> RangeQueryInfo {
+    let reads = match info.reads_info.take() {
+        Some(range_query_info::ReadsInfo::RawReads(raw)) => raw.kv_reads,
+        _ => Vec::new(),
+    };
+    info.reads_info = crate::range_summary::reads_info(reads);
+    info
+}
+
 /// Simulates one transaction over committed state, recording its read/write set.
 #[derive(Debug, Clone)]
 pub struct Simulator<R> {
@@ -456,11 +467,16 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
             }));
         }
         match page.last() {
-            // The least key after the last one read.
-            Some((last, _, _)) if page.len() == max => open.next = format!("{last}\0"),
+            // The least key after the last one read; as in Fabric, the
+            // recorded end is the last key read until the range is exhausted.
+            Some((last, _, _)) if page.len() == max => {
+                open.next = format!("{last}\0");
+                info.end_key = last.clone();
+            }
             _ => {
                 open.done = true;
                 info.itr_exhausted = true;
+                info.end_key = open.end.clone();
             }
         }
         Ok(page.into_iter().map(|(k, _, v)| (k, v)).collect())
@@ -515,7 +531,11 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
                                 .collect()
                         })
                         .unwrap_or_default(),
-                    range_queries_info: self.ranges.get(ns).cloned().unwrap_or_default(),
+                    range_queries_info: self
+                        .ranges
+                        .get(ns)
+                        .map(|infos| infos.iter().cloned().map(fabric_form).collect())
+                        .unwrap_or_default(),
                     writes: self
                         .writes
                         .get(ns)
