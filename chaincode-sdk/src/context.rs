@@ -189,6 +189,51 @@ impl<'a> Context<'a> {
         Ok(self.ledger.get_range(start, end)?)
     }
 
+    /// One page of simple keys in `[start, end)` after `bookmark` (empty:
+    /// the first page), and the next page's bookmark, empty after the last
+    /// (Fabric's `GetStateByRangeWithPagination`). Only in a transaction that
+    /// writes nothing, as in Fabric.
+    pub fn get_state_by_range_with_pagination(
+        &mut self,
+        start: &str,
+        end: &str,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<(KeyValues, QueryMetadata), ContractError> {
+        let start = simple_range_start(start, end)?;
+        self.ledger.get_range_page(start, end, page_size, bookmark)
+    }
+
+    /// One page of the entries whose composite key starts with `type` and
+    /// the given leading attributes (Fabric's
+    /// `GetStateByPartialCompositeKeyWithPagination`).
+    pub fn get_state_by_partial_composite_key_with_pagination(
+        &mut self,
+        object_type: &str,
+        attributes: &[&str],
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<(KeyValues, QueryMetadata), ContractError> {
+        let start = self.create_composite_key(object_type, attributes)?;
+        let mut end = start.clone();
+        end.push(MAX_UNICODE_RUNE);
+        self.ledger
+            .get_range_page(&start, &end, page_size, bookmark)
+    }
+
+    /// One page of every entry with a composite key, of any type (Fabric
+    /// 3.1's `GetAllStatesCompositeKeyWithPagination`).
+    pub fn get_all_states_composite_key_with_pagination(
+        &mut self,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<(KeyValues, QueryMetadata), ContractError> {
+        let start = COMPOSITE_KEY_NAMESPACE.to_string();
+        let end = format!("{COMPOSITE_KEY_NAMESPACE}{MAX_UNICODE_RUNE}");
+        self.ledger
+            .get_range_page(&start, &end, page_size, bookmark)
+    }
+
     /// Private values of `collection` this peer holds, with simple keys in
     /// `[start, end)` (Fabric's `GetPrivateDataByRange`; bounds as in
     /// [`Self::get_state_by_range`]). Keys are not recorded for validation,

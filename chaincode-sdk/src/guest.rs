@@ -43,7 +43,7 @@ mod wasm {
         decode_kv,
     };
 
-    use crate::{ContractError, Ledger, LedgerError, QueryResults, Router};
+    use crate::{ContractError, KeyValues, Ledger, LedgerError, QueryResults, Router};
 
     #[link(wasm_import_module = "weft")]
     unsafe extern "C" {
@@ -84,6 +84,15 @@ mod wasm {
         fn del_private_data(cp: *const u8, cl: usize, kp: *const u8, kl: usize) -> i32;
         fn purge_private_data(cp: *const u8, cl: usize, kp: *const u8, kl: usize) -> i32;
         fn range_open(sp: *const u8, sl: usize, ep: *const u8, el: usize) -> i64;
+        fn range_open_paged(
+            sp: *const u8,
+            sl: usize,
+            ep: *const u8,
+            el: usize,
+            page_size: i32,
+            bp: *const u8,
+            bl: usize,
+        ) -> i64;
         fn private_range_open(
             cp: *const u8,
             cl: usize,
@@ -169,6 +178,36 @@ mod wasm {
         // SAFETY: a plain host call with an integer.
         unsafe { iter_close(id as i32) };
         Ok(items)
+    }
+
+    /// The iterator a query call opened, or its refusal with the peer's
+    /// reason (status 400) when it was refused as a query.
+    fn opened(id: i64, call: &'static str) -> Result<i64, ContractError> {
+        if id == ErrorCode::BadQuery.as_return() || id == ErrorCode::Unsupported.as_return() {
+            // SAFETY: a plain host call.
+            let why = match unsafe { last_error() } {
+                len if len >= 0 => String::from_utf8_lossy(&take_result(len)).into_owned(),
+                _ => err(id, call).to_string(),
+            };
+            return Err(ContractError::with_status(400, why));
+        }
+        if id < 0 {
+            return Err(err(id, call).into());
+        }
+        Ok(id)
+    }
+
+    /// The metadata of a paginated query's iterator.
+    fn metadata_of(id: i64) -> Result<QueryMetadata, LedgerError> {
+        // SAFETY: a plain host call with an integer.
+        let len = unsafe { query_metadata(id as i32) };
+        if len < 0 {
+            return Err(err(len, "query_metadata"));
+        }
+        QueryMetadata::decode(&take_result(len)).ok_or(LedgerError {
+            code: ErrorCode::Internal,
+            call: "query_metadata",
+        })
     }
 
     /// Every key and value of a range iterator.
@@ -383,6 +422,30 @@ mod wasm {
             drain_kv(id, "private_range_open")
         }
 
+        fn get_range_page(
+            &mut self,
+            start: &str,
+            end: &str,
+            page_size: i32,
+            bookmark: &str,
+        ) -> Result<(KeyValues, QueryMetadata), ContractError> {
+            // SAFETY: pointers and lengths of live slices.
+            let id = unsafe {
+                range_open_paged(
+                    start.as_ptr(),
+                    start.len(),
+                    end.as_ptr(),
+                    end.len(),
+                    page_size,
+                    bookmark.as_ptr(),
+                    bookmark.len(),
+                )
+            };
+            let id = opened(id, "range_open_paged")?;
+            let metadata = metadata_of(id)?;
+            Ok((drain_kv(id, "range_open_paged")?, metadata))
+        }
+
         fn get_query_result(
             &mut self,
             query: &str,
@@ -399,30 +462,10 @@ mod wasm {
                     size,
                 )
             };
-            if id == ErrorCode::BadQuery.as_return() || id == ErrorCode::Unsupported.as_return() {
-                // SAFETY: a plain host call.
-                let why = match unsafe { last_error() } {
-                    len if len >= 0 => String::from_utf8_lossy(&take_result(len)).into_owned(),
-                    _ => err(id, "query_open").to_string(),
-                };
-                return Err(ContractError::with_status(400, why));
-            }
-            if id < 0 {
-                return Err(err(id, "query_open").into());
-            }
+            let id = opened(id, "query_open")?;
             let metadata = match page {
                 None => None,
-                Some(_) => {
-                    // SAFETY: a plain host call with an integer.
-                    let len = unsafe { query_metadata(id as i32) };
-                    if len < 0 {
-                        return Err(err(len, "query_metadata").into());
-                    }
-                    Some(QueryMetadata::decode(&take_result(len)).ok_or(LedgerError {
-                        code: ErrorCode::Internal,
-                        call: "query_metadata",
-                    })?)
-                }
+                Some(_) => Some(metadata_of(id)?),
             };
             let records = drain_kv(id, "query_open")?;
             Ok(QueryResults { records, metadata })

@@ -103,6 +103,16 @@ pub trait Ledger {
         start: &str,
         end: &str,
     ) -> Result<Vec<(String, Vec<u8>)>, LedgerError>;
+    /// One page of keys in `[start, end)` (empty `end`: to the end) from
+    /// `bookmark` (empty: from `start`), and the next page's bookmark
+    /// (empty after the last). Only in a transaction that writes nothing.
+    fn get_range_page(
+        &mut self,
+        start: &str,
+        end: &str,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<(KeyValues, QueryMetadata), ContractError>;
     /// Runs a rich query (CouchDB's JSON query language) over this
     /// namespace; with `page` = (page size, bookmark), one page and its
     /// metadata. A refused query's error carries the peer's reason (status

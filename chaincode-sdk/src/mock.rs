@@ -345,6 +345,47 @@ impl Ledger for MockStub {
             .collect())
     }
 
+    fn get_range_page(
+        &mut self,
+        start: &str,
+        end: &str,
+        page_size: i32,
+        bookmark: &str,
+    ) -> Result<(crate::KeyValues, crate::QueryMetadata), ContractError> {
+        if page_size <= 0 {
+            return Err(ContractError::with_status(
+                400,
+                "rich query: query option pageSize must be positive",
+            ));
+        }
+        if self.wrote {
+            return Err(LedgerError {
+                code: ErrorCode::Unsupported,
+                call: "range_open_paged",
+            }
+            .into());
+        }
+        self.queried_unrecorded = true;
+        let from = if bookmark.is_empty() { start } else { bookmark };
+        let mut page: Vec<_> = self
+            .state
+            .range(from.to_string()..)
+            .take_while(|(k, _)| end.is_empty() || k.as_str() < end)
+            .take(page_size as usize + 1)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let next = if page.len() > page_size as usize {
+            page.pop().map(|(k, _)| k).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let metadata = crate::QueryMetadata {
+            fetched_records_count: page.len() as u32,
+            bookmark: next,
+        };
+        Ok((page, metadata))
+    }
+
     /// The peer's own evaluator (`weft-chaincode-query`) over this stub's
     /// state, with the peer's rules: the paginated form only in a transaction
     /// that writes nothing, values returned as stored.

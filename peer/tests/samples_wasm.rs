@@ -395,6 +395,32 @@ fn marbles_rich_queries_run_in_wasm_with_reads_recorded_and_refusals_named() {
     }
     assert_eq!(sizes, (0..25).rev().collect::<Vec<u64>>());
 
+    // Range pages, in WASM: the bookmark is the next page's first key.
+    let (mut names, mut bookmark) = (Vec::new(), String::new());
+    loop {
+        let (out, _) = chain.simulate(
+            &["GetMarblesByRangeWithPagination", "m", "n", "7", &bookmark],
+            true,
+        );
+        assert_eq!(out.response.status, 200, "{}", out.response.message);
+        let page: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+        names.extend(
+            page["records"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["Key"].as_str().unwrap().to_string()),
+        );
+        bookmark = page["bookmark"].as_str().unwrap().to_string();
+        if bookmark.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(
+        names,
+        (0..25).map(|i| format!("m{i:02}")).collect::<Vec<_>>()
+    );
+
     // A refused query tells the client why; the peer goes on serving.
     let (out, _) = chain.simulate(
         &["QueryMarbles", r#"{"selector":{"size":{"$bogus":1}}}"#],

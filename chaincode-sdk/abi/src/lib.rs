@@ -97,6 +97,14 @@ pub mod imports {
     pub const PURGE_PRIVATE_DATA: &str = "purge_private_data";
     /// `(start_ptr, start_len, end_ptr, end_len) -> i64`
     pub const RANGE_OPEN: &str = "range_open";
+    /// `(start_ptr, start_len, end_ptr, end_len, page_size, bookmark_ptr,
+    /// bookmark_len) -> i64`: one page of a range (Fabric's
+    /// `GetStateByRangeWithPagination`): at most `page_size` keys from the
+    /// bookmark (empty: from `start`) on, read with `iter_next`; its
+    /// [`QueryMetadata`](crate::QueryMetadata) (whose bookmark is the next
+    /// key, empty after the last) from `query_metadata`. Only in a
+    /// transaction that writes nothing.
+    pub const RANGE_OPEN_PAGED: &str = "range_open_paged";
     /// `(coll_ptr, coll_len, start_ptr, start_len, end_ptr, end_len) -> i64`:
     /// an iterator over a collection's private values (Fabric's
     /// `GetPrivateDataByRange`), read with `iter_next` as [`encode_kv`] items.
@@ -150,6 +158,7 @@ pub mod imports {
         DEL_PRIVATE_DATA,
         PURGE_PRIVATE_DATA,
         RANGE_OPEN,
+        RANGE_OPEN_PAGED,
         PRIVATE_RANGE_OPEN,
         QUERY_OPEN,
         QUERY_METADATA,

@@ -198,6 +198,15 @@ impl TxSimulator for NoState {
     fn open_range(&mut self, _: &str, _: &str, _: &str) -> usize {
         0
     }
+    fn range_page(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: usize,
+    ) -> Result<(Vec<(String, Vec<u8>)>, String), crate::PeerError> {
+        Err(no_state())
+    }
     fn rich_query(
         &mut self,
         _: &str,

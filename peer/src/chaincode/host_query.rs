@@ -1,6 +1,7 @@
 //! The rich-query host functions (Fabric's `GetQueryResult` and
-//! `GetQueryResultWithPagination`), and `last_error`, which tells the guest
-//! why a query was refused.
+//! `GetQueryResultWithPagination`), paginated ranges
+//! (`GetStateByRangeWithPagination` and the composite-key forms built on
+//! it), and `last_error`, which tells the guest why a query was refused.
 //!
 //! A query comes from whoever invokes the chaincode, so what it may cost is
 //! bounded: its text is charged per byte, every document it examines is
@@ -97,6 +98,72 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 .map(|(key, value)| encode_kv(key, value))
                 .collect();
             Ok(open_fetched(&mut c, items, metadata))
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::RANGE_OPEN_PAGED,
+        |mut c: Ctx<'_>,
+         sp: i32,
+         sl: i32,
+         ep: i32,
+         el: i32,
+         page_size: i32,
+         bp: i32,
+         bl: i32|
+         -> wasmtime::Result<i64> {
+            charge(
+                &mut c,
+                CALL_COST + (sl.max(0) + el.max(0) + bl.max(0)) as u64 * BYTE_COST,
+            )?;
+            let start = try_code!(read_str(&mut c, sp, sl));
+            let end = try_code!(read_str(&mut c, ep, el));
+            let bookmark = try_code!(read_str(&mut c, bp, bl));
+            if c.data().iterators_open() >= MAX_ITERATORS {
+                return Ok(ErrorCode::Forbidden.as_return());
+            }
+            if page_size <= 0 {
+                let e = PeerError::Query(weft_chaincode_query::QueryError::BadOption {
+                    name: "pageSize".into(),
+                    reason: "must be positive".into(),
+                });
+                return Ok(refuse(&mut c, &e));
+            }
+            // The bookmark is the next page's first key: it must lie in the range.
+            let from = if bookmark.is_empty() {
+                start.clone()
+            } else {
+                bookmark
+            };
+            if from < start || (!end.is_empty() && from >= end) {
+                return Ok(ErrorCode::InvalidArgument.as_return());
+            }
+            let size = (page_size as usize).min(c.data().query_limit());
+            let (s, ns) = sim(&mut c);
+            let (page, next) = match s.range_page(&ns, &from, &end, size) {
+                Ok(p) => p,
+                Err(e @ PeerError::UnsupportedTransaction(_)) => {
+                    c.data_mut().last_refusal = Some(e.to_string());
+                    return Ok(ErrorCode::Unsupported.as_return());
+                }
+                Err(e) => {
+                    tracing::warn!("{}: {e}", abi::RANGE_OPEN_PAGED);
+                    return Ok(ErrorCode::Internal.as_return());
+                }
+            };
+            charge(
+                &mut c,
+                page.iter()
+                    .map(|(k, v)| ITEM_COST + (k.len() + v.len()) as u64 * BYTE_COST)
+                    .sum(),
+            )?;
+            let metadata = QueryMetadata {
+                fetched_records_count: page.len() as u32,
+                bookmark: next,
+            };
+            let items = page.iter().map(|(k, v)| encode_kv(k, v)).collect();
+            Ok(open_fetched(&mut c, items, Some(metadata)))
         },
     )?;
 

@@ -11,7 +11,8 @@
 //! never appear in the transaction), `ReadMarble`, `DeleteMarble`,
 //! `TransferMarble`, `TransferMarblesBasedOnColor`, `GetMarblesByRange`,
 //! `GetMarblesByColor`, `GetMarblesByOwner`, `GetHistoryForMarble`,
-//! `QueryMarblesByOwner`, `QueryMarbles` and `QueryMarblesWithPagination`.
+//! `QueryMarblesByOwner`, `QueryMarbles`, `QueryMarblesWithPagination` and
+//! `GetMarblesByRangeWithPagination`.
 
 use serde::{Deserialize, Serialize};
 use weft_chaincode_sdk::{Context, ContractError, QueryBuilder, contract};
@@ -369,6 +370,26 @@ impl Marbles {
         })
     }
 
+    /// One page of the marbles whose names are in `[start, end)`, after
+    /// `bookmark` (Fabric's `GetMarblesByRangeWithPagination`).
+    #[transaction(evaluate)]
+    pub fn get_marbles_by_range_with_pagination(
+        &self,
+        ctx: &mut Context,
+        start: String,
+        end: String,
+        page_size: i32,
+        bookmark: String,
+    ) -> Result<QueryPage, ContractError> {
+        let (records, metadata) =
+            ctx.get_state_by_range_with_pagination(&start, &end, page_size, &bookmark)?;
+        Ok(QueryPage {
+            records: Self::query_results(records)?,
+            fetched_records_count: metadata.fetched_records_count,
+            bookmark: metadata.bookmark,
+        })
+    }
+
     /// Every value a marble has had, newest first.
     #[transaction(evaluate)]
     pub fn get_history_for_marble(
@@ -580,6 +601,39 @@ mod tests {
             bookmark = page.bookmark;
         }
         assert_eq!(seen.len(), 7);
+
+        // Range pages: the bookmark is the next page's first key.
+        let page: QueryPage = serde_json::from_slice(
+            &stub
+                .invoke(
+                    &r,
+                    &["GetMarblesByRangeWithPagination", "marble1", "", "4", ""],
+                )
+                .payload,
+        )
+        .unwrap();
+        assert_eq!(page.fetched_records_count, 4);
+        assert_eq!(page.bookmark, "marble5");
+        let page: QueryPage = serde_json::from_slice(
+            &stub
+                .invoke(
+                    &r,
+                    &[
+                        "GetMarblesByRangeWithPagination",
+                        "marble1",
+                        "",
+                        "4",
+                        "marble5",
+                    ],
+                )
+                .payload,
+        )
+        .unwrap();
+        let names: Vec<_> = page.records.iter().map(|q| q.key.as_str()).collect();
+        assert_eq!(
+            (names, page.bookmark.as_str()),
+            (vec!["marble5", "marble6"], "")
+        );
 
         let bad = stub.invoke(
             &r,

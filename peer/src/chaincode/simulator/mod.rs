@@ -154,6 +154,18 @@ pub trait TxSimulator: Send {
         cursor: Option<&[u8]>,
         max: usize,
     ) -> Result<HistoryPage, PeerError>;
+    /// One page of committed keys of `ns` in `[start, end)` (Fabric's
+    /// `GetStateByRangeWithPagination`, `start` being the bookmark when
+    /// there is one): at most `size` results, recorded as a range query, and
+    /// the next key after them (empty when the range is exhausted). Only in
+    /// a transaction that writes nothing.
+    fn range_page(
+        &mut self,
+        ns: &str,
+        start: &str,
+        end: &str,
+        size: usize,
+    ) -> Result<(Vec<(String, Vec<u8>)>, String), PeerError>;
     /// Runs a rich query over the committed JSON values of `ns` (Fabric's
     /// `GetQueryResult`; with `paging` = (page size, bookmark),
     /// `GetQueryResultWithPagination`), recording each key returned as read.
@@ -236,6 +248,18 @@ impl<R: StateReader> Simulator<R> {
             queried_private: false,
             paginated: false,
         }
+    }
+
+    /// A paginated query: refused once the transaction has written, and
+    /// refusing writes after it (Fabric's rule).
+    fn begin_paginated(&mut self) -> Result<(), PeerError> {
+        if self.wrote {
+            return Err(PeerError::UnsupportedTransaction(
+                "the transaction has written; paginated queries are allowed only in transactions that write nothing",
+            ));
+        }
+        self.paginated = true;
+        Ok(())
     }
 
     /// Fabric's rule: no write once private data has been queried.
@@ -500,6 +524,47 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         limits: QueryLimits,
     ) -> Result<QueryOutcome, PeerError> {
         self.run_rich_query(ns, query, paging, limits)
+    }
+
+    fn range_page(
+        &mut self,
+        ns: &str,
+        start: &str,
+        end: &str,
+        size: usize,
+    ) -> Result<(Vec<(String, Vec<u8>)>, String), PeerError> {
+        self.begin_paginated()?;
+        // One more than the page: the first key of the next page.
+        let mut read = self
+            .reader
+            .read_range(ns, start, end, size.saturating_add(1))?;
+        let next = if read.len() > size {
+            read.pop().map(|(k, _, _)| k).unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let exhausted = next.is_empty();
+        self.ranges
+            .entry(ns.to_string())
+            .or_default()
+            .push(RangeQueryInfo {
+                start_key: start.to_string(),
+                end_key: match read.last() {
+                    Some((last, _, _)) if !exhausted => last.clone(),
+                    _ => end.to_string(),
+                },
+                itr_exhausted: exhausted,
+                reads_info: Some(range_query_info::ReadsInfo::RawReads(QueryReads {
+                    kv_reads: read
+                        .iter()
+                        .map(|(k, v, _)| KvRead {
+                            key: k.clone(),
+                            version: Some(*v),
+                        })
+                        .collect(),
+                })),
+            });
+        Ok((read.into_iter().map(|(k, _, v)| (k, v)).collect(), next))
     }
 
     fn rwset(&self) -> TxReadWriteSet {

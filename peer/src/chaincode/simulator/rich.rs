@@ -53,12 +53,7 @@ impl<R: StateReader> Simulator<R> {
         limits: QueryLimits,
     ) -> Result<QueryOutcome, PeerError> {
         if paging.is_some() {
-            if self.wrote {
-                return Err(PeerError::UnsupportedTransaction(
-                    "the transaction has written; paginated queries are allowed only in transactions that write nothing",
-                ));
-            }
-            self.paginated = true;
+            self.begin_paginated()?;
         }
         let mut stored = std::collections::HashMap::new();
         let mut scanned = 0usize;
