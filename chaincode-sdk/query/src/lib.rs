@@ -43,10 +43,12 @@
 //! (hex of the last result's sort values and key).
 
 pub mod collate;
+pub mod index;
 pub mod path;
 pub mod query;
 pub mod selector;
 
+pub use index::{IndexDef, IndexPlan, plan};
 pub use path::FieldPath;
 pub use query::{Direction, ID_FIELD, Page, Query, Record};
 pub use selector::{Cond, Selector};
@@ -102,4 +104,20 @@ pub enum QueryError {
     /// A bookmark this query did not hand out.
     #[error("invalid bookmark {0:?}")]
     BadBookmark(String),
+    /// An index definition that cannot be used.
+    #[error("invalid index definition: {0}")]
+    BadIndex(String),
+    /// `use_index` names an index the chaincode does not define.
+    #[error("use_index names {0}, which is not an index of this chaincode")]
+    UnknownIndex(String),
+    /// `use_index` names an index that would miss matching documents.
+    #[error(
+        "index {index} cannot serve this query: its field {field} is not required by the selector"
+    )]
+    UnusableIndex {
+        /// The index.
+        index: String,
+        /// Its field the selector does not require.
+        field: String,
+    },
 }
