@@ -7,11 +7,13 @@
 //! as every peer sees it: `namespace \0 collection \0 SHA-256(key)` →
 //! version + SHA-256(value)), `private` (the private values this peer holds:
 //! `namespace \0 collection \0 key` → value), `meta` (chain info), and the
-//! private-data bookkeeping and transient store of [`private`].
+//! private-data bookkeeping and transient store of [`private`], and the
+//! JSON indexes of rich queries (`json_index`).
 //! A block is committed with one synced `WriteBatch` across all of them, so a
 //! crash leaves either the whole block or none of it, and the height read at
 //! start-up is always consistent with the state.
 
+mod json_index;
 pub mod keys;
 mod metadata;
 pub mod private;
@@ -178,6 +180,8 @@ pub struct Ledger {
     any_metadata: Arc<AtomicBool>,
     /// Entries in the transient store: until there is one, commits skip it.
     transient_count: Arc<AtomicUsize>,
+    /// The JSON indexes of each namespace.
+    indexes: Arc<json_index::IndexCatalog>,
 }
 
 impl std::fmt::Debug for Ledger {
@@ -217,6 +221,7 @@ impl Ledger {
             private::CF_TRANSIENT_HEIGHT,
             purge::CF_PVT_KEY_INDEX,
             purge::CF_PVT_PURGED,
+            json_index::CF_INDEX,
         ]
         .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
@@ -225,8 +230,10 @@ impl Ledger {
             info: Arc::new(RwLock::new(ChainInfo::default())),
             any_metadata: Arc::new(AtomicBool::new(false)),
             transient_count: Arc::new(AtomicUsize::new(0)),
+            indexes: Arc::default(),
         };
         ledger.count_transient();
+        ledger.load_indexes()?;
         let any = [CF_METADATA, CF_HASHED_METADATA].iter().any(|cf| {
             ledger
                 .db
@@ -364,6 +371,7 @@ impl Ledger {
                 (Some(_), None) => {}
             }
         }
+        self.batch_index_updates(&mut batch, &c.updates)?;
         self.batch_private_values(&mut batch, &c.private_updates);
         let transient_removed = self.batch_private(&mut batch, &c.private)?;
         let previous = c

@@ -94,3 +94,162 @@ fn metadata_survives_a_restart_and_goes_with_its_key() {
     commit(&ledger, vec![update(None, None)]);
     assert!(ledger.get_metadata("cc", "k").unwrap().is_empty());
 }
+
+/// Commits the next (empty) block with these writes to namespace `cc`
+/// (`None`: a delete).
+fn commit_writes(ledger: &Ledger, writes: &[(&str, Option<&str>)]) {
+    let info = ledger.info();
+    let block = weft_common::block::new_block(info.height, info.current_hash, vec![]);
+    let updates = writes
+        .iter()
+        .enumerate()
+        .map(|(i, (key, value))| StateUpdate {
+            namespace: "cc".into(),
+            key: key.to_string(),
+            value: value.map(|v| v.as_bytes().to_vec()),
+            version: Version {
+                block_num: info.height,
+                tx_num: i as u64,
+            },
+            tx_id: format!("tx{}", info.height),
+            timestamp_seconds: 0,
+            metadata: None,
+            in_history: true,
+        })
+        .collect();
+    ledger
+        .commit(&BlockCommit {
+            hash: weft_common::block::header_hash(block.header.as_ref().unwrap()).to_vec(),
+            block,
+            tx_ids: vec![],
+            updates,
+            hashed_updates: vec![],
+            private_updates: vec![],
+            private: Default::default(),
+            is_config: false,
+        })
+        .unwrap();
+}
+
+const OWNER_INDEX: &str = r#"{"index":{"fields":["docType","owner"]},"ddoc":"indexOwnerDoc","name":"indexOwner","type":"json"}"#;
+
+fn owned_by(ledger: &Ledger, owner: &str) -> Vec<String> {
+    let def = &ledger.indexes("cc")[0];
+    let mut prefix = Vec::new();
+    weft_chaincode_query::index::encode_value(&mut prefix, &serde_json::json!("marble"));
+    weft_chaincode_query::index::encode_value(&mut prefix, &serde_json::json!(owner));
+    let mut end = prefix.clone();
+    *end.last_mut().unwrap() += 1;
+    ledger.index_keys("cc", def, &prefix, &end, 100).unwrap()
+}
+
+#[test]
+fn an_index_is_built_over_existing_values_and_follows_every_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let ledger = Ledger::open(dir.path()).unwrap();
+        commit_writes(
+            &ledger,
+            &[
+                ("m1", Some(r#"{"docType":"marble","owner":"tom"}"#)),
+                ("m2", Some(r#"{"docType":"marble","owner":"ann"}"#)),
+                ("m3", Some(r#"{"docType":"marble"}"#)),
+                ("raw", Some("not json")),
+            ],
+        );
+        assert_eq!(ledger.create_index("cc", OWNER_INDEX).unwrap(), 2);
+        assert_eq!(
+            ledger.create_index("cc", OWNER_INDEX).unwrap(),
+            0,
+            "already built"
+        );
+        assert_eq!(owned_by(&ledger, "tom"), ["m1"]);
+        // A transfer moves the entry, a delete drops it, a new owner field
+        // adds one, and two writes of one key in a block leave the last.
+        commit_writes(
+            &ledger,
+            &[
+                ("m1", Some(r#"{"docType":"marble","owner":"ann"}"#)),
+                ("m2", None),
+                ("m3", Some(r#"{"docType":"marble","owner":"tom"}"#)),
+                ("m4", Some(r#"{"docType":"marble","owner":"bob"}"#)),
+                ("m4", Some(r#"{"docType":"marble","owner":"tom"}"#)),
+            ],
+        );
+        assert_eq!(owned_by(&ledger, "ann"), ["m1"]);
+        assert_eq!(owned_by(&ledger, "tom"), ["m3", "m4"]);
+        assert!(owned_by(&ledger, "bob").is_empty());
+    }
+    // The definition and entries survive a restart, and keep following.
+    let ledger = Ledger::open(dir.path()).unwrap();
+    assert_eq!(ledger.indexes("cc").len(), 1);
+    commit_writes(
+        &ledger,
+        &[("m3", Some(r#"{"docType":"marble","owner":"bob"}"#))],
+    );
+    assert_eq!(owned_by(&ledger, "tom"), ["m4"]);
+    assert_eq!(owned_by(&ledger, "bob"), ["m3"]);
+    // A bad definition is refused with its reason; nothing changes.
+    let err = ledger
+        .create_index(
+            "cc",
+            r#"{"index":{"fields":["a"]},"name":"t","type":"text"}"#,
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("not supported"), "{err}");
+    assert_eq!(ledger.indexes("cc").len(), 1);
+}
+
+#[test]
+fn rich_queries_use_an_index_and_give_what_a_scan_gives() {
+    use crate::chaincode::simulator::{QueryLimits, Simulator, TxSimulator};
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path()).unwrap();
+    let docs: Vec<(String, String)> = (0..300)
+        .map(|i| {
+            let owner = ["tom", "ann", "bob"][i % 3];
+            (
+                format!("m{i:03}"),
+                format!(r#"{{"docType":"marble","owner":"{owner}","size":{i}}}"#),
+            )
+        })
+        .collect();
+    let writes: Vec<(&str, Option<&str>)> = docs
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+        .collect();
+    commit_writes(&ledger, &writes);
+    let query = weft_chaincode_query::Query::parse(
+        r#"{"selector":{"docType":"marble","owner":"ann","size":{"$lt":30}},"sort":[{"size":"desc"}]}"#,
+    )
+    .unwrap();
+    let run = |max_scanned| {
+        Simulator::new(ledger.clone()).rich_query(
+            "cc",
+            &query,
+            None,
+            QueryLimits {
+                max_results: 1000,
+                max_scanned,
+            },
+        )
+    };
+    let scanned = run(1000).unwrap();
+    let keys = |o: &crate::chaincode::simulator::QueryOutcome| {
+        o.records.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(&scanned),
+        [
+            "m028", "m025", "m022", "m019", "m016", "m013", "m010", "m007", "m004", "m001"
+        ]
+    );
+    assert_eq!(scanned.scanned, 300);
+    // Without an index, 150 documents may not be examined: refused.
+    assert!(matches!(run(150), Err(PeerError::QueryTooBroad { .. })));
+    ledger.create_index("cc", OWNER_INDEX).unwrap();
+    // With it, only ann's 100 marbles are examined, with the same answer.
+    let indexed = run(150).unwrap();
+    assert_eq!(indexed.scanned, 100);
+    assert_eq!(indexed.records, scanned.records);
+}

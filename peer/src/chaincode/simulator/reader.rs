@@ -1,6 +1,7 @@
 //! What a simulation reads: committed state, from the peer's ledger or a
 //! [`super::MemoryLedger`].
 
+use weft_chaincode_query::IndexDef;
 use weft_protos::kvrwset::{KvMetadataEntry, Version};
 
 use super::HistoryPage;
@@ -70,6 +71,22 @@ pub trait StateReader: Send {
     fn read_metadata(&self, _ns: &str, _key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
         Ok(Vec::new())
     }
+    /// The JSON indexes of `ns` (none: rich queries scan the namespace).
+    fn indexes(&self, _ns: &str) -> Vec<IndexDef> {
+        Vec::new()
+    }
+    /// Keys of index `def` whose entries lie in `[start, end)`, in index
+    /// order, at most `limit`.
+    fn read_index(
+        &self,
+        _ns: &str,
+        _def: &IndexDef,
+        _start: &[u8],
+        _end: &[u8],
+        _limit: usize,
+    ) -> Result<Vec<String>, PeerError> {
+        Ok(Vec::new())
+    }
 }
 
 impl StateReader for crate::ledger::Ledger {
@@ -130,5 +147,18 @@ impl StateReader for crate::ledger::Ledger {
     }
     fn read_metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
         self.get_metadata(ns, key)
+    }
+    fn indexes(&self, ns: &str) -> Vec<IndexDef> {
+        crate::ledger::Ledger::indexes(self, ns)
+    }
+    fn read_index(
+        &self,
+        ns: &str,
+        def: &IndexDef,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<String>, PeerError> {
+        self.index_keys(ns, def, start, end, limit)
     }
 }

@@ -9,7 +9,10 @@
 //! CouchDB). A paginated query is allowed only in a transaction that writes
 //! nothing, as in Fabric.
 
+use std::collections::HashMap;
+
 use weft_chaincode_query::Query;
+use weft_protos::kvrwset::Version;
 
 use super::{Simulator, StateReader};
 use crate::PeerError;
@@ -39,6 +42,29 @@ pub struct QueryOutcome {
     pub scanned_bytes: usize,
 }
 
+/// The documents a query is run over, and what finding them took.
+#[derive(Default)]
+struct Candidates {
+    /// Key and document, in key order.
+    docs: Vec<(String, serde_json::Value)>,
+    /// Each candidate's version and value as stored.
+    stored: HashMap<String, (Version, Vec<u8>)>,
+    scanned: usize,
+    scanned_bytes: usize,
+}
+
+impl Candidates {
+    /// Counts a key examined and keeps it if its value is a JSON object.
+    fn offer(&mut self, key: String, version: Version, value: Vec<u8>) {
+        self.scanned += 1;
+        self.scanned_bytes += value.len();
+        if let Ok(doc @ serde_json::Value::Object(_)) = serde_json::from_slice(&value) {
+            self.docs.push((key.clone(), doc));
+            self.stored.insert(key, (version, value));
+        }
+    }
+}
+
 /// Keys read from the state database at a time while scanning.
 const SCAN_PAGE: usize = 1024;
 
@@ -55,33 +81,66 @@ impl<R: StateReader> Simulator<R> {
         if paging.is_some() {
             self.begin_paginated()?;
         }
-        let mut stored = std::collections::HashMap::new();
-        let mut scanned = 0usize;
-        let mut scanned_bytes = 0usize;
-        let mut docs = Vec::new();
-        let mut next = String::new();
-        loop {
-            let batch = self.reader.read_range(ns, &next, "", SCAN_PAGE)?;
-            let full = batch.len() == SCAN_PAGE;
-            for (key, version, value) in batch {
-                scanned += 1;
-                if scanned > limits.max_scanned {
-                    return Err(PeerError::QueryTooBroad {
-                        scanned: limits.max_scanned,
-                    });
-                }
-                scanned_bytes += value.len();
-                next = format!("{key}\0");
-                // Only JSON objects are documents; anything else is skipped.
-                if let Ok(doc @ serde_json::Value::Object(_)) = serde_json::from_slice(&value) {
-                    docs.push((key.clone(), doc));
-                    stored.insert(key, (version, value));
+        let mut found = Candidates::default();
+        let indexes = self.reader.indexes(ns);
+        if let Some(plan) = weft_chaincode_query::plan(query, &indexes)? {
+            let def = &indexes[plan.index];
+            let mut keys = self.reader.read_index(
+                ns,
+                def,
+                &plan.start,
+                &plan.end,
+                limits.max_scanned.saturating_add(1),
+            )?;
+            tracing::debug!(
+                namespace = ns,
+                index = %format!("{}/{}", def.ddoc, def.name),
+                fields_used = plan.fields_used,
+                candidates = keys.len(),
+                "rich query plan"
+            );
+            if keys.len() > limits.max_scanned {
+                return Err(PeerError::QueryTooBroad {
+                    scanned: limits.max_scanned,
+                });
+            }
+            // Results come in key order (or the query's sort), whatever the
+            // index's order.
+            keys.sort();
+            for key in keys {
+                if let Some((version, value)) = self.reader.read(ns, &key)? {
+                    found.offer(key, version, value);
                 }
             }
-            if !full {
-                break;
+        } else {
+            tracing::debug!(
+                namespace = ns,
+                "rich query plan: no usable index, scanning the namespace"
+            );
+            let mut next = String::new();
+            loop {
+                let batch = self.reader.read_range(ns, &next, "", SCAN_PAGE)?;
+                let full = batch.len() == SCAN_PAGE;
+                for (key, version, value) in batch {
+                    if found.scanned >= limits.max_scanned {
+                        return Err(PeerError::QueryTooBroad {
+                            scanned: limits.max_scanned,
+                        });
+                    }
+                    next = format!("{key}\0");
+                    found.offer(key, version, value);
+                }
+                if !full {
+                    break;
+                }
             }
         }
+        let Candidates {
+            docs,
+            mut stored,
+            scanned,
+            scanned_bytes,
+        } = found;
         // A page size replaces the query's own limit, as in Fabric; either
         // is capped by the peer's.
         let (size, bookmark) = match paging {

@@ -1,0 +1,286 @@
+//! JSON indexes of a namespace's values, for rich queries: the entries of
+//! each index (`weft_chaincode_query::IndexDef::entry`) in the `json_index`
+//! column family, under `namespace \0 ddoc \0 name \0`, with no value.
+//!
+//! The definitions are kept in `meta` (`index/<ns>\0<ddoc>\0<name>` → the
+//! definition's JSON), so a restarted peer keeps using them. Entries change
+//! in the same `WriteBatch` as the state they index (`Ledger::commit`), so
+//! an index is never behind or ahead of the state. Creating an index builds
+//! its entries over the namespace's current values while commits wait.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use rocksdb::{Direction, IteratorMode, WriteBatch};
+use weft_chaincode_query::IndexDef;
+
+use super::{CF_META, CF_STATE, Ledger, StateUpdate, corrupt, keys};
+use crate::PeerError;
+
+/// The column family of index entries.
+pub(super) const CF_INDEX: &str = "json_index";
+
+const META_INDEX: &[u8] = b"index/";
+
+/// Documents indexed per write while an index is built.
+const BUILD_BATCH: usize = 10_000;
+
+/// The indexes of every namespace, as defined.
+#[derive(Debug, Default)]
+pub(super) struct IndexCatalog(RwLock<HashMap<String, Vec<(IndexDef, String)>>>);
+
+impl IndexCatalog {
+    fn of(&self, ns: &str) -> Vec<IndexDef> {
+        self.0
+            .read()
+            .expect("index catalog lock")
+            .get(ns)
+            .map(|defs| defs.iter().map(|(d, _)| d.clone()).collect())
+            .unwrap_or_default()
+    }
+
+    fn any(&self) -> bool {
+        !self.0.read().expect("index catalog lock").is_empty()
+    }
+}
+
+fn prefix(ns: &str, def: &IndexDef) -> Vec<u8> {
+    let mut p = Vec::with_capacity(ns.len() + def.ddoc.len() + def.name.len() + 3);
+    for part in [&ns, &def.ddoc.as_str(), &def.name.as_str()] {
+        p.extend_from_slice(part.as_bytes());
+        p.push(0);
+    }
+    p
+}
+
+fn meta_key(ns: &str, def: &IndexDef) -> Vec<u8> {
+    let mut k = META_INDEX.to_vec();
+    k.extend_from_slice(&prefix(ns, def));
+    k
+}
+
+fn parse_value(bytes: &[u8]) -> Option<serde_json::Value> {
+    serde_json::from_slice(bytes)
+        .ok()
+        .filter(serde_json::Value::is_object)
+}
+
+impl Ledger {
+    /// Loads the index definitions kept in `meta` (at open).
+    pub(super) fn load_indexes(&self) -> Result<(), PeerError> {
+        let mut catalog = self.indexes.0.write().expect("index catalog lock");
+        let it = self.db.iterator_cf(
+            self.cf(CF_META),
+            IteratorMode::From(META_INDEX, Direction::Forward),
+        );
+        for item in it {
+            let (k, v) = item?;
+            let Some(rest) = k.strip_prefix(META_INDEX) else {
+                break;
+            };
+            let ns = rest
+                .split(|b| *b == 0)
+                .next()
+                .and_then(|n| std::str::from_utf8(n).ok())
+                .ok_or_else(|| corrupt("index definition key"))?;
+            let text = String::from_utf8(v.to_vec()).map_err(|_| corrupt("index definition"))?;
+            let def = IndexDef::parse(&text).map_err(|_| corrupt("index definition"))?;
+            catalog.entry(ns.to_string()).or_default().push((def, text));
+        }
+        Ok(())
+    }
+
+    /// The indexes of `ns`.
+    pub fn indexes(&self, ns: &str) -> Vec<IndexDef> {
+        self.indexes.of(ns)
+    }
+
+    /// Defines an index of `ns` from its CouchDB definition (`text`) and
+    /// builds it over the namespace's current values; commits wait until it
+    /// is built. Defining the same index again does nothing; a changed
+    /// definition under the same name replaces the old one. Returns the
+    /// documents indexed.
+    pub fn create_index(&self, ns: &str, text: &str) -> Result<usize, PeerError> {
+        let def = IndexDef::parse(text)?;
+        // Commits take this lock too: none runs while the index is built.
+        let _commits = self.info.write().expect("info lock");
+        let existing = self
+            .indexes
+            .0
+            .read()
+            .expect("index catalog lock")
+            .get(ns)
+            .and_then(|defs| {
+                defs.iter()
+                    .find(|(d, _)| d.ddoc == def.ddoc && d.name == def.name)
+                    .cloned()
+            });
+        if let Some((old, _)) = &existing {
+            if *old == def {
+                return Ok(0);
+            }
+            self.drop_entries(ns, old)?;
+        }
+        let started = std::time::Instant::now();
+        let p = prefix(ns, &def);
+        let mut batch = WriteBatch::default();
+        let (mut indexed, mut in_batch) = (0usize, 0usize);
+        let mut from = keys::state_key(ns, "");
+        let upper = {
+            let mut u = ns.as_bytes().to_vec();
+            u.push(1);
+            u
+        };
+        loop {
+            let mut last = None;
+            let it = self.db.iterator_cf(
+                self.cf(CF_STATE),
+                IteratorMode::From(&from, Direction::Forward),
+            );
+            for item in it.take(BUILD_BATCH) {
+                let (k, v) = item?;
+                if *k >= *upper {
+                    break;
+                }
+                let (_, key) = keys::split_state_key(&k).ok_or_else(|| corrupt("state key"))?;
+                let (_, bytes) =
+                    keys::parse_state_value(&v).ok_or_else(|| corrupt("state value"))?;
+                if let Some(entry) = parse_value(bytes).and_then(|doc| def.entry(key, &doc)) {
+                    let mut ik = p.clone();
+                    ik.extend_from_slice(&entry);
+                    batch.put_cf(self.cf(CF_INDEX), ik, []);
+                    indexed += 1;
+                    in_batch += 1;
+                }
+                last = Some(k.to_vec());
+            }
+            let Some(mut last) = last else { break };
+            if in_batch >= BUILD_BATCH {
+                self.db.write(std::mem::take(&mut batch))?;
+                in_batch = 0;
+                tracing::info!(
+                    namespace = ns,
+                    index = %format!("{}/{}", def.ddoc, def.name),
+                    "building index: {indexed} documents so far"
+                );
+            }
+            last.push(0);
+            from = last;
+        }
+        batch.put_cf(self.cf(CF_META), meta_key(ns, &def), text.as_bytes());
+        self.db.write(batch)?;
+        let mut catalog = self.indexes.0.write().expect("index catalog lock");
+        let defs = catalog.entry(ns.to_string()).or_default();
+        defs.retain(|(d, _)| !(d.ddoc == def.ddoc && d.name == def.name));
+        defs.push((def.clone(), text.to_string()));
+        let secs = started.elapsed().as_secs_f64();
+        tracing::info!(
+            namespace = ns,
+            index = %format!("{}/{}", def.ddoc, def.name),
+            "index built: {indexed} documents in {secs:.2} s ({:.0} documents/s)",
+            indexed as f64 / secs.max(1e-9)
+        );
+        Ok(indexed)
+    }
+
+    fn drop_entries(&self, ns: &str, def: &IndexDef) -> Result<(), PeerError> {
+        let p = prefix(ns, def);
+        let mut end = p.clone();
+        *end.last_mut().expect("a prefix ends with 0") = 1;
+        let mut batch = WriteBatch::default();
+        batch.delete_range_cf(self.cf(CF_INDEX), &p, &end);
+        batch.delete_cf(self.cf(CF_META), meta_key(ns, def));
+        self.db.write(batch)?;
+        Ok(())
+    }
+
+    /// The document keys of index `def` of `ns` whose entries lie in
+    /// `[start, end)` (`end` empty: to the index's end), in index order, at
+    /// most `limit`.
+    pub fn index_keys(
+        &self,
+        ns: &str,
+        def: &IndexDef,
+        start: &[u8],
+        end: &[u8],
+        limit: usize,
+    ) -> Result<Vec<String>, PeerError> {
+        let p = prefix(ns, def);
+        let mut from = p.clone();
+        from.extend_from_slice(start);
+        let upper = if end.is_empty() {
+            let mut u = p.clone();
+            *u.last_mut().expect("a prefix ends with 0") = 1;
+            u
+        } else {
+            let mut u = p.clone();
+            u.extend_from_slice(end);
+            u
+        };
+        let mut out = Vec::new();
+        let it = self.db.iterator_cf(
+            self.cf(CF_INDEX),
+            IteratorMode::From(&from, Direction::Forward),
+        );
+        for item in it {
+            let (k, _) = item?;
+            if *k >= *upper || out.len() >= limit {
+                break;
+            }
+            let key = def
+                .key_of(&k[p.len()..])
+                .ok_or_else(|| corrupt("index entry"))?;
+            out.push(key);
+        }
+        Ok(out)
+    }
+
+    /// Adds to `batch` the index changes of a block's state updates: the
+    /// entries of each key's value before the block go, those of its value
+    /// after it come.
+    pub(super) fn batch_index_updates(
+        &self,
+        batch: &mut WriteBatch,
+        updates: &[StateUpdate],
+    ) -> Result<(), PeerError> {
+        if !self.indexes.any() {
+            return Ok(());
+        }
+        let catalog = self.indexes.0.read().expect("index catalog lock");
+        // Each key's value before the block, then after each update.
+        let mut before: HashMap<(&str, &str), Option<serde_json::Value>> = HashMap::new();
+        let mut after: HashMap<(&str, &str), Option<serde_json::Value>> = HashMap::new();
+        for u in updates {
+            if !catalog.contains_key(&u.namespace) {
+                continue;
+            }
+            let id = (u.namespace.as_str(), u.key.as_str());
+            if !before.contains_key(&id) {
+                let old = self
+                    .db
+                    .get_cf(self.cf(CF_STATE), keys::state_key(&u.namespace, &u.key))?
+                    .and_then(|v| keys::parse_state_value(&v).and_then(|(_, b)| parse_value(b)));
+                before.insert(id, old);
+            }
+            after.insert(id, u.value.as_deref().and_then(parse_value));
+        }
+        for ((ns, key), new) in &after {
+            let old = &before[&(*ns, *key)];
+            for (def, _) in &catalog[*ns] {
+                let p = prefix(ns, def);
+                let old_entry = old.as_ref().and_then(|d| def.entry(key, d));
+                let new_entry = new.as_ref().and_then(|d| def.entry(key, d));
+                if old_entry == new_entry {
+                    continue;
+                }
+                if let Some(e) = old_entry {
+                    batch.delete_cf(self.cf(CF_INDEX), [p.as_slice(), &e].concat());
+                }
+                if let Some(e) = new_entry {
+                    batch.put_cf(self.cf(CF_INDEX), [p.as_slice(), &e].concat(), []);
+                }
+            }
+        }
+        Ok(())
+    }
+}
