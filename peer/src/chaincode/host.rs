@@ -204,7 +204,7 @@ impl TxSimulator for NoState {
         _: &str,
         _: &str,
         _: usize,
-    ) -> Result<(Vec<(String, Vec<u8>)>, String), crate::PeerError> {
+    ) -> Result<super::simulator::RangePage, crate::PeerError> {
         Err(no_state())
     }
     fn rich_query(

@@ -255,12 +255,12 @@ impl Ledger {
                 continue;
             }
             let id = (u.namespace.as_str(), u.key.as_str());
-            if !before.contains_key(&id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = before.entry(id) {
                 let old = self
                     .db
                     .get_cf(self.cf(CF_STATE), keys::state_key(&u.namespace, &u.key))?
                     .and_then(|v| keys::parse_state_value(&v).and_then(|(_, b)| parse_value(b)));
-                before.insert(id, old);
+                slot.insert(old);
             }
             after.insert(id, u.value.as_deref().and_then(parse_value));
         }

@@ -29,6 +29,10 @@ use private::{HashedReads, PrivateKeys, PrivateWrite};
 pub use reader::StateReader;
 pub use rich::{QueryLimits, QueryOutcome};
 
+/// A page of a range: keys and values, and the next page's first key (empty
+/// when the range is exhausted).
+pub type RangePage = (Vec<(String, Vec<u8>)>, String);
+
 /// A page of a key's history and the cursor of the next (`None`: no more).
 pub type HistoryPage = (Vec<KeyModification>, Option<Vec<u8>>);
 
@@ -165,7 +169,7 @@ pub trait TxSimulator: Send {
         start: &str,
         end: &str,
         size: usize,
-    ) -> Result<(Vec<(String, Vec<u8>)>, String), PeerError>;
+    ) -> Result<RangePage, PeerError>;
     /// Runs a rich query over the committed JSON values of `ns` (Fabric's
     /// `GetQueryResult`; with `paging` = (page size, bookmark),
     /// `GetQueryResultWithPagination`), recording each key returned as read.
@@ -532,7 +536,7 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         start: &str,
         end: &str,
         size: usize,
-    ) -> Result<(Vec<(String, Vec<u8>)>, String), PeerError> {
+    ) -> Result<RangePage, PeerError> {
         self.begin_paginated()?;
         // One more than the page: the first key of the next page.
         let mut read = self
