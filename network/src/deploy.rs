@@ -120,7 +120,12 @@ pub fn package_bytes(spec: &DeploySpec) -> Result<Vec<u8>, NetworkError> {
     match &spec.source {
         ChaincodeSource::Crate(dir) => {
             let wasm = package::build_wasm(dir, spec.build_dir.as_deref())?;
-            Ok(package::package(&label, &read(&wasm)?)?)
+            let indexes = package::index_files(dir)?;
+            Ok(package::package_with_indexes(
+                &label,
+                &read(&wasm)?,
+                &indexes,
+            )?)
         }
         ChaincodeSource::Wasm(path) => Ok(package::package(&label, &read(path)?)?),
         ChaincodeSource::Package(path) => read(path),

@@ -1,6 +1,9 @@
 //! Chaincode packages, Fabric-shaped: a `.tar.gz` holding `metadata.json`
 //! (`{"type":"wasm","label":...}`) and `code.tar.gz`, which holds
-//! `chaincode.wasm`. The package ID is `label:hex(sha256(package bytes))`.
+//! `chaincode.wasm` and, as in Fabric, the rich-query indexes under
+//! `META-INF/statedb/couchdb/indexes/*.json` (and
+//! `META-INF/statedb/couchdb/collections/<collection>/indexes/*.json`).
+//! The package ID is `label:hex(sha256(package bytes))`.
 //! Packages are built deterministically (fixed timestamps, owners and modes),
 //! so the same module and label always give the same ID.
 
@@ -41,6 +44,67 @@ pub struct ChaincodePackage {
     pub label: String,
     /// The WASM module.
     pub wasm: Vec<u8>,
+    /// Its rich-query index definitions, each checked.
+    pub indexes: Vec<PackagedIndex>,
+}
+
+/// An index definition shipped in a package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackagedIndex {
+    /// The private-data collection it indexes (`None`: the public state).
+    pub collection: Option<String>,
+    /// Its path in `code.tar.gz`.
+    pub file: String,
+    /// The CouchDB index definition (JSON).
+    pub definition: String,
+}
+
+/// Where index definitions live in a chaincode's directory and in
+/// `code.tar.gz`, as in Fabric.
+pub const INDEX_DIR: &str = "META-INF/statedb/couchdb";
+
+/// The index an entry of `code.tar.gz` defines, if its path is one.
+fn index_path(name: &str) -> Option<Option<String>> {
+    let rest = name.strip_prefix(INDEX_DIR)?.strip_prefix('/')?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    match parts.as_slice() {
+        ["indexes", file] if file.ends_with(".json") => Some(None),
+        ["collections", coll, "indexes", file] if file.ends_with(".json") && !coll.is_empty() => {
+            Some(Some(coll.to_string()))
+        }
+        _ => None,
+    }
+}
+
+/// The index definitions under `dir/META-INF/statedb/couchdb/`, as
+/// (path in the package, bytes), sorted by path (none: no such folder).
+pub fn index_files(dir: &Path) -> Result<Vec<(String, Vec<u8>)>, PeerError> {
+    let root = dir.join(INDEX_DIR);
+    let mut out = Vec::new();
+    let mut folders = vec![(root.join("indexes"), format!("{INDEX_DIR}/indexes"))];
+    if let Ok(collections) = std::fs::read_dir(root.join("collections")) {
+        for c in collections.flatten() {
+            let name = c.file_name().to_string_lossy().into_owned();
+            folders.push((
+                c.path().join("indexes"),
+                format!("{INDEX_DIR}/collections/{name}/indexes"),
+            ));
+        }
+    }
+    for (folder, prefix) in folders {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".json") {
+                let bytes = std::fs::read(e.path()).map_err(PeerError::file(&e.path()))?;
+                out.push((format!("{prefix}/{name}"), bytes));
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 fn tar_gz(entries: &[(&str, &[u8])]) -> Result<Vec<u8>, PeerError> {
@@ -112,8 +176,23 @@ pub fn check_label(label: &str) -> Result<(), PeerError> {
 
 /// Packages a WASM module under a label.
 pub fn package(label: &str, wasm: &[u8]) -> Result<Vec<u8>, PeerError> {
+    package_with_indexes(label, wasm, &[])
+}
+
+/// Packages a WASM module and index definitions ([`index_files`]) under a
+/// label; each definition is checked first.
+pub fn package_with_indexes(
+    label: &str,
+    wasm: &[u8],
+    indexes: &[(String, Vec<u8>)],
+) -> Result<Vec<u8>, PeerError> {
     check_label(label)?;
-    let code = tar_gz(&[("chaincode.wasm", wasm)])?;
+    for (file, bytes) in indexes {
+        check_index(file, bytes)?;
+    }
+    let mut entries: Vec<(&str, &[u8])> = vec![("chaincode.wasm", wasm)];
+    entries.extend(indexes.iter().map(|(f, b)| (f.as_str(), b.as_slice())));
+    let code = tar_gz(&entries)?;
     let metadata = serde_json::to_vec(&Metadata {
         kind: WASM_TYPE.into(),
         label: label.into(),
@@ -151,16 +230,39 @@ pub fn parse(package: &[u8]) -> Result<ChaincodePackage, PeerError> {
     }
     let code = find("code.tar.gz")
         .ok_or_else(|| PeerError::InvalidChaincode("the package has no code.tar.gz".into()))?;
-    let wasm = untar_gz(&code, "code.tar.gz")?
-        .into_iter()
-        .find(|(n, _)| n == "chaincode.wasm")
-        .map(|(_, d)| d)
+    let mut wasm = None;
+    let mut indexes = Vec::new();
+    for (name, data) in untar_gz(&code, "code.tar.gz")? {
+        if name == "chaincode.wasm" {
+            wasm = Some(data);
+        } else if let Some(collection) = index_path(&name) {
+            let definition = check_index(&name, &data)?;
+            indexes.push(PackagedIndex {
+                collection,
+                file: name,
+                definition,
+            });
+        }
+    }
+    let wasm = wasm
         .ok_or_else(|| PeerError::InvalidChaincode("code.tar.gz has no chaincode.wasm".into()))?;
     check_label(&metadata.label)?;
     Ok(ChaincodePackage {
         label: metadata.label,
         wasm,
+        indexes,
     })
+}
+
+/// An index definition's text, if it is one weft can build (the package is
+/// refused otherwise, naming the file, as Fabric refuses a bad index at
+/// install).
+fn check_index(file: &str, bytes: &[u8]) -> Result<String, PeerError> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| PeerError::InvalidChaincode(format!("{file}: not UTF-8")))?;
+    weft_chaincode_query::IndexDef::parse(text)
+        .map_err(|e| PeerError::InvalidChaincode(format!("{file}: {e}")))?;
+    Ok(text.to_string())
 }
 
 /// Whether rustup has the `wasm32-unknown-unknown` target installed.
@@ -303,6 +405,69 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("weft runs WASM chaincode")
+        );
+    }
+
+    #[test]
+    fn index_definitions_travel_in_the_package_and_bad_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let public = dir.path().join(INDEX_DIR).join("indexes");
+        let private = dir.path().join(INDEX_DIR).join("collections/priv/indexes");
+        std::fs::create_dir_all(&public).unwrap();
+        std::fs::create_dir_all(&private).unwrap();
+        let owner = r#"{"index":{"fields":["docType","owner"]},"ddoc":"indexOwnerDoc","name":"indexOwner","type":"json"}"#;
+        std::fs::write(public.join("indexOwner.json"), owner).unwrap();
+        std::fs::write(public.join("README.md"), "not an index").unwrap();
+        std::fs::write(
+            private.join("indexPrice.json"),
+            r#"{"index":{"fields":["price"]},"name":"indexPrice"}"#,
+        )
+        .unwrap();
+        let files = index_files(dir.path()).unwrap();
+        assert_eq!(files.len(), 2);
+        let bytes = package_with_indexes("marbles_1.0", b"\0asm", &files).unwrap();
+        let p = parse(&bytes).unwrap();
+        assert_eq!(p.indexes.len(), 2);
+        let public_index = p.indexes.iter().find(|i| i.collection.is_none()).unwrap();
+        assert_eq!(public_index.definition, owner);
+        assert_eq!(
+            public_index.file,
+            format!("{INDEX_DIR}/indexes/indexOwner.json")
+        );
+        assert!(
+            p.indexes
+                .iter()
+                .any(|i| i.collection.as_deref() == Some("priv"))
+        );
+
+        // A text index (CouchDB's Lucene kind) is refused, naming the file,
+        // whether packaged here or by another tool.
+        let bad = vec![(
+            format!("{INDEX_DIR}/indexes/bad.json"),
+            br#"{"index":{"fields":["a"]},"name":"t","type":"text"}"#.to_vec(),
+        )];
+        let err = package_with_indexes("marbles_1.0", b"\0asm", &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("bad.json") && err.contains("not supported"),
+            "{err}"
+        );
+        let code = tar_gz(&[
+            ("chaincode.wasm", b"\0asm".as_slice()),
+            (bad[0].0.as_str(), bad[0].1.as_slice()),
+        ])
+        .unwrap();
+        let crafted = tar_gz(&[
+            ("metadata.json", br#"{"type":"wasm","label":"x"}"#),
+            ("code.tar.gz", &code),
+        ])
+        .unwrap();
+        assert!(
+            parse(&crafted)
+                .unwrap_err()
+                .to_string()
+                .contains("bad.json")
         );
     }
 }

@@ -19,6 +19,26 @@ pub struct Installed {
     pub label: String,
     /// The compiled module.
     pub compiled: Arc<CompiledChaincode>,
+    /// Its rich-query index definitions.
+    pub indexes: Arc<Vec<package::PackagedIndex>>,
+}
+
+impl Installed {
+    /// Makes sure `ledger` has this package's indexes of the public state of
+    /// namespace `ns` (built at the first proposal that runs the package on
+    /// the channel, then kept up to date by every commit). A failure is
+    /// logged; queries then scan.
+    pub fn apply_indexes(&self, ledger: &crate::ledger::Ledger, ns: &str) {
+        for index in self.indexes.iter().filter(|i| i.collection.is_none()) {
+            if let Err(e) = ledger.ensure_index(ns, &index.definition) {
+                tracing::warn!(
+                    package_id = %self.package_id,
+                    file = %index.file,
+                    "index not built: {e}"
+                );
+            }
+        }
+    }
 }
 
 /// The packages installed on this peer.
@@ -73,6 +93,7 @@ impl InstalledChaincodes {
             package_id: package_id.clone(),
             label: parsed.label,
             compiled,
+            indexes: Arc::new(parsed.indexes),
         };
         self.by_id
             .write()

@@ -229,13 +229,17 @@ pub(crate) async fn run_lifecycle(command: ChaincodeCommand) -> Result<(), PeerE
                     "--lang {lang}: weft runs WASM chaincode (use wasm or rust)"
                 )));
             }
-            let wasm_path = if build {
-                package::build_wasm(&path, None)?
+            // A crate's index definitions (META-INF/statedb/couchdb) go in too.
+            let (wasm_path, indexes) = if build {
+                (
+                    package::build_wasm(&path, None)?,
+                    package::index_files(&path)?,
+                )
             } else {
-                path
+                (path, Vec::new())
             };
             let wasm = std::fs::read(&wasm_path).map_err(PeerError::file(&wasm_path))?;
-            let bytes = package::package(&label, &wasm)?;
+            let bytes = package::package_with_indexes(&label, &wasm, &indexes)?;
             package::write_package(&output, &bytes)?;
             println!("{}", package::package_id(&label, &bytes));
         }

@@ -78,6 +78,7 @@ pub(super) fn simulate(
         .unwrap_or_default();
     check_init(&mut sim, p, cc, &info)?;
     let installed = installed_for(core.as_ref(), &ledger, cc, sequence)?;
+    installed.apply_indexes(&ledger, cc);
     let creator = cfg
         .msps
         .deserialize(&p.signature_header.creator)

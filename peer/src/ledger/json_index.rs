@@ -95,6 +95,23 @@ impl Ledger {
         self.indexes.of(ns)
     }
 
+    /// Defines the index `text` of `ns` unless it is already defined with
+    /// this very text (a read-locked check, cheap enough for every
+    /// proposal); `Some(documents indexed)` when it was built now.
+    pub fn ensure_index(&self, ns: &str, text: &str) -> Result<Option<usize>, PeerError> {
+        let known = self
+            .indexes
+            .0
+            .read()
+            .expect("index catalog lock")
+            .get(ns)
+            .is_some_and(|defs| defs.iter().any(|(_, t)| t == text));
+        if known {
+            return Ok(None);
+        }
+        self.create_index(ns, text).map(Some)
+    }
+
     /// Defines an index of `ns` from its CouchDB definition (`text`) and
     /// builds it over the namespace's current values; commits wait until it
     /// is built. Defining the same index again does nothing; a changed
@@ -115,8 +132,20 @@ impl Ledger {
                     .find(|(d, _)| d.ddoc == def.ddoc && d.name == def.name)
                     .cloned()
             });
-        if let Some((old, _)) = &existing {
+        if let Some((old, old_text)) = &existing {
             if *old == def {
+                if old_text != text {
+                    // The same index written differently: remember this text.
+                    self.db
+                        .put_cf(self.cf(CF_META), meta_key(ns, &def), text.as_bytes())?;
+                    let mut catalog = self.indexes.0.write().expect("index catalog lock");
+                    if let Some(slot) = catalog
+                        .get_mut(ns)
+                        .and_then(|d| d.iter_mut().find(|(d, _)| *d == def))
+                    {
+                        slot.1 = text.to_string();
+                    }
+                }
                 return Ok(0);
             }
             self.drop_entries(ns, old)?;

@@ -84,7 +84,7 @@ pub async fn endorse(
 }
 
 /// Runs `a` on `chaincode` on one peer, as an evaluation (nothing is ordered).
-async fn evaluate(
+pub async fn evaluate(
     user: &SigningIdentity,
     chaincode: &str,
     a: &[&str],
@@ -95,7 +95,7 @@ async fn evaluate(
 }
 
 /// The JSON answer of a successful response.
-fn json(resp: &Response) -> serde_json::Value {
+pub fn json(resp: &Response) -> serde_json::Value {
     assert_eq!(resp.status, 200, "{}", resp.message);
     serde_json::from_slice(&resp.payload).unwrap()
 }
@@ -273,15 +273,26 @@ pub async fn deploy_definition(
     d: CommitChaincodeDefinitionArgs,
     wasm: &[u8],
 ) -> String {
+    let pkg = package::package(&d.version, wasm).unwrap();
+    deploy_package(net, peers, admins, d, &pkg).await
+}
+
+/// Deploys definition `d` (its version is the package label) with package `pkg`.
+pub async fn deploy_package(
+    net: &Net,
+    peers: [&PeerHandle; 2],
+    admins: &mut [AdminClient; 2],
+    d: CommitChaincodeDefinitionArgs,
+    pkg: &[u8],
+) -> String {
     let (label, sequence, name) = (d.version.clone(), d.sequence, d.name.clone());
     let (label, name) = (label.as_str(), name.as_str());
-    let pkg = package::package(label, wasm).unwrap();
     let mut ids = Vec::new();
     for a in admins.iter_mut() {
-        ids.push(install(a, &pkg).await.unwrap());
+        ids.push(install(a, pkg).await.unwrap());
     }
     assert_eq!(ids[0], ids[1]);
-    assert_eq!(ids[0], package::package_id(label, &pkg));
+    assert_eq!(ids[0], package::package_id(label, pkg));
     let [a1, a2] = admins;
     let (s1, s2) = (a1.signer().clone(), a2.signer().clone());
     assert_eq!(

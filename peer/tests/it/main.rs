@@ -18,6 +18,7 @@ mod net;
 mod network;
 mod private_key_level;
 mod range_hashes;
+mod rich_query;
 mod support;
 mod tls_roots;
 mod validation;
