@@ -189,6 +189,34 @@ impl<'a> Context<'a> {
         Ok(self.ledger.get_range(start, end)?)
     }
 
+    /// The committed values of many keys, in the order given, in one call
+    /// to the peer (Fabric 3.1's `GetMultipleStates`); each is recorded as a
+    /// read, as by [`Self::get_state`].
+    pub fn get_multiple_states(
+        &mut self,
+        keys: &[&str],
+    ) -> Result<Vec<Option<Vec<u8>>>, LedgerError> {
+        self.ledger.get_multiple_states(keys)
+    }
+
+    /// Private values of many keys of `collection`, in one call (Fabric
+    /// 3.1's `GetMultiplePrivateData`), with [`Self::get_private_data`]'s rules.
+    pub fn get_multiple_private_data(
+        &mut self,
+        collection: &str,
+        keys: &[&str],
+    ) -> Result<Vec<Option<Vec<u8>>>, LedgerError> {
+        self.ledger.get_multiple_private_data(collection, keys)
+    }
+
+    /// Many writes (`Some(value)`) and deletes (`None`) in one call to the
+    /// peer (what Fabric 3.1's `StartWriteBatch`/`FinishWriteBatch` do for
+    /// its shim); the same as calling [`Self::put_state`] and
+    /// [`Self::del_state`] in order.
+    pub fn put_states(&mut self, writes: &[(&str, Option<&[u8]>)]) -> Result<(), LedgerError> {
+        self.ledger.put_states(writes)
+    }
+
     /// One page of simple keys in `[start, end)` after `bookmark` (empty:
     /// the first page), and the next page's bookmark, empty after the last
     /// (Fabric's `GetStateByRangeWithPagination`). Only in a transaction that

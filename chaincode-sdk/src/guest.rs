@@ -50,6 +50,9 @@ mod wasm {
         fn get_state(kp: *const u8, kl: usize) -> i64;
         fn put_state(kp: *const u8, kl: usize, vp: *const u8, vl: usize) -> i32;
         fn del_state(kp: *const u8, kl: usize) -> i32;
+        fn get_multiple_states(kp: *const u8, kl: usize) -> i64;
+        fn get_multiple_private_data(cp: *const u8, cl: usize, kp: *const u8, kl: usize) -> i64;
+        fn put_states(wp: *const u8, wl: usize) -> i32;
         fn get_state_validation_parameter(kp: *const u8, kl: usize) -> i64;
         fn set_state_validation_parameter(
             kp: *const u8,
@@ -178,6 +181,17 @@ mod wasm {
         // SAFETY: a plain host call with an integer.
         unsafe { iter_close(id as i32) };
         Ok(items)
+    }
+
+    /// The values a multi-key read returned.
+    fn values_of(r: i64, call: &'static str) -> Result<Vec<Option<Vec<u8>>>, LedgerError> {
+        if r < 0 {
+            return Err(err(r, call));
+        }
+        weft_chaincode_abi::decode_values(&take_result(r)).ok_or(LedgerError {
+            code: ErrorCode::Internal,
+            call,
+        })
     }
 
     /// The iterator a query call opened, or its refusal with the peer's
@@ -420,6 +434,43 @@ mod wasm {
                 )
             };
             drain_kv(id, "private_range_open")
+        }
+
+        fn get_multiple_states(
+            &mut self,
+            keys: &[&str],
+        ) -> Result<Vec<Option<Vec<u8>>>, LedgerError> {
+            let encoded = weft_chaincode_abi::encode_keys(keys);
+            // SAFETY: pointer and length of a live buffer.
+            let r = unsafe { get_multiple_states(encoded.as_ptr(), encoded.len()) };
+            values_of(r, "get_multiple_states")
+        }
+
+        fn get_multiple_private_data(
+            &mut self,
+            collection: &str,
+            keys: &[&str],
+        ) -> Result<Vec<Option<Vec<u8>>>, LedgerError> {
+            let encoded = weft_chaincode_abi::encode_keys(keys);
+            // SAFETY: pointers and lengths of live buffers.
+            let r = unsafe {
+                get_multiple_private_data(
+                    collection.as_ptr(),
+                    collection.len(),
+                    encoded.as_ptr(),
+                    encoded.len(),
+                )
+            };
+            values_of(r, "get_multiple_private_data")
+        }
+
+        fn put_states(&mut self, writes: &[(&str, Option<&[u8]>)]) -> Result<(), LedgerError> {
+            let encoded = weft_chaincode_abi::encode_writes(writes);
+            // SAFETY: pointer and length of a live buffer.
+            unit(
+                unsafe { put_states(encoded.as_ptr(), encoded.len()) },
+                "put_states",
+            )
         }
 
         fn get_range_page(

@@ -47,6 +47,16 @@ pub trait Ledger {
     fn put_state(&mut self, key: &str, value: &[u8]) -> Result<(), LedgerError>;
     /// Deletes a key.
     fn del_state(&mut self, key: &str) -> Result<(), LedgerError>;
+    /// The committed values of many keys, in order (one host call).
+    fn get_multiple_states(&mut self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, LedgerError>;
+    /// Private values of many keys of `collection`, in order (one host call).
+    fn get_multiple_private_data(
+        &mut self,
+        collection: &str,
+        keys: &[&str],
+    ) -> Result<Vec<Option<Vec<u8>>>, LedgerError>;
+    /// Many writes (`Some`) and deletes (`None`) in one host call.
+    fn put_states(&mut self, writes: &[(&str, Option<&[u8]>)]) -> Result<(), LedgerError>;
     /// A key's committed endorsement policy (Fabric's validation parameter).
     fn get_state_validation_parameter(&mut self, key: &str)
     -> Result<Option<Vec<u8>>, LedgerError>;

@@ -345,6 +345,33 @@ impl Ledger for MockStub {
             .collect())
     }
 
+    fn get_multiple_states(&mut self, keys: &[&str]) -> Result<Vec<Option<Vec<u8>>>, LedgerError> {
+        keys.iter().map(|k| self.get_state(k)).collect()
+    }
+
+    fn get_multiple_private_data(
+        &mut self,
+        collection: &str,
+        keys: &[&str],
+    ) -> Result<Vec<Option<Vec<u8>>>, LedgerError> {
+        keys.iter()
+            .map(|k| self.get_private_data(collection, k))
+            .collect()
+    }
+
+    fn put_states(&mut self, writes: &[(&str, Option<&[u8]>)]) -> Result<(), LedgerError> {
+        if writes.iter().any(|(k, _)| k.is_empty()) {
+            return Err(LedgerError {
+                code: ErrorCode::InvalidArgument,
+                call: "put_states",
+            });
+        }
+        writes.iter().try_for_each(|(k, v)| match v {
+            Some(v) => self.put_state(k, v),
+            None => self.del_state(k),
+        })
+    }
+
     fn get_range_page(
         &mut self,
         start: &str,

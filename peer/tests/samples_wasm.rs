@@ -421,6 +421,26 @@ fn marbles_rich_queries_run_in_wasm_with_reads_recorded_and_refusals_named() {
         (0..25).map(|i| format!("m{i:02}")).collect::<Vec<_>>()
     );
 
+    // Many keys in one host call: values in order, each key read.
+    let (out, rw) = chain.simulate(&["ReadMarbles", r#"["m03","none","m01"]"#], false);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let read: serde_json::Value = serde_json::from_slice(&out.response.payload).unwrap();
+    assert_eq!(read[0]["name"], "m03");
+    assert!(read[1].is_null());
+    assert_eq!(read[2]["owner"], "ann");
+    let reads: Vec<_> = kv(&rw).reads.iter().map(|r| r.key.clone()).collect();
+    assert_eq!(reads, ["m01", "m03", "none"]);
+    // And many deletes in one: the marble and its two index entries.
+    let (out, rw) = chain.simulate(&["DeleteMarble", "m04"], false);
+    assert_eq!(out.response.status, 200, "{}", out.response.message);
+    let deleted: Vec<_> = kv(&rw)
+        .writes
+        .iter()
+        .filter(|w| w.is_delete)
+        .map(|w| w.key.clone())
+        .collect();
+    assert_eq!(deleted.len(), 3, "{deleted:?}");
+
     // A refused query tells the client why; the peer goes on serving.
     let (out, _) = chain.simulate(
         &["QueryMarbles", r#"{"selector":{"size":{"$bogus":1}}}"#],

@@ -67,6 +67,17 @@ pub mod imports {
     pub const PUT_STATE: &str = "put_state";
     /// `(key_ptr, key_len) -> i32`
     pub const DEL_STATE: &str = "del_state";
+    /// `(keys_ptr, keys_len) -> i64`: the values of many keys at once
+    /// (Fabric 3.1's `GetMultipleStates`); keys as [`encode_keys`](crate::encode_keys),
+    /// the answer as [`encode_values`](crate::encode_values) in the result buffer.
+    pub const GET_MULTIPLE_STATES: &str = "get_multiple_states";
+    /// `(coll_ptr, coll_len, keys_ptr, keys_len) -> i64`: private values of
+    /// many keys at once (Fabric 3.1's `GetMultiplePrivateData`), as
+    /// `get_multiple_states`.
+    pub const GET_MULTIPLE_PRIVATE_DATA: &str = "get_multiple_private_data";
+    /// `(writes_ptr, writes_len) -> i32`: many writes and deletes in one call
+    /// (Fabric 3.1's write batch), as [`encode_writes`](crate::encode_writes).
+    pub const PUT_STATES: &str = "put_states";
     /// `(key_ptr, key_len) -> i64`: the key's endorsement policy (Fabric's
     /// `GetStateValidationParameter`); not found when it has none.
     pub const GET_STATE_VALIDATION_PARAMETER: &str = "get_state_validation_parameter";
@@ -148,6 +159,9 @@ pub mod imports {
         GET_STATE,
         PUT_STATE,
         DEL_STATE,
+        GET_MULTIPLE_STATES,
+        GET_MULTIPLE_PRIVATE_DATA,
+        PUT_STATES,
         GET_STATE_VALIDATION_PARAMETER,
         SET_STATE_VALIDATION_PARAMETER,
         GET_PRIVATE_DATA_VALIDATION_PARAMETER,
@@ -490,6 +504,107 @@ pub fn decode_history(b: &[u8]) -> Option<KeyModification> {
     })
 }
 
+/// Encodes a list of keys: a count, then each key length-prefixed.
+pub fn encode_keys(keys: &[&str]) -> Vec<u8> {
+    let mut out = (keys.len() as u32).to_le_bytes().to_vec();
+    for k in keys {
+        put_bytes(&mut out, k.as_bytes());
+    }
+    out
+}
+
+/// Decodes [`encode_keys`]; `None` for malformed bytes or a key that is not UTF-8.
+pub fn decode_keys(b: &[u8]) -> Option<Vec<String>> {
+    let mut r = Reader(b);
+    let n = r.u32()? as usize;
+    // Each key takes at least its 4-byte length: no allocation beyond the input.
+    if n > b.len() / 4 {
+        return None;
+    }
+    let mut keys = Vec::with_capacity(n);
+    for _ in 0..n {
+        keys.push(String::from_utf8(r.bytes()?.to_vec()).ok()?);
+    }
+    r.done().then_some(keys)
+}
+
+/// Encodes the answer to a multi-key read: a count, then per key 0 (no
+/// value) or 1 and the value length-prefixed.
+pub fn encode_values(values: &[Option<Vec<u8>>]) -> Vec<u8> {
+    let mut out = (values.len() as u32).to_le_bytes().to_vec();
+    for v in values {
+        match v {
+            None => out.push(0),
+            Some(v) => {
+                out.push(1);
+                put_bytes(&mut out, v);
+            }
+        }
+    }
+    out
+}
+
+/// Decodes [`encode_values`].
+pub fn decode_values(b: &[u8]) -> Option<Vec<Option<Vec<u8>>>> {
+    let mut r = Reader(b);
+    let n = r.u32()? as usize;
+    if n > b.len() {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let (flag, rest) = r.0.split_first()?;
+        r.0 = rest;
+        out.push(match flag {
+            0 => None,
+            1 => Some(r.bytes()?.to_vec()),
+            _ => return None,
+        });
+    }
+    r.done().then_some(out)
+}
+
+/// Encodes a batch of writes: a count, then per write the key, and 0 (a
+/// delete) or 1 and the value.
+pub fn encode_writes(writes: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
+    let mut out = (writes.len() as u32).to_le_bytes().to_vec();
+    for (k, v) in writes {
+        put_bytes(&mut out, k.as_bytes());
+        match v {
+            None => out.push(0),
+            Some(v) => {
+                out.push(1);
+                put_bytes(&mut out, v);
+            }
+        }
+    }
+    out
+}
+
+/// Decodes [`encode_writes`].
+pub fn decode_writes(b: &[u8]) -> Option<Vec<(String, Option<Vec<u8>>)>> {
+    let mut r = Reader(b);
+    let n = r.u32()? as usize;
+    if n > b.len() / 5 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let key = String::from_utf8(r.bytes()?.to_vec()).ok()?;
+        let (flag, rest) = r.0.split_first()?;
+        r.0 = rest;
+        out.push((
+            key,
+            match flag {
+                0 => None,
+                1 => Some(r.bytes()?.to_vec()),
+                _ => return None,
+            },
+        ));
+    }
+    r.done().then_some(out)
+}
+
 /// Encodes `invoke_chaincode`'s argument list (same as an [`Invocation`]).
 pub fn encode_args(args: &[Vec<u8>]) -> Vec<u8> {
     Invocation {
@@ -532,6 +647,23 @@ mod tests {
             is_delete: true,
         };
         assert_eq!(decode_history(&encode_history(&m)), Some(m));
+        assert_eq!(
+            decode_keys(&encode_keys(&["a", "", "c"])).unwrap(),
+            ["a", "", "c"]
+        );
+        assert_eq!(
+            decode_keys(&[255, 255, 255, 255]),
+            None,
+            "a count beyond the bytes"
+        );
+        let values = vec![Some(b"v".to_vec()), None, Some(Vec::new())];
+        assert_eq!(decode_values(&encode_values(&values)), Some(values));
+        let writes = encode_writes(&[("a", Some(b"1".as_slice())), ("b", None)]);
+        assert_eq!(
+            decode_writes(&writes),
+            Some(vec![("a".into(), Some(b"1".to_vec())), ("b".into(), None)])
+        );
+        assert_eq!(decode_writes(&writes[..writes.len() - 1]), None);
         let q = QueryMetadata {
             fetched_records_count: 7,
             bookmark: "5b2261225d".into(),

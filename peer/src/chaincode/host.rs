@@ -718,6 +718,7 @@ pub fn linker(engine: &Engine) -> wasmtime::Result<Linker<HostState>> {
 
     super::host_private::link(&mut l)?;
     super::host_query::link(&mut l)?;
+    super::host_batch::link(&mut l)?;
     Ok(l)
 }
 

@@ -34,7 +34,7 @@ fn target(
 }
 
 /// The collection a call names, if it is one this chaincode may use.
-fn collection(
+pub(super) fn collection(
     c: &mut Ctx<'_>,
     call: &str,
     (cp, cl): (i32, i32),
@@ -53,7 +53,7 @@ fn collection(
 }
 
 /// `memberOnlyRead`: only members' clients read the collection.
-fn may_read(
+pub(super) fn may_read(
     c: &Ctx<'_>,
     call: &str,
     collection: &str,
@@ -70,7 +70,7 @@ fn may_read(
     Ok(())
 }
 
-fn refuse(c: &Ctx<'_>, call: &str, collection: &str, why: &str) -> i64 {
+pub(super) fn refuse(c: &Ctx<'_>, call: &str, collection: &str, why: &str) -> i64 {
     tracing::warn!(chaincode = %c.data().ctx.chaincode, "{call} on collection {collection:?}: {why}");
     ErrorCode::Forbidden.as_return()
 }

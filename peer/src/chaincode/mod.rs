@@ -18,6 +18,7 @@ macro_rules! try_code {
 }
 
 mod host;
+mod host_batch;
 mod host_private;
 mod host_query;
 pub mod installed;
