@@ -328,8 +328,30 @@ impl<'a> Reader<'a> {
         Some(v)
     }
 
+    /// A value written by [`put_optional`].
+    fn optional(&mut self) -> Option<Option<&'a [u8]>> {
+        let (flag, rest) = self.0.split_first()?;
+        self.0 = rest;
+        match flag {
+            0 => Some(None),
+            1 => Some(Some(self.bytes()?)),
+            _ => None,
+        }
+    }
+
     fn done(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// Appends 0 for `None`, or 1 and the bytes length-prefixed.
+fn put_optional(out: &mut Vec<u8>, v: Option<&[u8]>) {
+    match v {
+        None => out.push(0),
+        Some(v) => {
+            out.push(1);
+            put_bytes(out, v);
+        }
     }
 }
 
@@ -533,13 +555,7 @@ pub fn decode_keys(b: &[u8]) -> Option<Vec<String>> {
 pub fn encode_values(values: &[Option<Vec<u8>>]) -> Vec<u8> {
     let mut out = (values.len() as u32).to_le_bytes().to_vec();
     for v in values {
-        match v {
-            None => out.push(0),
-            Some(v) => {
-                out.push(1);
-                put_bytes(&mut out, v);
-            }
-        }
+        put_optional(&mut out, v.as_deref());
     }
     out
 }
@@ -553,13 +569,7 @@ pub fn decode_values(b: &[u8]) -> Option<Vec<Option<Vec<u8>>>> {
     }
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
-        let (flag, rest) = r.0.split_first()?;
-        r.0 = rest;
-        out.push(match flag {
-            0 => None,
-            1 => Some(r.bytes()?.to_vec()),
-            _ => return None,
-        });
+        out.push(r.optional()?.map(<[u8]>::to_vec));
     }
     r.done().then_some(out)
 }
@@ -570,13 +580,7 @@ pub fn encode_writes(writes: &[(&str, Option<&[u8]>)]) -> Vec<u8> {
     let mut out = (writes.len() as u32).to_le_bytes().to_vec();
     for (k, v) in writes {
         put_bytes(&mut out, k.as_bytes());
-        match v {
-            None => out.push(0),
-            Some(v) => {
-                out.push(1);
-                put_bytes(&mut out, v);
-            }
-        }
+        put_optional(&mut out, *v);
     }
     out
 }
@@ -591,16 +595,7 @@ pub fn decode_writes(b: &[u8]) -> Option<Vec<(String, Option<Vec<u8>>)>> {
     let mut out = Vec::with_capacity(n);
     for _ in 0..n {
         let key = String::from_utf8(r.bytes()?.to_vec()).ok()?;
-        let (flag, rest) = r.0.split_first()?;
-        r.0 = rest;
-        out.push((
-            key,
-            match flag {
-                0 => None,
-                1 => Some(r.bytes()?.to_vec()),
-                _ => return None,
-            },
-        ));
+        out.push((key, r.optional()?.map(<[u8]>::to_vec)));
     }
     r.done().then_some(out)
 }

@@ -89,57 +89,29 @@ fn the_readme_command_brings_a_network_up_runs_a_transaction_and_tears_it_down()
     let all = String::from_utf8_lossy(&run(&dir, &["query", "GetAllAssets"]).stdout).into_owned();
     assert!(all.contains("asset6"), "{all}");
 
-    // The bench reports every node's CPU per transaction beside its throughput.
-    let report = dir.join("bench.json");
-    let bench = run(
-        &dir,
-        &[
-            "bench",
-            "-n",
-            "40",
-            "-c",
-            "8",
-            "-o",
-            report.to_str().unwrap(),
-        ],
-    );
-    let summary = String::from_utf8_lossy(&bench.stdout).into_owned();
-    assert!(summary.contains("40 succeeded"), "{summary}");
-    assert!(summary.contains("server CPU"), "{summary}");
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    let per_node = report["server_cpu"]["per_node_ms"].as_object().unwrap();
-    assert_eq!(per_node.len(), 5, "every node measured: {per_node:?}");
-    assert!(report["server_cpu"]["total_ms"].as_f64().unwrap() > 0.0);
-
-    // The same workload from Fabric's own Node.js Gateway client, with the
-    // node process's CPU reported as the client's.
-    let report = dir.join("bench-node.json");
-    let bench = run(
-        &dir,
-        &[
-            "bench",
-            "--client",
-            "fabric-node",
-            "-n",
-            "40",
-            "-c",
-            "8",
-            "-o",
-            report.to_str().unwrap(),
-        ],
-    );
-    let summary = String::from_utf8_lossy(&bench.stdout).into_owned();
-    assert!(summary.contains("40 succeeded"), "{summary}");
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    assert_eq!(report["outcomes"]["VALID"], 40, "{report}");
-    let cpu = &report["server_cpu"];
-    assert_eq!(cpu["per_node_ms"].as_object().unwrap().len(), 5, "{cpu}");
-    assert!(
-        cpu["client_ms"].as_f64().unwrap() > 0.0,
-        "node measured: {cpu}"
-    );
+    // The bench reports every node's CPU per transaction beside its
+    // throughput, with weft's Rust client and with Fabric's Node.js client
+    // (whose process's CPU is the client's).
+    for client in ["rust", "fabric-node"] {
+        let report = dir.join(format!("bench-{client}.json"));
+        let args = ["bench", "--client", client, "-n", "40", "-c", "8", "-o"];
+        let mut args: Vec<&str> = args.to_vec();
+        args.push(report.to_str().unwrap());
+        let summary = String::from_utf8_lossy(&run(&dir, &args).stdout).into_owned();
+        assert!(summary.contains("40 succeeded"), "{client}: {summary}");
+        assert!(summary.contains("server CPU"), "{client}: {summary}");
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        assert_eq!(report["outcomes"]["VALID"], 40, "{client}: {report}");
+        let cpu = &report["server_cpu"];
+        assert_eq!(
+            cpu["per_node_ms"].as_object().unwrap().len(),
+            5,
+            "{client}: {cpu}"
+        );
+        assert!(cpu["total_ms"].as_f64().unwrap() > 0.0, "{client}: {cpu}");
+        assert!(cpu["client_ms"].as_f64().unwrap() > 0.0, "{client}: {cpu}");
+    }
 
     // A refused endorsement prints each org's detail: peer, MSP and message.
     let refused = Command::new(script())

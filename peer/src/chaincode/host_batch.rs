@@ -12,7 +12,7 @@ use super::host::{
     BYTE_COST, CALL_COST, Ctx, HostState, ITEM_COST, answer_write, charge, read_bytes, set_result,
     sim,
 };
-use super::host_private::{collection, may_read, refuse};
+use super::host_private::{collection, may_serve_values};
 
 /// The keys a call names, charged per key and byte.
 fn keys_of(c: &mut Ctx<'_>, kp: i32, kl: i32) -> wasmtime::Result<Result<Vec<String>, i64>> {
@@ -61,15 +61,7 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let call = abi::GET_MULTIPLE_PRIVATE_DATA;
             let (coll, access) = try_code!(collection(&mut c, call, (cp, cl)));
             let keys = try_code!(keys_of(&mut c, kp, kl)?);
-            try_code!(may_read(&c, call, &coll, access));
-            if !access.peer_is_member {
-                return Ok(refuse(
-                    &c,
-                    call,
-                    &coll,
-                    "this peer's org is not a member and holds no private values",
-                ));
-            }
+            try_code!(may_serve_values(&c, call, &coll, access));
             let (s, ns) = sim(&mut c);
             let mut values = Vec::with_capacity(keys.len());
             for key in &keys {

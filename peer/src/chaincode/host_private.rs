@@ -53,7 +53,7 @@ pub(super) fn collection(
 }
 
 /// `memberOnlyRead`: only members' clients read the collection.
-pub(super) fn may_read(
+fn may_read(
     c: &Ctx<'_>,
     call: &str,
     collection: &str,
@@ -70,7 +70,28 @@ pub(super) fn may_read(
     Ok(())
 }
 
-pub(super) fn refuse(c: &Ctx<'_>, call: &str, collection: &str, why: &str) -> i64 {
+/// Whether this peer may serve `collection`'s values to this client: the
+/// client may read it, and this peer's org is a member (else it holds no
+/// values, only their hashes).
+pub(super) fn may_serve_values(
+    c: &Ctx<'_>,
+    call: &str,
+    collection: &str,
+    access: CollectionAccess,
+) -> Result<(), i64> {
+    may_read(c, call, collection, access)?;
+    if !access.peer_is_member {
+        return Err(refuse(
+            c,
+            call,
+            collection,
+            "this peer's org is not a member and holds no private values",
+        ));
+    }
+    Ok(())
+}
+
+fn refuse(c: &Ctx<'_>, call: &str, collection: &str, why: &str) -> i64 {
     tracing::warn!(chaincode = %c.data().ctx.chaincode, "{call} on collection {collection:?}: {why}");
     ErrorCode::Forbidden.as_return()
 }
@@ -241,15 +262,7 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             let (coll, access) = try_code!(collection(&mut c, call, (cp, cl)));
             let start = try_code!(read_str(&mut c, sp, sl));
             let end = try_code!(read_str(&mut c, ep, el));
-            try_code!(may_read(&c, call, &coll, access));
-            if !access.peer_is_member {
-                return Ok(refuse(
-                    &c,
-                    call,
-                    &coll,
-                    "this peer's org is not a member and holds no private values",
-                ));
-            }
+            try_code!(may_serve_values(&c, call, &coll, access));
             if c.data().iterators_open() >= MAX_ITERATORS {
                 return Ok(ErrorCode::Forbidden.as_return());
             }

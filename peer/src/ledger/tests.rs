@@ -66,22 +66,7 @@ fn metadata_survives_a_restart_and_goes_with_its_key() {
         metadata,
         in_history: true,
     };
-    let commit = |ledger: &Ledger, updates: Vec<StateUpdate>| {
-        let info = ledger.info();
-        let block = weft_common::block::new_block(info.height, info.current_hash, vec![]);
-        ledger
-            .commit(&BlockCommit {
-                hash: weft_common::block::header_hash(block.header.as_ref().unwrap()).to_vec(),
-                block,
-                tx_ids: vec![],
-                updates,
-                hashed_updates: vec![],
-                private_updates: vec![],
-                private: Default::default(),
-                is_config: false,
-            })
-            .unwrap();
-    };
+    let commit = commit_updates;
     {
         let ledger = Ledger::open(dir.path()).unwrap();
         assert!(ledger.get_metadata("cc", "k").unwrap().is_empty());
@@ -95,11 +80,28 @@ fn metadata_survives_a_restart_and_goes_with_its_key() {
     assert!(ledger.get_metadata("cc", "k").unwrap().is_empty());
 }
 
+/// Commits the next (empty) block with these state updates.
+fn commit_updates(ledger: &Ledger, updates: Vec<StateUpdate>) {
+    let info = ledger.info();
+    let block = weft_common::block::new_block(info.height, info.current_hash, vec![]);
+    ledger
+        .commit(&BlockCommit {
+            hash: weft_common::block::header_hash(block.header.as_ref().unwrap()).to_vec(),
+            block,
+            tx_ids: vec![],
+            updates,
+            hashed_updates: vec![],
+            private_updates: vec![],
+            private: Default::default(),
+            is_config: false,
+        })
+        .unwrap();
+}
+
 /// Commits the next (empty) block with these writes to namespace `cc`
 /// (`None`: a delete).
 fn commit_writes(ledger: &Ledger, writes: &[(&str, Option<&str>)]) {
     let info = ledger.info();
-    let block = weft_common::block::new_block(info.height, info.current_hash, vec![]);
     let updates = writes
         .iter()
         .enumerate()
@@ -117,18 +119,7 @@ fn commit_writes(ledger: &Ledger, writes: &[(&str, Option<&str>)]) {
             in_history: true,
         })
         .collect();
-    ledger
-        .commit(&BlockCommit {
-            hash: weft_common::block::header_hash(block.header.as_ref().unwrap()).to_vec(),
-            block,
-            tx_ids: vec![],
-            updates,
-            hashed_updates: vec![],
-            private_updates: vec![],
-            private: Default::default(),
-            is_config: false,
-        })
-        .unwrap();
+    commit_updates(ledger, updates);
 }
 
 const OWNER_INDEX: &str = r#"{"index":{"fields":["docType","owner"]},"ddoc":"indexOwnerDoc","name":"indexOwner","type":"json"}"#;

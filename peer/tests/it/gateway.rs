@@ -68,19 +68,28 @@ pub(crate) async fn endorse(
     Ok((p.tx_id.to_string(), env))
 }
 
-pub(crate) async fn submit_and_wait(
+/// Submits a prepared transaction through the gateway.
+pub(crate) async fn submit(
     gw: &mut Client,
-    user: &SigningIdentity,
     tx_id: &str,
     env: Envelope,
-) -> (Code, u64) {
+) -> Result<(), tonic::Status> {
     gw.submit(SubmitRequest {
         transaction_id: tx_id.into(),
         channel_id: CHANNEL.into(),
         prepared_transaction: Some(env),
     })
     .await
-    .unwrap();
+    .map(drop)
+}
+
+pub(crate) async fn submit_and_wait(
+    gw: &mut Client,
+    user: &SigningIdentity,
+    tx_id: &str,
+    env: Envelope,
+) -> (Code, u64) {
+    submit(gw, tx_id, env).await.unwrap();
     let request = CommitStatusRequest {
         transaction_id: tx_id.into(),
         channel_id: CHANNEL.into(),
@@ -96,14 +105,26 @@ pub(crate) async fn submit_and_wait(
     (Code::try_from(r.result).unwrap(), r.block_number)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn the_gateway_endorses_submits_and_reports_commit_status() {
+/// One orderer, Org1 and Org2 with a peer each (and their admins), `basic`
+/// deployed.
+pub(crate) async fn two_orgs_with_basic() -> (
+    Net,
+    weft_peer::node::PeerHandle,
+    weft_peer::node::PeerHandle,
+    [weft_peer::admin::AdminClient; 2],
+) {
     let net = Net::start(1, 10).await;
     let (p1, p2) = (net.start_peer(1, 0).await, net.start_peer(2, 0).await);
     net.join(1, &p1).await;
     net.join(2, &p2).await;
     let mut admins = [net.admin(1, &p1).await, net.admin(2, &p2).await];
     deploy(&net, [&p1, &p2], &mut admins, "basic_1.0", 1).await;
+    (net, p1, p2, admins)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_gateway_endorses_submits_and_reports_commit_status() {
+    let (net, p1, p2, mut admins) = two_orgs_with_basic().await;
     let user = net.orgs.user(1);
     let mut gw = client(&net, &p1).await;
 

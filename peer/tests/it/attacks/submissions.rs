@@ -3,11 +3,8 @@
 //! clients' submissions share the gateway's Broadcast line to that orderer:
 //! the bad ones are refused with their cause, the others all commit.
 
-use weft_protos::gateway::SubmitRequest;
-
 use super::*;
-use crate::gateway::{Client, client, endorse, submit_and_wait};
-use crate::lifecycle::deploy;
+use crate::gateway::{client, endorse, submit, submit_and_wait, two_orgs_with_basic};
 
 /// `env` with its payload grown past `size` bytes by an unknown protobuf
 /// field (which decoders skip), re-signed by `user`: well formed and validly
@@ -23,27 +20,9 @@ fn padded(mut env: Envelope, size: usize, user: &SigningIdentity) -> Envelope {
     env
 }
 
-/// Submits `env`; the gateway's error (which names each orderer's answer)
-/// if it is not accepted.
-async fn submit(gw: &mut Client, tx_id: &str, env: Envelope) -> Result<(), String> {
-    gw.submit(SubmitRequest {
-        transaction_id: tx_id.into(),
-        channel_id: CHANNEL.into(),
-        prepared_transaction: Some(env),
-    })
-    .await
-    .map(drop)
-    .map_err(|status| status.message().to_string())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn refused_and_oversized_submissions_cost_the_others_on_the_line_nothing() {
-    let net = Net::start(1, 10).await;
-    let (p1, p2) = (net.start_peer(1, 0).await, net.start_peer(2, 0).await);
-    net.join(1, &p1).await;
-    net.join(2, &p2).await;
-    let mut admins = [net.admin(1, &p1).await, net.admin(2, &p2).await];
-    deploy(&net, [&p1, &p2], &mut admins, "basic_1.0", 1).await;
+    let (net, p1, p2, _admins) = two_orgs_with_basic().await;
     let user = net.orgs.user(1);
     let mut gw = client(&net, &p1).await;
 
@@ -83,7 +62,11 @@ async fn refused_and_oversized_submissions_cost_the_others_on_the_line_nothing()
     let mut attacks = tokio::task::JoinSet::new();
     for (what, tx_id, env) in [("oversized", big_id, big), ("forged", forged_id, forged)] {
         let mut gw = gw.clone();
-        attacks.spawn(async move { (what, submit(&mut gw, &tx_id, env).await) });
+        // The gateway's error names each orderer's answer.
+        attacks.spawn(async move {
+            let sent = submit(&mut gw, &tx_id, env).await;
+            (what, sent.map_err(|status| status.message().to_string()))
+        });
     }
     let mut honest = tokio::task::JoinSet::new();
     for (tx_id, env) in ordinary {
