@@ -4,6 +4,7 @@
 //! | Method | Path                  | Chaincode call                  |
 //! |--------|-----------------------|---------------------------------|
 //! | GET    | `/assets`             | `GetAllAssets` (evaluate)       |
+//! | GET    | `/assets?owner=&color=&pageSize=&bookmark=` | `QueryAssetsWithPagination` (evaluate): a page of the assets matching the filters, `{"assets", "count", "bookmark"}` |
 //! | GET    | `/assets/{id}`        | `ReadAsset` (evaluate)          |
 //! | POST   | `/assets`             | `CreateAsset` (submit)          |
 //! | PUT    | `/assets/{id}/owner`  | `TransferAsset` (submit, MVCC conflicts retried) |
@@ -14,7 +15,7 @@
 //! outlasted the retries, 400 for bad input, 502 when the network fails.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
@@ -95,10 +96,80 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-async fn list(State(c): State<Contract>) -> Result<Json<Vec<Asset>>, ApiError> {
-    Ok(Json(decode(
-        &c.evaluate_transaction("GetAllAssets", [""; 0]).await?,
-    )?))
+/// The filters and page of `GET /assets`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListParams {
+    /// Only this owner's assets.
+    pub owner: Option<String>,
+    /// Only assets of this colour.
+    pub color: Option<String>,
+    /// Assets per page (default 20, at most 1,000).
+    pub page_size: Option<u32>,
+    /// Where the page starts: the previous page's `bookmark`.
+    pub bookmark: Option<String>,
+}
+
+/// A page of `GET /assets` with filters or paging.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetPage {
+    /// The assets, in id order.
+    pub assets: Vec<Asset>,
+    /// How many.
+    pub count: u32,
+    /// Pass as `bookmark` for the next page; empty after the last.
+    pub bookmark: String,
+}
+
+/// The chaincode's answer to `QueryAssetsWithPagination`.
+#[derive(Deserialize)]
+struct ChaincodePage {
+    records: Vec<Asset>,
+    #[serde(rename = "fetchedRecordsCount")]
+    fetched_records_count: u32,
+    bookmark: String,
+}
+
+const MAX_PAGE: u32 = 1_000;
+
+async fn list(
+    State(c): State<Contract>,
+    Query(p): Query<ListParams>,
+) -> Result<Response, ApiError> {
+    if p.owner.is_none() && p.color.is_none() && p.page_size.is_none() && p.bookmark.is_none() {
+        let all: Vec<Asset> = decode(&c.evaluate_transaction("GetAllAssets", [""; 0]).await?)?;
+        return Ok(Json(all).into_response());
+    }
+    let size = p.page_size.unwrap_or(20);
+    if size == 0 || size > MAX_PAGE {
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            format!("pageSize must be between 1 and {MAX_PAGE}"),
+            Vec::new(),
+        ));
+    }
+    // The selector is built as JSON, so no parameter can change its shape.
+    let mut selector = serde_json::Map::new();
+    if let Some(owner) = p.owner {
+        selector.insert("Owner".into(), owner.into());
+    }
+    if let Some(color) = p.color {
+        selector.insert("Color".into(), color.into());
+    }
+    let query = serde_json::json!({ "selector": selector }).to_string();
+    let page: ChaincodePage = decode(
+        &c.evaluate_transaction(
+            "QueryAssetsWithPagination",
+            [query, size.to_string(), p.bookmark.unwrap_or_default()],
+        )
+        .await?,
+    )?;
+    Ok(Json(AssetPage {
+        assets: page.records,
+        count: page.fetched_records_count,
+        bookmark: page.bookmark,
+    })
+    .into_response())
 }
 
 async fn read(State(c): State<Contract>, Path(id): Path<String>) -> Result<Json<Asset>, ApiError> {

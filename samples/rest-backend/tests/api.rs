@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use rest_backend::{Asset, app};
+use rest_backend::{Asset, AssetPage, app};
 use weft_network::InProcessNetwork;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,6 +67,68 @@ async fn create_read_transfer_delete_and_errors_over_http() {
         .unwrap();
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].owner, "Bo");
+
+    // Searchable, paginated listing: 24 more assets, a third of them Cy's.
+    for i in 0..24 {
+        let owner = if i % 3 == 0 { "Cy" } else { "Di" };
+        let asset = Asset {
+            id: format!("bike{i:02}"),
+            color: "green".into(),
+            size: i,
+            owner: owner.into(),
+            appraised_value: 10,
+        };
+        let r = http
+            .post(format!("{base}/assets"))
+            .json(&asset)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 201);
+    }
+    let (mut ids, mut bookmark) = (Vec::new(), String::new());
+    loop {
+        let page: AssetPage = http
+            .get(format!("{base}/assets"))
+            .query(&[
+                ("owner", "Cy"),
+                ("pageSize", "3"),
+                ("bookmark", bookmark.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page.count as usize, page.assets.len());
+        assert!(page.assets.iter().all(|a| a.owner == "Cy"));
+        ids.extend(page.assets.into_iter().map(|a| a.id));
+        if page.bookmark.is_empty() || page.count == 0 {
+            break;
+        }
+        bookmark = page.bookmark;
+    }
+    let cys: Vec<String> = (0..24).step_by(3).map(|i| format!("bike{i:02}")).collect();
+    assert_eq!(ids, cys, "each of Cy's assets once, in id order");
+    let page: AssetPage = http
+        .get(format!("{base}/assets?color=red"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page.assets.len(), 1);
+    assert_eq!(page.assets[0].id, "car1");
+    for bad in ["pageSize=0", "pageSize=5000", "sort=x"] {
+        let r = http
+            .get(format!("{base}/assets?{bad}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{bad}");
+    }
 
     // Errors: an existing asset, a missing one, bad JSON.
     let r = http
