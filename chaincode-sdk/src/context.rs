@@ -353,6 +353,18 @@ impl<'a> Context<'a> {
         Ok(self.ledger.get_query_result(query, None)?.records)
     }
 
+    /// The results of a rich query on the private values of `collection`
+    /// this peer holds (Fabric's `GetPrivateDataQueryResult`). As in Fabric
+    /// nothing is recorded for validation, so it is allowed only in a
+    /// transaction that writes nothing.
+    pub fn get_private_data_query_result(
+        &mut self,
+        collection: &str,
+        query: &str,
+    ) -> Result<KeyValues, ContractError> {
+        self.ledger.get_private_data_query_result(collection, query)
+    }
+
     /// One page of a rich query's results, after `bookmark` (empty: the
     /// first page), and where the next page starts (Fabric's
     /// `GetQueryResultWithPagination`). Only in a transaction that writes

@@ -106,6 +106,7 @@ mod wasm {
         ) -> i64;
         fn query_open(qp: *const u8, ql: usize, bp: *const u8, bl: usize, page_size: i32) -> i64;
         fn query_metadata(id: i32) -> i64;
+        fn private_query_open(cp: *const u8, cl: usize, qp: *const u8, ql: usize) -> i64;
         fn last_error() -> i64;
         fn history_open(kp: *const u8, kl: usize) -> i64;
         fn iter_next(id: i32) -> i64;
@@ -520,6 +521,24 @@ mod wasm {
             };
             let records = drain_kv(id, "query_open")?;
             Ok(QueryResults { records, metadata })
+        }
+
+        fn get_private_data_query_result(
+            &mut self,
+            collection: &str,
+            query: &str,
+        ) -> Result<KeyValues, ContractError> {
+            // SAFETY: pointers and lengths of live slices.
+            let id = unsafe {
+                private_query_open(
+                    collection.as_ptr(),
+                    collection.len(),
+                    query.as_ptr(),
+                    query.len(),
+                )
+            };
+            let id = opened(id, "private_query_open")?;
+            Ok(drain_kv(id, "private_query_open")?)
         }
 
         fn get_history(&mut self, key: &str) -> Result<Vec<KeyModification>, LedgerError> {

@@ -132,6 +132,13 @@ pub trait Ledger {
         query: &str,
         page: Option<(i32, &str)>,
     ) -> Result<QueryResults, ContractError>;
+    /// Runs a rich query over `collection`'s private values this peer holds
+    /// (only in a transaction that writes nothing).
+    fn get_private_data_query_result(
+        &mut self,
+        collection: &str,
+        query: &str,
+    ) -> Result<KeyValues, ContractError>;
     /// A key's past values, newest first (evaluations only).
     fn get_history(&mut self, key: &str) -> Result<Vec<KeyModification>, LedgerError>;
     /// A fact of the transaction.

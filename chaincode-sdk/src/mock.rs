@@ -469,6 +469,58 @@ impl Ledger for MockStub {
         Ok(crate::QueryResults { records, metadata })
     }
 
+    /// The same evaluator over this stub's private values of `collection`,
+    /// with the peer's rule (never in a transaction that writes).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn get_private_data_query_result(
+        &mut self,
+        collection: &str,
+        query: &str,
+    ) -> Result<crate::KeyValues, ContractError> {
+        let parsed = weft_chaincode_query::Query::parse(query)
+            .map_err(|e| ContractError::with_status(400, format!("rich query: {e}")))?;
+        if self.wrote {
+            return Err(LedgerError {
+                code: ErrorCode::Unsupported,
+                call: "private_query_open",
+            }
+            .into());
+        }
+        self.queried_unrecorded = true;
+        let values = self.private.get(collection).cloned().unwrap_or_default();
+        let docs = values.iter().filter_map(|(k, v)| {
+            serde_json::from_slice::<serde_json::Value>(v)
+                .ok()
+                .map(|doc| (k.clone(), doc))
+        });
+        let page = parsed
+            .run(docs, parsed.limit, "")
+            .map_err(|e| ContractError::with_status(400, format!("rich query: {e}")))?;
+        Ok(page
+            .records
+            .into_iter()
+            .map(|r| {
+                let value = match parsed.fields {
+                    None => values[&r.key].clone(),
+                    Some(_) => r.value.to_string().into_bytes(),
+                };
+                (r.key, value)
+            })
+            .collect())
+    }
+
+    /// MockStub evaluates rich queries natively only.
+    #[cfg(target_arch = "wasm32")]
+    fn get_private_data_query_result(
+        &mut self,
+        _: &str,
+        _: &str,
+    ) -> Result<crate::KeyValues, ContractError> {
+        Err(ContractError::new(
+            "MockStub evaluates rich queries natively only",
+        ))
+    }
+
     /// MockStub evaluates rich queries natively only.
     #[cfg(target_arch = "wasm32")]
     fn get_query_result(

@@ -128,6 +128,11 @@ pub mod imports {
     /// whose metadata `query_metadata` returns. A refused query returns
     /// [`ErrorCode::BadQuery`](crate::ErrorCode::BadQuery).
     pub const QUERY_OPEN: &str = "query_open";
+    /// `(coll_ptr, coll_len, query_ptr, query_len) -> i64`: an iterator over
+    /// the results of a rich query on a collection's private values this
+    /// peer holds (Fabric's `GetPrivateDataQueryResult`), as `query_open`.
+    /// Only in a transaction that writes nothing.
+    pub const PRIVATE_QUERY_OPEN: &str = "private_query_open";
     /// `(id) -> i64`: the [`QueryMetadata`](crate::QueryMetadata) of a
     /// query iterator, in the result buffer.
     pub const QUERY_METADATA: &str = "query_metadata";
@@ -175,6 +180,7 @@ pub mod imports {
         RANGE_OPEN_PAGED,
         PRIVATE_RANGE_OPEN,
         QUERY_OPEN,
+        PRIVATE_QUERY_OPEN,
         QUERY_METADATA,
         LAST_ERROR,
         HISTORY_OPEN,

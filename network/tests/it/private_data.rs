@@ -382,6 +382,22 @@ async fn private_data_reaches_member_peers_only_survives_a_peer_restart_and_expi
         .map(|a| a["assetID"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["asset1", "asset2"]);
+    // A rich query over the collection (Fabric's QueryAssetByOwner), by the
+    // owner recorded on asset1.
+    let owner = listed[0]["owner"].as_str().unwrap().to_string();
+    let owned = evaluate(
+        &org1_second,
+        &channel,
+        &["QueryAssetByOwner", "asset", &owner],
+    )
+    .await
+    .unwrap();
+    let owned: Vec<serde_json::Value> = serde_json::from_str(&owned).unwrap();
+    assert!(owned.iter().any(|a| a["assetID"] == "asset1"), "{owned:?}");
+    assert!(
+        owned.iter().all(|a| a["owner"] == owner.as_str()),
+        "{owned:?}"
+    );
     // Org3's peer holds none to list, and says so.
     let refused = evaluate(&org3, &channel, &["GetAssetByRange", "", ""])
         .await

@@ -207,6 +207,15 @@ impl TxSimulator for NoState {
     ) -> Result<super::simulator::RangePage, crate::PeerError> {
         Err(no_state())
     }
+    fn private_rich_query(
+        &mut self,
+        _: &str,
+        _: &str,
+        _: &weft_chaincode_query::Query,
+        _: super::simulator::QueryLimits,
+    ) -> Result<super::simulator::QueryOutcome, crate::PeerError> {
+        Err(no_state())
+    }
     fn rich_query(
         &mut self,
         _: &str,

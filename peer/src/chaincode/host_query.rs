@@ -17,6 +17,7 @@ use super::host::{
     BYTE_COST, CALL_COST, Ctx, HostState, ITEM_COST, MAX_ITERATORS, charge, open_fetched, read_str,
     set_result, sim,
 };
+use super::host_private::{collection, may_serve_values};
 use super::simulator::QueryLimits;
 use crate::PeerError;
 
@@ -164,6 +165,58 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             };
             let items = page.iter().map(|(k, v)| encode_kv(k, v)).collect();
             Ok(open_fetched(&mut c, items, Some(metadata)))
+        },
+    )?;
+
+    l.func_wrap(
+        HOST_MODULE,
+        abi::PRIVATE_QUERY_OPEN,
+        |mut c: Ctx<'_>, cp: i32, cl: i32, qp: i32, ql: i32| -> wasmtime::Result<i64> {
+            charge(
+                &mut c,
+                CALL_COST + (cl.max(0) + ql.max(0)) as u64 * BYTE_COST,
+            )?;
+            let call = abi::PRIVATE_QUERY_OPEN;
+            let (coll, access) = try_code!(collection(&mut c, call, (cp, cl)));
+            let text = try_code!(read_str(&mut c, qp, ql));
+            try_code!(may_serve_values(&c, call, &coll, access));
+            if c.data().iterators_open() >= MAX_ITERATORS {
+                return Ok(ErrorCode::Forbidden.as_return());
+            }
+            let query = match Query::parse(&text) {
+                Ok(q) => q,
+                Err(e) => return Ok(refuse(&mut c, &e.into())),
+            };
+            let limit = c.data().query_limit();
+            let limits = QueryLimits {
+                max_results: limit,
+                max_scanned: limit,
+            };
+            let (s, ns) = sim(&mut c);
+            let outcome = match s.private_rich_query(&ns, &coll, &query, limits) {
+                Ok(o) => o,
+                Err(e @ PeerError::UnsupportedTransaction(_)) => {
+                    c.data_mut().last_refusal = Some(e.to_string());
+                    return Ok(ErrorCode::Unsupported.as_return());
+                }
+                Err(e @ (PeerError::Query(_) | PeerError::QueryTooBroad { .. })) => {
+                    return Ok(refuse(&mut c, &e));
+                }
+                Err(e) => {
+                    tracing::warn!("{call}: {e}");
+                    return Ok(ErrorCode::Internal.as_return());
+                }
+            };
+            charge(
+                &mut c,
+                outcome.scanned as u64 * ITEM_COST + outcome.scanned_bytes as u64 * BYTE_COST,
+            )?;
+            let items = outcome
+                .records
+                .iter()
+                .map(|(key, value)| encode_kv(key, value))
+                .collect();
+            Ok(open_fetched(&mut c, items, None))
         },
     )?;
 

@@ -180,6 +180,17 @@ pub trait TxSimulator: Send {
         paging: Option<(usize, &str)>,
         limits: QueryLimits,
     ) -> Result<QueryOutcome, PeerError>;
+    /// Runs a rich query over the private values of `collection` this peer
+    /// holds (Fabric's `GetPrivateDataQueryResult`). Nothing is recorded, so
+    /// as with private ranges it is refused once the transaction has
+    /// written, and every write after it is refused.
+    fn private_rich_query(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        query: &weft_chaincode_query::Query,
+        limits: QueryLimits,
+    ) -> Result<QueryOutcome, PeerError>;
     /// The read/write set recorded so far.
     fn rwset(&self) -> TxReadWriteSet;
 }
@@ -528,6 +539,16 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         limits: QueryLimits,
     ) -> Result<QueryOutcome, PeerError> {
         self.run_rich_query(ns, query, paging, limits)
+    }
+
+    fn private_rich_query(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        query: &weft_chaincode_query::Query,
+        limits: QueryLimits,
+    ) -> Result<QueryOutcome, PeerError> {
+        self.run_private_rich_query(ns, collection, query, limits)
     }
 
     fn range_page(

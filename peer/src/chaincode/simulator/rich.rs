@@ -7,7 +7,9 @@
 //! the query did *not* return, so a document that starts to match between
 //! endorsement and commit is not detected (Fabric documents the same for
 //! CouchDB). A paginated query is allowed only in a transaction that writes
-//! nothing, as in Fabric.
+//! nothing, as in Fabric. A query on a collection's private values
+//! (`GetPrivateDataQueryResult`) records nothing at all, so it follows the
+//! rule of private ranges: never in a transaction that writes.
 
 use std::collections::HashMap;
 
@@ -155,11 +157,7 @@ impl<R: StateReader> Simulator<R> {
             .filter_map(|record| {
                 let (version, value) = stored.remove(&record.key)?;
                 reads.entry(record.key.clone()).or_insert(Some(version));
-                let value = match query.fields {
-                    None => value,
-                    Some(_) => record.value.to_string().into_bytes(),
-                };
-                Some((record.key, value))
+                Some(returned(query, record, value))
             })
             .collect();
         Ok(QueryOutcome {
@@ -169,4 +167,72 @@ impl<R: StateReader> Simulator<R> {
             scanned_bytes,
         })
     }
+
+    /// Runs `query` over the private values of `collection` this peer
+    /// holds, scanning them (collections have no indexes yet).
+    pub(super) fn run_private_rich_query(
+        &mut self,
+        ns: &str,
+        collection: &str,
+        query: &Query,
+        limits: QueryLimits,
+    ) -> Result<QueryOutcome, PeerError> {
+        if self.wrote {
+            return Err(PeerError::UnsupportedTransaction(
+                "queries on private data are supported only in a transaction that writes nothing",
+            ));
+        }
+        self.queried_private = true;
+        let mut found = Candidates::default();
+        let mut next = String::new();
+        loop {
+            let batch = self
+                .reader
+                .read_private_range(ns, collection, &next, "", SCAN_PAGE)?;
+            let full = batch.len() == SCAN_PAGE;
+            for (key, value) in batch {
+                if found.scanned >= limits.max_scanned {
+                    return Err(PeerError::QueryTooBroad {
+                        scanned: limits.max_scanned,
+                    });
+                }
+                next = format!("{key}\0");
+                // Private values carry no version a query could record.
+                found.offer(key, Version::default(), value);
+            }
+            if !full {
+                break;
+            }
+        }
+        let size = query.limit.unwrap_or(usize::MAX).min(limits.max_results);
+        let page = query.run(found.docs, Some(size), "")?;
+        let records = page
+            .records
+            .into_iter()
+            .filter_map(|record| {
+                let (_, value) = found.stored.remove(&record.key)?;
+                Some(returned(query, record, value))
+            })
+            .collect();
+        Ok(QueryOutcome {
+            records,
+            bookmark: page.bookmark,
+            scanned: found.scanned,
+            scanned_bytes: found.scanned_bytes,
+        })
+    }
+}
+
+/// A result as returned to the chaincode: the value as stored, or the
+/// query's `fields` of it.
+fn returned(
+    query: &Query,
+    record: weft_chaincode_query::Record,
+    stored: Vec<u8>,
+) -> (String, Vec<u8>) {
+    let value = match query.fields {
+        None => stored,
+        Some(_) => record.value.to_string().into_bytes(),
+    };
+    (record.key, value)
 }

@@ -333,3 +333,41 @@ fn paging_through_ten_thousand_results_returns_each_once_while_others_write() {
     unique.dedup();
     assert_eq!(unique.len(), seen.len(), "nothing twice");
 }
+
+#[test]
+fn private_rich_queries_record_nothing_and_exclude_writes_as_in_fabric() {
+    let values = (0..6)
+        .map(|i| {
+            let owner = if i % 2 == 0 { "tom" } else { "ann" };
+            (
+                format!("k{i}"),
+                format!(r#"{{"owner":"{owner}","n":{i}}}"#).into_bytes(),
+            )
+        })
+        .collect();
+    let mut sim = Simulator::new(PrivateOnly(values));
+    let query = weft_chaincode_query::Query::parse(r#"{"selector":{"owner":"ann"}}"#).unwrap();
+    let out = sim
+        .private_rich_query("cc", "coll", &query, limits(100))
+        .unwrap();
+    let keys: Vec<_> = out.records.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["k1", "k3", "k5"]);
+    assert!(sim.rwset().ns_rwset.is_empty(), "nothing recorded");
+    assert!(matches!(
+        sim.put_state("cc", "x", b"1".to_vec()),
+        Err(PeerError::UnsupportedTransaction(_))
+    ));
+    let mut writer = Simulator::new(PrivateOnly(BTreeMap::new()));
+    writer.put_state("cc", "x", b"1".to_vec()).unwrap();
+    assert!(matches!(
+        writer.private_rich_query("cc", "coll", &query, limits(100)),
+        Err(PeerError::UnsupportedTransaction(_))
+    ));
+    assert!(matches!(
+        Simulator::new(PrivateOnly(
+            (0..5).map(|i| (format!("k{i}"), b"{}".to_vec())).collect()
+        ))
+        .private_rich_query("cc", "coll", &query, limits(3)),
+        Err(PeerError::QueryTooBroad { .. })
+    ));
+}
