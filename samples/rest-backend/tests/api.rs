@@ -25,13 +25,14 @@ async fn create_read_transfer_delete_and_errors_over_http() {
     tokio::spawn(async move { axum::serve(listener, app(contract)).await });
     let http = reqwest::Client::new();
 
-    let a = Asset {
-        id: "car1".into(),
-        color: "red".into(),
-        size: 4,
-        owner: "Ana".into(),
-        appraised_value: 900,
+    let asset = |id: &str, color: &str, size, owner: &str, appraised_value| Asset {
+        id: id.into(),
+        color: color.into(),
+        size,
+        owner: owner.into(),
+        appraised_value,
     };
+    let a = asset("car1", "red", 4, "Ana", 900);
     let r = http
         .post(format!("{base}/assets"))
         .json(&a)
@@ -71,16 +72,10 @@ async fn create_read_transfer_delete_and_errors_over_http() {
     // Searchable, paginated listing: 24 more assets, a third of them Cy's.
     for i in 0..24 {
         let owner = if i % 3 == 0 { "Cy" } else { "Di" };
-        let asset = Asset {
-            id: format!("bike{i:02}"),
-            color: "green".into(),
-            size: i,
-            owner: owner.into(),
-            appraised_value: 10,
-        };
+        let bike = asset(&format!("bike{i:02}"), "green", i, owner, 10);
         let r = http
             .post(format!("{base}/assets"))
-            .json(&asset)
+            .json(&bike)
             .send()
             .await
             .unwrap();
