@@ -50,6 +50,7 @@ struct Joined {
     delivery_health: Arc<delivery::DeliveryHealth>,
     roots: JoinHandle<()>,
     reconciler: Option<JoinHandle<()>>,
+    upkeep: Option<JoinHandle<()>>,
 }
 
 /// Where a channel's missing private data comes from, and how often it is
@@ -62,6 +63,36 @@ pub struct PrivateDataSource {
     pub reconcile_interval: Duration,
     /// `peer.ledger.pvtdataStore.transientstoreMaxBlockRetention`.
     pub transient_retention: u64,
+}
+
+/// What brings a channel's ledger in line with the chaincodes defined on it
+/// (their packaged indexes), run after each commit.
+pub type ChaincodeUpkeep = Arc<dyn Fn(&Ledger) + Send + Sync>;
+
+/// Runs `upkeep` over the channel's ledger now and after every commit.
+async fn keep_up(
+    committer: Arc<Committer>,
+    upkeep: ChaincodeUpkeep,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut commits = committer.subscribe();
+    loop {
+        let (ledger, upkeep) = (committer.ledger().clone(), upkeep.clone());
+        if tokio::task::spawn_blocking(move || upkeep(&ledger))
+            .await
+            .is_err()
+        {
+            tracing::warn!("chaincode upkeep failed");
+        }
+        tokio::select! {
+            next = commits.recv() => {
+                if matches!(next, Err(tokio::sync::broadcast::error::RecvError::Closed)) {
+                    return;
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 /// How the peer pulls blocks: as whom, over which TLS, with which keep-alive.
@@ -87,6 +118,7 @@ pub struct Channels {
     client_roots: Arc<ClientRoots>,
     shutdown: watch::Receiver<bool>,
     private: OnceLock<PrivateDataSource>,
+    upkeep: OnceLock<ChaincodeUpkeep>,
     /// Why the ledgers found at start-up are not open yet (the disk was
     /// full), for `/healthz`.
     deferred: Mutex<Option<String>>,
@@ -118,6 +150,7 @@ impl Channels {
             client_roots,
             shutdown,
             private: OnceLock::new(),
+            upkeep: OnceLock::new(),
             deferred: Mutex::new(None),
         }
     }
@@ -133,6 +166,12 @@ impl Channels {
     /// lack and reconcile.
     pub fn set_private_data(&self, source: PrivateDataSource) {
         let _ = self.private.set(source);
+    }
+
+    /// Sets what channels joined or resumed afterwards run after each commit
+    /// to keep up with their chaincode definitions.
+    pub fn set_chaincode_upkeep(&self, upkeep: ChaincodeUpkeep) {
+        let _ = self.upkeep.set(upkeep);
     }
 
     /// A committer as this peer's org, when private data is set up.
@@ -234,6 +273,10 @@ impl Channels {
                 self.shutdown.clone(),
             ))
         });
+        let upkeep = self
+            .upkeep
+            .get()
+            .map(|u| tokio::spawn(keep_up(committer.clone(), u.clone(), self.shutdown.clone())));
         let delivery_health = settings.health.clone();
         let delivery = tokio::spawn(delivery::run(
             committer.clone(),
@@ -248,6 +291,7 @@ impl Channels {
                 delivery_health,
                 roots,
                 reconciler,
+                upkeep,
             },
         );
     }
@@ -325,8 +369,8 @@ impl Channels {
         for j in joined {
             let _ = j.delivery.await;
             let _ = j.roots.await;
-            if let Some(r) = j.reconciler {
-                let _ = r.await;
+            for task in [j.reconciler, j.upkeep].into_iter().flatten() {
+                let _ = task.await;
             }
         }
     }

@@ -25,9 +25,9 @@ pub struct Installed {
 
 impl Installed {
     /// Makes sure `ledger` has this package's indexes of the public state of
-    /// namespace `ns` (built at the first proposal that runs the package on
-    /// the channel, then kept up to date by every commit). A failure is
-    /// logged; queries then scan.
+    /// namespace `ns` (called after each commit for the defined chaincodes,
+    /// and by each proposal; built once, then kept up to date by every
+    /// commit). A failure is logged; queries then scan.
     pub fn apply_indexes(&self, ledger: &crate::ledger::Ledger, ns: &str) {
         for index in self.indexes.iter().filter(|i| i.collection.is_none()) {
             if let Err(e) = ledger.ensure_index(ns, &index.definition) {

@@ -15,6 +15,7 @@ mod local;
 mod metrics;
 mod pool;
 mod simulate;
+pub(crate) use simulate::apply_defined_indexes;
 #[cfg(test)]
 mod tests;
 

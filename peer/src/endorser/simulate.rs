@@ -279,6 +279,36 @@ pub(crate) fn installed_for(
     })
 }
 
+/// Builds the packaged indexes of every chaincode defined on `ledger`'s
+/// channel whose package this peer's org approved and installed here, so an
+/// index exists from the commit of its definition on (or from the install,
+/// if that comes later). Already built indexes cost a lookup.
+pub(crate) fn apply_defined_indexes(core: &dyn Support, ledger: &crate::ledger::Ledger) {
+    let prefix = format!("{NAMESPACES}/fields/");
+    let end = format!("{NAMESPACES}/fields0");
+    let defined = match ledger.range(crate::lifecycle::NAMESPACE, &prefix, &end) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::warn!("reading chaincode definitions: {e}");
+            return;
+        }
+    };
+    for (key, _, value) in defined {
+        let Some(cc) = key
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix("/Sequence"))
+        else {
+            continue;
+        };
+        let Some(sequence) = layout::data_int(&value) else {
+            continue;
+        };
+        if let Ok(installed) = installed_for(core, ledger, cc, sequence) {
+            installed.apply_indexes(ledger, cc);
+        }
+    }
+}
+
 /// Chaincodes a chaincode may call (`invoke_chaincode`): those with a
 /// committed definition whose package this org installed here.
 struct DefinedChaincodes {

@@ -275,6 +275,12 @@ pub async fn start_with(
             reconcile_interval: config.reconcile_interval,
             transient_retention: config.transient_retention,
         });
+    let weak = Arc::downgrade(&core);
+    core.channels.set_chaincode_upkeep(Arc::new(move |ledger| {
+        if let Some(core) = weak.upgrade() {
+            crate::endorser::apply_defined_indexes(core.as_ref(), ledger);
+        }
+    }));
     resume_channels(&core, shutdown_rx.clone())?;
 
     let operations_addr =

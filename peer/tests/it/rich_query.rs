@@ -1,6 +1,6 @@
 //! Rich queries on a network: marbles deployed from a package carrying
 //! Fabric's `META-INF/statedb/couchdb/indexes/indexOwner.json`. Each peer
-//! builds the index when it first runs the package, keeps it in step with
+//! builds the index once the definition is committed, keeps it in step with
 //! every commit, and answers `QueryMarblesByOwner` through it.
 
 use std::sync::OnceLock;
@@ -46,6 +46,16 @@ async fn marbles_queries_by_owner_through_the_packaged_index() {
         &pkg,
     )
     .await;
+    // Built after the definition's commit, before any marbles proposal.
+    for peer in [&p1, &p2] {
+        let committer = peer.core.channel(CHANNEL).unwrap();
+        weft_testkit::wait_for(
+            "the packaged index",
+            std::time::Duration::from_secs(30),
+            || committer.ledger().indexes("marbles").len() == 1,
+        )
+        .await;
+    }
     let signer = admins[0].signer().clone();
     for (name, owner) in [("m1", "tom"), ("m2", "ann"), ("m3", "tom")] {
         let [a1, a2] = &mut admins;
@@ -61,8 +71,7 @@ async fn marbles_queries_by_owner_through_the_packaged_index() {
         .unwrap();
         assert_eq!(code, Code::Valid);
     }
-    // Both peers built the index at their first marbles proposal and kept
-    // it up to date since.
+    // Both peers keep it up to date.
     for peer in [&p1, &p2] {
         let indexes = peer
             .core
