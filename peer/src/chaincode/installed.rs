@@ -24,13 +24,17 @@ pub struct Installed {
 }
 
 impl Installed {
-    /// Makes sure `ledger` has this package's indexes of the public state of
-    /// namespace `ns` (called after each commit for the defined chaincodes,
+    /// Makes sure `ledger` has this package's indexes of namespace `ns`'s
+    /// public state and private collections (called after each commit for the defined chaincodes,
     /// and by each proposal; built once, then kept up to date by every
     /// commit). A failure is logged; queries then scan.
     pub fn apply_indexes(&self, ledger: &crate::ledger::Ledger, ns: &str) {
-        for index in self.indexes.iter().filter(|i| i.collection.is_none()) {
-            if let Err(e) = ledger.ensure_index(ns, &index.definition) {
+        for index in self.indexes.iter() {
+            let scope = match &index.collection {
+                None => crate::ledger::IndexScope::Public(ns),
+                Some(c) => crate::ledger::IndexScope::Private(ns, c),
+            };
+            if let Err(e) = ledger.ensure_index(scope, &index.definition) {
                 tracing::warn!(
                     package_id = %self.package_id,
                     file = %index.file,

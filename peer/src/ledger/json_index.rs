@@ -1,12 +1,14 @@
-//! JSON indexes of a namespace's values, for rich queries: the entries of
+//! JSON indexes for rich queries, of a namespace's public values or of the
+//! private values of one of its collections ([`IndexScope`]): the entries of
 //! each index (`weft_chaincode_query::IndexDef::entry`) in the `json_index`
-//! column family, under `namespace \0 ddoc \0 name \0`, with no value.
+//! column family, under `scope \0 ddoc \0 name \0`, with no value.
 //!
-//! The definitions are kept in `meta` (`index/<ns>\0<ddoc>\0<name>` → the
-//! definition's JSON), so a restarted peer keeps using them. Entries change
-//! in the same `WriteBatch` as the state they index (`Ledger::commit`), so
-//! an index is never behind or ahead of the state. Creating an index builds
-//! its entries over the namespace's current values while commits wait.
+//! The definitions are kept in `meta` (`index/<scope>\0<ddoc>\0<name>` →
+//! the definition's JSON), so a restarted peer keeps using them. Entries
+//! change in the same `WriteBatch` as the values they index (a block's
+//! commit, or private data reconciled later), so an index is never behind or
+//! ahead of them. Creating an index builds its entries over the current
+//! values while commits wait.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -14,7 +16,7 @@ use std::sync::RwLock;
 use rocksdb::{Direction, IteratorMode, WriteBatch};
 use weft_chaincode_query::IndexDef;
 
-use super::{CF_META, CF_STATE, Ledger, StateUpdate, corrupt, keys};
+use super::{CF_META, CF_PRIVATE, CF_STATE, Ledger, PrivateUpdate, StateUpdate, corrupt, keys};
 use crate::PeerError;
 
 /// The column family of index entries.
@@ -25,7 +27,43 @@ const META_INDEX: &[u8] = b"index/";
 /// Documents indexed per write while an index is built.
 const BUILD_BATCH: usize = 10_000;
 
-/// The indexes of every namespace, as defined.
+/// What an index covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexScope<'a> {
+    /// A namespace's public state.
+    Public(&'a str),
+    /// The private values this peer holds of a collection of a namespace.
+    Private(&'a str, &'a str),
+}
+
+impl IndexScope<'_> {
+    /// Its name in keys: the namespace, or `namespace$collection` (`$` is in
+    /// neither a namespace's nor a collection's name).
+    fn id(&self) -> String {
+        match self {
+            Self::Public(ns) => ns.to_string(),
+            Self::Private(ns, coll) => format!("{ns}${coll}"),
+        }
+    }
+
+    /// The column family of the values and the prefix of their keys.
+    fn source(&self) -> (&'static str, Vec<u8>) {
+        match self {
+            Self::Public(ns) => (CF_STATE, keys::state_key(ns, "")),
+            Self::Private(ns, coll) => (CF_PRIVATE, keys::collection_key(ns, coll, b"")),
+        }
+    }
+
+    /// The value bytes of a stored value.
+    fn value<'v>(&self, stored: &'v [u8]) -> Option<&'v [u8]> {
+        match self {
+            Self::Public(_) => keys::parse_state_value(stored).map(|(_, b)| b),
+            Self::Private(..) => Some(stored),
+        }
+    }
+}
+
+/// The indexes of every scope, as defined.
 #[derive(Debug, Default)]
 pub(super) struct IndexCatalog(RwLock<HashMap<String, Vec<(IndexDef, String)>>>);
 
@@ -90,35 +128,51 @@ impl Ledger {
         Ok(())
     }
 
-    /// The indexes of `ns`.
+    /// The indexes of `ns`'s public values.
     pub fn indexes(&self, ns: &str) -> Vec<IndexDef> {
-        self.indexes.of(ns)
+        self.indexes_in(IndexScope::Public(ns))
     }
 
-    /// Defines the index `text` of `ns` unless it is already defined with
+    /// The indexes of `scope`.
+    pub fn indexes_in(&self, scope: IndexScope<'_>) -> Vec<IndexDef> {
+        self.indexes.of(&scope.id())
+    }
+
+    /// Defines the index `text` of `scope` unless it is already defined with
     /// this very text (a read-locked check, cheap enough for every
     /// proposal); `Some(documents indexed)` when it was built now.
-    pub fn ensure_index(&self, ns: &str, text: &str) -> Result<Option<usize>, PeerError> {
+    pub fn ensure_index(
+        &self,
+        scope: IndexScope<'_>,
+        text: &str,
+    ) -> Result<Option<usize>, PeerError> {
         let known = self
             .indexes
             .0
             .read()
             .expect("index catalog lock")
-            .get(ns)
+            .get(&scope.id())
             .is_some_and(|defs| defs.iter().any(|(_, t)| t == text));
         if known {
             return Ok(None);
         }
-        self.create_index(ns, text).map(Some)
+        self.create_index_in(scope, text).map(Some)
     }
 
-    /// Defines an index of `ns` from its CouchDB definition (`text`) and
-    /// builds it over the namespace's current values; commits wait until it
-    /// is built. Defining the same index again does nothing; a changed
-    /// definition under the same name replaces the old one. Returns the
-    /// documents indexed.
+    /// Defines an index of `ns`'s public values; see [`Self::create_index_in`].
     pub fn create_index(&self, ns: &str, text: &str) -> Result<usize, PeerError> {
+        self.create_index_in(IndexScope::Public(ns), text)
+    }
+
+    /// Defines an index of `scope` from its CouchDB definition (`text`) and
+    /// builds it over the current values; commits wait until it is built.
+    /// Defining the same index again does nothing; a changed definition
+    /// under the same name replaces the old one. Returns the documents
+    /// indexed.
+    pub fn create_index_in(&self, scope: IndexScope<'_>, text: &str) -> Result<usize, PeerError> {
         let def = IndexDef::parse(text)?;
+        let ns = scope.id();
+        let ns = ns.as_str();
         // Commits take this lock too: none runs while the index is built.
         let _commits = self.info.write().expect("info lock");
         let existing = self
@@ -154,26 +208,22 @@ impl Ledger {
         let p = prefix(ns, &def);
         let mut batch = WriteBatch::default();
         let (mut indexed, mut in_batch) = (0usize, 0usize);
-        let mut from = keys::state_key(ns, "");
-        let upper = {
-            let mut u = ns.as_bytes().to_vec();
-            u.push(1);
-            u
-        };
+        let (cf, source) = scope.source();
+        let mut from = source.clone();
         loop {
             let mut last = None;
-            let it = self.db.iterator_cf(
-                self.cf(CF_STATE),
-                IteratorMode::From(&from, Direction::Forward),
-            );
+            let it = self
+                .db
+                .iterator_cf(self.cf(cf), IteratorMode::From(&from, Direction::Forward));
             for item in it.take(BUILD_BATCH) {
                 let (k, v) = item?;
-                if *k >= *upper {
+                let Some(key) = k.strip_prefix(source.as_slice()) else {
                     break;
-                }
-                let (_, key) = keys::split_state_key(&k).ok_or_else(|| corrupt("state key"))?;
-                let (_, bytes) =
-                    keys::parse_state_value(&v).ok_or_else(|| corrupt("state value"))?;
+                };
+                let key = std::str::from_utf8(key).map_err(|_| corrupt("index source key"))?;
+                let bytes = scope
+                    .value(&v)
+                    .ok_or_else(|| corrupt("index source value"))?;
                 if let Some(entry) = parse_value(bytes).and_then(|doc| def.entry(key, &doc)) {
                     let mut ik = p.clone();
                     ik.extend_from_slice(&entry);
@@ -188,7 +238,7 @@ impl Ledger {
                 self.db.write(std::mem::take(&mut batch))?;
                 in_batch = 0;
                 tracing::info!(
-                    namespace = ns,
+                    scope = ns,
                     index = %format!("{}/{}", def.ddoc, def.name),
                     "building index: {indexed} documents so far"
                 );
@@ -204,7 +254,7 @@ impl Ledger {
         defs.push((def.clone(), text.to_string()));
         let secs = started.elapsed().as_secs_f64();
         tracing::info!(
-            namespace = ns,
+            scope = ns,
             index = %format!("{}/{}", def.ddoc, def.name),
             "index built: {indexed} documents in {secs:.2} s ({:.0} documents/s)",
             indexed as f64 / secs.max(1e-9)
@@ -223,18 +273,18 @@ impl Ledger {
         Ok(())
     }
 
-    /// The document keys of index `def` of `ns` whose entries lie in
+    /// The document keys of index `def` of `scope` whose entries lie in
     /// `[start, end)` (`end` empty: to the index's end), in index order, at
     /// most `limit`.
     pub fn index_keys(
         &self,
-        ns: &str,
+        scope: IndexScope<'_>,
         def: &IndexDef,
         start: &[u8],
         end: &[u8],
         limit: usize,
     ) -> Result<Vec<String>, PeerError> {
-        let p = prefix(ns, def);
+        let p = prefix(&scope.id(), def);
         let mut from = p.clone();
         from.extend_from_slice(start);
         let upper = if end.is_empty() {
@@ -264,39 +314,78 @@ impl Ledger {
         Ok(out)
     }
 
-    /// Adds to `batch` the index changes of a block's state updates: the
-    /// entries of each key's value before the block go, those of its value
-    /// after it come.
+    /// Adds to `batch` the index changes of a block's state updates.
     pub(super) fn batch_index_updates(
         &self,
         batch: &mut WriteBatch,
         updates: &[StateUpdate],
     ) -> Result<(), PeerError> {
+        self.batch_index_changes(
+            batch,
+            updates.iter().map(|u| {
+                (
+                    IndexScope::Public(&u.namespace),
+                    u.key.as_str(),
+                    u.value.as_deref(),
+                )
+            }),
+        )
+    }
+
+    /// Adds to `batch` the index changes of private values written.
+    pub(super) fn batch_private_index_updates(
+        &self,
+        batch: &mut WriteBatch,
+        updates: &[PrivateUpdate],
+    ) -> Result<(), PeerError> {
+        self.batch_index_changes(
+            batch,
+            updates.iter().map(|u| {
+                (
+                    IndexScope::Private(&u.namespace, &u.collection),
+                    u.key.as_str(),
+                    u.value.as_deref(),
+                )
+            }),
+        )
+    }
+
+    /// Adds to `batch` the index changes of writes (`None`: a delete), in
+    /// order: the entries of each key's value before them go, those of its
+    /// value after them come.
+    fn batch_index_changes<'u>(
+        &self,
+        batch: &mut WriteBatch,
+        writes: impl Iterator<Item = (IndexScope<'u>, &'u str, Option<&'u [u8]>)>,
+    ) -> Result<(), PeerError> {
         if !self.indexes.any() {
             return Ok(());
         }
         let catalog = self.indexes.0.read().expect("index catalog lock");
-        // Each key's value before the block, then after each update.
-        let mut before: HashMap<(&str, &str), Option<serde_json::Value>> = HashMap::new();
-        let mut after: HashMap<(&str, &str), Option<serde_json::Value>> = HashMap::new();
-        for u in updates {
-            if !catalog.contains_key(&u.namespace) {
+        type Doc = Option<serde_json::Value>;
+        let mut before: HashMap<(String, &str), Doc> = HashMap::new();
+        let mut after: HashMap<(String, &str), Doc> = HashMap::new();
+        for (scope, key, value) in writes {
+            let id = scope.id();
+            if !catalog.contains_key(&id) {
                 continue;
             }
-            let id = (u.namespace.as_str(), u.key.as_str());
-            if let std::collections::hash_map::Entry::Vacant(slot) = before.entry(id) {
+            let slot = (id, key);
+            if !before.contains_key(&slot) {
+                let (cf, mut k) = scope.source();
+                k.extend_from_slice(key.as_bytes());
                 let old = self
                     .db
-                    .get_cf(self.cf(CF_STATE), keys::state_key(&u.namespace, &u.key))?
-                    .and_then(|v| keys::parse_state_value(&v).and_then(|(_, b)| parse_value(b)));
-                slot.insert(old);
+                    .get_cf(self.cf(cf), &k)?
+                    .and_then(|v| scope.value(&v).and_then(parse_value));
+                before.insert(slot.clone(), old);
             }
-            after.insert(id, u.value.as_deref().and_then(parse_value));
+            after.insert(slot, value.and_then(parse_value));
         }
-        for ((ns, key), new) in &after {
-            let old = &before[&(*ns, *key)];
-            for (def, _) in &catalog[*ns] {
-                let p = prefix(ns, def);
+        for ((id, key), new) in &after {
+            let old = &before[&(id.clone(), *key)];
+            for (def, _) in &catalog[id] {
+                let p = prefix(id, def);
                 let old_entry = old.as_ref().and_then(|d| def.entry(key, d));
                 let new_entry = new.as_ref().and_then(|d| def.entry(key, d));
                 if old_entry == new_entry {

@@ -20,6 +20,7 @@ pub mod private;
 mod purge;
 mod state_view;
 
+pub use json_index::IndexScope;
 pub use metadata::{VALIDATION_PARAMETER, validation_parameter};
 pub use private::{Expiry, MissingPvt, PrivateCommit, PvtKey, TransientEntry};
 pub use purge::{Purge, without_keys};
@@ -372,7 +373,7 @@ impl Ledger {
             }
         }
         self.batch_index_updates(&mut batch, &c.updates)?;
-        self.batch_private_values(&mut batch, &c.private_updates);
+        self.batch_private_values(&mut batch, &c.private_updates)?;
         let transient_removed = self.batch_private(&mut batch, &c.private)?;
         let previous = c
             .block
@@ -417,7 +418,12 @@ impl Ledger {
         Ok(())
     }
 
-    fn batch_private_values(&self, batch: &mut WriteBatch, values: &[PrivateUpdate]) {
+    fn batch_private_values(
+        &self,
+        batch: &mut WriteBatch,
+        values: &[PrivateUpdate],
+    ) -> Result<(), PeerError> {
+        self.batch_private_index_updates(batch, values)?;
         for u in values {
             let k = keys::collection_key(&u.namespace, &u.collection, u.key.as_bytes());
             match &u.value {
@@ -425,6 +431,7 @@ impl Ledger {
                 None => batch.delete_cf(self.cf(CF_PRIVATE), &k),
             }
         }
+        Ok(())
     }
 
     /// The committed block `number`, as bytes.

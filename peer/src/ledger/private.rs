@@ -394,7 +394,10 @@ impl Ledger {
         for (k, rwset) in stored {
             self.batch_store_pvt(&mut batch, k, rwset)?;
         }
-        self.batch_private_values(&mut batch, values);
+        // Not while an index is being built (it holds this lock): the
+        // values would miss it.
+        let _no_build = self.info.read().expect("info lock");
+        self.batch_private_values(&mut batch, values)?;
         let mut w = WriteOptions::default();
         w.set_sync(true);
         self.db.write_opt(batch, &w)?;

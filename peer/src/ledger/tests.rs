@@ -131,7 +131,9 @@ fn owned_by(ledger: &Ledger, owner: &str) -> Vec<String> {
     weft_chaincode_query::index::encode_value(&mut prefix, &serde_json::json!(owner));
     let mut end = prefix.clone();
     *end.last_mut().unwrap() += 1;
-    ledger.index_keys("cc", def, &prefix, &end, 100).unwrap()
+    ledger
+        .index_keys(IndexScope::Public("cc"), def, &prefix, &end, 100)
+        .unwrap()
 }
 
 #[test]
@@ -243,4 +245,81 @@ fn rich_queries_use_an_index_and_give_what_a_scan_gives() {
     let indexed = run(150).unwrap();
     assert_eq!(indexed.scanned, 100);
     assert_eq!(indexed.records, scanned.records);
+}
+
+#[test]
+fn a_collection_index_follows_committed_and_reconciled_private_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::open(dir.path()).unwrap();
+    let private = |key: &str, value: Option<&str>| PrivateUpdate {
+        namespace: "cc".into(),
+        collection: "coll".into(),
+        key: key.into(),
+        value: value.map(|v| v.as_bytes().to_vec()),
+    };
+    let commit_private = |updates: Vec<PrivateUpdate>| {
+        let info = ledger.info();
+        let block = weft_common::block::new_block(info.height, info.current_hash, vec![]);
+        ledger
+            .commit(&BlockCommit {
+                hash: weft_common::block::header_hash(block.header.as_ref().unwrap()).to_vec(),
+                block,
+                tx_ids: vec![],
+                updates: vec![],
+                hashed_updates: vec![],
+                private_updates: updates,
+                private: Default::default(),
+                is_config: false,
+            })
+            .unwrap();
+    };
+    commit_private(vec![private(
+        "a1",
+        Some(r#"{"docType":"marble","owner":"tom"}"#),
+    )]);
+    let scope = IndexScope::Private("cc", "coll");
+    assert_eq!(ledger.ensure_index(scope, OWNER_INDEX).unwrap(), Some(1));
+    assert_eq!(ledger.ensure_index(scope, OWNER_INDEX).unwrap(), None);
+    assert!(ledger.indexes("cc").is_empty(), "the public state has none");
+    let owned_by = |owner: &str| {
+        let def = &ledger.indexes_in(scope)[0];
+        let mut p = Vec::new();
+        weft_chaincode_query::index::encode_value(&mut p, &serde_json::json!("marble"));
+        weft_chaincode_query::index::encode_value(&mut p, &serde_json::json!(owner));
+        let mut end = p.clone();
+        *end.last_mut().unwrap() += 1;
+        ledger.index_keys(scope, def, &p, &end, 100).unwrap()
+    };
+    assert_eq!(owned_by("tom"), ["a1"]);
+    // A commit moves and removes entries; values reconciled later add theirs.
+    commit_private(vec![
+        private("a1", Some(r#"{"docType":"marble","owner":"ann"}"#)),
+        private("a2", Some(r#"{"docType":"marble","owner":"tom"}"#)),
+    ]);
+    assert_eq!(owned_by("ann"), ["a1"]);
+    assert_eq!(owned_by("tom"), ["a2"]);
+    ledger
+        .commit_reconciled(
+            &[],
+            &[private("a0", Some(r#"{"docType":"marble","owner":"tom"}"#))],
+        )
+        .unwrap();
+    assert_eq!(owned_by("tom"), ["a0", "a2"]);
+    commit_private(vec![private("a2", None)]);
+    assert_eq!(owned_by("tom"), ["a0"]);
+    // A private rich query goes through the index: one document examined
+    // of the two.
+    use crate::chaincode::simulator::{QueryLimits, Simulator, TxSimulator};
+    let query =
+        weft_chaincode_query::Query::parse(r#"{"selector":{"docType":"marble","owner":"ann"}}"#)
+            .unwrap();
+    let limits = QueryLimits {
+        max_results: 10,
+        max_scanned: 1,
+    };
+    let out = Simulator::new(ledger.clone())
+        .private_rich_query("cc", "coll", &query, limits)
+        .unwrap();
+    assert_eq!(out.scanned, 1);
+    assert_eq!(out.records[0].0, "a1");
 }

@@ -2,6 +2,8 @@
 //! [`super::MemoryLedger`].
 
 use weft_chaincode_query::IndexDef;
+
+use crate::ledger::IndexScope;
 use weft_protos::kvrwset::{KvMetadataEntry, Version};
 
 use super::HistoryPage;
@@ -71,15 +73,15 @@ pub trait StateReader: Send {
     fn read_metadata(&self, _ns: &str, _key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
         Ok(Vec::new())
     }
-    /// The JSON indexes of `ns` (none: rich queries scan the namespace).
-    fn indexes(&self, _ns: &str) -> Vec<IndexDef> {
+    /// The JSON indexes of `scope` (none: rich queries scan).
+    fn indexes(&self, _scope: IndexScope<'_>) -> Vec<IndexDef> {
         Vec::new()
     }
     /// Keys of index `def` whose entries lie in `[start, end)`, in index
     /// order, at most `limit`.
     fn read_index(
         &self,
-        _ns: &str,
+        _scope: IndexScope<'_>,
         _def: &IndexDef,
         _start: &[u8],
         _end: &[u8],
@@ -148,17 +150,17 @@ impl StateReader for crate::ledger::Ledger {
     fn read_metadata(&self, ns: &str, key: &str) -> Result<Vec<KvMetadataEntry>, PeerError> {
         self.get_metadata(ns, key)
     }
-    fn indexes(&self, ns: &str) -> Vec<IndexDef> {
-        crate::ledger::Ledger::indexes(self, ns)
+    fn indexes(&self, scope: IndexScope<'_>) -> Vec<IndexDef> {
+        self.indexes_in(scope)
     }
     fn read_index(
         &self,
-        ns: &str,
+        scope: IndexScope<'_>,
         def: &IndexDef,
         start: &[u8],
         end: &[u8],
         limit: usize,
     ) -> Result<Vec<String>, PeerError> {
-        self.index_keys(ns, def, start, end, limit)
+        self.index_keys(scope, def, start, end, limit)
     }
 }

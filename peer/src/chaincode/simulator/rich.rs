@@ -14,6 +14,8 @@
 use std::collections::HashMap;
 
 use weft_chaincode_query::Query;
+
+use crate::ledger::IndexScope;
 use weft_protos::kvrwset::Version;
 
 use super::{Simulator, StateReader};
@@ -84,31 +86,7 @@ impl<R: StateReader> Simulator<R> {
             self.begin_paginated()?;
         }
         let mut found = Candidates::default();
-        let indexes = self.reader.indexes(ns);
-        if let Some(plan) = weft_chaincode_query::plan(query, &indexes)? {
-            let def = &indexes[plan.index];
-            let mut keys = self.reader.read_index(
-                ns,
-                def,
-                &plan.start,
-                &plan.end,
-                limits.max_scanned.saturating_add(1),
-            )?;
-            tracing::debug!(
-                namespace = ns,
-                index = %format!("{}/{}", def.ddoc, def.name),
-                fields_used = plan.fields_used,
-                candidates = keys.len(),
-                "rich query plan"
-            );
-            if keys.len() > limits.max_scanned {
-                return Err(PeerError::QueryTooBroad {
-                    scanned: limits.max_scanned,
-                });
-            }
-            // Results come in key order (or the query's sort), whatever the
-            // index's order.
-            keys.sort();
+        if let Some(keys) = self.index_candidates(IndexScope::Public(ns), query, limits)? {
             for key in keys {
                 if let Some((version, value)) = self.reader.read(ns, &key)? {
                     found.offer(key, version, value);
@@ -168,8 +146,47 @@ impl<R: StateReader> Simulator<R> {
         })
     }
 
+    /// The keys an index of `scope` finds for `query`, in key order, or
+    /// `None` when no index serves it (the plan is in the debug log).
+    fn index_candidates(
+        &self,
+        scope: IndexScope<'_>,
+        query: &Query,
+        limits: QueryLimits,
+    ) -> Result<Option<Vec<String>>, PeerError> {
+        let indexes = self.reader.indexes(scope);
+        let Some(plan) = weft_chaincode_query::plan(query, &indexes)? else {
+            tracing::debug!(?scope, "rich query plan: no usable index, scanning");
+            return Ok(None);
+        };
+        let def = &indexes[plan.index];
+        let mut keys = self.reader.read_index(
+            scope,
+            def,
+            &plan.start,
+            &plan.end,
+            limits.max_scanned.saturating_add(1),
+        )?;
+        tracing::debug!(
+            ?scope,
+            index = %format!("{}/{}", def.ddoc, def.name),
+            fields_used = plan.fields_used,
+            candidates = keys.len(),
+            "rich query plan"
+        );
+        if keys.len() > limits.max_scanned {
+            return Err(PeerError::QueryTooBroad {
+                scanned: limits.max_scanned,
+            });
+        }
+        // Results come in key order (or the query's sort), whatever the
+        // index's order.
+        keys.sort();
+        Ok(Some(keys))
+    }
+
     /// Runs `query` over the private values of `collection` this peer
-    /// holds, scanning them (collections have no indexes yet).
+    /// holds, through an index of the collection when one serves it.
     pub(super) fn run_private_rich_query(
         &mut self,
         ns: &str,
@@ -184,6 +201,15 @@ impl<R: StateReader> Simulator<R> {
         }
         self.queried_private = true;
         let mut found = Candidates::default();
+        let scope = IndexScope::Private(ns, collection);
+        if let Some(keys) = self.index_candidates(scope, query, limits)? {
+            for key in keys {
+                if let Some(value) = self.reader.read_private(ns, collection, &key)? {
+                    found.offer(key, Version::default(), value);
+                }
+            }
+            return self.private_outcome(query, limits, found);
+        }
         let mut next = String::new();
         loop {
             let batch = self
@@ -204,8 +230,18 @@ impl<R: StateReader> Simulator<R> {
                 break;
             }
         }
+        self.private_outcome(query, limits, found)
+    }
+
+    /// The results of a private query over its candidates.
+    fn private_outcome(
+        &self,
+        query: &Query,
+        limits: QueryLimits,
+        mut found: Candidates,
+    ) -> Result<QueryOutcome, PeerError> {
         let size = query.limit.unwrap_or(usize::MAX).min(limits.max_results);
-        let page = query.run(found.docs, Some(size), "")?;
+        let page = query.run(std::mem::take(&mut found.docs), Some(size), "")?;
         let records = page
             .records
             .into_iter()
