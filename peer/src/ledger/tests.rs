@@ -82,6 +82,11 @@ fn metadata_survives_a_restart_and_goes_with_its_key() {
 
 /// Commits the next (empty) block with these state updates.
 fn commit_updates(ledger: &Ledger, updates: Vec<StateUpdate>) {
+    commit_block(ledger, updates, vec![]);
+}
+
+/// Commits the next (empty) block with these state and private updates.
+fn commit_block(ledger: &Ledger, updates: Vec<StateUpdate>, private_updates: Vec<PrivateUpdate>) {
     let info = ledger.info();
     let block = weft_common::block::new_block(info.height, info.current_hash, vec![]);
     ledger
@@ -91,7 +96,7 @@ fn commit_updates(ledger: &Ledger, updates: Vec<StateUpdate>) {
             tx_ids: vec![],
             updates,
             hashed_updates: vec![],
-            private_updates: vec![],
+            private_updates,
             private: Default::default(),
             is_config: false,
         })
@@ -257,22 +262,7 @@ fn a_collection_index_follows_committed_and_reconciled_private_values() {
         key: key.into(),
         value: value.map(|v| v.as_bytes().to_vec()),
     };
-    let commit_private = |updates: Vec<PrivateUpdate>| {
-        let info = ledger.info();
-        let block = weft_common::block::new_block(info.height, info.current_hash, vec![]);
-        ledger
-            .commit(&BlockCommit {
-                hash: weft_common::block::header_hash(block.header.as_ref().unwrap()).to_vec(),
-                block,
-                tx_ids: vec![],
-                updates: vec![],
-                hashed_updates: vec![],
-                private_updates: updates,
-                private: Default::default(),
-                is_config: false,
-            })
-            .unwrap();
-    };
+    let commit_private = |updates| commit_block(&ledger, vec![], updates);
     commit_private(vec![private(
         "a1",
         Some(r#"{"docType":"marble","owner":"tom"}"#),
