@@ -394,6 +394,12 @@ impl Ledger for MockStub {
         }
         self.queried_unrecorded = true;
         let from = if bookmark.is_empty() { start } else { bookmark };
+        if from < start || (!end.is_empty() && from >= end) {
+            return Err(ContractError::with_status(
+                400,
+                format!("rich query: invalid bookmark {from:?}"),
+            ));
+        }
         let mut page: Vec<_> = self
             .state
             .range(from.to_string()..)

@@ -420,6 +420,17 @@ fn marbles_rich_queries_run_in_wasm_with_reads_recorded_and_refusals_named() {
         names,
         (0..25).map(|i| format!("m{i:02}")).collect::<Vec<_>>()
     );
+    // A bookmark outside the range (a client's forgery) is refused by name.
+    let (out, _) = chain.simulate(
+        &["GetMarblesByRangeWithPagination", "m", "n", "7", "a"],
+        true,
+    );
+    assert_eq!(out.response.status, 400);
+    assert!(
+        out.response.message.contains("invalid bookmark \"a\""),
+        "{}",
+        out.response.message
+    );
 
     // Many keys in one host call: values in order, each key read.
     let (out, rw) = chain.simulate(&["ReadMarbles", r#"["m03","none","m01"]"#], false);

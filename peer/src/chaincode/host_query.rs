@@ -28,6 +28,59 @@ fn refuse(c: &mut Ctx<'_>, e: &PeerError) -> i64 {
     ErrorCode::BadQuery.as_return()
 }
 
+/// Refuses a page size of 0 or less.
+fn bad_page_size(c: &mut Ctx<'_>) -> i64 {
+    let e = PeerError::Query(weft_chaincode_query::QueryError::BadOption {
+        name: "pageSize".into(),
+        reason: "must be positive".into(),
+    });
+    refuse(c, &e)
+}
+
+/// What one query of this invocation may cost (`totalQueryLimit`).
+fn limits(c: &Ctx<'_>) -> QueryLimits {
+    let limit = c.data().query_limit();
+    QueryLimits {
+        max_results: limit,
+        max_scanned: limit,
+    }
+}
+
+/// A failed query's answer to the guest: UNSUPPORTED (writes and
+/// paginated or private queries mixed) and BAD_QUERY with the reason for
+/// `last_error`, INTERNAL (logged) for a ledger failure.
+fn failed(c: &mut Ctx<'_>, call: &str, e: PeerError) -> i64 {
+    match e {
+        PeerError::UnsupportedTransaction(_) => {
+            c.data_mut().last_refusal = Some(e.to_string());
+            ErrorCode::Unsupported.as_return()
+        }
+        PeerError::Query(_) | PeerError::QueryTooBroad { .. } => refuse(c, &e),
+        e => {
+            tracing::warn!("{call}: {e}");
+            ErrorCode::Internal.as_return()
+        }
+    }
+}
+
+/// Charges what a query examined and opens an iterator over its results.
+fn open_results(
+    c: &mut Ctx<'_>,
+    outcome: &super::simulator::QueryOutcome,
+    metadata: Option<QueryMetadata>,
+) -> wasmtime::Result<i64> {
+    charge(
+        c,
+        outcome.scanned as u64 * ITEM_COST + outcome.scanned_bytes as u64 * BYTE_COST,
+    )?;
+    let items = outcome
+        .records
+        .iter()
+        .map(|(key, value)| encode_kv(key, value))
+        .collect();
+    Ok(open_fetched(c, items, metadata))
+}
+
 /// Links the rich-query host functions.
 pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
     l.func_wrap(
@@ -55,50 +108,20 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
             };
             let paging = match page_size {
                 n if n < 0 => None,
-                0 => {
-                    let e = PeerError::Query(weft_chaincode_query::QueryError::BadOption {
-                        name: "pageSize".into(),
-                        reason: "must be positive".into(),
-                    });
-                    return Ok(refuse(&mut c, &e));
-                }
+                0 => return Ok(bad_page_size(&mut c)),
                 n => Some((n as usize, bookmark.as_str())),
             };
-            let limit = c.data().query_limit();
-            let limits = QueryLimits {
-                max_results: limit,
-                max_scanned: limit,
-            };
+            let limits = limits(&c);
             let (s, ns) = sim(&mut c);
             let outcome = match s.rich_query(&ns, &query, paging, limits) {
                 Ok(o) => o,
-                Err(e @ PeerError::UnsupportedTransaction(_)) => {
-                    tracing::debug!("{}: {e}", abi::QUERY_OPEN);
-                    c.data_mut().last_refusal = Some(e.to_string());
-                    return Ok(ErrorCode::Unsupported.as_return());
-                }
-                Err(e @ (PeerError::Query(_) | PeerError::QueryTooBroad { .. })) => {
-                    return Ok(refuse(&mut c, &e));
-                }
-                Err(e) => {
-                    tracing::warn!("{}: {e}", abi::QUERY_OPEN);
-                    return Ok(ErrorCode::Internal.as_return());
-                }
+                Err(e) => return Ok(failed(&mut c, abi::QUERY_OPEN, e)),
             };
-            charge(
-                &mut c,
-                outcome.scanned as u64 * ITEM_COST + outcome.scanned_bytes as u64 * BYTE_COST,
-            )?;
             let metadata = paging.map(|_| QueryMetadata {
                 fetched_records_count: outcome.records.len() as u32,
                 bookmark: outcome.bookmark.clone(),
             });
-            let items = outcome
-                .records
-                .iter()
-                .map(|(key, value)| encode_kv(key, value))
-                .collect();
-            Ok(open_fetched(&mut c, items, metadata))
+            open_results(&mut c, &outcome, metadata)
         },
     )?;
 
@@ -125,11 +148,7 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 return Ok(ErrorCode::Forbidden.as_return());
             }
             if page_size <= 0 {
-                let e = PeerError::Query(weft_chaincode_query::QueryError::BadOption {
-                    name: "pageSize".into(),
-                    reason: "must be positive".into(),
-                });
-                return Ok(refuse(&mut c, &e));
+                return Ok(bad_page_size(&mut c));
             }
             // The bookmark is the next page's first key: it must lie in the range.
             let from = if bookmark.is_empty() {
@@ -138,20 +157,14 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 bookmark
             };
             if from < start || (!end.is_empty() && from >= end) {
-                return Ok(ErrorCode::InvalidArgument.as_return());
+                let e = PeerError::Query(weft_chaincode_query::QueryError::BadBookmark(from));
+                return Ok(refuse(&mut c, &e));
             }
             let size = (page_size as usize).min(c.data().query_limit());
             let (s, ns) = sim(&mut c);
             let (page, next) = match s.range_page(&ns, &from, &end, size) {
                 Ok(p) => p,
-                Err(e @ PeerError::UnsupportedTransaction(_)) => {
-                    c.data_mut().last_refusal = Some(e.to_string());
-                    return Ok(ErrorCode::Unsupported.as_return());
-                }
-                Err(e) => {
-                    tracing::warn!("{}: {e}", abi::RANGE_OPEN_PAGED);
-                    return Ok(ErrorCode::Internal.as_return());
-                }
+                Err(e) => return Ok(failed(&mut c, abi::RANGE_OPEN_PAGED, e)),
             };
             charge(
                 &mut c,
@@ -187,36 +200,13 @@ pub(super) fn link(l: &mut Linker<HostState>) -> wasmtime::Result<()> {
                 Ok(q) => q,
                 Err(e) => return Ok(refuse(&mut c, &e.into())),
             };
-            let limit = c.data().query_limit();
-            let limits = QueryLimits {
-                max_results: limit,
-                max_scanned: limit,
-            };
+            let limits = limits(&c);
             let (s, ns) = sim(&mut c);
             let outcome = match s.private_rich_query(&ns, &coll, &query, limits) {
                 Ok(o) => o,
-                Err(e @ PeerError::UnsupportedTransaction(_)) => {
-                    c.data_mut().last_refusal = Some(e.to_string());
-                    return Ok(ErrorCode::Unsupported.as_return());
-                }
-                Err(e @ (PeerError::Query(_) | PeerError::QueryTooBroad { .. })) => {
-                    return Ok(refuse(&mut c, &e));
-                }
-                Err(e) => {
-                    tracing::warn!("{call}: {e}");
-                    return Ok(ErrorCode::Internal.as_return());
-                }
+                Err(e) => return Ok(failed(&mut c, call, e)),
             };
-            charge(
-                &mut c,
-                outcome.scanned as u64 * ITEM_COST + outcome.scanned_bytes as u64 * BYTE_COST,
-            )?;
-            let items = outcome
-                .records
-                .iter()
-                .map(|(key, value)| encode_kv(key, value))
-                .collect();
-            Ok(open_fetched(&mut c, items, None))
+            open_results(&mut c, &outcome, None)
         },
     )?;
 

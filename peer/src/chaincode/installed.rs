@@ -25,9 +25,9 @@ pub struct Installed {
 
 impl Installed {
     /// Makes sure `ledger` has this package's indexes of namespace `ns`'s
-    /// public state and private collections (called after each commit for the defined chaincodes,
-    /// and by each proposal; built once, then kept up to date by every
-    /// commit). A failure is logged; queries then scan.
+    /// public state and private collections (called after each commit for
+    /// the defined chaincodes, and at install; built once, then kept up to
+    /// date by every commit). A failure is logged; queries then scan.
     pub fn apply_indexes(&self, ledger: &crate::ledger::Ledger, ns: &str) {
         for index in self.indexes.iter() {
             let scope = match &index.collection {

@@ -34,6 +34,12 @@ pub(super) fn local_lifecycle(
                 .install(&a.chaincode_install_package)
                 .map_err(|e| err(500, format!("failed to install chaincode: {e}")))?;
             tracing::info!(package_id = %i.package_id, "installed chaincode");
+            // A chaincode already defined with this package gets its indexes now.
+            for channel in core.channel_ids() {
+                if let Some(committer) = core.channel(channel.as_str()) {
+                    super::apply_defined_indexes(core, committer.ledger());
+                }
+            }
             Ok(InstallChaincodeResult {
                 package_id: i.package_id,
                 label: i.label,

@@ -78,7 +78,6 @@ pub(super) fn simulate(
         .unwrap_or_default();
     check_init(&mut sim, p, cc, &info)?;
     let installed = installed_for(core.as_ref(), &ledger, cc, sequence)?;
-    installed.apply_indexes(&ledger, cc);
     let creator = cfg
         .msps
         .deserialize(&p.signature_header.creator)
@@ -280,9 +279,10 @@ pub(crate) fn installed_for(
 }
 
 /// Builds the packaged indexes of every chaincode defined on `ledger`'s
-/// channel whose package this peer's org approved and installed here, so an
-/// index exists from the commit of its definition on (or from the install,
-/// if that comes later). Already built indexes cost a lookup.
+/// channel whose package this peer's org approved and installed here: run
+/// after every commit (so an index exists from the commit of its
+/// definition on) and at install (when the package comes later). Already
+/// built indexes cost a lookup.
 pub(crate) fn apply_defined_indexes(core: &dyn Support, ledger: &crate::ledger::Ledger) {
     let prefix = format!("{NAMESPACES}/fields/");
     let end = format!("{NAMESPACES}/fields0");

@@ -277,6 +277,18 @@ impl<R: StateReader> Simulator<R> {
         Ok(())
     }
 
+    /// A query of private data (recorded nowhere): refused once the
+    /// transaction has written, and refusing writes after it (Fabric's rule).
+    fn begin_private_query(&mut self) -> Result<(), PeerError> {
+        if self.wrote {
+            return Err(PeerError::UnsupportedTransaction(
+                "queries on private data are supported only in a transaction that writes nothing",
+            ));
+        }
+        self.queried_private = true;
+        Ok(())
+    }
+
     /// Fabric's rule: no write once private data has been queried.
     fn may_write(&mut self) -> Result<(), PeerError> {
         if self.queried_private {
@@ -457,12 +469,7 @@ impl<R: StateReader> TxSimulator for Simulator<R> {
         start: &str,
         end: &str,
     ) -> Result<usize, PeerError> {
-        if self.wrote {
-            return Err(PeerError::UnsupportedTransaction(
-                "queries on private data are supported only in a transaction that writes nothing",
-            ));
-        }
-        self.queried_private = true;
+        self.begin_private_query()?;
         self.open_ranges.push(OpenRange {
             ns: ns.to_string(),
             collection: Some(collection.to_string()),

@@ -14,12 +14,11 @@
 use std::collections::HashMap;
 
 use weft_chaincode_query::Query;
-
-use crate::ledger::IndexScope;
 use weft_protos::kvrwset::Version;
 
 use super::{Simulator, StateReader};
 use crate::PeerError;
+use crate::ledger::IndexScope;
 
 /// What one rich query may cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,6 +66,64 @@ impl Candidates {
             self.stored.insert(key, (version, value));
         }
     }
+
+    /// Runs `query` over the candidates (at most `size` results, after
+    /// `bookmark`): each result's key and value as stored (or its `fields`),
+    /// with `returned(key, version)` told of each.
+    fn answer(
+        mut self,
+        query: &Query,
+        size: usize,
+        bookmark: &str,
+        mut returned: impl FnMut(&str, Version),
+    ) -> Result<QueryOutcome, PeerError> {
+        let page = query.run(std::mem::take(&mut self.docs), Some(size), bookmark)?;
+        let records = page
+            .records
+            .into_iter()
+            .filter_map(|record| {
+                let (version, stored) = self.stored.remove(&record.key)?;
+                returned(&record.key, version);
+                let value = match query.fields {
+                    None => stored,
+                    Some(_) => record.value.to_string().into_bytes(),
+                };
+                Some((record.key, value))
+            })
+            .collect();
+        Ok(QueryOutcome {
+            records,
+            bookmark: page.bookmark,
+            scanned: self.scanned,
+            scanned_bytes: self.scanned_bytes,
+        })
+    }
+
+    /// Offers every value `next_page(after)` yields, page by page from the
+    /// start, refusing the query past `limits.max_scanned` values.
+    fn scan(
+        &mut self,
+        limits: QueryLimits,
+        mut next_page: impl FnMut(&str) -> Result<Vec<(String, Version, Vec<u8>)>, PeerError>,
+    ) -> Result<(), PeerError> {
+        let mut next = String::new();
+        loop {
+            let batch = next_page(&next)?;
+            let full = batch.len() == SCAN_PAGE;
+            for (key, version, value) in batch {
+                if self.scanned >= limits.max_scanned {
+                    return Err(PeerError::QueryTooBroad {
+                        scanned: limits.max_scanned,
+                    });
+                }
+                next = format!("{key}\0");
+                self.offer(key, version, value);
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
 }
 
 /// Keys read from the state database at a time while scanning.
@@ -97,53 +154,24 @@ impl<R: StateReader> Simulator<R> {
                 namespace = ns,
                 "rich query plan: no usable index, scanning the namespace"
             );
-            let mut next = String::new();
-            loop {
-                let batch = self.reader.read_range(ns, &next, "", SCAN_PAGE)?;
-                let full = batch.len() == SCAN_PAGE;
-                for (key, version, value) in batch {
-                    if found.scanned >= limits.max_scanned {
-                        return Err(PeerError::QueryTooBroad {
-                            scanned: limits.max_scanned,
-                        });
-                    }
-                    next = format!("{key}\0");
-                    found.offer(key, version, value);
-                }
-                if !full {
-                    break;
-                }
-            }
+            let reader = &self.reader;
+            found.scan(limits, |after| reader.read_range(ns, after, "", SCAN_PAGE))?;
         }
-        let Candidates {
-            docs,
-            mut stored,
-            scanned,
-            scanned_bytes,
-        } = found;
         // A page size replaces the query's own limit, as in Fabric; either
         // is capped by the peer's.
         let (size, bookmark) = match paging {
             Some((size, bookmark)) => (size, bookmark),
             None => (query.limit.unwrap_or(usize::MAX), ""),
         };
-        let page = query.run(docs, Some(size.min(limits.max_results)), bookmark)?;
         let reads = self.reads.entry(ns.to_string()).or_default();
-        let records = page
-            .records
-            .into_iter()
-            .filter_map(|record| {
-                let (version, value) = stored.remove(&record.key)?;
-                reads.entry(record.key.clone()).or_insert(Some(version));
-                Some(returned(query, record, value))
-            })
-            .collect();
-        Ok(QueryOutcome {
-            records,
-            bookmark: page.bookmark,
-            scanned,
-            scanned_bytes,
-        })
+        found.answer(
+            query,
+            size.min(limits.max_results),
+            bookmark,
+            |key, version| {
+                reads.entry(key.to_string()).or_insert(Some(version));
+            },
+        )
     }
 
     /// The keys an index of `scope` finds for `query`, in key order, or
@@ -194,12 +222,7 @@ impl<R: StateReader> Simulator<R> {
         query: &Query,
         limits: QueryLimits,
     ) -> Result<QueryOutcome, PeerError> {
-        if self.wrote {
-            return Err(PeerError::UnsupportedTransaction(
-                "queries on private data are supported only in a transaction that writes nothing",
-            ));
-        }
-        self.queried_private = true;
+        self.begin_private_query()?;
         let mut found = Candidates::default();
         let scope = IndexScope::Private(ns, collection);
         if let Some(keys) = self.index_candidates(scope, query, limits)? {
@@ -208,67 +231,18 @@ impl<R: StateReader> Simulator<R> {
                     found.offer(key, Version::default(), value);
                 }
             }
-            return self.private_outcome(query, limits, found);
+        } else {
+            let reader = &self.reader;
+            // Private values carry no version a query could record.
+            found.scan(limits, |after| {
+                Ok(reader
+                    .read_private_range(ns, collection, after, "", SCAN_PAGE)?
+                    .into_iter()
+                    .map(|(k, v)| (k, Version::default(), v))
+                    .collect())
+            })?;
         }
-        let mut next = String::new();
-        loop {
-            let batch = self
-                .reader
-                .read_private_range(ns, collection, &next, "", SCAN_PAGE)?;
-            let full = batch.len() == SCAN_PAGE;
-            for (key, value) in batch {
-                if found.scanned >= limits.max_scanned {
-                    return Err(PeerError::QueryTooBroad {
-                        scanned: limits.max_scanned,
-                    });
-                }
-                next = format!("{key}\0");
-                // Private values carry no version a query could record.
-                found.offer(key, Version::default(), value);
-            }
-            if !full {
-                break;
-            }
-        }
-        self.private_outcome(query, limits, found)
-    }
-
-    /// The results of a private query over its candidates.
-    fn private_outcome(
-        &self,
-        query: &Query,
-        limits: QueryLimits,
-        mut found: Candidates,
-    ) -> Result<QueryOutcome, PeerError> {
         let size = query.limit.unwrap_or(usize::MAX).min(limits.max_results);
-        let page = query.run(std::mem::take(&mut found.docs), Some(size), "")?;
-        let records = page
-            .records
-            .into_iter()
-            .filter_map(|record| {
-                let (_, value) = found.stored.remove(&record.key)?;
-                Some(returned(query, record, value))
-            })
-            .collect();
-        Ok(QueryOutcome {
-            records,
-            bookmark: page.bookmark,
-            scanned: found.scanned,
-            scanned_bytes: found.scanned_bytes,
-        })
+        found.answer(query, size, "", |_, _| {})
     }
-}
-
-/// A result as returned to the chaincode: the value as stored, or the
-/// query's `fields` of it.
-fn returned(
-    query: &Query,
-    record: weft_chaincode_query::Record,
-    stored: Vec<u8>,
-) -> (String, Vec<u8>) {
-    let value = match query.fields {
-        None => stored,
-        Some(_) => record.value.to_string().into_bytes(),
-    };
-    (record.key, value)
 }
