@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the orderer and serve until interrupted (Ctrl-C / SIGINT).
+    /// Start the orderer and serve until interrupted (Ctrl-C / SIGINT, or SIGTERM).
     ///
     /// Example: weft-orderer start --config orderer/samples/orderer.yaml
     Start {
@@ -238,7 +238,7 @@ async fn start(config: Option<PathBuf>) -> Result<(), OrdererError> {
     let config = file.config;
     let listeners = Listeners::bind(&config).await?;
     let node = start_with(config, listeners, Some(log_control)).await?;
-    let _ = tokio::signal::ctrl_c().await;
+    weft_common::node::cli::stop_requested().await;
     tracing::info!("shutting down");
     node.shutdown().await;
     Ok(())

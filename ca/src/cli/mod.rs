@@ -61,7 +61,7 @@ async fn run(cli: Cli) -> Result<(), crate::CaError> {
                     .map_err(|e| crate::CaError::Config(format!("cannot listen on {addr}: {e}")))?;
                 let handle = crate::server::start(config, listener).await?;
                 eprintln!("weft-ca listening on {}", handle.addr);
-                let _ = tokio::signal::ctrl_c().await;
+                weft_common::node::cli::stop_requested().await;
                 handle.shutdown().await;
             }
         },

@@ -40,3 +40,24 @@ pub fn run_async<E: Display>(
         Err(e) => exit_code(Err(format!("cannot start the runtime: {e}"))),
     }
 }
+
+/// Resolves when the process is asked to stop: SIGINT (Ctrl-C) or SIGTERM
+/// (what `kill`, systemd, Podman and Kubernetes send). A node started as a
+/// container's first process must handle SIGTERM itself: the kernel applies
+/// no default action to signals sent to PID 1, so an unhandled SIGTERM is
+/// ignored and the node is killed only after the grace period.
+pub async fn stop_requested() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            // Without a SIGTERM handler, wait for Ctrl-C alone.
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+}

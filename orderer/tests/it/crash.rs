@@ -150,8 +150,23 @@ async fn a_consenter_killed_mid_stream_restarts_with_the_same_chain() {
         .sum();
     assert_eq!(ordered, sent, "every acknowledged envelope once");
 
-    child.start_kill().unwrap();
-    child.wait().await.unwrap();
+    // SIGTERM (what Kubernetes and Podman send) stops it cleanly, at once,
+    // even as a container's first process, which ignores unhandled signals.
+    let pid = child.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("weft-orderer exits within 10 s of SIGTERM")
+        .unwrap();
+    assert!(exit.success(), "{exit:?}");
+    assert!(
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("shutting down")
+    );
     for n in net.nodes.into_iter().flatten() {
         n.shutdown().await;
     }

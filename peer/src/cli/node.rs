@@ -10,7 +10,7 @@ use super::LOG_CONTROL;
 
 #[derive(Subcommand)]
 pub(crate) enum NodeCommand {
-    /// Start the peer and serve until interrupted (Ctrl-C / SIGINT).
+    /// Start the peer and serve until interrupted (Ctrl-C / SIGINT, or SIGTERM).
     Start {
         /// core.yaml, with Fabric's keys (any key can be overridden with a CORE_*
         /// environment variable). Default: $FABRIC_CFG_PATH/core.yaml, else ./core.yaml.
@@ -27,7 +27,7 @@ pub(crate) async fn run_node(config: Option<PathBuf>) -> Result<(), PeerError> {
     let config = file.config;
     let listeners = crate::node::Listeners::bind(&config).await?;
     let node = crate::node::start_with(config, listeners, LOG_CONTROL.get().cloned()).await?;
-    let _ = tokio::signal::ctrl_c().await;
+    weft_common::node::cli::stop_requested().await;
     tracing::info!("shutting down");
     node.shutdown().await;
     Ok(())

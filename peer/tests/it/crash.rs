@@ -119,6 +119,24 @@ impl Child {
     async fn kill(mut self) {
         self.child.kill().await.unwrap();
     }
+
+    /// SIGTERM (what Kubernetes and Podman send): the peer shuts down
+    /// cleanly and at once, even as a container's first process (which
+    /// ignores signals it does not handle).
+    async fn terminate(mut self) {
+        let pid = self.child.id().unwrap().to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        self.line_with("shutting down").await;
+        let mut child = self.drain_log();
+        let exit = tokio::time::timeout(Duration::from_secs(10), child.wait())
+            .await
+            .expect("weft-peer exits within 10 s of SIGTERM")
+            .unwrap();
+        assert!(exit.success(), "{exit:?}");
+    }
 }
 
 fn field(line: &str, name: &str) -> String {
@@ -316,7 +334,7 @@ async fn a_peer_killed_while_committing_restarts_consistent_and_converges() {
             .header,
         net.genesis.header
     );
-    child.kill().await;
+    child.terminate().await;
 
     // Converged: the crashed peer's ledger equals the reference peer's.
     let survivor = Ledger::open(&data.join("ledgers").join(CHANNEL)).unwrap();
