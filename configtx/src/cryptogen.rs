@@ -301,25 +301,18 @@ fn ca_subject(org: &OrgSpec, cn: String) -> Subject {
     s
 }
 
-fn generate_org(
-    org: &OrgSpec,
-    root: &Path,
-    orderer: bool,
-    key_type: KeyType,
-) -> Result<PathBuf, ConfigtxError> {
-    if org.domain.is_empty() {
-        return Err(ConfigtxError::Usage(format!(
-            "organisation {:?} has no Domain; every org needs one",
-            org.name
-        )));
-    }
-    let base = root
-        .join(if orderer {
-            "ordererOrganizations"
-        } else {
-            "peerOrganizations"
-        })
-        .join(&org.domain);
+/// The org folder of `org` under `root`.
+fn org_base(org: &OrgSpec, root: &Path, orderer: bool) -> PathBuf {
+    root.join(if orderer {
+        "ordererOrganizations"
+    } else {
+        "peerOrganizations"
+    })
+    .join(&org.domain)
+}
+
+/// New CAs for `org`, written under `base`.
+fn new_cas(org: &OrgSpec, base: &Path, key_type: KeyType) -> Result<OrgCas, ConfigtxError> {
     let validity = Validity::days_from_now(3650);
     let ca = CertAuthority::new_root(
         &ca_subject(org, format!("ca.{}", org.domain)),
@@ -348,6 +341,49 @@ fn generate_org(
     )?;
     write_key(&base.join("tlsca").join("priv_sk"), cas.tlsca.key_pem())?;
     write_verifying_msp(&base.join("msp"), &cas)?;
+    Ok(cas)
+}
+
+/// The CAs an earlier run wrote under `base`.
+fn existing_cas(org: &OrgSpec, base: &Path) -> Result<OrgCas, ConfigtxError> {
+    let read = |p: PathBuf| std::fs::read_to_string(&p).map_err(|e| ConfigtxError::io(&p, e));
+    let load = |dir: &str, file: String| -> Result<CertAuthority, ConfigtxError> {
+        let cert = read(base.join(dir).join(file))?;
+        let key = read(base.join(dir).join("priv_sk"))?;
+        Ok(CertAuthority::from_pem(&cert, &key)?)
+    };
+    Ok(OrgCas {
+        domain: org.domain.clone(),
+        ca: load("ca", format!("ca.{}-cert.pem", org.domain))?,
+        tlsca: load("tlsca", format!("tlsca.{}-cert.pem", org.domain))?,
+        node_ous: org.enable_node_ous,
+    })
+}
+
+/// Writes `org`'s CAs and identities under `root`. With `extend`, an org
+/// whose CAs exist keeps them, and only identities that do not exist yet
+/// are issued (Fabric's `cryptogen extend`).
+fn generate_org(
+    org: &OrgSpec,
+    root: &Path,
+    orderer: bool,
+    key_type: KeyType,
+    extend: bool,
+) -> Result<PathBuf, ConfigtxError> {
+    if org.domain.is_empty() {
+        return Err(ConfigtxError::Usage(format!(
+            "organisation {:?} has no Domain; every org needs one",
+            org.name
+        )));
+    }
+    let base = org_base(org, root, orderer);
+    let existing = extend && base.join("ca").join("priv_sk").exists();
+    let cas = if existing {
+        existing_cas(org, &base)?
+    } else {
+        new_cas(org, &base, key_type)?
+    };
+    let fresh = |dir: &Path| !existing || !dir.exists();
 
     let mut nodes: Vec<NodeSpec> = org.specs.clone();
     if let Some(t) = &org.template {
@@ -369,6 +405,9 @@ fn generate_org(
             .common_name
             .clone()
             .unwrap_or_else(|| format!("{}.{}", n.hostname, org.domain));
+        if !fresh(&base.join(node_dir).join(&cn)) {
+            continue;
+        }
         write_identity(
             &base.join(node_dir).join(&cn),
             &cn,
@@ -385,6 +424,9 @@ fn generate_org(
     }
     for (name, ou) in users {
         let cn = format!("{name}@{}", org.domain);
+        if !fresh(&base.join("users").join(&cn)) {
+            continue;
+        }
         write_identity(
             &base.join("users").join(&cn),
             &cn,
@@ -421,10 +463,29 @@ pub fn generate(
 ) -> Result<Vec<PathBuf>, ConfigtxError> {
     let mut out = Vec::new();
     for org in &config.orderer_orgs {
-        out.push(generate_org(org, output, true, key_type)?);
+        out.push(generate_org(org, output, true, key_type, false)?);
     }
     for org in &config.peer_orgs {
-        out.push(generate_org(org, output, false, key_type)?);
+        out.push(generate_org(org, output, false, key_type, false)?);
+    }
+    Ok(out)
+}
+
+/// Adds to the material under `output` what `config` has and it lacks —
+/// new organisations, and new nodes and users of existing ones, issued by
+/// their existing CAs — and changes nothing that exists (Fabric's
+/// `cryptogen extend`). New organisations get keys of `key_type`.
+pub fn extend(
+    config: &CryptoConfig,
+    output: &Path,
+    key_type: KeyType,
+) -> Result<Vec<PathBuf>, ConfigtxError> {
+    let mut out = Vec::new();
+    for org in &config.orderer_orgs {
+        out.push(generate_org(org, output, true, key_type, true)?);
+    }
+    for org in &config.peer_orgs {
+        out.push(generate_org(org, output, false, key_type, true)?);
     }
     Ok(out)
 }

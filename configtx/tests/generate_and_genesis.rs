@@ -277,3 +277,58 @@ fn configuration_errors_name_the_file_the_field_and_the_fix() {
         "{err}"
     );
 }
+
+#[test]
+fn extend_issues_new_nodes_from_the_existing_cas_and_changes_nothing_else() {
+    let dir = sample_network(KeyType::EcdsaP256);
+    let out = dir.path().join("crypto-config");
+    let org1 = out.join("peerOrganizations/org1.example.com");
+    let snapshot = |p: &Path| std::fs::read(p).unwrap();
+    let ca_key = snapshot(&org1.join("ca/priv_sk"));
+    let peer0_key = snapshot(&org1.join("peers/peer0.org1.example.com/msp/keystore/priv_sk"));
+    let admin_cert = snapshot(
+        &org1.join("users/Admin@org1.example.com/msp/signcerts/Admin@org1.example.com-cert.pem"),
+    );
+
+    // Org1 grows to two peers.
+    let text = std::fs::read_to_string(dir.path().join("crypto-config.yaml")).unwrap();
+    let grown = text.replacen("Count: 1\n      SANS", "Count: 2\n      SANS", 1);
+    assert_ne!(grown, text);
+    std::fs::write(dir.path().join("crypto-config.yaml"), grown).unwrap();
+    let cfg = cryptogen::load_config(&dir.path().join("crypto-config.yaml")).unwrap();
+    cryptogen::extend(&cfg, &out, KeyType::EcdsaP256).unwrap();
+
+    // What existed is untouched.
+    assert_eq!(snapshot(&org1.join("ca/priv_sk")), ca_key);
+    assert_eq!(
+        snapshot(&org1.join("peers/peer0.org1.example.com/msp/keystore/priv_sk")),
+        peer0_key
+    );
+    assert_eq!(
+        snapshot(
+            &org1.join(
+                "users/Admin@org1.example.com/msp/signcerts/Admin@org1.example.com-cert.pem"
+            )
+        ),
+        admin_cert
+    );
+    // The new peer is a peer of Org1's existing MSP, with a TLS certificate
+    // from Org1's existing TLS CA.
+    let org1_msp = folder::load(&org1.join("msp"), &MspId::new("Org1MSP")).unwrap();
+    let msps = MspManager::new([Msp::from_config(&org1_msp.config).unwrap()]);
+    check_identity(
+        &msps,
+        &org1.join("peers/peer1.org1.example.com/msp"),
+        "Org1MSP",
+        Role::Peer,
+    );
+    let tls = weft_common::msp::Certificate::from_pem(&snapshot(
+        &org1.join("peers/peer1.org1.example.com/tls/server.crt"),
+    ))
+    .unwrap();
+    let tlsca = weft_common::msp::Certificate::from_pem(&snapshot(
+        &org1.join("tlsca/tlsca.org1.example.com-cert.pem"),
+    ))
+    .unwrap();
+    assert!(tls.is_issued_by(&tlsca));
+}

@@ -218,6 +218,30 @@ enum CryptoCommand {
         #[arg(long, value_enum, default_value_t = KeyTypeArg::Ecdsa)]
         key_type: KeyTypeArg,
     },
+    /// Add what crypto-config.yaml has and the material lacks (new orgs, new nodes and users of
+    /// existing orgs, issued by their existing CAs); nothing that exists changes.
+    ///
+    /// Example: weft-configtx crypto extend --config crypto-config.yaml --input crypto-config
+    Extend {
+        /// crypto-config.yaml, as for Fabric's cryptogen.
+        #[arg(long, default_value = "crypto-config.yaml")]
+        config: PathBuf,
+        /// The material to extend (as Fabric's `cryptogen extend --input`).
+        #[arg(long, default_value = "crypto-config")]
+        input: PathBuf,
+        /// Key algorithm of new organisations.
+        #[arg(long, value_enum, default_value_t = KeyTypeArg::Ecdsa)]
+        key_type: KeyTypeArg,
+    },
+}
+
+impl KeyTypeArg {
+    fn key_type(self) -> KeyType {
+        match self {
+            KeyTypeArg::Ecdsa => KeyType::EcdsaP256,
+            KeyTypeArg::Ed25519 => KeyType::Ed25519,
+        }
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -239,11 +263,20 @@ async fn run(cli: Cli) -> Result<(), ConfigtxError> {
                 },
         } => {
             let cfg = cryptogen::load_config(&config)?;
-            let key_type = match key_type {
-                KeyTypeArg::Ecdsa => KeyType::EcdsaP256,
-                KeyTypeArg::Ed25519 => KeyType::Ed25519,
-            };
-            for org in cryptogen::generate(&cfg, &output, key_type)? {
+            for org in cryptogen::generate(&cfg, &output, key_type.key_type())? {
+                println!("{}", org.display());
+            }
+        }
+        Command::Crypto {
+            command:
+                CryptoCommand::Extend {
+                    config,
+                    input,
+                    key_type,
+                },
+        } => {
+            let cfg = cryptogen::load_config(&config)?;
+            for org in cryptogen::extend(&cfg, &input, key_type.key_type())? {
                 println!("{}", org.display());
             }
         }
