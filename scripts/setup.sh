@@ -11,8 +11,19 @@
 #  - libfaketime: the fault tests run a node with its clock skewed
 #  - a WASM toolchain for chaincode (see shared notes: Debian's rustc-web + rust-web-src + lld
 #    when rustup cannot add the wasm32 target)
+#  - kubernetes-validate (PyPI): the tests validate `weft-network k8s` manifests against
+#    Kubernetes' schemas
+#  - with --containers: podman, buildah and what their networks need (netavark,
+#    aardvark-dns, iptables, runc), for scripts/images.sh and scripts/containers.sh
 # Rust itself comes from rustup.
 set -euo pipefail
+containers=0
+for arg in "$@"; do
+  case "$arg" in
+    --containers) containers=1 ;;
+    *) echo "setup.sh: unknown argument $arg (only --containers)" >&2; exit 2 ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 
 log() { printf '==> %s\n' "$*"; }
@@ -85,4 +96,20 @@ for dir in protos/conformance peer/tests/fabric-gateway peer/tests/fabric-networ
     log "$dir npm packages are up to date"
   fi
 done
+# Kubernetes' schemas, to validate the manifests `weft-network k8s` writes.
+if ! command -v kubernetes-validate >/dev/null 2>&1; then
+  need_pkg pip3 python3-pip
+  log "installing kubernetes-validate (PyPI)"
+  pip3 install --quiet --disable-pip-version-check kubernetes-validate 2>/dev/null \
+    || pip3 install --quiet --disable-pip-version-check --break-system-packages kubernetes-validate
+fi
+
+if [ "$containers" = 1 ]; then
+  need_pkg podman podman
+  need_pkg buildah buildah
+  need_file /usr/lib/podman/netavark netavark
+  need_file /usr/lib/podman/aardvark-dns aardvark-dns
+  need_pkg iptables iptables   # netavark's firewall driver
+  need_pkg runc runc           # deploy/containers.conf picks runc
+fi
 log "set-up done"

@@ -219,6 +219,225 @@ async fn order(
     Ok(())
 }
 
+/// A definition to approve and commit: what `approveformyorg` and `commit` send.
+#[derive(Debug, Clone)]
+pub struct Definition {
+    /// The chaincode's name.
+    pub name: String,
+    /// Its version label.
+    pub version: String,
+    /// The definition's sequence.
+    pub sequence: i64,
+    /// The package each org approves (its id).
+    pub package_id: String,
+    /// An encoded `ApplicationPolicy`, or empty for the channel's default.
+    pub validation_parameter: Vec<u8>,
+    /// Private data collections, if any.
+    pub collections: Option<weft_protos::protos::CollectionConfigPackage>,
+}
+
+impl Definition {
+    /// The definition of `spec`'s package `package_id` at `sequence`.
+    pub fn of(spec: &DeploySpec, package_id: &str, sequence: i64) -> Result<Self, NetworkError> {
+        Ok(Self {
+            name: spec.name.clone(),
+            version: spec.version.clone(),
+            sequence,
+            package_id: package_id.to_string(),
+            validation_parameter: spec.validation_parameter()?,
+            collections: spec.collections(),
+        })
+    }
+
+    fn approve_args(&self) -> Vec<Vec<u8>> {
+        let approve = lc::ApproveChaincodeDefinitionForMyOrgArgs {
+            sequence: self.sequence,
+            name: self.name.clone(),
+            version: self.version.clone(),
+            source: Some(lc::ChaincodeSource {
+                r#type: Some(lc::chaincode_source::Type::LocalPackage(
+                    lc::chaincode_source::Local {
+                        package_id: self.package_id.clone(),
+                    },
+                )),
+            }),
+            validation_parameter: self.validation_parameter.clone(),
+            collections: self.collections.clone(),
+            ..Default::default()
+        };
+        vec![
+            b"ApproveChaincodeDefinitionForMyOrg".to_vec(),
+            approve.encode_to_vec(),
+        ]
+    }
+
+    fn commit_args(&self) -> lc::CommitChaincodeDefinitionArgs {
+        lc::CommitChaincodeDefinitionArgs {
+            sequence: self.sequence,
+            name: self.name.clone(),
+            version: self.version.clone(),
+            validation_parameter: self.validation_parameter.clone(),
+            collections: self.collections.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Installs the package `bytes` (id `package_id`) on every peer of `org`
+/// that does not have it yet.
+pub async fn install(
+    info: &NetworkInfo,
+    org: &OrgInfo,
+    bytes: &[u8],
+    package_id: &str,
+    progress: &impl Fn(&str),
+) -> Result<(), NetworkError> {
+    for (p, node) in org.peers.iter().enumerate() {
+        let mut client = info.admin_client(org, p).await?;
+        let installed =
+            lifecycle_call(&mut client, "", "QueryInstalledChaincodes", Vec::new()).await?;
+        let installed =
+            lc::QueryInstalledChaincodesResult::decode(installed.as_slice()).map_err(deploy_err)?;
+        if installed
+            .installed_chaincodes
+            .iter()
+            .any(|c| c.package_id == package_id)
+        {
+            progress(&format!("{package_id} already installed on {}", node.name));
+            continue;
+        }
+        progress(&format!("installing on {}", node.name));
+        let arg = lc::InstallChaincodeArgs {
+            chaincode_install_package: bytes.to_vec(),
+        }
+        .encode_to_vec();
+        lifecycle_call(&mut client, "", "InstallChaincode", arg).await?;
+    }
+    Ok(())
+}
+
+/// The sequence the next definition of `name` takes (1 when none is committed).
+pub async fn next_sequence(
+    info: &NetworkInfo,
+    org: &OrgInfo,
+    name: &str,
+) -> Result<i64, NetworkError> {
+    Ok(match committed_definition(info, org, 0, name).await? {
+        Some(d) => d.sequence + 1,
+        None => 1,
+    })
+}
+
+/// Approves `def` for `org` (as its admin, endorsed by its first peer).
+pub async fn approve(
+    info: &NetworkInfo,
+    org: &OrgInfo,
+    def: &Definition,
+) -> Result<(), NetworkError> {
+    let mut peers = vec![(
+        org.peers[0].address.clone(),
+        info.admin_client(org, 0).await?,
+    )];
+    order(info, org, &mut peers, def.approve_args()).await
+}
+
+/// Which organisations have approved `def`, as `org`'s first peer sees it
+/// (`peer lifecycle chaincode checkcommitreadiness`).
+pub async fn approvals(
+    info: &NetworkInfo,
+    org: &OrgInfo,
+    def: &Definition,
+) -> Result<std::collections::BTreeMap<String, bool>, NetworkError> {
+    let c = def.commit_args();
+    let arg = lc::CheckCommitReadinessArgs {
+        sequence: c.sequence,
+        name: c.name,
+        version: c.version,
+        validation_parameter: c.validation_parameter,
+        collections: c.collections,
+        ..Default::default()
+    }
+    .encode_to_vec();
+    let mut client = info.admin_client(org, 0).await?;
+    let bytes = lifecycle_call(&mut client, &info.channel, "CheckCommitReadiness", arg).await?;
+    let result = lc::CheckCommitReadinessResult::decode(bytes.as_slice()).map_err(deploy_err)?;
+    Ok(result.approvals.into_iter().collect())
+}
+
+/// Commits `def` as `as_org`'s admin, endorsed by the first peer of every
+/// org, once each of those peers has caught up with the others (an
+/// endorser still behind would have read other approvals).
+pub async fn commit(
+    info: &NetworkInfo,
+    as_org: &OrgInfo,
+    def: &Definition,
+) -> Result<(), NetworkError> {
+    let signer = weft_common::msp::folder::load_signing_identity(
+        &as_org.admin.msp,
+        &weft_common::ids::MspId::new(&as_org.msp_id),
+    )?;
+    let mut peers = Vec::new();
+    for org in &info.orgs {
+        let tls = weft_peer::admin::ClientTls {
+            ca_pem: std::fs::read(&org.tls_ca).map_err(|e| NetworkError::io(&org.tls_ca, e))?,
+            identity: Some(
+                weft_common::tls::TlsIdentity::load(&as_org.admin.tls_cert, &as_org.admin.tls_key)
+                    .map_err(deploy_err)?,
+            ),
+            server_name: None,
+        };
+        let address = org.peers[0].address.clone();
+        let client = AdminClient::connect(&address, Some(tls), signer.clone()).await?;
+        peers.push((address, client));
+    }
+    let mut top = 0;
+    for (_, client) in &mut peers {
+        top = top.max(client.chain_info(&info.channel).await?.height);
+    }
+    for (address, client) in &mut peers {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while client.chain_info(&info.channel).await?.height < top {
+            if tokio::time::Instant::now() > deadline {
+                return Err(NetworkError::Timeout(format!(
+                    "{address} to reach height {top}"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let args = vec![
+        b"CommitChaincodeDefinition".to_vec(),
+        def.commit_args().encode_to_vec(),
+    ];
+    order(info, as_org, &mut peers, args).await
+}
+
+/// Waits until every peer of `org` has `name` at `sequence` or later.
+pub async fn wait_defined(
+    info: &NetworkInfo,
+    org: &OrgInfo,
+    name: &str,
+    sequence: i64,
+) -> Result<(), NetworkError> {
+    for p in 0..org.peers.len() {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let seen = committed_definition(info, org, p, name).await?;
+            if seen.is_some_and(|d| d.sequence >= sequence) {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(NetworkError::Timeout(format!(
+                    "{} to commit {name} sequence {sequence}",
+                    org.peers[p].name
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    Ok(())
+}
+
 /// Deploys `spec` on every org of `info`; `progress` hears each step.
 pub async fn deploy(
     info: &NetworkInfo,
@@ -226,147 +445,26 @@ pub async fn deploy(
     progress: impl Fn(&str),
 ) -> Result<Deployed, NetworkError> {
     // A policy that does not parse is refused before anything is installed.
-    let validation_parameter = spec.validation_parameter()?;
+    spec.validation_parameter()?;
     progress(&format!("packaging {} {}", spec.name, spec.version));
     let bytes = package_bytes(spec)?;
     let parsed = package::parse(&bytes)?;
     let package_id = package::package_id(&parsed.label, &bytes);
-
     for org in &info.orgs {
-        for (p, node) in org.peers.iter().enumerate() {
-            let mut client = info.admin_client(org, p).await?;
-            let installed =
-                lifecycle_call(&mut client, "", "QueryInstalledChaincodes", Vec::new()).await?;
-            let installed = lc::QueryInstalledChaincodesResult::decode(installed.as_slice())
-                .map_err(deploy_err)?;
-            if installed
-                .installed_chaincodes
-                .iter()
-                .any(|c| c.package_id == package_id)
-            {
-                progress(&format!("{package_id} already installed on {}", node.name));
-                continue;
-            }
-            progress(&format!("installing on {}", node.name));
-            let arg = lc::InstallChaincodeArgs {
-                chaincode_install_package: bytes.clone(),
-            }
-            .encode_to_vec();
-            lifecycle_call(&mut client, "", "InstallChaincode", arg).await?;
-        }
+        install(info, org, &bytes, &package_id, &progress).await?;
     }
-
     let first = &info.orgs[0];
-    let sequence = match committed_definition(info, first, 0, &spec.name).await? {
-        Some(d) => d.sequence + 1,
-        None => 1,
-    };
-    let definition = lc::CommitChaincodeDefinitionArgs {
-        sequence,
-        name: spec.name.clone(),
-        version: spec.version.clone(),
-        validation_parameter: validation_parameter.clone(),
-        collections: spec.collections(),
-        ..Default::default()
-    };
+    let sequence = next_sequence(info, first, &spec.name).await?;
+    let def = Definition::of(spec, &package_id, sequence)?;
     for org in &info.orgs {
         progress(&format!("approving sequence {sequence} for {}", org.msp_id));
-        let approve = lc::ApproveChaincodeDefinitionForMyOrgArgs {
-            sequence,
-            name: spec.name.clone(),
-            version: spec.version.clone(),
-            source: Some(lc::ChaincodeSource {
-                r#type: Some(lc::chaincode_source::Type::LocalPackage(
-                    lc::chaincode_source::Local {
-                        package_id: package_id.clone(),
-                    },
-                )),
-            }),
-            validation_parameter: validation_parameter.clone(),
-            collections: spec.collections(),
-            ..Default::default()
-        };
-        let mut peers = vec![(
-            org.peers[0].address.clone(),
-            info.admin_client(org, 0).await?,
-        )];
-        let args = vec![
-            b"ApproveChaincodeDefinitionForMyOrg".to_vec(),
-            approve.encode_to_vec(),
-        ];
-        order(info, org, &mut peers, args).await?;
-    }
-
-    // Every endorser of the commit must have read every approval: a peer
-    // still behind would endorse other reads (a different payload).
-    let mut endorsers = Vec::new();
-    let mut top = 0;
-    for org in &info.orgs {
-        let mut client = info.admin_client(org, 0).await?;
-        top = top.max(client.chain_info(&info.channel).await?.height);
-        endorsers.push((org, client));
-    }
-    for (org, client) in &mut endorsers {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        loop {
-            if client.chain_info(&info.channel).await?.height >= top {
-                break;
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(NetworkError::Timeout(format!(
-                    "{} to reach height {top}",
-                    org.peers[0].name
-                )));
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        approve(info, org, &def).await?;
     }
     progress(&format!("committing {} sequence {sequence}", spec.name));
-    let mut peers = Vec::new();
-    for org in &info.orgs {
-        // The commit is endorsed as the first org's admin by a peer of every org.
-        let signer = weft_common::msp::folder::load_signing_identity(
-            &first.admin.msp,
-            &weft_common::ids::MspId::new(&first.msp_id),
-        )?;
-        let tls = weft_peer::admin::ClientTls {
-            ca_pem: std::fs::read(&org.tls_ca).map_err(|e| NetworkError::io(&org.tls_ca, e))?,
-            identity: Some(
-                weft_common::tls::TlsIdentity::load(&first.admin.tls_cert, &first.admin.tls_key)
-                    .map_err(deploy_err)?,
-            ),
-            server_name: None,
-        };
-        let address = org.peers[0].address.clone();
-        peers.push((
-            address.clone(),
-            AdminClient::connect(&address, Some(tls), signer).await?,
-        ));
-    }
-    let args = vec![
-        b"CommitChaincodeDefinition".to_vec(),
-        definition.encode_to_vec(),
-    ];
-    order(info, first, &mut peers, args).await?;
-
+    commit(info, first, &def).await?;
     progress("waiting for every peer to have the definition");
     for org in &info.orgs {
-        for p in 0..org.peers.len() {
-            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-            loop {
-                let seen = committed_definition(info, org, p, &spec.name).await?;
-                if seen.is_some_and(|d| d.sequence >= sequence) {
-                    break;
-                }
-                if tokio::time::Instant::now() > deadline {
-                    return Err(NetworkError::Timeout(format!(
-                        "{} to commit {} sequence {sequence}",
-                        org.peers[p].name, spec.name
-                    )));
-                }
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        }
+        wait_defined(info, org, &spec.name, sequence).await?;
     }
     Ok(Deployed {
         name: spec.name.clone(),

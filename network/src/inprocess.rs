@@ -121,6 +121,7 @@ impl InProcessNetwork {
                 .collect(),
             orderer_ips: Vec::new(),
             peer_ips: Vec::new(),
+            san_suffixes: Vec::new(),
         };
         let mut ca_handles = Vec::new();
         let info = if t.ca {

@@ -9,6 +9,8 @@
 //! - [`process`]: nodes as local processes (`up`, `status`, `logs`, `down`).
 //! - [`inprocess`]: nodes inside the calling process, on 127.0.0.1:0 (tests).
 //! - [`deploy`]: Fabric's chaincode lifecycle across every org.
+//! - [`k8s`]: Kubernetes manifests for a topology, and their translation for `podman kube play`.
+//! - [`org_setup`]: one organisation joins its own nodes and deploys its part (the manifests' setup job).
 //! - [`bench`]: a Caliper-style load generator with a report and a plot.
 
 pub mod bench;
@@ -19,7 +21,9 @@ pub mod deploy;
 pub mod error;
 pub mod info;
 pub mod inprocess;
+pub mod k8s;
 pub mod material;
+pub mod org_setup;
 pub mod process;
 pub mod topology;
 

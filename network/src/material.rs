@@ -25,6 +25,10 @@ pub struct PortPlan {
     pub orderer_ips: Vec<String>,
     /// Per org, per peer, the address of its host; empty: 127.0.0.1.
     pub peer_ips: Vec<Vec<String>>,
+    /// Where hosts are names, more names each is known by: the name with
+    /// each suffix appended (Kubernetes: `.svc`, `.svc.cluster.local`).
+    /// Certificates carry them all.
+    pub san_suffixes: Vec<String>,
 }
 
 impl PortPlan {
@@ -48,6 +52,7 @@ impl PortPlan {
             },
             orderer_ips: Vec::new(),
             peer_ips: Vec::new(),
+            san_suffixes: Vec::new(),
         }
     }
 
@@ -79,12 +84,19 @@ impl PortPlan {
 fn crypto_config(t: &Topology, ports: &PortPlan) -> CryptoConfig {
     let orderers: Vec<String> = (0..t.orderers).map(|i| t.orderer_host(i)).collect();
     let mut cc = CryptoConfig::local(&orderers, t.orgs, t.peers_per_org as u32, 1);
+    let names = |host: &String| {
+        let mut all = vec![host.clone()];
+        if host.parse::<std::net::IpAddr>().is_err() {
+            all.extend(ports.san_suffixes.iter().map(|s| format!("{host}{s}")));
+        }
+        all
+    };
     for (spec, ip) in cc.orderer_orgs[0].specs.iter_mut().zip(&ports.orderer_ips) {
-        spec.sans.push(ip.clone());
+        spec.sans.extend(names(ip));
     }
     for (org, ips) in cc.peer_orgs.iter_mut().zip(&ports.peer_ips) {
         if let Some(template) = &mut org.template {
-            template.sans.extend(ips.iter().cloned());
+            template.sans.extend(ips.iter().flat_map(names));
         }
     }
     cc

@@ -136,6 +136,7 @@ fn plan(t: &Topology) -> Result<PortPlan, NetworkError> {
                 cas: (0..cas).map(|_| next()).collect(),
                 orderer_ips: Vec::new(),
                 peer_ips: Vec::new(),
+                san_suffixes: Vec::new(),
             })
         }
     }
@@ -173,6 +174,17 @@ pub fn peer_yaml(
     org: &OrgInfo,
     node: &NodeInfo,
 ) -> Result<String, NetworkError> {
+    peer_yaml_listening(info, org, node, &node.address)
+}
+
+/// [`peer_yaml`] for a peer reached at `node.address` that listens on
+/// `listen` (in a container: `0.0.0.0:7051` behind its Service's name).
+pub fn peer_yaml_listening(
+    info: &NetworkInfo,
+    org: &OrgInfo,
+    node: &NodeInfo,
+    listen: &str,
+) -> Result<String, NetworkError> {
     let c = &node.crypto;
     let gateway_peers: Vec<BTreeMap<&str, &str>> = info
         .orgs
@@ -188,7 +200,8 @@ pub fn peer_yaml(
         .collect();
     Ok(NodeYaml::new(&weft_peer::config::KEYS)
         .set("peer.id", &node.name)
-        .set("peer.listenAddress", &node.address)
+        .set("peer.address", &node.address)
+        .set("peer.listenAddress", listen)
         .set("peer.tls.enabled", true)
         .set("peer.tls.clientAuthRequired", info.client_auth_required)
         .set("peer.tls.cert.file", c.join("tls/server.crt"))
@@ -295,6 +308,25 @@ async fn wait_listening(dir: &Path, node: Proc<'_>, address: &str) -> Result<(),
     }
 }
 
+/// A channel participation client of orderer `node`, as the orderer org's admin.
+pub fn participation_client(
+    info: &NetworkInfo,
+    node: &NodeInfo,
+) -> Result<weft_orderer::osnadmin::ParticipationClient, NetworkError> {
+    let read = |p: &Path| std::fs::read(p).map_err(|e| NetworkError::io(p, e));
+    let (cert, key) = (
+        read(&info.orderer_admin.tls_cert)?,
+        read(&info.orderer_admin.tls_key)?,
+    );
+    let admin = node.admin_address.as_deref().unwrap_or_default();
+    weft_orderer::osnadmin::ParticipationClient::new(
+        admin,
+        Some(&read(&info.orderer_tls_ca)?),
+        Some((&cert, &key)),
+    )
+    .map_err(|e| NetworkError::node(&node.name, e))
+}
+
 /// Joins orderer `node` to the channel through its channel participation API
 /// (what Fabric's `osnadmin channel join` does), as the orderer org's admin.
 pub async fn join_orderer(
@@ -302,20 +334,11 @@ pub async fn join_orderer(
     node: &NodeInfo,
     block: &[u8],
 ) -> Result<(), NetworkError> {
-    let read = |p: &Path| std::fs::read(p).map_err(|e| NetworkError::io(p, e));
-    let (cert, key) = (
-        read(&info.orderer_admin.tls_cert)?,
-        read(&info.orderer_admin.tls_key)?,
-    );
-    let fail = |e: weft_orderer::OrdererError| NetworkError::node(&node.name, e);
-    let admin = node.admin_address.as_deref().unwrap_or_default();
-    let client = weft_orderer::osnadmin::ParticipationClient::new(
-        admin,
-        Some(&read(&info.orderer_tls_ca)?),
-        Some((&cert, &key)),
-    )
-    .map_err(fail)?;
-    let answer = client.join(block.to_vec()).await.map_err(fail)?;
+    let client = participation_client(info, node)?;
+    let answer = client
+        .join(block.to_vec())
+        .await
+        .map_err(|e| NetworkError::node(&node.name, e))?;
     if !answer.ok() {
         return Err(NetworkError::node(
             &node.name,

@@ -7,7 +7,9 @@ mod deploy;
 mod down;
 mod env;
 mod events;
+mod k8s;
 mod logs;
+mod org_setup;
 mod status;
 mod up;
 
@@ -61,6 +63,11 @@ enum Cmd {
     Bench(bench::BenchArgs),
     /// Stop every node of the network (by PID) and delete its directory.
     Down(down::DownArgs),
+    /// Write Kubernetes manifests for a network: one namespace (and file) per organisation.
+    K8s(k8s::K8sArgs),
+    /// Join one organisation's nodes to the channel and take its part in deploying a chaincode
+    /// (the Kubernetes setup job's command; safe to run again).
+    OrgSetup(org_setup::OrgSetupArgs),
 }
 
 /// Progress for the user, on stderr.
@@ -81,6 +88,8 @@ async fn run(cli: Cli) -> Result<(), NetworkError> {
         Cmd::Env(args) => env::run(dir, args).await,
         Cmd::Bench(args) => bench::run(dir, args).await,
         Cmd::Down(args) => down::run(dir, args).await,
+        Cmd::K8s(args) => k8s::run(args).await,
+        Cmd::OrgSetup(args) => org_setup::run(dir, args).await,
     }
 }
 

@@ -7,6 +7,7 @@ mod ed25519;
 mod faults;
 mod hosted;
 mod hosts;
+mod k8s;
 mod key_level;
 mod load;
 mod orderer_hosts;
