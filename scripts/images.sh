@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds weft's container images with podman (buildah underneath):
-#   weft-orderer, weft-peer, weft-ca and weft-tools, tagged localhost/<name>:<tag>.
+#   weft-orderer, weft-peer, weft-ca and weft-tools, tagged localhost/<name>:<tag>, and the
+#   BR2K recovery sample's service, localhost/br2k-echo:<tag>.
 # Each image is FROM scratch: the release binary, exactly the shared libraries
 # `ldd` says it loads, a passwd entry for the non-root user 10001, and its data
 # path owned by that user. The Containerfiles under deploy/images/ take the
 # staging directory this script prepares as their build context, so
-# `docker build -f deploy/images/peer.Containerfile target/images/peer` works too.
+# `docker build -f deploy/images/peer.Containerfile target/images/weft-peer` works too.
 #
 # Usage: scripts/images.sh [--tag TAG] [--no-build]
 #   --tag TAG    image tag (default: dev)
@@ -36,7 +37,8 @@ if ! command -v podman >/dev/null 2>&1; then
 fi
 if [ "$build" = 1 ]; then
   log "building release binaries"
-  cargo build --release --locked -p weft-orderer -p weft-peer -p weft-ca -p weft-configtx -p weft-network
+  cargo build --release --locked -p weft-orderer -p weft-peer -p weft-ca -p weft-configtx -p weft-network \
+    -p br2k-recovery
 fi
 
 # stage <image> <binary>...: rootfs/ and state/ under $stage_root/<image>
@@ -62,15 +64,20 @@ stage() {
     "$dir/state/var/hyperledger/fabric-ca-server" "$dir/state/home/weft"
 }
 
+# build_image <name> <Containerfile>
 build_image() {
-  local image=$1
-  log "building localhost/weft-$image:$tag"
-  podman build -q -f "deploy/images/$image.Containerfile" -t "localhost/weft-$image:$tag" "$stage_root/$image" >/dev/null
+  local image=$1 file=$2
+  log "building localhost/$image:$tag"
+  podman build -q -f "$file" -t "localhost/$image:$tag" "$stage_root/$image" >/dev/null
 }
 
-stage orderer weft-orderer
-stage peer weft-peer
-stage ca weft-ca
-stage tools weft-peer weft-orderer weft-ca weft-configtx weft-network
-for image in orderer peer ca tools; do build_image "$image"; done
-podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep "weft-.*:$tag"
+stage weft-orderer weft-orderer
+stage weft-peer weft-peer
+stage weft-ca weft-ca
+stage weft-tools weft-peer weft-orderer weft-ca weft-configtx weft-network
+for image in orderer peer ca tools; do
+  build_image "weft-$image" "deploy/images/$image.Containerfile"
+done
+stage br2k-echo br2k-echo
+build_image br2k-echo samples/br2k-recovery/Containerfile
+podman images --format '{{.Repository}}:{{.Tag}} {{.Size}}' | grep -E "(weft-.*|br2k-echo):$tag"

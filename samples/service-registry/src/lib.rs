@@ -39,6 +39,10 @@ pub struct RecoveryInfo {
     pub replicas: u32,
     /// Where the container image is kept (for example a Harbor project).
     pub image_registry: String,
+    /// How to redeploy it, in a form its manager understands (for example
+    /// a Pod manifest or a command line); empty when the manager knows.
+    #[serde(default)]
+    pub recipe: String,
 }
 
 /// A registered service.
