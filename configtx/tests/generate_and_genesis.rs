@@ -306,9 +306,8 @@ fn extend_issues_new_nodes_from_the_existing_cas_and_changes_nothing_else() {
     );
     assert_eq!(
         snapshot(
-            &org1.join(
-                "users/Admin@org1.example.com/msp/signcerts/Admin@org1.example.com-cert.pem"
-            )
+            &org1
+                .join("users/Admin@org1.example.com/msp/signcerts/Admin@org1.example.com-cert.pem")
         ),
         admin_cert
     );
