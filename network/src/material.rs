@@ -136,6 +136,45 @@ pub fn generate(t: &Topology, dir: &Path, ports: &PortPlan) -> Result<NetworkInf
     describe(t, &dir, ports, Vec::new())
 }
 
+/// Grows the network whose material is under `dir` (from [`generate`]) to
+/// `t`: new peers of existing orgs get identities from their org's existing
+/// CAs, and nothing that exists changes — the genesis block included, so
+/// the channel is the same. What would change the channel (organisations,
+/// orderers, its name) is refused: that is a channel config update.
+pub fn extend(t: &Topology, dir: &Path, ports: &PortPlan) -> Result<NetworkInfo, NetworkError> {
+    t.validate()?;
+    let dir = prepare(dir)?;
+    let before = NetworkInfo::load(&dir)?;
+    let grown = |what: &str, was: usize, now: usize| {
+        Err(NetworkError::Topology(format!(
+            "{what} was {was} and is {now}: extending keeps the channel and may only add peers \
+             to existing orgs (organisations and orderers change by channel config update)"
+        )))
+    };
+    if before.channel != t.channel {
+        return Err(NetworkError::Topology(format!(
+            "the channel was {} and is {}: extending keeps the channel",
+            before.channel, t.channel
+        )));
+    }
+    if before.orderers.len() != t.orderers {
+        return grown("orderers", before.orderers.len(), t.orderers);
+    }
+    if before.orgs.len() != t.orgs {
+        return grown("orgs", before.orgs.len(), t.orgs);
+    }
+    let had = before.orgs.first().map_or(0, |o| o.peers.len());
+    if t.peers_per_org < had {
+        return grown("peersPerOrg", had, t.peers_per_org);
+    }
+    weft_configtx::cryptogen::extend(
+        &crypto_config(t, ports),
+        &dir.join("crypto"),
+        t.key_type.key_type(),
+    )?;
+    describe_material(t, &dir, ports, before.cas)
+}
+
 /// Creates the network directory `dir` (with `logs/`); returns its absolute path.
 pub fn prepare(dir: &Path) -> Result<std::path::PathBuf, NetworkError> {
     std::fs::create_dir_all(dir.join("logs")).map_err(|e| NetworkError::io(dir, e))?;
@@ -158,6 +197,19 @@ pub fn describe(
     let block = weft_configtx::genesis::genesis_block(&file, "Network", &channel)?;
     let genesis = dir.join(format!("{}.block", t.channel));
     std::fs::write(&genesis, block.encode_to_vec()).map_err(|e| NetworkError::io(&genesis, e))?;
+    describe_material(t, &dir, ports, cas)
+}
+
+/// With the crypto and the genesis block in place under `dir`, writes
+/// `network.json` and the connection profiles.
+fn describe_material(
+    t: &Topology,
+    dir: &Path,
+    ports: &PortPlan,
+    cas: Vec<crate::info::CaInfo>,
+) -> Result<NetworkInfo, NetworkError> {
+    let dir = dir.to_path_buf();
+    let genesis = dir.join(format!("{}.block", t.channel));
 
     let ord = dir.join("crypto/ordererOrganizations/example.com");
     let user = |base: &Path, name: &str, domain: &str| {

@@ -7,8 +7,8 @@
 //! each) comes up as one namespace per organisation; each org's setup job
 //! joins its own nodes and deploys asset-transfer-basic; a client outside the
 //! pods commits a transaction. Then the operations the README documents:
-//! a rolling restart of the peers without losing a transaction, and a
-//! peer's volume backed up, lost and restored.
+//! a rolling restart of the peers without losing a transaction, a peer's
+//! volume backed up, lost and restored, and a peer added to Org1.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -107,6 +107,49 @@ impl Drop for Deployment {
     }
 }
 
+/// Plays the Pods named `pods` of `file` (with the volume claims they use)
+/// on `network`, leaving the file's other Pods alone.
+fn play_pods(file: &Path, pods: &[&str], network: &str, dir: &Path) {
+    let text = std::fs::read_to_string(file).unwrap();
+    let docs: Vec<serde_json::Value> = serde_yaml_ng::Deserializer::from_str(&text)
+        .map(|doc| <serde_json::Value as serde::Deserialize>::deserialize(doc).unwrap())
+        .collect();
+    let mut chosen = Vec::new();
+    for pod in docs.iter().filter(|o| {
+        o["kind"] == "Pod" && pods.contains(&o["metadata"]["name"].as_str().unwrap_or_default())
+    }) {
+        for v in pod["spec"]["volumes"].as_array().into_iter().flatten() {
+            // A claim whose volume exists (restored, say) is used as it is.
+            if let Some(claim) = v["persistentVolumeClaim"]["claimName"].as_str()
+                && podman(&["volume", "exists", claim]).is_err()
+            {
+                chosen.extend(docs.iter().filter(|o| {
+                    o["kind"] == "PersistentVolumeClaim" && o["metadata"]["name"] == claim
+                }));
+            }
+        }
+        chosen.push(pod);
+    }
+    assert_eq!(
+        chosen.iter().filter(|o| o["kind"] == "Pod").count(),
+        pods.len()
+    );
+    let out = dir.join(format!("{}.yaml", pods.join("+")));
+    let text: String = chosen
+        .iter()
+        .map(|o| format!("---\n{}", serde_yaml_ng::to_string(o).unwrap()))
+        .collect();
+    std::fs::write(&out, text).unwrap();
+    podman(&[
+        "kube",
+        "play",
+        "--network",
+        network,
+        &out.display().to_string(),
+    ])
+    .unwrap();
+}
+
 /// `container`'s state and exit code.
 fn state(container: &str) -> (String, i64) {
     let s = podman(&[
@@ -120,11 +163,16 @@ fn state(container: &str) -> (String, i64) {
     (status.to_string(), code.parse().unwrap_or(-1))
 }
 
-/// A gateway to Org1's peer as User1, from outside the pods: the pod's
-/// address, with the TLS name the certificates carry.
+/// A gateway to `org`'s first peer as its User1, from outside the pods.
 async fn gateway(info: &NetworkInfo, d: &Deployment, org: usize) -> Gateway {
+    gateway_to(info, d, org, 0).await
+}
+
+/// A gateway to peer `peer` of `org` as its User1, from outside the pods:
+/// the pod's address, with the TLS name the certificates carry.
+async fn gateway_to(info: &NetworkInfo, d: &Deployment, org: usize, peer: usize) -> Gateway {
     let o = &info.orgs[org];
-    let host = format!("peer0.org{}", org + 1);
+    let host = format!("peer{peer}.org{}", org + 1);
     let (identity, signer) = weft_client_sdk::identity::load_msp(&o.user.msp, &o.msp_id).unwrap();
     let tls = Tls::from_files(&o.tls_ca, Some((&o.user.tls_cert, &o.user.tls_key)))
         .unwrap()
@@ -186,7 +234,7 @@ async fn the_manifests_run_on_podman_and_a_client_outside_commits() {
     let info = manifests.info.clone();
 
     let started = Instant::now();
-    let d = Deployment::play(files, &format!("weft-test-{}", std::process::id()));
+    let mut d = Deployment::play(files, &format!("weft-test-{}", std::process::id()));
     for ns in ["ordererorg", "org1", "org2"] {
         let job = format!("channel-setup.{ns}-setup");
         wait_until(
@@ -269,22 +317,14 @@ async fn the_manifests_run_on_podman_and_a_client_outside_commits() {
     ])
     .unwrap();
     // The peer's Pod alone, on the restored volume.
-    let org2_file = d.files.iter().find(|f| f.namespace == "org2").unwrap();
-    let text = std::fs::read_to_string(&org2_file.file).unwrap();
-    let pod = serde_yaml_ng::Deserializer::from_str(&text)
-        .map(|doc| <serde_json::Value as serde::Deserialize>::deserialize(doc).unwrap())
-        .find(|o| o["kind"] == "Pod" && o["metadata"]["name"] == "peer0.org2")
-        .unwrap();
-    let pod_file = dir.path().join("peer0.org2.yaml");
-    std::fs::write(&pod_file, serde_yaml_ng::to_string(&pod).unwrap()).unwrap();
-    podman(&[
-        "kube",
-        "play",
-        "--network",
-        &d.network,
-        &pod_file.display().to_string(),
-    ])
-    .unwrap();
+    let org2_file = d
+        .files
+        .iter()
+        .find(|f| f.namespace == "org2")
+        .unwrap()
+        .file
+        .clone();
+    play_pods(&org2_file, &["peer0.org2"], &d.network, dir.path());
     let org2 = gateway(&info, &d, 1).await;
     for id in &committed {
         assert!(
@@ -297,8 +337,48 @@ async fn the_manifests_run_on_podman_and_a_client_outside_commits() {
         create(&org1, &info.channel, "after-restore").await,
         TxValidationCode::Valid
     );
+    committed.push("after-restore".into());
+
+    // Adding a peer to Org1: the manifests written again with --extend
+    // (same CAs, keys and genesis block), the new peer's Pod played, and
+    // Org1's setup job run again: it joins the new peer and installs the
+    // chaincode on it; the definition is found committed.
+    let mut grown = opts.clone();
+    grown.topology.peers_per_org = 2;
+    grown.extend = true;
+    let manifests = k8s::generate(&grown).unwrap();
+    let info = manifests.info.clone();
+    let files = k8s::podman::translate(&manifests, &dir.path().join("podman")).unwrap();
+    let org1_file = files
+        .iter()
+        .find(|f| f.namespace == "org1")
+        .unwrap()
+        .file
+        .clone();
+    d.files = files;
+    podman(&["pod", "rm", "-f", "channel-setup.org1"]).unwrap();
+    play_pods(
+        &org1_file,
+        &["peer1.org1", "channel-setup.org1"],
+        &d.network,
+        dir.path(),
+    );
+    wait_until("Org1's setup job again", Duration::from_secs(300), || {
+        state("channel-setup.org1-setup") == ("exited".to_string(), 0)
+    });
+    let peer1 = gateway_to(&info, &d, 0, 1).await;
+    for id in &committed {
+        assert!(
+            read(&peer1, &info.channel, id).await.is_some(),
+            "{id} on peer1.org1"
+        );
+    }
+    assert_eq!(
+        create(&peer1, &info.channel, "via-peer1").await,
+        TxValidationCode::Valid
+    );
     eprintln!(
-        "podman run: set up in {set_up:.1?}; {} transactions committed through two peer restarts and a volume restore",
+        "podman run: set up in {set_up:.1?}; {} transactions committed through two peer restarts, a volume restore and a peer added",
         committed.len() + 1
     );
 }

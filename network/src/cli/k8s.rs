@@ -44,6 +44,10 @@ pub(crate) struct K8sArgs {
     /// Also write the translation for `podman kube play` into <out>/podman/.
     #[arg(long)]
     podman: bool,
+    /// Keep <out>/material (CAs, keys, genesis block) and add what the topology adds: more
+    /// peers per org, with identities from their org's existing CAs.
+    #[arg(long)]
+    extend: bool,
 }
 
 pub(crate) async fn run(args: K8sArgs) -> Result<(), NetworkError> {
@@ -57,6 +61,7 @@ pub(crate) async fn run(args: K8sArgs) -> Result<(), NetworkError> {
     opts.image_prefix = args.image_prefix;
     opts.tag = args.tag;
     opts.storage = args.storage;
+    opts.extend = args.extend;
     if let Some(arg) = &args.chaincode {
         let (path, name) = resolve_chaincode(arg)?;
         let mut spec = DeploySpec::from_crate(&args.name.unwrap_or(name), &path, None);

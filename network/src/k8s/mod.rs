@@ -50,6 +50,9 @@ pub struct K8sOptions {
     pub chaincode: Option<DeploySpec>,
     /// Size of each node's data volume.
     pub storage: String,
+    /// Keep the material already in `<out>/material` — CAs, keys, genesis
+    /// block — and add only what the topology adds (peers of existing orgs).
+    pub extend: bool,
 }
 
 impl K8sOptions {
@@ -62,6 +65,7 @@ impl K8sOptions {
             tag: "dev".into(),
             chaincode: None,
             storage: "1Gi".into(),
+            extend: false,
         }
     }
 
@@ -179,7 +183,26 @@ pub fn generate(opts: &K8sOptions) -> Result<Manifests, NetworkError> {
         san_suffixes: vec![".svc".into(), ".svc.cluster.local".into()],
     };
     std::fs::create_dir_all(&opts.out).map_err(|e| NetworkError::io(&opts.out, e))?;
-    let info = crate::material::generate(t, &opts.out.join("material"), &plan)?;
+    let material = opts.out.join("material");
+    let exists = NetworkInfo::path(&material).exists();
+    let info = match (opts.extend, exists) {
+        (false, false) => crate::material::generate(t, &material, &plan)?,
+        (true, true) => crate::material::extend(t, &material, &plan)?,
+        // New keys over a running network's would cut every node off from it.
+        (false, true) => {
+            return Err(NetworkError::Topology(format!(
+                "{} holds a network's keys and genesis block already: pass --extend to add \
+                 peers to it, or write to another --out",
+                material.display()
+            )));
+        }
+        (true, false) => {
+            return Err(NetworkError::Topology(format!(
+                "nothing to extend in {}: write the manifests once without --extend",
+                material.display()
+            )));
+        }
+    };
     let package = opts
         .chaincode
         .as_ref()

@@ -129,7 +129,7 @@ fn materialise(
             parent = p.parent();
         }
         std::fs::write(&path, bytes).map_err(|e| NetworkError::io(&path, e))?;
-        own(&path, 0o440)?;
+        own(&path, 0o640)?;
     }
     Ok(())
 }
@@ -156,9 +156,7 @@ fn pod_spec(
                 NetworkError::Topology(format!("manifest: no Secret or ConfigMap {source}"))
             })?;
             let at = dir.join(&source);
-            if !at.exists() {
-                materialise(&at, files, &items)?;
-            }
+            materialise(&at, files, &items)?;
             *v = json!({
                 "name": v["name"],
                 "hostPath": { "path": at.display().to_string(), "type": "Directory" },
@@ -177,10 +175,9 @@ fn pod_spec(
 
 fn translate_namespace(ns: &Namespace, dir: &Path) -> Result<PodmanFile, NetworkError> {
     let sources = sources(ns)?;
+    // Written over in place, never deleted: Pods already running have these
+    // directories mounted (a translation of grown manifests, `--extend`).
     let volumes = dir.join("volumes").join(&ns.name);
-    if volumes.exists() {
-        std::fs::remove_dir_all(&volumes).map_err(|e| NetworkError::io(&volumes, e))?;
-    }
     let mut out = Vec::new();
     let mut pods = Vec::new();
     for o in &ns.objects {

@@ -317,3 +317,62 @@ async fn each_org_sets_up_its_own_part_and_running_it_again_changes_nothing() {
         .unwrap_err();
     assert!(e.to_string().contains("Org9MSP"), "{e}");
 }
+
+#[test]
+fn extending_adds_a_peer_and_keeps_the_channel_and_every_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = K8sOptions::new(Topology::default(), dir.path());
+    let first = k8s::generate(&opts).unwrap();
+    let material = dir.path().join("material");
+    let read = |p: &Path| std::fs::read(p).unwrap();
+    let genesis = read(&first.info.genesis);
+    let peer0_key = read(&first.info.orgs[0].peers[0].crypto.join("tls/server.key"));
+
+    // Again without --extend: refused, nothing touched.
+    let again = k8s::generate(&opts).unwrap_err().to_string();
+    assert!(again.contains("--extend"), "{again}");
+    assert_eq!(read(&first.info.genesis), genesis);
+
+    // Org1 and Org2 grow to two peers each.
+    opts.topology.peers_per_org = 2;
+    opts.extend = true;
+    let grown = k8s::generate(&opts).unwrap();
+    assert_eq!(read(&grown.info.genesis), genesis, "the same channel");
+    assert_eq!(
+        read(&grown.info.orgs[0].peers[0].crypto.join("tls/server.key")),
+        peer0_key
+    );
+    let peer1 = &grown.info.orgs[0].peers[1];
+    assert_eq!(peer1.address, "peer1.org1:7051");
+    let tls = weft_common::msp::Certificate::from_pem(&read(&peer1.crypto.join("tls/server.crt")))
+        .unwrap();
+    let tlsca = weft_common::msp::Certificate::from_pem(&read(&grown.info.orgs[0].tls_ca)).unwrap();
+    assert!(tls.is_issued_by(&tlsca), "issued by Org1's existing TLS CA");
+    let org1 = &grown.namespaces[1];
+    let sets: Vec<&str> = org1
+        .objects
+        .iter()
+        .filter(|o| o["kind"] == "StatefulSet")
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(sets, ["peer0", "peer1"]);
+    validate(&[org1.file.as_path()]).unwrap();
+
+    // What would change the channel is refused by name.
+    opts.topology.orgs = 3;
+    let e = k8s::generate(&opts).unwrap_err().to_string();
+    assert!(e.contains("orgs was 2 and is 3"), "{e}");
+    opts.topology.orgs = 2;
+    opts.topology.peers_per_org = 1;
+    let e = k8s::generate(&opts).unwrap_err().to_string();
+    assert!(e.contains("peersPerOrg was 2 and is 1"), "{e}");
+    let fresh = tempfile::tempdir().unwrap();
+    let e = k8s::generate(&K8sOptions {
+        extend: true,
+        ..K8sOptions::new(Topology::default(), fresh.path())
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("nothing to extend"), "{e}");
+    assert!(material.join("network.json").is_file());
+}
