@@ -97,11 +97,12 @@ for dir in protos/conformance peer/tests/fabric-gateway peer/tests/fabric-networ
   fi
 done
 # Kubernetes' schemas, to validate the manifests `weft-network k8s` writes.
-if ! command -v kubernetes-validate >/dev/null 2>&1; then
+# The tests run it as `python3 -m kubernetes_validate`, whatever PATH holds.
+if ! python3 -c 'import kubernetes_validate' >/dev/null 2>&1; then
   need_pkg pip3 python3-pip
   log "installing kubernetes-validate (PyPI)"
-  pip3 install --quiet --disable-pip-version-check kubernetes-validate 2>/dev/null \
-    || pip3 install --quiet --disable-pip-version-check --break-system-packages kubernetes-validate
+  python3 -m pip install --quiet --disable-pip-version-check kubernetes-validate 2>/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check --break-system-packages kubernetes-validate
 fi
 
 if [ "$containers" = 1 ]; then

@@ -19,8 +19,8 @@ use weft_network::{InProcessNetwork, Topology};
 
 /// `kubernetes-validate --strict` on `files`: Ok, or what it printed.
 fn validate(files: &[&Path]) -> Result<(), String> {
-    let out = Command::new("kubernetes-validate")
-        .arg("--strict")
+    let out = Command::new("python3")
+        .args(["-m", "kubernetes_validate", "--strict"])
         .arg("--quiet")
         .args(files)
         .output()
