@@ -461,14 +461,7 @@ pub fn generate(
     output: &Path,
     key_type: KeyType,
 ) -> Result<Vec<PathBuf>, ConfigtxError> {
-    let mut out = Vec::new();
-    for org in &config.orderer_orgs {
-        out.push(generate_org(org, output, true, key_type, false)?);
-    }
-    for org in &config.peer_orgs {
-        out.push(generate_org(org, output, false, key_type, false)?);
-    }
-    Ok(out)
+    every_org(config, output, key_type, false)
 }
 
 /// Adds to the material under `output` what `config` has and it lacks —
@@ -480,12 +473,19 @@ pub fn extend(
     output: &Path,
     key_type: KeyType,
 ) -> Result<Vec<PathBuf>, ConfigtxError> {
-    let mut out = Vec::new();
-    for org in &config.orderer_orgs {
-        out.push(generate_org(org, output, true, key_type, true)?);
-    }
-    for org in &config.peer_orgs {
-        out.push(generate_org(org, output, false, key_type, true)?);
-    }
-    Ok(out)
+    every_org(config, output, key_type, true)
+}
+
+fn every_org(
+    config: &CryptoConfig,
+    output: &Path,
+    key_type: KeyType,
+    extend: bool,
+) -> Result<Vec<PathBuf>, ConfigtxError> {
+    let orderers = config.orderer_orgs.iter().map(|o| (o, true));
+    let peers = config.peer_orgs.iter().map(|o| (o, false));
+    orderers
+        .chain(peers)
+        .map(|(org, orderer)| generate_org(org, output, orderer, key_type, extend))
+        .collect()
 }

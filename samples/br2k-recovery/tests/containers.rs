@@ -6,15 +6,14 @@
 //! records the pod's new address; the client's call reaches it. Podman runs
 //! with the caller's `CONTAINERS_CONF` (the script sets the project's).
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use br2k_recovery::client::ServiceClient;
 use br2k_recovery::manager::Manager;
 use br2k_recovery::recipe::Recipe;
-use br2k_recovery::registry::Registry;
 use weft_client_sdk::events::EventStart;
-use weft_network::{InProcessNetwork, Topology};
+
+mod support;
 
 fn podman(args: &[&str]) -> Result<String, String> {
     let out = Command::new("podman")
@@ -48,22 +47,9 @@ async fn a_killed_pod_is_claimed_played_again_and_reached() {
     podman(&["network", "create", &network]).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let net = InProcessNetwork::start(&Topology::for_tests("100ms"), dir.path())
-        .await
-        .unwrap();
-    let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
-    net.deploy_crate(
-        "registry",
-        &weft_network::deploy::samples_dir().join("service-registry"),
-        &build,
-    )
-    .await
-    .unwrap();
+    let net = support::network_with_registry(dir.path()).await;
     let info = net.info().clone();
-    let registry = |org: &'static str| {
-        let info = info.clone();
-        async move { Registry::new(info.gateway(org).await.unwrap(), &info.channel, "registry") }
-    };
+    let registry = |org: &'static str| support::registry(&info, org);
 
     let manifest = format!(
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {pod}\nspec:\n  containers:\n  - name: echo\n    image: localhost/br2k-echo:dev\n    args: [\"--name\", \"echo\"]\n"

@@ -12,9 +12,9 @@ use std::time::Duration;
 use br2k_recovery::client::ServiceClient;
 use br2k_recovery::manager::{Manager, Outcome};
 use br2k_recovery::recipe::Recipe;
-use br2k_recovery::registry::Registry;
 use weft_client_sdk::events::EventStart;
-use weft_network::{InProcessNetwork, Topology};
+
+mod support;
 
 fn instance(body: &str) -> u64 {
     serde_json::from_str::<serde_json::Value>(body).unwrap()["instance"]
@@ -25,23 +25,9 @@ fn instance(body: &str) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_service_is_claimed_redeployed_and_reached_again() {
     let dir = tempfile::tempdir().unwrap();
-    let net = InProcessNetwork::start(&Topology::for_tests("100ms"), dir.path())
-        .await
-        .unwrap();
-    let build = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("wasm-samples");
-    net.deploy_crate(
-        "registry",
-        &weft_network::deploy::samples_dir().join("service-registry"),
-        &build,
-    )
-    .await
-    .unwrap();
-    let info = net.info();
-    let registry = |org: &str| {
-        let info = info.clone();
-        let org = org.to_string();
-        async move { Registry::new(info.gateway(&org).await.unwrap(), &info.channel, "registry") }
-    };
+    let net = support::network_with_registry(dir.path()).await;
+    let info = net.info().clone();
+    let registry = |org: &'static str| support::registry(&info, org);
 
     let manager = Arc::new(Manager::new(registry("Org1MSP").await));
     let recipe = Recipe::Process {
