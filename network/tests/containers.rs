@@ -8,7 +8,9 @@
 //! joins its own nodes and deploys asset-transfer-basic; a client outside the
 //! pods commits a transaction. Then the operations the README documents:
 //! a rolling restart of the peers without losing a transaction, a peer's
-//! volume backed up, lost and restored, and a peer added to Org1.
+//! volume backed up, lost and restored, and a peer added to Org1. The CA
+//! image is run on its own: as its user, configured by environment, its
+//! state kept in its volume.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -381,4 +383,99 @@ async fn the_manifests_run_on_podman_and_a_client_outside_commits() {
         "podman run: set up in {set_up:.1?}; {} transactions committed through two peer restarts, a volume restore and a peer added",
         committed.len() + 1
     );
+}
+
+/// `GET http://<address>/api/v1/cainfo`'s result, once the CA answers.
+async fn cainfo(address: &str) -> serde_json::Value {
+    let url = format!("http://{address}/api/v1/cainfo");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(answer) = reqwest::get(&url).await
+            && let Ok(body) = answer.json::<serde_json::Value>().await
+        {
+            return body["result"].clone();
+        }
+        assert!(Instant::now() < deadline, "no answer from {url}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ca_image_runs_as_its_user_configured_by_env_and_keeps_its_state() {
+    podman(&["image", "exists", "localhost/weft-ca:dev"])
+        .expect("the images: run ./scripts/containers.sh (or scripts/images.sh)");
+    let id = std::process::id();
+    let (network, name, volume) = (
+        format!("weft-ca-test-{id}"),
+        format!("weft-ca-{id}"),
+        format!("weft-ca-home-{id}"),
+    );
+    struct Cleanup(String, String, String);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = podman(&["rm", "-f", &self.1]);
+            let _ = podman(&["volume", "rm", "-f", &self.2]);
+            let _ = podman(&["network", "rm", "-f", &self.0]);
+        }
+    }
+    let _cleanup = Cleanup(network.clone(), name.clone(), volume.clone());
+    podman(&["network", "create", &network]).unwrap();
+    let home = format!("{volume}:/var/hyperledger/fabric-ca-server");
+    // FABRIC_CA_SERVER_* overrides the configuration, as with Fabric CA's image.
+    podman(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        &network,
+        "-v",
+        &home,
+        "-e",
+        "FABRIC_CA_SERVER_TLS_ENABLED=false",
+        "localhost/weft-ca:dev",
+        "-b",
+        "admin:adminpw",
+    ])
+    .unwrap();
+    assert_eq!(
+        podman(&["inspect", "--format", "{{.Config.User}}", &name]).unwrap(),
+        "10001:10001"
+    );
+    let format = format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}");
+    let address = format!(
+        "{}:7054",
+        podman(&["inspect", "--format", &format, &name]).unwrap()
+    );
+    let first = cainfo(&address).await;
+    assert!(
+        first["CAChain"].as_str().is_some_and(|c| !c.is_empty()),
+        "{first}"
+    );
+
+    // Its key and certificate live in the volume: a new container on the
+    // same volume is the same CA.
+    podman(&["rm", "-f", &name]).unwrap();
+    podman(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--network",
+        &network,
+        "-v",
+        &home,
+        "-e",
+        "FABRIC_CA_SERVER_TLS_ENABLED=false",
+        "localhost/weft-ca:dev",
+        "-b",
+        "admin:adminpw",
+    ])
+    .unwrap();
+    let address = format!(
+        "{}:7054",
+        podman(&["inspect", "--format", &format, &name]).unwrap()
+    );
+    let again = cainfo(&address).await;
+    assert_eq!(again["CAChain"], first["CAChain"]);
 }
