@@ -63,4 +63,7 @@ pub fn router(core: Arc<NodeCore>) -> Router {
         .merge(weft_common::node::operations::logspec_router(
             core.log_control.clone(),
         ))
+        .merge(weft_common::node::operations::version_router(env!(
+            "CARGO_PKG_VERSION"
+        )))
 }

@@ -159,4 +159,7 @@ pub fn router(core: Arc<dyn Support>, log_control: Option<Arc<dyn LogControl>>) 
         .route("/metrics", get(metrics))
         .with_state(core)
         .merge(weft_common::node::operations::logspec_router(log_control))
+        .merge(weft_common::node::operations::version_router(env!(
+            "CARGO_PKG_VERSION"
+        )))
 }

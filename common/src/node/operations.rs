@@ -111,6 +111,22 @@ pub fn logspec_router(control: Control) -> Router {
         .with_state(control)
 }
 
+/// `GET /version` as Fabric's nodes answer it: `{"Version": …, "CommitSHA": …}`.
+/// It needs nothing from the node but a running HTTP server, which makes
+/// it the liveness check (`/healthz` also fails while, say, no orderer
+/// delivers, which a restart would not cure).
+pub fn version_router(version: &'static str) -> Router {
+    Router::new().route(
+        "/version",
+        get(move || async move {
+            Json(json!({
+                "Version": version,
+                "CommitSHA": option_env!("WEFT_COMMIT").unwrap_or("development build"),
+            }))
+        }),
+    )
+}
+
 /// Upper bounds (seconds) of latency histograms.
 const LATENCY_BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 

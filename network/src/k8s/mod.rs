@@ -5,8 +5,9 @@
 //! its own file, so that each organisation applies only its own:
 //!
 //! - a StatefulSet of one replica per orderer or peer, with a persistent
-//!   volume for its ledger, probes on the operations endpoint's `/healthz`,
-//!   resource requests, a non-root read-only container;
+//!   volume for its ledger, probes on the operations endpoint (`/healthz`
+//!   for readiness, `/version` for liveness), resource requests, a non-root
+//!   read-only container;
 //! - a ClusterIP Service per node with a stable name: the node is reached as
 //!   `<service>.<namespace>` (`orderer1.ordererorg:7050`, `peer0.org1:7051`),
 //!   which its certificates name, with `.svc` and `.svc.cluster.local`;

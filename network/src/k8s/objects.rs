@@ -220,11 +220,14 @@ fn pod_security_context() -> Value {
 }
 
 /// A StatefulSet of one replica with a persistent data volume, probed on
-/// the operations endpoint's `/healthz`.
+/// the operations endpoint: `/healthz` for readiness, `/version` for liveness.
 pub fn stateful_set(n: &NodeSpec<'_>) -> Value {
-    let probe = |period: u32, failures: u32| {
+    // Alive: the operations endpoint answers `/version`. Ready (and
+    // started): `/healthz`, which also fails while no orderer delivers or
+    // the disk is full — not something a restart cures.
+    let probe = |path: &str, period: u32, failures: u32| {
         json!({
-            "httpGet": { "path": "/healthz", "port": "operations" },
+            "httpGet": { "path": path, "port": "operations" },
             "periodSeconds": period,
             "failureThreshold": failures,
             "timeoutSeconds": 5,
@@ -263,9 +266,9 @@ pub fn stateful_set(n: &NodeSpec<'_>) -> Value {
                         ],
                         "ports": ports,
                         "volumeMounts": mounts,
-                        "startupProbe": probe(2, 60),
-                        "livenessProbe": probe(10, 6),
-                        "readinessProbe": probe(5, 3),
+                        "startupProbe": probe("/healthz", 2, 60),
+                        "livenessProbe": probe("/version", 10, 6),
+                        "readinessProbe": probe("/healthz", 5, 3),
                         "resources": {
                             "requests": { "cpu": "250m", "memory": "256Mi" },
                             "limits": { "memory": "2Gi" },

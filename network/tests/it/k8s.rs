@@ -167,9 +167,10 @@ fn the_default_topologys_manifests_validate_and_keep_each_orgs_keys_to_itself() 
                 "StatefulSet" => {
                     let pod = &o["spec"]["template"]["spec"];
                     let c = &pod["containers"][0];
-                    for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                    for probe in ["readinessProbe", "startupProbe"] {
                         assert_eq!(c[probe]["httpGet"]["path"], "/healthz");
                     }
+                    assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/version");
                     assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
                     assert!(c["resources"]["requests"]["cpu"].is_string());
                     assert_eq!(

@@ -209,6 +209,15 @@ async fn operations_endpoint_reports_health_metrics_and_logspec() {
         .await
         .unwrap();
     assert_eq!(health["status"], "OK");
+    let version: serde_json::Value = http
+        .get(format!("{ops}/version"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(version["Version"], env!("CARGO_PKG_VERSION"));
     let metrics = http
         .get(format!("{ops}/metrics"))
         .send()

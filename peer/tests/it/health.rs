@@ -16,6 +16,9 @@ async fn healthz_names_a_channel_no_orderer_delivers_to() {
     let healthy = http_get(peer.operations_addr, "/healthz").await;
     assert!(healthy.starts_with("HTTP/1.1 200"), "{healthy}");
     assert!(healthy.contains("\"status\":\"OK\""), "{healthy}");
+    let version = http_get(peer.operations_addr, "/version").await;
+    assert!(version.starts_with("HTTP/1.1 200"), "{version}");
+    assert!(version.contains("\"Version\":"), "{version}");
 
     // The only orderer goes away: delivery fails on every attempt.
     net.orderers[0].take().unwrap().shutdown().await;
@@ -28,6 +31,9 @@ async fn healthz_names_a_channel_no_orderer_delivers_to() {
         assert!(tokio::time::Instant::now() < deadline, "still healthy: {r}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
+    // Still alive, though not healthy: what a liveness check asks.
+    let version = http_get(peer.operations_addr, "/version").await;
+    assert!(version.starts_with("HTTP/1.1 200"), "{version}");
     assert!(
         report.contains("\"component\":\"channel:mychannel\""),
         "{report}"
