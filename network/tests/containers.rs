@@ -421,31 +421,35 @@ async fn the_ca_image_runs_as_its_user_configured_by_env_and_keeps_its_state() {
     let _cleanup = Cleanup(network.clone(), name.clone(), volume.clone());
     podman(&["network", "create", &network]).unwrap();
     let home = format!("{volume}:/var/hyperledger/fabric-ca-server");
-    // FABRIC_CA_SERVER_* overrides the configuration, as with Fabric CA's image.
-    podman(&[
-        "run",
-        "-d",
-        "--name",
-        &name,
-        "--network",
-        &network,
-        "-v",
-        &home,
-        "-e",
-        "FABRIC_CA_SERVER_TLS_ENABLED=false",
-        "localhost/weft-ca:dev",
-        "-b",
-        "admin:adminpw",
-    ])
-    .unwrap();
+    let format = format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}");
+    // A CA container on the volume, configured by FABRIC_CA_SERVER_* as
+    // Fabric CA's image is; its address once it runs.
+    let start = || {
+        podman(&[
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--network",
+            &network,
+            "-v",
+            &home,
+            "-e",
+            "FABRIC_CA_SERVER_TLS_ENABLED=false",
+            "localhost/weft-ca:dev",
+            "-b",
+            "admin:adminpw",
+        ])
+        .unwrap();
+        format!(
+            "{}:7054",
+            podman(&["inspect", "--format", &format, &name]).unwrap()
+        )
+    };
+    let address = start();
     assert_eq!(
         podman(&["inspect", "--format", "{{.Config.User}}", &name]).unwrap(),
         "10001:10001"
-    );
-    let format = format!("{{{{(index .NetworkSettings.Networks \"{network}\").IPAddress}}}}");
-    let address = format!(
-        "{}:7054",
-        podman(&["inspect", "--format", &format, &name]).unwrap()
     );
     let first = cainfo(&address).await;
     assert!(
@@ -456,26 +460,7 @@ async fn the_ca_image_runs_as_its_user_configured_by_env_and_keeps_its_state() {
     // Its key and certificate live in the volume: a new container on the
     // same volume is the same CA.
     podman(&["rm", "-f", &name]).unwrap();
-    podman(&[
-        "run",
-        "-d",
-        "--name",
-        &name,
-        "--network",
-        &network,
-        "-v",
-        &home,
-        "-e",
-        "FABRIC_CA_SERVER_TLS_ENABLED=false",
-        "localhost/weft-ca:dev",
-        "-b",
-        "admin:adminpw",
-    ])
-    .unwrap();
-    let address = format!(
-        "{}:7054",
-        podman(&["inspect", "--format", &format, &name]).unwrap()
-    );
+    let address = start();
     let again = cainfo(&address).await;
     assert_eq!(again["CAChain"], first["CAChain"]);
 }

@@ -200,23 +200,9 @@ async fn operations_endpoint_reports_health_metrics_and_logspec() {
 
     let ops = format!("http://127.0.0.1:{}", net.node(0).operations_addr.port());
     let http = reqwest::Client::new();
-    let health: serde_json::Value = http
-        .get(format!("{ops}/healthz"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let health = get_json(&http, &format!("{ops}/healthz")).await;
     assert_eq!(health["status"], "OK");
-    let version: serde_json::Value = http
-        .get(format!("{ops}/version"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let version = get_json(&http, &format!("{ops}/version")).await;
     assert_eq!(version["Version"], env!("CARGO_PKG_VERSION"));
     let metrics = http
         .get(format!("{ops}/metrics"))
@@ -256,14 +242,7 @@ async fn operations_endpoint_reports_health_metrics_and_logspec() {
         "{metrics}"
     );
 
-    let spec: serde_json::Value = http
-        .get(format!("{ops}/logspec"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = get_json(&http, &format!("{ops}/logspec")).await;
     assert_eq!(spec["spec"], "info");
     let put = http
         .put(format!("{ops}/logspec"))
@@ -272,14 +251,7 @@ async fn operations_endpoint_reports_health_metrics_and_logspec() {
         .await
         .unwrap();
     assert_eq!(put.status(), 204);
-    let spec: serde_json::Value = http
-        .get(format!("{ops}/logspec"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = get_json(&http, &format!("{ops}/logspec")).await;
     assert_eq!(spec["spec"], "debug,raft=info");
     let bad = http
         .put(format!("{ops}/logspec"))
@@ -318,6 +290,11 @@ async fn operations_endpoint_reports_health_metrics_and_logspec() {
 }
 
 /// `weft-orderer channel ...` as the orderer org's admin against node 0.
+/// `GET url`'s JSON body.
+async fn get_json(http: &reqwest::Client, url: &str) -> serde_json::Value {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 async fn osnadmin(net: &Net, args: &[&str]) -> Result<(), weft_orderer::OrdererError> {
     let org = net
         .dir
