@@ -94,9 +94,23 @@ fn crypto_config(t: &Topology, ports: &PortPlan) -> CryptoConfig {
     for (spec, ip) in cc.orderer_orgs[0].specs.iter_mut().zip(&ports.orderer_ips) {
         spec.sans.extend(names(ip));
     }
+    // Peers on hosts of their own: each named as one node, so that its
+    // certificates carry its own addresses and not its org-mates'.
     for (org, ips) in cc.peer_orgs.iter_mut().zip(&ports.peer_ips) {
-        if let Some(template) = &mut org.template {
-            template.sans.extend(ips.iter().flat_map(names));
+        if let Some(template) = org.template.take() {
+            org.specs = (template.start..template.start + template.count)
+                .map(|p| {
+                    let mut sans = template.sans.clone();
+                    if let Some(ip) = ips.get((p - template.start) as usize) {
+                        sans.extend(names(ip));
+                    }
+                    weft_configtx::cryptogen::NodeSpec {
+                        hostname: format!("peer{p}"),
+                        sans,
+                        ..Default::default()
+                    }
+                })
+                .collect();
         }
     }
     cc

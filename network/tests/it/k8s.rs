@@ -349,6 +349,9 @@ fn extending_adds_a_peer_and_keeps_the_channel_and_every_key() {
         .unwrap();
     let tlsca = weft_common::msp::Certificate::from_pem(&read(&grown.info.orgs[0].tls_ca)).unwrap();
     assert!(tls.is_issued_by(&tlsca), "issued by Org1's existing TLS CA");
+    let names = dns_names(&read(&peer1.crypto.join("tls/server.crt")));
+    assert!(names.iter().any(|n| n == "peer1.org1"), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("peer0.")), "{names:?}");
     let org1 = &grown.namespaces[1];
     let sets: Vec<&str> = org1
         .objects
