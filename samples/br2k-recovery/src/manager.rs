@@ -19,6 +19,10 @@ use crate::registry::Registry;
 pub enum Outcome {
     /// The service answered: its claims were settled at the same location.
     Healthy,
+    /// The service answered and its claims were settled moments ago: this
+    /// claim stays open until the next settling, and costs the manager no
+    /// transaction (anyone may file claims; each would otherwise cost one).
+    Throttled,
     /// The service was redeployed and now answers at `location`.
     Redeployed {
         /// Where it runs now.
@@ -37,6 +41,10 @@ const HEALTHY_TIMEOUT: Duration = Duration::from_secs(30);
 pub struct Manager {
     registry: Registry,
     deployer: Deployer,
+    /// When each service's claims were last settled without a redeployment.
+    settled: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
+    /// How often claims about a healthy service are settled at most.
+    pub settle_interval: Duration,
 }
 
 impl Manager {
@@ -45,6 +53,8 @@ impl Manager {
         Self {
             registry,
             deployer: Deployer::default(),
+            settled: Default::default(),
+            settle_interval: Duration::from_secs(10),
         }
     }
 
@@ -95,10 +105,24 @@ impl Manager {
         };
         let header = self.registry.service(name).await?;
         if probe::healthy(&header.location).await {
+            let recently = self
+                .settled
+                .lock()
+                .expect("settled lock")
+                .get(name)
+                .is_some_and(|at| at.elapsed() < self.settle_interval);
+            if recently {
+                tracing::debug!(service = %name, claimant = %claim.claimant, "claimed again, and it answers: left open");
+                return Ok(Outcome::Throttled);
+            }
             tracing::info!(service = %name, claimant = %claim.claimant, "claimed, but it answers: settling the claims");
             self.registry
                 .update_location(name, &header.location)
                 .await?;
+            self.settled
+                .lock()
+                .expect("settled lock")
+                .insert(name.clone(), Instant::now());
             return Ok(Outcome::Healthy);
         }
         tracing::info!(service = %name, claimant = %claim.claimant, reason = %claim.reason, "claimed and down: redeploying");

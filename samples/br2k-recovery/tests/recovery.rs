@@ -117,6 +117,38 @@ async fn a_killed_service_is_claimed_redeployed_and_reached_again() {
     let header = org2.service("echo").await.unwrap();
     assert_eq!(header.location, after.location);
 
+    // A flood of claims about the healthy service costs its manager no
+    // transaction: they stay open until the next settling.
+    for i in 0..4 {
+        org2.send_claim("echo", &format!("flood {i}"))
+            .await
+            .unwrap();
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while outcomes.lock().unwrap().len() < 6 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the flood was not handled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        outcomes.lock().unwrap()[2..6]
+            .iter()
+            .all(|o| o.2 == Some(Outcome::Throttled)),
+        "{:?}",
+        outcomes.lock().unwrap()
+    );
+    let open = org2
+        .gateway()
+        .network(&info.channel)
+        .contract("registry")
+        .evaluate_transaction("ListClaims", ["echo"])
+        .await
+        .unwrap();
+    let open: Vec<service_registry::Claim> = serde_json::from_slice(&open).unwrap();
+    assert_eq!(open.len(), 4, "left open, not settled one by one");
+
     // A service Org2 registered, with a recipe of its choosing, is not
     // this manager's to run, whoever claims it.
     let planted = Recipe::Process {
@@ -138,14 +170,14 @@ async fn a_killed_service_is_claimed_redeployed_and_reached_again() {
         .unwrap();
     org2.send_claim("foreign", "down").await.unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while outcomes.lock().unwrap().len() < 3 {
+    while outcomes.lock().unwrap().len() < 7 {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the third claim was not handled"
+            "the claim about the foreign service was not handled"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(outcomes.lock().unwrap()[2].2, Some(Outcome::NotMine));
+    assert_eq!(outcomes.lock().unwrap()[6].2, Some(Outcome::NotMine));
     assert!(!dir.path().join("planted").exists());
     assert_eq!(manager.deployer().pids().await.len(), 2);
     watcher.abort();
