@@ -247,6 +247,15 @@ async fn the_manifests_run_on_podman_and_a_client_outside_commits() {
     }
     let set_up = started.elapsed();
     eprintln!("every org's setup job done {set_up:.1?} after `podman kube play`");
+    for ns in ["ordererorg", "org1", "org2"] {
+        // `podman logs` replays the container's stderr on its own stderr.
+        let log = Command::new("podman")
+            .args(["logs", &format!("channel-setup.{ns}-setup")])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .unwrap_or_default();
+        eprintln!("--- channel-setup.{ns}:\n{log}");
+    }
 
     let org1 = gateway(&info, &d, 0).await;
     let org2 = gateway(&info, &d, 1).await;
@@ -254,9 +263,15 @@ async fn the_manifests_run_on_podman_and_a_client_outside_commits() {
         create(&org1, &info.channel, "k8s1").await,
         TxValidationCode::Valid
     );
-    let seen = read(&org2, &info.channel, "k8s1")
-        .await
-        .expect("Org2 reads k8s1");
+    // Org2's peer commits the block on its own time.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let seen = loop {
+        if let Some(seen) = read(&org2, &info.channel, "k8s1").await {
+            break seen;
+        }
+        assert!(Instant::now() < deadline, "Org2 never reads k8s1");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert!(String::from_utf8_lossy(&seen).contains("k8s1"));
 
     // A rolling restart of the peers, one at a time, while Org1 keeps
