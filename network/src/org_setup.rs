@@ -122,7 +122,7 @@ async fn join_orderer(
         return Ok(());
     }
     progress(&format!("joining {} to {}", node.name, info.channel));
-    crate::process::join_orderer(info, node, block).await
+    crate::process::join_through(&client, node, block).await
 }
 
 async fn join_peer(

@@ -334,7 +334,15 @@ pub async fn join_orderer(
     node: &NodeInfo,
     block: &[u8],
 ) -> Result<(), NetworkError> {
-    let client = participation_client(info, node)?;
+    join_through(&participation_client(info, node)?, node, block).await
+}
+
+/// Joins `node` to the channel of `block` through `client`, its participation client.
+pub async fn join_through(
+    client: &weft_orderer::osnadmin::ParticipationClient,
+    node: &NodeInfo,
+    block: &[u8],
+) -> Result<(), NetworkError> {
     let answer = client
         .join(block.to_vec())
         .await

@@ -167,3 +167,63 @@ impl Deployer {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recipe_that_does_not_parse_is_refused_naming_the_service() {
+        let e = Recipe::parse("echo", r#"{"kind":"teleport"}"#).unwrap_err();
+        assert!(
+            matches!(&e, RecoveryError::Recipe { service, .. } if service == "echo"),
+            "{e}"
+        );
+        let e = Recipe::parse("echo", "").unwrap_err().to_string();
+        assert!(e.starts_with("recipe of echo:"), "{e}");
+        let kube = Recipe::Kube {
+            manifest: "kind: Pod".into(),
+            network: "n".into(),
+            port: 1,
+        };
+        assert_eq!(Recipe::parse("echo", &kube.to_body()).unwrap(), kube);
+    }
+
+    #[tokio::test]
+    async fn a_program_that_cannot_start_or_says_nothing_is_a_deploy_error() {
+        let deployer = Deployer::default();
+        let missing = Recipe::Process {
+            program: PathBuf::from("/nonexistent/br2k-service"),
+            args: vec![],
+        };
+        let e = deployer
+            .deploy("echo", &missing)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("redeploying echo") && e.contains("/nonexistent/br2k-service"),
+            "{e}"
+        );
+        let silent = Recipe::Process {
+            program: PathBuf::from("/bin/true"),
+            args: vec![],
+        };
+        let e = deployer
+            .deploy("echo", &silent)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("exited before saying where it listens"), "{e}");
+    }
+
+    #[test]
+    fn a_manifest_that_is_not_a_named_pod_is_refused() {
+        assert!(pod_names("kind: Deployment\nmetadata: {name: x}\n").is_err());
+        assert!(pod_names("kind: Pod\nmetadata: {name: x}\nspec: {containers: [{}]}\n").is_err());
+        assert_eq!(
+            pod_names("kind: Pod\nmetadata: {name: x}\nspec: {containers: [{name: c}]}\n").unwrap(),
+            ("x".to_string(), "c".to_string())
+        );
+    }
+}

@@ -5,6 +5,11 @@ use std::path::PathBuf;
 use rest_backend::{Asset, AssetPage, app};
 use weft_network::InProcessNetwork;
 
+/// `GET url`'s JSON body.
+async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> T {
+    http.get(url).send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_read_transfer_delete_and_errors_over_http() {
     let dir = tempfile::tempdir().unwrap();
@@ -40,14 +45,7 @@ async fn create_read_transfer_delete_and_errors_over_http() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let got: Asset = http
-        .get(format!("{base}/assets/car1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: Asset = get_json(&http, &format!("{base}/assets/car1")).await;
     assert_eq!(got, a);
     let r = http
         .put(format!("{base}/assets/car1/owner"))
@@ -58,14 +56,7 @@ async fn create_read_transfer_delete_and_errors_over_http() {
     assert_eq!(r.status(), 200);
     let body: serde_json::Value = r.json().await.unwrap();
     assert_eq!(body["previousOwner"], "Ana");
-    let all: Vec<Asset> = http
-        .get(format!("{base}/assets"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Vec<Asset> = get_json(&http, &format!("{base}/assets")).await;
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].owner, "Bo");
 
@@ -106,14 +97,7 @@ async fn create_read_transfer_delete_and_errors_over_http() {
     }
     let cys: Vec<String> = (0..24).step_by(3).map(|i| format!("bike{i:02}")).collect();
     assert_eq!(ids, cys, "each of Cy's assets once, in id order");
-    let page: AssetPage = http
-        .get(format!("{base}/assets?color=red"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page: AssetPage = get_json(&http, &format!("{base}/assets?color=red")).await;
     assert_eq!(page.assets.len(), 1);
     assert_eq!(page.assets[0].id, "car1");
     for bad in ["pageSize=0", "pageSize=5000", "sort=x"] {
