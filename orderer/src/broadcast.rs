@@ -72,11 +72,9 @@ fn reply(status: FabricStatus, info: impl Into<String>) -> BroadcastResponse {
 fn admit(
     registry: &Registry,
     signer: &SigningIdentity,
-    bytes: &[u8],
+    env: &Envelope,
 ) -> Result<Admitted, BroadcastResponse> {
-    let env = Envelope::decode(bytes)
-        .map_err(|e| reply(FabricStatus::BadRequest, format!("malformed envelope: {e}")))?;
-    let unpacked = UnpackedEnvelope::from_envelope(&env)
+    let unpacked = UnpackedEnvelope::from_envelope(env)
         .map_err(|e| reply(FabricStatus::BadRequest, format!("bad envelope: {e}")))?;
     let channel_name = &unpacked.channel_header.channel_id;
     let channel = registry.get(channel_name).ok_or_else(|| {
@@ -90,13 +88,11 @@ fn admit(
         .orderer
         .as_ref()
         .map_or(u32::MAX, |o| o.batch_size.absolute_max_bytes) as usize;
-    if bytes.len() > max {
+    let size = env.encoded_len();
+    if size > max {
         return Err(reply(
             FabricStatus::RequestEntityTooLarge,
-            format!(
-                "envelope of {} bytes exceeds the channel's AbsoluteMaxBytes of {max}",
-                bytes.len()
-            ),
+            format!("envelope of {size} bytes exceeds the channel's AbsoluteMaxBytes of {max}"),
         ));
     }
     let kind = unpacked.header_type();
@@ -139,7 +135,7 @@ fn admit(
     })?;
     let data = weft_common::config::go_encoding::config_envelope(&ConfigEnvelope {
         config: Some(new_config),
-        last_update: Some(env),
+        last_update: Some(env.clone()),
     });
     let config_env = signed_envelope(HeaderType::Config, &cfg.channel_id, data, signer)
         .map_err(|e| reply(FabricStatus::InternalServerError, e.to_string()))?;
@@ -149,22 +145,28 @@ fn admit(
 /// Admits one envelope (its checks, a config update validated and wrapped
 /// in a CONFIG envelope signed by this orderer), orders it and waits for its
 /// block: Broadcast's answer for it. Channel participation's update uses it
-/// too, so a config update is checked the same way on both.
+/// too, so a config update is checked the same way on both. The envelope
+/// arrives decoded (by gRPC or the participation API) and is encoded once,
+/// after admission, for the block.
 pub(crate) async fn order_envelope(
     registry: &Registry,
     metrics: &crate::metrics::Metrics,
     signer: &SigningIdentity,
-    bytes: Vec<u8>,
+    env: Envelope,
 ) -> BroadcastResponse {
     let started = std::time::Instant::now();
-    let ordered = match admit(registry, signer, &bytes) {
+    let ordered = match admit(registry, signer, &env) {
         Err(refusal) => {
             metrics
                 .broadcast_refused
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return refusal;
         }
-        Ok(Admitted::Normal(channel)) => channel.order_and_wait(bytes, ORDER_DEADLINE).await,
+        Ok(Admitted::Normal(channel)) => {
+            channel
+                .order_and_wait(env.encode_to_vec(), ORDER_DEADLINE)
+                .await
+        }
         Ok(Admitted::Config(channel, env)) => {
             channel.order_config_and_wait(env, ORDER_DEADLINE).await
         }
@@ -213,8 +215,8 @@ impl AtomicBroadcast for BroadcastService {
                     let metrics = metrics.clone();
                     let signer = signer.clone();
                     async move {
-                        let bytes = item.expect("errors end the stream above").encode_to_vec();
-                        order_envelope(&registry, &metrics, &signer, bytes).await
+                        let env = item.expect("errors end the stream above");
+                        order_envelope(&registry, &metrics, &signer, env).await
                     }
                 })
                 .buffered(MAX_IN_FLIGHT_PER_STREAM);

@@ -7,5 +7,6 @@
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    weft_common::node::cli::without_transparent_huge_pages();
     weft_orderer::cli::main()
 }

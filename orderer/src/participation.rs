@@ -188,13 +188,9 @@ async fn update(
             "cannot update: channel does not exist",
         ));
     }
-    let answer = crate::broadcast::order_envelope(
-        &core.registry,
-        &core.metrics,
-        &core.signer,
-        bytes.to_vec(),
-    )
-    .await;
+    let answer =
+        crate::broadcast::order_envelope(&core.registry, &core.metrics, &core.signer, envelope)
+            .await;
     let code = match FabricStatus::try_from(answer.status) {
         Ok(FabricStatus::Success) => {
             return Ok((StatusCode::CREATED, Json(channel_info(&core, &name))).into_response());

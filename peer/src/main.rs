@@ -11,5 +11,6 @@ use std::process::ExitCode;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    weft_common::node::cli::without_transparent_huge_pages();
     weft_peer::cli::main()
 }

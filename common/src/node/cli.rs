@@ -17,6 +17,19 @@ pub fn init_stderr_logging(default_log: &str) {
         .init();
 }
 
+/// Turns transparent huge pages off for this process (and what it starts),
+/// as the node binaries do first thing. mimalloc asks for huge pages on its
+/// arenas and returns freed memory to the kernel in 64 KiB pieces; under
+/// load a node then keeps faulting 2 MiB pages back in, each zeroed whole
+/// although only a block's worth of it is written (see ARCHITECTURE.md,
+/// "Performance choices"). Failing to change it is harmless: the node runs
+/// as before.
+pub fn without_transparent_huge_pages() {
+    if let Err(e) = rustix::thread::disable_transparent_huge_pages(true) {
+        tracing::debug!("transparent huge pages stay on: {e}");
+    }
+}
+
 /// The exit status of a command's result, printing the error if any.
 pub fn exit_code<E: Display>(result: Result<(), E>) -> ExitCode {
     match result {

@@ -194,6 +194,25 @@ impl std::fmt::Debug for Ledger {
     }
 }
 
+/// Column families read by key on every transaction, and mostly for keys
+/// that are not there: every endorsement, validation and CommitStatus asks
+/// the txid index for a transaction id it should not (yet) hold, and
+/// CreateAsset-like chaincode reads a key before creating it. Bloom filters
+/// (in the memtable and in each table file) answer "absent" without
+/// searching either; without them a miss walks the memtable's skip list and
+/// the index blocks of every level, which grows with the ledger.
+fn cf_options(name: &str) -> Options {
+    let mut opts = Options::default();
+    if matches!(name, CF_TXIDS | CF_STATE | CF_HASHED) {
+        let mut table = rocksdb::BlockBasedOptions::default();
+        table.set_bloom_filter(10.0, false);
+        opts.set_block_based_table_factory(&table);
+        opts.set_memtable_whole_key_filtering(true);
+        opts.set_memtable_prefix_bloom_ratio(0.02);
+    }
+    opts
+}
+
 fn corrupt(what: &str) -> PeerError {
     PeerError::Ledger(format!("corrupt ledger: {what}"))
 }
@@ -224,7 +243,7 @@ impl Ledger {
             purge::CF_PVT_PURGED,
             json_index::CF_INDEX,
         ]
-        .map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
+        .map(|n| ColumnFamilyDescriptor::new(n, cf_options(n)));
         let db = DB::open_cf_descriptors(&opts, dir, cfs)?;
         let ledger = Self {
             db: Arc::new(db),
