@@ -98,15 +98,26 @@ struct Attempt {
 }
 
 impl Attempt {
+    /// The endorsement, if the peer gave one with status 200.
+    fn endorsed(&self) -> Option<&ProposalResponse> {
+        self.result
+            .as_ref()
+            .ok()
+            .filter(|r| r.response.as_ref().map_or(0, |r| r.status) == 200)
+    }
+
     fn failure(&self) -> Option<ErrorDetail> {
         let message = match &self.result {
             Err(e) => e.to_string(),
             Ok(r) => {
-                let resp = r.response.clone().unwrap_or_default();
-                if resp.status == 200 {
+                let (status, text) = r
+                    .response
+                    .as_ref()
+                    .map_or((0, ""), |r| (r.status, r.message.as_str()));
+                if status == 200 {
                     return None;
                 }
-                format!("chaincode response {}, {}", resp.status, resp.message)
+                format!("chaincode response {status}, {text}")
             }
         };
         Some(ErrorDetail {
@@ -258,19 +269,18 @@ impl Gateway for GatewayService {
         if !explicit && let Some(at) = others.iter().position(|o| *o == mine) {
             others.remove(at);
             let local = self.endorse_at(mine.clone(), &cfg, &sp).await;
-            let alone = match &local.result {
-                Ok(r) if local.failure().is_none() => policy_check(
+            let alone = local.endorsed().is_some_and(|r| {
+                policy_check(
                     committer.ledger(),
                     &cfg,
                     &p.chaincode_name,
                     std::slice::from_ref(r),
                 )
-                .is_ok_and(|r| r.is_ok()),
-                _ => false,
-            };
+                .is_ok_and(|r| r.is_ok())
+            });
             if protect && !alone {
-                match (&local.result, local.failure()) {
-                    (Ok(r), None) => {
+                match local.endorsed() {
+                    Some(r) => {
                         let touched = transient::collections_touched(r);
                         let orgs = crate::lifecycle::collection_rules::channel_orgs(&cfg);
                         let (kept, excluding) =
@@ -301,20 +311,22 @@ impl Gateway for GatewayService {
         // prefers peers at the highest ledger height; this one gives the
         // peers a moment to catch up and asks again — this peer too, since
         // it may be the one behind.
-        if let Some(Ok(local)) = attempts
+        let differing = |attempts: &[Attempt], local: &[u8]| -> Vec<usize> {
+            (1..attempts.len())
+                .filter(|&i| match &attempts[i].result {
+                    Ok(r) => attempts[i].endorsed().is_none() || r.payload != local,
+                    Err(_) => false,
+                })
+                .collect()
+        };
+        if let Some(local) = attempts
             .first()
-            .filter(|a| a.msp_id == mine && a.failure().is_none())
-            .map(|a| &a.result)
+            .filter(|a| a.msp_id == mine)
+            .and_then(Attempt::endorsed)
+            // The usual case, every endorsement alike, copies nothing.
+            .filter(|local| !differing(&attempts, &local.payload).is_empty())
         {
             let mut local_payload = local.payload.clone();
-            let differing = |attempts: &[Attempt], local: &[u8]| -> Vec<usize> {
-                (1..attempts.len())
-                    .filter(|&i| match &attempts[i].result {
-                        Ok(r) => attempts[i].failure().is_some() || r.payload != local,
-                        Err(_) => false,
-                    })
-                    .collect()
-            };
             for round in 0..3u32 {
                 if differing(&attempts, &local_payload).is_empty() {
                     break;
@@ -338,10 +350,10 @@ impl Gateway for GatewayService {
         }
         let failures: Vec<ErrorDetail> = attempts.iter().filter_map(Attempt::failure).collect();
         // Successful responses grouped by the payload they signed.
-        let mut groups: BTreeMap<Vec<u8>, Vec<&Attempt>> = BTreeMap::new();
-        for a in attempts.iter().filter(|a| a.failure().is_none()) {
-            if let Ok(r) = &a.result {
-                groups.entry(r.payload.clone()).or_default().push(a);
+        let mut groups: BTreeMap<&[u8], Vec<&Attempt>> = BTreeMap::new();
+        for a in &attempts {
+            if let Some(r) = a.endorsed() {
+                groups.entry(&r.payload).or_default().push(a);
             }
         }
         let best = groups
