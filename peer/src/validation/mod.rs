@@ -19,7 +19,7 @@ pub mod mvcc;
 pub mod transaction;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 use weft_common::config::ChannelConfig;
@@ -97,7 +97,7 @@ impl BlockVerdict {
 /// `_lifecycle` state and shared by the parallel workers.
 pub struct PolicyCache<'a> {
     state: &'a dyn StateView,
-    cache: Mutex<HashMap<String, Result<EndorsementPolicy, Invalid>>>,
+    cache: Mutex<HashMap<String, Result<Arc<EndorsementPolicy>, Invalid>>>,
 }
 
 impl<'a> PolicyCache<'a> {
@@ -110,12 +110,16 @@ impl<'a> PolicyCache<'a> {
     }
 
     /// The committed policy of `chaincode`, or why there is none (with
-    /// Fabric's code: INVALID_CHAINCODE when it is not defined).
-    pub fn policy(&self, chaincode: &str) -> Result<Result<EndorsementPolicy, Invalid>, PeerError> {
+    /// Fabric's code: INVALID_CHAINCODE when it is not defined). Shared, not
+    /// copied: a block's transactions ask for the same few policies.
+    pub fn policy(
+        &self,
+        chaincode: &str,
+    ) -> Result<Result<Arc<EndorsementPolicy>, Invalid>, PeerError> {
         if let Some(p) = self.cache.lock().expect("policy cache").get(chaincode) {
             return Ok(p.clone());
         }
-        let p = committed_policy(self.state, chaincode)?;
+        let p = committed_policy(self.state, chaincode)?.map(Arc::new);
         self.cache
             .lock()
             .expect("policy cache")

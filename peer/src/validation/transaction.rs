@@ -1,5 +1,7 @@
 //! Stage one: checks of a transaction on its own (run in parallel).
 
+use std::sync::Arc;
+
 use prost::Message;
 use weft_common::config::ChannelConfig;
 use weft_common::config::update::verify_config_envelope;
@@ -262,13 +264,14 @@ pub fn check_endorsements(
         let policy = match collection {
             Some(c) if ns == lifecycle::NAMESPACE => match implicit_collection_org(c) {
                 Some(org) => implicit_collection_policy(org)
+                    .map(Arc::new)
                     .map_err(|why| invalid(Code::EndorsementPolicyFailure, why.to_string())),
                 None => policies.policy(&ns)?,
             },
             // A collection's own endorsement policy replaces the chaincode's
             // for its writes.
             Some(c) => match collection_policy(state, config, &ns, c)? {
-                Some(p) => p,
+                Some(p) => p.map(Arc::new),
                 None => policies.policy(&ns)?,
             },
             None => policies.policy(&ns)?,
