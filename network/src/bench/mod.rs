@@ -10,6 +10,7 @@ pub mod cpu;
 pub mod node;
 pub mod plot;
 pub mod stats;
+pub mod yardstick;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -147,12 +148,20 @@ pub async fn run(
     progress: impl Fn(usize, usize) + Send + Sync + 'static,
 ) -> Result<Report, NetworkError> {
     let run_id = hex::encode(weft_common::crypto::random_bytes(4));
+    // The machine's speed on both sides of the load, on the network's key type.
+    let signer = match info.orgs.first() {
+        Some(org) => Some(weft_client_sdk::identity::load_msp(&org.user.msp, &org.msp_id)?.1),
+        None => None,
+    };
+    let yardstick = || signer.as_deref().and_then(yardstick::Yardstick::measure);
+    let before = yardstick();
     let (samples, cpu_before, cpu_after) = match &opts.client {
         BenchClient::Rust => run_rust(info, opts, run_id, progress).await?,
         BenchClient::FabricNode(dir) => node::run(info, opts, dir, &run_id, &progress).await?,
     };
     let mut report = Report::from_samples(&opts.workload.name(), &samples);
     report.server_cpu = cpu::ServerCpu::between(&cpu_before, &cpu_after, report.succeeded);
+    report.yardstick = before.map(|b| b.least(yardstick()));
     Ok(report)
 }
 

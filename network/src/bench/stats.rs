@@ -70,6 +70,10 @@ pub struct Report {
     /// run as processes of a `weft-network` directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub server_cpu: Option<super::cpu::ServerCpu>,
+    /// What one signature verification cost on this machine around the run:
+    /// the unit to compare server CPU in across runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub yardstick: Option<super::yardstick::Yardstick>,
 }
 
 /// The `q` quantile (0..=1) of sorted values (nearest rank).
@@ -160,6 +164,7 @@ impl Report {
             outcomes,
             timeline,
             server_cpu: None,
+            yardstick: None,
         }
     }
 
@@ -183,6 +188,10 @@ impl Report {
         if let Some(cpu) = &self.server_cpu {
             s.push('\n');
             s.push_str(&cpu.summary());
+            if let Some(y) = &self.yardstick {
+                s.push('\n');
+                s.push_str(&y.summary(cpu.total_ms));
+            }
         }
         s
     }
