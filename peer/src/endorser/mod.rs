@@ -150,8 +150,30 @@ pub async fn endorse(
     core: &Arc<dyn Support>,
     sp: SignedProposal,
 ) -> Result<ProposalResponse, Status> {
+    measured(core, async {
+        let p = UnpackedProposal::from_signed(&sp)
+            .map_err(|e| Status::invalid_argument(format!("malformed proposal: {e}")))?;
+        endorse_inner(core, Arc::new(p)).await
+    })
+    .await
+}
+
+/// [`endorse`] for a proposal its caller has already unpacked (the gateway,
+/// which read it to plan the endorsements): decoded once per peer.
+pub async fn endorse_unpacked(
+    core: &Arc<dyn Support>,
+    p: Arc<UnpackedProposal>,
+) -> Result<ProposalResponse, Status> {
+    measured(core, endorse_inner(core, p)).await
+}
+
+/// Counts a proposal, whether it was endorsed, and how long it took.
+async fn measured(
+    core: &Arc<dyn Support>,
+    work: impl std::future::Future<Output = Result<ProposalResponse, Status>>,
+) -> Result<ProposalResponse, Status> {
     let started = std::time::Instant::now();
-    let result = endorse_inner(core, sp).await;
+    let result = work.await;
     let m = core.metrics();
     m.proposals
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -166,11 +188,9 @@ pub async fn endorse(
 
 async fn endorse_inner(
     core: &Arc<dyn Support>,
-    sp: SignedProposal,
+    p: Arc<UnpackedProposal>,
 ) -> Result<ProposalResponse, Status> {
     {
-        let p = UnpackedProposal::from_signed(&sp)
-            .map_err(|e| Status::invalid_argument(format!("malformed proposal: {e}")))?;
         p.check_txid()
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
         let task_core = core.clone();

@@ -129,15 +129,19 @@ impl Attempt {
 }
 
 impl GatewayService {
+    /// Asks `msp_id` to endorse the proposal: this peer itself when it is
+    /// its own org (with the proposal as already unpacked), else the org's
+    /// peers one after another until one answers.
     async fn endorse_at(
         &self,
         msp_id: String,
         cfg: &weft_common::config::ChannelConfig,
         sp: &SignedProposal,
+        unpacked: &Arc<UnpackedProposal>,
     ) -> Attempt {
         let mine = self.core.signer().identity.msp_id().to_string();
         if msp_id == mine {
-            let result = crate::endorser::endorse(&self.endorser, sp.clone())
+            let result = crate::endorser::endorse_unpacked(&self.endorser, unpacked.clone())
                 .await
                 .map_err(Unendorsed::Local);
             return Attempt {
@@ -239,9 +243,13 @@ impl Gateway for GatewayService {
         let sp = req.proposed_transaction.ok_or_else(|| {
             Status::invalid_argument("EndorseRequest has no proposed transaction")
         })?;
-        let p = UnpackedProposal::from_signed(&sp)
-            .map_err(|e| Status::invalid_argument(format!("malformed proposal: {e}")))?;
+        let p = Arc::new(
+            UnpackedProposal::from_signed(&sp)
+                .map_err(|e| Status::invalid_argument(format!("malformed proposal: {e}")))?,
+        );
         let committer = self.channel(&p.channel_header.channel_id)?;
+        // Read once per request: the policies both checks below evaluate.
+        let policies = crate::validation::PolicyCache::new(committer.ledger());
         let cfg = committer.config();
         let explicit = !req.endorsing_organizations.is_empty();
         let orgs: Vec<String> = if explicit {
@@ -268,10 +276,11 @@ impl Gateway for GatewayService {
         }
         if !explicit && let Some(at) = others.iter().position(|o| *o == mine) {
             others.remove(at);
-            let local = self.endorse_at(mine.clone(), &cfg, &sp).await;
+            let local = self.endorse_at(mine.clone(), &cfg, &sp, &p).await;
             let alone = local.endorsed().is_some_and(|r| {
                 policy_check(
                     committer.ledger(),
+                    &policies,
                     &cfg,
                     &p.chaincode_name,
                     std::slice::from_ref(r),
@@ -302,7 +311,7 @@ impl Gateway for GatewayService {
             futures::future::join_all(
                 others
                     .into_iter()
-                    .map(|org| self.endorse_at(org, &cfg, &sp)),
+                    .map(|org| self.endorse_at(org, &cfg, &sp, &p)),
             )
             .await,
         );
@@ -337,14 +346,14 @@ impl Gateway for GatewayService {
                     round,
                 ))
                 .await;
-                let again = self.endorse_at(mine.clone(), &cfg, &sp).await;
+                let again = self.endorse_at(mine.clone(), &cfg, &sp, &p).await;
                 if let (Ok(r), None) = (&again.result, again.failure()) {
                     local_payload = r.payload.clone();
                     attempts[0] = again;
                 }
                 for i in differing(&attempts, &local_payload) {
                     let org = attempts[i].msp_id.clone();
-                    attempts[i] = self.endorse_at(org, &cfg, &sp).await;
+                    attempts[i] = self.endorse_at(org, &cfg, &sp, &p).await;
                 }
             }
         }
@@ -392,7 +401,13 @@ impl Gateway for GatewayService {
             .filter_map(|a| a.result.as_ref().ok().cloned())
             .collect();
         if !explicit {
-            let verdict = policy_check(committer.ledger(), &cfg, &p.chaincode_name, &responses)?;
+            let verdict = policy_check(
+                committer.ledger(),
+                &policies,
+                &cfg,
+                &p.chaincode_name,
+                &responses,
+            )?;
             if let Err(why) = verdict {
                 if !protecting.is_empty() {
                     return Err(Status::failed_precondition(format!(
@@ -538,6 +553,7 @@ impl Gateway for GatewayService {
 /// error says what is missing). `Err` only when the ledger fails.
 fn policy_check(
     ledger: &crate::ledger::Ledger,
+    policies: &crate::validation::PolicyCache<'_>,
     cfg: &weft_common::config::ChannelConfig,
     chaincode: &str,
     responses: &[ProposalResponse],
@@ -563,9 +579,8 @@ fn policy_check(
         })
         .collect();
     let signers = verify_signers(&signed, &cfg.msps, weft_common::clock::unix_now());
-    let policies = crate::validation::PolicyCache::new(ledger);
     Ok(crate::validation::transaction::check_endorsements(
-        chaincode, &rwset, &signers, cfg, ledger, &policies,
+        chaincode, &rwset, &signers, cfg, ledger, policies,
     )?
     .map_err(Shortfall::Policy))
 }
