@@ -20,6 +20,55 @@ import { createInterface } from 'node:readline';
 const config = JSON.parse(process.env.WEFT_BENCH);
 const statusNames = Object.fromEntries(Object.entries(StatusCode).map(([name, code]) => [code, name]));
 
+/** P-256's group order: an ECDSA signature's S above half of it is "high". */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+/** A DER length and where its content starts (ECDSA signatures are short). */
+function derLength(der, at) {
+    if (der[at] < 0x80) return [der[at], at + 1];
+    if (der[at] === 0x81) return [der[at + 1], at + 2];
+    throw new Error('unexpected DER length in an ECDSA signature');
+}
+
+function derInteger(value) {
+    let hex = value.toString(16);
+    if (hex.length % 2) hex = `0${hex}`;
+    let bytes = Buffer.from(hex, 'hex');
+    if (bytes[0] & 0x80) bytes = Buffer.concat([Buffer.from([0]), bytes]);
+    return Buffer.concat([Buffer.from([0x02, bytes.length]), bytes]);
+}
+
+/** The signature with S replaced by N - S when S is high, as Fabric requires. */
+function lowS(der) {
+    let [, at] = derLength(der, 1); // SEQUENCE
+    const [rLen, rAt] = derLength(der, at + 1);
+    const r = der.subarray(rAt, rAt + rLen);
+    at = rAt + rLen;
+    const [sLen, sAt] = derLength(der, at + 1);
+    const s = BigInt(`0x${Buffer.from(der.subarray(sAt, sAt + sLen)).toString('hex')}`);
+    if (s <= P256_N / 2n) return der;
+    const body = Buffer.concat([Buffer.from([0x02, r.length]), r, derInteger(P256_N - s)]);
+    return Buffer.concat([Buffer.from([0x30, body.length]), body]);
+}
+
+/**
+ * The signer and the digest the Gateway API hands it. `noble` is the SDK's
+ * newPrivateKeySigner (what fabric-samples use: pure-JavaScript ECDSA over a
+ * SHA-256 digest); `openssl` signs the whole message with Node's crypto.sign,
+ * which hashes it itself.
+ */
+function signing(key) {
+    const ed25519 = key.asymmetricKeyType === 'ed25519';
+    if (config.signer === 'noble') {
+        // Ed25519 signs the whole message; ECDSA a SHA-256 digest.
+        return { signer: signers.newPrivateKeySigner(key), hash: ed25519 ? hash.none : hash.sha256 };
+    }
+    const sign = ed25519
+        ? (message) => crypto.sign(null, message, key)
+        : (message) => lowS(crypto.sign('sha256', message, { key, dsaEncoding: 'der' }));
+    return { signer: async (message) => sign(message), hash: hash.none };
+}
+
 function gatewayFor(org) {
     const credentials = grpc.credentials.createSsl(
         readFileSync(org.tls_root),
@@ -31,9 +80,7 @@ function gatewayFor(org) {
     return connect({
         client,
         identity: { mspId: org.msp_id, credentials: readFileSync(org.sign_cert) },
-        signer: signers.newPrivateKeySigner(key),
-        // Ed25519 signs the whole message; ECDSA a SHA-256 digest.
-        hash: key.asymmetricKeyType === 'ed25519' ? hash.none : hash.sha256,
+        ...signing(key),
         evaluateOptions: () => ({ deadline: Date.now() + 30000 }),
         endorseOptions: () => ({ deadline: Date.now() + 60000 }),
         submitOptions: () => ({ deadline: Date.now() + 60000 }),

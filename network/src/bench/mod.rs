@@ -74,8 +74,36 @@ pub enum BenchClient {
     /// weft's Rust client SDK, in this process.
     Rust,
     /// Fabric's Node.js Gateway client (`@hyperledger/fabric-gateway`), as a
-    /// `node` process running `bench.mjs` from this directory.
-    FabricNode(std::path::PathBuf),
+    /// `node` process running `bench.mjs` from `dir`.
+    FabricNode {
+        /// Where `bench.mjs` and its `node_modules` are.
+        dir: std::path::PathBuf,
+        /// How that client signs.
+        signer: NodeSigner,
+    },
+}
+
+/// How the Node.js client signs: the application's choice in Fabric's
+/// Gateway API, which takes any function from bytes to a signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeSigner {
+    /// Node's `crypto.sign` (OpenSSL), low-S normalised for ECDSA: tens of
+    /// microseconds a signature.
+    Openssl,
+    /// The SDK's `signers.newPrivateKeySigner`, which fabric-samples use:
+    /// ECDSA in pure JavaScript (@noble/curves), about half a millisecond a
+    /// signature on this project's VM, three signatures a transaction.
+    Noble,
+}
+
+impl NodeSigner {
+    /// The name `bench.mjs` knows it by.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Openssl => "openssl",
+            Self::Noble => "noble",
+        }
+    }
 }
 
 fn outcome(result: Result<weft_client_sdk::Status, ClientError>) -> String {
@@ -157,7 +185,9 @@ pub async fn run(
     let before = yardstick();
     let (samples, cpu_before, cpu_after) = match &opts.client {
         BenchClient::Rust => run_rust(info, opts, run_id, progress).await?,
-        BenchClient::FabricNode(dir) => node::run(info, opts, dir, &run_id, &progress).await?,
+        BenchClient::FabricNode { dir, signer } => {
+            node::run(info, opts, dir, *signer, &run_id, &progress).await?
+        }
     };
     let mut report = Report::from_samples(&opts.workload.name(), &samples);
     report.server_cpu = cpu::ServerCpu::between(&cpu_before, &cpu_after, report.succeeded);

@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::cpu::CpuSnapshot;
 use super::stats::Sample;
-use super::{BenchOptions, Workload};
+use super::{BenchOptions, NodeSigner, Workload};
 use crate::info::OrgInfo;
 use crate::{NetworkError, NetworkInfo};
 
@@ -58,6 +58,8 @@ struct NodeConfig {
     concurrency: usize,
     rate: Option<f64>,
     run: String,
+    /// `openssl` or `noble` ([`NodeSigner`]).
+    signer: &'static str,
 }
 
 /// The only file in an MSP subfolder (`signcerts/`, `keystore/`).
@@ -86,7 +88,12 @@ fn org_config(org: &OrgInfo) -> Result<NodeOrg, NetworkError> {
     })
 }
 
-fn config(info: &NetworkInfo, opts: &BenchOptions, run: &str) -> Result<NodeConfig, NetworkError> {
+fn config(
+    info: &NetworkInfo,
+    opts: &BenchOptions,
+    signer: NodeSigner,
+    run: &str,
+) -> Result<NodeConfig, NetworkError> {
     let (workload, keys) = match opts.workload {
         Workload::Create => ("create", 0),
         Workload::Transfer { keys } => ("transfer", keys),
@@ -102,6 +109,7 @@ fn config(info: &NetworkInfo, opts: &BenchOptions, run: &str) -> Result<NodeConf
         concurrency: opts.concurrency.max(1),
         rate: opts.rate.filter(|r| *r > 0.0),
         run: run.to_string(),
+        signer: signer.name(),
     })
 }
 
@@ -153,6 +161,7 @@ pub async fn run(
     info: &NetworkInfo,
     opts: &BenchOptions,
     script_dir: &Path,
+    signer: NodeSigner,
     run_id: &str,
     progress: &(dyn Fn(usize, usize) + Send + Sync),
 ) -> Result<(Vec<Sample>, CpuSnapshot, CpuSnapshot), NetworkError> {
@@ -165,7 +174,7 @@ pub async fn run(
             script_dir.display()
         )));
     }
-    let config = serde_json::to_string(&config(info, opts, run_id)?).expect("config JSON");
+    let config = serde_json::to_string(&config(info, opts, signer, run_id)?).expect("config JSON");
     let mut child = tokio::process::Command::new("node")
         // grpc-js names the server (SNI) by its IP address, which Node warns
         // about on every connection; weft's certificates carry the address.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, ValueEnum};
 
 use super::say;
-use crate::bench::{self, BenchClient, BenchOptions, Workload};
+use crate::bench::{self, BenchClient, BenchOptions, NodeSigner, Workload};
 use crate::{NetworkError, NetworkInfo};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -25,6 +25,15 @@ pub(crate) enum ClientArg {
     /// Fabric's own Node.js Gateway client, @hyperledger/fabric-gateway
     /// (needs Node.js and the npm packages `scripts/setup.sh` installs).
     FabricNode,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub(crate) enum NodeSignerArg {
+    /// Node's crypto.sign (OpenSSL), ECDSA normalised to low S.
+    Openssl,
+    /// The SDK's signers.newPrivateKeySigner, as fabric-samples use it:
+    /// ECDSA in pure JavaScript, about 0.5 ms a signature.
+    Noble,
 }
 
 /// Load-test the network with asset-transfer-basic and report TPS and latency.
@@ -57,6 +66,9 @@ pub(crate) struct BenchArgs {
     /// Where `bench.mjs` and its node_modules are, for `--client fabric-node`.
     #[arg(long, env = "WEFT_FABRIC_NODE_BENCH", default_value_os_t = bench::node::default_dir())]
     pub(crate) node_dir: PathBuf,
+    /// How the Node.js client signs, for `--client fabric-node`.
+    #[arg(long, value_enum, default_value = "openssl")]
+    pub(crate) node_signer: NodeSignerArg,
     /// Report file (JSON); the plot goes next to it as .svg.
     #[arg(short, long, default_value = "bench.json")]
     pub(crate) output: PathBuf,
@@ -73,6 +85,7 @@ pub(crate) async fn run(dir: PathBuf, args: BenchArgs) -> Result<(), NetworkErro
         chaincode,
         client,
         node_dir,
+        node_signer,
         output,
     } = args;
     let info = NetworkInfo::load(&dir)?;
@@ -89,7 +102,13 @@ pub(crate) async fn run(dir: PathBuf, args: BenchArgs) -> Result<(), NetworkErro
         chaincode,
         client: match client {
             ClientArg::Rust => BenchClient::Rust,
-            ClientArg::FabricNode => BenchClient::FabricNode(node_dir),
+            ClientArg::FabricNode => BenchClient::FabricNode {
+                dir: node_dir,
+                signer: match node_signer {
+                    NodeSignerArg::Openssl => NodeSigner::Openssl,
+                    NodeSignerArg::Noble => NodeSigner::Noble,
+                },
+            },
         },
     };
     say(&format!(

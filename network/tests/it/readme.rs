@@ -91,12 +91,18 @@ fn the_readme_command_brings_a_network_up_runs_a_transaction_and_tears_it_down()
 
     // The bench reports every node's CPU per transaction beside its
     // throughput, with weft's Rust client and with Fabric's Node.js client
-    // (whose process's CPU is the client's).
-    for client in ["rust", "fabric-node"] {
-        let report = dir.join(format!("bench-{client}.json"));
-        let args = ["bench", "--client", client, "-n", "40", "-c", "8", "-o"];
+    // (whose process's CPU is the client's), signing with OpenSSL (low-S
+    // normalised: the peers refuse high-S, half of what OpenSSL makes) or
+    // with the SDK's own signer.
+    for (client, signer) in [
+        ("rust", "openssl"),
+        ("fabric-node", "openssl"),
+        ("fabric-node", "noble"),
+    ] {
+        let report = dir.join(format!("bench-{client}-{signer}.json"));
+        let args = ["bench", "--client", client, "--node-signer", signer];
         let mut args: Vec<&str> = args.to_vec();
-        args.push(report.to_str().unwrap());
+        args.extend(["-n", "40", "-c", "8", "-o", report.to_str().unwrap()]);
         let summary = String::from_utf8_lossy(&run(&dir, &args).stdout).into_owned();
         assert!(summary.contains("40 succeeded"), "{client}: {summary}");
         assert!(summary.contains("server CPU"), "{client}: {summary}");
@@ -111,6 +117,14 @@ fn the_readme_command_brings_a_network_up_runs_a_transaction_and_tears_it_down()
         );
         assert!(cpu["total_ms"].as_f64().unwrap() > 0.0, "{client}: {cpu}");
         assert!(cpu["client_ms"].as_f64().unwrap() > 0.0, "{client}: {cpu}");
+        // The machine's speed beside it: one ECDSA verification, timed.
+        let yardstick = &report["yardstick"];
+        assert_eq!(yardstick["key_type"], "ECDSA P-256", "{client}: {report}");
+        assert!(
+            yardstick["verify_us"].as_f64().unwrap() > 0.0,
+            "{client}: {report}"
+        );
+        assert!(summary.contains("verifications/tx"), "{client}: {summary}");
     }
 
     // A refused endorsement prints each org's detail: peer, MSP and message.
