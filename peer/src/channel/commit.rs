@@ -18,6 +18,7 @@ use weft_protos::protos::TxValidationCode;
 
 use super::pending::{OverlaidState, Overlay};
 use super::transient::TransientStore;
+use super::tx_waiters::{TxWait, TxWaiters};
 use crate::PeerError;
 use crate::ledger::{BlockCommit, Ledger, PvtKey};
 use crate::validation::{TxVerdict, validate_block};
@@ -70,6 +71,8 @@ pub struct Committer {
     /// The config in force; receivers learn of every config block committed.
     config: watch::Sender<Arc<ChannelConfig>>,
     notify: broadcast::Sender<Arc<BlockCommitted>>,
+    /// CommitStatus callers, woken by the block that commits their transaction.
+    waiters: Arc<TxWaiters>,
     tip: Mutex<Tip>,
     transient: TransientStore,
     private: super::private::CommitSettings,
@@ -162,6 +165,7 @@ impl Committer {
             ledger,
             config: watch::Sender::new(Arc::new(config)),
             notify: broadcast::channel(NOTIFY_CAPACITY).0,
+            waiters: Arc::default(),
             tip: Mutex::new(Tip {
                 height: info.height,
                 hash: info.current_hash,
@@ -286,6 +290,12 @@ impl Committer {
         self.notify.subscribe()
     }
 
+    /// A wait for transaction `tx_id`, answered by the block that commits it.
+    /// Register first, then look in the ledger: see [`TxWaiters`].
+    pub fn wait_for_tx(&self, tx_id: &str) -> TxWait {
+        self.waiters.register(tx_id)
+    }
+
     /// Validates and commits `block`, which the caller has verified
     /// ([`super::verify::verify_block`]), and returns once it is durable.
     /// Invalid transactions stay in the block, marked in its transactions filter.
@@ -379,6 +389,7 @@ impl Committer {
             txs: verdict.txs,
         });
         let (ledger, notify, announce) = (self.ledger.clone(), self.notify.clone(), done.clone());
+        let waiters = self.waiters.clone();
         let channel = config.channel_id.clone();
         let metrics = self.metrics.clone();
         let write_started = std::time::Instant::now();
@@ -389,6 +400,9 @@ impl Committer {
                 .blocks
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::debug!(%channel, block = number, txs = announce.txs.len(), "committed");
+            waiters.announce(announce.txs.iter().map(|t| t.tx_id.as_str()), |id| {
+                ledger.tx_location(id)
+            });
             // Nobody listening is fine.
             let _ = notify.send(announce);
             Ok(())

@@ -6,6 +6,7 @@ pub mod delivery;
 pub mod pending;
 pub mod private;
 pub mod transient;
+pub mod tx_waiters;
 pub mod verify;
 
 pub use commit::{BlockCommitted, Committer};

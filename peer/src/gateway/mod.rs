@@ -34,6 +34,7 @@ use weft_protos::protos::endorser_client::EndorserClient;
 use weft_protos::protos::{ProposalResponse, SignedProposal};
 
 use crate::channel::Committer;
+use crate::channel::tx_waiters::WaitEnded;
 use crate::config::PeerLimits;
 use failure::{NotOrdered, Shortfall, Unendorsed};
 use status::with_details;
@@ -503,21 +504,19 @@ impl Gateway for GatewayService {
             &signed.request,
             &signed.signature,
         )?;
-        let mut commits = committer.subscribe();
-        loop {
-            if let Some(loc) = committer.ledger().tx_location(&req.transaction_id)? {
-                return Ok(Response::new(CommitStatusResponse {
-                    result: loc.code,
-                    block_number: loc.block,
-                }));
-            }
-            match commits.recv().await {
-                Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => {
-                    return Err(Status::unavailable("the channel is shutting down"));
-                }
-            }
-        }
+        // Registered before the ledger is read: a commit in between is not missed.
+        let wait = committer.wait_for_tx(&req.transaction_id);
+        let loc = match committer.ledger().tx_location(&req.transaction_id)? {
+            Some(loc) => loc,
+            None => wait.await.map_err(|e| match e {
+                WaitEnded::Closed => Status::unavailable(e.to_string()),
+                WaitEnded::Unreadable(_) => Status::internal(e.to_string()),
+            })?,
+        };
+        Ok(Response::new(CommitStatusResponse {
+            result: loc.code,
+            block_number: loc.block,
+        }))
     }
 
     type ChaincodeEventsStream =
