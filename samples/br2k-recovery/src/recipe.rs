@@ -192,29 +192,24 @@ mod tests {
     #[tokio::test]
     async fn a_program_that_cannot_start_or_says_nothing_is_a_deploy_error() {
         let deployer = Deployer::default();
-        let missing = Recipe::Process {
-            program: PathBuf::from("/nonexistent/br2k-service"),
-            args: vec![],
-        };
-        let e = deployer
-            .deploy("echo", &missing)
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("redeploying echo") && e.contains("/nonexistent/br2k-service"),
-            "{e}"
-        );
-        let silent = Recipe::Process {
-            program: PathBuf::from("/bin/true"),
-            args: vec![],
-        };
-        let e = deployer
-            .deploy("echo", &silent)
-            .await
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("exited before saying where it listens"), "{e}");
+        for (program, says) in [
+            (
+                "/nonexistent/br2k-service",
+                &["redeploying echo", "/nonexistent/br2k-service"][..],
+            ),
+            ("/bin/true", &["exited before saying where it listens"][..]),
+        ] {
+            let recipe = Recipe::Process {
+                program: PathBuf::from(program),
+                args: vec![],
+            };
+            let e = deployer
+                .deploy("echo", &recipe)
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(says.iter().all(|s| e.contains(s)), "{program}: {e}");
+        }
     }
 
     #[test]

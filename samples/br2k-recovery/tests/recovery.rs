@@ -16,6 +16,15 @@ use weft_client_sdk::events::EventStart;
 
 mod support;
 
+/// Waits (30 s at most) until the manager has handled `n` claims in all.
+async fn handled<T>(outcomes: &Mutex<Vec<T>>, n: usize, what: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while outcomes.lock().unwrap().len() < n {
+        assert!(tokio::time::Instant::now() < deadline, "{what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn instance(body: &str) -> u64 {
     serde_json::from_str::<serde_json::Value>(body).unwrap()["instance"]
         .as_u64()
@@ -95,14 +104,7 @@ async fn a_killed_service_is_claimed_redeployed_and_reached_again() {
     // only the manager can move the service: Org2's client cannot.
     let org2 = registry("Org2MSP").await;
     org2.send_claim("echo", "I think it is slow").await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while outcomes.lock().unwrap().len() < 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the second claim was not handled"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    handled(&outcomes, 2, "the second claim was not handled").await;
     assert_eq!(outcomes.lock().unwrap()[1].2, Some(Outcome::Healthy));
     assert_eq!(
         manager.deployer().pids().await.len(),
@@ -124,14 +126,7 @@ async fn a_killed_service_is_claimed_redeployed_and_reached_again() {
             .await
             .unwrap();
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while outcomes.lock().unwrap().len() < 6 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the flood was not handled"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    handled(&outcomes, 6, "the flood was not handled").await;
     assert!(
         outcomes.lock().unwrap()[2..6]
             .iter()
@@ -169,14 +164,12 @@ async fn a_killed_service_is_claimed_redeployed_and_reached_again() {
         .await
         .unwrap();
     org2.send_claim("foreign", "down").await.unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while outcomes.lock().unwrap().len() < 7 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the claim about the foreign service was not handled"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    handled(
+        &outcomes,
+        7,
+        "the claim about the foreign service was not handled",
+    )
+    .await;
     assert_eq!(outcomes.lock().unwrap()[6].2, Some(Outcome::NotMine));
     assert!(!dir.path().join("planted").exists());
     assert_eq!(manager.deployer().pids().await.len(), 2);
