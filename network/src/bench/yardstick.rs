@@ -27,11 +27,14 @@ const ROUNDS: usize = 5;
 
 impl Yardstick {
     /// Times verifications of `signer`'s signature over 1 KiB, the least of
-    /// [`ROUNDS`] measurements. `None` if the signer cannot sign.
+    /// [`ROUNDS`] measurements. `None` if the signer cannot sign, or its
+    /// signature does not verify.
     pub fn measure(signer: &dyn Signer) -> Option<Self> {
         let message = vec![7u8; 1024];
         let signature = signer.sign(&message).ok()?;
         let key = signer.public_key();
+        // A signature that does not verify would time the refusal instead.
+        key.verify_uncached(&message, &signature).ok()?;
         let best = (0..ROUNDS)
             .map(|_| {
                 let t = Instant::now();

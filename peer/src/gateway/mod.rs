@@ -107,7 +107,11 @@ impl Attempt {
             .filter(|r| r.response.as_ref().map_or(0, |r| r.status) == 200)
     }
 
+    /// What went wrong, unless the peer endorsed.
     fn failure(&self) -> Option<ErrorDetail> {
+        if self.endorsed().is_some() {
+            return None;
+        }
         let message = match &self.result {
             Err(e) => e.to_string(),
             Ok(r) => {
@@ -115,9 +119,6 @@ impl Attempt {
                     .response
                     .as_ref()
                     .map_or((0, ""), |r| (r.status, r.message.as_str()));
-                if status == 200 {
-                    return None;
-                }
                 format!("chaincode response {status}, {text}")
             }
         };
@@ -348,8 +349,8 @@ impl Gateway for GatewayService {
                 ))
                 .await;
                 let again = self.endorse_at(mine.clone(), &cfg, &sp, &p).await;
-                if let (Ok(r), None) = (&again.result, again.failure()) {
-                    local_payload = r.payload.clone();
+                if let Some(payload) = again.endorsed().map(|r| r.payload.clone()) {
+                    local_payload = payload;
                     attempts[0] = again;
                 }
                 for i in differing(&attempts, &local_payload) {
