@@ -296,6 +296,11 @@ impl Committer {
         self.waiters.register(tx_id)
     }
 
+    /// Transactions at least one CommitStatus call waits for.
+    pub fn waited_for(&self) -> usize {
+        self.waiters.len()
+    }
+
     /// Validates and commits `block`, which the caller has verified
     /// ([`super::verify::verify_block`]), and returns once it is durable.
     /// Invalid transactions stay in the block, marked in its transactions filter.

@@ -7,7 +7,9 @@ use prost::Message;
 use tonic::{Code, Request};
 use weft_protos::common::{ChannelHeader, Envelope, Header, Payload};
 use weft_protos::gateway::gateway_server::Gateway;
-use weft_protos::gateway::{EndorseRequest, EvaluateRequest, SubmitRequest};
+use weft_protos::gateway::{
+    CommitStatusRequest, EndorseRequest, EvaluateRequest, SignedCommitStatusRequest, SubmitRequest,
+};
 use weft_protos::protos::SignedProposal;
 
 use super::GatewayService;
@@ -163,4 +165,48 @@ async fn submit_tries_every_orderer_and_names_each_failure() {
     for orderer in [&a, &b] {
         assert!(e.message().contains(orderer.as_str()), "{}", e.message());
     }
+}
+
+/// Anyone the channel's Readers admit may hold CommitStatus calls open for
+/// transactions that never commit. Each holds one of the gateway's permits,
+/// so they are bounded by its limit, and a call its client abandons leaves
+/// no wait behind.
+#[tokio::test]
+async fn commit_status_waits_are_bounded_by_the_limit_and_gone_when_abandoned() {
+    let f = Fixture::new();
+    let g = std::sync::Arc::new(gateway(&f, 2));
+    let user = f.user(1, "User1");
+    let status = |tx_id: &str| {
+        let request = CommitStatusRequest {
+            channel_id: CHANNEL.into(),
+            transaction_id: tx_id.into(),
+            identity: user.identity.serialized().to_vec(),
+        }
+        .encode_to_vec();
+        Request::new(SignedCommitStatusRequest {
+            signature: user.sign(&request).unwrap(),
+            request,
+        })
+    };
+    let committer = g.channel(CHANNEL).unwrap();
+    let held: Vec<_> = ["never-1", "never-2"]
+        .into_iter()
+        .map(|tx_id| {
+            let (g, request) = (g.clone(), status(tx_id));
+            tokio::spawn(async move { g.commit_status(request).await })
+        })
+        .collect();
+    weft_testkit::wait_for(
+        "both calls waiting",
+        std::time::Duration::from_secs(10),
+        || committer.waited_for() == 2,
+    )
+    .await;
+    let refused = g.commit_status(status("never-3")).await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    for call in held {
+        call.abort();
+        assert!(call.await.unwrap_err().is_cancelled());
+    }
+    assert_eq!(committer.waited_for(), 0, "no wait outlives its call");
 }
