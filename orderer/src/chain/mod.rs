@@ -177,6 +177,8 @@ pub struct Chain<S: ChannelStorage = ChannelStore> {
     bytes_since_snapshot: u64,
     outbox: Vec<Message>,
     events: Vec<ChainEvent>,
+    /// While leading: the followers heard from before the last quorum check.
+    heard_from: HeardFrom,
 }
 
 impl<S: ChannelStorage> std::fmt::Debug for Chain<S> {
@@ -269,6 +271,7 @@ impl<S: ChannelStorage> Chain<S> {
             bytes_since_snapshot: 0,
             outbox: Vec::new(),
             events,
+            heard_from: HeardFrom::default(),
         };
         for digest in history.iter().flat_map(|b| &b.digests) {
             chain.remember(*digest);
@@ -318,7 +321,14 @@ impl<S: ChannelStorage> Chain<S> {
     /// should that follower be fetching too): a consenter that cannot catch
     /// up never holds the channel.
     pub fn tick(&mut self) {
+        let before = self.active_followers();
         self.node.tick();
+        if self.is_leader() {
+            let after = self.active_followers();
+            self.heard_from.ticked(before, &after);
+        } else {
+            self.heard_from.forget();
+        }
         if let Err(e) = self.hand_over_while_fetching() {
             tracing::warn!("checking whether to hand over leadership: {e}");
         }
@@ -433,12 +443,14 @@ impl<S: ChannelStorage> Chain<S> {
         self.count_recently_active(&self.settings.membership.ids)
     }
 
-    /// How many of `ids` this leader heard from recently (itself included).
+    /// How many of `ids` this leader heard from recently (itself included):
+    /// in the current quorum-check period or the one before (`heard_from`).
     fn count_recently_active(&self, ids: &[u64]) -> usize {
         let me = self.settings.node_id;
         ids.iter()
             .filter(|id| {
                 **id == me
+                    || self.heard_from.in_previous_period(**id)
                     || self
                         .node
                         .raft
@@ -447,6 +459,18 @@ impl<S: ChannelStorage> Chain<S> {
                         .is_some_and(|p| p.recent_active)
             })
             .count()
+    }
+
+    /// The followers Raft currently marks active.
+    fn active_followers(&self) -> std::collections::BTreeSet<u64> {
+        let me = self.settings.node_id;
+        self.node
+            .raft
+            .prs()
+            .iter()
+            .filter(|(id, p)| **id != me && p.recent_active)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// Whether the cluster can take the consenter list becoming `new_certs`:
@@ -624,12 +648,14 @@ impl<S: ChannelStorage> Chain<S> {
 mod blocks;
 mod catch_up;
 mod effects;
+mod heard_from;
 mod leadership;
 
 use blocks::{
     adopt_membership, block_tip, decode_block, envelope_digests, envelopes_of, is_config_envelope,
 };
 use effects::Effects;
+use heard_from::HeardFrom;
 
 pub use blocks::is_config_block;
 
