@@ -144,16 +144,45 @@ impl Endorser for EndorserService {
     }
 }
 
+/// What a proposal's answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    /// A signed endorsement (ProcessProposal, the Gateway's Endorse).
+    Endorsement,
+    /// The chaincode's response alone (the Gateway's Evaluate, which returns
+    /// nothing else to its client): checked and simulated the same way, but
+    /// nothing is signed, so no signature is made only to be thrown away.
+    ResponseOnly,
+}
+
 /// Checks, simulates and signs one proposal on this peer (what ProcessProposal
 /// and the Gateway's local endorsements run).
 pub async fn endorse(
     core: &Arc<dyn Support>,
     sp: SignedProposal,
 ) -> Result<ProposalResponse, Status> {
+    unpack_and_run(core, sp, Answer::Endorsement).await
+}
+
+/// Checks and simulates one proposal as [`endorse`] does, for the Gateway's
+/// Evaluate: the answer carries the chaincode's response and no payload or
+/// endorsement.
+pub async fn evaluate(
+    core: &Arc<dyn Support>,
+    sp: SignedProposal,
+) -> Result<ProposalResponse, Status> {
+    unpack_and_run(core, sp, Answer::ResponseOnly).await
+}
+
+async fn unpack_and_run(
+    core: &Arc<dyn Support>,
+    sp: SignedProposal,
+    answer: Answer,
+) -> Result<ProposalResponse, Status> {
     measured(core, async {
         let p = UnpackedProposal::from_signed(&sp)
             .map_err(|e| Status::invalid_argument(format!("malformed proposal: {e}")))?;
-        endorse_inner(core, Arc::new(p)).await
+        endorse_inner(core, Arc::new(p), answer).await
     })
     .await
 }
@@ -164,7 +193,7 @@ pub async fn endorse_unpacked(
     core: &Arc<dyn Support>,
     p: Arc<UnpackedProposal>,
 ) -> Result<ProposalResponse, Status> {
-    measured(core, endorse_inner(core, p)).await
+    measured(core, endorse_inner(core, p, Answer::Endorsement)).await
 }
 
 /// Counts a proposal, whether it was endorsed, and how long it took.
@@ -189,6 +218,7 @@ async fn measured(
 async fn endorse_inner(
     core: &Arc<dyn Support>,
     p: Arc<UnpackedProposal>,
+    answer: Answer,
 ) -> Result<ProposalResponse, Status> {
     {
         p.check_txid()
@@ -218,20 +248,26 @@ async fn endorse_inner(
                 return Ok(refusal(e.status, e.message));
             }
         };
-        let cc = ChaincodeId {
-            name: p.chaincode_name.clone(),
-            version: done.version,
-            path: String::new(),
+        let mut response = match answer {
+            Answer::Endorsement => create_proposal_response(
+                &p,
+                done.response,
+                done.results,
+                done.event,
+                ChaincodeId {
+                    name: p.chaincode_name.clone(),
+                    version: done.version,
+                    path: String::new(),
+                },
+                core.signer(),
+            )
+            .map_err(|e| Status::internal(format!("cannot sign the response: {e}")))?,
+            Answer::ResponseOnly => ProposalResponse {
+                version: 1,
+                response: Some(done.response),
+                ..Default::default()
+            },
         };
-        let mut response = create_proposal_response(
-            &p,
-            done.response,
-            done.results,
-            done.event,
-            cc,
-            core.signer(),
-        )
-        .map_err(|e| Status::internal(format!("cannot sign the response: {e}")))?;
         response.interest = done.interest;
         if let Some(pvt) = done.private
             && let Some(c) = core.channel(&p.channel_header.channel_id)

@@ -220,7 +220,7 @@ impl Gateway for GatewayService {
         let sp = req.proposed_transaction.ok_or_else(|| {
             Status::invalid_argument("EvaluateRequest has no proposed transaction")
         })?;
-        let r = crate::endorser::endorse(&self.endorser, sp).await?;
+        let r = crate::endorser::evaluate(&self.endorser, sp).await?;
         let resp = r.response.unwrap_or_default();
         if resp.status >= 400 {
             return Err(with_details(

@@ -62,6 +62,25 @@ async fn evaluate_returns_this_peers_result() {
     assert_eq!(r.result.unwrap().status, 200);
 }
 
+/// Evaluate returns only the chaincode's response, so the peer signs
+/// nothing for it; the response is the one an endorsement would carry.
+#[tokio::test]
+async fn an_evaluation_signs_nothing_and_answers_as_an_endorsement_would() {
+    let f = Fixture::new();
+    let support: std::sync::Arc<dyn crate::endorser::Support> = f.peer.clone();
+    let evaluated = crate::endorser::evaluate(&support, definitions(&f))
+        .await
+        .unwrap();
+    let endorsed = crate::endorser::endorse(&support, definitions(&f))
+        .await
+        .unwrap();
+    assert_eq!(evaluated.response.as_ref().unwrap().status, 200);
+    assert_eq!(evaluated.response, endorsed.response);
+    assert!(evaluated.endorsement.is_none(), "nothing signed");
+    assert!(evaluated.payload.is_empty());
+    assert!(endorsed.endorsement.is_some() && !endorsed.payload.is_empty());
+}
+
 #[tokio::test]
 async fn an_evaluation_refused_is_aborted_naming_this_peer_and_the_cause() {
     let f = Fixture::new();
