@@ -84,8 +84,9 @@ pub enum BenchClient {
 }
 
 /// How the Node.js client signs: the application's choice in Fabric's
-/// Gateway API, which takes any function from bytes to a signature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Gateway API, which takes any function from bytes to a signature
+/// (`weft-network bench --node-signer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum NodeSigner {
     /// Node's `crypto.sign` (OpenSSL), low-S normalised for ECDSA: tens of
     /// microseconds a signature.

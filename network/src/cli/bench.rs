@@ -27,15 +27,6 @@ pub(crate) enum ClientArg {
     FabricNode,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub(crate) enum NodeSignerArg {
-    /// Node's crypto.sign (OpenSSL), ECDSA normalised to low S.
-    Openssl,
-    /// The SDK's signers.newPrivateKeySigner, as fabric-samples use it:
-    /// ECDSA in pure JavaScript, about 0.5 ms a signature.
-    Noble,
-}
-
 /// Load-test the network with asset-transfer-basic and report TPS and latency.
 ///
 /// Example: `weft-network bench -n 5000 -c 256`, or with Fabric's Node.js
@@ -68,7 +59,7 @@ pub(crate) struct BenchArgs {
     pub(crate) node_dir: PathBuf,
     /// How the Node.js client signs, for `--client fabric-node`.
     #[arg(long, value_enum, default_value = "openssl")]
-    pub(crate) node_signer: NodeSignerArg,
+    pub(crate) node_signer: NodeSigner,
     /// Report file (JSON); the plot goes next to it as .svg.
     #[arg(short, long, default_value = "bench.json")]
     pub(crate) output: PathBuf,
@@ -104,10 +95,7 @@ pub(crate) async fn run(dir: PathBuf, args: BenchArgs) -> Result<(), NetworkErro
             ClientArg::Rust => BenchClient::Rust,
             ClientArg::FabricNode => BenchClient::FabricNode {
                 dir: node_dir,
-                signer: match node_signer {
-                    NodeSignerArg::Openssl => NodeSigner::Openssl,
-                    NodeSignerArg::Noble => NodeSigner::Noble,
-                },
+                signer: node_signer,
             },
         },
     };
