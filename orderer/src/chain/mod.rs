@@ -321,13 +321,16 @@ impl<S: ChannelStorage> Chain<S> {
     /// should that follower be fetching too): a consenter that cannot catch
     /// up never holds the channel.
     pub fn tick(&mut self) {
-        let before = self.active_followers();
+        let before = self.is_leader().then(|| self.active_followers());
         self.node.tick();
-        if self.is_leader() {
-            let after = self.active_followers();
-            self.heard_from.ticked(before, &after);
-        } else {
-            self.heard_from.forget();
+        match before {
+            // Leading on both sides of the tick: a quorum check may have
+            // closed the period.
+            Some(before) if self.is_leader() => {
+                let after = self.active_followers();
+                self.heard_from.ticked(before, &after);
+            }
+            _ => self.heard_from.forget(),
         }
         if let Err(e) = self.hand_over_while_fetching() {
             tracing::warn!("checking whether to hand over leadership: {e}");
